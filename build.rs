@@ -1,0 +1,94 @@
+//! Generates the PostgreSQL bindings and compiles the C shim.
+//!
+//! `pg_config` comes from `$PG_CONFIG`, else from `PATH`. Bindings are build output
+//! (`$OUT_DIR/bindings.rs`), never committed. The allowlist below is the whole PostgreSQL surface
+//! pg_fusion uses: widen it deliberately, one commented group at a time.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn pg_config(arg: &str) -> String {
+    let bin = env::var("PG_CONFIG").unwrap_or_else(|_| "pg_config".to_string());
+    let out = Command::new(&bin)
+        .arg(arg)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {bin} {arg}: {e} (set PG_CONFIG)"));
+    assert!(out.status.success(), "{bin} {arg} failed");
+    String::from_utf8(out.stdout).expect("pg_config output is UTF-8").trim().to_string()
+}
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=PG_CONFIG");
+    println!("cargo:rerun-if-changed=c_shim");
+
+    let includedir = pg_config("--includedir-server");
+    let version = pg_config("--version"); // "PostgreSQL 15.18 (Debian ...)"
+    let major: u32 = version
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("cannot parse pg_config --version: {version}"));
+    assert!(major >= 15, "pg_fusion needs PostgreSQL 15 or later, pg_config says {version}");
+    println!("cargo::rustc-check-cfg=cfg(pg_major, values(\"15\", \"16\", \"17\", \"18\"))");
+    println!("cargo:rustc-cfg=pg_major=\"{major}\"");
+
+    cc::Build::new()
+        .file("c_shim/shim.c")
+        .include("c_shim")
+        .include(&includedir)
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-missing-field-initializers")
+        .flag_if_supported("-Wno-sign-compare")
+        .compile("pgf_shim");
+
+    let bindings = bindgen::Builder::default()
+        .header("c_shim/pg_fusion_shim.h")
+        .clang_arg(format!("-I{includedir}"))
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+        .layout_tests(false)
+        .derive_default(true)
+        .use_core()
+        // The C shim: module magic, PG_TRY trampoline, ereport, latches, hooks, SRF helpers.
+        .allowlist_function("pgf_.*")
+        // GUCs.
+        .allowlist_function("DefineCustom(Bool|Int|Enum|String)Variable")
+        .allowlist_function("MarkGUCPrefixReserved")
+        .allowlist_function("GetConfigOption")
+        .allowlist_function("parse_int")
+        .allowlist_type("config_enum_entry")
+        .allowlist_type("GucContext")
+        .allowlist_var("GUC_UNIT_.*")
+        .allowlist_var("GUC_(NOT_IN_SAMPLE|SUPERUSER_ONLY)")
+        // Processes and background workers.
+        .allowlist_function("RegisterBackgroundWorker")
+        .allowlist_type("BackgroundWorker")
+        .allowlist_var("BGWORKER_(SHMEM_ACCESS|BACKEND_DATABASE_CONNECTION)")
+        .allowlist_function("BackgroundWorkerInitializeConnection")
+        .allowlist_var("BGW_(MAXLEN|NEVER_RESTART)")
+        .allowlist_var("process_shared_preload_libraries_in_progress")
+        .allowlist_var("MyProcPid")
+        .allowlist_function("proc_exit")
+        .allowlist_function("before_shmem_exit")
+        .allowlist_var("WL_(LATCH_SET|TIMEOUT|EXIT_ON_PM_DEATH|POSTMASTER_DEATH)")
+        .allowlist_var("PG_WAIT_EXTENSION")
+        // Memory and values.
+        .allowlist_function("palloc")
+        .allowlist_function("pstrdup")
+        .allowlist_function("cstring_to_text_with_len")
+        .allowlist_type("Datum")
+        .allowlist_type("FunctionCallInfo")
+        .allowlist_type("Pg_finfo_record")
+        .allowlist_type("Pg_magic_struct")
+        // Error levels.
+        .allowlist_var("(DEBUG1|DEBUG2|LOG|INFO|NOTICE|WARNING|ERROR|FATAL)")
+        // Only the C shim may longjmp.
+        .blocklist_function("(sig)?(set|long)jmp")
+        .blocklist_function("err(start|finish|msg|detail|hint|code).*")
+        .generate()
+        .expect("bindgen failed on c_shim/pg_fusion_shim.h");
+
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    bindings.write_to_file(out.join("bindings.rs")).expect("cannot write bindings.rs");
+}

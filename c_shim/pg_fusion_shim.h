@@ -1,0 +1,86 @@
+/*
+ * pg_fusion_shim.h
+ *
+ * The one header bindgen reads (see build.rs for the allowlist). It pulls in the PostgreSQL server
+ * headers pg_fusion binds and declares the C shim's functions: thin wrappers for macros and static
+ * inline functions, and the PG_TRY trampoline that turns an ERROR into a value Rust can return.
+ */
+#ifndef PG_FUSION_SHIM_H
+#define PG_FUSION_SHIM_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+#include "utils/wait_event.h"
+
+/* PG_MODULE_MAGIC's data, re-exported by Rust as Pg_magic_func. */
+extern const Pg_magic_struct *pgf_module_magic(void);
+
+/* ---- errors ---- */
+
+/*
+ * Run cb(arg) under PG_TRY. Returns NULL when it returned normally. When it raised an ERROR,
+ * returns a copy of the ErrorData (allocated in the caller's memory context) after the error state
+ * has been flushed; the caller must eventually re-raise it with pgf_rethrow or report it.
+ */
+typedef void (*pgf_callback) (void *arg);
+extern ErrorData *pgf_try(pgf_callback cb, void *arg);
+
+/* Re-raise an ErrorData obtained from pgf_try. Does not return. */
+extern void pgf_rethrow(ErrorData *edata) pg_attribute_noreturn();
+
+/*
+ * ereport(elevel, errcode(sqlstate), errmsg, errdetail, errhint). detail and hint may be NULL.
+ * For elevel >= ERROR this does not return: call it only from a frame that owns nothing.
+ */
+extern void pgf_ereport(int elevel, int sqlstate, const char *message, const char *detail,
+						const char *hint);
+
+/* Fields of an ErrorData, read by Rust without binding the struct layout. */
+extern int	pgf_error_sqlstate(const ErrorData *edata);
+extern const char *pgf_error_message(const ErrorData *edata);
+
+/* ---- interrupts, latches, processes ---- */
+
+extern void pgf_check_for_interrupts(void);
+extern bool pgf_interrupt_pending(void);
+extern int	pgf_my_procno(void);
+extern void pgf_set_latch_of_procno(int procno);
+extern int	pgf_wait_my_latch(int wake_events, long timeout_ms, uint32 wait_event_info);
+extern void pgf_reset_my_latch(void);
+extern void pgf_set_my_latch(void);
+
+/* Install SIGTERM (sets the flag read by pgf_shutdown_requested and the latch) and SIGHUP. */
+extern void pgf_worker_install_signals(void);
+extern bool pgf_shutdown_requested(void);
+
+/* ---- shared memory ---- */
+
+/* Provided by Rust: the segment size, and attaching (initialising when !found). Rust returns NULL
+ * on success, else a static message that the shim reports as FATAL. */
+extern Size pgf_rs_segment_size(void);
+extern const char *pgf_rs_segment_attach(void *base, Size size, bool found);
+
+/* Chain pg_fusion's shmem_request_hook and shmem_startup_hook. Only from _PG_init. */
+extern void pgf_install_shmem_hooks(void);
+
+/* ---- set-returning functions ---- */
+
+/* InitMaterializedSRF and the tuplestore/tupdesc it set up, without binding ReturnSetInfo. */
+extern void pgf_srf_init(FunctionCallInfo fcinfo);
+extern void pgf_srf_put(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
+
+#endif							/* PG_FUSION_SHIM_H */

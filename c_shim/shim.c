@@ -1,0 +1,201 @@
+/*
+ * shim.c
+ *
+ * Everything pg_fusion needs from C: PG_MODULE_MAGIC, the shared-memory hook chain, and thin
+ * wrappers for macros and static inline functions that bindgen cannot bind. No logic lives here;
+ * the rest is Rust (src/pg/ is the only Rust module that calls these).
+ */
+#include "pg_fusion_shim.h"
+
+#include <signal.h>
+
+#include "postmaster/interrupt.h"
+
+/*
+ * PG_MODULE_MAGIC under another name: a Rust cdylib exports only Rust symbols, so src/pg/entry.rs
+ * exports Pg_magic_func and returns what this function returns.
+ */
+#undef PG_MAGIC_FUNCTION_NAME
+#define PG_MAGIC_FUNCTION_NAME pgf_module_magic
+PG_MODULE_MAGIC;
+
+/* ---- errors ---- */
+
+ErrorData *
+pgf_try(pgf_callback cb, void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ErrorData  *volatile edata = NULL;
+
+	PG_TRY();
+	{
+		cb(arg);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	return edata;
+}
+
+void
+pgf_rethrow(ErrorData *edata)
+{
+	ReThrowError(edata);
+}
+
+void
+pgf_ereport(int elevel, int sqlstate, const char *message, const char *detail, const char *hint)
+{
+	ereport(elevel,
+			(errcode(sqlstate),
+			 errmsg_internal("%s", message),
+			 detail ? errdetail_internal("%s", detail) : 0,
+			 hint ? errhint("%s", hint) : 0));
+}
+
+int
+pgf_error_sqlstate(const ErrorData *edata)
+{
+	return edata->sqlerrcode;
+}
+
+const char *
+pgf_error_message(const ErrorData *edata)
+{
+	return edata->message;
+}
+
+/* ---- interrupts, latches, processes ---- */
+
+void
+pgf_check_for_interrupts(void)
+{
+	CHECK_FOR_INTERRUPTS();
+}
+
+bool
+pgf_interrupt_pending(void)
+{
+	return InterruptPending;
+}
+
+int
+pgf_my_procno(void)
+{
+	return MyProc ? MyProc->pgprocno : -1;
+}
+
+void
+pgf_set_latch_of_procno(int procno)
+{
+	if (procno >= 0 && ProcGlobal && (uint32) procno < ProcGlobal->allProcCount)
+		SetLatch(&ProcGlobal->allProcs[procno].procLatch);
+}
+
+int
+pgf_wait_my_latch(int wake_events, long timeout_ms, uint32 wait_event_info)
+{
+	return WaitLatch(MyLatch, wake_events, timeout_ms, wait_event_info);
+}
+
+void
+pgf_reset_my_latch(void)
+{
+	ResetLatch(MyLatch);
+}
+
+void
+pgf_set_my_latch(void)
+{
+	SetLatch(MyLatch);
+}
+
+static volatile sig_atomic_t shutdown_requested = false;
+
+static void
+pgf_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	shutdown_requested = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+void
+pgf_worker_install_signals(void)
+{
+	pqsignal(SIGTERM, pgf_sigterm);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+}
+
+bool
+pgf_shutdown_requested(void)
+{
+	return shutdown_requested;
+}
+
+/* ---- shared memory ---- */
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void
+pgf_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(pgf_rs_segment_size());
+}
+
+static void
+pgf_shmem_startup(void)
+{
+	bool		found;
+	void	   *base;
+	Size		size;
+	const char *err;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	size = pgf_rs_segment_size();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	base = ShmemInitStruct("pg_fusion", size, &found);
+	err = pgf_rs_segment_attach(base, size, found);
+	LWLockRelease(AddinShmemInitLock);
+	if (err)
+		ereport(FATAL,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("pg_fusion: cannot attach shared memory: %s", err)));
+}
+
+void
+pgf_install_shmem_hooks(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pgf_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pgf_shmem_startup;
+}
+
+/* ---- set-returning functions ---- */
+
+void
+pgf_srf_init(FunctionCallInfo fcinfo)
+{
+	InitMaterializedSRF(fcinfo, 0);
+}
+
+void
+pgf_srf_put(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}

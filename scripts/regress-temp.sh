@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run the pg_regress suites in a throwaway instance with pg_fusion preloaded
+# (pg_regress --temp-instance --temp-config). As root, the server runs as the postgres OS user
+# in a directory it owns. Prints pg_regress's summary; exits non-zero on any failure.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+
+port=${PG_FUSION_REGRESS_PORT:-55432}
+work=$(pg_owned_tmpdir regress)
+cp -r "$top/regress/." "$work/"
+rm -rf "$work/out"
+if is_root; then chown -R postgres:postgres "$work"; fi
+
+pg_regress="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress/pg_regress"
+status=0
+as_pg "$pg_regress" \
+    --temp-instance="$work/tmp_check" \
+    --temp-config="$work/pg_fusion.conf" \
+    --bindir="$("$PG_CONFIG" --bindir)" \
+    --port="$port" \
+    --inputdir="$work" \
+    --outputdir="$work/out" \
+    --schedule="$work/schedule" \
+    --load-extension=pg_fusion || status=$?
+
+if [ "$status" != 0 ] && [ -f "$work/out/regression.diffs" ]; then
+    mkdir -p "$top/regress/out"
+    cp "$work/out/regression.diffs" "$top/regress/out/" 2>/dev/null || true
+    echo "---- regression.diffs (also in regress/out/) ----" >&2
+    head -200 "$work/out/regression.diffs" >&2
+fi
+[ "$status" = 0 ] && rm -rf "$work"
+exit "$status"

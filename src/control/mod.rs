@@ -1,0 +1,176 @@
+//! The backend's side of a control slot: claim a slot, talk to the worker, give everything back.
+//!
+//! Rules:
+//! - A [`ControlSession`] owns one control slot lease. Dropping it clears the backend's wakeup
+//!   entry, reclaims every page leased under the session's pool owner, and releases the slot;
+//!   [`release_owned_by`] does the same from the exit callback when the process dies without
+//!   unwinding (FATAL, terminate).
+//! - Waiting is always on the backend's latch with a bounded timeout, with
+//!   CHECK_FOR_INTERRUPTS after every wake, so cancel and statement_timeout are honoured; a worker
+//!   that is not running (or restarted) turns into a clean ERROR, never a hang.
+
+use std::time::{Duration, Instant};
+
+use crate::pg::{latch, PgError, PgResult, SqlState};
+use crate::protocol::{ToBackend, ToWorker};
+use crate::shm::ring::{RecvError, SendError};
+use crate::shm::{Metric, Segment, SlotKind, SlotLease, Wakeup};
+
+/// How long a backend waits for the worker between checks that it is still alive.
+const WAIT_SLICE_MS: i64 = 100;
+
+fn worker_not_running() -> PgError {
+    PgError::new(SqlState::CONNECTION_FAILURE, "worker is not running").with_hint(
+        "The pg_fusion worker restarts automatically; check the server log, or SET pg_fusion.enable = off.",
+    )
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence.
+    pid > 0 && unsafe { libc::kill(pid, 0) } == 0
+}
+
+/// The worker's current wakeup entry, if a live worker registered one.
+pub fn running_worker(seg: &Segment) -> Option<Wakeup> {
+    seg.worker_wakeup().get().filter(|w| process_alive(w.pid))
+}
+
+pub struct ControlSession {
+    seg: Segment,
+    lease: SlotLease,
+    worker: Wakeup,
+    buf: Vec<u8>,
+}
+
+impl ControlSession {
+    /// Claim a free control slot; waits (backpressure) while all are busy.
+    pub fn open(seg: Segment) -> PgResult<ControlSession> {
+        let worker = running_worker(&seg).ok_or_else(worker_not_running)?;
+        crate::pg::exit::register_cleanup();
+        let me = latch::me();
+        let mut waited = false;
+        loop {
+            for i in 0..seg.slot_count(SlotKind::Control) {
+                let Some(slot) = seg.slot(SlotKind::Control, i) else { continue };
+                if let Some(lease) = slot.try_claim(me.pid) {
+                    if let Some(w) = seg.slot_wakeup(SlotKind::Control, i) {
+                        w.set(Some(me));
+                    }
+                    return Ok(ControlSession { seg, lease, worker, buf: Vec::new() });
+                }
+            }
+            if !waited {
+                seg.metrics().inc(Metric::ControlSlotWaitTotal);
+                waited = true;
+            }
+            latch::wait_my_latch(10)?;
+            latch::check_for_interrupts()?;
+            if running_worker(&seg).is_none() {
+                return Err(worker_not_running());
+            }
+        }
+    }
+
+    fn slot(&self) -> PgResult<crate::shm::Slot<'_>> {
+        self.seg
+            .slot(SlotKind::Control, self.lease.index)
+            .ok_or_else(|| PgError::internal("control slot index out of range"))
+    }
+
+    fn check_worker(&self) -> PgResult<()> {
+        match running_worker(&self.seg) {
+            Some(w) if w.pid == self.worker.pid => Ok(()),
+            Some(_) => Err(PgError::new(SqlState::CONNECTION_FAILURE, "worker restarted during the query")),
+            None => Err(worker_not_running()),
+        }
+    }
+
+    pub fn send(&mut self, msg: &ToWorker) -> PgResult<()> {
+        self.buf.clear();
+        msg.encode(&mut self.buf);
+        loop {
+            let slot = self.slot()?;
+            match slot.to_worker.try_send(&self.buf) {
+                Ok(()) => break,
+                Err(SendError::Full) => {
+                    self.seg.metrics().inc(Metric::ControlRingFullTotal);
+                    latch::wake(self.worker);
+                    latch::wait_my_latch(WAIT_SLICE_MS)?;
+                    latch::check_for_interrupts()?;
+                    self.check_worker()?;
+                }
+                Err(SendError::TooLarge { len, capacity }) => {
+                    return Err(PgError::internal(format!(
+                        "control message of {len} bytes exceeds the ring capacity {capacity}"
+                    )))
+                }
+            }
+        }
+        self.seg.metrics().inc(Metric::ControlMessagesToWorkerTotal);
+        latch::wake(self.worker);
+        Ok(())
+    }
+
+    /// Wait for the next message from the worker, at most `timeout`.
+    pub fn recv(&mut self, timeout: Duration) -> PgResult<ToBackend> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.buf.clear();
+            let got = self.slot()?.to_backend.try_recv(&mut self.buf).map_err(|RecvError::Corrupt| {
+                PgError::new(SqlState::PROTOCOL_VIOLATION, "corrupt message from the worker")
+            })?;
+            if got {
+                return ToBackend::decode(&self.buf).map_err(|e| {
+                    PgError::new(SqlState::PROTOCOL_VIOLATION, format!("invalid message from the worker: {e}"))
+                });
+            }
+            if Instant::now() >= deadline {
+                return Err(PgError::new(SqlState::CONNECTION_FAILURE, "worker did not answer in time"));
+            }
+            latch::wait_my_latch(WAIT_SLICE_MS)?;
+            latch::check_for_interrupts()?;
+            self.check_worker()?;
+        }
+    }
+}
+
+impl Drop for ControlSession {
+    fn drop(&mut self) {
+        release_lease(&self.seg, self.lease);
+    }
+}
+
+fn release_lease(seg: &Segment, lease: SlotLease) {
+    if let Some(w) = seg.slot_wakeup(SlotKind::Control, lease.index) {
+        w.set(None);
+    }
+    if let Some(slot) = seg.slot(SlotKind::Control, lease.index) {
+        seg.pool().reclaim_owner(slot.pool_owner(lease));
+        slot.release(lease);
+    }
+}
+
+/// Release every control slot owned by `pid` (exit callback of a dying backend).
+pub fn release_owned_by(seg: &Segment, pid: i32) {
+    for i in 0..seg.slot_count(SlotKind::Control) {
+        let Some(slot) = seg.slot(SlotKind::Control, i) else { continue };
+        if let Some((lease, owner)) = slot.current_session() {
+            if owner == pid {
+                release_lease(seg, lease);
+                seg.metrics().inc(Metric::ControlSlotsReclaimedTotal);
+            }
+        }
+    }
+}
+
+/// One ping round trip through a control slot; returns (round trip, worker pid).
+pub fn ping(seg: Segment) -> PgResult<(Duration, i32)> {
+    let mut session = ControlSession::open(seg)?;
+    let nonce = u64::from(latch::my_pid().unsigned_abs()) << 32 | u64::from(session.lease.generation);
+    let started = Instant::now();
+    session.send(&ToWorker::Ping { nonce })?;
+    match session.recv(Duration::from_secs(10))? {
+        ToBackend::Pong { nonce: n, worker_pid } if n == nonce => Ok((started.elapsed(), worker_pid)),
+        other => Err(PgError::new(SqlState::PROTOCOL_VIOLATION, format!("unexpected answer to ping: {other:?}"))),
+    }
+}

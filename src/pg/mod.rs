@@ -1,0 +1,17 @@
+//! The only module that names PostgreSQL's raw bindings.
+//!
+//! Above it, code calls safe functions that return [`error::PgResult`]; the rules of the FFI
+//! boundary are at the top of `error.rs` and `entry.rs`.
+
+mod sys;
+
+pub mod bgworker;
+pub mod entry;
+pub mod error;
+pub mod exit;
+pub mod fmgr;
+pub mod guc;
+pub mod latch;
+pub mod shmem;
+
+pub use error::{PgError, PgResult, SqlState};

@@ -1,0 +1,19 @@
+//! The one shared segment: layout, page pool, rings, slots and metrics.
+//!
+//! Nothing in this module names a PostgreSQL symbol, so all of it is unit-tested with plain
+//! `cargo test`. The PostgreSQL side (requesting the segment, attaching to it, setting latches)
+//! lives in `crate::pg::shmem`.
+
+pub mod layout;
+pub mod metrics;
+pub mod pool;
+pub mod ring;
+pub mod segment;
+pub mod slots;
+
+pub use layout::{Layout, LayoutConfig, LayoutError};
+pub use metrics::{Metric, Metrics};
+pub use pool::{OwnerId, PageDescriptor, PagePool};
+pub use ring::Ring;
+pub use segment::{Segment, SlotKind};
+pub use slots::{Slot, SlotLease, Wakeup};

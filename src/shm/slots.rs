@@ -1,0 +1,260 @@
+//! Control and scan slots, the wakeup registry and runtime-filter slot headers.
+//!
+//! A slot is one conversation between one backend-side process (a query's backend, or a scan
+//! producer) and the worker: a [`SlotHeader`] followed by two SPSC rings, backend->worker and
+//! worker->backend (see `ring.rs`).
+//!
+//! Rules for a slot's `owner` word (`generation << 32 | pid`, pid 0 = free):
+//! - Only a process claiming a free slot stores a non-zero pid (CAS from free, bumping the
+//!   generation); only the owner (or the cleanup of a dead owner, see `release_owned_by`) stores
+//!   pid 0 back. The generation never goes backwards, so `(index, generation)` names one session.
+//! - `state` goes Free -> Claimed (owner resets both rings) -> Ready (Release: the worker may now
+//!   attach) -> Free (release). The worker touches a slot's rings only while it observes `Ready`
+//!   with the generation it attached at; it re-checks the generation after reading a message and
+//!   drops messages of a session that ended under it.
+//! - The owner is the producer of the backend->worker ring and the consumer of the worker->backend
+//!   ring; the worker is the other side of both.
+//!
+//! The wakeup registry holds, per party, which latch to set: entry 0 is the worker, then one entry
+//! per control slot, then one per scan slot. An entry is `(procno + 1) | pid << 32`, 0 = nobody;
+//! a PGPROC number, never a pointer. Only the party itself writes its entry.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use super::pool::OwnerId;
+use super::ring::Ring;
+
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotState {
+    Free = 0,
+    Claimed = 1,
+    Ready = 2,
+}
+
+#[repr(C, align(64))]
+pub struct SlotHeader {
+    /// `generation << 32 | pid`; pid 0 = free.
+    owner: AtomicU64,
+    /// A [`SlotState`].
+    state: AtomicU32,
+}
+
+const _: () = assert!(std::mem::size_of::<SlotHeader>() == 64);
+
+/// Runtime filter slot header; the bit array follows it.
+#[repr(C, align(64))]
+pub struct FilterHeader {
+    pub state: AtomicU32,
+    pub generation: AtomicU32,
+}
+
+#[repr(C)]
+pub struct WakeupEntry {
+    word: AtomicU64,
+}
+
+/// Which latch to set: a PGPROC number and the pid that registered it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wakeup {
+    pub procno: i32,
+    pub pid: i32,
+}
+
+impl WakeupEntry {
+    pub fn set(&self, w: Option<Wakeup>) {
+        let word = w.map_or(0, |w| (w.procno as u32 as u64 + 1) | (w.pid as u32 as u64) << 32);
+        // Release: whatever the registrant published before is visible to whoever wakes it.
+        self.word.store(word, Ordering::Release);
+    }
+
+    pub fn get(&self) -> Option<Wakeup> {
+        let word = self.word.load(Ordering::Acquire);
+        (word != 0).then(|| Wakeup {
+            procno: ((word as u32).wrapping_sub(1)) as i32,
+            pid: (word >> 32) as u32 as i32,
+        })
+    }
+}
+
+/// Names one session of one slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotLease {
+    pub index: u32,
+    pub generation: u32,
+}
+
+/// A view of one slot: its header and both rings.
+#[derive(Clone, Copy)]
+pub struct Slot<'a> {
+    pub index: u32,
+    header: &'a SlotHeader,
+    pub to_worker: Ring,
+    pub to_backend: Ring,
+    /// Added to `index + 1` to build pool owner ids distinct across slot kinds.
+    owner_base: u32,
+}
+
+fn pack(generation: u32, pid: u32) -> u64 {
+    (generation as u64) << 32 | pid as u64
+}
+
+impl<'a> Slot<'a> {
+    pub fn new(index: u32, header: &'a SlotHeader, to_worker: Ring, to_backend: Ring, owner_base: u32) -> Slot<'a> {
+        Slot { index, header, to_worker, to_backend, owner_base }
+    }
+
+    /// Clear the slot at segment initialisation.
+    pub fn init(&self) {
+        self.header.owner.store(0, Ordering::Relaxed);
+        self.header.state.store(SlotState::Free as u32, Ordering::Relaxed);
+        self.to_worker.reset();
+        self.to_backend.reset();
+    }
+
+    /// Claim the slot for `pid` if it is free. Resets the rings and publishes `Ready`.
+    pub fn try_claim(&self, pid: i32) -> Option<SlotLease> {
+        // Acquire: the previous owner's release (and everything before it) happens before us.
+        let word = self.header.owner.load(Ordering::Acquire);
+        if word as u32 != 0 {
+            return None;
+        }
+        let generation = ((word >> 32) as u32).wrapping_add(1);
+        self.header
+            .owner
+            .compare_exchange(word, pack(generation, pid as u32), Ordering::AcqRel, Ordering::Relaxed)
+            .ok()?;
+        self.header.state.store(SlotState::Claimed as u32, Ordering::Relaxed);
+        self.to_worker.reset();
+        self.to_backend.reset();
+        // Release: the reset rings are visible before the worker may attach.
+        self.header.state.store(SlotState::Ready as u32, Ordering::Release);
+        Some(SlotLease { index: self.index, generation })
+    }
+
+    /// End the session named by `lease`. False if it was not current (already released).
+    pub fn release(&self, lease: SlotLease) -> bool {
+        let word = self.header.owner.load(Ordering::Acquire);
+        if (word >> 32) as u32 != lease.generation || word as u32 == 0 {
+            return false;
+        }
+        self.header.state.store(SlotState::Free as u32, Ordering::Release);
+        // Release: our last uses of the rings happen before the next claimant's reset.
+        self.header
+            .owner
+            .compare_exchange(word, pack(lease.generation, 0), Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// The current session if the slot is Ready: `(lease, owner pid)`.
+    pub fn ready_session(&self) -> Option<(SlotLease, i32)> {
+        // Acquire: pairs with the Release store of `Ready` in `try_claim`.
+        if self.header.state.load(Ordering::Acquire) != SlotState::Ready as u32 {
+            return None;
+        }
+        let word = self.header.owner.load(Ordering::Acquire);
+        let pid = word as u32;
+        (pid != 0).then(|| (SlotLease { index: self.index, generation: (word >> 32) as u32 }, pid as i32))
+    }
+
+    /// The current session whatever its state: `(lease, owner pid)`; None when free.
+    pub fn current_session(&self) -> Option<(SlotLease, i32)> {
+        let word = self.header.owner.load(Ordering::Acquire);
+        let pid = word as u32;
+        (pid != 0).then(|| (SlotLease { index: self.index, generation: (word >> 32) as u32 }, pid as i32))
+    }
+
+    /// Is `lease` still the current session?
+    pub fn is_current(&self, lease: SlotLease) -> bool {
+        let word = self.header.owner.load(Ordering::Acquire);
+        word as u32 != 0 && (word >> 32) as u32 == lease.generation
+    }
+
+    pub fn owner_pid(&self) -> Option<i32> {
+        let pid = self.header.owner.load(Ordering::Acquire) as u32;
+        (pid != 0).then_some(pid as i32)
+    }
+
+    /// The page-pool owner id of a session of this slot: distinct per slot and, modulo 2^15, per
+    /// generation, so pages of an earlier session are never mistaken for the current one's.
+    pub fn pool_owner(&self, lease: SlotLease) -> OwnerId {
+        let slot_part = self.owner_base + self.index + 1; // < 2^16, checked by the layout bounds
+        let raw = (lease.generation & 0x7fff) << 16 | slot_part;
+        // `slot_part >= 1`, so raw is never zero and the fallback is never taken.
+        OwnerId::new(raw).unwrap_or(OwnerId::SENTINEL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct TestSlot {
+        _mem: Vec<u64>,
+        header: *const SlotHeader,
+        to_worker: Ring,
+        to_backend: Ring,
+    }
+
+    fn slot_mem() -> TestSlot {
+        let mut mem = vec![0u64; 2048];
+        let base = (mem.as_mut_ptr() as usize + 63) / 64 * 64;
+        // SAFETY: all offsets below stay inside `mem` (16 KiB), which TestSlot keeps alive.
+        let (to_worker, to_backend) = unsafe {
+            (
+                Ring::from_raw((base + 64) as *mut u8, (base + 192) as *mut u8, 256),
+                Ring::from_raw((base + 448) as *mut u8, (base + 576) as *mut u8, 256),
+            )
+        };
+        TestSlot { _mem: mem, header: base as *const SlotHeader, to_worker, to_backend }
+    }
+
+    impl TestSlot {
+        fn slot(&self) -> Slot<'_> {
+            // SAFETY: `header` points into `_mem`, aligned, zeroed (a valid SlotHeader).
+            let h = unsafe { &*self.header };
+            let s = Slot::new(0, h, self.to_worker, self.to_backend, 0);
+            s
+        }
+    }
+
+    #[test]
+    fn claim_release_bumps_generation() {
+        let t = slot_mem();
+        let s = t.slot();
+        s.init();
+        let a = s.try_claim(100).unwrap();
+        assert_eq!(s.try_claim(200), None);
+        assert_eq!(s.ready_session(), Some((a, 100)));
+        assert!(s.release(a));
+        assert!(!s.release(a), "double release must be refused");
+        assert_eq!(s.ready_session(), None);
+        let b = s.try_claim(200).unwrap();
+        assert_eq!(b.generation, a.generation + 1);
+        assert!(!s.is_current(a));
+        assert!(s.is_current(b));
+        assert_ne!(s.pool_owner(a), s.pool_owner(b));
+    }
+
+    #[test]
+    fn claim_resets_rings() {
+        let t = slot_mem();
+        let s = t.slot();
+        s.init();
+        let a = s.try_claim(1).unwrap();
+        s.to_worker.try_send(b"left over").unwrap();
+        s.release(a);
+        s.try_claim(2).unwrap();
+        assert!(s.to_worker.is_empty());
+    }
+
+    #[test]
+    fn wakeup_entry_round_trips_procno_zero() {
+        let e = WakeupEntry { word: AtomicU64::new(0) };
+        assert_eq!(e.get(), None);
+        e.set(Some(Wakeup { procno: 0, pid: 4242 }));
+        assert_eq!(e.get(), Some(Wakeup { procno: 0, pid: 4242 }));
+        e.set(None);
+        assert_eq!(e.get(), None);
+    }
+}

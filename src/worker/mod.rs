@@ -1,0 +1,58 @@
+//! The pg_fusion worker: one background worker hosting the Tokio + DataFusion runtime.
+//!
+//! ```text
+//!  main thread (PostgreSQL's)                 Tokio threads (worker_threads)
+//!  ─────────────────────────                  ──────────────────────────────
+//!  attach segment, register latch             DataFusion operators
+//!  loop:                                      (never call PostgreSQL)
+//!    wait on latch (SIGTERM, backends)
+//!    serve every Ready control slot  ──────►  spawn tasks on the runtime
+//!    answer on worker->backend rings
+//!    set the backend's latch
+//! ```
+//!
+//! Rules: only the main thread calls PostgreSQL functions (all of `crate::pg` is reached from
+//! here, never from a task); the worker never reads heap pages; on SIGTERM it stops the runtime and
+//! exits with status 1, so the postmaster restarts it unless the server is shutting down.
+
+mod logging;
+mod runtime;
+mod serve;
+
+use crate::pg::{bgworker, guc, latch, shmem, PgResult};
+use crate::shm::Metric;
+
+/// Longest sleep between checks when nothing wakes the worker.
+const IDLE_WAIT_MS: i64 = 1000;
+
+pub fn run() -> PgResult<()> {
+    bgworker::worker_signals();
+    bgworker::connect_without_database()?;
+    let seg = shmem::segment()?;
+    let settings = guc::worker_settings();
+    logging::init(&settings);
+    let engine = runtime::Engine::start(&settings)?;
+    tracing::info!(
+        threads = engine.threads,
+        target_partitions = engine.target_partitions(),
+        "pg_fusion worker ready"
+    );
+    seg.metrics().inc(Metric::WorkerStartsTotal);
+    // Published last: backends treat a registered, live worker as ready to serve.
+    seg.worker_wakeup().set(Some(latch::me()));
+
+    let mut server = serve::ControlServer::new(seg);
+    let result = loop {
+        if bgworker::shutdown_requested() {
+            break Ok(());
+        }
+        server.poll();
+        if let Err(e) = latch::wait_my_latch(IDLE_WAIT_MS) {
+            break Err(e);
+        }
+    };
+    seg.worker_wakeup().set(None);
+    tracing::info!("pg_fusion worker stopping");
+    engine.shutdown();
+    result
+}

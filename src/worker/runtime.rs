@@ -1,0 +1,56 @@
+//! The Tokio runtime and the DataFusion session the worker's tasks run on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::pg::guc::WorkerSettings;
+use crate::pg::{PgError, PgResult, SqlState};
+
+pub struct Engine {
+    pub runtime: tokio::runtime::Runtime,
+    pub session: SessionContext,
+    pub threads: usize,
+}
+
+impl Engine {
+    pub fn start(settings: &WorkerSettings) -> PgResult<Engine> {
+        let threads = match settings.worker_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("pg_fusion-df")
+            .enable_time()
+            .build()
+            .map_err(|e| PgError::new(SqlState::INSUFFICIENT_RESOURCES, format!("cannot start the worker runtime: {e}")))?;
+
+        let mut env = RuntimeEnvBuilder::new();
+        if settings.memory_limit_mb > 0 {
+            env = env.with_memory_limit(settings.memory_limit_mb * 1024 * 1024, 1.0);
+            let dir = if settings.spill_directory.is_empty() {
+                std::env::temp_dir().join("pg_fusion").join("spill")
+            } else {
+                std::path::PathBuf::from(&settings.spill_directory)
+            };
+            env = env.with_temp_file_path(dir);
+        }
+        let env = env
+            .build_arc()
+            .map_err(|e| PgError::new(SqlState::INSUFFICIENT_RESOURCES, format!("cannot configure DataFusion: {e}")))?;
+        let config = SessionConfig::new().with_target_partitions(threads);
+        let session = SessionContext::new_with_config_rt(config, Arc::clone(&env));
+        Ok(Engine { runtime, session, threads })
+    }
+
+    pub fn target_partitions(&self) -> usize {
+        self.session.state().config().target_partitions()
+    }
+
+    pub fn shutdown(self) {
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+}
