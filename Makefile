@@ -29,9 +29,12 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/pg_fusion/target
 .PHONY: FORCE temp-check bench
 FORCE:
 
+# cargo's dev profile builds into target/debug.
+CARGO_PROFILE_DIR = $(if $(filter dev,$(CARGO_PROFILE)),debug,$(CARGO_PROFILE))
+
 pg_fusion$(DLSUFFIX): FORCE
 	$(CARGO) build --profile $(CARGO_PROFILE) --lib
-	cp $(CARGO_TARGET_DIR)/$(CARGO_PROFILE)/libpg_fusion.so $@
+	cp $(CARGO_TARGET_DIR)/$(CARGO_PROFILE_DIR)/libpg_fusion.so $@
 
 temp-check:
 	scripts/regress-temp.sh

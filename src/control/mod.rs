@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use crate::pg::{latch, PgError, PgResult, SqlState};
-use crate::protocol::{ToBackend, ToWorker};
+use crate::protocol::{envelope, open_envelope, ToBackend, ToWorker};
 use crate::shm::ring::{RecvError, SendError};
 use crate::shm::{Metric, Segment, SlotKind, SlotLease, Wakeup};
 
@@ -86,8 +86,7 @@ impl ControlSession {
     }
 
     pub fn send(&mut self, msg: &ToWorker) -> PgResult<()> {
-        self.buf.clear();
-        msg.encode(&mut self.buf);
+        envelope(self.lease.generation, &mut self.buf, |out| msg.encode(out));
         loop {
             let slot = self.slot()?;
             match slot.to_worker.try_send(&self.buf) {
@@ -120,9 +119,13 @@ impl ControlSession {
                 PgError::new(SqlState::PROTOCOL_VIOLATION, "corrupt message from the worker")
             })?;
             if got {
-                return ToBackend::decode(&self.buf).map_err(|e| {
-                    PgError::new(SqlState::PROTOCOL_VIOLATION, format!("invalid message from the worker: {e}"))
-                });
+                let invalid = |e| PgError::new(SqlState::PROTOCOL_VIOLATION, format!("invalid message from the worker: {e}"));
+                let (generation, msg) = open_envelope(&self.buf).map_err(invalid)?;
+                if generation != self.lease.generation {
+                    // A reply to an earlier session of this slot: not ours.
+                    continue;
+                }
+                return ToBackend::decode(msg).map_err(invalid);
             }
             if Instant::now() >= deadline {
                 return Err(PgError::new(SqlState::CONNECTION_FAILURE, "worker did not answer in time"));

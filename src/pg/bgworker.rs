@@ -36,7 +36,10 @@ pub fn register_worker() -> PgResult<()> {
 /// The worker process's main function (named in the registration above).
 #[no_mangle]
 pub extern "C" fn pg_fusion_worker_main(_arg: sys::Datum) {
-    entry(crate::worker::run)
+    entry(crate::worker::run);
+    // Status 1, not 0: a worker stopped by SIGTERM outside a shutdown (pg_terminate_backend)
+    // must come back; exiting 0 would unregister it for good.
+    exit(1)
 }
 
 /// Install the worker's signal handlers and unblock signals.

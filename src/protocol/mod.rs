@@ -1,7 +1,9 @@
 //! Messages on the control rings, and their byte encoding.
 //!
-//! A message is one ring frame: a one-byte tag followed by its fields, little endian. Decoding
-//! never trusts the peer: a short or unknown frame is a [`DecodeError`], not a panic.
+//! A ring frame is an envelope: the sender's session generation (u32, little endian) followed by
+//! one message, a one-byte tag and its fields, little endian. The generation lets each side skip
+//! frames of an earlier session of the same slot (see `crate::shm::slots`). Decoding never trusts
+//! the peer: a short or unknown frame is a [`DecodeError`], not a panic.
 //!
 //! Backend -> worker: [`ToWorker`]. Worker -> backend: [`ToBackend`].
 
@@ -33,6 +35,19 @@ impl std::fmt::Display for DecodeError {
             DecodeError::TrailingBytes { tag } => write!(f, "trailing bytes in message (tag {tag})"),
         }
     }
+}
+
+/// Prefix `generation` to a message encoded by `encode` into `out` (cleared first).
+pub fn envelope(generation: u32, out: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
+    out.clear();
+    out.extend_from_slice(&generation.to_le_bytes());
+    encode(out);
+}
+
+/// Split a frame into its session generation and the message bytes.
+pub fn open_envelope(frame: &[u8]) -> Result<(u32, &[u8]), DecodeError> {
+    let (generation, rest) = frame.split_first_chunk::<4>().ok_or(DecodeError::Empty)?;
+    Ok((u32::from_le_bytes(*generation), rest))
 }
 
 const TAG_PING: u8 = 1;
@@ -131,6 +146,16 @@ mod tests {
         buf.clear();
         ToBackend::Pong { nonce: 7, worker_pid: -3 }.encode(&mut buf);
         assert_eq!(ToBackend::decode(&buf), Ok(ToBackend::Pong { nonce: 7, worker_pid: -3 }));
+    }
+
+    #[test]
+    fn envelope_carries_the_generation() {
+        let mut buf = vec![9, 9, 9];
+        envelope(42, &mut buf, |out| ToWorker::Ping { nonce: 5 }.encode(out));
+        let (generation, msg) = open_envelope(&buf).unwrap();
+        assert_eq!(generation, 42);
+        assert_eq!(ToWorker::decode(msg), Ok(ToWorker::Ping { nonce: 5 }));
+        assert_eq!(open_envelope(&[1, 2]), Err(DecodeError::Empty));
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //!
 //! Rules for a slot's `owner` word (`generation << 32 | pid`, pid 0 = free):
 //! - Only a process claiming a free slot stores a non-zero pid (CAS from free, bumping the
-//!   generation); only the owner (or the cleanup of a dead owner, see `release_owned_by`) stores
-//!   pid 0 back. The generation never goes backwards, so `(index, generation)` names one session.
-//! - `state` goes Free -> Claimed (owner resets both rings) -> Ready (Release: the worker may now
-//!   attach) -> Free (release). The worker touches a slot's rings only while it observes `Ready`
-//!   with the generation it attached at; it re-checks the generation after reading a message and
-//!   drops messages of a session that ended under it.
-//! - The owner is the producer of the backend->worker ring and the consumer of the worker->backend
-//!   ring; the worker is the other side of both.
+//!   generation); only the owner (or the cleanup of a dead owner, see `control::release_owned_by`)
+//!   stores pid 0 back. The generation never goes backwards, so `(index, generation)` names one
+//!   session.
+//! - `state` goes Free -> Ready (claimed) -> Free (released).
+//! - The rings are NOT reset when a slot changes hands: a reset would race with the worker, which
+//!   may be reading the ring at that moment. They stay continuous across sessions, and stay SPSC
+//!   because sessions are sequential: the owner of the moment is the only producer of the
+//!   backend->worker ring and the only consumer of the worker->backend ring; the worker is the
+//!   other side of both. Every frame carries its session's generation (`crate::protocol`
+//!   envelopes), and each side skips frames of other sessions: a claimant may find a previous
+//!   session's unread reply, and the worker may find a request of a session that already ended.
 //!
 //! The wakeup registry holds, per party, which latch to set: entry 0 is the worker, then one entry
 //! per control slot, then one per scan slot. An entry is `(procno + 1) | pid << 32`, 0 = nobody;
@@ -28,7 +31,6 @@ use super::ring::Ring;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SlotState {
     Free = 0,
-    Claimed = 1,
     Ready = 2,
 }
 
@@ -112,7 +114,7 @@ impl<'a> Slot<'a> {
         self.to_backend.reset();
     }
 
-    /// Claim the slot for `pid` if it is free. Resets the rings and publishes `Ready`.
+    /// Claim the slot for `pid` if it is free and publish `Ready`. The rings are left as they are.
     pub fn try_claim(&self, pid: i32) -> Option<SlotLease> {
         // Acquire: the previous owner's release (and everything before it) happens before us.
         let word = self.header.owner.load(Ordering::Acquire);
@@ -124,10 +126,7 @@ impl<'a> Slot<'a> {
             .owner
             .compare_exchange(word, pack(generation, pid as u32), Ordering::AcqRel, Ordering::Relaxed)
             .ok()?;
-        self.header.state.store(SlotState::Claimed as u32, Ordering::Relaxed);
-        self.to_worker.reset();
-        self.to_backend.reset();
-        // Release: the reset rings are visible before the worker may attach.
+        // Release: pairs with the worker's Acquire load in `ready_session`.
         self.header.state.store(SlotState::Ready as u32, Ordering::Release);
         Some(SlotLease { index: self.index, generation })
     }
@@ -139,7 +138,7 @@ impl<'a> Slot<'a> {
             return false;
         }
         self.header.state.store(SlotState::Free as u32, Ordering::Release);
-        // Release: our last uses of the rings happen before the next claimant's reset.
+        // Release: our last uses of the rings happen before the next claimant's first.
         self.header
             .owner
             .compare_exchange(word, pack(lease.generation, 0), Ordering::AcqRel, Ordering::Relaxed)
@@ -237,7 +236,9 @@ mod tests {
     }
 
     #[test]
-    fn claim_resets_rings() {
+    fn claim_keeps_rings_continuous() {
+        // A reset here would race with a worker reading the ring; a left-over frame is instead
+        // skipped by its session generation (see crate::protocol::Envelope).
         let t = slot_mem();
         let s = t.slot();
         s.init();
@@ -245,7 +246,9 @@ mod tests {
         s.to_worker.try_send(b"left over").unwrap();
         s.release(a);
         s.try_claim(2).unwrap();
-        assert!(s.to_worker.is_empty());
+        let mut out = Vec::new();
+        assert_eq!(s.to_worker.try_recv(&mut out), Ok(true));
+        assert_eq!(out, b"left over");
     }
 
     #[test]

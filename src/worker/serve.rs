@@ -1,12 +1,12 @@
-//! Serving the control slots: read each Ready slot's backend->worker ring, answer on its
-//! worker->backend ring, set the backend's latch.
+//! Serving the control slots: read each slot's backend->worker ring, answer on its
+//! worker->backend ring in the same session's envelope, set the backend's latch.
 //!
-//! Rules: a message is answered only if the slot is still the session it was read from
-//! (`Slot::is_current`); a corrupt or unknown message ends the worker's attention to that session
-//! (the backend times out with a clean error) rather than the worker.
+//! Rules: a frame is answered only if its session generation is the slot's current one; frames of
+//! ended sessions are dropped. A corrupt or unknown message ends the worker's attention to that
+//! session (the backend gets a clean error or times out) rather than the worker.
 
 use crate::pg::latch;
-use crate::protocol::{ToBackend, ToWorker};
+use crate::protocol::{envelope, open_envelope, ToBackend, ToWorker};
 use crate::shm::{Metric, Segment, SlotKind, SlotLease};
 
 pub struct ControlServer {
@@ -33,25 +33,26 @@ impl ControlServer {
     fn serve_slot(&mut self, i: u32) {
         let seg = self.seg;
         let Some(slot) = seg.slot(SlotKind::Control, i) else { return };
-        let Some((lease, _pid)) = slot.ready_session() else { return };
-        if self.ignored[i as usize] == Some(lease) {
-            return;
-        }
         loop {
             self.inbox.clear();
             match slot.to_worker.try_recv(&mut self.inbox) {
-                Ok(false) => break,
+                Ok(false) => return,
                 Ok(true) => {}
                 Err(e) => {
-                    tracing::warn!(slot = i, ?e, "corrupt control ring; ignoring the session");
-                    self.ignored[i as usize] = Some(lease);
+                    // Nothing after a corrupt frame can be trusted; its session gets no answer.
+                    tracing::warn!(slot = i, ?e, "corrupt control ring");
+                    if let Some((lease, _)) = slot.current_session() {
+                        self.ignored[i as usize] = Some(lease);
+                    }
                     return;
                 }
             }
-            if !slot.is_current(lease) {
-                return;
+            let Ok((generation, msg)) = open_envelope(&self.inbox) else { continue };
+            let lease = SlotLease { index: i, generation };
+            if !slot.is_current(lease) || self.ignored[i as usize] == Some(lease) {
+                continue; // a request of a session that has ended
             }
-            let reply = match ToWorker::decode(&self.inbox) {
+            let reply = match ToWorker::decode(msg) {
                 Ok(ToWorker::Ping { nonce }) => {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
@@ -59,11 +60,10 @@ impl ControlServer {
                 Err(e) => {
                     tracing::warn!(slot = i, %e, "invalid control message; ignoring the session");
                     self.ignored[i as usize] = Some(lease);
-                    return;
+                    continue;
                 }
             };
-            self.outbox.clear();
-            reply.encode(&mut self.outbox);
+            envelope(generation, &mut self.outbox, |out| reply.encode(out));
             match slot.to_backend.try_send(&self.outbox) {
                 Ok(()) => seg.metrics().inc(Metric::ControlMessagesToBackendTotal),
                 Err(e) => {

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The README's test command. On a fresh Debian/Ubuntu machine (as root) it installs what is
+# missing, builds, runs the unit tests, installs the extension, runs every pg_regress suite in a
+# throwaway instance and the cluster-level tests, then prints "N passed, N failed" last.
+# Exits non-zero on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. "$top/scripts/lib.sh"
+
+ensure_packages
+
+logs=$(mktemp -d "${TMPDIR:-/tmp}/pg_fusion.test-logs.XXXXXX")
+chmod 755 "$logs"
+passed=0
+failed=0
+
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+# 1. Unit tests of the pure-Rust modules (no server).
+log "cargo test"
+cargo test >"$logs/cargo-test.log" 2>&1
+rc=$?
+grep -E '^test result:' "$logs/cargo-test.log" || true
+read -r p f < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+                     END { print p + 0, f + 0 }' "$logs/cargo-test.log")
+if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+    tail -30 "$logs/cargo-test.log"
+    f=1
+fi
+count "$p" "$f"
+
+# 2. Build and install (release, thin LTO).
+if build_and_install >"$logs/install.log" 2>&1; then
+    count 1 0
+    log "installed $("$PG_CONFIG" --pkglibdir)/pg_fusion.so"
+else
+    tail -40 "$logs/install.log"
+    count 0 1
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
+
+# 3. pg_regress suites in a throwaway instance.
+log "pg_regress (throwaway instance)"
+scripts/regress-temp.sh 2>&1 | tee "$logs/regress.log" | grep -E '^(test |ok |not ok|#| [0-9]+ of|All [0-9]+)' || true
+if grep -qE 'All [0-9]+ tests passed' "$logs/regress.log"; then
+    n=$(grep -oE 'All [0-9]+ tests passed' "$logs/regress.log" | grep -oE '[0-9]+')
+    count "$n" 0
+elif grep -qE '[0-9]+ of [0-9]+ tests failed' "$logs/regress.log"; then
+    read -r bad all < <(grep -oE '[0-9]+ of [0-9]+ tests failed' "$logs/regress.log" | awk '{ print $1, $3 }')
+    count $((all - bad)) "$bad"
+else
+    tail -30 "$logs/regress.log"
+    count 0 1
+fi
+
+# 4. Cluster-level behaviour: startup errors, preload, worker crash and restart, cleanup.
+log "cluster tests"
+tests/cluster.sh 2>&1 | tee "$logs/cluster.log"
+read -r p f < <(sed -n 's/^cluster: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/cluster.log" | tail -1)
+if [ -z "${p:-}" ]; then p=0; f=1; fi
+count "$p" "$f"
+
+log "logs in $logs"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

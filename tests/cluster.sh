@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Server-level behaviour that pg_regress cannot exercise: each case starts its own scratch
+# cluster (own data directory, socket directory and port; never the system cluster).
+#
+#   startup_rejects_invalid_page_size     pg_fusion.page_size = 100 stops startup, naming it
+#   create_extension_without_preload      a clear ERROR naming shared_preload_libraries
+#   worker_restarts_after_kill_9          crash recovery, then a working worker again
+#   worker_restarts_after_sigterm         pg_terminate_backend(worker) -> back within seconds
+#   backend_exit_releases_slots           a terminated backend's slot is reclaimed
+#   concurrent_backends_share_the_worker  more backends than control slots: all served, none lost
+#
+# Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/scripts/lib.sh"
+
+port=${PG_FUSION_CLUSTER_TEST_PORT:-55440}
+passed=0
+failed=0
+dirs=()
+
+cleanup() {
+    for d in "${dirs[@]}"; do
+        stop_cluster "$d"
+        rm -rf "$d"
+    done
+}
+trap cleanup EXIT
+
+new_cluster_dir() {
+    local d
+    d=$(pg_owned_tmpdir cluster)
+    dirs+=("$d")
+    printf '%s\n' "$d"
+}
+
+# Run one case: a function that returns 0 on success and prints why it failed otherwise.
+run_case() {
+    local name=$1 out
+    if out=$("$name" 2>&1); then
+        echo "ok   - $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL - $name"
+        printf '%s\n' "$out" | sed 's/^/       /' | tail -20
+        failed=$((failed + 1))
+    fi
+}
+
+# Poll `psql -Atc $3` on cluster $1/$2 until it prints $4, up to $5 seconds.
+wait_for() {
+    local dir=$1 p=$2 sql=$3 want=$4 secs=${5:-30} got=""
+    for _ in $(seq 1 $((secs * 10))); do
+        got=$(psql_at "$dir" "$p" -Atc "$sql" 2>/dev/null) || got=""
+        [ "$got" = "$want" ] && return 0
+        sleep 0.1
+    done
+    echo "waited ${secs}s for [$sql] = [$want], last got [$got]"
+    return 1
+}
+
+worker_pid_sql="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_fusion worker'"
+
+startup_rejects_invalid_page_size() {
+    local d p=$((port + 1))
+    d=$(new_cluster_dir)
+    echo "pg_fusion.page_size = 100" | init_cluster "$d" "$p"
+    if start_cluster "$d" 2>/dev/null; then
+        echo "server started with pg_fusion.page_size = 100"
+        return 1
+    fi
+    grep -q 'invalid value for parameter "pg_fusion.page_size": "100"' "$d/server.log" || {
+        echo "server log lacks the message:"; cat "$d/server.log"; return 1; }
+    grep -q 'outside the valid range' "$d/server.log" || { cat "$d/server.log"; return 1; }
+}
+
+create_extension_without_preload() {
+    local d p=$((port + 2)) out
+    d=$(new_cluster_dir)
+    init_cluster "$d" "$p" nopreload </dev/null
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    out=$(psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" 2>&1) && {
+        echo "CREATE EXTENSION succeeded without the preload"; return 1; }
+    printf '%s\n' "$out" | grep -q "pg_fusion: must be loaded via shared_preload_libraries" || {
+        echo "unexpected error: $out"; return 1; }
+    printf '%s\n' "$out" | grep -q "HINT:.*shared_preload_libraries" || { echo "no hint: $out"; return 1; }
+    # The server is still up and answering.
+    [ "$(psql_at "$d" "$p" -Atc 'SELECT 1')" = 1 ] || { echo "server not answering"; return 1; }
+}
+
+worker_restarts_after_kill_9() {
+    local d p=$((port + 3)) pid1 pid2
+    d=$(new_cluster_dir)
+    init_cluster "$d" "$p" </dev/null
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    pid1=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    kill -9 "$pid1"
+    # The postmaster reinitialises shared memory and restarts everything, worker included.
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w WHERE pid <> $pid1" 1 60 || {
+        tail -20 "$d/server.log"; return 1; }
+    grep -q "terminated by signal 9" "$d/server.log" || { echo "no crash recovery in the log"; return 1; }
+    pid2=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    [ "$(psql_at "$d" "$p" -Atc 'SELECT pg_fusion_ping()')" = "$pid2" ] || { echo "ping failed after restart"; return 1; }
+    [ "$(psql_at "$d" "$p" -Atc "SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use'")" = 0 ] || return 1
+}
+
+worker_restarts_after_sigterm() {
+    local d p=$((port + 4)) pid1 out
+    d=$(new_cluster_dir)
+    init_cluster "$d" "$p" </dev/null
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    pid1=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    psql_at "$d" "$p" -Atc "SELECT pg_terminate_backend($pid1)" >/dev/null
+    # While it is away a ping fails cleanly (or already reaches the new worker), never hangs.
+    out=$(as_pg timeout 15 "$(pg_bindir)/psql" -X -h "$d" -p "$p" -U postgres -d postgres \
+        -Atc "SELECT pg_fusion_ping()" 2>&1)
+    case "$out" in
+        *"pg_fusion: worker is not running"*|[0-9]*) ;;
+        *) echo "unexpected answer while the worker restarts: $out"; return 1 ;;
+    esac
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w WHERE pid <> $pid1" 1 30 || return 1
+    psql_at "$d" "$p" -Atc "SELECT pg_fusion_ping() > 0" | grep -q t
+}
+
+backend_exit_releases_slots() {
+    local d p=$((port + 5))
+    d=$(new_cluster_dir)
+    init_cluster "$d" "$p" </dev/null
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    # A backend that pings in a loop is terminated mid-way; its slot must come back.
+    as_pg "$(pg_bindir)/psql" -X -q -h "$d" -p "$p" -U postgres -d postgres \
+        -c "SELECT pg_fusion_ping() FROM generate_series(1, 10000000)" >/dev/null 2>&1 &
+    sleep 1
+    psql_at "$d" "$p" -Atc "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                            WHERE query LIKE 'SELECT pg_fusion_ping() FROM generate_series%'
+                              AND pid <> pg_backend_pid()" >/dev/null
+    wait
+    wait_for "$d" "$p" "SELECT value FROM pg_fusion_metrics() WHERE metric = 'control_slots_in_use'" 0 10 || return 1
+    wait_for "$d" "$p" "SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use'" 0 10
+}
+
+concurrent_backends_share_the_worker() {
+    local d p=$((port + 6)) i
+    d=$(new_cluster_dir)
+    echo "pg_fusion.control_slot_count = 4" | init_cluster "$d" "$p"
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    # Eight backends over four slots: the extra ones wait for a slot, none fails.
+    for i in $(seq 1 8); do
+        psql_at "$d" "$p" -Atc "SELECT count(DISTINCT pg_fusion_ping()) FROM generate_series(1, 3000)" \
+            >"$d/ping.$i.out" 2>&1 &
+    done
+    wait
+    for i in $(seq 1 8); do
+        [ "$(cat "$d/ping.$i.out")" = 1 ] || { echo "backend $i: $(cat "$d/ping.$i.out")"; return 1; }
+    done
+    [ "$(psql_at "$d" "$p" -Atc "SELECT value FROM pg_fusion_metrics() WHERE metric = 'worker_pings_total'")" = 24000 ] || return 1
+    [ "$(psql_at "$d" "$p" -Atc "SELECT value FROM pg_fusion_metrics() WHERE metric = 'control_slots_in_use'")" = 0 ]
+}
+
+if [ "${1:-}" != "" ]; then
+    cases=("$@")
+else
+    cases=(startup_rejects_invalid_page_size create_extension_without_preload
+           worker_restarts_after_kill_9 worker_restarts_after_sigterm backend_exit_releases_slots
+           concurrent_backends_share_the_worker)
+fi
+for c in "${cases[@]}"; do
+    run_case "$c"
+done
+echo "cluster: $passed passed, $failed failed"
+[ "$failed" = 0 ]
