@@ -11,7 +11,9 @@ impl SqlState {
         const fn six(c: u8) -> i32 {
             (c.wrapping_sub(b'0') & 0x3f) as i32
         }
-        SqlState(six(code[0]) | six(code[1]) << 6 | six(code[2]) << 12 | six(code[3]) << 18 | six(code[4]) << 24)
+        SqlState(
+            six(code[0]) | six(code[1]) << 6 | six(code[2]) << 12 | six(code[3]) << 18 | six(code[4]) << 24,
+        )
     }
 
     pub fn code(self) -> String {

@@ -119,7 +119,12 @@ impl ControlSession {
                 PgError::new(SqlState::PROTOCOL_VIOLATION, "corrupt message from the worker")
             })?;
             if got {
-                let invalid = |e| PgError::new(SqlState::PROTOCOL_VIOLATION, format!("invalid message from the worker: {e}"));
+                let invalid = |e| {
+                    PgError::new(
+                        SqlState::PROTOCOL_VIOLATION,
+                        format!("invalid message from the worker: {e}"),
+                    )
+                };
                 let (generation, msg) = open_envelope(&self.buf).map_err(invalid)?;
                 if generation != self.lease.generation {
                     // A reply to an earlier session of this slot: not ours.
@@ -174,6 +179,8 @@ pub fn ping(seg: Segment) -> PgResult<(Duration, i32)> {
     session.send(&ToWorker::Ping { nonce })?;
     match session.recv(Duration::from_secs(10))? {
         ToBackend::Pong { nonce: n, worker_pid } if n == nonce => Ok((started.elapsed(), worker_pid)),
-        other => Err(PgError::new(SqlState::PROTOCOL_VIOLATION, format!("unexpected answer to ping: {other:?}"))),
+        other => {
+            Err(PgError::new(SqlState::PROTOCOL_VIOLATION, format!("unexpected answer to ping: {other:?}")))
+        }
     }
 }

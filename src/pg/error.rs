@@ -135,7 +135,8 @@ extern "C" fn trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) {
 pub fn guard<F: FnOnce() -> R, R>(f: F) -> PgResult<R> {
     let mut state = TryState { f: Some(f), out: None };
     // SAFETY: the trampoline matches the closure's type; `state` outlives the call.
-    let edata = unsafe { sys::pgf_try(Some(trampoline::<F, R>), &mut state as *mut TryState<F, R> as *mut c_void) };
+    let edata =
+        unsafe { sys::pgf_try(Some(trampoline::<F, R>), &mut state as *mut TryState<F, R> as *mut c_void) };
     if !edata.is_null() {
         return Err(PgError::Caught(Caught(edata)));
     }
@@ -220,4 +221,3 @@ pub fn log(message: impl fmt::Display) {
 pub fn warning(err: PgError) {
     report(sys::WARNING as i32, err);
 }
-

@@ -118,37 +118,244 @@ const B: u32 = sys::GUC_UNIT_BYTE;
 const MB: u32 = sys::GUC_UNIT_MB;
 
 const INTS: &[IntSetting] = &[
-    IntSetting { name: "backend_log_level", desc: "Backend diagnostics: 0 off, 1 basic, 2 trace.", default: 0, min: 0, max: 2, level: Level::U, unit_flags: 0, cell: &BACKEND_LOG_LEVEL },
-    IntSetting { name: "worker_threads", desc: "Tokio threads in the pg_fusion worker; 0 = available parallelism.", default: 0, min: 0, max: 1024, level: Level::P, unit_flags: 0, cell: &WORKER_THREADS },
-    IntSetting { name: "max_fusion_tasks", desc: "Concurrent executions inside the worker; 0 = control_slot_count.", default: 0, min: 0, max: 16384, level: Level::P, unit_flags: 0, cell: &MAX_FUSION_TASKS },
-    IntSetting { name: "worker_memory_limit_mb", desc: "DataFusion memory pool of the worker; 0 = unbounded and no spill.", default: 0, min: 0, max: MAX, level: Level::P, unit_flags: MB, cell: &WORKER_MEMORY_LIMIT_MB },
-    IntSetting { name: "control_slot_count", desc: "Backend/worker control slots (one per concurrently executing query).", default: 64, min: 1, max: 16384, level: Level::P, unit_flags: 0, cell: &CONTROL_SLOT_COUNT },
-    IntSetting { name: "control_backend_to_worker_capacity", desc: "Bytes of each control slot's backend-to-worker ring.", default: 8192, min: 256, max: 1 << 30, level: Level::P, unit_flags: B, cell: &CONTROL_B2W },
-    IntSetting { name: "control_worker_to_backend_capacity", desc: "Bytes of each control slot's worker-to-backend ring.", default: 8192, min: 256, max: 1 << 30, level: Level::P, unit_flags: B, cell: &CONTROL_W2B },
-    IntSetting { name: "scan_slot_count", desc: "Scan control slots (one per scan producer).", default: 64, min: 1, max: 16384, level: Level::P, unit_flags: 0, cell: &SCAN_SLOT_COUNT },
-    IntSetting { name: "scan_backend_to_worker_capacity", desc: "Bytes of each scan slot's backend-to-worker ring.", default: 256, min: 256, max: 1 << 30, level: Level::P, unit_flags: B, cell: &SCAN_B2W },
-    IntSetting { name: "scan_worker_to_backend_capacity", desc: "Bytes of each scan slot's worker-to-backend ring.", default: 256, min: 256, max: 1 << 30, level: Level::P, unit_flags: B, cell: &SCAN_W2B },
-    IntSetting { name: "page_size", desc: "Bytes per shared-memory page (one Arrow block per page).", default: 65536, min: 4096, max: 1 << 30, level: Level::P, unit_flags: B, cell: &PAGE_SIZE },
-    IntSetting { name: "page_count", desc: "Pages in the shared page pool (scan and result traffic share it).", default: 256, min: 2, max: 1 << 20, level: Level::P, unit_flags: 0, cell: &PAGE_COUNT },
-    IntSetting { name: "scan_fetch_batch_rows", desc: "Rows asked from the scan portal per fetch.", default: 1024, min: 1, max: 1 << 20, level: Level::P, unit_flags: 0, cell: &SCAN_FETCH_BATCH_ROWS },
-    IntSetting { name: "scan_batch_channel_capacity", desc: "Bounded channel between a worker scan stream and DataFusion.", default: 32, min: 1, max: 4096, level: Level::U, unit_flags: 0, cell: &SCAN_BATCH_CHANNEL_CAPACITY },
-    IntSetting { name: "scan_idle_poll_interval_us", desc: "Worker scan idle wait, in microseconds.", default: 50, min: 1, max: 1_000_000, level: Level::U, unit_flags: 0, cell: &SCAN_IDLE_POLL_INTERVAL_US },
-    IntSetting { name: "estimator_initial_tail_bytes_per_row", desc: "First guess of variable-width bytes per row when sizing a block.", default: 64, min: 0, max: 1 << 20, level: Level::P, unit_flags: B, cell: &ESTIMATOR_TAIL_BYTES },
-    IntSetting { name: "runtime_filter_count", desc: "Runtime filter slots in shared memory.", default: 64, min: 0, max: 16384, level: Level::P, unit_flags: 0, cell: &RUNTIME_FILTER_COUNT },
-    IntSetting { name: "runtime_filter_bits", desc: "Bits per runtime filter.", default: 1048576, min: 64, max: 1 << 30, level: Level::P, unit_flags: 0, cell: &RUNTIME_FILTER_BITS },
-    IntSetting { name: "runtime_filter_hashes", desc: "Hash probes per runtime filter.", default: 4, min: 1, max: 16, level: Level::P, unit_flags: 0, cell: &RUNTIME_FILTER_HASHES },
+    IntSetting {
+        name: "backend_log_level",
+        desc: "Backend diagnostics: 0 off, 1 basic, 2 trace.",
+        default: 0,
+        min: 0,
+        max: 2,
+        level: Level::U,
+        unit_flags: 0,
+        cell: &BACKEND_LOG_LEVEL,
+    },
+    IntSetting {
+        name: "worker_threads",
+        desc: "Tokio threads in the pg_fusion worker; 0 = available parallelism.",
+        default: 0,
+        min: 0,
+        max: 1024,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &WORKER_THREADS,
+    },
+    IntSetting {
+        name: "max_fusion_tasks",
+        desc: "Concurrent executions inside the worker; 0 = control_slot_count.",
+        default: 0,
+        min: 0,
+        max: 16384,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &MAX_FUSION_TASKS,
+    },
+    IntSetting {
+        name: "worker_memory_limit_mb",
+        desc: "DataFusion memory pool of the worker; 0 = unbounded and no spill.",
+        default: 0,
+        min: 0,
+        max: MAX,
+        level: Level::P,
+        unit_flags: MB,
+        cell: &WORKER_MEMORY_LIMIT_MB,
+    },
+    IntSetting {
+        name: "control_slot_count",
+        desc: "Backend/worker control slots (one per concurrently executing query).",
+        default: 64,
+        min: 1,
+        max: 16384,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &CONTROL_SLOT_COUNT,
+    },
+    IntSetting {
+        name: "control_backend_to_worker_capacity",
+        desc: "Bytes of each control slot's backend-to-worker ring.",
+        default: 8192,
+        min: 256,
+        max: 1 << 30,
+        level: Level::P,
+        unit_flags: B,
+        cell: &CONTROL_B2W,
+    },
+    IntSetting {
+        name: "control_worker_to_backend_capacity",
+        desc: "Bytes of each control slot's worker-to-backend ring.",
+        default: 8192,
+        min: 256,
+        max: 1 << 30,
+        level: Level::P,
+        unit_flags: B,
+        cell: &CONTROL_W2B,
+    },
+    IntSetting {
+        name: "scan_slot_count",
+        desc: "Scan control slots (one per scan producer).",
+        default: 64,
+        min: 1,
+        max: 16384,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &SCAN_SLOT_COUNT,
+    },
+    IntSetting {
+        name: "scan_backend_to_worker_capacity",
+        desc: "Bytes of each scan slot's backend-to-worker ring.",
+        default: 256,
+        min: 256,
+        max: 1 << 30,
+        level: Level::P,
+        unit_flags: B,
+        cell: &SCAN_B2W,
+    },
+    IntSetting {
+        name: "scan_worker_to_backend_capacity",
+        desc: "Bytes of each scan slot's worker-to-backend ring.",
+        default: 256,
+        min: 256,
+        max: 1 << 30,
+        level: Level::P,
+        unit_flags: B,
+        cell: &SCAN_W2B,
+    },
+    IntSetting {
+        name: "page_size",
+        desc: "Bytes per shared-memory page (one Arrow block per page).",
+        default: 65536,
+        min: 4096,
+        max: 1 << 30,
+        level: Level::P,
+        unit_flags: B,
+        cell: &PAGE_SIZE,
+    },
+    IntSetting {
+        name: "page_count",
+        desc: "Pages in the shared page pool (scan and result traffic share it).",
+        default: 256,
+        min: 2,
+        max: 1 << 20,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &PAGE_COUNT,
+    },
+    IntSetting {
+        name: "scan_fetch_batch_rows",
+        desc: "Rows asked from the scan portal per fetch.",
+        default: 1024,
+        min: 1,
+        max: 1 << 20,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &SCAN_FETCH_BATCH_ROWS,
+    },
+    IntSetting {
+        name: "scan_batch_channel_capacity",
+        desc: "Bounded channel between a worker scan stream and DataFusion.",
+        default: 32,
+        min: 1,
+        max: 4096,
+        level: Level::U,
+        unit_flags: 0,
+        cell: &SCAN_BATCH_CHANNEL_CAPACITY,
+    },
+    IntSetting {
+        name: "scan_idle_poll_interval_us",
+        desc: "Worker scan idle wait, in microseconds.",
+        default: 50,
+        min: 1,
+        max: 1_000_000,
+        level: Level::U,
+        unit_flags: 0,
+        cell: &SCAN_IDLE_POLL_INTERVAL_US,
+    },
+    IntSetting {
+        name: "estimator_initial_tail_bytes_per_row",
+        desc: "First guess of variable-width bytes per row when sizing a block.",
+        default: 64,
+        min: 0,
+        max: 1 << 20,
+        level: Level::P,
+        unit_flags: B,
+        cell: &ESTIMATOR_TAIL_BYTES,
+    },
+    IntSetting {
+        name: "runtime_filter_count",
+        desc: "Runtime filter slots in shared memory.",
+        default: 64,
+        min: 0,
+        max: 16384,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &RUNTIME_FILTER_COUNT,
+    },
+    IntSetting {
+        name: "runtime_filter_bits",
+        desc: "Bits per runtime filter.",
+        default: 1048576,
+        min: 64,
+        max: 1 << 30,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &RUNTIME_FILTER_BITS,
+    },
+    IntSetting {
+        name: "runtime_filter_hashes",
+        desc: "Hash probes per runtime filter.",
+        default: 4,
+        min: 1,
+        max: 16,
+        level: Level::P,
+        unit_flags: 0,
+        cell: &RUNTIME_FILTER_HASHES,
+    },
 ];
 
 const BOOLS: &[BoolSetting] = &[
-    BoolSetting { name: "enable", desc: "Run eligible top-level SELECTs through DataFusion.", default: false, level: Level::U, cell: &ENABLE },
-    BoolSetting { name: "join_reordering", desc: "Statistics-driven join order for inner and cross equi-join components.", default: true, level: Level::U, cell: &JOIN_REORDERING },
-    BoolSetting { name: "runtime_filter_enable", desc: "Runtime Bloom filters from hash-join build sides, probed by scan producers.", default: true, level: Level::U, cell: &RUNTIME_FILTER_ENABLE },
+    BoolSetting {
+        name: "enable",
+        desc: "Run eligible top-level SELECTs through DataFusion.",
+        default: false,
+        level: Level::U,
+        cell: &ENABLE,
+    },
+    BoolSetting {
+        name: "join_reordering",
+        desc: "Statistics-driven join order for inner and cross equi-join components.",
+        default: true,
+        level: Level::U,
+        cell: &JOIN_REORDERING,
+    },
+    BoolSetting {
+        name: "runtime_filter_enable",
+        desc: "Runtime Bloom filters from hash-join build sides, probed by scan producers.",
+        default: true,
+        level: Level::U,
+        cell: &RUNTIME_FILTER_ENABLE,
+    },
 ];
 
 const STRINGS: &[StringSetting] = &[
-    StringSetting { name: "worker_spill_directory", desc: "Spill root of the worker; empty = the OS temporary directory under pg_fusion/spill.", default: c"", level: Level::P, cell: &WORKER_SPILL_DIRECTORY },
-    StringSetting { name: "worker_log_filter", desc: "tracing filter for the worker log.", default: c"warn", level: Level::P, cell: &WORKER_LOG_FILTER },
-    StringSetting { name: "log_path", desc: "Worker log file.", default: c"/tmp/pg_fusion.log", level: Level::P, cell: &LOG_PATH },
+    StringSetting {
+        name: "worker_spill_directory",
+        desc: "Spill root of the worker; empty = the OS temporary directory under pg_fusion/spill.",
+        default: c"",
+        level: Level::P,
+        cell: &WORKER_SPILL_DIRECTORY,
+    },
+    StringSetting {
+        name: "worker_log_filter",
+        desc: "tracing filter for the worker log.",
+        default: c"warn",
+        level: Level::P,
+        cell: &WORKER_LOG_FILTER,
+    },
+    StringSetting {
+        name: "log_path",
+        desc: "Worker log file.",
+        default: c"/tmp/pg_fusion.log",
+        level: Level::P,
+        cell: &LOG_PATH,
+    },
 ];
 
 /// `pg_fusion.on_unsupported`.
@@ -162,7 +369,11 @@ pub enum OnUnsupported {
 fn on_unsupported_options() -> *const sys::config_enum_entry {
     let entries = [
         sys::config_enum_entry { name: c"error".as_ptr(), val: OnUnsupported::Error as c_int, hidden: false },
-        sys::config_enum_entry { name: c"fallback".as_ptr(), val: OnUnsupported::Fallback as c_int, hidden: false },
+        sys::config_enum_entry {
+            name: c"fallback".as_ptr(),
+            val: OnUnsupported::Fallback as c_int,
+            hidden: false,
+        },
         sys::config_enum_entry { name: std::ptr::null(), val: 0, hidden: false },
     ];
     Box::leak(Box::new(entries)).as_ptr()
@@ -224,7 +435,18 @@ pub fn define_all() -> PgResult<()> {
         let desc = leak_cstr(s.desc.to_string())?;
         // SAFETY: as above.
         guard(|| unsafe {
-            sys::DefineCustomBoolVariable(name, desc, std::ptr::null(), s.cell.as_ptr(), s.default, s.level.context(), 0, None, None, None)
+            sys::DefineCustomBoolVariable(
+                name,
+                desc,
+                std::ptr::null(),
+                s.cell.as_ptr(),
+                s.default,
+                s.level.context(),
+                0,
+                None,
+                None,
+                None,
+            )
         })?;
     }
     for s in STRINGS {
@@ -232,15 +454,40 @@ pub fn define_all() -> PgResult<()> {
         let desc = leak_cstr(s.desc.to_string())?;
         // SAFETY: as above; the default is a static C string, PostgreSQL copies it.
         guard(|| unsafe {
-            sys::DefineCustomStringVariable(name, desc, std::ptr::null(), s.cell.as_ptr(), s.default.as_ptr(), s.level.context(), 0, None, None, None)
+            sys::DefineCustomStringVariable(
+                name,
+                desc,
+                std::ptr::null(),
+                s.cell.as_ptr(),
+                s.default.as_ptr(),
+                s.level.context(),
+                0,
+                None,
+                None,
+                None,
+            )
         })?;
     }
     let name = leak_cstr(full_name("on_unsupported"))?;
-    let desc = leak_cstr("What enable = on does with a SELECT it cannot run with certainty: error or fallback.".into())?;
+    let desc = leak_cstr(
+        "What enable = on does with a SELECT it cannot run with certainty: error or fallback.".into(),
+    )?;
     let options = on_unsupported_options();
     // SAFETY: as above; `options` is leaked and NULL-terminated.
     guard(|| unsafe {
-        sys::DefineCustomEnumVariable(name, desc, std::ptr::null(), ON_UNSUPPORTED.as_ptr(), 0, options, Level::U.context(), 0, None, None, None)
+        sys::DefineCustomEnumVariable(
+            name,
+            desc,
+            std::ptr::null(),
+            ON_UNSUPPORTED.as_ptr(),
+            0,
+            options,
+            Level::U.context(),
+            0,
+            None,
+            None,
+            None,
+        )
     })?;
     // SAFETY: a static C string.
     guard(|| unsafe { sys::MarkGUCPrefixReserved(c"pg_fusion".as_ptr()) })?;
@@ -254,7 +501,8 @@ fn check_int_value(s: &IntSetting, raw: &str) -> PgResult<()> {
     let mut value: c_int = 0;
     let mut hint: *const c_char = std::ptr::null();
     // SAFETY: all pointers are valid for the call; parse_int does not raise.
-    let ok = guard(|| unsafe { sys::parse_int(craw.as_ptr(), &mut value, s.unit_flags as c_int, &mut hint) })?;
+    let ok =
+        guard(|| unsafe { sys::parse_int(craw.as_ptr(), &mut value, s.unit_flags as c_int, &mut hint) })?;
     let full = full_name(s.name);
     if !ok {
         return Err(PgError::Report(super::error::Report {

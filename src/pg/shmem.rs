@@ -44,7 +44,8 @@ pub extern "C" fn pgf_rs_segment_attach(base: *mut c_void, size: usize, found: b
         let layout = *LAYOUT.get().ok_or(c"layout not computed (library not preloaded?)")?;
         // SAFETY: ShmemInitStruct returned `size` bytes at `base` (MAXALIGNed by PostgreSQL; the
         // shmem allocator hands out cache-line aligned chunks), mapped for the process lifetime.
-        let seg = unsafe { Segment::from_raw(base as *mut u8, size, layout) }.map_err(|_| c"segment smaller than its layout")?;
+        let seg = unsafe { Segment::from_raw(base as *mut u8, size, layout) }
+            .map_err(|_| c"segment smaller than its layout")?;
         if !found {
             seg.initialize();
         }
@@ -75,7 +76,11 @@ pub fn segment() -> PgResult<Segment> {
             unsafe { Segment::from_raw(base, SIZE.load(Ordering::Acquire), *layout) }
                 .map_err(|_| PgError::internal("shared segment smaller than its layout"))
         }
-        _ => Err(PgError::new(SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE, "shared memory is not initialized")
-            .with_hint("Add pg_fusion to shared_preload_libraries in postgresql.conf and restart the server.")),
+        _ => {
+            Err(PgError::new(SqlState::OBJECT_NOT_IN_PREREQUISITE_STATE, "shared memory is not initialized")
+                .with_hint(
+                    "Add pg_fusion to shared_preload_libraries in postgresql.conf and restart the server.",
+                ))
+        }
     }
 }

@@ -66,7 +66,8 @@ impl<'a> Reader<'a> {
     }
 
     fn take<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let (head, rest) = self.rest.split_first_chunk::<N>().ok_or(DecodeError::Truncated { tag: self.tag })?;
+        let (head, rest) =
+            self.rest.split_first_chunk::<N>().ok_or(DecodeError::Truncated { tag: self.tag })?;
         self.rest = rest;
         Ok(*head)
     }

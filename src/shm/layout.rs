@@ -117,13 +117,7 @@ impl SlotRegion {
                 + align_up(to_backend_capacity, REGION_ALIGN),
             REGION_ALIGN,
         );
-        SlotRegion {
-            offset,
-            count: count as usize,
-            stride,
-            to_worker_capacity,
-            to_backend_capacity,
-        }
+        SlotRegion { offset, count: count as usize, stride, to_worker_capacity, to_backend_capacity }
     }
 
     pub fn size(&self) -> usize {
@@ -230,18 +224,16 @@ impl Layout {
             size_of::<FilterHeader>() + (config.runtime_filter_bits as usize).div_ceil(8),
             REGION_ALIGN,
         );
-        at = align_up(
-            at + config.runtime_filter_count as usize * filter_stride,
-            REGION_ALIGN,
-        );
+        at = align_up(at + config.runtime_filter_count as usize * filter_stride, REGION_ALIGN);
 
         let pages_offset = at;
         let page_stride = align_up(config.page_size as usize, REGION_ALIGN);
-        let total_size = pages_offset
-            .checked_add(config.page_count as usize * page_stride)
-            .ok_or_else(|| LayoutError {
-                setting: "page_count",
-                reason: "page_count x page_size does not fit the address space".into(),
+        let total_size =
+            pages_offset.checked_add(config.page_count as usize * page_stride).ok_or_else(|| {
+                LayoutError {
+                    setting: "page_count",
+                    reason: "page_count x page_size does not fit the address space".into(),
+                }
             })?;
 
         Ok(Layout {

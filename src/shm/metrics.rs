@@ -145,11 +145,7 @@ mod tests {
         let mut names: Vec<_> = METRICS.iter().map(|m| m.name).collect();
         for m in METRICS {
             match m.kind {
-                Kind::Counter => assert!(
-                    m.name.ends_with("_total") || m.name.ends_with("_ns"),
-                    "{}",
-                    m.name
-                ),
+                Kind::Counter => assert!(m.name.ends_with("_total") || m.name.ends_with("_ns"), "{}", m.name),
                 Kind::Gauge => assert!(!m.name.ends_with("_total") || m.name.ends_with("s_total")),
             }
             if m.name.ends_with("_ns") {

@@ -172,7 +172,12 @@ impl<'a> PagePool<'a> {
             let word = state.load(Ordering::Relaxed);
             if owner_of(word) == owner.raw()
                 && state
-                    .compare_exchange(word, pack(generation_of(word), 0), Ordering::Release, Ordering::Relaxed)
+                    .compare_exchange(
+                        word,
+                        pack(generation_of(word), 0),
+                        Ordering::Release,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
             {
                 freed += 1;

@@ -234,10 +234,7 @@ mod tests {
     #[test]
     fn oversized_message_is_too_large_not_full() {
         let t = ring(32);
-        assert_eq!(
-            t.ring.try_send(&[0; 29]),
-            Err(SendError::TooLarge { len: 29, capacity: 32 })
-        );
+        assert_eq!(t.ring.try_send(&[0; 29]), Err(SendError::TooLarge { len: 29, capacity: 32 }));
         t.ring.try_send(&[0; 28]).unwrap();
     }
 

@@ -196,7 +196,8 @@ impl Segment {
         // the rings' capacities are the region's, which the layout reserved after each header.
         unsafe {
             let header = &*(self.base.add(header_off) as *const SlotHeader);
-            let to_worker = Ring::from_raw(self.base.add(tw_h), self.base.add(tw_d), region.to_worker_capacity);
+            let to_worker =
+                Ring::from_raw(self.base.add(tw_h), self.base.add(tw_d), region.to_worker_capacity);
             let to_backend =
                 Ring::from_raw(self.base.add(tb_h), self.base.add(tb_d), region.to_backend_capacity);
             Some(Slot::new(index, header, to_worker, to_backend, owner_base))
@@ -254,7 +255,10 @@ mod tests {
         let other = Layout::new(LayoutConfig { page_count: 9, ..small() }).unwrap();
         // SAFETY: the smaller-or-equal view stays inside the same allocation.
         let s = unsafe { Segment::from_raw(t.segment.base, t.segment.layout.total_size, other) };
-        assert!(matches!(s, Err(AttachError::TooSmall { .. })) || s.unwrap().validate() == Err(AttachError::ConfigMismatch));
+        assert!(
+            matches!(s, Err(AttachError::TooSmall { .. }))
+                || s.unwrap().validate() == Err(AttachError::ConfigMismatch)
+        );
     }
 
     #[test]

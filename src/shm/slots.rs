@@ -102,7 +102,13 @@ fn pack(generation: u32, pid: u32) -> u64 {
 }
 
 impl<'a> Slot<'a> {
-    pub fn new(index: u32, header: &'a SlotHeader, to_worker: Ring, to_backend: Ring, owner_base: u32) -> Slot<'a> {
+    pub fn new(
+        index: u32,
+        header: &'a SlotHeader,
+        to_worker: Ring,
+        to_backend: Ring,
+        owner_base: u32,
+    ) -> Slot<'a> {
         Slot { index, header, to_worker, to_backend, owner_base }
     }
 

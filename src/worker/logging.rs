@@ -16,7 +16,10 @@ pub fn init(settings: &WorkerSettings) {
         Err(e) => {
             warning(PgError::new(
                 SqlState::INVALID_PARAMETER_VALUE,
-                format!("invalid pg_fusion.worker_log_filter \"{}\": {e}; using \"warn\"", settings.log_filter),
+                format!(
+                    "invalid pg_fusion.worker_log_filter \"{}\": {e}; using \"warn\"",
+                    settings.log_filter
+                ),
             ));
             EnvFilter::new("warn")
         }

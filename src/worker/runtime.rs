@@ -26,7 +26,12 @@ impl Engine {
             .thread_name("pg_fusion-df")
             .enable_time()
             .build()
-            .map_err(|e| PgError::new(SqlState::INSUFFICIENT_RESOURCES, format!("cannot start the worker runtime: {e}")))?;
+            .map_err(|e| {
+                PgError::new(
+                    SqlState::INSUFFICIENT_RESOURCES,
+                    format!("cannot start the worker runtime: {e}"),
+                )
+            })?;
 
         let mut env = RuntimeEnvBuilder::new();
         if settings.memory_limit_mb > 0 {
@@ -38,9 +43,9 @@ impl Engine {
             };
             env = env.with_temp_file_path(dir);
         }
-        let env = env
-            .build_arc()
-            .map_err(|e| PgError::new(SqlState::INSUFFICIENT_RESOURCES, format!("cannot configure DataFusion: {e}")))?;
+        let env = env.build_arc().map_err(|e| {
+            PgError::new(SqlState::INSUFFICIENT_RESOURCES, format!("cannot configure DataFusion: {e}"))
+        })?;
         let config = SessionConfig::new().with_target_partitions(threads);
         let session = SessionContext::new_with_config_rt(config, Arc::clone(&env));
         Ok(Engine { runtime, session, threads })
