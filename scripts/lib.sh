@@ -30,7 +30,7 @@ pg_owned_tmpdir() {
 
 # Install the system packages the build and tests need, when missing (Debian/Ubuntu, as root).
 ensure_packages() {
-    local want=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev clang make gcc)
+    local want=(postgresql-15 postgresql-server-dev-15 libclang-dev make gcc)
     local missing=()
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -31,6 +31,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod page;
 pub mod protocol;
 pub mod shm;
 pub mod sqlstate;

@@ -8,6 +8,7 @@
 #   worker_restarts_after_sigterm         pg_terminate_backend(worker) -> back within seconds
 #   backend_exit_releases_slots           a terminated backend's slot is reclaimed
 #   concurrent_backends_share_the_worker  more backends than control slots: all served, none lost
+#   cancel_while_waiting_for_worker       statement_timeout interrupts a wait (57014), slot returned
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 set -uo pipefail
@@ -165,12 +166,32 @@ concurrent_backends_share_the_worker() {
     [ "$(psql_at "$d" "$p" -Atc "SELECT value FROM pg_fusion_metrics() WHERE metric = 'control_slots_in_use'")" = 0 ]
 }
 
+cancel_while_waiting_for_worker() {
+    local d p=$((port + 7)) pid out rc=0
+    d=$(new_cluster_dir)
+    init_cluster "$d" "$p" </dev/null
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    pid=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    # A stopped worker never answers: the backend must honour statement_timeout while it waits,
+    # give its slot back, and report PostgreSQL's own cancel error (57014).
+    kill -STOP "$pid"
+    out=$(psql_at "$d" "$p" -v VERBOSITY=verbose -Atc "SET statement_timeout = '500ms'; SELECT pg_fusion_ping()" 2>&1) || rc=$?
+    kill -CONT "$pid"
+    [ "$rc" != 0 ] || { echo "ping succeeded against a stopped worker: $out"; return 1; }
+    printf '%s\n' "$out" | grep -q "57014: canceling statement due to statement timeout" || { echo "$out"; return 1; }
+    wait_for "$d" "$p" "SELECT value FROM pg_fusion_metrics() WHERE metric = 'control_slots_in_use'" 0 5 || return 1
+    # The worker drops the cancelled session's request and serves the next one.
+    [ "$(psql_at "$d" "$p" -Atc 'SELECT pg_fusion_ping()')" = "$pid" ]
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
     cases=(startup_rejects_invalid_page_size create_extension_without_preload
            worker_restarts_after_kill_9 worker_restarts_after_sigterm backend_exit_releases_slots
-           concurrent_backends_share_the_worker)
+           concurrent_backends_share_the_worker cancel_while_waiting_for_worker)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

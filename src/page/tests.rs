@@ -1,0 +1,285 @@
+//! Round trips of every carried type, row rollback, and the decoder's refusal of bad bytes.
+
+use datafusion::arrow::array::{
+    Array, AsArray, BinaryViewArray, BooleanArray, Decimal128Array, FixedSizeBinaryArray,
+    IntervalMonthDayNanoArray, StringViewArray,
+};
+use datafusion::arrow::buffer::{Buffer, MutableBuffer};
+use datafusion::arrow::datatypes::{
+    Date32Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, IntervalMonthDayNano,
+    Time64MicrosecondType, TimestampMicrosecondType,
+};
+
+use super::decode::decode_block;
+use super::encode::{BlockWriter, PutError};
+use super::{BlockError, ColumnType, HEADER_SIZE};
+
+const ALL: [ColumnType; 15] = [
+    ColumnType::Boolean,
+    ColumnType::Int16,
+    ColumnType::Int32,
+    ColumnType::Int64,
+    ColumnType::Float32,
+    ColumnType::Float64,
+    ColumnType::Decimal128 { precision: 15, scale: 2 },
+    ColumnType::Utf8View,
+    ColumnType::BinaryView,
+    ColumnType::Date32,
+    ColumnType::Time64Us,
+    ColumnType::TimestampUs { utc: false },
+    ColumnType::TimestampUs { utc: true },
+    ColumnType::IntervalMonthDayNano,
+    ColumnType::FixedSizeBinary16,
+];
+
+/// A page as the pool hands it out: zeroed, 64-byte aligned.
+fn page(len: usize) -> MutableBuffer {
+    MutableBuffer::from_len_zeroed(len)
+}
+
+fn text(i: usize) -> String {
+    // Short (inline) and long (tail) values, multi-byte characters included.
+    if i % 3 == 0 {
+        format!("s{i}")
+    } else {
+        format!("long value number {i} — ünïcödé")
+    }
+}
+
+/// Write row `i` of the all-types table; every 4th row is NULL everywhere.
+fn put_row(w: &mut BlockWriter<'_>, i: usize) -> Result<(), PutError> {
+    if i % 4 == 3 {
+        for c in 0..ALL.len() {
+            w.put_null(c);
+        }
+        return Ok(());
+    }
+    let n = i as i64;
+    w.put_bool(0, i % 2 == 0);
+    w.put_i16(1, (n as i16).wrapping_mul(-3));
+    w.put_i32(2, -(n as i32) * 1000);
+    w.put_i64(3, n * 1_000_000_007);
+    w.put_f32(4, n as f32 / 3.0);
+    w.put_f64(5, if i == 5 { f64::NAN } else { -(n as f64) / 7.0 });
+    w.put_i128(6, n as i128 * 12345 - 99);
+    w.put_bytes(7, text(i).as_bytes())?;
+    w.put_bytes(8, &vec![i as u8; i % 40])?;
+    w.put_i32(9, 10957 + i as i32);
+    w.put_i64(10, n * 1_000_001);
+    w.put_i64(11, n * 86_400_000_000);
+    w.put_i64(12, -n * 3_600_000_000);
+    w.put_interval(13, i as i32, -(i as i32), n * 1000);
+    w.put_fixed16(14, &[i as u8; 16]);
+    Ok(())
+}
+
+/// Encode rows starting at `first` until the block is full or `last` is reached.
+fn fill(buf: &mut MutableBuffer, first: usize, last: usize, capacity: usize) -> (usize, usize) {
+    let mut w = BlockWriter::new(buf.as_slice_mut(), &ALL, capacity).unwrap();
+    let mut i = first;
+    while i < last {
+        if w.begin_row().is_err() {
+            break;
+        }
+        match put_row(&mut w, i) {
+            Ok(()) => w.commit_row(),
+            Err(PutError::Full) => {
+                w.rollback_row();
+                break;
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+        i += 1;
+    }
+    (w.finish(), i)
+}
+
+fn check_rows(cols: &[std::sync::Arc<dyn Array>], first: usize, rows: usize) {
+    for r in 0..rows {
+        let i = first + r;
+        if i % 4 == 3 {
+            assert!(cols.iter().all(|c| c.is_null(r)), "row {i} should be NULL everywhere");
+            continue;
+        }
+        let n = i as i64;
+        assert_eq!(cols[0].as_any().downcast_ref::<BooleanArray>().unwrap().value(r), i % 2 == 0);
+        assert_eq!(cols[1].as_primitive::<Int16Type>().value(r), (n as i16).wrapping_mul(-3));
+        assert_eq!(cols[2].as_primitive::<Int32Type>().value(r), -(n as i32) * 1000);
+        assert_eq!(cols[3].as_primitive::<Int64Type>().value(r), n * 1_000_000_007);
+        assert_eq!(cols[4].as_primitive::<Float32Type>().value(r), n as f32 / 3.0);
+        let f = cols[5].as_primitive::<Float64Type>().value(r);
+        assert!(if i == 5 { f.is_nan() } else { f == -(n as f64) / 7.0 });
+        let d = cols[6].as_any().downcast_ref::<Decimal128Array>().unwrap();
+        assert_eq!(d.value(r), n as i128 * 12345 - 99);
+        assert_eq!((d.precision(), d.scale()), (15, 2));
+        assert_eq!(cols[7].as_any().downcast_ref::<StringViewArray>().unwrap().value(r), text(i));
+        assert_eq!(
+            cols[8].as_any().downcast_ref::<BinaryViewArray>().unwrap().value(r),
+            vec![i as u8; i % 40]
+        );
+        assert_eq!(cols[9].as_primitive::<Date32Type>().value(r), 10957 + i as i32);
+        assert_eq!(cols[10].as_primitive::<Time64MicrosecondType>().value(r), n * 1_000_001);
+        assert_eq!(cols[11].as_primitive::<TimestampMicrosecondType>().value(r), n * 86_400_000_000);
+        assert_eq!(cols[12].as_primitive::<TimestampMicrosecondType>().value(r), -n * 3_600_000_000);
+        assert_eq!(
+            cols[13].as_any().downcast_ref::<IntervalMonthDayNanoArray>().unwrap().value(r),
+            IntervalMonthDayNano::new(i as i32, -(i as i32), n * 1000)
+        );
+        assert_eq!(cols[14].as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap().value(r), [i as u8; 16]);
+    }
+}
+
+#[test]
+fn every_type_round_trips_with_nulls() {
+    let mut buf = page(65536);
+    let capacity = BlockWriter::plan_capacity(65536, &ALL, 32).unwrap();
+    let (rows, _) = fill(&mut buf, 0, 200, capacity);
+    assert_eq!(rows, 200);
+    let page: Buffer = buf.into();
+    let block = decode_block(&page, &ALL).unwrap();
+    assert_eq!(block.rows, 200);
+    for (c, t) in block.columns.iter().zip(ALL) {
+        assert_eq!(c.data_type(), &t.arrow_type());
+        assert_eq!(c.len(), 200);
+        assert_eq!(c.null_count(), 50);
+    }
+    check_rows(&block.columns, 0, 200);
+}
+
+#[test]
+fn arrays_share_the_page_without_copying() {
+    let mut buf = page(8192);
+    fill(&mut buf, 0, 10, 16);
+    let page: Buffer = buf.into();
+    let block = decode_block(&page, &ALL).unwrap();
+    let start = page.as_ptr() as usize;
+    for c in &block.columns {
+        for b in c.to_data().buffers() {
+            let p = b.as_ptr() as usize;
+            assert!(p >= start && p + b.len() <= start + page.len(), "buffer outside the page");
+        }
+    }
+}
+
+#[test]
+fn a_full_block_rolls_the_row_back_and_the_next_block_starts_with_it() {
+    // A small page with a generous capacity: the tail runs out before the row count does.
+    let mut first = page(16384);
+    let (rows1, next) = fill(&mut first, 0, 1000, 100);
+    assert!(rows1 > 0 && rows1 < 100, "expected the tail to fill first, got {rows1} rows");
+    let mut second = page(16384);
+    let (rows2, _) = fill(&mut second, next, 1000, 100);
+    assert!(rows2 > 0);
+    let b1 = decode_block(&first.into(), &ALL).unwrap();
+    let b2 = decode_block(&second.into(), &ALL).unwrap();
+    check_rows(&b1.columns, 0, b1.rows);
+    check_rows(&b2.columns, next, b2.rows);
+}
+
+#[test]
+fn capacity_bounds_the_row_count() {
+    let types = [ColumnType::Int64];
+    let mut buf = page(65536);
+    let mut w = BlockWriter::new(buf.as_slice_mut(), &types, 3).unwrap();
+    for v in 0..3 {
+        w.begin_row().unwrap();
+        w.put_i64(0, v);
+        w.commit_row();
+    }
+    assert!(w.begin_row().is_err());
+    assert_eq!(w.finish(), 3);
+}
+
+#[test]
+fn a_value_larger_than_a_page_is_an_error_not_a_truncation() {
+    let types = [ColumnType::Utf8View];
+    let mut buf = page(4096);
+    let mut w = BlockWriter::new(buf.as_slice_mut(), &types, 1).unwrap();
+    w.begin_row().unwrap();
+    assert_eq!(w.put_bytes(0, &[b'x'; 5000]), Err(PutError::ValueTooLarge { column: 0, len: 5000 }));
+}
+
+#[test]
+fn a_page_too_small_for_one_row_is_refused() {
+    let types = vec![ColumnType::Int64; 100];
+    assert!(matches!(BlockWriter::plan_capacity(4096, &types, 0), Err(BlockError::PageTooSmall { .. })));
+}
+
+#[test]
+fn plan_capacity_fits_the_page() {
+    for (page_len, tail) in [(4096, 0), (65536, 64), (65536, 0), (1 << 20, 200)] {
+        let c = BlockWriter::plan_capacity(page_len, &ALL, tail).unwrap();
+        assert!(super::column_regions(&ALL, c).1 <= page_len);
+        assert!(c > 0);
+    }
+}
+
+fn valid_block() -> MutableBuffer {
+    let mut buf = page(8192);
+    fill(&mut buf, 0, 20, 32);
+    buf
+}
+
+fn corrupt(edit: impl FnOnce(&mut [u8])) -> Result<(), BlockError> {
+    let mut buf = valid_block();
+    edit(buf.as_slice_mut());
+    decode_block(&buf.into(), &ALL).map(|_| ())
+}
+
+#[test]
+fn decoder_rejects_bad_headers() {
+    assert!(corrupt(|_| {}).is_ok());
+    assert_eq!(corrupt(|b| b[0] ^= 1), Err(BlockError::Invalid("bad magic")));
+    assert_eq!(corrupt(|b| b[4] = 9), Err(BlockError::Invalid("unknown version")));
+    assert_eq!(corrupt(|b| b[6] = 3), Err(BlockError::Invalid("column count differs from the plan")));
+    // rows > capacity
+    assert_eq!(
+        corrupt(|b| b[8..12].copy_from_slice(&1000u32.to_ne_bytes())),
+        Err(BlockError::Invalid("row count"))
+    );
+    // a capacity whose regions would run past the page
+    assert!(corrupt(|b| b[12..16].copy_from_slice(&100_000u32.to_ne_bytes())).is_err());
+    // page length beyond the buffer
+    assert_eq!(
+        corrupt(|b| b[20..24].copy_from_slice(&9000u32.to_ne_bytes())),
+        Err(BlockError::Invalid("page length"))
+    );
+    // tail below the fixed regions
+    assert!(corrupt(|b| b[16..20].copy_from_slice(&64u32.to_ne_bytes())).is_err());
+    // a column tagged with another type
+    assert_eq!(
+        corrupt(|b| b[HEADER_SIZE] = 4),
+        Err(BlockError::Invalid("column type differs from the plan"))
+    );
+    // a decimal with an impossible precision
+    assert!(corrupt(|b| b[HEADER_SIZE + 6 * 16 + 1] = 60).is_err());
+    let short = MutableBuffer::from_len_zeroed(16);
+    assert!(decode_block(&short.into(), &ALL).is_err());
+}
+
+#[test]
+fn decoder_rejects_views_outside_the_tail() {
+    let mut buf = valid_block();
+    let values = {
+        let b = buf.as_slice();
+        u32::from_ne_bytes(b[HEADER_SIZE + 7 * 16 + 8..HEADER_SIZE + 7 * 16 + 12].try_into().unwrap())
+            as usize
+    };
+    // Row 1 of the Utf8View column is a long value: point it past the page end.
+    let v = values + 16;
+    buf.as_slice_mut()[v + 12..v + 16].copy_from_slice(&8190u32.to_ne_bytes());
+    assert_eq!(decode_block(&buf.into(), &ALL).err(), Some(BlockError::Invalid("view outside the tail")));
+
+    let mut buf = valid_block();
+    // Row 0 is inline ("s0"): dirty padding is refused.
+    buf.as_slice_mut()[values + 15] = 1;
+    assert_eq!(
+        decode_block(&buf.into(), &ALL).err(),
+        Some(BlockError::Invalid("inline view padding is not zero"))
+    );
+
+    let mut buf = valid_block();
+    // Row 1's view into the header (below the tail).
+    buf.as_slice_mut()[v + 12..v + 16].copy_from_slice(&0u32.to_ne_bytes());
+    assert_eq!(decode_block(&buf.into(), &ALL).err(), Some(BlockError::Invalid("view outside the tail")));
+}
