@@ -9,6 +9,7 @@
 #   backend_exit_releases_slots           a terminated backend's slot is reclaimed
 #   concurrent_backends_share_the_worker  more backends than control slots: all served, none lost
 #   cancel_while_waiting_for_worker       statement_timeout interrupts a wait (57014), slot returned
+#   drop_database_does_not_wait_for_the_worker  the worker absorbs ProcSignalBarriers
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 set -uo pipefail
@@ -186,12 +187,32 @@ cancel_while_waiting_for_worker() {
     [ "$(psql_at "$d" "$p" -Atc 'SELECT pg_fusion_ping()')" = "$pid" ]
 }
 
+drop_database_does_not_wait_for_the_worker() {
+    local d p=$((port + 8))
+    d=$(new_cluster_dir)
+    init_cluster "$d" "$p" </dev/null
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    # DROP DATABASE emits a ProcSignalBarrier every process must absorb, the worker included.
+    psql_at "$d" "$p" -c "CREATE DATABASE scratch" >/dev/null || return 1
+    as_pg timeout 20 "$(pg_bindir)/psql" -X -q -h "$d" -p "$p" -U postgres -d postgres \
+        -c "DROP DATABASE scratch" || { echo "DROP DATABASE did not finish in 20 s"; return 1; }
+    # A cancel sent to the worker does not stop it: the same worker answers afterwards.
+    local pid
+    pid=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    psql_at "$d" "$p" -Atc "SELECT pg_cancel_backend($pid)" >/dev/null
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    sleep 0.5
+    [ "$(psql_at "$d" "$p" -Atc 'SELECT pg_fusion_ping()')" = "$pid" ] || { echo "worker changed after a cancel"; return 1; }
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
     cases=(startup_rejects_invalid_page_size create_extension_without_preload
            worker_restarts_after_kill_9 worker_restarts_after_sigterm backend_exit_releases_slots
-           concurrent_backends_share_the_worker cancel_while_waiting_for_worker)
+           concurrent_backends_share_the_worker cancel_while_waiting_for_worker
+           drop_database_does_not_wait_for_the_worker)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -1,6 +1,6 @@
 -- Every pg_fusion setting is registered with its documented default, bounds, unit and level.
 \set VERBOSITY verbose
-SELECT name, setting, unit, context, vartype, min_val, max_val, boot_val
+SELECT name, unit, context, vartype, min_val, max_val, boot_val
 FROM pg_settings
 WHERE name LIKE 'pg_fusion.%'
 ORDER BY name;

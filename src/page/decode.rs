@@ -8,9 +8,9 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, BinaryViewArray, BooleanArray, Date32Array, Decimal128Array, FixedSizeBinaryArray,
-    Float32Array, Float64Array, Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray,
-    StringViewArray, Time64MicrosecondArray, TimestampMicrosecondArray,
+    new_null_array, ArrayRef, BinaryViewArray, BooleanArray, Date32Array, Decimal128Array,
+    FixedSizeBinaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
+    IntervalMonthDayNanoArray, StringViewArray, Time64MicrosecondArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 
@@ -86,7 +86,16 @@ pub fn decode_block(page: &Buffer, expected: &[ColumnType]) -> Result<DecodedBlo
         let nulls = NullBuffer::new(BooleanBuffer::new(page.clone(), validity * 8, rows));
         let nulls = (nulls.null_count() > 0).then_some(nulls);
         if t.is_view() {
-            check_views(b, &b[values..values + 16 * rows], tail, page_len)?;
+            // Views are copied out of shared memory before they are checked: Arrow re-reads a
+            // view's offset and length on every access, so checking them in place would let a
+            // later write to the page undo the check. Payloads stay in the page (zero-copy).
+            let views: Vec<u128> = b[values..values + 16 * rows]
+                .chunks_exact(16)
+                .map(|v| u128::from_ne_bytes(v.try_into().unwrap_or([0; 16])))
+                .collect();
+            check_views(b, &views, tail, page_len)?;
+            columns.push(build_view_array(page, t, ScalarBuffer::from(views), nulls));
+            continue;
         }
         columns.push(build_array(page, t, values, rows, nulls));
     }
@@ -95,8 +104,10 @@ pub fn decode_block(page: &Buffer, expected: &[ColumnType]) -> Result<DecodedBlo
 
 /// Every long view must point into the tail, inside the page, with its prefix equal to the
 /// payload's first bytes (comparisons use it); inline padding must be zero.
-fn check_views(page: &[u8], views: &[u8], tail: usize, page_len: usize) -> Result<(), BlockError> {
-    for v in views.chunks_exact(16) {
+fn check_views(page: &[u8], views: &[u128], tail: usize, page_len: usize) -> Result<(), BlockError> {
+    for view in views {
+        let bytes = view.to_ne_bytes();
+        let v = &bytes[..];
         let len = u32_at(v, 0);
         if len <= 12 {
             if v[4 + len..].iter().any(|&x| x != 0) {
@@ -158,19 +169,26 @@ fn build_array(
             let bytes = page.slice_with_length(values, 16 * rows);
             Arc::new(FixedSizeBinaryArray::new(16, bytes, nulls))
         }
-        ColumnType::Utf8View => {
-            // SAFETY: `check_views` proved every long view lies inside buffer 0 (the page), and
-            // the text is valid UTF-8 because PostgreSQL validated it in a UTF8 database (module
-            // rules); inline views have zeroed padding.
-            Arc::new(unsafe {
-                StringViewArray::new_unchecked(scalar(page, values, rows), vec![page.clone()], nulls)
-            })
-        }
-        ColumnType::BinaryView => {
-            // SAFETY: as above; binary needs no encoding check.
-            Arc::new(unsafe {
-                BinaryViewArray::new_unchecked(scalar(page, values, rows), vec![page.clone()], nulls)
-            })
-        }
+        // decode_block builds view columns with `build_view_array`, from a checked private copy
+        // of the views; it never routes them here.
+        ColumnType::Utf8View | ColumnType::BinaryView => new_null_array(&t.arrow_type(), rows),
+    }
+}
+
+/// `views` must be a private copy already passed through `check_views` (see `decode_block`).
+fn build_view_array(
+    page: &Buffer,
+    t: ColumnType,
+    views: ScalarBuffer<u128>,
+    nulls: Option<NullBuffer>,
+) -> ArrayRef {
+    if t == ColumnType::Utf8View {
+        // SAFETY: `check_views` proved every long view of this private copy lies inside buffer 0
+        // (the page), and the text is valid UTF-8 because PostgreSQL validated it in a UTF8
+        // database (module rules); inline views have zeroed padding.
+        Arc::new(unsafe { StringViewArray::new_unchecked(views, vec![page.clone()], nulls) })
+    } else {
+        // SAFETY: as above; binary needs no encoding check.
+        Arc::new(unsafe { BinaryViewArray::new_unchecked(views, vec![page.clone()], nulls) })
     }
 }

@@ -22,7 +22,9 @@
 //!   once and every view array shares it without a copy.
 //! - The decoder ([`decode::decode_block`]) trusts nothing: it checks the header, every region
 //!   against the page bounds and against each other, and every long view's offset and length,
-//!   before building arrays without per-value validation.
+//!   before building arrays without per-value validation. The 16-byte views are copied out of
+//!   the page before they are checked (16 bytes a row), so no later write can undo a check; all
+//!   other buffers and the view payloads are used in place.
 //! - Text is carried as Utf8View only from a UTF8 database, whose text PostgreSQL has already
 //!   validated; the decoder checks bounds, not UTF-8.
 

@@ -180,28 +180,38 @@ pub fn raise(err: PgError) -> ! {
     std::process::abort()
 }
 
-/// Report `err` at `elevel` (which may be below ERROR, then this returns).
+/// Report `err` at `elevel`. At ERROR and above this does not return (see [`raise`]); below, the
+/// report runs under [`guard`], so even a failing report (out of memory, a hook that raises) comes
+/// back here instead of longjmping through the caller's Rust frames.
 pub fn report(elevel: i32, err: PgError) {
-    match err {
-        PgError::Caught(c) => {
-            if elevel >= sys::ERROR as i32 {
-                // SAFETY: `c.0` came from pgf_try; re-raising it is exactly what it is for.
-                unsafe { sys::pgf_rethrow(c.0) }
+    if elevel >= sys::ERROR as i32 {
+        match err {
+            // SAFETY: `c.0` came from pgf_try; re-raising it is exactly what it is for.
+            PgError::Caught(c) => unsafe { sys::pgf_rethrow(c.0) },
+            PgError::Report(r) => {
+                let (msg, detail, hint) = (palloc_cstr(&r.message), opt_cstr(&r.detail), opt_cstr(&r.hint));
+                let sqlstate = r.sqlstate.0;
+                drop(r);
+                // SAFETY: all strings are palloc'd and NUL-terminated; nothing Rust-owned is live.
+                unsafe { sys::pgf_ereport(elevel, sqlstate, msg, detail, hint) };
             }
-            let msg = palloc_cstr(&c.message());
-            // SAFETY: msg is a palloc'd C string; below ERROR ereport returns.
-            unsafe { sys::pgf_ereport(elevel, c.sqlstate().0, msg, std::ptr::null(), std::ptr::null()) };
         }
-        PgError::Report(r) => {
-            let msg = palloc_cstr(&r.message);
-            let detail = r.detail.as_deref().map_or(std::ptr::null(), palloc_cstr);
-            let hint = r.hint.as_deref().map_or(std::ptr::null(), palloc_cstr);
-            let sqlstate = r.sqlstate.0;
-            drop(r);
-            // SAFETY: all strings are palloc'd and NUL-terminated; nothing Rust-owned is live here.
-            unsafe { sys::pgf_ereport(elevel, sqlstate, msg, detail, hint) };
-        }
+        return;
     }
+    let (sqlstate, message, detail, hint) = match &err {
+        PgError::Caught(c) => (c.sqlstate(), c.message(), None, None),
+        PgError::Report(r) => (r.sqlstate, r.message.clone(), r.detail.clone(), r.hint.clone()),
+    };
+    drop(err);
+    let _ = guard(|| {
+        let (msg, detail, hint) = (palloc_cstr(&message), opt_cstr(&detail), opt_cstr(&hint));
+        // SAFETY: palloc'd C strings; below ERROR ereport returns (or raises, caught by guard).
+        unsafe { sys::pgf_ereport(elevel, sqlstate.0, msg, detail, hint) }
+    });
+}
+
+fn opt_cstr(s: &Option<String>) -> *const c_char {
+    s.as_deref().map_or(std::ptr::null(), palloc_cstr)
 }
 
 /// Write a message to the server log (LOG level), from the main thread.

@@ -13,6 +13,11 @@
 //!   descriptor to, and only after checking that the descriptor's generation is current.
 //! - `reclaim_owner` frees every page leased by one owner: used when a slot is released or its
 //!   process exits, so the pool never leaks across queries.
+//!
+//! XXX: before pages cross processes (scan producers -> worker), a hand-over must move the lease
+//! to the consumer (a CAS on the state word) so that the producer's `reclaim_owner` cannot free a
+//! page the consumer still reads, and an acquire racing with a session's end must give its page
+//! back. Today no page crosses processes yet.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 

@@ -91,7 +91,9 @@ impl Ring {
         let h = self.header();
         let tail = h.tail.load(Ordering::Acquire);
         let head = h.head.load(Ordering::Acquire);
-        tail.wrapping_sub(head) as usize
+        // A corrupt peer could break `head <= tail <= head + capacity`: never report more than
+        // the capacity.
+        (tail.wrapping_sub(head) as usize).min(self.capacity)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -134,7 +136,12 @@ impl Ring {
         let tail = h.tail.load(Ordering::Relaxed);
         // Acquire: the consumer's reads of the bytes we are about to overwrite happened before.
         let head = h.head.load(Ordering::Acquire);
-        let free = self.capacity - tail.wrapping_sub(head) as usize;
+        let used = tail.wrapping_sub(head);
+        if used > self.capacity as u64 {
+            // The consumer's counter is corrupt; writing now would overwrite unread frames.
+            return Err(SendError::Full);
+        }
+        let free = self.capacity - used as usize;
         if need > free {
             return Err(SendError::Full);
         }
@@ -143,6 +150,13 @@ impl Ring {
         // Release: publishes the frame bytes written above.
         h.tail.store(tail + need as u64, Ordering::Release);
         Ok(())
+    }
+
+    /// Consumer: drop everything published so far, so one corrupt frame does not poison every
+    /// later session of the slot. The consumer owns `head`, so this is its call to make.
+    fn discard_published(&self, tail: u64) {
+        // Release: as in `try_recv`, our (non-)reads happen before the producer reuses the bytes.
+        self.header().head.store(tail, Ordering::Release);
     }
 
     /// Consumer: take the next frame, appending its payload to `out`. `Ok(false)` when empty.
@@ -157,12 +171,14 @@ impl Ring {
             return Ok(false);
         }
         if avail < FRAME_HEADER as u64 || avail > self.capacity as u64 {
+            self.discard_published(tail);
             return Err(RecvError::Corrupt);
         }
         let mut len = [0u8; FRAME_HEADER];
         self.read_at(head, &mut len);
         let len = u32::from_ne_bytes(len) as u64;
         if FRAME_HEADER as u64 + len > avail {
+            self.discard_published(tail);
             return Err(RecvError::Corrupt);
         }
         let start = out.len();
@@ -261,6 +277,22 @@ mod tests {
         t.ring.write_at(0, &1000u32.to_ne_bytes());
         let mut out = Vec::new();
         assert_eq!(t.ring.try_recv(&mut out), Err(RecvError::Corrupt));
+        // The corrupt bytes were discarded: the ring works again.
+        assert!(t.ring.is_empty());
+        t.ring.try_send(b"next").unwrap();
+        out.clear();
+        assert_eq!(t.ring.try_recv(&mut out), Ok(true));
+        assert_eq!(out, b"next");
+    }
+
+    #[test]
+    fn corrupt_consumer_counter_never_overwrites_unread_frames() {
+        let t = ring(64);
+        t.ring.try_send(b"abcd").unwrap();
+        // A peer writes a head beyond tail (tail - head wraps to a huge value).
+        t.ring.header().head.store(1000, Ordering::Relaxed);
+        assert_eq!(t.ring.try_send(b"x"), Err(SendError::Full));
+        assert!(t.ring.used() <= 64);
     }
 
     #[test]

@@ -65,7 +65,8 @@ pub struct Wakeup {
 
 impl WakeupEntry {
     pub fn set(&self, w: Option<Wakeup>) {
-        let word = w.map_or(0, |w| (w.procno as u32 as u64 + 1) | (w.pid as u32 as u64) << 32);
+        // procno + 1 wraps within 32 bits (procno -1, "no PGPROC", becomes 0), never into the pid.
+        let word = w.map_or(0, |w| (w.procno as u32).wrapping_add(1) as u64 | (w.pid as u32 as u64) << 32);
         // Release: whatever the registrant published before is visible to whoever wakes it.
         self.word.store(word, Ordering::Release);
     }
@@ -265,5 +266,7 @@ mod tests {
         assert_eq!(e.get(), Some(Wakeup { procno: 0, pid: 4242 }));
         e.set(None);
         assert_eq!(e.get(), None);
+        e.set(Some(Wakeup { procno: -1, pid: 77 }));
+        assert_eq!(e.get(), Some(Wakeup { procno: -1, pid: 77 }));
     }
 }

@@ -19,7 +19,7 @@ mod logging;
 mod runtime;
 mod serve;
 
-use crate::pg::{bgworker, guc, latch, shmem, PgResult};
+use crate::pg::{bgworker, guc, latch, shmem, PgResult, SqlState};
 use crate::shm::Metric;
 
 /// Longest sleep between checks when nothing wakes the worker.
@@ -49,6 +49,13 @@ pub fn run() -> PgResult<()> {
         server.poll();
         if let Err(e) = latch::wait_my_latch(IDLE_WAIT_MS) {
             break Err(e);
+        }
+        // Absorbs ProcSignalBarriers (DROP DATABASE waits for every process to do so) and other
+        // interrupts. A cancel (pg_cancel_backend on the worker) has nothing to cancel here.
+        if let Err(e) = latch::check_for_interrupts() {
+            if e.sqlstate() != SqlState::QUERY_CANCELED {
+                break Err(e);
+            }
         }
     };
     seg.worker_wakeup().set(None);
