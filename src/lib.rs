@@ -25,7 +25,7 @@
 //! 4. The worker ([`worker`]) serves the slots from its main thread and runs DataFusion on its
 //!    Tokio threads.
 //!
-//! Modules without PostgreSQL symbols ([`shm`], [`protocol`], [`sqlstate`]) build and test with
+//! Modules without PostgreSQL symbols ([`shm`], [`page`], [`protocol`], [`sqlstate`]) build and test with
 //! plain `cargo test`; the rest is compiled only into the extension.
 
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -63,6 +63,15 @@ wait_for() {
 
 worker_pid_sql="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_fusion worker'"
 
+# Start a preloaded cluster in $1 on port $2 (extra postgresql.conf lines on stdin), create the
+# extension and wait for the worker.
+start_preloaded() {
+    init_cluster "$1" "$2"
+    start_cluster "$1" || { cat "$1/server.log"; return 1; }
+    psql_at "$1" "$2" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$1" "$2" "SELECT count(*) FROM ($worker_pid_sql) w" 1
+}
+
 startup_rejects_invalid_page_size() {
     local d p=$((port + 1))
     d=$(new_cluster_dir)
@@ -93,10 +102,7 @@ create_extension_without_preload() {
 worker_restarts_after_kill_9() {
     local d p=$((port + 3)) pid1 pid2
     d=$(new_cluster_dir)
-    init_cluster "$d" "$p" </dev/null
-    start_cluster "$d" || { cat "$d/server.log"; return 1; }
-    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
-    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    start_preloaded "$d" "$p" </dev/null || return 1
     pid1=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
     kill -9 "$pid1"
     # The postmaster reinitialises shared memory and restarts everything, worker included.
@@ -111,10 +117,7 @@ worker_restarts_after_kill_9() {
 worker_restarts_after_sigterm() {
     local d p=$((port + 4)) pid1 out
     d=$(new_cluster_dir)
-    init_cluster "$d" "$p" </dev/null
-    start_cluster "$d" || { cat "$d/server.log"; return 1; }
-    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
-    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    start_preloaded "$d" "$p" </dev/null || return 1
     pid1=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
     psql_at "$d" "$p" -Atc "SELECT pg_terminate_backend($pid1)" >/dev/null
     # While it is away a ping fails cleanly (or already reaches the new worker), never hangs.
@@ -131,10 +134,7 @@ worker_restarts_after_sigterm() {
 backend_exit_releases_slots() {
     local d p=$((port + 5))
     d=$(new_cluster_dir)
-    init_cluster "$d" "$p" </dev/null
-    start_cluster "$d" || { cat "$d/server.log"; return 1; }
-    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
-    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    start_preloaded "$d" "$p" </dev/null || return 1
     # A backend that pings in a loop is terminated mid-way; its slot must come back.
     as_pg "$(pg_bindir)/psql" -X -q -h "$d" -p "$p" -U postgres -d postgres \
         -c "SELECT pg_fusion_ping() FROM generate_series(1, 10000000)" >/dev/null 2>&1 &
@@ -150,10 +150,7 @@ backend_exit_releases_slots() {
 concurrent_backends_share_the_worker() {
     local d p=$((port + 6)) i
     d=$(new_cluster_dir)
-    echo "pg_fusion.control_slot_count = 4" | init_cluster "$d" "$p"
-    start_cluster "$d" || { cat "$d/server.log"; return 1; }
-    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
-    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    echo "pg_fusion.control_slot_count = 4" | start_preloaded "$d" "$p" || return 1
     # Eight backends over four slots: the extra ones wait for a slot, none fails.
     for i in $(seq 1 8); do
         psql_at "$d" "$p" -Atc "SELECT count(DISTINCT pg_fusion_ping()) FROM generate_series(1, 3000)" \
@@ -170,10 +167,7 @@ concurrent_backends_share_the_worker() {
 cancel_while_waiting_for_worker() {
     local d p=$((port + 7)) pid out rc=0
     d=$(new_cluster_dir)
-    init_cluster "$d" "$p" </dev/null
-    start_cluster "$d" || { cat "$d/server.log"; return 1; }
-    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
-    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    start_preloaded "$d" "$p" </dev/null || return 1
     pid=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
     # A stopped worker never answers: the backend must honour statement_timeout while it waits,
     # give its slot back, and report PostgreSQL's own cancel error (57014).

@@ -504,26 +504,19 @@ fn check_int_value(s: &IntSetting, raw: &str) -> PgResult<()> {
     let ok =
         guard(|| unsafe { sys::parse_int(craw.as_ptr(), &mut value, s.unit_flags as c_int, &mut hint) })?;
     let full = full_name(s.name);
-    if !ok {
-        return Err(PgError::Report(super::error::Report {
-            sqlstate: SqlState::INVALID_PARAMETER_VALUE,
-            message: format!("pg_fusion: invalid value for parameter \"{full}\": \"{raw}\""),
-            detail: None,
-            hint: Some(format!("Fix {full} in postgresql.conf and restart the server.")),
-        }));
-    }
-    if value < s.min || value > s.max {
-        return Err(PgError::Report(super::error::Report {
-            sqlstate: SqlState::INVALID_PARAMETER_VALUE,
-            message: format!("pg_fusion: invalid value for parameter \"{full}\": \"{raw}\""),
-            detail: Some(format!(
-                "{value} is outside the valid range for parameter \"{full}\" ({} .. {}).",
-                s.min, s.max
-            )),
-            hint: Some(format!("Fix {full} in postgresql.conf and restart the server.")),
-        }));
-    }
-    Ok(())
+    let detail = if !ok {
+        None
+    } else if value < s.min || value > s.max {
+        Some(format!("{value} is outside the valid range for parameter \"{full}\" ({} .. {}).", s.min, s.max))
+    } else {
+        return Ok(());
+    };
+    Err(PgError::Report(super::error::Report {
+        sqlstate: SqlState::INVALID_PARAMETER_VALUE,
+        message: format!("pg_fusion: invalid value for parameter \"{full}\": \"{raw}\""),
+        detail,
+        hint: Some(format!("Fix {full} in postgresql.conf and restart the server.")),
+    }))
 }
 
 pub fn enable() -> bool {
