@@ -107,15 +107,19 @@ impl<'a> BlockWriter<'a> {
         self.tail = self.row_tail;
     }
 
-    fn set_valid(&mut self, column: usize, valid: bool) {
-        let (_, validity) = self.regions[column];
-        let byte = &mut self.page[validity + self.rows / 8];
+    /// Set or clear bit `self.rows` of the bitmap starting at `at`.
+    fn set_bit(&mut self, at: usize, v: bool) {
+        let byte = &mut self.page[at + self.rows / 8];
         let bit = 1u8 << (self.rows % 8);
-        if valid {
+        if v {
             *byte |= bit;
         } else {
             *byte &= !bit;
         }
+    }
+
+    fn set_valid(&mut self, column: usize, valid: bool) {
+        self.set_bit(self.regions[column].1, valid);
     }
 
     fn put_fixed(&mut self, column: usize, bytes: &[u8]) {
@@ -136,14 +140,7 @@ impl<'a> BlockWriter<'a> {
     }
 
     pub fn put_bool(&mut self, column: usize, v: bool) {
-        let (values, _) = self.regions[column];
-        let byte = &mut self.page[values + self.rows / 8];
-        let bit = 1u8 << (self.rows % 8);
-        if v {
-            *byte |= bit;
-        } else {
-            *byte &= !bit;
-        }
+        self.set_bit(self.regions[column].0, v);
         self.set_valid(column, true);
     }
 

@@ -133,7 +133,7 @@ impl<'a> Slot<'a> {
             .owner
             .compare_exchange(word, pack(generation, pid as u32), Ordering::AcqRel, Ordering::Relaxed)
             .ok()?;
-        // Release: pairs with the worker's Acquire load in `ready_session`.
+        // Release: the claim is published with the state word.
         self.header.state.store(SlotState::Ready as u32, Ordering::Release);
         Some(SlotLease { index: self.index, generation })
     }
@@ -150,17 +150,6 @@ impl<'a> Slot<'a> {
             .owner
             .compare_exchange(word, pack(lease.generation, 0), Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
-    }
-
-    /// The current session if the slot is Ready: `(lease, owner pid)`.
-    pub fn ready_session(&self) -> Option<(SlotLease, i32)> {
-        // Acquire: pairs with the Release store of `Ready` in `try_claim`.
-        if self.header.state.load(Ordering::Acquire) != SlotState::Ready as u32 {
-            return None;
-        }
-        let word = self.header.owner.load(Ordering::Acquire);
-        let pid = word as u32;
-        (pid != 0).then(|| (SlotLease { index: self.index, generation: (word >> 32) as u32 }, pid as i32))
     }
 
     /// The current session whatever its state: `(lease, owner pid)`; None when free.
@@ -231,10 +220,10 @@ mod tests {
         s.init();
         let a = s.try_claim(100).unwrap();
         assert_eq!(s.try_claim(200), None);
-        assert_eq!(s.ready_session(), Some((a, 100)));
+        assert_eq!(s.current_session(), Some((a, 100)));
         assert!(s.release(a));
         assert!(!s.release(a), "double release must be refused");
-        assert_eq!(s.ready_session(), None);
+        assert_eq!(s.current_session(), None);
         let b = s.try_claim(200).unwrap();
         assert_eq!(b.generation, a.generation + 1);
         assert!(!s.is_current(a));
