@@ -26,6 +26,33 @@
 #include "utils/tuplestore.h"
 #include "utils/wait_event.h"
 
+/* The query path: planner hook, custom scan, the scan producer's executor, values. */
+#include "access/htup_details.h"
+#include "catalog/pg_class_d.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_type_d.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "mb/pg_wchar.h"
+#include "nodes/extensible.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/planner.h"
+#include "parser/parsetree.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/date.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/pg_locale.h"
+#include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
 /* PG_MODULE_MAGIC's data, re-exported by Rust as Pg_magic_func. */
 extern const Pg_magic_struct *pgf_module_magic(void);
 
@@ -82,5 +109,41 @@ extern void pgf_install_shmem_hooks(void);
 /* InitMaterializedSRF and the tuplestore/tupdesc it set up, without binding ReturnSetInfo. */
 extern void pgf_srf_init(FunctionCallInfo fcinfo);
 extern void pgf_srf_put(FunctionCallInfo fcinfo, Datum *values, bool *nulls);
+
+/* ---- the PgFusionScan custom scan ---- */
+
+/* The plan node's methods (registered by pgf_register_custom_scan, from _PG_init). */
+extern const CustomScanMethods *pgf_custom_scan_methods(void);
+extern void pgf_register_custom_scan(void);
+/* The Rust state hanging off a PgFusionScan state node. */
+extern void *pgf_scan_state_get(CustomScanState *node);
+extern void pgf_scan_state_set(CustomScanState *node, void *state);
+
+/* Provided by Rust: the executor callbacks. */
+extern void pgf_rs_begin_scan(CustomScanState *node, EState *estate, int eflags);
+extern TupleTableSlot *pgf_rs_next(CustomScanState *node);
+extern void pgf_rs_end_scan(CustomScanState *node);
+extern void pgf_rs_rescan(CustomScanState *node);
+extern void pgf_rs_explain(CustomScanState *node, List *ancestors, ExplainState *es);
+
+/* ---- static inlines and macros ---- */
+
+extern void pgf_slot_getallattrs(TupleTableSlot *slot);
+extern TupleTableSlot *pgf_exec_clear_tuple(TupleTableSlot *slot);
+extern TupleTableSlot *pgf_exec_copy_slot(TupleTableSlot *dst, TupleTableSlot *src);
+extern Node *pgf_make_node(NodeTag tag, Size size);
+extern int	pgf_list_length(const List *list);
+extern void *pgf_list_nth(const List *list, int n);
+extern List *pgf_list_append(List *list, void *datum);
+extern Node *pgf_make_string(const char *s);
+extern const char *pgf_str_val(Node *node);
+extern Datum pgf_numeric_in(const char *s);
+extern struct varlena *pgf_detoast_packed(Datum d);
+extern Size pgf_varsize_any_exhdr(const struct varlena *v);
+extern char *pgf_vardata_any(struct varlena *v);
+extern bool pgf_is_a(const Node *node, NodeTag tag);
+extern NodeTag pgf_node_tag(const Node *node);
+extern int	pgf_database_encoding(void);
+extern char *pgf_numeric_out(Datum d);
 
 #endif							/* PG_FUSION_SHIM_H */

@@ -199,3 +199,210 @@ pgf_srf_put(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
 
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
+
+/* ---- the PgFusionScan custom scan ---- */
+
+/* A PgFusionScan state node: PostgreSQL's CustomScanState plus the Rust state's address. */
+typedef struct PgfScanState
+{
+	CustomScanState css;
+	void	   *rs;
+} PgfScanState;
+
+static Node *pgf_create_scan_state(CustomScan *cscan);
+
+static const CustomScanMethods pgf_scan_methods = {
+	.CustomName = "PgFusionScan",
+	.CreateCustomScanState = pgf_create_scan_state,
+};
+
+static TupleTableSlot *
+pgf_access(ScanState *ss)
+{
+	return pgf_rs_next((CustomScanState *) ss);
+}
+
+static bool
+pgf_recheck(ScanState *ss, TupleTableSlot *slot)
+{
+	return true;
+}
+
+static void
+pgf_begin(CustomScanState *node, EState *estate, int eflags)
+{
+	pgf_rs_begin_scan(node, estate, eflags);
+}
+
+/* ExecScan evaluates the node's qual and projection over the tuples pgf_rs_next returns. */
+static TupleTableSlot *
+pgf_exec(CustomScanState *node)
+{
+	return ExecScan(&node->ss, pgf_access, pgf_recheck);
+}
+
+static void
+pgf_end(CustomScanState *node)
+{
+	pgf_rs_end_scan(node);
+}
+
+static void
+pgf_rescan(CustomScanState *node)
+{
+	pgf_rs_rescan(node);
+}
+
+static void
+pgf_explain(CustomScanState *node, List *ancestors, ExplainState *es)
+{
+	pgf_rs_explain(node, ancestors, es);
+}
+
+static const CustomExecMethods pgf_exec_methods = {
+	.CustomName = "PgFusionScan",
+	.BeginCustomScan = pgf_begin,
+	.ExecCustomScan = pgf_exec,
+	.EndCustomScan = pgf_end,
+	.ReScanCustomScan = pgf_rescan,
+	.ExplainCustomScan = pgf_explain,
+};
+
+static Node *
+pgf_create_scan_state(CustomScan *cscan)
+{
+	PgfScanState *s = (PgfScanState *) newNode(sizeof(PgfScanState), T_CustomScanState);
+
+	s->css.methods = &pgf_exec_methods;
+	s->rs = NULL;
+	return (Node *) s;
+}
+
+const CustomScanMethods *
+pgf_custom_scan_methods(void)
+{
+	return &pgf_scan_methods;
+}
+
+void
+pgf_register_custom_scan(void)
+{
+	RegisterCustomScanMethods(&pgf_scan_methods);
+}
+
+void *
+pgf_scan_state_get(CustomScanState *node)
+{
+	return ((PgfScanState *) node)->rs;
+}
+
+void
+pgf_scan_state_set(CustomScanState *node, void *state)
+{
+	((PgfScanState *) node)->rs = state;
+}
+
+/* ---- static inlines and macros ---- */
+
+void
+pgf_slot_getallattrs(TupleTableSlot *slot)
+{
+	slot_getallattrs(slot);
+}
+
+TupleTableSlot *
+pgf_exec_clear_tuple(TupleTableSlot *slot)
+{
+	return ExecClearTuple(slot);
+}
+
+TupleTableSlot *
+pgf_exec_copy_slot(TupleTableSlot *dst, TupleTableSlot *src)
+{
+	return ExecCopySlot(dst, src);
+}
+
+Node *
+pgf_make_node(NodeTag tag, Size size)
+{
+	return newNode(size, tag);
+}
+
+int
+pgf_list_length(const List *list)
+{
+	return list_length(list);
+}
+
+void *
+pgf_list_nth(const List *list, int n)
+{
+	return list_nth(list, n);
+}
+
+List *
+pgf_list_append(List *list, void *datum)
+{
+	return lappend(list, datum);
+}
+
+Node *
+pgf_make_string(const char *s)
+{
+	return (Node *) makeString(pstrdup(s));
+}
+
+const char *
+pgf_str_val(Node *node)
+{
+	return strVal(node);
+}
+
+Datum
+pgf_numeric_in(const char *s)
+{
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(s), ObjectIdGetDatum(InvalidOid),
+							   Int32GetDatum(-1));
+}
+
+struct varlena *
+pgf_detoast_packed(Datum d)
+{
+	return pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+}
+
+Size
+pgf_varsize_any_exhdr(const struct varlena *v)
+{
+	return VARSIZE_ANY_EXHDR(v);
+}
+
+char *
+pgf_vardata_any(struct varlena *v)
+{
+	return VARDATA_ANY(v);
+}
+
+bool
+pgf_is_a(const Node *node, NodeTag tag)
+{
+	return node != NULL && nodeTag(node) == tag;
+}
+
+NodeTag
+pgf_node_tag(const Node *node)
+{
+	return nodeTag(node);
+}
+
+int
+pgf_database_encoding(void)
+{
+	return GetDatabaseEncoding();
+}
+
+char *
+pgf_numeric_out(Datum d)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, d));
+}

@@ -32,9 +32,11 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod page;
+pub mod plan;
 pub mod protocol;
 pub mod shm;
 pub mod sqlstate;
+pub mod value;
 
 #[cfg(not(test))]
 pub mod control;

@@ -12,9 +12,9 @@
 use std::time::{Duration, Instant};
 
 use crate::pg::{latch, PgError, PgResult, SqlState};
-use crate::protocol::{envelope, open_envelope, ToBackend, ToWorker};
+use crate::protocol::{envelope, open_envelope, ScanMsg, ToBackend, ToWorker};
 use crate::shm::ring::{RecvError, SendError};
-use crate::shm::{Metric, Segment, SlotKind, SlotLease, Wakeup};
+use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, Wakeup};
 
 /// How long a backend waits for the worker between checks that it is still alive.
 const WAIT_SLICE_MS: i64 = 100;
@@ -77,7 +77,47 @@ impl ControlSession {
             .ok_or_else(|| PgError::internal("control slot index out of range"))
     }
 
-    fn check_worker(&self) -> PgResult<()> {
+    pub fn lease(&self) -> SlotLease {
+        self.lease
+    }
+
+    pub fn segment(&self) -> Segment {
+        self.seg
+    }
+
+    pub fn worker(&self) -> Wakeup {
+        self.worker
+    }
+
+    /// The pool owner id of this session (pages the backend holds).
+    pub fn pool_owner(&self) -> OwnerId {
+        self.seg
+            .slot(SlotKind::Control, self.lease.index)
+            .map_or(OwnerId::SENTINEL, |s| s.pool_owner(self.lease))
+    }
+
+    /// The next message from the worker if one is waiting; never blocks.
+    pub fn try_recv(&mut self) -> PgResult<Option<ToBackend>> {
+        loop {
+            self.buf.clear();
+            let got = self.slot()?.to_backend.try_recv(&mut self.buf).map_err(|RecvError::Corrupt| {
+                PgError::new(SqlState::PROTOCOL_VIOLATION, "corrupt message from the worker")
+            })?;
+            if !got {
+                return Ok(None);
+            }
+            let invalid = |e| {
+                PgError::new(SqlState::PROTOCOL_VIOLATION, format!("invalid message from the worker: {e}"))
+            };
+            let (generation, msg) = open_envelope(&self.buf).map_err(invalid)?;
+            if generation != self.lease.generation {
+                continue;
+            }
+            return ToBackend::decode(msg).map(Some).map_err(invalid);
+        }
+    }
+
+    pub fn check_worker(&self) -> PgResult<()> {
         match running_worker(&self.seg) {
             Some(w) if w.pid == self.worker.pid => Ok(()),
             Some(_) => Err(PgError::new(SqlState::CONNECTION_FAILURE, "worker restarted during the query")),
@@ -152,13 +192,18 @@ fn release_lease(seg: &Segment, lease: SlotLease) {
     if let Some(w) = seg.slot_wakeup(SlotKind::Control, lease.index) {
         w.set(None);
     }
+    seg.set_page_wait(SlotKind::Control, lease.index, false);
     if let Some(slot) = seg.slot(SlotKind::Control, lease.index) {
         seg.pool().reclaim_owner(slot.pool_owner(lease));
         slot.release(lease);
     }
+    // The worker stops the session's query (if any) when it notices the release.
+    if let Some(w) = running_worker(seg) {
+        latch::wake(w);
+    }
 }
 
-/// Release every control slot owned by `pid` (exit callback of a dying backend).
+/// Release every control and scan slot owned by `pid` (exit callback of a dying backend).
 pub fn release_owned_by(seg: &Segment, pid: i32) {
     for i in 0..seg.slot_count(SlotKind::Control) {
         let Some(slot) = seg.slot(SlotKind::Control, i) else { continue };
@@ -168,6 +213,86 @@ pub fn release_owned_by(seg: &Segment, pid: i32) {
                 seg.metrics().inc(Metric::ControlSlotsReclaimedTotal);
             }
         }
+    }
+    for i in 0..seg.slot_count(SlotKind::Scan) {
+        let Some(slot) = seg.slot(SlotKind::Scan, i) else { continue };
+        if let Some((lease, owner)) = slot.current_session() {
+            if owner == pid {
+                release_scan_lease(seg, lease);
+            }
+        }
+    }
+}
+
+/// A scan producer's slot: claimed for one scan leaf of one query. Dropping it reclaims the
+/// pages still leased under it (those not yet taken over by the worker) and releases the slot.
+pub struct ScanSession {
+    seg: Segment,
+    lease: SlotLease,
+    buf: Vec<u8>,
+}
+
+impl ScanSession {
+    /// Claim a free scan slot; waits (backpressure) while all are busy.
+    pub fn open(seg: Segment) -> PgResult<ScanSession> {
+        crate::pg::exit::register_cleanup();
+        let me = latch::me();
+        loop {
+            for i in 0..seg.slot_count(SlotKind::Scan) {
+                let Some(slot) = seg.slot(SlotKind::Scan, i) else { continue };
+                if let Some(lease) = slot.try_claim(me.pid) {
+                    if let Some(w) = seg.slot_wakeup(SlotKind::Scan, i) {
+                        w.set(Some(me));
+                    }
+                    return Ok(ScanSession { seg, lease, buf: Vec::new() });
+                }
+            }
+            latch::wait_my_latch(10)?;
+            latch::check_for_interrupts()?;
+        }
+    }
+
+    pub fn lease(&self) -> SlotLease {
+        self.lease
+    }
+
+    pub fn pool_owner(&self) -> OwnerId {
+        self.seg
+            .slot(SlotKind::Scan, self.lease.index)
+            .map_or(OwnerId::SENTINEL, |s| s.pool_owner(self.lease))
+    }
+
+    /// Send without waiting; false when the ring is full.
+    pub fn try_send(&mut self, msg: &ScanMsg) -> PgResult<bool> {
+        envelope(self.lease.generation, &mut self.buf, |out| msg.encode(out));
+        let slot = self
+            .seg
+            .slot(SlotKind::Scan, self.lease.index)
+            .ok_or_else(|| PgError::internal("scan slot index out of range"))?;
+        match slot.to_worker.try_send(&self.buf) {
+            Ok(()) => Ok(true),
+            Err(SendError::Full) => Ok(false),
+            Err(SendError::TooLarge { .. }) => {
+                Err(PgError::internal("scan message exceeds the ring capacity"))
+            }
+        }
+    }
+}
+
+impl Drop for ScanSession {
+    fn drop(&mut self) {
+        release_scan_lease(&self.seg, self.lease);
+    }
+}
+
+fn release_scan_lease(seg: &Segment, lease: SlotLease) {
+    if let Some(w) = seg.slot_wakeup(SlotKind::Scan, lease.index) {
+        w.set(None);
+    }
+    seg.set_page_wait(SlotKind::Scan, lease.index, false);
+    if let Some(slot) = seg.slot(SlotKind::Scan, lease.index) {
+        seg.pool().reclaim_owner(slot.pool_owner(lease));
+        slot.release(lease);
     }
 }
 

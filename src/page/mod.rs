@@ -28,6 +28,7 @@
 //! - Text is carried as Utf8View only from a UTF8 database, whose text PostgreSQL has already
 //!   validated; the decoder checks bounds, not UTF-8.
 
+pub mod batch;
 pub mod decode;
 pub mod encode;
 
@@ -90,7 +91,7 @@ impl ColumnType {
         matches!(self, ColumnType::Utf8View | ColumnType::BinaryView)
     }
 
-    fn tag(self) -> (u8, u8, i8) {
+    pub fn tag(self) -> (u8, u8, i8) {
         match self {
             ColumnType::Boolean => (1, 0, 0),
             ColumnType::Int16 => (2, 0, 0),
@@ -110,7 +111,7 @@ impl ColumnType {
         }
     }
 
-    fn from_tag(tag: u8, precision: u8, scale: i8) -> Option<ColumnType> {
+    pub fn from_tag(tag: u8, precision: u8, scale: i8) -> Option<ColumnType> {
         Some(match tag {
             1 => ColumnType::Boolean,
             2 => ColumnType::Int16,
@@ -153,6 +154,30 @@ impl ColumnType {
             ColumnType::IntervalMonthDayNano => DataType::Interval(IntervalUnit::MonthDayNano),
             ColumnType::FixedSizeBinary16 => DataType::FixedSizeBinary(16),
         }
+    }
+
+    /// The column type whose Arrow form is exactly `t`.
+    pub fn from_arrow(t: &DataType) -> Option<ColumnType> {
+        let simple = [
+            ColumnType::Boolean,
+            ColumnType::Int16,
+            ColumnType::Int32,
+            ColumnType::Int64,
+            ColumnType::Float32,
+            ColumnType::Float64,
+            ColumnType::Utf8View,
+            ColumnType::BinaryView,
+            ColumnType::Date32,
+            ColumnType::Time64Us,
+            ColumnType::TimestampUs { utc: false },
+            ColumnType::TimestampUs { utc: true },
+            ColumnType::IntervalMonthDayNano,
+            ColumnType::FixedSizeBinary16,
+        ];
+        if let DataType::Decimal128(precision, scale) = t {
+            return ColumnType::from_tag(7, *precision, *scale);
+        }
+        simple.into_iter().find(|c| &c.arrow_type() == t)
     }
 }
 

@@ -287,3 +287,49 @@ fn decoder_rejects_views_outside_the_tail() {
     buf.as_slice_mut()[v + 12..v + 16].copy_from_slice(&0u32.to_ne_bytes());
     assert_eq!(decode_block(&buf.into(), &ALL).err(), Some(BlockError::Invalid("view outside the tail")));
 }
+
+#[test]
+fn batch_rows_re_encode_into_blocks_of_any_size() {
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+
+    let mut buf = page(65536);
+    let capacity = BlockWriter::plan_capacity(65536, &ALL, 32).unwrap();
+    fill(&mut buf, 0, 200, capacity);
+    let src: Buffer = buf.into();
+    let block = decode_block(&src, &ALL).unwrap();
+    let schema = Arc::new(Schema::new(
+        ALL.iter()
+            .enumerate()
+            .map(|(i, t)| Field::new(format!("c{i}"), t.arrow_type(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema, block.columns.clone()).unwrap();
+    // Small pages: the batch spreads over several blocks, rows never split.
+    let mut next = 0;
+    let mut seen = 0;
+    while next < batch.num_rows() {
+        let mut out = page(8192);
+        let cap = BlockWriter::plan_capacity(8192, &ALL, 32).unwrap();
+        let mut w = BlockWriter::new(out.as_slice_mut(), &ALL, cap).unwrap();
+        let after = super::batch::put_rows(&mut w, &batch, &ALL, next).unwrap();
+        assert!(after > next, "no progress");
+        let rows = w.finish();
+        assert_eq!(rows, after - next);
+        let b: Buffer = out.into();
+        let back = decode_block(&b, &ALL).unwrap();
+        check_rows(&back.columns, next, rows);
+        seen += rows;
+        next = after;
+    }
+    assert_eq!(seen, 200);
+    // A column of another type is refused.
+    let mut out = page(8192);
+    let mut w = BlockWriter::new(out.as_slice_mut(), &ALL[1..], 10).unwrap();
+    let narrow = batch.project(&(1..ALL.len()).collect::<Vec<_>>()).unwrap();
+    assert!(super::batch::put_rows(&mut w, &narrow, &ALL[1..], 0).is_ok());
+    let mut w = BlockWriter::new(out.as_slice_mut(), &ALL[..14], 10).unwrap();
+    let wrong = batch.project(&(1..ALL.len()).collect::<Vec<_>>()).unwrap();
+    assert!(super::batch::put_rows(&mut w, &wrong, &ALL[..14], 0).is_err());
+}

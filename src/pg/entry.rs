@@ -46,5 +46,6 @@ fn pg_init() -> PgResult<()> {
     super::shmem::fix_layout()?;
     // SAFETY: called once, from _PG_init during shared_preload_libraries processing.
     unsafe { sys::pgf_install_shmem_hooks() };
+    super::hooks::install();
     super::bgworker::register_worker()
 }

@@ -535,6 +535,16 @@ pub fn backend_log_level() -> i32 {
     BACKEND_LOG_LEVEL.get()
 }
 
+/// Rows asked from a scan per executor call.
+pub fn scan_fetch_batch_rows() -> i64 {
+    SCAN_FETCH_BATCH_ROWS.get().max(1) as i64
+}
+
+/// First guess of long variable-width bytes per row when sizing a block.
+pub fn tail_bytes_per_row() -> usize {
+    ESTIMATOR_TAIL_BYTES.get().max(0) as usize
+}
+
 fn string_value(cell: &GucCell<*mut c_char>) -> String {
     let p = cell.get();
     if p.is_null() {
@@ -553,6 +563,7 @@ pub struct WorkerSettings {
     pub spill_directory: String,
     pub log_filter: String,
     pub log_path: String,
+    pub tail_bytes_per_row: usize,
 }
 
 pub fn worker_settings() -> WorkerSettings {
@@ -565,6 +576,7 @@ pub fn worker_settings() -> WorkerSettings {
         spill_directory: string_value(&WORKER_SPILL_DIRECTORY),
         log_filter: string_value(&WORKER_LOG_FILTER),
         log_path: string_value(&LOG_PATH),
+        tail_bytes_per_row: tail_bytes_per_row(),
     }
 }
 

@@ -11,7 +11,12 @@ pub mod error;
 pub mod exit;
 pub mod fmgr;
 pub mod guc;
+pub mod hooks;
 pub mod latch;
+pub mod nodes;
+pub mod producer;
+pub mod scan_node;
 pub mod shmem;
+pub mod translate;
 
 pub use error::{PgError, PgResult, SqlState};

@@ -5,17 +5,49 @@
 //! frames of an earlier session of the same slot (see `crate::shm::slots`). Decoding never trusts
 //! the peer: a short or unknown frame is a [`DecodeError`], not a panic.
 //!
-//! Backend -> worker: [`ToWorker`]. Worker -> backend: [`ToBackend`].
+//! Backend -> worker: [`ToWorker`]. Worker -> backend: [`ToBackend`]. Scan producer -> worker,
+//! on a scan slot: [`ScanMsg`].
+//!
+//! A query: the backend claims a control slot and one scan slot per scan leaf, sends
+//! [`ToWorker::Execute`]; producers send [`ScanMsg::Page`]s and one [`ScanMsg::End`]; the worker
+//! answers with [`ToBackend::ResultPage`]s and one [`ToBackend::Done`] or [`ToBackend::Error`].
+//! Releasing the control slot is the cancel: the worker stops a query whose session has ended.
+
+/// One session of one slot, as sent to the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotRef {
+    pub index: u32,
+    pub generation: u32,
+}
+
+/// A block in a page: the page's lease and the block's row count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRef {
+    pub index: u32,
+    pub generation: u32,
+    pub rows: u32,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ToWorker {
     /// Liveness probe; answered by [`ToBackend::Pong`] with the same nonce.
     Ping { nonce: u64 },
+    /// Run a serialized logical plan; leaf `i` reads the scan slot `scans[i]`.
+    Execute { plan: Vec<u8>, scans: Vec<SlotRef> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ToBackend {
     Pong { nonce: u64, worker_pid: i32 },
+    ResultPage(PageRef),
+    Done { rows: u64 },
+    Error { sqlstate: [u8; 5], message: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScanMsg {
+    Page(PageRef),
+    End { rows: u64 },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -52,6 +84,23 @@ pub fn open_envelope(frame: &[u8]) -> Result<(u32, &[u8]), DecodeError> {
 
 const TAG_PING: u8 = 1;
 const TAG_PONG: u8 = 2;
+const TAG_EXECUTE: u8 = 3;
+const TAG_RESULT_PAGE: u8 = 4;
+const TAG_DONE: u8 = 5;
+const TAG_ERROR: u8 = 6;
+const TAG_SCAN_PAGE: u8 = 7;
+const TAG_SCAN_END: u8 = 8;
+
+fn put_page(out: &mut Vec<u8>, p: &PageRef) {
+    out.extend_from_slice(&p.index.to_le_bytes());
+    out.extend_from_slice(&p.generation.to_le_bytes());
+    out.extend_from_slice(&p.rows.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
 
 /// Reads fixed-width fields from a frame, failing instead of panicking on short input.
 struct Reader<'a> {
@@ -80,6 +129,24 @@ impl<'a> Reader<'a> {
         self.take::<4>().map(i32::from_le_bytes)
     }
 
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        self.take::<4>().map(u32::from_le_bytes)
+    }
+
+    fn page(&mut self) -> Result<PageRef, DecodeError> {
+        Ok(PageRef { index: self.u32()?, generation: self.u32()?, rows: self.u32()? })
+    }
+
+    fn bytes(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let len = self.u32()? as usize;
+        if self.rest.len() < len {
+            return Err(DecodeError::Truncated { tag: self.tag });
+        }
+        let (b, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(b.to_vec())
+    }
+
     fn finish<T>(self, value: T) -> Result<T, DecodeError> {
         if self.rest.is_empty() {
             Ok(value)
@@ -96,6 +163,15 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
+            ToWorker::Execute { plan, scans } => {
+                out.push(TAG_EXECUTE);
+                put_bytes(out, plan);
+                out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
+                for s in scans {
+                    out.extend_from_slice(&s.index.to_le_bytes());
+                    out.extend_from_slice(&s.generation.to_le_bytes());
+                }
+            }
         }
     }
 
@@ -105,6 +181,15 @@ impl ToWorker {
             TAG_PING => {
                 let nonce = r.u64()?;
                 r.finish(ToWorker::Ping { nonce })
+            }
+            TAG_EXECUTE => {
+                let plan = r.bytes()?;
+                let n = r.u32()? as usize;
+                let mut scans = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    scans.push(SlotRef { index: r.u32()?, generation: r.u32()? });
+                }
+                r.finish(ToWorker::Execute { plan, scans })
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -119,6 +204,19 @@ impl ToBackend {
                 out.extend_from_slice(&nonce.to_le_bytes());
                 out.extend_from_slice(&worker_pid.to_le_bytes());
             }
+            ToBackend::ResultPage(p) => {
+                out.push(TAG_RESULT_PAGE);
+                put_page(out, p);
+            }
+            ToBackend::Done { rows } => {
+                out.push(TAG_DONE);
+                out.extend_from_slice(&rows.to_le_bytes());
+            }
+            ToBackend::Error { sqlstate, message } => {
+                out.push(TAG_ERROR);
+                out.extend_from_slice(sqlstate);
+                put_bytes(out, message.as_bytes());
+            }
         }
     }
 
@@ -129,6 +227,49 @@ impl ToBackend {
                 let nonce = r.u64()?;
                 let worker_pid = r.i32()?;
                 r.finish(ToBackend::Pong { nonce, worker_pid })
+            }
+            TAG_RESULT_PAGE => {
+                let p = r.page()?;
+                r.finish(ToBackend::ResultPage(p))
+            }
+            TAG_DONE => {
+                let rows = r.u64()?;
+                r.finish(ToBackend::Done { rows })
+            }
+            TAG_ERROR => {
+                let sqlstate = r.take::<5>()?;
+                let message = String::from_utf8_lossy(&r.bytes()?).into_owned();
+                r.finish(ToBackend::Error { sqlstate, message })
+            }
+            t => Err(DecodeError::UnknownTag(t)),
+        }
+    }
+}
+
+impl ScanMsg {
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            ScanMsg::Page(p) => {
+                out.push(TAG_SCAN_PAGE);
+                put_page(out, p);
+            }
+            ScanMsg::End { rows } => {
+                out.push(TAG_SCAN_END);
+                out.extend_from_slice(&rows.to_le_bytes());
+            }
+        }
+    }
+
+    pub fn decode(frame: &[u8]) -> Result<ScanMsg, DecodeError> {
+        let mut r = Reader::new(frame)?;
+        match r.tag {
+            TAG_SCAN_PAGE => {
+                let p = r.page()?;
+                r.finish(ScanMsg::Page(p))
+            }
+            TAG_SCAN_END => {
+                let rows = r.u64()?;
+                r.finish(ScanMsg::End { rows })
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -147,6 +288,36 @@ mod tests {
         buf.clear();
         ToBackend::Pong { nonce: 7, worker_pid: -3 }.encode(&mut buf);
         assert_eq!(ToBackend::decode(&buf), Ok(ToBackend::Pong { nonce: 7, worker_pid: -3 }));
+    }
+
+    #[test]
+    fn query_messages_round_trip() {
+        let mut buf = Vec::new();
+        let exec = ToWorker::Execute {
+            plan: vec![1, 2, 3],
+            scans: vec![SlotRef { index: 3, generation: 9 }, SlotRef { index: 0, generation: 1 }],
+        };
+        exec.encode(&mut buf);
+        assert_eq!(ToWorker::decode(&buf), Ok(exec));
+        for m in [
+            ToBackend::ResultPage(PageRef { index: 1, generation: 2, rows: 3 }),
+            ToBackend::Done { rows: 77 },
+            ToBackend::Error { sqlstate: *b"22012", message: "division by zero".into() },
+        ] {
+            buf.clear();
+            m.encode(&mut buf);
+            assert_eq!(ToBackend::decode(&buf), Ok(m));
+        }
+        for m in [ScanMsg::Page(PageRef { index: 5, generation: 6, rows: 7 }), ScanMsg::End { rows: 8 }] {
+            buf.clear();
+            m.encode(&mut buf);
+            assert_eq!(ScanMsg::decode(&buf), Ok(m));
+        }
+        // A length prefix larger than the frame is an error, not a panic.
+        assert_eq!(
+            ToWorker::decode(&[TAG_EXECUTE, 255, 255, 0, 0, 1]),
+            Err(DecodeError::Truncated { tag: TAG_EXECUTE })
+        );
     }
 
     #[test]

@@ -181,6 +181,14 @@ impl Layout {
         check_range("page_count", config.page_count, 2, 1 << 20)?;
         check_range("control_slot_count", config.control_slot_count, 1, 1 << 14)?;
         check_range("scan_slot_count", config.scan_slot_count, 1, 1 << 14)?;
+        // Page-pool owner ids carry a 16-bit part per slot and per worker role (see
+        // `Segment::worker_owner`): 3 per control slot, 1 per scan slot, never 0.
+        if 3 * config.control_slot_count as u64 + config.scan_slot_count as u64 >= 1 << 16 {
+            return Err(LayoutError {
+                setting: "control_slot_count",
+                reason: "3 * control_slot_count + scan_slot_count must be below 65536".into(),
+            });
+        }
         for (setting, cap) in [
             ("control_backend_to_worker_capacity", config.control_backend_to_worker_capacity),
             ("control_worker_to_backend_capacity", config.control_worker_to_backend_capacity),

@@ -15,5 +15,5 @@ pub use layout::{Layout, LayoutConfig, LayoutError};
 pub use metrics::{Metric, Metrics};
 pub use pool::{OwnerId, PageDescriptor, PagePool};
 pub use ring::Ring;
-pub use segment::{Segment, SlotKind};
+pub use segment::{signal_latch, Segment, SlotKind, WorkerRole};
 pub use slots::{Slot, SlotLease, Wakeup};

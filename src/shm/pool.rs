@@ -13,11 +13,12 @@
 //!   descriptor to, and only after checking that the descriptor's generation is current.
 //! - `reclaim_owner` frees every page leased by one owner: used when a slot is released or its
 //!   process exits, so the pool never leaks across queries.
-//!
-//! XXX: before pages cross processes (scan producers -> worker), a hand-over must move the lease
-//! to the consumer (a CAS on the state word) so that the producer's `reclaim_owner` cannot free a
-//! page the consumer still reads, and an acquire racing with a session's end must give its page
-//! back. Today no page crosses processes yet.
+//! - Hand-over: a page crosses processes by descriptor, and the consumer takes the lease over with
+//!   [`PagePool::transfer`] (a CAS from the producer's owner id to its own, same generation) before
+//!   it reads a byte. So the producer's `reclaim_owner` (its session ending) can never free a page
+//!   the consumer reads: either the transfer won (the page is the consumer's) or the reclaim won
+//!   (the transfer fails and the descriptor is treated as stale). Whoever holds the lease after the
+//!   hand-over releases it.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -170,7 +171,47 @@ impl<'a> PagePool<'a> {
         }
     }
 
-    /// Free every page leased by `owner`; returns how many.
+    /// Take over the lease named by `desc` from `from` (the producer) for `to` (the consumer).
+    /// Fails, changing nothing, when the lease is not current or not `from`'s.
+    pub fn transfer(&self, desc: PageDescriptor, from: OwnerId, to: OwnerId) -> Result<(), PageError> {
+        let state = self.states.get(desc.index as usize).ok_or(PageError::Stale)?;
+        // AcqRel: the producer's writes to the page are visible to us; our later use of it is
+        // ordered after the transfer.
+        state
+            .compare_exchange(
+                pack(desc.generation, from.raw()),
+                pack(desc.generation, to.raw()),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .map(|_| ())
+            .map_err(|_| PageError::Stale)
+    }
+
+    /// Free every page whose owner id satisfies `pred` (worker restart: every worker-held lease).
+    pub fn reclaim_where(&self, pred: impl Fn(OwnerId) -> bool) -> usize {
+        let mut freed = 0;
+        for state in self.states {
+            let word = state.load(Ordering::Relaxed);
+            if let Some(o) = OwnerId::new(owner_of(word)) {
+                if pred(o)
+                    && state
+                        .compare_exchange(
+                            word,
+                            pack(generation_of(word), 0),
+                            Ordering::Release,
+                            Ordering::Relaxed,
+                        )
+                        .is_ok()
+                {
+                    freed += 1;
+                }
+            }
+        }
+        freed
+    }
+
+    /// Free pages leased by `owner`, up to the end of the pool; returns how many.
     pub fn reclaim_owner(&self, owner: OwnerId) -> usize {
         let mut freed = 0;
         for state in self.states {
@@ -292,6 +333,25 @@ mod tests {
         assert_eq!(p.reclaim_owner(owner(1)), 2);
         assert_eq!(p.in_use(), 1);
         assert_eq!(p.reclaim_owner(owner(1)), 0);
+    }
+
+    #[test]
+    fn transfer_moves_the_lease_and_beats_or_loses_to_reclaim() {
+        let mut t = pool(2);
+        let p = t.view();
+        let a = p.acquire(owner(1)).unwrap();
+        p.transfer(a, owner(1), owner(7)).unwrap();
+        // The producer's session ends: its reclaim no longer frees the handed-over page.
+        assert_eq!(p.reclaim_owner(owner(1)), 0);
+        assert_eq!(p.check(a), Ok(owner(7)));
+        // A second transfer from the old owner fails.
+        assert_eq!(p.transfer(a, owner(1), owner(8)), Err(PageError::Stale));
+        // Reclaim first: the consumer's transfer fails and it never reads the page.
+        let b = p.acquire(owner(2)).unwrap();
+        assert_eq!(p.reclaim_owner(owner(2)), 1);
+        assert_eq!(p.transfer(b, owner(2), owner(7)), Err(PageError::Stale));
+        assert_eq!(p.reclaim_where(|o| o == owner(7)), 1);
+        assert_eq!(p.in_use(), 0);
     }
 
     #[test]

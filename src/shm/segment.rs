@@ -12,9 +12,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::layout::{Layout, LayoutConfig, SegmentHeaderLayout, LAYOUT_VERSION, SEGMENT_MAGIC};
 use super::metrics::{Metrics, METRIC_COUNT};
+use super::pool::OwnerId;
 use super::pool::PagePool;
 use super::ring::Ring;
-use super::slots::{Slot, SlotHeader, WakeupEntry};
+use super::slots::{Slot, SlotHeader, SlotLease, WakeupEntry};
 
 /// Why an attached segment cannot be used.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,6 +38,22 @@ pub struct Segment {
 unsafe impl Send for Segment {}
 // SAFETY: as above.
 unsafe impl Sync for Segment {}
+
+/// What the worker holds pages for, per query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerRole {
+    ScanImport,
+    Results,
+}
+
+/// Make process `pid` set its latch: PostgreSQL's SIGUSR1 handler always ends with SetLatch.
+/// Async-signal and thread safe (only kill(2)).
+pub fn signal_latch(pid: i32) {
+    if pid > 0 {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(pid, libc::SIGUSR1) };
+    }
+}
 
 /// Which group of slots.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +163,59 @@ impl Segment {
     /// Producers waiting for a free page (each waits on its own latch).
     pub fn page_waiters(&self) -> &AtomicU32 {
         &self.header().page_waiters
+    }
+
+    /// Mark the owner of slot (`kind`, `index`) as waiting (or no longer) for a free page.
+    pub fn set_page_wait(&self, kind: SlotKind, index: u32, waiting: bool) {
+        let Some(slot) = self.slot(kind, index) else { return };
+        if slot.page_wait() == waiting {
+            return;
+        }
+        slot.set_page_wait(waiting);
+        if waiting {
+            self.page_waiters().fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.page_waiters().fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// After releasing pages: signal every slot owner waiting for one. Cheap when nobody waits.
+    /// Safe from any thread (it sends SIGUSR1, which makes a PostgreSQL process set its latch).
+    pub fn wake_page_waiters(&self) {
+        if self.page_waiters().load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        for kind in [SlotKind::Control, SlotKind::Scan] {
+            for i in 0..self.slot_count(kind) {
+                if let Some(slot) = self.slot(kind, i) {
+                    if slot.page_wait() {
+                        if let Some(pid) = slot.owner_pid() {
+                            signal_latch(pid);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The pool owner the worker uses for one query (the control slot's session `lease`): one for
+    /// the scan pages it took over, one for the result pages it writes. Distinct from every slot's
+    /// own owner ids.
+    pub fn worker_owner(&self, role: WorkerRole, lease: SlotLease) -> OwnerId {
+        let c = self.layout.control.count as u32;
+        let s = self.layout.scan.count as u32;
+        let part = match role {
+            WorkerRole::ScanImport => c + s + 1 + lease.index,
+            WorkerRole::Results => 2 * c + s + 1 + lease.index,
+        };
+        OwnerId::new((lease.generation & 0x7fff) << 16 | part).unwrap_or(OwnerId::SENTINEL)
+    }
+
+    /// Does `owner` belong to the worker (any query)?
+    pub fn is_worker_owner(&self, owner: OwnerId) -> bool {
+        let c = self.layout.control.count as u32;
+        let s = self.layout.scan.count as u32;
+        (owner.raw() & 0xffff) > c + s
     }
 
     pub fn metrics(&self) -> Metrics<'_> {

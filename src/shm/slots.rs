@@ -40,6 +40,8 @@ pub struct SlotHeader {
     owner: AtomicU64,
     /// A [`SlotState`].
     state: AtomicU32,
+    /// Non-zero while the owner waits for a free page (see `Segment::wake_page_waiters`).
+    page_wait: AtomicU32,
 }
 
 const _: () = assert!(std::mem::size_of::<SlotHeader>() == 64);
@@ -117,6 +119,7 @@ impl<'a> Slot<'a> {
     pub fn init(&self) {
         self.header.owner.store(0, Ordering::Relaxed);
         self.header.state.store(SlotState::Free as u32, Ordering::Relaxed);
+        self.header.page_wait.store(0, Ordering::Relaxed);
         self.to_worker.reset();
         self.to_backend.reset();
     }
@@ -163,6 +166,15 @@ impl<'a> Slot<'a> {
     pub fn is_current(&self, lease: SlotLease) -> bool {
         let word = self.header.owner.load(Ordering::Acquire);
         word as u32 != 0 && (word >> 32) as u32 == lease.generation
+    }
+
+    /// Mark (or unmark) the owner as waiting for a free page.
+    pub fn set_page_wait(&self, waiting: bool) {
+        self.header.page_wait.store(waiting as u32, Ordering::SeqCst);
+    }
+
+    pub fn page_wait(&self) -> bool {
+        self.header.page_wait.load(Ordering::SeqCst) != 0
     }
 
     pub fn owner_pid(&self) -> Option<i32> {

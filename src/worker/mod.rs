@@ -16,14 +16,16 @@
 //! exits with status 1, so the postmaster restarts it unless the server is shutting down.
 
 mod logging;
+mod query;
 mod runtime;
+mod scan;
 mod serve;
 
 use crate::pg::{bgworker, guc, latch, shmem, PgResult, SqlState};
 use crate::shm::Metric;
 
 /// Longest sleep between checks when nothing wakes the worker.
-const IDLE_WAIT_MS: i64 = 1000;
+const IDLE_WAIT_MS: i64 = 100;
 
 pub fn run() -> PgResult<()> {
     bgworker::worker_signals();
@@ -41,7 +43,13 @@ pub fn run() -> PgResult<()> {
     // Published last: backends treat a registered, live worker as ready to serve.
     seg.worker_wakeup().set(Some(latch::me()));
 
-    let mut server = serve::ControlServer::new(seg);
+    let mut server = serve::ControlServer::new(
+        seg,
+        engine.runtime.handle().clone(),
+        engine.session.clone(),
+        settings.max_fusion_tasks,
+        settings.tail_bytes_per_row,
+    );
     let result = loop {
         if bgworker::shutdown_requested() {
             break Ok(());
@@ -59,6 +67,7 @@ pub fn run() -> PgResult<()> {
         }
     };
     seg.worker_wakeup().set(None);
+    server.cancel_all();
     tracing::info!("pg_fusion worker stopping");
     engine.shutdown();
     result

@@ -1,33 +1,101 @@
-//! Serving the control slots: read each slot's backend->worker ring, answer on its
-//! worker->backend ring in the same session's envelope, set the backend's latch.
+//! Serving the control slots from the main thread: read each slot's backend->worker ring, answer
+//! pings, start query tasks, and watch running queries' sessions.
 //!
-//! Rules: a frame is answered only if its session generation is the slot's current one; frames of
-//! ended sessions are dropped. A corrupt or unknown message ends the worker's attention to that
-//! session (the backend gets a clean error or times out) rather than the worker.
+//! Rules:
+//! - A frame is acted on only if its session generation is the slot's current one; frames of
+//!   ended sessions are dropped. A corrupt or unknown message ends the worker's attention to that
+//!   session (the backend gets a clean error or times out) rather than the worker.
+//! - One query per control session. When the session ends (the backend released the slot:
+//!   finished, canceled, failed or exited) the query is canceled; once its task has finished its
+//!   left-over pages are reclaimed (see `query.rs`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use datafusion::prelude::SessionContext;
+use tokio::sync::{Notify, Semaphore};
+
+use super::query::QueryTask;
 use crate::pg::latch;
 use crate::protocol::{envelope, open_envelope, ToBackend, ToWorker};
-use crate::shm::{Metric, Segment, SlotKind, SlotLease};
+use crate::shm::{Metric, Segment, SlotKind, SlotLease, WorkerRole};
+
+struct Running {
+    lease: SlotLease,
+    canceled: Arc<AtomicBool>,
+    handle: tokio::task::JoinHandle<()>,
+}
 
 pub struct ControlServer {
     seg: Segment,
+    runtime: tokio::runtime::Handle,
+    session: SessionContext,
+    activity: Arc<Notify>,
+    permits: Arc<Semaphore>,
+    tail_bytes_per_row: usize,
     inbox: Vec<u8>,
     outbox: Vec<u8>,
     /// Sessions the worker stopped listening to (protocol errors), by slot.
     ignored: Vec<Option<SlotLease>>,
+    /// Queries whose task runs or whose session has not ended yet (at most a few per slot: a
+    /// finished session's task may still be winding down when the next session starts).
+    running: Vec<Running>,
 }
 
 impl ControlServer {
-    pub fn new(seg: Segment) -> ControlServer {
+    pub fn new(
+        seg: Segment,
+        runtime: tokio::runtime::Handle,
+        session: SessionContext,
+        max_tasks: usize,
+        tail_bytes_per_row: usize,
+    ) -> ControlServer {
         let n = seg.slot_count(SlotKind::Control) as usize;
-        ControlServer { seg, inbox: Vec::new(), outbox: Vec::new(), ignored: vec![None; n] }
+        // Pages a previous incarnation of the worker held: nobody reads them any more.
+        let freed = seg.pool().reclaim_where(|o| seg.is_worker_owner(o));
+        if freed > 0 {
+            tracing::info!(pages = freed, "reclaimed pages of the previous worker");
+        }
+        ControlServer {
+            seg,
+            runtime,
+            session,
+            activity: Arc::new(Notify::new()),
+            permits: Arc::new(Semaphore::new(max_tasks.max(1))),
+            tail_bytes_per_row,
+            inbox: Vec::new(),
+            outbox: Vec::new(),
+            ignored: vec![None; n],
+            running: Vec::new(),
+        }
     }
 
-    /// Serve every slot once.
+    /// Serve every slot once, then wake the tasks (something may have arrived for them).
     pub fn poll(&mut self) {
         for i in 0..self.seg.slot_count(SlotKind::Control) {
             self.serve_slot(i);
         }
+        self.watch();
+        self.activity.notify_waiters();
+    }
+
+    /// Cancel queries whose session ended; reclaim their pages once their task is done.
+    fn watch(&mut self) {
+        let seg = self.seg;
+        self.running.retain(|r| {
+            let current = seg.slot(SlotKind::Control, r.lease.index).is_some_and(|s| s.is_current(r.lease));
+            if !current {
+                r.canceled.store(true, Ordering::Relaxed);
+            }
+            if r.handle.is_finished() && !current {
+                let pool = seg.pool();
+                pool.reclaim_owner(seg.worker_owner(WorkerRole::Results, r.lease));
+                pool.reclaim_owner(seg.worker_owner(WorkerRole::ScanImport, r.lease));
+                seg.wake_page_waiters();
+                return false;
+            }
+            true
+        });
     }
 
     fn serve_slot(&mut self, i: u32) {
@@ -57,6 +125,15 @@ impl ControlServer {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
                 }
+                Ok(ToWorker::Execute { plan, scans }) => {
+                    if self.running.iter().any(|r| r.lease == lease) {
+                        tracing::warn!(slot = i, "second query in one session; ignoring the session");
+                        self.ignored[i as usize] = Some(lease);
+                        continue;
+                    }
+                    self.start(lease, plan, scans, slot.owner_pid().unwrap_or(0));
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(slot = i, %e, "invalid control message; ignoring the session");
                     self.ignored[i as usize] = Some(lease);
@@ -67,7 +144,7 @@ impl ControlServer {
             match slot.to_backend.try_send(&self.outbox) {
                 Ok(()) => seg.metrics().inc(Metric::ControlMessagesToBackendTotal),
                 Err(e) => {
-                    // Ping replies are tiny; a full ring means the backend is not reading.
+                    // Replies here are tiny; a full ring means the backend is not reading.
                     tracing::warn!(slot = i, ?e, "cannot answer on the control ring");
                     seg.metrics().inc(Metric::ControlRingFullTotal);
                 }
@@ -76,5 +153,37 @@ impl ControlServer {
                 latch::wake(w);
             }
         }
+    }
+
+    fn start(
+        &mut self,
+        lease: SlotLease,
+        plan: Vec<u8>,
+        scans: Vec<crate::protocol::SlotRef>,
+        backend_pid: i32,
+    ) {
+        let canceled = Arc::new(AtomicBool::new(false));
+        let task = QueryTask {
+            seg: self.seg,
+            lease,
+            backend_pid,
+            plan,
+            scans,
+            session: self.session.clone(),
+            activity: self.activity.clone(),
+            canceled: canceled.clone(),
+            permits: self.permits.clone(),
+            tail_bytes_per_row: self.tail_bytes_per_row,
+        };
+        let handle = self.runtime.spawn(task.run());
+        self.running.push(Running { lease, canceled, handle });
+    }
+
+    /// Cancel everything (worker shutdown).
+    pub fn cancel_all(&mut self) {
+        for r in &self.running {
+            r.canceled.store(true, Ordering::Relaxed);
+        }
+        self.activity.notify_waiters();
     }
 }

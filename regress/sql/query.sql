@@ -1,0 +1,133 @@
+-- The end-to-end query path: every query runs with pg_fusion off and on, and the two results
+-- must be identical (the `same` helper prints "match", or the diff). Text ordering happens only
+-- under the C collation, so text columns here are COLLATE "C".
+CREATE TABLE fq (
+    id int PRIMARY KEY,
+    i2 smallint,
+    i8 bigint,
+    n numeric(12,2),
+    f8 float8,
+    t text COLLATE "C",
+    v varchar(20) COLLATE "C",
+    bp char(4) COLLATE "C",
+    d date,
+    ts timestamp,
+    tz timestamptz,
+    u uuid,
+    by bytea,
+    b boolean
+);
+INSERT INTO fq
+SELECT i,
+       CASE WHEN i % 11 = 0 THEN NULL ELSE (i % 300)::smallint END,
+       CASE WHEN i % 13 = 0 THEN NULL ELSE i::bigint * 1000003 END,
+       CASE WHEN i % 17 = 0 THEN NULL ELSE round((i * 7.31) % 10000, 2) END,
+       CASE WHEN i % 19 = 0 THEN NULL ELSE (i % 1000) / 4.0 END,
+       CASE WHEN i % 23 = 0 THEN NULL ELSE 'text value number ' || (i % 37) END,
+       CASE WHEN i % 29 = 0 THEN NULL ELSE 'v' || (i % 5) END,
+       CASE WHEN i % 31 = 0 THEN NULL ELSE 'c' || (i % 3) END,
+       CASE WHEN i % 37 = 0 THEN NULL ELSE date '2000-01-01' + (i % 4000) END,
+       CASE WHEN i % 41 = 0 THEN NULL ELSE timestamp '1999-12-31 12:00' + i * interval '37 minutes' END,
+       CASE WHEN i % 43 = 0 THEN NULL ELSE timestamptz '2020-03-01 00:00+00' + i * interval '1 hour' END,
+       CASE WHEN i % 47 = 0 THEN NULL ELSE md5(i::text)::uuid END,
+       CASE WHEN i % 53 = 0 THEN NULL ELSE decode(md5(i::text), 'hex') END,
+       CASE WHEN i % 59 = 0 THEN NULL ELSE i % 2 = 0 END
+FROM generate_series(1, 20000) i;
+ANALYZE fq;
+
+\set same '\\! cmp -s /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out && echo match || diff /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out'
+
+\set q 'SELECT count(*) FROM fq'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT * FROM fq WHERE id % 97 = 1 ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT id, i8 * 2 AS x, n + 1 AS y, t || ''!'' AS z, coalesce(v, bp) AS w, CASE WHEN b THEN 1 ELSE 0 END AS c FROM fq WHERE n BETWEEN 100 AND 200 AND t LIKE ''%1%'' ORDER BY id LIMIT 50 OFFSET 5'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT v, count(*), count(n), sum(i2), sum(i8), sum(n), avg(i2), avg(i8), avg(n), min(t), max(t), min(d), max(ts), min(tz), max(n) FROM fq GROUP BY v ORDER BY v NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT bp, d IS NULL AS dn, count(DISTINCT v), sum(n) FILTER (WHERE b), count(*) FILTER (WHERE i2 > 100), sum(n * 2), sum(n * n) FROM fq GROUP BY bp, d IS NULL ORDER BY bp DESC NULLS LAST, dn'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT t, count(*) AS c FROM fq GROUP BY t HAVING count(*) > 530 ORDER BY c DESC, t LIMIT 5'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT t, sum(n) FROM fq GROUP BY t HAVING sum(n) > 2700000 ORDER BY t'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT DISTINCT v, bp FROM fq ORDER BY v, bp'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+\set q 'SELECT count(*), sum(id), count(u), count(by) FROM fq WHERE u IS NOT NULL AND by IS NOT NULL AND id IN (1, 5, 77, 1000)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Empty input: one row of aggregates, no groups.
+\set q 'SELECT count(*), sum(n), avg(i8), min(t) FROM fq WHERE id < 0'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Prepared statements: six executions, so the generic plan runs too.
+SET pg_fusion.enable = on;
+PREPARE p(int, text) AS SELECT count(*), sum(n) FROM fq WHERE id > $1 AND v = $2;
+EXECUTE p(100, 'v1');
+EXECUTE p(200, 'v1');
+EXECUTE p(300, 'v2');
+EXECUTE p(400, 'v2');
+EXECUTE p(500, 'v3');
+EXECUTE p(600, 'v3');
+SET pg_fusion.enable = off;
+EXECUTE p(600, 'v3');
+DEALLOCATE p;
+
+-- Row-level errors keep PostgreSQL's SQLSTATE (they are evaluated by PostgreSQL).
+SET pg_fusion.enable = on;
+\set VERBOSITY sqlstate
+SELECT sum(id / (id - 5)) FROM fq;
+SELECT sum(i2 * 1000 * 1000 * 1000) FROM fq;
+-- Shapes pg_fusion does not run fail closed with 0A000.
+SELECT f8, count(*) FROM fq GROUP BY f8;
+SELECT count(*) FROM fq a JOIN fq b USING (id);
+SELECT id FROM fq WHERE id IN (SELECT id FROM fq) LIMIT 1;
+SELECT sum(id) OVER () FROM fq LIMIT 1;
+\set VERBOSITY default
+SELECT count(*) FROM fq a, fq b;
+
+-- Fallback: PostgreSQL's own plan, no error.
+SET pg_fusion.on_unsupported = fallback;
+SELECT count(*) FROM fq a JOIN fq b USING (id);
+RESET pg_fusion.on_unsupported;
+
+-- EXPLAIN shows the node, the DataFusion plan and the relation.
+EXPLAIN (COSTS OFF) SELECT v, count(*) FROM fq WHERE id > 10 GROUP BY v ORDER BY v;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT id FROM fq WHERE id < 3;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM fq;
+
+-- Catalog queries and pg_fusion's own functions run natively.
+SELECT count(*) > 0 FROM pg_class;
+
+-- Every page is back after all of the above.
+SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
+\! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out
+DROP TABLE fq;

@@ -1,0 +1,215 @@
+//! The planner hook and the hooks that tell it whether a statement is top-level.
+//!
+//! Rules:
+//! - Only top-level SELECTs are candidates: statements planned while an executor runs (functions,
+//!   PL/pgSQL, SPI, pg_fusion's own scan SQL) or inside utility statements other than EXPLAIN,
+//!   PREPARE/EXECUTE, DECLARE CURSOR and COPY are planned by PostgreSQL. The nesting depth is
+//!   counted by ExecutorRun and ProcessUtility hooks and restored on ERROR.
+//! - Catalog-only queries, SELECT ... FOR UPDATE/SHARE and statements without user tables run
+//!   natively. Everything else with `pg_fusion.enable = on` is translated, or refused with 0A000
+//!   (`on_unsupported = fallback`: PostgreSQL's plan, counted and logged at DEBUG1).
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use super::entry::entry;
+use super::error::{guard, raise, PgError, PgResult, SqlState};
+use super::guc::{self, OnUnsupported};
+use super::nodes::{self, list};
+use super::producer::INTERNAL;
+use super::sys;
+use crate::shm::Metric;
+
+static DEPTH: AtomicI32 = AtomicI32::new(0);
+
+static mut PREV_PLANNER: sys::planner_hook_type = None;
+static mut PREV_EXECUTOR_RUN: sys::ExecutorRun_hook_type = None;
+static mut PREV_PROCESS_UTILITY: sys::ProcessUtility_hook_type = None;
+
+/// Install the hooks. Only from _PG_init.
+pub fn install() {
+    // SAFETY: _PG_init runs once per process before any query; hooks are process globals.
+    unsafe {
+        PREV_PLANNER = sys::planner_hook;
+        sys::planner_hook = Some(pgf_planner);
+        PREV_EXECUTOR_RUN = sys::ExecutorRun_hook;
+        sys::ExecutorRun_hook = Some(pgf_executor_run);
+        PREV_PROCESS_UTILITY = sys::ProcessUtility_hook;
+        sys::ProcessUtility_hook = Some(pgf_process_utility);
+        sys::pgf_register_custom_scan();
+    }
+}
+
+unsafe extern "C" fn pgf_executor_run(
+    qd: *mut sys::QueryDesc,
+    dir: sys::ScanDirection,
+    count: u64,
+    once: bool,
+) {
+    DEPTH.fetch_add(1, Ordering::SeqCst);
+    // SAFETY: forwarding PostgreSQL's own arguments to the previous hook or the standard one.
+    let r = guard(|| unsafe {
+        match PREV_EXECUTOR_RUN {
+            Some(f) => f(qd, dir, count, once),
+            None => sys::standard_ExecutorRun(qd, dir, count, once),
+        }
+    });
+    DEPTH.fetch_sub(1, Ordering::SeqCst);
+    if let Err(e) = r {
+        raise(e);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn pgf_process_utility(
+    pstmt: *mut sys::PlannedStmt,
+    query_string: *const std::ffi::c_char,
+    read_only_tree: bool,
+    context: sys::ProcessUtilityContext,
+    params: sys::ParamListInfo,
+    query_env: *mut sys::QueryEnvironment,
+    dest: *mut sys::DestReceiver,
+    qc: *mut sys::QueryCompletion,
+) {
+    // SAFETY: PostgreSQL passes a valid utility PlannedStmt.
+    let tag = unsafe { nodes::tag((*pstmt).utilityStmt) };
+    let transparent = matches!(
+        tag,
+        sys::NodeTag_T_ExplainStmt
+            | sys::NodeTag_T_PrepareStmt
+            | sys::NodeTag_T_ExecuteStmt
+            | sys::NodeTag_T_DeclareCursorStmt
+            | sys::NodeTag_T_CopyStmt
+    );
+    if !transparent {
+        DEPTH.fetch_add(1, Ordering::SeqCst);
+    }
+    // SAFETY: forwarding PostgreSQL's own arguments.
+    let r = guard(|| unsafe {
+        match PREV_PROCESS_UTILITY {
+            Some(f) => f(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc),
+            None => sys::standard_ProcessUtility(
+                pstmt,
+                query_string,
+                read_only_tree,
+                context,
+                params,
+                query_env,
+                dest,
+                qc,
+            ),
+        }
+    });
+    if !transparent {
+        DEPTH.fetch_sub(1, Ordering::SeqCst);
+    }
+    if let Err(e) = r {
+        raise(e);
+    }
+}
+
+unsafe extern "C" fn pgf_planner(
+    parse: *mut sys::Query,
+    query_string: *const std::ffi::c_char,
+    cursor_options: i32,
+    bound_params: sys::ParamListInfo,
+) -> *mut sys::PlannedStmt {
+    entry(|| planner(parse, query_string, cursor_options, bound_params))
+}
+
+fn standard(
+    parse: *mut sys::Query,
+    query_string: *const std::ffi::c_char,
+    cursor_options: i32,
+    bound_params: sys::ParamListInfo,
+) -> PgResult<*mut sys::PlannedStmt> {
+    // SAFETY: forwarding PostgreSQL's own arguments.
+    guard(|| unsafe {
+        match PREV_PLANNER {
+            Some(f) => f(parse, query_string, cursor_options, bound_params),
+            None => sys::standard_planner(parse, query_string, cursor_options, bound_params),
+        }
+    })
+}
+
+/// Does the query read a user table (anywhere in its range tables)?
+fn reads_user_tables(q: *mut sys::Query) -> bool {
+    // SAFETY: a valid analyzed Query and its sub-queries.
+    unsafe {
+        for rte in list::<sys::RangeTblEntry>((*q).rtable) {
+            let r = &*rte;
+            if r.rtekind == sys::RTEKind_RTE_RELATION && r.relid >= sys::FirstNormalObjectId {
+                return true;
+            }
+            if !r.subquery.is_null() && reads_user_tables(r.subquery) {
+                return true;
+            }
+        }
+        for cte in list::<sys::CommonTableExpr>((*q).cteList) {
+            let inner = (*cte).ctequery as *mut sys::Query;
+            if !inner.is_null()
+                && nodes::tag(inner as *mut sys::Node) == sys::NodeTag_T_Query
+                && reads_user_tables(inner)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn candidate(parse: *mut sys::Query) -> bool {
+    // SAFETY: a valid analyzed Query.
+    let q = unsafe { &*parse };
+    q.commandType == sys::CmdType_CMD_SELECT
+        && q.utilityStmt.is_null()
+        && q.rowMarks.is_null()
+        && !q.hasModifyingCTE
+        && !q.hasForUpdate
+        && reads_user_tables(parse)
+}
+
+fn planner(
+    parse: *mut sys::Query,
+    query_string: *const std::ffi::c_char,
+    cursor_options: i32,
+    bound_params: sys::ParamListInfo,
+) -> PgResult<*mut sys::PlannedStmt> {
+    let nested = DEPTH.load(Ordering::SeqCst) > 0 || INTERNAL.load(Ordering::SeqCst) > 0;
+    if !guc::enable() || nested || !candidate(parse) {
+        return standard(parse, query_string, cursor_options, bound_params);
+    }
+    match plan(parse, cursor_options) {
+        Ok(stmt) => Ok(stmt),
+        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => {
+            let seg = super::shmem::segment()?;
+            if guc::on_unsupported() == OnUnsupported::Fallback {
+                seg.metrics().inc(Metric::PlannerFallbackTotal);
+                super::error::report(
+                    sys::DEBUG1 as i32,
+                    PgError::new(
+                        SqlState::from_code(b"00000"),
+                        format!("pg_fusion: running natively: {}", e.message()),
+                    ),
+                );
+                standard(parse, query_string, cursor_options, bound_params)
+            } else {
+                seg.metrics().inc(Metric::PlannerUnsupportedTotal);
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn plan(parse: *mut sys::Query, cursor_options: i32) -> PgResult<*mut sys::PlannedStmt> {
+    if cursor_options & sys::CURSOR_OPT_SCROLL as i32 != 0 {
+        return Err(PgError::unsupported("scrollable cursor"));
+    }
+    let t = super::translate::translate(parse)?;
+    let logical = crate::plan::logical::build(&t.spec)
+        .map_err(|e| PgError::internal(format!("DataFusion plan: {e}")))?;
+    let bytes = crate::plan::codec::to_bytes(&logical)
+        .map_err(|e| PgError::internal(format!("plan serialization: {e}")))?;
+    let display = format!("{}", logical.display_indent());
+    super::scan_node::planned_stmt(parse, t, &bytes, &display)
+}

@@ -1,0 +1,576 @@
+//! The leader backend as scan producer: run the scan SQL through PostgreSQL's executor and encode
+//! each slot straight into Arrow blocks in shared pages.
+//!
+//! Rules:
+//! - The scan runs under the query's active snapshot and the current user (RLS, GRANT and column
+//!   privileges apply as for any query); it is planned at execution time with the statement's
+//!   parameters.
+//! - The executor is driven `scan_fetch_batch_rows` rows at a time by the exec loop, which also
+//!   drains result pages, so the backend never waits inside the executor: when no page is free (or
+//!   the scan ring is full) the receiver keeps the current row aside and stops the executor; the
+//!   exec loop retries later (backpressure without deadlock: results keep flowing meanwhile).
+//! - `receive_slot` runs inside PostgreSQL's executor and may be longjmp'd over by an ERROR from
+//!   detoasting: its frames own nothing (all state lives in [`ProducerState`], reached by pointer).
+//! - Pages are leased under the scan slot's owner id until the worker takes them over; dropping
+//!   the [`ScanSession`] reclaims the rest.
+
+use std::ffi::CString;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
+
+use super::error::{guard, PgError, PgResult, SqlState};
+use super::latch;
+use super::nodes;
+use super::sys;
+use crate::control::ScanSession;
+use crate::page::encode::{BlockWriter, PutError};
+use crate::page::ColumnType;
+use crate::protocol::{PageRef, ScanMsg};
+use crate::shm::{Metric, OwnerId, PageDescriptor, Segment, SlotKind, Wakeup};
+use crate::value::numeric::{to_scaled, NumericError};
+use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+
+/// The receiver PostgreSQL's executor calls; `state` points into the producer's Box.
+#[repr(C)]
+struct Receiver {
+    base: sys::DestReceiver,
+    state: *mut ProducerState,
+}
+
+struct Block {
+    desc: PageDescriptor,
+    // Borrows the page (leased) and `ProducerState::types` (a Box that outlives it, see Drop order).
+    writer: BlockWriter<'static>,
+    started: Instant,
+}
+
+struct ProducerState {
+    // Declared before `types`: dropped first.
+    block: Option<Block>,
+    types: Box<[ColumnType]>,
+    pg_types: Vec<sys::Oid>,
+    seg: Segment,
+    owner: OwnerId,
+    capacity: usize,
+    /// Pages producers may not take, so result pages can always be had.
+    reserve: usize,
+    /// A finished block not yet sent (the ring was full).
+    to_send: Option<PageRef>,
+    /// A row kept aside when the executor was stopped (a minimal-tuple slot).
+    pending: *mut sys::TupleTableSlot,
+    has_pending: bool,
+    stalled: bool,
+    waiting_for_page: bool,
+    error: Option<PgError>,
+    rows: u64,
+}
+
+enum Put {
+    Done,
+    Stall,
+}
+
+fn value_error(msg: String) -> PgError {
+    PgError::new(SqlState::FEATURE_NOT_SUPPORTED, msg)
+}
+
+impl ProducerState {
+    fn acquire(&mut self) -> bool {
+        let pool = self.seg.pool();
+        if pool.page_count() - pool.in_use() <= self.reserve {
+            return false;
+        }
+        let Some(desc) = pool.acquire(self.owner) else { return false };
+        self.seg.metrics().inc(Metric::PageAcquireTotal);
+        let Ok(ptr) = pool.page_ptr(desc) else { return false };
+        // SAFETY: we hold the lease; the page is `page_size` bytes inside the segment and nobody
+        // else touches it until we send its descriptor. `types` lives in a Box that is dropped
+        // after `block` (field order), so the 'static borrows never dangle while used.
+        let (page, types) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(ptr, pool.page_size()),
+                std::slice::from_raw_parts(self.types.as_ptr(), self.types.len()),
+            )
+        };
+        match BlockWriter::new(page, types, self.capacity) {
+            Ok(writer) => {
+                self.block = Some(Block { desc, writer, started: Instant::now() });
+                true
+            }
+            Err(_) => {
+                let _ = pool.release(desc);
+                false
+            }
+        }
+    }
+
+    /// Finish the current block and queue its descriptor.
+    fn finish_block(&mut self) {
+        if let Some(b) = self.block.take() {
+            let rows = b.writer.finish();
+            let m = self.seg.metrics();
+            m.add(Metric::ScanPageFillNs, b.started.elapsed().as_nanos() as u64);
+            m.inc(Metric::ScanPagesSentTotal);
+            m.add(Metric::ScanBytesSentTotal, self.seg.pool().page_size() as u64);
+            self.to_send =
+                Some(PageRef { index: b.desc.index, generation: b.desc.generation, rows: rows as u32 });
+        }
+    }
+
+    /// Encode the row in `slot` (all attributes deformed).
+    ///
+    /// # Safety
+    /// `slot` must be a valid, deformed slot whose attributes have `pg_types`.
+    unsafe fn put_row(&mut self, slot: *mut sys::TupleTableSlot) -> Result<Put, PgError> {
+        loop {
+            if self.to_send.is_some() {
+                return Ok(Put::Stall);
+            }
+            if self.block.is_none() && !self.acquire() {
+                self.waiting_for_page = true;
+                return Ok(Put::Stall);
+            }
+            let b = self.block.as_mut().expect("block acquired above");
+            if b.writer.begin_row().is_err() {
+                self.finish_block();
+                continue;
+            }
+            // SAFETY: caller's contract.
+            match unsafe { put_values(&mut b.writer, slot, &self.types, &self.pg_types) } {
+                Ok(()) => {
+                    b.writer.commit_row();
+                    self.rows += 1;
+                    return Ok(Put::Done);
+                }
+                Err(PutError::Full) => {
+                    b.writer.rollback_row();
+                    if b.writer.rows() == 0 {
+                        return Err(PgError::new(
+                            SqlState::from_code(b"54000"),
+                            "a row does not fit an empty page",
+                        )
+                        .with_hint("Raise pg_fusion.page_size."));
+                    }
+                    self.finish_block();
+                }
+                Err(PutError::ValueTooLarge { column, len }) => {
+                    return Err(PgError::new(
+                        SqlState::from_code(b"54000"),
+                        format!("a value of {len} bytes in scan column {} does not fit a page", column + 1),
+                    )
+                    .with_hint("Raise pg_fusion.page_size."))
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static VALUE_ERROR: std::cell::RefCell<Option<PgError>> = const { std::cell::RefCell::new(None) };
+}
+
+fn fail(msg: String) -> PutError {
+    VALUE_ERROR.with(|e| *e.borrow_mut() = Some(value_error(msg)));
+    // Reported as "too large" with an impossible column; the caller checks VALUE_ERROR first.
+    PutError::ValueTooLarge { column: usize::MAX, len: 0 }
+}
+
+/// The bytes of a varlena datum (detoasted if needed).
+///
+/// # Safety
+/// `d` must be a varlena datum.
+unsafe fn varlena_bytes<'a>(d: sys::Datum) -> &'a [u8] {
+    // SAFETY: caller's contract; may raise (detoast), which longjmps over frames that own nothing.
+    unsafe {
+        let v = sys::pgf_detoast_packed(d);
+        std::slice::from_raw_parts(sys::pgf_vardata_any(v) as *const u8, sys::pgf_varsize_any_exhdr(v))
+    }
+}
+
+/// # Safety
+/// As [`ProducerState::put_row`].
+unsafe fn put_values(
+    w: &mut BlockWriter<'_>,
+    slot: *mut sys::TupleTableSlot,
+    types: &[ColumnType],
+    pg_types: &[sys::Oid],
+) -> Result<(), PutError> {
+    // SAFETY: deformed slot: tts_values/tts_isnull have at least `types.len()` entries.
+    let (values, nulls) = unsafe {
+        let s = &*slot;
+        (
+            std::slice::from_raw_parts(s.tts_values, types.len()),
+            std::slice::from_raw_parts(s.tts_isnull, types.len()),
+        )
+    };
+    for (i, ty) in types.iter().enumerate() {
+        if nulls[i] {
+            w.put_null(i);
+            continue;
+        }
+        let d = values[i];
+        match *ty {
+            ColumnType::Boolean => w.put_bool(i, d != 0),
+            ColumnType::Int16 => w.put_i16(i, d as i16),
+            ColumnType::Int32 => w.put_i32(i, d as i32),
+            ColumnType::Int64 => w.put_i64(i, d as i64),
+            ColumnType::Float32 => w.put_f32(i, f32::from_bits(d as u32)),
+            ColumnType::Float64 => w.put_f64(i, f64::from_bits(d as u64)),
+            ColumnType::Decimal128 { precision, scale } => {
+                // SAFETY: a numeric datum is a varlena.
+                let bytes = unsafe { varlena_bytes(d) };
+                match to_scaled(bytes, precision, scale) {
+                    Ok(v) if v.dscale as i32 == scale as i32 => w.put_i128(i, v.value),
+                    Ok(_) | Err(NumericError::OutOfShape) => {
+                        return Err(fail(format!(
+                            "pg_fusion: numeric value does not have the shape numeric({precision},{scale}) planned for scan column {}",
+                            i + 1
+                        )))
+                    }
+                    Err(NumericError::Special) => {
+                        return Err(fail("pg_fusion: unsupported numeric NaN or Infinity".into()))
+                    }
+                    Err(NumericError::Malformed) => return Err(fail("pg_fusion: malformed numeric value".into())),
+                }
+            }
+            ColumnType::Utf8View | ColumnType::BinaryView => {
+                let bytes = if pg_types[i] == sys::NAMEOID {
+                    // SAFETY: a name datum points to NAMEDATALEN bytes, NUL-terminated.
+                    unsafe { std::ffi::CStr::from_ptr(d as *const std::ffi::c_char) }.to_bytes()
+                } else {
+                    // SAFETY: text, varchar, bpchar and bytea are varlenas.
+                    unsafe { varlena_bytes(d) }
+                };
+                w.put_bytes(i, bytes)?;
+            }
+            ColumnType::Date32 => {
+                let v = d as i32;
+                if v == i32::MIN || v == i32::MAX {
+                    return Err(fail("pg_fusion: unsupported infinite date".into()));
+                }
+                w.put_i32(i, v + PG_EPOCH_DAYS);
+            }
+            ColumnType::TimestampUs { .. } => {
+                let v = d as i64;
+                match (v != i64::MIN && v != i64::MAX).then(|| v.checked_add(PG_EPOCH_MICROS)).flatten() {
+                    Some(x) => w.put_i64(i, x),
+                    None => {
+                        return Err(fail("pg_fusion: unsupported infinite or out-of-range timestamp".into()))
+                    }
+                }
+            }
+            ColumnType::Time64Us => w.put_i64(i, d as i64),
+            ColumnType::IntervalMonthDayNano => {
+                // SAFETY: an interval datum points to an Interval.
+                let iv = unsafe { &*(d as *const sys::Interval) };
+                match iv.time.checked_mul(1000) {
+                    Some(ns) => w.put_interval(i, iv.month, iv.day, ns),
+                    None => return Err(fail("pg_fusion: interval out of range".into())),
+                }
+            }
+            ColumnType::FixedSizeBinary16 => {
+                // SAFETY: a uuid datum points to 16 bytes.
+                let b = unsafe { &*(d as *const [u8; 16]) };
+                w.put_fixed16(i, b);
+            }
+        }
+    }
+    Ok(())
+}
+
+unsafe extern "C" fn receive_slot(slot: *mut sys::TupleTableSlot, this: *mut sys::DestReceiver) -> bool {
+    // SAFETY: `this` is our Receiver (built in `Producer::start`); its state outlives the scan.
+    let st = unsafe { &mut *(*(this as *mut Receiver)).state };
+    // SAFETY: deforming a valid slot; may raise, over frames that own nothing.
+    unsafe { sys::pgf_slot_getallattrs(slot) };
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the slot was just deformed; its attributes have the planned types.
+        unsafe { st.put_row(slot) }
+    }));
+    let r = match r {
+        Ok(r) => r,
+        Err(p) => Err(PgError::internal(super::error::panic_message(p))),
+    };
+    match r {
+        Ok(Put::Done) => true,
+        Ok(Put::Stall) => {
+            // Keep the row for the next call and stop the executor.
+            // SAFETY: `pending` is a slot of the same descriptor; copying may allocate.
+            unsafe { sys::pgf_exec_copy_slot(st.pending, slot) };
+            st.has_pending = true;
+            st.stalled = true;
+            false
+        }
+        Err(e) => {
+            let e = VALUE_ERROR.with(|v| v.borrow_mut().take()).unwrap_or(e);
+            st.error = Some(e);
+            false
+        }
+    }
+}
+
+unsafe extern "C" fn receiver_startup(_this: *mut sys::DestReceiver, _op: i32, _desc: sys::TupleDesc) {}
+unsafe extern "C" fn receiver_noop(_this: *mut sys::DestReceiver) {}
+
+pub struct Producer {
+    session: ScanSession,
+    worker: Wakeup,
+    qd: *mut sys::QueryDesc,
+    state: Box<ProducerState>,
+    fetch: i64,
+    /// The executor has returned its last row.
+    exhausted: bool,
+    /// `End` was sent.
+    ended: bool,
+}
+
+/// Planning of the scan SQL must not go through pg_fusion's planner hook.
+pub static INTERNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+impl Producer {
+    /// Plan and start the scan SQL. `params` are the statement's parameters.
+    pub fn start(
+        seg: Segment,
+        worker: Wakeup,
+        sql: &str,
+        types: Vec<ColumnType>,
+        pg_types: Vec<sys::Oid>,
+        params: sys::ParamListInfo,
+        memory: sys::MemoryContext,
+    ) -> PgResult<Producer> {
+        let session = ScanSession::open(seg)?;
+        let owner = session.pool_owner();
+        let pool = seg.pool();
+        let capacity = BlockWriter::plan_capacity(pool.page_size(), &types, super::guc::tail_bytes_per_row())
+            .map_err(|e| PgError::internal(format!("scan rows do not fit a page: {e:?}")))?;
+        let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
+        // Parameter types: the statement's.
+        let mut param_types: Vec<sys::Oid> = Vec::new();
+        if !params.is_null() {
+            // SAFETY: a valid ParamListInfo of the executing statement.
+            unsafe {
+                let p = &*params;
+                if p.paramFetch.is_some() {
+                    return Err(PgError::unsupported("dynamic parameters"));
+                }
+                let items = p.params.as_ptr();
+                for i in 0..p.numParams as usize {
+                    param_types.push((*items.add(i)).ptype);
+                }
+            }
+        }
+        let sql_p = c_sql.as_ptr();
+        let n_params = param_types.len() as i32;
+        let types_p = param_types.as_ptr();
+        INTERNAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: parse, analyze and plan one statement; all allocations in the current context.
+        let planned = guard(|| unsafe {
+            let raw = sys::pg_parse_query(sql_p);
+            let stmts: Vec<*mut sys::RawStmt> = nodes::list(raw);
+            let queries = sys::pg_analyze_and_rewrite_fixedparams(
+                stmts[0],
+                sql_p,
+                types_p,
+                n_params,
+                std::ptr::null_mut(),
+            );
+            let qs: Vec<*mut sys::Query> = nodes::list(queries);
+            sys::pg_plan_query(qs[0], sql_p, 0, params)
+        });
+        INTERNAL.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        let planned = planned?;
+        let ncols = types.len();
+        let mut state = Box::new(ProducerState {
+            block: None,
+            types: types.into_boxed_slice(),
+            pg_types,
+            seg,
+            owner,
+            capacity,
+            reserve: (pool.page_count() / 8).max(2),
+            to_send: None,
+            pending: std::ptr::null_mut(),
+            has_pending: false,
+            stalled: false,
+            waiting_for_page: false,
+            error: None,
+            rows: 0,
+        });
+        let state_ptr: *mut ProducerState = &mut *state;
+        // SAFETY: allocations in the query's memory context (lives until the executor ends);
+        // CreateQueryDesc registers its own copy of the active snapshot.
+        let qd = guard(|| unsafe {
+            let old = sys::CurrentMemoryContext;
+            sys::CurrentMemoryContext = memory;
+            let r = sys::palloc0(std::mem::size_of::<Receiver>()) as *mut Receiver;
+            (*r).base.receiveSlot = Some(receive_slot);
+            (*r).base.rStartup = Some(receiver_startup);
+            (*r).base.rShutdown = Some(receiver_noop);
+            (*r).base.rDestroy = Some(receiver_noop);
+            (*r).base.mydest = sys::CommandDest_DestNone;
+            (*r).state = state_ptr;
+            let qd = sys::CreateQueryDesc(
+                planned,
+                sql_p,
+                sys::GetActiveSnapshot(),
+                std::ptr::null_mut(),
+                r as *mut sys::DestReceiver,
+                params,
+                std::ptr::null_mut(),
+                0,
+            );
+            sys::ExecutorStart(qd, 0);
+            sys::CurrentMemoryContext = old;
+            qd
+        })?;
+        // The scan's result columns must be exactly the planned ones.
+        // SAFETY: ExecutorStart filled qd->tupDesc.
+        unsafe {
+            let desc = &*(*qd).tupDesc;
+            if desc.natts as usize != ncols {
+                return Err(PgError::internal("scan SQL returns a different number of columns than planned"));
+            }
+            let attrs = desc.attrs.as_ptr();
+            for i in 0..ncols {
+                let t = (*attrs.add(i)).atttypid;
+                if t != state.pg_types[i] {
+                    return Err(PgError::internal(format!(
+                        "scan column {} has type {t}, planned {}",
+                        i + 1,
+                        state.pg_types[i]
+                    )));
+                }
+            }
+            let tupdesc = (*qd).tupDesc;
+            state.pending = guard(|| {
+                let old = sys::CurrentMemoryContext;
+                sys::CurrentMemoryContext = memory;
+                let s = sys::MakeSingleTupleTableSlot(tupdesc, &sys::TTSOpsMinimalTuple);
+                sys::CurrentMemoryContext = old;
+                s
+            })?;
+        }
+        seg.metrics().inc(Metric::ScanProducersStartedTotal);
+        Ok(Producer {
+            session,
+            worker,
+            qd,
+            state,
+            fetch: super::guc::scan_fetch_batch_rows(),
+            exhausted: false,
+            ended: false,
+        })
+    }
+
+    pub fn slot_ref(&self) -> crate::protocol::SlotRef {
+        let l = self.session.lease();
+        crate::protocol::SlotRef { index: l.index, generation: l.generation }
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.ended
+    }
+
+    fn send_pending(&mut self) -> PgResult<bool> {
+        if let Some(p) = self.state.to_send {
+            if !self.session.try_send(&ScanMsg::Page(p))? {
+                latch::wake(self.worker);
+                return Ok(false);
+            }
+            self.state.to_send = None;
+            latch::wake(self.worker);
+        }
+        Ok(true)
+    }
+
+    /// Advance the scan a little. Returns whether anything moved (false: blocked on pages or on
+    /// the ring; wait for a wakeup).
+    pub fn step(&mut self) -> PgResult<bool> {
+        if self.ended {
+            return Ok(false);
+        }
+        let seg = self.state.seg;
+        let scan_index = self.session.lease().index;
+        if !self.send_pending()? {
+            return Ok(false);
+        }
+        if self.state.has_pending {
+            let pending = self.state.pending;
+            // SAFETY: `pending` holds a full copy of a scan row (deformed by the call below).
+            let r = guard(|| unsafe {
+                sys::pgf_slot_getallattrs(pending);
+            });
+            r?;
+            // SAFETY: as above.
+            match unsafe { self.state.put_row(pending) } {
+                Ok(Put::Done) => {
+                    self.state.has_pending = false;
+                    seg.set_page_wait(SlotKind::Scan, scan_index, false);
+                }
+                Ok(Put::Stall) => {
+                    let _ = self.send_pending()?;
+                    if self.state.waiting_for_page {
+                        seg.set_page_wait(SlotKind::Scan, scan_index, true);
+                        self.state.waiting_for_page = false;
+                        seg.metrics().inc(Metric::PageAcquireWaitTotal);
+                    }
+                    return Ok(false);
+                }
+                Err(e) => return Err(VALUE_ERROR.with(|v| v.borrow_mut().take()).unwrap_or(e)),
+            }
+        }
+        if self.exhausted {
+            self.state.finish_block();
+            if !self.send_pending()? {
+                return Ok(false);
+            }
+            if !self.session.try_send(&ScanMsg::End { rows: self.state.rows })? {
+                latch::wake(self.worker);
+                return Ok(false);
+            }
+            latch::wake(self.worker);
+            seg.metrics().add(Metric::ScanRowsEncodedTotal, self.state.rows);
+            self.ended = true;
+            return Ok(true);
+        }
+        let qd = self.qd;
+        let fetch = self.fetch as u64;
+        // SAFETY: the scan's QueryDesc, started in `start`; run under its own snapshot.
+        guard(|| unsafe {
+            sys::PushActiveSnapshot((*qd).snapshot);
+            sys::ExecutorRun(qd, sys::ScanDirection_ForwardScanDirection, fetch, false);
+            sys::PopActiveSnapshot();
+        })?;
+        if let Some(e) = self.state.error.take() {
+            return Err(e);
+        }
+        // SAFETY: as above. ExecutorRun counts from zero on every call.
+        let processed = unsafe { (*(*qd).estate).es_processed };
+        if self.state.stalled {
+            self.state.stalled = false;
+            let _ = self.send_pending()?;
+        } else if processed < fetch {
+            self.exhausted = true;
+        }
+        if self.state.to_send.is_some() {
+            let _ = self.send_pending()?;
+        }
+        Ok(true)
+    }
+
+    /// Normal end: shut the scan's executor down. Not called on ERROR (abort cleans up).
+    pub fn finish(&mut self) -> PgResult<()> {
+        let qd = std::mem::replace(&mut self.qd, std::ptr::null_mut());
+        if qd.is_null() {
+            return Ok(());
+        }
+        // SAFETY: the QueryDesc started in `start`, ended exactly once.
+        guard(|| unsafe {
+            sys::PushActiveSnapshot((*qd).snapshot);
+            sys::ExecutorFinish(qd);
+            sys::ExecutorEnd(qd);
+            sys::PopActiveSnapshot();
+            sys::FreeQueryDesc(qd);
+        })
+    }
+}

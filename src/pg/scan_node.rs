@@ -1,0 +1,563 @@
+//! The `Custom Scan (PgFusionScan)` plan node: building the PlannedStmt, and the executor
+//! callbacks that run the query (send the plan, produce the scan, import result pages).
+//!
+//! Rules:
+//! - The plan travels in `custom_private` as String nodes (copyable, so the plan cache and
+//!   prepared statements keep it): [`PRIVATE_*`] below.
+//! - The Rust execution state is owned by a Box whose address hangs off the state node; it is
+//!   freed by EndCustomScan on success, or by a reset callback of the executor's memory context on
+//!   ERROR/cancel. Its Drop gives back every slot and page and touches no executor state.
+//! - Result values are built in the per-tuple memory context (ExecScan resets it every row).
+
+use std::ffi::{c_void, CString};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::buffer::Buffer;
+use datafusion::arrow::datatypes::{
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
+};
+
+use super::entry::entry;
+use super::error::{guard, PgError, PgResult, SqlState};
+use super::nodes::{self, list};
+use super::producer::Producer;
+use super::translate::Translated;
+use super::{latch, shmem, sys};
+use crate::control::ControlSession;
+use crate::page::decode::{decode_block, DecodedBlock};
+use crate::page::ColumnType;
+use crate::protocol::{PageRef, ToBackend, ToWorker};
+use crate::shm::{Metric, PageDescriptor, SlotKind, WorkerRole};
+use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+
+const PRIVATE_PLAN: usize = 0;
+const PRIVATE_SQL: usize = 1;
+const PRIVATE_RELATION: usize = 2;
+const PRIVATE_SCAN_TYPES: usize = 3;
+const PRIVATE_OUTPUT_TYPES: usize = 4;
+const PRIVATE_DF_PLAN: usize = 5;
+const PRIVATE_SCAN_PG_TYPES: usize = 6;
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> PgResult<Vec<u8>> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16))
+        .collect::<Result<_, _>>()
+        .map_err(|_| PgError::internal("corrupt plan in PgFusionScan"))
+}
+
+fn types_string(types: &[ColumnType]) -> String {
+    types
+        .iter()
+        .map(|t| {
+            let (a, b, c) = t.tag();
+            format!("{a}:{b}:{c}")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
+    if s.is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|t| {
+            let mut p = t.split(':').map(|x| x.parse::<i32>().ok());
+            match (p.next().flatten(), p.next().flatten(), p.next().flatten()) {
+                (Some(a), Some(b), Some(c)) => ColumnType::from_tag(a as u8, b as u8, c as i8),
+                _ => None,
+            }
+            .ok_or_else(|| PgError::internal("corrupt column types in PgFusionScan"))
+        })
+        .collect()
+}
+
+/// Build the PlannedStmt whose root is the PgFusionScan node.
+pub fn planned_stmt(
+    query: *mut sys::Query,
+    t: Translated,
+    plan_bytes: &[u8],
+    df_plan: &str,
+) -> PgResult<*mut sys::PlannedStmt> {
+    let mut private: *mut sys::List = std::ptr::null_mut();
+    let scan_pg: String = t.scan_pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(",");
+    for s in [
+        hex(plan_bytes),
+        t.spec.scan.sql.clone(),
+        t.spec.scan.relation.clone(),
+        types_string(&t.spec.scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()),
+        types_string(&t.spec.output_types()),
+        df_plan.to_string(),
+        scan_pg,
+    ] {
+        private = nodes::append(private, nodes::string_node(&s)? as *mut c_void)?;
+    }
+    // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
+    unsafe {
+        let q = &*query;
+        let cscan: *mut sys::CustomScan = nodes::make(sys::NodeTag_T_CustomScan)?;
+        let c = &mut *cscan;
+        c.scan.plan.targetlist = t.tlist;
+        c.scan.plan.qual = t.qual;
+        c.scan.plan.startup_cost = 0.0;
+        c.scan.plan.total_cost = 1000.0;
+        c.scan.plan.plan_rows = 1000.0;
+        c.scan.plan.plan_width = 8 * t.spec.output.len().max(1) as i32;
+        c.scan.scanrelid = 0;
+        c.custom_private = private;
+        c.custom_scan_tlist = t.scan_tlist;
+        c.methods = sys::pgf_custom_scan_methods();
+        let stmt: *mut sys::PlannedStmt = nodes::make(sys::NodeTag_T_PlannedStmt)?;
+        let s = &mut *stmt;
+        s.commandType = sys::CmdType_CMD_SELECT;
+        s.queryId = q.queryId;
+        s.canSetTag = q.canSetTag;
+        s.dependsOnRole = q.hasRowSecurity;
+        s.planTree = cscan as *mut sys::Plan;
+        s.rtable = q.rtable;
+        let relid = t.relid;
+        s.relationOids = guard(|| sys::lappend_oid(std::ptr::null_mut(), relid))?;
+        s.stmt_location = q.stmt_location;
+        s.stmt_len = q.stmt_len;
+        Ok(stmt)
+    }
+}
+
+/// The plan node's private strings.
+fn private(node: *mut sys::CustomScanState) -> Vec<String> {
+    // SAFETY: the state node's plan is our CustomScan; custom_private holds String nodes.
+    unsafe {
+        let plan = (*node).ss.ps.plan as *mut sys::CustomScan;
+        list::<sys::Node>((*plan).custom_private).into_iter().map(|n| nodes::string_value(n)).collect()
+    }
+}
+
+struct ResultBlock {
+    desc: PageDescriptor,
+    block: DecodedBlock,
+    row: usize,
+}
+
+/// One execution of a PgFusionScan node.
+struct Run {
+    started: Option<Instant>,
+    finished: bool,
+    control: Option<ControlSession>,
+    producer: Option<Producer>,
+    result: Option<ResultBlock>,
+    output: Vec<ColumnType>,
+    /// PostgreSQL type of each output column (scan tuple attribute).
+    out_pg: Vec<sys::Oid>,
+    rows: u64,
+    callback: *mut sys::MemoryContextCallback,
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        // Gives back the result page we hold, the scan slot (and its pages), the control slot
+        // (the worker cancels the query when it sees the session end).
+        if let (Some(r), Some(c)) = (self.result.take(), self.control.as_ref()) {
+            let _ = c.segment().pool().release(r.desc);
+        }
+        self.producer = None;
+        self.control = None;
+        if let Some(t) = self.started {
+            if let Ok(seg) = shmem::segment() {
+                seg.metrics().add(Metric::QueryTotalNs, t.elapsed().as_nanos() as u64);
+                if !self.finished {
+                    seg.metrics().inc(Metric::QueriesFailedTotal);
+                }
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn drop_run(arg: *mut c_void) {
+    if !arg.is_null() {
+        // SAFETY: `arg` is the Box<Run> leaked in begin; EndCustomScan clears it before freeing.
+        drop(unsafe { Box::from_raw(arg as *mut Run) });
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn pgf_rs_begin_scan(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32) {
+    entry(|| begin(node, estate, eflags))
+}
+
+fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32) -> PgResult<()> {
+    if eflags & sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
+        return Ok(());
+    }
+    let p = private(node);
+    let output = parse_types(&p[PRIVATE_OUTPUT_TYPES])?;
+    // SAFETY: ExecInitCustomScan built the scan tuple slot from custom_scan_tlist.
+    let out_pg = unsafe {
+        let desc = &*(*(*node).ss.ss_ScanTupleSlot).tts_tupleDescriptor;
+        let attrs = desc.attrs.as_ptr();
+        (0..desc.natts as usize).map(|i| (*attrs.add(i)).atttypid).collect::<Vec<_>>()
+    };
+    if out_pg.len() != output.len() {
+        return Err(PgError::internal("PgFusionScan output columns differ from the plan"));
+    }
+    let run = Box::into_raw(Box::new(Run {
+        started: None,
+        finished: false,
+        control: None,
+        producer: None,
+        result: None,
+        output,
+        out_pg,
+        rows: 0,
+        callback: std::ptr::null_mut(),
+    }));
+    // SAFETY: the callback lives in the executor's memory context and runs when it is reset or
+    // deleted (end of query, or abort).
+    unsafe {
+        let cxt = (*estate).es_query_cxt;
+        let cb = guard(|| {
+            sys::MemoryContextAllocZero(cxt, std::mem::size_of::<sys::MemoryContextCallback>())
+                as *mut sys::MemoryContextCallback
+        })?;
+        (*cb).func = Some(drop_run);
+        (*cb).arg = run as *mut c_void;
+        guard(|| sys::MemoryContextRegisterResetCallback(cxt, cb))?;
+        (*run).callback = cb;
+        sys::pgf_scan_state_set(node, run as *mut c_void);
+    }
+    Ok(())
+}
+
+#[no_mangle]
+pub extern "C" fn pgf_rs_end_scan(node: *mut sys::CustomScanState) {
+    entry(|| {
+        // SAFETY: the state pointer set by begin (or NULL for EXPLAIN).
+        let run = unsafe { sys::pgf_scan_state_get(node) } as *mut Run;
+        if run.is_null() {
+            return Ok(());
+        }
+        // SAFETY: we own the Box; detach it from the reset callback first.
+        let mut run = unsafe {
+            sys::pgf_scan_state_set(node, std::ptr::null_mut());
+            (*(*run).callback).arg = std::ptr::null_mut();
+            Box::from_raw(run)
+        };
+        if let Some(p) = run.producer.as_mut() {
+            p.finish()?;
+        }
+        if run.started.is_some() && run.finished {
+            if let Ok(seg) = shmem::segment() {
+                seg.metrics().add(Metric::BackendRowsReturnedTotal, run.rows);
+            }
+        }
+        run.finished = true;
+        drop(run);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn pgf_rs_rescan(_node: *mut sys::CustomScanState) {
+    entry(|| -> PgResult<()> { Err(PgError::unsupported("rescan of a PgFusionScan (scrollable cursor)")) })
+}
+
+#[no_mangle]
+pub extern "C" fn pgf_rs_next(node: *mut sys::CustomScanState) -> *mut sys::TupleTableSlot {
+    entry(|| next(node))
+}
+
+fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
+    let p = private(node);
+    let seg = shmem::segment()?;
+    seg.metrics().inc(Metric::QueriesTotal);
+    run.started = Some(Instant::now());
+    let mut control = ControlSession::open(seg)?;
+    let scan_types = parse_types(&p[PRIVATE_SCAN_TYPES])?;
+    let scan_pg: Vec<sys::Oid> = p[PRIVATE_SCAN_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect();
+    // SAFETY: the executor state of the running statement.
+    let (params, memory) = unsafe {
+        let estate = (*node).ss.ps.state;
+        ((*estate).es_param_list_info, (*estate).es_query_cxt)
+    };
+    let producer =
+        Producer::start(seg, control.worker(), &p[PRIVATE_SQL], scan_types, scan_pg, params, memory)?;
+    control.send(&ToWorker::Execute { plan: unhex(&p[PRIVATE_PLAN])?, scans: vec![producer.slot_ref()] })?;
+    run.control = Some(control);
+    run.producer = Some(producer);
+    Ok(())
+}
+
+fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
+    // SAFETY: set by begin; this node is executing.
+    let run = unsafe { &mut *(sys::pgf_scan_state_get(node) as *mut Run) };
+    // SAFETY: the scan tuple slot of this node.
+    let slot = unsafe { (*node).ss.ss_ScanTupleSlot };
+    if run.started.is_none() {
+        start(node, run)?;
+    }
+    loop {
+        if let Some(r) = run.result.as_mut() {
+            if r.row < r.block.rows {
+                let row = r.row;
+                r.row += 1;
+                fill(node, slot, &r.block, row, &run.output, &run.out_pg)?;
+                run.rows += 1;
+                return Ok(slot);
+            }
+            let r = run.result.take().expect("checked above");
+            if let Some(c) = run.control.as_ref() {
+                let seg = c.segment();
+                let _ = seg.pool().release(r.desc);
+                seg.wake_page_waiters();
+                latch::wake(c.worker());
+            }
+        }
+        if run.finished {
+            // SAFETY: clearing our own scan slot.
+            return Ok(unsafe { sys::pgf_exec_clear_tuple(slot) });
+        }
+        let control = run.control.as_mut().ok_or_else(|| PgError::internal("query not started"))?;
+        match control.try_recv()? {
+            Some(ToBackend::ResultPage(p)) => {
+                run.result = Some(import(control, p, &run.output)?);
+                continue;
+            }
+            Some(ToBackend::Done { .. }) => {
+                run.finished = true;
+                continue;
+            }
+            Some(ToBackend::Error { sqlstate, message }) => {
+                return Err(PgError::new(SqlState::from_code(&sqlstate), message));
+            }
+            Some(other) => {
+                return Err(PgError::new(
+                    SqlState::PROTOCOL_VIOLATION,
+                    format!("unexpected message {other:?}"),
+                ))
+            }
+            None => {}
+        }
+        let mut progressed = false;
+        if let Some(p) = run.producer.as_mut() {
+            if !p.is_done() {
+                progressed = p.step()?;
+            }
+        }
+        if !progressed {
+            latch::wait_my_latch(10)?;
+            latch::check_for_interrupts()?;
+            control.check_worker()?;
+        } else {
+            latch::check_for_interrupts()?;
+        }
+    }
+}
+
+fn import(control: &ControlSession, p: PageRef, types: &[ColumnType]) -> PgResult<ResultBlock> {
+    let seg = control.segment();
+    let pool = seg.pool();
+    let desc = PageDescriptor { index: p.index, generation: p.generation };
+    let from = seg.worker_owner(WorkerRole::Results, control.lease());
+    pool.transfer(desc, from, control.pool_owner()).map_err(|_| {
+        seg.metrics().inc(Metric::PageStaleDescriptorTotal);
+        PgError::new(SqlState::PROTOCOL_VIOLATION, "stale result page from the worker")
+    })?;
+    seg.metrics().inc(Metric::ResultPagesReadTotal);
+    let ptr = pool.page_ptr(desc).map_err(|_| PgError::internal("result page vanished"))?;
+    // SAFETY: the page is ours (transferred above) until we release it after its last row; the
+    // Buffer does not free it (the owner is a unit value) and does not outlive the ResultBlock.
+    let page = unsafe {
+        Buffer::from_custom_allocation(
+            std::ptr::NonNull::new(ptr).ok_or_else(|| PgError::internal("null page"))?,
+            pool.page_size(),
+            std::sync::Arc::new(()),
+        )
+    };
+    let block = decode_block(&page, types).map_err(|e| {
+        let _ = pool.release(desc);
+        PgError::new(SqlState::PROTOCOL_VIOLATION, format!("invalid result block: {e:?}"))
+    })?;
+    if block.rows != p.rows as usize {
+        let _ = pool.release(desc);
+        return Err(PgError::new(
+            SqlState::PROTOCOL_VIOLATION,
+            "result block row count differs from its descriptor",
+        ));
+    }
+    Ok(ResultBlock { desc, block, row: 0 })
+}
+
+/// Store row `row` of `block` into `slot` as datums of the output types.
+fn fill(
+    node: *mut sys::CustomScanState,
+    slot: *mut sys::TupleTableSlot,
+    block: &DecodedBlock,
+    row: usize,
+    types: &[ColumnType],
+    out_pg: &[sys::Oid],
+) -> PgResult<()> {
+    // SAFETY: the per-tuple memory of this node's expression context; the slot's arrays have one
+    // entry per output column. The closure owns nothing, so an ERROR (out of memory) may skip it.
+    guard(|| unsafe {
+        let econtext = (*node).ss.ps.ps_ExprContext;
+        let old = sys::CurrentMemoryContext;
+        sys::CurrentMemoryContext = (*econtext).ecxt_per_tuple_memory;
+        sys::pgf_exec_clear_tuple(slot);
+        let values = (*slot).tts_values;
+        let nulls = (*slot).tts_isnull;
+        for (i, col) in block.columns.iter().enumerate() {
+            if col.is_null(row) {
+                *nulls.add(i) = true;
+                *values.add(i) = 0;
+                continue;
+            }
+            *nulls.add(i) = false;
+            *values.add(i) = datum(col.as_ref(), row, types[i], out_pg[i]);
+        }
+        sys::ExecStoreVirtualTuple(slot);
+        sys::CurrentMemoryContext = old;
+    })
+}
+
+/// One value as a datum of PostgreSQL type `pg` (palloc'd where by reference).
+///
+/// # Safety
+/// Call with CurrentMemoryContext set to where the datum should live; may raise.
+unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, pg: sys::Oid) -> sys::Datum {
+    // SAFETY: caller's contract; palloc and numeric construction may raise.
+    unsafe {
+        match ty {
+            ColumnType::Boolean => col.as_boolean().value(row) as sys::Datum,
+            ColumnType::Int16 => col.as_primitive::<Int16Type>().value(row) as i64 as sys::Datum,
+            ColumnType::Int32 => col.as_primitive::<Int32Type>().value(row) as i64 as sys::Datum,
+            ColumnType::Int64 => col.as_primitive::<Int64Type>().value(row) as sys::Datum,
+            ColumnType::Float32 => col.as_primitive::<Float32Type>().value(row).to_bits() as sys::Datum,
+            ColumnType::Float64 => col.as_primitive::<Float64Type>().value(row).to_bits() as sys::Datum,
+            ColumnType::Decimal128 { scale, .. } => {
+                let v = col.as_primitive::<Decimal128Type>().value(row);
+                if let Ok(small) = i64::try_from(v) {
+                    sys::int64_div_fast_to_numeric(small, scale as i32) as sys::Datum
+                } else {
+                    let mut buf = [0u8; 64];
+                    let text = decimal_text(v, scale as u32, &mut buf);
+                    sys::pgf_numeric_in(text.as_ptr() as *const std::ffi::c_char)
+                }
+            }
+            ColumnType::Utf8View | ColumnType::BinaryView => {
+                let bytes: &[u8] = if ty == ColumnType::Utf8View {
+                    col.as_string_view().value(row).as_bytes()
+                } else {
+                    col.as_binary_view().value(row)
+                };
+                if pg == sys::NAMEOID {
+                    let p = sys::palloc0(sys::NAMEDATALEN as usize) as *mut u8;
+                    let n = bytes.len().min(sys::NAMEDATALEN as usize - 1);
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, n);
+                    p as sys::Datum
+                } else {
+                    sys::cstring_to_text_with_len(
+                        bytes.as_ptr() as *const std::ffi::c_char,
+                        bytes.len() as i32,
+                    ) as sys::Datum
+                }
+            }
+            ColumnType::Date32 => {
+                (col.as_primitive::<Date32Type>().value(row) - PG_EPOCH_DAYS) as i64 as sys::Datum
+            }
+            ColumnType::TimestampUs { .. } => {
+                (col.as_primitive::<TimestampMicrosecondType>().value(row) - PG_EPOCH_MICROS) as sys::Datum
+            }
+            ColumnType::Time64Us => col.as_primitive::<Time64MicrosecondType>().value(row) as sys::Datum,
+            ColumnType::IntervalMonthDayNano => {
+                let v = col.as_primitive::<IntervalMonthDayNanoType>().value(row);
+                let p = sys::palloc(std::mem::size_of::<sys::Interval>()) as *mut sys::Interval;
+                (*p).time = v.nanoseconds / 1000;
+                (*p).day = v.days;
+                (*p).month = v.months;
+                p as sys::Datum
+            }
+            ColumnType::FixedSizeBinary16 => {
+                let b = col.as_fixed_size_binary().value(row);
+                let p = sys::palloc(16) as *mut u8;
+                std::ptr::copy_nonoverlapping(b.as_ptr(), p, 16);
+                p as sys::Datum
+            }
+        }
+    }
+}
+
+/// `v / 10^scale` as NUL-terminated decimal text in `buf` (no allocation).
+fn decimal_text(v: i128, scale: u32, buf: &mut [u8; 64]) -> &[u8] {
+    let mut digits = [0u8; 48];
+    let mut n = 0;
+    let mut x = v.unsigned_abs();
+    loop {
+        digits[n] = b'0' + (x % 10) as u8;
+        n += 1;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    while n <= scale as usize {
+        digits[n] = b'0';
+        n += 1;
+    }
+    let mut at = 0;
+    if v < 0 {
+        buf[at] = b'-';
+        at += 1;
+    }
+    for i in (0..n).rev() {
+        buf[at] = digits[i];
+        at += 1;
+        if i == scale as usize && scale > 0 {
+            buf[at] = b'.';
+            at += 1;
+        }
+    }
+    buf[at] = 0;
+    &buf[..=at]
+}
+
+#[no_mangle]
+pub extern "C" fn pgf_rs_explain(
+    node: *mut sys::CustomScanState,
+    _ancestors: *mut sys::List,
+    es: *mut sys::ExplainState,
+) {
+    entry(|| explain(node, es))
+}
+
+fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgResult<()> {
+    let p = private(node);
+    let prop = |label: &str, value: &str| -> PgResult<()> {
+        let l = CString::new(label).map_err(|e| PgError::internal(e.to_string()))?;
+        let v = CString::new(value.replace('\0', "")).map_err(|e| PgError::internal(e.to_string()))?;
+        let (lp, vp) = (l.as_ptr(), v.as_ptr());
+        // SAFETY: ExplainPropertyText copies both strings.
+        guard(|| unsafe { sys::ExplainPropertyText(lp, vp, es) })
+    };
+    // SAFETY: reading the ExplainState's format.
+    let text = unsafe { (*es).format == sys::ExplainFormat_EXPLAIN_FORMAT_TEXT };
+    if text {
+        for line in p[PRIVATE_DF_PLAN].lines() {
+            prop("DataFusion", line)?;
+        }
+    } else {
+        prop("DataFusion Plan", &p[PRIVATE_DF_PLAN])?;
+    }
+    prop("Relation", &p[PRIVATE_RELATION])?;
+    // SAFETY: reading the ExplainState's verbose flag.
+    if unsafe { (*es).verbose } || !text {
+        prop("Scan SQL", &p[PRIVATE_SQL])?;
+    }
+    let _ = Duration::ZERO;
+    let _ = SlotKind::Control;
+    Ok(())
+}

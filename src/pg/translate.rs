@@ -1,0 +1,835 @@
+//! PostgreSQL's analyzed `Query` -> [`Translated`]: the plan spec for DataFusion plus the
+//! PostgreSQL nodes of the `PgFusionScan` plan node (final target list, residual qual, scan
+//! target list).
+//!
+//! Rules:
+//! - Only what is translated with certainty is accepted; everything else is an
+//!   `unsupported <construct>` error (0A000) naming the construct. A function or operator counts
+//!   only if it is a built-in (OID below FirstGenbkiObjectId) with the expected name and types.
+//! - Row-level expressions are never re-implemented: they are deparsed by PostgreSQL into the
+//!   scan SQL and evaluated by PostgreSQL (see `crate::plan::spec`).
+//! - Numeric values cross as Decimal128 with a scale known at plan time: a column's typmod, or
+//!   the scale PostgreSQL's own arithmetic gives (+, - keep the larger scale, * adds scales). The
+//!   encoder checks every value's display scale against it and fails rather than round.
+
+use std::ffi::c_void;
+
+use super::error::{guard, PgError, PgResult};
+use super::nodes::{self, cstr, list};
+use super::sys;
+use crate::page::ColumnType;
+use crate::plan::spec::{
+    AggFunc, AggSpec, CmpOp, DfExpr, Grouping, Literal, PlanSpec, ScanColumn, ScanSpec, SortKey,
+};
+
+type Oid = sys::Oid;
+
+pub struct Translated {
+    pub spec: PlanSpec,
+    pub tlist: *mut sys::List,
+    pub qual: *mut sys::List,
+    pub scan_tlist: *mut sys::List,
+    pub relid: Oid,
+    /// PostgreSQL types of the scan columns (type oid, typmod), checked against the scan query.
+    pub scan_pg_types: Vec<(Oid, i32)>,
+}
+
+fn unsupported(what: impl std::fmt::Display) -> PgError {
+    PgError::unsupported(what)
+}
+
+fn is_builtin(oid: Oid) -> bool {
+    oid != 0 && oid < sys::FirstGenbkiObjectId
+}
+
+fn type_name(typid: Oid, typmod: i32) -> String {
+    // SAFETY: format_type_with_typemod handles any OID (unknown ones print as "???").
+    guard(|| unsafe { cstr(sys::format_type_with_typemod(typid, typmod)) })
+        .unwrap_or_else(|_| format!("type {typid}"))
+}
+
+fn func_name(oid: Oid) -> String {
+    // SAFETY: catalog lookup; NULL when missing.
+    guard(|| unsafe { cstr(sys::get_func_name(oid)) }).unwrap_or_default()
+}
+
+fn op_name(oid: Oid) -> String {
+    // SAFETY: catalog lookup; NULL when missing.
+    guard(|| unsafe { cstr(sys::get_opname(oid)) }).unwrap_or_default()
+}
+
+fn expr_type(e: *mut sys::Node) -> PgResult<(Oid, i32, Oid)> {
+    // SAFETY: exprType/exprTypmod/exprCollation on a valid expression tree.
+    guard(|| unsafe { (sys::exprType(e), sys::exprTypmod(e), sys::exprCollation(e)) })
+}
+
+fn numeric_shape(typmod: i32) -> Option<(u8, i8)> {
+    if typmod < 4 {
+        return None;
+    }
+    let t = typmod - 4;
+    let precision = (t >> 16) & 0xffff;
+    let scale = ((t & 0x7ff) ^ 1024) - 1024;
+    ((1..=38).contains(&precision) && (0..=precision).contains(&scale))
+        .then_some((precision as u8, scale as i8))
+}
+
+/// (integer digits, scale) of a numeric expression, when PostgreSQL's arithmetic fixes them.
+fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
+    let (typid, typmod, _) = expr_type(e)?;
+    if typid == sys::NUMERICOID {
+        if let Some((p, s)) = numeric_shape(typmod) {
+            return Ok(Some(((p - s as u8) as u32, s as u32)));
+        }
+    }
+    // SAFETY: `e` is a valid expression node; fields are read per its tag.
+    unsafe {
+        match nodes::tag(e) {
+            sys::NodeTag_T_Const => {
+                let c = &*(e as *mut sys::Const);
+                if c.constisnull || c.consttype != sys::NUMERICOID {
+                    return Ok(None);
+                }
+                let d = c.constvalue;
+                let text = guard(|| cstr(sys::pgf_numeric_out(d)))?;
+                if text.contains(['N', 'I', 'n', 'i']) {
+                    return Ok(None);
+                }
+                let t = text.trim_start_matches('-');
+                let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+                Ok(Some((int.trim_start_matches('0').len().max(1) as u32, frac.len() as u32)))
+            }
+            sys::NodeTag_T_FuncExpr => {
+                let f = &*(e as *mut sys::FuncExpr);
+                let args: Vec<*mut sys::Node> = list(f.args);
+                match f.funcid {
+                    sys::F_NUMERIC_INT2 => Ok(Some((5, 0))),
+                    sys::F_NUMERIC_INT4 => Ok(Some((10, 0))),
+                    sys::F_NUMERIC_INT8 => Ok(Some((19, 0))),
+                    _ if args.len() == 1 && typid == sys::NUMERICOID => {
+                        let _ = args;
+                        Ok(None)
+                    }
+                    _ => Ok(None),
+                }
+            }
+            sys::NodeTag_T_OpExpr => {
+                let o = &*(e as *mut sys::OpExpr);
+                let args: Vec<*mut sys::Node> = list(o.args);
+                let digits = |i: usize| numeric_digits(args[i]);
+                match (o.opfuncid, args.len()) {
+                    (sys::F_NUMERIC_ADD | sys::F_NUMERIC_SUB, 2) => Ok(match (digits(0)?, digits(1)?) {
+                        (Some((i1, s1)), Some((i2, s2))) => Some((i1.max(i2) + 1, s1.max(s2))),
+                        _ => None,
+                    }),
+                    (sys::F_NUMERIC_MUL, 2) => Ok(match (digits(0)?, digits(1)?) {
+                        (Some((i1, s1)), Some((i2, s2))) => Some((i1 + i2, s1 + s2)),
+                        _ => None,
+                    }),
+                    (sys::F_NUMERIC_UMINUS, 1) => digits(0),
+                    _ => Ok(None),
+                }
+            }
+            sys::NodeTag_T_RelabelType => {
+                numeric_digits((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// The block type for a PostgreSQL type, or the reason it cannot cross.
+fn column_type(e: *mut sys::Node) -> PgResult<ColumnType> {
+    let (typid, typmod, _) = expr_type(e)?;
+    Ok(match typid {
+        sys::BOOLOID => ColumnType::Boolean,
+        sys::INT2OID => ColumnType::Int16,
+        sys::INT4OID => ColumnType::Int32,
+        sys::INT8OID => ColumnType::Int64,
+        sys::FLOAT4OID => ColumnType::Float32,
+        sys::FLOAT8OID => ColumnType::Float64,
+        sys::NUMERICOID => match numeric_digits(e)? {
+            Some((int, scale)) if int + scale <= 38 => {
+                ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 }
+            }
+            _ => {
+                return Err(unsupported(
+                    "numeric without a precision and scale known at plan time (declare the column as numeric(p,s), p <= 38)",
+                ))
+            }
+        },
+        sys::TEXTOID | sys::VARCHAROID | sys::BPCHAROID | sys::NAMEOID => {
+            // SAFETY: reads the database encoding, set at connection start.
+            if unsafe { sys::pgf_database_encoding() } != sys::pg_enc_PG_UTF8 as i32 {
+                return Err(unsupported("text in a database whose encoding is not UTF8"));
+            }
+            if typid == sys::BPCHAROID && typmod < 0 {
+                return Err(unsupported("bpchar without a length"));
+            }
+            ColumnType::Utf8View
+        }
+        sys::BYTEAOID => ColumnType::BinaryView,
+        sys::DATEOID => ColumnType::Date32,
+        sys::TIMEOID => ColumnType::Time64Us,
+        sys::TIMESTAMPOID => ColumnType::TimestampUs { utc: false },
+        sys::TIMESTAMPTZOID => ColumnType::TimestampUs { utc: true },
+        sys::INTERVALOID => ColumnType::IntervalMonthDayNano,
+        sys::UUIDOID => ColumnType::FixedSizeBinary16,
+        _ => return Err(unsupported(format!("type {}", type_name(typid, typmod)))),
+    })
+}
+
+/// May DataFusion order values of this column as PostgreSQL does?
+fn order_safe(ty: ColumnType, collation: Oid) -> bool {
+    match ty {
+        ColumnType::IntervalMonthDayNano => false,
+        // SAFETY: lc_collate_is_c reads the collation's catalog entry; errors are caught.
+        ColumnType::Utf8View => guard(|| unsafe { sys::lc_collate_is_c(collation) }).unwrap_or(false),
+        _ => true,
+    }
+}
+
+/// May DataFusion compare values of this column for equality (GROUP BY, DISTINCT) as PostgreSQL
+/// does?
+fn eq_safe(ty: ColumnType, collation: Oid) -> bool {
+    match ty {
+        // -0 = 0 and NaN = NaN in PostgreSQL, not bitwise.
+        ColumnType::Float32 | ColumnType::Float64 => false,
+        // '1 month' = '30 days' in PostgreSQL.
+        ColumnType::IntervalMonthDayNano => false,
+        ColumnType::Utf8View => {
+            // SAFETY: catalog lookup; errors are caught.
+            collation == 0
+                || guard(|| unsafe { sys::get_collation_isdeterministic(collation) }).unwrap_or(false)
+        }
+        _ => true,
+    }
+}
+
+struct Builder {
+    columns: Vec<(*mut sys::Node, ColumnType)>,
+}
+
+impl Builder {
+    /// The scan column computing `e` (deduplicated by equal()).
+    fn column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+        if let Some(i) = self.columns.iter().position(|(c, _)| nodes::equal(*c, e)) {
+            return Ok(i);
+        }
+        // SAFETY: `e` is a valid expression; the walkers below only read it.
+        let volatile = guard(|| unsafe { sys::contain_volatile_functions(e) })?;
+        if volatile && !self.columns.is_empty() {
+            // Evaluated once per row in the scan either way; kept as its own column.
+        }
+        let ty = column_type(e)?;
+        self.columns.push((e, ty));
+        Ok(self.columns.len() - 1)
+    }
+}
+
+fn sort_keys(
+    query: &sys::Query,
+    tle_column: &dyn Fn(*mut sys::TargetEntry) -> PgResult<Option<usize>>,
+    stage_types: &[ColumnType],
+) -> PgResult<Vec<SortKey>> {
+    let mut keys = Vec::new();
+    // SAFETY: sortClause is a list of SortGroupClause; targetList of TargetEntry.
+    for sgc in unsafe { list::<sys::SortGroupClause>(query.sortClause) } {
+        let sgc = unsafe { &*sgc };
+        let tle =
+            guard(|| unsafe { sys::get_sortgroupclause_tle(sgc as *const _ as *mut _, query.targetList) })?;
+        let column = tle_column(tle)?.ok_or_else(|| unsupported("ORDER BY an expression over aggregates"))?;
+        let name = op_name(sgc.sortop);
+        if !is_builtin(sgc.sortop) || !(name == "<" || name == ">") {
+            return Err(unsupported(format!("ORDER BY with operator {name}")));
+        }
+        // SAFETY: tle is a TargetEntry of the query.
+        let (_, _, coll) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
+        if !order_safe(stage_types[column], coll) {
+            return Err(unsupported(
+                "ORDER BY on this type or collation (text sorts only under the C collation)",
+            ));
+        }
+        keys.push(SortKey { column, descending: name == ">", nulls_first: sgc.nulls_first });
+    }
+    Ok(keys)
+}
+
+fn limit_value(node: *mut sys::Node, what: &str) -> PgResult<Option<usize>> {
+    if node.is_null() {
+        return Ok(None);
+    }
+    // Folds the int8() coercion the parser puts around an integer literal.
+    // SAFETY: constant folding without planner state on a copy of a valid expression.
+    let node = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), node) })?;
+    // SAFETY: node is a valid expression.
+    unsafe {
+        if nodes::tag(node) == sys::NodeTag_T_Const {
+            let c = &*(node as *mut sys::Const);
+            if c.constisnull {
+                return Ok(None);
+            }
+            if c.consttype == sys::INT8OID {
+                let v = c.constvalue as i64;
+                if v < 0 {
+                    return Err(unsupported(format!("negative {what}")));
+                }
+                return Ok(Some(v as usize));
+            }
+        }
+    }
+    Err(unsupported(format!("{what} that is not a constant")))
+}
+
+/// Translate `query`, which the caller found eligible (a top-level SELECT over user tables).
+pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
+    // SAFETY: PostgreSQL hands the planner hook a valid analyzed Query.
+    let q = unsafe { &*query };
+    if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
+        return Err(unsupported("statement type"));
+    }
+    let checks: [(bool, &str); 9] = [
+        (!q.setOperations.is_null(), "UNION/INTERSECT/EXCEPT"),
+        (!q.cteList.is_null(), "WITH"),
+        (q.hasSubLinks, "subquery"),
+        (q.hasWindowFuncs, "window function"),
+        (q.hasTargetSRFs, "set-returning function in the select list"),
+        (!q.groupingSets.is_null(), "GROUPING SETS/ROLLUP/CUBE"),
+        (q.hasDistinctOn, "DISTINCT ON"),
+        (q.limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES, "FETCH ... WITH TIES"),
+        (q.groupDistinct, "GROUP BY DISTINCT"),
+    ];
+    if let Some((_, what)) = checks.iter().find(|(bad, _)| *bad) {
+        return Err(unsupported(what));
+    }
+    // One base relation.
+    // SAFETY: jointree is a FromExpr; rtable a list of RangeTblEntry.
+    let (rte, quals) = unsafe {
+        let from = &*q.jointree;
+        let items: Vec<*mut sys::Node> = list(from.fromlist);
+        let rtable: Vec<*mut sys::RangeTblEntry> = list(q.rtable);
+        if items.len() != 1 || rtable.len() != 1 || nodes::tag(items[0]) != sys::NodeTag_T_RangeTblRef {
+            return Err(unsupported("join or more than one relation (joins come with the next release)"));
+        }
+        (&*rtable[0], from.quals)
+    };
+    if rte.rtekind != sys::RTEKind_RTE_RELATION {
+        return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
+    }
+    if rte.relkind != sys::RELKIND_RELATION as i8 && rte.relkind != sys::RELKIND_MATVIEW as i8 {
+        return Err(unsupported("relation kind (only ordinary tables and materialized views)"));
+    }
+    if !rte.tablesample.is_null() {
+        return Err(unsupported("TABLESAMPLE"));
+    }
+    let relid = rte.relid;
+    // SAFETY: catalog lookup.
+    if rte.inh && guard(|| unsafe { sys::has_subclass(relid) })? {
+        return Err(unsupported("table with inheritance children (use FROM ONLY)"));
+    }
+
+    let mut b = Builder { columns: Vec::new() };
+    let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
+    let grouped = q.hasAggs || !q.groupClause.is_null() || !q.havingQual.is_null();
+
+    let mut spec_grouping = None;
+    let mut having = None;
+    let mut pg_qual: *mut sys::List = std::ptr::null_mut();
+    let mut tlist: *mut sys::List = std::ptr::null_mut();
+    let scan_tlist_exprs: Vec<*mut sys::Node>;
+    let output: Vec<usize>;
+    let sort;
+    let stage_types: Vec<ColumnType>;
+    let distinct = !q.distinctClause.is_null();
+
+    if !grouped {
+        let mut tle_cols = Vec::new();
+        for &tle in &tles {
+            // SAFETY: TargetEntry of the query.
+            let e = unsafe { (*tle).expr } as *mut sys::Node;
+            tle_cols.push(b.column(e)?);
+        }
+        stage_types = b.columns.iter().map(|c| c.1).collect();
+        output = (0..b.columns.len()).collect();
+        if distinct {
+            // DISTINCT over every output column: each must be a visible select-list column.
+            for (i, &tle) in tles.iter().enumerate() {
+                // SAFETY: as above.
+                if unsafe { (*tle).resjunk } {
+                    let visible = tles
+                        .iter()
+                        .zip(&tle_cols)
+                        .any(|(&t, &c)| unsafe { !(*t).resjunk } && c == tle_cols[i]);
+                    if !visible {
+                        return Err(unsupported("DISTINCT with ORDER BY expressions not in the select list"));
+                    }
+                }
+            }
+            for (e, ty) in &b.columns {
+                let (_, _, coll) = expr_type(*e)?;
+                if !eq_safe(*ty, coll) {
+                    return Err(unsupported(
+                        "DISTINCT on this type (float, interval, nondeterministic collation)",
+                    ));
+                }
+            }
+        }
+        let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
+            Ok(tles.iter().position(|&t| t == tle).map(|i| tle_cols[i]))
+        };
+        sort = sort_keys(q, &lookup, &stage_types)?;
+        for (i, &tle) in tles.iter().enumerate() {
+            let col = tle_cols[i];
+            let (typid, typmod, coll) = expr_type(b.columns[col].0)?;
+            // SAFETY: makeVar/makeTargetEntry allocate; the TargetEntry fields are copied.
+            let var =
+                guard(|| unsafe { sys::makeVar(sys::INDEX_VAR, (col + 1) as i16, typid, typmod, coll, 0) })?;
+            let t = unsafe { &*tle };
+            let entry = guard(|| unsafe {
+                sys::makeTargetEntry(var as *mut sys::Expr, t.resno, t.resname, t.resjunk)
+            })?;
+            tlist = nodes::append(tlist, entry as *mut c_void)?;
+        }
+        scan_tlist_exprs = b.columns.iter().map(|c| c.0).collect();
+    } else {
+        // Group keys.
+        let mut key_exprs = Vec::new();
+        let mut keys = Vec::new();
+        for sgc in unsafe { list::<sys::SortGroupClause>(q.groupClause) } {
+            let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, q.targetList) })?;
+            let e = unsafe { (*tle).expr } as *mut sys::Node;
+            let col = b.column(e)?;
+            let (_, _, coll) = expr_type(e)?;
+            if !eq_safe(b.columns[col].1, coll) {
+                return Err(unsupported(
+                    "GROUP BY on this type (float, interval, nondeterministic collation)",
+                ));
+            }
+            if !keys.contains(&col) {
+                keys.push(col);
+                key_exprs.push(e);
+            }
+        }
+        let mut ctx = AggContext {
+            b: &mut b,
+            key_exprs: &key_exprs,
+            aggs: Vec::new(),
+            agg_exprs: Vec::new(),
+            error: None,
+        };
+        let mut mutated = Vec::new();
+        for &tle in &tles {
+            let e = unsafe { (*tle).expr } as *mut sys::Node;
+            mutated.push(ctx.mutate(e)?);
+        }
+        let having_pg = if q.havingQual.is_null() { std::ptr::null_mut() } else { ctx.mutate(q.havingQual)? };
+        let aggs = std::mem::take(&mut ctx.aggs);
+        let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
+        let nkeys = keys.len();
+        let grouping = Grouping { keys: keys.clone(), aggs };
+        stage_types =
+            keys.iter().map(|&k| b.columns[k].1).chain(grouping.aggs.iter().map(|a| a.output)).collect();
+        output = (0..stage_types.len()).collect();
+        scan_tlist_exprs = key_exprs.iter().copied().chain(agg_exprs).collect();
+        let _ = nkeys;
+        // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
+        // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
+        if !having_pg.is_null() {
+            match df_expr(having_pg) {
+                Ok(h) => having = Some(h),
+                Err(e) => {
+                    if distinct || !q.limitCount.is_null() || !q.limitOffset.is_null() {
+                        return Err(e);
+                    }
+                    pg_qual = nodes::append(std::ptr::null_mut(), having_pg as *mut c_void)?;
+                }
+            }
+        }
+        let mutated_ref = &mutated;
+        let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
+            let Some(i) = tles.iter().position(|&t| t == tle) else { return Ok(None) };
+            Ok(index_var(mutated_ref[i]))
+        };
+        sort = sort_keys(q, &lookup, &stage_types)?;
+        if distinct {
+            let mut covered = vec![false; stage_types.len()];
+            for (i, &tle) in tles.iter().enumerate() {
+                let Some(c) = index_var(mutated[i]) else {
+                    return Err(unsupported("DISTINCT over expressions of aggregates"));
+                };
+                if unsafe { !(*tle).resjunk } {
+                    covered[c] = true;
+                }
+            }
+            if covered.iter().any(|c| !c) {
+                return Err(unsupported("DISTINCT with aggregates that are not in the select list"));
+            }
+            for (i, e) in scan_tlist_exprs.iter().enumerate() {
+                let (_, _, coll) = expr_type(*e)?;
+                if !eq_safe(stage_types[i], coll) {
+                    return Err(unsupported(
+                        "DISTINCT on this type (float, interval, nondeterministic collation)",
+                    ));
+                }
+            }
+        }
+        for (i, &tle) in tles.iter().enumerate() {
+            let t = unsafe { &*tle };
+            let entry = guard(|| unsafe {
+                sys::makeTargetEntry(mutated[i] as *mut sys::Expr, t.resno, t.resname, t.resjunk)
+            })?;
+            tlist = nodes::append(tlist, entry as *mut c_void)?;
+        }
+        spec_grouping = Some(grouping);
+    }
+
+    let offset = limit_value(q.limitOffset, "OFFSET")?.unwrap_or(0);
+    let limit = limit_value(q.limitCount, "LIMIT")?;
+
+    // The scan SQL, deparsed by PostgreSQL.
+    let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
+    let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
+    let quote = |s: &str| -> PgResult<String> {
+        let c = std::ffi::CString::new(s).map_err(|e| PgError::internal(e.to_string()))?;
+        let p = c.as_ptr();
+        guard(|| unsafe { cstr(sys::quote_identifier(p)) })
+    };
+    let relation = format!("{}.{}", quote(&nspname)?, quote(&relname)?);
+    let alias = std::ffi::CString::new(relname.clone()).map_err(|e| PgError::internal(e.to_string()))?;
+    let alias_p = alias.as_ptr();
+    let dpcontext = guard(|| unsafe { sys::deparse_context_for(alias_p, relid) })?;
+    let deparse = |e: *mut sys::Node| -> PgResult<String> {
+        guard(|| unsafe { cstr(sys::deparse_expression(e, dpcontext, false, true)) })
+    };
+    let mut columns = Vec::new();
+    let mut scan_pg_types = Vec::new();
+    for (e, ty) in &b.columns {
+        let (typid, typmod, _) = expr_type(*e)?;
+        columns.push(ScanColumn { sql: deparse(*e)?, ty: *ty });
+        scan_pg_types.push((typid, typmod));
+    }
+    let select_list = if columns.is_empty() {
+        // count(*) alone: PostgreSQL still has to produce the rows; carry a constant.
+        "true".to_string()
+    } else {
+        columns.iter().map(|c| c.sql.clone()).collect::<Vec<_>>().join(", ")
+    };
+    if columns.is_empty() {
+        columns.push(ScanColumn { sql: "true".into(), ty: ColumnType::Boolean });
+        scan_pg_types.push((sys::BOOLOID, -1));
+    }
+    let mut sql = format!("SELECT {select_list} FROM ONLY {relation}");
+    if !quals.is_null() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&deparse(quals)?);
+    }
+
+    let mut scan_tlist: *mut sys::List = std::ptr::null_mut();
+    for (i, e) in scan_tlist_exprs.iter().enumerate() {
+        let entry = guard(|| unsafe {
+            sys::makeTargetEntry(*e as *mut sys::Expr, (i + 1) as i16, std::ptr::null_mut(), false)
+        })?;
+        scan_tlist = nodes::append(scan_tlist, entry as *mut c_void)?;
+    }
+    let _ = stage_types;
+    Ok(Translated {
+        spec: PlanSpec {
+            scan: ScanSpec { relation, sql, columns },
+            grouping: spec_grouping,
+            having,
+            output,
+            distinct,
+            sort,
+            offset,
+            limit,
+        },
+        tlist,
+        qual: pg_qual,
+        scan_tlist,
+        relid,
+        scan_pg_types,
+    })
+}
+
+/// `Var(INDEX_VAR, k)` -> Some(k - 1).
+fn index_var(e: *mut sys::Node) -> Option<usize> {
+    // SAFETY: `e` is a valid node.
+    unsafe {
+        if nodes::tag(e) == sys::NodeTag_T_Var {
+            let v = &*(e as *mut sys::Var);
+            if v.varno == sys::INDEX_VAR {
+                return Some(v.varattno as usize - 1);
+            }
+        }
+    }
+    None
+}
+
+struct AggContext<'a> {
+    b: &'a mut Builder,
+    key_exprs: &'a [*mut sys::Node],
+    aggs: Vec<AggSpec>,
+    /// Per aggregate output column: the node describing it in the scan target list.
+    agg_exprs: Vec<*mut sys::Node>,
+    error: Option<PgError>,
+}
+
+fn make_var(attno: usize, typid: Oid, typmod: i32, coll: Oid) -> PgResult<*mut sys::Node> {
+    // SAFETY: makeVar allocates.
+    guard(|| unsafe { sys::makeVar(sys::INDEX_VAR, attno as i16, typid, typmod, coll, 0) as *mut sys::Node })
+}
+
+fn make_func(funcid: Oid, rettype: Oid, args: &[*mut sys::Node]) -> PgResult<*mut sys::Node> {
+    let mut l: *mut sys::List = std::ptr::null_mut();
+    for a in args {
+        l = nodes::append(l, *a as *mut c_void)?;
+    }
+    // SAFETY: makeFuncExpr allocates.
+    guard(|| unsafe {
+        sys::makeFuncExpr(funcid, rettype, l, 0, 0, sys::CoercionForm_COERCE_EXPLICIT_CALL) as *mut sys::Node
+    })
+}
+
+unsafe extern "C" fn mutate_cb(node: *mut sys::Node, ctx: *mut c_void) -> *mut sys::Node {
+    // SAFETY: `ctx` is the AggContext passed to expression_tree_mutator by `mutate`.
+    let ctx = unsafe { &mut *(ctx as *mut AggContext) };
+    match ctx.replace(node) {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            // SAFETY: recursing through PostgreSQL's mutator with this same callback.
+            unsafe {
+                let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> *mut sys::Node = mutate_cb;
+                sys::expression_tree_mutator(
+                    node,
+                    Some(std::mem::transmute::<_, unsafe extern "C" fn() -> *mut sys::Node>(f)),
+                    ctx as *mut AggContext as *mut c_void,
+                )
+            }
+        }
+        Err(e) => {
+            if ctx.error.is_none() {
+                ctx.error = Some(e);
+            }
+            node
+        }
+    }
+}
+
+impl AggContext<'_> {
+    fn mutate(&mut self, e: *mut sys::Node) -> PgResult<*mut sys::Node> {
+        let copy = nodes::copy(e)?;
+        let me = self as *mut AggContext as *mut c_void;
+        // SAFETY: the mutator callback gets `me` back; expression_tree_mutator allocates copies.
+        let out = guard(|| unsafe { mutate_cb(copy, me) })?;
+        if let Some(err) = self.error.take() {
+            return Err(err);
+        }
+        Ok(out)
+    }
+
+    /// Replacement for one node of a target-list/HAVING expression, or None to recurse.
+    fn replace(&mut self, node: *mut sys::Node) -> PgResult<Option<*mut sys::Node>> {
+        if node.is_null() {
+            return Ok(None);
+        }
+        if let Some(k) = self.key_exprs.iter().position(|&g| nodes::equal(g, node)) {
+            let (typid, typmod, coll) = expr_type(node)?;
+            return Ok(Some(make_var(k + 1, typid, typmod, coll)?));
+        }
+        // SAFETY: `node` is a valid node of a copied expression tree.
+        unsafe {
+            match nodes::tag(node) {
+                sys::NodeTag_T_Aggref => Ok(Some(self.aggregate(node as *mut sys::Aggref)?)),
+                sys::NodeTag_T_Var => Err(unsupported("column that is neither grouped nor aggregated")),
+                _ => Ok(None),
+            }
+        }
+    }
+
+    fn add_agg(&mut self, spec: AggSpec, describe: *mut sys::Node) -> usize {
+        self.aggs.push(spec);
+        self.agg_exprs.push(describe);
+        self.key_exprs.len() + self.aggs.len() // 1-based attno
+    }
+
+    fn aggregate(&mut self, a: *mut sys::Aggref) -> PgResult<*mut sys::Node> {
+        // SAFETY: `a` is an Aggref of the query.
+        let agg = unsafe { &*a };
+        if agg.agglevelsup != 0 || agg.aggkind != b'n' as i8 || !agg.aggdirectargs.is_null() {
+            return Err(unsupported("ordered-set or outer-level aggregate"));
+        }
+        if !agg.aggorder.is_null() {
+            return Err(unsupported("ORDER BY inside an aggregate"));
+        }
+        if !is_builtin(agg.aggfnoid) {
+            return Err(unsupported(format!("aggregate {}", func_name(agg.aggfnoid))));
+        }
+        let name = func_name(agg.aggfnoid);
+        let distinct = !agg.aggdistinct.is_null();
+        let filter = if agg.aggfilter.is_null() {
+            None
+        } else {
+            Some(self.b.column(agg.aggfilter as *mut sys::Node)?)
+        };
+        let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
+        let arg_expr =
+            if args.len() == 1 { Some(unsafe { (*args[0]).expr } as *mut sys::Node) } else { None };
+        let arg = match arg_expr {
+            Some(e) => Some(self.b.column(e)?),
+            None => None,
+        };
+        let arg_ty = arg.map(|i| self.b.columns[i].1);
+        let arg_coll = match arg_expr {
+            Some(e) => expr_type(e)?.2,
+            None => 0,
+        };
+        let agg_node = a as *mut sys::Node;
+        let refuse = || {
+            unsupported(format!("aggregate {name}({})", arg_ty.map_or("*".to_string(), |t| format!("{t:?}"))))
+        };
+        let spec = |func, output| AggSpec { func, arg, distinct, filter, output };
+        use ColumnType as T;
+        match (name.as_str(), agg.aggstar, arg_ty) {
+            ("count", true, None) => {
+                let k = self.add_agg(spec(AggFunc::CountStar, T::Int64), agg_node);
+                make_var(k, sys::INT8OID, -1, 0)
+            }
+            ("count", false, Some(_)) => {
+                let k = self.add_agg(spec(AggFunc::Count, T::Int64), agg_node);
+                make_var(k, sys::INT8OID, -1, 0)
+            }
+            ("sum", false, Some(T::Int16 | T::Int32)) => {
+                let k = self.add_agg(spec(AggFunc::Sum, T::Int64), agg_node);
+                make_var(k, sys::INT8OID, -1, 0)
+            }
+            ("sum", false, Some(T::Int64)) => {
+                let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale: 0 }), agg_node);
+                make_var(k, sys::NUMERICOID, -1, 0)
+            }
+            ("sum", false, Some(T::Decimal128 { scale, .. })) => {
+                let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale }), agg_node);
+                make_var(k, sys::NUMERICOID, -1, 0)
+            }
+            ("sum", false, Some(T::Float64)) => {
+                let k = self.add_agg(spec(AggFunc::Sum, T::Float64), agg_node);
+                make_var(k, sys::FLOAT8OID, -1, 0)
+            }
+            (
+                "avg",
+                false,
+                Some(t @ (T::Int16 | T::Int32 | T::Int64 | T::Decimal128 { .. } | T::Float64)),
+            ) => {
+                // PostgreSQL's avg is its sum divided by its count (int8_avg, numeric_avg,
+                // float8_avg): DataFusion computes both, PostgreSQL divides.
+                let (sum_ty, sum_pg) = match t {
+                    T::Int16 | T::Int32 => (T::Int64, sys::INT8OID),
+                    T::Int64 => (T::Decimal128 { precision: 38, scale: 0 }, sys::NUMERICOID),
+                    T::Decimal128 { scale, .. } => (T::Decimal128 { precision: 38, scale }, sys::NUMERICOID),
+                    _ => (T::Float64, sys::FLOAT8OID),
+                };
+                let null_sum = guard(|| unsafe { sys::makeNullConst(sum_pg, -1, 0) as *mut sys::Node })?;
+                let ks = self.add_agg(spec(AggFunc::Sum, sum_ty), null_sum);
+                let null_count =
+                    guard(|| unsafe { sys::makeNullConst(sys::INT8OID, -1, 0) as *mut sys::Node })?;
+                let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
+                let sum = make_var(ks, sum_pg, -1, 0)?;
+                let count = make_var(kc, sys::INT8OID, -1, 0)?;
+                if t == T::Float64 {
+                    let countf = make_func(sys::F_FLOAT8_INT8, sys::FLOAT8OID, &[count])?;
+                    make_func(sys::F_FLOAT8DIV, sys::FLOAT8OID, &[sum, countf])
+                } else {
+                    let sumn = if sum_pg == sys::INT8OID {
+                        make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[sum])?
+                    } else {
+                        sum
+                    };
+                    let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
+                    make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
+                }
+            }
+            ("min" | "max", false, Some(t)) => {
+                if !order_safe(t, arg_coll) || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
+                {
+                    return Err(refuse());
+                }
+                let func = if name == "min" { AggFunc::Min } else { AggFunc::Max };
+                let k = self.add_agg(spec(func, t), agg_node);
+                let (typid, typmod, coll) = expr_type(arg_expr.unwrap_or(agg_node))?;
+                let _ = typmod;
+                make_var(k, typid, -1, coll)
+            }
+            _ => Err(refuse()),
+        }
+    }
+}
+
+/// A HAVING expression over INDEX_VAR columns, for DataFusion.
+fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
+    let refuse = || unsupported("HAVING expression");
+    // SAFETY: `e` is a valid node of the mutated HAVING tree.
+    unsafe {
+        match nodes::tag(e) {
+            sys::NodeTag_T_Var => index_var(e).map(DfExpr::Column).ok_or_else(refuse),
+            sys::NodeTag_T_Const => {
+                let c = &*(e as *mut sys::Const);
+                let lit = match (c.consttype, c.constisnull) {
+                    (_, true) => return Err(refuse()),
+                    (sys::BOOLOID, _) => Literal::Bool(c.constvalue != 0),
+                    (sys::INT2OID, _) => Literal::Int64(c.constvalue as i16 as i64),
+                    (sys::INT4OID, _) => Literal::Int64(c.constvalue as i32 as i64),
+                    (sys::INT8OID, _) => Literal::Int64(c.constvalue as i64),
+                    _ => return Err(refuse()),
+                };
+                Ok(DfExpr::Literal(lit))
+            }
+            sys::NodeTag_T_BoolExpr => {
+                let b = &*(e as *mut sys::BoolExpr);
+                let args =
+                    list::<sys::Node>(b.args).into_iter().map(df_expr).collect::<PgResult<Vec<_>>>()?;
+                Ok(match b.boolop {
+                    sys::BoolExprType_AND_EXPR => DfExpr::And(args),
+                    sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
+                    _ => DfExpr::Not(Box::new(args.into_iter().next().ok_or_else(refuse)?)),
+                })
+            }
+            sys::NodeTag_T_NullTest => {
+                let n = &*(e as *mut sys::NullTest);
+                if n.argisrow {
+                    return Err(refuse());
+                }
+                let a = Box::new(df_expr(n.arg as *mut sys::Node)?);
+                Ok(if n.nulltesttype == sys::NullTestType_IS_NULL {
+                    DfExpr::IsNull(a)
+                } else {
+                    DfExpr::IsNotNull(a)
+                })
+            }
+            sys::NodeTag_T_OpExpr => {
+                let o = &*(e as *mut sys::OpExpr);
+                let args: Vec<*mut sys::Node> = list(o.args);
+                if args.len() != 2 || !is_builtin(o.opno) {
+                    return Err(refuse());
+                }
+                // Integer comparisons only: int2/int4/int8 on both sides compare exactly in
+                // DataFusion after widening.
+                for a in &args {
+                    let (t, _, _) = expr_type(*a)?;
+                    if ![sys::INT2OID, sys::INT4OID, sys::INT8OID].contains(&t) {
+                        return Err(refuse());
+                    }
+                }
+                let op = match op_name(o.opno).as_str() {
+                    "=" => CmpOp::Eq,
+                    "<>" => CmpOp::NotEq,
+                    "<" => CmpOp::Lt,
+                    "<=" => CmpOp::LtEq,
+                    ">" => CmpOp::Gt,
+                    ">=" => CmpOp::GtEq,
+                    _ => return Err(refuse()),
+                };
+                Ok(DfExpr::Compare(op, Box::new(df_expr(args[0])?), Box::new(df_expr(args[1])?)))
+            }
+            _ => Err(refuse()),
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! [`PlanSpec`] -> DataFusion `LogicalPlan`.
+//!
+//! Column names: scan columns `c{i}`, aggregates `a{i}`, the stage below the output `s{i}` (cast to
+//! the types PostgreSQL expects), output columns `o{i}`.
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::datasource::provider_as_source;
+use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
+use datafusion::logical_expr::{
+    binary_expr, cast, col, lit, Expr, ExprFunctionExt, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
+    Operator,
+};
+
+use super::spec::{AggFunc, AggSpec, CmpOp, DfExpr, Literal, PlanSpec};
+use super::table::{column_name, PgScanTable};
+use crate::page::ColumnType;
+
+fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
+    let arg = a.arg.map(|i| col(column_name(i)));
+    let arg_or_err = || {
+        arg.clone()
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("aggregate without argument".into()))
+    };
+    let base = match a.func {
+        AggFunc::CountStar => count(lit(1i64)),
+        AggFunc::Count => count(arg_or_err()?),
+        AggFunc::Sum => {
+            let input = a.arg.map(|i| scan_types[i]);
+            match (input, a.output) {
+                // Decimal sums accumulate in 256 bits: DataFusion's sum wraps on overflow, and
+                // 76 digits cannot be reached by any row count; the final cast to 38 digits
+                // fails (never wraps) if the total does not fit.
+                (
+                    Some(ColumnType::Decimal128 { .. } | ColumnType::Int64),
+                    ColumnType::Decimal128 { scale, .. },
+                ) => sum(cast(arg_or_err()?, DataType::Decimal256(76, scale))),
+                _ => sum(arg_or_err()?),
+            }
+        }
+        AggFunc::Min => min(arg_or_err()?),
+        AggFunc::Max => max(arg_or_err()?),
+    };
+    let filter = a.filter.map(|f| col(column_name(f)));
+    match (a.distinct, filter) {
+        (false, None) => Ok(base),
+        (true, None) => base.distinct().build(),
+        (false, Some(f)) => base.filter(f).build(),
+        (true, Some(f)) => base.distinct().filter(f).build(),
+    }
+}
+
+fn literal(l: &Literal) -> ScalarValue {
+    match l {
+        Literal::Null(t) => ScalarValue::try_from(&t.arrow_type()).unwrap_or(ScalarValue::Null),
+        Literal::Bool(v) => ScalarValue::Boolean(Some(*v)),
+        Literal::Int64(v) => ScalarValue::Int64(Some(*v)),
+        Literal::Float64(v) => ScalarValue::Float64(Some(*v)),
+        Literal::Decimal128 { value, precision, scale } => {
+            ScalarValue::Decimal128(Some(*value), *precision, *scale)
+        }
+        Literal::Utf8(s) => ScalarValue::Utf8View(Some(s.clone())),
+        Literal::Date32(v) => ScalarValue::Date32(Some(*v)),
+        Literal::TimestampUs { value, utc } => {
+            ScalarValue::TimestampMicrosecond(Some(*value), utc.then(|| Arc::from("UTC")))
+        }
+    }
+}
+
+fn df_expr(e: &DfExpr, name: &dyn Fn(usize) -> String) -> Expr {
+    match e {
+        DfExpr::Column(i) => col(name(*i)),
+        DfExpr::Literal(l) => lit(literal(l)),
+        DfExpr::Compare(op, l, r) => {
+            let op = match op {
+                CmpOp::Eq => Operator::Eq,
+                CmpOp::NotEq => Operator::NotEq,
+                CmpOp::Lt => Operator::Lt,
+                CmpOp::LtEq => Operator::LtEq,
+                CmpOp::Gt => Operator::Gt,
+                CmpOp::GtEq => Operator::GtEq,
+            };
+            binary_expr(df_expr(l, name), op, df_expr(r, name))
+        }
+        DfExpr::And(v) => v.iter().map(|x| df_expr(x, name)).reduce(Expr::and).unwrap_or(lit(true)),
+        DfExpr::Or(v) => v.iter().map(|x| df_expr(x, name)).reduce(Expr::or).unwrap_or(lit(false)),
+        DfExpr::Not(x) => Expr::Not(Box::new(df_expr(x, name))),
+        DfExpr::IsNull(x) => df_expr(x, name).is_null(),
+        DfExpr::IsNotNull(x) => df_expr(x, name).is_not_null(),
+    }
+}
+
+fn stage_name(i: usize) -> String {
+    format!("s{i}")
+}
+
+pub fn output_name(i: usize) -> String {
+    format!("o{i}")
+}
+
+/// Build the logical plan. The scan leaf carries no page source: the worker's codec adds one.
+pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
+    let scan_types: Vec<ColumnType> = spec.scan.columns.iter().map(|c| c.ty).collect();
+    let table = Arc::new(PgScanTable::new(0, scan_types.clone(), None));
+    let mut b = LogicalPlanBuilder::scan(spec.scan.relation.as_str(), provider_as_source(table), None)?;
+    let stage_types = spec.stage_types();
+    let stage_sources: Vec<Expr> = match &spec.grouping {
+        None => (0..scan_types.len()).map(|i| col(column_name(i))).collect(),
+        Some(g) => {
+            let keys: Vec<Expr> = g.keys.iter().map(|&k| col(column_name(k))).collect();
+            let aggs = g
+                .aggs
+                .iter()
+                .enumerate()
+                .map(|(i, a)| Ok(agg_expr(a, &scan_types)?.alias(format!("a{i}"))))
+                .collect::<Result<Vec<_>>>()?;
+            b = b.aggregate(keys.clone(), aggs)?;
+            keys.into_iter().chain((0..g.aggs.len()).map(|i| col(format!("a{i}")))).collect()
+        }
+    };
+    // The stage: every column cast to the type PostgreSQL expects.
+    let schema = b.schema().clone();
+    let stage = stage_sources
+        .into_iter()
+        .zip(&stage_types)
+        .enumerate()
+        .map(|(i, (e, t))| {
+            let have = e.get_type(schema.as_ref()).ok();
+            let want = t.arrow_type();
+            let e = if have.as_ref() == Some(&want) { e } else { cast(e, want) };
+            e.alias(stage_name(i))
+        })
+        .collect::<Vec<_>>();
+    b = b.project(stage)?;
+    if let Some(h) = &spec.having {
+        b = b.filter(df_expr(h, &stage_name))?;
+    }
+    b = b.project(spec.output.iter().enumerate().map(|(i, &s)| col(stage_name(s)).alias(output_name(i))))?;
+    if spec.distinct {
+        b = b.distinct()?;
+    }
+    if !spec.sort.is_empty() {
+        b =
+            b.sort(spec.sort.iter().map(|k| col(output_name(k.column)).sort(!k.descending, k.nulls_first)))?;
+    }
+    if spec.offset > 0 || spec.limit.is_some() {
+        b = b.limit(spec.offset, spec.limit)?;
+    }
+    b.build()
+}

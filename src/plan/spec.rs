@@ -1,0 +1,147 @@
+//! What the planner hook decided, in plain Rust: the PostgreSQL scan leaf and the operators
+//! DataFusion runs above it. No PostgreSQL symbols: built by `crate::pg::query` from an analyzed
+//! `Query`, turned into a DataFusion `LogicalPlan` by [`super::logical`], unit-tested here.
+//!
+//! The split of work (see docs/architecture.md, "Who evaluates what"):
+//! - the scan SQL (PostgreSQL) evaluates WHERE and every row-level expression: grouping keys,
+//!   aggregate arguments and FILTER conditions, and plain output expressions;
+//! - DataFusion evaluates aggregation, HAVING (when translatable), DISTINCT, ORDER BY and
+//!   LIMIT/OFFSET over columns;
+//! - PostgreSQL's projection on the `PgFusionScan` node evaluates the final target list over
+//!   DataFusion's output columns (for example `avg` as `sum / count`).
+
+use crate::page::ColumnType;
+
+/// One column the scan SQL returns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanColumn {
+    /// The SQL expression, as PostgreSQL deparsed it.
+    pub sql: String,
+    pub ty: ColumnType,
+}
+
+/// A PostgreSQL scan leaf.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScanSpec {
+    /// `schema.table`, quoted, for display.
+    pub relation: String,
+    /// The complete statement run by the scan producers.
+    pub sql: String,
+    pub columns: Vec<ScanColumn>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFunc {
+    /// `count(*)`
+    CountStar,
+    Count,
+    /// Sum with PostgreSQL's result type; see [`AggSpec::output`].
+    Sum,
+    Min,
+    Max,
+}
+
+/// One aggregate DataFusion computes over scan columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AggSpec {
+    pub func: AggFunc,
+    /// Scan column of the argument (none for `count(*)`).
+    pub arg: Option<usize>,
+    pub distinct: bool,
+    /// Scan column (boolean) of the FILTER condition.
+    pub filter: Option<usize>,
+    /// The Arrow type of the result as PostgreSQL types it (count: Int64; sum(int2/int4): Int64;
+    /// sum(int8): Decimal128(38,0); sum(numeric(p,s)): Decimal128(38,s); min/max: the input's).
+    pub output: ColumnType,
+}
+
+/// Comparison operators DataFusion evaluates with PostgreSQL's meaning for the types allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    NotEq,
+    Lt,
+    LtEq,
+    Gt,
+    GtEq,
+}
+
+/// A literal value in a DataFusion-side expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    Null(ColumnType),
+    Bool(bool),
+    Int64(i64),
+    Float64(f64),
+    Decimal128 { value: i128, precision: u8, scale: i8 },
+    Utf8(String),
+    Date32(i32),
+    TimestampUs { value: i64, utc: bool },
+}
+
+/// Expressions DataFusion evaluates above the scan (HAVING). Column indexes refer to the columns
+/// of the stage the expression runs over (group keys, then aggregates).
+#[derive(Clone, Debug, PartialEq)]
+pub enum DfExpr {
+    Column(usize),
+    Literal(Literal),
+    Compare(CmpOp, Box<DfExpr>, Box<DfExpr>),
+    And(Vec<DfExpr>),
+    Or(Vec<DfExpr>),
+    Not(Box<DfExpr>),
+    IsNull(Box<DfExpr>),
+    IsNotNull(Box<DfExpr>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grouping {
+    /// Scan columns grouped by.
+    pub keys: Vec<usize>,
+    pub aggs: Vec<AggSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SortKey {
+    /// Output column.
+    pub column: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+/// The whole plan of one query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanSpec {
+    pub scan: ScanSpec,
+    /// None: the output columns are the scan columns, in order, picked by `output`.
+    pub grouping: Option<Grouping>,
+    pub having: Option<DfExpr>,
+    /// Columns of the stage below (scan columns, or group keys then aggregates) that form the
+    /// output, in order.
+    pub output: Vec<usize>,
+    /// DISTINCT over every output column.
+    pub distinct: bool,
+    pub sort: Vec<SortKey>,
+    pub offset: usize,
+    pub limit: Option<usize>,
+}
+
+impl PlanSpec {
+    /// Types of the stage below the output projection.
+    pub fn stage_types(&self) -> Vec<ColumnType> {
+        match &self.grouping {
+            None => self.scan.columns.iter().map(|c| c.ty).collect(),
+            Some(g) => g
+                .keys
+                .iter()
+                .map(|&k| self.scan.columns[k].ty)
+                .chain(g.aggs.iter().map(|a| a.output))
+                .collect(),
+        }
+    }
+
+    /// Types of the output columns, as the backend decodes them.
+    pub fn output_types(&self) -> Vec<ColumnType> {
+        let stage = self.stage_types();
+        self.output.iter().map(|&i| stage[i]).collect()
+    }
+}

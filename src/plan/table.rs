@@ -1,0 +1,82 @@
+//! The DataFusion table that stands for one PostgreSQL scan leaf.
+//!
+//! In the backend it only carries the schema (for planning, serialization and EXPLAIN); in the
+//! worker the plan codec gives it a [`ScanSource`] that turns it into the `ExecutionPlan` reading
+//! the leaf's pages.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::logical_expr::{Expr, TableType};
+use datafusion::physical_plan::ExecutionPlan;
+
+use crate::page::ColumnType;
+
+/// Where a leaf's rows come from at execution time (the worker's page reader).
+pub trait ScanSource: Send + Sync + fmt::Debug {
+    /// `projection`: the table columns the plan reads (all when None).
+    fn open(
+        &self,
+        leaf: u32,
+        types: &[ColumnType],
+        projection: Option<Vec<usize>>,
+    ) -> Result<Arc<dyn ExecutionPlan>>;
+}
+
+#[derive(Debug)]
+pub struct PgScanTable {
+    pub leaf: u32,
+    pub types: Vec<ColumnType>,
+    schema: SchemaRef,
+    source: Option<Arc<dyn ScanSource>>,
+}
+
+/// Scan column `i` is named `c{i}`.
+pub fn column_name(i: usize) -> String {
+    format!("c{i}")
+}
+
+pub fn schema_of(types: &[ColumnType]) -> SchemaRef {
+    Arc::new(Schema::new(
+        types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Field::new(column_name(i), t.arrow_type(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+impl PgScanTable {
+    pub fn new(leaf: u32, types: Vec<ColumnType>, source: Option<Arc<dyn ScanSource>>) -> PgScanTable {
+        let schema = schema_of(&types);
+        PgScanTable { leaf, types, schema, source }
+    }
+}
+
+#[async_trait]
+impl TableProvider for PgScanTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let source = self.source.as_ref().ok_or_else(|| {
+            DataFusionError::Internal("PostgreSQL scan leaf has no page source here".into())
+        })?;
+        source.open(self.leaf, &self.types, projection.cloned())
+    }
+}

@@ -1,0 +1,79 @@
+use datafusion::prelude::SessionContext;
+
+use super::spec::*;
+use super::{codec, logical};
+use crate::page::ColumnType;
+
+fn spec() -> PlanSpec {
+    PlanSpec {
+        scan: ScanSpec {
+            relation: "public.t".into(),
+            sql: "SELECT a, b FROM ONLY public.t".into(),
+            columns: vec![
+                ScanColumn { sql: "a".into(), ty: ColumnType::Int32 },
+                ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 } },
+                ScanColumn { sql: "(b > 0)".into(), ty: ColumnType::Boolean },
+            ],
+        },
+        grouping: Some(Grouping {
+            keys: vec![0],
+            aggs: vec![
+                AggSpec {
+                    func: AggFunc::CountStar,
+                    arg: None,
+                    distinct: false,
+                    filter: None,
+                    output: ColumnType::Int64,
+                },
+                AggSpec {
+                    func: AggFunc::Sum,
+                    arg: Some(1),
+                    distinct: false,
+                    filter: Some(2),
+                    output: ColumnType::Decimal128 { precision: 38, scale: 2 },
+                },
+                AggSpec {
+                    func: AggFunc::Count,
+                    arg: Some(1),
+                    distinct: true,
+                    filter: None,
+                    output: ColumnType::Int64,
+                },
+            ],
+        }),
+        having: Some(DfExpr::Compare(
+            CmpOp::Gt,
+            Box::new(DfExpr::Column(1)),
+            Box::new(DfExpr::Literal(Literal::Int64(1))),
+        )),
+        output: vec![0, 1, 2, 3],
+        distinct: false,
+        sort: vec![SortKey { column: 0, descending: true, nulls_first: true }],
+        offset: 1,
+        limit: Some(10),
+    }
+}
+
+#[test]
+fn plan_round_trips_through_bytes() {
+    let plan = logical::build(&spec()).unwrap();
+    let bytes = codec::to_bytes(&plan).unwrap();
+    let ctx = SessionContext::new();
+    let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
+    assert_eq!(format!("{}", plan.display_indent()), format!("{}", back.display_indent()));
+    let types: Vec<_> = back.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+    let want: Vec<_> = spec().output_types().iter().map(|t| t.arrow_type()).collect();
+    assert_eq!(types, want);
+}
+
+#[test]
+fn plain_scan_plan_outputs_scan_types() {
+    let mut s = spec();
+    s.grouping = None;
+    s.having = None;
+    s.output = vec![1, 0];
+    s.distinct = true;
+    let plan = logical::build(&s).unwrap();
+    let types: Vec<_> = plan.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+    assert_eq!(types, vec![s.scan.columns[1].ty.arrow_type(), s.scan.columns[0].ty.arrow_type()]);
+}

@@ -1,0 +1,120 @@
+//! Reading PostgreSQL's `numeric` varlena payload (after the length header) as a scaled i128.
+//!
+//! Format (src/backend/utils/adt/numeric.c): a u16 header, then base-10000 i16 digits. Header
+//! `0xC000` flag bits = special (NaN, +-Infinity); `0x8000` = short form (sign 0x2000, display
+//! scale in 0x1F80 >> 7, weight 6 bits with sign 0x0040); otherwise long form: the header is
+//! sign (0x4000 = negative) | display scale (0x3FFF), followed by an i16 weight. The value is
+//! sum(digit[i] * 10000^(weight - i)).
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum NumericError {
+    /// NaN or +-Infinity.
+    Special,
+    /// More fractional digits than the target scale, or too large for the precision.
+    OutOfShape,
+    Malformed,
+}
+
+/// A decoded numeric: the value times 10^scale, and the value's own display scale.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Scaled {
+    pub value: i128,
+    pub dscale: u16,
+}
+
+fn pow10(e: u32) -> Option<i128> {
+    10i128.checked_pow(e)
+}
+
+/// Decode `data` as a numeric scaled to `scale` fractional digits, at most `precision` digits.
+pub fn to_scaled(data: &[u8], precision: u8, scale: i8) -> Result<Scaled, NumericError> {
+    let header = u16::from_ne_bytes(data.get(0..2).ok_or(NumericError::Malformed)?.try_into().unwrap());
+    let (negative, dscale, weight, digits) = if header & 0xC000 == 0xC000 {
+        return Err(NumericError::Special);
+    } else if header & 0x8000 != 0 {
+        let w = (header & 0x003F) as i16;
+        let weight = if header & 0x0040 != 0 { w | !0x003F } else { w };
+        (header & 0x2000 != 0, (header & 0x1F80) >> 7, weight, &data[2..])
+    } else {
+        let w = i16::from_ne_bytes(data.get(2..4).ok_or(NumericError::Malformed)?.try_into().unwrap());
+        (header & 0x4000 != 0, header & 0x3FFF, w, &data[4..])
+    };
+    if digits.len() % 2 != 0 || scale < 0 {
+        return Err(NumericError::Malformed);
+    }
+    let mut acc: i128 = 0;
+    for (i, d) in digits.chunks_exact(2).enumerate() {
+        let d = i16::from_ne_bytes([d[0], d[1]]);
+        if !(0..10000).contains(&d) {
+            return Err(NumericError::Malformed);
+        }
+        // This digit is worth 10^(4 * (weight - i) + scale) in the scaled value.
+        let exp = 4 * (weight as i64 - i as i64) + scale as i64;
+        let term = if exp >= 0 {
+            let p = pow10(exp as u32).ok_or(NumericError::OutOfShape)?;
+            (d as i128).checked_mul(p).ok_or(NumericError::OutOfShape)?
+        } else {
+            let p = if -exp > 4 { 100_000 } else { pow10((-exp) as u32).unwrap_or(1) };
+            if d as i128 % p != 0 {
+                return Err(NumericError::OutOfShape);
+            }
+            d as i128 / p
+        };
+        acc = acc.checked_add(term).ok_or(NumericError::OutOfShape)?;
+    }
+    let limit = pow10(precision as u32).ok_or(NumericError::OutOfShape)?;
+    if acc >= limit {
+        return Err(NumericError::OutOfShape);
+    }
+    Ok(Scaled { value: if negative { -acc } else { acc }, dscale })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn long(negative: bool, dscale: u16, weight: i16, digits: &[i16]) -> Vec<u8> {
+        let mut v = ((if negative { 0x4000 } else { 0 }) | dscale).to_ne_bytes().to_vec();
+        v.extend_from_slice(&weight.to_ne_bytes());
+        for d in digits {
+            v.extend_from_slice(&d.to_ne_bytes());
+        }
+        v
+    }
+
+    fn short(negative: bool, dscale: u16, weight: i16, digits: &[i16]) -> Vec<u8> {
+        let w = (weight as u16) & 0x3F | if weight < 0 { 0x40 } else { 0 };
+        let h = 0x8000 | if negative { 0x2000 } else { 0 } | (dscale << 7) | w;
+        let mut v = h.to_ne_bytes().to_vec();
+        for d in digits {
+            v.extend_from_slice(&d.to_ne_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn short_and_long_forms_decode_to_the_same_value() {
+        // 12345.67 = digits [1, 2345, 6700], weight 1, dscale 2
+        for enc in [short(false, 2, 1, &[1, 2345, 6700]), long(false, 2, 1, &[1, 2345, 6700])] {
+            assert_eq!(to_scaled(&enc, 12, 2), Ok(Scaled { value: 1234567, dscale: 2 }));
+            assert_eq!(to_scaled(&enc, 12, 4), Ok(Scaled { value: 123456700, dscale: 2 }));
+            assert_eq!(to_scaled(&enc, 12, 1), Err(NumericError::OutOfShape));
+            assert_eq!(to_scaled(&enc, 6, 2), Err(NumericError::OutOfShape));
+        }
+        // -0.05 = digits [500], weight -1, dscale 2
+        assert_eq!(to_scaled(&short(true, 2, -1, &[500]), 5, 2), Ok(Scaled { value: -5, dscale: 2 }));
+        // zero has no digits
+        assert_eq!(to_scaled(&short(false, 0, 0, &[]), 5, 0), Ok(Scaled { value: 0, dscale: 0 }));
+        // large: 10^30
+        assert_eq!(to_scaled(&long(false, 0, 7, &[100]), 38, 0).unwrap().value, 10i128.pow(30));
+    }
+
+    #[test]
+    fn specials_and_garbage_fail_closed() {
+        assert_eq!(to_scaled(&0xC000u16.to_ne_bytes(), 10, 0), Err(NumericError::Special));
+        assert_eq!(to_scaled(&0xD000u16.to_ne_bytes(), 10, 0), Err(NumericError::Special));
+        assert_eq!(to_scaled(&[1], 10, 0), Err(NumericError::Malformed));
+        assert_eq!(to_scaled(&long(false, 0, 0, &[12000]), 10, 0), Err(NumericError::Malformed));
+        assert_eq!(to_scaled(&long(false, 0, 40, &[1]), 38, 0), Err(NumericError::OutOfShape));
+    }
+}

@@ -1,0 +1,232 @@
+//! One query in the worker: deserialize the plan, run it on Tokio, write result blocks.
+//!
+//! Rules:
+//! - The task never calls PostgreSQL. It wakes the backend with [`signal_latch`] (SIGUSR1).
+//! - Result pages are leased under the query's `Results` owner until the backend takes them over;
+//!   the main thread reclaims what is left only when the task has finished AND the backend's
+//!   session has ended (so no page is freed while the task writes it or the backend may still
+//!   take it over).
+//! - Cancel: the main thread sets `canceled` when the control session ends; the task stops at its
+//!   next await point and drops the whole stream.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::error::ArrowError;
+use datafusion::common::DataFusionError;
+use datafusion::physical_plan::execute_stream;
+use datafusion::prelude::SessionContext;
+use futures::StreamExt;
+use tokio::sync::{Notify, Semaphore};
+
+use super::scan::{mark_copy_modes, PageSource};
+use crate::page::batch::{put_rows, BatchError};
+use crate::page::encode::BlockWriter;
+use crate::page::ColumnType;
+use crate::plan::codec;
+use crate::protocol::{envelope, PageRef, SlotRef, ToBackend};
+use crate::shm::ring::SendError;
+use crate::shm::{signal_latch, Metric, Segment, SlotKind, SlotLease, WorkerRole};
+
+pub struct QueryTask {
+    pub seg: Segment,
+    pub lease: SlotLease,
+    pub backend_pid: i32,
+    pub plan: Vec<u8>,
+    pub scans: Vec<SlotRef>,
+    pub session: SessionContext,
+    pub activity: Arc<Notify>,
+    pub canceled: Arc<AtomicBool>,
+    pub permits: Arc<Semaphore>,
+    pub tail_bytes_per_row: usize,
+}
+
+/// A query failure as the backend reports it.
+struct Failure {
+    sqlstate: [u8; 5],
+    message: String,
+}
+
+impl Failure {
+    fn internal(message: impl Into<String>) -> Failure {
+        Failure { sqlstate: *b"XX000", message: message.into() }
+    }
+}
+
+fn arrow_sqlstate(e: &ArrowError) -> [u8; 5] {
+    match e {
+        ArrowError::DivideByZero => *b"22012",
+        ArrowError::ArithmeticOverflow(_) => *b"22003",
+        ArrowError::CastError(m) | ArrowError::ComputeError(m)
+            if m.contains("overflow") || m.contains("too large") =>
+        {
+            *b"22003"
+        }
+        _ => *b"XX000",
+    }
+}
+
+impl From<DataFusionError> for Failure {
+    fn from(e: DataFusionError) -> Failure {
+        let sqlstate = match e.find_root() {
+            DataFusionError::ArrowError(a, _) => arrow_sqlstate(a),
+            DataFusionError::ResourcesExhausted(_) => *b"53200",
+            _ => *b"XX000",
+        };
+        Failure { sqlstate, message: e.find_root().to_string() }
+    }
+}
+
+fn column_types(schema: &datafusion::arrow::datatypes::Schema) -> Result<Vec<ColumnType>, Failure> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            crate::page::ColumnType::from_arrow(f.data_type()).ok_or_else(|| {
+                Failure::internal(format!("result column of type {} cannot be carried", f.data_type()))
+            })
+        })
+        .collect()
+}
+
+impl QueryTask {
+    pub async fn run(self) {
+        let started = Instant::now();
+        let seg = self.seg;
+        let result = match self.permits.clone().acquire_owned().await {
+            Ok(_permit) => self.execute().await,
+            Err(_) => Err(Failure::internal("the worker is shutting down")),
+        };
+        seg.metrics().add(Metric::WorkerTotalNs, started.elapsed().as_nanos() as u64);
+        if self.canceled.load(Ordering::Relaxed) {
+            return; // nobody listens any more
+        }
+        let msg = match result {
+            Ok(rows) => ToBackend::Done { rows },
+            Err(f) => {
+                tracing::debug!(slot = self.lease.index, sqlstate = ?std::str::from_utf8(&f.sqlstate), message = %f.message, "query failed");
+                ToBackend::Error { sqlstate: f.sqlstate, message: f.message }
+            }
+        };
+        let _ = self.send(&msg).await;
+    }
+
+    async fn send(&self, msg: &ToBackend) -> Result<(), Failure> {
+        let mut frame = Vec::new();
+        envelope(self.lease.generation, &mut frame, |out| msg.encode(out));
+        let slot =
+            self.seg.slot(SlotKind::Control, self.lease.index).ok_or_else(|| Failure::internal("slot"))?;
+        loop {
+            if self.canceled.load(Ordering::Relaxed) || !slot.is_current(self.lease) {
+                return Err(Failure { sqlstate: *b"57014", message: "canceled".into() });
+            }
+            match slot.to_backend.try_send(&frame) {
+                Ok(()) => {
+                    self.seg.metrics().inc(Metric::ControlMessagesToBackendTotal);
+                    signal_latch(self.backend_pid);
+                    return Ok(());
+                }
+                Err(SendError::Full) => {
+                    self.seg.metrics().inc(Metric::ControlRingFullTotal);
+                    signal_latch(self.backend_pid);
+                    self.idle().await;
+                }
+                Err(SendError::TooLarge { .. }) => return Err(Failure::internal("result message too large")),
+            }
+        }
+    }
+
+    /// Wait for activity (the main thread relays latch wakes), at most a millisecond.
+    async fn idle(&self) {
+        let _ = tokio::time::timeout(Duration::from_millis(1), self.activity.notified()).await;
+    }
+
+    async fn execute(&self) -> Result<u64, Failure> {
+        let seg = self.seg;
+        let source = Arc::new(PageSource {
+            seg,
+            scans: self.scans.clone(),
+            import_owner: seg.worker_owner(WorkerRole::ScanImport, self.lease),
+            activity: self.activity.clone(),
+            canceled: self.canceled.clone(),
+            page_size: seg.pool().page_size(),
+        });
+        let task_ctx = self.session.task_ctx();
+        let logical = codec::from_bytes(&self.plan, &task_ctx, Some(source))?;
+        let physical = self.session.state().create_physical_plan(&logical).await?;
+        mark_copy_modes(&physical, false);
+        tracing::debug!(slot = self.lease.index, plan = %datafusion::physical_plan::displayable(physical.as_ref()).indent(true), "executing");
+        let types = column_types(&physical.schema())?;
+        let mut stream = execute_stream(physical, task_ctx)?;
+        let owner = seg.worker_owner(WorkerRole::Results, self.lease);
+        let pool = seg.pool();
+        let capacity = BlockWriter::plan_capacity(pool.page_size(), &types, self.tail_bytes_per_row)
+            .map_err(|e| Failure::internal(format!("result rows do not fit a page: {e:?}")))?;
+        let mut total: u64 = 0;
+        // The page being filled: (descriptor, rows so far) and its writer's state lives in the
+        // page bytes; a writer is rebuilt per batch over the same page.
+        loop {
+            let batch = tokio::select! {
+                b = stream.next() => b,
+                _ = self.wait_canceled() => return Err(Failure { sqlstate: *b"57014", message: "canceled".into() }),
+            };
+            let Some(batch) = batch else { break };
+            let batch = batch?;
+            let mut next = 0;
+            while next < batch.num_rows() {
+                let desc = loop {
+                    if let Some(d) = pool.acquire(owner) {
+                        break d;
+                    }
+                    if self.canceled.load(Ordering::Relaxed) {
+                        return Err(Failure { sqlstate: *b"57014", message: "canceled".into() });
+                    }
+                    seg.metrics().inc(Metric::PageAcquireWaitTotal);
+                    self.idle().await;
+                };
+                seg.metrics().inc(Metric::PageAcquireTotal);
+                let ptr = pool.page_ptr(desc).map_err(|_| Failure::internal("result page vanished"))?;
+                // SAFETY: we hold the lease on this page (owner `owner`, generation `desc`); nobody
+                // else writes it until we hand its descriptor over.
+                let bytes = unsafe { std::slice::from_raw_parts_mut(ptr, pool.page_size()) };
+                let mut w = BlockWriter::new(bytes, &types, capacity)
+                    .map_err(|e| Failure::internal(format!("result block: {e:?}")))?;
+                let after = match put_rows(&mut w, &batch, &types, next) {
+                    Ok(a) => a,
+                    Err(BatchError::ValueTooLarge { column, len }) => {
+                        let _ = pool.release(desc);
+                        return Err(Failure {
+                            sqlstate: *b"54000",
+                            message: format!(
+                                "result value of {len} bytes in column {} does not fit a page; raise pg_fusion.page_size",
+                                column + 1
+                            ),
+                        });
+                    }
+                    Err(e) => {
+                        let _ = pool.release(desc);
+                        return Err(Failure::internal(format!("result batch: {e:?}")));
+                    }
+                };
+                let rows = w.finish();
+                next = after;
+                total += rows as u64;
+                seg.metrics().inc(Metric::WorkerResultPagesTotal);
+                self.send(&ToBackend::ResultPage(PageRef {
+                    index: desc.index,
+                    generation: desc.generation,
+                    rows: rows as u32,
+                }))
+                .await?;
+            }
+        }
+        Ok(total)
+    }
+
+    async fn wait_canceled(&self) {
+        while !self.canceled.load(Ordering::Relaxed) {
+            let _ = tokio::time::timeout(Duration::from_millis(50), self.activity.notified()).await;
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! The worker's scan leaf: an `ExecutionPlan` that reads one scan slot's pages as Arrow batches.
+//!
+//! Rules:
+//! - A page is taken over ([`PagePool::transfer`](crate::shm::PagePool::transfer)) from the
+//!   producer's owner id to the query's import owner before a byte is read, then validated by the
+//!   block decoder. Its arrays wrap the page without copying; the page goes back to the pool when
+//!   the last array referencing it drops ([`PageLease`]).
+//! - Operators that keep their input (sort, join build sides, windows, ...) would pin pages
+//!   until the end of the input and starve the producers: the plan walk in `query.rs` switches the
+//!   leaf to copy mode under such operators, where each batch is copied and its page released at
+//!   once.
+//! - Never calls PostgreSQL: runs on Tokio threads. Waits by polling its ring, woken by the main
+//!   thread's `activity` notification (the producer sets the worker's latch after each page).
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::buffer::Buffer;
+use datafusion::arrow::compute::concat;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use tokio::sync::Notify;
+
+use crate::page::decode::decode_block;
+use crate::page::ColumnType;
+use crate::plan::table::{schema_of, ScanSource};
+use crate::protocol::{open_envelope, ScanMsg, SlotRef};
+use crate::shm::{Metric, OwnerId, PageDescriptor, Segment, SlotKind, SlotLease};
+
+/// Holds one page's lease; dropping it returns the page to the pool.
+struct PageLease {
+    seg: Segment,
+    desc: PageDescriptor,
+}
+
+impl Drop for PageLease {
+    fn drop(&mut self) {
+        // Stale only if the query's pages were already reclaimed; nothing else to do then.
+        let _ = self.seg.pool().release(self.desc);
+        self.seg.wake_page_waiters();
+    }
+}
+
+/// Everything a query's scan leaves need; shared by the leaves of one query.
+#[derive(Clone)]
+pub struct PageSource {
+    pub seg: Segment,
+    pub scans: Vec<SlotRef>,
+    /// The owner id imported pages are transferred to.
+    pub import_owner: OwnerId,
+    pub activity: Arc<Notify>,
+    pub canceled: Arc<AtomicBool>,
+    pub page_size: usize,
+}
+
+impl fmt::Debug for PageSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PageSource").field("scans", &self.scans).finish()
+    }
+}
+
+impl ScanSource for PageSource {
+    fn open(
+        &self,
+        leaf: u32,
+        types: &[ColumnType],
+        projection: Option<Vec<usize>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let slot = *self
+            .scans
+            .get(leaf as usize)
+            .ok_or_else(|| DataFusionError::Internal(format!("no scan slot for leaf {leaf}")))?;
+        let full = schema_of(types);
+        let schema = match &projection {
+            Some(p) => Arc::new(full.project(p)?),
+            None => full,
+        };
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(Arc::new(PgScanExec {
+            source: self.clone(),
+            leaf,
+            slot,
+            types: types.to_vec(),
+            projection,
+            schema,
+            properties,
+            copy: Arc::new(AtomicBool::new(false)),
+            started: AtomicBool::new(false),
+        }))
+    }
+}
+
+pub struct PgScanExec {
+    source: PageSource,
+    leaf: u32,
+    slot: SlotRef,
+    types: Vec<ColumnType>,
+    projection: Option<Vec<usize>>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+    /// Copy each batch out of its page (set by the plan walk, see the module rules).
+    pub copy: Arc<AtomicBool>,
+    started: AtomicBool,
+}
+
+impl fmt::Debug for PgScanExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PgScanExec(leaf {})", self.leaf)
+    }
+}
+
+impl DisplayAs for PgScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PgScanExec: leaf={}, copy={}", self.leaf, self.copy.load(Ordering::Relaxed))
+    }
+}
+
+/// Copy every buffer of `a` (view payloads included) into worker memory.
+fn deep_copy(a: &ArrayRef) -> Result<ArrayRef> {
+    let copied = concat(&[a.as_ref()])?;
+    Ok(match copied.data_type() {
+        DataType::Utf8View => Arc::new(copied.as_string_view().gc()),
+        DataType::BinaryView => Arc::new(copied.as_binary_view().gc()),
+        _ => copied,
+    })
+}
+
+struct ScanState {
+    source: PageSource,
+    lease: SlotLease,
+    from_owner: OwnerId,
+    types: Vec<ColumnType>,
+    projection: Option<Vec<usize>>,
+    full_schema: SchemaRef,
+    copy: Arc<AtomicBool>,
+    inbox: Vec<u8>,
+    done: bool,
+}
+
+impl ScanState {
+    fn import(&self, index: u32, generation: u32, rows: u32) -> Result<RecordBatch> {
+        let seg = self.source.seg;
+        let pool = seg.pool();
+        let desc = PageDescriptor { index, generation };
+        pool.transfer(desc, self.from_owner, self.source.import_owner).map_err(|_| {
+            seg.metrics().inc(Metric::PageStaleDescriptorTotal);
+            DataFusionError::Execution("stale scan page descriptor".into())
+        })?;
+        let lease = Arc::new(PageLease { seg, desc });
+        let ptr = pool
+            .page_ptr(desc)
+            .map_err(|_| DataFusionError::Execution("scan page vanished after its transfer".into()))?;
+        // SAFETY: the page is `page_size` bytes inside the segment, leased to this query until
+        // `lease` drops; the Buffer keeps `lease` alive for as long as any array uses the bytes.
+        let page = unsafe {
+            Buffer::from_custom_allocation(
+                std::ptr::NonNull::new(ptr).ok_or_else(|| DataFusionError::Internal("null page".into()))?,
+                self.source.page_size,
+                lease,
+            )
+        };
+        let block = decode_block(&page, &self.types)
+            .map_err(|e| DataFusionError::Execution(format!("invalid scan block: {e:?}")))?;
+        if block.rows != rows as usize {
+            return Err(DataFusionError::Execution(
+                "scan block row count differs from its descriptor".into(),
+            ));
+        }
+        let rows = block.rows;
+        let mut columns = block.columns;
+        if let Some(p) = &self.projection {
+            columns = p.iter().map(|&i| columns[i].clone()).collect();
+        }
+        if self.copy.load(Ordering::Relaxed) {
+            columns = columns.iter().map(deep_copy).collect::<Result<Vec<_>>>()?;
+        }
+        let schema = match &self.projection {
+            Some(p) => Arc::new(self.full_schema.project(p)?),
+            None => self.full_schema.clone(),
+        };
+        let options = datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(schema, columns, &options)?)
+    }
+
+    async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        let seg = self.source.seg;
+        loop {
+            if self.done {
+                return None;
+            }
+            let notified = self.source.activity.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.source.canceled.load(Ordering::Relaxed) {
+                return Some(Err(DataFusionError::Execution("query canceled".into())));
+            }
+            let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else {
+                return Some(Err(DataFusionError::Internal("scan slot out of range".into())));
+            };
+            self.inbox.clear();
+            match slot.to_worker.try_recv(&mut self.inbox) {
+                Ok(true) => {
+                    let Ok((generation, msg)) = open_envelope(&self.inbox) else { continue };
+                    if generation != self.lease.generation {
+                        continue; // a frame of an earlier session of this slot
+                    }
+                    match ScanMsg::decode(msg) {
+                        Ok(ScanMsg::Page(p)) => return Some(self.import(p.index, p.generation, p.rows)),
+                        Ok(ScanMsg::End { .. }) => {
+                            self.done = true;
+                            return None;
+                        }
+                        Err(e) => {
+                            return Some(Err(DataFusionError::Execution(format!(
+                                "invalid scan message: {e}"
+                            ))))
+                        }
+                    }
+                }
+                Ok(false) => {
+                    if !slot.is_current(self.lease) {
+                        return Some(Err(DataFusionError::Execution("scan producer went away".into())));
+                    }
+                    let _ = tokio::time::timeout(Duration::from_millis(10), notified).await;
+                }
+                Err(_) => return Some(Err(DataFusionError::Execution("corrupt scan ring".into()))),
+            }
+        }
+    }
+}
+
+impl ExecutionPlan for PgScanExec {
+    fn name(&self) -> &str {
+        "PgScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(
+            &Arc<dyn datafusion::physical_expr::PhysicalExpr>,
+        ) -> Result<datafusion::common::tree_node::TreeNodeRecursion>,
+    ) -> Result<datafusion::common::tree_node::TreeNodeRecursion> {
+        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+    }
+
+    #[allow(deprecated)]
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal("PgScanExec has no children".into()))
+        }
+    }
+
+    fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        if partition != 0 || self.started.swap(true, Ordering::SeqCst) {
+            return Err(DataFusionError::Internal(
+                "a PostgreSQL scan leaf is read once, as one partition".into(),
+            ));
+        }
+        let lease = SlotLease { index: self.slot.index, generation: self.slot.generation };
+        let seg = self.source.seg;
+        let slot = seg
+            .slot(SlotKind::Scan, lease.index)
+            .ok_or_else(|| DataFusionError::Internal("scan slot out of range".into()))?;
+        let state = ScanState {
+            source: self.source.clone(),
+            lease,
+            from_owner: slot.pool_owner(lease),
+            types: self.types.clone(),
+            projection: self.projection.clone(),
+            full_schema: schema_of(&self.types),
+            copy: self.copy.clone(),
+            inbox: Vec::new(),
+            done: false,
+        };
+        let stream = futures::stream::unfold(state, |mut st| async move { st.next().await.map(|r| (r, st)) });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream)))
+    }
+}
+
+/// Operators that only stream their input (hold a batch briefly, never accumulate them): below
+/// these a scan leaf may stay zero-copy. Everything else gets copy mode.
+const STREAMING: &[&str] = &[
+    "ProjectionExec",
+    "FilterExec",
+    "CoalesceBatchesExec",
+    "CoalescePartitionsExec",
+    "RepartitionExec",
+    "AggregateExec",
+    "GlobalLimitExec",
+    "LocalLimitExec",
+    "CooperativeExec",
+];
+
+/// Set copy mode on every scan leaf that sits below a retaining operator.
+pub fn mark_copy_modes(plan: &Arc<dyn ExecutionPlan>, retaining_above: bool) {
+    let any: &dyn std::any::Any = plan.as_ref();
+    if let Some(scan) = any.downcast_ref::<PgScanExec>() {
+        scan.copy.store(retaining_above, Ordering::Relaxed);
+        return;
+    }
+    let retaining = retaining_above || !STREAMING.contains(&plan.name());
+    for child in plan.children() {
+        mark_copy_modes(child, retaining);
+    }
+}
