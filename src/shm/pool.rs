@@ -211,25 +211,9 @@ impl<'a> PagePool<'a> {
         freed
     }
 
-    /// Free pages leased by `owner`, up to the end of the pool; returns how many.
+    /// Free every page leased by `owner`; returns how many.
     pub fn reclaim_owner(&self, owner: OwnerId) -> usize {
-        let mut freed = 0;
-        for state in self.states {
-            let word = state.load(Ordering::Relaxed);
-            if owner_of(word) == owner.raw()
-                && state
-                    .compare_exchange(
-                        word,
-                        pack(generation_of(word), 0),
-                        Ordering::Release,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-            {
-                freed += 1;
-            }
-        }
-        freed
+        self.reclaim_where(|o| o == owner)
     }
 
     /// Pages currently leased (a gauge; exact when quiescent).
