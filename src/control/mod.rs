@@ -47,17 +47,10 @@ impl ControlSession {
     pub fn open(seg: Segment) -> PgResult<ControlSession> {
         let worker = running_worker(&seg).ok_or_else(worker_not_running)?;
         crate::pg::exit::register_cleanup();
-        let me = latch::me();
         let mut waited = false;
         loop {
-            for i in 0..seg.slot_count(SlotKind::Control) {
-                let Some(slot) = seg.slot(SlotKind::Control, i) else { continue };
-                if let Some(lease) = slot.try_claim(me.pid) {
-                    if let Some(w) = seg.slot_wakeup(SlotKind::Control, i) {
-                        w.set(Some(me));
-                    }
-                    return Ok(ControlSession { seg, lease, worker, buf: Vec::new() });
-                }
+            if let Some(lease) = claim(&seg, SlotKind::Control) {
+                return Ok(ControlSession { seg, lease, worker, buf: Vec::new() });
             }
             if !waited {
                 seg.metrics().inc(Metric::ControlSlotWaitTotal);
@@ -188,15 +181,32 @@ impl Drop for ControlSession {
     }
 }
 
-fn release_lease(seg: &Segment, lease: SlotLease) {
-    if let Some(w) = seg.slot_wakeup(SlotKind::Control, lease.index) {
+/// Claim a free slot of `kind` for this process and register its latch; None when all are busy.
+fn claim(seg: &Segment, kind: SlotKind) -> Option<SlotLease> {
+    let me = latch::me();
+    (0..seg.slot_count(kind)).find_map(|i| {
+        let lease = seg.slot(kind, i)?.try_claim(me.pid)?;
+        if let Some(w) = seg.slot_wakeup(kind, i) {
+            w.set(Some(me));
+        }
+        Some(lease)
+    })
+}
+
+/// End a slot session: unregister its latch, reclaim the pages leased under it, free the slot.
+fn release_slot(seg: &Segment, kind: SlotKind, lease: SlotLease) {
+    if let Some(w) = seg.slot_wakeup(kind, lease.index) {
         w.set(None);
     }
-    seg.set_page_wait(SlotKind::Control, lease.index, false);
-    if let Some(slot) = seg.slot(SlotKind::Control, lease.index) {
+    seg.set_page_wait(kind, lease.index, false);
+    if let Some(slot) = seg.slot(kind, lease.index) {
         seg.pool().reclaim_owner(slot.pool_owner(lease));
         slot.release(lease);
     }
+}
+
+fn release_lease(seg: &Segment, lease: SlotLease) {
+    release_slot(seg, SlotKind::Control, lease);
     // The worker stops the session's query (if any) when it notices the release.
     if let Some(w) = running_worker(seg) {
         latch::wake(w);
@@ -236,16 +246,9 @@ impl ScanSession {
     /// Claim a free scan slot; waits (backpressure) while all are busy.
     pub fn open(seg: Segment) -> PgResult<ScanSession> {
         crate::pg::exit::register_cleanup();
-        let me = latch::me();
         loop {
-            for i in 0..seg.slot_count(SlotKind::Scan) {
-                let Some(slot) = seg.slot(SlotKind::Scan, i) else { continue };
-                if let Some(lease) = slot.try_claim(me.pid) {
-                    if let Some(w) = seg.slot_wakeup(SlotKind::Scan, i) {
-                        w.set(Some(me));
-                    }
-                    return Ok(ScanSession { seg, lease, buf: Vec::new() });
-                }
+            if let Some(lease) = claim(&seg, SlotKind::Scan) {
+                return Ok(ScanSession { seg, lease, buf: Vec::new() });
             }
             latch::wait_my_latch(10)?;
             latch::check_for_interrupts()?;
@@ -286,14 +289,7 @@ impl Drop for ScanSession {
 }
 
 fn release_scan_lease(seg: &Segment, lease: SlotLease) {
-    if let Some(w) = seg.slot_wakeup(SlotKind::Scan, lease.index) {
-        w.set(None);
-    }
-    seg.set_page_wait(SlotKind::Scan, lease.index, false);
-    if let Some(slot) = seg.slot(SlotKind::Scan, lease.index) {
-        seg.pool().reclaim_owner(slot.pool_owner(lease));
-        slot.release(lease);
-    }
+    release_slot(seg, SlotKind::Scan, lease);
 }
 
 /// One ping round trip through a control slot; returns (round trip, worker pid).

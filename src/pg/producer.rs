@@ -70,8 +70,25 @@ enum Put {
     Stall,
 }
 
-fn value_error(msg: String) -> PgError {
-    PgError::new(SqlState::FEATURE_NOT_SUPPORTED, msg)
+/// Why a row could not be encoded.
+enum RowError {
+    /// The block is full (roll the row back, start the next block).
+    Full,
+    TooLarge {
+        column: usize,
+        len: usize,
+    },
+    /// A value pg_fusion does not carry (NaN, infinity, a numeric of another shape).
+    Value(String),
+}
+
+impl From<PutError> for RowError {
+    fn from(e: PutError) -> RowError {
+        match e {
+            PutError::Full => RowError::Full,
+            PutError::ValueTooLarge { column, len } => RowError::TooLarge { column, len },
+        }
+    }
 }
 
 impl ProducerState {
@@ -130,7 +147,7 @@ impl ProducerState {
                 self.waiting_for_page = true;
                 return Ok(Put::Stall);
             }
-            let b = self.block.as_mut().expect("block acquired above");
+            let Some(b) = self.block.as_mut() else { return Ok(Put::Stall) };
             if b.writer.begin_row().is_err() {
                 self.finish_block();
                 continue;
@@ -142,7 +159,7 @@ impl ProducerState {
                     self.rows += 1;
                     return Ok(Put::Done);
                 }
-                Err(PutError::Full) => {
+                Err(RowError::Full) => {
                     b.writer.rollback_row();
                     if b.writer.rows() == 0 {
                         return Err(PgError::new(
@@ -153,7 +170,11 @@ impl ProducerState {
                     }
                     self.finish_block();
                 }
-                Err(PutError::ValueTooLarge { column, len }) => {
+                Err(RowError::Value(msg)) => {
+                    b.writer.rollback_row();
+                    return Err(PgError::new(SqlState::FEATURE_NOT_SUPPORTED, msg));
+                }
+                Err(RowError::TooLarge { column, len }) => {
                     return Err(PgError::new(
                         SqlState::from_code(b"54000"),
                         format!("a value of {len} bytes in scan column {} does not fit a page", column + 1),
@@ -163,16 +184,6 @@ impl ProducerState {
             }
         }
     }
-}
-
-thread_local! {
-    static VALUE_ERROR: std::cell::RefCell<Option<PgError>> = const { std::cell::RefCell::new(None) };
-}
-
-fn fail(msg: String) -> PutError {
-    VALUE_ERROR.with(|e| *e.borrow_mut() = Some(value_error(msg)));
-    // Reported as "too large" with an impossible column; the caller checks VALUE_ERROR first.
-    PutError::ValueTooLarge { column: usize::MAX, len: 0 }
 }
 
 /// The bytes of a varlena datum (detoasted if needed).
@@ -194,7 +205,8 @@ unsafe fn put_values(
     slot: *mut sys::TupleTableSlot,
     types: &[ColumnType],
     pg_types: &[sys::Oid],
-) -> Result<(), PutError> {
+) -> Result<(), RowError> {
+    let fail = RowError::Value;
     // SAFETY: deformed slot: tts_values/tts_isnull have at least `types.len()` entries.
     let (values, nulls) = unsafe {
         let s = &*slot;
@@ -302,7 +314,6 @@ unsafe extern "C" fn receive_slot(slot: *mut sys::TupleTableSlot, this: *mut sys
             false
         }
         Err(e) => {
-            let e = VALUE_ERROR.with(|v| v.borrow_mut().take()).unwrap_or(e);
             st.error = Some(e);
             false
         }
@@ -322,6 +333,34 @@ pub struct Producer {
     exhausted: bool,
     /// `End` was sent.
     ended: bool,
+}
+
+/// Parse, analyze and plan the one statement in `sql`. Each call is guarded on its own, so no
+/// guarded frame owns anything.
+fn plan_one(
+    sql: *const std::ffi::c_char,
+    types: *const sys::Oid,
+    n: i32,
+    params: sys::ParamListInfo,
+) -> PgResult<*mut sys::PlannedStmt> {
+    // SAFETY: a NUL-terminated statement; allocations in the current memory context.
+    let raw = guard(|| unsafe { sys::pg_parse_query(sql) })?;
+    // SAFETY: a list of RawStmt.
+    let stmt = match unsafe { nodes::list::<sys::RawStmt>(raw) }.as_slice() {
+        [one] => *one,
+        _ => return Err(PgError::internal("scan SQL is not one statement")),
+    };
+    // SAFETY: the parse tree just built; parameter types of the executing statement.
+    let queries = guard(|| unsafe {
+        sys::pg_analyze_and_rewrite_fixedparams(stmt, sql, types, n, std::ptr::null_mut())
+    })?;
+    // SAFETY: a list of Query.
+    let query = match unsafe { nodes::list::<sys::Query>(queries) }.as_slice() {
+        [one] => *one,
+        _ => return Err(PgError::internal("scan SQL rewrote into several statements")),
+    };
+    // SAFETY: the analyzed query; bound parameters of the executing statement.
+    guard(|| unsafe { sys::pg_plan_query(query, sql, 0, params) })
 }
 
 /// Planning of the scan SQL must not go through pg_fusion's planner hook.
@@ -362,21 +401,11 @@ impl Producer {
         let sql_p = c_sql.as_ptr();
         let n_params = param_types.len() as i32;
         let types_p = param_types.as_ptr();
+        if pg_types.len() != types.len() {
+            return Err(PgError::internal("scan column types differ in the plan"));
+        }
         INTERNAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        // SAFETY: parse, analyze and plan one statement; all allocations in the current context.
-        let planned = guard(|| unsafe {
-            let raw = sys::pg_parse_query(sql_p);
-            let stmts: Vec<*mut sys::RawStmt> = nodes::list(raw);
-            let queries = sys::pg_analyze_and_rewrite_fixedparams(
-                stmts[0],
-                sql_p,
-                types_p,
-                n_params,
-                std::ptr::null_mut(),
-            );
-            let qs: Vec<*mut sys::Query> = nodes::list(queries);
-            sys::pg_plan_query(qs[0], sql_p, 0, params)
-        });
+        let planned = plan_one(sql_p, types_p, n_params, params);
         INTERNAL.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         let planned = planned?;
         let ncols = types.len();
@@ -516,7 +545,7 @@ impl Producer {
                     }
                     return Ok(false);
                 }
-                Err(e) => return Err(VALUE_ERROR.with(|v| v.borrow_mut().take()).unwrap_or(e)),
+                Err(e) => return Err(e),
             }
         }
         if self.exhausted {

@@ -10,7 +10,7 @@
 //! - Result values are built in the per-tuple memory context (ExecScan resets it every row).
 
 use std::ffi::{c_void, CString};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::buffer::Buffer;
@@ -29,7 +29,7 @@ use crate::control::ControlSession;
 use crate::page::decode::{decode_block, DecodedBlock};
 use crate::page::ColumnType;
 use crate::protocol::{PageRef, ToBackend, ToWorker};
-use crate::shm::{Metric, PageDescriptor, SlotKind, WorkerRole};
+use crate::shm::{Metric, PageDescriptor, WorkerRole};
 use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 const PRIVATE_PLAN: usize = 0;
@@ -309,7 +309,8 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
                 run.rows += 1;
                 return Ok(slot);
             }
-            let r = run.result.take().expect("checked above");
+        }
+        if let Some(r) = run.result.take() {
             if let Some(c) = run.control.as_ref() {
                 let seg = c.segment();
                 let _ = seg.pool().release(r.desc);
@@ -557,7 +558,5 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
     if unsafe { (*es).verbose } || !text {
         prop("Scan SQL", &p[PRIVATE_SQL])?;
     }
-    let _ = Duration::ZERO;
-    let _ = SlotKind::Control;
     Ok(())
 }

@@ -101,15 +101,10 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
             }
             sys::NodeTag_T_FuncExpr => {
                 let f = &*(e as *mut sys::FuncExpr);
-                let args: Vec<*mut sys::Node> = list(f.args);
                 match f.funcid {
                     sys::F_NUMERIC_INT2 => Ok(Some((5, 0))),
                     sys::F_NUMERIC_INT4 => Ok(Some((10, 0))),
                     sys::F_NUMERIC_INT8 => Ok(Some((19, 0))),
-                    _ if args.len() == 1 && typid == sys::NUMERICOID => {
-                        let _ = args;
-                        Ok(None)
-                    }
                     _ => Ok(None),
                 }
             }
@@ -215,11 +210,6 @@ impl Builder {
     fn column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
         if let Some(i) = self.columns.iter().position(|(c, _)| nodes::equal(*c, e)) {
             return Ok(i);
-        }
-        // SAFETY: `e` is a valid expression; the walkers below only read it.
-        let volatile = guard(|| unsafe { sys::contain_volatile_functions(e) })?;
-        if volatile && !self.columns.is_empty() {
-            // Evaluated once per row in the scan either way; kept as its own column.
         }
         let ty = column_type(e)?;
         self.columns.push((e, ty));
@@ -425,13 +415,11 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         let having_pg = if q.havingQual.is_null() { std::ptr::null_mut() } else { ctx.mutate(q.havingQual)? };
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
-        let nkeys = keys.len();
         let grouping = Grouping { keys: keys.clone(), aggs };
         stage_types =
             keys.iter().map(|&k| b.columns[k].1).chain(grouping.aggs.iter().map(|a| a.output)).collect();
         output = (0..stage_types.len()).collect();
         scan_tlist_exprs = key_exprs.iter().copied().chain(agg_exprs).collect();
-        let _ = nkeys;
         // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
         // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
         if !having_pg.is_null() {
@@ -531,7 +519,6 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         })?;
         scan_tlist = nodes::append(scan_tlist, entry as *mut c_void)?;
     }
-    let _ = stage_types;
     Ok(Translated {
         spec: PlanSpec {
             scan: ScanSpec { relation, sql, columns },
@@ -754,8 +741,7 @@ impl AggContext<'_> {
                 }
                 let func = if name == "min" { AggFunc::Min } else { AggFunc::Max };
                 let k = self.add_agg(spec(func, t), agg_node);
-                let (typid, typmod, coll) = expr_type(arg_expr.unwrap_or(agg_node))?;
-                let _ = typmod;
+                let (typid, _, coll) = expr_type(arg_expr.unwrap_or(agg_node))?;
                 make_var(k, typid, -1, coll)
             }
             _ => Err(refuse()),

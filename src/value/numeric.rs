@@ -28,7 +28,8 @@ fn pow10(e: u32) -> Option<i128> {
 
 /// Decode `data` as a numeric scaled to `scale` fractional digits, at most `precision` digits.
 pub fn to_scaled(data: &[u8], precision: u8, scale: i8) -> Result<Scaled, NumericError> {
-    let header = u16::from_ne_bytes(data.get(0..2).ok_or(NumericError::Malformed)?.try_into().unwrap());
+    let h = data.get(0..2).ok_or(NumericError::Malformed)?;
+    let header = u16::from_ne_bytes([h[0], h[1]]);
     let (negative, dscale, weight, digits) = if header & 0xC000 == 0xC000 {
         return Err(NumericError::Special);
     } else if header & 0x8000 != 0 {
@@ -36,7 +37,8 @@ pub fn to_scaled(data: &[u8], precision: u8, scale: i8) -> Result<Scaled, Numeri
         let weight = if header & 0x0040 != 0 { w | !0x003F } else { w };
         (header & 0x2000 != 0, (header & 0x1F80) >> 7, weight, &data[2..])
     } else {
-        let w = i16::from_ne_bytes(data.get(2..4).ok_or(NumericError::Malformed)?.try_into().unwrap());
+        let w = data.get(2..4).ok_or(NumericError::Malformed)?;
+        let w = i16::from_ne_bytes([w[0], w[1]]);
         (header & 0x4000 != 0, header & 0x3FFF, w, &data[4..])
     };
     if digits.len() % 2 != 0 || scale < 0 {

@@ -164,8 +164,6 @@ impl QueryTask {
         let capacity = BlockWriter::plan_capacity(pool.page_size(), &types, self.tail_bytes_per_row)
             .map_err(|e| Failure::internal(format!("result rows do not fit a page: {e:?}")))?;
         let mut total: u64 = 0;
-        // The page being filled: (descriptor, rows so far) and its writer's state lives in the
-        // page bytes; a writer is rebuilt per batch over the same page.
         loop {
             let batch = tokio::select! {
                 b = stream.next() => b,
