@@ -10,8 +10,15 @@
 #   concurrent_backends_share_the_worker  more backends than control slots: all served, none lost
 #   cancel_while_waiting_for_worker       statement_timeout interrupts a wait (57014), slot returned
 #   drop_database_does_not_wait_for_the_worker  the worker absorbs ProcSignalBarriers
+#   query_timeout_stops_the_worker_task   statement_timeout mid-query: 57014, task gone within 1 s
+#   query_cancel_stops_the_worker_task    pg_cancel_backend mid-query: 57014, task gone within 1 s
+#   backend_exit_mid_query                pg_terminate_backend mid-query: slots, pages, task freed
+#   worker_restart_mid_query              the worker is terminated mid-query: a clean ERROR, no hang
+#   worker_down_with_enable_on            a worker that cannot start: queries fail cleanly (08006)
+#   datafusion_error_keeps_its_sqlstate   DataFusion's memory limit: 53200, pages returned
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
+# Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -22,6 +29,7 @@ failed=0
 dirs=()
 
 cleanup() {
+    [ -n "${PG_FUSION_KEEP:-}" ] && return
     for d in "${dirs[@]}"; do
         stop_cluster "$d"
         rm -rf "$d"
@@ -200,13 +208,149 @@ drop_database_does_not_wait_for_the_worker() {
     [ "$(psql_at "$d" "$p" -Atc 'SELECT pg_fusion_ping()')" = "$pid" ] || { echo "worker changed after a cancel"; return 1; }
 }
 
+# --- queries -------------------------------------------------------------------------------
+
+# A table whose pg_fusion query runs for seconds: the scan SQL does real work per row.
+slow_table_sql="CREATE TABLE big AS SELECT g AS a, g % 1000 AS b, (g * 7) % 1000003 AS c
+                FROM generate_series(1, 2000000) g"
+slow_query="SELECT b, count(DISTINCT c) FROM big WHERE md5(repeat(a::text, 40)) <> '' GROUP BY b"
+
+metric_sql() { echo "SELECT value FROM pg_fusion_metrics() WHERE metric = '$1'"; }
+
+# After a query ended in any way: the worker task is gone within $3 seconds, and no slot or page
+# stays in use.
+all_returned() {
+    local d=$1 p=$2 secs=${3:-1}
+    wait_for "$d" "$p" "$(metric_sql worker_queries_running)" 0 "$secs" || return 1
+    wait_for "$d" "$p" "$(metric_sql pages_in_use)" 0 2 || return 1
+    wait_for "$d" "$p" "$(metric_sql control_slots_in_use)" 0 2 || return 1
+    wait_for "$d" "$p" "$(metric_sql scan_slots_in_use)" 0 2
+}
+
+# Start $slow_query with pg_fusion on in the background (output in $1/slow.out); return once it
+# is running in the worker.
+start_slow_query() {
+    local d=$1 p=$2
+    as_pg "$(pg_bindir)/psql" -X -h "$d" -p "$p" -U postgres -d postgres -v VERBOSITY=verbose \
+        -c "SET pg_fusion.enable = on" -c "$slow_query" >"$d/slow.out" 2>&1 &
+    wait_for "$d" "$p" "$(metric_sql worker_queries_running)" 1 10
+}
+
+slow_query_pid_sql="SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT b, count(DISTINCT c)%'
+                    AND pid <> pg_backend_pid()"
+
+# The query still works afterwards, and gives PostgreSQL's answer.
+query_still_works() {
+    local d=$1 p=$2 on off
+    on=$(psql_at "$d" "$p" -Atc "SET pg_fusion.enable = on; SELECT count(*), sum(c) FROM big WHERE b < 10")
+    off=$(psql_at "$d" "$p" -Atc "SELECT count(*), sum(c) FROM big WHERE b < 10")
+    [ -n "$on" ] && [ "$on" = "$off" ] || { echo "after: on [$on] off [$off]"; return 1; }
+}
+
+query_timeout_stops_the_worker_task() {
+    local d p=$((port + 9)) out rc=0
+    d=$(new_cluster_dir)
+    start_preloaded "$d" "$p" </dev/null || return 1
+    psql_at "$d" "$p" -c "$slow_table_sql" >/dev/null || return 1
+    out=$(psql_at "$d" "$p" -v VERBOSITY=verbose -c "SET pg_fusion.enable = on" \
+        -c "SET statement_timeout = '700ms'" -c "$slow_query" 2>&1) || rc=$?
+    [ "$rc" != 0 ] || { echo "the query finished before the timeout: $out"; return 1; }
+    printf '%s\n' "$out" | grep -q "57014: canceling statement due to statement timeout" || { echo "$out"; return 1; }
+    all_returned "$d" "$p" 1 || return 1
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql queries_canceled_total)")" = 1 ] || return 1
+    query_still_works "$d" "$p"
+}
+
+query_cancel_stops_the_worker_task() {
+    local d p=$((port + 10))
+    d=$(new_cluster_dir)
+    start_preloaded "$d" "$p" </dev/null || return 1
+    psql_at "$d" "$p" -c "$slow_table_sql" >/dev/null || return 1
+    start_slow_query "$d" "$p" || return 1
+    psql_at "$d" "$p" -Atc "SELECT pg_cancel_backend(pid) FROM ($slow_query_pid_sql) q" >/dev/null
+    wait
+    grep -q "57014: canceling statement due to user request" "$d/slow.out" || { cat "$d/slow.out"; return 1; }
+    all_returned "$d" "$p" 1 || return 1
+    query_still_works "$d" "$p"
+}
+
+backend_exit_mid_query() {
+    local d p=$((port + 11))
+    d=$(new_cluster_dir)
+    start_preloaded "$d" "$p" </dev/null || return 1
+    psql_at "$d" "$p" -c "$slow_table_sql" >/dev/null || return 1
+    start_slow_query "$d" "$p" || return 1
+    psql_at "$d" "$p" -Atc "SELECT pg_terminate_backend(pid) FROM ($slow_query_pid_sql) q" >/dev/null
+    wait
+    grep -q "terminating connection due to administrator command" "$d/slow.out" || { cat "$d/slow.out"; return 1; }
+    all_returned "$d" "$p" 1 || return 1
+    query_still_works "$d" "$p"
+}
+
+worker_restart_mid_query() {
+    local d p=$((port + 12)) pid1
+    d=$(new_cluster_dir)
+    start_preloaded "$d" "$p" </dev/null || return 1
+    psql_at "$d" "$p" -c "$slow_table_sql" >/dev/null || return 1
+    pid1=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    start_slow_query "$d" "$p" || return 1
+    psql_at "$d" "$p" -Atc "SELECT pg_terminate_backend($pid1)" >/dev/null
+    # The backend notices within its wait slice; it must not wait for the new worker.
+    local t0=$SECONDS
+    wait
+    [ $((SECONDS - t0)) -le 10 ] || { echo "the query took $((SECONDS - t0)) s to notice"; return 1; }
+    grep -qE "08006: pg_fusion: worker (is not running|restarted during the query)" "$d/slow.out" || {
+        cat "$d/slow.out"; return 1; }
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w WHERE pid <> $pid1" 1 30 || return 1
+    all_returned "$d" "$p" 5 || return 1
+    query_still_works "$d" "$p"
+}
+
+worker_down_with_enable_on() {
+    local d p=$((port + 13)) out rc=0
+    d=$(new_cluster_dir)
+    # A spill directory the worker cannot create: it fails at start, again and again.
+    printf '%s\n' "pg_fusion.worker_memory_limit_mb = 64" \
+        "pg_fusion.worker_spill_directory = '/proc/pg_fusion_cannot_create'" | init_cluster "$d" "$p"
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" -c "CREATE TABLE t AS SELECT 1 AS x" >/dev/null || return 1
+    out=$(as_pg timeout 15 "$(pg_bindir)/psql" -X -h "$d" -p "$p" -U postgres -d postgres -v VERBOSITY=verbose \
+        -c "SET pg_fusion.enable = on" -c "SELECT count(*) FROM t" 2>&1) || rc=$?
+    [ "$rc" = 1 ] || { echo "rc $rc: $out"; return 1; }
+    printf '%s\n' "$out" | grep -q "08006: pg_fusion: worker is not running" || { echo "$out"; return 1; }
+    grep -q 'cannot create the spill directory "/proc/pg_fusion_cannot_create' "$d/server.log" || {
+        echo "the server log does not say why the worker stopped"; tail "$d/server.log"; return 1; }
+    # With pg_fusion off the same query runs natively.
+    [ "$(psql_at "$d" "$p" -Atc "SELECT count(*) FROM t")" = 1 ] || return 1
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql pages_in_use)")" = 0 ] || return 1
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql control_slots_in_use)")" = 0 ]
+}
+
+datafusion_error_keeps_its_sqlstate() {
+    local d p=$((port + 14)) out rc=0
+    d=$(new_cluster_dir)
+    echo "pg_fusion.worker_memory_limit_mb = 1" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "$slow_table_sql" >/dev/null || return 1
+    # count(DISTINCT) over two million values cannot spill: DataFusion's pool refuses.
+    out=$(psql_at "$d" "$p" -v VERBOSITY=verbose -c "SET pg_fusion.enable = on" \
+        -c "SELECT count(DISTINCT c) FROM big" 2>&1) || rc=$?
+    [ "$rc" != 0 ] || { echo "the query succeeded under a 1 MB limit: $out"; return 1; }
+    printf '%s\n' "$out" | grep -q "ERROR:  53200: pg_fusion: Resources exhausted" || { echo "$out"; return 1; }
+    all_returned "$d" "$p" 2 || return 1
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql queries_failed_total)")" = 1 ] || return 1
+    query_still_works "$d" "$p"
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
     cases=(startup_rejects_invalid_page_size create_extension_without_preload
            worker_restarts_after_kill_9 worker_restarts_after_sigterm backend_exit_releases_slots
            concurrent_backends_share_the_worker cancel_while_waiting_for_worker
-           drop_database_does_not_wait_for_the_worker)
+           drop_database_does_not_wait_for_the_worker
+           query_timeout_stops_the_worker_task query_cancel_stops_the_worker_task
+           backend_exit_mid_query worker_restart_mid_query worker_down_with_enable_on
+           datafusion_error_keeps_its_sqlstate)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -155,6 +155,8 @@ struct Run {
     /// PostgreSQL type of each output column (scan tuple attribute).
     out_pg: Vec<sys::Oid>,
     rows: u64,
+    /// The statement was canceled (57014) rather than failed, for the metrics.
+    canceled: bool,
     callback: *mut sys::MemoryContextCallback,
 }
 
@@ -170,7 +172,9 @@ impl Drop for Run {
         if let Some(t) = self.started {
             if let Ok(seg) = shmem::segment() {
                 seg.metrics().add(Metric::QueryTotalNs, t.elapsed().as_nanos() as u64);
-                if !self.finished {
+                if self.canceled {
+                    seg.metrics().inc(Metric::QueriesCanceledTotal);
+                } else if !self.finished {
                     seg.metrics().inc(Metric::QueriesFailedTotal);
                 }
             }
@@ -214,6 +218,7 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         output,
         out_pg,
         rows: 0,
+        canceled: false,
         callback: std::ptr::null_mut(),
     }));
     // SAFETY: the callback lives in the executor's memory context and runs when it is reset or
@@ -268,7 +273,18 @@ pub extern "C" fn pgf_rs_rescan(_node: *mut sys::CustomScanState) {
 
 #[no_mangle]
 pub extern "C" fn pgf_rs_next(node: *mut sys::CustomScanState) -> *mut sys::TupleTableSlot {
-    entry(|| next(node))
+    entry(|| {
+        let r = next(node);
+        if matches!(&r, Err(e) if e.sqlstate() == SqlState::QUERY_CANCELED) {
+            // SAFETY: set by begin; this node is executing (the error has not been raised yet).
+            let run = unsafe { sys::pgf_scan_state_get(node) } as *mut Run;
+            if !run.is_null() {
+                // SAFETY: as above.
+                unsafe { (*run).canceled = true };
+            }
+        }
+        r
+    })
 }
 
 fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
@@ -333,7 +349,11 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
                 continue;
             }
             Some(ToBackend::Error { sqlstate, message }) => {
-                return Err(PgError::new(SqlState::from_code(&sqlstate), message));
+                // DataFusion's messages can run over several lines: the first is the message,
+                // the rest PostgreSQL's DETAIL.
+                let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
+                let e = PgError::new(SqlState::from_code(&sqlstate), first.trim_end());
+                return Err(if rest.trim().is_empty() { e } else { e.with_detail(rest.trim()) });
             }
             Some(other) => {
                 return Err(PgError::new(

@@ -4,9 +4,10 @@
 //! - Counters only ever grow (`fetch_add`, Relaxed: they order nothing), except
 //!   `pg_fusion_metrics_reset()`, which zeroes every counter and advances the segment's
 //!   `reset_epoch`.
-//! - Gauges (kind `gauge`) are not stored: they are computed from the live structures when read
-//!   (pages in use from the page states, slots in use from the owner words), so they cannot drift
-//!   and are never reset.
+//! - Gauges (kind `gauge`) are never reset. Most are not stored: they are computed from the live
+//!   structures when read (pages in use from the page states, slots in use from the owner words),
+//!   so they cannot drift. `worker_queries_running` is stored: the worker alone writes it (`set`)
+//!   on every poll, and a new segment (crash) or a new worker (restart) starts it from zero.
 //! - Names follow docs/metrics.md: `*_total` counts, `*_ns` accumulated nanoseconds,
 //!   `*_bytes_total` bytes.
 
@@ -79,6 +80,7 @@ metrics! {
     WorkerPingsTotal => ("worker", "worker_pings_total", Counter, "messages"),
     WorkerTotalNs => ("worker", "worker_total_ns", Counter, "ns"),
     WorkerResultPagesTotal => ("worker", "worker_result_pages_total", Counter, "pages"),
+    WorkerQueriesRunning => ("worker", "worker_queries_running", Gauge, "queries"),
     ResultPagesReadTotal => ("result", "result_pages_read_total", Counter, "pages"),
     BackendRowsReturnedTotal => ("result", "backend_rows_returned_total", Counter, "rows"),
     RuntimeFilterAllocatedTotal => ("runtime_filter", "runtime_filter_allocated_total", Counter, "filters"),
@@ -110,6 +112,11 @@ impl<'a> Metrics<'a> {
 
     pub fn inc(&self, m: Metric) {
         self.add(m, 1);
+    }
+
+    /// Publish a stored gauge (only its single writer calls this).
+    pub fn set(&self, m: Metric, v: u64) {
+        self.counters[m as usize].store(v, Ordering::Relaxed);
     }
 
     pub fn get(&self, m: Metric) -> u64 {

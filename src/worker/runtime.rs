@@ -41,6 +41,12 @@ impl Engine {
             } else {
                 std::path::PathBuf::from(&settings.spill_directory)
             };
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                PgError::new(
+                    SqlState::INSUFFICIENT_RESOURCES,
+                    format!("cannot create the spill directory \"{}\": {e}", dir.display()),
+                )
+            })?;
             env = env.with_temp_file_path(dir);
         }
         let env = env.build_arc().map_err(|e| {

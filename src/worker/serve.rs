@@ -96,6 +96,8 @@ impl ControlServer {
             }
             true
         });
+        let tasks = self.running.iter().filter(|r| !r.handle.is_finished()).count();
+        seg.metrics().set(Metric::WorkerQueriesRunning, tasks as u64);
     }
 
     fn serve_slot(&mut self, i: u32) {
