@@ -5,7 +5,8 @@
 #   make installcheck    run the pg_regress suites against a running server (preloaded)
 #   make temp-check      run them in a throwaway instance with pg_fusion preloaded
 #                        (as root, the server runs as the postgres OS user)
-#   make bench           the fully optimised build (fat LTO, one codegen unit) for benchmarks
+#   make bench           the fully optimised build (fat LTO, one codegen unit), installed, then
+#                        the benchmark harnesses (benches/; ROWS=... RUNS=... to scale them)
 
 EXTENSION = pg_fusion
 MODULES = pg_fusion
@@ -39,5 +40,8 @@ pg_fusion$(DLSUFFIX): FORCE
 temp-check:
 	scripts/regress-temp.sh
 
+ROWS ?= 10000000
+RUNS ?= 5
 bench:
 	$(MAKE) CARGO_PROFILE=bench-release install
+	benches/single_table.sh $(ROWS) $(RUNS)

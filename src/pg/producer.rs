@@ -41,6 +41,8 @@ struct Block {
     desc: PageDescriptor,
     // Borrows the page (leased) and `ProducerState::types` (a Box that outlives it, see Drop order).
     writer: BlockWriter<'static>,
+    /// Rows the block was planned for (1: re-planned for one wide row).
+    capacity: usize,
     started: Instant,
 }
 
@@ -99,6 +101,12 @@ impl ProducerState {
         }
         let Some(desc) = pool.acquire(self.owner) else { return false };
         self.seg.metrics().inc(Metric::PageAcquireTotal);
+        self.open_block(desc, self.capacity, Instant::now())
+    }
+
+    /// Lay out a block for `capacity` rows in the leased page `desc`; releases it on failure.
+    fn open_block(&mut self, desc: PageDescriptor, capacity: usize, started: Instant) -> bool {
+        let pool = self.seg.pool();
         let Ok(ptr) = pool.page_ptr(desc) else { return false };
         // SAFETY: we hold the lease; the page is `page_size` bytes inside the segment and nobody
         // else touches it until we send its descriptor. `types` lives in a Box that is dropped
@@ -109,9 +117,9 @@ impl ProducerState {
                 std::slice::from_raw_parts(self.types.as_ptr(), self.types.len()),
             )
         };
-        match BlockWriter::new(page, types, self.capacity) {
+        match BlockWriter::new(page, types, capacity) {
             Ok(writer) => {
-                self.block = Some(Block { desc, writer, started: Instant::now() });
+                self.block = Some(Block { desc, writer, capacity, started });
                 true
             }
             Err(_) => {
@@ -174,6 +182,15 @@ impl ProducerState {
                     b.writer.rollback_row();
                     return Err(PgError::new(SqlState::FEATURE_NOT_SUPPORTED, msg));
                 }
+                Err(RowError::TooLarge { .. }) if b.capacity > 1 => {
+                    // The empty block's tail was sized for many rows: give this row the page.
+                    b.writer.rollback_row();
+                    let (desc, started) = (b.desc, b.started);
+                    self.block = None;
+                    if !self.open_block(desc, 1, started) {
+                        return Err(PgError::internal("cannot lay out a block for one row"));
+                    }
+                }
                 Err(RowError::TooLarge { column, len }) => {
                     return Err(PgError::new(
                         SqlState::from_code(b"54000"),
@@ -235,14 +252,14 @@ unsafe fn put_values(
                     Ok(v) if v.dscale as i32 == scale as i32 => w.put_i128(i, v.value),
                     Ok(_) | Err(NumericError::OutOfShape) => {
                         return Err(fail(format!(
-                            "pg_fusion: numeric value does not have the shape numeric({precision},{scale}) planned for scan column {}",
+                            "numeric value does not have the shape numeric({precision},{scale}) planned for scan column {}",
                             i + 1
                         )))
                     }
                     Err(NumericError::Special) => {
-                        return Err(fail("pg_fusion: unsupported numeric NaN or Infinity".into()))
+                        return Err(fail("unsupported numeric NaN or Infinity".into()))
                     }
-                    Err(NumericError::Malformed) => return Err(fail("pg_fusion: malformed numeric value".into())),
+                    Err(NumericError::Malformed) => return Err(fail("malformed numeric value".into())),
                 }
             }
             ColumnType::Utf8View | ColumnType::BinaryView => {
@@ -258,7 +275,7 @@ unsafe fn put_values(
             ColumnType::Date32 => {
                 let v = d as i32;
                 if v == i32::MIN || v == i32::MAX {
-                    return Err(fail("pg_fusion: unsupported infinite date".into()));
+                    return Err(fail("unsupported infinite date".into()));
                 }
                 w.put_i32(i, v + PG_EPOCH_DAYS);
             }
@@ -266,9 +283,7 @@ unsafe fn put_values(
                 let v = d as i64;
                 match (v != i64::MIN && v != i64::MAX).then(|| v.checked_add(PG_EPOCH_MICROS)).flatten() {
                     Some(x) => w.put_i64(i, x),
-                    None => {
-                        return Err(fail("pg_fusion: unsupported infinite or out-of-range timestamp".into()))
-                    }
+                    None => return Err(fail("unsupported infinite or out-of-range timestamp".into())),
                 }
             }
             ColumnType::Time64Us => w.put_i64(i, d as i64),
@@ -277,7 +292,7 @@ unsafe fn put_values(
                 let iv = unsafe { &*(d as *const sys::Interval) };
                 match iv.time.checked_mul(1000) {
                     Some(ns) => w.put_interval(i, iv.month, iv.day, ns),
-                    None => return Err(fail("pg_fusion: interval out of range".into())),
+                    None => return Err(fail("interval out of range".into())),
                 }
             }
             ColumnType::FixedSizeBinary16 => {

@@ -157,6 +157,12 @@ struct Run {
     rows: u64,
     /// The statement was canceled (57014) rather than failed, for the metrics.
     canceled: bool,
+    /// Under EXPLAIN ANALYZE (the node is instrumented): ask the worker for its metrics.
+    analyze: bool,
+    /// Scan producers started for this execution.
+    producers: u32,
+    /// The executed DataFusion plan with metrics (EXPLAIN ANALYZE), once the worker is done.
+    executed_plan: Option<String>,
     callback: *mut sys::MemoryContextCallback,
 }
 
@@ -219,6 +225,11 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         out_pg,
         rows: 0,
         canceled: false,
+        // SAFETY: the executor state of the statement (the node's own `instrument` is only set
+        // after BeginCustomScan returns).
+        analyze: unsafe { (*estate).es_instrument != 0 },
+        producers: 0,
+        executed_plan: None,
         callback: std::ptr::null_mut(),
     }));
     // SAFETY: the callback lives in the executor's memory context and runs when it is reset or
@@ -302,9 +313,14 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     };
     let producer =
         Producer::start(seg, control.worker(), &p[PRIVATE_SQL], scan_types, scan_pg, params, memory)?;
-    control.send(&ToWorker::Execute { plan: unhex(&p[PRIVATE_PLAN])?, scans: vec![producer.slot_ref()] })?;
+    control.send(&ToWorker::Execute {
+        plan: unhex(&p[PRIVATE_PLAN])?,
+        scans: vec![producer.slot_ref()],
+        analyze: run.analyze,
+    })?;
     run.control = Some(control);
     run.producer = Some(producer);
+    run.producers = 1;
     Ok(())
 }
 
@@ -344,8 +360,11 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
                 run.result = Some(import(control, p, &run.output)?);
                 continue;
             }
-            Some(ToBackend::Done { .. }) => {
+            Some(ToBackend::Done { plan, .. }) => {
                 run.finished = true;
+                if run.analyze {
+                    run.executed_plan = Some(plan);
+                }
                 continue;
             }
             Some(ToBackend::Error { sqlstate, message }) => {
@@ -557,26 +576,109 @@ pub extern "C" fn pgf_rs_explain(
 
 fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgResult<()> {
     let p = private(node);
+    let cstr = |s: &str| CString::new(s.replace('\0', "")).map_err(|e| PgError::internal(e.to_string()));
     let prop = |label: &str, value: &str| -> PgResult<()> {
-        let l = CString::new(label).map_err(|e| PgError::internal(e.to_string()))?;
-        let v = CString::new(value.replace('\0', "")).map_err(|e| PgError::internal(e.to_string()))?;
+        let (l, v) = (cstr(label)?, cstr(value)?);
         let (lp, vp) = (l.as_ptr(), v.as_ptr());
         // SAFETY: ExplainPropertyText copies both strings.
         guard(|| unsafe { sys::ExplainPropertyText(lp, vp, es) })
     };
-    // SAFETY: reading the ExplainState's format.
-    let text = unsafe { (*es).format == sys::ExplainFormat_EXPLAIN_FORMAT_TEXT };
-    if text {
-        for line in p[PRIVATE_DF_PLAN].lines() {
-            prop("DataFusion", line)?;
+    let int = |label: &str, value: i64| -> PgResult<()> {
+        let l = cstr(label)?;
+        let lp = l.as_ptr();
+        // SAFETY: as above.
+        guard(|| unsafe { sys::ExplainPropertyInteger(lp, std::ptr::null(), value, es) })
+    };
+    // A multi-line plan: indented lines under a heading in text, a list of lines otherwise.
+    let lines = |label: &str, text: &str| -> PgResult<()> {
+        // SAFETY: reading the ExplainState's format.
+        if unsafe { (*es).format == sys::ExplainFormat_EXPLAIN_FORMAT_TEXT } {
+            let mut rendered = vec![cstr(&format!("{label}:\n"))?];
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                rendered.push(cstr(&format!("  {line}\n"))?);
+            }
+            let ptrs: Vec<*const std::ffi::c_char> = rendered.iter().map(|c| c.as_ptr()).collect();
+            let ptrs = &ptrs;
+            // SAFETY: es->str is the output buffer; the indent mirrors PostgreSQL's text format.
+            // The closure only borrows; the strings outlive it.
+            guard(|| unsafe {
+                for p in ptrs {
+                    sys::appendStringInfoSpaces((*es).str_, (*es).indent * 2);
+                    sys::appendStringInfoString((*es).str_, *p);
+                }
+            })
+        } else {
+            let mut items: *mut sys::List = std::ptr::null_mut();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let c = cstr(line)?;
+                let cp = c.as_ptr();
+                // SAFETY: pstrdup copies into the current (explain) memory context.
+                items = guard(|| unsafe { sys::lappend(items, sys::pstrdup(cp) as *mut c_void) })?;
+            }
+            let l = cstr(label)?;
+            let lp = l.as_ptr();
+            // SAFETY: the list holds palloc'd C strings, as ExplainPropertyList expects.
+            guard(|| unsafe { sys::ExplainPropertyList(lp, items, es) })
         }
-    } else {
-        prop("DataFusion Plan", &p[PRIVATE_DF_PLAN])?;
-    }
+    };
+    // A group: `named` puts it under its name in the parent; `object` makes it an object (its
+    // members are labeled properties) rather than an array.
+    let group = |open: bool, kind: &str, named: bool, object: bool| -> PgResult<()> {
+        let l = cstr(kind)?;
+        let lp = l.as_ptr();
+        let name = if named { lp } else { std::ptr::null() };
+        // SAFETY: groups are opened and closed in pairs below.
+        guard(|| unsafe {
+            if open {
+                sys::ExplainOpenGroup(lp, name, object, es)
+            } else {
+                sys::ExplainCloseGroup(lp, name, object, es)
+            }
+        })
+    };
+    // SAFETY: reading the ExplainState's flags; the run state is set by begin (NULL for EXPLAIN
+    // without ANALYZE) and still alive: EXPLAIN prints before ExecutorEnd.
+    let (verbose, analyze, run) = unsafe {
+        let run = sys::pgf_scan_state_get(node) as *const Run;
+        ((*es).verbose, (*es).analyze, run.as_ref())
+    };
+    lines("DataFusion Plan", &p[PRIVATE_DF_PLAN])?;
+    group(true, "Scans", true, false)?;
+    group(true, "Scan", false, true)?;
     prop("Relation", &p[PRIVATE_RELATION])?;
-    // SAFETY: reading the ExplainState's verbose flag.
-    if unsafe { (*es).verbose } || !text {
+    if verbose {
         prop("Scan SQL", &p[PRIVATE_SQL])?;
     }
+    if analyze {
+        int("Scan Producers Planned", 1)?;
+        int("Scan Producers Actual", run.map_or(0, |r| r.producers as i64))?;
+    }
+    group(false, "Scan", false, true)?;
+    group(false, "Scans", true, false)?;
+    if let Some(plan) = run.and_then(|r| r.executed_plan.as_deref()) {
+        // SAFETY: reading the ExplainState's timing flag.
+        let timing = unsafe { (*es).timing };
+        let shown = if timing { plan.to_string() } else { without_timings(plan) };
+        lines("DataFusion Executed Plan", &shown)?;
+    }
     Ok(())
+}
+
+/// A plan with metrics without its time metrics (EXPLAIN ANALYZE with TIMING OFF): only the
+/// row counts stay, so the output is as stable as PostgreSQL's own.
+fn without_timings(plan: &str) -> String {
+    plan.lines()
+        .map(|line| match line.find(", metrics=[") {
+            Some(at) => {
+                let metrics = &line[at + ", metrics=[".len()..];
+                let rows = metrics
+                    .split(", ")
+                    .find(|m| m.starts_with("output_rows="))
+                    .map(|m| m.trim_end_matches(']'));
+                format!("{}, metrics=[{}]", &line[..at], rows.unwrap_or(""))
+            }
+            None => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -18,6 +18,25 @@ use super::spec::{AggFunc, AggSpec, CmpOp, DfExpr, Literal, PlanSpec};
 use super::table::{column_name, PgScanTable};
 use crate::page::ColumnType;
 
+/// A float as PostgreSQL orders it. Arrow compares floats by IEEE totalOrder: -0 < +0, and a NaN
+/// with its sign bit set sorts below -Infinity. PostgreSQL has one zero and one NaN, above every
+/// other value. Mapping every NaN to the positive NaN and -0 to +0 (by comparisons, which the
+/// optimizer does not fold away) makes the two orders agree. Other types pass through.
+fn pg_order_key(e: Expr, ty: ColumnType) -> Result<Expr> {
+    let (nan, inf, neg_inf, neg_zero, zero) = match ty {
+        ColumnType::Float64 => {
+            (lit(f64::NAN), lit(f64::INFINITY), lit(f64::NEG_INFINITY), lit(-0.0f64), lit(0.0f64))
+        }
+        ColumnType::Float32 => {
+            (lit(f32::NAN), lit(f32::INFINITY), lit(f32::NEG_INFINITY), lit(-0.0f32), lit(0.0f32))
+        }
+        _ => return Ok(e),
+    };
+    datafusion::logical_expr::when(e.clone().gt(inf).or(e.clone().lt(neg_inf)), nan)
+        .when(e.clone().eq(neg_zero), zero)
+        .otherwise(e)
+}
+
 fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
     let arg = a.arg.map(|i| col(column_name(i)));
     let arg_or_err = || {
@@ -40,8 +59,8 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
                 _ => sum(arg_or_err()?),
             }
         }
-        AggFunc::Min => min(arg_or_err()?),
-        AggFunc::Max => max(arg_or_err()?),
+        AggFunc::Min => min(pg_order_key(arg_or_err()?, a.output)?),
+        AggFunc::Max => max(pg_order_key(arg_or_err()?, a.output)?),
     };
     let filter = a.filter.map(|f| col(column_name(f)));
     match (a.distinct, filter) {
@@ -142,8 +161,16 @@ pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
         b = b.distinct()?;
     }
     if !spec.sort.is_empty() {
-        b =
-            b.sort(spec.sort.iter().map(|k| col(output_name(k.column)).sort(!k.descending, k.nulls_first)))?;
+        let output_types = spec.output_types();
+        let keys = spec
+            .sort
+            .iter()
+            .map(|k| {
+                let ty = output_types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
+                Ok(pg_order_key(col(output_name(k.column)), ty)?.sort(!k.descending, k.nulls_first))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        b = b.sort(keys)?;
     }
     if spec.offset > 0 || spec.limit.is_some() {
         b = b.limit(spec.offset, spec.limit)?;

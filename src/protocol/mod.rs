@@ -32,16 +32,27 @@ pub struct PageRef {
 pub enum ToWorker {
     /// Liveness probe; answered by [`ToBackend::Pong`] with the same nonce.
     Ping { nonce: u64 },
-    /// Run a serialized logical plan; leaf `i` reads the scan slot `scans[i]`.
-    Execute { plan: Vec<u8>, scans: Vec<SlotRef> },
+    /// Run a serialized logical plan; leaf `i` reads the scan slot `scans[i]`. With `analyze`
+    /// (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its metrics.
+    Execute { plan: Vec<u8>, scans: Vec<SlotRef>, analyze: bool },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ToBackend {
-    Pong { nonce: u64, worker_pid: i32 },
+    Pong {
+        nonce: u64,
+        worker_pid: i32,
+    },
     ResultPage(PageRef),
-    Done { rows: u64 },
-    Error { sqlstate: [u8; 5], message: String },
+    /// The query finished; `plan` is the executed plan with metrics when asked for, else empty.
+    Done {
+        rows: u64,
+        plan: String,
+    },
+    Error {
+        sqlstate: [u8; 5],
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,7 +174,7 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
-            ToWorker::Execute { plan, scans } => {
+            ToWorker::Execute { plan, scans, analyze } => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
@@ -171,6 +182,7 @@ impl ToWorker {
                     out.extend_from_slice(&s.index.to_le_bytes());
                     out.extend_from_slice(&s.generation.to_le_bytes());
                 }
+                out.push(*analyze as u8);
             }
         }
     }
@@ -189,7 +201,8 @@ impl ToWorker {
                 for _ in 0..n {
                     scans.push(SlotRef { index: r.u32()?, generation: r.u32()? });
                 }
-                r.finish(ToWorker::Execute { plan, scans })
+                let analyze = r.take::<1>()?[0] != 0;
+                r.finish(ToWorker::Execute { plan, scans, analyze })
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -208,9 +221,10 @@ impl ToBackend {
                 out.push(TAG_RESULT_PAGE);
                 put_page(out, p);
             }
-            ToBackend::Done { rows } => {
+            ToBackend::Done { rows, plan } => {
                 out.push(TAG_DONE);
                 out.extend_from_slice(&rows.to_le_bytes());
+                put_bytes(out, plan.as_bytes());
             }
             ToBackend::Error { sqlstate, message } => {
                 out.push(TAG_ERROR);
@@ -234,7 +248,8 @@ impl ToBackend {
             }
             TAG_DONE => {
                 let rows = r.u64()?;
-                r.finish(ToBackend::Done { rows })
+                let plan = String::from_utf8_lossy(&r.bytes()?).into_owned();
+                r.finish(ToBackend::Done { rows, plan })
             }
             TAG_ERROR => {
                 let sqlstate = r.take::<5>()?;
@@ -296,12 +311,14 @@ mod tests {
         let exec = ToWorker::Execute {
             plan: vec![1, 2, 3],
             scans: vec![SlotRef { index: 3, generation: 9 }, SlotRef { index: 0, generation: 1 }],
+            analyze: true,
         };
         exec.encode(&mut buf);
         assert_eq!(ToWorker::decode(&buf), Ok(exec));
         for m in [
             ToBackend::ResultPage(PageRef { index: 1, generation: 2, rows: 3 }),
-            ToBackend::Done { rows: 77 },
+            ToBackend::Done { rows: 77, plan: String::new() },
+            ToBackend::Done { rows: 0, plan: "ProjectionExec: metrics=[]".into() },
             ToBackend::Error { sqlstate: *b"22012", message: "division by zero".into() },
         ] {
             buf.clear();

@@ -35,6 +35,8 @@ pub struct QueryTask {
     pub backend_pid: i32,
     pub plan: Vec<u8>,
     pub scans: Vec<SlotRef>,
+    /// EXPLAIN ANALYZE: report the executed plan with DataFusion's metrics in `Done`.
+    pub analyze: bool,
     pub session: SessionContext,
     pub activity: Arc<Notify>,
     pub canceled: Arc<AtomicBool>,
@@ -103,13 +105,20 @@ impl QueryTask {
             return; // nobody listens any more
         }
         let msg = match result {
-            Ok(rows) => ToBackend::Done { rows },
+            Ok((rows, plan)) => ToBackend::Done { rows, plan },
             Err(f) => {
                 tracing::debug!(slot = self.lease.index, sqlstate = ?std::str::from_utf8(&f.sqlstate), message = %f.message, "query failed");
                 ToBackend::Error { sqlstate: f.sqlstate, message: f.message }
             }
         };
-        let _ = self.send(&msg).await;
+        if let (ToBackend::Done { rows, plan }, Err(Failure { sqlstate, .. })) = (&msg, self.send(&msg).await)
+        {
+            // Only a plan with metrics can outgrow the ring; the backend still gets the outcome.
+            if sqlstate == *b"XX000" && !plan.is_empty() {
+                let plan = "(the plan with metrics exceeds the control ring)".to_string();
+                let _ = self.send(&ToBackend::Done { rows: *rows, plan }).await;
+            }
+        }
     }
 
     async fn send(&self, msg: &ToBackend) -> Result<(), Failure> {
@@ -142,7 +151,7 @@ impl QueryTask {
         let _ = tokio::time::timeout(Duration::from_millis(1), self.activity.notified()).await;
     }
 
-    async fn execute(&self) -> Result<u64, Failure> {
+    async fn execute(&self) -> Result<(u64, String), Failure> {
         let seg = self.seg;
         let source = Arc::new(PageSource {
             seg,
@@ -158,7 +167,7 @@ impl QueryTask {
         mark_copy_modes(&physical, false);
         tracing::debug!(slot = self.lease.index, plan = %datafusion::physical_plan::displayable(physical.as_ref()).indent(true), "executing");
         let types = column_types(&physical.schema())?;
-        let mut stream = execute_stream(physical, task_ctx)?;
+        let mut stream = execute_stream(physical.clone(), task_ctx)?;
         let owner = seg.worker_owner(WorkerRole::Results, self.lease);
         let pool = seg.pool();
         let capacity = BlockWriter::plan_capacity(pool.page_size(), &types, self.tail_bytes_per_row)
@@ -185,29 +194,40 @@ impl QueryTask {
                 };
                 seg.metrics().inc(Metric::PageAcquireTotal);
                 let ptr = pool.page_ptr(desc).map_err(|_| Failure::internal("result page vanished"))?;
-                // SAFETY: we hold the lease on this page (owner `owner`, generation `desc`); nobody
-                // else writes it until we hand its descriptor over.
-                let bytes = unsafe { std::slice::from_raw_parts_mut(ptr, pool.page_size()) };
-                let mut w = BlockWriter::new(bytes, &types, capacity)
-                    .map_err(|e| Failure::internal(format!("result block: {e:?}")))?;
-                let after = match put_rows(&mut w, &batch, &types, next) {
-                    Ok(a) => a,
-                    Err(BatchError::ValueTooLarge { column, len }) => {
-                        let _ = pool.release(desc);
-                        return Err(Failure {
-                            sqlstate: *b"54000",
-                            message: format!(
-                                "result value of {len} bytes in column {} does not fit a page; raise pg_fusion.page_size",
-                                column + 1
-                            ),
-                        });
+                // A value too wide for a block planned for many rows gets a block of one row.
+                let mut written = None;
+                for cap in [capacity, 1] {
+                    // SAFETY: we hold the lease on this page (owner `owner`, generation `desc`);
+                    // nobody else writes it until we hand its descriptor over. One writer at a time.
+                    let bytes = unsafe { std::slice::from_raw_parts_mut(ptr, pool.page_size()) };
+                    let mut w = BlockWriter::new(bytes, &types, cap)
+                        .map_err(|e| Failure::internal(format!("result block: {e:?}")))?;
+                    match put_rows(&mut w, &batch, &types, next) {
+                        Ok(a) => {
+                            written = Some((a, w.finish()));
+                            break;
+                        }
+                        Err(BatchError::ValueTooLarge { .. }) if cap > 1 => continue,
+                        Err(BatchError::ValueTooLarge { column, len }) => {
+                            let _ = pool.release(desc);
+                            return Err(Failure {
+                                sqlstate: *b"54000",
+                                message: format!(
+                                    "result value of {len} bytes in column {} does not fit a page; raise pg_fusion.page_size",
+                                    column + 1
+                                ),
+                            });
+                        }
+                        Err(e) => {
+                            let _ = pool.release(desc);
+                            return Err(Failure::internal(format!("result batch: {e:?}")));
+                        }
                     }
-                    Err(e) => {
-                        let _ = pool.release(desc);
-                        return Err(Failure::internal(format!("result batch: {e:?}")));
-                    }
+                }
+                let Some((after, rows)) = written else {
+                    let _ = pool.release(desc);
+                    return Err(Failure::internal("result block could not be written"));
                 };
-                let rows = w.finish();
                 next = after;
                 total += rows as u64;
                 seg.metrics().inc(Metric::WorkerResultPagesTotal);
@@ -219,7 +239,14 @@ impl QueryTask {
                 .await?;
             }
         }
-        Ok(total)
+        let plan = if self.analyze {
+            datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical.as_ref())
+                .indent(true)
+                .to_string()
+        } else {
+            String::new()
+        };
+        Ok((total, plan))
     }
 
     async fn wait_canceled(&self) {

@@ -127,13 +127,13 @@ impl ControlServer {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
                 }
-                Ok(ToWorker::Execute { plan, scans }) => {
+                Ok(ToWorker::Execute { plan, scans, analyze }) => {
                     if self.running.iter().any(|r| r.lease == lease) {
                         tracing::warn!(slot = i, "second query in one session; ignoring the session");
                         self.ignored[i as usize] = Some(lease);
                         continue;
                     }
-                    self.start(lease, plan, scans, slot.owner_pid().unwrap_or(0));
+                    self.start(lease, plan, scans, analyze, slot.owner_pid().unwrap_or(0));
                     continue;
                 }
                 Err(e) => {
@@ -162,6 +162,7 @@ impl ControlServer {
         lease: SlotLease,
         plan: Vec<u8>,
         scans: Vec<crate::protocol::SlotRef>,
+        analyze: bool,
         backend_pid: i32,
     ) {
         let canceled = Arc::new(AtomicBool::new(false));
@@ -171,6 +172,7 @@ impl ControlServer {
             backend_pid,
             plan,
             scans,
+            analyze,
             session: self.session.clone(),
             activity: self.activity.clone(),
             canceled: canceled.clone(),

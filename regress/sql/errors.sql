@@ -1,0 +1,58 @@
+-- Errors and SQLSTATEs with pg_fusion on. Row-level errors are raised by PostgreSQL itself (the
+-- expressions run in the scan), so they keep PostgreSQL's SQLSTATE and message; shapes pg_fusion
+-- does not run fail closed with 0A000 naming the construct. After every error the session and the
+-- pool are clean: the next query runs, and no page stays in use.
+CREATE TABLE er (id int, i2 smallint, t text COLLATE "C", f8 float8, n numeric(10,2));
+INSERT INTO er SELECT i, (i % 100)::smallint, 'v' || i, i / 3.0, i FROM generate_series(1, 1000) i;
+ANALYZE er;
+SET pg_fusion.enable = on;
+
+-- 22012 division by zero, 22003 out of range, 22P02 invalid input: PostgreSQL's own.
+SELECT sum(id / (id - 5)) FROM er;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(i2 * 1000 * 1000 * 1000) FROM er;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM er WHERE i2 + 32700::smallint > 0;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(t::int) FROM er;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(f8 * 1e300 * 1e300) FROM er;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM er WHERE id = 1 / 0;
+\echo :LAST_ERROR_SQLSTATE
+
+-- A value wider than a page: 54000 with a hint.
+CREATE TABLE er_wide AS SELECT string_agg(md5(i::text), '') AS w FROM generate_series(1, 3000) i;
+SELECT count(w) FROM er_wide;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE er_wide;
+
+-- The session goes on after each error.
+SELECT count(*), sum(n) FROM er;
+
+-- Unsupported shapes: 0A000, the construct named.
+SELECT count(*) FROM er a JOIN er b USING (id);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM er a, er b;
+SELECT id FROM er WHERE id IN (SELECT id FROM er) LIMIT 1;
+SELECT sum(id) OVER () FROM er LIMIT 1;
+SELECT f8, count(*) FROM er GROUP BY f8;
+SELECT DISTINCT f8 FROM er;
+WITH c AS (SELECT id FROM er) SELECT count(*) FROM c;
+SELECT id FROM er UNION SELECT id FROM er;
+SELECT count(*) FROM er GROUP BY ROLLUP (i2);
+SELECT t FROM er ORDER BY t COLLATE "und-x-icu" LIMIT 1;
+SELECT string_agg(t, ',') FROM er;
+\echo :LAST_ERROR_SQLSTATE
+
+-- Statements pg_fusion never takes run natively, without error.
+SELECT id FROM er WHERE id < 3 ORDER BY id FOR UPDATE;
+CREATE TEMP TABLE er_copy AS SELECT id FROM er WHERE id < 10;
+SELECT count(*) FROM er_copy;
+DO $$ BEGIN PERFORM count(*) FROM er; END $$;
+SELECT count(*) > 0 FROM pg_class;
+
+-- The counters saw the refusals; nothing is left in use.
+SELECT value > 0 AS refused FROM pg_fusion_metrics() WHERE metric = 'planner_unsupported_total';
+SELECT value FROM pg_fusion_metrics() WHERE metric IN ('pages_in_use', 'control_slots_in_use', 'scan_slots_in_use');
+DROP TABLE er;

@@ -1,0 +1,40 @@
+-- EXPLAIN with pg_fusion on: the Custom Scan (PgFusionScan) root, the DataFusion plan, and per
+-- scan leaf the relation (VERBOSE: its scan SQL); ANALYZE adds the scan producers used and the
+-- executed DataFusion plan with its metrics. FORMAT JSON carries the same as structured properties.
+CREATE TABLE ex (id int, g int, t text COLLATE "C", n numeric(10,2));
+INSERT INTO ex SELECT i, i % 10, 't' || (i % 7), i * 0.5 FROM generate_series(1, 5000) i;
+ANALYZE ex;
+SET pg_fusion.enable = on;
+
+EXPLAIN (COSTS OFF) SELECT g, count(*), sum(n) FROM ex WHERE id > 10 GROUP BY g ORDER BY g;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT id, t FROM ex WHERE id < 3 AND t LIKE 't%' ORDER BY id LIMIT 2;
+EXPLAIN (COSTS OFF, FORMAT JSON) SELECT DISTINCT t FROM ex ORDER BY t;
+EXPLAIN (COSTS OFF, VERBOSE, FORMAT YAML) SELECT count(*) FROM ex WHERE g = 3;
+
+-- ANALYZE runs the query; with TIMING OFF the executed plan keeps only row counts (shown here
+-- for the operators whose counts do not depend on the number of partitions).
+\o /tmp/pg_fusion_regress_explain.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM ex;
+\o
+\! grep -vE '(Partial|CoalescePartitions|Repartition)' /tmp/pg_fusion_regress_explain.out
+-- With timings the figures vary: check the shape only.
+\o /tmp/pg_fusion_regress_explain.out
+EXPLAIN (ANALYZE, COSTS OFF) SELECT g, max(t) FROM ex GROUP BY g;
+\o
+\! grep -cE 'metrics=\[output_rows=[0-9]+, elapsed_compute=' /tmp/pg_fusion_regress_explain.out | sed 's/^[1-9][0-9]*$/operators with timings: yes/'
+\! grep -E 'Custom Scan|Scan Producers' /tmp/pg_fusion_regress_explain.out | sed 's/(actual time=[^)]*)/(actual ...)/'
+\o /tmp/pg_fusion_regress_explain.out
+EXPLAIN (ANALYZE, COSTS OFF, FORMAT JSON) SELECT g, max(t) FROM ex GROUP BY g;
+\o
+\! grep -oE '"(Node Type|Custom Plan Provider|Relation|Scan Producers Planned|Scan Producers Actual|DataFusion Executed Plan)"' /tmp/pg_fusion_regress_explain.out
+\! rm -f /tmp/pg_fusion_regress_explain.out
+
+-- EXPLAIN of a shape pg_fusion refuses is refused too (the plan would not be the one that runs).
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b USING (id);
+-- ... and with pg_fusion off, or under fallback, it is PostgreSQL's own plan.
+SET pg_fusion.on_unsupported = fallback;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b USING (id);
+RESET pg_fusion.on_unsupported;
+
+SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
+DROP TABLE ex;
