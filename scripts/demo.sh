@@ -40,9 +40,16 @@ SELECT pg_fusion_ping() AS worker_pid;
 SELECT name, setting, unit FROM pg_settings
 WHERE name IN ('pg_fusion.page_size', 'pg_fusion.page_count', 'pg_fusion.control_slot_count', 'pg_fusion.worker_threads')
 ORDER BY name;
+\echo '-- a query through DataFusion: same rows as PostgreSQL, and the plan that ran'
+CREATE TABLE IF NOT EXISTS demo_sales AS
+SELECT g AS id, (g % 5) AS region, ((g % 1000) / 4.0)::numeric(10,2) AS amount FROM generate_series(1, 100000) g;
+SET pg_fusion.enable = on;
+SELECT region, count(*), sum(amount), avg(amount) FROM demo_sales WHERE id > 10 GROUP BY region ORDER BY region;
+EXPLAIN (COSTS OFF) SELECT region, count(*), sum(amount) FROM demo_sales WHERE id > 10 GROUP BY region ORDER BY region;
+RESET pg_fusion.enable;
 \echo '-- live metrics'
 SELECT component, metric, kind, unit, value FROM pg_fusion_metrics()
-WHERE component IN ('pool', 'control', 'worker') ORDER BY component, metric;
+WHERE component IN ('pool', 'control', 'worker', 'queries', 'scan') ORDER BY component, metric;
 SQL
 
 cat <<EOF
