@@ -27,6 +27,7 @@ impl SqlState {
     pub const PROTOCOL_VIOLATION: SqlState = SqlState::from_code(b"08P01");
     pub const INSUFFICIENT_RESOURCES: SqlState = SqlState::from_code(b"53000");
     pub const QUERY_CANCELED: SqlState = SqlState::from_code(b"57014");
+    pub const PROGRAM_LIMIT_EXCEEDED: SqlState = SqlState::from_code(b"54000");
     pub const INTERNAL_ERROR: SqlState = SqlState::from_code(b"XX000");
 }
 

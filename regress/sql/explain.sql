@@ -1,5 +1,5 @@
 -- EXPLAIN with pg_fusion on: the Custom Scan (PgFusionScan) root, the DataFusion plan, and per
--- scan leaf the relation (VERBOSE: its scan SQL); ANALYZE adds the scan producers used and the
+-- scan leaf the relation (VERBOSE: its scan SQL and PostgreSQL's plan for it); ANALYZE adds the scan producers used and the
 -- executed DataFusion plan with its metrics. FORMAT JSON carries the same as structured properties.
 CREATE TABLE ex (id int, g int, t text COLLATE "C", n numeric(10,2));
 INSERT INTO ex SELECT i, i % 10, 't' || (i % 7), i * 0.5 FROM generate_series(1, 5000) i;

@@ -88,6 +88,20 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- Large plans: a HAVING of 1500 OR terms makes a plan far larger than the control ring; it
+-- travels through pages (control_paged_messages_total counts it), and so does the executed plan
+-- EXPLAIN ANALYZE sends back. The same aggregate written 1500 times is computed once.
+SELECT value AS paged_before FROM pg_fusion_metrics() WHERE metric = 'control_paged_messages_total' \gset
+\set ors `seq 1 1500 | sed 's/.*/count(*) = &/' | paste -sd'|' | sed 's/|/ OR /g'`
+\set q 'SELECT v, count(*) FROM fq GROUP BY v HAVING :ors ORDER BY v'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\o /dev/null
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) :q;
+\o
+SELECT value - :paged_before AS paged_messages FROM pg_fusion_metrics() WHERE metric = 'control_paged_messages_total';
+
 -- Prepared statements: six executions, so the generic plan runs too.
 SET pg_fusion.enable = on;
 PREPARE p(int, text) AS SELECT count(*), sum(n) FROM fq WHERE id > $1 AND v = $2;

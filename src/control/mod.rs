@@ -12,9 +12,9 @@
 use std::time::{Duration, Instant};
 
 use crate::pg::{latch, PgError, PgResult, SqlState};
-use crate::protocol::{envelope, open_envelope, ScanMsg, ToBackend, ToWorker};
+use crate::protocol::{envelope, open_envelope, paged, DecodeError, PagedRef, ScanMsg, ToBackend, ToWorker};
 use crate::shm::ring::{RecvError, SendError};
-use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, Wakeup};
+use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, Wakeup, WorkerRole};
 
 /// How long a backend waits for the worker between checks that it is still alive.
 const WAIT_SLICE_MS: i64 = 100;
@@ -106,7 +106,7 @@ impl ControlSession {
             if generation != self.lease.generation {
                 continue;
             }
-            return ToBackend::decode(msg).map(Some).map_err(invalid);
+            return self.open_message(msg).map(Some);
         }
     }
 
@@ -120,6 +120,12 @@ impl ControlSession {
 
     pub fn send(&mut self, msg: &ToWorker) -> PgResult<()> {
         envelope(self.lease.generation, &mut self.buf, |out| msg.encode(out));
+        if self.buf.len() > self.slot()?.to_worker.max_payload() {
+            let body = self.buf.split_off(4);
+            let paged = self.write_pages(&body)?;
+            envelope(self.lease.generation, &mut self.buf, |out| ToWorker::Paged(paged).encode(out));
+            self.seg.metrics().inc(Metric::ControlPagedMessagesTotal);
+        }
         loop {
             let slot = self.slot()?;
             match slot.to_worker.try_send(&self.buf) {
@@ -143,6 +149,65 @@ impl ControlSession {
         Ok(())
     }
 
+    /// Copy a message too large for the ring into pages under this session (all at once, waiting
+    /// on the latch while the pool is short).
+    fn write_pages(&self, body: &[u8]) -> PgResult<PagedRef> {
+        let pool = self.seg.pool();
+        let needed = paged::pages_needed(body.len(), pool.page_size());
+        let ring = self.slot()?.to_worker.capacity();
+        // The page list itself must fit the ring, and one message may take at most a quarter of
+        // the pool so that queries keep pages to run with.
+        let limit = (pool.page_count() / 4).min(ring.saturating_sub(64) / 8);
+        if needed > limit || body.len() > u32::MAX as usize {
+            return Err(PgError::new(
+                SqlState::PROGRAM_LIMIT_EXCEEDED,
+                format!(
+                    "plan of {} bytes needs {needed} pages; at most {limit} may carry one message",
+                    body.len()
+                ),
+            )
+            .with_hint("Raise pg_fusion.page_size or pg_fusion.page_count, or simplify the query."));
+        }
+        let owner = self.pool_owner();
+        let mut waited = false;
+        loop {
+            if let Some(pages) = paged::write(&pool, owner, body) {
+                return Ok(PagedRef { len: body.len() as u32, pages });
+            }
+            if !waited {
+                self.seg.metrics().inc(Metric::PageAcquireWaitTotal);
+                waited = true;
+            }
+            self.seg.set_page_wait(SlotKind::Control, self.lease.index, true);
+            let waited = latch::wait_my_latch(WAIT_SLICE_MS).and_then(|_| latch::check_for_interrupts());
+            self.seg.set_page_wait(SlotKind::Control, self.lease.index, false);
+            waited?;
+            self.check_worker()?;
+        }
+    }
+
+    /// A message from the worker; one that came through pages is read out of them here.
+    fn open_message(&self, msg: &[u8]) -> PgResult<ToBackend> {
+        let invalid =
+            |e| PgError::new(SqlState::PROTOCOL_VIOLATION, format!("invalid message from the worker: {e}"));
+        match ToBackend::decode(msg).map_err(invalid)? {
+            ToBackend::Paged(p) => {
+                let pool = self.seg.pool();
+                let from = self.seg.worker_owner(WorkerRole::Results, self.lease);
+                let bytes =
+                    paged::read(&pool, &p.pages, p.len as usize, from, self.pool_owner()).map_err(|_| {
+                        PgError::new(SqlState::PROTOCOL_VIOLATION, "paged message from the worker is stale")
+                    })?;
+                self.seg.wake_page_waiters();
+                match ToBackend::decode(&bytes).map_err(invalid)? {
+                    ToBackend::Paged(_) => Err(invalid(DecodeError::UnknownTag(0))),
+                    m => Ok(m),
+                }
+            }
+            m => Ok(m),
+        }
+    }
+
     /// Wait for the next message from the worker, at most `timeout`.
     pub fn recv(&mut self, timeout: Duration) -> PgResult<ToBackend> {
         let deadline = Instant::now() + timeout;
@@ -163,7 +228,7 @@ impl ControlSession {
                     // A reply to an earlier session of this slot: not ours.
                     continue;
                 }
-                return ToBackend::decode(msg).map_err(invalid);
+                return self.open_message(msg);
             }
             if Instant::now() >= deadline {
                 return Err(PgError::new(SqlState::CONNECTION_FAILURE, "worker did not answer in time"));

@@ -378,6 +378,58 @@ fn plan_one(
     guard(|| unsafe { sys::pg_plan_query(query, sql, 0, params) })
 }
 
+/// Plan the scan SQL `sql` with the statement's bound `params` (their types are the statement's),
+/// bypassing pg_fusion's planner hook.
+fn plan_scan(sql: *const std::ffi::c_char, params: sys::ParamListInfo) -> PgResult<*mut sys::PlannedStmt> {
+    let mut param_types: Vec<sys::Oid> = Vec::new();
+    if !params.is_null() {
+        // SAFETY: a valid ParamListInfo of the executing statement.
+        unsafe {
+            let p = &*params;
+            if p.paramFetch.is_some() {
+                return Err(PgError::unsupported("dynamic parameters"));
+            }
+            let items = p.params.as_ptr();
+            for i in 0..p.numParams as usize {
+                param_types.push((*items.add(i)).ptype);
+            }
+        }
+    }
+    INTERNAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let planned = plan_one(sql, param_types.as_ptr(), param_types.len() as i32, params);
+    INTERNAL.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    planned
+}
+
+/// PostgreSQL's plan for a scan leaf, as `EXPLAIN (VERBOSE, COSTS costs)` prints it in text.
+/// Needs an active snapshot (EXPLAIN has one); checks permissions like EXPLAIN does.
+pub fn explain_scan(sql: &str, params: sys::ParamListInfo, costs: bool) -> PgResult<String> {
+    let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
+    let sql_p = c_sql.as_ptr();
+    let planned = plan_scan(sql_p, params)?;
+    // SAFETY: a fresh ExplainState in the current memory context; ExplainOnePlan only starts the
+    // executor with EXEC_FLAG_EXPLAIN_ONLY and prints into es->str.
+    let text = guard(|| unsafe {
+        let es = sys::NewExplainState();
+        (*es).verbose = true;
+        (*es).costs = costs;
+        sys::ExplainOnePlan(
+            planned,
+            std::ptr::null_mut(),
+            es,
+            sql_p,
+            params,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        );
+        (*es).str_
+    })?;
+    // SAFETY: a valid StringInfo built by ExplainOnePlan.
+    let bytes = unsafe { std::slice::from_raw_parts((*text).data as *const u8, (*text).len as usize) };
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
 /// Planning of the scan SQL must not go through pg_fusion's planner hook.
 pub static INTERNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
@@ -396,33 +448,19 @@ impl Producer {
         let owner = session.pool_owner();
         let pool = seg.pool();
         let capacity = BlockWriter::plan_capacity(pool.page_size(), &types, super::guc::tail_bytes_per_row())
-            .map_err(|e| PgError::internal(format!("scan rows do not fit a page: {e:?}")))?;
+            .map_err(|_| {
+                PgError::new(
+                    SqlState::PROGRAM_LIMIT_EXCEEDED,
+                    format!("scan rows of {} columns do not fit a page", types.len()),
+                )
+                .with_hint("Raise pg_fusion.page_size.")
+            })?;
         let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
-        // Parameter types: the statement's.
-        let mut param_types: Vec<sys::Oid> = Vec::new();
-        if !params.is_null() {
-            // SAFETY: a valid ParamListInfo of the executing statement.
-            unsafe {
-                let p = &*params;
-                if p.paramFetch.is_some() {
-                    return Err(PgError::unsupported("dynamic parameters"));
-                }
-                let items = p.params.as_ptr();
-                for i in 0..p.numParams as usize {
-                    param_types.push((*items.add(i)).ptype);
-                }
-            }
-        }
         let sql_p = c_sql.as_ptr();
-        let n_params = param_types.len() as i32;
-        let types_p = param_types.as_ptr();
         if pg_types.len() != types.len() {
             return Err(PgError::internal("scan column types differ in the plan"));
         }
-        INTERNAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let planned = plan_one(sql_p, types_p, n_params, params);
-        INTERNAL.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        let planned = planned?;
+        let planned = plan_scan(sql_p, params)?;
         let ncols = types.len();
         let mut state = Box::new(ProducerState {
             block: None,

@@ -648,6 +648,9 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
     prop("Relation", &p[PRIVATE_RELATION])?;
     if verbose {
         prop("Scan SQL", &p[PRIVATE_SQL])?;
+        // SAFETY: the node's executor state is alive while EXPLAIN prints; reading flags.
+        let (params, costs) = unsafe { ((*(*node).ss.ps.state).es_param_list_info, (*es).costs) };
+        lines("PostgreSQL Plan", &super::producer::explain_scan(&p[PRIVATE_SQL], params, costs)?)?;
     }
     if analyze {
         int("Scan Producers Planned", 1)?;

@@ -634,6 +634,10 @@ impl AggContext<'_> {
     }
 
     fn add_agg(&mut self, spec: AggSpec, describe: *mut sys::Node) -> usize {
+        // The same aggregate written twice (select list and HAVING, say) is computed once.
+        if let Some(i) = self.aggs.iter().position(|a| *a == spec) {
+            return self.key_exprs.len() + i + 1;
+        }
         self.aggs.push(spec);
         self.agg_exprs.push(describe);
         self.key_exprs.len() + self.aggs.len() // 1-based attno

@@ -103,12 +103,33 @@ fn df_expr(e: &DfExpr, name: &dyn Fn(usize) -> String) -> Expr {
             };
             binary_expr(df_expr(l, name), op, df_expr(r, name))
         }
-        DfExpr::And(v) => v.iter().map(|x| df_expr(x, name)).reduce(Expr::and).unwrap_or(lit(true)),
-        DfExpr::Or(v) => v.iter().map(|x| df_expr(x, name)).reduce(Expr::or).unwrap_or(lit(false)),
+        DfExpr::And(v) => {
+            balanced(v.iter().map(|x| df_expr(x, name)).collect(), Expr::and).unwrap_or(lit(true))
+        }
+        DfExpr::Or(v) => {
+            balanced(v.iter().map(|x| df_expr(x, name)).collect(), Expr::or).unwrap_or(lit(false))
+        }
         DfExpr::Not(x) => Expr::Not(Box::new(df_expr(x, name))),
         DfExpr::IsNull(x) => df_expr(x, name).is_null(),
         DfExpr::IsNotNull(x) => df_expr(x, name).is_not_null(),
     }
+}
+
+/// Join a long AND/OR list as a balanced tree: depth log2(n), so plan building, serialization and
+/// optimization (all recursive) never go deep on a query with thousands of terms.
+fn balanced(mut v: Vec<Expr>, join: fn(Expr, Expr) -> Expr) -> Option<Expr> {
+    while v.len() > 1 {
+        let mut next = Vec::with_capacity(v.len().div_ceil(2));
+        let mut it = v.into_iter();
+        while let Some(a) = it.next() {
+            next.push(match it.next() {
+                Some(b) => join(a, b),
+                None => a,
+            });
+        }
+        v = next;
+    }
+    v.pop()
 }
 
 fn stage_name(i: usize) -> String {

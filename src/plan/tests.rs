@@ -77,3 +77,47 @@ fn plain_scan_plan_outputs_scan_types() {
     let types: Vec<_> = plan.schema().fields().iter().map(|f| f.data_type().clone()).collect();
     assert_eq!(types, vec![s.scan.columns[1].ty.arrow_type(), s.scan.columns[0].ty.arrow_type()]);
 }
+
+/// Build, serialize and read back a plan with `aggs` aggregates and a HAVING of `terms` ORed
+/// comparisons, on a thread with `stack` bytes of stack.
+fn wide_having(aggs: usize, terms: usize, stack: usize) -> usize {
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let mut s = spec();
+            let g = s.grouping.as_mut().unwrap();
+            g.aggs = (0..aggs).map(|_| g.aggs[0].clone()).collect();
+            s.having = Some(DfExpr::Or(
+                (0..terms)
+                    .map(|i| {
+                        DfExpr::Compare(
+                            CmpOp::Eq,
+                            Box::new(DfExpr::Column(1 + i % aggs)),
+                            Box::new(DfExpr::Literal(Literal::Int64(i as i64))),
+                        )
+                    })
+                    .collect(),
+            ));
+            s.output = (0..=aggs).collect();
+            let plan = logical::build(&s).unwrap();
+            let bytes = codec::to_bytes(&plan).unwrap();
+            let ctx = SessionContext::new();
+            codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
+            bytes.len()
+        })
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn long_or_lists_stay_shallow() {
+    // Thousands of OR terms must not recurse thousands deep anywhere (building, serializing,
+    // reading back): the backend and the worker have ordinary thread stacks.
+    assert!(wide_having(1, 5000, 1 << 20) > 8192);
+}
+
+#[test]
+fn many_aggregates_build() {
+    assert!(wide_having(1500, 1500, 1 << 20) > 8192);
+}

@@ -12,6 +12,9 @@
 //! [`ToWorker::Execute`]; producers send [`ScanMsg::Page`]s and one [`ScanMsg::End`]; the worker
 //! answers with [`ToBackend::ResultPage`]s and one [`ToBackend::Done`] or [`ToBackend::Error`].
 //! Releasing the control slot is the cancel: the worker stops a query whose session has ended.
+//! A control message that does not fit its ring travels through pages ([`paged`]).
+
+pub mod paged;
 
 /// One session of one slot, as sent to the worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +38,15 @@ pub enum ToWorker {
     /// Run a serialized logical plan; leaf `i` reads the scan slot `scans[i]`. With `analyze`
     /// (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its metrics.
     Execute { plan: Vec<u8>, scans: Vec<SlotRef>, analyze: bool },
+    /// A message too large for the ring, in pages (see [`paged`]).
+    Paged(PagedRef),
+}
+
+/// Where a message too large for its ring lies: `len` bytes across `pages`, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PagedRef {
+    pub len: u32,
+    pub pages: Vec<crate::shm::PageDescriptor>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +65,8 @@ pub enum ToBackend {
         sqlstate: [u8; 5],
         message: String,
     },
+    /// A message too large for the ring, in pages (see [`paged`]).
+    Paged(PagedRef),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,6 +115,17 @@ const TAG_DONE: u8 = 5;
 const TAG_ERROR: u8 = 6;
 const TAG_SCAN_PAGE: u8 = 7;
 const TAG_SCAN_END: u8 = 8;
+const TAG_PAGED: u8 = 9;
+
+fn put_paged(out: &mut Vec<u8>, p: &PagedRef) {
+    out.push(TAG_PAGED);
+    out.extend_from_slice(&p.len.to_le_bytes());
+    out.extend_from_slice(&(p.pages.len() as u32).to_le_bytes());
+    for d in &p.pages {
+        out.extend_from_slice(&d.index.to_le_bytes());
+        out.extend_from_slice(&d.generation.to_le_bytes());
+    }
+}
 
 fn put_page(out: &mut Vec<u8>, p: &PageRef) {
     out.extend_from_slice(&p.index.to_le_bytes());
@@ -158,6 +183,19 @@ impl<'a> Reader<'a> {
         Ok(b.to_vec())
     }
 
+    fn paged(&mut self) -> Result<PagedRef, DecodeError> {
+        let len = self.u32()?;
+        let n = self.u32()? as usize;
+        if self.rest.len() < n.saturating_mul(8) {
+            return Err(DecodeError::Truncated { tag: self.tag });
+        }
+        let mut pages = Vec::with_capacity(n);
+        for _ in 0..n {
+            pages.push(crate::shm::PageDescriptor { index: self.u32()?, generation: self.u32()? });
+        }
+        Ok(PagedRef { len, pages })
+    }
+
     fn finish<T>(self, value: T) -> Result<T, DecodeError> {
         if self.rest.is_empty() {
             Ok(value)
@@ -184,6 +222,7 @@ impl ToWorker {
                 }
                 out.push(*analyze as u8);
             }
+            ToWorker::Paged(p) => put_paged(out, p),
         }
     }
 
@@ -203,6 +242,10 @@ impl ToWorker {
                 }
                 let analyze = r.take::<1>()?[0] != 0;
                 r.finish(ToWorker::Execute { plan, scans, analyze })
+            }
+            TAG_PAGED => {
+                let p = r.paged()?;
+                r.finish(ToWorker::Paged(p))
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -231,6 +274,7 @@ impl ToBackend {
                 out.extend_from_slice(sqlstate);
                 put_bytes(out, message.as_bytes());
             }
+            ToBackend::Paged(p) => put_paged(out, p),
         }
     }
 
@@ -255,6 +299,10 @@ impl ToBackend {
                 let sqlstate = r.take::<5>()?;
                 let message = String::from_utf8_lossy(&r.bytes()?).into_owned();
                 r.finish(ToBackend::Error { sqlstate, message })
+            }
+            TAG_PAGED => {
+                let p = r.paged()?;
+                r.finish(ToBackend::Paged(p))
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -320,6 +368,13 @@ mod tests {
             ToBackend::Done { rows: 77, plan: String::new() },
             ToBackend::Done { rows: 0, plan: "ProjectionExec: metrics=[]".into() },
             ToBackend::Error { sqlstate: *b"22012", message: "division by zero".into() },
+            ToBackend::Paged(PagedRef {
+                len: 70_000,
+                pages: vec![
+                    crate::shm::PageDescriptor { index: 4, generation: 1 },
+                    crate::shm::PageDescriptor { index: 2, generation: 8 },
+                ],
+            }),
         ] {
             buf.clear();
             m.encode(&mut buf);

@@ -62,6 +62,7 @@ metrics! {
     ControlMessagesToWorkerTotal => ("control", "control_messages_to_worker_total", Counter, "messages"),
     ControlMessagesToBackendTotal => ("control", "control_messages_to_backend_total", Counter, "messages"),
     ControlRingFullTotal => ("control", "control_ring_full_total", Counter, "events"),
+    ControlPagedMessagesTotal => ("control", "control_paged_messages_total", Counter, "messages"),
     ControlSlotsReclaimedTotal => ("control", "control_slots_reclaimed_total", Counter, "slots"),
     ScanSlotsTotal => ("scan", "scan_slots_total", Gauge, "slots"),
     ScanSlotsInUse => ("scan", "scan_slots_in_use", Gauge, "slots"),

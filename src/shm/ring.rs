@@ -79,6 +79,11 @@ impl Ring {
         self.capacity
     }
 
+    /// The largest payload one frame can carry.
+    pub fn max_payload(&self) -> usize {
+        self.capacity - FRAME_HEADER
+    }
+
     /// Zero both counters. Owner only, with no peer attached.
     pub fn reset(&self) {
         self.header().head.store(0, Ordering::Relaxed);

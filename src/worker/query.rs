@@ -25,7 +25,7 @@ use crate::page::batch::{put_rows, BatchError};
 use crate::page::encode::BlockWriter;
 use crate::page::ColumnType;
 use crate::plan::codec;
-use crate::protocol::{envelope, PageRef, SlotRef, ToBackend};
+use crate::protocol::{envelope, paged, PageRef, PagedRef, SlotRef, ToBackend};
 use crate::shm::ring::SendError;
 use crate::shm::{signal_latch, Metric, Segment, SlotKind, SlotLease, WorkerRole};
 
@@ -111,14 +111,7 @@ impl QueryTask {
                 ToBackend::Error { sqlstate: f.sqlstate, message: f.message }
             }
         };
-        if let (ToBackend::Done { rows, plan }, Err(Failure { sqlstate, .. })) = (&msg, self.send(&msg).await)
-        {
-            // Only a plan with metrics can outgrow the ring; the backend still gets the outcome.
-            if sqlstate == *b"XX000" && !plan.is_empty() {
-                let plan = "(the plan with metrics exceeds the control ring)".to_string();
-                let _ = self.send(&ToBackend::Done { rows: *rows, plan }).await;
-            }
-        }
+        let _ = self.send(&msg).await;
     }
 
     async fn send(&self, msg: &ToBackend) -> Result<(), Failure> {
@@ -126,6 +119,12 @@ impl QueryTask {
         envelope(self.lease.generation, &mut frame, |out| msg.encode(out));
         let slot =
             self.seg.slot(SlotKind::Control, self.lease.index).ok_or_else(|| Failure::internal("slot"))?;
+        if frame.len() > slot.to_backend.max_payload() {
+            // Only a plan with metrics outgrows the ring: it travels through pages.
+            let paged = self.write_pages(&frame[4..]).await?;
+            envelope(self.lease.generation, &mut frame, |out| ToBackend::Paged(paged).encode(out));
+            self.seg.metrics().inc(Metric::ControlPagedMessagesTotal);
+        }
         loop {
             if self.canceled.load(Ordering::Relaxed) || !slot.is_current(self.lease) {
                 return Err(Failure { sqlstate: *b"57014", message: "canceled".into() });
@@ -143,6 +142,28 @@ impl QueryTask {
                 }
                 Err(SendError::TooLarge { .. }) => return Err(Failure::internal("result message too large")),
             }
+        }
+    }
+
+    /// Copy a message too large for the ring into pages under the query's `Results` owner (the
+    /// backend takes them over as it takes result pages over), waiting while the pool is short.
+    async fn write_pages(&self, body: &[u8]) -> Result<PagedRef, Failure> {
+        let pool = self.seg.pool();
+        if paged::pages_needed(body.len(), pool.page_size()) > pool.page_count() / 4 {
+            return Err(Failure::internal(format!(
+                "message of {} bytes too large for the page pool",
+                body.len()
+            )));
+        }
+        let owner = self.seg.worker_owner(WorkerRole::Results, self.lease);
+        loop {
+            if let Some(pages) = paged::write(&pool, owner, body) {
+                return Ok(PagedRef { len: body.len() as u32, pages });
+            }
+            if self.canceled.load(Ordering::Relaxed) {
+                return Err(Failure { sqlstate: *b"57014", message: "canceled".into() });
+            }
+            self.idle().await;
         }
     }
 
@@ -171,7 +192,13 @@ impl QueryTask {
         let owner = seg.worker_owner(WorkerRole::Results, self.lease);
         let pool = seg.pool();
         let capacity = BlockWriter::plan_capacity(pool.page_size(), &types, self.tail_bytes_per_row)
-            .map_err(|e| Failure::internal(format!("result rows do not fit a page: {e:?}")))?;
+            .map_err(|_| Failure {
+                sqlstate: *b"54000",
+                message: format!(
+                    "result rows of {} columns do not fit a page; raise pg_fusion.page_size",
+                    types.len()
+                ),
+            })?;
         let mut total: u64 = 0;
         loop {
             let batch = tokio::select! {

@@ -26,6 +26,9 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, RecordOutput, Time,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use tokio::sync::Notify;
@@ -100,6 +103,7 @@ impl ScanSource for PageSource {
             properties,
             copy: Arc::new(AtomicBool::new(false)),
             started: AtomicBool::new(false),
+            metrics: ExecutionPlanMetricsSet::new(),
         }))
     }
 }
@@ -115,6 +119,16 @@ pub struct PgScanExec {
     /// Copy each batch out of its page (set by the plan walk, see the module rules).
     pub copy: Arc<AtomicBool>,
     started: AtomicBool,
+    /// EXPLAIN ANALYZE: output_rows, elapsed_compute (importing and copying blocks), pages
+    /// imported and the time spent waiting for the producers (`page_wait_time`).
+    metrics: ExecutionPlanMetricsSet,
+}
+
+/// The leaf's metrics for one execution.
+struct ScanMetrics {
+    baseline: BaselineMetrics,
+    pages: Count,
+    wait: Time,
 }
 
 impl fmt::Debug for PgScanExec {
@@ -149,6 +163,7 @@ struct ScanState {
     copy: Arc<AtomicBool>,
     inbox: Vec<u8>,
     done: bool,
+    metrics: ScanMetrics,
 }
 
 impl ScanState {
@@ -219,7 +234,16 @@ impl ScanState {
                         continue; // a frame of an earlier session of this slot
                     }
                     match ScanMsg::decode(msg) {
-                        Ok(ScanMsg::Page(p)) => return Some(self.import(p.index, p.generation, p.rows)),
+                        Ok(ScanMsg::Page(p)) => {
+                            let timer = self.metrics.baseline.elapsed_compute().timer();
+                            let batch = self.import(p.index, p.generation, p.rows);
+                            timer.done();
+                            if let Ok(b) = &batch {
+                                self.metrics.pages.add(1);
+                                b.record_output(&self.metrics.baseline);
+                            }
+                            return Some(batch);
+                        }
                         Ok(ScanMsg::End { .. }) => {
                             self.done = true;
                             return None;
@@ -235,7 +259,9 @@ impl ScanState {
                     if !slot.is_current(self.lease) {
                         return Some(Err(DataFusionError::Execution("scan producer went away".into())));
                     }
+                    let timer = self.metrics.wait.timer();
                     let _ = tokio::time::timeout(Duration::from_millis(10), notified).await;
+                    timer.done();
                 }
                 Err(_) => return Some(Err(DataFusionError::Execution("corrupt scan ring".into()))),
             }
@@ -254,6 +280,10 @@ impl ExecutionPlan for PgScanExec {
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
         vec![]
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
     }
 
     fn apply_expressions(
@@ -298,6 +328,11 @@ impl ExecutionPlan for PgScanExec {
             copy: self.copy.clone(),
             inbox: Vec::new(),
             done: false,
+            metrics: ScanMetrics {
+                baseline: BaselineMetrics::new(&self.metrics, partition),
+                pages: MetricBuilder::new(&self.metrics).counter("pages", partition),
+                wait: MetricBuilder::new(&self.metrics).subset_time("page_wait_time", partition),
+            },
         };
         let stream = futures::stream::unfold(state, |mut st| async move { st.next().await.map(|r| (r, st)) });
         Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream)))

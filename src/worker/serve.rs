@@ -5,6 +5,8 @@
 //! - A frame is acted on only if its session generation is the slot's current one; frames of
 //!   ended sessions are dropped. A corrupt or unknown message ends the worker's attention to that
 //!   session (the backend gets a clean error or times out) rather than the worker.
+//! - A message that came through pages is read out of them (and the pages released) before it is
+//!   acted on, exactly like one read from the ring.
 //! - One query per control session. When the session ends (the backend released the slot:
 //!   finished, canceled, failed or exited) the query is canceled; once its task has finished its
 //!   left-over pages are reclaimed (see `query.rs`).
@@ -17,8 +19,8 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::query::QueryTask;
 use crate::pg::latch;
-use crate::protocol::{envelope, open_envelope, ToBackend, ToWorker};
-use crate::shm::{Metric, Segment, SlotKind, SlotLease, WorkerRole};
+use crate::protocol::{envelope, open_envelope, paged, PagedRef, ToBackend, ToWorker};
+use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, WorkerRole};
 
 struct Running {
     lease: SlotLease,
@@ -122,7 +124,11 @@ impl ControlServer {
             if !slot.is_current(lease) || self.ignored[i as usize] == Some(lease) {
                 continue; // a request of a session that has ended
             }
-            let reply = match ToWorker::decode(msg) {
+            let decoded = match ToWorker::decode(msg) {
+                Ok(ToWorker::Paged(p)) => read_paged(seg, slot.pool_owner(lease), lease, &p),
+                other => other.map_err(|e| e.to_string()),
+            };
+            let reply = match decoded {
                 Ok(ToWorker::Ping { nonce }) => {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
@@ -134,6 +140,11 @@ impl ControlServer {
                         continue;
                     }
                     self.start(lease, plan, scans, analyze, slot.owner_pid().unwrap_or(0));
+                    continue;
+                }
+                Ok(ToWorker::Paged(_)) => {
+                    tracing::warn!(slot = i, "paged message inside a paged message; ignoring the session");
+                    self.ignored[i as usize] = Some(lease);
                     continue;
                 }
                 Err(e) => {
@@ -190,4 +201,14 @@ impl ControlServer {
         }
         self.activity.notify_waiters();
     }
+}
+
+/// A control message that came through pages (see `crate::protocol::paged`): take the pages over
+/// from the backend's session, copy them out, release them, decode what they carry.
+fn read_paged(seg: Segment, from: OwnerId, lease: SlotLease, p: &PagedRef) -> Result<ToWorker, String> {
+    let to = seg.worker_owner(WorkerRole::ScanImport, lease);
+    let bytes = paged::read(&seg.pool(), &p.pages, p.len as usize, from, to)
+        .map_err(|_| "paged message with stale pages".to_string());
+    seg.wake_page_waiters();
+    ToWorker::decode(&bytes?).map_err(|e| e.to_string())
 }
