@@ -105,6 +105,8 @@ fn main() {
         .allowlist_function("(deparse_expression|deparse_context_for|quote_identifier)")
         .allowlist_function("(ExplainPropertyText|ExplainPropertyInteger|ExplainPropertyList|ExplainOpenGroup|ExplainCloseGroup)")
         .allowlist_function("(NewExplainState|ExplainOnePlan)")
+        .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr)")
+        .allowlist_type("(JoinExpr|FromExpr|RangeTblRef)")
         .allowlist_function("(appendStringInfoString|appendStringInfoSpaces|lappend)")
         .allowlist_function("(int64_to_numeric|int64_div_fast_to_numeric|numeric_out)")
         .allowlist_function("(pfree|palloc0|list_make1_impl|lappend_oid|get_func_name|format_type_be|format_type_with_typemod)")

@@ -41,6 +41,7 @@
 #include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
+#include "rewrite/rewriteManip.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/date.h"
@@ -145,5 +146,7 @@ extern bool pgf_is_a(const Node *node, NodeTag tag);
 extern NodeTag pgf_node_tag(const Node *node);
 extern int	pgf_database_encoding(void);
 extern char *pgf_numeric_out(Datum d);
+extern int	pgf_expr_varno(Node *node);
+extern Bitmapset *pgf_bms_add_member(Bitmapset *set, int member);
 
 #endif							/* PG_FUSION_SHIM_H */

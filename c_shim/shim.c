@@ -406,3 +406,26 @@ pgf_numeric_out(Datum d)
 {
 	return DatumGetCString(DirectFunctionCall1(numeric_out, d));
 }
+
+/*
+ * The one range-table index all Vars of an expression (of this query level) refer to: 0 when it
+ * has none, -1 when it refers to several.
+ */
+int
+pgf_expr_varno(Node *node)
+{
+	Relids		relids = pull_varnos(NULL, node);
+	int			member;
+
+	if (bms_is_empty(relids))
+		return 0;
+	if (bms_get_singleton_member(relids, &member))
+		return member;
+	return -1;
+}
+
+Bitmapset *
+pgf_bms_add_member(Bitmapset *set, int member)
+{
+	return bms_add_member(set, member);
+}

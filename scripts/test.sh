@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command. On a fresh Debian/Ubuntu machine (as root) it installs what is
 # missing, builds, runs the unit tests, installs the extension, runs every pg_regress suite in a
-# throwaway instance and the cluster-level tests, then prints "N passed, N failed" last.
+# throwaway instance, the cluster-level tests and TPC-H with the differential corpus, then prints
+# "N passed, N failed" last.
 # Exits non-zero on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +62,18 @@ tests/cluster.sh 2>&1 | tee "$logs/cluster.log"
 read -r p f < <(sed -n 's/^cluster: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/cluster.log" | tail -1)
 if [ -z "${p:-}" ]; then p=0; f=1; fi
 count "$p" "$f"
+
+# 5. TPC-H (scale 0.01) and the differential corpus: every statement with pg_fusion off and on;
+#    matches pass, mismatches and crashes fail, clean refusals (0A000) are listed.
+log "TPC-H and differential corpus"
+tests/tpch.sh 2>&1 | tee "$logs/tpch.log" | grep -E '^(mismatch|error-diff|crash|classes|differential|refusals|  )' || true
+read -r m x c < <(sed -n 's/^differential: \([0-9]*\) match, \([0-9]*\) mismatch, [0-9]* refused, \([0-9]*\) crash$/\1 \2 \3/p' "$logs/tpch.log" | tail -1)
+if [ -z "${m:-}" ]; then
+    tail -30 "$logs/tpch.log"
+    count 0 1
+else
+    count "$m" $((x + c))
+fi
 
 log "logs in $logs"
 echo "$passed passed, $failed failed"

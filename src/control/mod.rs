@@ -347,6 +347,39 @@ impl ScanSession {
     }
 }
 
+impl ScanSession {
+    /// Credits the worker granted since the last call (pages the producer may send).
+    pub fn take_credits(&mut self) -> PgResult<u32> {
+        let slot = self
+            .seg
+            .slot(SlotKind::Scan, self.lease.index)
+            .ok_or_else(|| PgError::internal("scan slot index out of range"))?;
+        let mut total: u32 = 0;
+        loop {
+            self.buf.clear();
+            let got = slot.to_backend.try_recv(&mut self.buf).map_err(|RecvError::Corrupt| {
+                PgError::new(SqlState::PROTOCOL_VIOLATION, "corrupt scan ring from the worker")
+            })?;
+            if !got {
+                return Ok(total);
+            }
+            let Ok((generation, msg)) = open_envelope(&self.buf) else { continue };
+            if generation != self.lease.generation {
+                continue;
+            }
+            match ScanMsg::decode(msg) {
+                Ok(ScanMsg::Credit { pages }) => total = total.saturating_add(pages),
+                other => {
+                    return Err(PgError::new(
+                        SqlState::PROTOCOL_VIOLATION,
+                        format!("unexpected scan message from the worker: {other:?}"),
+                    ))
+                }
+            }
+        }
+    }
+}
+
 impl Drop for ScanSession {
     fn drop(&mut self) {
         release_scan_lease(&self.seg, self.lease);

@@ -13,6 +13,11 @@
 //!   detoasting: its frames own nothing (all state lives in [`ProducerState`], reached by pointer).
 //! - Pages are leased under the scan slot's owner id until the worker takes them over; dropping
 //!   the [`ScanSession`] reclaims the rest.
+//! - Credit-based flow control: a producer fills at most `credits` pages the worker has not
+//!   imported yet; the worker grants one credit per page it imports (`ScanMsg::Credit` on the scan
+//!   slot's worker->backend ring) and wakes page waiters. A leaf DataFusion does not read yet (the
+//!   probe side of a hash join while the build side loads) therefore stops after a few pages
+//!   instead of taking the pool the other leaves need: no deadlock between the leaves of a query.
 
 use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -56,6 +61,8 @@ struct ProducerState {
     capacity: usize,
     /// Pages producers may not take, so result pages can always be had.
     reserve: usize,
+    /// Pages this producer may still fill before the worker grants more (see the module rules).
+    credits: u32,
     /// A finished block not yet sent (the ring was full).
     to_send: Option<PageRef>,
     /// A row kept aside when the executor was stopped (a minimal-tuple slot).
@@ -95,11 +102,16 @@ impl From<PutError> for RowError {
 
 impl ProducerState {
     fn acquire(&mut self) -> bool {
+        if self.credits == 0 {
+            self.seg.metrics().inc(Metric::ScanCreditWaitTotal);
+            return false;
+        }
         let pool = self.seg.pool();
         if pool.page_count() - pool.in_use() <= self.reserve {
             return false;
         }
         let Some(desc) = pool.acquire(self.owner) else { return false };
+        self.credits -= 1;
         self.seg.metrics().inc(Metric::PageAcquireTotal);
         self.open_block(desc, self.capacity, Instant::now())
     }
@@ -443,6 +455,7 @@ impl Producer {
         pg_types: Vec<sys::Oid>,
         params: sys::ParamListInfo,
         memory: sys::MemoryContext,
+        leaves: usize,
     ) -> PgResult<Producer> {
         let session = ScanSession::open(seg)?;
         let owner = session.pool_owner();
@@ -470,6 +483,8 @@ impl Producer {
             owner,
             capacity,
             reserve: (pool.page_count() / 8).max(2),
+            // Enough pages in flight to keep the worker busy; a share of the pool per leaf.
+            credits: (pool.page_count() / (8 * leaves.max(1))).clamp(2, 16) as u32,
             to_send: None,
             pending: std::ptr::null_mut(),
             has_pending: false,
@@ -573,6 +588,7 @@ impl Producer {
         }
         let seg = self.state.seg;
         let scan_index = self.session.lease().index;
+        self.state.credits = self.state.credits.saturating_add(self.session.take_credits()?);
         if !self.send_pending()? {
             return Ok(false);
         }

@@ -33,12 +33,24 @@ use crate::shm::{Metric, PageDescriptor, WorkerRole};
 use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 const PRIVATE_PLAN: usize = 0;
-const PRIVATE_SQL: usize = 1;
-const PRIVATE_RELATION: usize = 2;
-const PRIVATE_SCAN_TYPES: usize = 3;
-const PRIVATE_OUTPUT_TYPES: usize = 4;
-const PRIVATE_DF_PLAN: usize = 5;
-const PRIVATE_SCAN_PG_TYPES: usize = 6;
+const PRIVATE_OUTPUT_TYPES: usize = 1;
+const PRIVATE_DF_PLAN: usize = 2;
+/// Then, per scan leaf, `LEAF_FIELDS` strings: its SQL, relation, block types, PostgreSQL types.
+const PRIVATE_LEAVES: usize = 3;
+const LEAF_FIELDS: usize = 4;
+const LEAF_SQL: usize = 0;
+const LEAF_RELATION: usize = 1;
+const LEAF_TYPES: usize = 2;
+const LEAF_PG_TYPES: usize = 3;
+
+/// The private strings of each scan leaf.
+fn leaves(p: &[String]) -> PgResult<Vec<&[String]>> {
+    let rest = p.get(PRIVATE_LEAVES..).unwrap_or(&[]);
+    if rest.is_empty() || rest.len() % LEAF_FIELDS != 0 {
+        return Err(PgError::internal("corrupt scan leaves in PgFusionScan"));
+    }
+    Ok(rest.chunks(LEAF_FIELDS).collect())
+}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -86,17 +98,15 @@ pub fn planned_stmt(
     df_plan: &str,
 ) -> PgResult<*mut sys::PlannedStmt> {
     let mut private: *mut sys::List = std::ptr::null_mut();
-    let scan_pg: String = t.scan_pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(",");
-    for s in [
-        hex(plan_bytes),
-        t.spec.scan.sql.clone(),
-        t.spec.scan.relation.clone(),
-        types_string(&t.spec.scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()),
-        types_string(&t.spec.output_types()),
-        df_plan.to_string(),
-        scan_pg,
-    ] {
-        private = nodes::append(private, nodes::string_node(&s)? as *mut c_void)?;
+    let mut strings = vec![hex(plan_bytes), types_string(&t.spec.output_types()), df_plan.to_string()];
+    for (scan, pg_types) in t.spec.scans.iter().zip(&t.scan_pg_types) {
+        strings.push(scan.sql.clone());
+        strings.push(scan.relation.clone());
+        strings.push(types_string(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()));
+        strings.push(pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","));
+    }
+    for s in &strings {
+        private = nodes::append(private, nodes::string_node(s)? as *mut c_void)?;
     }
     // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
     unsafe {
@@ -112,6 +122,11 @@ pub fn planned_stmt(
         c.scan.scanrelid = 0;
         c.custom_private = private;
         c.custom_scan_tlist = t.scan_tlist;
+        // The relations the node reads: EXPLAIN names them when it deparses expressions.
+        for &rti in &t.rtindexes {
+            let set = c.custom_relids;
+            c.custom_relids = guard(|| sys::pgf_bms_add_member(set, rti))?;
+        }
         c.methods = sys::pgf_custom_scan_methods();
         let stmt: *mut sys::PlannedStmt = nodes::make(sys::NodeTag_T_PlannedStmt)?;
         let s = &mut *stmt;
@@ -121,8 +136,10 @@ pub fn planned_stmt(
         s.dependsOnRole = q.hasRowSecurity;
         s.planTree = cscan as *mut sys::Plan;
         s.rtable = q.rtable;
-        let relid = t.relid;
-        s.relationOids = guard(|| sys::lappend_oid(std::ptr::null_mut(), relid))?;
+        for &relid in &t.relids {
+            let oids = s.relationOids;
+            s.relationOids = guard(|| sys::lappend_oid(oids, relid))?;
+        }
         s.stmt_location = q.stmt_location;
         s.stmt_len = q.stmt_len;
         Ok(stmt)
@@ -149,7 +166,8 @@ struct Run {
     started: Option<Instant>,
     finished: bool,
     control: Option<ControlSession>,
-    producer: Option<Producer>,
+    /// One per scan leaf, in leaf order.
+    producers: Vec<Producer>,
     result: Option<ResultBlock>,
     output: Vec<ColumnType>,
     /// PostgreSQL type of each output column (scan tuple attribute).
@@ -160,7 +178,7 @@ struct Run {
     /// Under EXPLAIN ANALYZE (the node is instrumented): ask the worker for its metrics.
     analyze: bool,
     /// Scan producers started for this execution.
-    producers: u32,
+    producers_started: u32,
     /// The executed DataFusion plan with metrics (EXPLAIN ANALYZE), once the worker is done.
     executed_plan: Option<String>,
     callback: *mut sys::MemoryContextCallback,
@@ -173,7 +191,7 @@ impl Drop for Run {
         if let (Some(r), Some(c)) = (self.result.take(), self.control.as_ref()) {
             let _ = c.segment().pool().release(r.desc);
         }
-        self.producer = None;
+        self.producers.clear();
         self.control = None;
         if let Some(t) = self.started {
             if let Ok(seg) = shmem::segment() {
@@ -219,7 +237,7 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         started: None,
         finished: false,
         control: None,
-        producer: None,
+        producers: Vec::new(),
         result: None,
         output,
         out_pg,
@@ -228,7 +246,7 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         // SAFETY: the executor state of the statement (the node's own `instrument` is only set
         // after BeginCustomScan returns).
         analyze: unsafe { (*estate).es_instrument != 0 },
-        producers: 0,
+        producers_started: 0,
         executed_plan: None,
         callback: std::ptr::null_mut(),
     }));
@@ -263,7 +281,7 @@ pub extern "C" fn pgf_rs_end_scan(node: *mut sys::CustomScanState) {
             (*(*run).callback).arg = std::ptr::null_mut();
             Box::from_raw(run)
         };
-        if let Some(p) = run.producer.as_mut() {
+        for p in run.producers.iter_mut() {
             p.finish()?;
         }
         if run.started.is_some() && run.finished {
@@ -304,23 +322,34 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     seg.metrics().inc(Metric::QueriesTotal);
     run.started = Some(Instant::now());
     let mut control = ControlSession::open(seg)?;
-    let scan_types = parse_types(&p[PRIVATE_SCAN_TYPES])?;
-    let scan_pg: Vec<sys::Oid> = p[PRIVATE_SCAN_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect();
     // SAFETY: the executor state of the running statement.
     let (params, memory) = unsafe {
         let estate = (*node).ss.ps.state;
         ((*estate).es_param_list_info, (*estate).es_query_cxt)
     };
-    let producer =
-        Producer::start(seg, control.worker(), &p[PRIVATE_SQL], scan_types, scan_pg, params, memory)?;
+    let leaves = leaves(&p)?;
+    for leaf in &leaves {
+        let scan_types = parse_types(&leaf[LEAF_TYPES])?;
+        let scan_pg: Vec<sys::Oid> = leaf[LEAF_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect();
+        let producer = Producer::start(
+            seg,
+            control.worker(),
+            &leaf[LEAF_SQL],
+            scan_types,
+            scan_pg,
+            params,
+            memory,
+            leaves.len(),
+        )?;
+        run.producers.push(producer);
+        run.producers_started += 1;
+    }
     control.send(&ToWorker::Execute {
         plan: unhex(&p[PRIVATE_PLAN])?,
-        scans: vec![producer.slot_ref()],
+        scans: run.producers.iter().map(|p| p.slot_ref()).collect(),
         analyze: run.analyze,
     })?;
     run.control = Some(control);
-    run.producer = Some(producer);
-    run.producers = 1;
     Ok(())
 }
 
@@ -382,10 +411,12 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
             }
             None => {}
         }
+        // Every leaf gets a turn: a leaf the worker is not reading yet (the probe side of a
+        // hash join while the build side loads) runs out of credit and waits, the others go on.
         let mut progressed = false;
-        if let Some(p) = run.producer.as_mut() {
+        for p in run.producers.iter_mut() {
             if !p.is_done() {
-                progressed = p.step()?;
+                progressed |= p.step()?;
             }
         }
         if !progressed {
@@ -644,19 +675,22 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
     };
     lines("DataFusion Plan", &p[PRIVATE_DF_PLAN])?;
     group(true, "Scans", true, false)?;
-    group(true, "Scan", false, true)?;
-    prop("Relation", &p[PRIVATE_RELATION])?;
-    if verbose {
-        prop("Scan SQL", &p[PRIVATE_SQL])?;
-        // SAFETY: the node's executor state is alive while EXPLAIN prints; reading flags.
-        let (params, costs) = unsafe { ((*(*node).ss.ps.state).es_param_list_info, (*es).costs) };
-        lines("PostgreSQL Plan", &super::producer::explain_scan(&p[PRIVATE_SQL], params, costs)?)?;
+    for leaf in leaves(&p)? {
+        group(true, "Scan", false, true)?;
+        prop("Relation", &leaf[LEAF_RELATION])?;
+        if verbose {
+            prop("Scan SQL", &leaf[LEAF_SQL])?;
+            // SAFETY: the node's executor state is alive while EXPLAIN prints; reading flags.
+            let (params, costs) = unsafe { ((*(*node).ss.ps.state).es_param_list_info, (*es).costs) };
+            lines("PostgreSQL Plan", &super::producer::explain_scan(&leaf[LEAF_SQL], params, costs)?)?;
+        }
+        if analyze {
+            // One producer per leaf (the leader backend) until parallel producers come.
+            int("Scan Producers Planned", 1)?;
+            int("Scan Producers Actual", i64::from(run.is_some_and(|r| r.producers_started > 0)))?;
+        }
+        group(false, "Scan", false, true)?;
     }
-    if analyze {
-        int("Scan Producers Planned", 1)?;
-        int("Scan Producers Actual", run.map_or(0, |r| r.producers as i64))?;
-    }
-    group(false, "Scan", false, true)?;
     group(false, "Scans", true, false)?;
     if let Some(plan) = run.and_then(|r| r.executed_plan.as_deref()) {
         // SAFETY: reading the ExplainState's timing flag.

@@ -29,9 +29,12 @@ pub struct Translated {
     pub tlist: *mut sys::List,
     pub qual: *mut sys::List,
     pub scan_tlist: *mut sys::List,
-    pub relid: Oid,
-    /// PostgreSQL types of the scan columns (type oid, typmod), checked against the scan query.
-    pub scan_pg_types: Vec<(Oid, i32)>,
+    /// The relation of each scan leaf, and its range-table index in the query.
+    pub relids: Vec<Oid>,
+    pub rtindexes: Vec<i32>,
+    /// PostgreSQL types of each leaf's scan columns (type oid, typmod), checked against the scan
+    /// query.
+    pub scan_pg_types: Vec<Vec<(Oid, i32)>>,
 }
 
 fn unsupported(what: impl std::fmt::Display) -> PgError {
@@ -147,6 +150,10 @@ fn column_type(e: *mut sys::Node) -> PgResult<ColumnType> {
             Some((int, scale)) if int + scale <= 38 => {
                 ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 }
             }
+            // Arithmetic whose declared bounds exceed 38 digits (a product of products, say)
+            // while its scale is fixed: carried as 38 digits; a value that does not fit fails
+            // in the encoder (never rounds, never wraps).
+            Some((_, scale)) if scale <= 38 => ColumnType::Decimal128 { precision: 38, scale: scale as i8 },
             _ => {
                 return Err(unsupported(
                     "numeric without a precision and scale known at plan time (declare the column as numeric(p,s), p <= 38)",
@@ -201,19 +208,223 @@ fn eq_safe(ty: ColumnType, collation: Oid) -> bool {
     }
 }
 
+/// A base relation of the query: one scan leaf.
+struct Leaf {
+    rtindex: i32,
+    relid: Oid,
+    /// Conditions on this relation alone: its scan SQL's WHERE.
+    quals: Vec<*mut sys::Node>,
+}
+
+/// The FROM clause taken apart: base relations and the conditions of WHERE and inner joins.
+struct FromItems {
+    leaves: Vec<i32>,
+    quals: Vec<*mut sys::Node>,
+}
+
+impl FromItems {
+    fn walk(&mut self, node: *mut sys::Node) -> PgResult<()> {
+        if node.is_null() {
+            return Ok(());
+        }
+        // SAFETY: jointree nodes of an analyzed query.
+        unsafe {
+            match nodes::tag(node) {
+                sys::NodeTag_T_RangeTblRef => self.leaves.push((*(node as *mut sys::RangeTblRef)).rtindex),
+                sys::NodeTag_T_FromExpr => {
+                    let f = &*(node as *mut sys::FromExpr);
+                    for item in list::<sys::Node>(f.fromlist) {
+                        self.walk(item)?;
+                    }
+                    self.conjuncts(f.quals);
+                }
+                sys::NodeTag_T_JoinExpr => {
+                    let j = &*(node as *mut sys::JoinExpr);
+                    if j.jointype != sys::JoinType_JOIN_INNER {
+                        return Err(unsupported("outer join (LEFT/RIGHT/FULL JOIN)"));
+                    }
+                    self.walk(j.larg)?;
+                    self.walk(j.rarg)?;
+                    self.conjuncts(j.quals);
+                }
+                _ => return Err(unsupported("FROM item")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Split an AND (or an implicit-AND list) into its terms.
+    fn conjuncts(&mut self, e: *mut sys::Node) {
+        if e.is_null() {
+            return;
+        }
+        // SAFETY: a qual expression of the query.
+        unsafe {
+            match nodes::tag(e) {
+                sys::NodeTag_T_BoolExpr
+                    if (*(e as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR =>
+                {
+                    for a in list::<sys::Node>((*(e as *mut sys::BoolExpr)).args) {
+                        self.conjuncts(a);
+                    }
+                }
+                sys::NodeTag_T_List => {
+                    for a in list::<sys::Node>(e as *mut sys::List) {
+                        self.conjuncts(a);
+                    }
+                }
+                _ => self.quals.push(e),
+            }
+        }
+    }
+}
+
 struct Builder {
-    columns: Vec<(*mut sys::Node, ColumnType)>,
+    /// Scan columns: expression, block type, leaf. A column's index is its id in the joined row.
+    columns: Vec<(*mut sys::Node, ColumnType, usize)>,
+    leaves: Vec<Leaf>,
+    /// Without grouping: the scan columns the node outputs, in order (join keys and other
+    /// columns only DataFusion needs are not among them).
+    output: Vec<usize>,
 }
 
 impl Builder {
-    /// The scan column computing `e` (deduplicated by equal()).
+    /// The node's output position of scan column `id` (added on first use).
+    fn output_pos(&mut self, id: usize) -> usize {
+        match self.output.iter().position(|&o| o == id) {
+            Some(p) => p,
+            None => {
+                self.output.push(id);
+                self.output.len() - 1
+            }
+        }
+    }
+
+    /// The leaf whose relation `e` reads (the first leaf for an expression without columns), or
+    /// an error when it reads several.
+    fn leaf_of(&self, e: *mut sys::Node) -> PgResult<usize> {
+        // SAFETY: pull_varnos over a valid expression of this query level.
+        let varno = guard(|| unsafe { sys::pgf_expr_varno(e) })?;
+        match varno {
+            0 => Ok(0),
+            v if v > 0 => self
+                .leaves
+                .iter()
+                .position(|l| l.rtindex == v)
+                .ok_or_else(|| unsupported("column of a FROM item that is not a table")),
+            _ => Err(unsupported("expression over several tables here")),
+        }
+    }
+
+    /// The scan column computing `e` (deduplicated by equal()), in the leaf of its relation.
     fn column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
-        if let Some(i) = self.columns.iter().position(|(c, _)| nodes::equal(*c, e)) {
+        if let Some(i) = self.columns.iter().position(|(c, _, _)| nodes::equal(*c, e)) {
             return Ok(i);
         }
+        let leaf = self.leaf_of(e)?;
+        // Evaluated once per row of its relation, not per joined row.
+        // SAFETY: a valid expression.
+        if self.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(e) })? {
+            return Err(unsupported("volatile function in a query over several tables"));
+        }
         let ty = column_type(e)?;
-        self.columns.push((e, ty));
+        self.columns.push((e, ty, leaf));
         Ok(self.columns.len() - 1)
+    }
+
+    /// A condition between relations, for DataFusion: AND/OR/NOT over comparisons of columns
+    /// whose order and equality DataFusion shares with PostgreSQL; a term of one relation is a
+    /// boolean column of that relation's scan.
+    fn join_cond(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+        if self.leaf_of(e).is_ok() {
+            if expr_type(e)?.0 != sys::BOOLOID {
+                return Err(unsupported("join condition"));
+            }
+            return Ok(DfExpr::Column(self.column(e)?));
+        }
+        let refuse = || unsupported("join condition (only comparisons of columns of the same kind)");
+        // SAFETY: a valid qual expression.
+        unsafe {
+            match nodes::tag(e) {
+                sys::NodeTag_T_BoolExpr => {
+                    let b = &*(e as *mut sys::BoolExpr);
+                    let args = list::<sys::Node>(b.args)
+                        .into_iter()
+                        .map(|a| self.join_cond(a))
+                        .collect::<PgResult<Vec<_>>>()?;
+                    Ok(match b.boolop {
+                        sys::BoolExprType_AND_EXPR => DfExpr::And(args),
+                        sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
+                        _ => DfExpr::Not(Box::new(args.into_iter().next().ok_or_else(refuse)?)),
+                    })
+                }
+                sys::NodeTag_T_OpExpr => {
+                    let o = &*(e as *mut sys::OpExpr);
+                    let args: Vec<*mut sys::Node> = list(o.args);
+                    if args.len() != 2 || !is_builtin(o.opno) {
+                        return Err(refuse());
+                    }
+                    let op = match op_name(o.opno).as_str() {
+                        "=" => CmpOp::Eq,
+                        "<>" => CmpOp::NotEq,
+                        "<" => CmpOp::Lt,
+                        "<=" => CmpOp::LtEq,
+                        ">" => CmpOp::Gt,
+                        ">=" => CmpOp::GtEq,
+                        _ => return Err(refuse()),
+                    };
+                    let (l, r) = (self.column(args[0])?, self.column(args[1])?);
+                    let (lt, rt) = (expr_type(args[0])?, expr_type(args[1])?);
+                    let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
+                    if !comparable(self.columns[l].1, lt, self.columns[r].1, rt, equality, o.inputcollid) {
+                        return Err(unsupported(format!(
+                            "join condition comparing {} with {}",
+                            type_name(lt.0, lt.1),
+                            type_name(rt.0, rt.1)
+                        )));
+                    }
+                    Ok(DfExpr::Compare(op, Box::new(DfExpr::Column(l)), Box::new(DfExpr::Column(r))))
+                }
+                _ => Err(refuse()),
+            }
+        }
+    }
+}
+
+/// Does DataFusion compare these two columns (block types and PostgreSQL type, typmod,
+/// collation) with the operator's meaning in PostgreSQL? `equality`: = or <> only.
+fn comparable(
+    l: ColumnType,
+    (ltyp, lmod, _): (Oid, i32, Oid),
+    r: ColumnType,
+    (rtyp, rmod, _): (Oid, i32, Oid),
+    equality: bool,
+    collation: Oid,
+) -> bool {
+    use ColumnType as T;
+    match (l, r) {
+        (T::Int16 | T::Int32 | T::Int64, T::Int16 | T::Int32 | T::Int64) => true,
+        (T::Decimal128 { .. }, T::Decimal128 { .. }) => true,
+        (T::Boolean, T::Boolean)
+        | (T::Date32, T::Date32)
+        | (T::Time64Us, T::Time64Us)
+        | (T::FixedSizeBinary16, T::FixedSizeBinary16)
+        | (T::BinaryView, T::BinaryView) => true,
+        (T::TimestampUs { utc: a }, T::TimestampUs { utc: b }) => a == b,
+        (T::Utf8View, T::Utf8View) => {
+            if ltyp == sys::BPCHAROID || rtyp == sys::BPCHAROID {
+                // Blank-padded to the same length, equal bytes are equal values; anything else
+                // compares without trailing blanks in PostgreSQL.
+                equality && ltyp == rtyp && lmod == rmod && lmod >= 0
+            } else if equality {
+                eq_safe(T::Utf8View, collation)
+            } else {
+                order_safe(T::Utf8View, collation)
+            }
+        }
+        // Floats (-0 = 0, NaN = NaN) and intervals compare differently; mixed kinds are cast in
+        // PostgreSQL's expression already when they are comparable at all.
+        _ => false,
     }
 }
 
@@ -228,7 +439,11 @@ fn sort_keys(
         let sgc = unsafe { &*sgc };
         let tle =
             guard(|| unsafe { sys::get_sortgroupclause_tle(sgc as *const _ as *mut _, query.targetList) })?;
-        let column = tle_column(tle)?.ok_or_else(|| unsupported("ORDER BY an expression over aggregates"))?;
+        let column = tle_column(tle)?.ok_or_else(|| {
+            unsupported(
+                "ORDER BY an expression computed after DataFusion (over aggregates, or over several tables)",
+            )
+        })?;
         let name = op_name(sgc.sortop);
         if !is_builtin(sgc.sortop) || !(name == "<" || name == ">") {
             return Err(unsupported(format!("ORDER BY with operator {name}")));
@@ -292,34 +507,74 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     if let Some((_, what)) = checks.iter().find(|(bad, _)| *bad) {
         return Err(unsupported(what));
     }
-    // One base relation.
-    // SAFETY: jointree is a FromExpr; rtable a list of RangeTblEntry.
-    let (rte, quals) = unsafe {
-        let from = &*q.jointree;
-        let items: Vec<*mut sys::Node> = list(from.fromlist);
-        let rtable: Vec<*mut sys::RangeTblEntry> = list(q.rtable);
-        if items.len() != 1 || rtable.len() != 1 || nodes::tag(items[0]) != sys::NodeTag_T_RangeTblRef {
-            return Err(unsupported("join or more than one relation (joins come with the next release)"));
+    // The base relations (inner joins only) and every condition of WHERE and JOIN ... ON.
+    // SAFETY: jointree is a FromExpr.
+    let mut from = FromItems { leaves: Vec::new(), quals: Vec::new() };
+    from.walk(q.jointree as *mut sys::Node)?;
+    // SAFETY: rtable is a list of RangeTblEntry; every RangeTblRef indexes it.
+    let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
+    let has_join_rtes = rtable.iter().any(|&r| unsafe { (*r).rtekind } == sys::RTEKind_RTE_JOIN);
+    let flatten = |e: *mut sys::Node| -> PgResult<*mut sys::Node> {
+        if e.is_null() || !has_join_rtes {
+            return Ok(e);
         }
-        (&*rtable[0], from.quals)
+        // SAFETY: replaces join alias Vars by the base-relation expressions they stand for.
+        guard(|| unsafe { sys::flatten_join_alias_vars(query, e) })
     };
-    if rte.rtekind != sys::RTEKind_RTE_RELATION {
-        return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
+    let mut leaves = Vec::new();
+    for &rtindex in &from.leaves {
+        let rte = rtable
+            .get(rtindex as usize - 1)
+            .map(|r| unsafe { &**r })
+            .ok_or_else(|| PgError::internal("range table index out of range"))?;
+        if rte.rtekind != sys::RTEKind_RTE_RELATION {
+            return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
+        }
+        if rte.relkind != sys::RELKIND_RELATION as i8 && rte.relkind != sys::RELKIND_MATVIEW as i8 {
+            return Err(unsupported("relation kind (only ordinary tables and materialized views)"));
+        }
+        if !rte.tablesample.is_null() {
+            return Err(unsupported("TABLESAMPLE"));
+        }
+        let relid = rte.relid;
+        // SAFETY: catalog lookup.
+        if rte.inh && guard(|| unsafe { sys::has_subclass(relid) })? {
+            return Err(unsupported("table with inheritance children (use FROM ONLY)"));
+        }
+        leaves.push(Leaf { rtindex, relid, quals: Vec::new() });
     }
-    if rte.relkind != sys::RELKIND_RELATION as i8 && rte.relkind != sys::RELKIND_MATVIEW as i8 {
-        return Err(unsupported("relation kind (only ordinary tables and materialized views)"));
-    }
-    if !rte.tablesample.is_null() {
-        return Err(unsupported("TABLESAMPLE"));
-    }
-    let relid = rte.relid;
-    // SAFETY: catalog lookup.
-    if rte.inh && guard(|| unsafe { sys::has_subclass(relid) })? {
-        return Err(unsupported("table with inheritance children (use FROM ONLY)"));
+    if leaves.is_empty() {
+        return Err(unsupported("SELECT without a table"));
     }
 
-    let mut b = Builder { columns: Vec::new() };
+    let mut b = Builder { columns: Vec::new(), leaves, output: Vec::new() };
+    // Conditions: one relation's go into its scan SQL; those between relations run in
+    // DataFusion (equalities become hash-join keys).
+    let mut join_terms = Vec::new();
+    for &c in &from.quals {
+        let c = flatten(c)?;
+        // A volatile condition runs once per joined row in PostgreSQL, not once per row of a
+        // relation.
+        // SAFETY: a valid expression.
+        if b.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(c) })? {
+            return Err(unsupported("volatile function in a query over several tables"));
+        }
+        match b.leaf_of(c) {
+            Ok(leaf) => b.leaves[leaf].quals.push(c),
+            Err(_) => join_terms.push(b.join_cond(c)?),
+        }
+    }
+    let join_filter = match join_terms.len() {
+        0 => None,
+        1 => join_terms.pop(),
+        _ => Some(DfExpr::And(join_terms)),
+    };
     let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
+    // SAFETY: TargetEntries of the query.
+    let tle_exprs = tles
+        .iter()
+        .map(|&t| flatten(unsafe { (*t).expr } as *mut sys::Node))
+        .collect::<PgResult<Vec<_>>>()?;
     let grouped = q.hasAggs || !q.groupClause.is_null() || !q.havingQual.is_null();
 
     let mut spec_grouping = None;
@@ -333,18 +588,32 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     let distinct = !q.distinctClause.is_null();
 
     if !grouped {
-        let mut tle_cols = Vec::new();
-        for &tle in &tles {
-            // SAFETY: TargetEntry of the query.
-            let e = unsafe { (*tle).expr } as *mut sys::Node;
-            tle_cols.push(b.column(e)?);
+        // Each select-list expression of one relation is a scan column; one over several
+        // relations is computed by PostgreSQL's projection on the node, over scan columns.
+        // `tle_cols`: the node's output column (not the scan column) of each select-list entry.
+        let mut tle_cols: Vec<Option<usize>> = Vec::new();
+        let mut tle_nodes = Vec::new();
+        for &e in &tle_exprs {
+            if b.leaf_of(e).is_ok() {
+                let id = b.column(e)?;
+                tle_cols.push(Some(b.output_pos(id)));
+                tle_nodes.push(std::ptr::null_mut());
+            } else {
+                let mut ctx = AggContext::plain(&mut b);
+                tle_nodes.push(ctx.mutate(e)?);
+                tle_cols.push(None);
+            }
         }
         stage_types = b.columns.iter().map(|c| c.1).collect();
-        output = (0..b.columns.len()).collect();
+        output = b.output.clone();
+        let output_types: Vec<ColumnType> = output.iter().map(|&id| stage_types[id]).collect();
         if distinct {
             // DISTINCT over every output column: each must be a visible select-list column.
+            if tle_cols.iter().any(|c| c.is_none()) {
+                return Err(unsupported("DISTINCT over an expression of several tables"));
+            }
             for (i, &tle) in tles.iter().enumerate() {
-                // SAFETY: as above.
+                // SAFETY: TargetEntry of the query.
                 if unsafe { (*tle).resjunk } {
                     let visible = tles
                         .iter()
@@ -355,9 +624,10 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
                     }
                 }
             }
-            for (e, ty) in &b.columns {
-                let (_, _, coll) = expr_type(*e)?;
-                if !eq_safe(*ty, coll) {
+            for &id in &output {
+                let (e, ty, _) = b.columns[id];
+                let (_, _, coll) = expr_type(e)?;
+                if !eq_safe(ty, coll) {
                     return Err(unsupported(
                         "DISTINCT on this type (float, interval, nondeterministic collation)",
                     ));
@@ -365,29 +635,36 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
             }
         }
         let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
-            Ok(tles.iter().position(|&t| t == tle).map(|i| tle_cols[i]))
+            Ok(tles.iter().position(|&t| t == tle).and_then(|i| tle_cols[i]))
         };
-        sort = sort_keys(q, &lookup, &stage_types)?;
+        sort = sort_keys(q, &lookup, &output_types)?;
         for (i, &tle) in tles.iter().enumerate() {
-            let col = tle_cols[i];
-            let (typid, typmod, coll) = expr_type(b.columns[col].0)?;
-            // SAFETY: makeVar/makeTargetEntry allocate; the TargetEntry fields are copied.
-            let var =
-                guard(|| unsafe { sys::makeVar(sys::INDEX_VAR, (col + 1) as i16, typid, typmod, coll, 0) })?;
+            let node = match tle_cols[i] {
+                Some(pos) => {
+                    let (typid, typmod, coll) = expr_type(b.columns[output[pos]].0)?;
+                    make_var(pos + 1, typid, typmod, coll)?
+                }
+                None => tle_nodes[i],
+            };
+            // SAFETY: makeTargetEntry allocates; the TargetEntry fields are copied.
             let t = unsafe { &*tle };
             let entry = guard(|| unsafe {
-                sys::makeTargetEntry(var as *mut sys::Expr, t.resno, t.resname, t.resjunk)
+                sys::makeTargetEntry(node as *mut sys::Expr, t.resno, t.resname, t.resjunk)
             })?;
             tlist = nodes::append(tlist, entry as *mut c_void)?;
         }
-        scan_tlist_exprs = b.columns.iter().map(|c| c.0).collect();
+        scan_tlist_exprs = output.iter().map(|&id| b.columns[id].0).collect();
     } else {
         // Group keys.
         let mut key_exprs = Vec::new();
         let mut keys = Vec::new();
         for sgc in unsafe { list::<sys::SortGroupClause>(q.groupClause) } {
             let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, q.targetList) })?;
-            let e = unsafe { (*tle).expr } as *mut sys::Node;
+            let i = tles.iter().position(|&t| t == tle).ok_or_else(|| PgError::internal("GROUP BY entry"))?;
+            let e = tle_exprs[i];
+            if b.leaf_of(e).is_err() {
+                return Err(unsupported("GROUP BY an expression over several tables"));
+            }
             let col = b.column(e)?;
             let (_, _, coll) = expr_type(e)?;
             if !eq_safe(b.columns[col].1, coll) {
@@ -403,16 +680,17 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         let mut ctx = AggContext {
             b: &mut b,
             key_exprs: &key_exprs,
+            plain: false,
             aggs: Vec::new(),
             agg_exprs: Vec::new(),
             error: None,
         };
         let mut mutated = Vec::new();
-        for &tle in &tles {
-            let e = unsafe { (*tle).expr } as *mut sys::Node;
+        for &e in &tle_exprs {
             mutated.push(ctx.mutate(e)?);
         }
-        let having_pg = if q.havingQual.is_null() { std::ptr::null_mut() } else { ctx.mutate(q.havingQual)? };
+        let having_flat = flatten(q.havingQual)?;
+        let having_pg = if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)? };
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
         let grouping = Grouping { keys: keys.clone(), aggs };
@@ -474,42 +752,70 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     let offset = limit_value(q.limitOffset, "OFFSET")?.unwrap_or(0);
     let limit = limit_value(q.limitCount, "LIMIT")?;
 
-    // The scan SQL, deparsed by PostgreSQL.
-    let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
-    let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
+    // The scan SQL of each leaf, deparsed by PostgreSQL.
     let quote = |s: &str| -> PgResult<String> {
         let c = std::ffi::CString::new(s).map_err(|e| PgError::internal(e.to_string()))?;
         let p = c.as_ptr();
         guard(|| unsafe { cstr(sys::quote_identifier(p)) })
     };
-    let relation = format!("{}.{}", quote(&nspname)?, quote(&relname)?);
-    let alias = std::ffi::CString::new(relname.clone()).map_err(|e| PgError::internal(e.to_string()))?;
-    let alias_p = alias.as_ptr();
-    let dpcontext = guard(|| unsafe { sys::deparse_context_for(alias_p, relid) })?;
-    let deparse = |e: *mut sys::Node| -> PgResult<String> {
-        guard(|| unsafe { cstr(sys::deparse_expression(e, dpcontext, false, true)) })
-    };
-    let mut columns = Vec::new();
+    let mut scans = Vec::new();
     let mut scan_pg_types = Vec::new();
-    for (e, ty) in &b.columns {
-        let (typid, typmod, _) = expr_type(*e)?;
-        columns.push(ScanColumn { sql: deparse(*e)?, ty: *ty });
-        scan_pg_types.push((typid, typmod));
-    }
-    let select_list = if columns.is_empty() {
-        // count(*) alone: PostgreSQL still has to produce the rows; carry a constant.
-        "true".to_string()
-    } else {
-        columns.iter().map(|c| c.sql.clone()).collect::<Vec<_>>().join(", ")
-    };
-    if columns.is_empty() {
-        columns.push(ScanColumn { sql: "true".into(), ty: ColumnType::Boolean });
-        scan_pg_types.push((sys::BOOLOID, -1));
-    }
-    let mut sql = format!("SELECT {select_list} FROM ONLY {relation}");
-    if !quals.is_null() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&deparse(quals)?);
+    let mut next_id = b.columns.len();
+    for (li, leaf) in b.leaves.iter().enumerate() {
+        let relid = leaf.relid;
+        let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
+        let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
+        let relation = format!("{}.{}", quote(&nspname)?, quote(&relname)?);
+        let alias = std::ffi::CString::new(relname.clone()).map_err(|e| PgError::internal(e.to_string()))?;
+        let alias_p = alias.as_ptr();
+        let dpcontext = guard(|| unsafe { sys::deparse_context_for(alias_p, relid) })?;
+        let rtindex = leaf.rtindex;
+        // The scan SQL has one relation: its Vars are renumbered to range-table index 1.
+        let deparse = |e: *mut sys::Node| -> PgResult<String> {
+            let e = nodes::copy(e)?;
+            guard(|| unsafe {
+                sys::ChangeVarNodes(e, rtindex, 1, 0);
+                cstr(sys::deparse_expression(e, dpcontext, false, true))
+            })
+        };
+        let mut columns = Vec::new();
+        let mut pg_types = Vec::new();
+        for (id, (e, ty, l)) in b.columns.iter().enumerate() {
+            if *l == li {
+                let (typid, typmod, _) = expr_type(*e)?;
+                columns.push(ScanColumn { sql: deparse(*e)?, ty: *ty, id });
+                pg_types.push((typid, typmod));
+            }
+        }
+        if columns.is_empty() {
+            // count(*) alone, or a relation only joined: PostgreSQL still has to produce the
+            // rows; carry a constant.
+            columns.push(ScanColumn { sql: "true".into(), ty: ColumnType::Boolean, id: next_id });
+            pg_types.push((sys::BOOLOID, -1));
+            next_id += 1;
+        }
+        let select_list = columns.iter().map(|c| c.sql.clone()).collect::<Vec<_>>().join(", ");
+        let mut sql = format!("SELECT {select_list} FROM ONLY {relation}");
+        let quals = match leaf.quals.as_slice() {
+            [] => std::ptr::null_mut(),
+            [one] => *one,
+            many => {
+                let mut args: *mut sys::List = std::ptr::null_mut();
+                for &c in many {
+                    args = nodes::append(args, c as *mut c_void)?;
+                }
+                // SAFETY: makeBoolExpr allocates an AND over the list.
+                guard(|| unsafe {
+                    sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node
+                })?
+            }
+        };
+        if !quals.is_null() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&deparse(quals)?);
+        }
+        scans.push(ScanSpec { relation, sql, columns });
+        scan_pg_types.push(pg_types);
     }
 
     let mut scan_tlist: *mut sys::List = std::ptr::null_mut();
@@ -521,7 +827,8 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     }
     Ok(Translated {
         spec: PlanSpec {
-            scan: ScanSpec { relation, sql, columns },
+            scans,
+            join_filter,
             grouping: spec_grouping,
             having,
             output,
@@ -533,7 +840,8 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         tlist,
         qual: pg_qual,
         scan_tlist,
-        relid,
+        relids: b.leaves.iter().map(|l| l.relid).collect(),
+        rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
         scan_pg_types,
     })
 }
@@ -555,6 +863,8 @@ fn index_var(e: *mut sys::Node) -> Option<usize> {
 struct AggContext<'a> {
     b: &'a mut Builder,
     key_exprs: &'a [*mut sys::Node],
+    /// No grouping: every Var becomes the scan column carrying it.
+    plain: bool,
     aggs: Vec<AggSpec>,
     /// Per aggregate output column: the node describing it in the scan target list.
     agg_exprs: Vec<*mut sys::Node>,
@@ -602,7 +912,12 @@ unsafe extern "C" fn mutate_cb(node: *mut sys::Node, ctx: *mut c_void) -> *mut s
     }
 }
 
-impl AggContext<'_> {
+impl<'a> AggContext<'a> {
+    /// For a select-list expression over several relations without grouping.
+    fn plain(b: &'a mut Builder) -> AggContext<'a> {
+        AggContext { b, key_exprs: &[], plain: true, aggs: Vec::new(), agg_exprs: Vec::new(), error: None }
+    }
+
     fn mutate(&mut self, e: *mut sys::Node) -> PgResult<*mut sys::Node> {
         let copy = nodes::copy(e)?;
         let me = self as *mut AggContext as *mut c_void;
@@ -627,10 +942,24 @@ impl AggContext<'_> {
         unsafe {
             match nodes::tag(node) {
                 sys::NodeTag_T_Aggref => Ok(Some(self.aggregate(node as *mut sys::Aggref)?)),
+                sys::NodeTag_T_Var if self.plain => {
+                    let id = self.b.column(node)?;
+                    let pos = self.b.output_pos(id);
+                    let (typid, typmod, coll) = expr_type(node)?;
+                    Ok(Some(make_var(pos + 1, typid, typmod, coll)?))
+                }
                 sys::NodeTag_T_Var => Err(unsupported("column that is neither grouped nor aggregated")),
                 _ => Ok(None),
             }
         }
+    }
+
+    /// The scan column of an aggregate's argument or FILTER: an expression of one relation.
+    fn agg_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+        if self.b.leaf_of(e).is_err() {
+            return Err(unsupported("aggregate over an expression of several tables"));
+        }
+        self.b.column(e)
     }
 
     fn add_agg(&mut self, spec: AggSpec, describe: *mut sys::Node) -> usize {
@@ -660,13 +989,13 @@ impl AggContext<'_> {
         let filter = if agg.aggfilter.is_null() {
             None
         } else {
-            Some(self.b.column(agg.aggfilter as *mut sys::Node)?)
+            Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
         };
         let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
         let arg_expr =
             if args.len() == 1 { Some(unsafe { (*args[0]).expr } as *mut sys::Node) } else { None };
         let arg = match arg_expr {
-            Some(e) => Some(self.b.column(e)?),
+            Some(e) => Some(self.agg_column(e)?),
             None => None,
         };
         let arg_ty = arg.map(|i| self.b.columns[i].1);

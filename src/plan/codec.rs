@@ -1,5 +1,6 @@
 //! Serializing the logical plan (datafusion-proto) with the PostgreSQL scan leaf as a custom
-//! table: its bytes are the leaf number and the block column types.
+//! table: its bytes are the leaf number and, per column, its id in the joined row and its block
+//! type.
 
 use std::sync::Arc;
 
@@ -42,14 +43,18 @@ impl LogicalExtensionCodec for ScanCodec {
         _ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
         let (leaf, rest) = buf.split_first_chunk::<4>().ok_or_else(|| bad("short"))?;
-        if rest.len() % 3 != 0 {
-            return Err(bad("column types"));
+        if rest.len() % 7 != 0 {
+            return Err(bad("columns"));
         }
-        let types = rest
-            .chunks(3)
-            .map(|c| ColumnType::from_tag(c[0], c[1], c[2] as i8).ok_or_else(|| bad("unknown column type")))
-            .collect::<Result<Vec<_>>>()?;
-        let table = PgScanTable::new(u32::from_le_bytes(*leaf), types, self.source.clone());
+        let mut ids = Vec::with_capacity(rest.len() / 7);
+        let mut types = Vec::with_capacity(rest.len() / 7);
+        for c in rest.chunks(7) {
+            ids.push(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+            types.push(
+                ColumnType::from_tag(c[4], c[5], c[6] as i8).ok_or_else(|| bad("unknown column type"))?,
+            );
+        }
+        let table = PgScanTable::new(u32::from_le_bytes(*leaf), ids, types, self.source.clone());
         if table.schema() != schema {
             return Err(bad("schema differs from its column types"));
         }
@@ -65,8 +70,9 @@ impl LogicalExtensionCodec for ScanCodec {
         let any: &dyn std::any::Any = node.as_ref();
         let t = any.downcast_ref::<PgScanTable>().ok_or_else(|| bad("not a PostgreSQL scan"))?;
         buf.extend_from_slice(&t.leaf.to_le_bytes());
-        for ty in &t.types {
+        for (id, ty) in t.ids.iter().zip(&t.types) {
             let (tag, p, s) = ty.tag();
+            buf.extend_from_slice(&id.to_le_bytes());
             buf.extend_from_slice(&[tag, p, s as u8]);
         }
         Ok(())

@@ -142,9 +142,27 @@ pub fn output_name(i: usize) -> String {
 
 /// Build the logical plan. The scan leaf carries no page source: the worker's codec adds one.
 pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
-    let scan_types: Vec<ColumnType> = spec.scan.columns.iter().map(|c| c.ty).collect();
-    let table = Arc::new(PgScanTable::new(0, scan_types.clone(), None));
-    let mut b = LogicalPlanBuilder::scan(spec.scan.relation.as_str(), provider_as_source(table), None)?;
+    let scan_types = spec.scan_types();
+    // The leaves, cross-joined in order; the join filter above them. DataFusion's optimizer
+    // (run in the worker) turns equalities between leaves into hash-join keys.
+    let mut b: Option<LogicalPlanBuilder> = None;
+    for (leaf, scan) in spec.scans.iter().enumerate() {
+        let types = scan.columns.iter().map(|c| c.ty).collect();
+        let ids = scan.columns.iter().map(|c| c.id as u32).collect();
+        let table = Arc::new(PgScanTable::new(leaf as u32, ids, types, None));
+        // A relation scanned twice (self join) keeps its name: column names are unique anyway.
+        let leaf_plan =
+            LogicalPlanBuilder::scan(scan.relation.as_str(), provider_as_source(table), None)?.build()?;
+        b = Some(match b {
+            None => LogicalPlanBuilder::from(leaf_plan),
+            Some(left) => left.cross_join(leaf_plan)?,
+        });
+    }
+    let mut b =
+        b.ok_or_else(|| datafusion::common::DataFusionError::Internal("plan without scans".into()))?;
+    if let Some(f) = &spec.join_filter {
+        b = b.filter(df_expr(f, &column_name))?;
+    }
     let stage_types = spec.stage_types();
     let stage_sources: Vec<Expr> = match &spec.grouping {
         None => (0..scan_types.len()).map(|i| col(column_name(i))).collect(),

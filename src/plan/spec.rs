@@ -18,9 +18,12 @@ pub struct ScanColumn {
     /// The SQL expression, as PostgreSQL deparsed it.
     pub sql: String,
     pub ty: ColumnType,
+    /// Its index in the joined row (stage 0), which numbers the columns of all leaves.
+    pub id: usize,
 }
 
-/// A PostgreSQL scan leaf.
+/// A PostgreSQL scan leaf. The joined row (stage 0) is every leaf's columns, numbered by
+/// [`ScanColumn::id`] across leaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScanSpec {
     /// `schema.table`, quoted, for display.
@@ -79,8 +82,9 @@ pub enum Literal {
     TimestampUs { value: i64, utc: bool },
 }
 
-/// Expressions DataFusion evaluates above the scan (HAVING). Column indexes refer to the columns
-/// of the stage the expression runs over (group keys, then aggregates).
+/// Expressions DataFusion evaluates above the scans (join conditions, HAVING). Column indexes
+/// refer to the columns of the stage the expression runs over (the joined row; or group keys,
+/// then aggregates).
 #[derive(Clone, Debug, PartialEq)]
 pub enum DfExpr {
     Column(usize),
@@ -111,7 +115,11 @@ pub struct SortKey {
 /// The whole plan of one query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanSpec {
-    pub scan: ScanSpec,
+    /// One leaf per base relation, joined (inner) in this order; at least one.
+    pub scans: Vec<ScanSpec>,
+    /// Conditions between leaves (join keys and residual conditions), over stage-0 columns;
+    /// DataFusion's optimizer turns the equalities into hash-join keys.
+    pub join_filter: Option<DfExpr>,
     /// None: the output columns are the scan columns, in order, picked by `output`.
     pub grouping: Option<Grouping>,
     pub having: Option<DfExpr>,
@@ -126,16 +134,23 @@ pub struct PlanSpec {
 }
 
 impl PlanSpec {
+    /// Types of the joined row, by column id.
+    pub fn scan_types(&self) -> Vec<ColumnType> {
+        let mut types = vec![ColumnType::Boolean; self.scans.iter().map(|s| s.columns.len()).sum()];
+        for c in self.scans.iter().flat_map(|s| &s.columns) {
+            if let Some(t) = types.get_mut(c.id) {
+                *t = c.ty;
+            }
+        }
+        types
+    }
+
     /// Types of the stage below the output projection.
     pub fn stage_types(&self) -> Vec<ColumnType> {
+        let scan = self.scan_types();
         match &self.grouping {
-            None => self.scan.columns.iter().map(|c| c.ty).collect(),
-            Some(g) => g
-                .keys
-                .iter()
-                .map(|&k| self.scan.columns[k].ty)
-                .chain(g.aggs.iter().map(|a| a.output))
-                .collect(),
+            None => scan,
+            Some(g) => g.keys.iter().map(|&k| scan[k]).chain(g.aggs.iter().map(|a| a.output)).collect(),
         }
     }
 

@@ -22,6 +22,7 @@ pub trait ScanSource: Send + Sync + fmt::Debug {
     fn open(
         &self,
         leaf: u32,
+        ids: &[u32],
         types: &[ColumnType],
         projection: Option<Vec<usize>>,
     ) -> Result<Arc<dyn ExecutionPlan>>;
@@ -30,30 +31,39 @@ pub trait ScanSource: Send + Sync + fmt::Debug {
 #[derive(Debug)]
 pub struct PgScanTable {
     pub leaf: u32,
+    /// Column ids in the joined row (see [`column_name`]), one per type.
+    pub ids: Vec<u32>,
     pub types: Vec<ColumnType>,
     schema: SchemaRef,
     source: Option<Arc<dyn ScanSource>>,
 }
 
-/// Scan column `i` is named `c{i}`.
+/// Column `i` of the joined row (every leaf's columns) is named `c{i}`: unique across leaves, so
+/// self joins need no qualifiers and the leaves' order does not matter.
 pub fn column_name(i: usize) -> String {
     format!("c{i}")
 }
 
-pub fn schema_of(types: &[ColumnType]) -> SchemaRef {
+/// The schema of a leaf whose columns are `ids` of the joined row.
+pub fn schema_of(types: &[ColumnType], ids: &[u32]) -> SchemaRef {
     Arc::new(Schema::new(
         types
             .iter()
-            .enumerate()
-            .map(|(i, t)| Field::new(column_name(i), t.arrow_type(), true))
+            .zip(ids)
+            .map(|(t, &i)| Field::new(column_name(i as usize), t.arrow_type(), true))
             .collect::<Vec<_>>(),
     ))
 }
 
 impl PgScanTable {
-    pub fn new(leaf: u32, types: Vec<ColumnType>, source: Option<Arc<dyn ScanSource>>) -> PgScanTable {
-        let schema = schema_of(&types);
-        PgScanTable { leaf, types, schema, source }
+    pub fn new(
+        leaf: u32,
+        ids: Vec<u32>,
+        types: Vec<ColumnType>,
+        source: Option<Arc<dyn ScanSource>>,
+    ) -> PgScanTable {
+        let schema = schema_of(&types, &ids);
+        PgScanTable { leaf, ids, types, schema, source }
     }
 }
 
@@ -77,6 +87,6 @@ impl TableProvider for PgScanTable {
         let source = self.source.as_ref().ok_or_else(|| {
             DataFusionError::Internal("PostgreSQL scan leaf has no page source here".into())
         })?;
-        source.open(self.leaf, &self.types, projection.cloned())
+        source.open(self.leaf, &self.ids, &self.types, projection.cloned())
     }
 }

@@ -6,15 +6,16 @@ use crate::page::ColumnType;
 
 fn spec() -> PlanSpec {
     PlanSpec {
-        scan: ScanSpec {
+        scans: vec![ScanSpec {
             relation: "public.t".into(),
             sql: "SELECT a, b FROM ONLY public.t".into(),
             columns: vec![
-                ScanColumn { sql: "a".into(), ty: ColumnType::Int32 },
-                ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 } },
-                ScanColumn { sql: "(b > 0)".into(), ty: ColumnType::Boolean },
+                ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 0 },
+                ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 1 },
+                ScanColumn { sql: "(b > 0)".into(), ty: ColumnType::Boolean, id: 2 },
             ],
-        },
+        }],
+        join_filter: None,
         grouping: Some(Grouping {
             keys: vec![0],
             aggs: vec![
@@ -75,7 +76,7 @@ fn plain_scan_plan_outputs_scan_types() {
     s.distinct = true;
     let plan = logical::build(&s).unwrap();
     let types: Vec<_> = plan.schema().fields().iter().map(|f| f.data_type().clone()).collect();
-    assert_eq!(types, vec![s.scan.columns[1].ty.arrow_type(), s.scan.columns[0].ty.arrow_type()]);
+    assert_eq!(types, vec![s.scans[0].columns[1].ty.arrow_type(), s.scans[0].columns[0].ty.arrow_type()]);
 }
 
 /// Build, serialize and read back a plan with `aggs` aggregates and a HAVING of `terms` ORed
@@ -120,4 +121,44 @@ fn long_or_lists_stay_shallow() {
 #[test]
 fn many_aggregates_build() {
     assert!(wide_having(1500, 1500, 1 << 20) > 8192);
+}
+
+#[test]
+fn joined_leaves_number_their_columns_after_each_other() {
+    let mut s = spec();
+    // Self join: the second leaf's columns are 3 and 4 of the joined row.
+    s.scans.push(ScanSpec {
+        relation: "public.t".into(),
+        sql: "SELECT a, b FROM ONLY public.t".into(),
+        columns: vec![
+            ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 3 },
+            ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 4 },
+        ],
+    });
+    assert_eq!(s.scan_types()[4], ColumnType::Decimal128 { precision: 12, scale: 2 });
+    s.join_filter =
+        Some(DfExpr::Compare(CmpOp::Eq, Box::new(DfExpr::Column(0)), Box::new(DfExpr::Column(3))));
+    s.grouping = Some(Grouping {
+        keys: vec![3],
+        aggs: vec![AggSpec {
+            func: AggFunc::Sum,
+            arg: Some(4),
+            distinct: false,
+            filter: None,
+            output: ColumnType::Decimal128 { precision: 38, scale: 2 },
+        }],
+    });
+    s.having = None;
+    s.output = vec![0, 1];
+    let plan = logical::build(&s).unwrap();
+    let text = format!("{}", plan.display_indent());
+    assert!(text.contains("Cross Join") && text.contains("public.t.c0 = public.t.c3"), "{text}");
+    let bytes = codec::to_bytes(&plan).unwrap();
+    let ctx = SessionContext::new();
+    let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
+    assert_eq!(text, format!("{}", back.display_indent()));
+    // The optimizer turns the cross join and its filter into a hash-join key.
+    let optimized = ctx.state().optimize(&back).unwrap();
+    let text = format!("{}", optimized.display_indent());
+    assert!(text.contains("Inner Join: public.t.c0 = public.t.c3"), "{text}");
 }

@@ -9,7 +9,8 @@
 //! on a scan slot: [`ScanMsg`].
 //!
 //! A query: the backend claims a control slot and one scan slot per scan leaf, sends
-//! [`ToWorker::Execute`]; producers send [`ScanMsg::Page`]s and one [`ScanMsg::End`]; the worker
+//! [`ToWorker::Execute`]; producers send [`ScanMsg::Page`]s (as far as the worker's
+//! [`ScanMsg::Credit`]s allow) and one [`ScanMsg::End`]; the worker
 //! answers with [`ToBackend::ResultPage`]s and one [`ToBackend::Done`] or [`ToBackend::Error`].
 //! Releasing the control slot is the cancel: the worker stops a query whose session has ended.
 //! A control message that does not fit its ring travels through pages ([`paged`]).
@@ -72,7 +73,14 @@ pub enum ToBackend {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScanMsg {
     Page(PageRef),
-    End { rows: u64 },
+    End {
+        rows: u64,
+    },
+    /// Worker -> producer, on the scan slot's other ring: the producer may send `pages` more
+    /// pages (credit-based flow control, see `crate::pg::producer`).
+    Credit {
+        pages: u32,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -116,6 +124,7 @@ const TAG_ERROR: u8 = 6;
 const TAG_SCAN_PAGE: u8 = 7;
 const TAG_SCAN_END: u8 = 8;
 const TAG_PAGED: u8 = 9;
+const TAG_SCAN_CREDIT: u8 = 10;
 
 fn put_paged(out: &mut Vec<u8>, p: &PagedRef) {
     out.push(TAG_PAGED);
@@ -320,6 +329,10 @@ impl ScanMsg {
                 out.push(TAG_SCAN_END);
                 out.extend_from_slice(&rows.to_le_bytes());
             }
+            ScanMsg::Credit { pages } => {
+                out.push(TAG_SCAN_CREDIT);
+                out.extend_from_slice(&pages.to_le_bytes());
+            }
         }
     }
 
@@ -333,6 +346,10 @@ impl ScanMsg {
             TAG_SCAN_END => {
                 let rows = r.u64()?;
                 r.finish(ScanMsg::End { rows })
+            }
+            TAG_SCAN_CREDIT => {
+                let pages = r.u32()?;
+                r.finish(ScanMsg::Credit { pages })
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -380,7 +397,11 @@ mod tests {
             m.encode(&mut buf);
             assert_eq!(ToBackend::decode(&buf), Ok(m));
         }
-        for m in [ScanMsg::Page(PageRef { index: 5, generation: 6, rows: 7 }), ScanMsg::End { rows: 8 }] {
+        for m in [
+            ScanMsg::Page(PageRef { index: 5, generation: 6, rows: 7 }),
+            ScanMsg::End { rows: 8 },
+            ScanMsg::Credit { pages: 3 },
+        ] {
             buf.clear();
             m.encode(&mut buf);
             assert_eq!(ScanMsg::decode(&buf), Ok(m));

@@ -76,6 +76,7 @@ metrics! {
     ScanPagesSentTotal => ("scan", "scan_pages_sent_total", Counter, "pages"),
     ScanBytesSentTotal => ("scan", "scan_bytes_sent_total", Counter, "bytes"),
     ScanPageFillNs => ("scan", "scan_page_fill_ns", Counter, "ns"),
+    ScanCreditWaitTotal => ("scan", "scan_credit_wait_total", Counter, "waits"),
     ScanProducersStartedTotal => ("scan", "scan_producers_started_total", Counter, "producers"),
     WorkerStartsTotal => ("worker", "worker_starts_total", Counter, "starts"),
     WorkerPingsTotal => ("worker", "worker_pings_total", Counter, "messages"),

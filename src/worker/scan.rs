@@ -11,6 +11,8 @@
 //!   once.
 //! - Never calls PostgreSQL: runs on Tokio threads. Waits by polling its ring, woken by the main
 //!   thread's `activity` notification (the producer sets the worker's latch after each page).
+//! - Flow control: each imported page earns the producer one credit (`ScanMsg::Credit` on the
+//!   slot's worker->backend ring), so a leaf nobody reads stops after its initial credit.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,7 +38,7 @@ use tokio::sync::Notify;
 use crate::page::decode::decode_block;
 use crate::page::ColumnType;
 use crate::plan::table::{schema_of, ScanSource};
-use crate::protocol::{open_envelope, ScanMsg, SlotRef};
+use crate::protocol::{envelope, open_envelope, ScanMsg, SlotRef};
 use crate::shm::{Metric, OwnerId, PageDescriptor, Segment, SlotKind, SlotLease};
 
 /// Holds one page's lease; dropping it returns the page to the pool.
@@ -75,6 +77,7 @@ impl ScanSource for PageSource {
     fn open(
         &self,
         leaf: u32,
+        ids: &[u32],
         types: &[ColumnType],
         projection: Option<Vec<usize>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
@@ -82,10 +85,10 @@ impl ScanSource for PageSource {
             .scans
             .get(leaf as usize)
             .ok_or_else(|| DataFusionError::Internal(format!("no scan slot for leaf {leaf}")))?;
-        let full = schema_of(types);
+        let full = schema_of(types, ids);
         let schema = match &projection {
             Some(p) => Arc::new(full.project(p)?),
-            None => full,
+            None => full.clone(),
         };
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
@@ -99,6 +102,7 @@ impl ScanSource for PageSource {
             slot,
             types: types.to_vec(),
             projection,
+            full_schema: full.clone(),
             schema,
             properties,
             copy: Arc::new(AtomicBool::new(false)),
@@ -114,6 +118,7 @@ pub struct PgScanExec {
     slot: SlotRef,
     types: Vec<ColumnType>,
     projection: Option<Vec<usize>>,
+    full_schema: SchemaRef,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
     /// Copy each batch out of its page (set by the plan walk, see the module rules).
@@ -164,9 +169,26 @@ struct ScanState {
     inbox: Vec<u8>,
     done: bool,
     metrics: ScanMetrics,
+    /// Credits owed to the producer (pages imported, not yet granted back).
+    owed: u32,
+    outbox: Vec<u8>,
 }
 
 impl ScanState {
+    /// Give the producer back the credits owed (one per imported page) and wake it if it waits.
+    /// A full ring keeps them owed: retried on every poll that finds no page, so a producer out
+    /// of credit always gets them (it drains the ring on every step).
+    fn grant(&mut self) {
+        let seg = self.source.seg;
+        let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else { return };
+        let generation = self.lease.generation;
+        envelope(generation, &mut self.outbox, |out| ScanMsg::Credit { pages: self.owed }.encode(out));
+        if slot.to_backend.try_send(&self.outbox).is_ok() {
+            self.owed = 0;
+            seg.wake_page_waiters();
+        }
+    }
+
     fn import(&self, index: u32, generation: u32, rows: u32) -> Result<RecordBatch> {
         let seg = self.source.seg;
         let pool = seg.pool();
@@ -217,7 +239,8 @@ impl ScanState {
             if self.done {
                 return None;
             }
-            let notified = self.source.activity.notified();
+            let activity = self.source.activity.clone();
+            let notified = activity.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if self.source.canceled.load(Ordering::Relaxed) {
@@ -241,12 +264,19 @@ impl ScanState {
                             if let Ok(b) = &batch {
                                 self.metrics.pages.add(1);
                                 b.record_output(&self.metrics.baseline);
+                                self.owed += 1;
+                                self.grant();
                             }
                             return Some(batch);
                         }
                         Ok(ScanMsg::End { .. }) => {
                             self.done = true;
                             return None;
+                        }
+                        Ok(ScanMsg::Credit { .. }) => {
+                            return Some(Err(DataFusionError::Execution(
+                                "credit message on a producer's ring".into(),
+                            )))
                         }
                         Err(e) => {
                             return Some(Err(DataFusionError::Execution(format!(
@@ -258,6 +288,10 @@ impl ScanState {
                 Ok(false) => {
                     if !slot.is_current(self.lease) {
                         return Some(Err(DataFusionError::Execution("scan producer went away".into())));
+                    }
+                    if self.owed > 0 {
+                        // A grant that found the ring full: the producer may be waiting for it.
+                        self.grant();
                     }
                     let timer = self.metrics.wait.timer();
                     let _ = tokio::time::timeout(Duration::from_millis(10), notified).await;
@@ -324,10 +358,12 @@ impl ExecutionPlan for PgScanExec {
             from_owner: slot.pool_owner(lease),
             types: self.types.clone(),
             projection: self.projection.clone(),
-            full_schema: schema_of(&self.types),
+            full_schema: self.full_schema.clone(),
             copy: self.copy.clone(),
             inbox: Vec::new(),
             done: false,
+            owed: 0,
+            outbox: Vec::new(),
             metrics: ScanMetrics {
                 baseline: BaselineMetrics::new(&self.metrics, partition),
                 pages: MetricBuilder::new(&self.metrics).counter("pages", partition),

@@ -1,0 +1,108 @@
+-- Inner joins through DataFusion: each base relation is a scan leaf (its own conditions in its
+-- scan SQL), conditions between relations run in DataFusion (equalities as hash-join keys).
+-- Every query runs with pg_fusion off and on; the rows must be identical ("match").
+CREATE TABLE jc (id int PRIMARY KEY, region text COLLATE "C", code char(3) COLLATE "C");
+CREATE TABLE jo (id bigint PRIMARY KEY, cust int, status char(1) COLLATE "C", total numeric(12,2), day date);
+CREATE TABLE jl (order_id bigint, line int, qty numeric(10,2), price numeric(12,2), code char(3) COLLATE "C", note text COLLATE "C");
+INSERT INTO jc SELECT i, 'r' || (i % 4), 'c' || (i % 9) FROM generate_series(1, 300) i;
+INSERT INTO jo SELECT i, CASE WHEN i % 17 = 0 THEN NULL ELSE 1 + i % 320 END,
+                      CASE WHEN i % 3 = 0 THEN 'F' ELSE 'O' END, (i * 3.17) % 5000, date '2020-01-01' + i % 700
+FROM generate_series(1, 4000) i;
+INSERT INTO jl SELECT 1 + i % 4100, i % 7, 1 + i % 50, (i * 1.37) % 900,
+                      CASE WHEN i % 11 = 0 THEN NULL ELSE 'c' || (i % 9) END, 'n' || (i % 13)
+FROM generate_series(1, 20000) i;
+ANALYZE jc, jo, jl;
+
+\set same '\\! cmp -s /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out && echo match || diff /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out; rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out'
+
+-- JOIN ... ON, with conditions of one relation pushed into its scan.
+\set q 'SELECT c.region, count(*), sum(o.total) FROM jc c JOIN jo o ON o.cust = c.id WHERE o.status = ''F'' GROUP BY c.region ORDER BY c.region'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Joins written as WHERE equalities, three relations, int4 = int8 keys.
+\set q 'SELECT c.region, o.status, count(*), sum(l.qty), sum(l.price * l.qty), min(o.day), max(l.note) FROM jc c, jo o, jl l WHERE c.id = o.cust AND l.order_id = o.id AND l.line < 5 GROUP BY c.region, o.status ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Rows without grouping; an expression over two relations is computed by PostgreSQL's
+-- projection on the node. USING and NATURAL joins.
+\set q 'SELECT o.id, l.line, l.price * l.qty + o.total AS x, c.region || ''/'' || l.note AS y FROM jo o JOIN jl l ON l.order_id = o.id JOIN jc c ON c.id = o.cust WHERE o.id BETWEEN 100 AND 140 ORDER BY o.id, l.line'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT id, a.region, b.code FROM jc a JOIN jc b USING (id) WHERE id % 50 = 1 ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT code, count(*), sum(qty) FROM jc NATURAL JOIN jl GROUP BY code ORDER BY code'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*) FROM jc a NATURAL JOIN jc b'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Self join, char(n) keys of the same length, NULL keys never match.
+\set q 'SELECT a.code, count(*) FROM jc a JOIN jc b ON a.code = b.code AND a.id < b.id GROUP BY a.code ORDER BY a.code'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*), count(l.code), count(c.code) FROM jl l JOIN jc c ON l.code = c.code'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Conditions that are not equalities, OR between relations, a cross join.
+\set q 'SELECT count(*), sum(o.total) FROM jo o JOIN jc c ON o.cust > c.id AND c.id < 20 WHERE o.id < 500'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*) FROM jo o, jc c WHERE (o.cust = c.id OR c.region = ''r1'') AND NOT (o.status = ''F'' AND c.id > 200) AND o.id < 300'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT a.region, b.region, count(*) FROM jc a CROSS JOIN jc b WHERE a.id < 10 AND b.id < 7 GROUP BY 1, 2 ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- DISTINCT, ORDER BY and LIMIT over joined rows.
+\set q 'SELECT DISTINCT c.region, o.status FROM jc c JOIN jo o ON o.cust = c.id ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT o.id, c.region, o.total FROM jo o JOIN jc c ON c.id = o.cust ORDER BY o.total DESC, o.id LIMIT 7 OFFSET 3'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Prepared, six times (the generic plan too).
+SET pg_fusion.enable = on;
+PREPARE pj(int) AS SELECT count(*), sum(l.qty) FROM jo o JOIN jl l ON l.order_id = o.id WHERE o.cust = $1;
+EXECUTE pj(5); EXECUTE pj(6); EXECUTE pj(7); EXECUTE pj(8); EXECUTE pj(9); EXECUTE pj(10);
+SET pg_fusion.enable = off;
+EXECUTE pj(10);
+DEALLOCATE pj;
+
+-- EXPLAIN: one scan per relation, the join condition in DataFusion.
+SET pg_fusion.enable = on;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT c.region, count(*) FROM jc c JOIN jo o ON o.cust = c.id WHERE o.status = 'F' GROUP BY c.region;
+
+-- Fail closed (0A000).
+SELECT count(*) FROM jc c LEFT JOIN jo o ON o.cust = c.id;
+SELECT sum(o.total * l.qty) FROM jo o JOIN jl l ON l.order_id = o.id;
+SELECT o.status || c.region, count(*) FROM jo o JOIN jc c ON c.id = o.cust GROUP BY o.status || c.region;
+SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE o.total::float8 > c.id::float8;
+SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE random() < 2;
+SELECT count(*) FROM jl l JOIN jc c ON l.code = c.code::char(5);
+SELECT o.id, c.region FROM jo o JOIN jc c ON c.id = o.cust ORDER BY o.total + c.id LIMIT 3;
+SELECT count(*) FROM jc JOIN (SELECT * FROM jc) s USING (id);
+
+SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
+RESET pg_fusion.enable;
+\! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out
+DROP TABLE jc, jo, jl;

@@ -1,0 +1,42 @@
+-- Differential corpus over the TPC-H schema (tests/tpch.sh loads it): shapes pg_fusion runs and
+-- shapes it refuses. Each statement runs with pg_fusion off and on (tests/differential.sh); a
+-- supported one must return PostgreSQL's rows, an unsupported one must fail with 0A000.
+-- Grow it with every shape added.
+
+-- Single table: projection, WHERE, expressions, ORDER BY, LIMIT/OFFSET, DISTINCT.
+SELECT l_orderkey, l_linenumber, l_quantity * 2, l_extendedprice - l_discount FROM lineitem WHERE l_orderkey < 50 ORDER BY l_orderkey, l_linenumber;
+SELECT DISTINCT l_returnflag, l_linestatus FROM lineitem ORDER BY 1, 2;
+SELECT o_orderkey, o_totalprice FROM orders ORDER BY o_totalprice DESC, o_orderkey LIMIT 10 OFFSET 5;
+SELECT c_custkey, c_name, c_acctbal FROM customer WHERE c_acctbal BETWEEN 1000 AND 1100 AND c_mktsegment IN ('BUILDING', 'MACHINERY') ORDER BY c_custkey;
+SELECT p_partkey, p_name FROM part WHERE p_name LIKE '%green%' AND p_size > 40 ORDER BY p_partkey;
+SELECT s_suppkey, coalesce(nullif(s_nationkey, 3), -1), CASE WHEN s_acctbal < 0 THEN 'neg' ELSE 'pos' END FROM supplier ORDER BY 1;
+SELECT count(*) FROM orders WHERE o_comment ILIKE '%special%requests%';
+SELECT o_orderdate, o_orderpriority FROM orders WHERE o_orderdate IS NOT DISTINCT FROM date '1995-03-15' ORDER BY 1, 2;
+
+-- Single table: aggregates, GROUP BY, HAVING, FILTER, DISTINCT aggregates.
+SELECT l_returnflag, count(*), sum(l_quantity), avg(l_discount), min(l_shipdate), max(l_commitdate) FROM lineitem GROUP BY l_returnflag ORDER BY 1;
+SELECT l_shipmode, count(DISTINCT l_suppkey), sum(l_extendedprice) FILTER (WHERE l_discount > 0.05) FROM lineitem GROUP BY l_shipmode ORDER BY 1;
+SELECT o_custkey, count(*) FROM orders GROUP BY o_custkey HAVING count(*) > 25 ORDER BY 2 DESC, 1;
+SELECT sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)), avg(l_quantity) FROM lineitem;
+SELECT n_regionkey, min(n_name), max(n_name), count(*) FROM nation GROUP BY n_regionkey ORDER BY 1;
+SELECT sum(ps_supplycost * ps_availqty) FROM partsupp WHERE ps_availqty > 5000;
+
+-- Inner joins: JOIN ... ON, USING, WHERE equalities, multi-way, self joins, non-equi conditions.
+SELECT n_name, count(*) FROM customer JOIN nation ON c_nationkey = n_nationkey GROUP BY n_name ORDER BY n_name;
+SELECT r_name, n_name, count(*) FROM region, nation, supplier WHERE r_regionkey = n_regionkey AND s_nationkey = n_nationkey GROUP BY r_name, n_name ORDER BY 1, 2;
+SELECT o_orderpriority, count(*), sum(l_quantity) FROM orders JOIN lineitem ON l_orderkey = o_orderkey WHERE o_orderdate >= date '1994-01-01' AND o_orderdate < date '1994-04-01' GROUP BY o_orderpriority ORDER BY 1;
+SELECT c_custkey, o_orderkey, o_totalprice + c_acctbal FROM customer JOIN orders ON o_custkey = c_custkey WHERE c_custkey < 20 ORDER BY c_custkey, o_orderkey;
+SELECT a.n_name, b.n_name FROM nation a JOIN nation b ON a.n_regionkey = b.n_regionkey AND a.n_nationkey < b.n_nationkey ORDER BY 1, 2;
+SELECT count(*) FROM supplier s JOIN customer c ON s.s_nationkey = c.c_nationkey AND s.s_acctbal > c.c_acctbal;
+SELECT p_brand, count(*) FROM part JOIN partsupp ON ps_partkey = p_partkey JOIN supplier ON s_suppkey = ps_suppkey WHERE p_size = 15 GROUP BY p_brand ORDER BY 2 DESC, 1 LIMIT 5;
+SELECT DISTINCT n_name, c_mktsegment FROM nation JOIN customer ON c_nationkey = n_nationkey ORDER BY 1, 2;
+SELECT count(*) FROM nation CROSS JOIN region;
+
+-- Refused today (0A000): outer joins, subqueries, CTEs, set operations, windows, grouping sets.
+SELECT count(*) FROM customer LEFT JOIN orders ON o_custkey = c_custkey;
+SELECT count(*) FROM orders WHERE o_custkey IN (SELECT c_custkey FROM customer WHERE c_acctbal > 9000);
+WITH t AS (SELECT o_custkey FROM orders) SELECT count(*) FROM t;
+SELECT n_name FROM nation UNION SELECT r_name FROM region ORDER BY 1;
+SELECT o_orderkey, row_number() OVER (ORDER BY o_orderkey) FROM orders LIMIT 3;
+SELECT l_returnflag, l_linestatus, count(*) FROM lineitem GROUP BY ROLLUP (l_returnflag, l_linestatus);
+SELECT sum(l_extendedprice * ps_supplycost) FROM lineitem JOIN partsupp ON ps_partkey = l_partkey AND ps_suppkey = l_suppkey;
