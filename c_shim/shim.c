@@ -429,3 +429,9 @@ pgf_bms_add_member(Bitmapset *set, int member)
 {
 	return bms_add_member(set, member);
 }
+
+void
+pgf_list_set_nth(List *list, int n, void *datum)
+{
+	lfirst(list_nth_cell(list, n)) = datum;
+}

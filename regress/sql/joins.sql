@@ -80,6 +80,26 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- Subqueries in FROM and views that PostgreSQL would flatten join the query.
+\set q 'SELECT region, status, count(*), sum(amount) FROM (SELECT c.region, o.status, o.total * 2 AS amount FROM jc c JOIN jo o ON o.cust = c.id WHERE o.day > date ''2020-06-01'') AS s WHERE amount > 100 GROUP BY region, status ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+CREATE VIEW jv AS SELECT o.id, o.cust, l.qty, l.price FROM jo o JOIN jl l ON l.order_id = o.id WHERE l.line > 1;
+\set q 'SELECT c.region, count(*), sum(v.qty * v.price) FROM jv v JOIN jc c ON c.id = v.cust GROUP BY c.region ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- A view owned by another role reads its tables with the owner's rights: refused.
+CREATE ROLE pgf_join_reader;
+GRANT SELECT ON jv, jc TO pgf_join_reader;
+SET ROLE pgf_join_reader;
+SELECT count(*) FROM jv;
+RESET ROLE;
+DROP VIEW jv;
+DROP OWNED BY pgf_join_reader;
+DROP ROLE pgf_join_reader;
+
 -- Prepared, six times (the generic plan too).
 SET pg_fusion.enable = on;
 PREPARE pj(int) AS SELECT count(*), sum(l.qty) FROM jo o JOIN jl l ON l.order_id = o.id WHERE o.cust = $1;
@@ -100,7 +120,8 @@ SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE o.total::float8 > c.i
 SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE random() < 2;
 SELECT count(*) FROM jl l JOIN jc c ON l.code = c.code::char(5);
 SELECT o.id, c.region FROM jo o JOIN jc c ON c.id = o.cust ORDER BY o.total + c.id LIMIT 3;
-SELECT count(*) FROM jc JOIN (SELECT * FROM jc) s USING (id);
+SELECT count(*) FROM jc JOIN (SELECT region, count(*) AS n FROM jc GROUP BY region) s USING (region);
+SELECT count(*) FROM jc JOIN (SELECT * FROM jc LIMIT 5) s USING (id);
 
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 RESET pg_fusion.enable;

@@ -72,6 +72,13 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+\set q 'SELECT extract(year FROM d) AS y, extract(month FROM ts) AS m, extract(dow FROM tz) AS w, count(*), sum(extract(doy FROM d)) FROM fq GROUP BY 1, 2, 3 ORDER BY 1, 2, 3'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- extract of a field with fractions (seconds, epoch) has no scale known at plan time: refused.
+SELECT sum(extract(second FROM ts)) FROM fq;
+
 \set q 'SELECT DISTINCT v, bp FROM fq ORDER BY v, bp'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out

@@ -15,6 +15,7 @@ pub mod hooks;
 pub mod latch;
 pub mod nodes;
 pub mod producer;
+pub mod pullup;
 pub mod scan_node;
 pub mod shmem;
 pub mod translate;

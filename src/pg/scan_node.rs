@@ -135,10 +135,13 @@ pub fn planned_stmt(
         s.canSetTag = q.canSetTag;
         s.dependsOnRole = q.hasRowSecurity;
         s.planTree = cscan as *mut sys::Plan;
-        s.rtable = q.rtable;
-        for &relid in &t.relids {
-            let oids = s.relationOids;
-            s.relationOids = guard(|| sys::lappend_oid(oids, relid))?;
+        s.rtable = t.rtable;
+        // Every relation the plan depends on (views included): the plan cache invalidates on them.
+        for rte in list::<sys::RangeTblEntry>(t.rtable) {
+            if (*rte).rtekind == sys::RTEKind_RTE_RELATION {
+                let (oids, relid) = (s.relationOids, (*rte).relid);
+                s.relationOids = guard(|| sys::lappend_oid(oids, relid))?;
+            }
         }
         s.stmt_location = q.stmt_location;
         s.stmt_len = q.stmt_len;

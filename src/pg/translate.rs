@@ -29,6 +29,9 @@ pub struct Translated {
     pub tlist: *mut sys::List,
     pub qual: *mut sys::List,
     pub scan_tlist: *mut sys::List,
+    /// The range table of the plan: the query's, with pulled-up subqueries' entries appended
+    /// (their relations are permission-checked like the query's own).
+    pub rtable: *mut sys::List,
     /// The relation of each scan leaf, and its range-table index in the query.
     pub relids: Vec<Oid>,
     pub rtindexes: Vec<i32>,
@@ -108,6 +111,47 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
                     sys::F_NUMERIC_INT2 => Ok(Some((5, 0))),
                     sys::F_NUMERIC_INT4 => Ok(Some((10, 0))),
                     sys::F_NUMERIC_INT8 => Ok(Some((19, 0))),
+                    // extract(field FROM date): every field of a date is an integer (int64).
+                    sys::F_EXTRACT_TEXT_DATE => Ok(Some((19, 0))),
+                    // extract(field FROM timestamp[tz]): integer-valued fields only (seconds,
+                    // epoch and julian carry fractions).
+                    sys::F_EXTRACT_TEXT_TIMESTAMP | sys::F_EXTRACT_TEXT_TIMESTAMPTZ => {
+                        let args: Vec<*mut sys::Node> = list(f.args);
+                        let field = match args.first() {
+                            Some(&a)
+                                if nodes::tag(a) == sys::NodeTag_T_Const
+                                    && !(*(a as *mut sys::Const)).constisnull =>
+                            {
+                                let d = (*(a as *mut sys::Const)).constvalue;
+                                guard(|| cstr(sys::text_to_cstring(d as *const _)))?.to_lowercase()
+                            }
+                            _ => return Ok(None),
+                        };
+                        const INTEGER_FIELDS: &[&str] = &[
+                            "year",
+                            "years",
+                            "month",
+                            "months",
+                            "mon",
+                            "day",
+                            "days",
+                            "hour",
+                            "hours",
+                            "minute",
+                            "minutes",
+                            "min",
+                            "quarter",
+                            "week",
+                            "decade",
+                            "century",
+                            "millennium",
+                            "dow",
+                            "isodow",
+                            "doy",
+                            "isoyear",
+                        ];
+                        Ok(INTEGER_FIELDS.contains(&field.as_str()).then_some((19, 0)))
+                    }
                     _ => Ok(None),
                 }
             }
@@ -488,7 +532,9 @@ fn limit_value(node: *mut sys::Node, what: &str) -> PgResult<Option<usize>> {
 
 /// Translate `query`, which the caller found eligible (a top-level SELECT over user tables).
 pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
-    // SAFETY: PostgreSQL hands the planner hook a valid analyzed Query.
+    // Simple subqueries in FROM (and views) join the query, as PostgreSQL's planner pulls them up.
+    let query = super::pullup::pull_up(query)?;
+    // SAFETY: our copy of the valid analyzed Query PostgreSQL handed the planner hook.
     let q = unsafe { &*query };
     if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
         return Err(unsupported("statement type"));
@@ -535,6 +581,13 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         }
         if !rte.tablesample.is_null() {
             return Err(unsupported("TABLESAMPLE"));
+        }
+        // A view's tables are read with its owner's rights; scan SQL runs with the caller's.
+        // SAFETY: reads the current user id.
+        if rte.checkAsUser != 0 && rte.checkAsUser != unsafe { sys::GetUserId() } {
+            return Err(unsupported(
+                "view owned by another role (its tables are read with the owner's rights)",
+            ));
         }
         let relid = rte.relid;
         // SAFETY: catalog lookup.
@@ -840,6 +893,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         tlist,
         qual: pg_qual,
         scan_tlist,
+        rtable: q.rtable,
         relids: b.leaves.iter().map(|l| l.relid).collect(),
         rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
         scan_pg_types,

@@ -1,0 +1,140 @@
+//! Pulling simple subqueries in FROM (and views) up into the query, as PostgreSQL's planner does
+//! (`pull_up_simple_subquery`): their relations join the outer query's, their WHERE joins its
+//! conditions, and references to their columns become their select-list expressions.
+//!
+//! Rules:
+//! - Works on a copy of the analyzed Query (the original stays untouched for a fallback plan).
+//! - Only a subquery PostgreSQL itself would pull up, and only where the result cannot change: a
+//!   plain SELECT (no aggregates, grouping, DISTINCT, ORDER BY, LIMIT, window functions,
+//!   set-returning functions, set operations, CTEs, sublinks, row locks, volatile select-list
+//!   expressions), not LATERAL, not a security-barrier view, reached through inner joins only.
+//! - Tables read with another role's rights (a view owned by someone else: `checkAsUser`) are
+//!   refused by the translator, since scan SQL runs with the current user's rights and RLS.
+
+use super::error::{guard, PgResult};
+use super::nodes::{self, list};
+use super::sys;
+
+/// Is `sub` a subquery whose rows PostgreSQL would compute by flattening it into its parent?
+fn is_simple(rte: &sys::RangeTblEntry) -> bool {
+    if rte.rtekind != sys::RTEKind_RTE_SUBQUERY
+        || rte.subquery.is_null()
+        || rte.lateral
+        || rte.security_barrier
+    {
+        return false;
+    }
+    // SAFETY: the subquery of an RTE_SUBQUERY is a valid Query.
+    let s = unsafe { &*rte.subquery };
+    s.commandType == sys::CmdType_CMD_SELECT
+        && s.utilityStmt.is_null()
+        && s.setOperations.is_null()
+        && !s.hasAggs
+        && !s.hasWindowFuncs
+        && !s.hasTargetSRFs
+        && !s.hasSubLinks
+        && !s.hasForUpdate
+        && s.groupClause.is_null()
+        && s.groupingSets.is_null()
+        && s.havingQual.is_null()
+        && s.sortClause.is_null()
+        && s.distinctClause.is_null()
+        && s.limitOffset.is_null()
+        && s.limitCount.is_null()
+        && s.cteList.is_null()
+        && s.rowMarks.is_null()
+        // SAFETY: a valid target list.
+        && !guard(|| unsafe { sys::contain_volatile_functions(s.targetList as *mut sys::Node) }).unwrap_or(true)
+}
+
+/// Where a RangeTblRef sits in the join tree, so it can be replaced.
+enum Slot {
+    FromList(*mut sys::List, i32),
+    Left(*mut sys::JoinExpr),
+    Right(*mut sys::JoinExpr),
+}
+
+/// The first RangeTblRef (through FromExprs and inner joins) naming a simple subquery.
+fn find(q: &sys::Query, node: *mut sys::Node, slot: Slot) -> Option<(i32, Slot)> {
+    if node.is_null() {
+        return None;
+    }
+    // SAFETY: join tree nodes of a valid Query.
+    unsafe {
+        match nodes::tag(node) {
+            sys::NodeTag_T_RangeTblRef => {
+                let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
+                let rte = *list::<sys::RangeTblEntry>(q.rtable).get(rti as usize - 1)?;
+                is_simple(&*rte).then_some((rti, slot))
+            }
+            sys::NodeTag_T_FromExpr => {
+                let f = node as *mut sys::FromExpr;
+                list::<sys::Node>((*f).fromlist)
+                    .into_iter()
+                    .enumerate()
+                    .find_map(|(i, item)| find(q, item, Slot::FromList((*f).fromlist, i as i32)))
+            }
+            sys::NodeTag_T_JoinExpr => {
+                let j = node as *mut sys::JoinExpr;
+                if (*j).jointype != sys::JoinType_JOIN_INNER {
+                    return None;
+                }
+                find(q, (*j).larg, Slot::Left(j)).or_else(|| find(q, (*j).rarg, Slot::Right(j)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A copy of `query` with every simple subquery in FROM pulled up.
+pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
+    let mut q = nodes::copy(query)?;
+    // Each round removes one subquery level; a bound keeps a pathological tree from looping.
+    for _ in 0..1000 {
+        // SAFETY: `q` is our own copy of a valid Query.
+        let found = unsafe { find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut())) };
+        let Some((rti, _)) = found else { return Ok(q) };
+        // SAFETY: as above; every call is guarded, and only our copy is modified.
+        unsafe {
+            let rte = list::<sys::RangeTblEntry>((*q).rtable)[rti as usize - 1];
+            let sub = nodes::copy((*rte).subquery)?;
+            let offset = list::<sys::RangeTblEntry>((*q).rtable).len() as i32;
+            guard(|| sys::OffsetVarNodes(sub as *mut sys::Node, offset, 0))?;
+            let mut has_sublinks = false;
+            let has = &mut has_sublinks as *mut bool;
+            let tlist = (*sub).targetList;
+            q = guard(|| {
+                sys::ReplaceVarsFromTargetList(
+                    q as *mut sys::Node,
+                    rti,
+                    0,
+                    rte,
+                    tlist,
+                    sys::ReplaceVarsNoMatchOption_REPLACEVARS_REPORT_ERROR,
+                    0,
+                    has,
+                ) as *mut sys::Query
+            })?;
+            // Find the reference again in the rewritten copy and put the subquery's join tree
+            // in its place.
+            let Some((_, slot)) =
+                find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut()))
+            else {
+                return Err(super::error::PgError::internal("pulled-up subquery vanished"));
+            };
+            let from = (*sub).jointree as *mut std::ffi::c_void;
+            match slot {
+                Slot::FromList(l, i) => guard(|| sys::pgf_list_set_nth(l, i, from))?,
+                Slot::Left(j) if !j.is_null() => (*j).larg = from as *mut sys::Node,
+                Slot::Right(j) => (*j).rarg = from as *mut sys::Node,
+                Slot::Left(_) => {
+                    return Err(super::error::PgError::internal("subquery as the whole join tree"))
+                }
+            }
+            let (outer, inner) = ((*q).rtable, (*sub).rtable);
+            (*q).rtable = guard(|| sys::list_concat(outer, inner))?;
+            // The subquery's RTE stays (unreferenced) so range-table indexes do not move.
+        }
+    }
+    Err(super::error::PgError::unsupported("subqueries nested too deeply"))
+}
