@@ -105,7 +105,7 @@ fn main() {
         .allowlist_function("(deparse_expression|deparse_context_for|quote_identifier)")
         .allowlist_function("(ExplainPropertyText|ExplainPropertyInteger|ExplainPropertyList|ExplainOpenGroup|ExplainCloseGroup)")
         .allowlist_function("(NewExplainState|ExplainOnePlan)")
-        .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring)")
+        .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
         .allowlist_type("(JoinExpr|FromExpr|RangeTblRef)")
         .allowlist_function("(appendStringInfoString|appendStringInfoSpaces|lappend)")

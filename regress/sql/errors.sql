@@ -31,9 +31,9 @@ DROP TABLE er_wide;
 SELECT count(*), sum(n) FROM er;
 
 -- Unsupported shapes: 0A000, the construct named.
-SELECT count(*) FROM er a LEFT JOIN er b USING (id);
+SELECT count(*) FROM (SELECT id FROM er UNION ALL SELECT id FROM er) u;
 \echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM er a FULL JOIN er b ON a.id = b.id;
+SELECT count(*) FROM er a JOIN er b ON a.f8 = b.f8;
 SELECT id FROM er WHERE id IN (SELECT id FROM er) LIMIT 1;
 SELECT sum(id) OVER () FROM er LIMIT 1;
 SELECT f8, count(*) FROM er GROUP BY f8;

@@ -30,10 +30,10 @@ EXPLAIN (ANALYZE, COSTS OFF, FORMAT JSON) SELECT g, max(t) FROM ex GROUP BY g;
 \! rm -f /tmp/pg_fusion_regress_explain.out
 
 -- EXPLAIN of a shape pg_fusion refuses is refused too (the plan would not be the one that runs).
-EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a LEFT JOIN ex b USING (id);
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b ON a.id::float8 = b.id::float8;
 -- ... and with pg_fusion off, or under fallback, it is PostgreSQL's own plan.
 SET pg_fusion.on_unsupported = fallback;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a LEFT JOIN ex b USING (id);
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b ON a.id::float8 = b.id::float8;
 RESET pg_fusion.on_unsupported;
 
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';

@@ -100,6 +100,35 @@ DROP VIEW jv;
 DROP OWNED BY pgf_join_reader;
 DROP ROLE pgf_join_reader;
 
+-- Outer joins: ON conditions of the nullable side go into its scan, the others stay in the
+-- join; WHERE conditions on a nullable side run after the join (IS NULL finds the unmatched).
+\set q 'SELECT c.id, c.region, o.id AS oid, o.total FROM jc c LEFT JOIN jo o ON o.cust = c.id AND o.status = ''F'' AND c.id < 200 WHERE c.id % 10 = 3 ORDER BY c.id, oid'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.region, count(*), count(o.id), sum(o.total) FROM jc c LEFT JOIN jo o ON o.cust = c.id GROUP BY c.region ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.id FROM jc c LEFT JOIN jo o ON o.cust = c.id WHERE o.id IS NULL ORDER BY c.id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT o.id, c.region, coalesce(c.code, ''--'') AS code FROM jc c RIGHT JOIN jo o ON o.cust = c.id WHERE o.id < 60 ORDER BY o.id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*), count(c.id), count(o.id), count(o.cust) FROM (SELECT * FROM jc WHERE id > 250) c FULL JOIN (SELECT * FROM jo WHERE id < 40) o ON o.cust = c.id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.region, o.status, count(l.qty), sum(l.qty) FROM jc c LEFT JOIN (jo o JOIN jl l ON l.order_id = o.id AND l.line = 2) ON o.cust = c.id WHERE c.id < 50 GROUP BY 1, 2 ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- An expression that is not NULL for NULL input cannot be computed before the join.
+SELECT sum(coalesce(o.total, 0)) FROM jc c LEFT JOIN jo o ON o.cust = c.id;
+
 -- Prepared, six times (the generic plan too).
 SET pg_fusion.enable = on;
 PREPARE pj(int) AS SELECT count(*), sum(l.qty) FROM jo o JOIN jl l ON l.order_id = o.id WHERE o.cust = $1;
@@ -113,7 +142,6 @@ SET pg_fusion.enable = on;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT c.region, count(*) FROM jc c JOIN jo o ON o.cust = c.id WHERE o.status = 'F' GROUP BY c.region;
 
 -- Fail closed (0A000).
-SELECT count(*) FROM jc c LEFT JOIN jo o ON o.cust = c.id;
 SELECT sum(o.total * l.qty) FROM jo o JOIN jl l ON l.order_id = o.id;
 SELECT o.status || c.region, count(*) FROM jo o JOIN jc c ON c.id = o.cust GROUP BY o.status || c.region;
 SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE o.total::float8 > c.id::float8;

@@ -126,7 +126,7 @@ DEALLOCATE p;
 
 -- Fallback: PostgreSQL's own plan, no error.
 SET pg_fusion.on_unsupported = fallback;
-SELECT count(*) FROM fq a LEFT JOIN fq b USING (id);
+SELECT count(*) FROM fq a JOIN fq b ON a.f8 = b.f8;
 RESET pg_fusion.on_unsupported;
 
 -- Catalog queries and pg_fusion's own functions run natively.

@@ -7,7 +7,9 @@
 //! - Only a subquery PostgreSQL itself would pull up, and only where the result cannot change: a
 //!   plain SELECT (no aggregates, grouping, DISTINCT, ORDER BY, LIMIT, window functions,
 //!   set-returning functions, set operations, CTEs, sublinks, row locks, volatile select-list
-//!   expressions), not LATERAL, not a security-barrier view, reached through inner joins only.
+//!   expressions), not LATERAL, not a security-barrier view. On the nullable side of an outer
+//!   join only if its select list is plain columns (PostgreSQL would need placeholders for
+//!   computed entries, which must read NULL in null-extended rows).
 //! - Tables read with another role's rights (a view owned by someone else: `checkAsUser`) are
 //!   refused by the translator, since scan SQL runs with the current user's rights and RLS.
 
@@ -54,8 +56,24 @@ enum Slot {
     Right(*mut sys::JoinExpr),
 }
 
-/// The first RangeTblRef (through FromExprs and inner joins) naming a simple subquery.
+/// Does every select-list entry of `sub` just name a column? Only then may it sit on the
+/// nullable side of an outer join once pulled up: a computed entry (even a constant) must be NULL
+/// in null-extended rows, which PostgreSQL keeps with placeholders and we do not.
+fn only_columns(rte: &sys::RangeTblEntry) -> bool {
+    // SAFETY: the subquery of a simple RTE_SUBQUERY.
+    unsafe {
+        list::<sys::TargetEntry>((*rte.subquery).targetList)
+            .into_iter()
+            .all(|t| nodes::tag((*t).expr as *mut sys::Node) == sys::NodeTag_T_Var)
+    }
+}
+
+/// The first RangeTblRef (through FromExprs and joins) naming a simple subquery.
 fn find(q: &sys::Query, node: *mut sys::Node, slot: Slot) -> Option<(i32, Slot)> {
+    find_in(q, node, slot, false)
+}
+
+fn find_in(q: &sys::Query, node: *mut sys::Node, slot: Slot, nullable: bool) -> Option<(i32, Slot)> {
     if node.is_null() {
         return None;
     }
@@ -65,21 +83,26 @@ fn find(q: &sys::Query, node: *mut sys::Node, slot: Slot) -> Option<(i32, Slot)>
             sys::NodeTag_T_RangeTblRef => {
                 let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
                 let rte = *list::<sys::RangeTblEntry>(q.rtable).get(rti as usize - 1)?;
-                is_simple(&*rte).then_some((rti, slot))
+                (is_simple(&*rte) && (!nullable || only_columns(&*rte))).then_some((rti, slot))
             }
             sys::NodeTag_T_FromExpr => {
                 let f = node as *mut sys::FromExpr;
                 list::<sys::Node>((*f).fromlist)
                     .into_iter()
                     .enumerate()
-                    .find_map(|(i, item)| find(q, item, Slot::FromList((*f).fromlist, i as i32)))
+                    .find_map(|(i, item)| find_in(q, item, Slot::FromList((*f).fromlist, i as i32), nullable))
             }
             sys::NodeTag_T_JoinExpr => {
                 let j = node as *mut sys::JoinExpr;
-                if (*j).jointype != sys::JoinType_JOIN_INNER {
-                    return None;
-                }
-                find(q, (*j).larg, Slot::Left(j)).or_else(|| find(q, (*j).rarg, Slot::Right(j)))
+                let (ln, rn) = match (*j).jointype {
+                    sys::JoinType_JOIN_INNER => (false, false),
+                    sys::JoinType_JOIN_LEFT => (false, true),
+                    sys::JoinType_JOIN_RIGHT => (true, false),
+                    sys::JoinType_JOIN_FULL => (true, true),
+                    _ => return None,
+                };
+                find_in(q, (*j).larg, Slot::Left(j), nullable || ln)
+                    .or_else(|| find_in(q, (*j).rarg, Slot::Right(j), nullable || rn))
             }
             _ => None,
         }

@@ -19,7 +19,8 @@ use super::nodes::{self, cstr, list};
 use super::sys;
 use crate::page::ColumnType;
 use crate::plan::spec::{
-    AggFunc, AggSpec, CmpOp, DfExpr, Grouping, Literal, PlanSpec, ScanColumn, ScanSpec, SortKey,
+    AggFunc, AggSpec, CmpOp, DfExpr, Grouping, JoinKind, JoinTree, Literal, PlanSpec, ScanColumn, ScanSpec,
+    SortKey,
 };
 
 type Oid = sys::Oid;
@@ -258,47 +259,105 @@ struct Leaf {
     relid: Oid,
     /// Conditions on this relation alone: its scan SQL's WHERE.
     quals: Vec<*mut sys::Node>,
+    /// On the nullable side of an outer join: its scan columns must be NULL for NULL input
+    /// (they are NULL in null-extended rows, whatever expression computed them).
+    nullable: bool,
 }
 
-/// The FROM clause taken apart: base relations and the conditions of WHERE and inner joins.
+/// The FROM clause as a tree: base relations, inner joins (and FROM lists) with their
+/// conditions split into AND terms, outer joins with their ON terms.
+enum FromNode {
+    Leaf(i32),
+    Inner(Vec<FromNode>, Vec<*mut sys::Node>),
+    Outer(JoinKind, Box<FromNode>, Box<FromNode>, Vec<*mut sys::Node>),
+}
+
+/// The FROM clause taken apart.
 struct FromItems {
-    leaves: Vec<i32>,
-    quals: Vec<*mut sys::Node>,
+    /// Range-table indexes of the base relations, in order, and whether each is nullable.
+    leaves: Vec<(i32, bool)>,
+    has_outer: bool,
 }
 
 impl FromItems {
-    fn walk(&mut self, node: *mut sys::Node) -> PgResult<()> {
-        if node.is_null() {
-            return Ok(());
-        }
+    fn walk(&mut self, node: *mut sys::Node, nullable: bool) -> PgResult<FromNode> {
         // SAFETY: jointree nodes of an analyzed query.
         unsafe {
             match nodes::tag(node) {
-                sys::NodeTag_T_RangeTblRef => self.leaves.push((*(node as *mut sys::RangeTblRef)).rtindex),
+                sys::NodeTag_T_RangeTblRef => {
+                    let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
+                    self.leaves.push((rti, nullable));
+                    Ok(FromNode::Leaf(rti))
+                }
                 sys::NodeTag_T_FromExpr => {
                     let f = &*(node as *mut sys::FromExpr);
-                    for item in list::<sys::Node>(f.fromlist) {
-                        self.walk(item)?;
-                    }
-                    self.conjuncts(f.quals);
+                    let children = list::<sys::Node>(f.fromlist)
+                        .into_iter()
+                        .map(|item| self.walk(item, nullable))
+                        .collect::<PgResult<Vec<_>>>()?;
+                    Ok(FromNode::Inner(children, conjuncts(f.quals)))
                 }
                 sys::NodeTag_T_JoinExpr => {
                     let j = &*(node as *mut sys::JoinExpr);
-                    if j.jointype != sys::JoinType_JOIN_INNER {
-                        return Err(unsupported("outer join (LEFT/RIGHT/FULL JOIN)"));
-                    }
-                    self.walk(j.larg)?;
-                    self.walk(j.rarg)?;
-                    self.conjuncts(j.quals);
+                    let kind = match j.jointype {
+                        sys::JoinType_JOIN_INNER => {
+                            let l = self.walk(j.larg, nullable)?;
+                            let r = self.walk(j.rarg, nullable)?;
+                            return Ok(FromNode::Inner(vec![l, r], conjuncts(j.quals)));
+                        }
+                        sys::JoinType_JOIN_LEFT => JoinKind::Left,
+                        sys::JoinType_JOIN_RIGHT => JoinKind::Right,
+                        sys::JoinType_JOIN_FULL => JoinKind::Full,
+                        _ => return Err(unsupported("join type (semi/anti joins)")),
+                    };
+                    self.has_outer = true;
+                    let l =
+                        self.walk(j.larg, nullable || matches!(kind, JoinKind::Right | JoinKind::Full))?;
+                    let r = self.walk(j.rarg, nullable || matches!(kind, JoinKind::Left | JoinKind::Full))?;
+                    Ok(FromNode::Outer(kind, Box::new(l), Box::new(r), conjuncts(j.quals)))
                 }
-                _ => return Err(unsupported("FROM item")),
+                _ => Err(unsupported("FROM item")),
             }
         }
-        Ok(())
+    }
+}
+
+impl FromNode {
+    /// Every condition, in order (inner joins only: the flat plan).
+    fn all_quals(&self, out: &mut Vec<*mut sys::Node>) {
+        match self {
+            FromNode::Leaf(_) => {}
+            FromNode::Inner(children, quals) => {
+                for c in children {
+                    c.all_quals(out);
+                }
+                out.extend(quals);
+            }
+            FromNode::Outer(_, l, r, quals) => {
+                l.all_quals(out);
+                r.all_quals(out);
+                out.extend(quals);
+            }
+        }
     }
 
-    /// Split an AND (or an implicit-AND list) into its terms.
-    fn conjuncts(&mut self, e: *mut sys::Node) {
+    /// Relations a condition evaluated at this node may filter before the node (in their scan
+    /// SQL) without changing its rows: through inner joins and the preserved side of outer joins.
+    fn cluster(&self, out: &mut Vec<i32>) {
+        match self {
+            FromNode::Leaf(rti) => out.push(*rti),
+            FromNode::Inner(children, _) => children.iter().for_each(|c| c.cluster(out)),
+            FromNode::Outer(JoinKind::Left, l, _, _) => l.cluster(out),
+            FromNode::Outer(JoinKind::Right, _, r, _) => r.cluster(out),
+            FromNode::Outer(..) => {}
+        }
+    }
+}
+
+/// Split an AND (or an implicit-AND list) into its terms.
+fn conjuncts(e: *mut sys::Node) -> Vec<*mut sys::Node> {
+    let mut out = Vec::new();
+    fn go(e: *mut sys::Node, out: &mut Vec<*mut sys::Node>) {
         if e.is_null() {
             return;
         }
@@ -309,18 +368,20 @@ impl FromItems {
                     if (*(e as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR =>
                 {
                     for a in list::<sys::Node>((*(e as *mut sys::BoolExpr)).args) {
-                        self.conjuncts(a);
+                        go(a, out);
                     }
                 }
                 sys::NodeTag_T_List => {
                     for a in list::<sys::Node>(e as *mut sys::List) {
-                        self.conjuncts(a);
+                        go(a, out);
                     }
                 }
-                _ => self.quals.push(e),
+                _ => out.push(e),
             }
         }
     }
+    go(e, &mut out);
+    out
 }
 
 struct Builder {
@@ -332,7 +393,106 @@ struct Builder {
     output: Vec<usize>,
 }
 
+fn and_all(mut terms: Vec<DfExpr>) -> Option<DfExpr> {
+    match terms.len() {
+        0 => None,
+        1 => terms.pop(),
+        _ => Some(DfExpr::And(terms)),
+    }
+}
+
 impl Builder {
+    /// A condition of the FROM clause, join aliases flattened; refused if volatile in a query
+    /// over several tables (PostgreSQL evaluates it once per joined row).
+    fn condition(
+        &self,
+        c: *mut sys::Node,
+        flatten: &dyn Fn(*mut sys::Node) -> PgResult<*mut sys::Node>,
+    ) -> PgResult<*mut sys::Node> {
+        let c = flatten(c)?;
+        // SAFETY: a valid expression.
+        if self.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(c) })? {
+            return Err(unsupported("volatile function in a query over several tables"));
+        }
+        Ok(c)
+    }
+
+    /// The join tree for DataFusion (outer joins present). Terms of one relation go into its scan
+    /// where [`FromNode::cluster`] allows; the others become the join's ON filter (or, at the
+    /// top, `top_terms`: the filter above the whole tree).
+    fn convert(
+        &mut self,
+        node: &FromNode,
+        top: bool,
+        top_terms: &mut Vec<DfExpr>,
+        flatten: &dyn Fn(*mut sys::Node) -> PgResult<*mut sys::Node>,
+    ) -> PgResult<JoinTree> {
+        let leaf_index = |b: &Builder, rti: i32| {
+            b.leaves.iter().position(|l| l.rtindex == rti).ok_or_else(|| PgError::internal("join tree leaf"))
+        };
+        let mut pushable = Vec::new();
+        let (tree, quals) = match node {
+            FromNode::Leaf(rti) => return Ok(JoinTree::Leaf(leaf_index(self, *rti)?)),
+            FromNode::Inner(children, quals) => {
+                node.cluster(&mut pushable);
+                let mut it = children.iter();
+                let first = it.next().ok_or_else(|| unsupported("empty FROM"))?;
+                let mut tree = self.convert(first, false, top_terms, flatten)?;
+                for c in it {
+                    let right = self.convert(c, false, top_terms, flatten)?;
+                    tree = JoinTree::Join {
+                        kind: JoinKind::Inner,
+                        left: Box::new(tree),
+                        right: Box::new(right),
+                        on: None,
+                    };
+                }
+                (tree, quals)
+            }
+            FromNode::Outer(kind, l, r, quals) => {
+                match kind {
+                    JoinKind::Left => r.cluster(&mut pushable),
+                    JoinKind::Right => l.cluster(&mut pushable),
+                    _ => {}
+                }
+                let left = self.convert(l, false, top_terms, flatten)?;
+                let right = self.convert(r, false, top_terms, flatten)?;
+                (
+                    JoinTree::Join { kind: *kind, left: Box::new(left), right: Box::new(right), on: None },
+                    quals,
+                )
+            }
+        };
+        let mut on = Vec::new();
+        for &c in quals {
+            let c = self.condition(c, flatten)?;
+            match self.leaf_of(c) {
+                Ok(leaf) if pushable.contains(&self.leaves[leaf].rtindex) => self.leaves[leaf].quals.push(c),
+                _ => on.push(self.join_cond(c)?),
+            }
+        }
+        if top {
+            top_terms.extend(on);
+            return Ok(tree);
+        }
+        match tree {
+            JoinTree::Join { kind, left, right, on: None } => {
+                Ok(JoinTree::Join { kind, left, right, on: and_all(on) })
+            }
+            t if on.is_empty() => Ok(t),
+            _ => Err(unsupported("condition over several tables of a subquery under an outer join")),
+        }
+    }
+
+    /// May `e`, an expression of leaf `leaf`, be computed in that leaf's scan?
+    fn computable_in_scan(&self, e: *mut sys::Node, leaf: usize) -> PgResult<bool> {
+        if !self.leaves[leaf].nullable {
+            return Ok(true);
+        }
+        // SAFETY: a valid expression.
+        Ok(!guard(|| unsafe { sys::contain_nonstrict_functions(e) })?)
+    }
+
     /// The node's output position of scan column `id` (added on first use).
     fn output_pos(&mut self, id: usize) -> usize {
         match self.output.iter().position(|&o| o == id) {
@@ -350,7 +510,12 @@ impl Builder {
         // SAFETY: pull_varnos over a valid expression of this query level.
         let varno = guard(|| unsafe { sys::pgf_expr_varno(e) })?;
         match varno {
-            0 => Ok(0),
+            // No column: any row source will do, but not one that may be null-extended.
+            0 => self
+                .leaves
+                .iter()
+                .position(|l| !l.nullable)
+                .ok_or_else(|| unsupported("constant expression in a FULL JOIN")),
             v if v > 0 => self
                 .leaves
                 .iter()
@@ -366,6 +531,11 @@ impl Builder {
             return Ok(i);
         }
         let leaf = self.leaf_of(e)?;
+        if !self.computable_in_scan(e, leaf)? {
+            return Err(unsupported(
+                "expression over the nullable side of an outer join that is not NULL for NULL input (COALESCE, CASE, IS NULL, ...)",
+            ));
+        }
         // Evaluated once per row of its relation, not per joined row.
         // SAFETY: a valid expression.
         if self.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(e) })? {
@@ -380,11 +550,13 @@ impl Builder {
     /// whose order and equality DataFusion shares with PostgreSQL; a term of one relation is a
     /// boolean column of that relation's scan.
     fn join_cond(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
-        if self.leaf_of(e).is_ok() {
-            if expr_type(e)?.0 != sys::BOOLOID {
-                return Err(unsupported("join condition"));
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                if expr_type(e)?.0 != sys::BOOLOID {
+                    return Err(unsupported("join condition"));
+                }
+                return Ok(DfExpr::Column(self.column(e)?));
             }
-            return Ok(DfExpr::Column(self.column(e)?));
         }
         let refuse = || unsupported("join condition (only comparisons of columns of the same kind)");
         // SAFETY: a valid qual expression.
@@ -400,6 +572,19 @@ impl Builder {
                         sys::BoolExprType_AND_EXPR => DfExpr::And(args),
                         sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
                         _ => DfExpr::Not(Box::new(args.into_iter().next().ok_or_else(refuse)?)),
+                    })
+                }
+                sys::NodeTag_T_NullTest => {
+                    // `b.x IS NULL` above an outer join: true for null-extended rows.
+                    let n = &*(e as *mut sys::NullTest);
+                    if n.argisrow {
+                        return Err(refuse());
+                    }
+                    let a = Box::new(DfExpr::Column(self.column(n.arg as *mut sys::Node)?));
+                    Ok(if n.nulltesttype == sys::NullTestType_IS_NULL {
+                        DfExpr::IsNull(a)
+                    } else {
+                        DfExpr::IsNotNull(a)
                     })
                 }
                 sys::NodeTag_T_OpExpr => {
@@ -553,10 +738,9 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     if let Some((_, what)) = checks.iter().find(|(bad, _)| *bad) {
         return Err(unsupported(what));
     }
-    // The base relations (inner joins only) and every condition of WHERE and JOIN ... ON.
-    // SAFETY: jointree is a FromExpr.
-    let mut from = FromItems { leaves: Vec::new(), quals: Vec::new() };
-    from.walk(q.jointree as *mut sys::Node)?;
+    // The base relations and the join tree with every condition of WHERE and JOIN ... ON.
+    let mut from = FromItems { leaves: Vec::new(), has_outer: false };
+    let tree = from.walk(q.jointree as *mut sys::Node, false)?;
     // SAFETY: rtable is a list of RangeTblEntry; every RangeTblRef indexes it.
     let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
     let has_join_rtes = rtable.iter().any(|&r| unsafe { (*r).rtekind } == sys::RTEKind_RTE_JOIN);
@@ -568,7 +752,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         guard(|| unsafe { sys::flatten_join_alias_vars(query, e) })
     };
     let mut leaves = Vec::new();
-    for &rtindex in &from.leaves {
+    for &(rtindex, nullable) in &from.leaves {
         let rte = rtable
             .get(rtindex as usize - 1)
             .map(|r| unsafe { &**r })
@@ -594,7 +778,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         if rte.inh && guard(|| unsafe { sys::has_subclass(relid) })? {
             return Err(unsupported("table with inheritance children (use FROM ONLY)"));
         }
-        leaves.push(Leaf { rtindex, relid, quals: Vec::new() });
+        leaves.push(Leaf { rtindex, relid, quals: Vec::new(), nullable });
     }
     if leaves.is_empty() {
         return Err(unsupported("SELECT without a table"));
@@ -603,25 +787,24 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     let mut b = Builder { columns: Vec::new(), leaves, output: Vec::new() };
     // Conditions: one relation's go into its scan SQL; those between relations run in
     // DataFusion (equalities become hash-join keys).
+    // With outer joins the tree is kept: each condition is evaluated where it is written, and
+    // pushed into a relation's scan only where that cannot change the join's rows.
     let mut join_terms = Vec::new();
-    for &c in &from.quals {
-        let c = flatten(c)?;
-        // A volatile condition runs once per joined row in PostgreSQL, not once per row of a
-        // relation.
-        // SAFETY: a valid expression.
-        if b.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(c) })? {
-            return Err(unsupported("volatile function in a query over several tables"));
+    let join_tree = if from.has_outer {
+        Some(b.convert(&tree, true, &mut join_terms, &flatten)?)
+    } else {
+        let mut quals = Vec::new();
+        tree.all_quals(&mut quals);
+        for c in quals {
+            let c = b.condition(c, &flatten)?;
+            match b.leaf_of(c) {
+                Ok(leaf) => b.leaves[leaf].quals.push(c),
+                Err(_) => join_terms.push(b.join_cond(c)?),
+            }
         }
-        match b.leaf_of(c) {
-            Ok(leaf) => b.leaves[leaf].quals.push(c),
-            Err(_) => join_terms.push(b.join_cond(c)?),
-        }
-    }
-    let join_filter = match join_terms.len() {
-        0 => None,
-        1 => join_terms.pop(),
-        _ => Some(DfExpr::And(join_terms)),
+        None
     };
+    let join_filter = and_all(join_terms);
     let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
     // SAFETY: TargetEntries of the query.
     let tle_exprs = tles
@@ -647,7 +830,11 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         let mut tle_cols: Vec<Option<usize>> = Vec::new();
         let mut tle_nodes = Vec::new();
         for &e in &tle_exprs {
-            if b.leaf_of(e).is_ok() {
+            let in_scan = match b.leaf_of(e) {
+                Ok(leaf) => b.computable_in_scan(e, leaf)?,
+                Err(_) => false,
+            };
+            if in_scan {
                 let id = b.column(e)?;
                 tle_cols.push(Some(b.output_pos(id)));
                 tle_nodes.push(std::ptr::null_mut());
@@ -881,6 +1068,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     Ok(Translated {
         spec: PlanSpec {
             scans,
+            join_tree,
             join_filter,
             grouping: spec_grouping,
             having,

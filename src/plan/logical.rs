@@ -10,11 +10,11 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
 use datafusion::logical_expr::{
-    binary_expr, cast, col, lit, Expr, ExprFunctionExt, ExprSchemable, LogicalPlan, LogicalPlanBuilder,
-    Operator,
+    binary_expr, cast, col, lit, Expr, ExprFunctionExt, ExprSchemable, JoinType, LogicalPlan,
+    LogicalPlanBuilder, Operator,
 };
 
-use super::spec::{AggFunc, AggSpec, CmpOp, DfExpr, Literal, PlanSpec};
+use super::spec::{AggFunc, AggSpec, CmpOp, DfExpr, JoinKind, JoinTree, Literal, PlanSpec};
 use super::table::{column_name, PgScanTable};
 use crate::page::ColumnType;
 
@@ -132,6 +132,24 @@ fn balanced(mut v: Vec<Expr>, join: fn(Expr, Expr) -> Expr) -> Option<Expr> {
     v.pop()
 }
 
+fn join_plan(tree: &JoinTree, leaf_plan: &dyn Fn(usize) -> Result<LogicalPlan>) -> Result<LogicalPlan> {
+    match tree {
+        JoinTree::Leaf(i) => leaf_plan(*i),
+        JoinTree::Join { kind, left, right, on } => {
+            let join_type = match kind {
+                JoinKind::Inner => JoinType::Inner,
+                JoinKind::Left => JoinType::Left,
+                JoinKind::Right => JoinType::Right,
+                JoinKind::Full => JoinType::Full,
+            };
+            let on: Vec<Expr> = on.iter().map(|e| df_expr(e, &column_name)).collect();
+            LogicalPlanBuilder::from(join_plan(left, leaf_plan)?)
+                .join_on(join_plan(right, leaf_plan)?, join_type, on)?
+                .build()
+        }
+    }
+}
+
 fn stage_name(i: usize) -> String {
     format!("s{i}")
 }
@@ -145,21 +163,31 @@ pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
     let scan_types = spec.scan_types();
     // The leaves, cross-joined in order; the join filter above them. DataFusion's optimizer
     // (run in the worker) turns equalities between leaves into hash-join keys.
-    let mut b: Option<LogicalPlanBuilder> = None;
-    for (leaf, scan) in spec.scans.iter().enumerate() {
+    let leaf_plan = |leaf: usize| -> Result<LogicalPlan> {
+        let scan = spec
+            .scans
+            .get(leaf)
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("join tree leaf".into()))?;
         let types = scan.columns.iter().map(|c| c.ty).collect();
         let ids = scan.columns.iter().map(|c| c.id as u32).collect();
         let table = Arc::new(PgScanTable::new(leaf as u32, ids, types, None));
         // A relation scanned twice (self join) keeps its name: column names are unique anyway.
-        let leaf_plan =
-            LogicalPlanBuilder::scan(scan.relation.as_str(), provider_as_source(table), None)?.build()?;
-        b = Some(match b {
-            None => LogicalPlanBuilder::from(leaf_plan),
-            Some(left) => left.cross_join(leaf_plan)?,
-        });
-    }
-    let mut b =
-        b.ok_or_else(|| datafusion::common::DataFusionError::Internal("plan without scans".into()))?;
+        LogicalPlanBuilder::scan(scan.relation.as_str(), provider_as_source(table), None)?.build()
+    };
+    let mut b = match &spec.join_tree {
+        Some(tree) => LogicalPlanBuilder::from(join_plan(tree, &leaf_plan)?),
+        None => {
+            let mut b: Option<LogicalPlanBuilder> = None;
+            for leaf in 0..spec.scans.len() {
+                let plan = leaf_plan(leaf)?;
+                b = Some(match b {
+                    None => LogicalPlanBuilder::from(plan),
+                    Some(left) => left.cross_join(plan)?,
+                });
+            }
+            b.ok_or_else(|| datafusion::common::DataFusionError::Internal("plan without scans".into()))?
+        }
+    };
     if let Some(f) = &spec.join_filter {
         b = b.filter(df_expr(f, &column_name))?;
     }

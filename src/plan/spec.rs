@@ -112,13 +112,37 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    Left,
+    Right,
+    Full,
+}
+
+/// How the leaves join when outer joins are involved.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JoinTree {
+    Leaf(usize),
+    /// `on`: the join's conditions over the joined row's columns (DataFusion extracts the
+    /// equalities as keys); None joins every pair.
+    Join {
+        kind: JoinKind,
+        left: Box<JoinTree>,
+        right: Box<JoinTree>,
+        on: Option<DfExpr>,
+    },
+}
+
 /// The whole plan of one query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanSpec {
-    /// One leaf per base relation, joined (inner) in this order; at least one.
+    /// One leaf per base relation; at least one.
     pub scans: Vec<ScanSpec>,
-    /// Conditions between leaves (join keys and residual conditions), over stage-0 columns;
-    /// DataFusion's optimizer turns the equalities into hash-join keys.
+    /// None: the leaves are inner-joined in order (cross joins under `join_filter`).
+    pub join_tree: Option<JoinTree>,
+    /// Conditions between leaves (join keys and residual conditions) above the joins, over
+    /// stage-0 columns; DataFusion's optimizer turns the equalities into hash-join keys.
     pub join_filter: Option<DfExpr>,
     /// None: the output columns are the scan columns, in order, picked by `output`.
     pub grouping: Option<Grouping>,

@@ -15,6 +15,7 @@ fn spec() -> PlanSpec {
                 ScanColumn { sql: "(b > 0)".into(), ty: ColumnType::Boolean, id: 2 },
             ],
         }],
+        join_tree: None,
         join_filter: None,
         grouping: Some(Grouping {
             keys: vec![0],

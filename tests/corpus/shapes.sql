@@ -32,8 +32,15 @@ SELECT p_brand, count(*) FROM part JOIN partsupp ON ps_partkey = p_partkey JOIN 
 SELECT DISTINCT n_name, c_mktsegment FROM nation JOIN customer ON c_nationkey = n_nationkey ORDER BY 1, 2;
 SELECT count(*) FROM nation CROSS JOIN region;
 
--- Refused today (0A000): outer joins, subqueries, CTEs, set operations, windows, grouping sets.
-SELECT count(*) FROM customer LEFT JOIN orders ON o_custkey = c_custkey;
+-- Outer joins, and subqueries in FROM that flatten.
+SELECT count(*), count(o_orderkey) FROM customer LEFT JOIN orders ON o_custkey = c_custkey AND o_orderstatus = 'F';
+SELECT c_custkey FROM customer LEFT JOIN orders ON o_custkey = c_custkey WHERE o_orderkey IS NULL ORDER BY c_custkey;
+SELECT n_name, count(s_suppkey) FROM supplier RIGHT JOIN nation ON s_nationkey = n_nationkey AND s_acctbal > 5000 GROUP BY n_name ORDER BY n_name;
+SELECT count(*), count(r_regionkey), count(n_nationkey) FROM (SELECT * FROM region WHERE r_regionkey < 3) r FULL JOIN (SELECT * FROM nation WHERE n_nationkey > 10) n ON n_regionkey = r_regionkey;
+SELECT nation, sum(amount) FROM (SELECT n_name AS nation, l_extendedprice * (1 - l_discount) AS amount FROM lineitem, supplier, nation WHERE l_suppkey = s_suppkey AND s_nationkey = n_nationkey) t GROUP BY nation ORDER BY nation;
+
+-- Refused today (0A000): subqueries, CTEs, set operations, windows, grouping sets.
+SELECT sum(coalesce(o_totalprice, 0)) FROM customer LEFT JOIN orders ON o_custkey = c_custkey;
 SELECT count(*) FROM orders WHERE o_custkey IN (SELECT c_custkey FROM customer WHERE c_acctbal > 9000);
 WITH t AS (SELECT o_custkey FROM orders) SELECT count(*) FROM t;
 SELECT n_name FROM nation UNION SELECT r_name FROM region ORDER BY 1;
