@@ -129,6 +129,13 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 -- An expression that is not NULL for NULL input cannot be computed before the join.
 SELECT sum(coalesce(o.total, 0)) FROM jc c LEFT JOIN jo o ON o.cust = c.id;
 
+-- Aggregates over + - * of numerics from several tables: computed by DataFusion after the
+-- join, exactly (the declared digits fit 38).
+\set q 'SELECT c.region, sum(o.total * l.qty), sum(l.price * l.qty - o.total), avg(o.total + l.price), max(o.total - l.qty), sum(o.total * l.line) FROM jc c JOIN jo o ON o.cust = c.id JOIN jl l ON l.order_id = o.id GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 -- Prepared, six times (the generic plan too).
 SET pg_fusion.enable = on;
 PREPARE pj(int) AS SELECT count(*), sum(l.qty) FROM jo o JOIN jl l ON l.order_id = o.id WHERE o.cust = $1;
@@ -142,7 +149,8 @@ SET pg_fusion.enable = on;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT c.region, count(*) FROM jc c JOIN jo o ON o.cust = c.id WHERE o.status = 'F' GROUP BY c.region;
 
 -- Fail closed (0A000).
-SELECT sum(o.total * l.qty) FROM jo o JOIN jl l ON l.order_id = o.id;
+SELECT sum(o.total / l.qty) FROM jo o JOIN jl l ON l.order_id = o.id;
+SELECT sum(CASE WHEN c.region = 'r1' THEN o.total ELSE 0 END) FROM jc c JOIN jo o ON o.cust = c.id;
 SELECT o.status || c.region, count(*) FROM jo o JOIN jc c ON c.id = o.cust GROUP BY o.status || c.region;
 SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE o.total::float8 > c.id::float8;
 SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE random() < 2;

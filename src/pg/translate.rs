@@ -19,8 +19,8 @@ use super::nodes::{self, cstr, list};
 use super::sys;
 use crate::page::ColumnType;
 use crate::plan::spec::{
-    AggFunc, AggSpec, CmpOp, DfExpr, Grouping, JoinKind, JoinTree, Literal, PlanSpec, ScanColumn, ScanSpec,
-    SortKey,
+    AggFunc, AggSpec, ArithOp, CmpOp, Computed, DfExpr, Grouping, JoinKind, JoinTree, Literal, PlanSpec,
+    ScanColumn, ScanSpec, SortKey,
 };
 
 type Oid = sys::Oid;
@@ -391,7 +391,12 @@ struct Builder {
     /// Without grouping: the scan columns the node outputs, in order (join keys and other
     /// columns only DataFusion needs are not among them).
     output: Vec<usize>,
+    /// Columns DataFusion computes after the joins (their leaf is [`COMPUTED`]): id, expression.
+    computed: Vec<(usize, DfExpr)>,
 }
+
+/// The "leaf" of a column computed above the joins.
+const COMPUTED: usize = usize::MAX;
 
 fn and_all(mut terms: Vec<DfExpr>) -> Option<DfExpr> {
     match terms.len() {
@@ -491,6 +496,62 @@ impl Builder {
         }
         // SAFETY: a valid expression.
         Ok(!guard(|| unsafe { sys::contain_nonstrict_functions(e) })?)
+    }
+
+    /// A column computed by DataFusion after the joins: `+ - *` of numerics from several
+    /// relations, exact (the result fits 38 digits by the operands' declared digits).
+    fn computed_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+        if let Some(&(id, _)) = self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, e)) {
+            return Ok(id);
+        }
+        let (expr, (int, scale)) = self.arith(e)?;
+        let ty = ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 };
+        self.columns.push((e, ty, COMPUTED));
+        let id = self.columns.len() - 1;
+        self.computed.push((id, expr));
+        Ok(id)
+    }
+
+    /// `e` as DataFusion arithmetic over scan columns, with its (integer digits, scale).
+    fn arith(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, (u32, u32))> {
+        let refuse =
+            || unsupported("aggregate over an expression of several tables (only + - * of numerics)");
+        if let Ok(leaf) = self.leaf_of(e) {
+            if !self.computable_in_scan(e, leaf)? {
+                return Err(refuse());
+            }
+            let id = self.column(e)?;
+            return match self.columns[id].1 {
+                ColumnType::Decimal128 { precision, scale } => {
+                    Ok((DfExpr::Column(id), ((precision as i8 - scale) as u32, scale as u32)))
+                }
+                _ => Err(refuse()),
+            };
+        }
+        // SAFETY: a valid expression node.
+        unsafe {
+            if nodes::tag(e) != sys::NodeTag_T_OpExpr {
+                return Err(refuse());
+            }
+            let o = &*(e as *mut sys::OpExpr);
+            let args: Vec<*mut sys::Node> = list(o.args);
+            if args.len() != 2 {
+                return Err(refuse());
+            }
+            let (op, combine): (ArithOp, fn((u32, u32), (u32, u32)) -> (u32, u32)) = match o.opfuncid {
+                sys::F_NUMERIC_ADD => (ArithOp::Add, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+                sys::F_NUMERIC_SUB => (ArithOp::Sub, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+                sys::F_NUMERIC_MUL => (ArithOp::Mul, |a, b| (a.0 + b.0, a.1 + b.1)),
+                _ => return Err(refuse()),
+            };
+            let (l, ld) = self.arith(args[0])?;
+            let (r, rd) = self.arith(args[1])?;
+            let digits = combine(ld, rd);
+            if digits.0 + digits.1 > 38 {
+                return Err(unsupported("numeric arithmetic over several tables beyond 38 digits"));
+            }
+            Ok((DfExpr::Arith(op, Box::new(l), Box::new(r)), digits))
+        }
     }
 
     /// The node's output position of scan column `id` (added on first use).
@@ -784,7 +845,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         return Err(unsupported("SELECT without a table"));
     }
 
-    let mut b = Builder { columns: Vec::new(), leaves, output: Vec::new() };
+    let mut b = Builder { columns: Vec::new(), leaves, output: Vec::new(), computed: Vec::new() };
     // Conditions: one relation's go into its scan SQL; those between relations run in
     // DataFusion (equalities become hash-join keys).
     // With outer joins the tree is kept: each condition is evaluated where it is written, and
@@ -1069,6 +1130,11 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         spec: PlanSpec {
             scans,
             join_tree,
+            computed: b
+                .computed
+                .iter()
+                .map(|(id, expr)| Computed { id: *id, expr: expr.clone(), ty: b.columns[*id].1 })
+                .collect(),
             join_filter,
             grouping: spec_grouping,
             having,
@@ -1199,7 +1265,7 @@ impl<'a> AggContext<'a> {
     /// The scan column of an aggregate's argument or FILTER: an expression of one relation.
     fn agg_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
         if self.b.leaf_of(e).is_err() {
-            return Err(unsupported("aggregate over an expression of several tables"));
+            return self.b.computed_column(e);
         }
         self.b.column(e)
     }

@@ -14,7 +14,7 @@ use datafusion::logical_expr::{
     LogicalPlanBuilder, Operator,
 };
 
-use super::spec::{AggFunc, AggSpec, CmpOp, DfExpr, JoinKind, JoinTree, Literal, PlanSpec};
+use super::spec::{AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, JoinKind, JoinTree, Literal, PlanSpec};
 use super::table::{column_name, PgScanTable};
 use crate::page::ColumnType;
 
@@ -112,6 +112,14 @@ fn df_expr(e: &DfExpr, name: &dyn Fn(usize) -> String) -> Expr {
         DfExpr::Not(x) => Expr::Not(Box::new(df_expr(x, name))),
         DfExpr::IsNull(x) => df_expr(x, name).is_null(),
         DfExpr::IsNotNull(x) => df_expr(x, name).is_not_null(),
+        DfExpr::Arith(op, l, r) => {
+            let op = match op {
+                ArithOp::Add => Operator::Plus,
+                ArithOp::Sub => Operator::Minus,
+                ArithOp::Mul => Operator::Multiply,
+            };
+            binary_expr(df_expr(l, name), op, df_expr(r, name))
+        }
     }
 }
 
@@ -190,6 +198,18 @@ pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
     };
     if let Some(f) = &spec.join_filter {
         b = b.filter(df_expr(f, &column_name))?;
+    }
+    if !spec.computed.is_empty() {
+        // Every scan column, then the computed ones (cast to the type PostgreSQL gives them).
+        let scan_ids = spec.scans.iter().flat_map(|s| s.columns.iter().map(|c| c.id));
+        let exprs =
+            scan_ids
+                .map(|id| col(column_name(id)))
+                .chain(spec.computed.iter().map(|c| {
+                    cast(df_expr(&c.expr, &column_name), c.ty.arrow_type()).alias(column_name(c.id))
+                }))
+                .collect::<Vec<_>>();
+        b = b.project(exprs)?;
     }
     let stage_types = spec.stage_types();
     let stage_sources: Vec<Expr> = match &spec.grouping {

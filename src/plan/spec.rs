@@ -95,6 +95,24 @@ pub enum DfExpr {
     Not(Box<DfExpr>),
     IsNull(Box<DfExpr>),
     IsNotNull(Box<DfExpr>),
+    /// Exact arithmetic on decimals whose result fits 38 digits by construction.
+    Arith(ArithOp, Box<DfExpr>, Box<DfExpr>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+}
+
+/// A column of the joined row computed by DataFusion after the joins (an expression over
+/// several relations), cast to `ty`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Computed {
+    pub id: usize,
+    pub expr: DfExpr,
+    pub ty: ColumnType,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -141,6 +159,8 @@ pub struct PlanSpec {
     pub scans: Vec<ScanSpec>,
     /// None: the leaves are inner-joined in order (cross joins under `join_filter`).
     pub join_tree: Option<JoinTree>,
+    /// Columns computed above the joins (ids after the scan columns').
+    pub computed: Vec<Computed>,
     /// Conditions between leaves (join keys and residual conditions) above the joins, over
     /// stage-0 columns; DataFusion's optimizer turns the equalities into hash-join keys.
     pub join_filter: Option<DfExpr>,
@@ -160,10 +180,16 @@ pub struct PlanSpec {
 impl PlanSpec {
     /// Types of the joined row, by column id.
     pub fn scan_types(&self) -> Vec<ColumnType> {
-        let mut types = vec![ColumnType::Boolean; self.scans.iter().map(|s| s.columns.len()).sum()];
-        for c in self.scans.iter().flat_map(|s| &s.columns) {
-            if let Some(t) = types.get_mut(c.id) {
-                *t = c.ty;
+        let n = self.scans.iter().map(|s| s.columns.len()).sum::<usize>() + self.computed.len();
+        let mut types = vec![ColumnType::Boolean; n];
+        for (id, ty) in self
+            .scans
+            .iter()
+            .flat_map(|s| s.columns.iter().map(|c| (c.id, c.ty)))
+            .chain(self.computed.iter().map(|c| (c.id, c.ty)))
+        {
+            if let Some(t) = types.get_mut(id) {
+                *t = ty;
             }
         }
         types

@@ -16,6 +16,7 @@ fn spec() -> PlanSpec {
             ],
         }],
         join_tree: None,
+        computed: Vec::new(),
         join_filter: None,
         grouping: Some(Grouping {
             keys: vec![0],

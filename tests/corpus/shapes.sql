@@ -39,6 +39,9 @@ SELECT n_name, count(s_suppkey) FROM supplier RIGHT JOIN nation ON s_nationkey =
 SELECT count(*), count(r_regionkey), count(n_nationkey) FROM (SELECT * FROM region WHERE r_regionkey < 3) r FULL JOIN (SELECT * FROM nation WHERE n_nationkey > 10) n ON n_regionkey = r_regionkey;
 SELECT nation, sum(amount) FROM (SELECT n_name AS nation, l_extendedprice * (1 - l_discount) AS amount FROM lineitem, supplier, nation WHERE l_suppkey = s_suppkey AND s_nationkey = n_nationkey) t GROUP BY nation ORDER BY nation;
 
+-- Aggregates over arithmetic of several tables.
+SELECT n_name, sum(l_extendedprice * (1 - l_discount) - ps_supplycost * l_quantity) FROM lineitem, partsupp, supplier, nation WHERE ps_partkey = l_partkey AND ps_suppkey = l_suppkey AND s_suppkey = l_suppkey AND s_nationkey = n_nationkey GROUP BY n_name ORDER BY n_name;
+
 -- Refused today (0A000): subqueries, CTEs, set operations, windows, grouping sets.
 SELECT sum(coalesce(o_totalprice, 0)) FROM customer LEFT JOIN orders ON o_custkey = c_custkey;
 SELECT count(*) FROM orders WHERE o_custkey IN (SELECT c_custkey FROM customer WHERE c_acctbal > 9000);
@@ -46,4 +49,4 @@ WITH t AS (SELECT o_custkey FROM orders) SELECT count(*) FROM t;
 SELECT n_name FROM nation UNION SELECT r_name FROM region ORDER BY 1;
 SELECT o_orderkey, row_number() OVER (ORDER BY o_orderkey) FROM orders LIMIT 3;
 SELECT l_returnflag, l_linestatus, count(*) FROM lineitem GROUP BY ROLLUP (l_returnflag, l_linestatus);
-SELECT sum(l_extendedprice * ps_supplycost) FROM lineitem JOIN partsupp ON ps_partkey = l_partkey AND ps_suppkey = l_suppkey;
+SELECT sum(l_extendedprice / ps_supplycost) FROM lineitem JOIN partsupp ON ps_partkey = l_partkey AND ps_suppkey = l_suppkey;
