@@ -398,6 +398,37 @@ struct Builder {
 /// The "leaf" of a column computed above the joins.
 const COMPUTED: usize = usize::MAX;
 
+/// The comparison a built-in operator performs, by its name (the caller checks the types).
+fn cmp_op(opno: Oid) -> Option<CmpOp> {
+    Some(match op_name(opno).as_str() {
+        "=" => CmpOp::Eq,
+        "<>" => CmpOp::NotEq,
+        "<" => CmpOp::Lt,
+        "<=" => CmpOp::LtEq,
+        ">" => CmpOp::Gt,
+        ">=" => CmpOp::GtEq,
+        _ => return None,
+    })
+}
+
+/// AND/OR/NOT over translated arguments (NOT has one).
+fn bool_expr(op: sys::BoolExprType, args: Vec<DfExpr>) -> Option<DfExpr> {
+    Some(match op {
+        sys::BoolExprType_AND_EXPR => DfExpr::And(args),
+        sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
+        _ => DfExpr::Not(Box::new(args.into_iter().next()?)),
+    })
+}
+
+/// IS [NOT] NULL of a translated argument.
+fn null_test(n: &sys::NullTest, arg: Box<DfExpr>) -> DfExpr {
+    if n.nulltesttype == sys::NullTestType_IS_NULL {
+        DfExpr::IsNull(arg)
+    } else {
+        DfExpr::IsNotNull(arg)
+    }
+}
+
 fn and_all(mut terms: Vec<DfExpr>) -> Option<DfExpr> {
     match terms.len() {
         0 => None,
@@ -629,11 +660,7 @@ impl Builder {
                         .into_iter()
                         .map(|a| self.join_cond(a))
                         .collect::<PgResult<Vec<_>>>()?;
-                    Ok(match b.boolop {
-                        sys::BoolExprType_AND_EXPR => DfExpr::And(args),
-                        sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
-                        _ => DfExpr::Not(Box::new(args.into_iter().next().ok_or_else(refuse)?)),
-                    })
+                    bool_expr(b.boolop, args).ok_or_else(refuse)
                 }
                 sys::NodeTag_T_NullTest => {
                     // `b.x IS NULL` above an outer join: true for null-extended rows.
@@ -642,11 +669,7 @@ impl Builder {
                         return Err(refuse());
                     }
                     let a = Box::new(DfExpr::Column(self.column(n.arg as *mut sys::Node)?));
-                    Ok(if n.nulltesttype == sys::NullTestType_IS_NULL {
-                        DfExpr::IsNull(a)
-                    } else {
-                        DfExpr::IsNotNull(a)
-                    })
+                    Ok(null_test(n, a))
                 }
                 sys::NodeTag_T_OpExpr => {
                     let o = &*(e as *mut sys::OpExpr);
@@ -654,15 +677,7 @@ impl Builder {
                     if args.len() != 2 || !is_builtin(o.opno) {
                         return Err(refuse());
                     }
-                    let op = match op_name(o.opno).as_str() {
-                        "=" => CmpOp::Eq,
-                        "<>" => CmpOp::NotEq,
-                        "<" => CmpOp::Lt,
-                        "<=" => CmpOp::LtEq,
-                        ">" => CmpOp::Gt,
-                        ">=" => CmpOp::GtEq,
-                        _ => return Err(refuse()),
-                    };
+                    let op = cmp_op(o.opno).ok_or_else(refuse)?;
                     let (l, r) = (self.column(args[0])?, self.column(args[1])?);
                     let (lt, rt) = (expr_type(args[0])?, expr_type(args[1])?);
                     let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
@@ -1413,11 +1428,7 @@ fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
                 let b = &*(e as *mut sys::BoolExpr);
                 let args =
                     list::<sys::Node>(b.args).into_iter().map(df_expr).collect::<PgResult<Vec<_>>>()?;
-                Ok(match b.boolop {
-                    sys::BoolExprType_AND_EXPR => DfExpr::And(args),
-                    sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
-                    _ => DfExpr::Not(Box::new(args.into_iter().next().ok_or_else(refuse)?)),
-                })
+                bool_expr(b.boolop, args).ok_or_else(refuse)
             }
             sys::NodeTag_T_NullTest => {
                 let n = &*(e as *mut sys::NullTest);
@@ -1425,11 +1436,7 @@ fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
                     return Err(refuse());
                 }
                 let a = Box::new(df_expr(n.arg as *mut sys::Node)?);
-                Ok(if n.nulltesttype == sys::NullTestType_IS_NULL {
-                    DfExpr::IsNull(a)
-                } else {
-                    DfExpr::IsNotNull(a)
-                })
+                Ok(null_test(n, a))
             }
             sys::NodeTag_T_OpExpr => {
                 let o = &*(e as *mut sys::OpExpr);
@@ -1445,15 +1452,7 @@ fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
                         return Err(refuse());
                     }
                 }
-                let op = match op_name(o.opno).as_str() {
-                    "=" => CmpOp::Eq,
-                    "<>" => CmpOp::NotEq,
-                    "<" => CmpOp::Lt,
-                    "<=" => CmpOp::LtEq,
-                    ">" => CmpOp::Gt,
-                    ">=" => CmpOp::GtEq,
-                    _ => return Err(refuse()),
-                };
+                let op = cmp_op(o.opno).ok_or_else(refuse)?;
                 Ok(DfExpr::Compare(op, Box::new(df_expr(args[0])?), Box::new(df_expr(args[1])?)))
             }
             _ => Err(refuse()),
