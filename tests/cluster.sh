@@ -16,6 +16,7 @@
 #   worker_restart_mid_query              the worker is terminated mid-query: a clean ERROR, no hang
 #   worker_down_with_enable_on            a worker that cannot start: queries fail cleanly (08006)
 #   datafusion_error_keeps_its_sqlstate   DataFusion's memory limit: 53200, pages returned
+#   joins_under_a_small_pool              16 pages, two large leaves: credits and backpressure, no deadlock
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -341,6 +342,25 @@ datafusion_error_keeps_its_sqlstate() {
     query_still_works "$d" "$p"
 }
 
+joins_under_a_small_pool() {
+    local d p=$((port + 15)) q on off
+    d=$(new_cluster_dir)
+    # 16 pages of 64 kB for two leaves of ~400k rows each: producers must wait for credits and
+    # pages (the probe side while the build side loads) without deadlocking.
+    echo "pg_fusion.page_count = 16" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE ja AS SELECT g AS id, g % 97 AS k, md5(g::text) AS pad FROM generate_series(1, 400000) g" \
+        -c "CREATE TABLE jb AS SELECT g AS id, g % 13 AS k FROM generate_series(1, 400000) g" -c "ANALYZE ja, jb" >/dev/null || return 1
+    for q in "SELECT jb.k, count(*), sum(ja.k), count(DISTINCT ja.pad) FROM ja JOIN jb ON ja.id = jb.id GROUP BY jb.k ORDER BY 1" \
+             "SELECT count(*), count(jb.id) FROM ja LEFT JOIN jb ON jb.id = ja.id + 200000"; do
+        on=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '120s'; SET pg_fusion.enable = on; $q" 2>&1)
+        off=$(psql_at "$d" "$p" -Atc "$q")
+        [ -n "$on" ] && [ "$on" = "$off" ] || { echo "[$q] on [$on] off [$off]"; return 1; }
+    done
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql scan_credit_wait_total)")" -gt 0 ] || {
+        echo "no producer ever waited for credit"; return 1; }
+    all_returned "$d" "$p" 2
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -350,7 +370,7 @@ else
            drop_database_does_not_wait_for_the_worker
            query_timeout_stops_the_worker_task query_cancel_stops_the_worker_task
            backend_exit_mid_query worker_restart_mid_query worker_down_with_enable_on
-           datafusion_error_keeps_its_sqlstate)
+           datafusion_error_keeps_its_sqlstate joins_under_a_small_pool)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"
