@@ -85,7 +85,7 @@ fn main() {
         // deparsing, values.
         .allowlist_type("(Query|PlannedStmt|CustomScan|CustomScanState|RangeTblEntry|RangeTblRef)")
         .allowlist_type("(FromExpr|TargetEntry|SortGroupClause|Var|Const|Param|Aggref|OpExpr|FuncExpr)")
-        .allowlist_type("(BoolExpr|NullTest|RelabelType|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
+        .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
         .allowlist_type("(ParamListInfoData|Interval|pg_uuid_t|MemoryContextCallback|NodeTag|String)")
         .allowlist_type("(planner_hook_type|ExecutorRun_hook_type|ProcessUtility_hook_type)")
         .allowlist_var("(planner_hook|ExecutorRun_hook|ProcessUtility_hook)")
@@ -107,6 +107,7 @@ fn main() {
         .allowlist_function("(NewExplainState|ExplainOnePlan)")
         .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
+        .allowlist_function("(extract_query_dependencies|checkExprHasSubLink)")
         .allowlist_type("(JoinExpr|FromExpr|RangeTblRef)")
         .allowlist_function("(appendStringInfoString|appendStringInfoSpaces|lappend)")
         .allowlist_function("(int64_to_numeric|int64_div_fast_to_numeric|numeric_out)")

@@ -34,7 +34,7 @@ SELECT count(*), sum(n) FROM er;
 SELECT count(*) FROM (SELECT id FROM er UNION ALL SELECT id FROM er) u;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM er a JOIN er b ON a.f8 = b.f8;
-SELECT id FROM er WHERE id IN (SELECT id FROM er) LIMIT 1;
+SELECT count(*) FROM er HAVING count(*) > (SELECT 1);
 SELECT sum(id) OVER () FROM er LIMIT 1;
 SELECT f8, count(*) FROM er GROUP BY f8;
 SELECT DISTINCT f8 FROM er;

@@ -71,6 +71,32 @@ EXECUTE pm_count;
 RESET ROLE;
 DEALLOCATE pm_count;
 
+-- A subquery in WHERE reads its table as the calling user too: privileges and row-level
+-- security apply inside it, and a plan cached with it is rechecked per role.
+CREATE TABLE pq (id int);
+INSERT INTO pq SELECT i FROM generate_series(1, 300) i;
+GRANT SELECT ON pq TO fusion_alice, fusion_bob, fusion_nobody;
+SET ROLE fusion_bob;
+\set q 'SELECT count(*), sum(id) FROM pq WHERE id IN (SELECT id FROM pm)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+RESET ROLE;
+SET pg_fusion.enable = on;
+PREPARE pq_count AS SELECT count(*) FROM pq WHERE id IN (SELECT id FROM pm);
+SET ROLE fusion_bob;
+EXECUTE pq_count;
+RESET ROLE;
+SET ROLE fusion_alice;
+EXECUTE pq_count;
+RESET ROLE;
+SET ROLE fusion_nobody;
+EXECUTE pq_count;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+DEALLOCATE pq_count;
+DROP TABLE pq;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 \! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out
 DROP TABLE pm;

@@ -6,8 +6,9 @@
 //! - Works on a copy of the analyzed Query (the original stays untouched for a fallback plan).
 //! - Only a subquery PostgreSQL itself would pull up, and only where the result cannot change: a
 //!   plain SELECT (no aggregates, grouping, DISTINCT, ORDER BY, LIMIT, window functions,
-//!   set-returning functions, set operations, CTEs, sublinks, row locks, volatile select-list
-//!   expressions), not LATERAL, not a security-barrier view. On the nullable side of an outer
+//!   set-returning functions, set operations, CTEs, row locks, volatile select-list
+//!   expressions), not LATERAL, not a security-barrier view. Sublinks in its WHERE come along (the
+//!   parent's `hasSubLinks` is set, as PostgreSQL does). On the nullable side of an outer
 //!   join only if its select list is plain columns (PostgreSQL would need placeholders for
 //!   computed entries, which must read NULL in null-extended rows).
 //! - Tables read with another role's rights (a view owned by someone else: `checkAsUser`) are
@@ -34,7 +35,6 @@ fn is_simple(rte: &sys::RangeTblEntry) -> bool {
         && !s.hasAggs
         && !s.hasWindowFuncs
         && !s.hasTargetSRFs
-        && !s.hasSubLinks
         && !s.hasForUpdate
         && s.groupClause.is_null()
         && s.groupingSets.is_null()
@@ -154,6 +154,7 @@ pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
                     return Err(super::error::PgError::internal("subquery as the whole join tree"))
                 }
             }
+            (*q).hasSubLinks |= (*sub).hasSubLinks || has_sublinks;
             let (outer, inner) = ((*q).rtable, (*sub).rtable);
             (*q).rtable = guard(|| sys::list_concat(outer, inner))?;
             // The subquery's RTE stays (unreferenced) so range-table indexes do not move.

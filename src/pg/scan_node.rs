@@ -133,16 +133,13 @@ pub fn planned_stmt(
         s.commandType = sys::CmdType_CMD_SELECT;
         s.queryId = q.queryId;
         s.canSetTag = q.canSetTag;
-        s.dependsOnRole = q.hasRowSecurity;
+        s.dependsOnRole = q.hasRowSecurity || t.has_row_security;
         s.planTree = cscan as *mut sys::Plan;
         s.rtable = t.rtable;
-        // Every relation the plan depends on (views included): the plan cache invalidates on them.
-        for rte in list::<sys::RangeTblEntry>(t.rtable) {
-            if (*rte).rtekind == sys::RTEKind_RTE_RELATION {
-                let (oids, relid) = (s.relationOids, (*rte).relid);
-                s.relationOids = guard(|| sys::lappend_oid(oids, relid))?;
-            }
-        }
+        // Every relation and user function the plan depends on (views and subqueries in WHERE
+        // included): the plan cache invalidates on them.
+        s.relationOids = t.relation_oids;
+        s.invalItems = t.inval_items;
         s.stmt_location = q.stmt_location;
         s.stmt_len = q.stmt_len;
         Ok(stmt)

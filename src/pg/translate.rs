@@ -39,6 +39,12 @@ pub struct Translated {
     /// PostgreSQL types of each leaf's scan columns (type oid, typmod), checked against the scan
     /// query.
     pub scan_pg_types: Vec<Vec<(Oid, i32)>>,
+    /// What the plan depends on, as `extract_query_dependencies` finds it in the whole query
+    /// (subqueries in WHERE included): relations and user functions for the plan cache, and
+    /// whether row-level security applied anywhere.
+    pub relation_oids: *mut sys::List,
+    pub inval_items: *mut sys::List,
+    pub has_row_security: bool,
 }
 
 fn unsupported(what: impl std::fmt::Display) -> PgError {
@@ -175,6 +181,30 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
             }
             sys::NodeTag_T_RelabelType => {
                 numeric_digits((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+            }
+            // A scalar subquery returning min() or max() of a numeric: one of the input values.
+            sys::NodeTag_T_SubLink => {
+                let l = &*(e as *mut sys::SubLink);
+                if l.subLinkType != sys::SubLinkType_EXPR_SUBLINK {
+                    return Ok(None);
+                }
+                let sub = &*(l.subselect as *mut sys::Query);
+                let first = list::<sys::TargetEntry>(sub.targetList).into_iter().find(|&t| !(*t).resjunk);
+                let Some(tle) = first else { return Ok(None) };
+                let expr = (*tle).expr as *mut sys::Node;
+                if nodes::tag(expr) != sys::NodeTag_T_Aggref {
+                    return Ok(None);
+                }
+                let agg = &*(expr as *mut sys::Aggref);
+                let args: Vec<*mut sys::TargetEntry> = list(agg.args);
+                let minmax = is_builtin(agg.aggfnoid)
+                    && matches!(func_name(agg.aggfnoid).as_str(), "min" | "max")
+                    && agg.aggkind == b'n' as i8
+                    && agg.agglevelsup == 0;
+                if !minmax || args.len() != 1 {
+                    return Ok(None);
+                }
+                numeric_digits((*args[0]).expr as *mut sys::Node)
             }
             _ => Ok(None),
         }
@@ -800,10 +830,9 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
         return Err(unsupported("statement type"));
     }
-    let checks: [(bool, &str); 9] = [
+    let checks: [(bool, &str); 8] = [
         (!q.setOperations.is_null(), "UNION/INTERSECT/EXCEPT"),
         (!q.cteList.is_null(), "WITH"),
-        (q.hasSubLinks, "subquery"),
         (q.hasWindowFuncs, "window function"),
         (q.hasTargetSRFs, "set-returning function in the select list"),
         (!q.groupingSets.is_null(), "GROUPING SETS/ROLLUP/CUBE"),
@@ -1141,7 +1170,17 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         })?;
         scan_tlist = nodes::append(scan_tlist, entry as *mut c_void)?;
     }
+    let mut relation_oids: *mut sys::List = std::ptr::null_mut();
+    let mut inval_items: *mut sys::List = std::ptr::null_mut();
+    let mut has_row_security = false;
+    let (ro, ii, rs) =
+        (&mut relation_oids as *mut _, &mut inval_items as *mut _, &mut has_row_security as *mut _);
+    // SAFETY: walks our copy of the query; the three outputs are ours.
+    guard(|| unsafe { sys::extract_query_dependencies(query as *mut sys::Node, ro, ii, rs) })?;
     Ok(Translated {
+        relation_oids,
+        inval_items,
+        has_row_security,
         spec: PlanSpec {
             scans,
             join_tree,
@@ -1272,6 +1311,11 @@ impl<'a> AggContext<'a> {
                     Ok(Some(make_var(pos + 1, typid, typmod, coll)?))
                 }
                 sys::NodeTag_T_Var => Err(unsupported("column that is neither grouped nor aggregated")),
+                // Subqueries run inside a relation's scan only (the node above DataFusion has no
+                // subplans).
+                sys::NodeTag_T_SubLink => Err(unsupported(
+                    "subquery over aggregates or over several tables (only in one table's conditions or select-list expressions)",
+                )),
                 _ => Ok(None),
             }
         }

@@ -42,9 +42,19 @@ SELECT nation, sum(amount) FROM (SELECT n_name AS nation, l_extendedprice * (1 -
 -- Aggregates over arithmetic of several tables.
 SELECT n_name, sum(l_extendedprice * (1 - l_discount) - ps_supplycost * l_quantity) FROM lineitem, partsupp, supplier, nation WHERE ps_partkey = l_partkey AND ps_suppkey = l_suppkey AND s_suppkey = l_suppkey AND s_nationkey = n_nationkey GROUP BY n_name ORDER BY n_name;
 
--- Refused today (0A000): subqueries, CTEs, set operations, windows, grouping sets.
-SELECT sum(coalesce(o_totalprice, 0)) FROM customer LEFT JOIN orders ON o_custkey = c_custkey;
+-- Subqueries in one table's conditions or select-list expressions (run inside its scan).
 SELECT count(*) FROM orders WHERE o_custkey IN (SELECT c_custkey FROM customer WHERE c_acctbal > 9000);
+SELECT o_orderstatus, count(*) FROM orders WHERE NOT EXISTS (SELECT 1 FROM lineitem WHERE l_orderkey = o_orderkey AND l_returnflag = 'R') GROUP BY o_orderstatus ORDER BY 1;
+SELECT count(*) FROM supplier WHERE s_nationkey NOT IN (SELECT n_nationkey FROM nation WHERE n_regionkey = 1);
+SELECT c_custkey, (SELECT max(o_totalprice) FROM orders WHERE o_custkey = c_custkey) FROM customer WHERE c_custkey < 30 ORDER BY 1;
+SELECT n_name, count(*) FROM supplier JOIN nation ON s_nationkey = n_nationkey WHERE s_acctbal > (SELECT avg(s_acctbal) FROM supplier) GROUP BY n_name ORDER BY 1;
+SELECT p_partkey, ps_suppkey FROM part JOIN partsupp ON ps_partkey = p_partkey WHERE p_size = 3 AND ps_supplycost = (SELECT min(ps_supplycost) FROM partsupp WHERE ps_partkey = p_partkey) ORDER BY 1, 2;
+
+-- Refused today (0A000): subqueries over aggregates or between tables, CTEs, set operations,
+-- windows, grouping sets.
+SELECT sum(coalesce(o_totalprice, 0)) FROM customer LEFT JOIN orders ON o_custkey = c_custkey;
+SELECT o_orderstatus, count(*) FROM orders GROUP BY o_orderstatus HAVING count(*) > (SELECT count(*) / 3 FROM orders);
+SELECT count(*) FROM orders JOIN customer ON o_custkey = c_custkey WHERE EXISTS (SELECT 1 FROM nation WHERE n_nationkey = c_nationkey AND n_regionkey = o_shippriority);
 WITH t AS (SELECT o_custkey FROM orders) SELECT count(*) FROM t;
 SELECT n_name FROM nation UNION SELECT r_name FROM region ORDER BY 1;
 SELECT o_orderkey, row_number() OVER (ORDER BY o_orderkey) FROM orders LIMIT 3;

@@ -1,0 +1,101 @@
+-- Subqueries (EXISTS, IN, NOT IN, scalar) in the conditions or select-list expressions of one
+-- table run inside that table's scan: PostgreSQL plans and evaluates them there, with its own
+-- semantics (three-valued NOT IN, "more than one row" 21000); the rows then join and aggregate
+-- in DataFusion. A subquery anywhere else (over aggregates, HAVING, between tables) fails closed.
+-- Every query runs with pg_fusion off and on; the rows must be identical ("match").
+CREATE TABLE sc (id int PRIMARY KEY, region text COLLATE "C", quota numeric(10,2));
+CREATE TABLE so (id bigint PRIMARY KEY, cust int, status char(1) COLLATE "C", total numeric(12,2));
+CREATE TABLE sl (order_id bigint, qty numeric(10,2), code int);
+INSERT INTO sc SELECT i, 'r' || (i % 4), (i * 7) % 900 FROM generate_series(1, 300) i;
+INSERT INTO so SELECT i, CASE WHEN i % 17 = 0 THEN NULL ELSE 1 + i % 320 END,
+                      CASE WHEN i % 3 = 0 THEN 'F' ELSE 'O' END, (i * 3.17) % 5000
+FROM generate_series(1, 4000) i;
+INSERT INTO sl SELECT 1 + i % 4100, 1 + i % 50, CASE WHEN i % 13 = 0 THEN NULL ELSE i % 400 END
+FROM generate_series(1, 20000) i;
+ANALYZE sc, so, sl;
+
+\set same '\\! cmp -s /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out && echo match || diff /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out; rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out'
+
+-- Correlated EXISTS / NOT EXISTS (TPC-H Q4, Q21, Q22 shapes).
+\set q 'SELECT status, count(*), sum(total) FROM so WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = so.id AND sl.qty > 45) GROUP BY status ORDER BY status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.region, count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE NOT EXISTS (SELECT 1 FROM sl WHERE sl.order_id = o.id AND sl.code < 10) GROUP BY c.region ORDER BY c.region'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- IN over a grouped subquery with HAVING (Q18), nested IN (Q20).
+\set q 'SELECT o.id, o.total, sum(l.qty) FROM so o JOIN sl l ON l.order_id = o.id WHERE o.id IN (SELECT order_id FROM sl GROUP BY order_id HAVING sum(qty) > 140) GROUP BY o.id, o.total ORDER BY o.total DESC, o.id LIMIT 20'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT region, count(*) FROM sc WHERE id IN (SELECT cust FROM so WHERE id IN (SELECT order_id FROM sl WHERE qty = 7)) GROUP BY region ORDER BY region'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- NOT IN is three-valued: a NULL in the subquery's rows leaves no row; NULL outer values never
+-- qualify unless the subquery is empty.
+SET pg_fusion.enable = on;
+SELECT count(*) FROM sc WHERE id NOT IN (SELECT code FROM sl);
+SELECT count(*) FROM sc WHERE id NOT IN (SELECT code FROM sl WHERE code IS NOT NULL);
+SELECT count(*) FROM so WHERE cust NOT IN (SELECT code FROM sl WHERE code > 1000);
+\set q 'SELECT status, count(*) FROM so WHERE cust NOT IN (SELECT code FROM sl WHERE code IS NOT NULL AND code < 200) GROUP BY status ORDER BY status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Scalar subqueries: in one table's condition, and as a select-list column; min()/max() of a
+-- numeric(p,s) keeps its scale, so it may be compared with another table's column in DataFusion
+-- (Q2).
+\set q 'SELECT c.id, o.id, o.total FROM sc c JOIN so o ON o.cust = c.id WHERE o.total = (SELECT max(total) FROM so o2 WHERE o2.cust = c.id) AND c.id < 40 ORDER BY c.id, o.id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT id, quota, (SELECT count(*) FROM so WHERE so.cust = sc.id) AS orders, (SELECT min(total) FROM so WHERE so.cust = sc.id) AS smallest FROM sc WHERE quota > (SELECT avg(quota) FROM sc) ORDER BY id LIMIT 15'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- A FROM subquery with subqueries in its WHERE is pulled up (Q22).
+\set q 'SELECT region, count(*), sum(quota) FROM (SELECT substr(region, 2) AS region, quota FROM sc WHERE quota > (SELECT avg(quota) FROM sc WHERE quota > 0) AND NOT EXISTS (SELECT 1 FROM so WHERE so.cust = sc.id AND so.status = ''F'')) AS s GROUP BY region ORDER BY region'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- The same table inside and outside the subquery, with and without aliases (the scan SQL names
+-- them apart).
+\set q 'SELECT count(*) FROM so WHERE EXISTS (SELECT 1 FROM so x WHERE x.id = so.id + 1 AND x.status = so.status)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*) FROM so o WHERE EXISTS (SELECT 1 FROM so WHERE so.id = o.id + 1 AND so.status = o.status)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- PostgreSQL's errors keep their SQLSTATE: a scalar subquery returning two rows is 21000.
+SET pg_fusion.enable = on;
+SELECT count(*) FROM sc WHERE id = (SELECT cust FROM so WHERE status = 'F' LIMIT 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM sc WHERE id = (SELECT cust FROM so WHERE id = 3);
+
+-- EXPLAIN VERBOSE shows the subquery in the scan's own PostgreSQL plan.
+EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM so WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = so.id);
+
+-- Fail closed (0A000): subqueries over aggregates, in HAVING, between two tables' rows, under
+-- the nullable side of an outer join.
+SELECT status, count(*) + (SELECT count(*) FROM sc) FROM so GROUP BY status;
+\echo :LAST_ERROR_SQLSTATE
+SELECT status, count(*) FROM so GROUP BY status HAVING count(*) > (SELECT count(*) FROM sc);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = o.id AND sl.code = c.id);
+\echo :LAST_ERROR_SQLSTATE
+SELECT c.id, (SELECT count(*) FROM sl WHERE sl.code = o.cust) FROM sc c LEFT JOIN so o ON o.cust = c.id WHERE c.id < 3;
+\echo :LAST_ERROR_SQLSTATE
+
+SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
+\! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out
+DROP TABLE sc, so, sl;
