@@ -85,7 +85,7 @@ fn main() {
         // deparsing, values.
         .allowlist_type("(Query|PlannedStmt|CustomScan|CustomScanState|RangeTblEntry|RangeTblRef)")
         .allowlist_type("(FromExpr|TargetEntry|SortGroupClause|Var|Const|Param|Aggref|OpExpr|FuncExpr)")
-        .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
+        .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|CaseExpr|CaseWhen|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
         .allowlist_type("(ParamListInfoData|Interval|pg_uuid_t|MemoryContextCallback|NodeTag|String)")
         .allowlist_type("(planner_hook_type|ExecutorRun_hook_type|ProcessUtility_hook_type)")
         .allowlist_var("(planner_hook|ExecutorRun_hook|ProcessUtility_hook)")
@@ -96,7 +96,7 @@ fn main() {
         .allowlist_function("(MakeSingleTupleTableSlot|ExecDropSingleTupleTableSlot|ExecStoreVirtualTuple)")
         .allowlist_var("TTSOpsMinimalTuple")
         .allowlist_function("(MemoryContextRegisterResetCallback|MemoryContextUnregisterResetCallback|MemoryContextAllocZero)")
-        .allowlist_function("(makeTargetEntry|makeVar|makeFuncExpr|makeNullConst|copyObjectImpl|equal)")
+        .allowlist_function("(makeTargetEntry|makeVar|makeFuncExpr|makeNullConst|makeConst|copyObjectImpl|equal)")
         .allowlist_function("(exprType|exprTypmod|exprCollation|expression_tree_mutator|expression_tree_walker)")
         .allowlist_function("(contain_volatile_functions|contain_mutable_functions|eval_const_expressions)")
         .allowlist_function("(get_rel_name|get_rel_namespace|get_rel_relkind|get_namespace_name|get_opname)")

@@ -136,6 +136,18 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- A numeric CASE over two tables with branches of different scales (TPC-H Q8, Q14): DataFusion
+-- computes it after the join with each value's display scale; PostgreSQL rounds the sum to the
+-- group's largest.
+\set q 'SELECT c.region, sum(CASE WHEN c.code = ''c1'' THEN l.price * l.qty WHEN o.status = ''F'' THEN o.total ELSE 0 END), 100.00 * sum(CASE WHEN o.status = ''O'' THEN l.price * (1 - l.qty) ELSE 0 END) / sum(l.price), avg(CASE WHEN l.line > 3 THEN o.total * l.qty END), sum(CASE WHEN c.id < 0 THEN l.price * l.qty ELSE 0 END) FROM jc c JOIN jo o ON o.cust = c.id JOIN jl l ON l.order_id = o.id GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT o.status, sum(CASE WHEN c.region IS NULL THEN 1.5 ELSE l.qty END) FROM jl l JOIN jo o ON l.order_id = o.id LEFT JOIN jc c ON c.id = o.cust AND c.region = ''r2'' GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 -- Prepared, six times (the generic plan too).
 SET pg_fusion.enable = on;
 PREPARE pj(int) AS SELECT count(*), sum(l.qty) FROM jo o JOIN jl l ON l.order_id = o.id WHERE o.cust = $1;
@@ -150,7 +162,7 @@ EXPLAIN (COSTS OFF, VERBOSE) SELECT c.region, count(*) FROM jc c JOIN jo o ON o.
 
 -- Fail closed (0A000).
 SELECT sum(o.total / l.qty) FROM jo o JOIN jl l ON l.order_id = o.id;
-SELECT sum(CASE WHEN c.region = 'r1' THEN o.total ELSE 0 END) FROM jc c JOIN jo o ON o.cust = c.id;
+SELECT sum(CASE c.region WHEN 'r1' THEN o.total * 1.5 ELSE 0 END) FROM jc c JOIN jo o ON o.cust = c.id;
 SELECT o.status || c.region, count(*) FROM jo o JOIN jc c ON c.id = o.cust GROUP BY o.status || c.region;
 SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE o.total::float8 > c.id::float8;
 SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE random() < 2;

@@ -79,6 +79,17 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 -- extract of a field with fractions (seconds, epoch) has no scale known at plan time: refused.
 SELECT sum(extract(second FROM ts)) FROM fq;
 
+-- sum/avg of a numeric CASE whose branches have different scales: PostgreSQL's sum takes the
+-- largest display scale among the values summed (so a group where only the ELSE 0 branch ran
+-- shows no decimals); DataFusion sums at the largest scale and carries each group's largest
+-- display scale, and PostgreSQL rounds to it on the node.
+\set q 'SELECT i2 % 3 AS g, sum(CASE WHEN id % 5 = 0 THEN n * 2.5 WHEN id % 7 = 0 THEN n ELSE 0 END), avg(CASE WHEN t < ''m'' THEN n END), sum(CASE WHEN i2 % 3 = 1 THEN n * n ELSE 1 END) FILTER (WHERE id > 10), sum(CASE WHEN id < 0 THEN n * n ELSE 0 END) FROM fq GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- As a select-list value or GROUP BY key each value keeps its own scale: refused.
+SELECT CASE WHEN id % 5 = 0 THEN n * 2.5 ELSE 0 END FROM fq LIMIT 1;
+
 \set q 'SELECT DISTINCT v, bp FROM fq ORDER BY v, bp'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out

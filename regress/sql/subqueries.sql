@@ -1,7 +1,8 @@
 -- Subqueries (EXISTS, IN, NOT IN, scalar) in the conditions or select-list expressions of one
 -- table run inside that table's scan: PostgreSQL plans and evaluates them there, with its own
 -- semantics (three-valued NOT IN, "more than one row" 21000); the rows then join and aggregate
--- in DataFusion. A subquery anywhere else (over aggregates, HAVING, between tables) fails closed.
+-- in DataFusion. So is an uncorrelated subquery over the groups of a GROUP BY. A subquery
+-- anywhere else (correlated over aggregates, between tables) fails closed.
 -- Every query runs with pg_fusion off and on; the rows must be identical ("match").
 CREATE TABLE sc (id int PRIMARY KEY, region text COLLATE "C", quota numeric(10,2));
 CREATE TABLE so (id bigint PRIMARY KEY, cust int, status char(1) COLLATE "C", total numeric(12,2));
@@ -85,11 +86,18 @@ SELECT count(*) FROM sc WHERE id = (SELECT cust FROM so WHERE id = 3);
 -- EXPLAIN VERBOSE shows the subquery in the scan's own PostgreSQL plan.
 EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM so WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = so.id);
 
--- Fail closed (0A000): subqueries over aggregates, in HAVING, between two tables' rows, under
--- the nullable side of an outer join.
-SELECT status, count(*) + (SELECT count(*) FROM sc) FROM so GROUP BY status;
+-- An uncorrelated subquery over the groups (HAVING, select list; TPC-H Q11) is computed once in a
+-- scan and carried along the group keys.
+\set q 'SELECT o.cust, sum(l.qty * o.total) AS v, count(*) + (SELECT count(*) FROM sc) FROM so o JOIN sl l ON l.order_id = o.id GROUP BY o.cust HAVING sum(l.qty * o.total) > (SELECT sum(l2.qty * o2.total) * 0.0040000 FROM so o2 JOIN sl l2 ON l2.order_id = o2.id) ORDER BY v DESC, o.cust'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- Fail closed (0A000): correlated subqueries over aggregates, subqueries over aggregates
+-- without GROUP BY, between two tables' rows, under the nullable side of an outer join.
+SELECT status, count(*) FROM so GROUP BY status HAVING count(*) > (SELECT count(*) FROM sc WHERE sc.region = so.status);
 \echo :LAST_ERROR_SQLSTATE
-SELECT status, count(*) FROM so GROUP BY status HAVING count(*) > (SELECT count(*) FROM sc);
+SELECT count(*) FROM so HAVING count(*) > (SELECT count(*) FROM sc);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = o.id AND sl.code = c.id);
 \echo :LAST_ERROR_SQLSTATE

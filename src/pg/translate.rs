@@ -182,7 +182,12 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
             sys::NodeTag_T_RelabelType => {
                 numeric_digits((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
             }
-            // A scalar subquery returning min() or max() of a numeric: one of the input values.
+            // A CASE whose results all have one known scale.
+            sys::NodeTag_T_CaseExpr => Ok(match case_shape(e)? {
+                Some((int, scale, true)) => Some((int, scale)),
+                _ => None,
+            }),
+            // A scalar subquery: the digits of its select-list expression.
             sys::NodeTag_T_SubLink => {
                 let l = &*(e as *mut sys::SubLink);
                 if l.subLinkType != sys::SubLinkType_EXPR_SUBLINK {
@@ -191,24 +196,71 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
                 let sub = &*(l.subselect as *mut sys::Query);
                 let first = list::<sys::TargetEntry>(sub.targetList).into_iter().find(|&t| !(*t).resjunk);
                 let Some(tle) = first else { return Ok(None) };
-                let expr = (*tle).expr as *mut sys::Node;
-                if nodes::tag(expr) != sys::NodeTag_T_Aggref {
-                    return Ok(None);
-                }
-                let agg = &*(expr as *mut sys::Aggref);
+                numeric_digits((*tle).expr as *mut sys::Node)
+            }
+            // Inside a scalar subquery: min()/max() return one of their inputs; sum() of inputs
+            // of one display scale has that scale (its integer digits are unbounded: carried
+            // as 38 digits, a larger total fails in the encoder).
+            sys::NodeTag_T_Aggref => {
+                let agg = &*(e as *mut sys::Aggref);
                 let args: Vec<*mut sys::TargetEntry> = list(agg.args);
-                let minmax = is_builtin(agg.aggfnoid)
-                    && matches!(func_name(agg.aggfnoid).as_str(), "min" | "max")
-                    && agg.aggkind == b'n' as i8
-                    && agg.agglevelsup == 0;
-                if !minmax || args.len() != 1 {
+                if !is_builtin(agg.aggfnoid)
+                    || agg.aggkind != b'n' as i8
+                    || agg.agglevelsup != 0
+                    || args.len() != 1
+                {
                     return Ok(None);
                 }
-                numeric_digits((*args[0]).expr as *mut sys::Node)
+                let arg = numeric_digits((*args[0]).expr as *mut sys::Node)?;
+                Ok(match func_name(agg.aggfnoid).as_str() {
+                    "min" | "max" => arg,
+                    "sum" => arg.map(|(_, s)| (38, s)),
+                    _ => None,
+                })
             }
             _ => Ok(None),
         }
     }
+}
+
+/// A numeric CASE whose results (NULL constants aside) all have known digits: (most integer
+/// digits, largest scale, whether every result has that scale). A value's display scale is then
+/// the scale of the branch that produced it.
+fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>> {
+    // SAFETY: `e` is a valid expression node; fields are read per its tag.
+    unsafe {
+        if nodes::tag(e) != sys::NodeTag_T_CaseExpr {
+            return Ok(None);
+        }
+        let c = &*(e as *mut sys::CaseExpr);
+        if c.casetype != sys::NUMERICOID {
+            return Ok(None);
+        }
+        let mut results: Vec<*mut sys::Node> =
+            list::<sys::CaseWhen>(c.args).into_iter().map(|w| (*w).result as *mut sys::Node).collect();
+        results.push(c.defresult as *mut sys::Node);
+        let mut shapes = Vec::new();
+        for r in results {
+            if r.is_null() || is_null_const(r) {
+                continue;
+            }
+            match numeric_digits(r)? {
+                Some(d) => shapes.push(d),
+                None => return Ok(None),
+            }
+        }
+        let int = shapes.iter().map(|d| d.0).max();
+        let scale = shapes.iter().map(|d| d.1).max();
+        Ok(match (int, scale) {
+            (Some(i), Some(s)) => Some((i, s, shapes.iter().all(|d| d.1 == s))),
+            _ => None,
+        })
+    }
+}
+
+fn is_null_const(e: *mut sys::Node) -> bool {
+    // SAFETY: `e` is a valid node.
+    unsafe { nodes::tag(e) == sys::NodeTag_T_Const && (*(e as *mut sys::Const)).constisnull }
 }
 
 /// The block type for a PostgreSQL type, or the reason it cannot cross.
@@ -589,6 +641,10 @@ impl Builder {
                 _ => Err(refuse()),
             };
         }
+        // A CASE whose results share one scale (a NULL branch aside).
+        if let Some((int, scale, true)) = case_shape(e)? {
+            return Ok((self.case_df(e)?.0, (int, scale)));
+        }
         // SAFETY: a valid expression node.
         unsafe {
             if nodes::tag(e) != sys::NodeTag_T_OpExpr {
@@ -649,6 +705,11 @@ impl Builder {
 
     /// The scan column computing `e` (deduplicated by equal()), in the leaf of its relation.
     fn column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+        self.column_as(e, None)
+    }
+
+    /// [`Self::column`] with the block type given (else the expression's own).
+    fn column_as(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
         if let Some(i) = self.columns.iter().position(|(c, _, _)| nodes::equal(*c, e)) {
             return Ok(i);
         }
@@ -663,9 +724,94 @@ impl Builder {
         if self.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(e) })? {
             return Err(unsupported("volatile function in a query over several tables"));
         }
-        let ty = column_type(e)?;
+        let ty = match ty {
+            Some(t) => t,
+            None => column_type(e)?,
+        };
         self.columns.push((e, ty, leaf));
         Ok(self.columns.len() - 1)
+    }
+
+    /// A numeric CASE whose branches have different scales (`CASE WHEN .. THEN price * qty ELSE 0
+    /// END`), as an aggregate argument: a value column at the largest scale and an int4 column
+    /// with each value's own display scale (NULL for a NULL value), from which PostgreSQL's sum
+    /// display scale (the largest over the group) is rebuilt. In the scan when the CASE reads
+    /// one relation (`round(e, s)`, `scale(e)`), else computed by DataFusion after the joins.
+    fn varying_scale(&mut self, e: *mut sys::Node, int: u32, smax: u32) -> PgResult<(usize, usize)> {
+        if int + smax > 38 {
+            return Err(unsupported("numeric CASE beyond 38 digits"));
+        }
+        let ty = ColumnType::Decimal128 { precision: (int + smax) as u8, scale: smax as i8 };
+        // SAFETY: makeConst copies the by-value datum.
+        let s_const = guard(|| unsafe {
+            sys::makeConst(sys::INT4OID, -1, 0, 4, smax as usize, false, true) as *mut sys::Node
+        })?;
+        let value_key = make_func(sys::F_ROUND_NUMERIC_INT4, sys::NUMERICOID, &[e, s_const])?;
+        let scale_key = make_func(sys::F_SCALE, sys::INT4OID, &[e])?;
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                return Ok((
+                    self.column_as(value_key, Some(ty))?,
+                    self.column_as(scale_key, Some(ColumnType::Int32))?,
+                ));
+            }
+        }
+        let mut ids = [0usize; 2];
+        for (k, key) in [value_key, scale_key].into_iter().enumerate() {
+            if let Some(&(id, _)) =
+                self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, key))
+            {
+                ids[k] = id;
+                continue;
+            }
+            let (value, scale) = self.case_df(e)?;
+            let (expr, t) = if k == 0 {
+                (value, ty)
+            } else {
+                let null = DfExpr::Literal(Literal::Null(ColumnType::Int32));
+                (
+                    DfExpr::Case(vec![(DfExpr::IsNull(Box::new(value)), null)], Some(Box::new(scale))),
+                    ColumnType::Int32,
+                )
+            };
+            self.columns.push((key, t, COMPUTED));
+            ids[k] = self.columns.len() - 1;
+            self.computed.push((ids[k], expr));
+        }
+        Ok((ids[0], ids[1]))
+    }
+
+    /// A searched numeric CASE over several relations for DataFusion: its value, and the display
+    /// scale of the branch taken (a literal per branch).
+    fn case_df(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, DfExpr)> {
+        // SAFETY: `e` is a CaseExpr (checked by case_shape before).
+        let c = unsafe { &*(e as *mut sys::CaseExpr) };
+        if !c.arg.is_null() {
+            return Err(unsupported("CASE x WHEN ... over several tables"));
+        }
+        fn result(b: &mut Builder, r: *mut sys::Node) -> PgResult<(DfExpr, DfExpr)> {
+            if r.is_null() || is_null_const(r) {
+                let null = DfExpr::Literal(Literal::Null(ColumnType::Int32));
+                return Ok((
+                    DfExpr::Literal(Literal::Null(ColumnType::Decimal128 { precision: 1, scale: 0 })),
+                    null,
+                ));
+            }
+            let (v, (_, scale)) = b.arith(r)?;
+            Ok((v, DfExpr::Literal(Literal::Int64(scale as i64))))
+        }
+        let mut branches = Vec::new();
+        let mut scales = Vec::new();
+        // SAFETY: the CASE's WHEN list.
+        for w in unsafe { list::<sys::CaseWhen>(c.args) } {
+            let (cond, res) = unsafe { ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node) };
+            let (v, sc) = result(self, res)?;
+            let cond = self.join_cond(cond)?;
+            branches.push((cond.clone(), v));
+            scales.push((cond, sc));
+        }
+        let (dv, ds) = result(self, c.defresult as *mut sys::Node)?;
+        Ok((DfExpr::Case(branches, Some(Box::new(dv))), DfExpr::Case(scales, Some(Box::new(ds)))))
     }
 
     /// A condition between relations, for DataFusion: AND/OR/NOT over comparisons of columns
@@ -1022,6 +1168,32 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
                 key_exprs.push(e);
             }
         }
+        let having_flat = flatten(q.havingQual)?;
+        // An uncorrelated subquery over the groups (`HAVING sum(x) > (SELECT ...)`, TPC-H Q11):
+        // PostgreSQL computes it once in a scan, as a column; being the same on every row, it
+        // joins the group keys without changing the groups (only with GROUP BY: without it an
+        // empty input still makes one group).
+        let mut describe: Vec<*mut sys::Node> = key_exprs.clone();
+        if !q.groupClause.is_null() {
+            let mut found = Vec::new();
+            for &e in tle_exprs.iter().chain(std::iter::once(&having_flat)) {
+                sublinks_outside_aggregates(e, &mut found)?;
+            }
+            for sl in found {
+                // SAFETY: pull_varnos over a valid expression.
+                if guard(|| unsafe { sys::pgf_expr_varno(sl) })? != 0 {
+                    continue; // correlated: refused where it is met
+                }
+                let col = b.column(sl)?;
+                if !keys.contains(&col) {
+                    keys.push(col);
+                    key_exprs.push(sl);
+                    let (typid, _, coll) = expr_type(sl)?;
+                    describe
+                        .push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
+                }
+            }
+        }
         let mut ctx = AggContext {
             b: &mut b,
             key_exprs: &key_exprs,
@@ -1034,7 +1206,6 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         for &e in &tle_exprs {
             mutated.push(ctx.mutate(e)?);
         }
-        let having_flat = flatten(q.havingQual)?;
         let having_pg = if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)? };
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
@@ -1042,7 +1213,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         stage_types =
             keys.iter().map(|&k| b.columns[k].1).chain(grouping.aggs.iter().map(|a| a.output)).collect();
         output = (0..stage_types.len()).collect();
-        scan_tlist_exprs = key_exprs.iter().copied().chain(agg_exprs).collect();
+        scan_tlist_exprs = describe.into_iter().chain(agg_exprs).collect();
         // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
         // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
         if !having_pg.is_null() {
@@ -1208,6 +1379,37 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     })
 }
 
+/// The subqueries of `e` that are not inside an aggregate's arguments.
+fn sublinks_outside_aggregates(e: *mut sys::Node, out: &mut Vec<*mut sys::Node>) -> PgResult<()> {
+    unsafe extern "C" fn walk(node: *mut sys::Node, ctx: *mut c_void) -> bool {
+        if node.is_null() {
+            return false;
+        }
+        // SAFETY: `ctx` is the Vec passed below; `node` a valid expression node.
+        unsafe {
+            match nodes::tag(node) {
+                sys::NodeTag_T_SubLink => {
+                    (*(ctx as *mut Vec<*mut sys::Node>)).push(node);
+                    false
+                }
+                sys::NodeTag_T_Aggref => false,
+                _ => {
+                    let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walk;
+                    sys::expression_tree_walker(
+                        node,
+                        Some(std::mem::transmute::<_, unsafe extern "C" fn() -> bool>(f)),
+                        ctx,
+                    )
+                }
+            }
+        }
+    }
+    let ctx = out as *mut Vec<*mut sys::Node> as *mut c_void;
+    // SAFETY: walks a valid expression; the callback only reads nodes and pushes into `out`.
+    guard(|| unsafe { walk(e, ctx) })?;
+    Ok(())
+}
+
 /// `Var(INDEX_VAR, k)` -> Some(k - 1).
 fn index_var(e: *mut sys::Node) -> Option<usize> {
     // SAFETY: `e` is a valid node.
@@ -1361,6 +1563,11 @@ impl<'a> AggContext<'a> {
         let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
         let arg_expr =
             if args.len() == 1 { Some(unsafe { (*args[0]).expr } as *mut sys::Node) } else { None };
+        if let (Some(e), "sum" | "avg", false) = (arg_expr, name.as_str(), distinct) {
+            if let Some((int, smax, false)) = case_shape(e)? {
+                return self.varying_scale_sum(&name, e, int, smax, filter);
+            }
+        }
         let arg = match arg_expr {
             Some(e) => Some(self.agg_column(e)?),
             None => None,
@@ -1446,6 +1653,38 @@ impl<'a> AggContext<'a> {
             }
             _ => Err(refuse()),
         }
+    }
+}
+
+impl AggContext<'_> {
+    /// `sum`/`avg` of a numeric CASE with branches of different scales: DataFusion sums the
+    /// values at the largest scale and takes the largest display scale of the summed values;
+    /// PostgreSQL's `round(sum, that scale)` on the node gives exactly its own sum (whose display
+    /// scale is the largest of its inputs'); avg divides that by the count, as `numeric_avg` does.
+    fn varying_scale_sum(
+        &mut self,
+        name: &str,
+        e: *mut sys::Node,
+        int: u32,
+        smax: u32,
+        filter: Option<usize>,
+    ) -> PgResult<*mut sys::Node> {
+        let (value, scale) = self.b.varying_scale(e, int, smax)?;
+        let agg = |func, arg, output| AggSpec { func, arg: Some(arg), distinct: false, filter, output };
+        let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
+        let sum_ty = ColumnType::Decimal128 { precision: 38, scale: smax as i8 };
+        let ks = self.add_agg(agg(AggFunc::Sum, value, sum_ty), null(sys::NUMERICOID)?);
+        let km = self.add_agg(agg(AggFunc::Max, scale, ColumnType::Int32), null(sys::INT4OID)?);
+        let sum = make_var(ks, sys::NUMERICOID, -1, 0)?;
+        let dscale = make_var(km, sys::INT4OID, -1, 0)?;
+        let sum = make_func(sys::F_ROUND_NUMERIC_INT4, sys::NUMERICOID, &[sum, dscale])?;
+        if name == "sum" {
+            return Ok(sum);
+        }
+        let kc = self.add_agg(agg(AggFunc::Count, value, ColumnType::Int64), null(sys::INT8OID)?);
+        let count = make_var(kc, sys::INT8OID, -1, 0)?;
+        let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
+        make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sum, countn])
     }
 }
 

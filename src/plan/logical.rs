@@ -10,7 +10,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
 use datafusion::logical_expr::{
-    binary_expr, cast, col, lit, Expr, ExprFunctionExt, ExprSchemable, JoinType, LogicalPlan,
+    binary_expr, cast, col, lit, Case, Expr, ExprFunctionExt, ExprSchemable, JoinType, LogicalPlan,
     LogicalPlanBuilder, Operator,
 };
 
@@ -120,6 +120,11 @@ fn df_expr(e: &DfExpr, name: &dyn Fn(usize) -> String) -> Expr {
             };
             binary_expr(df_expr(l, name), op, df_expr(r, name))
         }
+        DfExpr::Case(branches, otherwise) => Expr::Case(Case::new(
+            None,
+            branches.iter().map(|(c, v)| (Box::new(df_expr(c, name)), Box::new(df_expr(v, name)))).collect(),
+            otherwise.as_ref().map(|e| Box::new(df_expr(e, name))),
+        )),
     }
 }
 

@@ -97,6 +97,9 @@ pub enum DfExpr {
     IsNotNull(Box<DfExpr>),
     /// Exact arithmetic on decimals whose result fits 38 digits by construction.
     Arith(ArithOp, Box<DfExpr>, Box<DfExpr>),
+    /// `CASE WHEN c1 THEN v1 ... ELSE e END` (no ELSE: NULL); a condition that is NULL is not
+    /// taken, as in PostgreSQL.
+    Case(Vec<(DfExpr, DfExpr)>, Option<Box<DfExpr>>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -164,3 +164,45 @@ fn joined_leaves_number_their_columns_after_each_other() {
     let text = format!("{}", optimized.display_indent());
     assert!(text.contains("Inner Join: public.t.c0 = public.t.c3"), "{text}");
 }
+
+#[test]
+fn computed_case_columns_build_and_round_trip() {
+    // sum(CASE WHEN c2 THEN b ELSE 0 END) with its display scale beside it (2 or 0, NULL for
+    // NULL values), as the translator builds it for a CASE of mixed scales.
+    let mut s = spec();
+    let value = DfExpr::Case(
+        vec![(DfExpr::Column(2), DfExpr::Column(1))],
+        Some(Box::new(DfExpr::Literal(Literal::Decimal128 { value: 0, precision: 1, scale: 0 }))),
+    );
+    let scale = DfExpr::Case(
+        vec![(DfExpr::IsNull(Box::new(value.clone())), DfExpr::Literal(Literal::Null(ColumnType::Int32)))],
+        Some(Box::new(DfExpr::Case(
+            vec![(DfExpr::Column(2), DfExpr::Literal(Literal::Int64(2)))],
+            Some(Box::new(DfExpr::Literal(Literal::Int64(0)))),
+        ))),
+    );
+    let dec = ColumnType::Decimal128 { precision: 12, scale: 2 };
+    s.computed = vec![
+        Computed { id: 3, expr: value, ty: dec },
+        Computed { id: 4, expr: scale, ty: ColumnType::Int32 },
+    ];
+    let agg = |func, arg, output| AggSpec { func, arg: Some(arg), distinct: false, filter: None, output };
+    s.grouping = Some(Grouping {
+        keys: vec![0],
+        aggs: vec![
+            agg(AggFunc::Sum, 3, ColumnType::Decimal128 { precision: 38, scale: 2 }),
+            agg(AggFunc::Max, 4, ColumnType::Int32),
+        ],
+    });
+    s.having = None;
+    s.output = vec![0, 1, 2];
+    let plan = logical::build(&s).unwrap();
+    let text = format!("{}", plan.display_indent());
+    assert!(text.contains("CASE WHEN"), "{text}");
+    let types: Vec<_> = plan.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+    assert_eq!(types, s.output_types().iter().map(|t| t.arrow_type()).collect::<Vec<_>>());
+    let bytes = codec::to_bytes(&plan).unwrap();
+    let ctx = SessionContext::new();
+    let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
+    assert_eq!(text, format!("{}", back.display_indent()));
+}

@@ -49,11 +49,15 @@ SELECT count(*) FROM supplier WHERE s_nationkey NOT IN (SELECT n_nationkey FROM 
 SELECT c_custkey, (SELECT max(o_totalprice) FROM orders WHERE o_custkey = c_custkey) FROM customer WHERE c_custkey < 30 ORDER BY 1;
 SELECT n_name, count(*) FROM supplier JOIN nation ON s_nationkey = n_nationkey WHERE s_acctbal > (SELECT avg(s_acctbal) FROM supplier) GROUP BY n_name ORDER BY 1;
 SELECT p_partkey, ps_suppkey FROM part JOIN partsupp ON ps_partkey = p_partkey WHERE p_size = 3 AND ps_supplycost = (SELECT min(ps_supplycost) FROM partsupp WHERE ps_partkey = p_partkey) ORDER BY 1, 2;
+SELECT o_orderstatus, count(*) FROM orders GROUP BY o_orderstatus HAVING count(*) > (SELECT count(*) / 3 FROM orders);
 
--- Refused today (0A000): subqueries over aggregates or between tables, CTEs, set operations,
+-- sum/avg of a numeric CASE with branches of different scales, in a scan and after a join.
+SELECT o_orderpriority, sum(CASE WHEN o_orderstatus = 'F' THEN o_totalprice * 1.5 ELSE 0 END), avg(CASE WHEN o_shippriority = 0 THEN o_totalprice END) FROM orders GROUP BY 1 ORDER BY 1;
+SELECT n_name, sum(CASE WHEN c_mktsegment = 'BUILDING' THEN c_acctbal * n_regionkey WHEN n_regionkey = 2 THEN c_acctbal ELSE 0 END) FROM customer JOIN nation ON c_nationkey = n_nationkey GROUP BY n_name ORDER BY n_name;
+
+-- Refused today (0A000): correlated subqueries over aggregates or between tables, CTEs, set operations,
 -- windows, grouping sets.
 SELECT sum(coalesce(o_totalprice, 0)) FROM customer LEFT JOIN orders ON o_custkey = c_custkey;
-SELECT o_orderstatus, count(*) FROM orders GROUP BY o_orderstatus HAVING count(*) > (SELECT count(*) / 3 FROM orders);
 SELECT count(*) FROM orders JOIN customer ON o_custkey = c_custkey WHERE EXISTS (SELECT 1 FROM nation WHERE n_nationkey = c_nationkey AND n_regionkey = o_shippriority);
 WITH t AS (SELECT o_custkey FROM orders) SELECT count(*) FROM t;
 SELECT n_name FROM nation UNION SELECT r_name FROM region ORDER BY 1;
