@@ -736,17 +736,21 @@ impl Builder {
     /// END`), as an aggregate argument: a value column at the largest scale and an int4 column
     /// with each value's own display scale (NULL for a NULL value), from which PostgreSQL's sum
     /// display scale (the largest over the group) is rebuilt. In the scan when the CASE reads
-    /// one relation (`round(e, s)`, `scale(e)`), else computed by DataFusion after the joins.
+    /// one relation (`e + 0.00..`, `scale(e)`), else computed by DataFusion after the joins.
     fn varying_scale(&mut self, e: *mut sys::Node, int: u32, smax: u32) -> PgResult<(usize, usize)> {
         if int + smax > 38 {
             return Err(unsupported("numeric CASE beyond 38 digits"));
         }
         let ty = ColumnType::Decimal128 { precision: (int + smax) as u8, scale: smax as i8 };
-        // SAFETY: makeConst copies the by-value datum.
-        let s_const = guard(|| unsafe {
-            sys::makeConst(sys::INT4OID, -1, 0, 4, smax as usize, false, true) as *mut sys::Node
+        // `e + 0.000` (smax zeros): the value itself, at display scale smax when its own is not
+        // larger; one that is larger (the branch scales were wrong) keeps it and the encoder
+        // refuses it, as for any numeric column. Never rounds.
+        // SAFETY: a numeric zero with smax fractional digits; makeConst keeps the pointer.
+        let zero = guard(|| unsafe {
+            let d = sys::int64_div_fast_to_numeric(0, smax as i32) as sys::Datum;
+            sys::makeConst(sys::NUMERICOID, -1, 0, -1, d, false, false) as *mut sys::Node
         })?;
-        let value_key = make_func(sys::F_ROUND_NUMERIC_INT4, sys::NUMERICOID, &[e, s_const])?;
+        let value_key = make_func(sys::F_NUMERIC_ADD, sys::NUMERICOID, &[e, zero])?;
         let scale_key = make_func(sys::F_SCALE, sys::INT4OID, &[e])?;
         if let Ok(leaf) = self.leaf_of(e) {
             if self.computable_in_scan(e, leaf)? {
