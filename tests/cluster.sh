@@ -27,21 +27,25 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 port=${PG_FUSION_CLUSTER_TEST_PORT:-55440}
 passed=0
 failed=0
-dirs=()
+# Every cluster directory a case creates, one per line. A file, not an array: cases and
+# new_cluster_dir run in $(...) subshells, whose variables the EXIT trap would never see.
+registry=$(mktemp)
 
 cleanup() {
-    [ -n "${PG_FUSION_KEEP:-}" ] && return
-    for d in "${dirs[@]}"; do
-        stop_cluster "$d"
-        rm -rf "$d"
-    done
+    if [ -z "${PG_FUSION_KEEP:-}" ]; then
+        while IFS= read -r d; do
+            stop_cluster "$d"
+            rm -rf "$d"
+        done <"$registry"
+    fi
+    rm -f "$registry"
 }
 trap cleanup EXIT
 
 new_cluster_dir() {
     local d
     d=$(pg_owned_tmpdir cluster)
-    dirs+=("$d")
+    printf '%s\n' "$d" >>"$registry"
     printf '%s\n' "$d"
 }
 
