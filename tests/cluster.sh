@@ -365,6 +365,23 @@ joins_under_a_small_pool() {
     all_returned "$d" "$p" 2
 }
 
+scan_slot_reused_after_producer_error() {
+    local d p=$((port + 15)) out
+    d=$(new_cluster_dir)
+    start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE t AS SELECT g AS id, g::numeric(10,2) AS n FROM generate_series(1, 1000) g" \
+        -c "CREATE TABLE wide AS SELECT string_agg(md5(g::text), '') AS w FROM generate_series(1, 3000) g" >/dev/null || return 1
+    # A producer failing at its first row (54000) frees its scan slot while the worker's leaf
+    # still polls it; the next query takes the same slot at once. Its frames belong to it alone
+    # (a stale leaf once consumed them and the query waited forever: about one run in fifteen).
+    out=$( { echo "SET statement_timeout = '10s'"; echo "SET pg_fusion.enable = on"
+             for _ in $(seq 1 60); do echo "SELECT count(w) FROM wide;"; echo "SELECT count(*), sum(n) FROM t;"; done
+           } | psql_at "$d" "$p" -At -v ON_ERROR_STOP=0 2>&1)
+    [ "$(printf '%s\n' "$out" | grep -c '^1000|500500.00$')" = 60 ] || {
+        printf '%s\n' "$out" | grep -v "54000\|does not fit\|page_size" | head; return 1; }
+    all_returned "$d" "$p" 5
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -374,7 +391,8 @@ else
            drop_database_does_not_wait_for_the_worker
            query_timeout_stops_the_worker_task query_cancel_stops_the_worker_task
            backend_exit_mid_query worker_restart_mid_query worker_down_with_enable_on
-           datafusion_error_keeps_its_sqlstate joins_under_a_small_pool)
+           datafusion_error_keeps_its_sqlstate joins_under_a_small_pool
+           scan_slot_reused_after_producer_error)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -168,8 +168,6 @@ SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE o.total::float8 > c.i
 SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE random() < 2;
 SELECT count(*) FROM jl l JOIN jc c ON l.code = c.code::char(5);
 SELECT o.id, c.region FROM jo o JOIN jc c ON c.id = o.cust ORDER BY o.total + c.id LIMIT 3;
-SELECT count(*) FROM jc JOIN (SELECT region, count(*) AS n FROM jc GROUP BY region) s USING (region);
-SELECT count(*) FROM jc JOIN (SELECT * FROM jc LIMIT 5) s USING (id);
 
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 RESET pg_fusion.enable;

@@ -104,6 +104,61 @@ SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE EXISTS (SELECT 1 FROM
 SELECT c.id, (SELECT count(*) FROM sl WHERE sl.code = o.cust) FROM sc c LEFT JOIN so o ON o.cust = c.id WHERE c.id < 3;
 \echo :LAST_ERROR_SQLSTATE
 
+-- Subqueries in FROM that PostgreSQL would not flatten (aggregates, DISTINCT, LIMIT) are query
+-- blocks of their own in DataFusion; their columns join the outer query like a table's. WITH
+-- queries are inlined where they are referenced, as PostgreSQL does.
+\set q 'SELECT n, count(*) FROM (SELECT c.id, count(o.id) AS n FROM sc c LEFT JOIN so o ON o.cust = c.id AND o.status = ''F'' GROUP BY c.id) x GROUP BY n ORDER BY count(*) DESC, n DESC'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'WITH rev (cust_no, total_rev) AS (SELECT cust, sum(total * 2) FROM so WHERE status = ''O'' GROUP BY cust) SELECT c.id, c.region, r.total_rev FROM sc c, rev r WHERE c.id = r.cust_no AND r.total_rev = (SELECT max(total_rev) FROM rev) ORDER BY c.id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'WITH a AS (SELECT cust, count(*) AS n FROM so GROUP BY cust), b AS (SELECT max(n) AS m FROM a) SELECT a.cust, a.n FROM a, b WHERE a.n = b.m ORDER BY a.cust'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'WITH big AS (SELECT id FROM sc WHERE quota > 800) SELECT status, count(*) FROM so WHERE cust IN (SELECT id FROM big) GROUP BY status ORDER BY status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- On the nullable side of an outer join: the block's columns, counts included, are NULL in
+-- null-extended rows.
+\set q 'SELECT c.id, x.n, x.s FROM sc c LEFT JOIN (SELECT cust, count(*) AS n, sum(total) AS s FROM so WHERE total > 4900 GROUP BY cust) x ON x.cust = c.id WHERE c.id < 40 ORDER BY c.id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- DISTINCT and ORDER BY ... LIMIT inside; constants compared with a block's columns.
+\set q 'SELECT count(*), sum(d.cust) FROM (SELECT DISTINCT cust FROM so WHERE status = ''F'') d'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT t.id, t.total, c.region FROM (SELECT id, cust, total FROM so ORDER BY total DESC, id LIMIT 15) t JOIN sc c ON c.id = t.cust ORDER BY t.id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT x.cust, x.n, x.s FROM (SELECT cust, count(*) AS n, sum(total) AS s FROM so GROUP BY cust) x WHERE x.n > 12 AND x.s >= 30000.5 AND x.cust <> 7 ORDER BY x.cust'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+EXPLAIN (COSTS OFF) SELECT n, count(*) FROM (SELECT cust, count(*) AS n FROM so GROUP BY cust) x GROUP BY n;
+-- Fail closed (0A000): a column PostgreSQL computes after DataFusion (avg's division), an
+-- expression over a block's columns as a group key, LATERAL, WITH RECURSIVE, a volatile WITH
+-- query, FOR UPDATE inside.
+SELECT * FROM (SELECT cust, avg(total) AS a FROM so GROUP BY cust) x ORDER BY cust LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT n % 2, count(*) FROM (SELECT cust, count(*) AS n FROM so GROUP BY cust) x GROUP BY n % 2;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM sc c, LATERAL (SELECT count(*) AS n FROM so WHERE so.cust = c.id) x WHERE x.n > 3;
+\echo :LAST_ERROR_SQLSTATE
+WITH RECURSIVE r (n) AS (SELECT id FROM sc WHERE id = 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT count(*) FROM r;
+\echo :LAST_ERROR_SQLSTATE
+WITH v AS (SELECT id, random() AS x FROM sc) SELECT count(*) FROM v a JOIN v b ON a.id = b.id AND a.x = b.x;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM (SELECT id FROM sc FOR UPDATE) x;
+\echo :LAST_ERROR_SQLSTATE
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 \! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out
 DROP TABLE sc, so, sl;

@@ -6,6 +6,7 @@
 mod sys;
 
 pub mod bgworker;
+mod cte;
 pub mod entry;
 pub mod error;
 pub mod exit;

@@ -99,7 +99,7 @@ pub fn planned_stmt(
 ) -> PgResult<*mut sys::PlannedStmt> {
     let mut private: *mut sys::List = std::ptr::null_mut();
     let mut strings = vec![hex(plan_bytes), types_string(&t.spec.output_types()), df_plan.to_string()];
-    for (scan, pg_types) in t.spec.scans.iter().zip(&t.scan_pg_types) {
+    for (scan, pg_types) in t.spec.all_scans().into_iter().zip(&t.scan_pg_types) {
         strings.push(scan.sql.clone());
         strings.push(scan.relation.clone());
         strings.push(types_string(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()));

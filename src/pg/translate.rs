@@ -20,7 +20,7 @@ use super::sys;
 use crate::page::ColumnType;
 use crate::plan::spec::{
     AggFunc, AggSpec, ArithOp, CmpOp, Computed, DfExpr, Grouping, JoinKind, JoinTree, Literal, PlanSpec,
-    ScanColumn, ScanSpec, SortKey,
+    ScanColumn, ScanSpec, SortKey, Subquery,
 };
 
 type Oid = sys::Oid;
@@ -33,8 +33,7 @@ pub struct Translated {
     /// The range table of the plan: the query's, with pulled-up subqueries' entries appended
     /// (their relations are permission-checked like the query's own).
     pub rtable: *mut sys::List,
-    /// The relation of each scan leaf, and its range-table index in the query.
-    pub relids: Vec<Oid>,
+    /// The range-table index of each leaf of the query (scans and subqueries in FROM).
     pub rtindexes: Vec<i32>,
     /// PostgreSQL types of each leaf's scan columns (type oid, typmod), checked against the scan
     /// query.
@@ -89,6 +88,12 @@ fn numeric_shape(typmod: i32) -> Option<(u8, i8)> {
 
 /// (integer digits, scale) of a numeric expression, when PostgreSQL's arithmetic fixes them.
 fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
+    numeric_digits_in(e, std::ptr::null_mut())
+}
+
+/// [`numeric_digits`] of an expression of a query whose range table is `rtable` (null when not
+/// known): a column of a subquery in FROM has the digits of the subquery's expression.
+fn numeric_digits_in(e: *mut sys::Node, rtable: *mut sys::List) -> PgResult<Option<(u32, u32)>> {
     let (typid, typmod, _) = expr_type(e)?;
     if typid == sys::NUMERICOID {
         if let Some((p, s)) = numeric_shape(typmod) {
@@ -165,7 +170,7 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
             sys::NodeTag_T_OpExpr => {
                 let o = &*(e as *mut sys::OpExpr);
                 let args: Vec<*mut sys::Node> = list(o.args);
-                let digits = |i: usize| numeric_digits(args[i]);
+                let digits = |i: usize| numeric_digits_in(args[i], rtable);
                 match (o.opfuncid, args.len()) {
                     (sys::F_NUMERIC_ADD | sys::F_NUMERIC_SUB, 2) => Ok(match (digits(0)?, digits(1)?) {
                         (Some((i1, s1)), Some((i2, s2))) => Some((i1.max(i2) + 1, s1.max(s2))),
@@ -180,7 +185,29 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
                 }
             }
             sys::NodeTag_T_RelabelType => {
-                numeric_digits((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+                numeric_digits_in((*(e as *mut sys::RelabelType)).arg as *mut sys::Node, rtable)
+            }
+            sys::NodeTag_T_Var if !rtable.is_null() => {
+                let v = &*(e as *mut sys::Var);
+                let rte = list::<sys::RangeTblEntry>(rtable).get((v.varno as usize).wrapping_sub(1)).copied();
+                match rte {
+                    Some(r)
+                        if v.varlevelsup == 0
+                            && v.varattno > 0
+                            && (*r).rtekind == sys::RTEKind_RTE_SUBQUERY
+                            && !(*r).subquery.is_null() =>
+                    {
+                        let sub = &*(*r).subquery;
+                        let tle = list::<sys::TargetEntry>(sub.targetList)
+                            .into_iter()
+                            .find(|&t| (*t).resno as i32 == v.varattno as i32);
+                        match tle {
+                            Some(t) => numeric_digits_in((*t).expr as *mut sys::Node, sub.rtable),
+                            None => Ok(None),
+                        }
+                    }
+                    _ => Ok(None),
+                }
             }
             // A CASE whose results all have one known scale.
             sys::NodeTag_T_CaseExpr => Ok(match case_shape(e)? {
@@ -196,7 +223,7 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
                 let sub = &*(l.subselect as *mut sys::Query);
                 let first = list::<sys::TargetEntry>(sub.targetList).into_iter().find(|&t| !(*t).resjunk);
                 let Some(tle) = first else { return Ok(None) };
-                numeric_digits((*tle).expr as *mut sys::Node)
+                numeric_digits_in((*tle).expr as *mut sys::Node, sub.rtable)
             }
             // Inside a scalar subquery: min()/max() return one of their inputs; sum() of inputs
             // of one display scale has that scale (its integer digits are unbounded: carried
@@ -211,7 +238,7 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
                 {
                     return Ok(None);
                 }
-                let arg = numeric_digits((*args[0]).expr as *mut sys::Node)?;
+                let arg = numeric_digits_in((*args[0]).expr as *mut sys::Node, rtable)?;
                 Ok(match func_name(agg.aggfnoid).as_str() {
                     "min" | "max" => arg,
                     "sum" => arg.map(|(_, s)| (38, s)),
@@ -256,6 +283,11 @@ fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>> {
             _ => None,
         })
     }
+}
+
+fn is_var(e: *mut sys::Node) -> bool {
+    // SAFETY: `e` is a valid node.
+    unsafe { nodes::tag(e) == sys::NodeTag_T_Var }
 }
 
 fn is_null_const(e: *mut sys::Node) -> bool {
@@ -344,6 +376,20 @@ struct Leaf {
     /// On the nullable side of an outer join: its scan columns must be NULL for NULL input
     /// (they are NULL in null-extended rows, whatever expression computed them).
     nullable: bool,
+    /// A subquery in FROM computed as a query block of its own (index into `Builder::subs`):
+    /// it has no scan SQL; its columns are read as they are, everything else runs above it.
+    sub: Option<usize>,
+}
+
+/// A subquery in FROM translated as its own query block.
+struct SubBlock {
+    plan: PlanSpec,
+    /// Per select-list entry (by resno - 1): the block's output column, when DataFusion computes
+    /// it as it stands (not, say, avg's division on the PostgreSQL node).
+    outputs: Vec<Option<usize>>,
+    types: Vec<ColumnType>,
+    /// PostgreSQL types of its scans' columns, in `PlanSpec::all_scans` order.
+    pg_types: Vec<Vec<(Oid, i32)>>,
 }
 
 /// The FROM clause as a tree: base relations, inner joins (and FROM lists) with their
@@ -475,6 +521,9 @@ struct Builder {
     output: Vec<usize>,
     /// Columns DataFusion computes after the joins (their leaf is [`COMPUTED`]): id, expression.
     computed: Vec<(usize, DfExpr)>,
+    subs: Vec<SubBlock>,
+    /// Columns read from subquery leaves: (sub, its output column, column id).
+    sub_columns: Vec<(usize, usize, usize)>,
 }
 
 /// The "leaf" of a column computed above the joins.
@@ -585,7 +634,11 @@ impl Builder {
         for &c in quals {
             let c = self.condition(c, flatten)?;
             match self.leaf_of(c) {
-                Ok(leaf) if pushable.contains(&self.leaves[leaf].rtindex) => self.leaves[leaf].quals.push(c),
+                Ok(leaf)
+                    if pushable.contains(&self.leaves[leaf].rtindex) && self.leaves[leaf].sub.is_none() =>
+                {
+                    self.leaves[leaf].quals.push(c)
+                }
                 _ => on.push(self.join_cond(c)?),
             }
         }
@@ -604,6 +657,10 @@ impl Builder {
 
     /// May `e`, an expression of leaf `leaf`, be computed in that leaf's scan?
     fn computable_in_scan(&self, e: *mut sys::Node, leaf: usize) -> PgResult<bool> {
+        if self.leaves[leaf].sub.is_some() {
+            // A subquery leaf has no scan: only its columns as they are.
+            return Ok(is_var(e));
+        }
         if !self.leaves[leaf].nullable {
             return Ok(true);
         }
@@ -629,17 +686,18 @@ impl Builder {
     fn arith(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, (u32, u32))> {
         let refuse =
             || unsupported("aggregate over an expression of several tables (only + - * of numerics)");
+        // One relation's expression is a scan column; otherwise (a subquery's columns, the
+        // nullable side of an outer join) DataFusion computes it over the joined row.
         if let Ok(leaf) = self.leaf_of(e) {
-            if !self.computable_in_scan(e, leaf)? {
-                return Err(refuse());
+            if self.computable_in_scan(e, leaf)? {
+                let id = self.column(e)?;
+                return match self.columns[id].1 {
+                    ColumnType::Decimal128 { precision, scale } => {
+                        Ok((DfExpr::Column(id), ((precision as i8 - scale) as u32, scale as u32)))
+                    }
+                    _ => Err(refuse()),
+                };
             }
-            let id = self.column(e)?;
-            return match self.columns[id].1 {
-                ColumnType::Decimal128 { precision, scale } => {
-                    Ok((DfExpr::Column(id), ((precision as i8 - scale) as u32, scale as u32)))
-                }
-                _ => Err(refuse()),
-            };
         }
         // A CASE whose results share one scale (a NULL branch aside).
         if let Some((int, scale, true)) = case_shape(e)? {
@@ -689,11 +747,9 @@ impl Builder {
         let varno = guard(|| unsafe { sys::pgf_expr_varno(e) })?;
         match varno {
             // No column: any row source will do, but not one that may be null-extended.
-            0 => self
-                .leaves
-                .iter()
-                .position(|l| !l.nullable)
-                .ok_or_else(|| unsupported("constant expression in a FULL JOIN")),
+            0 => self.leaves.iter().position(|l| !l.nullable && l.sub.is_none()).ok_or_else(|| {
+                unsupported("constant expression without a table to compute it in (FULL JOIN, or only subqueries in FROM)")
+            }),
             v if v > 0 => self
                 .leaves
                 .iter()
@@ -714,6 +770,9 @@ impl Builder {
             return Ok(i);
         }
         let leaf = self.leaf_of(e)?;
+        if let Some(sub) = self.leaves[leaf].sub {
+            return self.sub_column(e, leaf, sub);
+        }
         if !self.computable_in_scan(e, leaf)? {
             return Err(unsupported(
                 "expression over the nullable side of an outer join that is not NULL for NULL input (COALESCE, CASE, IS NULL, ...)",
@@ -730,6 +789,33 @@ impl Builder {
         };
         self.columns.push((e, ty, leaf));
         Ok(self.columns.len() - 1)
+    }
+
+    /// A column of subquery leaf `leaf` (its `sub`): only a Var, read as the subquery's output.
+    fn sub_column(&mut self, e: *mut sys::Node, leaf: usize, sub: usize) -> PgResult<usize> {
+        // SAFETY: `e` is a valid expression node.
+        let attno = unsafe {
+            match nodes::tag(e) {
+                sys::NodeTag_T_Var if (*(e as *mut sys::Var)).varlevelsup == 0 => {
+                    (*(e as *mut sys::Var)).varattno as i32
+                }
+                _ => 0,
+            }
+        };
+        if attno <= 0 {
+            return Err(unsupported(
+                "expression over a subquery in FROM here (only its columns, comparisons and + - * of numerics)",
+            ));
+        }
+        let s = &self.subs[sub];
+        let o = s.outputs.get(attno as usize - 1).copied().flatten().ok_or_else(|| {
+            unsupported("column of a subquery in FROM that PostgreSQL computes after DataFusion (avg, an expression over aggregates)")
+        })?;
+        let ty = s.types[o];
+        self.columns.push((e, ty, leaf));
+        let id = self.columns.len() - 1;
+        self.sub_columns.push((sub, o, id));
+        Ok(id)
     }
 
     /// A numeric CASE whose branches have different scales (`CASE WHEN .. THEN price * qty ELSE 0
@@ -858,21 +944,93 @@ impl Builder {
                         return Err(refuse());
                     }
                     let op = cmp_op(o.opno).ok_or_else(refuse)?;
-                    let (l, r) = (self.column(args[0])?, self.column(args[1])?);
+                    let (l, lty) = self.operand(args[0])?;
+                    let (r, rty) = self.operand(args[1])?;
                     let (lt, rt) = (expr_type(args[0])?, expr_type(args[1])?);
                     let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
-                    if !comparable(self.columns[l].1, lt, self.columns[r].1, rt, equality, o.inputcollid) {
+                    if !comparable(lty, lt, rty, rt, equality, o.inputcollid) {
                         return Err(unsupported(format!(
                             "join condition comparing {} with {}",
                             type_name(lt.0, lt.1),
                             type_name(rt.0, rt.1)
                         )));
                     }
-                    Ok(DfExpr::Compare(op, Box::new(DfExpr::Column(l)), Box::new(DfExpr::Column(r))))
+                    Ok(DfExpr::Compare(op, Box::new(l), Box::new(r)))
                 }
                 _ => Err(refuse()),
             }
         }
+    }
+}
+
+impl Builder {
+    /// An operand of a comparison DataFusion evaluates: a constant as a literal, else a column.
+    fn operand(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, ColumnType)> {
+        if let Some((lit, ty)) = const_literal(e)? {
+            return Ok((DfExpr::Literal(lit), ty));
+        }
+        let id = self.column(e)?;
+        Ok((DfExpr::Column(id), self.columns[id].1))
+    }
+}
+
+/// A non-NULL constant of a type DataFusion holds exactly (integers, numeric, date, boolean,
+/// text), with its block type.
+fn const_literal(e: *mut sys::Node) -> PgResult<Option<(Literal, ColumnType)>> {
+    // SAFETY: `e` is a valid node; a Const's value is read per its type.
+    unsafe {
+        if nodes::tag(e) != sys::NodeTag_T_Const {
+            return Ok(None);
+        }
+        let c = &*(e as *mut sys::Const);
+        if c.constisnull {
+            return Ok(None);
+        }
+        let d = c.constvalue;
+        Ok(match c.consttype {
+            sys::INT2OID => Some((Literal::Int64(d as i16 as i64), ColumnType::Int64)),
+            sys::INT4OID => Some((Literal::Int64(d as i32 as i64), ColumnType::Int64)),
+            sys::INT8OID => Some((Literal::Int64(d as i64), ColumnType::Int64)),
+            sys::BOOLOID => Some((Literal::Bool(d != 0), ColumnType::Boolean)),
+            sys::DATEOID => {
+                let days = d as i32;
+                // -infinity and infinity (DATEVAL_NOBEGIN, DATEVAL_NOEND).
+                if days == i32::MIN || days == i32::MAX {
+                    return Ok(None);
+                }
+                // PostgreSQL counts days from 2000-01-01, Arrow from 1970-01-01.
+                days.checked_add(10_957).map(|v| (Literal::Date32(v), ColumnType::Date32))
+            }
+            sys::NUMERICOID => {
+                let text = guard(|| cstr(sys::pgf_numeric_out(d)))?;
+                let (neg, t) = match text.strip_prefix('-') {
+                    Some(t) => (true, t),
+                    None => (false, text.as_str()),
+                };
+                let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+                let digits = format!("{int}{frac}");
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Ok(None); // NaN, Infinity
+                }
+                let significant = digits.trim_start_matches('0').len().max(1);
+                if significant > 38 || frac.len() > 38 {
+                    return Ok(None);
+                }
+                let Ok(v) = digits.parse::<i128>() else { return Ok(None) };
+                let value = if neg { -v } else { v };
+                let precision = significant.max(frac.len()).max(1) as u8;
+                let scale = frac.len() as i8;
+                Some((
+                    Literal::Decimal128 { value, precision, scale },
+                    ColumnType::Decimal128 { precision, scale },
+                ))
+            }
+            sys::TEXTOID | sys::VARCHAROID => {
+                let text = guard(|| cstr(sys::text_to_cstring(d as *const _)))?;
+                Some((Literal::Utf8(text), ColumnType::Utf8View))
+            }
+            _ => None,
+        })
     }
 }
 
@@ -971,16 +1129,78 @@ fn limit_value(node: *mut sys::Node, what: &str) -> PgResult<Option<usize>> {
     Err(unsupported(format!("{what} that is not a constant")))
 }
 
+/// One query block translated: the whole query, or a subquery in FROM.
+struct Block {
+    spec: PlanSpec,
+    tlist: *mut sys::List,
+    qual: *mut sys::List,
+    scan_tlist: *mut sys::List,
+    /// The block's query after WITH inlining and pull-up (our copy).
+    query: *mut sys::Query,
+    /// Range-table indexes of its leaves.
+    rtindexes: Vec<i32>,
+    /// PostgreSQL types of the scan columns, in `PlanSpec::all_scans` order.
+    pg_types: Vec<Vec<(Oid, i32)>>,
+}
+
 /// Translate `query`, which the caller found eligible (a top-level SELECT over user tables).
 pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
-    // Simple subqueries in FROM (and views) join the query, as PostgreSQL's planner pulls them up.
+    let top = block(query)?;
+    let mut relation_oids: *mut sys::List = std::ptr::null_mut();
+    let mut inval_items: *mut sys::List = std::ptr::null_mut();
+    let mut has_row_security = false;
+    let (ro, ii, rs) =
+        (&mut relation_oids as *mut _, &mut inval_items as *mut _, &mut has_row_security as *mut _);
+    let q = top.query;
+    // SAFETY: walks our copy of the query; the three outputs are ours.
+    guard(|| unsafe { sys::extract_query_dependencies(q as *mut sys::Node, ro, ii, rs) })?;
+    Ok(Translated {
+        relation_oids,
+        inval_items,
+        has_row_security,
+        spec: top.spec,
+        tlist: top.tlist,
+        qual: top.qual,
+        scan_tlist: top.scan_tlist,
+        // SAFETY: our copy of the query.
+        rtable: unsafe { (*q).rtable },
+        rtindexes: top.rtindexes,
+        scan_pg_types: top.pg_types,
+    })
+}
+
+/// A subquery in FROM that pull-up left (aggregates, DISTINCT, LIMIT, ...) as a query block.
+fn sub_block(rte: &sys::RangeTblEntry) -> PgResult<SubBlock> {
+    if rte.lateral {
+        return Err(unsupported("LATERAL subquery"));
+    }
+    let inner = block(rte.subquery)?;
+    if !inner.qual.is_null() {
+        return Err(unsupported("HAVING computed by PostgreSQL inside a subquery in FROM"));
+    }
+    let types = inner.spec.output_types();
+    let mut outputs = Vec::new();
+    // SAFETY: the block's target list, in resno order.
+    for tle in unsafe { list::<sys::TargetEntry>(inner.tlist) } {
+        let k = index_var(unsafe { (*tle).expr } as *mut sys::Node).filter(|&k| k < types.len());
+        outputs.push(k);
+    }
+    Ok(SubBlock { plan: inner.spec, outputs, types, pg_types: inner.pg_types })
+}
+
+fn block(query: *mut sys::Query) -> PgResult<Block> {
+    // WITH queries become subqueries in FROM, and simple subqueries in FROM (and views) join the
+    // query, as PostgreSQL's planner inlines and pulls them up.
+    let query = nodes::copy(query)?;
+    super::cte::inline_ctes(query)?;
     let query = super::pullup::pull_up(query)?;
     // SAFETY: our copy of the valid analyzed Query PostgreSQL handed the planner hook.
     let q = unsafe { &*query };
     if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
         return Err(unsupported("statement type"));
     }
-    let checks: [(bool, &str); 8] = [
+    let checks: [(bool, &str); 9] = [
+        (q.hasForUpdate || !q.rowMarks.is_null(), "FOR UPDATE/SHARE in a subquery"),
         (!q.setOperations.is_null(), "UNION/INTERSECT/EXCEPT"),
         (!q.cteList.is_null(), "WITH"),
         (q.hasWindowFuncs, "window function"),
@@ -1007,11 +1227,19 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         guard(|| unsafe { sys::flatten_join_alias_vars(query, e) })
     };
     let mut leaves = Vec::new();
+    // Subquery leaves come after the scans (spec leaf i is scans[i], then subqueries).
+    let mut sub_leaves = Vec::new();
+    let mut subs = Vec::new();
     for &(rtindex, nullable) in &from.leaves {
         let rte = rtable
             .get(rtindex as usize - 1)
             .map(|r| unsafe { &**r })
             .ok_or_else(|| PgError::internal("range table index out of range"))?;
+        if rte.rtekind == sys::RTEKind_RTE_SUBQUERY && !rte.subquery.is_null() {
+            sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
+            subs.push(sub_block(rte)?);
+            continue;
+        }
         if rte.rtekind != sys::RTEKind_RTE_RELATION {
             return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
         }
@@ -1033,13 +1261,21 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         if rte.inh && guard(|| unsafe { sys::has_subclass(relid) })? {
             return Err(unsupported("table with inheritance children (use FROM ONLY)"));
         }
-        leaves.push(Leaf { rtindex, relid, quals: Vec::new(), nullable });
+        leaves.push(Leaf { rtindex, relid, quals: Vec::new(), nullable, sub: None });
     }
+    leaves.extend(sub_leaves);
     if leaves.is_empty() {
         return Err(unsupported("SELECT without a table"));
     }
 
-    let mut b = Builder { columns: Vec::new(), leaves, output: Vec::new(), computed: Vec::new() };
+    let mut b = Builder {
+        columns: Vec::new(),
+        leaves,
+        output: Vec::new(),
+        computed: Vec::new(),
+        subs,
+        sub_columns: Vec::new(),
+    };
     // Conditions: one relation's go into its scan SQL; those between relations run in
     // DataFusion (equalities become hash-join keys).
     // With outer joins the tree is kept: each condition is evaluated where it is written, and
@@ -1053,8 +1289,8 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         for c in quals {
             let c = b.condition(c, &flatten)?;
             match b.leaf_of(c) {
-                Ok(leaf) => b.leaves[leaf].quals.push(c),
-                Err(_) => join_terms.push(b.join_cond(c)?),
+                Ok(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
+                _ => join_terms.push(b.join_cond(c)?),
             }
         }
         None
@@ -1282,6 +1518,9 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     let mut scan_pg_types = Vec::new();
     let mut next_id = b.columns.len();
     for (li, leaf) in b.leaves.iter().enumerate() {
+        if leaf.sub.is_some() {
+            continue;
+        }
         let relid = leaf.relid;
         let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
         let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
@@ -1345,19 +1584,26 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         })?;
         scan_tlist = nodes::append(scan_tlist, entry as *mut c_void)?;
     }
-    let mut relation_oids: *mut sys::List = std::ptr::null_mut();
-    let mut inval_items: *mut sys::List = std::ptr::null_mut();
-    let mut has_row_security = false;
-    let (ro, ii, rs) =
-        (&mut relation_oids as *mut _, &mut inval_items as *mut _, &mut has_row_security as *mut _);
-    // SAFETY: walks our copy of the query; the three outputs are ours.
-    guard(|| unsafe { sys::extract_query_dependencies(query as *mut sys::Node, ro, ii, rs) })?;
-    Ok(Translated {
-        relation_oids,
-        inval_items,
-        has_row_security,
+    // Subquery leaves: the columns the block reads (one at least, to have rows).
+    let mut subqueries = Vec::new();
+    let mut pg_types = scan_pg_types;
+    for (k, sub) in std::mem::take(&mut b.subs).into_iter().enumerate() {
+        let mut columns: Vec<(usize, usize)> =
+            b.sub_columns.iter().filter(|c| c.0 == k).map(|c| (c.1, c.2)).collect();
+        if columns.is_empty() {
+            if sub.types.is_empty() {
+                return Err(unsupported("subquery in FROM without columns"));
+            }
+            columns.push((0, next_id));
+            next_id += 1;
+        }
+        pg_types.extend(sub.pg_types);
+        subqueries.push(Subquery { plan: sub.plan, columns });
+    }
+    Ok(Block {
         spec: PlanSpec {
             scans,
+            subqueries,
             join_tree,
             computed: b
                 .computed
@@ -1376,10 +1622,9 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         tlist,
         qual: pg_qual,
         scan_tlist,
-        rtable: q.rtable,
-        relids: b.leaves.iter().map(|l| l.relid).collect(),
+        query,
         rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
-        scan_pg_types,
+        pg_types,
     })
 }
 

@@ -173,17 +173,34 @@ pub fn output_name(i: usize) -> String {
 
 /// Build the logical plan. The scan leaf carries no page source: the worker's codec adds one.
 pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
+    build_block(spec, &mut 0)
+}
+
+/// One query block; its scans are leaves `next..`, its subqueries' follow (see
+/// [`PlanSpec::all_scans`]).
+fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
     let scan_types = spec.scan_types();
+    let first_leaf = *next;
+    *next += spec.scans.len() as u32;
+    // Each subquery: its own plan, renamed to this block's column ids.
+    let mut subplans = Vec::with_capacity(spec.subqueries.len());
+    for sq in &spec.subqueries {
+        let plan = build_block(&sq.plan, next)?;
+        let columns = sq.columns.iter().map(|&(o, id)| col(output_name(o)).alias(column_name(id)));
+        subplans.push(LogicalPlanBuilder::from(plan).project(columns)?.build()?);
+    }
     // The leaves, cross-joined in order; the join filter above them. DataFusion's optimizer
     // (run in the worker) turns equalities between leaves into hash-join keys.
     let leaf_plan = |leaf: usize| -> Result<LogicalPlan> {
-        let scan = spec
-            .scans
-            .get(leaf)
-            .ok_or_else(|| datafusion::common::DataFusionError::Internal("join tree leaf".into()))?;
+        let Some(scan) = spec.scans.get(leaf) else {
+            return subplans
+                .get(leaf - spec.scans.len())
+                .cloned()
+                .ok_or_else(|| datafusion::common::DataFusionError::Internal("join tree leaf".into()));
+        };
         let types = scan.columns.iter().map(|c| c.ty).collect();
         let ids = scan.columns.iter().map(|c| c.id as u32).collect();
-        let table = Arc::new(PgScanTable::new(leaf as u32, ids, types, None));
+        let table = Arc::new(PgScanTable::new(first_leaf + leaf as u32, ids, types, None));
         // A relation scanned twice (self join) keeps its name: column names are unique anyway.
         LogicalPlanBuilder::scan(scan.relation.as_str(), provider_as_source(table), None)?.build()
     };
@@ -191,25 +208,25 @@ pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
         Some(tree) => LogicalPlanBuilder::from(join_plan(tree, &leaf_plan)?),
         None => {
             let mut b: Option<LogicalPlanBuilder> = None;
-            for leaf in 0..spec.scans.len() {
+            for leaf in 0..spec.scans.len() + spec.subqueries.len() {
                 let plan = leaf_plan(leaf)?;
                 b = Some(match b {
                     None => LogicalPlanBuilder::from(plan),
                     Some(left) => left.cross_join(plan)?,
                 });
             }
-            b.ok_or_else(|| datafusion::common::DataFusionError::Internal("plan without scans".into()))?
+            b.ok_or_else(|| datafusion::common::DataFusionError::Internal("plan without leaves".into()))?
         }
     };
     if let Some(f) = &spec.join_filter {
         b = b.filter(df_expr(f, &column_name))?;
     }
     if !spec.computed.is_empty() {
-        // Every scan column, then the computed ones (cast to the type PostgreSQL gives them).
-        let scan_ids = spec.scans.iter().flat_map(|s| s.columns.iter().map(|c| c.id));
+        // Every leaf column, then the computed ones (cast to the type PostgreSQL gives them).
         let exprs =
-            scan_ids
-                .map(|id| col(column_name(id)))
+            spec.leaf_columns()
+                .into_iter()
+                .map(|(id, _)| col(column_name(id)))
                 .chain(spec.computed.iter().map(|c| {
                     cast(df_expr(&c.expr, &column_name), c.ty.arrow_type()).alias(column_name(c.id))
                 }))

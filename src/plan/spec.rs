@@ -141,26 +141,40 @@ pub enum JoinKind {
     Full,
 }
 
+/// A subquery in FROM (or a WITH query) that DataFusion computes as its own query block: an
+/// aggregating or DISTINCT/LIMIT subquery PostgreSQL would not flatten either. Its output columns
+/// are columns of the parent's joined row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subquery {
+    pub plan: PlanSpec,
+    /// (output column of `plan`, column id in the parent's joined row) for each column the parent
+    /// reads; at least one.
+    pub columns: Vec<(usize, usize)>,
+}
+
 /// How the leaves join when outer joins are involved.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JoinTree {
+    /// A leaf: `scans[i]`, or `subqueries[i - scans.len()]`.
     Leaf(usize),
     /// `on`: the join's conditions over the joined row's columns (DataFusion extracts the
     /// equalities as keys); None joins every pair.
-    Join {
-        kind: JoinKind,
-        left: Box<JoinTree>,
-        right: Box<JoinTree>,
-        on: Option<DfExpr>,
-    },
+    Join { kind: JoinKind, left: Box<JoinTree>, right: Box<JoinTree>, on: Option<DfExpr> },
 }
 
-/// The whole plan of one query.
+/// The plan of one query block (the whole query, or a subquery in FROM).
+///
+/// Column ids (`c{id}`) and stage names are local to a block: a subquery's plan ends in a
+/// projection that renames its output to the parent's ids, so names never meet across blocks.
+/// Scan leaves are numbered across the whole query in [`PlanSpec::all_scans`] order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlanSpec {
-    /// One leaf per base relation; at least one.
+    /// One leaf per base relation of this block.
     pub scans: Vec<ScanSpec>,
-    /// None: the leaves are inner-joined in order (cross joins under `join_filter`).
+    /// Leaves computed as query blocks of their own; the block has at least one leaf in all.
+    pub subqueries: Vec<Subquery>,
+    /// None: the leaves (scans, then subqueries) are inner-joined in order (cross joins under
+    /// `join_filter`).
     pub join_tree: Option<JoinTree>,
     /// Columns computed above the joins (ids after the scan columns').
     pub computed: Vec<Computed>,
@@ -181,19 +195,37 @@ pub struct PlanSpec {
 }
 
 impl PlanSpec {
+    /// Every scan leaf of the query, this block's first, then each subquery's, depth first: the
+    /// order the producers run in and the leaf numbers of the DataFusion plan.
+    pub fn all_scans(&self) -> Vec<&ScanSpec> {
+        let mut out: Vec<&ScanSpec> = self.scans.iter().collect();
+        for s in &self.subqueries {
+            out.extend(s.plan.all_scans());
+        }
+        out
+    }
+
+    /// The ids and types of the columns the leaves deliver (scans', then subqueries').
+    pub fn leaf_columns(&self) -> Vec<(usize, ColumnType)> {
+        let mut out: Vec<(usize, ColumnType)> =
+            self.scans.iter().flat_map(|s| s.columns.iter().map(|c| (c.id, c.ty))).collect();
+        for s in &self.subqueries {
+            let types = s.plan.output_types();
+            out.extend(
+                s.columns.iter().map(|&(o, id)| (id, types.get(o).copied().unwrap_or(ColumnType::Boolean))),
+            );
+        }
+        out
+    }
+
     /// Types of the joined row, by column id.
     pub fn scan_types(&self) -> Vec<ColumnType> {
-        let n = self.scans.iter().map(|s| s.columns.len()).sum::<usize>() + self.computed.len();
+        let all: Vec<(usize, ColumnType)> =
+            self.leaf_columns().into_iter().chain(self.computed.iter().map(|c| (c.id, c.ty))).collect();
+        let n = all.iter().map(|(id, _)| id + 1).max().unwrap_or(0);
         let mut types = vec![ColumnType::Boolean; n];
-        for (id, ty) in self
-            .scans
-            .iter()
-            .flat_map(|s| s.columns.iter().map(|c| (c.id, c.ty)))
-            .chain(self.computed.iter().map(|c| (c.id, c.ty)))
-        {
-            if let Some(t) = types.get_mut(id) {
-                *t = ty;
-            }
+        for (id, ty) in all {
+            types[id] = ty;
         }
         types
     }

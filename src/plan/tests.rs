@@ -1,3 +1,4 @@
+use datafusion::arrow::datatypes::DataType;
 use datafusion::prelude::SessionContext;
 
 use super::spec::*;
@@ -15,6 +16,7 @@ fn spec() -> PlanSpec {
                 ScanColumn { sql: "(b > 0)".into(), ty: ColumnType::Boolean, id: 2 },
             ],
         }],
+        subqueries: Vec::new(),
         join_tree: None,
         computed: Vec::new(),
         join_filter: None,
@@ -205,4 +207,33 @@ fn computed_case_columns_build_and_round_trip() {
     let ctx = SessionContext::new();
     let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
     assert_eq!(text, format!("{}", back.display_indent()));
+}
+
+#[test]
+fn subquery_leaves_build_and_round_trip() {
+    // The grouped query of `spec()` as a subquery in FROM, joined to another scan of t on its
+    // group key; its key and count(*) become columns 3 and 4 of the outer joined row.
+    let mut outer = spec();
+    outer.subqueries.push(Subquery { plan: spec(), columns: vec![(0, 3), (1, 4)] });
+    outer.join_filter =
+        Some(DfExpr::Compare(CmpOp::Eq, Box::new(DfExpr::Column(0)), Box::new(DfExpr::Column(3))));
+    outer.grouping = None;
+    outer.having = None;
+    outer.output = vec![0, 4];
+    outer.sort = Vec::new();
+    outer.offset = 0;
+    outer.limit = None;
+    assert_eq!(outer.all_scans().len(), 2);
+    assert_eq!(outer.output_types(), vec![ColumnType::Int32, ColumnType::Int64]);
+    let plan = logical::build(&outer).unwrap();
+    let text = format!("{}", plan.display_indent());
+    assert_eq!(text.matches("TableScan: public.t").count(), 2, "{text}");
+    assert!(text.contains("o1 AS c4"), "{text}");
+    let types: Vec<_> = plan.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+    assert_eq!(types, vec![DataType::Int32, DataType::Int64]);
+    let bytes = codec::to_bytes(&plan).unwrap();
+    let ctx = SessionContext::new();
+    let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
+    assert_eq!(text, format!("{}", back.display_indent()));
+    ctx.state().optimize(&back).unwrap();
 }

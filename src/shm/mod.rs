@@ -14,6 +14,6 @@ pub mod slots;
 pub use layout::{Layout, LayoutConfig, LayoutError};
 pub use metrics::{Metric, Metrics};
 pub use pool::{OwnerId, PageDescriptor, PagePool};
-pub use ring::Ring;
+pub use ring::{Recv, Ring};
 pub use segment::{signal_latch, Segment, SlotKind, WorkerRole};
 pub use slots::{Slot, SlotLease, Wakeup};

@@ -10,6 +10,9 @@
 //!   publishes a frame whole (one `tail` store), so a consumer never sees half a frame. A frame that
 //!   claims more bytes than are published is corruption, reported, never read past.
 //! - `reset` is only called by the slot's owner while no peer is attached (see `slots.rs`).
+//! - `try_recv_if` reads the next frame and consumes it only if the caller accepts it: a consumer
+//!   that may belong to an ended session (a worker task not yet stopped) leaves a newer session's
+//!   frames to that session's consumer.
 //! - Sending never blocks and never allocates: a full ring returns [`SendError::Full`] and the
 //!   caller waits on its latch for the consumer to make room.
 
@@ -166,6 +169,16 @@ impl Ring {
 
     /// Consumer: take the next frame, appending its payload to `out`. `Ok(false)` when empty.
     pub fn try_recv(&self, out: &mut Vec<u8>) -> Result<bool, RecvError> {
+        Ok(self.try_recv_if(out, |_| true)? == Recv::Taken)
+    }
+
+    /// Consumer: read the next frame into `out` (appended) and consume it only if `accept` says
+    /// so; a frame left in place stays next for whoever consumes the ring.
+    pub fn try_recv_if(
+        &self,
+        out: &mut Vec<u8>,
+        accept: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<Recv, RecvError> {
         let h = self.header();
         // Relaxed: only this consumer stores `head`.
         let head = h.head.load(Ordering::Relaxed);
@@ -173,7 +186,7 @@ impl Ring {
         let tail = h.tail.load(Ordering::Acquire);
         let avail = tail.wrapping_sub(head);
         if avail == 0 {
-            return Ok(false);
+            return Ok(Recv::Empty);
         }
         if avail < FRAME_HEADER as u64 || avail > self.capacity as u64 {
             self.discard_published(tail);
@@ -189,15 +202,44 @@ impl Ring {
         let start = out.len();
         out.resize(start + len as usize, 0);
         self.read_at(head + FRAME_HEADER as u64, &mut out[start..]);
+        if !accept(&out[start..]) {
+            return Ok(Recv::Left);
+        }
         // Release: our reads of the frame happen before the producer may overwrite it.
         h.head.store(head + FRAME_HEADER as u64 + len, Ordering::Release);
-        Ok(true)
+        Ok(Recv::Taken)
     }
+}
+
+/// What [`Ring::try_recv_if`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recv {
+    Empty,
+    Taken,
+    /// A frame was read but not consumed.
+    Left,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_frame_left_in_place_stays_next() {
+        let t = ring(64);
+        t.ring.try_send(b"abc").unwrap();
+        t.ring.try_send(b"de").unwrap();
+        let mut out = Vec::new();
+        assert_eq!(t.ring.try_recv_if(&mut out, |f| f != b"abc"), Ok(Recv::Left));
+        assert_eq!(out, b"abc");
+        out.clear();
+        assert_eq!(t.ring.try_recv_if(&mut out, |_| true), Ok(Recv::Taken));
+        assert_eq!(out, b"abc");
+        out.clear();
+        assert_eq!(t.ring.try_recv(&mut out), Ok(true));
+        assert_eq!(out, b"de");
+        assert_eq!(t.ring.try_recv_if(&mut out, |_| true), Ok(Recv::Empty));
+    }
 
     /// A ring over heap memory, aligned as in the segment.
     struct TestRing {

@@ -11,6 +11,9 @@
 //!   once.
 //! - Never calls PostgreSQL: runs on Tokio threads. Waits by polling its ring, woken by the main
 //!   thread's `activity` notification (the producer sets the worker's latch after each page).
+//! - A slot outlives its sessions: once this leaf's session ended (the producer's query failed or
+//!   was canceled), the next query may already own the slot. The leaf then stops without consuming
+//!   a newer session's frame and never writes credits into the slot again.
 //! - Flow control: each imported page earns the producer one credit (`ScanMsg::Credit` on the
 //!   slot's worker->backend ring), so a leaf nobody reads stops after its initial credit.
 
@@ -39,7 +42,7 @@ use crate::page::decode::decode_block;
 use crate::page::ColumnType;
 use crate::plan::table::{schema_of, ScanSource};
 use crate::protocol::{envelope, open_envelope, ScanMsg, SlotRef};
-use crate::shm::{Metric, OwnerId, PageDescriptor, Segment, SlotKind, SlotLease};
+use crate::shm::{Metric, OwnerId, PageDescriptor, Recv, Segment, SlotKind, SlotLease};
 
 /// Holds one page's lease; dropping it returns the page to the pool.
 struct PageLease {
@@ -181,6 +184,11 @@ impl ScanState {
     fn grant(&mut self) {
         let seg = self.source.seg;
         let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else { return };
+        // The ring back to the producer has one writer: this session's reader, while the
+        // session lasts (a task outliving it must not write into the next session's ring).
+        if !slot.is_current(self.lease) {
+            return;
+        }
         let generation = self.lease.generation;
         envelope(generation, &mut self.outbox, |out| ScanMsg::Credit { pages: self.owed }.encode(out));
         if slot.to_backend.try_send(&self.outbox).is_ok() {
@@ -249,9 +257,23 @@ impl ScanState {
             let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else {
                 return Some(Err(DataFusionError::Internal("scan slot out of range".into())));
             };
+            // A slot whose session ended may already serve the next query's producer: its frames
+            // are that query's to read, never this task's (see `Recv::Left` below).
+            if !slot.is_current(self.lease) {
+                return Some(Err(DataFusionError::Execution("scan producer went away".into())));
+            }
             self.inbox.clear();
-            match slot.to_worker.try_recv(&mut self.inbox) {
-                Ok(true) => {
+            let mine = self.lease.generation;
+            // Frames of this session and of earlier ones (skipped) are consumed; a newer
+            // session's frame is left for its own reader.
+            let received = slot.to_worker.try_recv_if(&mut self.inbox, |frame| {
+                open_envelope(frame).map_or(true, |(g, _)| g == mine || g.wrapping_sub(mine) > u32::MAX / 2)
+            });
+            match received {
+                Ok(Recv::Left) => {
+                    return Some(Err(DataFusionError::Execution("scan producer went away".into())));
+                }
+                Ok(Recv::Taken) => {
                     let Ok((generation, msg)) = open_envelope(&self.inbox) else { continue };
                     if generation != self.lease.generation {
                         continue; // a frame of an earlier session of this slot
@@ -285,10 +307,7 @@ impl ScanState {
                         }
                     }
                 }
-                Ok(false) => {
-                    if !slot.is_current(self.lease) {
-                        return Some(Err(DataFusionError::Execution("scan producer went away".into())));
-                    }
+                Ok(Recv::Empty) => {
                     if self.owed > 0 {
                         // A grant that found the ring full: the producer may be waiting for it.
                         self.grant();

@@ -1,0 +1,161 @@
+//! WITH queries inlined as subqueries in FROM, as PostgreSQL's planner does for a CTE it does not
+//! materialize (`inline_cte`): every reference becomes a subquery RTE holding a copy of the
+//! CTE's query, at any depth (subqueries in FROM and in expressions), so pull-up and query blocks
+//! treat it like any subquery.
+//!
+//! Rules:
+//! - Works on the caller's copy of the Query.
+//! - Only what inlining cannot change: a plain SELECT without volatile functions (a volatile CTE
+//!   is evaluated once in PostgreSQL however often it is referenced). `WITH RECURSIVE` and
+//!   data-modifying WITH fail closed.
+//! - A reference `levelsup` query levels down gets the copy with its outer references (to sibling
+//!   CTEs) shifted by `levelsup`, as `IncrementVarSublevelsUp` does for PostgreSQL.
+
+use std::ffi::c_void;
+
+use super::error::{guard, PgError, PgResult};
+use super::nodes::{self, cstr, list};
+use super::sys;
+
+struct Inliner {
+    /// (name, query) of each WITH query of the top query.
+    ctes: Vec<(String, *mut sys::Node)>,
+    /// Query levels below the top query.
+    depth: u32,
+    error: Option<PgError>,
+}
+
+fn walk_query(q: *mut sys::Query, ctx: &mut Inliner) -> bool {
+    let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
+    // SAFETY: walks a valid Query with this module's callback and context.
+    unsafe {
+        sys::query_tree_walker(
+            q,
+            Some(std::mem::transmute::<_, unsafe extern "C" fn() -> bool>(f)),
+            ctx as *mut Inliner as *mut c_void,
+            sys::QTW_EXAMINE_RTES_BEFORE as i32,
+        )
+    }
+}
+
+unsafe extern "C" fn walker(node: *mut sys::Node, ctx: *mut c_void) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    // SAFETY: `ctx` is the Inliner passed by `walk_query`; `node` is a valid node of the tree.
+    unsafe {
+        let ctx = &mut *(ctx as *mut Inliner);
+        match nodes::tag(node) {
+            sys::NodeTag_T_Query => {
+                ctx.depth += 1;
+                let stop = walk_query(node as *mut sys::Query, ctx);
+                ctx.depth -= 1;
+                stop
+            }
+            sys::NodeTag_T_RangeTblEntry => {
+                let rte = &mut *(node as *mut sys::RangeTblEntry);
+                if rte.rtekind == sys::RTEKind_RTE_CTE && rte.ctelevelsup == ctx.depth {
+                    if let Err(e) = inline(rte, ctx) {
+                        ctx.error = Some(e);
+                        return true;
+                    }
+                }
+                // range_table_entry_walker goes on into the (new) subquery itself.
+                false
+            }
+            _ => {
+                let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
+                sys::expression_tree_walker(
+                    node,
+                    Some(std::mem::transmute::<_, unsafe extern "C" fn() -> bool>(f)),
+                    ctx as *mut Inliner as *mut c_void,
+                )
+            }
+        }
+    }
+}
+
+/// Turn one CTE reference into a subquery RTE over a copy of the CTE's query.
+///
+/// # Safety
+/// `rte` is an RTE_CTE of the tree being walked, referring to the top query's WITH list.
+unsafe fn inline(rte: &mut sys::RangeTblEntry, ctx: &Inliner) -> PgResult<()> {
+    // SAFETY: per the contract; ctename is a C string.
+    let name = unsafe { cstr(rte.ctename) };
+    let query = ctx
+        .ctes
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, q)| *q)
+        .ok_or_else(|| PgError::internal(format!("WITH query \"{name}\" not found")))?;
+    let copy = nodes::copy(query)?;
+    let levelsup = ctx.depth as i32;
+    if levelsup > 0 {
+        // SAFETY: shifts references that leave the copy (to sibling CTEs) by the new depth.
+        guard(|| unsafe { sys::IncrementVarSublevelsUp(copy, levelsup, 1) })?;
+    }
+    // The subquery's own output names may differ from the names the query uses (`WITH
+    // r (a, b) AS ...`): an alias with the column names keeps a deparsed reference (a subquery
+    // in scan SQL) valid, as `(SELECT ...) r(a, b)`.
+    let colnames = nodes::copy(unsafe { (*rte.eref).colnames })?;
+    if rte.alias.is_null() {
+        let c = std::ffi::CString::new(name).map_err(|e| PgError::internal(e.to_string()))?;
+        let p = c.as_ptr();
+        // SAFETY: makeAlias copies the name.
+        rte.alias = guard(|| unsafe { sys::makeAlias(p, colnames) })?;
+    } else if unsafe { (*rte.alias).colnames.is_null() } {
+        // SAFETY: the RTE's own alias.
+        unsafe { (*rte.alias).colnames = colnames };
+    }
+    rte.rtekind = sys::RTEKind_RTE_SUBQUERY;
+    rte.subquery = copy as *mut sys::Query;
+    rte.security_barrier = false;
+    rte.ctename = std::ptr::null_mut();
+    rte.ctelevelsup = 0;
+    rte.self_reference = false;
+    rte.coltypes = std::ptr::null_mut();
+    rte.coltypmods = std::ptr::null_mut();
+    rte.colcollations = std::ptr::null_mut();
+    Ok(())
+}
+
+/// Inline every WITH query of `q` (our copy) where it is referenced, and drop the WITH list.
+pub fn inline_ctes(q: *mut sys::Query) -> PgResult<()> {
+    // SAFETY: `q` is our copy of a valid Query.
+    let query = unsafe { &mut *q };
+    if query.cteList.is_null() {
+        return Ok(());
+    }
+    if query.hasRecursive {
+        return Err(PgError::unsupported("WITH RECURSIVE"));
+    }
+    if query.hasModifyingCTE {
+        return Err(PgError::unsupported("data-modifying statement in WITH"));
+    }
+    let mut ctes = Vec::new();
+    // SAFETY: cteList is a list of CommonTableExpr whose ctequery is a Query.
+    for cte in unsafe { list::<sys::CommonTableExpr>(query.cteList) } {
+        let (name, cq) = unsafe { (cstr((*cte).ctename), (*cte).ctequery) };
+        let sub = unsafe { &*(cq as *mut sys::Query) };
+        if sub.commandType != sys::CmdType_CMD_SELECT || !sub.utilityStmt.is_null() {
+            return Err(PgError::unsupported("data-modifying statement in WITH"));
+        }
+        // SAFETY: a valid Query node.
+        if guard(|| unsafe { sys::contain_volatile_functions(cq) })? {
+            return Err(PgError::unsupported(
+                "volatile function in a WITH query (PostgreSQL evaluates it once)",
+            ));
+        }
+        ctes.push((name, cq));
+    }
+    let mut ctx = Inliner { ctes, depth: 0, error: None };
+    let stopped = guard(|| walk_query(q, &mut ctx))?;
+    if let Some(e) = ctx.error {
+        return Err(e);
+    }
+    if stopped {
+        return Err(PgError::internal("WITH inlining stopped"));
+    }
+    query.cteList = std::ptr::null_mut();
+    Ok(())
+}
