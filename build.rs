@@ -108,6 +108,7 @@ fn main() {
         .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
         .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")
+        .allowlist_function("(contain_vars_of_level|get_sort_group_operators|func_strict)")
         .allowlist_var("QTW_EXAMINE_RTES_BEFORE")
         .allowlist_type("(JoinExpr|FromExpr|RangeTblRef)")
         .allowlist_function("(appendStringInfoString|appendStringInfoSpaces|lappend)")

@@ -72,6 +72,17 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- HAVING comparing numerics or dates (sums, min/max, keys, constants) runs in DataFusion, so a
+-- LIMIT may follow.
+\set q 'SELECT t, sum(n) FROM fq GROUP BY t HAVING sum(n) > 2700000.5 AND min(n) <> 3 ORDER BY t LIMIT 3'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT d, count(*), max(n) FROM fq GROUP BY d HAVING d >= DATE ''2001-01-01'' AND max(n) >= 100.5 ORDER BY d DESC LIMIT 5'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 \set q 'SELECT extract(year FROM d) AS y, extract(month FROM ts) AS m, extract(dow FROM tz) AS w, count(*), sum(extract(doy FROM d)) FROM fq GROUP BY 1, 2, 3 ORDER BY 1, 2, 3'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out

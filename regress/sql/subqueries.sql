@@ -159,6 +159,33 @@ WITH v AS (SELECT id, random() AS x FROM sc) SELECT count(*) FROM v a JOIN v b O
 SELECT count(*) FROM (SELECT id FROM sc FOR UPDATE) x;
 \echo :LAST_ERROR_SQLSTATE
 
+-- A correlated scalar subquery compared in WHERE (TPC-H Q17) becomes a grouped subquery in FROM
+-- joined on its correlation keys. Its avg is PostgreSQL's own value (numeric_div, rounded at the
+-- scale PostgreSQL picks), usable in comparisons only.
+\set q 'SELECT count(*), sum(l.qty) FROM so o JOIN sl l ON l.order_id = o.id WHERE l.qty < (SELECT 0.8 * avg(l2.qty) FROM sl l2 WHERE l2.order_id = o.id AND l2.code > 10)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT o.status, count(*), sum(o.total) FROM so o WHERE o.total > (SELECT avg(o2.total) FROM so o2 WHERE o2.cust = o.cust AND o2.status = o.status) GROUP BY o.status ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.region, count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE o.total >= (SELECT max(o2.total) - 100 FROM so o2 WHERE o2.cust = c.id) GROUP BY c.region ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+EXPLAIN (COSTS OFF) SELECT count(*) FROM so o JOIN sl l ON l.order_id = o.id WHERE l.qty < (SELECT 0.8 * avg(l2.qty) FROM sl l2 WHERE l2.order_id = o.id);
+-- An avg whose PostgreSQL scale exceeds the fixed scale and is not exact there fails (0A000)
+-- rather than round; count() (not NULL over no rows) is not rewritten.
+CREATE TABLE stiny (k int, v numeric(30,20));
+INSERT INTO stiny SELECT i % 5, 0.00000000000000000001 * (i % 3 + 1) FROM generate_series(1, 33) i;
+SET pg_fusion.enable = on;
+SELECT count(*) FROM stiny t, sc WHERE sc.id = t.k AND t.v >= (SELECT avg(t2.v) FROM stiny t2 WHERE t2.k = t.k);
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE c.quota > (SELECT count(*) FROM so o2 WHERE o2.cust = c.id AND o2.total > o.total);
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE stiny;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 \! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out
 DROP TABLE sc, so, sl;

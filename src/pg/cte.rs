@@ -31,7 +31,10 @@ fn walk_query(q: *mut sys::Query, ctx: &mut Inliner) -> bool {
     unsafe {
         sys::query_tree_walker(
             q,
-            Some(std::mem::transmute::<_, unsafe extern "C" fn() -> bool>(f)),
+            Some(std::mem::transmute::<
+                unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
+                unsafe extern "C" fn() -> bool,
+            >(f)),
             ctx as *mut Inliner as *mut c_void,
             sys::QTW_EXAMINE_RTES_BEFORE as i32,
         )
@@ -67,7 +70,10 @@ unsafe extern "C" fn walker(node: *mut sys::Node, ctx: *mut c_void) -> bool {
                 let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
                 sys::expression_tree_walker(
                     node,
-                    Some(std::mem::transmute::<_, unsafe extern "C" fn() -> bool>(f)),
+                    Some(std::mem::transmute::<
+                        unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
+                        unsafe extern "C" fn() -> bool,
+                    >(f)),
                     ctx as *mut Inliner as *mut c_void,
                 )
             }
@@ -97,12 +103,14 @@ unsafe fn inline(rte: &mut sys::RangeTblEntry, ctx: &Inliner) -> PgResult<()> {
     // The subquery's own output names may differ from the names the query uses (`WITH
     // r (a, b) AS ...`): an alias with the column names keeps a deparsed reference (a subquery
     // in scan SQL) valid, as `(SELECT ...) r(a, b)`.
+    // SAFETY: every RTE of an analyzed query has its eref.
     let colnames = nodes::copy(unsafe { (*rte.eref).colnames })?;
     if rte.alias.is_null() {
         let c = std::ffi::CString::new(name).map_err(|e| PgError::internal(e.to_string()))?;
         let p = c.as_ptr();
         // SAFETY: makeAlias copies the name.
         rte.alias = guard(|| unsafe { sys::makeAlias(p, colnames) })?;
+        // SAFETY: the alias is non-null here.
     } else if unsafe { (*rte.alias).colnames.is_null() } {
         // SAFETY: the RTE's own alias.
         unsafe { (*rte.alias).colnames = colnames };
@@ -135,7 +143,9 @@ pub fn inline_ctes(q: *mut sys::Query) -> PgResult<()> {
     let mut ctes = Vec::new();
     // SAFETY: cteList is a list of CommonTableExpr whose ctequery is a Query.
     for cte in unsafe { list::<sys::CommonTableExpr>(query.cteList) } {
+        // SAFETY: as above.
         let (name, cq) = unsafe { (cstr((*cte).ctename), (*cte).ctequery) };
+        // SAFETY: as above.
         let sub = unsafe { &*(cq as *mut sys::Query) };
         if sub.commandType != sys::CmdType_CMD_SELECT || !sub.utilityStmt.is_null() {
             return Err(PgError::unsupported("data-modifying statement in WITH"));

@@ -7,6 +7,7 @@ mod sys;
 
 pub mod bgworker;
 mod cte;
+mod decorrelate;
 pub mod entry;
 pub mod error;
 pub mod exit;

@@ -388,6 +388,9 @@ struct SubBlock {
     /// it as it stands (not, say, avg's division on the PostgreSQL node).
     outputs: Vec<Option<usize>>,
     types: Vec<ColumnType>,
+    /// Per output column: only its value is PostgreSQL's, not its display scale (`avg`): usable
+    /// in comparisons only.
+    value_only: Vec<bool>,
     /// PostgreSQL types of its scans' columns, in `PlanSpec::all_scans` order.
     pg_types: Vec<Vec<(Oid, i32)>>,
 }
@@ -524,6 +527,9 @@ struct Builder {
     subs: Vec<SubBlock>,
     /// Columns read from subquery leaves: (sub, its output column, column id).
     sub_columns: Vec<(usize, usize, usize)>,
+    /// Ids of columns whose value is exact but whose display scale is not (see
+    /// `SubBlock::value_only`): compared only.
+    value_only: Vec<usize>,
 }
 
 /// The "leaf" of a column computed above the joins.
@@ -766,6 +772,17 @@ impl Builder {
 
     /// [`Self::column`] with the block type given (else the expression's own).
     fn column_as(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
+        let id = self.any_column(e, ty)?;
+        if self.value_only.contains(&id) {
+            return Err(unsupported(
+                "a subquery's avg() (or an expression over it) other than in a comparison: its display scale depends on the values",
+            ));
+        }
+        Ok(id)
+    }
+
+    /// [`Self::column_as`], also for a column whose value only is exact (comparisons).
+    fn any_column(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
         if let Some(i) = self.columns.iter().position(|(c, _, _)| nodes::equal(*c, e)) {
             return Ok(i);
         }
@@ -809,12 +826,15 @@ impl Builder {
         }
         let s = &self.subs[sub];
         let o = s.outputs.get(attno as usize - 1).copied().flatten().ok_or_else(|| {
-            unsupported("column of a subquery in FROM that PostgreSQL computes after DataFusion (avg, an expression over aggregates)")
+            unsupported("column of a subquery in FROM that PostgreSQL computes after DataFusion (an expression over aggregates other than + - * of numerics and avg)")
         })?;
-        let ty = s.types[o];
+        let (ty, value_only) = (s.types[o], s.value_only.get(o).copied().unwrap_or(false));
         self.columns.push((e, ty, leaf));
         let id = self.columns.len() - 1;
         self.sub_columns.push((sub, o, id));
+        if value_only {
+            self.value_only.push(id);
+        }
         Ok(id)
     }
 
@@ -847,6 +867,8 @@ impl Builder {
             }
         }
         let mut ids = [0usize; 2];
+        // The CASE for DataFusion, translated once for both columns.
+        let mut df: Option<(DfExpr, DfExpr)> = None;
         for (k, key) in [value_key, scale_key].into_iter().enumerate() {
             if let Some(&(id, _)) =
                 self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, key))
@@ -854,7 +876,14 @@ impl Builder {
                 ids[k] = id;
                 continue;
             }
-            let (value, scale) = self.case_df(e)?;
+            let (value, scale) = match &df {
+                Some(d) => d.clone(),
+                None => {
+                    let d = self.case_df(e)?;
+                    df = Some(d.clone());
+                    d
+                }
+            };
             let (expr, t) = if k == 0 {
                 (value, ty)
             } else {
@@ -969,7 +998,7 @@ impl Builder {
         if let Some((lit, ty)) = const_literal(e)? {
             return Ok((DfExpr::Literal(lit), ty));
         }
-        let id = self.column(e)?;
+        let id = self.any_column(e, None)?;
         Ok((DfExpr::Column(id), self.columns[id].1))
     }
 }
@@ -1178,14 +1207,132 @@ fn sub_block(rte: &sys::RangeTblEntry) -> PgResult<SubBlock> {
     if !inner.qual.is_null() {
         return Err(unsupported("HAVING computed by PostgreSQL inside a subquery in FROM"));
     }
-    let types = inner.spec.output_types();
+    let mut plan = inner.spec;
     let mut outputs = Vec::new();
+    let mut value_only = vec![false; plan.output.len()];
     // SAFETY: the block's target list, in resno order.
     for tle in unsafe { list::<sys::TargetEntry>(inner.tlist) } {
-        let k = index_var(unsafe { (*tle).expr } as *mut sys::Node).filter(|&k| k < types.len());
-        outputs.push(k);
+        let e = unsafe { (*tle).expr } as *mut sys::Node;
+        if let Some(k) = index_var(e).filter(|&k| k < plan.output.len()) {
+            outputs.push(Some(k));
+            continue;
+        }
+        // An expression PostgreSQL would finish on the node (over aggregates): DataFusion
+        // computes it after the block's stage when it can.
+        match post_expr(e, &plan)? {
+            Some((expr, ty, vo)) => {
+                let stage = plan.stage_types().len();
+                plan.post.push((expr, ty));
+                plan.output.push(stage);
+                value_only.push(vo);
+                outputs.push(Some(plan.output.len() - 1));
+            }
+            None => outputs.push(None),
+        }
     }
-    Ok(SubBlock { plan: inner.spec, outputs, types, pg_types: inner.pg_types })
+    let types = plan.output_types();
+    Ok(SubBlock { plan, outputs, types, value_only, pg_types: inner.pg_types })
+}
+
+/// A node-side expression of a block's select list (over `Var(INDEX_VAR, k)` output columns)
+/// for DataFusion: (expression over stage columns, type, whether only its value is exact).
+/// `+ - *` of numerics keep PostgreSQL's display scale; `numeric_div` (avg) is PostgreSQL's value
+/// at a fixed scale, good for comparisons only. None: not translatable.
+fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(DfExpr, ColumnType, bool)>> {
+    let stage = plan.stage_types();
+    let scan = plan.scan_types();
+    // SAFETY: `e` is a node of the block's mutated target list.
+    unsafe {
+        if let Some(k) = index_var(e) {
+            let Some(&id) = plan.output.get(k) else { return Ok(None) };
+            return Ok(stage.get(id).map(|&t| (DfExpr::Column(id), t, false)));
+        }
+        match nodes::tag(e) {
+            sys::NodeTag_T_Const => Ok(match const_literal(e)? {
+                Some((lit @ Literal::Decimal128 { .. }, ty)) => Some((DfExpr::Literal(lit), ty, false)),
+                _ => None,
+            }),
+            sys::NodeTag_T_FuncExpr => {
+                let f = &*(e as *mut sys::FuncExpr);
+                let args: Vec<*mut sys::Node> = list(f.args);
+                match (f.funcid, args.as_slice()) {
+                    // numeric(count): the divisor of avg, kept as int64.
+                    (sys::F_NUMERIC_INT8, [a]) => Ok(match post_expr(*a, plan)? {
+                        Some((x, ColumnType::Int64, false)) => Some((x, ColumnType::Int64, false)),
+                        _ => None,
+                    }),
+                    (sys::F_NUMERIC_DIV, [a, b]) => {
+                        let (Some((x, xt, false)), Some((y, yt, false))) =
+                            (post_expr(*a, plan)?, post_expr(*b, plan)?)
+                        else {
+                            return Ok(None);
+                        };
+                        // The quotient's integer digits: those of the summed column (avg).
+                        let sum_arg = match (&x, &plan.grouping) {
+                            (DfExpr::Column(id), Some(g)) if *id >= g.keys.len() => g
+                                .aggs
+                                .get(id - g.keys.len())
+                                .filter(|a| a.func == AggFunc::Sum)
+                                .and_then(|a| a.arg),
+                            _ => None,
+                        };
+                        let (Some(arg), ColumnType::Decimal128 { scale: xs, .. }, ColumnType::Int64) =
+                            (sum_arg, xt, yt)
+                        else {
+                            return Ok(None);
+                        };
+                        let ColumnType::Decimal128 { precision, scale } = scan[arg] else { return Ok(None) };
+                        let int = (precision as i8 - scale) as i32;
+                        let fixed = (38 - int - 1).min(32);
+                        if fixed < xs as i32 {
+                            return Ok(None);
+                        }
+                        let ty = ColumnType::Decimal128 { precision: 38, scale: fixed as i8 };
+                        Ok(Some((DfExpr::NumericDiv(Box::new(x), Box::new(y), fixed as i8), ty, true)))
+                    }
+                    _ => Ok(None),
+                }
+            }
+            sys::NodeTag_T_OpExpr => {
+                let o = &*(e as *mut sys::OpExpr);
+                let args: Vec<*mut sys::Node> = list(o.args);
+                let op = match o.opfuncid {
+                    sys::F_NUMERIC_ADD => ArithOp::Add,
+                    sys::F_NUMERIC_SUB => ArithOp::Sub,
+                    sys::F_NUMERIC_MUL => ArithOp::Mul,
+                    _ => return Ok(None),
+                };
+                let [a, b] = args.as_slice() else { return Ok(None) };
+                let (Some((x, xt, xv)), Some((y, yt, yv))) = (post_expr(*a, plan)?, post_expr(*b, plan)?)
+                else {
+                    return Ok(None);
+                };
+                let (
+                    ColumnType::Decimal128 { precision: p1, scale: s1 },
+                    ColumnType::Decimal128 { precision: p2, scale: s2 },
+                ) = (xt, yt)
+                else {
+                    return Ok(None);
+                };
+                let (i1, i2) = ((p1 as i8 - s1) as u32, (p2 as i8 - s2) as u32);
+                let (s1, s2) = (s1 as u32, s2 as u32);
+                let (int, scale) = match op {
+                    ArithOp::Mul => (i1 + i2, s1 + s2),
+                    _ => (i1.max(i2) + 1, s1.max(s2)),
+                };
+                let value_only = xv || yv;
+                let ty = if value_only && scale <= 38 {
+                    ColumnType::Decimal128 { precision: 38, scale: scale as i8 }
+                } else if !value_only && int + scale <= 38 {
+                    ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 }
+                } else {
+                    return Ok(None);
+                };
+                Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, value_only)))
+            }
+            _ => Ok(None),
+        }
+    }
 }
 
 fn block(query: *mut sys::Query) -> PgResult<Block> {
@@ -1194,6 +1341,8 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
     let query = nodes::copy(query)?;
     super::cte::inline_ctes(query)?;
     let query = super::pullup::pull_up(query)?;
+    // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.
+    super::decorrelate::scalar_subqueries(query)?;
     // SAFETY: our copy of the valid analyzed Query PostgreSQL handed the planner hook.
     let q = unsafe { &*query };
     if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
@@ -1275,6 +1424,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         computed: Vec::new(),
         subs,
         sub_columns: Vec::new(),
+        value_only: Vec::new(),
     };
     // Conditions: one relation's go into its scan SQL; those between relations run in
     // DataFusion (equalities become hash-join keys).
@@ -1457,7 +1607,11 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
         // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
         if !having_pg.is_null() {
-            match df_expr(having_pg) {
+            // Constants folded first (`sum(n) > 2700000` casts its integer to numeric).
+            // SAFETY: constant folding without planner state on our copy of the expression.
+            let copy = nodes::copy(having_pg)?;
+            let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
+            match df_expr(folded) {
                 Ok(h) => having = Some(h),
                 Err(e) => {
                     if distinct || !q.limitCount.is_null() || !q.limitOffset.is_null() {
@@ -1612,6 +1766,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
                 .collect(),
             join_filter,
             grouping: spec_grouping,
+            post: Vec::new(),
             having,
             output,
             distinct,
@@ -1944,18 +2099,10 @@ fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
     unsafe {
         match nodes::tag(e) {
             sys::NodeTag_T_Var => index_var(e).map(DfExpr::Column).ok_or_else(refuse),
-            sys::NodeTag_T_Const => {
-                let c = &*(e as *mut sys::Const);
-                let lit = match (c.consttype, c.constisnull) {
-                    (_, true) => return Err(refuse()),
-                    (sys::BOOLOID, _) => Literal::Bool(c.constvalue != 0),
-                    (sys::INT2OID, _) => Literal::Int64(c.constvalue as i16 as i64),
-                    (sys::INT4OID, _) => Literal::Int64(c.constvalue as i32 as i64),
-                    (sys::INT8OID, _) => Literal::Int64(c.constvalue as i64),
-                    _ => return Err(refuse()),
-                };
-                Ok(DfExpr::Literal(lit))
-            }
+            sys::NodeTag_T_Const => match const_literal(e)? {
+                Some((lit, _)) => Ok(DfExpr::Literal(lit)),
+                None => Err(refuse()),
+            },
             sys::NodeTag_T_BoolExpr => {
                 let b = &*(e as *mut sys::BoolExpr);
                 let args =
@@ -1976,13 +2123,18 @@ fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
                 if args.len() != 2 || !is_builtin(o.opno) {
                     return Err(refuse());
                 }
-                // Integer comparisons only: int2/int4/int8 on both sides compare exactly in
-                // DataFusion after widening.
-                for a in &args {
-                    let (t, _, _) = expr_type(*a)?;
-                    if ![sys::INT2OID, sys::INT4OID, sys::INT8OID].contains(&t) {
-                        return Err(refuse());
-                    }
+                // Comparisons DataFusion makes exactly as PostgreSQL: integers (int2/int4/int8
+                // after widening), numerics (decimals of any scales: group keys, sums, min/max,
+                // constants) and dates, each side a column or a constant.
+                const INTEGERS: [Oid; 3] = [sys::INT2OID, sys::INT4OID, sys::INT8OID];
+                let types = args.iter().map(|&a| expr_type(a).map(|t| t.0)).collect::<PgResult<Vec<_>>>()?;
+                let same_kind = types.iter().all(|t| INTEGERS.contains(t))
+                    || types.iter().all(|&t| t == sys::NUMERICOID)
+                    || types.iter().all(|&t| t == sys::DATEOID);
+                let simple =
+                    args.iter().all(|&a| matches!(nodes::tag(a), sys::NodeTag_T_Var | sys::NodeTag_T_Const));
+                if !same_kind || !simple {
+                    return Err(refuse());
                 }
                 let op = cmp_op(o.opno).ok_or_else(refuse)?;
                 Ok(DfExpr::Compare(op, Box::new(df_expr(args[0])?), Box::new(df_expr(args[1])?)))

@@ -8,13 +8,14 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{not_impl_err, DataFusionError, Result, TableReference};
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{Extension, LogicalPlan};
+use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
 use datafusion_proto::bytes::{
     logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
 };
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 
 use super::table::{PgScanTable, ScanSource};
+use super::udf::{NumericDiv, NUMERIC_DIV};
 use crate::page::ColumnType;
 
 #[derive(Debug, Default)]
@@ -33,6 +34,21 @@ impl LogicalExtensionCodec for ScanCodec {
 
     fn try_encode(&self, _node: &Extension, _buf: &mut Vec<u8>) -> Result<()> {
         not_impl_err!("pg_fusion plans have no extension nodes")
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        match (name, buf) {
+            (NUMERIC_DIV, [scale]) => Ok(NumericDiv::udf(*scale as i8)),
+            _ => not_impl_err!("unknown function {name} in a pg_fusion plan"),
+        }
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        let any: &dyn std::any::Any = node.inner().as_ref();
+        if let Some(div) = any.downcast_ref::<NumericDiv>() {
+            buf.push(div.scale() as u8);
+        }
+        Ok(())
     }
 
     fn try_decode_table_provider(

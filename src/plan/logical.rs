@@ -16,6 +16,7 @@ use datafusion::logical_expr::{
 
 use super::spec::{AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, JoinKind, JoinTree, Literal, PlanSpec};
 use super::table::{column_name, PgScanTable};
+use super::udf::NumericDiv;
 use crate::page::ColumnType;
 
 /// A float as PostgreSQL orders it. Arrow compares floats by IEEE totalOrder: -0 < +0, and a NaN
@@ -119,6 +120,9 @@ fn df_expr(e: &DfExpr, name: &dyn Fn(usize) -> String) -> Expr {
                 ArithOp::Mul => Operator::Multiply,
             };
             binary_expr(df_expr(l, name), op, df_expr(r, name))
+        }
+        DfExpr::NumericDiv(l, r, scale) => {
+            NumericDiv::udf(*scale).call(vec![df_expr(l, name), df_expr(r, name)])
         }
         DfExpr::Case(branches, otherwise) => Expr::Case(Case::new(
             None,
@@ -252,7 +256,7 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
     let schema = b.schema().clone();
     let stage = stage_sources
         .into_iter()
-        .zip(&stage_types)
+        .zip(&stage_types[..stage_types.len() - spec.post.len()])
         .enumerate()
         .map(|(i, (e, t))| {
             let have = e.get_type(schema.as_ref()).ok();
@@ -262,6 +266,14 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
         })
         .collect::<Vec<_>>();
     b = b.project(stage)?;
+    if !spec.post.is_empty() {
+        let base = stage_types.len() - spec.post.len();
+        let exprs =
+            (0..base).map(|i| col(stage_name(i))).chain(spec.post.iter().enumerate().map(|(i, (e, t))| {
+                cast(df_expr(e, &stage_name), t.arrow_type()).alias(stage_name(base + i))
+            }));
+        b = b.project(exprs)?;
+    }
     if let Some(h) = &spec.having {
         b = b.filter(df_expr(h, &stage_name))?;
     }

@@ -1,11 +1,12 @@
 //! The query plan between the planner hook and the worker, without PostgreSQL symbols:
 //! [`spec`] (what runs where), [`logical`] (the DataFusion plan), [`codec`] (its bytes) and
-//! [`table`] (the scan leaf).
+//! [`table`] (the scan leaf), [`udf`] (functions with PostgreSQL's semantics).
 
 pub mod codec;
 pub mod logical;
 pub mod spec;
 pub mod table;
+pub mod udf;
 
 #[cfg(test)]
 mod tests;

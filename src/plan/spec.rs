@@ -100,6 +100,9 @@ pub enum DfExpr {
     /// `CASE WHEN c1 THEN v1 ... ELSE e END` (no ELSE: NULL); a condition that is NULL is not
     /// taken, as in PostgreSQL.
     Case(Vec<(DfExpr, DfExpr)>, Option<Box<DfExpr>>),
+    /// PostgreSQL's `numeric_div` (decimal by decimal or int64), its value held at the given
+    /// fixed scale (see `plan::udf`): for comparisons, never for display.
+    NumericDiv(Box<DfExpr>, Box<DfExpr>, i8),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +186,9 @@ pub struct PlanSpec {
     pub join_filter: Option<DfExpr>,
     /// None: the output columns are the scan columns, in order, picked by `output`.
     pub grouping: Option<Grouping>,
+    /// Columns computed over the stage (group keys then aggregates, or the joined row) and
+    /// appended to it, cast to their type: a subquery's select-list expressions over aggregates.
+    pub post: Vec<(DfExpr, ColumnType)>,
     pub having: Option<DfExpr>,
     /// Columns of the stage below (scan columns, or group keys then aggregates) that form the
     /// output, in order.
@@ -233,10 +239,11 @@ impl PlanSpec {
     /// Types of the stage below the output projection.
     pub fn stage_types(&self) -> Vec<ColumnType> {
         let scan = self.scan_types();
-        match &self.grouping {
+        let stage: Vec<ColumnType> = match &self.grouping {
             None => scan,
             Some(g) => g.keys.iter().map(|&k| scan[k]).chain(g.aggs.iter().map(|a| a.output)).collect(),
-        }
+        };
+        stage.into_iter().chain(self.post.iter().map(|(_, t)| *t)).collect()
     }
 
     /// Types of the output columns, as the backend decodes them.

@@ -46,6 +46,7 @@ fn spec() -> PlanSpec {
                 },
             ],
         }),
+        post: Vec::new(),
         having: Some(DfExpr::Compare(
             CmpOp::Gt,
             Box::new(DfExpr::Column(1)),

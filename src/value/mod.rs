@@ -2,6 +2,7 @@
 //! kept pure so they are unit-tested: the numeric on-disk format and the date/time epochs.
 
 pub mod numeric;
+pub mod numeric_div;
 
 /// Days from 1970-01-01 (Arrow's epoch) to 2000-01-01 (PostgreSQL's).
 pub const PG_EPOCH_DAYS: i32 = 10957;

@@ -74,6 +74,7 @@ impl From<DataFusionError> for Failure {
         let sqlstate = match e.find_root() {
             DataFusionError::ArrowError(a, _) => arrow_sqlstate(a),
             DataFusionError::ResourcesExhausted(_) => *b"53200",
+            DataFusionError::NotImplemented(_) => *b"0A000",
             _ => *b"XX000",
         };
         Failure { sqlstate, message: e.find_root().to_string() }

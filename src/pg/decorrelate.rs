@@ -1,0 +1,326 @@
+//! Correlated scalar subqueries compared in WHERE, turned into a grouped subquery in FROM joined on
+//! the correlation keys (TPC-H Q17):
+//!
+//! ```text
+//! WHERE x < (SELECT 0.2 * avg(l.q) FROM l WHERE l.k = p.k AND <local>)
+//!   =>  FROM ..., (SELECT l.k, 0.2 * avg(l.q) FROM l WHERE <local> GROUP BY l.k) s
+//!       WHERE x < s.value AND p.k = s.k
+//! ```
+//!
+//! Rules (only where the rows cannot change):
+//! - The comparison is a top-level AND term of the query's WHERE and a strict built-in operator,
+//!   so a NULL subquery value drops the row: a key without inner rows (no group, so no join
+//!   partner) drops it too.
+//! - The subquery is a plain aggregate without GROUP BY/HAVING/DISTINCT/ORDER BY/LIMIT/window
+//!   functions/set operations/nested subqueries: exactly one row per outer row, so no 21000.
+//! - Its value is NULL over no rows: every aggregate is sum/avg/min/max and everything above them
+//!   is strict (never count, COALESCE, CASE).
+//! - It refers to the outer query only through `inner = outer.column` terms of its WHERE, with
+//!   the inner type's default equality (the grouping equality), and nowhere else.
+//! - Works on our copy of the Query; the new subquery's columns are named `key1..`, `value`.
+
+use std::ffi::c_void;
+
+use super::error::{guard, PgResult};
+use super::nodes::{self, list};
+use super::sys;
+
+fn is_builtin(oid: sys::Oid) -> bool {
+    oid != 0 && oid < sys::FirstGenbkiObjectId
+}
+
+fn has_level(e: *mut sys::Node, level: i32) -> PgResult<bool> {
+    // SAFETY: a valid expression or Query node.
+    guard(|| unsafe { sys::contain_vars_of_level(e, level) })
+}
+
+/// NULL whenever it is computed over no rows (see the module rules).
+fn null_on_empty(e: *mut sys::Node) -> bool {
+    // SAFETY: a node of the subquery's target list.
+    unsafe {
+        match nodes::tag(e) {
+            sys::NodeTag_T_Aggref => {
+                let a = &*(e as *mut sys::Aggref);
+                let name = guard(|| super::nodes::cstr(sys::get_func_name(a.aggfnoid))).unwrap_or_default();
+                is_builtin(a.aggfnoid)
+                    && a.aggfilter.is_null()
+                    && a.agglevelsup == 0
+                    && ["sum", "avg", "min", "max"].contains(&name.as_str())
+            }
+            sys::NodeTag_T_OpExpr | sys::NodeTag_T_FuncExpr => {
+                let (funcid, args) = if nodes::tag(e) == sys::NodeTag_T_OpExpr {
+                    let o = &*(e as *mut sys::OpExpr);
+                    (o.opfuncid, o.args)
+                } else {
+                    let f = &*(e as *mut sys::FuncExpr);
+                    (f.funcid, f.args)
+                };
+                let args: Vec<*mut sys::Node> = list(args);
+                // Strict, and at least one argument NULL over no rows (the others constant).
+                is_builtin(funcid)
+                    && guard(|| sys::func_strict(funcid)).unwrap_or(false)
+                    && args.iter().any(|&a| null_on_empty(a))
+                    && args.iter().all(|&a| null_on_empty(a) || nodes::tag(a) == sys::NodeTag_T_Const)
+            }
+            sys::NodeTag_T_RelabelType => {
+                null_on_empty((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A correlation term `inner = outer` (either order): (inner expression, outer Var at level 1).
+fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sys::Var, sys::Oid)>> {
+    // SAFETY: a qual of the subquery.
+    unsafe {
+        if nodes::tag(term) != sys::NodeTag_T_OpExpr {
+            return Ok(None);
+        }
+        let o = &*(term as *mut sys::OpExpr);
+        let args: Vec<*mut sys::Node> = list(o.args);
+        let [a, b] = args.as_slice() else { return Ok(None) };
+        let outer_var = |n: *mut sys::Node| {
+            nodes::tag(n) == sys::NodeTag_T_Var && (*(n as *mut sys::Var)).varlevelsup == 1
+        };
+        let (inner, outer) = match (outer_var(*a), outer_var(*b)) {
+            (false, true) => (*a, *b as *mut sys::Var),
+            (true, false) => (*b, *a as *mut sys::Var),
+            _ => return Ok(None),
+        };
+        if has_level(inner, 1)? || guard(|| sys::contain_volatile_functions(inner))? {
+            return Ok(None);
+        }
+        let typ = guard(|| sys::exprType(inner))?;
+        if typ != (*outer).vartype {
+            return Ok(None);
+        }
+        // The type's default equality: grouping by `inner` puts exactly the rows with
+        // `inner = outer` in the outer value's group.
+        let (mut lt, mut eq, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
+        let (plt, peq, ph) = (&mut lt as *mut sys::Oid, &mut eq as *mut sys::Oid, &mut hashable as *mut bool);
+        // Raises for a type without ordering operators: then no rewrite.
+        let found = guard(|| {
+            sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
+        });
+        if found.is_err() || eq == 0 || o.opno != eq {
+            return Ok(None);
+        }
+        Ok(Some((inner, outer, o.opno)))
+    }
+}
+
+fn and_of(terms: &[*mut sys::Node]) -> PgResult<*mut sys::Node> {
+    match terms {
+        [] => Ok(std::ptr::null_mut()),
+        [one] => Ok(*one),
+        many => {
+            let mut args: *mut sys::List = std::ptr::null_mut();
+            for &t in many {
+                args = nodes::append(args, t as *mut c_void)?;
+            }
+            // SAFETY: makeBoolExpr allocates an AND over the list.
+            guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node })
+        }
+    }
+}
+
+fn make_var(varno: i32, attno: i16, e: *mut sys::Node) -> PgResult<*mut sys::Node> {
+    // SAFETY: type lookups on a valid expression; makeVar allocates.
+    guard(|| unsafe {
+        sys::makeVar(varno, attno, sys::exprType(e), sys::exprTypmod(e), sys::exprCollation(e), 0)
+            as *mut sys::Node
+    })
+}
+
+/// A binary OpExpr like `template` over new arguments.
+fn op_like(template: *mut sys::Node, a: *mut sys::Node, b: *mut sys::Node) -> PgResult<*mut sys::Node> {
+    let op = nodes::copy(template as *mut sys::OpExpr)?;
+    let mut args: *mut sys::List = std::ptr::null_mut();
+    args = nodes::append(args, a as *mut c_void)?;
+    args = nodes::append(args, b as *mut c_void)?;
+    // SAFETY: our copy.
+    unsafe { (*op).args = args };
+    Ok(op as *mut sys::Node)
+}
+
+/// Rewrite one WHERE term `x op (correlated scalar subquery)` of `q`, adding the grouped subquery
+/// to FROM; returns the new terms, or None when the term does not qualify.
+fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>> {
+    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+    unsafe {
+        if nodes::tag(term) != sys::NodeTag_T_OpExpr {
+            return Ok(None);
+        }
+        let o = &*(term as *mut sys::OpExpr);
+        let args: Vec<*mut sys::Node> = list(o.args);
+        let [a, b] = args.as_slice() else { return Ok(None) };
+        let is_scalar_sublink = |n: *mut sys::Node| {
+            nodes::tag(n) == sys::NodeTag_T_SubLink
+                && (*(n as *mut sys::SubLink)).subLinkType == sys::SubLinkType_EXPR_SUBLINK
+        };
+        let (sublink, sub_first) = match (is_scalar_sublink(*a), is_scalar_sublink(*b)) {
+            (true, false) => (*a as *mut sys::SubLink, true),
+            (false, true) => (*b as *mut sys::SubLink, false),
+            _ => return Ok(None),
+        };
+        if !is_builtin(o.opno) || !guard(|| sys::func_strict(o.opfuncid))? || o.opresulttype != sys::BOOLOID {
+            return Ok(None);
+        }
+        let s = &*((*sublink).subselect as *mut sys::Query);
+        let plain_aggregate = s.commandType == sys::CmdType_CMD_SELECT
+            && s.utilityStmt.is_null()
+            && s.hasAggs
+            && !s.hasWindowFuncs
+            && !s.hasTargetSRFs
+            && !s.hasSubLinks
+            && !s.hasForUpdate
+            && s.setOperations.is_null()
+            && s.cteList.is_null()
+            && s.groupClause.is_null()
+            && s.groupingSets.is_null()
+            && s.havingQual.is_null()
+            && s.distinctClause.is_null()
+            && s.sortClause.is_null()
+            && s.limitCount.is_null()
+            && s.limitOffset.is_null()
+            && !s.jointree.is_null();
+        if !plain_aggregate {
+            return Ok(None);
+        }
+        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
+        let [tle] = tles.as_slice() else { return Ok(None) };
+        // Constants folded (`sum(x) / 10` casts its integer to numeric).
+        let value = nodes::copy((**tle).expr as *mut sys::Node)?;
+        let value = guard(|| sys::eval_const_expressions(std::ptr::null_mut(), value))?;
+        if (**tle).resjunk || !null_on_empty(value) {
+            return Ok(None);
+        }
+        // Split its WHERE into correlation terms and its own.
+        let mut keys = Vec::new();
+        let mut local = Vec::new();
+        let quals = (*s.jointree).quals;
+        let mut terms = Vec::new();
+        if !quals.is_null() {
+            if nodes::tag(quals) == sys::NodeTag_T_BoolExpr
+                && (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR
+            {
+                terms.extend(list::<sys::Node>((*(quals as *mut sys::BoolExpr)).args));
+            } else {
+                terms.push(quals);
+            }
+        }
+        for t in terms {
+            if !has_level(t, 1)? {
+                local.push(t);
+                continue;
+            }
+            match correlation(t)? {
+                Some(k) => keys.push((t, k)),
+                None => return Ok(None),
+            }
+        }
+        if keys.is_empty() {
+            return Ok(None); // uncorrelated: PostgreSQL computes it in a scan
+        }
+        // The grouped subquery.
+        let sub = nodes::copy((*sublink).subselect as *mut sys::Query)?;
+        (*(*sub).jointree).quals = and_of(&local)?;
+        let mut tlist: *mut sys::List = std::ptr::null_mut();
+        let mut group: *mut sys::List = std::ptr::null_mut();
+        let mut colnames: *mut sys::List = std::ptr::null_mut();
+        for (i, (_, (inner, _, eq))) in keys.iter().enumerate() {
+            let n = (i + 1) as i16;
+            let name = std::ffi::CString::new(format!("key{n}")).unwrap_or_default();
+            let name_p = name.as_ptr();
+            let entry =
+                guard(|| sys::makeTargetEntry(*inner as *mut sys::Expr, n, sys::pstrdup(name_p), false))?;
+            (*entry).ressortgroupref = n as u32;
+            tlist = nodes::append(tlist, entry as *mut c_void)?;
+            let typ = guard(|| sys::exprType(*inner))?;
+            let (mut lt, mut eq2, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
+            let (plt, peq, ph) =
+                (&mut lt as *mut sys::Oid, &mut eq2 as *mut sys::Oid, &mut hashable as *mut bool);
+            guard(|| {
+                sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
+            })?;
+            let sgc: *mut sys::SortGroupClause = nodes::make(sys::NodeTag_T_SortGroupClause)?;
+            (*sgc).tleSortGroupRef = n as u32;
+            (*sgc).eqop = *eq;
+            (*sgc).sortop = lt;
+            (*sgc).nulls_first = false;
+            (*sgc).hashable = hashable;
+            group = nodes::append(group, sgc as *mut c_void)?;
+            colnames = nodes::append(colnames, nodes::string_node(&format!("key{n}"))? as *mut c_void)?;
+        }
+        let vn = (keys.len() + 1) as i16;
+        let entry = guard(|| sys::makeTargetEntry(value as *mut sys::Expr, vn, std::ptr::null_mut(), false))?;
+        tlist = nodes::append(tlist, entry as *mut c_void)?;
+        colnames = nodes::append(colnames, nodes::string_node("value")? as *mut c_void)?;
+        (*sub).targetList = tlist;
+        (*sub).groupClause = group;
+        // Nothing else may refer to the outer query.
+        if has_level(sub as *mut sys::Node, 1)? {
+            return Ok(None);
+        }
+        // Into the outer query's FROM.
+        let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
+        (*rte).rtekind = sys::RTEKind_RTE_SUBQUERY;
+        (*rte).subquery = sub;
+        (*rte).inFromCl = true;
+        let alias = std::ffi::CString::new("pg_fusion_subquery").unwrap_or_default();
+        let alias_p = alias.as_ptr();
+        (*rte).eref = guard(|| sys::makeAlias(alias_p, colnames))?;
+        (*q).rtable = nodes::append((*q).rtable, rte as *mut c_void)?;
+        let rti = list::<sys::RangeTblEntry>((*q).rtable).len() as i32;
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        (*rtr).rtindex = rti;
+        let from = (*q).jointree;
+        (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
+        // The comparison with the subquery's value, and the join on each key.
+        let v = make_var(rti, vn, value)?;
+        let other = if sub_first { *b } else { *a };
+        let mut out = vec![if sub_first { op_like(term, v, other)? } else { op_like(term, other, v)? }];
+        for (i, (t, (inner, outer, _))) in keys.iter().enumerate() {
+            let outer_here = nodes::copy(*outer)?;
+            (*outer_here).varlevelsup = 0;
+            let key = make_var(rti, (i + 1) as i16, *inner)?;
+            out.push(op_like(*t, outer_here as *mut sys::Node, key)?);
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Decorrelate what qualifies among the top-level WHERE terms of `q` (our copy).
+pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
+    // SAFETY: our copy of a valid Query.
+    unsafe {
+        if !(*q).hasSubLinks || (*q).jointree.is_null() || (*(*q).jointree).quals.is_null() {
+            return Ok(());
+        }
+        let from = (*q).jointree;
+        let quals = (*from).quals;
+        let terms: Vec<*mut sys::Node> = if nodes::tag(quals) == sys::NodeTag_T_BoolExpr
+            && (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR
+        {
+            list((*(quals as *mut sys::BoolExpr)).args)
+        } else {
+            vec![quals]
+        };
+        let mut out = Vec::new();
+        let mut changed = false;
+        for t in terms {
+            match rewrite(q, t)? {
+                Some(new) => {
+                    changed = true;
+                    out.extend(new);
+                }
+                None => out.push(t),
+            }
+        }
+        if changed {
+            (*from).quals = and_of(&out)?;
+        }
+        Ok(())
+    }
+}
