@@ -110,7 +110,7 @@ fn main() {
         .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")
         .allowlist_function("(contain_vars_of_level|get_sort_group_operators|func_strict)")
         .allowlist_var("QTW_EXAMINE_RTES_BEFORE")
-        .allowlist_type("(JoinExpr|FromExpr|RangeTblRef)")
+        .allowlist_type("(JoinExpr|FromExpr|RangeTblRef|SetOperationStmt)")
         .allowlist_function("(appendStringInfoString|appendStringInfoSpaces|lappend)")
         .allowlist_function("(int64_to_numeric|int64_div_fast_to_numeric|numeric_out)")
         .allowlist_function("(pfree|palloc0|list_make1_impl|lappend_oid|get_func_name|format_type_be|format_type_with_typemod)")

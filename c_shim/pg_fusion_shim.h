@@ -138,6 +138,8 @@ extern Node *pgf_make_node(NodeTag tag, Size size);
 extern int	pgf_list_length(const List *list);
 extern void *pgf_list_nth(const List *list, int n);
 extern List *pgf_list_append(List *list, void *datum);
+extern Oid	pgf_list_nth_oid(const List *list, int n);
+extern int	pgf_list_nth_int(const List *list, int n);
 extern Node *pgf_make_string(const char *s);
 extern const char *pgf_str_val(Node *node);
 extern Datum pgf_numeric_in(const char *s);

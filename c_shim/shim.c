@@ -340,6 +340,18 @@ pgf_list_nth(const List *list, int n)
 	return list_nth(list, n);
 }
 
+Oid
+pgf_list_nth_oid(const List *list, int n)
+{
+	return list_nth_oid(list, n);
+}
+
+int
+pgf_list_nth_int(const List *list, int n)
+{
+	return list_nth_int(list, n);
+}
+
 List *
 pgf_list_append(List *list, void *datum)
 {

@@ -31,7 +31,7 @@ DROP TABLE er_wide;
 SELECT count(*), sum(n) FROM er;
 
 -- Unsupported shapes: 0A000, the construct named.
-SELECT count(*) FROM (SELECT id FROM er UNION ALL SELECT id FROM er) u;
+SELECT count(*) FROM (SELECT id FROM er EXCEPT ALL SELECT id FROM er) u;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM er a JOIN er b ON a.f8 = b.f8;
 SELECT count(*) FROM er HAVING count(*) > (SELECT 1);
@@ -39,7 +39,7 @@ SELECT sum(id) OVER () FROM er LIMIT 1;
 SELECT f8, count(*) FROM er GROUP BY f8;
 SELECT DISTINCT f8 FROM er;
 WITH RECURSIVE c (n) AS (SELECT id FROM er WHERE id = 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) FROM c;
-SELECT id FROM er UNION SELECT id FROM er;
+SELECT f8 FROM er UNION SELECT f8 FROM er;
 SELECT count(*) FROM er GROUP BY ROLLUP (i2);
 SELECT t FROM er ORDER BY t COLLATE "und-x-icu" LIMIT 1;
 SELECT string_agg(t, ',') FROM er;

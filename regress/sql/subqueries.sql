@@ -186,6 +186,41 @@ SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE c.quota > (SELECT cou
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE stiny;
 
+-- UNION / INTERSECT / EXCEPT: each arm a query block, the set operation in DataFusion (duplicates
+-- removed with NULLs equal), then ORDER BY / LIMIT.
+\set q 'SELECT region FROM sc WHERE id < 50 UNION SELECT ''x'' || status FROM so ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT region, count(*) FROM sc GROUP BY region UNION ALL SELECT ''all'', count(*) FROM sc UNION ALL SELECT ''none'', count(*) FROM sc WHERE quota < 0 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT cust FROM so WHERE total > 4000 INTERSECT SELECT cust FROM so WHERE status = ''F'' ORDER BY 1 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT cust FROM so EXCEPT SELECT id FROM sc WHERE quota > 100 ORDER BY 1 NULLS FIRST LIMIT 20'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*), count(DISTINCT c) FROM (SELECT cust AS c FROM so UNION ALL SELECT id FROM sc UNION SELECT code FROM sl) u'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'WITH t AS (SELECT cust, sum(total) AS s FROM so GROUP BY cust) SELECT cust, s FROM t WHERE s > 40000 UNION SELECT cust, s FROM t WHERE cust < 5 ORDER BY 1 NULLS FIRST, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- Fail closed (0A000): arms of different types, INTERSECT ALL / EXCEPT ALL (DataFusion's are not
+-- multisets), removing duplicates of floats.
+SELECT id FROM sc UNION SELECT id FROM so;
+\echo :LAST_ERROR_SQLSTATE
+SELECT cust FROM so INTERSECT ALL SELECT id FROM sc;
+\echo :LAST_ERROR_SQLSTATE
+SELECT quota::float8 FROM sc UNION SELECT total::float8 FROM so;
+\echo :LAST_ERROR_SQLSTATE
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 \! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out
 DROP TABLE sc, so, sl;

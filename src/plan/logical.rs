@@ -14,7 +14,9 @@ use datafusion::logical_expr::{
     LogicalPlanBuilder, Operator,
 };
 
-use super::spec::{AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, JoinKind, JoinTree, Literal, PlanSpec};
+use super::spec::{
+    AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, JoinKind, JoinTree, Literal, PlanSpec, SetOpKind, SetTree,
+};
 use super::table::{column_name, PgScanTable};
 use super::udf::NumericDiv;
 use crate::page::ColumnType;
@@ -167,6 +169,25 @@ fn join_plan(tree: &JoinTree, leaf_plan: &dyn Fn(usize) -> Result<LogicalPlan>) 
     }
 }
 
+/// A set operation; arms are leaves (subqueries) whose columns share their names by position.
+/// INTERSECT and EXCEPT are distinct semi and anti joins with NULLs equal, as SQL's set semantics.
+fn set_plan(tree: &SetTree, leaf_plan: &dyn Fn(usize) -> Result<LogicalPlan>) -> Result<LogicalPlan> {
+    match tree {
+        SetTree::Arm(i) => leaf_plan(*i),
+        SetTree::Op { kind, all, left, right } => {
+            let (l, r) = (set_plan(left, leaf_plan)?, set_plan(right, leaf_plan)?);
+            match (kind, all) {
+                (SetOpKind::Union, true) => LogicalPlanBuilder::from(l).union(r)?.build(),
+                (SetOpKind::Union, false) => LogicalPlanBuilder::from(l).union_distinct(r)?.build(),
+                (SetOpKind::Intersect, false) => LogicalPlanBuilder::intersect(l, r, false),
+                (SetOpKind::Except, false) => LogicalPlanBuilder::except(l, r, false),
+                // DataFusion's INTERSECT/EXCEPT ALL are a plain semi/anti join, not multisets.
+                _ => Err(datafusion::common::DataFusionError::NotImplemented("INTERSECT/EXCEPT ALL".into())),
+            }
+        }
+    }
+}
+
 fn stage_name(i: usize) -> String {
     format!("s{i}")
 }
@@ -208,9 +229,10 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
         // A relation scanned twice (self join) keeps its name: column names are unique anyway.
         LogicalPlanBuilder::scan(scan.relation.as_str(), provider_as_source(table), None)?.build()
     };
-    let mut b = match &spec.join_tree {
-        Some(tree) => LogicalPlanBuilder::from(join_plan(tree, &leaf_plan)?),
-        None => {
+    let mut b = match (&spec.set_tree, &spec.join_tree) {
+        (Some(tree), _) => LogicalPlanBuilder::from(set_plan(tree, &leaf_plan)?),
+        (None, Some(tree)) => LogicalPlanBuilder::from(join_plan(tree, &leaf_plan)?),
+        (None, None) => {
             let mut b: Option<LogicalPlanBuilder> = None;
             for leaf in 0..spec.scans.len() + spec.subqueries.len() {
                 let plan = leaf_plan(leaf)?;

@@ -155,6 +155,22 @@ pub struct Subquery {
     pub columns: Vec<(usize, usize)>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOpKind {
+    Union,
+    Intersect,
+    Except,
+}
+
+/// UNION / INTERSECT / EXCEPT over subqueries (by position), left-deep as PostgreSQL parses them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SetTree {
+    /// `subqueries[i]`, its columns renamed to ids 0.. of the joined row.
+    Arm(usize),
+    /// `all`: without removing duplicates (UNION ALL only).
+    Op { kind: SetOpKind, all: bool, left: Box<SetTree>, right: Box<SetTree> },
+}
+
 /// How the leaves join when outer joins are involved.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JoinTree {
@@ -176,6 +192,8 @@ pub struct PlanSpec {
     pub scans: Vec<ScanSpec>,
     /// Leaves computed as query blocks of their own; the block has at least one leaf in all.
     pub subqueries: Vec<Subquery>,
+    /// A set operation over the subqueries instead of joins (no scans then).
+    pub set_tree: Option<SetTree>,
     /// None: the leaves (scans, then subqueries) are inner-joined in order (cross joins under
     /// `join_filter`).
     pub join_tree: Option<JoinTree>,

@@ -17,6 +17,7 @@ fn spec() -> PlanSpec {
             ],
         }],
         subqueries: Vec::new(),
+        set_tree: None,
         join_tree: None,
         computed: Vec::new(),
         join_filter: None,
@@ -237,4 +238,47 @@ fn subquery_leaves_build_and_round_trip() {
     let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
     assert_eq!(text, format!("{}", back.display_indent()));
     ctx.state().optimize(&back).unwrap();
+}
+
+#[test]
+fn set_operations_build_and_round_trip() {
+    // (t's grouped rows) UNION (the same) EXCEPT (the same): arms renamed to ids 0 and 1.
+    let arm = |plan: PlanSpec| Subquery { plan, columns: vec![(0, 0), (1, 1)] };
+    let tree = SetTree::Op {
+        kind: SetOpKind::Except,
+        all: false,
+        left: Box::new(SetTree::Op {
+            kind: SetOpKind::Union,
+            all: false,
+            left: Box::new(SetTree::Arm(0)),
+            right: Box::new(SetTree::Arm(1)),
+        }),
+        right: Box::new(SetTree::Arm(2)),
+    };
+    let mut s = spec();
+    s.scans.clear();
+    s.subqueries = vec![arm(spec()), arm(spec()), arm(spec())];
+    s.set_tree = Some(tree);
+    s.grouping = None;
+    s.having = None;
+    s.output = vec![1, 0];
+    s.sort = vec![SortKey { column: 1, descending: false, nulls_first: false }];
+    assert_eq!(s.all_scans().len(), 3);
+    assert_eq!(s.output_types(), vec![ColumnType::Int64, ColumnType::Int32]);
+    let plan = logical::build(&s).unwrap();
+    let text = format!("{}", plan.display_indent());
+    assert!(text.contains("Union") && text.contains("LeftAnti"), "{text}");
+    let bytes = codec::to_bytes(&plan).unwrap();
+    let ctx = SessionContext::new();
+    let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
+    assert_eq!(text, format!("{}", back.display_indent()));
+    ctx.state().optimize(&back).unwrap();
+    // INTERSECT ALL is refused: DataFusion's is a plain semi join.
+    s.set_tree = Some(SetTree::Op {
+        kind: SetOpKind::Intersect,
+        all: true,
+        left: Box::new(SetTree::Arm(0)),
+        right: Box::new(SetTree::Arm(1)),
+    });
+    assert!(logical::build(&s).is_err());
 }

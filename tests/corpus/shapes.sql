@@ -73,3 +73,7 @@ SELECT count(*), sum(d.p) FROM (SELECT DISTINCT p_brand, p_size AS p FROM part W
 SELECT count(*), sum(l_extendedprice) FROM lineitem, part WHERE p_partkey = l_partkey AND p_size < 10 AND l_quantity < (SELECT 0.5 * avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey);
 SELECT o_orderstatus, count(*) FROM orders o WHERE o_totalprice > (SELECT avg(o2.o_totalprice) FROM orders o2 WHERE o2.o_custkey = o.o_custkey) GROUP BY o_orderstatus ORDER BY 1;
 SELECT l_returnflag, sum(l_quantity) FROM lineitem GROUP BY l_returnflag HAVING sum(l_quantity) > 1000.5 ORDER BY 1 LIMIT 2;
+SELECT c_mktsegment, count(*) FROM customer GROUP BY c_mktsegment UNION ALL SELECT 'ALL', count(*) FROM customer ORDER BY 1;
+SELECT o_custkey FROM orders WHERE o_totalprice > 300000 INTERSECT SELECT c_custkey FROM customer WHERE c_acctbal > 5000 ORDER BY 1;
+SELECT s_nationkey FROM supplier EXCEPT SELECT c_nationkey FROM customer WHERE c_acctbal > 9900 ORDER BY 1;
+SELECT count(*) FROM (SELECT l_orderkey FROM lineitem WHERE l_quantity > 49 UNION SELECT o_orderkey FROM orders WHERE o_totalprice > 400000) u;
