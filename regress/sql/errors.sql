@@ -40,9 +40,31 @@ SELECT f8, count(*) FROM er GROUP BY f8;
 SELECT DISTINCT f8 FROM er;
 WITH RECURSIVE c (n) AS (SELECT id FROM er WHERE id = 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) FROM c;
 SELECT f8 FROM er UNION SELECT f8 FROM er;
-SELECT count(*) FROM er GROUP BY ROLLUP (i2);
+SELECT count(*) FROM er GROUP BY ROLLUP (f8);
 SELECT t FROM er ORDER BY t COLLATE "und-x-icu" LIMIT 1;
 SELECT string_agg(t, ',') FROM er;
+SELECT DISTINCT ON (i2) i2, id FROM er ORDER BY i2, id;
+SELECT id FROM er ORDER BY i2 FETCH FIRST 3 ROWS WITH TIES;
+SELECT generate_series(1, 2), id FROM er WHERE id < 3;
+SELECT count(*) FROM er TABLESAMPLE SYSTEM (50);
+SELECT count(*) FROM er, generate_series(1, 3) g;
+SELECT sum(f8::real) FROM er;
+SELECT max(id * interval '1 day') FROM er;
+SELECT stddev(n) FROM er;
+SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM er;
+SELECT sum(n::numeric(40,2)) FROM er;
+SELECT ARRAY[id] FROM er WHERE id = 1;
+SELECT to_json(id) FROM er WHERE id = 1;
+SELECT i2, count(*) FROM er GROUP BY i2 HAVING avg(n) > 5 LIMIT 1;
+CREATE TABLE er_child () INHERITS (er);
+SELECT count(*) FROM er;
+DROP TABLE er_child;
+CREATE TABLE er_part (id int) PARTITION BY RANGE (id);
+SELECT count(*) FROM er_part;
+DROP TABLE er_part;
+BEGIN;
+DECLARE er_cur SCROLL CURSOR FOR SELECT id FROM er;
+ROLLBACK;
 \echo :LAST_ERROR_SQLSTATE
 
 -- Statements pg_fusion never takes run natively, without error.

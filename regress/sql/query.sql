@@ -72,6 +72,44 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- bool_and / every / bool_or (DISTINCT and FILTER too): NULLs ignored, NULL over no values.
+\set q 'SELECT bp, bool_and(b), every(i2 > 10), bool_or(b) FILTER (WHERE id % 7 = 0), bool_or(DISTINCT n > 9990) FROM fq GROUP BY bp ORDER BY 1 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT bool_and(b), bool_or(b) FROM fq WHERE id < 0'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
+-- GROUPING SETS, ROLLUP, CUBE and GROUPING(): DataFusion's grouping sets, expanded as PostgreSQL
+-- expands them (a set repeated is grouped twice; GROUP BY DISTINCT drops repeats). A key outside
+-- a row's set is NULL; an empty input still has its grand total.
+\set q 'SELECT t, bp, count(*), sum(n), GROUPING(t, bp) FROM fq GROUP BY ROLLUP (t, bp) ORDER BY 5, 1 NULLS FIRST, 2 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT bp, b, count(*), max(d), GROUPING(bp), GROUPING(b) FROM fq GROUP BY CUBE (bp, b) ORDER BY 5, 6, 1 NULLS FIRST, 2 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT i2 % 3 AS m, bp, count(*), GROUPING(i2 % 3, bp) AS g FROM fq GROUP BY GROUPING SETS ((i2 % 3), (bp), ()) HAVING count(*) > 10 ORDER BY g, 1 NULLS FIRST, 2 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT bp, count(*) FROM fq GROUP BY bp, ROLLUP (bp) ORDER BY 1 NULLS FIRST, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT bp, count(*) FROM fq GROUP BY DISTINCT bp, ROLLUP (bp) ORDER BY 1 NULLS FIRST, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT bp, count(*), sum(n) FROM fq WHERE id < 0 GROUP BY ROLLUP (bp)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 -- HAVING comparing numerics or dates (sums, min/max, keys, constants) runs in DataFusion, so a
 -- LIMIT may follow.
 \set q 'SELECT t, sum(n) FROM fq GROUP BY t HAVING sum(n) > 2700000.5 AND min(n) <> 3 ORDER BY t LIMIT 3'

@@ -1550,15 +1550,13 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
     if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
         return Err(unsupported("statement type"));
     }
-    let checks: [(bool, &str); 8] = [
+    let checks: [(bool, &str); 6] = [
         (q.hasForUpdate || !q.rowMarks.is_null(), "FOR UPDATE/SHARE in a subquery"),
         (!q.cteList.is_null(), "WITH"),
         (q.hasWindowFuncs, "window function"),
         (q.hasTargetSRFs, "set-returning function in the select list"),
-        (!q.groupingSets.is_null(), "GROUPING SETS/ROLLUP/CUBE"),
         (q.hasDistinctOn, "DISTINCT ON"),
         (q.limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES, "FETCH ... WITH TIES"),
-        (q.groupDistinct, "GROUP BY DISTINCT"),
     ];
     if let Some((_, what)) = checks.iter().find(|(bad, _)| *bad) {
         return Err(unsupported(what));
@@ -1653,7 +1651,8 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         .iter()
         .map(|&t| flatten(unsafe { (*t).expr } as *mut sys::Node))
         .collect::<PgResult<Vec<_>>>()?;
-    let grouped = q.hasAggs || !q.groupClause.is_null() || !q.havingQual.is_null();
+    let grouped =
+        q.hasAggs || !q.groupClause.is_null() || !q.groupingSets.is_null() || !q.havingQual.is_null();
 
     let mut spec_grouping = None;
     let mut having = None;
@@ -1740,7 +1739,10 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         // Group keys.
         let mut key_exprs = Vec::new();
         let mut keys = Vec::new();
+        // (sortgroupref, position in `keys`) of each GROUP BY entry.
+        let mut refs: Vec<(u32, usize)> = Vec::new();
         for sgc in unsafe { list::<sys::SortGroupClause>(q.groupClause) } {
+            let sort_group_ref = unsafe { (*sgc).tleSortGroupRef };
             let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, q.targetList) })?;
             let i = tles.iter().position(|&t| t == tle).ok_or_else(|| PgError::internal("GROUP BY entry"))?;
             let e = tle_exprs[i];
@@ -1758,6 +1760,38 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
                 keys.push(col);
                 key_exprs.push(e);
             }
+            refs.push((sort_group_ref, keys.iter().position(|&k| k == col).unwrap_or(0)));
+        }
+        // GROUPING SETS / ROLLUP / CUBE, expanded as PostgreSQL does (GROUP BY DISTINCT drops
+        // repeated sets).
+        let mut sets = None;
+        if !q.groupingSets.is_null() {
+            let (gs, distinct_sets) = (q.groupingSets, q.groupDistinct);
+            // SAFETY: the query's grouping sets; returns a list of integer lists (NIL when there
+            // would be more than the limit).
+            let expanded = guard(|| unsafe { sys::expand_grouping_sets(gs, distinct_sets, 4096) })?;
+            if expanded.is_null() {
+                return Err(unsupported("more than 4096 grouping sets"));
+            }
+            let mut all = Vec::new();
+            for set in unsafe { list::<sys::List>(expanded) } {
+                let n = unsafe { sys::pgf_list_length(set) };
+                let mut positions = Vec::new();
+                for i in 0..n {
+                    let r = unsafe { sys::pgf_list_nth_int(set, i) } as u32;
+                    let k = refs
+                        .iter()
+                        .find(|(sr, _)| *sr == r)
+                        .map(|(_, k)| *k)
+                        .ok_or_else(|| PgError::internal("grouping set member"))?;
+                    if !positions.contains(&k) {
+                        positions.push(k);
+                    }
+                }
+                positions.sort_unstable();
+                all.push(positions);
+            }
+            sets = Some(all);
         }
         let having_flat = flatten(q.havingQual)?;
         // An uncorrelated subquery over the groups (`HAVING sum(x) > (SELECT ...)`, TPC-H Q11):
@@ -1765,7 +1799,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         // joins the group keys without changing the groups (only with GROUP BY: without it an
         // empty input still makes one group).
         let mut describe: Vec<*mut sys::Node> = key_exprs.clone();
-        if !q.groupClause.is_null() {
+        if !q.groupClause.is_null() && sets.is_none() {
             let mut found = Vec::new();
             for &e in tle_exprs.iter().chain(std::iter::once(&having_flat)) {
                 sublinks_outside_aggregates(e, &mut found)?;
@@ -1788,6 +1822,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         let mut ctx = AggContext {
             b: &mut b,
             key_exprs: &key_exprs,
+            key_cols: &keys,
             plain: false,
             aggs: Vec::new(),
             agg_exprs: Vec::new(),
@@ -1800,7 +1835,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         let having_pg = if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)? };
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
-        let grouping = Grouping { keys: keys.clone(), aggs };
+        let grouping = Grouping { keys: keys.clone(), aggs, sets };
         stage_types =
             keys.iter().map(|&k| b.columns[k].1).chain(grouping.aggs.iter().map(|a| a.output)).collect();
         output = (0..stage_types.len()).collect();
@@ -2033,6 +2068,8 @@ fn index_var(e: *mut sys::Node) -> Option<usize> {
 struct AggContext<'a> {
     b: &'a mut Builder,
     key_exprs: &'a [*mut sys::Node],
+    /// The scan column of each group key (as `key_exprs`).
+    key_cols: &'a [usize],
     /// No grouping: every Var becomes the scan column carrying it.
     plain: bool,
     aggs: Vec<AggSpec>,
@@ -2085,7 +2122,15 @@ unsafe extern "C" fn mutate_cb(node: *mut sys::Node, ctx: *mut c_void) -> *mut s
 impl<'a> AggContext<'a> {
     /// For a select-list expression over several relations without grouping.
     fn plain(b: &'a mut Builder) -> AggContext<'a> {
-        AggContext { b, key_exprs: &[], plain: true, aggs: Vec::new(), agg_exprs: Vec::new(), error: None }
+        AggContext {
+            b,
+            key_exprs: &[],
+            key_cols: &[],
+            plain: true,
+            aggs: Vec::new(),
+            agg_exprs: Vec::new(),
+            error: None,
+        }
     }
 
     fn mutate(&mut self, e: *mut sys::Node) -> PgResult<*mut sys::Node> {
@@ -2112,6 +2157,32 @@ impl<'a> AggContext<'a> {
         unsafe {
             match nodes::tag(node) {
                 sys::NodeTag_T_Aggref => Ok(Some(self.aggregate(node as *mut sys::Aggref)?)),
+                sys::NodeTag_T_GroupingFunc if !self.plain => {
+                    let g = &*(node as *mut sys::GroupingFunc);
+                    if g.agglevelsup != 0 {
+                        return Err(unsupported("GROUPING() of an outer query"));
+                    }
+                    let mut keys = Vec::new();
+                    for a in list::<sys::Node>(g.args) {
+                        let k = self
+                            .key_exprs
+                            .iter()
+                            .position(|&e| nodes::equal(e, a))
+                            .ok_or_else(|| unsupported("GROUPING() of an expression that is not a group key"))?;
+                        keys.push(self.key_cols[k]);
+                    }
+                    let spec = AggSpec {
+                        func: AggFunc::Grouping,
+                        arg: None,
+                        distinct: false,
+                        filter: None,
+                        keys,
+                        output: ColumnType::Int32,
+                    };
+                    let describe = guard(|| sys::makeNullConst(sys::INT4OID, -1, 0) as *mut sys::Node)?;
+                    let k = self.add_agg(spec, describe);
+                    Ok(Some(make_var(k, sys::INT4OID, -1, 0)?))
+                }
                 sys::NodeTag_T_Var if self.plain => {
                     let id = self.b.column(node)?;
                     let pos = self.b.output_pos(id);
@@ -2187,7 +2258,7 @@ impl<'a> AggContext<'a> {
         let refuse = || {
             unsupported(format!("aggregate {name}({})", arg_ty.map_or("*".to_string(), |t| format!("{t:?}"))))
         };
-        let spec = |func, output| AggSpec { func, arg, distinct, filter, output };
+        let spec = |func, output| AggSpec { func, arg, distinct, filter, keys: Vec::new(), output };
         use ColumnType as T;
         match (name.as_str(), agg.aggstar, arg_ty) {
             ("count", true, None) => {
@@ -2247,6 +2318,11 @@ impl<'a> AggContext<'a> {
                     make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
                 }
             }
+            ("bool_and" | "every" | "bool_or", false, Some(T::Boolean)) => {
+                let func = if name == "bool_or" { AggFunc::BoolOr } else { AggFunc::BoolAnd };
+                let k = self.add_agg(spec(func, T::Boolean), agg_node);
+                make_var(k, sys::BOOLOID, -1, 0)
+            }
             ("min" | "max", false, Some(t)) => {
                 if !order_safe(t, arg_coll) || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
                 {
@@ -2276,7 +2352,14 @@ impl AggContext<'_> {
         filter: Option<usize>,
     ) -> PgResult<*mut sys::Node> {
         let (value, scale) = self.b.varying_scale(e, int, smax)?;
-        let agg = |func, arg, output| AggSpec { func, arg: Some(arg), distinct: false, filter, output };
+        let agg = |func, arg, output| AggSpec {
+            func,
+            arg: Some(arg),
+            distinct: false,
+            filter,
+            keys: Vec::new(),
+            output,
+        };
         let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
         let sum_ty = ColumnType::Decimal128 { precision: 38, scale: smax as i8 };
         let ks = self.add_agg(agg(AggFunc::Sum, value, sum_ty), null(sys::NUMERICOID)?);

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::provider_as_source;
-use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
+use datafusion::functions_aggregate::expr_fn::{bool_and, bool_or, count, max, min, sum};
+use datafusion::functions_aggregate::grouping::grouping_udaf;
 use datafusion::logical_expr::{
-    binary_expr, cast, col, lit, Case, Expr, ExprFunctionExt, ExprSchemable, JoinType, LogicalPlan,
-    LogicalPlanBuilder, Operator,
+    binary_expr, cast, col, lit, Case, Expr, ExprFunctionExt, ExprSchemable, GroupingSet, JoinType,
+    LogicalPlan, LogicalPlanBuilder, Operator,
 };
 
 use super::spec::{
@@ -62,6 +63,9 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
                 _ => sum(arg_or_err()?),
             }
         }
+        AggFunc::BoolAnd => bool_and(arg_or_err()?),
+        AggFunc::BoolOr => bool_or(arg_or_err()?),
+        AggFunc::Grouping => grouping_udaf().call(a.keys.iter().map(|&k| col(column_name(k))).collect()),
         AggFunc::Min => min(pg_order_key(arg_or_err()?, a.output)?),
         AggFunc::Max => max(pg_order_key(arg_or_err()?, a.output)?),
     };
@@ -264,13 +268,19 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
         None => (0..scan_types.len()).map(|i| col(column_name(i))).collect(),
         Some(g) => {
             let keys: Vec<Expr> = g.keys.iter().map(|&k| col(column_name(k))).collect();
+            let group_exprs = match &g.sets {
+                None => keys.clone(),
+                Some(sets) => vec![Expr::GroupingSet(GroupingSet::GroupingSets(
+                    sets.iter().map(|set| set.iter().map(|&i| keys[i].clone()).collect()).collect(),
+                ))],
+            };
             let aggs = g
                 .aggs
                 .iter()
                 .enumerate()
                 .map(|(i, a)| Ok(agg_expr(a, &scan_types)?.alias(format!("a{i}"))))
                 .collect::<Result<Vec<_>>>()?;
-            b = b.aggregate(keys.clone(), aggs)?;
+            b = b.aggregate(group_exprs, aggs)?;
             keys.into_iter().chain((0..g.aggs.len()).map(|i| col(format!("a{i}")))).collect()
         }
     };

@@ -42,6 +42,12 @@ pub enum AggFunc {
     Sum,
     Min,
     Max,
+    /// `bool_and` (`every`) / `bool_or`: NULLs ignored, NULL over no values.
+    BoolAnd,
+    BoolOr,
+    /// `GROUPING(k1, ..)`: the bitmask of the keys (`AggSpec::keys`, first the highest bit) a
+    /// row's grouping set leaves out, as int4.
+    Grouping,
 }
 
 /// One aggregate DataFusion computes over scan columns.
@@ -53,6 +59,8 @@ pub struct AggSpec {
     pub distinct: bool,
     /// Scan column (boolean) of the FILTER condition.
     pub filter: Option<usize>,
+    /// `GROUPING`'s arguments: scan columns of group keys.
+    pub keys: Vec<usize>,
     /// The Arrow type of the result as PostgreSQL types it (count: Int64; sum(int2/int4): Int64;
     /// sum(int8): Decimal128(38,0); sum(numeric(p,s)): Decimal128(38,s); min/max: the input's).
     pub output: ColumnType,
@@ -126,6 +134,9 @@ pub struct Grouping {
     /// Scan columns grouped by.
     pub keys: Vec<usize>,
     pub aggs: Vec<AggSpec>,
+    /// GROUPING SETS / ROLLUP / CUBE, expanded: each set as positions in `keys` (a key outside
+    /// a row's set is NULL in that row). None: one set of all keys.
+    pub sets: Option<Vec<Vec<usize>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

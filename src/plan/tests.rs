@@ -22,6 +22,7 @@ fn spec() -> PlanSpec {
         computed: Vec::new(),
         join_filter: None,
         grouping: Some(Grouping {
+            sets: None,
             keys: vec![0],
             aggs: vec![
                 AggSpec {
@@ -29,6 +30,7 @@ fn spec() -> PlanSpec {
                     arg: None,
                     distinct: false,
                     filter: None,
+                    keys: Vec::new(),
                     output: ColumnType::Int64,
                 },
                 AggSpec {
@@ -36,6 +38,7 @@ fn spec() -> PlanSpec {
                     arg: Some(1),
                     distinct: false,
                     filter: Some(2),
+                    keys: Vec::new(),
                     output: ColumnType::Decimal128 { precision: 38, scale: 2 },
                 },
                 AggSpec {
@@ -43,6 +46,7 @@ fn spec() -> PlanSpec {
                     arg: Some(1),
                     distinct: true,
                     filter: None,
+                    keys: Vec::new(),
                     output: ColumnType::Int64,
                 },
             ],
@@ -145,12 +149,14 @@ fn joined_leaves_number_their_columns_after_each_other() {
     s.join_filter =
         Some(DfExpr::Compare(CmpOp::Eq, Box::new(DfExpr::Column(0)), Box::new(DfExpr::Column(3))));
     s.grouping = Some(Grouping {
+        sets: None,
         keys: vec![3],
         aggs: vec![AggSpec {
             func: AggFunc::Sum,
             arg: Some(4),
             distinct: false,
             filter: None,
+            keys: Vec::new(),
             output: ColumnType::Decimal128 { precision: 38, scale: 2 },
         }],
     });
@@ -190,8 +196,16 @@ fn computed_case_columns_build_and_round_trip() {
         Computed { id: 3, expr: value, ty: dec },
         Computed { id: 4, expr: scale, ty: ColumnType::Int32 },
     ];
-    let agg = |func, arg, output| AggSpec { func, arg: Some(arg), distinct: false, filter: None, output };
+    let agg = |func, arg, output| AggSpec {
+        func,
+        arg: Some(arg),
+        distinct: false,
+        filter: None,
+        keys: Vec::new(),
+        output,
+    };
     s.grouping = Some(Grouping {
+        sets: None,
         keys: vec![0],
         aggs: vec![
             agg(AggFunc::Sum, 3, ColumnType::Decimal128 { precision: 38, scale: 2 }),

@@ -77,3 +77,5 @@ SELECT c_mktsegment, count(*) FROM customer GROUP BY c_mktsegment UNION ALL SELE
 SELECT o_custkey FROM orders WHERE o_totalprice > 300000 INTERSECT SELECT c_custkey FROM customer WHERE c_acctbal > 5000 ORDER BY 1;
 SELECT s_nationkey FROM supplier EXCEPT SELECT c_nationkey FROM customer WHERE c_acctbal > 9900 ORDER BY 1;
 SELECT count(*) FROM (SELECT l_orderkey FROM lineitem WHERE l_quantity > 49 UNION SELECT o_orderkey FROM orders WHERE o_totalprice > 400000) u;
+SELECT l_returnflag, l_linestatus, sum(l_quantity), GROUPING(l_returnflag, l_linestatus) FROM lineitem GROUP BY CUBE (l_returnflag, l_linestatus) ORDER BY 4, 1, 2;
+SELECT o_orderpriority, bool_and(o_totalprice > 1000), bool_or(o_orderstatus = 'F') FROM orders GROUP BY o_orderpriority ORDER BY 1;
