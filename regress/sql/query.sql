@@ -110,6 +110,35 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- Window functions in DataFusion: over the rows without GROUP BY, over the groups (after HAVING)
+-- with it. Default frames, ROWS frames with constant offsets, RANGE frames without offsets.
+\set q 'SELECT id, t, row_number() OVER (PARTITION BY t ORDER BY id), rank() OVER (ORDER BY i2 NULLS FIRST), dense_rank() OVER (PARTITION BY bp ORDER BY i2 DESC) FROM fq WHERE id < 300 ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT id, sum(n) OVER (PARTITION BY bp ORDER BY id), count(*) OVER (PARTITION BY bp), count(t) OVER w, min(d) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING), max(t) OVER (PARTITION BY bp ORDER BY id ROWS UNBOUNDED PRECEDING), sum(i2) OVER (ORDER BY i2 RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) FROM fq WHERE id < 200 WINDOW w AS (ORDER BY i2) ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT id, percent_rank() OVER (ORDER BY i2), cume_dist() OVER (PARTITION BY bp ORDER BY i2), ntile(4) OVER (ORDER BY id), ntile(3) OVER (PARTITION BY b ORDER BY id) FROM fq WHERE id < 100 ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT t, count(*), sum(n), rank() OVER (ORDER BY count(*) DESC, t), sum(sum(n)) OVER (ORDER BY t), row_number() OVER (PARTITION BY count(*) ORDER BY t) FROM fq GROUP BY t HAVING count(*) > 500 ORDER BY t NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- Fail closed (0A000): window functions beyond those (lag, avg, ...), GROUPS and EXCLUDE frames,
+-- RANGE with an offset.
+SELECT lag(id) OVER (ORDER BY id) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT avg(n) OVER () FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(id) OVER (ORDER BY id GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(id) OVER (ORDER BY id RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+
 -- HAVING comparing numerics or dates (sums, min/max, keys, constants) runs in DataFusion, so a
 -- LIMIT may follow.
 \set q 'SELECT t, sum(n) FROM fq GROUP BY t HAVING sum(n) > 2700000.5 AND min(n) <> 3 ORDER BY t LIMIT 3'

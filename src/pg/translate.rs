@@ -19,8 +19,8 @@ use super::nodes::{self, cstr, list};
 use super::sys;
 use crate::page::ColumnType;
 use crate::plan::spec::{
-    AggFunc, AggSpec, ArithOp, CmpOp, Computed, DfExpr, Grouping, JoinKind, JoinTree, Literal, PlanSpec,
-    ScanColumn, ScanSpec, SetOpKind, SetTree, SortKey, Subquery,
+    AggFunc, AggSpec, ArithOp, CmpOp, Computed, DfExpr, Frame, FrameBound, Grouping, JoinKind, JoinTree,
+    Literal, PlanSpec, ScanColumn, ScanSpec, SetOpKind, SetTree, SortKey, Subquery, WindowFn, WindowSpec,
 };
 
 type Oid = sys::Oid;
@@ -530,7 +530,13 @@ struct Builder {
     /// Ids of columns whose value is exact but whose display scale is not (see
     /// `SubBlock::value_only`): compared only.
     value_only: Vec<usize>,
+    /// Without grouping: window functions over the joined row (their columns' leaf is
+    /// [`WINDOW`]).
+    windows: Vec<WindowSpec>,
 }
+
+/// The "leaf" of a window function's result column (no grouping).
+const WINDOW: usize = usize::MAX - 1;
 
 /// The "leaf" of a column computed above the joins.
 const COMPUTED: usize = usize::MAX;
@@ -663,6 +669,11 @@ impl Builder {
 
     /// May `e`, an expression of leaf `leaf`, be computed in that leaf's scan?
     fn computable_in_scan(&self, e: *mut sys::Node, leaf: usize) -> PgResult<bool> {
+        // Window functions run over the joined (or grouped) rows, never in a scan.
+        // SAFETY: a valid expression.
+        if guard(|| unsafe { sys::contain_window_function(e) })? {
+            return Ok(false);
+        }
         if self.leaves[leaf].sub.is_some() {
             // A subquery leaf has no scan: only its columns as they are.
             return Ok(is_var(e));
@@ -1378,6 +1389,7 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
             computed: Vec::new(),
             join_filter: None,
             grouping: None,
+            windows: Vec::new(),
             post: Vec::new(),
             having: None,
             output,
@@ -1550,10 +1562,9 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
     if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
         return Err(unsupported("statement type"));
     }
-    let checks: [(bool, &str); 6] = [
+    let checks: [(bool, &str); 5] = [
         (q.hasForUpdate || !q.rowMarks.is_null(), "FOR UPDATE/SHARE in a subquery"),
         (!q.cteList.is_null(), "WITH"),
-        (q.hasWindowFuncs, "window function"),
         (q.hasTargetSRFs, "set-returning function in the select list"),
         (q.hasDistinctOn, "DISTINCT ON"),
         (q.limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES, "FETCH ... WITH TIES"),
@@ -1624,6 +1635,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         subs,
         sub_columns: Vec::new(),
         value_only: Vec::new(),
+        windows: Vec::new(),
     };
     // Conditions: one relation's go into its scan SQL; those between relations run in
     // DataFusion (equalities become hash-join keys).
@@ -1680,9 +1692,19 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
                 tle_cols.push(Some(b.output_pos(id)));
                 tle_nodes.push(std::ptr::null_mut());
             } else {
-                let mut ctx = AggContext::plain(&mut b);
-                tle_nodes.push(ctx.mutate(e)?);
-                tle_cols.push(None);
+                let mut ctx = AggContext::plain(&mut b, q, &tles, &tle_exprs);
+                let node = ctx.mutate(e)?;
+                // A window function's result is an output column itself (ORDER BY may use it).
+                match index_var(node) {
+                    Some(pos) => {
+                        tle_cols.push(Some(pos));
+                        tle_nodes.push(std::ptr::null_mut());
+                    }
+                    None => {
+                        tle_nodes.push(node);
+                        tle_cols.push(None);
+                    }
+                }
             }
         }
         stage_types = b.columns.iter().map(|c| c.1).collect();
@@ -1734,7 +1756,19 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
             })?;
             tlist = nodes::append(tlist, entry as *mut c_void)?;
         }
-        scan_tlist_exprs = output.iter().map(|&id| b.columns[id].0).collect();
+        // A window function's column is described by a NULL of its type (EXPLAIN cannot print
+        // a window function outside its WindowAgg).
+        scan_tlist_exprs = output
+            .iter()
+            .map(|&id| {
+                let (e, _, leaf) = b.columns[id];
+                if leaf != WINDOW {
+                    return Ok(e);
+                }
+                let (typid, _, coll) = expr_type(e)?;
+                guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })
+            })
+            .collect::<PgResult<Vec<_>>>()?;
     } else {
         // Group keys.
         let mut key_exprs = Vec::new();
@@ -1823,6 +1857,11 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
             b: &mut b,
             key_exprs: &key_exprs,
             key_cols: &keys,
+            query: q,
+            tles: &tles,
+            tle_exprs: &tle_exprs,
+            windows: Vec::new(),
+            window_vars: Vec::new(),
             plain: false,
             aggs: Vec::new(),
             agg_exprs: Vec::new(),
@@ -1835,11 +1874,27 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         let having_pg = if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)? };
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
+        // Window results follow the aggregates in the stage.
+        let windows = std::mem::take(&mut ctx.windows);
+        let window_vars = std::mem::take(&mut ctx.window_vars);
+        let base = keys.len() + aggs.len();
+        let mut window_describe = Vec::new();
+        for (i, &v) in window_vars.iter().enumerate() {
+            // SAFETY: Vars made by `AggContext::window_func`, ours to renumber.
+            unsafe { (*v).varattno = (base + i + 1) as i16 };
+            let (typid, coll) = unsafe { ((*v).vartype, (*v).varcollid) };
+            window_describe.push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
+        }
         let grouping = Grouping { keys: keys.clone(), aggs, sets };
-        stage_types =
-            keys.iter().map(|&k| b.columns[k].1).chain(grouping.aggs.iter().map(|a| a.output)).collect();
+        stage_types = keys
+            .iter()
+            .map(|&k| b.columns[k].1)
+            .chain(grouping.aggs.iter().map(|a| a.output))
+            .chain(windows.iter().map(|w| w.output))
+            .collect();
+        b.windows = windows;
         output = (0..stage_types.len()).collect();
-        scan_tlist_exprs = describe.into_iter().chain(agg_exprs).collect();
+        scan_tlist_exprs = describe.into_iter().chain(agg_exprs).chain(window_describe).collect();
         // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
         // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
         if !having_pg.is_null() {
@@ -2003,6 +2058,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
                 .collect(),
             join_filter,
             grouping: spec_grouping,
+            windows: std::mem::take(&mut b.windows),
             post: Vec::new(),
             having,
             output,
@@ -2070,6 +2126,14 @@ struct AggContext<'a> {
     key_exprs: &'a [*mut sys::Node],
     /// The scan column of each group key (as `key_exprs`).
     key_cols: &'a [usize],
+    /// The query (its WINDOW clauses) and its select list, flattened.
+    query: *const sys::Query,
+    tles: &'a [*mut sys::TargetEntry],
+    tle_exprs: &'a [*mut sys::Node],
+    /// With grouping: window functions over the groups, and the Vars standing for their
+    /// results (numbered once the aggregates are known).
+    windows: Vec<WindowSpec>,
+    window_vars: Vec<*mut sys::Var>,
     /// No grouping: every Var becomes the scan column carrying it.
     plain: bool,
     aggs: Vec<AggSpec>,
@@ -2121,11 +2185,21 @@ unsafe extern "C" fn mutate_cb(node: *mut sys::Node, ctx: *mut c_void) -> *mut s
 
 impl<'a> AggContext<'a> {
     /// For a select-list expression over several relations without grouping.
-    fn plain(b: &'a mut Builder) -> AggContext<'a> {
+    fn plain(
+        b: &'a mut Builder,
+        query: *const sys::Query,
+        tles: &'a [*mut sys::TargetEntry],
+        tle_exprs: &'a [*mut sys::Node],
+    ) -> AggContext<'a> {
         AggContext {
             b,
             key_exprs: &[],
             key_cols: &[],
+            query,
+            tles,
+            tle_exprs,
+            windows: Vec::new(),
+            window_vars: Vec::new(),
             plain: true,
             aggs: Vec::new(),
             agg_exprs: Vec::new(),
@@ -2157,6 +2231,7 @@ impl<'a> AggContext<'a> {
         unsafe {
             match nodes::tag(node) {
                 sys::NodeTag_T_Aggref => Ok(Some(self.aggregate(node as *mut sys::Aggref)?)),
+                sys::NodeTag_T_WindowFunc => Ok(Some(self.window_func(node)?)),
                 sys::NodeTag_T_GroupingFunc if !self.plain => {
                     let g = &*(node as *mut sys::GroupingFunc);
                     if g.agglevelsup != 0 {
@@ -2336,6 +2411,199 @@ impl<'a> AggContext<'a> {
             _ => Err(refuse()),
         }
     }
+}
+
+impl AggContext<'_> {
+    /// The stage column of a window function's argument or key: without grouping a column of
+    /// one relation's scan; with grouping a group key or an aggregate.
+    fn window_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+        if self.plain {
+            return self.b.column(e);
+        }
+        let m = self.mutate(e)?;
+        index_var(m)
+            .ok_or_else(|| unsupported("window function over an expression of aggregates or group keys"))
+    }
+
+    /// The flattened expression of the select-list entry a WINDOW clause's PARTITION BY or
+    /// ORDER BY item names.
+    fn clause_expr(&self, sgc: *mut sys::SortGroupClause) -> PgResult<*mut sys::Node> {
+        // SAFETY: the query's target list.
+        let tlist = unsafe { (*self.query).targetList };
+        let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, tlist) })?;
+        let i = self
+            .tles
+            .iter()
+            .position(|&t| t == tle)
+            .ok_or_else(|| PgError::internal("window clause entry"))?;
+        Ok(self.tle_exprs[i])
+    }
+
+    /// A window function (DataFusion's, over the stage); the Var standing for its result.
+    fn window_func(&mut self, node: *mut sys::Node) -> PgResult<*mut sys::Node> {
+        // SAFETY: a WindowFunc of the query; its WINDOW clause is in the query's list.
+        let w = unsafe { &*(node as *mut sys::WindowFunc) };
+        let name = func_name(w.winfnoid);
+        if !is_builtin(w.winfnoid) {
+            return Err(unsupported(format!("window function {name}")));
+        }
+        if !w.aggfilter.is_null() {
+            return Err(unsupported("FILTER in a window function"));
+        }
+        let clauses: Vec<*mut sys::WindowClause> = unsafe { list((*self.query).windowClause) };
+        let wc = clauses
+            .into_iter()
+            .find(|&c| unsafe { (*c).winref } == w.winref)
+            .ok_or_else(|| PgError::internal("window clause"))?;
+        let (partition_clause, order_clause, frame) =
+            unsafe { ((*wc).partitionClause, (*wc).orderClause, frame_of(&*wc)?) };
+        let mut partition_by = Vec::new();
+        for sgc in unsafe { list::<sys::SortGroupClause>(partition_clause) } {
+            let e = self.clause_expr(sgc)?;
+            let c = self.window_column(e)?;
+            let (_, _, coll) = expr_type(e)?;
+            if !eq_safe(self.stage_type(c), coll) {
+                return Err(unsupported(
+                    "PARTITION BY on this type (float, interval, nondeterministic collation)",
+                ));
+            }
+            partition_by.push(c);
+        }
+        let mut order_by = Vec::new();
+        for sgc in unsafe { list::<sys::SortGroupClause>(order_clause) } {
+            let e = self.clause_expr(sgc)?;
+            let c = self.window_column(e)?;
+            let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
+            let op = op_name(sortop);
+            let (_, _, coll) = expr_type(e)?;
+            if !is_builtin(sortop) || !(op == "<" || op == ">") || !order_safe(self.stage_type(c), coll) {
+                return Err(unsupported(
+                    "window ORDER BY on this type, collation or operator (text sorts only under the C collation)",
+                ));
+            }
+            order_by.push(SortKey { column: c, descending: op == ">", nulls_first });
+        }
+        let args: Vec<*mut sys::Node> = unsafe { list(w.args) };
+        let refuse = || unsupported(format!("window function {name}"));
+        use ColumnType as T;
+        let (func, arg, output) = match (name.as_str(), args.as_slice(), w.winstar) {
+            ("row_number", [], _) => (WindowFn::RowNumber, None, T::Int64),
+            ("rank", [], _) => (WindowFn::Rank, None, T::Int64),
+            ("dense_rank", [], _) => (WindowFn::DenseRank, None, T::Int64),
+            ("percent_rank", [], _) => (WindowFn::PercentRank, None, T::Float64),
+            ("cume_dist", [], _) => (WindowFn::CumeDist, None, T::Float64),
+            ("ntile", [n], _) => match const_literal(*n)? {
+                Some((Literal::Int64(n), _)) if n > 0 => (WindowFn::Ntile(n as u64), None, T::Int32),
+                _ => return Err(unsupported("ntile() of anything but a positive constant")),
+            },
+            ("count", [], true) => (WindowFn::Aggregate(AggFunc::CountStar), None, T::Int64),
+            ("count", [a], false) => {
+                (WindowFn::Aggregate(AggFunc::Count), Some(self.window_column(*a)?), T::Int64)
+            }
+            ("sum" | "min" | "max", [a], false) => {
+                let c = self.window_column(*a)?;
+                let t = self.stage_type(c);
+                let (_, _, coll) = expr_type(*a)?;
+                let output = match (name.as_str(), t) {
+                    ("sum", T::Int16 | T::Int32) => T::Int64,
+                    ("sum", T::Int64) => T::Decimal128 { precision: 38, scale: 0 },
+                    ("sum", T::Decimal128 { scale, .. }) => T::Decimal128 { precision: 38, scale },
+                    ("sum", _) => return Err(refuse()),
+                    (_, t)
+                        if order_safe(t, coll)
+                            && !matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16) =>
+                    {
+                        t
+                    }
+                    _ => return Err(refuse()),
+                };
+                let func = match name.as_str() {
+                    "sum" => AggFunc::Sum,
+                    "min" => AggFunc::Min,
+                    _ => AggFunc::Max,
+                };
+                (WindowFn::Aggregate(func), Some(c), output)
+            }
+            _ => return Err(refuse()),
+        };
+        let (typid, typmod, coll) = expr_type(node)?;
+        let spec = WindowSpec { func, arg, partition_by, order_by, frame, id: 0, output };
+        if self.plain {
+            self.b.columns.push((node, output, WINDOW));
+            let id = self.b.columns.len() - 1;
+            self.b.windows.push(WindowSpec { id, ..spec });
+            let pos = self.b.output_pos(id);
+            return make_var(pos + 1, typid, typmod, coll);
+        }
+        self.windows.push(spec);
+        let var = make_var(0, typid, typmod, coll)?;
+        self.window_vars.push(var as *mut sys::Var);
+        Ok(var)
+    }
+
+    /// The type of stage column `c` (see [`Self::window_column`]).
+    fn stage_type(&self, c: usize) -> ColumnType {
+        if self.plain {
+            return self.b.columns[c].1;
+        }
+        let nkeys = self.key_exprs.len();
+        if c < nkeys {
+            self.b.columns[self.key_cols[c]].1
+        } else {
+            self.aggs.get(c - nkeys).map_or(ColumnType::Boolean, |a| a.output)
+        }
+    }
+}
+
+/// A WINDOW clause's frame: None for the default; ROWS with constant offsets, RANGE without.
+fn frame_of(wc: &sys::WindowClause) -> PgResult<Option<Frame>> {
+    let o = wc.frameOptions as u32;
+    if o & sys::FRAMEOPTION_NONDEFAULT == 0 {
+        return Ok(None);
+    }
+    let refuse = || unsupported("window frame (GROUPS, EXCLUDE, RANGE with an offset)");
+    if o & (sys::FRAMEOPTION_GROUPS
+        | sys::FRAMEOPTION_EXCLUDE_CURRENT_ROW
+        | sys::FRAMEOPTION_EXCLUDE_GROUP
+        | sys::FRAMEOPTION_EXCLUDE_TIES)
+        != 0
+    {
+        return Err(refuse());
+    }
+    let rows = o & sys::FRAMEOPTION_ROWS != 0;
+    let offset = |e: *mut sys::Node| -> PgResult<u64> {
+        // The offset is coerced to int8 (`int8(2)`): folded first.
+        let copy = nodes::copy(e)?;
+        // SAFETY: constant folding without planner state on our copy.
+        let e = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
+        match const_literal(e)? {
+            Some((Literal::Int64(n), _)) if n >= 0 && rows => Ok(n as u64),
+            _ => Err(refuse()),
+        }
+    };
+    let start = if o & sys::FRAMEOPTION_START_UNBOUNDED_PRECEDING != 0 {
+        FrameBound::UnboundedPreceding
+    } else if o & sys::FRAMEOPTION_START_CURRENT_ROW != 0 {
+        FrameBound::CurrentRow
+    } else if o & sys::FRAMEOPTION_START_OFFSET_PRECEDING != 0 {
+        FrameBound::Preceding(offset(wc.startOffset)?)
+    } else if o & sys::FRAMEOPTION_START_OFFSET_FOLLOWING != 0 {
+        FrameBound::Following(offset(wc.startOffset)?)
+    } else {
+        return Err(refuse());
+    };
+    let end = if o & sys::FRAMEOPTION_END_UNBOUNDED_FOLLOWING != 0 {
+        FrameBound::UnboundedFollowing
+    } else if o & sys::FRAMEOPTION_END_CURRENT_ROW != 0 {
+        FrameBound::CurrentRow
+    } else if o & sys::FRAMEOPTION_END_OFFSET_PRECEDING != 0 {
+        FrameBound::Preceding(offset(wc.endOffset)?)
+    } else if o & sys::FRAMEOPTION_END_OFFSET_FOLLOWING != 0 {
+        FrameBound::Following(offset(wc.endOffset)?)
+    } else {
+        return Err(refuse());
+    };
+    Ok(Some(Frame { rows, start, end }))
 }
 
 impl AggContext<'_> {

@@ -10,13 +10,15 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{bool_and, bool_or, count, max, min, sum};
 use datafusion::functions_aggregate::grouping::grouping_udaf;
+use datafusion::logical_expr::expr_rewriter::normalize_col;
 use datafusion::logical_expr::{
     binary_expr, cast, col, lit, Case, Expr, ExprFunctionExt, ExprSchemable, GroupingSet, JoinType,
-    LogicalPlan, LogicalPlanBuilder, Operator,
+    LogicalPlan, LogicalPlanBuilder, Operator, WindowFrame, WindowFrameBound, WindowFrameUnits,
 };
 
 use super::spec::{
-    AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, JoinKind, JoinTree, Literal, PlanSpec, SetOpKind, SetTree,
+    AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, FrameBound, JoinKind, JoinTree, Literal, PlanSpec, SetOpKind,
+    SetTree, WindowFn, WindowSpec,
 };
 use super::table::{column_name, PgScanTable};
 use super::udf::NumericDiv;
@@ -76,6 +78,102 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
         (false, Some(f)) => base.filter(f).build(),
         (true, Some(f)) => base.distinct().filter(f).build(),
     }
+}
+
+/// A window function over the columns named by `name`, of types `types`.
+fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> String) -> Result<Expr> {
+    use datafusion::functions_aggregate::count::count_udaf;
+    use datafusion::functions_aggregate::min_max::{max_udaf, min_udaf};
+    use datafusion::functions_aggregate::sum::sum_udaf;
+    use datafusion::functions_window::expr_fn as wf;
+    use datafusion::logical_expr::expr::{WindowFunction, WindowFunctionDefinition};
+    let arg = || {
+        w.arg.map(|i| col(name(i))).ok_or_else(|| {
+            datafusion::common::DataFusionError::Internal("window function without argument".into())
+        })
+    };
+    let arg_type = w.arg.and_then(|i| types.get(i).copied()).unwrap_or(ColumnType::Int64);
+    let base = match w.func {
+        WindowFn::RowNumber => wf::row_number(),
+        WindowFn::Rank => wf::rank(),
+        WindowFn::DenseRank => wf::dense_rank(),
+        WindowFn::PercentRank => wf::percent_rank(),
+        WindowFn::CumeDist => wf::cume_dist(),
+        WindowFn::Ntile(n) => wf::ntile(lit(n as i64)),
+        WindowFn::Aggregate(f) => {
+            let (udaf, args) = match f {
+                AggFunc::CountStar => (count_udaf(), vec![lit(1i64)]),
+                AggFunc::Count => (count_udaf(), vec![arg()?]),
+                // As the aggregate: decimal sums accumulate in 256 bits (never wrap).
+                AggFunc::Sum => match (arg_type, w.output) {
+                    (
+                        ColumnType::Decimal128 { .. } | ColumnType::Int64,
+                        ColumnType::Decimal128 { scale, .. },
+                    ) => (sum_udaf(), vec![cast(arg()?, DataType::Decimal256(76, scale))]),
+                    _ => (sum_udaf(), vec![arg()?]),
+                },
+                AggFunc::Min => (min_udaf(), vec![pg_order_key(arg()?, arg_type)?]),
+                AggFunc::Max => (max_udaf(), vec![pg_order_key(arg()?, arg_type)?]),
+                _ => {
+                    return Err(datafusion::common::DataFusionError::NotImplemented(
+                        "window aggregate".into(),
+                    ))
+                }
+            };
+            Expr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(udaf), args))
+        }
+    };
+    let partition = w.partition_by.iter().map(|&i| col(name(i))).collect();
+    let order = w
+        .order_by
+        .iter()
+        .map(|k| {
+            let ty = types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
+            Ok(pg_order_key(col(name(k.column)), ty)?.sort(!k.descending, k.nulls_first))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let frame = match w.frame {
+        None => WindowFrame::new(if order.is_empty() { None } else { Some(false) }),
+        Some(f) => {
+            let bound = |b: FrameBound| match b {
+                FrameBound::UnboundedPreceding => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                FrameBound::Preceding(n) => WindowFrameBound::Preceding(ScalarValue::UInt64(Some(n))),
+                FrameBound::CurrentRow => WindowFrameBound::CurrentRow,
+                FrameBound::Following(n) => WindowFrameBound::Following(ScalarValue::UInt64(Some(n))),
+                FrameBound::UnboundedFollowing => WindowFrameBound::Following(ScalarValue::UInt64(None)),
+            };
+            let units = if f.rows { WindowFrameUnits::Rows } else { WindowFrameUnits::Range };
+            WindowFrame::new_bounds(units, bound(f.start), bound(f.end))
+        }
+    };
+    base.partition_by(partition).order_by(order).window_frame(frame).build()
+}
+
+/// Compute `windows` over `b` (columns named by `name`); their results are named
+/// `out_name(i)`, cast to their types, after `keep` (the columns kept, by name).
+fn add_windows(
+    b: LogicalPlanBuilder,
+    windows: &[WindowSpec],
+    types: &[ColumnType],
+    name: &dyn Fn(usize) -> String,
+    keep: Vec<Expr>,
+    out_name: &dyn Fn(usize) -> String,
+) -> Result<LogicalPlanBuilder> {
+    let input = b.build()?;
+    // Columns qualified as the window node qualifies them, so that each function's result
+    // column is named by its expression.
+    let exprs = windows
+        .iter()
+        .map(|w| normalize_col(window_expr(w, types, name)?, &input))
+        .collect::<Result<Vec<_>>>()?;
+    let names: Vec<String> = exprs.iter().map(|e| e.schema_name().to_string()).collect();
+    // One window node per distinct PARTITION BY / ORDER BY, as DataFusion's SQL planner does.
+    let plan = LogicalPlanBuilder::window_plan(input, exprs)?;
+    let results = windows.iter().zip(names).enumerate().map(|(i, (w, n))| {
+        cast(Expr::Column(datafusion::common::Column::from_name(n)), w.output.arrow_type()).alias(out_name(i))
+    });
+    let exprs: Vec<Expr> = keep.into_iter().chain(results).collect();
+    LogicalPlanBuilder::from(plan).project(exprs)
 }
 
 fn literal(l: &Literal) -> ScalarValue {
@@ -263,7 +361,20 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
                 .collect::<Vec<_>>();
         b = b.project(exprs)?;
     }
+    if spec.grouping.is_none() && !spec.windows.is_empty() {
+        // Without grouping, windows run over the joined row and add columns to it.
+        let keep = spec
+            .leaf_columns()
+            .into_iter()
+            .map(|(id, _)| id)
+            .chain(spec.computed.iter().map(|c| c.id))
+            .map(|id| col(column_name(id)))
+            .collect();
+        let ids: Vec<usize> = spec.windows.iter().map(|w| w.id).collect();
+        b = add_windows(b, &spec.windows, &scan_types, &column_name, keep, &|i| column_name(ids[i]))?;
+    }
     let stage_types = spec.stage_types();
+    let grouped_windows = if spec.grouping.is_some() { spec.windows.len() } else { 0 };
     let stage_sources: Vec<Expr> = match &spec.grouping {
         None => (0..scan_types.len()).map(|i| col(column_name(i))).collect(),
         Some(g) => {
@@ -288,7 +399,7 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
     let schema = b.schema().clone();
     let stage = stage_sources
         .into_iter()
-        .zip(&stage_types[..stage_types.len() - spec.post.len()])
+        .zip(&stage_types[..stage_types.len() - spec.post.len() - grouped_windows])
         .enumerate()
         .map(|(i, (e, t))| {
             let have = e.get_type(schema.as_ref()).ok();
@@ -298,6 +409,15 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
         })
         .collect::<Vec<_>>();
     b = b.project(stage)?;
+    if let Some(h) = &spec.having {
+        b = b.filter(df_expr(h, &stage_name))?;
+    }
+    if grouped_windows > 0 {
+        // With grouping, windows run over the groups (after HAVING) and extend the stage.
+        let base = stage_types.len() - spec.post.len() - grouped_windows;
+        let keep = (0..base).map(|i| col(stage_name(i))).collect();
+        b = add_windows(b, &spec.windows, &stage_types, &stage_name, keep, &|i| stage_name(base + i))?;
+    }
     if !spec.post.is_empty() {
         let base = stage_types.len() - spec.post.len();
         let exprs =
@@ -305,9 +425,6 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
                 cast(df_expr(e, &stage_name), t.arrow_type()).alias(stage_name(base + i))
             }));
         b = b.project(exprs)?;
-    }
-    if let Some(h) = &spec.having {
-        b = b.filter(df_expr(h, &stage_name))?;
     }
     b = b.project(spec.output.iter().enumerate().map(|(i, &s)| col(stage_name(s)).alias(output_name(i))))?;
     if spec.distinct {

@@ -129,6 +129,55 @@ pub struct Computed {
     pub ty: ColumnType,
 }
 
+/// A window function DataFusion computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowFn {
+    RowNumber,
+    Rank,
+    DenseRank,
+    PercentRank,
+    CumeDist,
+    /// `ntile(n)` with a constant n.
+    Ntile(u64),
+    /// An aggregate over the frame: count(*), count, sum, min, max.
+    Aggregate(AggFunc),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameBound {
+    UnboundedPreceding,
+    Preceding(u64),
+    CurrentRow,
+    Following(u64),
+    UnboundedFollowing,
+}
+
+/// An explicit frame (None in [`WindowSpec::frame`]: SQL's default, RANGE UNBOUNDED PRECEDING to
+/// CURRENT ROW with ORDER BY, the whole partition without).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// ROWS (true) or RANGE (false; only unbounded and current-row bounds).
+    pub rows: bool,
+    pub start: FrameBound,
+    pub end: FrameBound,
+}
+
+/// One window function over the rows of the stage it runs on: the joined row without grouping
+/// (its result is column `id` of the joined row), the group keys and aggregates with grouping
+/// (its result is appended to the stage). Column indexes refer to that stage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowSpec {
+    pub func: WindowFn,
+    pub arg: Option<usize>,
+    pub partition_by: Vec<usize>,
+    pub order_by: Vec<SortKey>,
+    pub frame: Option<Frame>,
+    /// Without grouping: the column id of the result.
+    pub id: usize,
+    /// The result's type as PostgreSQL types it (row_number: Int64, ntile: Int32, ...).
+    pub output: ColumnType,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grouping {
     /// Scan columns grouped by.
@@ -215,6 +264,8 @@ pub struct PlanSpec {
     pub join_filter: Option<DfExpr>,
     /// None: the output columns are the scan columns, in order, picked by `output`.
     pub grouping: Option<Grouping>,
+    /// Window functions (see [`WindowSpec`]), computed after HAVING.
+    pub windows: Vec<WindowSpec>,
     /// Columns computed over the stage (group keys then aggregates, or the joined row) and
     /// appended to it, cast to their type: a subquery's select-list expressions over aggregates.
     pub post: Vec<(DfExpr, ColumnType)>,
@@ -255,8 +306,13 @@ impl PlanSpec {
 
     /// Types of the joined row, by column id.
     pub fn scan_types(&self) -> Vec<ColumnType> {
-        let all: Vec<(usize, ColumnType)> =
-            self.leaf_columns().into_iter().chain(self.computed.iter().map(|c| (c.id, c.ty))).collect();
+        let windows = self.windows.iter().filter(|_| self.grouping.is_none()).map(|w| (w.id, w.output));
+        let all: Vec<(usize, ColumnType)> = self
+            .leaf_columns()
+            .into_iter()
+            .chain(self.computed.iter().map(|c| (c.id, c.ty)))
+            .chain(windows)
+            .collect();
         let n = all.iter().map(|(id, _)| id + 1).max().unwrap_or(0);
         let mut types = vec![ColumnType::Boolean; n];
         for (id, ty) in all {
@@ -270,7 +326,13 @@ impl PlanSpec {
         let scan = self.scan_types();
         let stage: Vec<ColumnType> = match &self.grouping {
             None => scan,
-            Some(g) => g.keys.iter().map(|&k| scan[k]).chain(g.aggs.iter().map(|a| a.output)).collect(),
+            Some(g) => g
+                .keys
+                .iter()
+                .map(|&k| scan[k])
+                .chain(g.aggs.iter().map(|a| a.output))
+                .chain(self.windows.iter().map(|w| w.output))
+                .collect(),
         };
         stage.into_iter().chain(self.post.iter().map(|(_, t)| *t)).collect()
     }

@@ -51,6 +51,7 @@ fn spec() -> PlanSpec {
                 },
             ],
         }),
+        windows: Vec::new(),
         post: Vec::new(),
         having: Some(DfExpr::Compare(
             CmpOp::Gt,

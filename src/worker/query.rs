@@ -17,7 +17,7 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::common::DataFusionError;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::SessionContext;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::{Notify, Semaphore};
 
 use super::scan::{mark_copy_modes, PageSource};
@@ -98,7 +98,12 @@ impl QueryTask {
         let started = Instant::now();
         let seg = self.seg;
         let result = match self.permits.clone().acquire_owned().await {
-            Ok(_permit) => self.execute().await,
+            // A panic in DataFusion (planning or execution) fails this query with XX000 instead
+            // of ending the task silently, which would leave the backend waiting for an answer.
+            Ok(_permit) => match std::panic::AssertUnwindSafe(self.execute()).catch_unwind().await {
+                Ok(r) => r,
+                Err(p) => Err(Failure::internal(crate::pg::error::panic_message(p))),
+            },
             Err(_) => Err(Failure::internal("the worker is shutting down")),
         };
         seg.metrics().add(Metric::WorkerTotalNs, started.elapsed().as_nanos() as u64);

@@ -79,3 +79,5 @@ SELECT s_nationkey FROM supplier EXCEPT SELECT c_nationkey FROM customer WHERE c
 SELECT count(*) FROM (SELECT l_orderkey FROM lineitem WHERE l_quantity > 49 UNION SELECT o_orderkey FROM orders WHERE o_totalprice > 400000) u;
 SELECT l_returnflag, l_linestatus, sum(l_quantity), GROUPING(l_returnflag, l_linestatus) FROM lineitem GROUP BY CUBE (l_returnflag, l_linestatus) ORDER BY 4, 1, 2;
 SELECT o_orderpriority, bool_and(o_totalprice > 1000), bool_or(o_orderstatus = 'F') FROM orders GROUP BY o_orderpriority ORDER BY 1;
+SELECT o_custkey, o_orderkey, o_totalprice, rank() OVER (PARTITION BY o_custkey ORDER BY o_totalprice DESC, o_orderkey) AS r, sum(o_totalprice) OVER (PARTITION BY o_custkey) FROM orders WHERE o_custkey < 50 ORDER BY o_custkey, r;
+SELECT n_name, sum(l_extendedprice) AS revenue, rank() OVER (ORDER BY sum(l_extendedprice) DESC) FROM lineitem JOIN supplier ON s_suppkey = l_suppkey JOIN nation ON n_nationkey = s_nationkey GROUP BY n_name ORDER BY 3, 1;
