@@ -35,7 +35,7 @@ SELECT count(*) FROM (SELECT id FROM er EXCEPT ALL SELECT id FROM er) u;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM er a JOIN er b ON a.f8 = b.f8;
 SELECT count(*) FROM er HAVING count(*) > (SELECT 1);
-SELECT lead(id) OVER () FROM er LIMIT 1;
+SELECT sum(id) FILTER (WHERE id > 5) OVER () FROM er LIMIT 1;
 SELECT f8, count(*) FROM er GROUP BY f8;
 SELECT DISTINCT f8 FROM er;
 WITH RECURSIVE c (n) AS (SELECT id FROM er WHERE id = 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) FROM c;

@@ -128,11 +128,19 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
--- Fail closed (0A000): window functions beyond those (lag, avg, ...), GROUPS and EXCLUDE frames,
+\set q 'SELECT id, lag(n) OVER w, lead(t, 2) OVER w, lag(d, 0) OVER w, first_value(i2) OVER w, last_value(v) OVER (PARTITION BY bp ORDER BY id ROWS BETWEEN CURRENT ROW AND 3 FOLLOWING), nth_value(id, 2) OVER (PARTITION BY bp ORDER BY id), avg(n) OVER (PARTITION BY bp ORDER BY id ROWS 2 PRECEDING), avg(i2) OVER (PARTITION BY bp), avg(f8) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 PRECEDING), NULL::int8 AS x FROM fq WHERE id < 150 WINDOW w AS (PARTITION BY b ORDER BY id) ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT t, avg(sum(n)) OVER (ORDER BY t ROWS 1 PRECEDING), lag(count(*)) OVER (ORDER BY t) FROM fq GROUP BY t ORDER BY t NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- Fail closed (0A000): lag/lead with a default or a column offset, GROUPS and EXCLUDE frames,
 -- RANGE with an offset.
-SELECT lag(id) OVER (ORDER BY id) FROM fq LIMIT 1;
+SELECT lag(id, 1, 0) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
-SELECT avg(n) OVER () FROM fq LIMIT 1;
+SELECT lead(id, i2) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT sum(id) OVER (ORDER BY id GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE

@@ -794,7 +794,8 @@ impl Builder {
 
     /// [`Self::column_as`], also for a column whose value only is exact (comparisons).
     fn any_column(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
-        if let Some(i) = self.columns.iter().position(|(c, _, _)| nodes::equal(*c, e)) {
+        // (A window function's column is described by a node that stands for nothing else.)
+        if let Some(i) = self.columns.iter().position(|(c, _, l)| *l != WINDOW && nodes::equal(*c, e)) {
             return Ok(i);
         }
         let leaf = self.leaf_of(e)?;
@@ -2496,6 +2497,39 @@ impl AggContext<'_> {
                 Some((Literal::Int64(n), _)) if n > 0 => (WindowFn::Ntile(n as u64), None, T::Int32),
                 _ => return Err(unsupported("ntile() of anything but a positive constant")),
             },
+            ("lag" | "lead", [a, rest @ ..], false) if rest.len() <= 2 => {
+                // lag(x [, n [, default]]): a constant n >= 0, a NULL (or no) default.
+                let n = match rest.first() {
+                    None => 1,
+                    Some(&o) => match const_literal(o)? {
+                        Some((Literal::Int64(n), _)) if n >= 0 => n as u64,
+                        _ => {
+                            return Err(unsupported(format!(
+                                "{name}() with an offset that is not a constant >= 0"
+                            )))
+                        }
+                    },
+                };
+                if rest.get(1).is_some_and(|&d| !is_null_const(d)) {
+                    return Err(unsupported(format!("{name}() with a default value")));
+                }
+                let c = self.window_column(*a)?;
+                let func = if name == "lag" { WindowFn::Lag(n) } else { WindowFn::Lead(n) };
+                (func, Some(c), self.stage_type(c))
+            }
+            ("first_value" | "last_value", [a], false) => {
+                let c = self.window_column(*a)?;
+                let func = if name == "first_value" { WindowFn::FirstValue } else { WindowFn::LastValue };
+                (func, Some(c), self.stage_type(c))
+            }
+            ("nth_value", [a, n], false) => match const_literal(*n)? {
+                Some((Literal::Int64(n), _)) if n > 0 => {
+                    let c = self.window_column(*a)?;
+                    (WindowFn::NthValue(n as u64), Some(c), self.stage_type(c))
+                }
+                _ => return Err(unsupported("nth_value() of anything but a positive constant")),
+            },
+            ("avg", [a], false) => return self.window_avg(*a, partition_by, order_by, frame),
             ("count", [], true) => (WindowFn::Aggregate(AggFunc::CountStar), None, T::Int64),
             ("count", [a], false) => {
                 (WindowFn::Aggregate(AggFunc::Count), Some(self.window_column(*a)?), T::Int64)
@@ -2528,8 +2562,20 @@ impl AggContext<'_> {
         };
         let (typid, typmod, coll) = expr_type(node)?;
         let spec = WindowSpec { func, arg, partition_by, order_by, frame, id: 0, output };
+        self.add_window(spec, node, typid, typmod, coll)
+    }
+
+    /// Register a window function; the Var standing for its result (`node` describes it).
+    fn add_window(
+        &mut self,
+        spec: WindowSpec,
+        node: *mut sys::Node,
+        typid: Oid,
+        typmod: i32,
+        coll: Oid,
+    ) -> PgResult<*mut sys::Node> {
         if self.plain {
-            self.b.columns.push((node, output, WINDOW));
+            self.b.columns.push((node, spec.output, WINDOW));
             let id = self.b.columns.len() - 1;
             self.b.windows.push(WindowSpec { id, ..spec });
             let pos = self.b.output_pos(id);
@@ -2539,6 +2585,56 @@ impl AggContext<'_> {
         let var = make_var(0, typid, typmod, coll)?;
         self.window_vars.push(var as *mut sys::Var);
         Ok(var)
+    }
+
+    /// `avg(x) OVER (...)`: DataFusion's sum and count over the window, PostgreSQL's division on
+    /// the node (as for the aggregate).
+    fn window_avg(
+        &mut self,
+        a: *mut sys::Node,
+        partition_by: Vec<usize>,
+        order_by: Vec<SortKey>,
+        frame: Option<Frame>,
+    ) -> PgResult<*mut sys::Node> {
+        use ColumnType as T;
+        let c = self.window_column(a)?;
+        let (sum_ty, sum_pg) = match self.stage_type(c) {
+            T::Int16 | T::Int32 => (T::Int64, sys::INT8OID),
+            T::Int64 => (T::Decimal128 { precision: 38, scale: 0 }, sys::NUMERICOID),
+            T::Decimal128 { scale, .. } => (T::Decimal128 { precision: 38, scale }, sys::NUMERICOID),
+            T::Float64 => (T::Float64, sys::FLOAT8OID),
+            t => return Err(unsupported(format!("window function avg({t:?})"))),
+        };
+        let window = |func, output| WindowSpec {
+            func,
+            arg: Some(c),
+            partition_by: partition_by.clone(),
+            order_by: order_by.clone(),
+            frame,
+            id: 0,
+            output,
+        };
+        let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
+        let sum =
+            self.add_window(window(WindowFn::Aggregate(AggFunc::Sum), sum_ty), null(sum_pg)?, sum_pg, -1, 0)?;
+        let count = self.add_window(
+            window(WindowFn::Aggregate(AggFunc::Count), T::Int64),
+            null(sys::INT8OID)?,
+            sys::INT8OID,
+            -1,
+            0,
+        )?;
+        if sum_pg == sys::FLOAT8OID {
+            let countf = make_func(sys::F_FLOAT8_INT8, sys::FLOAT8OID, &[count])?;
+            return make_func(sys::F_FLOAT8DIV, sys::FLOAT8OID, &[sum, countf]);
+        }
+        let sumn = if sum_pg == sys::INT8OID {
+            make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[sum])?
+        } else {
+            sum
+        };
+        let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
+        make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
     }
 
     /// The type of stage column `c` (see [`Self::window_column`]).

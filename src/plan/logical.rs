@@ -100,6 +100,11 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
         WindowFn::PercentRank => wf::percent_rank(),
         WindowFn::CumeDist => wf::cume_dist(),
         WindowFn::Ntile(n) => wf::ntile(lit(n as i64)),
+        WindowFn::Lag(n) => wf::lag(arg()?, Some(n as i64), None),
+        WindowFn::Lead(n) => wf::lead(arg()?, Some(n as i64), None),
+        WindowFn::FirstValue => wf::first_value(arg()?),
+        WindowFn::LastValue => wf::last_value(arg()?),
+        WindowFn::NthValue(n) => wf::nth_value(arg()?, n as i64),
         WindowFn::Aggregate(f) => {
             let (udaf, args) = match f {
                 AggFunc::CountStar => (count_udaf(), vec![lit(1i64)]),

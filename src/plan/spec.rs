@@ -139,6 +139,13 @@ pub enum WindowFn {
     CumeDist,
     /// `ntile(n)` with a constant n.
     Ntile(u64),
+    /// `lag(x, n)` / `lead(x, n)` with a constant n, NULL past the partition's edge.
+    Lag(u64),
+    Lead(u64),
+    FirstValue,
+    LastValue,
+    /// `nth_value(x, n)` with a constant n.
+    NthValue(u64),
     /// An aggregate over the frame: count(*), count, sum, min, max.
     Aggregate(AggFunc),
 }

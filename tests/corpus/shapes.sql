@@ -81,3 +81,4 @@ SELECT l_returnflag, l_linestatus, sum(l_quantity), GROUPING(l_returnflag, l_lin
 SELECT o_orderpriority, bool_and(o_totalprice > 1000), bool_or(o_orderstatus = 'F') FROM orders GROUP BY o_orderpriority ORDER BY 1;
 SELECT o_custkey, o_orderkey, o_totalprice, rank() OVER (PARTITION BY o_custkey ORDER BY o_totalprice DESC, o_orderkey) AS r, sum(o_totalprice) OVER (PARTITION BY o_custkey) FROM orders WHERE o_custkey < 50 ORDER BY o_custkey, r;
 SELECT n_name, sum(l_extendedprice) AS revenue, rank() OVER (ORDER BY sum(l_extendedprice) DESC) FROM lineitem JOIN supplier ON s_suppkey = l_suppkey JOIN nation ON n_nationkey = s_nationkey GROUP BY n_name ORDER BY 3, 1;
+SELECT o_orderkey, o_custkey, lag(o_totalprice) OVER w, first_value(o_orderdate) OVER w, avg(o_totalprice) OVER (PARTITION BY o_custkey) FROM orders WHERE o_custkey < 30 WINDOW w AS (PARTITION BY o_custkey ORDER BY o_orderkey) ORDER BY o_orderkey;
