@@ -99,7 +99,7 @@ SELECT status, count(*) FROM so GROUP BY status HAVING count(*) > (SELECT count(
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM so HAVING count(*) > (SELECT count(*) FROM sc);
 \echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = o.id AND sl.code = c.id);
+SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = o.id AND sl.code < c.id);
 \echo :LAST_ERROR_SQLSTATE
 SELECT c.id, (SELECT count(*) FROM sl WHERE sl.code = o.cust) FROM sc c LEFT JOIN so o ON o.cust = c.id WHERE c.id < 3;
 \echo :LAST_ERROR_SQLSTATE
@@ -185,6 +185,21 @@ SELECT count(*) FROM stiny t, sc WHERE sc.id = t.k AND t.v >= (SELECT avg(t2.v) 
 SELECT count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE c.quota > (SELECT count(*) FROM so o2 WHERE o2.cust = c.id AND o2.total > o.total);
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE stiny;
+
+-- EXISTS / NOT EXISTS correlated to two tables of the query: a semi join (anti join) with the
+-- subquery's distinct keys, in DataFusion. NULL keys never match.
+\set q 'SELECT c.region, count(*) FROM sc c JOIN so o ON o.cust = c.id WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = o.id AND sl.code = c.id) GROUP BY c.region ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.region, count(*), sum(o.total) FROM sc c JOIN so o ON o.cust = c.id WHERE NOT EXISTS (SELECT 1 FROM sl WHERE sl.order_id = o.id AND sl.code = c.id AND sl.qty > 10) AND o.status = ''F'' GROUP BY c.region ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*) FROM so o, sc c WHERE NOT EXISTS (SELECT 1 FROM sl WHERE sl.code = o.cust AND sl.code = c.id) AND c.id < 20 AND o.id < 70'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 
 -- UNION / INTERSECT / EXCEPT: each arm a query block, the set operation in DataFusion (duplicates
 -- removed with NULLs equal), then ORDER BY / LIMIT.

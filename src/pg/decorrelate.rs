@@ -1,5 +1,5 @@
-//! Correlated scalar subqueries compared in WHERE, turned into a grouped subquery in FROM joined on
-//! the correlation keys (TPC-H Q17):
+//! Correlated subqueries in WHERE turned into a grouped subquery in FROM joined on the correlation
+//! keys. A scalar subquery compared with a value (TPC-H Q17):
 //!
 //! ```text
 //! WHERE x < (SELECT 0.2 * avg(l.q) FROM l WHERE l.k = p.k AND <local>)
@@ -18,6 +18,11 @@
 //! - It refers to the outer query only through `inner = outer.column` terms of its WHERE, with
 //!   the inner type's default equality (the grouping equality), and nowhere else.
 //! - Works on our copy of the Query; the new subquery's columns are named `key1..`, `value`.
+//!
+//! `[NOT] EXISTS` correlated (by the same kind of equalities) to several relations of the query
+//! becomes a semi join (the subquery's distinct keys joined to the outer rows) or an anti join (a
+//! left join to them, the key NULL: a matching key never is). One correlated to a single relation
+//! stays in that relation's scan, where PostgreSQL runs it.
 
 use std::ffi::c_void;
 
@@ -107,6 +112,202 @@ fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sy
             return Ok(None);
         }
         Ok(Some((inner, outer, o.opno)))
+    }
+}
+
+/// A correlation term with what it correlates: (the term, (inner expression, outer Var, equality)).
+type Key = (*mut sys::Node, (*mut sys::Node, *mut sys::Var, sys::Oid));
+
+/// Add to `q`'s range table the subquery `subselect` (a copy) with WHERE `local` only, grouped by
+/// the inner side of `keys` (its columns `key1..`), then `value` if any; its range-table index,
+/// or None when the subquery still refers to the outer query elsewhere.
+///
+/// # Safety
+/// `q` is our copy of a valid Query, `subselect` a valid Query one level below it.
+unsafe fn add_grouped(
+    q: *mut sys::Query,
+    subselect: *mut sys::Query,
+    local: &[*mut sys::Node],
+    keys: &[Key],
+    value: Option<*mut sys::Node>,
+) -> PgResult<Option<i32>> {
+    // SAFETY: per the contract; every allocation is guarded.
+    unsafe {
+        let sub = nodes::copy(subselect)?;
+        (*(*sub).jointree).quals = and_of(local)?;
+        let mut tlist: *mut sys::List = std::ptr::null_mut();
+        let mut group: *mut sys::List = std::ptr::null_mut();
+        let mut colnames: *mut sys::List = std::ptr::null_mut();
+        for (i, (_, (inner, _, eq))) in keys.iter().enumerate() {
+            let n = (i + 1) as i16;
+            let name = std::ffi::CString::new(format!("key{n}")).unwrap_or_default();
+            let name_p = name.as_ptr();
+            let entry =
+                guard(|| sys::makeTargetEntry(*inner as *mut sys::Expr, n, sys::pstrdup(name_p), false))?;
+            (*entry).ressortgroupref = n as u32;
+            tlist = nodes::append(tlist, entry as *mut c_void)?;
+            let typ = guard(|| sys::exprType(*inner))?;
+            let (mut lt, mut eq2, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
+            let (plt, peq, ph) =
+                (&mut lt as *mut sys::Oid, &mut eq2 as *mut sys::Oid, &mut hashable as *mut bool);
+            guard(|| {
+                sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
+            })?;
+            let sgc: *mut sys::SortGroupClause = nodes::make(sys::NodeTag_T_SortGroupClause)?;
+            (*sgc).tleSortGroupRef = n as u32;
+            (*sgc).eqop = *eq;
+            (*sgc).sortop = lt;
+            (*sgc).nulls_first = false;
+            (*sgc).hashable = hashable;
+            group = nodes::append(group, sgc as *mut c_void)?;
+            colnames = nodes::append(colnames, nodes::string_node(&format!("key{n}"))? as *mut c_void)?;
+        }
+        if let Some(value) = value {
+            let vn = (keys.len() + 1) as i16;
+            let entry =
+                guard(|| sys::makeTargetEntry(value as *mut sys::Expr, vn, std::ptr::null_mut(), false))?;
+            tlist = nodes::append(tlist, entry as *mut c_void)?;
+            colnames = nodes::append(colnames, nodes::string_node("value")? as *mut c_void)?;
+        }
+        (*sub).targetList = tlist;
+        (*sub).groupClause = group;
+        (*sub).sortClause = std::ptr::null_mut();
+        (*sub).distinctClause = std::ptr::null_mut();
+        // Nothing else may refer to the outer query.
+        if has_level(sub as *mut sys::Node, 1)? {
+            return Ok(None);
+        }
+        let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
+        (*rte).rtekind = sys::RTEKind_RTE_SUBQUERY;
+        (*rte).subquery = sub;
+        (*rte).inFromCl = true;
+        let alias = std::ffi::CString::new("pg_fusion_subquery").unwrap_or_default();
+        let alias_p = alias.as_ptr();
+        (*rte).eref = guard(|| sys::makeAlias(alias_p, colnames))?;
+        (*q).rtable = nodes::append((*q).rtable, rte as *mut c_void)?;
+        Ok(Some(list::<sys::RangeTblEntry>((*q).rtable).len() as i32))
+    }
+}
+
+/// The join terms `outer = keyN` for the keys of subquery `rti`.
+///
+/// # Safety
+/// As [`add_grouped`]; `keys` from [`correlation`].
+unsafe fn key_terms(rti: i32, keys: &[Key]) -> PgResult<Vec<*mut sys::Node>> {
+    let mut out = Vec::new();
+    for (i, (t, (inner, outer, _))) in keys.iter().enumerate() {
+        let outer_here = nodes::copy(*outer)?;
+        // SAFETY: our copy of the outer Var, now at the query's own level.
+        unsafe { (*outer_here).varlevelsup = 0 };
+        let key = make_var(rti, (i + 1) as i16, *inner)?;
+        out.push(op_like(*t, outer_here as *mut sys::Node, key)?);
+    }
+    Ok(out)
+}
+
+/// `[NOT] EXISTS (SELECT .. FROM .. WHERE inner = outer.a AND inner2 = outer2.b AND <local>)`
+/// correlated to several relations of `q` (one relation's runs in its scan): the subquery's
+/// distinct keys joined to the outer rows (a semi join), or left-joined with the key NULL (an
+/// anti join: a matching key is never NULL). Returns the terms replacing `term`, and for NOT
+/// EXISTS wraps `q`'s FROM list in the left join.
+fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>> {
+    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+    unsafe {
+        let (sublink, negated) = match nodes::tag(term) {
+            sys::NodeTag_T_SubLink => (term as *mut sys::SubLink, false),
+            sys::NodeTag_T_BoolExpr
+                if (*(term as *mut sys::BoolExpr)).boolop == sys::BoolExprType_NOT_EXPR =>
+            {
+                match list::<sys::Node>((*(term as *mut sys::BoolExpr)).args).as_slice() {
+                    [a] if nodes::tag(*a) == sys::NodeTag_T_SubLink => (*a as *mut sys::SubLink, true),
+                    _ => return Ok(None),
+                }
+            }
+            _ => return Ok(None),
+        };
+        if (*sublink).subLinkType != sys::SubLinkType_EXISTS_SUBLINK {
+            return Ok(None);
+        }
+        let s = &*((*sublink).subselect as *mut sys::Query);
+        let plain = s.commandType == sys::CmdType_CMD_SELECT
+            && s.utilityStmt.is_null()
+            && !s.hasAggs
+            && !s.hasWindowFuncs
+            && !s.hasTargetSRFs
+            && !s.hasSubLinks
+            && !s.hasForUpdate
+            && s.setOperations.is_null()
+            && s.cteList.is_null()
+            && s.groupClause.is_null()
+            && s.groupingSets.is_null()
+            && s.havingQual.is_null()
+            && s.limitCount.is_null()
+            && s.limitOffset.is_null()
+            && !s.jointree.is_null();
+        if !plain {
+            return Ok(None);
+        }
+        let mut keys: Vec<Key> = Vec::new();
+        let mut local = Vec::new();
+        for t in conjuncts_of((*s.jointree).quals) {
+            if !has_level(t, 1)? {
+                local.push(t);
+                continue;
+            }
+            match correlation(t)? {
+                Some(k) => keys.push((t, k)),
+                None => return Ok(None),
+            }
+        }
+        // Correlated to one relation (or none): PostgreSQL runs it in that relation's scan.
+        let mut varnos: Vec<i32> = keys.iter().map(|(_, (_, v, _))| (**v).varno).collect();
+        varnos.sort_unstable();
+        varnos.dedup();
+        if varnos.len() < 2 {
+            return Ok(None);
+        }
+        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, None)? else {
+            return Ok(None);
+        };
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        (*rtr).rtindex = rti;
+        let from = (*q).jointree;
+        let terms = key_terms(rti, &keys)?;
+        if !negated {
+            (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
+            return Ok(Some(terms));
+        }
+        // FROM (<the FROM list> LEFT JOIN subquery ON keys) WHERE key1 IS NULL.
+        let left: *mut sys::FromExpr = nodes::make(sys::NodeTag_T_FromExpr)?;
+        (*left).fromlist = (*from).fromlist;
+        let join: *mut sys::JoinExpr = nodes::make(sys::NodeTag_T_JoinExpr)?;
+        (*join).jointype = sys::JoinType_JOIN_LEFT;
+        (*join).larg = left as *mut sys::Node;
+        (*join).rarg = rtr as *mut sys::Node;
+        (*join).quals = and_of(&terms)?;
+        (*from).fromlist = nodes::append(std::ptr::null_mut(), join as *mut c_void)?;
+        let test: *mut sys::NullTest = nodes::make(sys::NodeTag_T_NullTest)?;
+        (*test).arg = make_var(rti, 1, keys[0].1 .0)? as *mut sys::Expr;
+        (*test).nulltesttype = sys::NullTestType_IS_NULL;
+        (*test).location = -1;
+        Ok(Some(vec![test as *mut sys::Node]))
+    }
+}
+
+/// The AND terms of a qual (NULL: none).
+fn conjuncts_of(quals: *mut sys::Node) -> Vec<*mut sys::Node> {
+    if quals.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a valid qual expression.
+    unsafe {
+        if nodes::tag(quals) == sys::NodeTag_T_BoolExpr
+            && (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR
+        {
+            list((*(quals as *mut sys::BoolExpr)).args)
+        } else {
+            vec![quals]
+        }
     }
 }
 
@@ -223,56 +424,11 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
         if keys.is_empty() {
             return Ok(None); // uncorrelated: PostgreSQL computes it in a scan
         }
-        // The grouped subquery.
-        let sub = nodes::copy((*sublink).subselect as *mut sys::Query)?;
-        (*(*sub).jointree).quals = and_of(&local)?;
-        let mut tlist: *mut sys::List = std::ptr::null_mut();
-        let mut group: *mut sys::List = std::ptr::null_mut();
-        let mut colnames: *mut sys::List = std::ptr::null_mut();
-        for (i, (_, (inner, _, eq))) in keys.iter().enumerate() {
-            let n = (i + 1) as i16;
-            let name = std::ffi::CString::new(format!("key{n}")).unwrap_or_default();
-            let name_p = name.as_ptr();
-            let entry =
-                guard(|| sys::makeTargetEntry(*inner as *mut sys::Expr, n, sys::pstrdup(name_p), false))?;
-            (*entry).ressortgroupref = n as u32;
-            tlist = nodes::append(tlist, entry as *mut c_void)?;
-            let typ = guard(|| sys::exprType(*inner))?;
-            let (mut lt, mut eq2, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
-            let (plt, peq, ph) =
-                (&mut lt as *mut sys::Oid, &mut eq2 as *mut sys::Oid, &mut hashable as *mut bool);
-            guard(|| {
-                sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
-            })?;
-            let sgc: *mut sys::SortGroupClause = nodes::make(sys::NodeTag_T_SortGroupClause)?;
-            (*sgc).tleSortGroupRef = n as u32;
-            (*sgc).eqop = *eq;
-            (*sgc).sortop = lt;
-            (*sgc).nulls_first = false;
-            (*sgc).hashable = hashable;
-            group = nodes::append(group, sgc as *mut c_void)?;
-            colnames = nodes::append(colnames, nodes::string_node(&format!("key{n}"))? as *mut c_void)?;
-        }
-        let vn = (keys.len() + 1) as i16;
-        let entry = guard(|| sys::makeTargetEntry(value as *mut sys::Expr, vn, std::ptr::null_mut(), false))?;
-        tlist = nodes::append(tlist, entry as *mut c_void)?;
-        colnames = nodes::append(colnames, nodes::string_node("value")? as *mut c_void)?;
-        (*sub).targetList = tlist;
-        (*sub).groupClause = group;
-        // Nothing else may refer to the outer query.
-        if has_level(sub as *mut sys::Node, 1)? {
+        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, Some(value))?
+        else {
             return Ok(None);
-        }
-        // Into the outer query's FROM.
-        let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
-        (*rte).rtekind = sys::RTEKind_RTE_SUBQUERY;
-        (*rte).subquery = sub;
-        (*rte).inFromCl = true;
-        let alias = std::ffi::CString::new("pg_fusion_subquery").unwrap_or_default();
-        let alias_p = alias.as_ptr();
-        (*rte).eref = guard(|| sys::makeAlias(alias_p, colnames))?;
-        (*q).rtable = nodes::append((*q).rtable, rte as *mut c_void)?;
-        let rti = list::<sys::RangeTblEntry>((*q).rtable).len() as i32;
+        };
+        let vn = (keys.len() + 1) as i16;
         let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
         (*rtr).rtindex = rti;
         let from = (*q).jointree;
@@ -281,12 +437,7 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
         let v = make_var(rti, vn, value)?;
         let other = if sub_first { *b } else { *a };
         let mut out = vec![if sub_first { op_like(term, v, other)? } else { op_like(term, other, v)? }];
-        for (i, (t, (inner, outer, _))) in keys.iter().enumerate() {
-            let outer_here = nodes::copy(*outer)?;
-            (*outer_here).varlevelsup = 0;
-            let key = make_var(rti, (i + 1) as i16, *inner)?;
-            out.push(op_like(*t, outer_here as *mut sys::Node, key)?);
-        }
+        out.extend(key_terms(rti, &keys)?);
         Ok(Some(out))
     }
 }
@@ -310,7 +461,11 @@ pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
         let mut out = Vec::new();
         let mut changed = false;
         for t in terms {
-            match rewrite(q, t)? {
+            let new = match rewrite(q, t)? {
+                Some(new) => Some(new),
+                None => rewrite_exists(q, t)?,
+            };
+            match new {
                 Some(new) => {
                     changed = true;
                     out.extend(new);
