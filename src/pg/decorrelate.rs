@@ -34,6 +34,26 @@ fn is_builtin(oid: sys::Oid) -> bool {
     oid != 0 && oid < sys::FirstGenbkiObjectId
 }
 
+/// A SELECT without grouping, HAVING, window functions, set-returning functions, set operations,
+/// WITH, LIMIT/OFFSET, row locks or subqueries of its own: one block PostgreSQL evaluates per outer
+/// row.
+fn plain_select(s: &sys::Query) -> bool {
+    s.commandType == sys::CmdType_CMD_SELECT
+        && s.utilityStmt.is_null()
+        && !s.hasWindowFuncs
+        && !s.hasTargetSRFs
+        && !s.hasSubLinks
+        && !s.hasForUpdate
+        && s.setOperations.is_null()
+        && s.cteList.is_null()
+        && s.groupClause.is_null()
+        && s.groupingSets.is_null()
+        && s.havingQual.is_null()
+        && s.limitCount.is_null()
+        && s.limitOffset.is_null()
+        && !s.jointree.is_null()
+}
+
 fn has_level(e: *mut sys::Node, level: i32) -> PgResult<bool> {
     // SAFETY: a valid expression or Query node.
     guard(|| unsafe { sys::contain_vars_of_level(e, level) })
@@ -229,22 +249,7 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
             return Ok(None);
         }
         let s = &*((*sublink).subselect as *mut sys::Query);
-        let plain = s.commandType == sys::CmdType_CMD_SELECT
-            && s.utilityStmt.is_null()
-            && !s.hasAggs
-            && !s.hasWindowFuncs
-            && !s.hasTargetSRFs
-            && !s.hasSubLinks
-            && !s.hasForUpdate
-            && s.setOperations.is_null()
-            && s.cteList.is_null()
-            && s.groupClause.is_null()
-            && s.groupingSets.is_null()
-            && s.havingQual.is_null()
-            && s.limitCount.is_null()
-            && s.limitOffset.is_null()
-            && !s.jointree.is_null();
-        if !plain {
+        if !plain_select(s) || s.hasAggs {
             return Ok(None);
         }
         let mut keys: Vec<Key> = Vec::new();
@@ -369,23 +374,8 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
             return Ok(None);
         }
         let s = &*((*sublink).subselect as *mut sys::Query);
-        let plain_aggregate = s.commandType == sys::CmdType_CMD_SELECT
-            && s.utilityStmt.is_null()
-            && s.hasAggs
-            && !s.hasWindowFuncs
-            && !s.hasTargetSRFs
-            && !s.hasSubLinks
-            && !s.hasForUpdate
-            && s.setOperations.is_null()
-            && s.cteList.is_null()
-            && s.groupClause.is_null()
-            && s.groupingSets.is_null()
-            && s.havingQual.is_null()
-            && s.distinctClause.is_null()
-            && s.sortClause.is_null()
-            && s.limitCount.is_null()
-            && s.limitOffset.is_null()
-            && !s.jointree.is_null();
+        let plain_aggregate =
+            plain_select(s) && s.hasAggs && s.distinctClause.is_null() && s.sortClause.is_null();
         if !plain_aggregate {
             return Ok(None);
         }

@@ -2677,28 +2677,41 @@ fn frame_of(wc: &sys::WindowClause) -> PgResult<Option<Frame>> {
             _ => Err(refuse()),
         }
     };
-    let start = if o & sys::FRAMEOPTION_START_UNBOUNDED_PRECEDING != 0 {
-        FrameBound::UnboundedPreceding
-    } else if o & sys::FRAMEOPTION_START_CURRENT_ROW != 0 {
-        FrameBound::CurrentRow
-    } else if o & sys::FRAMEOPTION_START_OFFSET_PRECEDING != 0 {
-        FrameBound::Preceding(offset(wc.startOffset)?)
-    } else if o & sys::FRAMEOPTION_START_OFFSET_FOLLOWING != 0 {
-        FrameBound::Following(offset(wc.startOffset)?)
-    } else {
-        return Err(refuse());
+    // [unbounded, current row, offset preceding, offset following] flags of one bound.
+    let bound = |flags: [u32; 4], unbounded: FrameBound, e: *mut sys::Node| -> PgResult<FrameBound> {
+        let [unbounded_flag, current, preceding, following] = flags;
+        Ok(if o & unbounded_flag != 0 {
+            unbounded
+        } else if o & current != 0 {
+            FrameBound::CurrentRow
+        } else if o & preceding != 0 {
+            FrameBound::Preceding(offset(e)?)
+        } else if o & following != 0 {
+            FrameBound::Following(offset(e)?)
+        } else {
+            return Err(refuse());
+        })
     };
-    let end = if o & sys::FRAMEOPTION_END_UNBOUNDED_FOLLOWING != 0 {
-        FrameBound::UnboundedFollowing
-    } else if o & sys::FRAMEOPTION_END_CURRENT_ROW != 0 {
-        FrameBound::CurrentRow
-    } else if o & sys::FRAMEOPTION_END_OFFSET_PRECEDING != 0 {
-        FrameBound::Preceding(offset(wc.endOffset)?)
-    } else if o & sys::FRAMEOPTION_END_OFFSET_FOLLOWING != 0 {
-        FrameBound::Following(offset(wc.endOffset)?)
-    } else {
-        return Err(refuse());
-    };
+    let start = bound(
+        [
+            sys::FRAMEOPTION_START_UNBOUNDED_PRECEDING,
+            sys::FRAMEOPTION_START_CURRENT_ROW,
+            sys::FRAMEOPTION_START_OFFSET_PRECEDING,
+            sys::FRAMEOPTION_START_OFFSET_FOLLOWING,
+        ],
+        FrameBound::UnboundedPreceding,
+        wc.startOffset,
+    )?;
+    let end = bound(
+        [
+            sys::FRAMEOPTION_END_UNBOUNDED_FOLLOWING,
+            sys::FRAMEOPTION_END_CURRENT_ROW,
+            sys::FRAMEOPTION_END_OFFSET_PRECEDING,
+            sys::FRAMEOPTION_END_OFFSET_FOLLOWING,
+        ],
+        FrameBound::UnboundedFollowing,
+        wc.endOffset,
+    )?;
     Ok(Some(Frame { rows, start, end }))
 }
 
