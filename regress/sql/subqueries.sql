@@ -174,6 +174,15 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
+-- Uncorrelated, it is a block of one row joined to every row (an empty input: a NULL value).
+\set q 'SELECT status, count(*) FROM so WHERE total > (SELECT avg(total) FROM so WHERE status = ''F'') GROUP BY status ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*) FROM so o JOIN sc c ON c.id = o.cust WHERE o.total >= (SELECT max(total) FROM so WHERE total < 0)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 EXPLAIN (COSTS OFF) SELECT count(*) FROM so o JOIN sl l ON l.order_id = o.id WHERE l.qty < (SELECT 0.8 * avg(l2.qty) FROM sl l2 WHERE l2.order_id = o.id);
 -- An avg whose PostgreSQL scale exceeds the fixed scale and is not exact there fails (0A000)
 -- rather than round; count() (not NULL over no rows) is not rewritten.

@@ -19,6 +19,9 @@
 //!   the inner type's default equality (the grouping equality), and nowhere else.
 //! - Works on our copy of the Query; the new subquery's columns are named `key1..`, `value`.
 //!
+//! Without correlation the subquery is a block of exactly one row (an aggregate without GROUP BY)
+//! joined to every row, so DataFusion computes it too.
+//!
 //! `[NOT] EXISTS` correlated (by the same kind of equalities) to several relations of the query
 //! becomes a semi join (the subquery's distinct keys joined to the outer rows) or an anti join (a
 //! left join to them, the key NULL: a matching key never is). One correlated to a single relation
@@ -411,9 +414,7 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
                 None => return Ok(None),
             }
         }
-        if keys.is_empty() {
-            return Ok(None); // uncorrelated: PostgreSQL computes it in a scan
-        }
+        // Uncorrelated (no keys): a block of exactly one row, cross-joined (TPC-H Q15, Q22).
         let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, Some(value))?
         else {
             return Ok(None);
