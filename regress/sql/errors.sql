@@ -43,6 +43,8 @@ SELECT f8 FROM er UNION SELECT f8 FROM er;
 SELECT count(*) FROM er GROUP BY ROLLUP (f8);
 SELECT t FROM er ORDER BY t COLLATE "und-x-icu" LIMIT 1;
 SELECT string_agg(t, ',') FROM er;
+SELECT string_agg(DISTINCT t, ',' ORDER BY t) FROM er;
+SELECT string_agg(t, ',' ORDER BY t), string_agg(t, ',' ORDER BY id) FROM er;
 SELECT DISTINCT ON (i2) i2, id FROM er ORDER BY i2, id;
 SELECT id FROM er ORDER BY i2 FETCH FIRST 3 ROWS WITH TIES;
 SELECT generate_series(1, 2), id FROM er WHERE id < 3;

@@ -82,6 +82,16 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- string_agg(text, delimiter ORDER BY ...): the values in the order asked for, NULLs skipped.
+\set q 'SELECT bp, string_agg(t, '','' ORDER BY t DESC NULLS LAST, id), string_agg(v, ''|'' ORDER BY t DESC NULLS LAST, id) FILTER (WHERE id % 100 = 0) FROM fq WHERE id < 400 GROUP BY bp ORDER BY 1 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT string_agg(t, '', '' ORDER BY t) FROM fq WHERE id < 0'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 -- GROUPING SETS, ROLLUP, CUBE and GROUPING(): DataFusion's grouping sets, expanded as PostgreSQL
 -- expands them (a set repeated is grouped twice; GROUP BY DISTINCT drops repeats). A key outside
 -- a row's set is NULL; an empty input still has its grand total.

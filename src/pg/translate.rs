@@ -1875,6 +1875,13 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         let having_pg = if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)? };
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
+        // DataFusion sorts one aggregation's input once: one ORDER BY for all ordered aggregates.
+        let mut orders = aggs.iter().map(|a| &a.order_by).filter(|o| !o.is_empty());
+        if let Some(first) = orders.next() {
+            if orders.any(|o| o != first) {
+                return Err(unsupported("aggregates with different ORDER BYs in one query"));
+            }
+        }
         // Window results follow the aggregates in the stage.
         let windows = std::mem::take(&mut ctx.windows);
         let window_vars = std::mem::take(&mut ctx.window_vars);
@@ -2253,6 +2260,8 @@ impl<'a> AggContext<'a> {
                         distinct: false,
                         filter: None,
                         keys,
+                        order_by: Vec::new(),
+                        delimiter: None,
                         output: ColumnType::Int32,
                     };
                     let describe = guard(|| sys::makeNullConst(sys::INT4OID, -1, 0) as *mut sys::Node)?;
@@ -2300,6 +2309,9 @@ impl<'a> AggContext<'a> {
         if agg.agglevelsup != 0 || agg.aggkind != b'n' as i8 || !agg.aggdirectargs.is_null() {
             return Err(unsupported("ordered-set or outer-level aggregate"));
         }
+        if is_builtin(agg.aggfnoid) && func_name(agg.aggfnoid) == "string_agg" {
+            return self.string_agg(a);
+        }
         if !agg.aggorder.is_null() {
             return Err(unsupported("ORDER BY inside an aggregate"));
         }
@@ -2334,7 +2346,16 @@ impl<'a> AggContext<'a> {
         let refuse = || {
             unsupported(format!("aggregate {name}({})", arg_ty.map_or("*".to_string(), |t| format!("{t:?}"))))
         };
-        let spec = |func, output| AggSpec { func, arg, distinct, filter, keys: Vec::new(), output };
+        let spec = |func, output| AggSpec {
+            func,
+            arg,
+            distinct,
+            filter,
+            keys: Vec::new(),
+            order_by: Vec::new(),
+            delimiter: None,
+            output,
+        };
         use ColumnType as T;
         match (name.as_str(), agg.aggstar, arg_ty) {
             ("count", true, None) => {
@@ -2415,6 +2436,65 @@ impl<'a> AggContext<'a> {
 }
 
 impl AggContext<'_> {
+    /// `string_agg(text, delimiter ORDER BY ...)` with a constant delimiter. Without ORDER BY
+    /// the order of the values is whatever PostgreSQL's plan reads: refused.
+    fn string_agg(&mut self, a: *mut sys::Aggref) -> PgResult<*mut sys::Node> {
+        // SAFETY: an Aggref of the query: args are TargetEntries, aggorder SortGroupClauses
+        // over them.
+        let agg = unsafe { &*a };
+        let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
+        let visible: Vec<*mut sys::Node> = args
+            .iter()
+            .filter(|&&t| unsafe { !(*t).resjunk })
+            .map(|&t| unsafe { (*t).expr } as *mut sys::Node)
+            .collect();
+        let [x, delimiter] = visible.as_slice() else { return Err(unsupported("string_agg")) };
+        let (xt, _, coll) = expr_type(*x)?;
+        if xt != sys::TEXTOID || !agg.aggdistinct.is_null() {
+            return Err(unsupported("string_agg other than of text, without DISTINCT"));
+        }
+        let delimiter = match const_literal(*delimiter)? {
+            Some((Literal::Utf8(d), _)) => d,
+            _ => return Err(unsupported("string_agg with a delimiter that is not a constant")),
+        };
+        if agg.aggorder.is_null() {
+            return Err(unsupported("string_agg without ORDER BY (its order would be the plan's)"));
+        }
+        let mut order_by = Vec::new();
+        for sgc in unsafe { list::<sys::SortGroupClause>(agg.aggorder) } {
+            let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, agg.args) })?;
+            let e = unsafe { (*tle).expr } as *mut sys::Node;
+            let column = self.agg_column(e)?;
+            let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
+            let op = op_name(sortop);
+            let (_, _, ecoll) = expr_type(e)?;
+            if !is_builtin(sortop)
+                || !(op == "<" || op == ">")
+                || !order_safe(self.b.columns[column].1, ecoll)
+            {
+                return Err(unsupported("ORDER BY inside string_agg on this type, collation or operator"));
+            }
+            order_by.push(SortKey { column, descending: op == ">", nulls_first });
+        }
+        let filter = if agg.aggfilter.is_null() {
+            None
+        } else {
+            Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
+        };
+        let spec = AggSpec {
+            func: AggFunc::StringAgg,
+            arg: Some(self.agg_column(*x)?),
+            distinct: false,
+            filter,
+            keys: Vec::new(),
+            order_by,
+            delimiter: Some(delimiter),
+            output: ColumnType::Utf8View,
+        };
+        let k = self.add_agg(spec, a as *mut sys::Node);
+        make_var(k, sys::TEXTOID, -1, coll)
+    }
+
     /// The stage column of a window function's argument or key: without grouping a column of
     /// one relation's scan; with grouping a group key or an aggregate.
     fn window_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
@@ -2735,6 +2815,8 @@ impl AggContext<'_> {
             distinct: false,
             filter,
             keys: Vec::new(),
+            order_by: Vec::new(),
+            delimiter: None,
             output,
         };
         let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });

@@ -10,6 +10,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{bool_and, bool_or, count, max, min, sum};
 use datafusion::functions_aggregate::grouping::grouping_udaf;
+use datafusion::functions_aggregate::string_agg::string_agg;
 use datafusion::logical_expr::expr_rewriter::normalize_col;
 use datafusion::logical_expr::{
     binary_expr, cast, col, lit, Case, Expr, ExprFunctionExt, ExprSchemable, GroupingSet, JoinType,
@@ -65,6 +66,10 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
                 _ => sum(arg_or_err()?),
             }
         }
+        AggFunc::StringAgg => {
+            let delimiter = a.delimiter.clone().unwrap_or_default();
+            string_agg(cast(arg_or_err()?, DataType::Utf8), lit(delimiter))
+        }
         AggFunc::BoolAnd => bool_and(arg_or_err()?),
         AggFunc::BoolOr => bool_or(arg_or_err()?),
         AggFunc::Grouping => grouping_udaf().call(a.keys.iter().map(|&k| col(column_name(k))).collect()),
@@ -72,12 +77,26 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
         AggFunc::Max => max(pg_order_key(arg_or_err()?, a.output)?),
     };
     let filter = a.filter.map(|f| col(column_name(f)));
-    match (a.distinct, filter) {
-        (false, None) => Ok(base),
-        (true, None) => base.distinct().build(),
-        (false, Some(f)) => base.filter(f).build(),
-        (true, Some(f)) => base.distinct().filter(f).build(),
+    let order = a
+        .order_by
+        .iter()
+        .map(|k| {
+            let ty = scan_types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
+            Ok(pg_order_key(col(column_name(k.column)), ty)?.sort(!k.descending, k.nulls_first))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if !a.distinct && filter.is_none() && order.is_empty() {
+        return Ok(base);
     }
+    // One builder for all three: building twice would drop what the first build set.
+    let mut b = base.order_by(order);
+    if a.distinct {
+        b = b.distinct();
+    }
+    if let Some(f) = filter {
+        b = b.filter(f);
+    }
+    b.build()
 }
 
 /// A window function over the columns named by `name`, of types `types`.

@@ -45,6 +45,8 @@ pub enum AggFunc {
     /// `bool_and` (`every`) / `bool_or`: NULLs ignored, NULL over no values.
     BoolAnd,
     BoolOr,
+    /// `string_agg(text, delimiter ORDER BY ..)`: text, NULLs skipped, NULL over no values.
+    StringAgg,
     /// `GROUPING(k1, ..)`: the bitmask of the keys (`AggSpec::keys`, first the highest bit) a
     /// row's grouping set leaves out, as int4.
     Grouping,
@@ -61,6 +63,10 @@ pub struct AggSpec {
     pub filter: Option<usize>,
     /// `GROUPING`'s arguments: scan columns of group keys.
     pub keys: Vec<usize>,
+    /// `ORDER BY` inside the aggregate (`string_agg(x, ',' ORDER BY y)`), over scan columns.
+    pub order_by: Vec<SortKey>,
+    /// `string_agg`'s delimiter.
+    pub delimiter: Option<String>,
     /// The Arrow type of the result as PostgreSQL types it (count: Int64; sum(int2/int4): Int64;
     /// sum(int8): Decimal128(38,0); sum(numeric(p,s)): Decimal128(38,s); min/max: the input's).
     pub output: ColumnType,

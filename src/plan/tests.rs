@@ -31,6 +31,8 @@ fn spec() -> PlanSpec {
                     distinct: false,
                     filter: None,
                     keys: Vec::new(),
+                    order_by: Vec::new(),
+                    delimiter: None,
                     output: ColumnType::Int64,
                 },
                 AggSpec {
@@ -39,6 +41,8 @@ fn spec() -> PlanSpec {
                     distinct: false,
                     filter: Some(2),
                     keys: Vec::new(),
+                    order_by: Vec::new(),
+                    delimiter: None,
                     output: ColumnType::Decimal128 { precision: 38, scale: 2 },
                 },
                 AggSpec {
@@ -47,6 +51,8 @@ fn spec() -> PlanSpec {
                     distinct: true,
                     filter: None,
                     keys: Vec::new(),
+                    order_by: Vec::new(),
+                    delimiter: None,
                     output: ColumnType::Int64,
                 },
             ],
@@ -158,6 +164,8 @@ fn joined_leaves_number_their_columns_after_each_other() {
             distinct: false,
             filter: None,
             keys: Vec::new(),
+            order_by: Vec::new(),
+            delimiter: None,
             output: ColumnType::Decimal128 { precision: 38, scale: 2 },
         }],
     });
@@ -203,6 +211,8 @@ fn computed_case_columns_build_and_round_trip() {
         distinct: false,
         filter: None,
         keys: Vec::new(),
+        order_by: Vec::new(),
+        delimiter: None,
         output,
     };
     s.grouping = Some(Grouping {
