@@ -98,22 +98,33 @@ fn null_on_empty(e: *mut sys::Node) -> bool {
     }
 }
 
+/// An operator with two arguments: (the OpExpr, left, right).
+fn binary_op(term: *mut sys::Node) -> Option<(&'static sys::OpExpr, *mut sys::Node, *mut sys::Node)> {
+    // SAFETY: a valid expression node; an OpExpr's args are expressions. The reference lives as
+    // long as the query copy, which outlives the rewrite.
+    unsafe {
+        if nodes::tag(term) != sys::NodeTag_T_OpExpr {
+            return None;
+        }
+        let o = &*(term as *mut sys::OpExpr);
+        match list::<sys::Node>(o.args).as_slice() {
+            [a, b] => Some((o, *a, *b)),
+            _ => None,
+        }
+    }
+}
+
 /// A correlation term `inner = outer` (either order): (inner expression, outer Var at level 1).
 fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sys::Var, sys::Oid)>> {
     // SAFETY: a qual of the subquery.
     unsafe {
-        if nodes::tag(term) != sys::NodeTag_T_OpExpr {
-            return Ok(None);
-        }
-        let o = &*(term as *mut sys::OpExpr);
-        let args: Vec<*mut sys::Node> = list(o.args);
-        let [a, b] = args.as_slice() else { return Ok(None) };
+        let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
         let outer_var = |n: *mut sys::Node| {
             nodes::tag(n) == sys::NodeTag_T_Var && (*(n as *mut sys::Var)).varlevelsup == 1
         };
-        let (inner, outer) = match (outer_var(*a), outer_var(*b)) {
-            (false, true) => (*a, *b as *mut sys::Var),
-            (true, false) => (*b, *a as *mut sys::Var),
+        let (inner, outer) = match (outer_var(a), outer_var(b)) {
+            (false, true) => (a, b as *mut sys::Var),
+            (true, false) => (b, a as *mut sys::Var),
             _ => return Ok(None),
         };
         if has_level(inner, 1)? || guard(|| sys::contain_volatile_functions(inner))? {
@@ -358,19 +369,14 @@ fn op_like(template: *mut sys::Node, a: *mut sys::Node, b: *mut sys::Node) -> Pg
 fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>> {
     // SAFETY: our copy of the query and its nodes; every allocation is guarded.
     unsafe {
-        if nodes::tag(term) != sys::NodeTag_T_OpExpr {
-            return Ok(None);
-        }
-        let o = &*(term as *mut sys::OpExpr);
-        let args: Vec<*mut sys::Node> = list(o.args);
-        let [a, b] = args.as_slice() else { return Ok(None) };
+        let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
         let is_scalar_sublink = |n: *mut sys::Node| {
             nodes::tag(n) == sys::NodeTag_T_SubLink
                 && (*(n as *mut sys::SubLink)).subLinkType == sys::SubLinkType_EXPR_SUBLINK
         };
-        let (sublink, sub_first) = match (is_scalar_sublink(*a), is_scalar_sublink(*b)) {
-            (true, false) => (*a as *mut sys::SubLink, true),
-            (false, true) => (*b as *mut sys::SubLink, false),
+        let (sublink, sub_first) = match (is_scalar_sublink(a), is_scalar_sublink(b)) {
+            (true, false) => (a as *mut sys::SubLink, true),
+            (false, true) => (b as *mut sys::SubLink, false),
             _ => return Ok(None),
         };
         if !is_builtin(o.opno) || !guard(|| sys::func_strict(o.opfuncid))? || o.opresulttype != sys::BOOLOID {
@@ -426,7 +432,7 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
         (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
         // The comparison with the subquery's value, and the join on each key.
         let v = make_var(rti, vn, value)?;
-        let other = if sub_first { *b } else { *a };
+        let other = if sub_first { b } else { a };
         let mut out = vec![if sub_first { op_like(term, v, other)? } else { op_like(term, other, v)? }];
         out.extend(key_terms(rti, &keys)?);
         Ok(Some(out))

@@ -1367,13 +1367,7 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
         tlist = nodes::append(tlist, entry as *mut c_void)?;
         describe[pos] = e;
     }
-    let mut scan_tlist: *mut sys::List = std::ptr::null_mut();
-    for (i, e) in describe.iter().enumerate() {
-        let entry = guard(|| unsafe {
-            sys::makeTargetEntry(*e as *mut sys::Expr, (i + 1) as i16, std::ptr::null_mut(), false)
-        })?;
-        scan_tlist = nodes::append(scan_tlist, entry as *mut c_void)?;
-    }
+    let scan_tlist = scan_tlist_of(&describe)?;
     let mut pg_types = Vec::new();
     let mut subqueries = Vec::new();
     for arm in w.arms {
@@ -2030,13 +2024,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         scan_pg_types.push(pg_types);
     }
 
-    let mut scan_tlist: *mut sys::List = std::ptr::null_mut();
-    for (i, e) in scan_tlist_exprs.iter().enumerate() {
-        let entry = guard(|| unsafe {
-            sys::makeTargetEntry(*e as *mut sys::Expr, (i + 1) as i16, std::ptr::null_mut(), false)
-        })?;
-        scan_tlist = nodes::append(scan_tlist, entry as *mut c_void)?;
-    }
+    let scan_tlist = scan_tlist_of(&scan_tlist_exprs)?;
     // Subquery leaves: the columns the block reads (one at least, to have rows).
     let mut subqueries = Vec::new();
     let mut pg_types = scan_pg_types;
@@ -2082,6 +2070,19 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
         rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
         pg_types,
     })
+}
+
+/// The custom scan target list describing the node's scan tuple: one entry per expression.
+fn scan_tlist_of(exprs: &[*mut sys::Node]) -> PgResult<*mut sys::List> {
+    let mut tlist: *mut sys::List = std::ptr::null_mut();
+    for (i, e) in exprs.iter().enumerate() {
+        // SAFETY: makeTargetEntry allocates; `e` is a valid expression.
+        let entry = guard(|| unsafe {
+            sys::makeTargetEntry(*e as *mut sys::Expr, (i + 1) as i16, std::ptr::null_mut(), false)
+        })?;
+        tlist = nodes::append(tlist, entry as *mut c_void)?;
+    }
+    Ok(tlist)
 }
 
 /// The subqueries of `e` that are not inside an aggregate's arguments.
