@@ -6,7 +6,9 @@
 #   make temp-check      run them in a throwaway instance with pg_fusion preloaded
 #                        (as root, the server runs as the postgres OS user)
 #   make bench           the fully optimised build (fat LTO, one codegen unit), installed, then
-#                        the benchmark harnesses (benches/; ROWS=... RUNS=... to scale them)
+#                        the TPC-H benchmark (benches/tpch/bench.sh; SF=1 RUNS=3 by default,
+#                        SF=0.1 for a quick check)
+#   make bench-single    the same build, then the single-table benchmark (ROWS=... RUNS=...)
 
 EXTENSION = pg_fusion
 MODULES = pg_fusion
@@ -40,8 +42,13 @@ pg_fusion$(DLSUFFIX): FORCE
 temp-check:
 	scripts/regress-temp.sh
 
+.PHONY: bench-single
+SF ?= 1
+RUNS ?= 3
 ROWS ?= 10000000
-RUNS ?= 5
 bench:
+	$(MAKE) CARGO_PROFILE=bench-release install
+	benches/tpch/bench.sh --scale $(SF) --runs $(RUNS)
+bench-single:
 	$(MAKE) CARGO_PROFILE=bench-release install
 	benches/single_table.sh $(ROWS) $(RUNS)

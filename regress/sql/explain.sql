@@ -29,6 +29,16 @@ EXPLAIN (ANALYZE, COSTS OFF, FORMAT JSON) SELECT g, max(t) FROM ex GROUP BY g;
 \! grep -oE '"(Node Type|Custom Plan Provider|Relation|Scan Producers Planned|Scan Producers Actual|DataFusion Executed Plan)"' /tmp/pg_fusion_regress_explain.out
 \! rm -f /tmp/pg_fusion_regress_explain.out
 
+-- Numeric + - * inside an aggregate is computed by DataFusion from the scanned columns (exact
+-- Decimal128 arithmetic); the scan ships n, not PostgreSQL's per-row result. Beyond 38 declared
+-- digits PostgreSQL computes it in the scan.
+EXPLAIN (COSTS OFF, VERBOSE) SELECT g, sum(n * (1 - n)), sum(n * 2.5 + 1) FROM ex GROUP BY g;
+SELECT g, sum(n * (1 - n)), sum(n * 2.5 + 1) FROM ex GROUP BY g ORDER BY g;
+SET pg_fusion.enable = off;
+SELECT g, sum(n * (1 - n)), sum(n * 2.5 + 1) FROM ex GROUP BY g ORDER BY g;
+SET pg_fusion.enable = on;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT sum(n * n * n * n * n) FROM ex;
+
 -- EXPLAIN of a shape pg_fusion refuses is refused too (the plan would not be the one that runs).
 EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b ON a.id::float8 = b.id::float8;
 -- ... and with pg_fusion off, or under fallback, it is PostgreSQL's own plan.
