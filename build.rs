@@ -93,7 +93,7 @@ fn main() {
         .allowlist_function("(ExecutorStart|ExecutorRun|ExecutorFinish|ExecutorEnd|CreateQueryDesc|FreeQueryDesc)")
         .allowlist_function("(pg_parse_query|pg_analyze_and_rewrite_fixedparams|pg_plan_query)")
         .allowlist_function("(GetActiveSnapshot|PushActiveSnapshot|PopActiveSnapshot)")
-        .allowlist_function("(MakeSingleTupleTableSlot|ExecDropSingleTupleTableSlot|ExecStoreVirtualTuple)")
+        .allowlist_function("(CreateTupleDescCopy|MakeSingleTupleTableSlot|ExecDropSingleTupleTableSlot|ExecStoreVirtualTuple)")
         .allowlist_var("TTSOpsMinimalTuple")
         .allowlist_function("(MemoryContextRegisterResetCallback|MemoryContextUnregisterResetCallback|MemoryContextAllocZero)")
         .allowlist_function("(makeTargetEntry|makeVar|makeFuncExpr|makeNullConst|makeConst|copyObjectImpl|equal)")

@@ -28,6 +28,13 @@
 
 /* The query path: planner hook, custom scan, the scan producer's executor, values. */
 #include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/table.h"
+#include "storage/bufmgr.h"
+#include "storage/shm_toc.h"
+#include "optimizer/paths.h"
+#include "optimizer/cost.h"
+#include "utils/rel.h"
 #include "catalog/pg_class_d.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
@@ -129,6 +136,34 @@ extern TupleTableSlot *pgf_rs_next(CustomScanState *node);
 extern void pgf_rs_end_scan(CustomScanState *node);
 extern void pgf_rs_rescan(CustomScanState *node);
 extern void pgf_rs_explain(CustomScanState *node, List *ancestors, ExplainState *es);
+extern void pgf_rs_shutdown_scan(CustomScanState *node);
+
+/* ---- parallel scan producers ---- */
+
+/*
+ * Under parallel mode: a ParallelContext for `nworkers` workers running pgf_parallel_scan_main,
+ * with `size` bytes of shared space (returned in *space) in its DSM segment. Then launch them;
+ * returns how many started.
+ */
+extern ParallelContext *pgf_parallel_create(int nworkers, Size size, void **space);
+extern int	pgf_parallel_launch(ParallelContext *pcxt);
+/* Wait for the workers to finish (re-raising their errors), then destroy the context. */
+extern void pgf_parallel_finish(ParallelContext *pcxt);
+/* The parallel worker's entry point, pgf_parallel_scan_main(seg, toc), is Rust's (a cdylib exports
+ * only Rust symbols); it finds its shared space and number with these. */
+extern void *pgf_parallel_space(shm_toc *toc);
+extern int	pgf_parallel_worker_number(void);
+/* The number of blocks of a relation's main fork and whether workers may read it (a permanent or
+ * unlogged heap table, not another session's temporary one). */
+extern BlockNumber pgf_relation_blocks(Oid relid, bool *parallel_ok);
+/* Serialized ParamListInfo: bytes needed, write, restore (NULL params: 0 bytes / NULL). */
+extern Size pgf_params_size(ParamListInfo params);
+extern void pgf_params_serialize(ParamListInfo params, char *dst);
+extern ParamListInfo pgf_params_restore(char *src);
+extern char pgf_max_parallel_hazard(Query *parse);
+extern int	pgf_max_parallel_workers_per_gather(void);
+extern int	pgf_min_parallel_table_scan_size(void);
+extern bool pgf_estate_parallel_mode(EState *estate);
 
 /* ---- static inlines and macros ---- */
 

@@ -259,6 +259,13 @@ pgf_explain(CustomScanState *node, List *ancestors, ExplainState *es)
 	pgf_rs_explain(node, ancestors, es);
 }
 
+/* ExecShutdownNode: the end of the run, still in parallel mode (parallel producers stop here). */
+static void
+pgf_shutdown(CustomScanState *node)
+{
+	pgf_rs_shutdown_scan(node);
+}
+
 static const CustomExecMethods pgf_exec_methods = {
 	.CustomName = "PgFusionScan",
 	.BeginCustomScan = pgf_begin,
@@ -266,6 +273,7 @@ static const CustomExecMethods pgf_exec_methods = {
 	.EndCustomScan = pgf_end,
 	.ReScanCustomScan = pgf_rescan,
 	.ExplainCustomScan = pgf_explain,
+	.ShutdownCustomScan = pgf_shutdown,
 };
 
 static Node *
@@ -446,4 +454,108 @@ void
 pgf_list_set_nth(List *list, int n, void *datum)
 {
 	lfirst(list_nth_cell(list, n)) = datum;
+}
+
+/* ---- parallel scan producers ---- */
+
+#define PGF_PARALLEL_KEY UINT64CONST(0x70676673)
+
+ParallelContext *
+pgf_parallel_create(int nworkers, Size size, void **space)
+{
+	ParallelContext *pcxt = CreateParallelContext("pg_fusion", "pgf_parallel_scan_main", nworkers);
+
+	shm_toc_estimate_chunk(&pcxt->estimator, size);
+	shm_toc_estimate_keys(&pcxt->estimator, 1);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->toc == NULL)
+	{
+		/* No DSM segment: no workers either (the leader reads alone). */
+		*space = NULL;
+		return pcxt;
+	}
+	*space = shm_toc_allocate(pcxt->toc, size);
+	memset(*space, 0, size);
+	shm_toc_insert(pcxt->toc, PGF_PARALLEL_KEY, *space);
+	return pcxt;
+}
+
+int
+pgf_parallel_launch(ParallelContext *pcxt)
+{
+	LaunchParallelWorkers(pcxt);
+	return pcxt->nworkers_launched;
+}
+
+void
+pgf_parallel_finish(ParallelContext *pcxt)
+{
+	WaitForParallelWorkersToFinish(pcxt);
+	DestroyParallelContext(pcxt);
+}
+
+void *
+pgf_parallel_space(shm_toc *toc)
+{
+	return shm_toc_lookup(toc, PGF_PARALLEL_KEY, false);
+}
+
+int
+pgf_parallel_worker_number(void)
+{
+	return ParallelWorkerNumber;
+}
+
+BlockNumber
+pgf_relation_blocks(Oid relid, bool *parallel_ok)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	BlockNumber n = RelationGetNumberOfBlocks(rel);
+
+	*parallel_ok = rel->rd_rel->relkind == RELKIND_RELATION &&
+		rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP;
+	table_close(rel, AccessShareLock);
+	return n;
+}
+
+Size
+pgf_params_size(ParamListInfo params)
+{
+	return EstimateParamListSpace(params);
+}
+
+void
+pgf_params_serialize(ParamListInfo params, char *dst)
+{
+	SerializeParamList(params, &dst);
+}
+
+ParamListInfo
+pgf_params_restore(char *src)
+{
+	return RestoreParamList(&src);
+}
+
+char
+pgf_max_parallel_hazard(Query *parse)
+{
+	return max_parallel_hazard(parse);
+}
+
+int
+pgf_max_parallel_workers_per_gather(void)
+{
+	return max_parallel_workers_per_gather;
+}
+
+int
+pgf_min_parallel_table_scan_size(void)
+{
+	return min_parallel_table_scan_size;
+}
+
+bool
+pgf_estate_parallel_mode(EState *estate)
+{
+	return estate->es_use_parallel_mode;
 }

@@ -301,10 +301,17 @@ pub fn release_owned_by(seg: &Segment, pid: i32) {
 
 /// A scan producer's slot: claimed for one scan leaf of one query. Dropping it reclaims the
 /// pages still leased under it (those not yet taken over by the worker) and releases the slot.
+///
+/// A parallel scan producer *attaches* to a slot its leader claimed: it writes the slot's
+/// backend->worker ring and reads its credits (the leader never touches the rings of a slot it
+/// handed over), registers its own latch for the slot's wakeups, and leases pages under the
+/// slot's pool owner. Only the leader releases the slot, after its workers have exited.
 pub struct ScanSession {
     seg: Segment,
     lease: SlotLease,
     buf: Vec<u8>,
+    /// Claimed by this process (released on drop); false when attached.
+    owned: bool,
 }
 
 impl ScanSession {
@@ -312,12 +319,40 @@ impl ScanSession {
     pub fn open(seg: Segment) -> PgResult<ScanSession> {
         crate::pg::exit::register_cleanup();
         loop {
-            if let Some(lease) = claim(&seg, SlotKind::Scan) {
-                return Ok(ScanSession { seg, lease, buf: Vec::new() });
+            if let Some(s) = Self::try_open(seg) {
+                return Ok(s);
             }
             latch::wait_my_latch(10)?;
             latch::check_for_interrupts()?;
         }
+    }
+
+    /// Claim a free scan slot if there is one, without waiting.
+    pub fn try_open(seg: Segment) -> Option<ScanSession> {
+        crate::pg::exit::register_cleanup();
+        claim(&seg, SlotKind::Scan).map(|lease| ScanSession { seg, lease, buf: Vec::new(), owned: true })
+    }
+
+    /// Attach to a slot claimed by the leader (a parallel scan producer); None when the session
+    /// has already ended.
+    pub fn attach(seg: Segment, lease: SlotLease) -> Option<ScanSession> {
+        let slot = seg.slot(SlotKind::Scan, lease.index)?;
+        if !slot.is_current(lease) {
+            return None;
+        }
+        if let Some(w) = seg.slot_wakeup(SlotKind::Scan, lease.index) {
+            w.set(Some(latch::me()));
+        }
+        Some(ScanSession { seg, lease, buf: Vec::new(), owned: false })
+    }
+
+    pub fn segment(&self) -> Segment {
+        self.seg
+    }
+
+    /// Is the session still the slot's current one (the leader has not released it)?
+    pub fn is_current(&self) -> bool {
+        self.seg.slot(SlotKind::Scan, self.lease.index).is_some_and(|s| s.is_current(self.lease))
     }
 
     pub fn lease(&self) -> SlotLease {
@@ -382,7 +417,9 @@ impl ScanSession {
 
 impl Drop for ScanSession {
     fn drop(&mut self) {
-        release_scan_lease(&self.seg, self.lease);
+        if self.owned {
+            release_scan_lease(&self.seg, self.lease);
+        }
     }
 }
 

@@ -205,11 +205,21 @@ fn plan(parse: *mut sys::Query, cursor_options: i32) -> PgResult<*mut sys::Plann
     if cursor_options & sys::CURSOR_OPT_SCROLL as i32 != 0 {
         return Err(PgError::unsupported("scrollable cursor"));
     }
+    // Parallel scan producers need parallel mode, which the executor enters for a plan that
+    // asks for it and runs once (not a cursor's): as the planner allows a Gather, only for a
+    // query without parallel-restricted or -unsafe parts.
+    // SAFETY: the analyzed query PostgreSQL handed us; plain reads of settings.
+    let parallel = cursor_options & sys::CURSOR_OPT_PARALLEL_OK as i32 != 0
+        && unsafe { sys::pgf_max_parallel_workers_per_gather() } > 0
+        && guard(|| unsafe { sys::pgf_max_parallel_hazard(parse) })? == b's' as std::ffi::c_char;
     let t = super::translate::translate(parse)?;
     let logical = crate::plan::logical::build(&t.spec)
         .map_err(|e| PgError::internal(format!("DataFusion plan: {e}")))?;
     let bytes = crate::plan::codec::to_bytes(&logical)
         .map_err(|e| PgError::internal(format!("plan serialization: {e}")))?;
     let display = format!("{}", logical.display_indent());
-    super::scan_node::planned_stmt(parse, t, &bytes, &display)
+    let stmt = super::scan_node::planned_stmt(parse, t, &bytes, &display)?;
+    // SAFETY: the PlannedStmt just built.
+    unsafe { (*stmt).parallelModeNeeded = parallel };
+    Ok(stmt)
 }

@@ -16,6 +16,7 @@ pub mod guc;
 pub mod hooks;
 pub mod latch;
 pub mod nodes;
+pub mod parallel;
 pub mod producer;
 pub mod pullup;
 pub mod scan_node;

@@ -21,6 +21,7 @@
 
 use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::error::{guard, PgError, PgResult, SqlState};
@@ -353,13 +354,20 @@ unsafe extern "C" fn receiver_noop(_this: *mut sys::DestReceiver) {}
 pub struct Producer {
     session: ScanSession,
     worker: Wakeup,
+    /// The running scan query (NULL before the first and after the last).
     qd: *mut sys::QueryDesc,
+    /// Its SQL (the QueryDesc's source text points here).
+    sql: CString,
     state: Box<ProducerState>,
     fetch: i64,
-    /// The executor has returned its last row.
+    /// The executor has returned its last row (of the last block range).
     exhausted: bool,
     /// `End` was sent.
     ended: bool,
+    /// Block ranges to scan one after the other (parallel producers); None: one query.
+    chunks: Option<Chunks>,
+    params: sys::ParamListInfo,
+    memory: sys::MemoryContext,
 }
 
 /// Parse, analyze and plan the one statement in `sql`. Each call is guarded on its own, so no
@@ -442,13 +450,53 @@ pub fn explain_scan(sql: &str, params: sys::ParamListInfo, costs: bool) -> PgRes
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
+/// Is PostgreSQL's plan for the scan SQL a sequential scan (the shape parallel producers split
+/// into block ranges; an index scan stays one query)?
+pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
+    let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
+    let planned = plan_scan(c_sql.as_ptr(), params)?;
+    // SAFETY: a PlannedStmt just built; reading its top node's tag.
+    Ok(unsafe { nodes::tag((*planned).planTree as *mut sys::Node) } == sys::NodeTag_T_SeqScan)
+}
+
 /// Planning of the scan SQL must not go through pg_fusion's planner hook.
 pub static INTERNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
+/// Block ranges of one relation, handed out to the leader and its parallel workers (see
+/// `parallel.rs`): each claim is the next `chunk` blocks; the last range is open-ended, so rows
+/// in blocks added after the count (invisible to the query's snapshot anyway) are not missed.
+pub struct Chunks {
+    /// The next unclaimed block, in the parallel context's shared memory.
+    pub next: *const AtomicU64,
+    pub nblocks: u64,
+    pub chunk: u64,
+    /// The scan SQL ready for the block-range condition (`ScanSpec::chunk_sql`).
+    pub prefix: String,
+}
+
+impl Chunks {
+    /// The scan SQL of the next block range; None when every block is claimed.
+    fn claim(&self) -> Option<String> {
+        // SAFETY: `next` points into the parallel context's DSM segment, mapped while any
+        // producer of the scan runs.
+        let lo = unsafe { &*self.next }.fetch_add(self.chunk, Ordering::SeqCst);
+        if lo >= self.nblocks {
+            return None;
+        }
+        let hi = lo.saturating_add(self.chunk);
+        Some(if hi >= self.nblocks {
+            format!("{}ctid >= '({lo},0)'::tid", self.prefix)
+        } else {
+            format!("{}ctid >= '({lo},0)'::tid AND ctid < '({hi},0)'::tid", self.prefix)
+        })
+    }
+}
+
 impl Producer {
     /// Plan and start the scan SQL. `params` are the statement's parameters.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
-        seg: Segment,
+        session: ScanSession,
         worker: Wakeup,
         sql: &str,
         types: Vec<ColumnType>,
@@ -457,7 +505,65 @@ impl Producer {
         memory: sys::MemoryContext,
         leaves: usize,
     ) -> PgResult<Producer> {
-        let session = ScanSession::open(seg)?;
+        let mut p = Producer::new(session, worker, None, types, pg_types, params, memory, leaves)?;
+        p.open_query(sql.to_string())?;
+        Ok(p)
+    }
+
+    /// A producer of block ranges of `chunks` on `session` (the leader's own, or a slot it
+    /// claimed for a parallel worker and the worker attached to). Ends at once when every
+    /// range is taken already.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start_chunked(
+        session: ScanSession,
+        worker: Wakeup,
+        chunks: Chunks,
+        types: Vec<ColumnType>,
+        pg_types: Vec<sys::Oid>,
+        params: sys::ParamListInfo,
+        memory: sys::MemoryContext,
+        leaves: usize,
+    ) -> PgResult<Producer> {
+        let mut p = Producer::new(session, worker, Some(chunks), types, pg_types, params, memory, leaves)?;
+        if !p.next_query()? {
+            p.exhausted = true;
+        }
+        Ok(p)
+    }
+
+    /// A producer that sends End at once (a parallel worker that did not start).
+    pub fn empty(
+        session: ScanSession,
+        worker: Wakeup,
+        types: Vec<ColumnType>,
+        pg_types: Vec<sys::Oid>,
+    ) -> PgResult<Producer> {
+        let mut p = Producer::new(
+            session,
+            worker,
+            None,
+            types,
+            pg_types,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            1,
+        )?;
+        p.exhausted = true;
+        Ok(p)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        session: ScanSession,
+        worker: Wakeup,
+        chunks: Option<Chunks>,
+        types: Vec<ColumnType>,
+        pg_types: Vec<sys::Oid>,
+        params: sys::ParamListInfo,
+        memory: sys::MemoryContext,
+        leaves: usize,
+    ) -> PgResult<Producer> {
+        let seg = session.segment();
         let owner = session.pool_owner();
         let pool = seg.pool();
         let capacity = BlockWriter::plan_capacity(pool.page_size(), &types, super::guc::tail_bytes_per_row())
@@ -468,14 +574,10 @@ impl Producer {
                 )
                 .with_hint("Raise pg_fusion.page_size.")
             })?;
-        let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
-        let sql_p = c_sql.as_ptr();
         if pg_types.len() != types.len() {
             return Err(PgError::internal("scan column types differ in the plan"));
         }
-        let planned = plan_scan(sql_p, params)?;
-        let ncols = types.len();
-        let mut state = Box::new(ProducerState {
+        let state = Box::new(ProducerState {
             block: None,
             types: types.into_boxed_slice(),
             pg_types,
@@ -493,7 +595,37 @@ impl Producer {
             error: None,
             rows: 0,
         });
-        let state_ptr: *mut ProducerState = &mut *state;
+        seg.metrics().inc(Metric::ScanProducersStartedTotal);
+        Ok(Producer {
+            session,
+            worker,
+            qd: std::ptr::null_mut(),
+            sql: CString::default(),
+            state,
+            fetch: super::guc::scan_fetch_batch_rows(),
+            exhausted: false,
+            ended: false,
+            chunks,
+            params,
+            memory,
+        })
+    }
+
+    /// Start the next block range's scan; false when none is left.
+    fn next_query(&mut self) -> PgResult<bool> {
+        let Some(sql) = self.chunks.as_ref().and_then(|c| c.claim()) else { return Ok(false) };
+        self.open_query(sql)?;
+        Ok(true)
+    }
+
+    /// Plan and start `sql` (its result columns must be exactly the planned ones).
+    fn open_query(&mut self, sql: String) -> PgResult<()> {
+        self.sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
+        let sql_p = self.sql.as_ptr();
+        let (params, memory) = (self.params, self.memory);
+        let planned = plan_scan(sql_p, params)?;
+        let ncols = self.state.types.len();
+        let state_ptr: *mut ProducerState = &mut *self.state;
         // SAFETY: allocations in the query's memory context (lives until the executor ends);
         // CreateQueryDesc registers its own copy of the active snapshot.
         let qd = guard(|| unsafe {
@@ -520,7 +652,7 @@ impl Producer {
             sys::CurrentMemoryContext = old;
             qd
         })?;
-        // The scan's result columns must be exactly the planned ones.
+        self.qd = qd;
         // SAFETY: ExecutorStart filled qd->tupDesc.
         unsafe {
             let desc = &*(*qd).tupDesc;
@@ -530,33 +662,51 @@ impl Producer {
             let attrs = desc.attrs.as_ptr();
             for i in 0..ncols {
                 let t = (*attrs.add(i)).atttypid;
-                if t != state.pg_types[i] {
+                if t != self.state.pg_types[i] {
                     return Err(PgError::internal(format!(
                         "scan column {} has type {t}, planned {}",
                         i + 1,
-                        state.pg_types[i]
+                        self.state.pg_types[i]
                     )));
                 }
             }
-            let tupdesc = (*qd).tupDesc;
-            state.pending = guard(|| {
-                let old = sys::CurrentMemoryContext;
-                sys::CurrentMemoryContext = memory;
-                let s = sys::MakeSingleTupleTableSlot(tupdesc, &sys::TTSOpsMinimalTuple);
-                sys::CurrentMemoryContext = old;
-                s
-            })?;
+            if self.state.pending.is_null() {
+                // The slot outlives this query (block ranges run one query each): its own copy
+                // of the descriptor.
+                let tupdesc = (*qd).tupDesc;
+                self.state.pending = guard(|| {
+                    let old = sys::CurrentMemoryContext;
+                    sys::CurrentMemoryContext = memory;
+                    let copy = sys::CreateTupleDescCopy(tupdesc);
+                    let s = sys::MakeSingleTupleTableSlot(copy, &sys::TTSOpsMinimalTuple);
+                    sys::CurrentMemoryContext = old;
+                    s
+                })?;
+            }
         }
-        seg.metrics().inc(Metric::ScanProducersStartedTotal);
-        Ok(Producer {
-            session,
-            worker,
-            qd,
-            state,
-            fetch: super::guc::scan_fetch_batch_rows(),
-            exhausted: false,
-            ended: false,
+        Ok(())
+    }
+
+    /// Shut the current query's executor down (normal end; not called on ERROR).
+    fn close_query(&mut self) -> PgResult<()> {
+        let qd = std::mem::replace(&mut self.qd, std::ptr::null_mut());
+        if qd.is_null() {
+            return Ok(());
+        }
+        // SAFETY: the QueryDesc started in `open_query`, ended exactly once.
+        guard(|| unsafe {
+            sys::PushActiveSnapshot((*qd).snapshot);
+            sys::ExecutorFinish(qd);
+            sys::ExecutorEnd(qd);
+            sys::PopActiveSnapshot();
+            sys::FreeQueryDesc(qd);
         })
+    }
+
+    /// The session is still the slot's current one (a parallel worker stops when its leader
+    /// released the slot).
+    pub fn is_current(&self) -> bool {
+        self.session.is_current()
     }
 
     pub fn slot_ref(&self) -> crate::protocol::SlotRef {
@@ -648,7 +798,11 @@ impl Producer {
             self.state.stalled = false;
             let _ = self.send_pending()?;
         } else if processed < fetch {
-            self.exhausted = true;
+            // This query is done: the next block range, or the end.
+            self.close_query()?;
+            if !self.next_query()? {
+                self.exhausted = true;
+            }
         }
         if self.state.to_send.is_some() {
             let _ = self.send_pending()?;
@@ -658,17 +812,6 @@ impl Producer {
 
     /// Normal end: shut the scan's executor down. Not called on ERROR (abort cleans up).
     pub fn finish(&mut self) -> PgResult<()> {
-        let qd = std::mem::replace(&mut self.qd, std::ptr::null_mut());
-        if qd.is_null() {
-            return Ok(());
-        }
-        // SAFETY: the QueryDesc started in `start`, ended exactly once.
-        guard(|| unsafe {
-            sys::PushActiveSnapshot((*qd).snapshot);
-            sys::ExecutorFinish(qd);
-            sys::ExecutorEnd(qd);
-            sys::PopActiveSnapshot();
-            sys::FreeQueryDesc(qd);
-        })
+        self.close_query()
     }
 }

@@ -22,26 +22,30 @@ use datafusion::arrow::datatypes::{
 use super::entry::entry;
 use super::error::{guard, PgError, PgResult, SqlState};
 use super::nodes::{self, list};
+use super::parallel::{self, ParallelScan};
 use super::producer::Producer;
 use super::translate::Translated;
 use super::{latch, shmem, sys};
-use crate::control::ControlSession;
+use crate::control::{ControlSession, ScanSession};
 use crate::page::decode::{decode_block, DecodedBlock};
 use crate::page::ColumnType;
-use crate::protocol::{PageRef, ToBackend, ToWorker};
+use crate::protocol::{PageRef, SlotRef, ToBackend, ToWorker};
 use crate::shm::{Metric, PageDescriptor, WorkerRole};
 use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 const PRIVATE_PLAN: usize = 0;
 const PRIVATE_OUTPUT_TYPES: usize = 1;
 const PRIVATE_DF_PLAN: usize = 2;
-/// Then, per scan leaf, `LEAF_FIELDS` strings: its SQL, relation, block types, PostgreSQL types.
+/// Then, per scan leaf, `LEAF_FIELDS` strings: its SQL, relation, block types, PostgreSQL types,
+/// relation OID and the SQL parallel producers add a block range to.
 const PRIVATE_LEAVES: usize = 3;
-const LEAF_FIELDS: usize = 4;
+const LEAF_FIELDS: usize = 6;
 const LEAF_SQL: usize = 0;
 const LEAF_RELATION: usize = 1;
 const LEAF_TYPES: usize = 2;
 const LEAF_PG_TYPES: usize = 3;
+const LEAF_RELID: usize = 4;
+const LEAF_CHUNK_SQL: usize = 5;
 
 /// The private strings of each scan leaf.
 fn leaves(p: &[String]) -> PgResult<Vec<&[String]>> {
@@ -74,7 +78,7 @@ fn types_string(types: &[ColumnType]) -> String {
         .join(",")
 }
 
-fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
+pub(super) fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
     if s.is_empty() {
         return Ok(Vec::new());
     }
@@ -104,6 +108,8 @@ pub fn planned_stmt(
         strings.push(scan.relation.clone());
         strings.push(types_string(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()));
         strings.push(pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","));
+        strings.push(scan.relid.to_string());
+        strings.push(scan.chunk_sql.clone());
     }
     for s in &strings {
         private = nodes::append(private, nodes::string_node(s)? as *mut c_void)?;
@@ -166,8 +172,17 @@ struct Run {
     started: Option<Instant>,
     finished: bool,
     control: Option<ControlSession>,
-    /// One per scan leaf, in leaf order.
+    /// The producers this backend runs: per leaf its own, plus an `End`-only one per parallel
+    /// worker that did not start.
     producers: Vec<Producer>,
+    /// Per leaf, the scan slots of its producers (leader first), as sent to the worker.
+    scan_slots: Vec<Vec<crate::protocol::SlotRef>>,
+    /// Slots claimed for parallel workers that started (released after they exited).
+    worker_slots: Vec<ScanSession>,
+    /// Parallel contexts of the leaves read by several producers.
+    parallel: Vec<ParallelScan>,
+    /// Per leaf: producers planned and started (EXPLAIN ANALYZE).
+    leaf_producers: Vec<(u32, u32)>,
     result: Option<ResultBlock>,
     output: Vec<ColumnType>,
     /// PostgreSQL type of each output column (scan tuple attribute).
@@ -191,7 +206,12 @@ impl Drop for Run {
         if let (Some(r), Some(c)) = (self.result.take(), self.control.as_ref()) {
             let _ = c.segment().pool().release(r.desc);
         }
+        // Parallel workers have exited by now: `shutdown` waited for them, or the abort that
+        // got us here destroyed their contexts first (AtEOXact_Parallel runs before the portal's
+        // memory is reset).
+        self.parallel.clear();
         self.producers.clear();
+        self.worker_slots.clear();
         self.control = None;
         if let Some(t) = self.started {
             if let Ok(seg) = shmem::segment() {
@@ -238,6 +258,10 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         finished: false,
         control: None,
         producers: Vec::new(),
+        scan_slots: Vec::new(),
+        worker_slots: Vec::new(),
+        parallel: Vec::new(),
+        leaf_producers: Vec::new(),
         result: None,
         output,
         out_pg,
@@ -281,6 +305,7 @@ pub extern "C" fn pgf_rs_end_scan(node: *mut sys::CustomScanState) {
             (*(*run).callback).arg = std::ptr::null_mut();
             Box::from_raw(run)
         };
+        shutdown(&mut run)?;
         for p in run.producers.iter_mut() {
             p.finish()?;
         }
@@ -293,6 +318,28 @@ pub extern "C" fn pgf_rs_end_scan(node: *mut sys::CustomScanState) {
         drop(run);
         Ok(())
     })
+}
+
+/// The end of the run (ExecShutdownNode, still in parallel mode): stop and wait for the
+/// parallel scan producers.
+#[no_mangle]
+pub extern "C" fn pgf_rs_shutdown_scan(node: *mut sys::CustomScanState) {
+    entry(|| {
+        // SAFETY: the state pointer set by begin (or NULL for EXPLAIN).
+        let run = unsafe { sys::pgf_scan_state_get(node) } as *mut Run;
+        if run.is_null() {
+            return Ok(());
+        }
+        // SAFETY: set by begin, alive until end_scan.
+        shutdown(unsafe { &mut *run })
+    })
+}
+
+fn shutdown(run: &mut Run) -> PgResult<()> {
+    for p in run.parallel.iter_mut() {
+        p.finish()?;
+    }
+    Ok(())
 }
 
 #[no_mangle]
@@ -328,29 +375,144 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         ((*estate).es_param_list_info, (*estate).es_query_cxt)
     };
     let leaves = leaves(&p)?;
-    for leaf in &leaves {
+    let workers = parallel_workers(node, &leaves, params)?;
+    // Every leaf's own slot first (waiting for one while all are busy), then slots for parallel
+    // workers as far as some are free (never waiting for those): the query's own leaves never
+    // wait for slots its workers took.
+    let mut own = Vec::with_capacity(leaves.len());
+    for _ in &leaves {
+        own.push(ScanSession::open(seg)?);
+    }
+    for ((leaf, &nworkers), own) in leaves.iter().zip(&workers).zip(own) {
         let scan_types = parse_types(&leaf[LEAF_TYPES])?;
         let scan_pg: Vec<sys::Oid> = leaf[LEAF_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect();
-        let producer = Producer::start(
-            seg,
-            control.worker(),
-            &leaf[LEAF_SQL],
-            scan_types,
-            scan_pg,
+        let extra: Vec<ScanSession> = (0..nworkers.0).map_while(|_| ScanSession::try_open(seg)).collect();
+        if extra.is_empty() {
+            let producer = Producer::start(
+                own,
+                control.worker(),
+                &leaf[LEAF_SQL],
+                scan_types,
+                scan_pg,
+                params,
+                memory,
+                leaves.len(),
+            )?;
+            run.scan_slots.push(vec![producer.slot_ref()]);
+            run.leaf_producers.push((1, 1));
+            run.producers.push(producer);
+            run.producers_started += 1;
+            continue;
+        }
+        let refs: Vec<SlotRef> = extra
+            .iter()
+            .map(|s| SlotRef { index: s.lease().index, generation: s.lease().generation })
+            .collect();
+        let scan = ParallelScan::launch(
+            &refs,
+            &leaf[LEAF_CHUNK_SQL],
+            nworkers.1,
+            &leaf[LEAF_TYPES],
+            &scan_pg,
             params,
-            memory,
+            control.worker(),
             leaves.len(),
         )?;
+        let launched = scan.launched as usize;
+        let producer = match scan.chunks(&leaf[LEAF_CHUNK_SQL]) {
+            Some(chunks) => Producer::start_chunked(
+                own,
+                control.worker(),
+                chunks,
+                scan_types.clone(),
+                scan_pg.clone(),
+                params,
+                memory,
+                leaves.len(),
+            )?,
+            None => Producer::start(
+                own,
+                control.worker(),
+                &leaf[LEAF_SQL],
+                scan_types.clone(),
+                scan_pg.clone(),
+                params,
+                memory,
+                leaves.len(),
+            )?,
+        };
+        let mut slots = vec![producer.slot_ref()];
         run.producers.push(producer);
-        run.producers_started += 1;
+        run.leaf_producers.push((1 + refs.len() as u32, 1 + launched as u32));
+        run.producers_started += 1 + launched as u32;
+        for (k, session) in extra.into_iter().enumerate() {
+            slots.push(refs[k]);
+            if k < launched {
+                run.worker_slots.push(session);
+            } else {
+                run.producers.push(Producer::empty(
+                    session,
+                    control.worker(),
+                    scan_types.clone(),
+                    scan_pg.clone(),
+                )?);
+            }
+        }
+        run.parallel.push(scan);
+        run.scan_slots.push(slots);
     }
     control.send(&ToWorker::Execute {
         plan: unhex(&p[PRIVATE_PLAN])?,
-        scans: run.producers.iter().map(|p| p.slot_ref()).collect(),
+        scans: run.scan_slots.clone(),
         analyze: run.analyze,
     })?;
     run.control = Some(control);
     Ok(())
+}
+
+/// Per leaf: (parallel workers to ask for, the relation's blocks). Workers only under parallel
+/// mode (the executor's), for a permanent heap table whose own plan is a sequential scan, sized
+/// as PostgreSQL sizes a parallel sequential scan; the query's budget is
+/// `max_parallel_workers_per_gather`, given to the largest tables first.
+fn parallel_workers(
+    node: *mut sys::CustomScanState,
+    leaves: &[&[String]],
+    params: sys::ParamListInfo,
+) -> PgResult<Vec<(u32, u64)>> {
+    let mut out = vec![(0u32, 0u64); leaves.len()];
+    // SAFETY: the executing node's EState; plain reads of settings.
+    let (parallel_mode, mut budget, min_blocks) = unsafe {
+        (
+            sys::pgf_estate_parallel_mode((*node).ss.ps.state),
+            sys::pgf_max_parallel_workers_per_gather().max(0) as u32,
+            sys::pgf_min_parallel_table_scan_size().max(0) as u64,
+        )
+    };
+    if !parallel_mode || budget == 0 {
+        return Ok(out);
+    }
+    let mut wanted = Vec::new();
+    for (i, leaf) in leaves.iter().enumerate() {
+        let relid: sys::Oid = leaf[LEAF_RELID].parse().unwrap_or(0);
+        if relid == 0 || leaf[LEAF_CHUNK_SQL].is_empty() {
+            continue;
+        }
+        let mut ok = false;
+        let okp: *mut bool = &mut ok;
+        // SAFETY: the relation is locked by the executing query.
+        let nblocks = guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })? as u64;
+        let w = parallel::workers_for(nblocks, min_blocks);
+        if ok && w > 0 && super::producer::is_seq_scan(&leaf[LEAF_SQL], params)? {
+            wanted.push((nblocks, i, w));
+        }
+    }
+    wanted.sort_by(|a, b| b.0.cmp(&a.0));
+    for (nblocks, i, w) in wanted {
+        let w = w.min(budget);
+        budget -= w;
+        out[i] = (w, nblocks);
+    }
+    Ok(out)
 }
 
 fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
@@ -675,7 +837,7 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
     };
     lines("DataFusion Plan", &p[PRIVATE_DF_PLAN])?;
     group(true, "Scans", true, false)?;
-    for leaf in leaves(&p)? {
+    for (i, leaf) in leaves(&p)?.into_iter().enumerate() {
         group(true, "Scan", false, true)?;
         prop("Relation", &leaf[LEAF_RELATION])?;
         if verbose {
@@ -685,9 +847,10 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
             lines("PostgreSQL Plan", &super::producer::explain_scan(&leaf[LEAF_SQL], params, costs)?)?;
         }
         if analyze {
-            // One producer per leaf (the leader backend) until parallel producers come.
-            int("Scan Producers Planned", 1)?;
-            int("Scan Producers Actual", i64::from(run.is_some_and(|r| r.producers_started > 0)))?;
+            // The leader backend, plus the parallel workers planned and started.
+            let (planned, actual) = run.and_then(|r| r.leaf_producers.get(i).copied()).unwrap_or((1, 0));
+            int("Scan Producers Planned", i64::from(planned))?;
+            int("Scan Producers Actual", i64::from(actual))?;
         }
         group(false, "Scan", false, true)?;
     }

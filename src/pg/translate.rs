@@ -722,7 +722,9 @@ impl Builder {
                         }
                         Ok(numeric_shape(v.vartypmod).map(|(p, s)| ((p as i8 - s) as u32, s as u32)))
                     }
-                    sys::NodeTag_T_RelabelType => digits(b, (*(e as *mut sys::RelabelType)).arg as *mut sys::Node),
+                    sys::NodeTag_T_RelabelType => {
+                        digits(b, (*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+                    }
                     sys::NodeTag_T_OpExpr => {
                         let o = &*(e as *mut sys::OpExpr);
                         let args: Vec<*mut sys::Node> = list(o.args);
@@ -756,7 +758,10 @@ impl Builder {
             || unsupported("aggregate over an expression of several tables (only + - * of numerics)");
         // A constant (folded as the planner would) is a literal, not a column of every row.
         if let Some((lit @ Literal::Decimal128 { precision, scale, .. }, _)) = folded_literal(e)? {
-            return Ok((DfExpr::Literal(lit), ((precision as i8 - scale).max(0) as u32, scale.max(0) as u32)));
+            return Ok((
+                DfExpr::Literal(lit),
+                ((precision as i8 - scale).max(0) as u32, scale.max(0) as u32),
+            ));
         }
         // One relation's expression is a scan column, unless it is arithmetic DataFusion
         // computes exactly (cheaper than PostgreSQL per row); otherwise (a subquery's columns,
@@ -2093,11 +2098,14 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
                 })?
             }
         };
+        let mut chunk_sql = format!("{sql} WHERE ");
         if !quals.is_null() {
+            let q = deparse(quals)?;
             sql.push_str(" WHERE ");
-            sql.push_str(&deparse(quals)?);
+            sql.push_str(&q);
+            chunk_sql.push_str(&format!("({q}) AND "));
         }
-        scans.push(ScanSpec { relation, sql, columns });
+        scans.push(ScanSpec { relation, sql, columns, relid, chunk_sql });
         scan_pg_types.push(pg_types);
     }
 

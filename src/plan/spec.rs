@@ -31,6 +31,11 @@ pub struct ScanSpec {
     /// The complete statement run by the scan producers.
     pub sql: String,
     pub columns: Vec<ScanColumn>,
+    /// The relation's OID.
+    pub relid: u32,
+    /// `sql` ready for a block-range condition (`... WHERE (quals) AND ` or `... WHERE `):
+    /// parallel scan producers append `ctid >= '(lo,0)' AND ctid < '(hi,0)'` to it.
+    pub chunk_sql: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

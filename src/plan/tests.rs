@@ -10,6 +10,8 @@ fn spec() -> PlanSpec {
         scans: vec![ScanSpec {
             relation: "public.t".into(),
             sql: "SELECT a, b FROM ONLY public.t".into(),
+            relid: 16384,
+            chunk_sql: "SELECT a, b FROM ONLY public.t WHERE ".into(),
             columns: vec![
                 ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 0 },
                 ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 1 },
@@ -147,6 +149,8 @@ fn joined_leaves_number_their_columns_after_each_other() {
     s.scans.push(ScanSpec {
         relation: "public.t".into(),
         sql: "SELECT a, b FROM ONLY public.t".into(),
+        relid: 16384,
+        chunk_sql: "SELECT a, b FROM ONLY public.t WHERE ".into(),
         columns: vec![
             ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 3 },
             ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 4 },

@@ -36,9 +36,11 @@ pub struct PageRef {
 pub enum ToWorker {
     /// Liveness probe; answered by [`ToBackend::Pong`] with the same nonce.
     Ping { nonce: u64 },
-    /// Run a serialized logical plan; leaf `i` reads the scan slot `scans[i]`. With `analyze`
-    /// (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its metrics.
-    Execute { plan: Vec<u8>, scans: Vec<SlotRef>, analyze: bool },
+    /// Run a serialized logical plan; leaf `i` reads the scan slots `scans[i]`, one per scan
+    /// producer (the leader backend first, then its parallel workers), as one partition each.
+    /// With `analyze` (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its
+    /// metrics.
+    Execute { plan: Vec<u8>, scans: Vec<Vec<SlotRef>>, analyze: bool },
     /// A message too large for the ring, in pages (see [`paged`]).
     Paged(PagedRef),
 }
@@ -225,9 +227,12 @@ impl ToWorker {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
-                for s in scans {
-                    out.extend_from_slice(&s.index.to_le_bytes());
-                    out.extend_from_slice(&s.generation.to_le_bytes());
+                for leaf in scans {
+                    out.extend_from_slice(&(leaf.len() as u32).to_le_bytes());
+                    for s in leaf {
+                        out.extend_from_slice(&s.index.to_le_bytes());
+                        out.extend_from_slice(&s.generation.to_le_bytes());
+                    }
                 }
                 out.push(*analyze as u8);
             }
@@ -247,7 +252,12 @@ impl ToWorker {
                 let n = r.u32()? as usize;
                 let mut scans = Vec::with_capacity(n.min(64));
                 for _ in 0..n {
-                    scans.push(SlotRef { index: r.u32()?, generation: r.u32()? });
+                    let k = r.u32()? as usize;
+                    let mut leaf = Vec::with_capacity(k.min(64));
+                    for _ in 0..k {
+                        leaf.push(SlotRef { index: r.u32()?, generation: r.u32()? });
+                    }
+                    scans.push(leaf);
                 }
                 let analyze = r.take::<1>()?[0] != 0;
                 r.finish(ToWorker::Execute { plan, scans, analyze })
@@ -375,7 +385,10 @@ mod tests {
         let mut buf = Vec::new();
         let exec = ToWorker::Execute {
             plan: vec![1, 2, 3],
-            scans: vec![SlotRef { index: 3, generation: 9 }, SlotRef { index: 0, generation: 1 }],
+            scans: vec![
+                vec![SlotRef { index: 3, generation: 9 }],
+                vec![SlotRef { index: 0, generation: 1 }, SlotRef { index: 5, generation: 2 }],
+            ],
             analyze: true,
         };
         exec.encode(&mut buf);

@@ -189,7 +189,10 @@ impl Segment {
             for i in 0..self.slot_count(kind) {
                 if let Some(slot) = self.slot(kind, i) {
                     if slot.page_wait() {
-                        if let Some(pid) = slot.owner_pid() {
+                        // The party registered for the slot (a parallel scan producer writing
+                        // into its leader's scan slot), else the slot's owner.
+                        let registered = self.slot_wakeup(kind, i).and_then(|w| w.get()).map(|w| w.pid);
+                        if let Some(pid) = registered.or_else(|| slot.owner_pid()) {
                             signal_latch(pid);
                         }
                     }

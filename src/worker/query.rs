@@ -34,7 +34,7 @@ pub struct QueryTask {
     pub lease: SlotLease,
     pub backend_pid: i32,
     pub plan: Vec<u8>,
-    pub scans: Vec<SlotRef>,
+    pub scans: Vec<Vec<SlotRef>>,
     /// EXPLAIN ANALYZE: report the executed plan with DataFusion's metrics in `Done`.
     pub analyze: bool,
     pub session: SessionContext,

@@ -1,4 +1,5 @@
-//! The worker's scan leaf: an `ExecutionPlan` that reads one scan slot's pages as Arrow batches.
+//! The worker's scan leaf: an `ExecutionPlan` that reads its scan slots' pages as Arrow batches,
+//! one partition per scan producer (the leader backend, then its parallel workers).
 //!
 //! Rules:
 //! - A page is taken over ([`PagePool::transfer`](crate::shm::PagePool::transfer)) from the
@@ -62,7 +63,8 @@ impl Drop for PageLease {
 #[derive(Clone)]
 pub struct PageSource {
     pub seg: Segment,
-    pub scans: Vec<SlotRef>,
+    /// Per leaf, one slot per scan producer.
+    pub scans: Vec<Vec<SlotRef>>,
     /// The owner id imported pages are transferred to.
     pub import_owner: OwnerId,
     pub activity: Arc<Notify>,
@@ -84,10 +86,12 @@ impl ScanSource for PageSource {
         types: &[ColumnType],
         projection: Option<Vec<usize>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let slot = *self
+        let slots = self
             .scans
             .get(leaf as usize)
-            .ok_or_else(|| DataFusionError::Internal(format!("no scan slot for leaf {leaf}")))?;
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| DataFusionError::Internal(format!("no scan slot for leaf {leaf}")))?
+            .clone();
         let full = schema_of(types, ids);
         let schema = match &projection {
             Some(p) => Arc::new(full.project(p)?),
@@ -95,21 +99,21 @@ impl ScanSource for PageSource {
         };
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(1),
+            Partitioning::UnknownPartitioning(slots.len()),
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
         Ok(Arc::new(PgScanExec {
             source: self.clone(),
             leaf,
-            slot,
+            started: slots.iter().map(|_| AtomicBool::new(false)).collect(),
+            slots,
             types: types.to_vec(),
             projection,
             full_schema: full.clone(),
             schema,
             properties,
             copy: Arc::new(AtomicBool::new(false)),
-            started: AtomicBool::new(false),
             metrics: ExecutionPlanMetricsSet::new(),
         }))
     }
@@ -118,7 +122,8 @@ impl ScanSource for PageSource {
 pub struct PgScanExec {
     source: PageSource,
     leaf: u32,
-    slot: SlotRef,
+    /// One per scan producer: partition `i` reads `slots[i]`.
+    slots: Vec<SlotRef>,
     types: Vec<ColumnType>,
     projection: Option<Vec<usize>>,
     full_schema: SchemaRef,
@@ -126,7 +131,7 @@ pub struct PgScanExec {
     properties: Arc<PlanProperties>,
     /// Copy each batch out of its page (set by the plan walk, see the module rules).
     pub copy: Arc<AtomicBool>,
-    started: AtomicBool,
+    started: Vec<AtomicBool>,
     /// EXPLAIN ANALYZE: output_rows, elapsed_compute (importing and copying blocks), pages
     /// imported and the time spent waiting for the producers (`page_wait_time`).
     metrics: ExecutionPlanMetricsSet,
@@ -147,7 +152,13 @@ impl fmt::Debug for PgScanExec {
 
 impl DisplayAs for PgScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PgScanExec: leaf={}, copy={}", self.leaf, self.copy.load(Ordering::Relaxed))
+        write!(
+            f,
+            "PgScanExec: leaf={}, producers={}, copy={}",
+            self.leaf,
+            self.slots.len(),
+            self.copy.load(Ordering::Relaxed)
+        )
     }
 }
 
@@ -361,12 +372,13 @@ impl ExecutionPlan for PgScanExec {
     }
 
     fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        if partition != 0 || self.started.swap(true, Ordering::SeqCst) {
-            return Err(DataFusionError::Internal(
-                "a PostgreSQL scan leaf is read once, as one partition".into(),
-            ));
+        let (Some(slot), Some(started)) = (self.slots.get(partition), self.started.get(partition)) else {
+            return Err(DataFusionError::Internal(format!("no scan producer for partition {partition}")));
+        };
+        if started.swap(true, Ordering::SeqCst) {
+            return Err(DataFusionError::Internal("a PostgreSQL scan leaf's partition is read once".into()));
         }
-        let lease = SlotLease { index: self.slot.index, generation: self.slot.generation };
+        let lease = SlotLease { index: slot.index, generation: slot.generation };
         let seg = self.source.seg;
         let slot = seg
             .slot(SlotKind::Scan, lease.index)

@@ -172,7 +172,7 @@ impl ControlServer {
         &mut self,
         lease: SlotLease,
         plan: Vec<u8>,
-        scans: Vec<crate::protocol::SlotRef>,
+        scans: Vec<Vec<crate::protocol::SlotRef>>,
         analyze: bool,
         backend_pid: i32,
     ) {
