@@ -37,6 +37,19 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- IN whose subquery nests a correlated scalar subquery (Q20): the IN becomes a semi join, the
+-- inner subquery a grouped join, all in DataFusion. A NULL group key (code) never matches.
+\set q 'SELECT region, count(*) FROM sc WHERE id IN (SELECT cust FROM so WHERE so.total > (SELECT 0.5 * sum(qty) FROM sl WHERE sl.order_id = so.id AND sl.code > 100)) GROUP BY region ORDER BY region'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT status, count(*), sum(total) FROM so WHERE cust IN (SELECT code FROM sl GROUP BY code HAVING count(*) > 40) GROUP BY status ORDER BY status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+SET pg_fusion.enable = on;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM sc WHERE id IN (SELECT cust FROM so WHERE so.total > (SELECT 0.5 * sum(qty) FROM sl WHERE sl.order_id = so.id));
+
 -- NOT IN is three-valued: a NULL in the subquery's rows leaves no row; NULL outer values never
 -- qualify unless the subquery is empty.
 SET pg_fusion.enable = on;

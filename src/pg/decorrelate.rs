@@ -26,6 +26,10 @@
 //! becomes a semi join (the subquery's distinct keys joined to the outer rows) or an anti join (a
 //! left join to them, the key NULL: a matching key never is). One correlated to a single relation
 //! stays in that relation's scan, where PostgreSQL runs it.
+//!
+//! `x IN (uncorrelated subquery)` whose subquery nests subqueries or groups becomes a semi join
+//! too (its distinct values joined to the outer rows), so DataFusion runs it and the nested
+//! subqueries get decorrelated in their turn (TPC-H Q18, Q20); see [`rewrite_in`].
 
 use std::ffi::c_void;
 
@@ -313,6 +317,122 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
     }
 }
 
+/// `x IN (SELECT y FROM ...)` (a top-level AND term: NULL and false both drop the row) whose
+/// subquery is uncorrelated and has work of its own PostgreSQL would do in one process inside
+/// the outer relation's scan (nested subqueries, which it may run per row, or grouping): the
+/// subquery's distinct `y` values joined to the outer rows on `x = y` (a semi join). Distinct
+/// because either the subquery is grouped by exactly `y` or it becomes so (a plain SELECT of
+/// `y`); the IN operator must be `y`'s type's default equality, the one grouping uses, so each
+/// outer row meets at most one group and exactly when IN is true. Returns the replacing terms.
+fn rewrite_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>> {
+    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+    unsafe {
+        if nodes::tag(term) != sys::NodeTag_T_SubLink {
+            return Ok(None);
+        }
+        let sublink = term as *mut sys::SubLink;
+        if (*sublink).subLinkType != sys::SubLinkType_ANY_SUBLINK || (*sublink).testexpr.is_null() {
+            return Ok(None);
+        }
+        // One column: `outer op $1` where $1 is the subquery's first column.
+        let Some((o, outer, param)) = binary_op((*sublink).testexpr) else { return Ok(None) };
+        if nodes::tag(param) != sys::NodeTag_T_Param {
+            return Ok(None);
+        }
+        let p = &*(param as *mut sys::Param);
+        if p.paramkind != sys::ParamKind_PARAM_SUBLINK || p.paramid != 1 {
+            return Ok(None);
+        }
+        // A column of this query (no volatile functions or subqueries to move).
+        if nodes::tag(outer) != sys::NodeTag_T_Var || (*(outer as *mut sys::Var)).varlevelsup != 0 {
+            return Ok(None);
+        }
+        let s = &*((*sublink).subselect as *mut sys::Query);
+        // Uncorrelated: nothing in it refers to this query.
+        if has_level((*sublink).subselect as *mut sys::Node, 1)? {
+            return Ok(None);
+        }
+        let grouped = !s.groupClause.is_null();
+        let shape_ok = s.commandType == sys::CmdType_CMD_SELECT
+            && s.utilityStmt.is_null()
+            && !s.hasWindowFuncs
+            && !s.hasTargetSRFs
+            && !s.hasForUpdate
+            && !s.hasDistinctOn
+            && s.setOperations.is_null()
+            && s.cteList.is_null()
+            && s.groupingSets.is_null()
+            && s.distinctClause.is_null()
+            && s.limitCount.is_null()
+            && s.limitOffset.is_null()
+            && !s.jointree.is_null()
+            && (grouped || (!s.hasAggs && s.havingQual.is_null()));
+        if !shape_ok || !(s.hasSubLinks || grouped) {
+            return Ok(None);
+        }
+        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
+        let visible: Vec<*mut sys::TargetEntry> = tles.iter().copied().filter(|&t| !(*t).resjunk).collect();
+        let [tle] = visible.as_slice() else { return Ok(None) };
+        if (**tle).resno != 1 {
+            return Ok(None);
+        }
+        let inner = (**tle).expr as *mut sys::Node;
+        let typ = guard(|| sys::exprType(inner))?;
+        if typ != guard(|| sys::exprType(outer))? || p.paramtype != typ {
+            return Ok(None);
+        }
+        let (mut lt, mut eq, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
+        let (plt, peq, ph) = (&mut lt as *mut sys::Oid, &mut eq as *mut sys::Oid, &mut hashable as *mut bool);
+        let found = guard(|| {
+            sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
+        });
+        if found.is_err() || eq == 0 || o.opno != eq {
+            return Ok(None);
+        }
+        let sub = nodes::copy((*sublink).subselect as *mut sys::Query)?;
+        (*sub).sortClause = std::ptr::null_mut();
+        if grouped {
+            // Grouped by exactly `y`, with `y`'s default equality: one row per distinct value.
+            let groups: Vec<*mut sys::SortGroupClause> = list((*sub).groupClause);
+            let [g] = groups.as_slice() else { return Ok(None) };
+            if (**tle).ressortgroupref == 0 || (**g).tleSortGroupRef != (**tle).ressortgroupref || (**g).eqop != eq
+            {
+                return Ok(None);
+            }
+        } else {
+            let entry: *mut sys::TargetEntry = list::<sys::TargetEntry>((*sub).targetList)[0];
+            (*entry).ressortgroupref = 1;
+            let sgc: *mut sys::SortGroupClause = nodes::make(sys::NodeTag_T_SortGroupClause)?;
+            (*sgc).tleSortGroupRef = 1;
+            (*sgc).eqop = eq;
+            (*sgc).sortop = lt;
+            (*sgc).nulls_first = false;
+            (*sgc).hashable = hashable;
+            (*sub).groupClause = nodes::append(std::ptr::null_mut(), sgc as *mut c_void)?;
+        }
+        // Only the one column leaves the subquery (junk sort columns are gone with ORDER BY).
+        let first = list::<sys::TargetEntry>((*sub).targetList)[0];
+        (*sub).targetList = nodes::append(std::ptr::null_mut(), first as *mut c_void)?;
+        let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
+        (*rte).rtekind = sys::RTEKind_RTE_SUBQUERY;
+        (*rte).subquery = sub;
+        (*rte).inFromCl = true;
+        let alias = std::ffi::CString::new("pg_fusion_subquery").unwrap_or_default();
+        let alias_p = alias.as_ptr();
+        let colnames = nodes::append(std::ptr::null_mut(), nodes::string_node("key1")? as *mut c_void)?;
+        (*rte).eref = guard(|| sys::makeAlias(alias_p, colnames))?;
+        (*q).rtable = nodes::append((*q).rtable, rte as *mut c_void)?;
+        let rti = list::<sys::RangeTblEntry>((*q).rtable).len() as i32;
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        (*rtr).rtindex = rti;
+        let from = (*q).jointree;
+        (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
+        let key = make_var(rti, 1, inner)?;
+        let join = op_like((*sublink).testexpr, nodes::copy(outer)?, key)?;
+        Ok(Some(vec![join]))
+    }
+}
+
 /// The AND terms of a qual (NULL: none).
 fn conjuncts_of(quals: *mut sys::Node) -> Vec<*mut sys::Node> {
     if quals.is_null() {
@@ -460,7 +580,10 @@ pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
         for t in terms {
             let new = match rewrite(q, t)? {
                 Some(new) => Some(new),
-                None => rewrite_exists(q, t)?,
+                None => match rewrite_exists(q, t)? {
+                    Some(new) => Some(new),
+                    None => rewrite_in(q, t)?,
+                },
             };
             match new {
                 Some(new) => {

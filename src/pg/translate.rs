@@ -2460,8 +2460,11 @@ impl<'a> AggContext<'a> {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale: 0 }), agg_node);
                 make_var(k, sys::NUMERICOID, -1, 0)
             }
-            ("sum", false, Some(T::Decimal128 { scale, .. })) => {
-                let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale }), agg_node);
+            ("sum", false, Some(T::Decimal128 { precision, scale })) => {
+                // Fewer than 2^63 < 10^19 rows of |x| < 10^precision (unscaled): the total has
+                // at most precision + 19 digits, which lets `0.5 * sum(x)` stay exact (Q20).
+                let precision = (precision + 19).min(38);
+                let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision, scale }), agg_node);
                 make_var(k, sys::NUMERICOID, -1, 0)
             }
             ("sum", false, Some(T::Float64)) => {

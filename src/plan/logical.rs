@@ -44,6 +44,19 @@ fn pg_order_key(e: Expr, ty: ColumnType) -> Result<Expr> {
         .otherwise(e)
 }
 
+/// The type a decimal or bigint sum accumulates in. DataFusion's sum wraps on overflow, so it
+/// must be wide enough for any row count: inputs of at most 19 digits (bigint included) sum to
+/// less than 2^63 * 10^19 < 10^38 over at most 2^63 rows, so 38 digits (i128) hold every total;
+/// wider inputs accumulate in 76 digits (i256), which no row count reaches. The final cast to
+/// the output's 38 digits fails (never wraps) if a total does not fit.
+fn exact_sum_type(input: ColumnType, scale: i8) -> DataType {
+    match input {
+        ColumnType::Decimal128 { precision, .. } if precision <= 19 => DataType::Decimal128(38, scale),
+        ColumnType::Int64 => DataType::Decimal128(38, scale),
+        _ => DataType::Decimal256(76, scale),
+    }
+}
+
 fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
     let arg = a.arg.map(|i| col(column_name(i)));
     let arg_or_err = || {
@@ -56,13 +69,9 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
         AggFunc::Sum => {
             let input = a.arg.map(|i| scan_types[i]);
             match (input, a.output) {
-                // Decimal sums accumulate in 256 bits: DataFusion's sum wraps on overflow, and
-                // 76 digits cannot be reached by any row count; the final cast to 38 digits
-                // fails (never wraps) if the total does not fit.
-                (
-                    Some(ColumnType::Decimal128 { .. } | ColumnType::Int64),
-                    ColumnType::Decimal128 { scale, .. },
-                ) => sum(cast(arg_or_err()?, DataType::Decimal256(76, scale))),
+                (Some(t @ (ColumnType::Decimal128 { .. } | ColumnType::Int64)), ColumnType::Decimal128 { scale, .. }) => {
+                    sum(cast(arg_or_err()?, exact_sum_type(t, scale)))
+                }
                 _ => sum(arg_or_err()?),
             }
         }
@@ -128,12 +137,12 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
             let (udaf, args) = match f {
                 AggFunc::CountStar => (count_udaf(), vec![lit(1i64)]),
                 AggFunc::Count => (count_udaf(), vec![arg()?]),
-                // As the aggregate: decimal sums accumulate in 256 bits (never wrap).
+                // As the aggregate: a decimal sum that can never wrap.
                 AggFunc::Sum => match (arg_type, w.output) {
                     (
-                        ColumnType::Decimal128 { .. } | ColumnType::Int64,
+                        t @ (ColumnType::Decimal128 { .. } | ColumnType::Int64),
                         ColumnType::Decimal128 { scale, .. },
-                    ) => (sum_udaf(), vec![cast(arg()?, DataType::Decimal256(76, scale))]),
+                    ) => (sum_udaf(), vec![cast(arg()?, exact_sum_type(t, scale))]),
                     _ => (sum_udaf(), vec![arg()?]),
                 },
                 AggFunc::Min => (min_udaf(), vec![pg_order_key(arg()?, arg_type)?]),
