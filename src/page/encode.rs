@@ -85,6 +85,11 @@ impl<'a> BlockWriter<'a> {
         self.rows
     }
 
+    /// Bytes of long view values written into the tail so far.
+    pub fn tail_bytes(&self) -> usize {
+        self.page.len() - self.tail
+    }
+
     pub fn capacity(&self) -> usize {
         self.capacity
     }

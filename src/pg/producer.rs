@@ -142,9 +142,24 @@ impl ProducerState {
         }
     }
 
+    /// Size the next blocks for `tail_per_row` bytes of long strings per row (what the block
+    /// just finished needed), plus a quarter: `estimator_initial_tail_bytes_per_row` is only the
+    /// first guess. Short strings (12 bytes or less) sit in their view and need no tail, so a
+    /// scan of `char(1)` flags fills the page with rows instead of unused tail. A block whose
+    /// tail runs out early just ends early; the next one is sized from it.
+    fn resize_blocks(&mut self, tail_per_row: usize) {
+        let estimate = tail_per_row + tail_per_row / 4 + 1;
+        if let Ok(c) = BlockWriter::plan_capacity(self.seg.pool().page_size(), &self.types, estimate) {
+            self.capacity = c;
+        }
+    }
+
     /// Finish the current block and queue its descriptor.
     fn finish_block(&mut self) {
         if let Some(b) = self.block.take() {
+            if b.capacity > 1 && b.writer.rows() > 0 && self.types.iter().any(|t| t.is_view()) {
+                self.resize_blocks(b.writer.tail_bytes() / b.writer.rows());
+            }
             let rows = b.writer.finish();
             let m = self.seg.metrics();
             m.add(Metric::ScanPageFillNs, b.started.elapsed().as_nanos() as u64);
@@ -364,6 +379,10 @@ pub struct Producer {
     exhausted: bool,
     /// `End` was sent.
     ended: bool,
+    /// Pages sent since the worker was last woken (see [`Producer::wake_worker`]).
+    unsignaled: u32,
+    /// Registered as waiting because the ring to the worker was full.
+    ring_wait: bool,
     /// Block ranges to scan one after the other (parallel producers); None: one query.
     chunks: Option<Chunks>,
     params: sys::ParamListInfo,
@@ -458,6 +477,9 @@ pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
     // SAFETY: a PlannedStmt just built; reading its top node's tag.
     Ok(unsafe { nodes::tag((*planned).planTree as *mut sys::Node) } == sys::NodeTag_T_SeqScan)
 }
+
+/// Pages a producer sends before it sets the worker's latch (see [`Producer::wake_worker`]).
+const WAKE_EVERY_PAGES: u32 = 4;
 
 /// Planning of the scan SQL must not go through pg_fusion's planner hook.
 pub static INTERNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
@@ -605,6 +627,8 @@ impl Producer {
             fetch: super::guc::scan_fetch_batch_rows(),
             exhausted: false,
             ended: false,
+            unsignaled: 0,
+            ring_wait: false,
             chunks,
             params,
             memory,
@@ -720,19 +744,63 @@ impl Producer {
 
     fn send_pending(&mut self) -> PgResult<bool> {
         if let Some(p) = self.state.to_send {
-            if !self.session.try_send(&ScanMsg::Page(p))? {
-                latch::wake(self.worker);
+            if !self.send(&ScanMsg::Page(p))? {
                 return Ok(false);
             }
             self.state.to_send = None;
-            latch::wake(self.worker);
+            self.unsignaled += 1;
+            if self.unsignaled >= WAKE_EVERY_PAGES {
+                self.wake_worker();
+            }
         }
         Ok(true)
     }
 
+    /// Send `msg` to the worker; false when its ring is full. Then this producer waits until
+    /// the worker's reader makes room: registered as a page wait, so the reader's next grant wakes
+    /// it (`wake_page_waiters`), and tried again after registering, so a frame read in between is
+    /// not missed.
+    fn send(&mut self, msg: &ScanMsg) -> PgResult<bool> {
+        let (seg, index) = (self.state.seg, self.session.lease().index);
+        if !self.session.try_send(msg)? {
+            seg.set_page_wait(SlotKind::Scan, index, true);
+            self.ring_wait = true;
+            if !self.session.try_send(msg)? {
+                self.wake_worker();
+                return Ok(false);
+            }
+        }
+        if self.ring_wait {
+            self.ring_wait = false;
+            seg.set_page_wait(SlotKind::Scan, index, false);
+        }
+        Ok(true)
+    }
+
+    /// Set the worker's latch (a signal and two thread switches on its side when it sleeps).
+    /// Pages are announced in groups of [`WAKE_EVERY_PAGES`]: the worker's reader drains its ring
+    /// whenever it runs, so the group costs one wakeup instead of one per page. Every path
+    /// where the producer stops (it is about to wait, it sent `End`, it failed) wakes the worker
+    /// first, so no sent page waits for a wakeup that never comes.
+    fn wake_worker(&mut self) {
+        self.unsignaled = 0;
+        latch::wake(self.worker);
+    }
+
     /// Advance the scan a little. Returns whether anything moved (false: blocked on pages or on
-    /// the ring; wait for a wakeup).
+    /// the ring; wait for a wakeup). The worker has been woken for every sent page whenever
+    /// this returns anything but true.
     pub fn step(&mut self) -> PgResult<bool> {
+        let r = self.advance();
+        if !matches!(r, Ok(true)) || self.ended {
+            if self.unsignaled > 0 {
+                self.wake_worker();
+            }
+        }
+        r
+    }
+
+    fn advance(&mut self) -> PgResult<bool> {
         if self.ended {
             return Ok(false);
         }
@@ -772,11 +840,10 @@ impl Producer {
             if !self.send_pending()? {
                 return Ok(false);
             }
-            if !self.session.try_send(&ScanMsg::End { rows: self.state.rows })? {
-                latch::wake(self.worker);
+            if !self.send(&ScanMsg::End { rows: self.state.rows })? {
                 return Ok(false);
             }
-            latch::wake(self.worker);
+            self.wake_worker();
             seg.metrics().add(Metric::ScanRowsEncodedTotal, self.state.rows);
             self.ended = true;
             return Ok(true);

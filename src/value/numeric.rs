@@ -22,8 +22,52 @@ pub struct Scaled {
     pub dscale: u16,
 }
 
+/// 10^0 ..= 10^38.
+const POW10: [i128; 39] = {
+    let mut t = [1i128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 fn pow10(e: u32) -> Option<i128> {
-    10i128.checked_pow(e)
+    POW10.get(e as usize).copied()
+}
+
+/// At most four base-10000 digits (16 decimal digits, what numeric(15,2) and most stored values
+/// have): Horner in u64, then one scaling step, instead of a power and an i128 product per digit.
+fn small_scaled(digits: &[u8], weight: i16, scale: i8) -> Result<i128, NumericError> {
+    let mut acc: u64 = 0;
+    for d in digits.chunks_exact(2) {
+        let d = i16::from_ne_bytes([d[0], d[1]]);
+        if !(0..10000).contains(&d) {
+            return Err(NumericError::Malformed);
+        }
+        acc = acc * 10000 + d as u64;
+    }
+    if acc == 0 {
+        return Ok(0);
+    }
+    let n = (digits.len() / 2) as i64;
+    // The last digit is worth 10^(4 * (weight - n + 1) + scale) in the scaled value.
+    let exp = 4 * (weight as i64 - n + 1) + scale as i64;
+    if exp >= 0 {
+        let p = pow10(exp as u32).ok_or(NumericError::OutOfShape)?;
+        (acc as i128).checked_mul(p).ok_or(NumericError::OutOfShape)
+    } else if -exp <= 19 {
+        let p = 10u64.pow((-exp) as u32);
+        if acc % p != 0 {
+            return Err(NumericError::OutOfShape);
+        }
+        Ok((acc / p) as i128)
+    } else if acc == 0 {
+        Ok(0)
+    } else {
+        Err(NumericError::OutOfShape)
+    }
 }
 
 /// Decode `data` as a numeric scaled to `scale` fractional digits, at most `precision` digits.
@@ -44,11 +88,24 @@ pub fn to_scaled(data: &[u8], precision: u8, scale: i8) -> Result<Scaled, Numeri
     if digits.len() % 2 != 0 || scale < 0 {
         return Err(NumericError::Malformed);
     }
+    let acc = if digits.len() <= 8 { small_scaled(digits, weight, scale)? } else { any_scaled(digits, weight, scale)? };
+    let limit = pow10(precision as u32).ok_or(NumericError::OutOfShape)?;
+    if acc >= limit {
+        return Err(NumericError::OutOfShape);
+    }
+    Ok(Scaled { value: if negative { -acc } else { acc }, dscale })
+}
+
+/// Any number of base-10000 digits, each scaled on its own in i128.
+fn any_scaled(digits: &[u8], weight: i16, scale: i8) -> Result<i128, NumericError> {
     let mut acc: i128 = 0;
     for (i, d) in digits.chunks_exact(2).enumerate() {
         let d = i16::from_ne_bytes([d[0], d[1]]);
         if !(0..10000).contains(&d) {
             return Err(NumericError::Malformed);
+        }
+        if d == 0 {
+            continue;
         }
         // This digit is worth 10^(4 * (weight - i) + scale) in the scaled value.
         let exp = 4 * (weight as i64 - i as i64) + scale as i64;
@@ -64,11 +121,7 @@ pub fn to_scaled(data: &[u8], precision: u8, scale: i8) -> Result<Scaled, Numeri
         };
         acc = acc.checked_add(term).ok_or(NumericError::OutOfShape)?;
     }
-    let limit = pow10(precision as u32).ok_or(NumericError::OutOfShape)?;
-    if acc >= limit {
-        return Err(NumericError::OutOfShape);
-    }
-    Ok(Scaled { value: if negative { -acc } else { acc }, dscale })
+    Ok(acc)
 }
 
 #[cfg(test)]
@@ -92,6 +145,33 @@ mod tests {
             v.extend_from_slice(&d.to_ne_bytes());
         }
         v
+    }
+
+    #[test]
+    fn the_four_digit_path_agrees_with_the_general_one() {
+        let samples: [i16; 7] = [0, 1, 7, 10, 500, 6700, 9999];
+        let mut checked = 0;
+        for n in 0..=4usize {
+            for weight in -6i16..=6 {
+                for scale in [0i8, 1, 2, 4, 5, 9, 20, 38] {
+                    for pick in 0..samples.len().pow(n as u32).min(343) {
+                        let mut digits = Vec::new();
+                        let mut k = pick;
+                        for _ in 0..n {
+                            digits.extend_from_slice(&samples[k % samples.len()].to_ne_bytes());
+                            k /= samples.len();
+                        }
+                        assert_eq!(
+                            small_scaled(&digits, weight, scale),
+                            any_scaled(&digits, weight, scale),
+                            "digits {digits:?} weight {weight} scale {scale}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
     }
 
     #[test]

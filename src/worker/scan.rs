@@ -204,8 +204,10 @@ impl ScanState {
         envelope(generation, &mut self.outbox, |out| ScanMsg::Credit { pages: self.owed }.encode(out));
         if slot.to_backend.try_send(&self.outbox).is_ok() {
             self.owed = 0;
-            seg.wake_page_waiters();
         }
+        // Also when the credit did not fit: the frame just read made room in the producer's
+        // ring, and a producer whose ring was full waits for exactly that.
+        seg.wake_page_waiters();
     }
 
     fn import(&self, index: u32, generation: u32, rows: u32) -> Result<RecordBatch> {
