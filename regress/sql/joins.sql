@@ -156,6 +156,19 @@ SET pg_fusion.enable = off;
 EXECUTE pj(10);
 DEALLOCATE pj;
 
+-- An OR over two relations (TPC-H Q19): each relation's scan keeps only the rows some arm can
+-- accept (the OR of its own terms per arm, NULLs included), the OR itself runs after the join.
+\set q 'SELECT count(*), sum(l.qty * l.price) FROM jl l JOIN jo o ON o.id = l.order_id WHERE (l.code = ''c1'' AND l.qty < 10 AND o.status = ''F'') OR (l.code = ''c2'' AND o.total > 100 AND o.status = ''O'') OR (l.code IS NULL AND o.cust IS NULL)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT o.status, count(*) FROM jl l JOIN jo o ON o.id = l.order_id WHERE (l.qty > 45 AND o.day > date ''2021-06-01'') OR o.total < 20 OR (l.line = 3 AND o.cust IS NULL) GROUP BY o.status ORDER BY o.status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+SET pg_fusion.enable = on;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM jl l JOIN jo o ON o.id = l.order_id WHERE (l.code = 'c1' AND l.qty < 10 AND o.status = 'F') OR (l.code = 'c2' AND o.total > 100 AND o.status = 'O');
+
 -- EXPLAIN: one scan per relation, the join condition in DataFusion.
 SET pg_fusion.enable = on;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT c.region, count(*) FROM jc c JOIN jo o ON o.cust = c.id WHERE o.status = 'F' GROUP BY c.region;

@@ -18,6 +18,11 @@
 //!   slot's worker->backend ring) and wakes page waiters. A leaf DataFusion does not read yet (the
 //!   probe side of a hash join while the build side loads) therefore stops after a few pages
 //!   instead of taking the pool the other leaves need: no deadlock between the leaves of a query.
+//! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
+//!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
+//!   worker's reader wakes page waiters after every page it reads and every page it releases.
+//!   The worker itself is woken once per `WAKE_EVERY_PAGES` pages, and always before the
+//!   producer sleeps, ends or fails, so no sent page waits for a wakeup.
 
 use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -236,6 +241,24 @@ impl ProducerState {
 /// # Safety
 /// `d` must be a varlena datum.
 unsafe fn varlena_bytes<'a>(d: sys::Datum) -> &'a [u8] {
+    // Inline, in-line-stored values (nearly every numeric and short text) without a call into
+    // PostgreSQL: the header tests of varatt.h for little-endian builds. A 1-byte header
+    // `xxxxxxx1` (but not 0x01, an external pointer) holds the total length in its upper seven
+    // bits; a 4-byte header `...00` is uncompressed with the length in its upper 30 bits.
+    #[cfg(target_endian = "little")]
+    // SAFETY: caller's contract: `d` points to a varlena whose header is readable.
+    unsafe {
+        let p = d as *const u8;
+        let b0 = *p;
+        if b0 & 0x01 == 0x01 && b0 != 0x01 {
+            let total = (b0 >> 1) as usize;
+            return std::slice::from_raw_parts(p.add(1), total.saturating_sub(1));
+        }
+        if b0 & 0x03 == 0x00 {
+            let total = ((p as *const u32).read_unaligned() >> 2) as usize;
+            return std::slice::from_raw_parts(p.add(4), total.saturating_sub(4));
+        }
+    }
     // SAFETY: caller's contract; may raise (detoast), which longjmps over frames that own nothing.
     unsafe {
         let v = sys::pgf_detoast_packed(d);
@@ -826,9 +849,15 @@ impl Producer {
                 Ok(Put::Stall) => {
                     let _ = self.send_pending()?;
                     if self.state.waiting_for_page {
-                        seg.set_page_wait(SlotKind::Scan, scan_index, true);
                         self.state.waiting_for_page = false;
-                        seg.metrics().inc(Metric::PageAcquireWaitTotal);
+                        let registered = seg.slot(SlotKind::Scan, scan_index).is_some_and(|s| s.page_wait());
+                        if !registered {
+                            seg.set_page_wait(SlotKind::Scan, scan_index, true);
+                            seg.metrics().inc(Metric::PageAcquireWaitTotal);
+                            // A credit or page that came since this step began would not wake
+                            // us: look once more, now that wakeups reach us.
+                            return Ok(true);
+                        }
                     }
                     return Ok(false);
                 }

@@ -841,6 +841,76 @@ impl Builder {
         }
     }
 
+    /// Restrictions implied by an OR over several relations (PostgreSQL's own
+    /// `extract_restriction_or_clauses`): from `(a1 AND j1) OR (a2 AND j2)`, where `a1`, `a2` read
+    /// only relation L, `a1 OR a2` may filter L's scan. A row of L for which it is not true makes
+    /// every arm false or NULL, so the OR drops every joined row it is part of; the OR itself
+    /// still runs after the join (TPC-H Q19: lineitem's and part's scans keep only the rows some
+    /// arm can accept). Only for a WHERE (or inner join) term over relations no outer join
+    /// null-extends; per relation with its own terms in every arm.
+    fn implied_restrictions(&self, c: *mut sys::Node) -> PgResult<Vec<(usize, *mut sys::Node)>> {
+        // SAFETY: a valid qual expression of the query.
+        let arms: Vec<*mut sys::Node> = unsafe {
+            if nodes::tag(c) != sys::NodeTag_T_BoolExpr
+                || (*(c as *mut sys::BoolExpr)).boolop != sys::BoolExprType_OR_EXPR
+            {
+                return Ok(Vec::new());
+            }
+            list((*(c as *mut sys::BoolExpr)).args)
+        };
+        // Per arm: (leaf, that leaf's conjuncts of the arm).
+        let mut per_arm: Vec<Vec<(usize, Vec<*mut sys::Node>)>> = Vec::new();
+        for &arm in &arms {
+            let mut by_leaf: Vec<(usize, Vec<*mut sys::Node>)> = Vec::new();
+            for t in conjuncts(arm) {
+                // SAFETY: pull_varnos over a valid expression of this query level.
+                let varno = guard(|| unsafe { sys::pgf_expr_varno(t) })?;
+                let Some(leaf) = self
+                    .leaves
+                    .iter()
+                    .position(|l| varno > 0 && l.rtindex == varno && l.sub.is_none() && !l.nullable)
+                else {
+                    continue;
+                };
+                match by_leaf.iter_mut().find(|(l, _)| *l == leaf) {
+                    Some((_, ts)) => ts.push(t),
+                    None => by_leaf.push((leaf, vec![t])),
+                }
+            }
+            per_arm.push(by_leaf);
+        }
+        let Some(first) = per_arm.first() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for &(leaf, _) in first {
+            let mut ors: *mut sys::List = std::ptr::null_mut();
+            let mut every_arm = true;
+            for arm in &per_arm {
+                let Some((_, ts)) = arm.iter().find(|(l, _)| *l == leaf) else {
+                    every_arm = false;
+                    break;
+                };
+                let term = match ts.as_slice() {
+                    [one] => *one,
+                    many => {
+                        let mut args: *mut sys::List = std::ptr::null_mut();
+                        for &t in many {
+                            args = nodes::append(args, t as *mut c_void)?;
+                        }
+                        // SAFETY: makeBoolExpr allocates an AND over the list.
+                        guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node })?
+                    }
+                };
+                ors = nodes::append(ors, term as *mut c_void)?;
+            }
+            if every_arm {
+                // SAFETY: makeBoolExpr allocates an OR over the list.
+                let or = guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, ors, -1) as *mut sys::Node })?;
+                out.push((leaf, or));
+            }
+        }
+        Ok(out)
+    }
+
     /// The scan column computing `e` (deduplicated by equal()), in the leaf of its relation.
     fn column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
         self.column_as(e, None)
@@ -1728,7 +1798,12 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
             let c = b.condition(c, &flatten)?;
             match b.leaf_of(c) {
                 Ok(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
-                _ => join_terms.push(b.join_cond(c)?),
+                _ => {
+                    for (leaf, r) in b.implied_restrictions(c)? {
+                        b.leaves[leaf].quals.push(r);
+                    }
+                    join_terms.push(b.join_cond(c)?)
+                }
             }
         }
         None

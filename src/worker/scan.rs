@@ -11,7 +11,8 @@
 //!   leaf to copy mode under such operators, where each batch is copied and its page released at
 //!   once.
 //! - Never calls PostgreSQL: runs on Tokio threads. Waits by polling its ring, woken by the main
-//!   thread's `activity` notification (the producer sets the worker's latch after each page).
+//!   thread's `activity` notification (the producer sets the worker's latch every few pages and
+//!   before it sleeps; see `pg::producer`).
 //! - A slot outlives its sessions: once this leaf's session ended (the producer's query failed or
 //!   was canceled), the next query may already own the slot. The leaf then stops without consuming
 //!   a newer session's frame and never writes credits into the slot again.
