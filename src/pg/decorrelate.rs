@@ -33,7 +33,7 @@
 
 use std::ffi::c_void;
 
-use super::error::{guard, PgResult};
+use super::error::{guard, PgError, PgResult};
 use super::nodes::{self, list};
 use super::sys;
 
@@ -41,29 +41,81 @@ fn is_builtin(oid: sys::Oid) -> bool {
     oid != 0 && oid < sys::FirstGenbkiObjectId
 }
 
-/// A SELECT without grouping, HAVING, window functions, set-returning functions, set operations,
-/// WITH, LIMIT/OFFSET, row locks or subqueries of its own: one block PostgreSQL evaluates per outer
-/// row.
-fn plain_select(s: &sys::Query) -> bool {
+/// A SELECT without window functions, set-returning functions, set operations, WITH, grouping
+/// sets, LIMIT/OFFSET or row locks.
+fn simple_select(s: &sys::Query) -> bool {
     s.commandType == sys::CmdType_CMD_SELECT
         && s.utilityStmt.is_null()
         && !s.hasWindowFuncs
         && !s.hasTargetSRFs
-        && !s.hasSubLinks
         && !s.hasForUpdate
         && s.setOperations.is_null()
         && s.cteList.is_null()
-        && s.groupClause.is_null()
         && s.groupingSets.is_null()
-        && s.havingQual.is_null()
         && s.limitCount.is_null()
         && s.limitOffset.is_null()
         && !s.jointree.is_null()
 }
 
+/// A [`simple_select`] without grouping, HAVING or subqueries of its own: one block PostgreSQL
+/// evaluates per outer row.
+fn plain_select(s: &sys::Query) -> bool {
+    simple_select(s) && !s.hasSubLinks && s.groupClause.is_null() && s.havingQual.is_null()
+}
+
 fn has_level(e: *mut sys::Node, level: i32) -> PgResult<bool> {
     // SAFETY: a valid expression or Query node.
     guard(|| unsafe { sys::contain_vars_of_level(e, level) })
+}
+
+/// A type's default ordering and equality operators, as GROUP BY uses them: (`<`, `=`,
+/// hashable); None when the type has none (the lookup raises, caught).
+fn grouping_ops(typ: sys::Oid) -> Option<(sys::Oid, sys::Oid, bool)> {
+    let (mut lt, mut eq, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
+    let (plt, peq, ph) = (&mut lt as *mut sys::Oid, &mut eq as *mut sys::Oid, &mut hashable as *mut bool);
+    // SAFETY: catalog lookups writing into the three locals.
+    let found = guard(|| unsafe {
+        sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
+    });
+    (found.is_ok() && eq != 0).then_some((lt, eq, hashable))
+}
+
+/// A GROUP BY entry for target entries with `ressortgroupref` `sortgroupref`, by `ops`.
+fn group_clause(sortgroupref: u32, (lt, eq, hashable): (sys::Oid, sys::Oid, bool)) -> PgResult<*mut c_void> {
+    let sgc: *mut sys::SortGroupClause = nodes::make(sys::NodeTag_T_SortGroupClause)?;
+    // SAFETY: just allocated.
+    unsafe {
+        (*sgc).tleSortGroupRef = sortgroupref;
+        (*sgc).eqop = eq;
+        (*sgc).sortop = lt;
+        (*sgc).nulls_first = false;
+        (*sgc).hashable = hashable;
+    }
+    Ok(sgc as *mut c_void)
+}
+
+/// Append `sub` to `q`'s range table as a subquery in FROM named `pg_fusion_subquery` with
+/// columns `colnames`; its range-table index.
+///
+/// # Safety
+/// `q` is our copy of a valid Query; `sub` a valid Query one level below it.
+unsafe fn add_subquery_rte(
+    q: *mut sys::Query,
+    sub: *mut sys::Query,
+    colnames: *mut sys::List,
+) -> PgResult<i32> {
+    // SAFETY: per the contract; every allocation is guarded.
+    unsafe {
+        let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
+        (*rte).rtekind = sys::RTEKind_RTE_SUBQUERY;
+        (*rte).subquery = sub;
+        (*rte).inFromCl = true;
+        let alias = std::ffi::CString::new("pg_fusion_subquery").unwrap_or_default();
+        let alias_p = alias.as_ptr();
+        (*rte).eref = guard(|| sys::makeAlias(alias_p, colnames))?;
+        (*q).rtable = nodes::append((*q).rtable, rte as *mut c_void)?;
+        Ok(list::<sys::RangeTblEntry>((*q).rtable).len() as i32)
+    }
 }
 
 /// NULL whenever it is computed over no rows (see the module rules).
@@ -140,13 +192,7 @@ fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sy
         }
         // The type's default equality: grouping by `inner` puts exactly the rows with
         // `inner = outer` in the outer value's group.
-        let (mut lt, mut eq, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
-        let (plt, peq, ph) = (&mut lt as *mut sys::Oid, &mut eq as *mut sys::Oid, &mut hashable as *mut bool);
-        // Raises for a type without ordering operators: then no rewrite.
-        let found = guard(|| {
-            sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
-        });
-        if found.is_err() || eq == 0 || o.opno != eq {
+        if grouping_ops(typ).is_none_or(|(_, eq, _)| o.opno != eq) {
             return Ok(None);
         }
         Ok(Some((inner, outer, o.opno)))
@@ -185,19 +231,9 @@ unsafe fn add_grouped(
             (*entry).ressortgroupref = n as u32;
             tlist = nodes::append(tlist, entry as *mut c_void)?;
             let typ = guard(|| sys::exprType(*inner))?;
-            let (mut lt, mut eq2, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
-            let (plt, peq, ph) =
-                (&mut lt as *mut sys::Oid, &mut eq2 as *mut sys::Oid, &mut hashable as *mut bool);
-            guard(|| {
-                sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
-            })?;
-            let sgc: *mut sys::SortGroupClause = nodes::make(sys::NodeTag_T_SortGroupClause)?;
-            (*sgc).tleSortGroupRef = n as u32;
-            (*sgc).eqop = *eq;
-            (*sgc).sortop = lt;
-            (*sgc).nulls_first = false;
-            (*sgc).hashable = hashable;
-            group = nodes::append(group, sgc as *mut c_void)?;
+            let (lt, _, hashable) = grouping_ops(typ)
+                .ok_or_else(|| PgError::internal("correlation key without grouping operators"))?;
+            group = nodes::append(group, group_clause(n as u32, (lt, *eq, hashable))?)?;
             colnames = nodes::append(colnames, nodes::string_node(&format!("key{n}"))? as *mut c_void)?;
         }
         if let Some(value) = value {
@@ -215,15 +251,7 @@ unsafe fn add_grouped(
         if has_level(sub as *mut sys::Node, 1)? {
             return Ok(None);
         }
-        let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
-        (*rte).rtekind = sys::RTEKind_RTE_SUBQUERY;
-        (*rte).subquery = sub;
-        (*rte).inFromCl = true;
-        let alias = std::ffi::CString::new("pg_fusion_subquery").unwrap_or_default();
-        let alias_p = alias.as_ptr();
-        (*rte).eref = guard(|| sys::makeAlias(alias_p, colnames))?;
-        (*q).rtable = nodes::append((*q).rtable, rte as *mut c_void)?;
-        Ok(Some(list::<sys::RangeTblEntry>((*q).rtable).len() as i32))
+        Ok(Some(add_subquery_rte(q, sub, colnames)?))
     }
 }
 
@@ -353,19 +381,9 @@ fn rewrite_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*
             return Ok(None);
         }
         let grouped = !s.groupClause.is_null();
-        let shape_ok = s.commandType == sys::CmdType_CMD_SELECT
-            && s.utilityStmt.is_null()
-            && !s.hasWindowFuncs
-            && !s.hasTargetSRFs
-            && !s.hasForUpdate
+        let shape_ok = simple_select(s)
             && !s.hasDistinctOn
-            && s.setOperations.is_null()
-            && s.cteList.is_null()
-            && s.groupingSets.is_null()
             && s.distinctClause.is_null()
-            && s.limitCount.is_null()
-            && s.limitOffset.is_null()
-            && !s.jointree.is_null()
             && (grouped || (!s.hasAggs && s.havingQual.is_null()));
         if !shape_ok || !(s.hasSubLinks || grouped) {
             return Ok(None);
@@ -381,48 +399,31 @@ fn rewrite_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*
         if typ != guard(|| sys::exprType(outer))? || p.paramtype != typ {
             return Ok(None);
         }
-        let (mut lt, mut eq, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
-        let (plt, peq, ph) = (&mut lt as *mut sys::Oid, &mut eq as *mut sys::Oid, &mut hashable as *mut bool);
-        let found = guard(|| {
-            sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
-        });
-        if found.is_err() || eq == 0 || o.opno != eq {
+        let Some(ops @ (_, eq, _)) = grouping_ops(typ).filter(|&(_, eq, _)| o.opno == eq) else {
             return Ok(None);
-        }
+        };
         let sub = nodes::copy((*sublink).subselect as *mut sys::Query)?;
         (*sub).sortClause = std::ptr::null_mut();
         if grouped {
             // Grouped by exactly `y`, with `y`'s default equality: one row per distinct value.
             let groups: Vec<*mut sys::SortGroupClause> = list((*sub).groupClause);
             let [g] = groups.as_slice() else { return Ok(None) };
-            if (**tle).ressortgroupref == 0 || (**g).tleSortGroupRef != (**tle).ressortgroupref || (**g).eqop != eq
+            if (**tle).ressortgroupref == 0
+                || (**g).tleSortGroupRef != (**tle).ressortgroupref
+                || (**g).eqop != eq
             {
                 return Ok(None);
             }
         } else {
             let entry: *mut sys::TargetEntry = list::<sys::TargetEntry>((*sub).targetList)[0];
             (*entry).ressortgroupref = 1;
-            let sgc: *mut sys::SortGroupClause = nodes::make(sys::NodeTag_T_SortGroupClause)?;
-            (*sgc).tleSortGroupRef = 1;
-            (*sgc).eqop = eq;
-            (*sgc).sortop = lt;
-            (*sgc).nulls_first = false;
-            (*sgc).hashable = hashable;
-            (*sub).groupClause = nodes::append(std::ptr::null_mut(), sgc as *mut c_void)?;
+            (*sub).groupClause = nodes::append(std::ptr::null_mut(), group_clause(1, ops)?)?;
         }
         // Only the one column leaves the subquery (junk sort columns are gone with ORDER BY).
         let first = list::<sys::TargetEntry>((*sub).targetList)[0];
         (*sub).targetList = nodes::append(std::ptr::null_mut(), first as *mut c_void)?;
-        let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
-        (*rte).rtekind = sys::RTEKind_RTE_SUBQUERY;
-        (*rte).subquery = sub;
-        (*rte).inFromCl = true;
-        let alias = std::ffi::CString::new("pg_fusion_subquery").unwrap_or_default();
-        let alias_p = alias.as_ptr();
         let colnames = nodes::append(std::ptr::null_mut(), nodes::string_node("key1")? as *mut c_void)?;
-        (*rte).eref = guard(|| sys::makeAlias(alias_p, colnames))?;
-        (*q).rtable = nodes::append((*q).rtable, rte as *mut c_void)?;
-        let rti = list::<sys::RangeTblEntry>((*q).rtable).len() as i32;
+        let rti = add_subquery_rte(q, sub, colnames)?;
         let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
         (*rtr).rtindex = rti;
         let from = (*q).jointree;

@@ -897,14 +897,18 @@ impl Builder {
                             args = nodes::append(args, t as *mut c_void)?;
                         }
                         // SAFETY: makeBoolExpr allocates an AND over the list.
-                        guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node })?
+                        guard(|| unsafe {
+                            sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node
+                        })?
                     }
                 };
                 ors = nodes::append(ors, term as *mut c_void)?;
             }
             if every_arm {
                 // SAFETY: makeBoolExpr allocates an OR over the list.
-                let or = guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, ors, -1) as *mut sys::Node })?;
+                let or = guard(|| unsafe {
+                    sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, ors, -1) as *mut sys::Node
+                })?;
                 out.push((leaf, or));
             }
         }
@@ -1690,6 +1694,32 @@ fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(DfExpr, Col
             _ => Ok(None),
         }
     }
+}
+
+/// PostgreSQL's avg as its sum and count (int8_avg, numeric_avg, float8_avg): the type
+/// DataFusion sums an input of type `t` in, and the PostgreSQL type of that sum.
+fn avg_sum_type(t: ColumnType) -> Option<(ColumnType, sys::Oid)> {
+    use ColumnType as T;
+    Some(match t {
+        T::Int16 | T::Int32 => (T::Int64, sys::INT8OID),
+        T::Int64 => (T::Decimal128 { precision: 38, scale: 0 }, sys::NUMERICOID),
+        T::Decimal128 { scale, .. } => (T::Decimal128 { precision: 38, scale }, sys::NUMERICOID),
+        T::Float64 => (T::Float64, sys::FLOAT8OID),
+        _ => return None,
+    })
+}
+
+/// `sum / count` as PostgreSQL divides for avg: float8 division, else numeric division (the
+/// bigint sum of small integers made numeric first).
+fn avg_of(sum: *mut sys::Node, count: *mut sys::Node, sum_pg: sys::Oid) -> PgResult<*mut sys::Node> {
+    if sum_pg == sys::FLOAT8OID {
+        let countf = make_func(sys::F_FLOAT8_INT8, sys::FLOAT8OID, &[count])?;
+        return make_func(sys::F_FLOAT8DIV, sys::FLOAT8OID, &[sum, countf]);
+    }
+    let sumn =
+        if sum_pg == sys::INT8OID { make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[sum])? } else { sum };
+    let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
+    make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
 }
 
 fn block(query: *mut sys::Query) -> PgResult<Block> {
@@ -2553,31 +2583,13 @@ impl<'a> AggContext<'a> {
             ) => {
                 // PostgreSQL's avg is its sum divided by its count (int8_avg, numeric_avg,
                 // float8_avg): DataFusion computes both, PostgreSQL divides.
-                let (sum_ty, sum_pg) = match t {
-                    T::Int16 | T::Int32 => (T::Int64, sys::INT8OID),
-                    T::Int64 => (T::Decimal128 { precision: 38, scale: 0 }, sys::NUMERICOID),
-                    T::Decimal128 { scale, .. } => (T::Decimal128 { precision: 38, scale }, sys::NUMERICOID),
-                    _ => (T::Float64, sys::FLOAT8OID),
-                };
+                let Some((sum_ty, sum_pg)) = avg_sum_type(t) else { return Err(refuse()) };
                 let null_sum = guard(|| unsafe { sys::makeNullConst(sum_pg, -1, 0) as *mut sys::Node })?;
                 let ks = self.add_agg(spec(AggFunc::Sum, sum_ty), null_sum);
                 let null_count =
                     guard(|| unsafe { sys::makeNullConst(sys::INT8OID, -1, 0) as *mut sys::Node })?;
                 let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
-                let sum = make_var(ks, sum_pg, -1, 0)?;
-                let count = make_var(kc, sys::INT8OID, -1, 0)?;
-                if t == T::Float64 {
-                    let countf = make_func(sys::F_FLOAT8_INT8, sys::FLOAT8OID, &[count])?;
-                    make_func(sys::F_FLOAT8DIV, sys::FLOAT8OID, &[sum, countf])
-                } else {
-                    let sumn = if sum_pg == sys::INT8OID {
-                        make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[sum])?
-                    } else {
-                        sum
-                    };
-                    let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
-                    make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
-                }
+                avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, sys::INT8OID, -1, 0)?, sum_pg)
             }
             ("bool_and" | "every" | "bool_or", false, Some(T::Boolean)) => {
                 let func = if name == "bool_or" { AggFunc::BoolOr } else { AggFunc::BoolAnd };
@@ -2842,13 +2854,9 @@ impl AggContext<'_> {
     ) -> PgResult<*mut sys::Node> {
         use ColumnType as T;
         let c = self.window_column(a)?;
-        let (sum_ty, sum_pg) = match self.stage_type(c) {
-            T::Int16 | T::Int32 => (T::Int64, sys::INT8OID),
-            T::Int64 => (T::Decimal128 { precision: 38, scale: 0 }, sys::NUMERICOID),
-            T::Decimal128 { scale, .. } => (T::Decimal128 { precision: 38, scale }, sys::NUMERICOID),
-            T::Float64 => (T::Float64, sys::FLOAT8OID),
-            t => return Err(unsupported(format!("window function avg({t:?})"))),
-        };
+        let t = self.stage_type(c);
+        let (sum_ty, sum_pg) =
+            avg_sum_type(t).ok_or_else(|| unsupported(format!("window function avg({t:?})")))?;
         let window = |func, output| WindowSpec {
             func,
             arg: Some(c),
@@ -2868,17 +2876,7 @@ impl AggContext<'_> {
             -1,
             0,
         )?;
-        if sum_pg == sys::FLOAT8OID {
-            let countf = make_func(sys::F_FLOAT8_INT8, sys::FLOAT8OID, &[count])?;
-            return make_func(sys::F_FLOAT8DIV, sys::FLOAT8OID, &[sum, countf]);
-        }
-        let sumn = if sum_pg == sys::INT8OID {
-            make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[sum])?
-        } else {
-            sum
-        };
-        let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
-        make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
+        avg_of(sum, count, sum_pg)
     }
 
     /// The type of stage column `c` (see [`Self::window_column`]).

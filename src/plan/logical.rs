@@ -69,9 +69,10 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
         AggFunc::Sum => {
             let input = a.arg.map(|i| scan_types[i]);
             match (input, a.output) {
-                (Some(t @ (ColumnType::Decimal128 { .. } | ColumnType::Int64)), ColumnType::Decimal128 { scale, .. }) => {
-                    sum(cast(arg_or_err()?, exact_sum_type(t, scale)))
-                }
+                (
+                    Some(t @ (ColumnType::Decimal128 { .. } | ColumnType::Int64)),
+                    ColumnType::Decimal128 { scale, .. },
+                ) => sum(cast(arg_or_err()?, exact_sum_type(t, scale))),
                 _ => sum(arg_or_err()?),
             }
         }

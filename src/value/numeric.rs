@@ -88,7 +88,11 @@ pub fn to_scaled(data: &[u8], precision: u8, scale: i8) -> Result<Scaled, Numeri
     if digits.len() % 2 != 0 || scale < 0 {
         return Err(NumericError::Malformed);
     }
-    let acc = if digits.len() <= 8 { small_scaled(digits, weight, scale)? } else { any_scaled(digits, weight, scale)? };
+    let acc = if digits.len() <= 8 {
+        small_scaled(digits, weight, scale)?
+    } else {
+        any_scaled(digits, weight, scale)?
+    };
     let limit = pow10(precision as u32).ok_or(NumericError::OutOfShape)?;
     if acc >= limit {
         return Err(NumericError::OutOfShape);
