@@ -298,18 +298,7 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
         if !plain_select(s) || s.hasAggs {
             return Ok(None);
         }
-        let mut keys: Vec<Key> = Vec::new();
-        let mut local = Vec::new();
-        for t in conjuncts_of((*s.jointree).quals) {
-            if !has_level(t, 1)? {
-                local.push(t);
-                continue;
-            }
-            match correlation(t)? {
-                Some(k) => keys.push((t, k)),
-                None => return Ok(None),
-            }
-        }
+        let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
         // Correlated to one relation (or none): PostgreSQL runs it in that relation's scan.
         let mut varnos: Vec<i32> = keys.iter().map(|(_, (_, v, _))| (**v).varno).collect();
         varnos.sort_unstable();
@@ -434,6 +423,24 @@ fn rewrite_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*
     }
 }
 
+/// A subquery's WHERE split into correlation terms ([`correlation`]) and terms of its own; None
+/// when a term refers to the outer query in any other way.
+fn split_where(quals: *mut sys::Node) -> PgResult<Option<(Vec<Key>, Vec<*mut sys::Node>)>> {
+    let mut keys: Vec<Key> = Vec::new();
+    let mut local = Vec::new();
+    for t in conjuncts_of(quals) {
+        if !has_level(t, 1)? {
+            local.push(t);
+            continue;
+        }
+        match correlation(t)? {
+            Some(k) => keys.push((t, k)),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some((keys, local)))
+}
+
 /// The AND terms of a qual (NULL: none).
 fn conjuncts_of(quals: *mut sys::Node) -> Vec<*mut sys::Node> {
     if quals.is_null() {
@@ -518,29 +525,7 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
             return Ok(None);
         }
         // Split its WHERE into correlation terms and its own.
-        let mut keys = Vec::new();
-        let mut local = Vec::new();
-        let quals = (*s.jointree).quals;
-        let mut terms = Vec::new();
-        if !quals.is_null() {
-            if nodes::tag(quals) == sys::NodeTag_T_BoolExpr
-                && (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR
-            {
-                terms.extend(list::<sys::Node>((*(quals as *mut sys::BoolExpr)).args));
-            } else {
-                terms.push(quals);
-            }
-        }
-        for t in terms {
-            if !has_level(t, 1)? {
-                local.push(t);
-                continue;
-            }
-            match correlation(t)? {
-                Some(k) => keys.push((t, k)),
-                None => return Ok(None),
-            }
-        }
+        let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
         // Uncorrelated (no keys): a block of exactly one row, cross-joined (TPC-H Q15, Q22).
         let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, Some(value))?
         else {
@@ -568,14 +553,7 @@ pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
             return Ok(());
         }
         let from = (*q).jointree;
-        let quals = (*from).quals;
-        let terms: Vec<*mut sys::Node> = if nodes::tag(quals) == sys::NodeTag_T_BoolExpr
-            && (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR
-        {
-            list((*(quals as *mut sys::BoolExpr)).args)
-        } else {
-            vec![quals]
-        };
+        let terms = conjuncts_of((*from).quals);
         let mut out = Vec::new();
         let mut changed = false;
         for t in terms {
