@@ -108,7 +108,7 @@ fn main() {
         .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
         .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")
-        .allowlist_function("(contain_vars_of_level|get_sort_group_operators|func_strict|expand_grouping_sets)")
+        .allowlist_function("(contain_vars_of_level|get_sort_group_operators|func_strict|expand_grouping_sets|get_negator)")
         .allowlist_type("(GroupingFunc|WindowFunc|WindowClause)")
         .allowlist_function("contain_window_function")
         .allowlist_var("FRAMEOPTION_.*")

@@ -16,7 +16,9 @@
 #   worker_restart_mid_query              the worker is terminated mid-query: a clean ERROR, no hang
 #   worker_down_with_enable_on            a worker that cannot start: queries fail cleanly (08006)
 #   datafusion_error_keeps_its_sqlstate   DataFusion's memory limit: 53200, pages returned
-#   joins_under_a_small_pool              16 pages, two large leaves: credits and backpressure, no deadlock
+#   joins_under_a_small_pool              16 pages, two large leaves: credits and backpressure, no deadlock;
+#                                         a self join reads one shared scan, its lagging reader
+#                                         holds copies, never pages
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -355,7 +357,8 @@ joins_under_a_small_pool() {
     psql_at "$d" "$p" -c "CREATE TABLE ja AS SELECT g AS id, g % 97 AS k, md5(g::text) AS pad FROM generate_series(1, 400000) g" \
         -c "CREATE TABLE jb AS SELECT g AS id, g % 13 AS k FROM generate_series(1, 400000) g" -c "ANALYZE ja, jb" >/dev/null || return 1
     for q in "SELECT jb.k, count(*), sum(ja.k), count(DISTINCT ja.pad) FROM ja JOIN jb ON ja.id = jb.id GROUP BY jb.k ORDER BY 1" \
-             "SELECT count(*), count(jb.id) FROM ja LEFT JOIN jb ON jb.id = ja.id + 200000"; do
+             "SELECT count(*), count(jb.id) FROM ja LEFT JOIN jb ON jb.id = ja.id + 200000" \
+             "SELECT count(*), sum(a2.k), count(DISTINCT a1.pad) FROM ja a1 JOIN ja a2 ON a2.id = a1.id + 1 WHERE a1.k < 50"; do
         on=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '120s'; SET pg_fusion.enable = on; $q" 2>&1)
         off=$(psql_at "$d" "$p" -Atc "$q")
         [ -n "$on" ] && [ "$on" = "$off" ] || { echo "[$q] on [$on] off [$off]"; return 1; }

@@ -27,6 +27,29 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- EXISTS / NOT EXISTS also correlated by one `<>` (Q21): the groups carry min and max of the
+-- inner value; NULL codes on both sides (every 13th row), groups whose codes are all NULL, rows
+-- without a group. The three reads of sl are one shared scan.
+\set q 'SELECT l1.code, count(*) FROM sl l1 WHERE EXISTS (SELECT 1 FROM sl l2 WHERE l2.order_id = l1.order_id AND l2.code <> l1.code) AND NOT EXISTS (SELECT 1 FROM sl l3 WHERE l3.order_id = l1.order_id AND l3.code <> l1.code AND l3.qty > 40) GROUP BY l1.code ORDER BY l1.code'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*), count(l1.code), sum(l1.qty) FROM sl l1 WHERE NOT EXISTS (SELECT 1 FROM sl l2 WHERE l1.code <> l2.code AND l2.order_id = l1.order_id AND l2.qty < 3)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT o.status, count(*) FROM so o WHERE EXISTS (SELECT 1 FROM so o2 WHERE o2.cust = o.cust AND o2.id <> o.id AND o2.total > 4000) GROUP BY o.status ORDER BY o.status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+SET pg_fusion.enable = on;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM sl l1 WHERE l1.qty > 40 AND NOT EXISTS (SELECT 1 FROM sl l2 WHERE l2.order_id = l1.order_id AND l2.code <> l1.code);
+-- Two `<>` terms, or `<>` over text, stay in the scan, where PostgreSQL runs them.
+\set q 'SELECT count(*) FROM sl l1 WHERE EXISTS (SELECT 1 FROM sl l2 WHERE l2.order_id = l1.order_id AND l2.code <> l1.code AND l2.qty <> l1.qty)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 -- IN over a grouped subquery with HAVING (Q18), nested IN (Q20).
 \set q 'SELECT o.id, o.total, sum(l.qty) FROM so o JOIN sl l ON l.order_id = o.id WHERE o.id IN (SELECT order_id FROM sl GROUP BY order_id HAVING sum(qty) > 140) GROUP BY o.id, o.total ORDER BY o.total DESC, o.id LIMIT 20'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out

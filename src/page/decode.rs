@@ -8,11 +8,14 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    new_null_array, ArrayRef, BinaryViewArray, BooleanArray, Date32Array, Decimal128Array,
-    FixedSizeBinaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
-    IntervalMonthDayNanoArray, StringViewArray, Time64MicrosecondArray, TimestampMicrosecondArray,
+    make_array, new_null_array, Array, ArrayRef, AsArray, BinaryViewArray, BooleanArray, Date32Array,
+    Decimal128Array, FixedSizeBinaryArray, Float32Array, Float64Array, Int16Array, Int32Array, Int64Array,
+    IntervalMonthDayNanoArray, MutableArrayData, StringViewArray, Time64MicrosecondArray,
+    TimestampMicrosecondArray,
 };
 use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::error::ArrowError;
 
 use super::{column_regions, BlockError, ColumnType, BLOCK_MAGIC, BLOCK_VERSION, DESC_SIZE, HEADER_SIZE};
 
@@ -191,4 +194,19 @@ fn build_view_array(
         // SAFETY: as above; binary needs no encoding check.
         Arc::new(unsafe { BinaryViewArray::new_unchecked(views, vec![page.clone()], nulls) })
     }
+}
+
+/// Copy every buffer of `a` (view payloads included) into worker memory, so that nothing keeps
+/// its page. (Arrow's `concat` of one array only slices it; a view array's `gc` keeps its nulls.)
+pub fn deep_copy(a: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+    let data = a.to_data();
+    let mut copy = MutableArrayData::new(vec![&data], false, a.len());
+    copy.try_extend(0, 0, a.len())?;
+    let copied = make_array(copy.freeze());
+    // The copy's views still point at the page's payloads: `gc` copies those.
+    Ok(match copied.data_type() {
+        DataType::Utf8View => Arc::new(copied.as_string_view().gc()),
+        DataType::BinaryView => Arc::new(copied.as_binary_view().gc()),
+        _ => copied,
+    })
 }

@@ -166,6 +166,39 @@ fn arrays_share_the_page_without_copying() {
 }
 
 #[test]
+fn copied_arrays_keep_nothing_of_the_page() {
+    let mut buf = page(8192);
+    fill(&mut buf, 0, 10, 16);
+    let page: Buffer = buf.into();
+    let block = decode_block(&page, &ALL).unwrap();
+    let (start, end) = (page.as_ptr() as usize, page.as_ptr() as usize + page.len());
+    let copied: Vec<_> = block.columns.iter().map(|c| super::decode::deep_copy(c).unwrap()).collect();
+    for c in &copied {
+        let data = c.to_data();
+        for child in data.child_data() {
+            for b in child.buffers() {
+                let p = b.as_ptr() as usize;
+                assert!(
+                    p + b.len() <= start || p >= end,
+                    "{}: a child buffer points into the page",
+                    c.data_type()
+                );
+            }
+        }
+        let nulls = data.nulls().map(|n| n.buffer().clone());
+        for b in data.buffers().iter().chain(nulls.iter()) {
+            let p = b.as_ptr() as usize;
+            assert!(
+                p + b.len() <= start || p >= end,
+                "{}: a copied buffer still points into the page",
+                c.data_type()
+            );
+        }
+    }
+    check_rows(&copied, 0, 10);
+}
+
+#[test]
 fn a_full_block_rolls_the_row_back_and_the_next_block_starts_with_it() {
     // A small page with a generous capacity: the tail runs out before the row count does.
     let mut first = page(16384);

@@ -25,7 +25,12 @@
 //! `[NOT] EXISTS` correlated (by the same kind of equalities) to several relations of the query
 //! becomes a semi join (the subquery's distinct keys joined to the outer rows) or an anti join (a
 //! left join to them, the key NULL: a matching key never is). One correlated to a single relation
-//! stays in that relation's scan, where PostgreSQL runs it.
+//! stays in that relation's scan, where PostgreSQL runs it, unless it also has one `inner <>
+//! outer` term (TPC-H Q21): then the groups also carry `min(inner)` and `max(inner)`, and some
+//! row of the group differs from the outer value exactly when `min <> outer OR max <> outer` (for
+//! integers, numeric and date, whose `<>` negates the equality min/max order by; NULL when the
+//! outer value or every inner one is NULL, as no row qualifies then). NOT EXISTS keeps the outer
+//! row when there is no group, either of those is NULL, or neither differs.
 //!
 //! `x IN (uncorrelated subquery)` whose subquery nests subqueries or groups becomes a semi join
 //! too (its distinct values joined to the outer rows), so DataFusion runs it and the nested
@@ -203,7 +208,8 @@ fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sy
 type Key = (*mut sys::Node, (*mut sys::Node, *mut sys::Var, sys::Oid));
 
 /// Add to `q`'s range table the subquery `subselect` (a copy) with WHERE `local` only, grouped by
-/// the inner side of `keys` (its columns `key1..`), then `value` if any; its range-table index,
+/// the inner side of `keys` (its columns `key1..`), then `values` (aggregates over the group:
+/// `value`, `value2`, ..); its range-table index,
 /// or None when the subquery still refers to the outer query elsewhere.
 ///
 /// # Safety
@@ -213,7 +219,7 @@ unsafe fn add_grouped(
     subselect: *mut sys::Query,
     local: &[*mut sys::Node],
     keys: &[Key],
-    value: Option<*mut sys::Node>,
+    values: &[*mut sys::Node],
 ) -> PgResult<Option<i32>> {
     // SAFETY: per the contract; every allocation is guarded.
     unsafe {
@@ -236,13 +242,15 @@ unsafe fn add_grouped(
             group = nodes::append(group, group_clause(n as u32, (lt, *eq, hashable))?)?;
             colnames = nodes::append(colnames, nodes::string_node(&format!("key{n}"))? as *mut c_void)?;
         }
-        if let Some(value) = value {
-            let vn = (keys.len() + 1) as i16;
+        for (i, &value) in values.iter().enumerate() {
+            let vn = (keys.len() + 1 + i) as i16;
             let entry =
                 guard(|| sys::makeTargetEntry(value as *mut sys::Expr, vn, std::ptr::null_mut(), false))?;
             tlist = nodes::append(tlist, entry as *mut c_void)?;
-            colnames = nodes::append(colnames, nodes::string_node("value")? as *mut c_void)?;
+            let name = if i == 0 { "value".to_string() } else { format!("value{}", i + 1) };
+            colnames = nodes::append(colnames, nodes::string_node(&name)? as *mut c_void)?;
         }
+        (*sub).hasAggs = (*sub).hasAggs || !values.is_empty();
         (*sub).targetList = tlist;
         (*sub).groupClause = group;
         (*sub).sortClause = std::ptr::null_mut();
@@ -298,23 +306,54 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
         if !plain_select(s) || s.hasAggs {
             return Ok(None);
         }
-        let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
-        // Correlated to one relation (or none): PostgreSQL runs it in that relation's scan.
+        // At most one `inner <> outer` term besides the equalities (TPC-H Q21).
+        let mut unequal = None;
+        let mut rest = Vec::new();
+        for t in conjuncts_of((*s.jointree).quals) {
+            match inequality(t)? {
+                Some(u) if unequal.is_none() => unequal = Some(u),
+                _ => rest.push(t),
+            }
+        }
+        let Some((keys, local)) = split_where(and_of(&rest)?)? else { return Ok(None) };
+        // Correlated to one relation (or none) by equalities only: PostgreSQL runs it in that
+        // relation's scan.
         let mut varnos: Vec<i32> = keys.iter().map(|(_, (_, v, _))| (**v).varno).collect();
         varnos.sort_unstable();
         varnos.dedup();
-        if varnos.len() < 2 {
+        if keys.is_empty() || (varnos.len() < 2 && unequal.is_none()) {
             return Ok(None);
         }
-        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, None)? else {
+        let values = match &unequal {
+            Some(u) => vec![aggregate(u.min, u.inner)?, aggregate(u.max, u.inner)?],
+            None => Vec::new(),
+        };
+        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, &values)?
+        else {
             return Ok(None);
         };
         let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
         (*rtr).rtindex = rti;
         let from = (*q).jointree;
-        let terms = key_terms(rti, &keys)?;
+        let mut terms = key_terms(rti, &keys)?;
+        // Some inner value differs from the outer one: the group's min or max does (NULL when
+        // the outer value or every inner one is NULL: no row, as EXISTS has none then).
+        let mut differs = std::ptr::null_mut();
+        let mut outer_value = std::ptr::null_mut();
+        if let Some(u) = &unequal {
+            let outer = nodes::copy(u.outer)?;
+            (*outer).varlevelsup = 0;
+            outer_value = outer as *mut sys::Node;
+            let n = keys.len() as i16;
+            let (mn, mx) = (make_var(rti, n + 1, u.inner)?, make_var(rti, n + 2, u.inner)?);
+            let (v1, v2) = (nodes::copy(outer_value)?, nodes::copy(outer_value)?);
+            differs = or_of(&[op_like(u.term, mn, v1)?, op_like(u.term, mx, v2)?])?;
+        }
         if !negated {
             (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
+            if !differs.is_null() {
+                terms.push(differs);
+            }
             return Ok(Some(terms));
         }
         // FROM (<the FROM list> LEFT JOIN subquery ON keys) WHERE key1 IS NULL.
@@ -326,12 +365,110 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
         (*join).rarg = rtr as *mut sys::Node;
         (*join).quals = and_of(&terms)?;
         (*from).fromlist = nodes::append(std::ptr::null_mut(), join as *mut c_void)?;
-        let test: *mut sys::NullTest = nodes::make(sys::NodeTag_T_NullTest)?;
-        (*test).arg = make_var(rti, 1, keys[0].1 .0)? as *mut sys::Expr;
+        let no_match = is_null(make_var(rti, 1, keys[0].1 .0)?)?;
+        if differs.is_null() {
+            return Ok(Some(vec![no_match]));
+        }
+        // No group; or no inner value can differ (the outer value NULL, every inner one NULL);
+        // or none does.
+        let u = unequal.as_ref().ok_or_else(|| PgError::internal("inequality lost"))?;
+        let args = nodes::append(std::ptr::null_mut(), differs as *mut c_void)?;
+        let none_differs =
+            guard(|| sys::makeBoolExpr(sys::BoolExprType_NOT_EXPR, args, -1) as *mut sys::Node)?;
+        let mn = make_var(rti, keys.len() as i16 + 1, u.inner)?;
+        let outer_null = is_null(nodes::copy(outer_value)?)?;
+        Ok(Some(vec![or_of(&[no_match, outer_null, is_null(mn)?, none_differs])?]))
+    }
+}
+
+/// A correlation term `inner <> outer` (either order) over a type whose `<>` is the negation of
+/// its grouping equality and whose min/max aggregates order by the same operator class.
+struct Inequality {
+    term: *mut sys::Node,
+    inner: *mut sys::Node,
+    outer: *mut sys::Var,
+    /// The type's min and max aggregates.
+    min: sys::Oid,
+    max: sys::Oid,
+}
+
+fn inequality(term: *mut sys::Node) -> PgResult<Option<Inequality>> {
+    // SAFETY: a qual of the subquery.
+    unsafe {
+        let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
+        let outer_var = |n: *mut sys::Node| {
+            nodes::tag(n) == sys::NodeTag_T_Var && (*(n as *mut sys::Var)).varlevelsup == 1
+        };
+        let (inner, outer) = match (outer_var(a), outer_var(b)) {
+            (false, true) => (a, b as *mut sys::Var),
+            (true, false) => (b, a as *mut sys::Var),
+            _ => return Ok(None),
+        };
+        if has_level(inner, 1)? || guard(|| sys::contain_volatile_functions(inner))? {
+            return Ok(None);
+        }
+        let typ = guard(|| sys::exprType(inner))?;
+        let (min, max) = match typ {
+            sys::INT2OID => (sys::F_MIN_INT2, sys::F_MAX_INT2),
+            sys::INT4OID => (sys::F_MIN_INT4, sys::F_MAX_INT4),
+            sys::INT8OID => (sys::F_MIN_INT8, sys::F_MAX_INT8),
+            sys::NUMERICOID => (sys::F_MIN_NUMERIC, sys::F_MAX_NUMERIC),
+            sys::DATEOID => (sys::F_MIN_DATE, sys::F_MAX_DATE),
+            _ => return Ok(None),
+        };
+        if typ != (*outer).vartype {
+            return Ok(None);
+        }
+        let Some((_, eq, _)) = grouping_ops(typ) else { return Ok(None) };
+        if guard(|| sys::get_negator(eq))? != o.opno {
+            return Ok(None);
+        }
+        Ok(Some(Inequality { term, inner, outer, min, max }))
+    }
+}
+
+/// The built-in aggregate `func` (min or max) over `arg`.
+fn aggregate(func: sys::Oid, arg: *mut sys::Node) -> PgResult<*mut sys::Node> {
+    let a: *mut sys::Aggref = nodes::make(sys::NodeTag_T_Aggref)?;
+    // SAFETY: just allocated; type lookups on a valid expression; allocations guarded.
+    unsafe {
+        let typ = guard(|| sys::exprType(arg))?;
+        let coll = guard(|| sys::exprCollation(arg))?;
+        let arg = nodes::copy(arg)?;
+        let tle = guard(|| sys::makeTargetEntry(arg as *mut sys::Expr, 1, std::ptr::null_mut(), false))?;
+        (*a).aggfnoid = func;
+        (*a).aggtype = typ;
+        (*a).aggcollid = coll;
+        (*a).inputcollid = coll;
+        (*a).aggargtypes = guard(|| sys::lappend_oid(std::ptr::null_mut(), typ))?;
+        (*a).args = nodes::append(std::ptr::null_mut(), tle as *mut c_void)?;
+        (*a).aggkind = b'n' as std::ffi::c_char;
+        (*a).aggsplit = sys::AggSplit_AGGSPLIT_SIMPLE;
+        (*a).aggno = -1;
+        (*a).aggtransno = -1;
+        (*a).location = -1;
+    }
+    Ok(a as *mut sys::Node)
+}
+
+fn is_null(e: *mut sys::Node) -> PgResult<*mut sys::Node> {
+    let test: *mut sys::NullTest = nodes::make(sys::NodeTag_T_NullTest)?;
+    // SAFETY: just allocated.
+    unsafe {
+        (*test).arg = e as *mut sys::Expr;
         (*test).nulltesttype = sys::NullTestType_IS_NULL;
         (*test).location = -1;
-        Ok(Some(vec![test as *mut sys::Node]))
     }
+    Ok(test as *mut sys::Node)
+}
+
+fn or_of(terms: &[*mut sys::Node]) -> PgResult<*mut sys::Node> {
+    let mut args: *mut sys::List = std::ptr::null_mut();
+    for &t in terms {
+        args = nodes::append(args, t as *mut c_void)?;
+    }
+    // SAFETY: makeBoolExpr allocates an OR over the list.
+    guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, args, -1) as *mut sys::Node })
 }
 
 /// `x IN (SELECT y FROM ...)` (a top-level AND term: NULL and false both drop the row) whose
@@ -527,7 +664,7 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
         // Split its WHERE into correlation terms and its own.
         let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
         // Uncorrelated (no keys): a block of exactly one row, cross-joined (TPC-H Q15, Q22).
-        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, Some(value))?
+        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, &[value])?
         else {
             return Ok(None);
         };

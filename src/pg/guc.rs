@@ -540,6 +540,11 @@ pub fn scan_fetch_batch_rows() -> i64 {
     SCAN_FETCH_BATCH_ROWS.get().max(1) as i64
 }
 
+/// `pg_fusion.worker_memory_limit_mb` (0: unbounded).
+pub fn worker_memory_limit_mb() -> i32 {
+    WORKER_MEMORY_LIMIT_MB.get()
+}
+
 /// First guess of long variable-width bytes per row when sizing a block.
 pub fn tail_bytes_per_row() -> usize {
     ESTIMATOR_TAIL_BYTES.get().max(0) as usize

@@ -37,15 +37,17 @@ const PRIVATE_PLAN: usize = 0;
 const PRIVATE_OUTPUT_TYPES: usize = 1;
 const PRIVATE_DF_PLAN: usize = 2;
 /// Then, per scan leaf, `LEAF_FIELDS` strings: its SQL, relation, block types, PostgreSQL types,
-/// relation OID and the SQL parallel producers add a block range to.
+/// relation OID, the SQL parallel producers add a block range to, and the number (from 1) of
+/// the shared scan it reads (empty: its own; its SQL is empty then, no producer runs for it).
 const PRIVATE_LEAVES: usize = 3;
-const LEAF_FIELDS: usize = 6;
+const LEAF_FIELDS: usize = 7;
 const LEAF_SQL: usize = 0;
 const LEAF_RELATION: usize = 1;
 const LEAF_TYPES: usize = 2;
 const LEAF_PG_TYPES: usize = 3;
 const LEAF_RELID: usize = 4;
 const LEAF_CHUNK_SQL: usize = 5;
+const LEAF_SHARED: usize = 6;
 
 /// The private strings of each scan leaf.
 fn leaves(p: &[String]) -> PgResult<Vec<&[String]>> {
@@ -110,6 +112,7 @@ pub fn planned_stmt(
         strings.push(pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","));
         strings.push(scan.relid.to_string());
         strings.push(scan.chunk_sql.clone());
+        strings.push(scan.shared.as_ref().map_or(String::new(), |r| (r.leaf + 1).to_string()));
     }
     for s in &strings {
         private = nodes::append(private, nodes::string_node(s)? as *mut c_void)?;
@@ -379,11 +382,18 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     // Every leaf's own slot first (waiting for one while all are busy), then slots for parallel
     // workers as far as some are free (never waiting for those): the query's own leaves never
     // wait for slots its workers took.
+    // Leaves reading a shared scan have no producer of their own.
+    let producing = leaves.iter().filter(|l| l[LEAF_SHARED].is_empty()).count();
     let mut own = Vec::with_capacity(leaves.len());
-    for _ in &leaves {
-        own.push(ScanSession::open(seg)?);
+    for leaf in &leaves {
+        own.push(if leaf[LEAF_SHARED].is_empty() { Some(ScanSession::open(seg)?) } else { None });
     }
     for ((leaf, &nworkers), own) in leaves.iter().zip(&workers).zip(own) {
+        let Some(own) = own else {
+            run.scan_slots.push(Vec::new());
+            run.leaf_producers.push((0, 0));
+            continue;
+        };
         let scan_types = parse_types(&leaf[LEAF_TYPES])?;
         let scan_pg: Vec<sys::Oid> = leaf[LEAF_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect();
         let extra: Vec<ScanSession> = (0..nworkers.0).map_while(|_| ScanSession::try_open(seg)).collect();
@@ -396,7 +406,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 scan_pg,
                 params,
                 memory,
-                leaves.len(),
+                producing,
             )?;
             run.scan_slots.push(vec![producer.slot_ref()]);
             run.leaf_producers.push((1, 1));
@@ -416,7 +426,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             &scan_pg,
             params,
             control.worker(),
-            leaves.len(),
+            producing,
         )?;
         let launched = scan.launched as usize;
         let producer = match scan.chunks(&leaf[LEAF_CHUNK_SQL]) {
@@ -428,7 +438,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 scan_pg.clone(),
                 params,
                 memory,
-                leaves.len(),
+                producing,
             )?,
             None => Producer::start(
                 own,
@@ -438,7 +448,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 scan_pg.clone(),
                 params,
                 memory,
-                leaves.len(),
+                producing,
             )?,
         };
         let mut slots = vec![producer.slot_ref()];
@@ -494,7 +504,7 @@ fn parallel_workers(
     let mut wanted = Vec::new();
     for (i, leaf) in leaves.iter().enumerate() {
         let relid: sys::Oid = leaf[LEAF_RELID].parse().unwrap_or(0);
-        if relid == 0 || leaf[LEAF_CHUNK_SQL].is_empty() {
+        if relid == 0 || leaf[LEAF_CHUNK_SQL].is_empty() || !leaf[LEAF_SHARED].is_empty() {
             continue;
         }
         let mut ok = false;
@@ -840,6 +850,12 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
     for (i, leaf) in leaves(&p)?.into_iter().enumerate() {
         group(true, "Scan", false, true)?;
         prop("Relation", &leaf[LEAF_RELATION])?;
+        if !leaf[LEAF_SHARED].is_empty() {
+            // Read once: the rows come from the shared scan listed further down.
+            prop("Reads Shared Scan", &leaf[LEAF_SHARED])?;
+            group(false, "Scan", false, true)?;
+            continue;
+        }
         if verbose {
             prop("Scan SQL", &leaf[LEAF_SQL])?;
             // SAFETY: the node's executor state is alive while EXPLAIN prints; reading flags.

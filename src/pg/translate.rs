@@ -1352,7 +1352,12 @@ struct Block {
 
 /// Translate `query`, which the caller found eligible (a top-level SELECT over user tables).
 pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
-    let top = block(query)?;
+    let mut top = block(query)?;
+    // Read each relation once (see `plan::share`), unless the worker's memory is limited: the
+    // readers' queues would not count against the limit.
+    if super::guc::worker_memory_limit_mb() == 0 {
+        crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
+    }
     let mut relation_oids: *mut sys::List = std::ptr::null_mut();
     let mut inval_items: *mut sys::List = std::ptr::null_mut();
     let mut has_row_security = false;
@@ -1548,6 +1553,7 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
             sort,
             offset: limit_value(q.limitOffset, "OFFSET")?.unwrap_or(0),
             limit: limit_value(q.limitCount, "LIMIT")?,
+            shared: Vec::new(),
         },
         tlist,
         qual: std::ptr::null_mut(),
@@ -2204,13 +2210,32 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
             }
         };
         let mut chunk_sql = format!("{sql} WHERE ");
+        let mut quals_sql = None;
         if !quals.is_null() {
             let q = deparse(quals)?;
             sql.push_str(" WHERE ");
             sql.push_str(&q);
             chunk_sql.push_str(&format!("({q}) AND "));
+            quals_sql = Some(q);
         }
-        scans.push(ScanSpec { relation, sql, columns, relid, chunk_sql });
+        // SAFETY (both): walks an expression of our copy of the query.
+        let mut volatile = !quals.is_null() && guard(|| unsafe { sys::contain_volatile_functions(quals) })?;
+        for (e, _, l) in b.columns.iter() {
+            if *l == li && !volatile {
+                let e = *e;
+                volatile = guard(|| unsafe { sys::contain_volatile_functions(e) })?;
+            }
+        }
+        scans.push(ScanSpec {
+            relation,
+            sql,
+            columns,
+            relid,
+            chunk_sql,
+            quals: quals_sql,
+            volatile,
+            shared: None,
+        });
         scan_pg_types.push(pg_types);
     }
 
@@ -2252,6 +2277,7 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
             sort,
             offset,
             limit,
+            shared: Vec::new(),
         },
         tlist,
         qual: pg_qual,

@@ -1,6 +1,8 @@
 //! Serializing the logical plan (datafusion-proto) with the PostgreSQL scan leaf as a custom
-//! table: its bytes are the leaf number and, per column, its id in the joined row and its block
-//! type.
+//! table. Its bytes, little-endian: the leaf number (u32), the column count (u32), per column its
+//! id in the joined row (u32) and its block type (3 bytes); then 0, or 1 and the shared scan it
+//! reads ([`SharedRead`]): its leaf (u32), filter position (u32, `u32::MAX`: none), column count
+//! (u32), their types (3 bytes each), and this leaf's positions in them (u32 each).
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use datafusion_proto::bytes::{
 };
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 
+use super::spec::SharedRead;
 use super::table::{PgScanTable, ScanSource};
 use super::udf::{NumericDiv, NUMERIC_DIV};
 use crate::page::ColumnType;
@@ -25,6 +28,42 @@ pub struct ScanCodec {
 
 fn bad(what: &str) -> DataFusionError {
     DataFusionError::Internal(format!("invalid PostgreSQL scan leaf in plan: {what}"))
+}
+
+/// Reads the table bytes front to back, every read bounds-checked.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn u32(&mut self) -> Result<u32> {
+        let (v, rest) = self.0.split_first_chunk::<4>().ok_or_else(|| bad("short"))?;
+        self.0 = rest;
+        Ok(u32::from_le_bytes(*v))
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        let (v, rest) = self.0.split_first().ok_or_else(|| bad("short"))?;
+        self.0 = rest;
+        Ok(*v)
+    }
+
+    fn column_type(&mut self) -> Result<ColumnType> {
+        let (tag, p, s) = (self.u8()?, self.u8()?, self.u8()?);
+        ColumnType::from_tag(tag, p, s as i8).ok_or_else(|| bad("unknown column type"))
+    }
+
+    /// A count of items of at least `size` bytes each that the rest can hold.
+    fn count(&mut self, size: usize) -> Result<usize> {
+        let n = self.u32()? as usize;
+        if n.saturating_mul(size) > self.0.len() {
+            return Err(bad("count"));
+        }
+        Ok(n)
+    }
+}
+
+fn put_type(buf: &mut Vec<u8>, ty: &ColumnType) {
+    let (tag, p, s) = ty.tag();
+    buf.extend_from_slice(&[tag, p, s as u8]);
 }
 
 impl LogicalExtensionCodec for ScanCodec {
@@ -58,19 +97,34 @@ impl LogicalExtensionCodec for ScanCodec {
         schema: SchemaRef,
         _ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
-        let (leaf, rest) = buf.split_first_chunk::<4>().ok_or_else(|| bad("short"))?;
-        if rest.len() % 7 != 0 {
-            return Err(bad("columns"));
+        let mut r = Reader(buf);
+        let leaf = r.u32()?;
+        let n = r.count(7)?;
+        let mut ids = Vec::with_capacity(n);
+        let mut types = Vec::with_capacity(n);
+        for _ in 0..n {
+            ids.push(r.u32()?);
+            types.push(r.column_type()?);
         }
-        let mut ids = Vec::with_capacity(rest.len() / 7);
-        let mut types = Vec::with_capacity(rest.len() / 7);
-        for c in rest.chunks(7) {
-            ids.push(u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-            types.push(
-                ColumnType::from_tag(c[4], c[5], c[6] as i8).ok_or_else(|| bad("unknown column type"))?,
-            );
+        let shared = match r.u8()? {
+            0 => None,
+            1 => {
+                let leaf = r.u32()?;
+                let filter = Some(r.u32()?).filter(|&f| f != u32::MAX);
+                let m = r.count(3)?;
+                let shared_types = (0..m).map(|_| r.column_type()).collect::<Result<Vec<_>>>()?;
+                let positions = (0..n).map(|_| r.u32()).collect::<Result<Vec<_>>>()?;
+                if positions.iter().chain(&filter).any(|&p| p as usize >= m) {
+                    return Err(bad("shared scan position"));
+                }
+                Some(SharedRead { leaf, types: shared_types, positions, filter })
+            }
+            _ => return Err(bad("shared scan flag")),
+        };
+        if !r.0.is_empty() {
+            return Err(bad("trailing bytes"));
         }
-        let table = PgScanTable::new(u32::from_le_bytes(*leaf), ids, types, self.source.clone());
+        let table = PgScanTable::new(leaf, ids, types, self.source.clone()).with_shared(shared);
         if table.schema() != schema {
             return Err(bad("schema differs from its column types"));
         }
@@ -86,10 +140,25 @@ impl LogicalExtensionCodec for ScanCodec {
         let any: &dyn std::any::Any = node.as_ref();
         let t = any.downcast_ref::<PgScanTable>().ok_or_else(|| bad("not a PostgreSQL scan"))?;
         buf.extend_from_slice(&t.leaf.to_le_bytes());
+        buf.extend_from_slice(&(t.ids.len() as u32).to_le_bytes());
         for (id, ty) in t.ids.iter().zip(&t.types) {
-            let (tag, p, s) = ty.tag();
             buf.extend_from_slice(&id.to_le_bytes());
-            buf.extend_from_slice(&[tag, p, s as u8]);
+            put_type(buf, ty);
+        }
+        match &t.shared {
+            None => buf.push(0),
+            Some(sh) => {
+                buf.push(1);
+                buf.extend_from_slice(&sh.leaf.to_le_bytes());
+                buf.extend_from_slice(&sh.filter.unwrap_or(u32::MAX).to_le_bytes());
+                buf.extend_from_slice(&(sh.types.len() as u32).to_le_bytes());
+                for ty in &sh.types {
+                    put_type(buf, ty);
+                }
+                for p in &sh.positions {
+                    buf.extend_from_slice(&p.to_le_bytes());
+                }
+            }
         }
         Ok(())
     }

@@ -361,7 +361,9 @@ fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
         };
         let types = scan.columns.iter().map(|c| c.ty).collect();
         let ids = scan.columns.iter().map(|c| c.id as u32).collect();
-        let table = Arc::new(PgScanTable::new(first_leaf + leaf as u32, ids, types, None));
+        let table = Arc::new(
+            PgScanTable::new(first_leaf + leaf as u32, ids, types, None).with_shared(scan.shared.clone()),
+        );
         // A relation scanned twice (self join) keeps its name: column names are unique anyway.
         LogicalPlanBuilder::scan(scan.relation.as_str(), provider_as_source(table), None)?.build()
     };

@@ -36,6 +36,26 @@ pub struct ScanSpec {
     /// `sql` ready for a block-range condition (`... WHERE (quals) AND ` or `... WHERE `):
     /// parallel scan producers append `ctid >= '(lo,0)' AND ctid < '(hi,0)'` to it.
     pub chunk_sql: String,
+    /// The scan's WHERE condition as PostgreSQL deparsed it (None: every row).
+    pub quals: Option<String>,
+    /// A column or the condition calls a volatile function: never shared with another leaf.
+    pub volatile: bool,
+    /// The leaf reads the rows of a scan shared with other leaves (see [`super::share`]); its
+    /// `sql` and `chunk_sql` are empty then: no producer runs them.
+    pub shared: Option<SharedRead>,
+}
+
+/// How a scan leaf reads the scan it shares with other leaves of the query (read once).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedRead {
+    /// The shared scan's leaf number (in [`PlanSpec::all_scans`] order).
+    pub leaf: u32,
+    /// The shared scan's column types.
+    pub types: Vec<ColumnType>,
+    /// Per column of this leaf, its position in the shared scan's row.
+    pub positions: Vec<u32>,
+    /// Position of the boolean column whose true rows are this leaf's (None: every row).
+    pub filter: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,16 +316,31 @@ pub struct PlanSpec {
     pub sort: Vec<SortKey>,
     pub offset: usize,
     pub limit: Option<usize>,
+    /// Scans several leaves of the query read (see [`super::share`]): the top block's only, after
+    /// every other leaf in [`PlanSpec::all_scans`] order.
+    pub shared: Vec<ScanSpec>,
 }
 
 impl PlanSpec {
-    /// Every scan leaf of the query, this block's first, then each subquery's, depth first: the
-    /// order the producers run in and the leaf numbers of the DataFusion plan.
+    /// Every scan leaf of the query, this block's first, then each subquery's, depth first, then
+    /// the shared scans: the order the producers run in and the leaf numbers of the DataFusion
+    /// plan.
     pub fn all_scans(&self) -> Vec<&ScanSpec> {
         let mut out: Vec<&ScanSpec> = self.scans.iter().collect();
         for s in &self.subqueries {
             out.extend(s.plan.all_scans());
         }
+        out.extend(self.shared.iter());
+        out
+    }
+
+    /// [`PlanSpec::all_scans`], mutable.
+    pub fn all_scans_mut(&mut self) -> Vec<&mut ScanSpec> {
+        let mut out: Vec<&mut ScanSpec> = self.scans.iter_mut().collect();
+        for s in &mut self.subqueries {
+            out.extend(s.plan.all_scans_mut());
+        }
+        out.extend(self.shared.iter_mut());
         out
     }
 

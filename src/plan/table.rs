@@ -14,17 +14,20 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
+use super::spec::SharedRead;
 use crate::page::ColumnType;
 
 /// Where a leaf's rows come from at execution time (the worker's page reader).
 pub trait ScanSource: Send + Sync + fmt::Debug {
-    /// `projection`: the table columns the plan reads (all when None).
+    /// `projection`: the table columns the plan reads (all when None). `shared`: the leaf reads
+    /// a shared scan's rows (see [`super::share`]).
     fn open(
         &self,
         leaf: u32,
         ids: &[u32],
         types: &[ColumnType],
         projection: Option<Vec<usize>>,
+        shared: Option<&SharedRead>,
     ) -> Result<Arc<dyn ExecutionPlan>>;
 }
 
@@ -34,6 +37,8 @@ pub struct PgScanTable {
     /// Column ids in the joined row (see [`column_name`]), one per type.
     pub ids: Vec<u32>,
     pub types: Vec<ColumnType>,
+    /// The shared scan the leaf reads (None: its own).
+    pub shared: Option<SharedRead>,
     schema: SchemaRef,
     source: Option<Arc<dyn ScanSource>>,
 }
@@ -63,7 +68,12 @@ impl PgScanTable {
         source: Option<Arc<dyn ScanSource>>,
     ) -> PgScanTable {
         let schema = schema_of(&types, &ids);
-        PgScanTable { leaf, ids, types, schema, source }
+        PgScanTable { leaf, ids, types, shared: None, schema, source }
+    }
+
+    pub fn with_shared(mut self, shared: Option<SharedRead>) -> PgScanTable {
+        self.shared = shared;
+        self
     }
 }
 
@@ -87,6 +97,6 @@ impl TableProvider for PgScanTable {
         let source = self.source.as_ref().ok_or_else(|| {
             DataFusionError::Internal("PostgreSQL scan leaf has no page source here".into())
         })?;
-        source.open(self.leaf, &self.ids, &self.types, projection.cloned())
+        source.open(self.leaf, &self.ids, &self.types, projection.cloned(), self.shared.as_ref())
     }
 }

@@ -12,6 +12,9 @@ fn spec() -> PlanSpec {
             sql: "SELECT a, b FROM ONLY public.t".into(),
             relid: 16384,
             chunk_sql: "SELECT a, b FROM ONLY public.t WHERE ".into(),
+            quals: None,
+            volatile: false,
+            shared: None,
             columns: vec![
                 ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 0 },
                 ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 1 },
@@ -71,6 +74,7 @@ fn spec() -> PlanSpec {
         sort: vec![SortKey { column: 0, descending: true, nulls_first: true }],
         offset: 1,
         limit: Some(10),
+        shared: Vec::new(),
     }
 }
 
@@ -151,6 +155,9 @@ fn joined_leaves_number_their_columns_after_each_other() {
         sql: "SELECT a, b FROM ONLY public.t".into(),
         relid: 16384,
         chunk_sql: "SELECT a, b FROM ONLY public.t WHERE ".into(),
+        quals: None,
+        volatile: false,
+        shared: None,
         columns: vec![
             ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 3 },
             ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 4 },
@@ -310,4 +317,80 @@ fn set_operations_build_and_round_trip() {
         right: Box::new(SetTree::Arm(1)),
     });
     assert!(logical::build(&s).is_err());
+}
+
+/// A leaf of `public.t` with columns (sql, id) and an optional condition.
+fn leaf_of_t(columns: &[(&str, usize)], quals: Option<&str>) -> ScanSpec {
+    let select = columns.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+    ScanSpec {
+        relation: "public.t".into(),
+        sql: format!("SELECT {select} FROM ONLY public.t"),
+        relid: 16384,
+        chunk_sql: format!("SELECT {select} FROM ONLY public.t WHERE "),
+        quals: quals.map(String::from),
+        volatile: false,
+        shared: None,
+        columns: columns
+            .iter()
+            .map(|&(sql, id)| ScanColumn { sql: sql.into(), ty: ColumnType::Int32, id })
+            .collect(),
+    }
+}
+
+#[test]
+fn leaves_of_one_relation_share_one_scan() {
+    use super::share::share_scans;
+    let mut s = spec();
+    s.scans = vec![leaf_of_t(&[("a", 0), ("b", 1)], Some("a > 1")), leaf_of_t(&[("b", 2), ("c", 3)], None)];
+    s.grouping = None;
+    s.having = None;
+    s.output = vec![0, 3];
+    let mut pg = vec![vec![(23, -1), (23, -1)], vec![(23, -1), (23, -1)]];
+    assert_eq!(share_scans(&mut s, &mut pg), 2);
+    assert_eq!(s.all_scans().len(), 3);
+    let shared = &s.shared[0];
+    // Union of the columns, then the first leaf's condition as a column; no WHERE (the second
+    // leaf reads every row).
+    assert_eq!(shared.sql, "SELECT a, b, c, (a > 1) FROM ONLY public.t");
+    assert_eq!(shared.chunk_sql, "SELECT a, b, c, (a > 1) FROM ONLY public.t WHERE ");
+    assert_eq!(pg[2], vec![(23, -1), (23, -1), (23, -1), (16, -1)]);
+    let first = s.scans[0].shared.as_ref().unwrap();
+    assert_eq!((first.leaf, first.positions.clone(), first.filter), (2, vec![0, 1], Some(3)));
+    let second = s.scans[1].shared.as_ref().unwrap();
+    assert_eq!((second.positions.clone(), second.filter), (vec![1, 2], None));
+    assert!(s.scans[0].sql.is_empty() && s.scans[1].chunk_sql.is_empty());
+    // The plan keeps what each leaf reads through its bytes.
+    let plan = logical::build(&s).unwrap();
+    let bytes = codec::to_bytes(&plan).unwrap();
+    let back = codec::from_bytes(&bytes, &SessionContext::new().task_ctx(), None).unwrap();
+    assert_eq!(format!("{}", plan.display_indent()), format!("{}", back.display_indent()));
+}
+
+#[test]
+fn shared_scan_conditions() {
+    use super::share::share_scans;
+    // The same condition everywhere: the shared scan's WHERE, no condition column.
+    let mut s = spec();
+    s.scans = vec![leaf_of_t(&[("a", 0)], Some("a > 1")), leaf_of_t(&[("a", 1)], Some("a > 1"))];
+    let mut pg = vec![vec![(23, -1)], vec![(23, -1)]];
+    share_scans(&mut s, &mut pg);
+    assert_eq!(s.shared[0].sql, "SELECT a FROM ONLY public.t WHERE a > 1");
+    assert_eq!(s.shared[0].chunk_sql, "SELECT a FROM ONLY public.t WHERE (a > 1) AND ");
+    assert!(s.scans.iter().all(|l| l.shared.as_ref().unwrap().filter.is_none()));
+    // Different conditions: their OR, and one column each.
+    let mut s = spec();
+    s.scans = vec![leaf_of_t(&[("a", 0)], Some("a > 1")), leaf_of_t(&[("a", 1)], Some("b < 2"))];
+    share_scans(&mut s, &mut pg);
+    assert_eq!(s.shared[0].sql, "SELECT a, (a > 1), (b < 2) FROM ONLY public.t WHERE (a > 1) OR (b < 2)");
+    assert_eq!(s.scans[1].shared.as_ref().unwrap().filter, Some(2));
+    // Volatile leaves and other relations stay on their own.
+    let mut s = spec();
+    let mut other = leaf_of_t(&[("a", 1)], None);
+    other.relid = 16390;
+    let mut volatile = leaf_of_t(&[("random()", 2)], None);
+    volatile.volatile = true;
+    s.scans = vec![leaf_of_t(&[("a", 0)], None), other, volatile];
+    let mut pg = vec![vec![(23, -1)]; 3];
+    assert_eq!(share_scans(&mut s, &mut pg), 0);
+    assert!(s.shared.is_empty() && s.scans.iter().all(|l| l.shared.is_none()));
 }

@@ -20,6 +20,7 @@ mod query;
 mod runtime;
 mod scan;
 mod serve;
+mod shared;
 
 use crate::pg::{bgworker, guc, latch, shmem, PgResult, SqlState};
 use crate::shm::Metric;

@@ -187,6 +187,7 @@ impl QueryTask {
             activity: self.activity.clone(),
             canceled: self.canceled.clone(),
             page_size: seg.pool().page_size(),
+            shared: Default::default(),
         });
         let task_ctx = self.session.task_ctx();
         let logical = codec::from_bytes(&self.plan, &task_ctx, Some(source))?;

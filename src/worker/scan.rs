@@ -24,10 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::buffer::Buffer;
-use datafusion::arrow::compute::concat;
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -40,8 +38,10 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use tokio::sync::Notify;
 
-use crate::page::decode::decode_block;
+use super::shared::{SharedReadExec, SharedScan, SharedScans};
+use crate::page::decode::{decode_block, deep_copy};
 use crate::page::ColumnType;
+use crate::plan::spec::SharedRead;
 use crate::plan::table::{schema_of, ScanSource};
 use crate::protocol::{envelope, open_envelope, ScanMsg, SlotRef};
 use crate::shm::{Metric, OwnerId, PageDescriptor, Recv, Segment, SlotKind, SlotLease};
@@ -71,6 +71,8 @@ pub struct PageSource {
     pub activity: Arc<Notify>,
     pub canceled: Arc<AtomicBool>,
     pub page_size: usize,
+    /// The query's shared scans (see `shared.rs`).
+    pub shared: SharedScans,
 }
 
 impl fmt::Debug for PageSource {
@@ -86,7 +88,28 @@ impl ScanSource for PageSource {
         ids: &[u32],
         types: &[ColumnType],
         projection: Option<Vec<usize>>,
+        shared: Option<&SharedRead>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(read) = shared else {
+            return Ok(self.open_scan(leaf, ids, types, projection)?);
+        };
+        let scan = SharedScan::get(&self.shared, read, || {
+            let ids: Vec<u32> = (0..read.types.len() as u32).collect();
+            self.open_scan(read.leaf, &ids, &read.types, None)
+        })?;
+        Ok(Arc::new(SharedReadExec::new(scan, read, ids, types, projection)?))
+    }
+}
+
+impl PageSource {
+    /// The leaf reading the pages of scan `leaf`'s producers.
+    fn open_scan(
+        &self,
+        leaf: u32,
+        ids: &[u32],
+        types: &[ColumnType],
+        projection: Option<Vec<usize>>,
+    ) -> Result<Arc<PgScanExec>> {
         let slots = self
             .scans
             .get(leaf as usize)
@@ -163,16 +186,6 @@ impl DisplayAs for PgScanExec {
     }
 }
 
-/// Copy every buffer of `a` (view payloads included) into worker memory.
-fn deep_copy(a: &ArrayRef) -> Result<ArrayRef> {
-    let copied = concat(&[a.as_ref()])?;
-    Ok(match copied.data_type() {
-        DataType::Utf8View => Arc::new(copied.as_string_view().gc()),
-        DataType::BinaryView => Arc::new(copied.as_binary_view().gc()),
-        _ => copied,
-    })
-}
-
 struct ScanState {
     source: PageSource,
     lease: SlotLease,
@@ -245,7 +258,7 @@ impl ScanState {
             columns = p.iter().map(|&i| columns[i].clone()).collect();
         }
         if self.copy.load(Ordering::Relaxed) {
-            columns = columns.iter().map(deep_copy).collect::<Result<Vec<_>>>()?;
+            columns = columns.iter().map(deep_copy).collect::<std::result::Result<Vec<_>, _>>()?;
         }
         let schema = match &self.projection {
             Some(p) => Arc::new(self.full_schema.project(p)?),

@@ -1,0 +1,134 @@
+//! Read once: the scan leaves of one query that read the same relation (a self join, a WITH query
+//! referenced twice, a decorrelated subquery over a table of the outer query) become one
+//! PostgreSQL scan whose rows each of them reads (TPC-H Q2, Q15, Q17, Q18, Q21).
+//!
+//! Rules:
+//! - The shared scan returns the union of the leaves' columns (the same SQL text and type once)
+//!   and, where the leaves' conditions differ, one boolean column per distinct condition. Its
+//!   WHERE is the OR of the conditions when every leaf has one, none otherwise. A leaf keeps the
+//!   rows whose condition column is true (NULL drops the row, as in WHERE) and reads its own
+//!   columns: exactly the rows and values its own scan SQL returns, under the same snapshot and
+//!   the same user's rights.
+//! - A leaf whose columns or condition call a volatile function is never shared: each of its
+//!   evaluations stays its own.
+//! - The shared scans are the top block's [`PlanSpec::shared`], numbered after every other leaf;
+//!   a sharing leaf keeps its columns and condition for display but has no scan SQL (no producer
+//!   runs it) and names the shared scan in [`SharedRead`].
+//! - The worker copies the shared scan's batches out of their pages and queues them for each
+//!   reader (one may lag behind another, say a hash join's probe side while the build side is
+//!   read), in worker memory; the caller does not share when that memory is limited.
+
+use super::spec::{PlanSpec, ScanColumn, ScanSpec, SharedRead};
+use crate::page::ColumnType;
+
+/// PostgreSQL's `bool` type OID, for the condition columns.
+const BOOLOID: u32 = 16;
+
+/// Share the scans of `spec` that read the same relation. `pg_types` holds the PostgreSQL types
+/// (OID, typmod) of every leaf's columns in [`PlanSpec::all_scans`] order; the shared scans'
+/// are appended. Returns how many leaves now read a shared scan.
+pub fn share_scans(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>) -> usize {
+    let scans = spec.all_scans();
+    let first = scans.len() as u32;
+    // Leaves by relation, in order of first appearance.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, s) in scans.iter().enumerate() {
+        if s.volatile || s.shared.is_some() || s.sql.is_empty() {
+            continue;
+        }
+        match groups.iter_mut().find(|g| scans[g[0]].relid == s.relid) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups.retain(|g| g.len() > 1);
+    let mut shared = Vec::new();
+    let mut reads: Vec<(usize, SharedRead)> = Vec::new();
+    for g in &groups {
+        let leaf = first + shared.len() as u32;
+        let mut columns: Vec<(String, ColumnType, (u32, i32))> = Vec::new();
+        let mut position = |sql: &str, ty: ColumnType, pg: (u32, i32)| -> u32 {
+            let at = columns.iter().position(|(s, t, _)| s == sql && *t == ty).unwrap_or_else(|| {
+                columns.push((sql.to_string(), ty, pg));
+                columns.len() - 1
+            });
+            at as u32
+        };
+        let mut positions: Vec<Vec<u32>> = Vec::new();
+        for &i in g {
+            let pg = pg_types.get(i).cloned().unwrap_or_default();
+            let p = scans[i]
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(k, c)| position(&c.sql, c.ty, pg.get(k).copied().unwrap_or((0, -1))))
+                .collect();
+            positions.push(p);
+        }
+        let mut conditions: Vec<&str> = Vec::new();
+        for &i in g {
+            if let Some(q) = scans[i].quals.as_deref() {
+                if !conditions.contains(&q) {
+                    conditions.push(q);
+                }
+            }
+        }
+        let every_leaf_filtered = g.iter().all(|&i| scans[i].quals.is_some());
+        // One condition every leaf has: it is the shared scan's WHERE, no column needed.
+        let flags = !(every_leaf_filtered && conditions.len() == 1);
+        let filters: Vec<Option<u32>> = g
+            .iter()
+            .map(|&i| match scans[i].quals.as_deref() {
+                Some(q) if flags => Some(position(&format!("({q})"), ColumnType::Boolean, (BOOLOID, -1))),
+                _ => None,
+            })
+            .collect();
+        let types: Vec<ColumnType> = columns.iter().map(|c| c.1).collect();
+        let relation = scans[g[0]].relation.clone();
+        let select = format!(
+            "SELECT {} FROM ONLY {relation}",
+            columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", ")
+        );
+        let quals = every_leaf_filtered.then(|| match conditions.as_slice() {
+            [one] => one.to_string(),
+            many => many.iter().map(|q| format!("({q})")).collect::<Vec<_>>().join(" OR "),
+        });
+        let (sql, chunk_sql) = match &quals {
+            Some(q) => (format!("{select} WHERE {q}"), format!("{select} WHERE ({q}) AND ")),
+            None => (select.clone(), format!("{select} WHERE ")),
+        };
+        for (k, &i) in g.iter().enumerate() {
+            let read = SharedRead {
+                leaf,
+                types: types.clone(),
+                positions: positions[k].clone(),
+                filter: filters[k],
+            };
+            reads.push((i, read));
+        }
+        pg_types.push(columns.iter().map(|c| c.2).collect());
+        shared.push(ScanSpec {
+            relation,
+            sql,
+            columns: columns
+                .into_iter()
+                .enumerate()
+                .map(|(id, (sql, ty, _))| ScanColumn { sql, ty, id })
+                .collect(),
+            relid: scans[g[0]].relid,
+            chunk_sql,
+            quals,
+            volatile: false,
+            shared: None,
+        });
+    }
+    let mut leaves = spec.all_scans_mut();
+    for (i, read) in &reads {
+        let s = &mut leaves[*i];
+        s.sql.clear();
+        s.chunk_sql.clear();
+        s.shared = Some(read.clone());
+    }
+    spec.shared.extend(shared);
+    reads.len()
+}
