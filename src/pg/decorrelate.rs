@@ -175,8 +175,12 @@ fn binary_op(term: *mut sys::Node) -> Option<(&'static sys::OpExpr, *mut sys::No
     }
 }
 
-/// A correlation term `inner = outer` (either order): (inner expression, outer Var at level 1).
-fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sys::Var, sys::Oid)>> {
+/// A term `inner op outer` (either order) whose one side is a Var of the outer query and whose
+/// other side does not refer to it and is not volatile, both of one type: (the operator, inner
+/// expression, outer Var at level 1, the type).
+fn inner_op_outer(
+    term: *mut sys::Node,
+) -> PgResult<Option<(&'static sys::OpExpr, *mut sys::Node, *mut sys::Var, sys::Oid)>> {
     // SAFETY: a qual of the subquery.
     unsafe {
         let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
@@ -195,13 +199,19 @@ fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sy
         if typ != (*outer).vartype {
             return Ok(None);
         }
-        // The type's default equality: grouping by `inner` puts exactly the rows with
-        // `inner = outer` in the outer value's group.
-        if grouping_ops(typ).is_none_or(|(_, eq, _)| o.opno != eq) {
-            return Ok(None);
-        }
-        Ok(Some((inner, outer, o.opno)))
+        Ok(Some((o, inner, outer, typ)))
     }
+}
+
+/// A correlation term `inner = outer` (either order): (inner expression, outer Var at level 1).
+fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sys::Var, sys::Oid)>> {
+    let Some((o, inner, outer, typ)) = inner_op_outer(term)? else { return Ok(None) };
+    // The type's default equality: grouping by `inner` puts exactly the rows with
+    // `inner = outer` in the outer value's group.
+    if grouping_ops(typ).is_none_or(|(_, eq, _)| o.opno != eq) {
+        return Ok(None);
+    }
+    Ok(Some((inner, outer, o.opno)))
 }
 
 /// A correlation term with what it correlates: (the term, (inner expression, outer Var, equality)).
@@ -393,21 +403,9 @@ struct Inequality {
 }
 
 fn inequality(term: *mut sys::Node) -> PgResult<Option<Inequality>> {
-    // SAFETY: a qual of the subquery.
+    // SAFETY: a catalog lookup (the negator of an operator OID), guarded.
     unsafe {
-        let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
-        let outer_var = |n: *mut sys::Node| {
-            nodes::tag(n) == sys::NodeTag_T_Var && (*(n as *mut sys::Var)).varlevelsup == 1
-        };
-        let (inner, outer) = match (outer_var(a), outer_var(b)) {
-            (false, true) => (a, b as *mut sys::Var),
-            (true, false) => (b, a as *mut sys::Var),
-            _ => return Ok(None),
-        };
-        if has_level(inner, 1)? || guard(|| sys::contain_volatile_functions(inner))? {
-            return Ok(None);
-        }
-        let typ = guard(|| sys::exprType(inner))?;
+        let Some((o, inner, outer, typ)) = inner_op_outer(term)? else { return Ok(None) };
         let (min, max) = match typ {
             sys::INT2OID => (sys::F_MIN_INT2, sys::F_MAX_INT2),
             sys::INT4OID => (sys::F_MIN_INT4, sys::F_MAX_INT4),
@@ -416,9 +414,6 @@ fn inequality(term: *mut sys::Node) -> PgResult<Option<Inequality>> {
             sys::DATEOID => (sys::F_MIN_DATE, sys::F_MAX_DATE),
             _ => return Ok(None),
         };
-        if typ != (*outer).vartype {
-            return Ok(None);
-        }
         let Some((_, eq, _)) = grouping_ops(typ) else { return Ok(None) };
         if guard(|| sys::get_negator(eq))? != o.opno {
             return Ok(None);
