@@ -166,13 +166,13 @@ fn arrays_share_the_page_without_copying() {
 }
 
 #[test]
-fn copied_arrays_keep_nothing_of_the_page() {
+fn copied_arrays_keep_nothing_of_the_page() -> Result<(), Box<dyn std::error::Error>> {
     let mut buf = page(8192);
     fill(&mut buf, 0, 10, 16);
     let page: Buffer = buf.into();
-    let block = decode_block(&page, &ALL).unwrap();
+    let block = decode_block(&page, &ALL).map_err(|e| format!("{e:?}"))?;
     let (start, end) = (page.as_ptr() as usize, page.as_ptr() as usize + page.len());
-    let copied: Vec<_> = block.columns.iter().map(|c| super::decode::deep_copy(c).unwrap()).collect();
+    let copied = block.columns.iter().map(super::decode::deep_copy).collect::<Result<Vec<_>, _>>()?;
     for c in &copied {
         let data = c.to_data();
         for child in data.child_data() {
@@ -196,6 +196,7 @@ fn copied_arrays_keep_nothing_of_the_page() {
         }
     }
     check_rows(&copied, 0, 10);
+    Ok(())
 }
 
 #[test]

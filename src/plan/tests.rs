@@ -338,7 +338,7 @@ fn leaf_of_t(columns: &[(&str, usize)], quals: Option<&str>) -> ScanSpec {
 }
 
 #[test]
-fn leaves_of_one_relation_share_one_scan() {
+fn leaves_of_one_relation_share_one_scan() -> Result<(), Box<dyn std::error::Error>> {
     use super::share::share_scans;
     let mut s = spec();
     s.scans = vec![leaf_of_t(&[("a", 0), ("b", 1)], Some("a > 1")), leaf_of_t(&[("b", 2), ("c", 3)], None)];
@@ -354,16 +354,17 @@ fn leaves_of_one_relation_share_one_scan() {
     assert_eq!(shared.sql, "SELECT a, b, c, (a > 1) FROM ONLY public.t");
     assert_eq!(shared.chunk_sql, "SELECT a, b, c, (a > 1) FROM ONLY public.t WHERE ");
     assert_eq!(pg[2], vec![(23, -1), (23, -1), (23, -1), (16, -1)]);
-    let first = s.scans[0].shared.as_ref().unwrap();
+    let first = s.scans[0].shared.as_ref().ok_or("first leaf not shared")?;
     assert_eq!((first.leaf, first.positions.clone(), first.filter), (2, vec![0, 1], Some(3)));
-    let second = s.scans[1].shared.as_ref().unwrap();
+    let second = s.scans[1].shared.as_ref().ok_or("second leaf not shared")?;
     assert_eq!((second.positions.clone(), second.filter), (vec![1, 2], None));
     assert!(s.scans[0].sql.is_empty() && s.scans[1].chunk_sql.is_empty());
     // The plan keeps what each leaf reads through its bytes.
-    let plan = logical::build(&s).unwrap();
-    let bytes = codec::to_bytes(&plan).unwrap();
-    let back = codec::from_bytes(&bytes, &SessionContext::new().task_ctx(), None).unwrap();
+    let plan = logical::build(&s)?;
+    let bytes = codec::to_bytes(&plan)?;
+    let back = codec::from_bytes(&bytes, &SessionContext::new().task_ctx(), None)?;
     assert_eq!(format!("{}", plan.display_indent()), format!("{}", back.display_indent()));
+    Ok(())
 }
 
 #[test]
@@ -376,13 +377,13 @@ fn shared_scan_conditions() {
     share_scans(&mut s, &mut pg);
     assert_eq!(s.shared[0].sql, "SELECT a FROM ONLY public.t WHERE a > 1");
     assert_eq!(s.shared[0].chunk_sql, "SELECT a FROM ONLY public.t WHERE (a > 1) AND ");
-    assert!(s.scans.iter().all(|l| l.shared.as_ref().unwrap().filter.is_none()));
+    assert!(s.scans.iter().all(|l| l.shared.as_ref().is_some_and(|r| r.filter.is_none())));
     // Different conditions: their OR, and one column each.
     let mut s = spec();
     s.scans = vec![leaf_of_t(&[("a", 0)], Some("a > 1")), leaf_of_t(&[("a", 1)], Some("b < 2"))];
     share_scans(&mut s, &mut pg);
     assert_eq!(s.shared[0].sql, "SELECT a, (a > 1), (b < 2) FROM ONLY public.t WHERE (a > 1) OR (b < 2)");
-    assert_eq!(s.scans[1].shared.as_ref().unwrap().filter, Some(2));
+    assert_eq!(s.scans[1].shared.as_ref().and_then(|r| r.filter), Some(2));
     // Volatile leaves and other relations stay on their own.
     let mut s = spec();
     let mut other = leaf_of_t(&[("a", 1)], None);
