@@ -4,6 +4,10 @@
 //! then `commit_row`; on [`PutError::Full`] call `rollback_row`, `finish` the block, and put the
 //! row first into the next one. `finish` writes the header and descriptors last, so a block is
 //! never read half-described.
+//!
+//! Validity: `new` sets every validity bit of the block's `capacity` rows, so a non-null value
+//! writes only its values slot; `put_null` clears its bit and `rollback_row` sets the row's bits
+//! again (a rolled-back null must not leave the next row at that index null).
 
 use super::{column_regions, BlockError, ColumnType, BLOCK_MAGIC, BLOCK_VERSION, DESC_SIZE, HEADER_SIZE};
 
@@ -77,6 +81,10 @@ impl<'a> BlockWriter<'a> {
         if capacity == 0 || fixed_end > page.len() || page.len() > u32::MAX as usize {
             return Err(BlockError::PageTooSmall { page_len: page.len(), columns: types.len() });
         }
+        let bitmap_len = capacity.div_ceil(8);
+        for (_, validity) in &regions {
+            page[*validity..*validity + bitmap_len].fill(0xFF);
+        }
         let tail = page.len();
         Ok(BlockWriter { page, types, regions, capacity, rows: 0, fixed_end, tail, row_tail: tail })
     }
@@ -95,6 +103,7 @@ impl<'a> BlockWriter<'a> {
     }
 
     /// Start a row; `Err(Full)` when the block already holds `capacity` rows.
+    #[inline]
     pub fn begin_row(&mut self) -> Result<(), Full> {
         if self.rows == self.capacity {
             return Err(Full);
@@ -103,16 +112,22 @@ impl<'a> BlockWriter<'a> {
         Ok(())
     }
 
+    #[inline]
     pub fn commit_row(&mut self) {
         self.rows += 1;
     }
 
-    /// Forget the current row's writes (its fixed slots are overwritten by the next row).
+    /// Forget the current row's writes (its fixed slots are overwritten by the next row, its
+    /// validity bits are set again).
     pub fn rollback_row(&mut self) {
         self.tail = self.row_tail;
+        for column in 0..self.regions.len() {
+            self.set_bit(self.regions[column].1, true);
+        }
     }
 
     /// Set or clear bit `self.rows` of the bitmap starting at `at`.
+    #[inline]
     fn set_bit(&mut self, at: usize, v: bool) {
         let byte = &mut self.page[at + self.rows / 8];
         let bit = 1u8 << (self.rows % 8);
@@ -123,17 +138,15 @@ impl<'a> BlockWriter<'a> {
         }
     }
 
-    fn set_valid(&mut self, column: usize, valid: bool) {
-        self.set_bit(self.regions[column].1, valid);
+    /// Write a non-null value's `N` bytes into its slot (its validity bit is already set).
+    #[inline(always)]
+    fn put_fixed<const N: usize>(&mut self, column: usize, bytes: [u8; N]) {
+        debug_assert_eq!(N, self.types[column].width());
+        let at = self.regions[column].0 + self.rows * N;
+        self.page[at..at + N].copy_from_slice(&bytes);
     }
 
-    fn put_fixed(&mut self, column: usize, bytes: &[u8]) {
-        debug_assert_eq!(bytes.len(), self.types[column].width());
-        let at = self.regions[column].0 + self.rows * bytes.len();
-        self.page[at..at + bytes.len()].copy_from_slice(bytes);
-        self.set_valid(column, true);
-    }
-
+    #[inline]
     pub fn put_null(&mut self, column: usize) {
         let t = self.types[column];
         if t.width() > 0 {
@@ -141,76 +154,106 @@ impl<'a> BlockWriter<'a> {
             let at = self.regions[column].0 + self.rows * t.width();
             self.page[at..at + t.width()].fill(0);
         }
-        self.set_valid(column, false);
+        self.set_bit(self.regions[column].1, false);
     }
 
+    #[inline]
     pub fn put_bool(&mut self, column: usize, v: bool) {
         self.set_bit(self.regions[column].0, v);
-        self.set_valid(column, true);
     }
 
+    #[inline]
     pub fn put_i16(&mut self, column: usize, v: i16) {
-        self.put_fixed(column, &v.to_ne_bytes());
+        self.put_fixed(column, v.to_ne_bytes());
     }
 
     /// Int32 and Date32 (days since 1970-01-01).
+    #[inline]
     pub fn put_i32(&mut self, column: usize, v: i32) {
-        self.put_fixed(column, &v.to_ne_bytes());
+        self.put_fixed(column, v.to_ne_bytes());
     }
 
     /// Int64, Time64(us) and Timestamp(us).
+    #[inline]
     pub fn put_i64(&mut self, column: usize, v: i64) {
-        self.put_fixed(column, &v.to_ne_bytes());
+        self.put_fixed(column, v.to_ne_bytes());
     }
 
+    #[inline]
     pub fn put_f32(&mut self, column: usize, v: f32) {
-        self.put_fixed(column, &v.to_ne_bytes());
+        self.put_fixed(column, v.to_ne_bytes());
     }
 
+    #[inline]
     pub fn put_f64(&mut self, column: usize, v: f64) {
-        self.put_fixed(column, &v.to_ne_bytes());
+        self.put_fixed(column, v.to_ne_bytes());
     }
 
     /// Decimal128 (unscaled value).
+    #[inline]
     pub fn put_i128(&mut self, column: usize, v: i128) {
-        self.put_fixed(column, &v.to_ne_bytes());
+        self.put_fixed(column, v.to_ne_bytes());
     }
 
+    #[inline]
     pub fn put_interval(&mut self, column: usize, months: i32, days: i32, nanoseconds: i64) {
-        let mut b = [0u8; 16];
-        b[0..4].copy_from_slice(&months.to_ne_bytes());
-        b[4..8].copy_from_slice(&days.to_ne_bytes());
-        b[8..16].copy_from_slice(&nanoseconds.to_ne_bytes());
-        self.put_fixed(column, &b);
+        // Native-endian fields at byte offsets 0, 4 and 8, assembled in a register (see put_bytes).
+        let le = |b: [u8; 4]| u32::from_le_bytes(b) as u128;
+        let ns = u64::from_le_bytes(nanoseconds.to_ne_bytes()) as u128;
+        let b = (le(months.to_ne_bytes()) | le(days.to_ne_bytes()) << 32 | ns << 64).to_le_bytes();
+        self.put_fixed(column, b);
     }
 
+    #[inline]
     pub fn put_fixed16(&mut self, column: usize, v: &[u8; 16]) {
-        self.put_fixed(column, v);
+        self.put_fixed(column, *v);
     }
 
     /// Utf8View / BinaryView: inline up to 12 bytes, else the payload goes into the tail.
+    #[inline(always)]
     pub fn put_bytes(&mut self, column: usize, v: &[u8]) -> Result<(), PutError> {
-        let mut view = [0u8; 16];
-        view[0..4].copy_from_slice(&(v.len() as u32).to_ne_bytes());
-        if v.len() <= 12 {
-            view[4..4 + v.len()].copy_from_slice(v);
-        } else {
-            let room = self.tail - self.fixed_end;
-            if v.len() > room || v.len() > u32::MAX as usize {
-                // In an empty block the whole tail area was available: the value can never fit.
-                return Err(if self.rows == 0 && self.row_tail == self.page.len() {
-                    PutError::ValueTooLarge { column, len: v.len() }
-                } else {
-                    PutError::Full
-                });
-            }
-            self.tail -= v.len();
-            self.page[self.tail..self.tail + v.len()].copy_from_slice(v);
-            view[4..8].copy_from_slice(&v[0..4]);
-            // buffer index 0: the page itself; offset: absolute position in the page.
-            view[12..16].copy_from_slice(&(self.tail as u32).to_ne_bytes());
+        if v.len() > 12 {
+            return self.put_long_bytes(column, v);
         }
-        self.put_fixed(column, &view);
+        // Assembled in a register and stored once: a copy into a stack array read back as a
+        // whole stalls on store forwarding, once per value.
+        let mut payload: u128 = 0;
+        let mut k = 0;
+        while k + 4 <= v.len() {
+            payload |= (u32::from_le_bytes([v[k], v[k + 1], v[k + 2], v[k + 3]]) as u128) << (8 * k);
+            k += 4;
+        }
+        while k < v.len() {
+            payload |= (v[k] as u128) << (8 * k);
+            k += 1;
+        }
+        let len = u32::from_le_bytes((v.len() as u32).to_ne_bytes()) as u128;
+        let view = (len | payload << 32).to_le_bytes();
+        self.put_fixed(column, view);
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn put_long_bytes(&mut self, column: usize, v: &[u8]) -> Result<(), PutError> {
+        let room = self.tail - self.fixed_end;
+        if v.len() > room || v.len() > u32::MAX as usize {
+            // In an empty block the whole tail area was available: the value can never fit.
+            return Err(if self.rows == 0 && self.row_tail == self.page.len() {
+                PutError::ValueTooLarge { column, len: v.len() }
+            } else {
+                PutError::Full
+            });
+        }
+        self.tail -= v.len();
+        self.page[self.tail..self.tail + v.len()].copy_from_slice(v);
+        // length, prefix, buffer index 0 (the page itself), offset (absolute position in the
+        // page); assembled in a register (see put_bytes).
+        let le = |b: [u8; 4]| u32::from_le_bytes(b) as u128;
+        let view = (le((v.len() as u32).to_ne_bytes())
+            | le([v[0], v[1], v[2], v[3]]) << 32
+            | le((self.tail as u32).to_ne_bytes()) << 96)
+            .to_le_bytes();
+        self.put_fixed(column, view);
         Ok(())
     }
 

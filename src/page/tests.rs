@@ -367,3 +367,32 @@ fn batch_rows_re_encode_into_blocks_of_any_size() {
     let wrong = batch.project(&(1..ALL.len()).collect::<Vec<_>>()).unwrap();
     assert!(super::batch::put_rows(&mut w, &wrong, &ALL[..14], 0).is_err());
 }
+
+#[test]
+fn a_rolled_back_null_does_not_leave_the_next_row_null() -> Result<(), Box<dyn std::error::Error>> {
+    let types = [ColumnType::Int64, ColumnType::Utf8View];
+    // A reused page: whatever an earlier block left in it.
+    let mut buf = MutableBuffer::from_len_zeroed(4096);
+    buf.as_slice_mut().fill(0xA5);
+    let mut w = BlockWriter::new(buf.as_slice_mut(), &types, 8).map_err(|e| format!("{e:?}"))?;
+    w.begin_row().map_err(|_| "full")?;
+    w.put_null(0);
+    w.put_null(1);
+    w.rollback_row();
+    w.begin_row().map_err(|_| "full")?;
+    w.put_i64(0, 7);
+    w.put_bytes(1, b"seven").map_err(|e| format!("{e:?}"))?;
+    w.commit_row();
+    w.begin_row().map_err(|_| "full")?;
+    w.put_null(0);
+    w.put_bytes(1, b"eight").map_err(|e| format!("{e:?}"))?;
+    w.commit_row();
+    assert_eq!(w.finish(), 2);
+    let b = decode_block(&buf.into(), &types).map_err(|e| format!("{e:?}"))?;
+    assert_eq!(b.columns[0].null_count(), 1);
+    assert!(b.columns[0].is_valid(0) && b.columns[0].is_null(1));
+    assert_eq!(b.columns[0].as_primitive::<Int64Type>().value(0), 7);
+    assert_eq!(b.columns[1].null_count(), 0);
+    assert_eq!(b.columns[1].as_string_view().value(1), "eight");
+    Ok(())
+}

@@ -38,7 +38,7 @@ use crate::page::encode::{BlockWriter, PutError};
 use crate::page::ColumnType;
 use crate::protocol::{PageRef, ScanMsg};
 use crate::shm::{Metric, OwnerId, PageDescriptor, Segment, SlotKind, Wakeup};
-use crate::value::numeric::{to_scaled, NumericError};
+use crate::value::numeric::{to_scaled, to_scaled_short, NumericError};
 use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 /// The receiver PostgreSQL's executor calls; `state` points into the producer's Box.
@@ -80,12 +80,17 @@ struct ProducerState {
     rows: u64,
 }
 
+/// What became of a row; an error is left in `ProducerState::error`. Small, so the per-row
+/// call returns it in a register.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Put {
     Done,
     Stall,
+    Failed,
 }
 
-/// Why a row could not be encoded.
+/// Why a row could not be encoded (small and `Copy`: the message is formatted only on failure).
+#[derive(Clone, Copy)]
 enum RowError {
     /// The block is full (roll the row back, start the next block).
     Full,
@@ -94,7 +99,34 @@ enum RowError {
         len: usize,
     },
     /// A value pg_fusion does not carry (NaN, infinity, a numeric of another shape).
-    Value(String),
+    Value(Unsupported),
+}
+
+/// A value the block format does not carry; `column` counts from 0.
+#[derive(Clone, Copy)]
+enum Unsupported {
+    NumericShape { column: usize, precision: u8, scale: i8 },
+    NumericSpecial,
+    NumericMalformed,
+    InfiniteDate,
+    Timestamp,
+    Interval,
+}
+
+impl Unsupported {
+    fn message(self) -> String {
+        match self {
+            Unsupported::NumericShape { column, precision, scale } => format!(
+                "numeric value does not have the shape numeric({precision},{scale}) planned for scan column {}",
+                column + 1
+            ),
+            Unsupported::NumericSpecial => "unsupported numeric NaN or Infinity".into(),
+            Unsupported::NumericMalformed => "malformed numeric value".into(),
+            Unsupported::InfiniteDate => "unsupported infinite date".into(),
+            Unsupported::Timestamp => "unsupported infinite or out-of-range timestamp".into(),
+            Unsupported::Interval => "interval out of range".into(),
+        }
+    }
 }
 
 impl From<PutError> for RowError {
@@ -175,11 +207,26 @@ impl ProducerState {
         }
     }
 
-    /// Encode the row in `slot` (all attributes deformed).
+    /// Encode the row in `slot` (all attributes deformed); on `Put::Failed` the error is in
+    /// `self.error`.
     ///
     /// # Safety
     /// `slot` must be a valid, deformed slot whose attributes have `pg_types`.
-    unsafe fn put_row(&mut self, slot: *mut sys::TupleTableSlot) -> Result<Put, PgError> {
+    #[inline]
+    unsafe fn put_row(&mut self, slot: *mut sys::TupleTableSlot) -> Put {
+        // SAFETY: caller's contract.
+        match unsafe { self.try_put_row(slot) } {
+            Ok(p) => p,
+            Err(e) => {
+                self.error = Some(e);
+                Put::Failed
+            }
+        }
+    }
+
+    /// # Safety
+    /// As [`ProducerState::put_row`].
+    unsafe fn try_put_row(&mut self, slot: *mut sys::TupleTableSlot) -> Result<Put, PgError> {
         loop {
             if self.to_send.is_some() {
                 return Ok(Put::Stall);
@@ -211,9 +258,9 @@ impl ProducerState {
                     }
                     self.finish_block();
                 }
-                Err(RowError::Value(msg)) => {
+                Err(RowError::Value(what)) => {
                     b.writer.rollback_row();
-                    return Err(PgError::new(SqlState::FEATURE_NOT_SUPPORTED, msg));
+                    return Err(PgError::new(SqlState::FEATURE_NOT_SUPPORTED, what.message()));
                 }
                 Err(RowError::TooLarge { .. }) if b.capacity > 1 => {
                     // The empty block's tail was sized for many rows: give this row the page.
@@ -299,18 +346,17 @@ unsafe fn put_values(
             ColumnType::Decimal128 { precision, scale } => {
                 // SAFETY: a numeric datum is a varlena.
                 let bytes = unsafe { varlena_bytes(d) };
+                if let Some(v) = to_scaled_short(bytes, precision, scale) {
+                    w.put_i128(i, v);
+                    continue;
+                }
                 match to_scaled(bytes, precision, scale) {
                     Ok(v) if v.dscale as i32 == scale as i32 => w.put_i128(i, v.value),
                     Ok(_) | Err(NumericError::OutOfShape) => {
-                        return Err(fail(format!(
-                            "numeric value does not have the shape numeric({precision},{scale}) planned for scan column {}",
-                            i + 1
-                        )))
+                        return Err(fail(Unsupported::NumericShape { column: i, precision, scale }))
                     }
-                    Err(NumericError::Special) => {
-                        return Err(fail("unsupported numeric NaN or Infinity".into()))
-                    }
-                    Err(NumericError::Malformed) => return Err(fail("malformed numeric value".into())),
+                    Err(NumericError::Special) => return Err(fail(Unsupported::NumericSpecial)),
+                    Err(NumericError::Malformed) => return Err(fail(Unsupported::NumericMalformed)),
                 }
             }
             ColumnType::Utf8View | ColumnType::BinaryView => {
@@ -326,7 +372,7 @@ unsafe fn put_values(
             ColumnType::Date32 => {
                 let v = d as i32;
                 if v == i32::MIN || v == i32::MAX {
-                    return Err(fail("unsupported infinite date".into()));
+                    return Err(fail(Unsupported::InfiniteDate));
                 }
                 w.put_i32(i, v + PG_EPOCH_DAYS);
             }
@@ -334,7 +380,7 @@ unsafe fn put_values(
                 let v = d as i64;
                 match (v != i64::MIN && v != i64::MAX).then(|| v.checked_add(PG_EPOCH_MICROS)).flatten() {
                     Some(x) => w.put_i64(i, x),
-                    None => return Err(fail("unsupported infinite or out-of-range timestamp".into())),
+                    None => return Err(fail(Unsupported::Timestamp)),
                 }
             }
             ColumnType::Time64Us => w.put_i64(i, d as i64),
@@ -343,7 +389,7 @@ unsafe fn put_values(
                 let iv = unsafe { &*(d as *const sys::Interval) };
                 match iv.time.checked_mul(1000) {
                     Some(ns) => w.put_interval(i, iv.month, iv.day, ns),
-                    None => return Err(fail("interval out of range".into())),
+                    None => return Err(fail(Unsupported::Interval)),
                 }
             }
             ColumnType::FixedSizeBinary16 => {
@@ -365,10 +411,6 @@ unsafe extern "C" fn receive_slot(slot: *mut sys::TupleTableSlot, this: *mut sys
         // SAFETY: the slot was just deformed; its attributes have the planned types.
         unsafe { st.put_row(slot) }
     }));
-    let r = match r {
-        Ok(r) => r,
-        Err(p) => Err(PgError::internal(super::error::panic_message(p))),
-    };
     match r {
         Ok(Put::Done) => true,
         Ok(Put::Stall) => {
@@ -379,8 +421,9 @@ unsafe extern "C" fn receive_slot(slot: *mut sys::TupleTableSlot, this: *mut sys
             st.stalled = true;
             false
         }
-        Err(e) => {
-            st.error = Some(e);
+        Ok(Put::Failed) => false,
+        Err(p) => {
+            st.error = Some(PgError::internal(super::error::panic_message(p)));
             false
         }
     }
@@ -841,7 +884,7 @@ impl Producer {
             });
             r?;
             // SAFETY: as above.
-            match unsafe { self.state.put_row(pending) } {
+            match unsafe { self.state.try_put_row(pending) } {
                 Ok(Put::Done) => {
                     self.state.has_pending = false;
                     seg.set_page_wait(SlotKind::Scan, scan_index, false);
@@ -860,6 +903,10 @@ impl Producer {
                         }
                     }
                     return Ok(false);
+                }
+                // `try_put_row` reports failures as errors; `Failed` is `put_row`'s.
+                Ok(Put::Failed) => {
+                    return Err(self.state.error.take().unwrap_or_else(|| PgError::internal("a row failed")))
                 }
                 Err(e) => return Err(e),
             }
