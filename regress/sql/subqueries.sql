@@ -129,6 +129,24 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- An uncorrelated aggregate subquery compared in HAVING that DataFusion computes exactly (a
+-- plain aggregate, times +-10^-k at most) joins FROM as one row and GROUP BY as a key: its
+-- scans are shared with the outer query's (one read of so and of sl). Also over no rows (NULL:
+-- no group qualifies), and on the left of the comparison.
+\set q 'SELECT o.cust, sum(l.qty * o.total) AS v FROM so o JOIN sl l ON l.order_id = o.id GROUP BY o.cust HAVING sum(l.qty * o.total) > (SELECT sum(l2.qty * o2.total) * 0.001 FROM so o2 JOIN sl l2 ON l2.order_id = o2.id) ORDER BY v DESC, o.cust'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+EXPLAIN (COSTS OFF) SELECT o.cust, sum(l.qty * o.total) AS v FROM so o JOIN sl l ON l.order_id = o.id GROUP BY o.cust HAVING sum(l.qty * o.total) > (SELECT sum(l2.qty * o2.total) * 0.001 FROM so o2 JOIN sl l2 ON l2.order_id = o2.id);
+\set q 'SELECT status, count(*) FROM so GROUP BY status HAVING count(*) > (SELECT sum(qty) FROM sl WHERE code = -1) ORDER BY status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT status, max(total), count(*) FROM so GROUP BY status HAVING (SELECT max(quota) FROM sc WHERE region = ''r1'') < max(total) AND count(*) > 10 ORDER BY status'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 -- Fail closed (0A000): correlated subqueries over aggregates, subqueries over aggregates
 -- without GROUP BY, between two tables' rows, under the nullable side of an outer join.
 SELECT status, count(*) FROM so GROUP BY status HAVING count(*) > (SELECT count(*) FROM sc WHERE sc.region = so.status);

@@ -677,6 +677,102 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
     }
 }
 
+/// One HAVING term `x op (uncorrelated scalar subquery)` of a grouped `q` (TPC-H Q11): the
+/// subquery, a plain aggregate (exactly one row), joins FROM as a block of one row and its value
+/// joins GROUP BY (the same on every row, it changes neither the rows nor the groups), so
+/// DataFusion computes it -- over scans shared with the outer query's -- instead of PostgreSQL
+/// inside one leader-only scan. Returns the new term, or None when the term does not qualify.
+fn rewrite_having(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<*mut sys::Node>> {
+    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+    unsafe {
+        let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
+        let is_scalar_sublink = |n: *mut sys::Node| {
+            nodes::tag(n) == sys::NodeTag_T_SubLink
+                && (*(n as *mut sys::SubLink)).subLinkType == sys::SubLinkType_EXPR_SUBLINK
+        };
+        let (sublink, sub_first) = match (is_scalar_sublink(a), is_scalar_sublink(b)) {
+            (true, false) => (a as *mut sys::SubLink, true),
+            (false, true) => (b as *mut sys::SubLink, false),
+            _ => return Ok(None),
+        };
+        if !is_builtin(o.opno) || o.opresulttype != sys::BOOLOID {
+            return Ok(None);
+        }
+        let s = &*((*sublink).subselect as *mut sys::Query);
+        let plain_aggregate =
+            plain_select(s) && s.hasAggs && s.distinctClause.is_null() && s.sortClause.is_null();
+        if !plain_aggregate {
+            return Ok(None);
+        }
+        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
+        let [tle] = tles.as_slice() else { return Ok(None) };
+        if (**tle).resjunk {
+            return Ok(None);
+        }
+        let value = nodes::copy((**tle).expr as *mut sys::Node)?;
+        let value = guard(|| sys::eval_const_expressions(std::ptr::null_mut(), value))?;
+        // Uncorrelated only (a correlated one would not be the same on every row).
+        let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
+        if !keys.is_empty() {
+            return Ok(None);
+        }
+        let Some(ops) = grouping_ops(guard(|| sys::exprType(value))?) else { return Ok(None) };
+        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &[], &[value])?
+        else {
+            return Ok(None);
+        };
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        (*rtr).rtindex = rti;
+        let from = (*q).jointree;
+        (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
+        // GROUP BY ..., value: a junk target entry with the next sort/group reference.
+        let tlist: Vec<*mut sys::TargetEntry> = list((*q).targetList);
+        let sortref = tlist.iter().map(|&t| (*t).ressortgroupref).max().unwrap_or(0) + 1;
+        let key = make_var(rti, 1, value)? as *mut sys::Expr;
+        let resno = (tlist.len() + 1) as i16;
+        let entry = guard(|| sys::makeTargetEntry(key, resno, std::ptr::null_mut(), true))?;
+        (*entry).ressortgroupref = sortref;
+        (*q).targetList = nodes::append((*q).targetList, entry as *mut c_void)?;
+        (*q).groupClause = nodes::append((*q).groupClause, group_clause(sortref, ops)?)?;
+        let v = make_var(rti, 1, value)?;
+        let other = if sub_first { b } else { a };
+        Ok(Some(if sub_first { op_like(term, v, other)? } else { op_like(term, other, v)? }))
+    }
+}
+
+/// Move what qualifies among the top-level HAVING terms of `q` (our copy) into FROM and GROUP BY
+/// (see [`rewrite_having`]). Only with GROUP BY and without grouping sets: without GROUP BY an
+/// empty input still makes one group, which a GROUP BY on the value would not.
+/// Whether any moved.
+pub fn having_subqueries(q: *mut sys::Query) -> PgResult<bool> {
+    // SAFETY: our copy of a valid Query.
+    unsafe {
+        if !(*q).hasSubLinks
+            || (*q).havingQual.is_null()
+            || (*q).groupClause.is_null()
+            || !(*q).groupingSets.is_null()
+            || (*q).jointree.is_null()
+        {
+            return Ok(false);
+        }
+        let mut out = Vec::new();
+        let mut changed = false;
+        for t in conjuncts_of((*q).havingQual) {
+            match rewrite_having(q, t)? {
+                Some(new) => {
+                    changed = true;
+                    out.push(new);
+                }
+                None => out.push(t),
+            }
+        }
+        if changed {
+            (*q).havingQual = and_of(&out)?;
+        }
+        Ok(changed)
+    }
+}
+
 /// Decorrelate what qualifies among the top-level WHERE terms of `q` (our copy).
 pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
     // SAFETY: our copy of a valid Query.

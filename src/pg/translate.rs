@@ -14,7 +14,7 @@
 
 use std::ffi::c_void;
 
-use super::error::{guard, PgError, PgResult};
+use super::error::{guard, PgError, PgResult, SqlState};
 use super::nodes::{self, cstr, list};
 use super::sys;
 use crate::page::ColumnType;
@@ -1674,6 +1674,22 @@ fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(DfExpr, Col
                 else {
                     return Ok(None);
                 };
+                // Times a constant +-10^-k (`sum(..) * 0.0001`, TPC-H Q11): the unscaled value is
+                // unchanged, so even a 38-digit sum cannot overflow; the scales add up.
+                let unit =
+                    |e: &DfExpr| matches!(e, DfExpr::Literal(Literal::Decimal128 { value: 1 | -1, .. }));
+                if let (
+                    ArithOp::Mul,
+                    ColumnType::Decimal128 { scale: s1, .. },
+                    ColumnType::Decimal128 { scale: s2, .. },
+                ) = (op, xt, yt)
+                {
+                    let scale = s1 as i32 + s2 as i32;
+                    if (unit(&x) || unit(&y)) && (0..=38).contains(&scale) {
+                        let ty = ColumnType::Decimal128 { precision: 38, scale: scale as i8 };
+                        return Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, xv || yv)));
+                    }
+                }
                 let (
                     ColumnType::Decimal128 { precision: p1, scale: s1 },
                     ColumnType::Decimal128 { precision: p2, scale: s2 },
@@ -1729,6 +1745,21 @@ fn avg_of(sum: *mut sys::Node, count: *mut sys::Node, sum_pg: sys::Oid) -> PgRes
 }
 
 fn block(query: *mut sys::Query) -> PgResult<Block> {
+    // Uncorrelated scalar subqueries compared in HAVING join FROM as one row, so DataFusion
+    // computes them; where it cannot compute one exactly, PostgreSQL computes it in a scan as
+    // before (the block is translated again without that step).
+    let (rewritten, moved) = prepare(query, true)?;
+    if !moved {
+        return block_of(rewritten);
+    }
+    match block_of(rewritten) {
+        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => block_of(prepare(query, false)?.0),
+        r => r,
+    }
+}
+
+/// Our copy of `query` rewritten for translation; whether HAVING subqueries moved to FROM.
+fn prepare(query: *mut sys::Query, move_having: bool) -> PgResult<(*mut sys::Query, bool)> {
     // WITH queries become subqueries in FROM, and simple subqueries in FROM (and views) join the
     // query, as PostgreSQL's planner inlines and pulls them up.
     let query = nodes::copy(query)?;
@@ -1736,6 +1767,11 @@ fn block(query: *mut sys::Query) -> PgResult<Block> {
     let query = super::pullup::pull_up(query)?;
     // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.
     super::decorrelate::scalar_subqueries(query)?;
+    let moved = move_having && super::decorrelate::having_subqueries(query)?;
+    Ok((query, moved))
+}
+
+fn block_of(query: *mut sys::Query) -> PgResult<Block> {
     // SAFETY: our copy of the query.
     if unsafe { !(*query).setOperations.is_null() } {
         return set_operation_block(query);
