@@ -111,6 +111,8 @@ fn main() {
         .allowlist_function("(contain_vars_of_level|get_sort_group_operators|func_strict|expand_grouping_sets|get_negator)")
         .allowlist_type("(GroupingFunc|WindowFunc|WindowClause)")
         .allowlist_function("contain_window_function")
+        .allowlist_function("(table_open|table_close|RelationGetIndexList|index_open|index_close)")
+        .allowlist_var("(NoLock|AccessShareLock)")
         .allowlist_var("FRAMEOPTION_.*")
         .allowlist_var("QTW_EXAMINE_RTES_BEFORE")
         .allowlist_type("(JoinExpr|FromExpr|RangeTblRef|SetOperationStmt)")

@@ -27,6 +27,7 @@
 #include "utils/wait_event.h"
 
 /* The query path: planner hook, custom scan, the scan producer's executor, values. */
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/table.h"

@@ -1,7 +1,7 @@
 -- Subqueries (EXISTS, IN, NOT IN, scalar) in the conditions or select-list expressions of one
 -- table run inside that table's scan: PostgreSQL plans and evaluates them there, with its own
 -- semantics (three-valued NOT IN, "more than one row" 21000); the rows then join and aggregate
--- in DataFusion. So is an uncorrelated subquery over the groups of a GROUP BY. A subquery
+-- in DataFusion. Some shapes DataFusion runs instead (joins; see each section). A subquery
 -- anywhere else (correlated over aggregates, between tables) fails closed.
 -- Every query runs with pg_fusion off and on; the rows must be identical ("match").
 CREATE TABLE sc (id int PRIMARY KEY, region text COLLATE "C", quota numeric(10,2));
@@ -119,8 +119,22 @@ SELECT count(*) FROM sc WHERE id = (SELECT cust FROM so WHERE status = 'F' LIMIT
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM sc WHERE id = (SELECT cust FROM so WHERE id = 3);
 
--- EXPLAIN VERBOSE shows the subquery in the scan's own PostgreSQL plan.
+-- [NOT] EXISTS correlated to one table stays in that table's scan when an index leads with
+-- the inner key (PostgreSQL probes it per row; EXPLAIN VERBOSE shows the subquery in the
+-- scan's own plan); without one, DataFusion joins the inner table's distinct keys, read by
+-- parallel producers. NULL keys on both sides.
 EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM so WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = so.id);
+CREATE INDEX sl_order_id ON sl (order_id);
+EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM so WHERE EXISTS (SELECT 1 FROM sl WHERE sl.order_id = so.id);
+DROP INDEX sl_order_id;
+\set q 'SELECT count(*), count(cust), sum(total) FROM so WHERE NOT EXISTS (SELECT 1 FROM sl WHERE sl.code = so.cust)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT s.status, count(*) FROM (SELECT status, cust FROM so WHERE total > 100) s WHERE EXISTS (SELECT 1 FROM sl WHERE sl.code = s.cust AND sl.qty < 5) GROUP BY s.status ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 
 -- An uncorrelated subquery over the groups (HAVING, select list; TPC-H Q11) is computed once in a
 -- scan and carried along the group keys.

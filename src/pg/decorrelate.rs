@@ -24,10 +24,12 @@
 //!
 //! `[NOT] EXISTS` correlated (by the same kind of equalities) to several relations of the query
 //! becomes a semi join (the subquery's distinct keys joined to the outer rows) or an anti join (a
-//! left join to them, the key NULL: a matching key never is). One correlated to a single relation
-//! stays in that relation's scan, where PostgreSQL runs it, unless it also has one `inner <>
-//! outer` term (TPC-H Q21): then the groups also carry `min(inner)` and `max(inner)`, and some
-//! row of the group differs from the outer value exactly when `min <> outer OR max <> outer` (for
+//! left join to them, the key NULL: a matching key never is). So does one correlated to a single
+//! relation, unless an index of the inner table leads with an inner key column: then it stays in
+//! that relation's scan, where PostgreSQL probes the index per row (TPC-H Q4; without the index
+//! PostgreSQL would hash the whole inner table in one leader-only scan, Q22). One with an `inner
+//! <> outer` term (TPC-H Q21) is joined in any case: the groups also carry `min(inner)` and
+//! `max(inner)`, and some row of the group differs from the outer value exactly when `min <> outer OR max <> outer` (for
 //! integers, numeric and date, whose `<>` negates the equality min/max order by; NULL when the
 //! outer value or every inner one is NULL, as no row qualifies then). NOT EXISTS keeps the outer
 //! row when there is no group, either of those is NULL, or neither differs.
@@ -326,13 +328,22 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
             }
         }
         let Some((keys, local)) = split_where(and_of(&rest)?)? else { return Ok(None) };
-        // Correlated to one relation (or none) by equalities only: PostgreSQL runs it in that
-        // relation's scan.
+        // Correlated to one relation by equalities only, over an inner key some index leads
+        // with: PostgreSQL runs it in that relation's scan (probing the index per row; TPC-H
+        // Q4). Without such an index it would hash the whole inner relation inside one
+        // leader-only scan: DataFusion joins it, its relations read by parallel producers (Q22).
         let mut varnos: Vec<i32> = keys.iter().map(|(_, (_, v, _))| (**v).varno).collect();
         varnos.sort_unstable();
         varnos.dedup();
-        if keys.is_empty() || (varnos.len() < 2 && unequal.is_none()) {
+        if keys.is_empty() {
             return Ok(None);
+        }
+        if varnos.len() < 2 && unequal.is_none() {
+            for (_, (inner, _, _)) in &keys {
+                if index_leads_with(s, *inner)? {
+                    return Ok(None);
+                }
+            }
         }
         let values = match &unequal {
             Some(u) => vec![aggregate(u.min, u.inner)?, aggregate(u.max, u.inner)?],
@@ -388,6 +399,39 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
         let mn = make_var(rti, keys.len() as i16 + 1, u.inner)?;
         let outer_null = is_null(nodes::copy(outer_value)?)?;
         Ok(Some(vec![or_of(&[no_match, outer_null, is_null(mn)?, none_differs])?]))
+    }
+}
+
+/// Is `e` a column of a table of `s` that some index of the table has as its first key column?
+fn index_leads_with(s: &sys::Query, e: *mut sys::Node) -> PgResult<bool> {
+    // SAFETY: `e` is a valid expression of `s`; the table is locked since parse analysis.
+    unsafe {
+        if nodes::tag(e) != sys::NodeTag_T_Var {
+            return Ok(false);
+        }
+        let v = &*(e as *mut sys::Var);
+        let rte = list::<sys::RangeTblEntry>(s.rtable).get((v.varno as usize).wrapping_sub(1)).copied();
+        let Some(rte) = rte else { return Ok(false) };
+        if v.varlevelsup != 0 || v.varattno <= 0 || (*rte).rtekind != sys::RTEKind_RTE_RELATION {
+            return Ok(false);
+        }
+        let (relid, attno) = ((*rte).relid, v.varattno);
+        // One guarded call: nothing of ours is live while PostgreSQL may raise.
+        guard(|| {
+            let rel = sys::table_open(relid, sys::NoLock as i32);
+            let indexes = sys::RelationGetIndexList(rel);
+            let mut found = false;
+            for i in 0..sys::pgf_list_length(indexes) {
+                let index = sys::index_open(sys::pgf_list_nth_oid(indexes, i), sys::AccessShareLock as i32);
+                let form = (*index).rd_index;
+                if !form.is_null() && (*form).indnkeyatts > 0 && (*form).indisvalid {
+                    found |= *(*form).indkey.values.as_ptr() == attno;
+                }
+                sys::index_close(index, sys::AccessShareLock as i32);
+            }
+            sys::table_close(rel, sys::NoLock as i32);
+            found
+        })
     }
 }
 
@@ -773,14 +817,50 @@ pub fn having_subqueries(q: *mut sys::Query) -> PgResult<bool> {
     }
 }
 
+/// Merge the FROM lists nested in `from`'s (pulled-up subqueries leave their join tree there)
+/// into it, their WHERE ANDed to its own: inner joins either way, as PostgreSQL's planner
+/// flattens them, so their subqueries are top-level WHERE terms too.
+///
+/// # Safety
+/// `from` is the FromExpr of our copy of a valid Query.
+unsafe fn flatten_from(from: *mut sys::FromExpr) -> PgResult<()> {
+    // SAFETY: per the contract; every allocation is guarded.
+    unsafe {
+        let items: Vec<*mut sys::Node> = list((*from).fromlist);
+        if !items.iter().any(|&n| nodes::tag(n) == sys::NodeTag_T_FromExpr) {
+            return Ok(());
+        }
+        let mut flat: *mut sys::List = std::ptr::null_mut();
+        let mut quals = conjuncts_of((*from).quals);
+        let mut stack: Vec<*mut sys::Node> = items.into_iter().rev().collect();
+        while let Some(n) = stack.pop() {
+            if nodes::tag(n) == sys::NodeTag_T_FromExpr {
+                let f = n as *mut sys::FromExpr;
+                quals.extend(conjuncts_of((*f).quals));
+                let inner: Vec<*mut sys::Node> = list((*f).fromlist);
+                stack.extend(inner.into_iter().rev());
+            } else {
+                flat = nodes::append(flat, n as *mut c_void)?;
+            }
+        }
+        (*from).fromlist = flat;
+        (*from).quals = and_of(&quals)?;
+        Ok(())
+    }
+}
+
 /// Decorrelate what qualifies among the top-level WHERE terms of `q` (our copy).
 pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
     // SAFETY: our copy of a valid Query.
     unsafe {
-        if !(*q).hasSubLinks || (*q).jointree.is_null() || (*(*q).jointree).quals.is_null() {
+        if !(*q).hasSubLinks || (*q).jointree.is_null() {
             return Ok(());
         }
         let from = (*q).jointree;
+        flatten_from(from)?;
+        if (*from).quals.is_null() {
+            return Ok(());
+        }
         let terms = conjuncts_of((*from).quals);
         let mut out = Vec::new();
         let mut changed = false;

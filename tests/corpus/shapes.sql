@@ -50,6 +50,8 @@ SELECT c_custkey, (SELECT max(o_totalprice) FROM orders WHERE o_custkey = c_cust
 SELECT n_name, count(*) FROM supplier JOIN nation ON s_nationkey = n_nationkey WHERE s_acctbal > (SELECT avg(s_acctbal) FROM supplier) GROUP BY n_name ORDER BY 1;
 SELECT p_partkey, ps_suppkey FROM part JOIN partsupp ON ps_partkey = p_partkey WHERE p_size = 3 AND ps_supplycost = (SELECT min(ps_supplycost) FROM partsupp WHERE ps_partkey = p_partkey) ORDER BY 1, 2;
 SELECT o_orderstatus, count(*) FROM orders GROUP BY o_orderstatus HAVING count(*) > (SELECT count(*) / 3 FROM orders);
+SELECT c_mktsegment, count(*) FROM customer WHERE NOT EXISTS (SELECT 1 FROM orders WHERE o_custkey = c_custkey) GROUP BY 1 ORDER BY 1;
+SELECT k, count(*) FROM (SELECT substring(c_phone from 1 for 2) AS k, c_custkey FROM customer WHERE c_acctbal > 0) s WHERE EXISTS (SELECT 1 FROM orders WHERE o_custkey = s.c_custkey AND o_totalprice > 300000) GROUP BY k ORDER BY k;
 SELECT ps_suppkey, sum(ps_availqty * ps_supplycost) FROM partsupp GROUP BY ps_suppkey HAVING sum(ps_availqty * ps_supplycost) > (SELECT sum(ps_availqty * ps_supplycost) * 0.001 FROM partsupp) ORDER BY 2 DESC, 1;
 SELECT o_orderpriority, max(o_totalprice) FROM orders GROUP BY o_orderpriority HAVING (SELECT avg(o_totalprice) FROM orders WHERE o_orderstatus = 'F') * 2 < max(o_totalprice) ORDER BY 1;
 SELECT o_orderstatus, count(*) FROM orders GROUP BY o_orderstatus HAVING count(*) > (SELECT sum(o_totalprice) * 0.5 FROM orders WHERE o_custkey < 0);
