@@ -3,6 +3,9 @@
 CREATE TABLE par (id int, g int, v numeric(12,2), t text);
 INSERT INTO par SELECT i, i % 7, i / 100.0, 'row ' || i FROM generate_series(1, 100000) i;
 VACUUM ANALYZE par;
+CREATE TABLE par_small (id int);
+INSERT INTO par_small SELECT i * 37 FROM generate_series(1, 500) i;
+ANALYZE par_small;
 SET pg_fusion.enable = on;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
@@ -21,6 +24,31 @@ SET pg_fusion.enable = off;
 SELECT g, count(*), sum(v), sum(length(t)), max(id) FROM par GROUP BY g ORDER BY g;
 SELECT count(*), sum(v), count(DISTINCT id) FROM par WHERE id % 3 = 0;
 SELECT count(*), sum(a.v + b.v) FROM par a JOIN par b ON a.id = b.id WHERE b.g = 3;
+SET pg_fusion.enable = on;
+
+-- A query with subqueries still gets workers for the leaves whose own scan SQL is parallel-safe
+-- (the leader runs the rest): here both leaves of the decorrelated scalar subquery; a leaf with
+-- a subquery inside it, or a parallel-restricted function, is read by the leader alone.
+CREATE FUNCTION par_restricted(int) RETURNS int LANGUAGE plpgsql PARALLEL RESTRICTED AS 'BEGIN RETURN $1; END';
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*), sum(v) FROM par WHERE v > (SELECT avg(v) FROM par WHERE g = 1);
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM par WHERE id IN (SELECT id FROM par_small);
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM par WHERE par_restricted(g) = 3;
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+SELECT count(*), sum(v) FROM par WHERE v > (SELECT avg(v) FROM par WHERE g = 1);
+SELECT count(*) FROM par WHERE id IN (SELECT id FROM par_small);
+SELECT count(*) FROM par WHERE par_restricted(g) = 3;
+SET pg_fusion.enable = off;
+SELECT count(*), sum(v) FROM par WHERE v > (SELECT avg(v) FROM par WHERE g = 1);
+SELECT count(*) FROM par WHERE id IN (SELECT id FROM par_small);
+SELECT count(*) FROM par WHERE par_restricted(g) = 3;
 SET pg_fusion.enable = on;
 
 -- Rows added and deleted in this transaction: the workers see them as the leader does.
@@ -60,4 +88,5 @@ COMMIT;
 -- Every page and slot is back.
 SELECT metric, value FROM pg_fusion_metrics()
 WHERE metric IN ('pages_in_use', 'scan_slots_in_use') ORDER BY metric;
-DROP TABLE par, par_tmp;
+DROP TABLE par, par_tmp, par_small;
+DROP FUNCTION par_restricted(int);

@@ -206,12 +206,14 @@ fn plan(parse: *mut sys::Query, cursor_options: i32) -> PgResult<*mut sys::Plann
         return Err(PgError::unsupported("scrollable cursor"));
     }
     // Parallel scan producers need parallel mode, which the executor enters for a plan that
-    // asks for it and runs once (not a cursor's): as the planner allows a Gather, only for a
-    // query without parallel-restricted or -unsafe parts.
+    // asks for it and runs once (not a cursor's), and only for a query without parallel-unsafe
+    // parts (writes, ...). Parallel-restricted parts (subqueries, restricted functions) are
+    // fine: the leader runs them; a leaf gets workers only if its own scan SQL is parallel-safe
+    // (`producer::is_seq_scan`).
     // SAFETY: the analyzed query PostgreSQL handed us; plain reads of settings.
     let parallel = cursor_options & sys::CURSOR_OPT_PARALLEL_OK as i32 != 0
         && unsafe { sys::pgf_max_parallel_workers_per_gather() } > 0
-        && guard(|| unsafe { sys::pgf_max_parallel_hazard(parse) })? == b's' as std::ffi::c_char;
+        && guard(|| unsafe { sys::pgf_max_parallel_hazard(parse) })? != b'u' as std::ffi::c_char;
     let t = super::translate::translate(parse)?;
     let logical = crate::plan::logical::build(&t.spec)
         .map_err(|e| PgError::internal(format!("DataFusion plan: {e}")))?;

@@ -455,13 +455,15 @@ pub struct Producer {
     memory: sys::MemoryContext,
 }
 
-/// Parse, analyze and plan the one statement in `sql`. Each call is guarded on its own, so no
-/// guarded frame owns anything.
+/// Parse, analyze and plan the one statement in `sql`; with `hazard`, also PostgreSQL's
+/// parallel hazard of the analyzed statement (`s`afe, `r`estricted, `u`nsafe). Each call is
+/// guarded on its own, so no guarded frame owns anything.
 fn plan_one(
     sql: *const std::ffi::c_char,
     types: *const sys::Oid,
     n: i32,
     params: sys::ParamListInfo,
+    hazard: Option<&mut std::ffi::c_char>,
 ) -> PgResult<*mut sys::PlannedStmt> {
     // SAFETY: a NUL-terminated statement; allocations in the current memory context.
     let raw = guard(|| unsafe { sys::pg_parse_query(sql) })?;
@@ -479,6 +481,10 @@ fn plan_one(
         [one] => *one,
         _ => return Err(PgError::internal("scan SQL rewrote into several statements")),
     };
+    if let Some(h) = hazard {
+        // SAFETY: a walk over the analyzed query.
+        *h = guard(|| unsafe { sys::pgf_max_parallel_hazard(query) })?;
+    }
     // SAFETY: the analyzed query; bound parameters of the executing statement.
     guard(|| unsafe { sys::pg_plan_query(query, sql, 0, params) })
 }
@@ -486,6 +492,14 @@ fn plan_one(
 /// Plan the scan SQL `sql` with the statement's bound `params` (their types are the statement's),
 /// bypassing pg_fusion's planner hook.
 fn plan_scan(sql: *const std::ffi::c_char, params: sys::ParamListInfo) -> PgResult<*mut sys::PlannedStmt> {
+    plan_scan_with(sql, params, None)
+}
+
+fn plan_scan_with(
+    sql: *const std::ffi::c_char,
+    params: sys::ParamListInfo,
+    hazard: Option<&mut std::ffi::c_char>,
+) -> PgResult<*mut sys::PlannedStmt> {
     let mut param_types: Vec<sys::Oid> = Vec::new();
     if !params.is_null() {
         // SAFETY: a valid ParamListInfo of the executing statement.
@@ -501,7 +515,7 @@ fn plan_scan(sql: *const std::ffi::c_char, params: sys::ParamListInfo) -> PgResu
         }
     }
     INTERNAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let planned = plan_one(sql, param_types.as_ptr(), param_types.len() as i32, params);
+    let planned = plan_one(sql, param_types.as_ptr(), param_types.len() as i32, params, hazard);
     INTERNAL.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     planned
 }
@@ -539,7 +553,13 @@ pub fn explain_scan(sql: &str, params: sys::ParamListInfo, costs: bool) -> PgRes
 /// into block ranges; an index scan stays one query)?
 pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
     let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
-    let planned = plan_scan(c_sql.as_ptr(), params)?;
+    // Parallel workers run it: only a parallel-safe statement (no subqueries, no parallel-
+    // restricted functions; the query around it may have them, as the leader runs those).
+    let mut hazard: std::ffi::c_char = b'u' as std::ffi::c_char;
+    let planned = plan_scan_with(c_sql.as_ptr(), params, Some(&mut hazard))?;
+    if hazard != b's' as std::ffi::c_char {
+        return Ok(false);
+    }
     // SAFETY: a PlannedStmt just built; reading its top node's tag.
     Ok(unsafe { nodes::tag((*planned).planTree as *mut sys::Node) } == sys::NodeTag_T_SeqScan)
 }
