@@ -549,8 +549,8 @@ pub fn explain_scan(sql: &str, params: sys::ParamListInfo, costs: bool) -> PgRes
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// Is PostgreSQL's plan for the scan SQL a sequential scan (the shape parallel producers split
-/// into block ranges; an index scan stays one query)?
+/// Is PostgreSQL's plan for the scan SQL a scan of every row (sequential, or of a whole index:
+/// the shape parallel producers split into block ranges; an index lookup stays one query)?
 pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
     let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
     // Parallel workers run it: only a parallel-safe statement (no subqueries, no parallel-
@@ -560,8 +560,18 @@ pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
     if hazard != b's' as std::ffi::c_char {
         return Ok(false);
     }
-    // SAFETY: a PlannedStmt just built; reading its top node's tag.
-    Ok(unsafe { nodes::tag((*planned).planTree as *mut sys::Node) } == sys::NodeTag_T_SeqScan)
+    // SAFETY: a PlannedStmt just built; its top node read per its tag.
+    unsafe {
+        let top = (*planned).planTree;
+        Ok(match nodes::tag(top as *mut sys::Node) {
+            sys::NodeTag_T_SeqScan => true,
+            // A whole-index scan reads every row too (chosen for a narrow select list:
+            // `count(*)`'s constant column), so block ranges cover it.
+            sys::NodeTag_T_IndexOnlyScan => (*(top as *mut sys::IndexOnlyScan)).indexqual.is_null(),
+            sys::NodeTag_T_IndexScan => (*(top as *mut sys::IndexScan)).indexqual.is_null(),
+            _ => false,
+        })
+    }
 }
 
 /// Pages a producer sends before it sets the worker's latch (see [`Producer::wake_worker`]).
