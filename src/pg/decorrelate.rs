@@ -668,75 +668,32 @@ fn op_like(template: *mut sys::Node, a: *mut sys::Node, b: *mut sys::Node) -> Pg
     Ok(op as *mut sys::Node)
 }
 
-/// Rewrite one WHERE term `x op (correlated scalar subquery)` of `q`, adding the grouped subquery
-/// to FROM; returns the new terms, or None when the term does not qualify.
-fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>> {
-    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
-    unsafe {
-        let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
-        let is_scalar_sublink = |n: *mut sys::Node| {
-            nodes::tag(n) == sys::NodeTag_T_SubLink
-                && (*(n as *mut sys::SubLink)).subLinkType == sys::SubLinkType_EXPR_SUBLINK
-        };
-        let (sublink, sub_first) = match (is_scalar_sublink(a), is_scalar_sublink(b)) {
-            (true, false) => (a as *mut sys::SubLink, true),
-            (false, true) => (b as *mut sys::SubLink, false),
-            _ => return Ok(None),
-        };
-        if !is_builtin(o.opno) || !guard(|| sys::func_strict(o.opfuncid))? || o.opresulttype != sys::BOOLOID {
-            return Ok(None);
-        }
-        let s = &*((*sublink).subselect as *mut sys::Query);
-        let plain_aggregate =
-            plain_select(s) && s.hasAggs && s.distinctClause.is_null() && s.sortClause.is_null();
-        if !plain_aggregate {
-            return Ok(None);
-        }
-        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
-        let [tle] = tles.as_slice() else { return Ok(None) };
-        // Constants folded (`sum(x) / 10` casts its integer to numeric).
-        let value = nodes::copy((**tle).expr as *mut sys::Node)?;
-        let value = guard(|| sys::eval_const_expressions(std::ptr::null_mut(), value))?;
-        if (**tle).resjunk || !null_on_empty(value) {
-            return Ok(None);
-        }
-        // Split its WHERE into correlation terms and its own.
-        let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
-        // Uncorrelated (no keys): a block of exactly one row, cross-joined (TPC-H Q15, Q22).
-        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, &[value])?
-        else {
-            return Ok(None);
-        };
-        let vn = (keys.len() + 1) as i16;
-        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
-        (*rtr).rtindex = rti;
-        let from = (*q).jointree;
-        (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
-        // The comparison with the subquery's value, and the join on each key.
-        let v = make_var(rti, vn, value)?;
-        let other = if sub_first { b } else { a };
-        let mut out = vec![if sub_first { op_like(term, v, other)? } else { op_like(term, other, v)? }];
-        out.extend(key_terms(rti, &keys)?);
-        Ok(Some(out))
-    }
+/// A term `x op (SELECT <aggregate expression> FROM ..)` (either order) with a built-in boolean
+/// operator, the subquery a plain aggregate with one output column.
+struct Compared {
+    sublink: *mut sys::SubLink,
+    /// The subquery is the left operand.
+    sub_first: bool,
+    /// The other operand.
+    other: *mut sys::Node,
+    /// The operator's function.
+    opfuncid: sys::Oid,
+    /// The subquery's output expression (a copy), constants folded (`sum(x) / 10` casts its
+    /// integer to numeric).
+    value: *mut sys::Node,
 }
 
-/// One HAVING term `x op (uncorrelated scalar subquery)` of a grouped `q` (TPC-H Q11): the
-/// subquery, a plain aggregate (exactly one row), joins FROM as a block of one row and its value
-/// joins GROUP BY (the same on every row, it changes neither the rows nor the groups), so
-/// DataFusion computes it -- over scans shared with the outer query's -- instead of PostgreSQL
-/// inside one leader-only scan. Returns the new term, or None when the term does not qualify.
-fn rewrite_having(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<*mut sys::Node>> {
-    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+fn compared_aggregate(term: *mut sys::Node) -> PgResult<Option<Compared>> {
+    // SAFETY: our copy of a valid expression; every allocation is guarded.
     unsafe {
         let Some((o, a, b)) = binary_op(term) else { return Ok(None) };
         let is_scalar_sublink = |n: *mut sys::Node| {
             nodes::tag(n) == sys::NodeTag_T_SubLink
                 && (*(n as *mut sys::SubLink)).subLinkType == sys::SubLinkType_EXPR_SUBLINK
         };
-        let (sublink, sub_first) = match (is_scalar_sublink(a), is_scalar_sublink(b)) {
-            (true, false) => (a as *mut sys::SubLink, true),
-            (false, true) => (b as *mut sys::SubLink, false),
+        let (sublink, sub_first, other) = match (is_scalar_sublink(a), is_scalar_sublink(b)) {
+            (true, false) => (a as *mut sys::SubLink, true, b),
+            (false, true) => (b as *mut sys::SubLink, false, a),
             _ => return Ok(None),
         };
         if !is_builtin(o.opno) || o.opresulttype != sys::BOOLOID {
@@ -755,6 +712,54 @@ fn rewrite_having(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<*
         }
         let value = nodes::copy((**tle).expr as *mut sys::Node)?;
         let value = guard(|| sys::eval_const_expressions(std::ptr::null_mut(), value))?;
+        Ok(Some(Compared { sublink, sub_first, other, opfuncid: o.opfuncid, value }))
+    }
+}
+
+/// Rewrite one WHERE term `x op (correlated scalar subquery)` of `q`, adding the grouped subquery
+/// to FROM; returns the new terms, or None when the term does not qualify.
+fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>> {
+    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+    unsafe {
+        let Some(Compared { sublink, sub_first, other, opfuncid, value }) = compared_aggregate(term)? else {
+            return Ok(None);
+        };
+        if !guard(|| sys::func_strict(opfuncid))? || !null_on_empty(value) {
+            return Ok(None);
+        }
+        let s = &*((*sublink).subselect as *mut sys::Query);
+        // Split its WHERE into correlation terms and its own.
+        let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
+        // Uncorrelated (no keys): a block of exactly one row, cross-joined (TPC-H Q15, Q22).
+        let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &keys, &[value])?
+        else {
+            return Ok(None);
+        };
+        let vn = (keys.len() + 1) as i16;
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        (*rtr).rtindex = rti;
+        let from = (*q).jointree;
+        (*from).fromlist = nodes::append((*from).fromlist, rtr as *mut c_void)?;
+        // The comparison with the subquery's value, and the join on each key.
+        let v = make_var(rti, vn, value)?;
+        let mut out = vec![if sub_first { op_like(term, v, other)? } else { op_like(term, other, v)? }];
+        out.extend(key_terms(rti, &keys)?);
+        Ok(Some(out))
+    }
+}
+
+/// One HAVING term `x op (uncorrelated scalar subquery)` of a grouped `q` (TPC-H Q11): the
+/// subquery, a plain aggregate (exactly one row), joins FROM as a block of one row and its value
+/// joins GROUP BY (the same on every row, it changes neither the rows nor the groups), so
+/// DataFusion computes it -- over scans shared with the outer query's -- instead of PostgreSQL
+/// inside one leader-only scan. Returns the new term, or None when the term does not qualify.
+fn rewrite_having(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<*mut sys::Node>> {
+    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+    unsafe {
+        let Some(Compared { sublink, sub_first, other, value, .. }) = compared_aggregate(term)? else {
+            return Ok(None);
+        };
+        let s = &*((*sublink).subselect as *mut sys::Query);
         // Uncorrelated only (a correlated one would not be the same on every row).
         let Some((keys, local)) = split_where((*s.jointree).quals)? else { return Ok(None) };
         if !keys.is_empty() {
@@ -779,7 +784,6 @@ fn rewrite_having(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<*
         (*q).targetList = nodes::append((*q).targetList, entry as *mut c_void)?;
         (*q).groupClause = nodes::append((*q).groupClause, group_clause(sortref, ops)?)?;
         let v = make_var(rti, 1, value)?;
-        let other = if sub_first { b } else { a };
         Ok(Some(if sub_first { op_like(term, v, other)? } else { op_like(term, other, v)? }))
     }
 }
