@@ -803,21 +803,35 @@ pub fn having_subqueries(q: *mut sys::Query) -> PgResult<bool> {
         {
             return Ok(false);
         }
-        let mut out = Vec::new();
-        let mut changed = false;
-        for t in conjuncts_of((*q).havingQual) {
-            match rewrite_having(q, t)? {
-                Some(new) => {
-                    changed = true;
-                    out.push(new);
-                }
-                None => out.push(t),
+        let rewritten = rewrite_terms((*q).havingQual, |t| Ok(rewrite_having(q, t)?.map(|n| vec![n])))?;
+        if let Some(quals) = rewritten {
+            (*q).havingQual = quals;
+        }
+        Ok(rewritten.is_some())
+    }
+}
+
+/// `quals`' AND terms, each replaced by the terms `rewrite` makes of it (kept when it makes
+/// none): the new AND, or None when no term changed.
+fn rewrite_terms(
+    quals: *mut sys::Node,
+    mut rewrite: impl FnMut(*mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>>,
+) -> PgResult<Option<*mut sys::Node>> {
+    let mut out = Vec::new();
+    let mut changed = false;
+    for t in conjuncts_of(quals) {
+        match rewrite(t)? {
+            Some(new) => {
+                changed = true;
+                out.extend(new);
             }
+            None => out.push(t),
         }
-        if changed {
-            (*q).havingQual = and_of(&out)?;
-        }
-        Ok(changed)
+    }
+    if changed {
+        Ok(Some(and_of(&out)?))
+    } else {
+        Ok(None)
     }
 }
 
@@ -865,27 +879,15 @@ pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
         if (*from).quals.is_null() {
             return Ok(());
         }
-        let terms = conjuncts_of((*from).quals);
-        let mut out = Vec::new();
-        let mut changed = false;
-        for t in terms {
-            let new = match rewrite(q, t)? {
-                Some(new) => Some(new),
-                None => match rewrite_exists(q, t)? {
-                    Some(new) => Some(new),
-                    None => rewrite_in(q, t)?,
-                },
-            };
-            match new {
-                Some(new) => {
-                    changed = true;
-                    out.extend(new);
-                }
-                None => out.push(t),
-            }
-        }
-        if changed {
-            (*from).quals = and_of(&out)?;
+        let rewritten = rewrite_terms((*from).quals, |t| match rewrite(q, t)? {
+            Some(new) => Ok(Some(new)),
+            None => match rewrite_exists(q, t)? {
+                Some(new) => Ok(Some(new)),
+                None => rewrite_in(q, t),
+            },
+        })?;
+        if let Some(quals) = rewritten {
+            (*from).quals = quals;
         }
         Ok(())
     }
