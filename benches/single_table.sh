@@ -11,9 +11,9 @@
 # medians into the generated block of docs/benchmarks.md (PG_FUSION_BENCH_DOC to write elsewhere).
 #
 # Modes: `off`  PostgreSQL alone, max_parallel_workers_per_gather = 2 (its default);
-#        `off1` PostgreSQL alone, max_parallel_workers_per_gather = 0 (one process, as pg_fusion's
-#               scan producer is today: the leader backend only);
-#        `on`   pg_fusion.enable = on.
+#        `off1` PostgreSQL alone, max_parallel_workers_per_gather = 0 (one process);
+#        `on`   pg_fusion.enable = on (its scan producers: the leader and up to
+#               max_parallel_workers_per_gather = 2 parallel workers, as `off`).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -154,8 +154,8 @@ block=$(
     echo "|---|---:|"
     echo "| PostgreSQL reads and deforms them, 1 process (\`off1\`) | $(rate "$rows" "${med[scan_all,off1]}") M |"
     echo "| PostgreSQL reads and deforms them, 3 processes (\`off\`) | $(rate "$rows" "${med[scan_all,off]}") M |"
-    echo "| pg_fusion end to end, 1 producer (\`on\`: read, deform, encode, transport, count) | $(rate "$rows" "${med[scan_all,on]}") M |"
-    echo "| pg_fusion's producer while a page is open (read, deform, encode; \`scan_page_fill_ns\`) | $(rate "$enc_rows" "$(awk -v ns="$fill_ns" 'BEGIN { print ns / 1e6 }')") M |"
+    echo "| pg_fusion end to end, 3 producers (\`on\`: read, deform, encode, transport, count) | $(rate "$rows" "${med[scan_all,on]}") M |"
+    echo "| pg_fusion's producers while a page is open, per second of page-open time summed over them (read, deform, encode; \`scan_page_fill_ns\`) | $(rate "$enc_rows" "$(awk -v ns="$fill_ns" 'BEGIN { print ns / 1e6 }')") M |"
     echo
     echo "One \`on\` execution of \`scan_all\` encoded $enc_rows rows into $sent_pages pages"
     echo "of $((sent_bytes / (sent_pages > 0 ? sent_pages : 1) / 1024)) kB ($(awk -v p="$sent_pages" -v r="$enc_rows" 'BEGIN { printf "%.0f", r / (p > 0 ? p : 1) }') rows per page), had a page open for $(awk -v ns="$fill_ns" 'BEGIN { printf "%.0f", ns / 1e6 }') ms and spent"
