@@ -110,7 +110,7 @@ fn main() {
         .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")
         .allowlist_function("(contain_vars_of_level|get_sort_group_operators|func_strict|expand_grouping_sets|get_negator)")
         .allowlist_type("(GroupingFunc|WindowFunc|WindowClause)")
-        .allowlist_type("(IndexScan|IndexOnlyScan)")
+        .allowlist_type("(IndexScan|IndexOnlyScan|NestLoop)")
         .allowlist_function("contain_window_function")
         .allowlist_function("(table_open|table_close|RelationGetIndexList|index_open|index_close)")
         .allowlist_var("(NoLock|AccessShareLock)")

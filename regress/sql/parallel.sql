@@ -51,6 +51,49 @@ SELECT count(*) FROM par WHERE id IN (SELECT id FROM par_small);
 SELECT count(*) FROM par WHERE par_restricted(g) = 3;
 SET pg_fusion.enable = on;
 
+-- [NOT] EXISTS kept in a leaf's scan (an index leads with the inner key) and planned as an index
+-- probe per row: every producer runs the whole statement on its own blocks, so the leaf gets
+-- workers; not when the subquery reads a temporary table or calls a parallel-restricted function.
+CREATE INDEX par_id ON par (id);
+CREATE TEMP TABLE par_small_tmp AS SELECT * FROM par_small;
+CREATE INDEX ON par_small_tmp (id);
+SET enable_hashjoin = off;
+SET enable_mergejoin = off;
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*), sum(s.id) FROM par_small s WHERE EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND p.g < 5);
+\o
+\! grep -E 'Scan Producers|Nested Loop|Index Cond' /tmp/pg_fusion_regress_parallel.out
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*), sum(s.id) FROM par_small s WHERE NOT EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND p.g < 5);
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM par p WHERE g = 1 AND EXISTS (SELECT 1 FROM par_small_tmp s WHERE s.id = p.id);
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM par_small s WHERE EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND par_restricted(p.g) < 5);
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+SELECT count(*), sum(s.id) FROM par_small s WHERE EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND p.g < 5);
+SELECT count(*), sum(s.id) FROM par_small s WHERE NOT EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND p.g < 5);
+SELECT count(*) FROM par p WHERE g = 1 AND EXISTS (SELECT 1 FROM par_small_tmp s WHERE s.id = p.id);
+SELECT count(*) FROM par_small s WHERE EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND par_restricted(p.g) < 5);
+SET pg_fusion.enable = off;
+SELECT count(*), sum(s.id) FROM par_small s WHERE EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND p.g < 5);
+SELECT count(*), sum(s.id) FROM par_small s WHERE NOT EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND p.g < 5);
+SELECT count(*) FROM par p WHERE g = 1 AND EXISTS (SELECT 1 FROM par_small_tmp s WHERE s.id = p.id);
+SELECT count(*) FROM par_small s WHERE EXISTS (SELECT 1 FROM par p WHERE p.id = s.id AND par_restricted(p.g) < 5);
+SET pg_fusion.enable = on;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+DROP INDEX par_id;
+DROP TABLE par_small_tmp;
+
 -- count(*) alone: PostgreSQL may plan its constant column as a whole-index scan (as it does for
 -- lineitem; forced here); that reads every row too, so the block ranges still cover it.
 CREATE INDEX par_id ON par (id);

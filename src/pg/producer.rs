@@ -21,6 +21,8 @@
 //! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
 //!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
 //!   worker's reader wakes page waiters after every page it reads and every page it releases.
+//!   A wakeup clears the registration it answers (one signal per wait), so a producer still
+//!   blocked when it runs again registers anew and re-checks before it sleeps again.
 //!   The worker itself is woken once per `WAKE_EVERY_PAGES` pages, and always before the
 //!   producer sleeps, ends or fails, so no sent page waits for a wakeup.
 
@@ -482,11 +484,127 @@ fn plan_one(
         _ => return Err(PgError::internal("scan SQL rewrote into several statements")),
     };
     if let Some(h) = hazard {
-        // SAFETY: a walk over the analyzed query.
-        *h = guard(|| unsafe { sys::pgf_max_parallel_hazard(query) })?;
+        // SAFETY: the analyzed query, not planned yet.
+        *h = unsafe { leaf_hazard(query) }?;
     }
     // SAFETY: the analyzed query; bound parameters of the executing statement.
     guard(|| unsafe { sys::pg_plan_query(query, sql, 0, params) })
+}
+
+/// PostgreSQL's parallel hazard of a scan statement, except that `[NOT] EXISTS` subqueries among
+/// its WHERE clause's AND terms do not make it restricted when everything they contain is
+/// parallel-safe and reads only permanent tables. PostgreSQL calls any subquery restricted
+/// because a Gather cannot pass a correlated value down to its workers; a scan producer runs
+/// the whole statement (subquery included) on its own block range, so nothing is passed. Each
+/// producer's rows are those of its blocks that pass the test, as in one statement; whether the
+/// per-range plans cost what one statement costs is `is_seq_scan`'s question.
+///
+/// # Safety
+/// `query` is an analyzed query not planned yet; its WHERE clause is changed and put back.
+unsafe fn leaf_hazard(query: *mut sys::Query) -> PgResult<std::ffi::c_char> {
+    let restricted = b'r' as std::ffi::c_char;
+    // SAFETY: a walk over the analyzed query.
+    let whole = guard(|| unsafe { sys::pgf_max_parallel_hazard(query) })?;
+    if whole != restricted {
+        return Ok(whole);
+    }
+    // SAFETY (block): nodes of the analyzed query, read per their tags.
+    unsafe {
+        let jointree = (*query).jointree;
+        if jointree.is_null() || (*jointree).quals.is_null() {
+            return Ok(restricted);
+        }
+        let quals = (*jointree).quals;
+        let terms = match nodes::tag(quals) {
+            sys::NodeTag_T_BoolExpr
+                if (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR =>
+            {
+                nodes::list::<sys::Node>((*(quals as *mut sys::BoolExpr)).args)
+            }
+            _ => vec![quals],
+        };
+        let mut rest: *mut sys::List = std::ptr::null_mut();
+        let mut subqueries = 0;
+        for &term in &terms {
+            match exists_subquery(term) {
+                Some(sub) => {
+                    if !subquery_parallel_safe(sub)? {
+                        return Ok(restricted);
+                    }
+                    subqueries += 1;
+                }
+                None => rest = nodes::append(rest, term as *mut std::ffi::c_void)?,
+            }
+        }
+        if subqueries == 0 {
+            return Ok(restricted);
+        }
+        // The rest of the statement on its own: its WHERE without the subqueries, then put back.
+        let others = match nodes::list::<sys::Node>(rest).as_slice() {
+            [] => std::ptr::null_mut(),
+            [one] => *one,
+            _ => guard(|| sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, rest, -1) as *mut sys::Node)?,
+        };
+        (*jointree).quals = others;
+        let hazard = guard(|| sys::pgf_max_parallel_hazard(query));
+        (*jointree).quals = quals;
+        hazard
+    }
+}
+
+/// The subquery of `[NOT] EXISTS (subquery)`.
+///
+/// # Safety
+/// `term` is a node of an analyzed query.
+unsafe fn exists_subquery(term: *mut sys::Node) -> Option<*mut sys::Query> {
+    // SAFETY: read per the tags.
+    unsafe {
+        let mut node = term;
+        if nodes::tag(node) == sys::NodeTag_T_BoolExpr {
+            let b = node as *mut sys::BoolExpr;
+            match nodes::list::<sys::Node>((*b).args).as_slice() {
+                [one] if (*b).boolop == sys::BoolExprType_NOT_EXPR => node = *one,
+                _ => return None,
+            }
+        }
+        if nodes::tag(node) != sys::NodeTag_T_SubLink {
+            return None;
+        }
+        let link = node as *mut sys::SubLink;
+        ((*link).subLinkType == sys::SubLinkType_EXISTS_SUBLINK
+            && nodes::tag((*link).subselect) == sys::NodeTag_T_Query)
+            .then(|| (*link).subselect as *mut sys::Query)
+    }
+}
+
+/// Is `sub` parallel-safe throughout (no nested subquery, no restricted function), reading only
+/// permanent plain tables (a parallel worker cannot see the leader's temporary tables)?
+///
+/// # Safety
+/// `sub` is an analyzed subquery.
+unsafe fn subquery_parallel_safe(sub: *mut sys::Query) -> PgResult<bool> {
+    // SAFETY: a walk over the analyzed subquery.
+    if guard(|| unsafe { sys::pgf_max_parallel_hazard(sub) })? != b's' as std::ffi::c_char {
+        return Ok(false);
+    }
+    // SAFETY: the subquery's range table, read per its entries' kinds.
+    for rte in unsafe { nodes::list::<sys::RangeTblEntry>((*sub).rtable) } {
+        match unsafe { (*rte).rtekind } {
+            sys::RTEKind_RTE_JOIN => {}
+            sys::RTEKind_RTE_RELATION => {
+                let relid = unsafe { (*rte).relid };
+                let mut ok = false;
+                let okp: *mut bool = &mut ok;
+                // SAFETY: the relation is locked by the executing query.
+                guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })?;
+                if !ok {
+                    return Ok(false);
+                }
+            }
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
 }
 
 /// Plan the scan SQL `sql` with the statement's bound `params` (their types are the statement's),
@@ -553,15 +671,21 @@ pub fn explain_scan(sql: &str, params: sys::ParamListInfo, costs: bool) -> PgRes
 /// the shape parallel producers split into block ranges; an index lookup stays one query)?
 pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
     let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
-    // Parallel workers run it: only a parallel-safe statement (no subqueries, no parallel-
-    // restricted functions; the query around it may have them, as the leader runs those).
+    // Parallel workers run it: only a parallel-safe statement (no parallel-restricted functions,
+    // only `[NOT] EXISTS` subqueries, see `leaf_hazard`; the query around it may have more, as
+    // the leader runs those).
     let mut hazard: std::ffi::c_char = b'u' as std::ffi::c_char;
     let planned = plan_scan_with(c_sql.as_ptr(), params, Some(&mut hazard))?;
     if hazard != b's' as std::ffi::c_char {
         return Ok(false);
     }
-    // SAFETY: a PlannedStmt just built; its top node read per its tag.
+    // SAFETY: a PlannedStmt just built; its nodes read per their tags.
     unsafe {
+        // A subplan (a subquery PostgreSQL did not join: an InitPlan, a hashed IN) would be run
+        // again by every block range's statement.
+        if !(*planned).subplans.is_null() {
+            return Ok(false);
+        }
         let top = (*planned).planTree;
         Ok(match nodes::tag(top as *mut sys::Node) {
             sys::NodeTag_T_SeqScan => true,
@@ -569,6 +693,26 @@ pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
             // `count(*)`'s constant column), so block ranges cover it.
             sys::NodeTag_T_IndexOnlyScan => (*(top as *mut sys::IndexOnlyScan)).indexqual.is_null(),
             sys::NodeTag_T_IndexScan => (*(top as *mut sys::IndexScan)).indexqual.is_null(),
+            // `[NOT] EXISTS` joined as a semi (anti) join that probes an index once per row of a
+            // sequential scan: each block range's statement probes for its own rows only, so the
+            // ranges together cost what the one statement costs. (A hash or merge join would
+            // read the subquery's table whole once per range.)
+            sys::NodeTag_T_NestLoop => {
+                let nl = top as *mut sys::NestLoop;
+                let outer = (*nl).join.plan.lefttree;
+                let inner = (*nl).join.plan.righttree;
+                let probe = match nodes::tag(inner as *mut sys::Node) {
+                    sys::NodeTag_T_IndexScan => !(*(inner as *mut sys::IndexScan)).indexqual.is_null(),
+                    sys::NodeTag_T_IndexOnlyScan => {
+                        !(*(inner as *mut sys::IndexOnlyScan)).indexqual.is_null()
+                    }
+                    _ => false,
+                };
+                matches!((*nl).join.jointype, sys::JoinType_JOIN_SEMI | sys::JoinType_JOIN_ANTI)
+                    && !(*nl).nestParams.is_null()
+                    && nodes::tag(outer as *mut sys::Node) == sys::NodeTag_T_SeqScan
+                    && probe
+            }
             _ => false,
         })
     }
@@ -859,6 +1003,7 @@ impl Producer {
     fn send(&mut self, msg: &ScanMsg) -> PgResult<bool> {
         let (seg, index) = (self.state.seg, self.session.lease().index);
         if !self.session.try_send(msg)? {
+            seg.metrics().inc(Metric::ScanRingFullTotal);
             seg.set_page_wait(SlotKind::Scan, index, true);
             self.ring_wait = true;
             if !self.session.try_send(msg)? {

@@ -77,6 +77,7 @@ metrics! {
     ScanBytesSentTotal => ("scan", "scan_bytes_sent_total", Counter, "bytes"),
     ScanPageFillNs => ("scan", "scan_page_fill_ns", Counter, "ns"),
     ScanCreditWaitTotal => ("scan", "scan_credit_wait_total", Counter, "waits"),
+    ScanRingFullTotal => ("scan", "scan_ring_full_total", Counter, "events"),
     ScanProducersStartedTotal => ("scan", "scan_producers_started_total", Counter, "producers"),
     WorkerStartsTotal => ("worker", "worker_starts_total", Counter, "starts"),
     WorkerPingsTotal => ("worker", "worker_pings_total", Counter, "messages"),

@@ -171,16 +171,26 @@ impl Segment {
         if slot.page_wait() == waiting {
             return;
         }
-        slot.set_page_wait(waiting);
+        // The count goes up before a flag is set and down after one is cleared, so it never
+        // undercounts the flags (it is only the fast path's hint).
         if waiting {
             self.page_waiters().fetch_add(1, Ordering::SeqCst);
-        } else {
+            if slot.swap_page_wait(true) {
+                self.page_waiters().fetch_sub(1, Ordering::SeqCst);
+            }
+        } else if slot.swap_page_wait(false) {
             self.page_waiters().fetch_sub(1, Ordering::SeqCst);
         }
     }
 
-    /// After releasing pages: signal every slot owner waiting for one. Cheap when nobody waits.
-    /// Safe from any thread (it sends SIGUSR1, which makes a PostgreSQL process set its latch).
+    /// After releasing pages (or reading a frame, or granting credit): signal every slot owner
+    /// waiting for one. Cheap when nobody waits. Safe from any thread (it sends SIGUSR1, which
+    /// makes a PostgreSQL process set its latch).
+    ///
+    /// A wakeup is one-shot: the flag is cleared by the signal that answers it, so a waiter gets
+    /// one signal per registration, not one per page the worker moves until it runs again (on
+    /// two cores that was one signal per page per waiting producer). A waiter still blocked
+    /// after waking registers again and checks once more before it sleeps.
     pub fn wake_page_waiters(&self) {
         if self.page_waiters().load(Ordering::SeqCst) == 0 {
             return;
@@ -188,7 +198,8 @@ impl Segment {
         for kind in [SlotKind::Control, SlotKind::Scan] {
             for i in 0..self.slot_count(kind) {
                 if let Some(slot) = self.slot(kind, i) {
-                    if slot.page_wait() {
+                    if slot.page_wait() && slot.swap_page_wait(false) {
+                        self.page_waiters().fetch_sub(1, Ordering::SeqCst);
                         // The party registered for the slot (a parallel scan producer writing
                         // into its leader's scan slot), else the slot's owner.
                         let registered = self.slot_wakeup(kind, i).and_then(|w| w.get()).map(|w| w.pid);
@@ -332,6 +343,29 @@ mod tests {
             matches!(s, Err(AttachError::TooSmall { .. }))
                 || s.unwrap().validate() == Err(AttachError::ConfigMismatch)
         );
+    }
+
+    #[test]
+    fn page_wakeups_are_one_shot() {
+        let t = TestSegment::new(small());
+        let seg = t.segment;
+        let waiting = |i| seg.slot(SlotKind::Scan, i).is_some_and(|s| s.page_wait());
+        let count = || seg.page_waiters().load(Ordering::SeqCst);
+        seg.set_page_wait(SlotKind::Scan, 0, true);
+        seg.set_page_wait(SlotKind::Scan, 0, true);
+        seg.set_page_wait(SlotKind::Scan, 1, true);
+        assert_eq!(count(), 2);
+        // No owner pid on these unclaimed slots: the wakeup clears them without a signal.
+        seg.wake_page_waiters();
+        assert!(!waiting(0) && !waiting(1));
+        assert_eq!(count(), 0);
+        // The waiter's own "no longer waiting" after a wakeup changes nothing.
+        seg.set_page_wait(SlotKind::Scan, 0, false);
+        assert_eq!(count(), 0);
+        seg.set_page_wait(SlotKind::Scan, 0, true);
+        seg.set_page_wait(SlotKind::Scan, 0, false);
+        assert_eq!(count(), 0);
+        assert!(!waiting(0));
     }
 
     #[test]

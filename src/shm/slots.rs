@@ -168,9 +168,9 @@ impl<'a> Slot<'a> {
         word as u32 != 0 && (word >> 32) as u32 == lease.generation
     }
 
-    /// Mark (or unmark) the owner as waiting for a free page.
-    pub fn set_page_wait(&self, waiting: bool) {
-        self.header.page_wait.store(waiting as u32, Ordering::SeqCst);
+    /// Mark (or unmark) the owner as waiting for a free page; returns whether it was marked.
+    pub fn swap_page_wait(&self, waiting: bool) -> bool {
+        self.header.page_wait.swap(waiting as u32, Ordering::SeqCst) != 0
     }
 
     pub fn page_wait(&self) -> bool {
