@@ -146,9 +146,20 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
--- Fail closed (0A000): lag/lead with a default or a column offset, GROUPS and EXCLUDE frames,
--- RANGE with an offset.
-SELECT lag(id, 1, 0) OVER (ORDER BY id) FROM fq LIMIT 1;
+-- lag/lead with a constant default: integers (also widened to a common type), booleans, dates,
+-- text; NULL values inside the partition stay NULL, only rows beyond its edge get the default.
+\set q 'SELECT id, lag(id, 1, 0) OVER w, lead(i2, 2, -1) OVER w, lag(i2, 1, 10000000000) OVER w, lead(b, 1, true) OVER w, lag(d, 3, DATE ''2000-01-01'') OVER w, lead(t, 1, ''(none)'') OVER w, lag(v, 2, ''-'') OVER w FROM fq WHERE id < 120 WINDOW w AS (PARTITION BY bp ORDER BY id) ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- Fail closed (0A000): lag/lead with a default of another type (numeric keeps its own display
+-- scale, char(n), floats, ...) or a column offset, GROUPS and EXCLUDE frames, RANGE with an
+-- offset.
+SELECT lag(n, 1, 0) OVER (ORDER BY id) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT lag(bp, 1, 'x') OVER (ORDER BY id) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT lag(id, 1, i2) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead(id, i2) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE

@@ -2805,6 +2805,7 @@ impl AggContext<'_> {
         let args: Vec<*mut sys::Node> = unsafe { list(w.args) };
         let refuse = || unsupported(format!("window function {name}"));
         use ColumnType as T;
+        let mut default = None;
         let (func, arg, output) = match (name.as_str(), args.as_slice(), w.winstar) {
             ("row_number", [], _) => (WindowFn::RowNumber, None, T::Int64),
             ("rank", [], _) => (WindowFn::Rank, None, T::Int64),
@@ -2816,7 +2817,10 @@ impl AggContext<'_> {
                 _ => return Err(unsupported("ntile() of anything but a positive constant")),
             },
             ("lag" | "lead", [a, rest @ ..], false) if rest.len() <= 2 => {
-                // lag(x [, n [, default]]): a constant n >= 0, a NULL (or no) default.
+                // lag(x [, n [, default]]): a constant n >= 0; no default, NULL, or a constant
+                // that DataFusion shows as PostgreSQL does (PostgreSQL gave x and the default one
+                // type: integers, booleans, dates, text; not numeric, whose default keeps its own
+                // display scale).
                 let n = match rest.first() {
                     None => 1,
                     Some(&o) => match const_literal(o)? {
@@ -2828,10 +2832,25 @@ impl AggContext<'_> {
                         }
                     },
                 };
-                if rest.get(1).is_some_and(|&d| !is_null_const(d)) {
-                    return Err(unsupported(format!("{name}() with a default value")));
-                }
                 let c = self.window_column(*a)?;
+                if let Some(&d) = rest.get(1).filter(|&&d| !is_null_const(d)) {
+                    let same_type = expr_type(d)?.0 == expr_type(*a)?.0;
+                    default = match (self.stage_type(c), const_literal(d)?) {
+                        (T::Int16 | T::Int32 | T::Int64, Some((l @ Literal::Int64(_), _)))
+                        | (T::Boolean, Some((l @ Literal::Bool(_), _)))
+                        | (T::Date32, Some((l @ Literal::Date32(_), _)))
+                        | (T::Utf8View, Some((l @ Literal::Utf8(_), _)))
+                            if same_type =>
+                        {
+                            Some(l)
+                        }
+                        _ => {
+                            return Err(unsupported(format!(
+                                "{name}() with a default value of this type (integers, booleans, dates and text only)"
+                            )))
+                        }
+                    };
+                }
                 let func = if name == "lag" { WindowFn::Lag(n) } else { WindowFn::Lead(n) };
                 (func, Some(c), self.stage_type(c))
             }
@@ -2879,7 +2898,7 @@ impl AggContext<'_> {
             _ => return Err(refuse()),
         };
         let (typid, typmod, coll) = expr_type(node)?;
-        let spec = WindowSpec { func, arg, partition_by, order_by, frame, id: 0, output };
+        let spec = WindowSpec { func, arg, default, partition_by, order_by, frame, id: 0, output };
         self.add_window(spec, node, typid, typmod, coll)
     }
 
@@ -2922,6 +2941,7 @@ impl AggContext<'_> {
         let window = |func, output| WindowSpec {
             func,
             arg: Some(c),
+            default: None,
             partition_by: partition_by.clone(),
             order_by: order_by.clone(),
             frame,

@@ -207,6 +207,8 @@ pub struct Frame {
 pub struct WindowSpec {
     pub func: WindowFn,
     pub arg: Option<usize>,
+    /// lag/lead: the value beyond the partition's edge (of the argument's type); None: NULL.
+    pub default: Option<Literal>,
     pub partition_by: Vec<usize>,
     pub order_by: Vec<SortKey>,
     pub frame: Option<Frame>,
