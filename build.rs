@@ -85,7 +85,7 @@ fn main() {
         // deparsing, values.
         .allowlist_type("(Query|PlannedStmt|CustomScan|CustomScanState|RangeTblEntry|RangeTblRef)")
         .allowlist_type("(FromExpr|TargetEntry|SortGroupClause|Var|Const|Param|Aggref|OpExpr|FuncExpr)")
-        .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|CaseExpr|CaseWhen|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
+        .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|CaseExpr|CaseWhen|CoerceViaIO|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
         .allowlist_type("(ParamListInfoData|Interval|pg_uuid_t|MemoryContextCallback|NodeTag|String)")
         .allowlist_type("(planner_hook_type|ExecutorRun_hook_type|ProcessUtility_hook_type)")
         .allowlist_var("(planner_hook|ExecutorRun_hook|ProcessUtility_hook)")
@@ -127,7 +127,7 @@ fn main() {
         .allowlist_var("(CURSOR_OPT_.*|RELKIND_.*|PG_UTF8|PG_SQL_ASCII|NAMEDATALEN)")
         .allowlist_var("(BOOLOID|INT2OID|INT4OID|INT8OID|FLOAT4OID|FLOAT8OID|NUMERICOID|TEXTOID|VARCHAROID)")
         .allowlist_var("(BPCHAROID|NAMEOID|DATEOID|TIMESTAMPOID|TIMESTAMPTZOID|UUIDOID|BYTEAOID|TIMEOID)")
-        .allowlist_var("(INTERVALOID|VARHDRSZ|DATEVAL_NOBEGIN|DATEVAL_NOEND|F_[A-Z0-9_]+)")
+        .allowlist_var("(INTERVALOID|VARHDRSZ|DATEVAL_NOBEGIN|DATEVAL_NOEND|DEFAULT_COLLATION_OID|F_[A-Z0-9_]+)")
         .allowlist_var("(NUMERIC_.*|DEC_DIGITS|NBASE)")
         // Error levels.
         .allowlist_var("(DEBUG1|DEBUG2|LOG|INFO|NOTICE|WARNING|ERROR|FATAL)")

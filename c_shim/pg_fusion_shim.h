@@ -39,6 +39,7 @@
 #include "catalog/pg_class_d.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type_d.h"
+#include "catalog/pg_collation_d.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
 #include "executor/spi.h"

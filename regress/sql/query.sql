@@ -92,6 +92,28 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- var_samp, var_pop, stddev_samp, stddev_pop (variance, stddev) of numeric and integer values:
+-- exact, digit for digit at PostgreSQL's display scale (which depends on the values); NULL over
+-- no rows and, for the sample forms, over one; 0 when every value is equal.
+SET pg_fusion.enable = on;
+SELECT variance(n), var_pop(n), stddev(n), stddev_pop(n), var_samp(id), stddev(id) FROM fq WHERE id <= 3;
+\set q 'SELECT bp, variance(n), var_pop(n), stddev(n), stddev_pop(n), var_samp(i2), stddev_samp(i8), var_pop(id) FILTER (WHERE id % 7 = 0), stddev(n * n) FROM fq GROUP BY bp ORDER BY 1 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT i2 % 5, var_samp(n), stddev_pop(n) FROM fq WHERE id < 2000 GROUP BY ROLLUP (i2 % 5) ORDER BY GROUPING(i2 % 5), 1 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT variance(n), stddev_pop(i2), var_samp(n) FILTER (WHERE id = 5), var_pop(n) FILTER (WHERE id = 5), variance(n) FILTER (WHERE id IN (10, 20) AND false IS NOT TRUE AND n = 73.10) FROM fq WHERE id <= 20'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT variance(n), stddev(i8), var_pop(i2) FROM fq WHERE id < 0'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 -- GROUPING SETS, ROLLUP, CUBE and GROUPING(): DataFusion's grouping sets, expanded as PostgreSQL
 -- expands them (a set repeated is grouped twice; GROUP BY DISTINCT drops repeats). A key outside
 -- a row's set is NULL; an empty input still has its grand total.
@@ -121,7 +143,8 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
 -- Window functions in DataFusion: over the rows without GROUP BY, over the groups (after HAVING)
--- with it. Default frames, ROWS frames with constant offsets, RANGE frames without offsets.
+-- with it. Default frames, ROWS and GROUPS frames with constant offsets, RANGE frames without
+-- offsets.
 \set q 'SELECT id, t, row_number() OVER (PARTITION BY t ORDER BY id), rank() OVER (ORDER BY i2 NULLS FIRST), dense_rank() OVER (PARTITION BY bp ORDER BY i2 DESC) FROM fq WHERE id < 300 ORDER BY id'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
@@ -152,9 +175,13 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
+-- GROUPS frames: offsets count peer groups (rows equal in the ORDER BY keys, NULLs one group).
+\set q 'SELECT id, sum(id) OVER (ORDER BY i2 GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW), count(*) OVER (PARTITION BY bp ORDER BY i2 NULLS FIRST GROUPS BETWEEN CURRENT ROW AND 2 FOLLOWING), min(id) OVER (ORDER BY i2 DESC, t GROUPS 2 PRECEDING), max(id) OVER (ORDER BY f8 GROUPS BETWEEN UNBOUNDED PRECEDING AND 1 FOLLOWING), count(t) OVER (ORDER BY bp GROUPS BETWEEN 1 FOLLOWING AND 1 FOLLOWING), max(n) OVER (ORDER BY d GROUPS BETWEEN 2 FOLLOWING AND UNBOUNDED FOLLOWING) FROM fq WHERE id < 400 ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 -- Fail closed (0A000): lag/lead with a default of another type (numeric keeps its own display
--- scale, char(n), floats, ...) or a column offset, GROUPS and EXCLUDE frames, RANGE with an
--- offset.
+-- scale, char(n), floats, ...) or a column offset, EXCLUDE frames, RANGE with an offset.
 SELECT lag(n, 1, 0) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT lag(bp, 1, 'x') OVER (ORDER BY id) FROM fq LIMIT 1;
@@ -163,7 +190,7 @@ SELECT lag(id, 1, i2) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT lead(id, i2) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
-SELECT sum(id) OVER (ORDER BY id GROUPS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+SELECT sum(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT sum(id) OVER (ORDER BY id RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE

@@ -19,8 +19,9 @@ use super::nodes::{self, cstr, list};
 use super::sys;
 use crate::page::ColumnType;
 use crate::plan::spec::{
-    AggFunc, AggSpec, ArithOp, CmpOp, Computed, DfExpr, Frame, FrameBound, Grouping, JoinKind, JoinTree,
-    Literal, PlanSpec, ScanColumn, ScanSpec, SetOpKind, SetTree, SortKey, Subquery, WindowFn, WindowSpec,
+    AggFunc, AggSpec, ArithOp, CmpOp, Computed, DfExpr, Frame, FrameBound, FrameUnits, Grouping, JoinKind,
+    JoinTree, Literal, PlanSpec, ScanColumn, ScanSpec, SetOpKind, SetTree, SortKey, Statistic, Subquery,
+    WindowFn, WindowSpec,
 };
 
 type Oid = sys::Oid;
@@ -1733,6 +1734,21 @@ fn avg_sum_type(t: ColumnType) -> Option<(ColumnType, sys::Oid)> {
 
 /// `sum / count` as PostgreSQL divides for avg: float8 division, else numeric division (the
 /// bigint sum of small integers made numeric first).
+/// `text::numeric`: PostgreSQL reads the text DataFusion produced (`numeric_in` keeps its
+/// display scale).
+fn numeric_from_text(arg: *mut sys::Node) -> PgResult<*mut sys::Node> {
+    let c = nodes::make::<sys::CoerceViaIO>(sys::NodeTag_T_CoerceViaIO)?;
+    // SAFETY: a new CoerceViaIO node.
+    unsafe {
+        (*c).arg = arg as *mut sys::Expr;
+        (*c).resulttype = sys::NUMERICOID;
+        (*c).resultcollid = 0;
+        (*c).coerceformat = sys::CoercionForm_COERCE_EXPLICIT_CAST;
+        (*c).location = -1;
+    }
+    Ok(c as *mut sys::Node)
+}
+
 fn avg_of(sum: *mut sys::Node, count: *mut sys::Node, sum_pg: sys::Oid) -> PgResult<*mut sys::Node> {
     if sum_pg == sys::FLOAT8OID {
         let countf = make_func(sys::F_FLOAT8_INT8, sys::FLOAT8OID, &[count])?;
@@ -2653,6 +2669,30 @@ impl<'a> AggContext<'a> {
                 let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
                 avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, sys::INT8OID, -1, 0)?, sum_pg)
             }
+            (
+                "variance" | "var_samp" | "var_pop" | "stddev" | "stddev_samp" | "stddev_pop",
+                false,
+                Some(t @ (T::Int16 | T::Int32 | T::Int64 | T::Decimal128 { .. })),
+            ) => {
+                // Exact (numeric_stddev_internal over exact sums). The sum of squares of inputs
+                // of at most 32 digits needs more than 5 * 10^12 rows to leave 256 bits (then
+                // 22003, never a wrong value). PostgreSQL's float forms accumulate in an
+                // order-dependent way: not these.
+                if distinct {
+                    return Err(unsupported(format!("{name}(DISTINCT ...)")));
+                }
+                if let T::Decimal128 { precision, .. } = t {
+                    if precision > 32 {
+                        return Err(unsupported(format!("{name} of numeric wider than 32 digits")));
+                    }
+                }
+                let stat = Statistic { sample: !name.ends_with("_pop"), sqrt: name.starts_with("stddev") };
+                let text = guard(|| unsafe {
+                    sys::makeNullConst(sys::TEXTOID, -1, sys::DEFAULT_COLLATION_OID) as *mut sys::Node
+                })?;
+                let k = self.add_agg(spec(AggFunc::Statistic(stat), T::Utf8View), text);
+                numeric_from_text(make_var(k, sys::TEXTOID, -1, sys::DEFAULT_COLLATION_OID)?)
+            }
             ("bool_and" | "every" | "bool_or", false, Some(T::Boolean)) => {
                 let func = if name == "bool_or" { AggFunc::BoolOr } else { AggFunc::BoolAnd };
                 let k = self.add_agg(spec(func, T::Boolean), agg_node);
@@ -2975,29 +3015,38 @@ impl AggContext<'_> {
     }
 }
 
-/// A WINDOW clause's frame: None for the default; ROWS with constant offsets, RANGE without.
+/// A WINDOW clause's frame: None for the default; ROWS and GROUPS with constant offsets, RANGE
+/// without. Peer groups are rows equal in the ORDER BY keys in both systems: DataFusion compares
+/// the keys the sort compares (C-collation text by bytes, floats with NaN and -0 mapped as
+/// PostgreSQL orders them, see `logical::pg_order_key`).
 fn frame_of(wc: &sys::WindowClause) -> PgResult<Option<Frame>> {
     let o = wc.frameOptions as u32;
     if o & sys::FRAMEOPTION_NONDEFAULT == 0 {
         return Ok(None);
     }
-    let refuse = || unsupported("window frame (GROUPS, EXCLUDE, RANGE with an offset)");
-    if o & (sys::FRAMEOPTION_GROUPS
-        | sys::FRAMEOPTION_EXCLUDE_CURRENT_ROW
+    let refuse = || unsupported("window frame (EXCLUDE, RANGE with an offset)");
+    if o & (sys::FRAMEOPTION_EXCLUDE_CURRENT_ROW
         | sys::FRAMEOPTION_EXCLUDE_GROUP
         | sys::FRAMEOPTION_EXCLUDE_TIES)
         != 0
     {
         return Err(refuse());
     }
-    let rows = o & sys::FRAMEOPTION_ROWS != 0;
+    let units = if o & sys::FRAMEOPTION_ROWS != 0 {
+        FrameUnits::Rows
+    } else if o & sys::FRAMEOPTION_GROUPS != 0 {
+        FrameUnits::Groups
+    } else {
+        FrameUnits::Range
+    };
+    let counted = units != FrameUnits::Range;
     let offset = |e: *mut sys::Node| -> PgResult<u64> {
         // The offset is coerced to int8 (`int8(2)`): folded first.
         let copy = nodes::copy(e)?;
         // SAFETY: constant folding without planner state on our copy.
         let e = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
         match const_literal(e)? {
-            Some((Literal::Int64(n), _)) if n >= 0 && rows => Ok(n as u64),
+            Some((Literal::Int64(n), _)) if n >= 0 && counted => Ok(n as u64),
             _ => Err(refuse()),
         }
     };
@@ -3036,7 +3085,7 @@ fn frame_of(wc: &sys::WindowClause) -> PgResult<Option<Frame>> {
         FrameBound::UnboundedFollowing,
         wc.endOffset,
     )?;
-    Ok(Some(Frame { rows, start, end }))
+    Ok(Some(Frame { units, start, end }))
 }
 
 impl AggContext<'_> {

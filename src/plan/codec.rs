@@ -10,7 +10,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::{not_impl_err, DataFusionError, Result, TableReference};
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::{Extension, LogicalPlan, ScalarUDF};
+use datafusion::logical_expr::{AggregateUDF, Extension, LogicalPlan, ScalarUDF};
 use datafusion_proto::bytes::{
     logical_plan_from_bytes_with_extension_codec, logical_plan_to_bytes_with_extension_codec,
 };
@@ -18,6 +18,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 
 use super::spec::SharedRead;
 use super::table::{PgScanTable, ScanSource};
+use super::udaf::{NumericStatistic, NUMERIC_STATISTIC};
 use super::udf::{NumericDiv, NUMERIC_DIV};
 use crate::page::ColumnType;
 
@@ -86,6 +87,22 @@ impl LogicalExtensionCodec for ScanCodec {
         let any: &dyn std::any::Any = node.inner().as_ref();
         if let Some(div) = any.downcast_ref::<NumericDiv>() {
             buf.push(div.scale() as u8);
+        }
+        Ok(())
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+        match name {
+            NUMERIC_STATISTIC => NumericStatistic::decode(buf)
+                .ok_or_else(|| DataFusionError::Internal(format!("invalid {name} parameters in plan"))),
+            _ => not_impl_err!("unknown aggregate {name} in a pg_fusion plan"),
+        }
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+        let any: &dyn std::any::Any = node.inner().as_ref();
+        if let Some(stat) = any.downcast_ref::<NumericStatistic>() {
+            buf.extend_from_slice(&stat.encode());
         }
         Ok(())
     }

@@ -18,10 +18,11 @@ use datafusion::logical_expr::{
 };
 
 use super::spec::{
-    AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, FrameBound, JoinKind, JoinTree, Literal, PlanSpec, SetOpKind,
-    SetTree, WindowFn, WindowSpec,
+    AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, FrameBound, FrameUnits, JoinKind, JoinTree, Literal, PlanSpec,
+    SetOpKind, SetTree, WindowFn, WindowSpec,
 };
 use super::table::{column_name, PgScanTable};
+use super::udaf::NumericStatistic;
 use super::udf::NumericDiv;
 use crate::page::ColumnType;
 
@@ -79,6 +80,19 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
         AggFunc::StringAgg => {
             let delimiter = a.delimiter.clone().unwrap_or_default();
             string_agg(cast(arg_or_err()?, DataType::Utf8), lit(delimiter))
+        }
+        AggFunc::Statistic(stat) => {
+            let scale = match a.arg.map(|i| scan_types[i]) {
+                Some(ColumnType::Decimal128 { scale, .. }) => scale,
+                Some(ColumnType::Int16 | ColumnType::Int32 | ColumnType::Int64) => 0,
+                t => {
+                    return Err(datafusion::common::DataFusionError::Internal(format!(
+                        "numeric statistic of {t:?}"
+                    )))
+                }
+            };
+            NumericStatistic::udaf(stat, scale)
+                .call(vec![cast(arg_or_err()?, DataType::Decimal128(38, scale))])
         }
         AggFunc::BoolAnd => bool_and(arg_or_err()?),
         AggFunc::BoolOr => bool_or(arg_or_err()?),
@@ -176,7 +190,11 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
                 FrameBound::Following(n) => WindowFrameBound::Following(ScalarValue::UInt64(Some(n))),
                 FrameBound::UnboundedFollowing => WindowFrameBound::Following(ScalarValue::UInt64(None)),
             };
-            let units = if f.rows { WindowFrameUnits::Rows } else { WindowFrameUnits::Range };
+            let units = match f.units {
+                FrameUnits::Rows => WindowFrameUnits::Rows,
+                FrameUnits::Range => WindowFrameUnits::Range,
+                FrameUnits::Groups => WindowFrameUnits::Groups,
+            };
             WindowFrame::new_bounds(units, bound(f.start), bound(f.end))
         }
     };

@@ -1,13 +1,14 @@
 //! The query plan between the planner hook and the worker, without PostgreSQL symbols:
 //! [`spec`] (what runs where), [`logical`] (the DataFusion plan), [`codec`] (its bytes) and
-//! [`table`] (the scan leaf), [`share`] (leaves reading one relation read it once), [`udf`]
-//! (functions with PostgreSQL's semantics).
+//! [`table`] (the scan leaf), [`share`] (leaves reading one relation read it once), [`udf`] and
+//! [`udaf`] (functions and aggregates with PostgreSQL's semantics).
 
 pub mod codec;
 pub mod logical;
 pub mod share;
 pub mod spec;
 pub mod table;
+pub mod udaf;
 pub mod udf;
 
 #[cfg(test)]

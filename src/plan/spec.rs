@@ -11,6 +11,7 @@
 //!   DataFusion's output columns (for example `avg` as `sum / count`).
 
 use crate::page::ColumnType;
+pub use crate::value::numeric_stats::Statistic;
 
 /// One column the scan SQL returns.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +73,10 @@ pub enum AggFunc {
     BoolOr,
     /// `string_agg(text, delimiter ORDER BY ..)`: text, NULLs skipped, NULL over no values.
     StringAgg,
+    /// `var_samp`/`var_pop`/`stddev_samp`/`stddev_pop` of numeric or integer values, exactly as
+    /// PostgreSQL computes them: the result is PostgreSQL's text of the numeric (its display
+    /// scale depends on the values), read back as numeric by the backend.
+    Statistic(Statistic),
     /// `GROUPING(k1, ..)`: the bitmask of the keys (`AggSpec::keys`, first the highest bit) a
     /// row's grouping set leaves out, as int4.
     Grouping,
@@ -190,12 +195,22 @@ pub enum FrameBound {
     UnboundedFollowing,
 }
 
+/// How a frame's offsets count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameUnits {
+    /// Rows.
+    Rows,
+    /// Values of the ORDER BY key: only unbounded and current-row bounds (peers).
+    Range,
+    /// Peer groups (rows equal in the ORDER BY keys), as PostgreSQL's GROUPS.
+    Groups,
+}
+
 /// An explicit frame (None in [`WindowSpec::frame`]: SQL's default, RANGE UNBOUNDED PRECEDING to
 /// CURRENT ROW with ORDER BY, the whole partition without).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame {
-    /// ROWS (true) or RANGE (false; only unbounded and current-row bounds).
-    pub rows: bool,
+    pub units: FrameUnits,
     pub start: FrameBound,
     pub end: FrameBound,
 }

@@ -3,6 +3,7 @@
 
 pub mod numeric;
 pub mod numeric_div;
+pub mod numeric_stats;
 
 /// Days from 1970-01-01 (Arrow's epoch) to 2000-01-01 (PostgreSQL's).
 pub const PG_EPOCH_DAYS: i32 = 10957;

@@ -90,3 +90,5 @@ SELECT o_orderkey, o_custkey, lag(o_totalprice) OVER w, first_value(o_orderdate)
 SELECT o_orderpriority, count(*) FROM orders JOIN customer ON o_custkey = c_custkey WHERE NOT EXISTS (SELECT 1 FROM lineitem WHERE l_orderkey = o_orderkey AND l_suppkey = c_nationkey) GROUP BY o_orderpriority ORDER BY 1;
 SELECT r_name, string_agg(n_name, ', ' ORDER BY n_name) FROM region JOIN nation ON n_regionkey = r_regionkey GROUP BY r_name ORDER BY 1;
 SELECT o_orderkey, lag(o_orderdate, 1, DATE '1990-01-01') OVER w, lead(o_orderkey, 2, 0) OVER w, lag(o_orderstatus::text, 1, 'none') OVER w FROM orders WHERE o_custkey < 40 WINDOW w AS (PARTITION BY o_custkey ORDER BY o_orderkey) ORDER BY o_orderkey;
+SELECT l_returnflag, variance(l_quantity), stddev(l_extendedprice), var_pop(l_discount), stddev_pop(l_extendedprice * (1 - l_discount)), var_samp(l_linenumber) FROM lineitem GROUP BY l_returnflag ORDER BY 1;
+SELECT o_orderpriority, stddev_samp(o_totalprice), var_pop(o_custkey) FILTER (WHERE o_orderstatus = 'F') FROM orders GROUP BY ROLLUP (o_orderpriority) ORDER BY 1;
