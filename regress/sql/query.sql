@@ -143,8 +143,8 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
 -- Window functions in DataFusion: over the rows without GROUP BY, over the groups (after HAVING)
--- with it. Default frames, ROWS and GROUPS frames with constant offsets, RANGE frames without
--- offsets.
+-- with it. Default frames, ROWS and GROUPS frames with constant offsets, RANGE frames (offsets:
+-- below).
 \set q 'SELECT id, t, row_number() OVER (PARTITION BY t ORDER BY id), rank() OVER (ORDER BY i2 NULLS FIRST), dense_rank() OVER (PARTITION BY bp ORDER BY i2 DESC) FROM fq WHERE id < 300 ORDER BY id'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
@@ -180,8 +180,16 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
+-- RANGE frames with offsets over one integer or numeric key: rows whose key is within the
+-- offset of the current row's, ascending or descending; NULL keys are each other's peers; a
+-- bound past the type's range reaches the partition's edge.
+\set q 'SELECT id, sum(id) OVER (ORDER BY i2 RANGE BETWEEN 3 PRECEDING AND CURRENT ROW), count(*) OVER (PARTITION BY bp ORDER BY i2 DESC NULLS LAST RANGE BETWEEN 2 PRECEDING AND 5 FOLLOWING), max(id) OVER (ORDER BY n RANGE BETWEEN 10.5 PRECEDING AND 0.25 FOLLOWING), min(n) OVER (ORDER BY i8 RANGE BETWEEN CURRENT ROW AND 3000009 FOLLOWING), count(n) OVER (ORDER BY i2 NULLS FIRST RANGE BETWEEN 1 FOLLOWING AND 32767 FOLLOWING), sum(i2) OVER (ORDER BY id::smallint DESC RANGE BETWEEN 32767 PRECEDING AND 2 PRECEDING) FROM fq WHERE id < 400 ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 -- Fail closed (0A000): lag/lead with a default of another type (numeric keeps its own display
--- scale, char(n), floats, ...) or a column offset, EXCLUDE frames, RANGE with an offset.
+-- scale, char(n), floats, ...) or a column offset, EXCLUDE frames, RANGE with an offset over a
+-- float, date or timestamp key, or an offset finer than a numeric key's scale.
 SELECT lag(n, 1, 0) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT lag(bp, 1, 'x') OVER (ORDER BY id) FROM fq LIMIT 1;
@@ -192,7 +200,11 @@ SELECT lead(id, i2) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT sum(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
-SELECT sum(id) OVER (ORDER BY id RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+SELECT sum(id) OVER (ORDER BY f8 RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(id) OVER (ORDER BY d RANGE BETWEEN interval '1 day' PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(id) OVER (ORDER BY n RANGE BETWEEN 0.001 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 
 -- HAVING comparing numerics or dates (sums, min/max, keys, constants) runs in DataFusion, so a

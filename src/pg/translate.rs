@@ -2814,8 +2814,7 @@ impl AggContext<'_> {
             .into_iter()
             .find(|&c| unsafe { (*c).winref } == w.winref)
             .ok_or_else(|| PgError::internal("window clause"))?;
-        let (partition_clause, order_clause, frame) =
-            unsafe { ((*wc).partitionClause, (*wc).orderClause, frame_of(&*wc)?) };
+        let (partition_clause, order_clause) = unsafe { ((*wc).partitionClause, (*wc).orderClause) };
         let mut partition_by = Vec::new();
         for sgc in unsafe { list::<sys::SortGroupClause>(partition_clause) } {
             let e = self.clause_expr(sgc)?;
@@ -2842,6 +2841,12 @@ impl AggContext<'_> {
             }
             order_by.push(SortKey { column: c, descending: op == ">", nulls_first });
         }
+        // RANGE offsets are values of the (single) ORDER BY key.
+        let range_key = match order_by.as_slice() {
+            [k] => Some(self.stage_type(k.column)),
+            _ => None,
+        };
+        let frame = frame_of(unsafe { &*wc }, range_key)?;
         let args: Vec<*mut sys::Node> = unsafe { list(w.args) };
         let refuse = || unsupported(format!("window function {name}"));
         use ColumnType as T;
@@ -3016,15 +3021,21 @@ impl AggContext<'_> {
 }
 
 /// A WINDOW clause's frame: None for the default; ROWS and GROUPS with constant offsets, RANGE
-/// without. Peer groups are rows equal in the ORDER BY keys in both systems: DataFusion compares
-/// the keys the sort compares (C-collation text by bytes, floats with NaN and -0 mapped as
-/// PostgreSQL orders them, see `logical::pg_order_key`).
-fn frame_of(wc: &sys::WindowClause) -> PgResult<Option<Frame>> {
+/// with constant offsets over one integer or numeric ORDER BY key (`range_key`). Peer groups are
+/// rows equal in the ORDER BY keys in both systems: DataFusion compares the keys the sort
+/// compares (C-collation text by bytes, floats with NaN and -0 mapped as PostgreSQL orders them,
+/// see `logical::pg_order_key`). A RANGE bound past the key type's range reaches the partition's
+/// edge in both (PostgreSQL's in_range functions, DataFusion's checked bound arithmetic).
+fn frame_of(wc: &sys::WindowClause, range_key: Option<ColumnType>) -> PgResult<Option<Frame>> {
     let o = wc.frameOptions as u32;
     if o & sys::FRAMEOPTION_NONDEFAULT == 0 {
         return Ok(None);
     }
-    let refuse = || unsupported("window frame (EXCLUDE, RANGE with an offset)");
+    let refuse = || {
+        unsupported(
+            "window frame (EXCLUDE, or RANGE with an offset over a key other than one integer or numeric)",
+        )
+    };
     if o & (sys::FRAMEOPTION_EXCLUDE_CURRENT_ROW
         | sys::FRAMEOPTION_EXCLUDE_GROUP
         | sys::FRAMEOPTION_EXCLUDE_TIES)
@@ -3039,16 +3050,36 @@ fn frame_of(wc: &sys::WindowClause) -> PgResult<Option<Frame>> {
     } else {
         FrameUnits::Range
     };
-    let counted = units != FrameUnits::Range;
+    // ROWS and GROUPS: a count; RANGE: the offset in the key's unscaled units (its scale for
+    // numeric), within the key type's range.
     let offset = |e: *mut sys::Node| -> PgResult<u64> {
-        // The offset is coerced to int8 (`int8(2)`): folded first.
+        // The offset is coerced to the bound's type (`int8(2)`): folded first.
         let copy = nodes::copy(e)?;
         // SAFETY: constant folding without planner state on our copy.
         let e = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
-        match const_literal(e)? {
-            Some((Literal::Int64(n), _)) if n >= 0 && counted => Ok(n as u64),
-            _ => Err(refuse()),
-        }
+        let lit = const_literal(e)?.map(|(l, _)| l);
+        let n: Option<u64> = match (units, range_key, lit) {
+            (FrameUnits::Rows | FrameUnits::Groups, _, Some(Literal::Int64(n))) => u64::try_from(n).ok(),
+            (FrameUnits::Range, Some(t), Some(Literal::Int64(n))) => {
+                let max = match t {
+                    ColumnType::Int16 => i16::MAX as i64,
+                    ColumnType::Int32 => i32::MAX as i64,
+                    ColumnType::Int64 => i64::MAX,
+                    _ => -1,
+                };
+                (0..=max).contains(&n).then_some(n as u64)
+            }
+            (
+                FrameUnits::Range,
+                Some(ColumnType::Decimal128 { scale, .. }),
+                Some(Literal::Decimal128 { value, scale: os, .. }),
+            ) if os >= 0 && os <= scale && value >= 0 => 10i128
+                .checked_pow((scale - os) as u32)
+                .and_then(|p| value.checked_mul(p))
+                .and_then(|v| u64::try_from(v).ok()),
+            _ => None,
+        };
+        n.ok_or_else(refuse)
     };
     // [unbounded, current row, offset preceding, offset following] flags of one bound.
     let bound = |flags: [u32; 4], unbounded: FrameBound, e: *mut sys::Node| -> PgResult<FrameBound> {

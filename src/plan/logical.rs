@@ -183,19 +183,39 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
     let frame = match w.frame {
         None => WindowFrame::new(if order.is_empty() { None } else { Some(false) }),
         Some(f) => {
-            let bound = |b: FrameBound| match b {
-                FrameBound::UnboundedPreceding => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
-                FrameBound::Preceding(n) => WindowFrameBound::Preceding(ScalarValue::UInt64(Some(n))),
-                FrameBound::CurrentRow => WindowFrameBound::CurrentRow,
-                FrameBound::Following(n) => WindowFrameBound::Following(ScalarValue::UInt64(Some(n))),
-                FrameBound::UnboundedFollowing => WindowFrameBound::Following(ScalarValue::UInt64(None)),
+            // ROWS and GROUPS count in UInt64; a RANGE offset is a value of the key's type.
+            let key = w.order_by.first().and_then(|k| types.get(k.column)).copied();
+            let offset = |n: u64| -> Result<ScalarValue> {
+                Ok(match (f.units, key) {
+                    (FrameUnits::Rows | FrameUnits::Groups, _) => ScalarValue::UInt64(Some(n)),
+                    (FrameUnits::Range, Some(ColumnType::Int16)) => ScalarValue::Int16(i16::try_from(n).ok()),
+                    (FrameUnits::Range, Some(ColumnType::Int32)) => ScalarValue::Int32(i32::try_from(n).ok()),
+                    (FrameUnits::Range, Some(ColumnType::Int64)) => ScalarValue::Int64(i64::try_from(n).ok()),
+                    (FrameUnits::Range, Some(ColumnType::Decimal128 { precision, scale })) => {
+                        ScalarValue::Decimal128(Some(i128::from(n)), precision, scale)
+                    }
+                    (_, t) => {
+                        return Err(datafusion::common::DataFusionError::Internal(format!(
+                            "RANGE offset over a key of type {t:?}"
+                        )))
+                    }
+                })
+            };
+            let bound = |b: FrameBound| -> Result<WindowFrameBound> {
+                Ok(match b {
+                    FrameBound::UnboundedPreceding => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                    FrameBound::Preceding(n) => WindowFrameBound::Preceding(offset(n)?),
+                    FrameBound::CurrentRow => WindowFrameBound::CurrentRow,
+                    FrameBound::Following(n) => WindowFrameBound::Following(offset(n)?),
+                    FrameBound::UnboundedFollowing => WindowFrameBound::Following(ScalarValue::UInt64(None)),
+                })
             };
             let units = match f.units {
                 FrameUnits::Rows => WindowFrameUnits::Rows,
                 FrameUnits::Range => WindowFrameUnits::Range,
                 FrameUnits::Groups => WindowFrameUnits::Groups,
             };
-            WindowFrame::new_bounds(units, bound(f.start), bound(f.end))
+            WindowFrame::new_bounds(units, bound(f.start)?, bound(f.end)?)
         }
     };
     base.partition_by(partition).order_by(order).window_frame(frame).build()

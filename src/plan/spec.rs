@@ -200,7 +200,8 @@ pub enum FrameBound {
 pub enum FrameUnits {
     /// Rows.
     Rows,
-    /// Values of the ORDER BY key: only unbounded and current-row bounds (peers).
+    /// Values of the ORDER BY key: peers for CURRENT ROW; an offset (one integer or numeric
+    /// key) is in the key's unscaled units.
     Range,
     /// Peer groups (rows equal in the ORDER BY keys), as PostgreSQL's GROUPS.
     Groups,
