@@ -45,8 +45,12 @@ fn weight_and_first_digit(v: i128, scale: u32) -> (i64, u128) {
 
 /// PostgreSQL's result scale for `a / 10^sa` divided by `b / 10^sb` (display scales sa, sb).
 pub fn div_scale(a: i128, sa: u32, b: i128, sb: u32) -> u32 {
-    let (w1, f1) = weight_and_first_digit(a, sa);
-    let (w2, f2) = weight_and_first_digit(b, sb);
+    select_div_scale(weight_and_first_digit(a, sa), sa, weight_and_first_digit(b, sb), sb)
+}
+
+/// `select_div_scale` from each operand's normalized (weight, first base-10000 digit) and
+/// display scale.
+pub fn select_div_scale((w1, f1): (i64, u128), sa: u32, (w2, f2): (i64, u128), sb: u32) -> u32 {
     let mut qweight = w1 - w2;
     if f1 <= f2 {
         qweight -= 1;

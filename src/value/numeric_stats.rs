@@ -21,6 +21,8 @@
 
 use num_bigint::{BigInt, Sign};
 
+use super::numeric_div::select_div_scale;
+
 /// Decimal digits of `v` (> 0).
 fn digits(v: &BigInt) -> i64 {
     v.magnitude().to_string().len() as i64
@@ -28,7 +30,7 @@ fn digits(v: &BigInt) -> i64 {
 
 /// (weight, first digit) of `v / 10^scale` (v > 0) in base 10000, as PostgreSQL normalizes a
 /// NumericVar.
-fn weight_and_first_digit(v: &BigInt, scale: u32) -> (i64, BigInt) {
+fn weight_and_first_digit(v: &BigInt, scale: u32) -> (i64, u128) {
     // The most significant decimal digit is worth 10^e; its base-10000 digit is worth
     // 10000^weight with weight = floor(e / 4).
     let e = digits(v) - 1 - scale as i64;
@@ -36,19 +38,13 @@ fn weight_and_first_digit(v: &BigInt, scale: u32) -> (i64, BigInt) {
     let shift = scale as i64 + 4 * weight;
     let ten = BigInt::from(10);
     let first = if shift >= 0 { v / ten.pow(shift as u32) } else { v * ten.pow((-shift) as u32) };
-    (weight, first)
+    // A base-10000 digit: below 10000.
+    (weight, u128::try_from(&first).unwrap_or(u128::MAX))
 }
 
 /// `select_div_scale` for positive `a / 10^sa` divided by positive `b / 10^sb`.
 fn div_scale(a: &BigInt, sa: u32, b: &BigInt, sb: u32) -> u32 {
-    let (w1, f1) = weight_and_first_digit(a, sa);
-    let (w2, f2) = weight_and_first_digit(b, sb);
-    let mut qweight = w1 - w2;
-    if f1 <= f2 {
-        qweight -= 1;
-    }
-    let rscale = (16 - 4 * qweight).max(sa as i64).max(sb as i64).max(0);
-    rscale.min(1000) as u32
+    select_div_scale(weight_and_first_digit(a, sa), sa, weight_and_first_digit(b, sb), sb)
 }
 
 /// `n / d` (both positive) rounded half away from zero.
