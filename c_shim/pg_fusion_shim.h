@@ -189,6 +189,7 @@ extern NodeTag pgf_node_tag(const Node *node);
 extern int	pgf_database_encoding(void);
 extern char *pgf_numeric_out(Datum d);
 extern int	pgf_expr_varno(Node *node);
+extern bool pgf_attnotnull(Oid relid, AttrNumber attnum);
 extern void pgf_list_set_nth(List *list, int n, void *datum);
 extern Bitmapset *pgf_bms_add_member(Bitmapset *set, int member);
 

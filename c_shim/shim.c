@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include "postmaster/interrupt.h"
+#include "utils/syscache.h"
 
 /*
  * PG_MODULE_MAGIC under another name: a Rust cdylib exports only Rust symbols, so src/pg/entry.rs
@@ -425,6 +426,28 @@ char *
 pgf_numeric_out(Datum d)
 {
 	return DatumGetCString(DirectFunctionCall1(numeric_out, d));
+}
+
+/*
+ * Whether user column `attnum` of table `relid` is declared NOT NULL (GETSTRUCT is a macro).
+ */
+bool
+pgf_attnotnull(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tp;
+	bool		result = false;
+
+	if (attnum <= 0)
+		return false;
+	tp = SearchSysCacheAttNum(relid, attnum);
+	if (HeapTupleIsValid(tp))
+	{
+		Form_pg_attribute att = (Form_pg_attribute) GETSTRUCT(tp);
+
+		result = att->attnotnull && !att->attisdropped;
+		ReleaseSysCache(tp);
+	}
+	return result;
 }
 
 /*

@@ -10,6 +10,10 @@ EXPLAIN (COSTS OFF) SELECT g, count(*), sum(n) FROM ex WHERE id > 10 GROUP BY g 
 EXPLAIN (COSTS OFF, VERBOSE) SELECT id, t FROM ex WHERE id < 3 AND t LIKE 't%' ORDER BY id LIMIT 2;
 EXPLAIN (COSTS OFF, FORMAT JSON) SELECT DISTINCT t FROM ex ORDER BY t;
 EXPLAIN (COSTS OFF, VERBOSE, FORMAT YAML) SELECT count(*) FROM ex WHERE g = 3;
+-- count() of a NOT NULL column counts rows: the column is not in the scan SQL.
+ALTER TABLE ex ALTER COLUMN t SET NOT NULL;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT count(t), sum(n) FROM ex;
+ALTER TABLE ex ALTER COLUMN t DROP NOT NULL;
 
 -- ANALYZE runs the query; with TIMING OFF the executed plan keeps only row counts (shown here
 -- for the operators whose counts do not depend on the number of partitions).

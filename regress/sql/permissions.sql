@@ -37,6 +37,14 @@ SELECT count(*) FROM pm WHERE secret = 's3';
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- count() of a NOT NULL column does not read the column, but still needs the privilege on it.
+ALTER TABLE pm ALTER COLUMN secret SET NOT NULL;
+SET ROLE fusion_alice;
+SELECT count(secret) FROM pm;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+ALTER TABLE pm ALTER COLUMN secret DROP NOT NULL;
+
 -- Row-level security: each role sees its own rows only, as in vanilla PostgreSQL.
 SET ROLE fusion_bob;
 \set q 'SELECT owner_name, count(*), sum(amount), min(secret) FROM pm GROUP BY owner_name ORDER BY owner_name'

@@ -279,6 +279,27 @@ SET pg_fusion.enable = off;
 EXECUTE p(600, 'v3');
 DEALLOCATE p;
 
+-- count() of a NOT NULL column counts rows (the column does not cross); on the nullable side of
+-- an outer join it still counts the matched rows only; after DROP NOT NULL it counts values again.
+CREATE TABLE nn (id int NOT NULL, k int NOT NULL, v text);
+INSERT INTO nn SELECT i, i % 4, CASE WHEN i % 5 = 0 THEN NULL ELSE 'v' END FROM generate_series(1, 400) i;
+ANALYZE nn;
+\set q 'SELECT k, count(id), count(v), count(id) FILTER (WHERE id > 100), count(DISTINCT id) FROM nn GROUP BY k ORDER BY k'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT a.k, count(b.id), count(a.id) FROM nn a LEFT JOIN nn b ON a.id = b.k AND b.id < 9 GROUP BY a.k ORDER BY a.k'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+PREPARE c AS SELECT count(k) FROM nn;
+EXECUTE c;
+ALTER TABLE nn ALTER COLUMN k DROP NOT NULL;
+UPDATE nn SET k = NULL WHERE id <= 10;
+EXECUTE c;
+DEALLOCATE c;
+DROP TABLE nn;
+
 -- Errors, refusals, EXPLAIN, types, permissions and cancel have their own suites.
 
 -- Fallback: PostgreSQL's own plan, no error.

@@ -825,6 +825,23 @@ impl Builder {
 
     /// The leaf whose relation `e` reads (the first leaf for an expression without columns), or
     /// an error when it reads several.
+    /// Whether `e` is a column no row of this block has NULL in: a NOT NULL column of a table
+    /// no outer join null-extends. `count(e)` then counts rows, and `e` need not cross.
+    fn never_null(&self, e: *mut sys::Node) -> PgResult<bool> {
+        // SAFETY: `e` is a valid expression node.
+        if e.is_null() || unsafe { nodes::tag(e) } != sys::NodeTag_T_Var {
+            return Ok(false);
+        }
+        // SAFETY: checked to be a Var.
+        let v = unsafe { &*(e as *mut sys::Var) };
+        let Some(leaf) = self.leaves.iter().find(|l| l.rtindex == v.varno) else { return Ok(false) };
+        if v.varlevelsup != 0 || v.varattno <= 0 || leaf.sub.is_some() || leaf.nullable {
+            return Ok(false);
+        }
+        // SAFETY: catalog lookup; errors are caught.
+        guard(|| unsafe { sys::pgf_attnotnull(leaf.relid, v.varattno) })
+    }
+
     fn leaf_of(&self, e: *mut sys::Node) -> PgResult<usize> {
         // SAFETY: pull_varnos over a valid expression of this query level.
         let varno = guard(|| unsafe { sys::pgf_expr_varno(e) })?;
@@ -2602,9 +2619,12 @@ impl<'a> AggContext<'a> {
                 return self.varying_scale_sum(&name, e, int, smax, filter);
             }
         }
+        // count(x) of a column that is never NULL counts rows: x need not cross the boundary.
+        let star = agg.aggstar
+            || (name == "count" && !distinct && arg_expr.map_or(Ok(false), |e| self.b.never_null(e))?);
         let arg = match arg_expr {
-            Some(e) => Some(self.agg_column(e)?),
-            None => None,
+            Some(e) if !star => Some(self.agg_column(e)?),
+            _ => None,
         };
         let arg_ty = arg.map(|i| self.b.columns[i].1);
         let arg_coll = match arg_expr {
@@ -2626,7 +2646,7 @@ impl<'a> AggContext<'a> {
             output,
         };
         use ColumnType as T;
-        match (name.as_str(), agg.aggstar, arg_ty) {
+        match (name.as_str(), star, arg_ty) {
             ("count", true, None) => {
                 let k = self.add_agg(spec(AggFunc::CountStar, T::Int64), agg_node);
                 make_var(k, sys::INT8OID, -1, 0)
