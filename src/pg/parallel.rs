@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use super::entry::entry;
 use super::error::{guard, PgError, PgResult};
 use super::latch;
-use super::producer::{Chunks, Producer};
+use super::producer::{Chunks, Producer, MIN_CHUNK_BLOCKS};
 use super::shmem;
 use super::sys;
 use crate::control::ScanSession;
@@ -38,6 +38,8 @@ struct Header {
     next: AtomicU64,
     nblocks: u64,
     chunk: u64,
+    /// The leader and its workers.
+    producers: u64,
     /// Set by the leader when the scan's results are no longer needed.
     stop: AtomicU32,
     /// Total bytes of the space (header included), for bounds checks.
@@ -125,7 +127,7 @@ impl ParallelScan {
             if params.is_null() { 0 } else { guard(|| unsafe { sys::pgf_params_size(params) })? };
         let layout = Layout::of(slots.len(), chunk_sql.len(), types.len(), pg_types.len(), params_len);
         let producers = slots.len() as u64 + 1;
-        let chunk = (nblocks / (producers * 8)).clamp(64, 16384);
+        let chunk = (nblocks / (producers * 8)).clamp(MIN_CHUNK_BLOCKS, 16384);
         let mut space: *mut c_void = std::ptr::null_mut();
         let space_p: *mut *mut c_void = &mut space;
         let n = slots.len() as i32;
@@ -146,6 +148,7 @@ impl ParallelScan {
             h.next = AtomicU64::new(0);
             h.nblocks = nblocks;
             h.chunk = chunk;
+            h.producers = producers;
             h.stop = AtomicU32::new(0);
             h.len = len as u32;
             h.leaves = leaves as u32;
@@ -184,7 +187,13 @@ impl ParallelScan {
         }
         // SAFETY: the header written in `launch`, in the DSM segment mapped until `finish`.
         let h = unsafe { &*self.header };
-        Some(Chunks { next: &h.next, nblocks: h.nblocks, chunk: h.chunk, prefix: prefix.to_string() })
+        Some(Chunks {
+            next: &h.next,
+            nblocks: h.nblocks,
+            chunk: h.chunk,
+            producers: h.producers,
+            prefix: prefix.to_string(),
+        })
     }
 
     /// Stop the workers, wait for them to exit (raising a worker's ERROR here) and destroy the
@@ -259,7 +268,8 @@ fn worker_main(space: *mut c_void, worker_number: i32) -> PgResult<()> {
     let seg = shmem::segment()?;
     let Some(session) = ScanSession::attach(seg, lease) else { return Ok(()) };
     let worker = Wakeup { procno: h.worker_procno, pid: h.worker_pid };
-    let chunks = Chunks { next: &h.next, nblocks: h.nblocks, chunk: h.chunk, prefix: sql };
+    let chunks =
+        Chunks { next: &h.next, nblocks: h.nblocks, chunk: h.chunk, producers: h.producers, prefix: sql };
     // SAFETY: reading the current memory context (the worker's transaction context).
     let memory = unsafe { sys::CurrentMemoryContext };
     let mut p =

@@ -724,28 +724,47 @@ const WAKE_EVERY_PAGES: u32 = 4;
 /// Planning of the scan SQL must not go through pg_fusion's planner hook.
 pub static INTERNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
+/// The smallest block range a producer claims.
+pub const MIN_CHUNK_BLOCKS: u64 = 64;
+
 /// Block ranges of one relation, handed out to the leader and its parallel workers (see
-/// `parallel.rs`): each claim is the next `chunk` blocks; the last range is open-ended, so rows
-/// in blocks added after the count (invisible to the query's snapshot anyway) are not missed.
+/// `parallel.rs`): each claim is the next `chunk` blocks, and toward the end a share of what is
+/// left (at least [`MIN_CHUNK_BLOCKS`]), so the producers finish together instead of one scanning
+/// a last full range alone while a core idles. The last range is open-ended, so rows in blocks
+/// added after the count (invisible to the query's snapshot anyway) are not missed.
 pub struct Chunks {
     /// The next unclaimed block, in the parallel context's shared memory.
     pub next: *const AtomicU64,
     pub nblocks: u64,
     pub chunk: u64,
+    /// The leader and its workers.
+    pub producers: u64,
     /// The scan SQL ready for the block-range condition (`ScanSpec::chunk_sql`).
     pub prefix: String,
 }
 
 impl Chunks {
+    /// The size of the range claimed at block `lo` (< `nblocks`).
+    fn size_at(&self, lo: u64) -> u64 {
+        self.chunk.min((self.nblocks - lo) / (2 * self.producers.max(1))).max(MIN_CHUNK_BLOCKS)
+    }
+
     /// The scan SQL of the next block range; None when every block is claimed.
     fn claim(&self) -> Option<String> {
         // SAFETY: `next` points into the parallel context's DSM segment, mapped while any
         // producer of the scan runs.
-        let lo = unsafe { &*self.next }.fetch_add(self.chunk, Ordering::SeqCst);
-        if lo >= self.nblocks {
-            return None;
-        }
-        let hi = lo.saturating_add(self.chunk);
+        let next = unsafe { &*self.next };
+        let mut lo = next.load(Ordering::SeqCst);
+        let hi = loop {
+            if lo >= self.nblocks {
+                return None;
+            }
+            let hi = lo.saturating_add(self.size_at(lo));
+            match next.compare_exchange_weak(lo, hi, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => break hi,
+                Err(current) => lo = current,
+            }
+        };
         Some(if hi >= self.nblocks {
             format!("{}ctid >= '({lo},0)'::tid", self.prefix)
         } else {
