@@ -166,6 +166,12 @@ extern char pgf_max_parallel_hazard(Query *parse);
 extern int	pgf_max_parallel_workers_per_gather(void);
 extern int	pgf_min_parallel_table_scan_size(void);
 extern bool pgf_estate_parallel_mode(EState *estate);
+/*
+ * Limit the heap scan a started (not yet run) block-range statement drives to `nblocks` blocks
+ * from `start` (to the relation's end when `to_end`): the top SeqScan, or the outer SeqScan of a
+ * top nested loop. Returns false, changing nothing, for any other shape.
+ */
+extern bool pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, bool to_end);
 
 /* ---- static inlines and macros ---- */
 

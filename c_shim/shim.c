@@ -11,6 +11,8 @@
 
 #include "postmaster/interrupt.h"
 #include "utils/syscache.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
 
 /*
  * PG_MODULE_MAGIC under another name: a Rust cdylib exports only Rust symbols, so src/pg/entry.rs
@@ -527,6 +529,34 @@ int
 pgf_parallel_worker_number(void)
 {
 	return ParallelWorkerNumber;
+}
+
+bool
+pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, bool to_end)
+{
+	SeqScanState *ss;
+	Relation	rel;
+	TableScanDesc scan;
+	BlockNumber total;
+
+	if (ps != NULL && IsA(ps, NestLoopState))
+		ps = outerPlanState(ps);
+	if (ps == NULL || !IsA(ps, SeqScanState))
+		return false;
+	ss = (SeqScanState *) ps;
+	rel = ss->ss.ss_currentRelation;
+	/* SeqNext begins the scan on its first call: nothing may have run yet. */
+	if (ss->ss.ss_currentScanDesc != NULL || rel->rd_tableam != GetHeapamTableAmRoutine())
+		return false;
+	/* As SeqNext would, but never synchronized with other scans: the range starts at `start`. */
+	scan = table_beginscan_strat(rel, ps->state->es_snapshot, 0, NULL, true, false);
+	total = ((HeapScanDesc) scan)->rs_nblocks;
+	if (start >= total)
+		heap_setscanlimits(scan, 0, 0);
+	else
+		heap_setscanlimits(scan, start, to_end ? total - start : Min(nblocks, total - start));
+	ss->ss.ss_currentScanDesc = scan;
+	return true;
 }
 
 BlockNumber

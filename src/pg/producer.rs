@@ -453,6 +453,9 @@ pub struct Producer {
     ring_wait: bool,
     /// Block ranges to scan one after the other (parallel producers); None: one query.
     chunks: Option<Chunks>,
+    /// The scan SQL's plan takes a block range as heap scan limits (see `next_query`); false
+    /// once a plan did not, and the ranges go as ctid conditions.
+    scan_limits: bool,
     params: sys::ParamListInfo,
     memory: sys::MemoryContext,
 }
@@ -749,8 +752,8 @@ impl Chunks {
         self.chunk.min((self.nblocks - lo) / (2 * self.producers.max(1))).max(MIN_CHUNK_BLOCKS)
     }
 
-    /// The scan SQL of the next block range; None when every block is claimed.
-    fn claim(&self) -> Option<String> {
+    /// The next block range; None when every block is claimed.
+    fn claim(&self) -> Option<BlockRange> {
         // SAFETY: `next` points into the parallel context's DSM segment, mapped while any
         // producer of the scan runs.
         let next = unsafe { &*self.next };
@@ -765,12 +768,29 @@ impl Chunks {
                 Err(current) => lo = current,
             }
         };
-        Some(if hi >= self.nblocks {
-            format!("{}ctid >= '({lo},0)'::tid", self.prefix)
-        } else {
-            format!("{}ctid >= '({lo},0)'::tid AND ctid < '({hi},0)'::tid", self.prefix)
-        })
+        Some(BlockRange { lo, hi: (hi < self.nblocks).then_some(hi) })
     }
+
+    /// The scan SQL without a range condition (its plan gets the range as scan limits).
+    fn plain_sql(&self) -> String {
+        format!("{}true", self.prefix)
+    }
+
+    /// The scan SQL of `r` as a condition on `ctid` (a Tid Range Scan), for a plan whose scan
+    /// cannot take the range as limits.
+    fn ctid_sql(&self, r: BlockRange) -> String {
+        match r.hi {
+            None => format!("{}ctid >= '({},0)'::tid", self.prefix, r.lo),
+            Some(hi) => format!("{}ctid >= '({},0)'::tid AND ctid < '({hi},0)'::tid", self.prefix, r.lo),
+        }
+    }
+}
+
+/// Blocks `lo` up to `hi` of a relation; the last range (`hi` None) runs to the relation's end.
+#[derive(Clone, Copy, Debug)]
+struct BlockRange {
+    lo: u64,
+    hi: Option<u64>,
 }
 
 impl Producer {
@@ -889,16 +909,42 @@ impl Producer {
             unsignaled: 0,
             ring_wait: false,
             chunks,
+            scan_limits: true,
             params,
             memory,
         })
     }
 
-    /// Start the next block range's scan; false when none is left.
+    /// Start the next block range's scan; false when none is left. The scan SQL's plan, when
+    /// it is a sequential scan (or a nested loop driven by one), reads only the range's blocks
+    /// through heap scan limits, as PostgreSQL's own parallel sequential scan does; otherwise the
+    /// range becomes a ctid condition (a Tid Range Scan, which costs more per row).
     fn next_query(&mut self) -> PgResult<bool> {
-        let Some(sql) = self.chunks.as_ref().and_then(|c| c.claim()) else { return Ok(false) };
+        let Some(range) = self.chunks.as_ref().and_then(|c| c.claim()) else { return Ok(false) };
+        if self.scan_limits {
+            let sql = self.chunks.as_ref().map(|c| c.plain_sql()).unwrap_or_default();
+            self.open_query(sql)?;
+            if self.limit_blocks(range)? {
+                return Ok(true);
+            }
+            self.close_query()?;
+            self.scan_limits = false;
+        }
+        let sql = self.chunks.as_ref().map(|c| c.ctid_sql(range)).unwrap_or_default();
         self.open_query(sql)?;
         Ok(true)
+    }
+
+    /// Limit the started, not yet run, query to `r`'s blocks; false when its plan cannot be.
+    fn limit_blocks(&mut self, r: BlockRange) -> PgResult<bool> {
+        let block = |b: u64| sys::BlockNumber::try_from(b).unwrap_or(sys::BlockNumber::MAX - 1);
+        let (start, count, to_end) = match r.hi {
+            Some(hi) => (block(r.lo), block(hi - r.lo), false),
+            None => (block(r.lo), 0, true),
+        };
+        let qd = self.qd;
+        // SAFETY: the QueryDesc `open_query` just started; its plan state is not run yet.
+        guard(|| unsafe { sys::pgf_seqscan_limit_blocks((*qd).planstate, start, count, to_end) })
     }
 
     /// Plan and start `sql` (its result columns must be exactly the planned ones).
