@@ -26,6 +26,10 @@ pub enum BatchError {
         column: usize,
         len: usize,
     },
+    /// A Decimal128 value out of its column's 8-byte range (more digits than its precision).
+    DecimalOverflow {
+        column: usize,
+    },
 }
 
 enum Col<'a> {
@@ -108,7 +112,13 @@ pub fn put_rows(
                 Col::I64(v) => Ok(w.put_i64(j, v[row])),
                 Col::F32(v) => Ok(w.put_f32(j, v[row])),
                 Col::F64(v) => Ok(w.put_f64(j, v[row])),
-                Col::Dec(v) => Ok(w.put_i128(j, v.value(row))),
+                Col::Dec(v) => {
+                    if !w.put_decimal(j, v.value(row)) {
+                        w.rollback_row();
+                        return Err(BatchError::DecimalOverflow { column: j });
+                    }
+                    Ok(())
+                }
                 Col::Str(v) => w.put_bytes(j, v.value(row).as_bytes()),
                 Col::Bin(v) => w.put_bytes(j, v.value(row)),
                 Col::Interval(v) => Ok(w.put_interval(j, v[row].months, v[row].days, v[row].nanoseconds)),

@@ -17,7 +17,10 @@ use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer}
 use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::error::ArrowError;
 
-use super::{column_regions, BlockError, ColumnType, BLOCK_MAGIC, BLOCK_VERSION, DESC_SIZE, HEADER_SIZE};
+use super::{
+    column_regions, BlockError, ColumnType, BLOCK_MAGIC, BLOCK_VERSION, DESC_SIZE, HEADER_SIZE,
+    NARROW_DECIMAL_PRECISION,
+};
 
 /// A decoded block: `rows` rows, one array per column.
 pub struct DecodedBlock {
@@ -166,10 +169,18 @@ fn build_array(
             Arc::new(if utc { a.with_timezone("UTC") } else { a })
         }
         ColumnType::Decimal128 { precision, scale } => Arc::new(
-            Decimal128Array::new(scalar(page, values, rows), nulls)
-                .with_precision_and_scale(precision, scale)
-                // from_tag admitted only 1..=38 with |scale| <= precision, which Arrow accepts.
-                .unwrap_or_else(|_| Decimal128Array::new_null(rows)),
+            Decimal128Array::new(
+                if precision <= NARROW_DECIMAL_PRECISION {
+                    // 8 bytes a value (module rules of `page`): widened into a buffer of our own.
+                    scalar::<i64>(page, values, rows).iter().map(|&v| v as i128).collect()
+                } else {
+                    scalar(page, values, rows)
+                },
+                nulls,
+            )
+            .with_precision_and_scale(precision, scale)
+            // from_tag admitted only 1..=38 with |scale| <= precision, which Arrow accepts.
+            .unwrap_or_else(|_| Decimal128Array::new_null(rows)),
         ),
         ColumnType::IntervalMonthDayNano => {
             Arc::new(IntervalMonthDayNanoArray::new(scalar(page, values, rows), nulls))

@@ -189,10 +189,19 @@ impl<'a> BlockWriter<'a> {
         self.put_fixed(column, v.to_ne_bytes());
     }
 
-    /// Decimal128 (unscaled value).
+    /// Decimal128 (unscaled value). In a column of at most 18 digits
+    /// (8 bytes) a value that does not fit an i64 is refused (false) and nothing is written.
     #[inline]
-    pub fn put_i128(&mut self, column: usize, v: i128) {
-        self.put_fixed(column, v.to_ne_bytes());
+    pub fn put_decimal(&mut self, column: usize, v: i128) -> bool {
+        if self.types[column].width() == 8 {
+            match i64::try_from(v) {
+                Ok(v) => self.put_fixed(column, v.to_ne_bytes()),
+                Err(_) => return false,
+            }
+        } else {
+            self.put_fixed(column, v.to_ne_bytes());
+        }
+        true
     }
 
     #[inline]

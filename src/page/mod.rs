@@ -5,7 +5,8 @@
 //! | BlockHeader (32 B)         | magic, version, columns, rows, capacity, tail, page length
 //! | ColumnDesc [n] (16 B each) | type tag, precision/scale, null count, values/validity offsets
 //! | per column, 64-B aligned:  |
-//! |   values [capacity]        | fixed width; Boolean bit-packed; views 16 B (Utf8View/BinaryView)
+//! |   values [capacity]        | fixed width; Boolean bit-packed; views 16 B (Utf8View/BinaryView);
+//! |                            | Decimal128 of precision <= 18 as 8-byte integers
 //! |   validity [capacity bits] |
 //! | ... free space ...         |
 //! | long string/binary bytes   | the tail, growing toward the front from the page end
@@ -14,6 +15,10 @@
 //!
 //! Rules:
 //! - Same host, native endian: a transport format, not a file format.
+//! - A Decimal128 of at most [`NARROW_DECIMAL_PRECISION`] digits (numeric(15,2) and the like)
+//!   travels as its unscaled value in 8 bytes, half of Arrow's 16: the writer checks that it
+//!   fits, the decoder widens it into a Decimal128 array of its own (the only values not used in
+//!   place).
 //! - A block holds whole rows: the encoder never splits a row across blocks. A row that does not
 //!   fit ([`encode::Full`]) is rolled back and goes first into the next block; a single value that
 //!   cannot fit even an empty block is [`BlockError::ValueTooLarge`], never truncated.
@@ -35,11 +40,13 @@ pub mod encode;
 use datafusion::arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
 
 pub const BLOCK_MAGIC: u32 = u32::from_le_bytes(*b"PFBK");
-pub const BLOCK_VERSION: u16 = 1;
+pub const BLOCK_VERSION: u16 = 2;
 pub const HEADER_SIZE: usize = 32;
 pub const DESC_SIZE: usize = 16;
 /// Alignment of every column region (Arrow's preferred buffer alignment).
 pub const REGION_ALIGN: usize = 64;
+/// The largest Decimal128 precision carried in 8 bytes (every such unscaled value fits an i64).
+pub const NARROW_DECIMAL_PRECISION: u8 = 18;
 
 /// A column type the block format carries, with its Arrow form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +78,7 @@ impl ColumnType {
             | ColumnType::Float64
             | ColumnType::Time64Us
             | ColumnType::TimestampUs { .. } => 8,
+            ColumnType::Decimal128 { precision, .. } if precision <= NARROW_DECIMAL_PRECISION => 8,
             ColumnType::Decimal128 { .. }
             | ColumnType::Utf8View
             | ColumnType::BinaryView

@@ -61,7 +61,7 @@ fn put_row(w: &mut BlockWriter<'_>, i: usize) -> Result<(), PutError> {
     w.put_i64(3, n * 1_000_000_007);
     w.put_f32(4, n as f32 / 3.0);
     w.put_f64(5, if i == 5 { f64::NAN } else { -(n as f64) / 7.0 });
-    w.put_i128(6, n as i128 * 12345 - 99);
+    assert!(w.put_decimal(6, n as i128 * 12345 - 99));
     w.put_bytes(7, text(i).as_bytes())?;
     w.put_bytes(8, &vec![i as u8; i % 40])?;
     w.put_i32(9, 10957 + i as i32);
@@ -155,14 +155,51 @@ fn arrays_share_the_page_without_copying() {
     let start = page.as_ptr() as usize;
     for (c, t) in block.columns.iter().zip(ALL) {
         let data = c.to_data();
-        // View arrays own a private copy of their 16-byte views (buffer 0); every other buffer,
-        // view payloads included, is a slice of the page.
+        // View arrays own a private copy of their 16-byte views (buffer 0); a narrow decimal
+        // (8 bytes a value) is widened into a buffer of its own; every other buffer, view
+        // payloads included, is a slice of the page.
+        if matches!(t, ColumnType::Decimal128 { precision, .. } if precision <= super::NARROW_DECIMAL_PRECISION)
+        {
+            continue;
+        }
         let skip = usize::from(t.is_view());
         for b in data.buffers().iter().skip(skip) {
             let p = b.as_ptr() as usize;
             assert!(p >= start && p + b.len() <= start + page.len(), "buffer outside the page");
         }
     }
+}
+
+#[test]
+fn decimals_travel_in_8_bytes_up_to_18_digits() -> Result<(), Box<dyn std::error::Error>> {
+    use datafusion::arrow::datatypes::Decimal128Type;
+    let types = [
+        ColumnType::Decimal128 { precision: 18, scale: 0 },
+        ColumnType::Decimal128 { precision: 19, scale: 2 },
+    ];
+    assert_eq!((types[0].width(), types[1].width()), (8, 16));
+    let narrow = [999_999_999_999_999_999i128, -999_999_999_999_999_999, 0, 1];
+    let wide = [i128::from(i64::MAX) + 1, -(10i128.pow(19) - 1), 7, i128::from(i64::MIN) - 1];
+    let mut buf = page(4096);
+    let mut w = BlockWriter::new(buf.as_slice_mut(), &types, 8).map_err(|e| format!("{e:?}"))?;
+    for (&n, &v) in narrow.iter().zip(&wide) {
+        w.begin_row().map_err(|_| "full")?;
+        assert!(w.put_decimal(0, n) && w.put_decimal(1, v));
+        w.commit_row();
+    }
+    // A value past an i64 is refused in an 8-byte column, and the row rolled back.
+    w.begin_row().map_err(|_| "full")?;
+    assert!(!w.put_decimal(0, i128::from(i64::MAX) + 1));
+    w.rollback_row();
+    assert_eq!(w.finish(), 4);
+    let page: Buffer = buf.into();
+    let block = decode_block(&page, &types).map_err(|e| format!("{e:?}"))?;
+    let got = |c: usize| -> Vec<i128> { block.columns[c].as_primitive::<Decimal128Type>().values().to_vec() };
+    assert_eq!(got(0), narrow);
+    assert_eq!(got(1), wide);
+    let a: &Decimal128Array = block.columns[0].as_primitive();
+    assert_eq!((a.precision(), a.scale()), (18, 0));
+    Ok(())
 }
 
 #[test]

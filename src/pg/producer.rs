@@ -348,15 +348,22 @@ unsafe fn put_values(
             ColumnType::Decimal128 { precision, scale } => {
                 // SAFETY: a numeric datum is a varlena.
                 let bytes = unsafe { varlena_bytes(d) };
+                // Both decoders keep the value under 10^precision, so it fits the column's width
+                // (`put_decimal` checks anyway).
+                let shape = Unsupported::NumericShape { column: i, precision, scale };
                 if let Some(v) = to_scaled_short(bytes, precision, scale) {
-                    w.put_i128(i, v);
+                    if !w.put_decimal(i, v) {
+                        return Err(fail(shape));
+                    }
                     continue;
                 }
                 match to_scaled(bytes, precision, scale) {
-                    Ok(v) if v.dscale as i32 == scale as i32 => w.put_i128(i, v.value),
-                    Ok(_) | Err(NumericError::OutOfShape) => {
-                        return Err(fail(Unsupported::NumericShape { column: i, precision, scale }))
+                    Ok(v) if v.dscale as i32 == scale as i32 => {
+                        if !w.put_decimal(i, v.value) {
+                            return Err(fail(shape));
+                        }
                     }
+                    Ok(_) | Err(NumericError::OutOfShape) => return Err(fail(shape)),
                     Err(NumericError::Special) => return Err(fail(Unsupported::NumericSpecial)),
                     Err(NumericError::Malformed) => return Err(fail(Unsupported::NumericMalformed)),
                 }

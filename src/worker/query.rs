@@ -252,6 +252,13 @@ impl QueryTask {
                                 ),
                             });
                         }
+                        Err(BatchError::DecimalOverflow { column }) => {
+                            let _ = pool.release(desc);
+                            return Err(Failure {
+                                sqlstate: *b"22003",
+                                message: format!("numeric field overflow in result column {}", column + 1),
+                            });
+                        }
                         Err(e) => {
                             let _ = pool.release(desc);
                             return Err(Failure::internal(format!("result batch: {e:?}")));
