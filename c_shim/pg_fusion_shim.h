@@ -169,7 +169,7 @@ extern bool pgf_estate_parallel_mode(EState *estate);
 /*
  * Limit the heap scan a started (not yet run) block-range statement drives to `nblocks` blocks
  * from `start` (to the relation's end when `to_end`): the top SeqScan, or the outer SeqScan of a
- * top nested loop. Returns false, changing nothing, for any other shape.
+ * top nested-loop semi or anti join. Returns false, changing nothing, for any other shape.
  */
 extern bool pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, bool to_end);
 

@@ -539,8 +539,15 @@ pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, 
 	TableScanDesc scan;
 	BlockNumber total;
 
+	/* Only a semi or anti join's outer side is certainly the leaf's own relation. */
 	if (ps != NULL && IsA(ps, NestLoopState))
+	{
+		JoinType	jt = ((NestLoop *) ps->plan)->join.jointype;
+
+		if (jt != JOIN_SEMI && jt != JOIN_ANTI)
+			return false;
 		ps = outerPlanState(ps);
+	}
 	if (ps == NULL || !IsA(ps, SeqScanState))
 		return false;
 	ss = (SeqScanState *) ps;
