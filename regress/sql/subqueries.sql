@@ -84,6 +84,22 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- NOT IN where neither side can be NULL (NOT NULL columns, not null-extended by an outer join)
+-- is an anti join DataFusion runs (Q16): a left join to the subquery's distinct values, the key
+-- NULL.
+\set q 'SELECT region, count(*), sum(quota) FROM sc WHERE id NOT IN (SELECT id FROM sc x WHERE x.quota > 500) GROUP BY region ORDER BY region'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+EXPLAIN (COSTS OFF) :q;
+\set q 'SELECT c.region, count(*), count(o.id) FROM sc c JOIN so o ON o.cust = c.id WHERE o.id NOT IN (SELECT DISTINCT id FROM so WHERE total > 4000) AND c.id NOT IN (SELECT id FROM sc WHERE quota < 100) GROUP BY c.region ORDER BY c.region'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- o.id is NOT NULL but NULL where the LEFT JOIN finds no order: NOT IN stays three-valued (a
+-- condition above an outer join, refused).
+SELECT count(*) FROM sc c LEFT JOIN so o ON o.cust = c.id WHERE o.id NOT IN (SELECT id FROM so WHERE total > 4000);
+
 -- Scalar subqueries: in one table's condition, and as a select-list column; min()/max() of a
 -- numeric(p,s) keeps its scale, so it may be compared with another table's column in DataFusion
 -- (Q2).

@@ -37,6 +37,9 @@
 //! `x IN (uncorrelated subquery)` whose subquery nests subqueries or groups becomes a semi join
 //! too (its distinct values joined to the outer rows), so DataFusion runs it and the nested
 //! subqueries get decorrelated in their turn (TPC-H Q18, Q20); see [`rewrite_in`].
+//!
+//! `x NOT IN (uncorrelated subquery)` where neither side can be NULL (NOT NULL columns of tables
+//! no outer join null-extends) becomes an anti join (TPC-H Q16); see [`rewrite_not_in`].
 
 use std::ffi::c_void;
 
@@ -599,6 +602,152 @@ fn rewrite_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*
     }
 }
 
+/// Whether `e` is never NULL in the rows of a query with range table `rtable` and join tree
+/// `from`: a NOT NULL column of a table that no outer join null-extends.
+///
+/// # Safety
+/// `e` is a valid expression of that query, `from` its join tree.
+unsafe fn never_null(rtable: *mut sys::List, from: *mut sys::Node, e: *mut sys::Node) -> PgResult<bool> {
+    // SAFETY: per the contract.
+    unsafe {
+        if nodes::tag(e) != sys::NodeTag_T_Var {
+            return Ok(false);
+        }
+        let v = &*(e as *mut sys::Var);
+        let rte = list::<sys::RangeTblEntry>(rtable).get((v.varno as usize).wrapping_sub(1)).copied();
+        let Some(rte) = rte else { return Ok(false) };
+        if v.varlevelsup != 0 || v.varattno <= 0 || (*rte).rtekind != sys::RTEKind_RTE_RELATION {
+            return Ok(false);
+        }
+        if !never_null_extended(from, v.varno) {
+            return Ok(false);
+        }
+        let (relid, attno) = ((*rte).relid, v.varattno);
+        guard(|| sys::pgf_attnotnull(relid, attno))
+    }
+}
+
+/// Whether range-table entry `rti` is an item of join tree node `n` on a side no outer join
+/// null-extends (either side of an inner join, the preserved side of a left or right join).
+///
+/// # Safety
+/// `n` is a valid join tree node (or NULL).
+unsafe fn never_null_extended(n: *mut sys::Node, rti: i32) -> bool {
+    if n.is_null() {
+        return false;
+    }
+    // SAFETY: per the contract; each child is a join tree node too.
+    unsafe {
+        match nodes::tag(n) {
+            sys::NodeTag_T_RangeTblRef => (*(n as *mut sys::RangeTblRef)).rtindex == rti,
+            sys::NodeTag_T_FromExpr => list::<sys::Node>((*(n as *mut sys::FromExpr)).fromlist)
+                .into_iter()
+                .any(|c| never_null_extended(c, rti)),
+            sys::NodeTag_T_JoinExpr => {
+                let j = &*(n as *mut sys::JoinExpr);
+                match j.jointype {
+                    sys::JoinType_JOIN_INNER => {
+                        never_null_extended(j.larg, rti) || never_null_extended(j.rarg, rti)
+                    }
+                    sys::JoinType_JOIN_LEFT => never_null_extended(j.larg, rti),
+                    sys::JoinType_JOIN_RIGHT => never_null_extended(j.rarg, rti),
+                    _ => false,
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `x NOT IN (SELECT y FROM ...)` (a top-level AND term), uncorrelated, where neither `x` nor any
+/// `y` can be NULL ([`never_null`]): NOT IN is then just "no `y` equals `x`", an anti join --
+/// `FROM (<FROM list> LEFT JOIN (SELECT y FROM ... GROUP BY y) ON x = key1) WHERE key1 IS NULL`
+/// (a matching key is never NULL). The IN operator must be the type's default equality, the one
+/// grouping uses. PostgreSQL would run the subquery as a hashed subplan inside `x`'s scan, which
+/// keeps that scan in one process (TPC-H Q16); DataFusion joins it over parallel scans. Where a
+/// NULL is possible, NOT IN's three-valued rules stay with PostgreSQL, in the scan.
+fn rewrite_not_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut sys::Node>>> {
+    // SAFETY: our copy of the query and its nodes; every allocation is guarded.
+    unsafe {
+        if nodes::tag(term) != sys::NodeTag_T_BoolExpr
+            || (*(term as *mut sys::BoolExpr)).boolop != sys::BoolExprType_NOT_EXPR
+        {
+            return Ok(None);
+        }
+        let sublink = match list::<sys::Node>((*(term as *mut sys::BoolExpr)).args).as_slice() {
+            [a] if nodes::tag(*a) == sys::NodeTag_T_SubLink => *a as *mut sys::SubLink,
+            _ => return Ok(None),
+        };
+        if (*sublink).subLinkType != sys::SubLinkType_ANY_SUBLINK || (*sublink).testexpr.is_null() {
+            return Ok(None);
+        }
+        // One column: `outer op $1` where $1 is the subquery's first column.
+        let Some((o, outer, param)) = binary_op((*sublink).testexpr) else { return Ok(None) };
+        if nodes::tag(param) != sys::NodeTag_T_Param {
+            return Ok(None);
+        }
+        let p = &*(param as *mut sys::Param);
+        if p.paramkind != sys::ParamKind_PARAM_SUBLINK || p.paramid != 1 {
+            return Ok(None);
+        }
+        let subselect = (*sublink).subselect as *mut sys::Query;
+        if has_level(subselect as *mut sys::Node, 1)? {
+            return Ok(None);
+        }
+        // A plain SELECT (DISTINCT over its one column keeps the same values; DISTINCT ON may
+        // not), without aggregates: its values are its rows' `y`.
+        let s = &*subselect;
+        if !simple_select(s)
+            || s.hasAggs
+            || s.hasDistinctOn
+            || !s.groupClause.is_null()
+            || !s.havingQual.is_null()
+        {
+            return Ok(None);
+        }
+        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
+        let visible: Vec<*mut sys::TargetEntry> = tles.iter().copied().filter(|&t| !(*t).resjunk).collect();
+        let [tle] = visible.as_slice() else { return Ok(None) };
+        if (**tle).resno != 1 {
+            return Ok(None);
+        }
+        let inner = (**tle).expr as *mut sys::Node;
+        let typ = guard(|| sys::exprType(inner))?;
+        if typ != guard(|| sys::exprType(outer))? || p.paramtype != typ {
+            return Ok(None);
+        }
+        let Some(ops) = grouping_ops(typ).filter(|&(_, eq, _)| o.opno == eq) else { return Ok(None) };
+        if !never_null((*q).rtable, (*q).jointree as *mut sys::Node, outer)?
+            || !never_null(s.rtable, s.jointree as *mut sys::Node, inner)?
+        {
+            return Ok(None);
+        }
+        // SELECT y FROM ... GROUP BY y: one row per distinct value.
+        let sub = nodes::copy(subselect)?;
+        (*sub).sortClause = std::ptr::null_mut();
+        (*sub).distinctClause = std::ptr::null_mut();
+        let first = list::<sys::TargetEntry>((*sub).targetList)[0];
+        (*first).ressortgroupref = 1;
+        (*sub).targetList = nodes::append(std::ptr::null_mut(), first as *mut c_void)?;
+        (*sub).groupClause = nodes::append(std::ptr::null_mut(), group_clause(1, ops)?)?;
+        let colnames = nodes::append(std::ptr::null_mut(), nodes::string_node("key1")? as *mut c_void)?;
+        let rti = add_subquery_rte(q, sub, colnames)?;
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        (*rtr).rtindex = rti;
+        // FROM (<the FROM list> LEFT JOIN subquery ON x = key1) WHERE key1 IS NULL.
+        let from = (*q).jointree;
+        let left: *mut sys::FromExpr = nodes::make(sys::NodeTag_T_FromExpr)?;
+        (*left).fromlist = (*from).fromlist;
+        let join: *mut sys::JoinExpr = nodes::make(sys::NodeTag_T_JoinExpr)?;
+        (*join).jointype = sys::JoinType_JOIN_LEFT;
+        (*join).larg = left as *mut sys::Node;
+        (*join).rarg = rtr as *mut sys::Node;
+        (*join).quals = op_like((*sublink).testexpr, nodes::copy(outer)?, make_var(rti, 1, inner)?)?;
+        (*from).fromlist = nodes::append(std::ptr::null_mut(), join as *mut c_void)?;
+        Ok(Some(vec![is_null(make_var(rti, 1, inner)?)?]))
+    }
+}
+
 /// A subquery's WHERE split into correlation terms ([`correlation`]) and terms of its own; None
 /// when a term refers to the outer query in any other way.
 fn split_where(quals: *mut sys::Node) -> PgResult<Option<(Vec<Key>, Vec<*mut sys::Node>)>> {
@@ -883,7 +1032,10 @@ pub fn scalar_subqueries(q: *mut sys::Query) -> PgResult<()> {
             Some(new) => Ok(Some(new)),
             None => match rewrite_exists(q, t)? {
                 Some(new) => Ok(Some(new)),
-                None => rewrite_in(q, t),
+                None => match rewrite_in(q, t)? {
+                    Some(new) => Ok(Some(new)),
+                    None => rewrite_not_in(q, t),
+                },
             },
         })?;
         if let Some(quals) = rewritten {

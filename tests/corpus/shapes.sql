@@ -46,6 +46,8 @@ SELECT n_name, sum(l_extendedprice * (1 - l_discount) - ps_supplycost * l_quanti
 SELECT count(*) FROM orders WHERE o_custkey IN (SELECT c_custkey FROM customer WHERE c_acctbal > 9000);
 SELECT o_orderstatus, count(*) FROM orders WHERE NOT EXISTS (SELECT 1 FROM lineitem WHERE l_orderkey = o_orderkey AND l_returnflag = 'R') GROUP BY o_orderstatus ORDER BY 1;
 SELECT count(*) FROM supplier WHERE s_nationkey NOT IN (SELECT n_nationkey FROM nation WHERE n_regionkey = 1);
+SELECT n_name, count(*) FROM supplier JOIN nation ON n_nationkey = s_nationkey WHERE s_suppkey NOT IN (SELECT DISTINCT ps_suppkey FROM partsupp WHERE ps_availqty < 100) GROUP BY n_name ORDER BY n_name;
+SELECT count(*) FROM customer LEFT JOIN orders ON o_custkey = c_custkey AND o_orderstatus = 'F' WHERE c_custkey NOT IN (SELECT o_custkey FROM orders WHERE o_totalprice > 400000);
 SELECT c_custkey, (SELECT max(o_totalprice) FROM orders WHERE o_custkey = c_custkey) FROM customer WHERE c_custkey < 30 ORDER BY 1;
 SELECT n_name, count(*) FROM supplier JOIN nation ON s_nationkey = n_nationkey WHERE s_acctbal > (SELECT avg(s_acctbal) FROM supplier) GROUP BY n_name ORDER BY 1;
 SELECT p_partkey, ps_suppkey FROM part JOIN partsupp ON ps_partkey = p_partkey WHERE p_size = 3 AND ps_supplycost = (SELECT min(ps_supplycost) FROM partsupp WHERE ps_partkey = p_partkey) ORDER BY 1, 2;
