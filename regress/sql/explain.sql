@@ -33,6 +33,26 @@ EXPLAIN (ANALYZE, COSTS OFF, FORMAT JSON) SELECT g, max(t) FROM ex GROUP BY g;
 \! grep -oE '"(Node Type|Custom Plan Provider|Relation|Scan Producers Planned|Scan Producers Actual|DataFusion Executed Plan)"' /tmp/pg_fusion_regress_explain.out
 \! rm -f /tmp/pg_fusion_regress_explain.out
 
+-- A hash join builds its hash table from the side PostgreSQL estimates smaller (leaf 1, the
+-- three rows of exs), whichever side the query names first; pg_fusion.join_reordering = off
+-- keeps the query's order (leaf 0, ex, is built).
+CREATE TABLE exs (id int, name text);
+INSERT INTO exs SELECT i, 'n' || i FROM generate_series(0, 9) i;
+ANALYZE exs;
+\set q 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT exs.id, count(*) FROM ex JOIN exs ON ex.g = exs.id WHERE exs.id < 3 GROUP BY exs.id ORDER BY 1'
+\o /tmp/pg_fusion_regress_explain.out
+:q;
+\o
+\! grep -E 'HashJoinExec|PgScanExec' /tmp/pg_fusion_regress_explain.out | sed -E 's/(join_type=[A-Za-z]+).*/\1/; s/, producers=.*//; s/^ +/  /'
+SET pg_fusion.join_reordering = off;
+\o /tmp/pg_fusion_regress_explain.out
+:q;
+\o
+\! grep -E 'HashJoinExec|PgScanExec' /tmp/pg_fusion_regress_explain.out | sed -E 's/(join_type=[A-Za-z]+).*/\1/; s/, producers=.*//; s/^ +/  /'
+RESET pg_fusion.join_reordering;
+\! rm -f /tmp/pg_fusion_regress_explain.out
+DROP TABLE exs;
+
 -- Numeric + - * inside an aggregate is computed by DataFusion from the scanned columns (exact
 -- Decimal128 arithmetic); the scan ships n, not PostgreSQL's per-row result. Beyond 38 declared
 -- digits PostgreSQL computes it in the scan.

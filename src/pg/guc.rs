@@ -523,6 +523,11 @@ pub fn enable() -> bool {
     ENABLE.get()
 }
 
+/// Let DataFusion pick hash join build sides from PostgreSQL's row estimates.
+pub fn join_reordering() -> bool {
+    JOIN_REORDERING.get()
+}
+
 pub fn on_unsupported() -> OnUnsupported {
     if ON_UNSUPPORTED.get() == OnUnsupported::Fallback as c_int {
         OnUnsupported::Fallback

@@ -463,6 +463,10 @@ pub struct Producer {
     /// The scan SQL's plan takes a block range as heap scan limits (see `next_query`); false
     /// once a plan did not, and the ranges go as ctid conditions.
     scan_limits: bool,
+    /// PostgreSQL's estimate of the leaf's rows, from the plan of its first statement (the
+    /// whole scan SQL: a first block range is planned without its range); DataFusion picks join
+    /// sides by it.
+    estimated_rows: Option<u64>,
     params: sys::ParamListInfo,
     memory: sys::MemoryContext,
 }
@@ -917,6 +921,7 @@ impl Producer {
             ring_wait: false,
             chunks,
             scan_limits: true,
+            estimated_rows: None,
             params,
             memory,
         })
@@ -954,12 +959,24 @@ impl Producer {
         guard(|| unsafe { sys::pgf_seqscan_limit_blocks((*qd).planstate, start, count, to_end) })
     }
 
+    /// PostgreSQL's estimate of the rows this leaf's scan SQL returns (None before a first
+    /// statement was planned).
+    pub fn estimated_rows(&self) -> Option<u64> {
+        self.estimated_rows
+    }
+
     /// Plan and start `sql` (its result columns must be exactly the planned ones).
     fn open_query(&mut self, sql: String) -> PgResult<()> {
         self.sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
         let sql_p = self.sql.as_ptr();
         let (params, memory) = (self.params, self.memory);
         let planned = plan_scan(sql_p, params)?;
+        if self.estimated_rows.is_none() {
+            // SAFETY: a PlannedStmt just built, with its plan tree.
+            let rows = unsafe { (*(*planned).planTree).plan_rows };
+            self.estimated_rows =
+                (rows.is_finite() && rows >= 0.0).then_some((rows as u64).min(u64::MAX - 1));
+        }
         let ncols = self.state.types.len();
         let state_ptr: *mut ProducerState = &mut *self.state;
         // SAFETY: allocations in the query's memory context (lives until the executor ends);

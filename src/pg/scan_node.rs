@@ -388,8 +388,11 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     for leaf in &leaves {
         own.push(if leaf[LEAF_SHARED].is_empty() { Some(ScanSession::open(seg)?) } else { None });
     }
+    // PostgreSQL's estimate of each leaf's rows, from its first statement's plan.
+    let mut estimates = Vec::with_capacity(leaves.len());
     for ((leaf, &nworkers), own) in leaves.iter().zip(&workers).zip(own) {
         let Some(own) = own else {
+            estimates.push(None);
             run.scan_slots.push(Vec::new());
             run.leaf_producers.push((0, 0));
             continue;
@@ -408,6 +411,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 memory,
                 producing,
             )?;
+            estimates.push(producer.estimated_rows());
             run.scan_slots.push(vec![producer.slot_ref()]);
             run.leaf_producers.push((1, 1));
             run.producers.push(producer);
@@ -451,6 +455,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 producing,
             )?,
         };
+        estimates.push(producer.estimated_rows());
         let mut slots = vec![producer.slot_ref()];
         run.producers.push(producer);
         run.leaf_producers.push((1 + refs.len() as u32, 1 + launched as u32));
@@ -474,6 +479,8 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     control.send(&ToWorker::Execute {
         plan: unhex(&p[PRIVATE_PLAN])?,
         scans: run.scan_slots.clone(),
+        estimates,
+        join_reordering: super::guc::join_reordering(),
         analyze: run.analyze,
     })?;
     run.control = Some(control);

@@ -39,8 +39,16 @@ pub enum ToWorker {
     /// Run a serialized logical plan; leaf `i` reads the scan slots `scans[i]`, one per scan
     /// producer (the leader backend first, then its parallel workers), as one partition each.
     /// With `analyze` (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its
-    /// metrics.
-    Execute { plan: Vec<u8>, scans: Vec<Vec<SlotRef>>, analyze: bool },
+    /// metrics. `estimates[i]` is PostgreSQL's estimate of leaf `i`'s rows (None: unknown, a
+    /// leaf reading a shared scan); with `join_reordering` DataFusion picks each hash join's
+    /// build side by them (`pg_fusion.join_reordering`).
+    Execute {
+        plan: Vec<u8>,
+        scans: Vec<Vec<SlotRef>>,
+        estimates: Vec<Option<u64>>,
+        join_reordering: bool,
+        analyze: bool,
+    },
     /// A message too large for the ring, in pages (see [`paged`]).
     Paged(PagedRef),
 }
@@ -116,6 +124,9 @@ pub fn open_envelope(frame: &[u8]) -> Result<(u32, &[u8]), DecodeError> {
     let (generation, rest) = frame.split_first_chunk::<4>().ok_or(DecodeError::Empty)?;
     Ok((u32::from_le_bytes(*generation), rest))
 }
+
+/// An estimate of rows that is not known.
+const UNKNOWN_ROWS: u64 = u64::MAX;
 
 const TAG_PING: u8 = 1;
 const TAG_PONG: u8 = 2;
@@ -223,7 +234,7 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
-            ToWorker::Execute { plan, scans, analyze } => {
+            ToWorker::Execute { plan, scans, estimates, join_reordering, analyze } => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
@@ -234,6 +245,11 @@ impl ToWorker {
                         out.extend_from_slice(&s.generation.to_le_bytes());
                     }
                 }
+                out.extend_from_slice(&(estimates.len() as u32).to_le_bytes());
+                for e in estimates {
+                    out.extend_from_slice(&e.unwrap_or(UNKNOWN_ROWS).to_le_bytes());
+                }
+                out.push(*join_reordering as u8);
                 out.push(*analyze as u8);
             }
             ToWorker::Paged(p) => put_paged(out, p),
@@ -259,8 +275,14 @@ impl ToWorker {
                     }
                     scans.push(leaf);
                 }
+                let n = r.u32()? as usize;
+                let mut estimates = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    estimates.push(Some(r.u64()?).filter(|&e| e != UNKNOWN_ROWS));
+                }
+                let join_reordering = r.take::<1>()?[0] != 0;
                 let analyze = r.take::<1>()?[0] != 0;
-                r.finish(ToWorker::Execute { plan, scans, analyze })
+                r.finish(ToWorker::Execute { plan, scans, estimates, join_reordering, analyze })
             }
             TAG_PAGED => {
                 let p = r.paged()?;
@@ -389,6 +411,8 @@ mod tests {
                 vec![SlotRef { index: 3, generation: 9 }],
                 vec![SlotRef { index: 0, generation: 1 }, SlotRef { index: 5, generation: 2 }],
             ],
+            estimates: vec![Some(6_001_215), None, Some(0)],
+            join_reordering: true,
             analyze: true,
         };
         exec.encode(&mut buf);

@@ -33,15 +33,24 @@ pub struct QueryTask {
     pub seg: Segment,
     pub lease: SlotLease,
     pub backend_pid: i32,
-    pub plan: Vec<u8>,
-    pub scans: Vec<Vec<SlotRef>>,
-    /// EXPLAIN ANALYZE: report the executed plan with DataFusion's metrics in `Done`.
-    pub analyze: bool,
+    pub request: QueryRequest,
     pub session: SessionContext,
     pub activity: Arc<Notify>,
     pub canceled: Arc<AtomicBool>,
     pub permits: Arc<Semaphore>,
     pub tail_bytes_per_row: usize,
+}
+
+/// What `Execute` asks for (see [`crate::protocol::ToWorker::Execute`]).
+pub struct QueryRequest {
+    pub plan: Vec<u8>,
+    pub scans: Vec<Vec<SlotRef>>,
+    /// PostgreSQL's estimate of each leaf's rows.
+    pub estimates: Vec<Option<u64>>,
+    /// Let DataFusion pick hash join build sides by the estimates.
+    pub join_reordering: bool,
+    /// EXPLAIN ANALYZE: report the executed plan with DataFusion's metrics in `Done`.
+    pub analyze: bool,
 }
 
 /// A query failure as the backend reports it.
@@ -182,7 +191,8 @@ impl QueryTask {
         let seg = self.seg;
         let source = Arc::new(PageSource {
             seg,
-            scans: self.scans.clone(),
+            scans: self.request.scans.clone(),
+            estimates: self.request.estimates.clone(),
             import_owner: seg.worker_owner(WorkerRole::ScanImport, self.lease),
             activity: self.activity.clone(),
             canceled: self.canceled.clone(),
@@ -190,8 +200,10 @@ impl QueryTask {
             shared: Default::default(),
         });
         let task_ctx = self.session.task_ctx();
-        let logical = codec::from_bytes(&self.plan, &task_ctx, Some(source))?;
-        let physical = self.session.state().create_physical_plan(&logical).await?;
+        let logical = codec::from_bytes(&self.request.plan, &task_ctx, Some(source))?;
+        let mut state = self.session.state();
+        state.config_mut().options_mut().optimizer.join_reordering = self.request.join_reordering;
+        let physical = state.create_physical_plan(&logical).await?;
         mark_copy_modes(&physical, false);
         tracing::debug!(slot = self.lease.index, plan = %datafusion::physical_plan::displayable(physical.as_ref()).indent(true), "executing");
         let types = column_types(&physical.schema())?;
@@ -280,7 +292,7 @@ impl QueryTask {
                 .await?;
             }
         }
-        let plan = if self.analyze {
+        let plan = if self.request.analyze {
             datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical.as_ref())
                 .indent(true)
                 .to_string()

@@ -27,13 +27,15 @@ use std::time::Duration;
 use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::stats::Precision;
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
     BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, RecordOutput, Time,
 };
+use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use tokio::sync::Notify;
@@ -66,6 +68,8 @@ pub struct PageSource {
     pub seg: Segment,
     /// Per leaf, one slot per scan producer.
     pub scans: Vec<Vec<SlotRef>>,
+    /// Per leaf, PostgreSQL's estimate of its rows (the leaf's statistics).
+    pub estimates: Vec<Option<u64>>,
     /// The owner id imported pages are transferred to.
     pub import_owner: OwnerId,
     pub activity: Arc<Notify>,
@@ -136,6 +140,7 @@ impl PageSource {
             projection,
             full_schema: full.clone(),
             schema,
+            estimated_rows: self.estimates.get(leaf as usize).copied().flatten(),
             properties,
             copy: Arc::new(AtomicBool::new(false)),
             metrics: ExecutionPlanMetricsSet::new(),
@@ -152,6 +157,8 @@ pub struct PgScanExec {
     projection: Option<Vec<usize>>,
     full_schema: SchemaRef,
     schema: SchemaRef,
+    /// PostgreSQL's estimate of the rows of the scan SQL (all partitions together).
+    estimated_rows: Option<u64>,
     properties: Arc<PlanProperties>,
     /// Copy each batch out of its page (set by the plan walk, see the module rules).
     pub copy: Arc<AtomicBool>,
@@ -171,6 +178,37 @@ struct ScanMetrics {
 impl fmt::Debug for PgScanExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PgScanExec(leaf {})", self.leaf)
+    }
+}
+
+/// Statistics of a leaf that returns about `rows` rows over `partitions` partitions (of
+/// `partition`, or all of them): the row count, inexact; unknown without an estimate.
+pub(super) fn estimated_statistics(
+    schema: &SchemaRef,
+    rows: Option<u64>,
+    partition: Option<usize>,
+    partitions: usize,
+) -> Statistics {
+    let mut stats = Statistics::new_unknown(schema);
+    if let Some(rows) = rows {
+        let rows = usize::try_from(rows).unwrap_or(usize::MAX);
+        let share = match partition {
+            Some(_) => rows.div_ceil(partitions.max(1)),
+            None => rows,
+        };
+        stats.num_rows = Precision::Inexact(share);
+    }
+    stats
+}
+
+impl PgScanExec {
+    /// PostgreSQL's estimate of the scan's rows (all producers together).
+    pub fn estimated_rows(&self) -> Option<u64> {
+        self.estimated_rows
+    }
+
+    pub fn partitions(&self) -> usize {
+        self.slots.len()
     }
 }
 
@@ -385,6 +423,20 @@ impl ExecutionPlan for PgScanExec {
         } else {
             Err(DataFusionError::Internal("PgScanExec has no children".into()))
         }
+    }
+
+    /// PostgreSQL's row estimate, spread evenly over the producers; nothing else is known.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        Ok(Arc::new(estimated_statistics(
+            &self.schema,
+            self.estimated_rows,
+            args.partition(),
+            self.slots.len(),
+        )))
     }
 
     fn execute(&self, partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {

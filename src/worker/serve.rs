@@ -17,7 +17,7 @@ use std::sync::Arc;
 use datafusion::prelude::SessionContext;
 use tokio::sync::{Notify, Semaphore};
 
-use super::query::QueryTask;
+use super::query::{QueryRequest, QueryTask};
 use crate::pg::latch;
 use crate::protocol::{envelope, open_envelope, paged, PagedRef, ToBackend, ToWorker};
 use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, WorkerRole};
@@ -133,13 +133,14 @@ impl ControlServer {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
                 }
-                Ok(ToWorker::Execute { plan, scans, analyze }) => {
+                Ok(ToWorker::Execute { plan, scans, estimates, join_reordering, analyze }) => {
                     if self.running.iter().any(|r| r.lease == lease) {
                         tracing::warn!(slot = i, "second query in one session; ignoring the session");
                         self.ignored[i as usize] = Some(lease);
                         continue;
                     }
-                    self.start(lease, plan, scans, analyze, slot.owner_pid().unwrap_or(0));
+                    let request = QueryRequest { plan, scans, estimates, join_reordering, analyze };
+                    self.start(lease, request, slot.owner_pid().unwrap_or(0));
                     continue;
                 }
                 Ok(ToWorker::Paged(_)) => {
@@ -168,22 +169,13 @@ impl ControlServer {
         }
     }
 
-    fn start(
-        &mut self,
-        lease: SlotLease,
-        plan: Vec<u8>,
-        scans: Vec<Vec<crate::protocol::SlotRef>>,
-        analyze: bool,
-        backend_pid: i32,
-    ) {
+    fn start(&mut self, lease: SlotLease, request: QueryRequest, backend_pid: i32) {
         let canceled = Arc::new(AtomicBool::new(false));
         let task = QueryTask {
             seg: self.seg,
             lease,
             backend_pid,
-            plan,
-            scans,
-            analyze,
+            request,
             session: self.session.clone(),
             activity: self.activity.clone(),
             canceled: canceled.clone(),

@@ -25,19 +25,20 @@ use datafusion::arrow::compute::{prep_null_mask_filter, FilterBuilder};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::runtime::SpawnedTask;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
     BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, RecordOutput,
 };
+use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use futures::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use super::scan::PgScanExec;
+use super::scan::{estimated_statistics, PgScanExec};
 use crate::plan::spec::SharedRead;
 use crate::plan::table::schema_of;
 
@@ -270,6 +271,21 @@ impl ExecutionPlan for SharedReadExec {
         } else {
             Err(DataFusionError::Internal("SharedReadExec has no children".into()))
         }
+    }
+
+    /// The shared scan's estimate: every row it reads, an upper bound of this reader's.
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> Result<Arc<Statistics>> {
+        let scan = &self.shared.scan;
+        Ok(Arc::new(estimated_statistics(
+            &self.schema,
+            scan.estimated_rows(),
+            args.partition(),
+            scan.partitions(),
+        )))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
