@@ -34,8 +34,9 @@ EXPLAIN (ANALYZE, COSTS OFF, FORMAT JSON) SELECT g, max(t) FROM ex GROUP BY g;
 \! rm -f /tmp/pg_fusion_regress_explain.out
 
 -- A hash join builds its hash table from the side PostgreSQL estimates smaller (leaf 1, the
--- three rows of exs), whichever side the query names first; pg_fusion.join_reordering = off
--- keeps the query's order (leaf 0, ex, is built).
+-- three rows of exs), whichever side the query names first, once for all partitions
+-- (CollectLeft); pg_fusion.join_reordering = off gives DataFusion no estimates: the query's
+-- order (leaf 0, ex, is built).
 CREATE TABLE exs (id int, name text);
 INSERT INTO exs SELECT i, 'n' || i FROM generate_series(0, 9) i;
 ANALYZE exs;
