@@ -381,14 +381,7 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
             return Ok(Some(terms));
         }
         // FROM (<the FROM list> LEFT JOIN subquery ON keys) WHERE key1 IS NULL.
-        let left: *mut sys::FromExpr = nodes::make(sys::NodeTag_T_FromExpr)?;
-        (*left).fromlist = (*from).fromlist;
-        let join: *mut sys::JoinExpr = nodes::make(sys::NodeTag_T_JoinExpr)?;
-        (*join).jointype = sys::JoinType_JOIN_LEFT;
-        (*join).larg = left as *mut sys::Node;
-        (*join).rarg = rtr as *mut sys::Node;
-        (*join).quals = and_of(&terms)?;
-        (*from).fromlist = nodes::append(std::ptr::null_mut(), join as *mut c_void)?;
+        left_join_from(from, rtr, and_of(&terms)?)?;
         let no_match = is_null(make_var(rti, 1, keys[0].1 .0)?)?;
         if differs.is_null() {
             return Ok(Some(vec![no_match]));
@@ -402,6 +395,30 @@ fn rewrite_exists(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
         let mn = make_var(rti, keys.len() as i16 + 1, u.inner)?;
         let outer_null = is_null(nodes::copy(outer_value)?)?;
         Ok(Some(vec![or_of(&[no_match, outer_null, is_null(mn)?, none_differs])?]))
+    }
+}
+
+/// Make `from`'s FROM list `(<the FROM list> LEFT JOIN rtr ON quals)`.
+///
+/// # Safety
+/// `from` is the FromExpr of our copy of a valid Query, `rtr` a reference to an entry of its
+/// range table, `quals` an expression over both.
+unsafe fn left_join_from(
+    from: *mut sys::FromExpr,
+    rtr: *mut sys::RangeTblRef,
+    quals: *mut sys::Node,
+) -> PgResult<()> {
+    // SAFETY: per the contract; every allocation is guarded.
+    unsafe {
+        let left: *mut sys::FromExpr = nodes::make(sys::NodeTag_T_FromExpr)?;
+        (*left).fromlist = (*from).fromlist;
+        let join: *mut sys::JoinExpr = nodes::make(sys::NodeTag_T_JoinExpr)?;
+        (*join).jointype = sys::JoinType_JOIN_LEFT;
+        (*join).larg = left as *mut sys::Node;
+        (*join).rarg = rtr as *mut sys::Node;
+        (*join).quals = quals;
+        (*from).fromlist = nodes::append(std::ptr::null_mut(), join as *mut c_void)?;
+        Ok(())
     }
 }
 
@@ -513,6 +530,62 @@ fn or_of(terms: &[*mut sys::Node]) -> PgResult<*mut sys::Node> {
     guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, args, -1) as *mut sys::Node })
 }
 
+/// The parts of an uncorrelated one-column `x IN (SELECT y ...)`.
+struct InSubquery {
+    /// `x`, a column of this query (no volatile functions or subqueries to move).
+    outer: *mut sys::Node,
+    /// The subquery's one visible target entry, and its expression `y`.
+    tle: *mut sys::TargetEntry,
+    inner: *mut sys::Node,
+    /// `y`'s type's grouping operators; the IN operator is their equality.
+    ops: (sys::Oid, sys::Oid, bool),
+}
+
+/// `sublink` as an [`InSubquery`]: `x op $1` with `x` a column of this query, `$1` the
+/// subquery's first and only visible column `y` of the same type, `op` that type's default
+/// equality (the one grouping uses), and nothing in the subquery referring to this query.
+///
+/// # Safety
+/// `sublink` is a valid SubLink of our copy of the query.
+unsafe fn in_subquery(sublink: *mut sys::SubLink) -> PgResult<Option<InSubquery>> {
+    // SAFETY: per the contract.
+    unsafe {
+        if (*sublink).subLinkType != sys::SubLinkType_ANY_SUBLINK || (*sublink).testexpr.is_null() {
+            return Ok(None);
+        }
+        // One column: `outer op $1` where $1 is the subquery's first column.
+        let Some((o, outer, param)) = binary_op((*sublink).testexpr) else { return Ok(None) };
+        if nodes::tag(param) != sys::NodeTag_T_Param {
+            return Ok(None);
+        }
+        let p = &*(param as *mut sys::Param);
+        if p.paramkind != sys::ParamKind_PARAM_SUBLINK || p.paramid != 1 {
+            return Ok(None);
+        }
+        if nodes::tag(outer) != sys::NodeTag_T_Var || (*(outer as *mut sys::Var)).varlevelsup != 0 {
+            return Ok(None);
+        }
+        // Uncorrelated: nothing in it refers to this query.
+        if has_level((*sublink).subselect, 1)? {
+            return Ok(None);
+        }
+        let s = &*((*sublink).subselect as *mut sys::Query);
+        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
+        let visible: Vec<*mut sys::TargetEntry> = tles.iter().copied().filter(|&t| !(*t).resjunk).collect();
+        let [tle] = visible.as_slice() else { return Ok(None) };
+        if (**tle).resno != 1 {
+            return Ok(None);
+        }
+        let inner = (**tle).expr as *mut sys::Node;
+        let typ = guard(|| sys::exprType(inner))?;
+        if typ != guard(|| sys::exprType(outer))? || p.paramtype != typ {
+            return Ok(None);
+        }
+        let Some(ops) = grouping_ops(typ).filter(|&(_, eq, _)| o.opno == eq) else { return Ok(None) };
+        Ok(Some(InSubquery { outer, tle: *tle, inner, ops }))
+    }
+}
+
 /// `x IN (SELECT y FROM ...)` (a top-level AND term: NULL and false both drop the row) whose
 /// subquery is uncorrelated and has work of its own PostgreSQL would do in one process inside
 /// the outer relation's scan (nested subqueries, which it may run per row, or grouping): the
@@ -527,27 +600,9 @@ fn rewrite_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*
             return Ok(None);
         }
         let sublink = term as *mut sys::SubLink;
-        if (*sublink).subLinkType != sys::SubLinkType_ANY_SUBLINK || (*sublink).testexpr.is_null() {
-            return Ok(None);
-        }
-        // One column: `outer op $1` where $1 is the subquery's first column.
-        let Some((o, outer, param)) = binary_op((*sublink).testexpr) else { return Ok(None) };
-        if nodes::tag(param) != sys::NodeTag_T_Param {
-            return Ok(None);
-        }
-        let p = &*(param as *mut sys::Param);
-        if p.paramkind != sys::ParamKind_PARAM_SUBLINK || p.paramid != 1 {
-            return Ok(None);
-        }
-        // A column of this query (no volatile functions or subqueries to move).
-        if nodes::tag(outer) != sys::NodeTag_T_Var || (*(outer as *mut sys::Var)).varlevelsup != 0 {
-            return Ok(None);
-        }
+        let Some(InSubquery { outer, tle, inner, ops }) = in_subquery(sublink)? else { return Ok(None) };
+        let eq = ops.1;
         let s = &*((*sublink).subselect as *mut sys::Query);
-        // Uncorrelated: nothing in it refers to this query.
-        if has_level((*sublink).subselect as *mut sys::Node, 1)? {
-            return Ok(None);
-        }
         let grouped = !s.groupClause.is_null();
         let shape_ok = simple_select(s)
             && !s.hasDistinctOn
@@ -556,29 +611,16 @@ fn rewrite_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*
         if !shape_ok || !(s.hasSubLinks || grouped) {
             return Ok(None);
         }
-        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
-        let visible: Vec<*mut sys::TargetEntry> = tles.iter().copied().filter(|&t| !(*t).resjunk).collect();
-        let [tle] = visible.as_slice() else { return Ok(None) };
-        if (**tle).resno != 1 {
-            return Ok(None);
-        }
-        let inner = (**tle).expr as *mut sys::Node;
-        let typ = guard(|| sys::exprType(inner))?;
-        if typ != guard(|| sys::exprType(outer))? || p.paramtype != typ {
-            return Ok(None);
-        }
-        let Some(ops @ (_, eq, _)) = grouping_ops(typ).filter(|&(_, eq, _)| o.opno == eq) else {
-            return Ok(None);
-        };
         let sub = nodes::copy((*sublink).subselect as *mut sys::Query)?;
         (*sub).sortClause = std::ptr::null_mut();
         if grouped {
             // Grouped by exactly `y`, with `y`'s default equality: one row per distinct value.
             let groups: Vec<*mut sys::SortGroupClause> = list((*sub).groupClause);
             let [g] = groups.as_slice() else { return Ok(None) };
-            if (**tle).ressortgroupref == 0
-                || (**g).tleSortGroupRef != (**tle).ressortgroupref
-                || (**g).eqop != eq
+            let g = *g;
+            if (*tle).ressortgroupref == 0
+                || (*g).tleSortGroupRef != (*tle).ressortgroupref
+                || (*g).eqop != eq
             {
                 return Ok(None);
             }
@@ -678,22 +720,8 @@ fn rewrite_not_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
             [a] if nodes::tag(*a) == sys::NodeTag_T_SubLink => *a as *mut sys::SubLink,
             _ => return Ok(None),
         };
-        if (*sublink).subLinkType != sys::SubLinkType_ANY_SUBLINK || (*sublink).testexpr.is_null() {
-            return Ok(None);
-        }
-        // One column: `outer op $1` where $1 is the subquery's first column.
-        let Some((o, outer, param)) = binary_op((*sublink).testexpr) else { return Ok(None) };
-        if nodes::tag(param) != sys::NodeTag_T_Param {
-            return Ok(None);
-        }
-        let p = &*(param as *mut sys::Param);
-        if p.paramkind != sys::ParamKind_PARAM_SUBLINK || p.paramid != 1 {
-            return Ok(None);
-        }
+        let Some(InSubquery { outer, inner, ops, .. }) = in_subquery(sublink)? else { return Ok(None) };
         let subselect = (*sublink).subselect as *mut sys::Query;
-        if has_level(subselect as *mut sys::Node, 1)? {
-            return Ok(None);
-        }
         // A plain SELECT (DISTINCT over its one column keeps the same values; DISTINCT ON may
         // not), without aggregates: its values are its rows' `y`.
         let s = &*subselect;
@@ -705,18 +733,6 @@ fn rewrite_not_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
         {
             return Ok(None);
         }
-        let tles: Vec<*mut sys::TargetEntry> = list(s.targetList);
-        let visible: Vec<*mut sys::TargetEntry> = tles.iter().copied().filter(|&t| !(*t).resjunk).collect();
-        let [tle] = visible.as_slice() else { return Ok(None) };
-        if (**tle).resno != 1 {
-            return Ok(None);
-        }
-        let inner = (**tle).expr as *mut sys::Node;
-        let typ = guard(|| sys::exprType(inner))?;
-        if typ != guard(|| sys::exprType(outer))? || p.paramtype != typ {
-            return Ok(None);
-        }
-        let Some(ops) = grouping_ops(typ).filter(|&(_, eq, _)| o.opno == eq) else { return Ok(None) };
         if !never_null((*q).rtable, (*q).jointree as *mut sys::Node, outer)?
             || !never_null(s.rtable, s.jointree as *mut sys::Node, inner)?
         {
@@ -735,15 +751,8 @@ fn rewrite_not_in(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<V
         let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
         (*rtr).rtindex = rti;
         // FROM (<the FROM list> LEFT JOIN subquery ON x = key1) WHERE key1 IS NULL.
-        let from = (*q).jointree;
-        let left: *mut sys::FromExpr = nodes::make(sys::NodeTag_T_FromExpr)?;
-        (*left).fromlist = (*from).fromlist;
-        let join: *mut sys::JoinExpr = nodes::make(sys::NodeTag_T_JoinExpr)?;
-        (*join).jointype = sys::JoinType_JOIN_LEFT;
-        (*join).larg = left as *mut sys::Node;
-        (*join).rarg = rtr as *mut sys::Node;
-        (*join).quals = op_like((*sublink).testexpr, nodes::copy(outer)?, make_var(rti, 1, inner)?)?;
-        (*from).fromlist = nodes::append(std::ptr::null_mut(), join as *mut c_void)?;
+        let on = op_like((*sublink).testexpr, nodes::copy(outer)?, make_var(rti, 1, inner)?)?;
+        left_join_from((*q).jointree, rtr, on)?;
         Ok(Some(vec![is_null(make_var(rti, 1, inner)?)?]))
     }
 }
