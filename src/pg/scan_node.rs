@@ -476,18 +476,17 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         run.parallel.push(scan);
         run.scan_slots.push(slots);
     }
-    // Without join reordering DataFusion gets no estimates at all: each hash join then
-    // repartitions both sides and builds the one the query names first, whatever the estimates
-    // (which would still pick a collect-once build side, unswapped).
-    let join_reordering = super::guc::join_reordering();
-    if !join_reordering {
+    // Without join reordering DataFusion gets no estimates at all, so it neither swaps join
+    // sides nor builds one once for all partitions: each hash join repartitions both sides and
+    // builds the one the query names first. (Estimates without swapping would still pick a
+    // collect-once build side, unswapped.)
+    if !super::guc::join_reordering() {
         estimates.iter_mut().for_each(|e| *e = None);
     }
     control.send(&ToWorker::Execute {
         plan: unhex(&p[PRIVATE_PLAN])?,
         scans: run.scan_slots.clone(),
         estimates,
-        join_reordering,
         analyze: run.analyze,
     })?;
     run.control = Some(control);

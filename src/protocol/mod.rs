@@ -39,16 +39,10 @@ pub enum ToWorker {
     /// Run a serialized logical plan; leaf `i` reads the scan slots `scans[i]`, one per scan
     /// producer (the leader backend first, then its parallel workers), as one partition each.
     /// With `analyze` (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its
-    /// metrics. `estimates[i]` is PostgreSQL's estimate of leaf `i`'s rows (None: unknown, a
-    /// leaf reading a shared scan); with `join_reordering` DataFusion picks each hash join's
-    /// build side by them (`pg_fusion.join_reordering`).
-    Execute {
-        plan: Vec<u8>,
-        scans: Vec<Vec<SlotRef>>,
-        estimates: Vec<Option<u64>>,
-        join_reordering: bool,
-        analyze: bool,
-    },
+    /// metrics. `estimates[i]` is PostgreSQL's estimate of leaf `i`'s rows (None: unknown: a
+    /// leaf reading a shared scan, or every leaf with `pg_fusion.join_reordering` off);
+    /// DataFusion picks each hash join's build side by them.
+    Execute { plan: Vec<u8>, scans: Vec<Vec<SlotRef>>, estimates: Vec<Option<u64>>, analyze: bool },
     /// A message too large for the ring, in pages (see [`paged`]).
     Paged(PagedRef),
 }
@@ -234,7 +228,7 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
-            ToWorker::Execute { plan, scans, estimates, join_reordering, analyze } => {
+            ToWorker::Execute { plan, scans, estimates, analyze } => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
@@ -249,7 +243,6 @@ impl ToWorker {
                 for e in estimates {
                     out.extend_from_slice(&e.unwrap_or(UNKNOWN_ROWS).to_le_bytes());
                 }
-                out.push(*join_reordering as u8);
                 out.push(*analyze as u8);
             }
             ToWorker::Paged(p) => put_paged(out, p),
@@ -280,9 +273,8 @@ impl ToWorker {
                 for _ in 0..n {
                     estimates.push(Some(r.u64()?).filter(|&e| e != UNKNOWN_ROWS));
                 }
-                let join_reordering = r.take::<1>()?[0] != 0;
                 let analyze = r.take::<1>()?[0] != 0;
-                r.finish(ToWorker::Execute { plan, scans, estimates, join_reordering, analyze })
+                r.finish(ToWorker::Execute { plan, scans, estimates, analyze })
             }
             TAG_PAGED => {
                 let p = r.paged()?;
@@ -412,7 +404,6 @@ mod tests {
                 vec![SlotRef { index: 0, generation: 1 }, SlotRef { index: 5, generation: 2 }],
             ],
             estimates: vec![Some(6_001_215), None, Some(0)],
-            join_reordering: true,
             analyze: true,
         };
         exec.encode(&mut buf);

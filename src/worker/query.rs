@@ -47,8 +47,6 @@ pub struct QueryRequest {
     pub scans: Vec<Vec<SlotRef>>,
     /// PostgreSQL's estimate of each leaf's rows.
     pub estimates: Vec<Option<u64>>,
-    /// Let DataFusion pick hash join build sides by the estimates.
-    pub join_reordering: bool,
     /// EXPLAIN ANALYZE: report the executed plan with DataFusion's metrics in `Done`.
     pub analyze: bool,
 }
@@ -201,9 +199,7 @@ impl QueryTask {
         });
         let task_ctx = self.session.task_ctx();
         let logical = codec::from_bytes(&self.request.plan, &task_ctx, Some(source))?;
-        let mut state = self.session.state();
-        state.config_mut().options_mut().optimizer.join_reordering = self.request.join_reordering;
-        let physical = state.create_physical_plan(&logical).await?;
+        let physical = self.session.state().create_physical_plan(&logical).await?;
         mark_copy_modes(&physical, false);
         tracing::debug!(slot = self.lease.index, plan = %datafusion::physical_plan::displayable(physical.as_ref()).indent(true), "executing");
         let types = column_types(&physical.schema())?;
