@@ -85,7 +85,7 @@ fn main() {
         // deparsing, values.
         .allowlist_type("(Query|PlannedStmt|CustomScan|CustomScanState|RangeTblEntry|RangeTblRef)")
         .allowlist_type("(FromExpr|TargetEntry|SortGroupClause|Var|Const|Param|Aggref|OpExpr|FuncExpr)")
-        .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|CaseExpr|CaseWhen|CoerceViaIO|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
+        .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|CaseExpr|CaseWhen|CoalesceExpr|CoerceViaIO|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
         .allowlist_type("(ParamListInfoData|Interval|pg_uuid_t|MemoryContextCallback|NodeTag|String)")
         .allowlist_type("(planner_hook_type|ExecutorRun_hook_type|ProcessUtility_hook_type)")
         .allowlist_var("(planner_hook|ExecutorRun_hook|ProcessUtility_hook)")

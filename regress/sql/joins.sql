@@ -126,8 +126,33 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
--- An expression that is not NULL for NULL input cannot be computed before the join.
-SELECT sum(coalesce(o.total, 0)) FROM jc c LEFT JOIN jo o ON o.cust = c.id;
+-- An expression over the nullable side that is not NULL for NULL input (COALESCE, CASE,
+-- IS NULL) cannot be computed in the scan: DataFusion computes it after the join. A numeric
+-- COALESCE keeps the display scale of the argument that gave each value (sum: the largest).
+\set q 'SELECT c.region, sum(coalesce(o.total, 0)), sum(coalesce(o.total * 2, c.id)), count(*) FILTER (WHERE o.id IS NULL), max(coalesce(o.day, date ''2000-01-01'')) FROM jc c LEFT JOIN jo o ON o.cust = c.id AND o.status = ''F'' GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT coalesce(o.status::text, ''none''), o.id IS NULL, count(*) FROM jc c LEFT JOIN jo o ON o.cust = c.id AND o.total < 500 GROUP BY 1, 2 ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- In WHERE and ON: the expression itself, over the joined row.
+\set q 'SELECT c.id, o.id, o.total FROM jc c LEFT JOIN jo o ON o.cust = c.id AND coalesce(o.total, 0) < 900 WHERE coalesce(o.total, 0) >= 100 OR c.id % 40 = 0 ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*), sum(c.id) FROM jc c FULL JOIN jo o ON o.cust = c.id WHERE CASE WHEN o.id IS NULL THEN c.region = ''r1'' ELSE coalesce(c.id, o.cust) > 250 END'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- Over a subquery's columns.
+\set q 'SELECT c.region, sum(coalesce(s.n, 0)), count(*) FROM jc c LEFT JOIN (SELECT cust, count(*) AS n FROM jo GROUP BY cust) s ON s.cust = c.id WHERE coalesce(s.n, 0) < 13 GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- A COALESCE of char(n) and an unpadded constant: refused (the values would differ in padding).
+SELECT count(*) FROM jc c LEFT JOIN jo o ON o.cust = c.id WHERE coalesce(o.status, 'N') = 'N';
 
 -- Aggregates over + - * of numerics from several tables: computed by DataFusion after the
 -- join, exactly (the declared digits fit 38).

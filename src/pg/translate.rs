@@ -210,6 +210,25 @@ fn numeric_digits_in(e: *mut sys::Node, rtable: *mut sys::List) -> PgResult<Opti
                     _ => Ok(None),
                 }
             }
+            // A COALESCE whose arguments all have one known scale.
+            sys::NodeTag_T_CoalesceExpr => {
+                let c = &*(e as *mut sys::CoalesceExpr);
+                let mut shapes = Vec::new();
+                for a in list::<sys::Node>(c.args) {
+                    if is_null_const(a) {
+                        continue;
+                    }
+                    match numeric_digits_in(a, rtable)? {
+                        Some(d) => shapes.push(d),
+                        None => return Ok(None),
+                    }
+                }
+                let int = shapes.iter().map(|d| d.0).max();
+                Ok(match (int, shapes.first()) {
+                    (Some(i), Some(&(_, s))) if shapes.iter().all(|d| d.1 == s) => Some((i, s)),
+                    _ => None,
+                })
+            }
             // A CASE whose results all have one known scale.
             sys::NodeTag_T_CaseExpr => Ok(match case_shape(e)? {
                 Some((int, scale, true)) => Some((int, scale)),
@@ -283,6 +302,55 @@ fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>> {
             (Some(i), Some(s)) => Some((i, s, shapes.iter().all(|d| d.1 == s))),
             _ => None,
         })
+    }
+}
+
+/// The block type of a NULL of `e`'s type: a numeric NULL has no scale, and takes the
+/// other branches' (as in DataFusion's CASE).
+fn null_type(e: *mut sys::Node) -> PgResult<ColumnType> {
+    match column_type(e) {
+        Err(_) if expr_type(e)?.0 == sys::NUMERICOID => Ok(ColumnType::Decimal128 { precision: 1, scale: 0 }),
+        t => t,
+    }
+}
+
+/// `COALESCE(a1, ..., an)` as the CASE it is, `CASE WHEN a1 IS NOT NULL THEN a1 ... ELSE an
+/// END`, for DataFusion and for the numeric CASE rules (a value's display scale is the scale of
+/// the argument that gave it). `e` itself when it is no COALESCE, or when an argument is
+/// volatile (the CASE evaluates it twice).
+fn coalesce_as_case(e: *mut sys::Node) -> PgResult<*mut sys::Node> {
+    // SAFETY: `e` is a valid expression node; a CoalesceExpr's fields are read per its tag.
+    unsafe {
+        if nodes::tag(e) != sys::NodeTag_T_CoalesceExpr || guard(|| sys::contain_volatile_functions(e))? {
+            return Ok(e);
+        }
+        let c = &*(e as *mut sys::CoalesceExpr);
+        let args: Vec<*mut sys::Node> = list(c.args);
+        let Some((&last, rest)) = args.split_last() else { return Ok(e) };
+        if rest.is_empty() {
+            return Ok(last);
+        }
+        let mut whens: *mut sys::List = std::ptr::null_mut();
+        for &a in rest {
+            let test = nodes::make::<sys::NullTest>(sys::NodeTag_T_NullTest)?;
+            (*test).arg = a as *mut sys::Expr;
+            (*test).nulltesttype = sys::NullTestType_IS_NOT_NULL;
+            (*test).argisrow = false;
+            (*test).location = -1;
+            let when = nodes::make::<sys::CaseWhen>(sys::NodeTag_T_CaseWhen)?;
+            (*when).expr = test as *mut sys::Expr;
+            (*when).result = a as *mut sys::Expr;
+            (*when).location = -1;
+            whens = nodes::append(whens, when as *mut c_void)?;
+        }
+        let case = nodes::make::<sys::CaseExpr>(sys::NodeTag_T_CaseExpr)?;
+        (*case).casetype = c.coalescetype;
+        (*case).casecollid = c.coalescecollid;
+        (*case).arg = std::ptr::null_mut();
+        (*case).args = whens;
+        (*case).defresult = last as *mut sys::Expr;
+        (*case).location = -1;
+        Ok(case as *mut sys::Node)
     }
 }
 
@@ -782,9 +850,10 @@ impl Builder {
                 };
             }
         }
-        // A CASE whose results share one scale (a NULL branch aside).
-        if let Some((int, scale, true)) = case_shape(e)? {
-            return Ok((self.case_df(e)?.0, (int, scale)));
+        // A CASE (or COALESCE) whose results share one scale (a NULL branch aside).
+        let case = coalesce_as_case(e)?;
+        if let Some((int, scale, true)) = case_shape(case)? {
+            return Ok((self.case_df(case)?.0, (int, scale)));
         }
         // SAFETY: a valid expression node.
         unsafe {
@@ -955,14 +1024,16 @@ impl Builder {
         if let Some(i) = self.columns.iter().position(|(c, _, l)| *l != WINDOW && nodes::equal(*c, e)) {
             return Ok(i);
         }
-        let leaf = self.leaf_of(e)?;
+        let leaf = match self.leaf_of(e) {
+            Ok(leaf) if self.computable_in_scan(e, leaf)? => leaf,
+            // Not for a scan to compute (NULL for NULL input it is not, on the nullable side of
+            // an outer join; over a subquery's columns; over several tables): DataFusion
+            // computes it after the joins, or it is refused.
+            Ok(_) => return self.df_column(e, ty),
+            Err(refusal) => return self.df_column(e, ty).map_err(|_| refusal),
+        };
         if let Some(sub) = self.leaves[leaf].sub {
             return self.sub_column(e, leaf, sub);
-        }
-        if !self.computable_in_scan(e, leaf)? {
-            return Err(unsupported(
-                "expression over the nullable side of an outer join that is not NULL for NULL input (COALESCE, CASE, IS NULL, ...)",
-            ));
         }
         // Evaluated once per row of its relation, not per joined row.
         // SAFETY: a valid expression.
@@ -975,6 +1046,89 @@ impl Builder {
         };
         self.columns.push((e, ty, leaf));
         Ok(self.columns.len() - 1)
+    }
+
+    /// A column DataFusion computes after the joins: [`Self::df_value`] of `e`, cast to its
+    /// block type.
+    fn df_column(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
+        if let Some(&(id, _)) = self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, e)) {
+            return Ok(id);
+        }
+        let ty = match ty {
+            Some(t) => t,
+            None => column_type(e)?,
+        };
+        let expr = self.df_value(e)?;
+        self.columns.push((e, ty, COMPUTED));
+        let id = self.columns.len() - 1;
+        self.computed.push((id, expr));
+        Ok(id)
+    }
+
+    /// `e` as an expression DataFusion evaluates over the joined row, where no scan may
+    /// compute it whole: CASE (searched), COALESCE, IS [NOT] NULL, AND/OR/NOT, comparisons and
+    /// numeric `+ - *`, over what scans compute (a relation's expression that is NULL for NULL
+    /// input, a subquery's column) and constants. DataFusion's CASE takes a branch whose
+    /// condition is true, as PostgreSQL's does; a numeric result's display scale is the caller's
+    /// concern (a column's block type fixes it).
+    fn df_value(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+        let refuse = || {
+            unsupported(
+                "expression computed after the joins (over the nullable side of an outer join, a subquery in FROM or several tables) other than CASE, COALESCE, IS NULL, comparisons and + - * of numerics",
+            )
+        };
+        if let Some((lit, _)) = folded_literal(e)? {
+            return Ok(DfExpr::Literal(lit));
+        }
+        if is_null_const(e) {
+            return Ok(DfExpr::Literal(Literal::Null(null_type(e)?)));
+        }
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                let id = self.column(e)?;
+                if self.columns[id].2 >= WINDOW {
+                    return Err(refuse());
+                }
+                return Ok(DfExpr::Column(id));
+            }
+        }
+        // SAFETY: a valid expression node; fields are read per its tag.
+        unsafe {
+            match nodes::tag(e) {
+                sys::NodeTag_T_CoalesceExpr => {
+                    let case = coalesce_as_case(e)?;
+                    if case == e {
+                        return Err(refuse());
+                    }
+                    self.df_value(case)
+                }
+                sys::NodeTag_T_CaseExpr => {
+                    let c = &*(e as *mut sys::CaseExpr);
+                    if !c.arg.is_null() {
+                        return Err(unsupported("CASE x WHEN ... computed after the joins"));
+                    }
+                    let mut branches = Vec::new();
+                    for w in list::<sys::CaseWhen>(c.args) {
+                        let cond = self.join_cond((*w).expr as *mut sys::Node)?;
+                        branches.push((cond, self.df_value((*w).result as *mut sys::Node)?));
+                    }
+                    let default = if c.defresult.is_null() {
+                        DfExpr::Literal(Literal::Null(null_type(e)?))
+                    } else {
+                        self.df_value(c.defresult as *mut sys::Node)?
+                    };
+                    Ok(DfExpr::Case(branches, Some(Box::new(default))))
+                }
+                // Binary-compatible (varchar as text): the same values.
+                sys::NodeTag_T_RelabelType => {
+                    self.df_value((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+                }
+                sys::NodeTag_T_BoolExpr | sys::NodeTag_T_NullTest => self.join_cond(e),
+                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::BOOLOID => self.join_cond(e),
+                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::NUMERICOID => Ok(self.arith(e)?.0),
+                _ => Err(refuse()),
+            }
+        }
     }
 
     /// A column of subquery leaf `leaf` (its `sub`): only a Var, read as the subquery's output.
@@ -1132,7 +1286,7 @@ impl Builder {
                     if n.argisrow {
                         return Err(refuse());
                     }
-                    let a = Box::new(DfExpr::Column(self.column(n.arg as *mut sys::Node)?));
+                    let a = Box::new(self.df_value(n.arg as *mut sys::Node)?);
                     Ok(null_test(n, a))
                 }
                 sys::NodeTag_T_OpExpr => {
@@ -1154,6 +1308,10 @@ impl Builder {
                         )));
                     }
                     Ok(DfExpr::Compare(op, Box::new(l), Box::new(r)))
+                }
+                // A boolean CASE or COALESCE (`WHERE COALESCE(b.flag, false)`).
+                sys::NodeTag_T_CaseExpr | sys::NodeTag_T_CoalesceExpr if expr_type(e)?.0 == sys::BOOLOID => {
+                    self.df_value(e)
                 }
                 _ => Err(refuse()),
             }
@@ -1177,8 +1335,21 @@ impl Builder {
                 return Ok((DfExpr::Literal(lit), ty));
             }
         }
-        let id = self.any_column(e, None)?;
-        Ok((DfExpr::Column(id), self.columns[id].1))
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                let id = self.any_column(e, None)?;
+                return Ok((DfExpr::Column(id), self.columns[id].1));
+            }
+        }
+        // Conditions run before DataFusion's computed columns exist: the expression itself. A
+        // comparison needs its value only, not its display scale (`COALESCE(x, 0) < 10`).
+        let ty = match column_type(e) {
+            Err(_) if expr_type(e)?.0 == sys::NUMERICOID => {
+                ColumnType::Decimal128 { precision: 38, scale: 0 }
+            }
+            t => t?,
+        };
+        Ok((self.df_value(e)?, ty))
     }
 }
 
@@ -2037,9 +2208,6 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
             let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, q.targetList) })?;
             let i = tles.iter().position(|&t| t == tle).ok_or_else(|| PgError::internal("GROUP BY entry"))?;
             let e = tle_exprs[i];
-            if b.leaf_of(e).is_err() {
-                return Err(unsupported("GROUP BY an expression over several tables"));
-            }
             let col = b.column(e)?;
             let (_, _, coll) = expr_type(e)?;
             if !eq_safe(b.columns[col].1, coll) {
@@ -2571,9 +2739,10 @@ impl<'a> AggContext<'a> {
         }
     }
 
-    /// The scan column of an aggregate's argument or FILTER: an expression of one relation.
+    /// The column of an aggregate's argument or FILTER: a scan's, or one DataFusion computes
+    /// after the joins.
     fn agg_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
-        if self.b.leaf_of(e).is_err() || self.b.df_arithmetic(e)? {
+        if (self.b.leaf_of(e).is_err() && expr_type(e)?.0 == sys::NUMERICOID) || self.b.df_arithmetic(e)? {
             return self.b.computed_column(e);
         }
         self.b.column(e)
@@ -2615,6 +2784,8 @@ impl<'a> AggContext<'a> {
         let arg_expr =
             if args.len() == 1 { Some(unsafe { (*args[0]).expr } as *mut sys::Node) } else { None };
         if let (Some(e), "sum" | "avg", false) = (arg_expr, name.as_str(), distinct) {
+            // `sum(COALESCE(x, 0))`: a CASE whose branches differ in scale.
+            let e = coalesce_as_case(e)?;
             if let Some((int, smax, false)) = case_shape(e)? {
                 return self.varying_scale_sum(&name, e, int, smax, filter);
             }

@@ -37,6 +37,9 @@ SELECT count(*), count(o_orderkey) FROM customer LEFT JOIN orders ON o_custkey =
 SELECT c_custkey FROM customer LEFT JOIN orders ON o_custkey = c_custkey WHERE o_orderkey IS NULL ORDER BY c_custkey;
 SELECT n_name, count(s_suppkey) FROM supplier RIGHT JOIN nation ON s_nationkey = n_nationkey AND s_acctbal > 5000 GROUP BY n_name ORDER BY n_name;
 SELECT count(*), count(r_regionkey), count(n_nationkey) FROM (SELECT * FROM region WHERE r_regionkey < 3) r FULL JOIN (SELECT * FROM nation WHERE n_nationkey > 10) n ON n_regionkey = r_regionkey;
+SELECT c_mktsegment, sum(coalesce(o_totalprice, 0)), count(*) FILTER (WHERE o_orderkey IS NULL) FROM customer LEFT JOIN orders ON o_custkey = c_custkey AND o_orderdate < date '1992-03-01' GROUP BY 1 ORDER BY 1;
+SELECT c_custkey, coalesce(s.n, 0) FROM customer LEFT JOIN (SELECT o_custkey, count(*) AS n FROM orders GROUP BY o_custkey) s ON s.o_custkey = c_custkey WHERE coalesce(s.n, 0) < 3 ORDER BY 1 LIMIT 20;
+SELECT count(*) FROM supplier FULL JOIN nation ON s_nationkey = n_nationkey AND s_acctbal > 9000 WHERE coalesce(s_nationkey, n_nationkey) > 20;
 SELECT nation, sum(amount) FROM (SELECT n_name AS nation, l_extendedprice * (1 - l_discount) AS amount FROM lineitem, supplier, nation WHERE l_suppkey = s_suppkey AND s_nationkey = n_nationkey) t GROUP BY nation ORDER BY nation;
 
 -- Aggregates over arithmetic of several tables.
