@@ -98,7 +98,7 @@ fn main() {
         .allowlist_function("(MemoryContextRegisterResetCallback|MemoryContextUnregisterResetCallback|MemoryContextAllocZero)")
         .allowlist_function("(makeTargetEntry|makeVar|makeFuncExpr|makeNullConst|makeConst|copyObjectImpl|equal)")
         .allowlist_function("(exprType|exprTypmod|exprCollation|expression_tree_mutator|expression_tree_walker)")
-        .allowlist_function("(contain_volatile_functions|contain_mutable_functions|eval_const_expressions)")
+        .allowlist_function("(contain_volatile_functions|contain_mutable_functions|get_func_leakproof|eval_const_expressions)")
         .allowlist_function("(get_rel_name|get_rel_namespace|get_rel_relkind|get_namespace_name|get_opname)")
         .allowlist_function("(get_typlenbyval|get_collation_isdeterministic|lc_collate_is_c|has_subclass)")
         .allowlist_function("(get_sortgroupclause_tle|op_input_types|get_func_namespace)")

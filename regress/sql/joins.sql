@@ -153,6 +153,16 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 -- A COALESCE of char(n) and an unpadded constant: refused (the values would differ in padding).
 SELECT count(*) FROM jc c LEFT JOIN jo o ON o.cust = c.id WHERE coalesce(o.status, 'N') = 'N';
+-- A CASE branch PostgreSQL evaluates only when reached, whose scan part could fail on rows the
+-- CASE excludes (the scan computes it for every row): refused, never a division by zero that
+-- PostgreSQL would not raise.
+SELECT sum(CASE WHEN o.id % 5 <> 0 THEN o.cust / (o.id % 5) END) FROM jc c LEFT JOIN jo o ON o.cust = c.id;
+SELECT sum(coalesce(o.cust, c.id / (c.id % 7))) FROM jc c LEFT JOIN jo o ON o.cust = c.id;
+-- An aggregate's computed argument reused in a FILTER over several tables.
+\set q 'SELECT sum(l.price * l.qty), count(*) FILTER (WHERE l.price * l.qty > o.total) FROM jl l JOIN jo o ON o.id = l.order_id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 
 -- Aggregates over + - * of numerics from several tables: computed by DataFusion after the
 -- join, exactly (the declared digits fit 38).

@@ -305,6 +305,54 @@ fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>> {
     }
 }
 
+/// May evaluating `e` raise an error for some row? No for columns, constants, IS NULL, AND/OR/
+/// NOT and functions that cannot fail: leakproof ones (comparisons, say), widening casts,
+/// `char(n)` to text, numeric `+ - *` of bounded digits (no overflow); yes for anything else.
+fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
+    // SAFETY: `e` is a valid expression node; fields are read per its tag.
+    unsafe {
+        let args: Vec<*mut sys::Node> = match nodes::tag(e) {
+            sys::NodeTag_T_Var | sys::NodeTag_T_Const => return Ok(false),
+            sys::NodeTag_T_RelabelType => vec![(*(e as *mut sys::RelabelType)).arg as *mut sys::Node],
+            sys::NodeTag_T_NullTest => vec![(*(e as *mut sys::NullTest)).arg as *mut sys::Node],
+            sys::NodeTag_T_BoolExpr => list((*(e as *mut sys::BoolExpr)).args),
+            sys::NodeTag_T_FuncExpr | sys::NodeTag_T_OpExpr => {
+                let (func, args) = if nodes::tag(e) == sys::NodeTag_T_FuncExpr {
+                    let f = &*(e as *mut sys::FuncExpr);
+                    (f.funcid, f.args)
+                } else {
+                    let o = &*(e as *mut sys::OpExpr);
+                    (o.opfuncid, o.args)
+                };
+                let safe = match func {
+                    sys::F_INT4_INT2
+                    | sys::F_INT8_INT2
+                    | sys::F_INT8_INT4
+                    | sys::F_NUMERIC_INT2
+                    | sys::F_NUMERIC_INT4
+                    | sys::F_NUMERIC_INT8
+                    | sys::F_TEXT_BPCHAR => true,
+                    sys::F_NUMERIC_ADD | sys::F_NUMERIC_SUB | sys::F_NUMERIC_MUL | sys::F_NUMERIC_UMINUS => {
+                        numeric_digits(e)?.is_some()
+                    }
+                    f => guard(|| sys::get_func_leakproof(f))?,
+                };
+                if !safe {
+                    return Ok(true);
+                }
+                list(args)
+            }
+            _ => return Ok(true),
+        };
+        for a in args {
+            if may_fail(a)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
 /// The block type of a NULL of `e`'s type: a numeric NULL has no scale, and takes the
 /// other branches' (as in DataFusion's CASE).
 fn null_type(e: *mut sys::Node) -> PgResult<ColumnType> {
@@ -602,6 +650,10 @@ struct Builder {
     /// Without grouping: window functions over the joined row (their columns' leaf is
     /// [`WINDOW`]).
     windows: Vec<WindowSpec>,
+    /// Translating a part of an expression computed after the joins that PostgreSQL evaluates
+    /// only when it is reached (a CASE branch, a later COALESCE argument): see
+    /// [`Builder::scan_part`].
+    guarded: bool,
 }
 
 /// The "leaf" of a window function's result column (no grouping).
@@ -841,6 +893,7 @@ impl Builder {
         };
         if let (true, Ok(leaf)) = (in_scan, self.leaf_of(e)) {
             if self.computable_in_scan(e, leaf)? {
+                self.scan_part(e)?;
                 let id = self.column(e)?;
                 return match self.columns[id].1 {
                     ColumnType::Decimal128 { precision, scale } => {
@@ -1029,8 +1082,7 @@ impl Builder {
             // Not for a scan to compute (NULL for NULL input it is not, on the nullable side of
             // an outer join; over a subquery's columns; over several tables): DataFusion
             // computes it after the joins, or it is refused.
-            Ok(_) => return self.df_column(e, ty),
-            Err(refusal) => return self.df_column(e, ty).map_err(|_| refusal),
+            _ => return self.df_column(e, ty),
         };
         if let Some(sub) = self.leaves[leaf].sub {
             return self.sub_column(e, leaf, sub);
@@ -1083,24 +1135,38 @@ impl Builder {
         if is_null_const(e) {
             return Ok(DfExpr::Literal(Literal::Null(null_type(e)?)));
         }
+        // SAFETY: pull_varnos over a valid expression of this query level.
+        if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0 {
+            // `current_date`: no scan of the join it is used in is sure to carry it.
+            return Err(unsupported("expression without columns that is not a constant (current_date, now(), ...) computed after the joins"));
+        }
         if let Ok(leaf) = self.leaf_of(e) {
             if self.computable_in_scan(e, leaf)? {
+                self.scan_part(e)?;
                 let id = self.column(e)?;
-                if self.columns[id].2 >= WINDOW {
-                    return Err(refuse());
-                }
-                return Ok(DfExpr::Column(id));
+                return self.column_expr(id);
             }
         }
         // SAFETY: a valid expression node; fields are read per its tag.
         unsafe {
             match nodes::tag(e) {
+                // `CASE WHEN a1 IS NOT NULL THEN a1 ... ELSE an END`: the first argument is
+                // always evaluated, the others only when reached.
                 sys::NodeTag_T_CoalesceExpr => {
-                    let case = coalesce_as_case(e)?;
-                    if case == e {
-                        return Err(refuse());
+                    let c = &*(e as *mut sys::CoalesceExpr);
+                    let args: Vec<*mut sys::Node> = list(c.args);
+                    let mut values = Vec::with_capacity(args.len());
+                    for (k, &a) in args.iter().enumerate() {
+                        values.push(if k == 0 {
+                            self.df_value(a)?
+                        } else {
+                            self.guarded(|b| b.df_value(a))?
+                        });
                     }
-                    self.df_value(case)
+                    let Some(last) = values.pop() else { return Err(refuse()) };
+                    let branches =
+                        values.into_iter().map(|v| (DfExpr::IsNotNull(Box::new(v.clone())), v)).collect();
+                    Ok(DfExpr::Case(branches, Some(Box::new(last))))
                 }
                 sys::NodeTag_T_CaseExpr => {
                     let c = &*(e as *mut sys::CaseExpr);
@@ -1108,14 +1174,16 @@ impl Builder {
                         return Err(unsupported("CASE x WHEN ... computed after the joins"));
                     }
                     let mut branches = Vec::new();
-                    for w in list::<sys::CaseWhen>(c.args) {
-                        let cond = self.join_cond((*w).expr as *mut sys::Node)?;
-                        branches.push((cond, self.df_value((*w).result as *mut sys::Node)?));
+                    for (k, w) in list::<sys::CaseWhen>(c.args).into_iter().enumerate() {
+                        let (cond, result) = ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node);
+                        let cond =
+                            if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
+                        branches.push((cond, self.guarded(|b| b.df_value(result))?));
                     }
                     let default = if c.defresult.is_null() {
                         DfExpr::Literal(Literal::Null(null_type(e)?))
                     } else {
-                        self.df_value(c.defresult as *mut sys::Node)?
+                        self.guarded(|b| b.df_value(c.defresult as *mut sys::Node))?
                     };
                     Ok(DfExpr::Case(branches, Some(Box::new(default))))
                 }
@@ -1128,6 +1196,43 @@ impl Builder {
                 sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::NUMERICOID => Ok(self.arith(e)?.0),
                 _ => Err(refuse()),
             }
+        }
+    }
+
+    /// Run `f` on a part PostgreSQL evaluates only when it is reached (a CASE branch, a later
+    /// COALESCE argument).
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> PgResult<T>) -> PgResult<T> {
+        let outer = std::mem::replace(&mut self.guarded, true);
+        let r = f(self);
+        self.guarded = outer;
+        r
+    }
+
+    /// `e`, one relation's expression about to be computed by its scan for every row, as part
+    /// of an expression DataFusion computes after the joins: inside a guarded part it may not
+    /// be able to fail ([`may_fail`]): `CASE WHEN o.qty <> 0 THEN o.amt / o.qty END` must not
+    /// divide by zero where the CASE would not have.
+    fn scan_part(&self, e: *mut sys::Node) -> PgResult<()> {
+        if self.guarded && may_fail(e)? {
+            return Err(unsupported(
+                "expression that can fail for some rows (a function that is not leakproof) in a CASE branch or COALESCE argument computed after the joins",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The expression reading column `id` over the joined row before computed columns exist:
+    /// a scan's column, or the expression of one DataFusion computes.
+    fn column_expr(&self, id: usize) -> PgResult<DfExpr> {
+        match self.columns[id].2 {
+            WINDOW => Err(unsupported("window function inside an expression computed after the joins")),
+            COMPUTED => self
+                .computed
+                .iter()
+                .find(|(c, _)| *c == id)
+                .map(|(_, e)| e.clone())
+                .ok_or_else(|| PgError::internal("computed column without its expression")),
+            _ => Ok(DfExpr::Column(id)),
         }
     }
 
@@ -1245,14 +1350,15 @@ impl Builder {
         let mut branches = Vec::new();
         let mut scales = Vec::new();
         // SAFETY: the CASE's WHEN list.
-        for w in unsafe { list::<sys::CaseWhen>(c.args) } {
+        // Only the first condition is always evaluated (see `scan_part`).
+        for (k, w) in unsafe { list::<sys::CaseWhen>(c.args) }.into_iter().enumerate() {
             let (cond, res) = unsafe { ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node) };
-            let (v, sc) = result(self, res)?;
-            let cond = self.join_cond(cond)?;
+            let (v, sc) = self.guarded(|b| result(b, res))?;
+            let cond = if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
             branches.push((cond.clone(), v));
             scales.push((cond, sc));
         }
-        let (dv, ds) = result(self, c.defresult as *mut sys::Node)?;
+        let (dv, ds) = self.guarded(|b| result(b, c.defresult as *mut sys::Node))?;
         Ok((DfExpr::Case(branches, Some(Box::new(dv))), DfExpr::Case(scales, Some(Box::new(ds)))))
     }
 
@@ -1265,7 +1371,9 @@ impl Builder {
                 if expr_type(e)?.0 != sys::BOOLOID {
                     return Err(unsupported("join condition"));
                 }
-                return Ok(DfExpr::Column(self.column(e)?));
+                self.scan_part(e)?;
+                let id = self.column(e)?;
+                return self.column_expr(id);
             }
         }
         let refuse = || unsupported("join condition (only comparisons of columns of the same kind)");
@@ -1337,8 +1445,9 @@ impl Builder {
         }
         if let Ok(leaf) = self.leaf_of(e) {
             if self.computable_in_scan(e, leaf)? {
+                self.scan_part(e)?;
                 let id = self.any_column(e, None)?;
-                return Ok((DfExpr::Column(id), self.columns[id].1));
+                return Ok((self.column_expr(id)?, self.columns[id].1));
             }
         }
         // Conditions run before DataFusion's computed columns exist: the expression itself. A
@@ -2059,6 +2168,7 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
         sub_columns: Vec::new(),
         value_only: Vec::new(),
         windows: Vec::new(),
+        guarded: false,
     };
     // Conditions: one relation's go into its scan SQL; those between relations run in
     // DataFusion (equalities become hash-join keys).
