@@ -62,6 +62,13 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- An argument PostgreSQL evaluates only where the FILTER passes: no division by zero on the
+-- rows it excludes (the scan computes CASE WHEN filter THEN argument END).
+\set q 'SELECT bp, sum(i8 / (i2 % 7)) FILTER (WHERE i2 % 7 <> 0), sum(n + 100 / (id % 5)) FILTER (WHERE id % 5 > 0), string_agg((100 / (id % 3))::text, '','' ORDER BY id) FILTER (WHERE id % 3 <> 0 AND id < 60) FROM fq GROUP BY bp ORDER BY 1 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+
 \set q 'SELECT t, count(*) AS c FROM fq GROUP BY t HAVING count(*) > 530 ORDER BY c DESC, t LIMIT 5'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out

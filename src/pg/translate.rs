@@ -306,7 +306,7 @@ fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>> {
 }
 
 /// May evaluating `e` raise an error for some row? No for columns, constants, IS NULL, AND/OR/
-/// NOT and functions that cannot fail: leakproof ones (comparisons, say), widening casts,
+/// NOT, CASE and COALESCE over parts that cannot, and functions that cannot fail: leakproof ones (comparisons, say), widening casts,
 /// `char(n)` to text, numeric `+ - *` of bounded digits (no overflow); yes for anything else.
 fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
     // SAFETY: `e` is a valid expression node; fields are read per its tag.
@@ -316,6 +316,20 @@ fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
             sys::NodeTag_T_RelabelType => vec![(*(e as *mut sys::RelabelType)).arg as *mut sys::Node],
             sys::NodeTag_T_NullTest => vec![(*(e as *mut sys::NullTest)).arg as *mut sys::Node],
             sys::NodeTag_T_BoolExpr => list((*(e as *mut sys::BoolExpr)).args),
+            sys::NodeTag_T_CoalesceExpr => list((*(e as *mut sys::CoalesceExpr)).args),
+            sys::NodeTag_T_CaseExpr => {
+                let c = &*(e as *mut sys::CaseExpr);
+                let mut parts = vec![c.arg as *mut sys::Node, c.defresult as *mut sys::Node];
+                for w in list::<sys::CaseWhen>(c.args) {
+                    parts.push((*w).expr as *mut sys::Node);
+                    parts.push((*w).result as *mut sys::Node);
+                }
+                // A simple CASE's WHEN compares a placeholder for its argument.
+                if !c.arg.is_null() {
+                    return Ok(true);
+                }
+                parts.into_iter().filter(|p| !p.is_null()).collect()
+            }
             sys::NodeTag_T_FuncExpr | sys::NodeTag_T_OpExpr => {
                 let (func, args) = if nodes::tag(e) == sys::NodeTag_T_FuncExpr {
                     let f = &*(e as *mut sys::FuncExpr);
@@ -334,6 +348,21 @@ fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
                     | sys::F_TEXT_BPCHAR => true,
                     sys::F_NUMERIC_ADD | sys::F_NUMERIC_SUB | sys::F_NUMERIC_MUL | sys::F_NUMERIC_UMINUS => {
                         numeric_digits(e)?.is_some()
+                    }
+                    // `x % 3`, `x / 7`: a constant divisor other than 0 (and -1 for `/`, which
+                    // overflows on the smallest value).
+                    sys::F_INT2MOD
+                    | sys::F_INT4MOD
+                    | sys::F_INT8MOD
+                    | sys::F_INT2DIV
+                    | sys::F_INT4DIV
+                    | sys::F_INT8DIV => {
+                        let divisor = list::<sys::Node>(args).get(1).copied();
+                        let div = matches!(func, sys::F_INT2DIV | sys::F_INT4DIV | sys::F_INT8DIV);
+                        match divisor.map(const_literal).transpose()?.flatten() {
+                            Some((Literal::Int64(d), _)) => d != 0 && !(div && d == -1),
+                            _ => false,
+                        }
                     }
                     f => guard(|| sys::get_func_leakproof(f))?,
                 };
@@ -2891,8 +2920,10 @@ impl<'a> AggContext<'a> {
             Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
         };
         let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
-        let arg_expr =
-            if args.len() == 1 { Some(unsafe { (*args[0]).expr } as *mut sys::Node) } else { None };
+        let arg_expr = match args.as_slice() {
+            [one] => Some(self.filtered(unsafe { (**one).expr } as *mut sys::Node, agg.aggfilter as _)?),
+            _ => None,
+        };
         if let (Some(e), "sum" | "avg", false) = (arg_expr, name.as_str(), distinct) {
             // `sum(COALESCE(x, 0))`: a CASE whose branches differ in scale.
             let e = coalesce_as_case(e)?;
@@ -3042,7 +3073,7 @@ impl AggContext<'_> {
         let mut order_by = Vec::new();
         for sgc in unsafe { list::<sys::SortGroupClause>(agg.aggorder) } {
             let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, agg.args) })?;
-            let e = unsafe { (*tle).expr } as *mut sys::Node;
+            let e = self.filtered(unsafe { (*tle).expr } as *mut sys::Node, agg.aggfilter as _)?;
             let column = self.agg_column(e)?;
             let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
             let op = op_name(sortop);
@@ -3060,9 +3091,10 @@ impl AggContext<'_> {
         } else {
             Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
         };
+        let x = self.filtered(*x, agg.aggfilter as _)?;
         let spec = AggSpec {
             func: AggFunc::StringAgg,
-            arg: Some(self.agg_column(*x)?),
+            arg: Some(self.agg_column(x)?),
             distinct: false,
             filter,
             keys: Vec::new(),
@@ -3072,6 +3104,48 @@ impl AggContext<'_> {
         };
         let k = self.add_agg(spec, a as *mut sys::Node);
         make_var(k, sys::TEXTOID, -1, coll)
+    }
+
+    /// An aggregate's argument `e` under `FILTER (WHERE filter)` (`filter` null: none).
+    /// PostgreSQL evaluates the argument only for rows the FILTER passes, a scan computes its
+    /// columns for every row: an argument that could fail ([`may_fail`]: `sum(a / b) FILTER
+    /// (WHERE b <> 0)`) becomes `CASE WHEN filter THEN e END`, the same value wherever the
+    /// FILTER passes, when one relation's scan computes both; otherwise it is refused.
+    fn filtered(&mut self, e: *mut sys::Node, filter: *mut sys::Node) -> PgResult<*mut sys::Node> {
+        if filter.is_null() || !may_fail(e)? {
+            return Ok(e);
+        }
+        let in_scan = |b: &Builder, x: *mut sys::Node| -> PgResult<Option<usize>> {
+            match b.leaf_of(x) {
+                Ok(leaf) if b.leaves[leaf].sub.is_none() && b.computable_in_scan(x, leaf)? => Ok(Some(leaf)),
+                _ => Ok(None),
+            }
+        };
+        // SAFETY: pull_varnos over a valid expression of this query level.
+        let filter_leaf = match guard(|| unsafe { sys::pgf_expr_varno(filter) })? {
+            0 => in_scan(self.b, e)?,
+            _ => in_scan(self.b, filter)?,
+        };
+        if filter_leaf.is_none() || filter_leaf != in_scan(self.b, e)? {
+            return Err(unsupported(
+                "aggregate argument that can fail for some rows (x / y, a cast from text) under a FILTER of another table or computed after the joins",
+            ));
+        }
+        let (typid, typmod, coll) = expr_type(e)?;
+        // SAFETY: new nodes, filled before use; makeNullConst allocates.
+        unsafe {
+            let when = nodes::make::<sys::CaseWhen>(sys::NodeTag_T_CaseWhen)?;
+            (*when).expr = filter as *mut sys::Expr;
+            (*when).result = e as *mut sys::Expr;
+            (*when).location = -1;
+            let case = nodes::make::<sys::CaseExpr>(sys::NodeTag_T_CaseExpr)?;
+            (*case).casetype = typid;
+            (*case).casecollid = coll;
+            (*case).args = nodes::append(std::ptr::null_mut(), when as *mut c_void)?;
+            (*case).defresult = guard(|| sys::makeNullConst(typid, typmod, coll))? as *mut sys::Expr;
+            (*case).location = -1;
+            Ok(case as *mut sys::Node)
+        }
     }
 
     /// The stage column of a window function's argument or key: without grouping a column of
