@@ -194,9 +194,20 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
+-- RANGE frames with an interval offset over a date key (whole days), a timestamp key (days and
+-- time) or a timestamptz key (time only).
+\set q 'SELECT id, count(*) OVER (ORDER BY d RANGE BETWEEN interval ''3 days'' PRECEDING AND CURRENT ROW), sum(id) OVER (PARTITION BY bp ORDER BY d DESC NULLS FIRST RANGE BETWEEN interval ''1 day'' PRECEDING AND interval ''2 days'' FOLLOWING), max(id) OVER (ORDER BY ts RANGE BETWEEN interval ''1 day 6 hours'' PRECEDING AND CURRENT ROW), min(id) OVER (ORDER BY tz RANGE BETWEEN CURRENT ROW AND interval ''90 minutes'' FOLLOWING) FROM fq WHERE id < 400 ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT id, count(*) OVER (ORDER BY d RANGE BETWEEN interval ''2 days'' PRECEDING AND interval ''1 day'' FOLLOWING), sum(i2) OVER (PARTITION BY bp ORDER BY ts DESC RANGE BETWEEN interval ''2 hours'' PRECEDING AND interval ''30 minutes'' PRECEDING) FROM fq ORDER BY id'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 -- Fail closed (0A000): lag/lead with a default of another type (numeric keeps its own display
 -- scale, char(n), floats, ...) or a column offset, EXCLUDE frames, RANGE with an offset over a
--- float, date or timestamp key, or an offset finer than a numeric key's scale.
+-- float key, an interval with months (or with days over timestamptz, or a time part over a date),
+-- or an offset finer than a numeric key's scale.
 SELECT lag(n, 1, 0) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT lag(bp, 1, 'x') OVER (ORDER BY id) FROM fq LIMIT 1;
@@ -209,7 +220,11 @@ SELECT sum(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUD
 \echo :LAST_ERROR_SQLSTATE
 SELECT sum(id) OVER (ORDER BY f8 RANGE BETWEEN 5 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
-SELECT sum(id) OVER (ORDER BY d RANGE BETWEEN interval '1 day' PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+SELECT sum(id) OVER (ORDER BY d RANGE BETWEEN interval '1 month' PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(id) OVER (ORDER BY tz RANGE BETWEEN interval '1 day' PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(id) OVER (ORDER BY d RANGE BETWEEN interval '12 hours' PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT sum(id) OVER (ORDER BY n RANGE BETWEEN 0.001 PRECEDING AND CURRENT ROW) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE

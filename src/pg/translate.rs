@@ -3395,8 +3395,25 @@ impl AggContext<'_> {
     }
 }
 
+/// A non-NULL interval constant: (months, days, microseconds).
+fn interval_const(e: *mut sys::Node) -> PgResult<Option<(i32, i32, i64)>> {
+    // SAFETY: `e` is a valid node; an interval Const's value points to an Interval.
+    unsafe {
+        if nodes::tag(e) != sys::NodeTag_T_Const {
+            return Ok(None);
+        }
+        let c = &*(e as *mut sys::Const);
+        if c.constisnull || c.consttype != sys::INTERVALOID {
+            return Ok(None);
+        }
+        let i = &*(c.constvalue as *const sys::Interval);
+        Ok(Some((i.month, i.day, i.time)))
+    }
+}
+
 /// A WINDOW clause's frame: None for the default; ROWS and GROUPS with constant offsets, RANGE
-/// with constant offsets over one integer or numeric ORDER BY key (`range_key`). Peer groups are
+/// with constant offsets over one integer, numeric, date or timestamp ORDER BY key
+/// (`range_key`). Peer groups are
 /// rows equal in the ORDER BY keys in both systems: DataFusion compares the keys the sort
 /// compares (C-collation text by bytes, floats with NaN and -0 mapped as PostgreSQL orders them,
 /// see `logical::pg_order_key`). A RANGE bound past the key type's range reaches the partition's
@@ -3408,7 +3425,7 @@ fn frame_of(wc: &sys::WindowClause, range_key: Option<ColumnType>) -> PgResult<O
     }
     let refuse = || {
         unsupported(
-            "window frame (EXCLUDE, or RANGE with an offset over a key other than one integer or numeric)",
+            "window frame (EXCLUDE, or RANGE with an offset over a key other than one integer, numeric, date or timestamp, or an interval offset with months, or days over timestamptz)",
         )
     };
     if o & (sys::FRAMEOPTION_EXCLUDE_CURRENT_ROW
@@ -3452,6 +3469,25 @@ fn frame_of(wc: &sys::WindowClause, range_key: Option<ColumnType>) -> PgResult<O
                 .checked_pow((scale - os) as u32)
                 .and_then(|p| value.checked_mul(p))
                 .and_then(|v| u64::try_from(v).ok()),
+            // An interval over a date or timestamp key: whole days over a date (in days), days
+            // and time over a timestamp (in microseconds: a day is 24 hours there), time only
+            // over a timestamptz (a day there depends on the time zone). Never months.
+            (FrameUnits::Range, Some(t @ (ColumnType::Date32 | ColumnType::TimestampUs { .. })), _) => {
+                interval_const(e)?.and_then(|(months, days, micros)| {
+                    if months != 0 || days < 0 || micros < 0 {
+                        return None;
+                    }
+                    match t {
+                        ColumnType::Date32 if micros == 0 => u64::try_from(days).ok(),
+                        ColumnType::TimestampUs { utc: false } => (days as i64)
+                            .checked_mul(86_400_000_000)
+                            .and_then(|d| d.checked_add(micros))
+                            .and_then(|v| u64::try_from(v).ok()),
+                        ColumnType::TimestampUs { utc: true } if days == 0 => u64::try_from(micros).ok(),
+                        _ => None,
+                    }
+                })
+            }
             _ => None,
         };
         n.ok_or_else(refuse)

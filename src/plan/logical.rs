@@ -194,6 +194,15 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
                     (FrameUnits::Range, Some(ColumnType::Decimal128 { precision, scale })) => {
                         ScalarValue::Decimal128(Some(i128::from(n)), precision, scale)
                     }
+                    // Days over a date, microseconds over a timestamp.
+                    (FrameUnits::Range, Some(ColumnType::Date32)) => {
+                        let days = i32::try_from(n).map_err(|_| range_offset_error())?;
+                        ScalarValue::new_interval_mdn(0, days, 0)
+                    }
+                    (FrameUnits::Range, Some(ColumnType::TimestampUs { .. })) => {
+                        let nanos = i64::try_from(n).ok().and_then(|m| m.checked_mul(1000));
+                        ScalarValue::new_interval_mdn(0, 0, nanos.ok_or_else(range_offset_error)?)
+                    }
                     (_, t) => {
                         return Err(datafusion::common::DataFusionError::Internal(format!(
                             "RANGE offset over a key of type {t:?}"
@@ -219,6 +228,10 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
         }
     };
     base.partition_by(partition).order_by(order).window_frame(frame).build()
+}
+
+fn range_offset_error() -> datafusion::common::DataFusionError {
+    datafusion::common::DataFusionError::Internal("RANGE offset out of range".into())
 }
 
 /// Compute `windows` over `b` (columns named by `name`); their results are named
