@@ -142,13 +142,7 @@ fn null_on_empty(e: *mut sys::Node) -> bool {
                     && ["sum", "avg", "min", "max"].contains(&name.as_str())
             }
             sys::NodeTag_T_OpExpr | sys::NodeTag_T_FuncExpr => {
-                let (funcid, args) = if nodes::tag(e) == sys::NodeTag_T_OpExpr {
-                    let o = &*(e as *mut sys::OpExpr);
-                    (o.opfuncid, o.args)
-                } else {
-                    let f = &*(e as *mut sys::FuncExpr);
-                    (f.funcid, f.args)
-                };
+                let Some((funcid, args)) = nodes::call(e) else { return false };
                 let args: Vec<*mut sys::Node> = list(args);
                 // Strict, and at least one argument NULL over no rows (the others constant).
                 is_builtin(funcid)

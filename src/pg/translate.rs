@@ -331,13 +331,7 @@ fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
                 parts.into_iter().filter(|p| !p.is_null()).collect()
             }
             sys::NodeTag_T_FuncExpr | sys::NodeTag_T_OpExpr => {
-                let (func, args) = if nodes::tag(e) == sys::NodeTag_T_FuncExpr {
-                    let f = &*(e as *mut sys::FuncExpr);
-                    (f.funcid, f.args)
-                } else {
-                    let o = &*(e as *mut sys::OpExpr);
-                    (o.opfuncid, o.args)
-                };
+                let Some((func, args)) = nodes::call(e) else { return Ok(true) };
                 let safe = match func {
                     sys::F_INT4_INT2
                     | sys::F_INT8_INT2
