@@ -305,9 +305,10 @@ fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>> {
     }
 }
 
-/// May evaluating `e` raise an error for some row? No for columns, constants, IS NULL, AND/OR/
-/// NOT, CASE and COALESCE over parts that cannot, and functions that cannot fail: leakproof ones (comparisons, say), widening casts,
-/// `char(n)` to text, numeric `+ - *` of bounded digits (no overflow); yes for anything else.
+/// May evaluating `e` raise an error for some row? No for columns, constants, IS NULL,
+/// AND/OR/NOT, searched CASE and COALESCE over parts that cannot, and functions that cannot
+/// fail: leakproof ones (comparisons, say), widening casts, `char(n)` to text, numeric `+ - *`
+/// of bounded digits (no overflow), `%` and `/` by a safe constant; yes for anything else.
 fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
     // SAFETY: `e` is a valid expression node; fields are read per its tag.
     unsafe {
@@ -319,14 +320,14 @@ fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
             sys::NodeTag_T_CoalesceExpr => list((*(e as *mut sys::CoalesceExpr)).args),
             sys::NodeTag_T_CaseExpr => {
                 let c = &*(e as *mut sys::CaseExpr);
-                let mut parts = vec![c.arg as *mut sys::Node, c.defresult as *mut sys::Node];
-                for w in list::<sys::CaseWhen>(c.args) {
-                    parts.push((*w).expr as *mut sys::Node);
-                    parts.push((*w).result as *mut sys::Node);
-                }
                 // A simple CASE's WHEN compares a placeholder for its argument.
                 if !c.arg.is_null() {
                     return Ok(true);
+                }
+                let mut parts = vec![c.defresult as *mut sys::Node];
+                for w in list::<sys::CaseWhen>(c.args) {
+                    parts.push((*w).expr as *mut sys::Node);
+                    parts.push((*w).result as *mut sys::Node);
                 }
                 parts.into_iter().filter(|p| !p.is_null()).collect()
             }
@@ -385,6 +386,35 @@ fn null_type(e: *mut sys::Node) -> PgResult<ColumnType> {
     }
 }
 
+/// A new searched `CASE WHEN c1 THEN r1 ... ELSE default END` of type `typid` and collation
+/// `coll` (`default` a node, never null: PostgreSQL's parser always sets one).
+fn make_case(
+    typid: sys::Oid,
+    coll: sys::Oid,
+    whens: &[(*mut sys::Node, *mut sys::Node)],
+    default: *mut sys::Node,
+) -> PgResult<*mut sys::Node> {
+    // SAFETY: new nodes, every field set before use.
+    unsafe {
+        let mut args: *mut sys::List = std::ptr::null_mut();
+        for &(cond, result) in whens {
+            let when = nodes::make::<sys::CaseWhen>(sys::NodeTag_T_CaseWhen)?;
+            (*when).expr = cond as *mut sys::Expr;
+            (*when).result = result as *mut sys::Expr;
+            (*when).location = -1;
+            args = nodes::append(args, when as *mut c_void)?;
+        }
+        let case = nodes::make::<sys::CaseExpr>(sys::NodeTag_T_CaseExpr)?;
+        (*case).casetype = typid;
+        (*case).casecollid = coll;
+        (*case).arg = std::ptr::null_mut();
+        (*case).args = args;
+        (*case).defresult = default as *mut sys::Expr;
+        (*case).location = -1;
+        Ok(case as *mut sys::Node)
+    }
+}
+
 /// `COALESCE(a1, ..., an)` as the CASE it is, `CASE WHEN a1 IS NOT NULL THEN a1 ... ELSE an
 /// END`, for DataFusion and for the numeric CASE rules (a value's display scale is the scale of
 /// the argument that gave it). `e` itself when it is no COALESCE, or when an argument is
@@ -401,27 +431,16 @@ fn coalesce_as_case(e: *mut sys::Node) -> PgResult<*mut sys::Node> {
         if rest.is_empty() {
             return Ok(last);
         }
-        let mut whens: *mut sys::List = std::ptr::null_mut();
+        let mut whens = Vec::with_capacity(rest.len());
         for &a in rest {
             let test = nodes::make::<sys::NullTest>(sys::NodeTag_T_NullTest)?;
             (*test).arg = a as *mut sys::Expr;
             (*test).nulltesttype = sys::NullTestType_IS_NOT_NULL;
             (*test).argisrow = false;
             (*test).location = -1;
-            let when = nodes::make::<sys::CaseWhen>(sys::NodeTag_T_CaseWhen)?;
-            (*when).expr = test as *mut sys::Expr;
-            (*when).result = a as *mut sys::Expr;
-            (*when).location = -1;
-            whens = nodes::append(whens, when as *mut c_void)?;
+            whens.push((test as *mut sys::Node, a));
         }
-        let case = nodes::make::<sys::CaseExpr>(sys::NodeTag_T_CaseExpr)?;
-        (*case).casetype = c.coalescetype;
-        (*case).casecollid = c.coalescecollid;
-        (*case).arg = std::ptr::null_mut();
-        (*case).args = whens;
-        (*case).defresult = last as *mut sys::Expr;
-        (*case).location = -1;
-        Ok(case as *mut sys::Node)
+        make_case(c.coalescetype, c.coalescecollid, &whens, last)
     }
 }
 
@@ -3126,20 +3145,9 @@ impl AggContext<'_> {
             ));
         }
         let (typid, typmod, coll) = expr_type(e)?;
-        // SAFETY: new nodes, filled before use; makeNullConst allocates.
-        unsafe {
-            let when = nodes::make::<sys::CaseWhen>(sys::NodeTag_T_CaseWhen)?;
-            (*when).expr = filter as *mut sys::Expr;
-            (*when).result = e as *mut sys::Expr;
-            (*when).location = -1;
-            let case = nodes::make::<sys::CaseExpr>(sys::NodeTag_T_CaseExpr)?;
-            (*case).casetype = typid;
-            (*case).casecollid = coll;
-            (*case).args = nodes::append(std::ptr::null_mut(), when as *mut c_void)?;
-            (*case).defresult = guard(|| sys::makeNullConst(typid, typmod, coll))? as *mut sys::Expr;
-            (*case).location = -1;
-            Ok(case as *mut sys::Node)
-        }
+        // SAFETY: makeNullConst allocates a Const.
+        let null = guard(|| unsafe { sys::makeNullConst(typid, typmod, coll) })? as *mut sys::Node;
+        make_case(typid, coll, &[(filter, e)], null)
     }
 
     /// The stage column of a window function's argument or key: without grouping a column of
