@@ -207,6 +207,15 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
+-- A WITH query referenced several times is computed once, as PostgreSQL materializes it: every
+-- reference reads the same rows, also where they are not unique (LIMIT without a total order).
+EXPLAIN (COSTS OFF) WITH rev AS (SELECT cust, sum(total) AS s FROM so GROUP BY cust) SELECT count(*) FROM rev a JOIN rev b ON a.s = b.s AND a.cust < b.cust WHERE a.s > (SELECT avg(s) FROM rev);
+\set q 'WITH rev AS (SELECT cust, sum(total) AS s FROM so GROUP BY cust) SELECT a.cust, a.s, b.s FROM rev a JOIN rev b ON a.cust = b.cust WHERE a.s > (SELECT min(s) FROM rev) AND b.s < 20000 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+SET pg_fusion.enable = on;
+WITH t AS (SELECT id FROM so LIMIT 50) SELECT count(*) FROM t a JOIN t b ON a.id = b.id;
 -- On the nullable side of an outer join: the block's columns, counts included, are NULL in
 -- null-extended rows.
 \set q 'SELECT c.id, x.n, x.s FROM sc c LEFT JOIN (SELECT cust, count(*) AS n, sum(total) AS s FROM so WHERE total > 4900 GROUP BY cust) x ON x.cust = c.id WHERE c.id < 40 ORDER BY c.id'

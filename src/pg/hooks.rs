@@ -219,7 +219,7 @@ fn plan(parse: *mut sys::Query, cursor_options: i32) -> PgResult<*mut sys::Plann
         .map_err(|e| PgError::internal(format!("DataFusion plan: {e}")))?;
     let bytes = crate::plan::codec::to_bytes(&logical)
         .map_err(|e| PgError::internal(format!("plan serialization: {e}")))?;
-    let display = format!("{}", logical.display_indent());
+    let display = crate::plan::logical::display(&logical);
     let stmt = super::scan_node::planned_stmt(parse, t, &bytes, &display)?;
     // SAFETY: the PlannedStmt just built.
     unsafe { (*stmt).parallelModeNeeded = parallel };

@@ -1693,9 +1693,11 @@ struct Block {
 /// Translate `query`, which the caller found eligible (a top-level SELECT over user tables).
 pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
     let mut top = block(query)?;
-    // Read each relation once (see `plan::share`), unless the worker's memory is limited: the
-    // readers' queues would not count against the limit.
+    // Compute equal subqueries (WITH queries referenced several times) once and read each
+    // relation once (see `plan::share`), unless the worker's memory is limited: the readers'
+    // queues would not count against the limit.
     if super::guc::worker_memory_limit_mb() == 0 {
+        crate::plan::share::share_subqueries(&mut top.spec, &mut top.pg_types);
         crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
     }
     let mut relation_oids: *mut sys::List = std::ptr::null_mut();
@@ -1874,7 +1876,7 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
     for arm in w.arms {
         pg_types.extend(arm.pg_types);
         let columns = (0..ncols).map(|i| (arm.outputs[i].unwrap_or(0), i)).collect();
-        subqueries.push(Subquery { plan: arm.plan, columns });
+        subqueries.push(Subquery { plan: arm.plan, columns, shared: None });
     }
     Ok(Block {
         spec: PlanSpec {
@@ -2643,7 +2645,7 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
             next_id += 1;
         }
         pg_types.extend(sub.pg_types);
-        subqueries.push(Subquery { plan: sub.plan, columns });
+        subqueries.push(Subquery { plan: sub.plan, columns, shared: None });
     }
     Ok(Block {
         spec: PlanSpec {

@@ -1,8 +1,11 @@
-//! Serializing the logical plan (datafusion-proto) with the PostgreSQL scan leaf as a custom
-//! table. Its bytes, little-endian: the leaf number (u32), the column count (u32), per column its
-//! id in the joined row (u32) and its block type (3 bytes); then 0, or 1 and the shared scan it
-//! reads ([`SharedRead`]): its leaf (u32), filter position (u32, `u32::MAX`: none), column count
-//! (u32), their types (3 bytes each), and this leaf's positions in them (u32 each).
+//! Serializing the logical plan (datafusion-proto) with the PostgreSQL scan leaf and the shared
+//! subquery as custom tables. A table's bytes, little-endian, start with its kind.
+//! - 0, a scan leaf: the leaf number (u32), the column count (u32), per column its id in the
+//!   joined row (u32) and its block type (3 bytes); then 0, or 1 and the shared scan it reads
+//!   ([`SharedRead`]): its leaf (u32), filter position (u32, `u32::MAX`: none), column count
+//!   (u32), their types (3 bytes each), and this leaf's positions in them (u32 each).
+//! - 1, a reference to a subquery computed once ([`SubqueryTable`]): its id (u32), then its
+//!   plan's bytes (this same encoding).
 
 use std::sync::Arc;
 
@@ -17,7 +20,7 @@ use datafusion_proto::bytes::{
 use datafusion_proto::logical_plan::LogicalExtensionCodec;
 
 use super::spec::SharedRead;
-use super::table::{PgScanTable, ScanSource};
+use super::table::{PgScanTable, ScanSource, SubqueryTable};
 use super::udaf::{NumericStatistic, NUMERIC_STATISTIC};
 use super::udf::{NumericDiv, NUMERIC_DIV};
 use crate::page::ColumnType;
@@ -112,9 +115,22 @@ impl LogicalExtensionCodec for ScanCodec {
         buf: &[u8],
         _table_ref: &TableReference,
         schema: SchemaRef,
-        _ctx: &TaskContext,
+        ctx: &TaskContext,
     ) -> Result<Arc<dyn TableProvider>> {
         let mut r = Reader(buf);
+        match r.u8()? {
+            0 => {}
+            1 => {
+                let id = r.u32()?;
+                let plan = logical_plan_from_bytes_with_extension_codec(r.0, ctx, self)?;
+                let table = SubqueryTable::new(id, Arc::new(plan), self.source.clone());
+                if table.schema() != schema {
+                    return Err(bad("subquery schema differs from its plan's"));
+                }
+                return Ok(Arc::new(table));
+            }
+            _ => return Err(bad("table kind")),
+        }
         let leaf = r.u32()?;
         let n = r.count(7)?;
         let mut ids = Vec::with_capacity(n);
@@ -155,7 +171,14 @@ impl LogicalExtensionCodec for ScanCodec {
         buf: &mut Vec<u8>,
     ) -> Result<()> {
         let any: &dyn std::any::Any = node.as_ref();
+        if let Some(t) = any.downcast_ref::<SubqueryTable>() {
+            buf.push(1);
+            buf.extend_from_slice(&t.id.to_le_bytes());
+            buf.extend_from_slice(&logical_plan_to_bytes_with_extension_codec(&t.plan, self)?);
+            return Ok(());
+        }
         let t = any.downcast_ref::<PgScanTable>().ok_or_else(|| bad("not a PostgreSQL scan"))?;
+        buf.push(0);
         buf.extend_from_slice(&t.leaf.to_le_bytes());
         buf.extend_from_slice(&(t.ids.len() as u32).to_le_bytes());
         for (id, ty) in t.ids.iter().zip(&t.types) {

@@ -21,7 +21,7 @@ use super::spec::{
     AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, FrameBound, FrameUnits, JoinKind, JoinTree, Literal, PlanSpec,
     SetOpKind, SetTree, WindowFn, WindowSpec,
 };
-use super::table::{column_name, PgScanTable};
+use super::table::{column_name, PgScanTable, SubqueryTable};
 use super::udaf::NumericStatistic;
 use super::udf::NumericDiv;
 use crate::page::ColumnType;
@@ -385,19 +385,80 @@ pub fn output_name(i: usize) -> String {
 
 /// Build the logical plan. The scan leaf carries no page source: the worker's codec adds one.
 pub fn build(spec: &PlanSpec) -> Result<LogicalPlan> {
-    build_block(spec, &mut 0)
+    build_block(spec, &mut Blocks::default())
+}
+
+/// The plan as EXPLAIN shows it: the query's, then each subquery computed once.
+pub fn display(plan: &LogicalPlan) -> String {
+    let mut shared: Vec<(u32, Arc<LogicalPlan>)> = Vec::new();
+    shared_subqueries(plan, &mut shared);
+    shared.sort_by_key(|(id, _)| *id);
+    let mut out = format!("{}", plan.display_indent());
+    for (id, p) in shared {
+        out.push_str(&format!("\n{} (computed once):", SubqueryTable::name(id)));
+        for line in format!("{}", p.display_indent()).lines() {
+            out.push_str(&format!("\n  {line}"));
+        }
+    }
+    out
+}
+
+/// The subqueries computed once that `plan` reads, at any depth.
+fn shared_subqueries(plan: &LogicalPlan, out: &mut Vec<(u32, Arc<LogicalPlan>)>) {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let _ = plan.apply(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            if let Ok(table) = datafusion::datasource::source_as_provider(&scan.source) {
+                let any: &dyn std::any::Any = table.as_ref();
+                if let Some(t) = any.downcast_ref::<SubqueryTable>() {
+                    if !out.iter().any(|(id, _)| *id == t.id) {
+                        out.push((t.id, t.plan.clone()));
+                        shared_subqueries(&t.plan, out);
+                    }
+                }
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+}
+
+/// What building the blocks of one query carries along.
+#[derive(Default)]
+struct Blocks {
+    /// The number of the next scan leaf.
+    next: u32,
+    /// The plans of the subqueries computed once, by id, once built at their first reference.
+    shared: std::collections::HashMap<u32, Arc<LogicalPlan>>,
 }
 
 /// One query block; its scans are leaves `next..`, its subqueries' follow (see
 /// [`PlanSpec::all_scans`]).
-fn build_block(spec: &PlanSpec, next: &mut u32) -> Result<LogicalPlan> {
+fn build_block(spec: &PlanSpec, blocks: &mut Blocks) -> Result<LogicalPlan> {
     let scan_types = spec.scan_types();
-    let first_leaf = *next;
-    *next += spec.scans.len() as u32;
+    let first_leaf = blocks.next;
+    blocks.next += spec.scans.len() as u32;
     // Each subquery: its own plan, renamed to this block's column ids.
     let mut subplans = Vec::with_capacity(spec.subqueries.len());
     for sq in &spec.subqueries {
-        let plan = build_block(&sq.plan, next)?;
+        let plan = match sq.shared {
+            None => build_block(&sq.plan, blocks)?,
+            Some(shared) => {
+                let plan = if shared.first {
+                    let plan = Arc::new(build_block(&sq.plan, blocks)?);
+                    blocks.shared.insert(shared.id, plan.clone());
+                    plan
+                } else {
+                    blocks.shared.get(&shared.id).cloned().ok_or_else(|| {
+                        datafusion::common::DataFusionError::Internal(
+                            "shared subquery read before its first reference".into(),
+                        )
+                    })?
+                };
+                let table = Arc::new(SubqueryTable::new(shared.id, plan, None));
+                LogicalPlanBuilder::scan(SubqueryTable::name(shared.id), provider_as_source(table), None)?
+                    .build()?
+            }
+        };
         let columns = sq.columns.iter().map(|&(o, id)| col(output_name(o)).alias(column_name(id)));
         subplans.push(LogicalPlanBuilder::from(plan).project(columns)?.build()?);
     }

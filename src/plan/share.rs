@@ -17,8 +17,20 @@
 //! - The worker copies the shared scan's batches out of their pages and queues them for each
 //!   reader (one may lag behind another, say a hash join's probe side while the build side is
 //!   read), in worker memory; the caller does not share when that memory is limited.
+//!
+//! Computed once: subqueries of one query with equal plans (a WITH query referenced several
+//! times, as PostgreSQL materializes it; TPC-H Q15) are computed by DataFusion once, and each
+//! reference reads the rows ([`share_subqueries`]).
+//! - Equal plans compute the same rows: the same scan SQL under the same snapshot and rights,
+//!   the same operators. A plan with a volatile scan column or condition is never shared.
+//!   Sharing also makes references agree where the result is not unique (`LIMIT` without a
+//!   total order, float sums), as a materialized WITH query does in PostgreSQL.
+//! - The first reference in [`PlanSpec::all_scans`] order keeps its scan leaves; the others'
+//!   scans are no leaves (see [`SharedSubquery`]).
+//! - The worker plans the shared plan once and queues its batches for each reference, as for a
+//!   shared scan.
 
-use super::spec::{PlanSpec, ScanColumn, ScanSpec, SharedRead};
+use super::spec::{PlanSpec, ScanColumn, ScanSpec, SharedRead, SharedSubquery};
 use crate::page::ColumnType;
 
 /// PostgreSQL's `bool` type OID, for the condition columns.
@@ -131,4 +143,90 @@ pub fn share_scans(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>) -> 
     }
     spec.shared.extend(shared);
     reads.len()
+}
+
+/// Share the computation of equal subqueries (see the module's rules), before [`share_scans`].
+/// `pg_types` loses the entries of the leaves that are no leaves any more. Returns how many
+/// references read another's rows.
+pub fn share_subqueries(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>) -> usize {
+    let mut walk = Walk::default();
+    walk.visit(spec, &mut Vec::new(), &mut 0);
+    // Numbered in the order of the first references that have later ones.
+    let mut ids: Vec<Option<u32>> = vec![None; walk.firsts.len()];
+    let mut next = 0;
+    for (first, _, _) in &walk.later {
+        if ids[*first].is_none() {
+            ids[*first] = Some(next);
+            next += 1;
+        }
+    }
+    let mut marks: Vec<(Vec<usize>, SharedSubquery)> = Vec::new();
+    for (k, (path, _)) in walk.firsts.iter().enumerate() {
+        if let Some(id) = ids[k] {
+            marks.push((path.clone(), SharedSubquery { id, first: true }));
+        }
+    }
+    let mut dropped = Vec::new();
+    for (first, path, leaves) in &walk.later {
+        if let Some(id) = ids[*first] {
+            marks.push((path.clone(), SharedSubquery { id, first: false }));
+            dropped.push(leaves.clone());
+        }
+    }
+    for (path, mark) in marks {
+        if let Some(sq) = subquery_mut(spec, &path) {
+            sq.shared = Some(mark);
+        }
+    }
+    // The ranges do not overlap (a later reference's subtree is not walked): remove from the end.
+    dropped.sort_by_key(|r| std::cmp::Reverse(r.start));
+    for r in &dropped {
+        if r.end <= pg_types.len() {
+            pg_types.drain(r.clone());
+        }
+    }
+    dropped.len()
+}
+
+/// The subqueries of a query in [`PlanSpec::all_scans`] order, by path (subquery index per level).
+#[derive(Default)]
+struct Walk {
+    /// Shareable plans met first: (path, plan).
+    firsts: Vec<(Vec<usize>, PlanSpec)>,
+    /// (index in `firsts` of the equal plan, path, range of its scans in `all_scans` order).
+    later: Vec<(usize, Vec<usize>, std::ops::Range<usize>)>,
+}
+
+impl Walk {
+    /// `pos`: the number of scan leaves before `spec`'s own.
+    fn visit(&mut self, spec: &PlanSpec, path: &mut Vec<usize>, pos: &mut usize) {
+        *pos += spec.scans.len();
+        for (k, sq) in spec.subqueries.iter().enumerate() {
+            path.push(k);
+            let scans = sq.plan.all_scans();
+            let shareable = !scans.iter().any(|s| s.volatile);
+            match self.firsts.iter().position(|(_, p)| shareable && *p == sq.plan) {
+                Some(first) => {
+                    self.later.push((first, path.clone(), *pos..*pos + scans.len()));
+                    *pos += scans.len();
+                }
+                None => {
+                    if shareable {
+                        self.firsts.push((path.clone(), sq.plan.clone()));
+                    }
+                    self.visit(&sq.plan, path, pos);
+                }
+            }
+            path.pop();
+        }
+    }
+}
+
+fn subquery_mut<'a>(spec: &'a mut PlanSpec, path: &[usize]) -> Option<&'a mut super::spec::Subquery> {
+    let (&last, above) = path.split_last()?;
+    let mut block = spec;
+    for &k in above {
+        block = &mut block.subqueries.get_mut(k)?.plan;
+    }
+    block.subqueries.get_mut(last)
 }

@@ -269,6 +269,28 @@ pub struct Subquery {
     /// (output column of `plan`, column id in the parent's joined row) for each column the parent
     /// reads; at least one.
     pub columns: Vec<(usize, usize)>,
+    /// Computed once for several references (see [`super::share`]): None, its own rows.
+    pub shared: Option<SharedSubquery>,
+}
+
+/// A subquery of the query whose plan equals another's (a WITH query referenced twice, say):
+/// DataFusion computes it once and each reference reads its rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharedSubquery {
+    /// The same for every reference of one computation, numbered from 0 in the order of the
+    /// first references.
+    pub id: u32,
+    /// The first reference in [`PlanSpec::all_scans`] order: its plan is computed (its scan
+    /// leaves are leaves of the query). The others keep `plan` for its output types only: their
+    /// scans are no leaves and no producer runs them.
+    pub first: bool,
+}
+
+impl Subquery {
+    /// Its plan is computed at this reference: its own, or the first of a shared one.
+    pub fn computed_here(&self) -> bool {
+        self.shared.is_none_or(|s| s.first)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -345,7 +367,7 @@ impl PlanSpec {
     /// plan.
     pub fn all_scans(&self) -> Vec<&ScanSpec> {
         let mut out: Vec<&ScanSpec> = self.scans.iter().collect();
-        for s in &self.subqueries {
+        for s in self.subqueries.iter().filter(|s| s.computed_here()) {
             out.extend(s.plan.all_scans());
         }
         out.extend(self.shared.iter());
@@ -355,7 +377,7 @@ impl PlanSpec {
     /// [`PlanSpec::all_scans`], mutable.
     pub fn all_scans_mut(&mut self) -> Vec<&mut ScanSpec> {
         let mut out: Vec<&mut ScanSpec> = self.scans.iter_mut().collect();
-        for s in &mut self.subqueries {
+        for s in self.subqueries.iter_mut().filter(|s| s.computed_here()) {
             out.extend(s.plan.all_scans_mut());
         }
         out.extend(self.shared.iter_mut());

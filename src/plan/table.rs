@@ -1,8 +1,9 @@
-//! The DataFusion table that stands for one PostgreSQL scan leaf.
+//! The DataFusion tables that stand for one PostgreSQL scan leaf ([`PgScanTable`]) and for one
+//! reference to a subquery computed once ([`SubqueryTable`], see [`super::share`]).
 //!
-//! In the backend it only carries the schema (for planning, serialization and EXPLAIN); in the
-//! worker the plan codec gives it a [`ScanSource`] that turns it into the `ExecutionPlan` reading
-//! the leaf's pages.
+//! In the backend they only carry the schema (for planning, serialization and EXPLAIN); in the
+//! worker the plan codec gives them a [`ScanSource`] that turns them into the `ExecutionPlan`
+//! reading the leaf's pages or the subquery's rows.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,13 +12,14 @@ use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DataFusionError, Result};
-use datafusion::logical_expr::{Expr, TableType};
+use datafusion::logical_expr::{Expr, LogicalPlan, TableType};
 use datafusion::physical_plan::ExecutionPlan;
 
 use super::spec::SharedRead;
 use crate::page::ColumnType;
 
 /// Where a leaf's rows come from at execution time (the worker's page reader).
+#[async_trait]
 pub trait ScanSource: Send + Sync + fmt::Debug {
     /// `projection`: the table columns the plan reads (all when None). `shared`: the leaf reads
     /// a shared scan's rows (see [`super::share`]).
@@ -28,6 +30,16 @@ pub trait ScanSource: Send + Sync + fmt::Debug {
         types: &[ColumnType],
         projection: Option<Vec<usize>>,
         shared: Option<&SharedRead>,
+    ) -> Result<Arc<dyn ExecutionPlan>>;
+
+    /// A reader of subquery `id`'s rows, computing `plan` the first time (once per query).
+    /// `projection`: the plan's output columns the reference reads (all when None).
+    async fn open_subquery(
+        &self,
+        id: u32,
+        plan: &LogicalPlan,
+        state: &dyn Session,
+        projection: Option<Vec<usize>>,
     ) -> Result<Arc<dyn ExecutionPlan>>;
 }
 
@@ -98,5 +110,52 @@ impl TableProvider for PgScanTable {
             DataFusionError::Internal("PostgreSQL scan leaf has no page source here".into())
         })?;
         source.open(self.leaf, &self.ids, &self.types, projection.cloned(), self.shared.as_ref())
+    }
+}
+
+/// One reference to subquery `id`, computed once for all its references: the table's columns are
+/// the plan's output columns.
+#[derive(Debug)]
+pub struct SubqueryTable {
+    pub id: u32,
+    pub plan: Arc<LogicalPlan>,
+    schema: SchemaRef,
+    source: Option<Arc<dyn ScanSource>>,
+}
+
+impl SubqueryTable {
+    pub fn new(id: u32, plan: Arc<LogicalPlan>, source: Option<Arc<dyn ScanSource>>) -> SubqueryTable {
+        let schema = Arc::new(plan.schema().as_arrow().clone());
+        SubqueryTable { id, plan, schema, source }
+    }
+
+    /// The name its references scan.
+    pub fn name(id: u32) -> String {
+        format!("subquery{id}")
+    }
+}
+
+#[async_trait]
+impl TableProvider for SubqueryTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let source = self
+            .source
+            .as_ref()
+            .ok_or_else(|| DataFusionError::Internal("shared subquery has no row source here".into()))?;
+        source.open_subquery(self.id, &self.plan, state, projection.cloned()).await
     }
 }

@@ -252,7 +252,7 @@ fn subquery_leaves_build_and_round_trip() {
     // The grouped query of `spec()` as a subquery in FROM, joined to another scan of t on its
     // group key; its key and count(*) become columns 3 and 4 of the outer joined row.
     let mut outer = spec();
-    outer.subqueries.push(Subquery { plan: spec(), columns: vec![(0, 3), (1, 4)] });
+    outer.subqueries.push(Subquery { plan: spec(), columns: vec![(0, 3), (1, 4)], shared: None });
     outer.join_filter =
         Some(DfExpr::Compare(CmpOp::Eq, Box::new(DfExpr::Column(0)), Box::new(DfExpr::Column(3))));
     outer.grouping = None;
@@ -279,7 +279,7 @@ fn subquery_leaves_build_and_round_trip() {
 #[test]
 fn set_operations_build_and_round_trip() {
     // (t's grouped rows) UNION (the same) EXCEPT (the same): arms renamed to ids 0 and 1.
-    let arm = |plan: PlanSpec| Subquery { plan, columns: vec![(0, 0), (1, 1)] };
+    let arm = |plan: PlanSpec| Subquery { plan, columns: vec![(0, 0), (1, 1)], shared: None };
     let tree = SetTree::Op {
         kind: SetOpKind::Except,
         all: false,
@@ -394,4 +394,78 @@ fn shared_scan_conditions() {
     let mut pg = vec![vec![(23, -1)]; 3];
     assert_eq!(share_scans(&mut s, &mut pg), 0);
     assert!(s.shared.is_empty() && s.scans.iter().all(|l| l.shared.is_none()));
+}
+
+#[test]
+fn equal_subqueries_are_computed_once() -> Result<(), Box<dyn std::error::Error>> {
+    use super::share::share_subqueries;
+    // The outer query joins spec()'s grouped rows twice (a WITH query referenced twice), and a
+    // third subquery that nests it once more: three references, one computation.
+    let mut nested = spec();
+    nested.scans.clear();
+    nested.subqueries.push(Subquery { plan: spec(), columns: vec![(0, 0), (1, 1)], shared: None });
+    nested.grouping = None;
+    nested.having = None;
+    nested.output = vec![0, 1];
+    nested.sort = Vec::new();
+    nested.offset = 0;
+    nested.limit = None;
+    let mut outer = spec();
+    outer.subqueries = vec![
+        Subquery { plan: spec(), columns: vec![(0, 3), (1, 4)], shared: None },
+        Subquery { plan: spec(), columns: vec![(1, 5)], shared: None },
+        Subquery { plan: nested, columns: vec![(0, 6)], shared: None },
+    ];
+    outer.grouping = None;
+    outer.having = None;
+    outer.output = vec![0, 4, 5, 6];
+    outer.sort = Vec::new();
+    outer.offset = 0;
+    outer.limit = None;
+    assert_eq!(outer.all_scans().len(), 4);
+    let mut pg = vec![vec![(23, -1)], vec![(23, -2)], vec![(23, -3)], vec![(23, -4)]];
+    assert_eq!(share_subqueries(&mut outer, &mut pg), 2);
+    // The first reference keeps its leaf; the others' scans are no leaves any more.
+    assert_eq!(outer.all_scans().len(), 2);
+    assert_eq!(pg, vec![vec![(23, -1)], vec![(23, -2)]]);
+    assert_eq!(outer.subqueries[0].shared, Some(SharedSubquery { id: 0, first: true }));
+    assert_eq!(outer.subqueries[1].shared, Some(SharedSubquery { id: 0, first: false }));
+    assert_eq!(outer.subqueries[2].shared, None);
+    assert_eq!(outer.subqueries[2].plan.subqueries[0].shared, Some(SharedSubquery { id: 0, first: false }));
+    assert_eq!(
+        outer.output_types(),
+        vec![ColumnType::Int32, ColumnType::Int64, ColumnType::Int64, ColumnType::Int32]
+    );
+    // One plan for the three references, kept through the bytes; EXPLAIN shows it once.
+    let plan = logical::build(&outer)?;
+    let text = logical::display(&plan);
+    assert_eq!(text.matches("TableScan: subquery0").count(), 3, "{text}");
+    assert_eq!(text.matches("subquery0 (computed once):").count(), 1, "{text}");
+    assert_eq!(text.matches("TableScan: public.t").count(), 2, "{text}");
+    let bytes = codec::to_bytes(&plan)?;
+    let ctx = SessionContext::new();
+    let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None)?;
+    assert_eq!(text, logical::display(&back));
+    ctx.state().optimize(&back)?;
+    Ok(())
+}
+
+#[test]
+fn volatile_or_different_subqueries_are_not_shared() {
+    use super::share::share_subqueries;
+    let mut volatile = spec();
+    volatile.scans[0].volatile = true;
+    let mut other = spec();
+    other.limit = Some(5);
+    let mut outer = spec();
+    outer.subqueries = vec![
+        Subquery { plan: volatile.clone(), columns: vec![(0, 3)], shared: None },
+        Subquery { plan: volatile, columns: vec![(0, 4)], shared: None },
+        Subquery { plan: spec(), columns: vec![(0, 5)], shared: None },
+        Subquery { plan: other, columns: vec![(0, 6)], shared: None },
+    ];
+    let mut pg = vec![Vec::new(); 5];
+    assert_eq!(share_subqueries(&mut outer, &mut pg), 0);
+    assert!(outer.subqueries.iter().all(|s| s.shared.is_none()));
+    assert_eq!(pg.len(), 5);
 }

@@ -196,9 +196,10 @@ impl QueryTask {
             canceled: self.canceled.clone(),
             page_size: seg.pool().page_size(),
             shared: Default::default(),
+            subqueries: Default::default(),
         });
         let task_ctx = self.session.task_ctx();
-        let logical = codec::from_bytes(&self.request.plan, &task_ctx, Some(source))?;
+        let logical = codec::from_bytes(&self.request.plan, &task_ctx, Some(source.clone()))?;
         let physical = self.session.state().create_physical_plan(&logical).await?;
         mark_copy_modes(&physical, false);
         tracing::debug!(slot = self.lease.index, plan = %datafusion::physical_plan::displayable(physical.as_ref()).indent(true), "executing");
@@ -289,9 +290,19 @@ impl QueryTask {
             }
         }
         let plan = if self.request.analyze {
-            datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(physical.as_ref())
-                .indent(true)
-                .to_string()
+            let show = |p: &Arc<dyn datafusion::physical_plan::ExecutionPlan>| {
+                datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(p.as_ref())
+                    .indent(true)
+                    .to_string()
+            };
+            let mut text = show(&physical);
+            for (id, p) in source.subquery_plans() {
+                text.push_str(&format!("{} (computed once):\n", crate::plan::table::SubqueryTable::name(id)));
+                for line in show(&p).lines() {
+                    text.push_str(&format!("  {line}\n"));
+                }
+            }
+            text
         } else {
             String::new()
         };

@@ -27,9 +27,11 @@ use std::time::Duration;
 use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::Session;
 use datafusion::common::stats::Precision;
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
@@ -40,7 +42,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use tokio::sync::Notify;
 
-use super::shared::{SharedReadExec, SharedScan, SharedScans};
+use super::shared::{mark_output_copies, SharedReadExec, SharedScan, SharedScans, SharedSubqueries};
 use crate::page::decode::{decode_block, deep_copy};
 use crate::page::ColumnType;
 use crate::plan::spec::SharedRead;
@@ -75,8 +77,9 @@ pub struct PageSource {
     pub activity: Arc<Notify>,
     pub canceled: Arc<AtomicBool>,
     pub page_size: usize,
-    /// The query's shared scans (see `shared.rs`).
+    /// The query's shared scans and subqueries (see `shared.rs`).
     pub shared: SharedScans,
+    pub subqueries: SharedSubqueries,
 }
 
 impl fmt::Debug for PageSource {
@@ -85,6 +88,7 @@ impl fmt::Debug for PageSource {
     }
 }
 
+#[async_trait::async_trait]
 impl ScanSource for PageSource {
     fn open(
         &self,
@@ -101,7 +105,51 @@ impl ScanSource for PageSource {
             let ids: Vec<u32> = (0..read.types.len() as u32).collect();
             self.open_scan(read.leaf, &ids, &read.types, None)
         })?;
-        Ok(Arc::new(SharedReadExec::new(scan, read, ids, types, projection)?))
+        Ok(Arc::new(SharedReadExec::scan(scan, read, ids, types, projection)?))
+    }
+
+    async fn open_subquery(
+        &self,
+        id: u32,
+        plan: &LogicalPlan,
+        state: &dyn Session,
+        projection: Option<Vec<usize>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let cell = self.subqueries.lock().unwrap_or_else(|p| p.into_inner()).entry(id).or_default().clone();
+        // The first reference to get here plans the subquery and keeps it alive with its reader
+        // until the others (planned meanwhile or later, all before execution) hold it too.
+        let mut made = None;
+        let weak = cell
+            .get_or_try_init(|| async {
+                let physical = state.create_physical_plan(plan).await?;
+                mark_copy_modes(&physical, false);
+                mark_output_copies(&physical);
+                let shared = Arc::new(SharedScan::new(physical));
+                let weak = Arc::downgrade(&shared);
+                made = Some(shared);
+                Ok::<_, DataFusionError>(weak)
+            })
+            .await?;
+        let shared = match made {
+            Some(s) => s,
+            None => weak.upgrade().ok_or_else(|| {
+                DataFusionError::Internal(
+                    "shared subquery dropped before its last reference was planned".into(),
+                )
+            })?,
+        };
+        Ok(Arc::new(SharedReadExec::subquery(shared, id, projection)?))
+    }
+}
+
+impl PageSource {
+    /// The plans of the query's shared subqueries, by id, as planned.
+    pub fn subquery_plans(&self) -> Vec<(u32, Arc<dyn ExecutionPlan>)> {
+        let map = self.subqueries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<(u32, Arc<dyn ExecutionPlan>)> =
+            map.iter().filter_map(|(id, c)| c.get()?.upgrade().map(|s| (*id, s.input().clone()))).collect();
+        out.sort_by_key(|(id, _)| *id);
+        out
     }
 }
 
@@ -476,7 +524,7 @@ impl ExecutionPlan for PgScanExec {
 
 /// Operators that only stream their input (hold a batch briefly, never accumulate them): below
 /// these a scan leaf may stay zero-copy. Everything else gets copy mode.
-const STREAMING: &[&str] = &[
+pub(super) const STREAMING: &[&str] = &[
     "ProjectionExec",
     "FilterExec",
     "CoalesceBatchesExec",

@@ -1,16 +1,19 @@
-//! Scan leaves that read a shared scan's rows: a relation several leaves of one query read is
-//! read from PostgreSQL once (see `plan::share` for what the shared scan returns).
+//! Plan nodes that read rows computed once for several of them (see `plan::share`): a relation
+//! several leaves of one query read is read from PostgreSQL once (a shared scan), and a subquery
+//! several references of one query read is computed once (a shared subquery).
 //!
 //! Rules:
-//! - One [`SharedScan`] per shared scan and query, made when its first reader is opened. Every
-//!   reader registers while the physical plan is built, before any partition runs: a reader
-//!   registering later would miss rows, so it is refused.
-//! - Partition `p` of the shared scan (one per scan producer) is driven by one task, spawned when
-//!   a reader first executes partition `p`. It reads the scan leaf in copy mode (each page goes
-//!   back to the pool as soon as its batch is copied) and sends every batch to each reader's
-//!   queue for `p`. Queues are unbounded: a reader that lags behind another (a hash join's probe
-//!   side while its build side is read) holds batches in worker memory, never pages, so producers
-//!   never wait on a reader that is not reading.
+//! - One [`SharedScan`] per shared scan or subquery and query, made when its first reader is
+//!   opened. Every reader registers while the physical plan is built, before any partition runs:
+//!   a reader registering later would miss rows, so it is refused.
+//! - Partition `p` of the shared input (one per scan producer for a scan) is driven by one task,
+//!   spawned when a reader first executes partition `p`, and sends every batch to each reader's
+//!   queue for `p`. No batch in a queue holds a page: a shared scan reads its leaf in copy mode
+//!   (each page goes back to the pool as soon as its batch is copied); a shared subquery's plan
+//!   has copy mode on every scan whose batches can reach its output ([`mark_output_copies`]).
+//!   Queues are unbounded: a reader that lags behind another (a hash join's probe side while its
+//!   build side is read) holds batches in worker memory, never pages, so producers never wait
+//!   on a reader that is not reading.
 //! - The tasks are aborted when the last reader (plan node or stream) is dropped; a reader
 //!   dropped early only closes its queue.
 //! - A reader keeps the rows whose filter column is true (NULL drops the row, as in WHERE) and
@@ -38,7 +41,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Par
 use futures::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use super::scan::{estimated_statistics, PgScanExec};
+use super::scan::{estimated_statistics, PgScanExec, STREAMING};
 use crate::plan::spec::SharedRead;
 use crate::plan::table::schema_of;
 
@@ -50,9 +53,13 @@ type Queue = UnboundedReceiver<Item>;
 /// The shared scans of one query, by leaf: weak, so that the scans go away with their readers.
 pub type SharedScans = Arc<Mutex<HashMap<u32, Weak<SharedScan>>>>;
 
-/// One shared scan and its readers' queues.
+/// The shared subqueries of one query, by id: each planned once, by its first reader to open.
+/// Weak, as for scans: the subquery's plan holds scan leaves that hold this map.
+pub type SharedSubqueries = Arc<Mutex<HashMap<u32, Arc<tokio::sync::OnceCell<Weak<SharedScan>>>>>>;
+
+/// One shared scan or subquery and its readers' queues.
 pub struct SharedScan {
-    scan: Arc<PgScanExec>,
+    input: Arc<dyn ExecutionPlan>,
     partitions: usize,
     state: Mutex<State>,
 }
@@ -85,18 +92,28 @@ impl SharedScan {
         }
         let scan = open()?;
         scan.copy.store(true, std::sync::atomic::Ordering::Relaxed);
-        let partitions = scan.properties().partitioning.partition_count();
-        let s = Arc::new(SharedScan {
-            scan,
+        let s = Arc::new(SharedScan::new(scan));
+        map.insert(read.leaf, Arc::downgrade(&s));
+        Ok(s)
+    }
+
+    /// Share `input`'s rows; no batch it outputs may hold a page (see the module's rules).
+    pub fn new(input: Arc<dyn ExecutionPlan>) -> SharedScan {
+        let partitions = input.properties().partitioning.partition_count();
+        SharedScan {
+            input,
             partitions,
             state: Mutex::new(State {
                 senders: (0..partitions).map(|_| Vec::new()).collect(),
                 queues: Vec::new(),
                 tasks: (0..partitions).map(|_| None).collect(),
             }),
-        });
-        map.insert(read.leaf, Arc::downgrade(&s));
-        Ok(s)
+        }
+    }
+
+    /// The plan whose rows are shared.
+    pub fn input(&self) -> &Arc<dyn ExecutionPlan> {
+        &self.input
     }
 
     /// Register a reader: its queues, one per partition. Refused once a partition runs.
@@ -124,7 +141,7 @@ impl SharedScan {
             })?;
         if st.tasks[p].is_none() {
             let senders = std::mem::take(&mut st.senders[p]);
-            let mut stream = self.scan.execute(p, context)?;
+            let mut stream = self.input.execute(p, context)?;
             st.tasks[p] = Some(SpawnedTask::spawn(async move {
                 loop {
                     let item: Item = match stream.next().await {
@@ -147,21 +164,48 @@ impl SharedScan {
     }
 }
 
-/// A scan leaf reading a shared scan.
+/// Copy mode on every scan of `plan` whose batches can reach its output unchanged (through
+/// operators that pass batches on): a shared subquery's output waits in queues, which must not
+/// pin pages. Scans below other operators keep the mode the plan walk gave them.
+pub fn mark_output_copies(plan: &Arc<dyn ExecutionPlan>) {
+    let any: &dyn std::any::Any = plan.as_ref();
+    if let Some(scan) = any.downcast_ref::<PgScanExec>() {
+        scan.copy.store(true, std::sync::atomic::Ordering::Relaxed);
+        return;
+    }
+    // An aggregate's output is its own arrays; the other streaming operators pass batches on.
+    if plan.name() != "AggregateExec" && STREAMING.contains(&plan.name()) {
+        for child in plan.children() {
+            mark_output_copies(child);
+        }
+    }
+}
+
+/// What a reader reads.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// The shared scan of this leaf.
+    Scan(u32),
+    /// The shared subquery of this id.
+    Subquery(u32),
+}
+
+/// A plan leaf reading a shared scan or subquery.
 pub struct SharedReadExec {
     shared: Arc<SharedScan>,
     reader: usize,
-    /// Shared scan columns this leaf outputs, in order (after the plan's projection).
+    /// Shared input columns this leaf outputs, in order (after the plan's projection).
     columns: Vec<usize>,
     filter: Option<usize>,
-    leaf: u32,
+    source: Source,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
 }
 
 impl SharedReadExec {
-    pub fn new(
+    /// A scan leaf reading the shared scan `read` names.
+    pub fn scan(
         shared: Arc<SharedScan>,
         read: &SharedRead,
         ids: &[u32],
@@ -178,6 +222,31 @@ impl SharedReadExec {
             .map(|&i| read.positions.get(i).map(|&p| p as usize))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| DataFusionError::Internal("shared scan reader column".into()))?;
+        let filter = read.filter.map(|f| f as usize);
+        SharedReadExec::new(shared, Source::Scan(read.leaf), schema, columns, filter)
+    }
+
+    /// A reference to shared subquery `id`, reading the columns `projection` picks.
+    pub fn subquery(
+        shared: Arc<SharedScan>,
+        id: u32,
+        projection: Option<Vec<usize>>,
+    ) -> Result<SharedReadExec> {
+        let full = shared.input.schema();
+        let (schema, columns) = match projection {
+            Some(p) => (Arc::new(full.project(&p)?), p),
+            None => (full.clone(), (0..full.fields().len()).collect()),
+        };
+        SharedReadExec::new(shared, Source::Subquery(id), schema, columns, None)
+    }
+
+    fn new(
+        shared: Arc<SharedScan>,
+        source: Source,
+        schema: SchemaRef,
+        columns: Vec<usize>,
+        filter: Option<usize>,
+    ) -> Result<SharedReadExec> {
         let reader = shared.register()?;
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
@@ -189,8 +258,8 @@ impl SharedReadExec {
             shared,
             reader,
             columns,
-            filter: read.filter.map(|f| f as usize),
-            leaf: read.leaf,
+            filter,
+            source,
             schema,
             properties,
             metrics: ExecutionPlanMetricsSet::new(),
@@ -225,13 +294,18 @@ fn select(
 
 impl fmt::Debug for SharedReadExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SharedReadExec(leaf {})", self.leaf)
+        write!(f, "SharedReadExec({:?})", self.source)
     }
 }
 
 impl DisplayAs for SharedReadExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SharedReadExec: leaf={}, filtered={}", self.leaf, self.filter.is_some())
+        match self.source {
+            Source::Scan(leaf) => {
+                write!(f, "SharedReadExec: leaf={leaf}, filtered={}", self.filter.is_some())
+            }
+            Source::Subquery(id) => write!(f, "SharedReadExec: subquery={id}"),
+        }
     }
 }
 
@@ -273,19 +347,23 @@ impl ExecutionPlan for SharedReadExec {
         }
     }
 
-    /// The shared scan's estimate: every row it reads, an upper bound of this reader's.
+    /// A shared scan's estimate: every row it reads, an upper bound of this reader's; a shared
+    /// subquery's: its plan's row estimate.
     fn statistics_from_inputs(
         &self,
         _input_stats: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
-        let scan = &self.shared.scan;
-        Ok(Arc::new(estimated_statistics(
-            &self.schema,
-            scan.estimated_rows(),
-            args.partition(),
-            scan.partitions(),
-        )))
+        let input: &dyn std::any::Any = self.shared.input.as_ref();
+        let (rows, partitions) = match input.downcast_ref::<PgScanExec>() {
+            Some(scan) => (scan.estimated_rows(), scan.partitions()),
+            None => {
+                let stats = datafusion::physical_plan::statistics::StatisticsContext::new()
+                    .compute(self.shared.input.as_ref(), &StatisticsArgs::new())?;
+                (stats.num_rows.get_value().map(|&n| n as u64), self.shared.partitions)
+            }
+        };
+        Ok(Arc::new(estimated_statistics(&self.schema, rows, args.partition(), partitions)))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
