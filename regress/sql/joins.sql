@@ -171,6 +171,22 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 
+-- Integer + - * over several tables or the nullable side: DataFusion computes them after the
+-- join, checking the result type's range as PostgreSQL does (22003, never a wrapped value).
+\set q 'SELECT c.region, sum(c.id * l.line), sum(o.cust - c.id), max(l.line + c.id * 2), count(*) FILTER (WHERE c.id * l.line > 500) FROM jc c JOIN jo o ON o.cust = c.id JOIN jl l ON l.order_id = o.id WHERE o.id + c.id > 100 GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.id + o.cust AS k, count(*) FROM jc c LEFT JOIN jo o ON o.cust = c.id AND o.status = ''F'' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+SET pg_fusion.enable = on;
+SELECT sum(c.id * 2147483 * l.line) FROM jc c JOIN jl l ON l.line = c.id % 7;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM jc c JOIN jo o ON o.cust = c.id WHERE (c.id::smallint * 200::smallint) * o.cust::smallint > 0;
+\echo :LAST_ERROR_SQLSTATE
+
 -- A numeric CASE over two tables with branches of different scales (TPC-H Q8, Q14): DataFusion
 -- computes it after the join with each value's display scale; PostgreSQL rounds the sum to the
 -- group's largest.

@@ -6,8 +6,9 @@
 //! Rules:
 //! - Works on the caller's copy of the Query.
 //! - Only what inlining cannot change: a plain SELECT without volatile functions (a volatile CTE
-//!   is evaluated once in PostgreSQL however often it is referenced). `WITH RECURSIVE` and
-//!   data-modifying WITH fail closed.
+//!   is evaluated once in PostgreSQL however often it is referenced). `WITH RECURSIVE` fails
+//!   closed; a statement with a data-modifying WITH is a write, never a candidate (see
+//!   `hooks::candidate`), refused here should one reach translation.
 //! - A reference `levelsup` query levels down gets the copy with its outer references (to sibling
 //!   CTEs) shifted by `levelsup`, as `IncrementVarSublevelsUp` does for PostgreSQL.
 

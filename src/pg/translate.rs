@@ -945,6 +945,10 @@ impl Builder {
                 };
             }
         }
+        // An integer as numeric (a subquery's count compared with an avg, say): exact.
+        if let Some((arg, ty @ ColumnType::Decimal128 { precision, .. })) = int_to_numeric(e) {
+            return Ok((DfExpr::Cast(Box::new(self.df_value(arg)?), ty), (precision as u32, 0)));
+        }
         // A CASE (or COALESCE) whose results share one scale (a NULL branch aside).
         let case = coalesce_as_case(e)?;
         if let Some((int, scale, true)) = case_shape(case)? {
@@ -1168,7 +1172,7 @@ impl Builder {
     fn df_value(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
         let refuse = || {
             unsupported(
-                "expression computed after the joins (over the nullable side of an outer join, a subquery in FROM or several tables) other than CASE, COALESCE, IS NULL, comparisons and + - * of numerics",
+                "expression computed after the joins (over the nullable side of an outer join, a subquery in FROM or several tables) other than CASE, COALESCE, IS NULL, comparisons and + - * of numerics and integers",
             )
         };
         if let Some((lit, _)) = folded_literal(e)? {
@@ -1236,6 +1240,19 @@ impl Builder {
                 sys::NodeTag_T_BoolExpr | sys::NodeTag_T_NullTest => self.join_cond(e),
                 sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::BOOLOID => self.join_cond(e),
                 sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::NUMERICOID => Ok(self.arith(e)?.0),
+                sys::NodeTag_T_FuncExpr => match int_to_numeric(e) {
+                    Some((arg, ty)) => Ok(DfExpr::Cast(Box::new(self.df_value(arg)?), ty)),
+                    None => Err(refuse()),
+                },
+                sys::NodeTag_T_OpExpr => match int_op((*(e as *mut sys::OpExpr)).opfuncid) {
+                    Some(op) => {
+                        let args: Vec<*mut sys::Node> = list((*(e as *mut sys::OpExpr)).args);
+                        let [l, r] = args.as_slice() else { return Err(refuse()) };
+                        let (l, r) = (self.df_value(*l)?, self.df_value(*r)?);
+                        Ok(DfExpr::IntArith(op, Box::new(l), Box::new(r), column_type(e)?))
+                    }
+                    None => Err(refuse()),
+                },
                 _ => Err(refuse()),
             }
         }
@@ -1501,6 +1518,58 @@ impl Builder {
             t => t?,
         };
         Ok((self.df_value(e)?, ty))
+    }
+}
+
+/// `e`'s argument and its exact decimal type when `e` is PostgreSQL's cast of an integer to
+/// numeric (`int8_numeric`: every value fits 19 digits).
+fn int_to_numeric(e: *mut sys::Node) -> Option<(*mut sys::Node, ColumnType)> {
+    // SAFETY: `e` is a valid expression node; a call's arguments are expression nodes.
+    let (funcid, args) = unsafe { nodes::call(e)? };
+    let args: Vec<*mut sys::Node> = unsafe { list(args) };
+    let precision = match funcid {
+        sys::F_NUMERIC_INT2 => 5,
+        sys::F_NUMERIC_INT4 => 10,
+        sys::F_NUMERIC_INT8 => 19,
+        _ => return None,
+    };
+    match args.as_slice() {
+        [arg] => Some((*arg, ColumnType::Decimal128 { precision, scale: 0 })),
+        _ => None,
+    }
+}
+
+/// The operation of PostgreSQL's integer `+ - *` (int2, int4, int8 and their mixes).
+fn int_op(funcid: u32) -> Option<ArithOp> {
+    match funcid {
+        sys::F_INT2PL
+        | sys::F_INT4PL
+        | sys::F_INT8PL
+        | sys::F_INT24PL
+        | sys::F_INT42PL
+        | sys::F_INT48PL
+        | sys::F_INT84PL
+        | sys::F_INT28PL
+        | sys::F_INT82PL => Some(ArithOp::Add),
+        sys::F_INT2MI
+        | sys::F_INT4MI
+        | sys::F_INT8MI
+        | sys::F_INT24MI
+        | sys::F_INT42MI
+        | sys::F_INT48MI
+        | sys::F_INT84MI
+        | sys::F_INT28MI
+        | sys::F_INT82MI => Some(ArithOp::Sub),
+        sys::F_INT2MUL
+        | sys::F_INT4MUL
+        | sys::F_INT8MUL
+        | sys::F_INT24MUL
+        | sys::F_INT42MUL
+        | sys::F_INT48MUL
+        | sys::F_INT84MUL
+        | sys::F_INT28MUL
+        | sys::F_INT82MUL => Some(ArithOp::Mul),
+        _ => None,
     }
 }
 

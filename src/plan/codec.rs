@@ -22,7 +22,7 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 use super::spec::SharedRead;
 use super::table::{PgScanTable, ScanSource, SubqueryTable};
 use super::udaf::{NumericStatistic, NUMERIC_STATISTIC};
-use super::udf::{NumericDiv, NUMERIC_DIV};
+use super::udf::{IntArith, NumericDiv, INT_ARITH, NUMERIC_DIV};
 use crate::page::ColumnType;
 
 #[derive(Debug, Default)]
@@ -82,6 +82,8 @@ impl LogicalExtensionCodec for ScanCodec {
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
         match (name, buf) {
             (NUMERIC_DIV, [scale]) => Ok(NumericDiv::udf(*scale as i8)),
+            (INT_ARITH, _) => IntArith::decode(buf)
+                .ok_or_else(|| DataFusionError::Internal(format!("invalid {name} parameters in plan"))),
             _ => not_impl_err!("unknown function {name} in a pg_fusion plan"),
         }
     }
@@ -90,6 +92,9 @@ impl LogicalExtensionCodec for ScanCodec {
         let any: &dyn std::any::Any = node.inner().as_ref();
         if let Some(div) = any.downcast_ref::<NumericDiv>() {
             buf.push(div.scale() as u8);
+        }
+        if let Some(op) = any.downcast_ref::<IntArith>() {
+            buf.extend_from_slice(&op.encode());
         }
         Ok(())
     }

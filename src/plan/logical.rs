@@ -23,7 +23,7 @@ use super::spec::{
 };
 use super::table::{column_name, PgScanTable, SubqueryTable};
 use super::udaf::NumericStatistic;
-use super::udf::NumericDiv;
+use super::udf::{IntArith, NumericDiv};
 use crate::page::ColumnType;
 
 /// A float as PostgreSQL orders it. Arrow compares floats by IEEE totalOrder: -0 < +0, and a NaN
@@ -309,6 +309,10 @@ fn df_expr(e: &DfExpr, name: &dyn Fn(usize) -> String) -> Expr {
                 ArithOp::Mul => Operator::Multiply,
             };
             binary_expr(df_expr(l, name), op, df_expr(r, name))
+        }
+        DfExpr::Cast(x, ty) => cast(df_expr(x, name), ty.arrow_type()),
+        DfExpr::IntArith(op, l, r, ty) => {
+            IntArith::udf(*op, ty.arrow_type()).call(vec![df_expr(l, name), df_expr(r, name)])
         }
         DfExpr::NumericDiv(l, r, scale) => {
             NumericDiv::udf(*scale).call(vec![df_expr(l, name), df_expr(r, name)])

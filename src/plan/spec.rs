@@ -141,6 +141,11 @@ pub enum DfExpr {
     IsNotNull(Box<DfExpr>),
     /// Exact arithmetic on decimals whose result fits 38 digits by construction.
     Arith(ArithOp, Box<DfExpr>, Box<DfExpr>),
+    /// A widening cast that keeps every value exactly (an integer to numeric).
+    Cast(Box<DfExpr>, ColumnType),
+    /// Integer arithmetic with PostgreSQL's overflow check for the result type (an error, 22003,
+    /// never a wrapped value; see `plan::udf::IntArith`).
+    IntArith(ArithOp, Box<DfExpr>, Box<DfExpr>, ColumnType),
     /// `CASE WHEN c1 THEN v1 ... ELSE e END` (no ELSE: NULL); a condition that is NULL is not
     /// taken, as in PostgreSQL.
     Case(Vec<(DfExpr, DfExpr)>, Option<Box<DfExpr>>),
@@ -149,7 +154,7 @@ pub enum DfExpr {
     NumericDiv(Box<DfExpr>, Box<DfExpr>, i8),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ArithOp {
     Add,
     Sub,

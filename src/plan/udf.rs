@@ -6,10 +6,16 @@
 //!   value-dependent result scale and held at one fixed scale. Its value is exactly PostgreSQL's;
 //!   its display scale is not, so the translator uses it only where the value alone matters
 //!   (comparisons).
+//! - [`IntArith`] (`pg_int_arith`): PostgreSQL's integer `+ - *` (`int4pl`, `int48mul`, ...):
+//!   the result type's overflow is an error (22003, "integer out of range"), never a wrapped
+//!   value. A function, not arithmetic in wider types and a cast: the optimizer moves casts out
+//!   of comparisons (`CAST(x AS INT) > 0` becomes `x > 0`), which would drop the check.
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::Int64Array;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Int64Type};
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::{plan_err, DataFusionError, Result};
@@ -17,9 +23,121 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
+use super::spec::ArithOp;
 use crate::value::numeric_div::{pg_div, DivError};
 
 pub const NUMERIC_DIV: &str = "pg_numeric_div";
+pub const INT_ARITH: &str = "pg_int_arith";
+
+/// PostgreSQL's integer `+ - *` with the result type's overflow check.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntArith {
+    op: ArithOp,
+    /// The result type: Int16, Int32 or Int64.
+    ty: DataType,
+    signature: Signature,
+}
+
+impl IntArith {
+    pub fn udf(op: ArithOp, ty: DataType) -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(IntArith {
+            op,
+            ty,
+            signature: Signature::any(2, Volatility::Immutable),
+        }))
+    }
+
+    /// Its parameters as two bytes: the operation, the result's width in bits.
+    pub fn encode(&self) -> [u8; 2] {
+        let op = match self.op {
+            ArithOp::Add => 0,
+            ArithOp::Sub => 1,
+            ArithOp::Mul => 2,
+        };
+        let bits = match self.ty {
+            DataType::Int16 => 16,
+            DataType::Int32 => 32,
+            _ => 64,
+        };
+        [op, bits]
+    }
+
+    pub fn decode(buf: &[u8]) -> Option<Arc<ScalarUDF>> {
+        let op = match buf.first()? {
+            0 => ArithOp::Add,
+            1 => ArithOp::Sub,
+            2 => ArithOp::Mul,
+            _ => return None,
+        };
+        let ty = match buf.get(1..)? {
+            [16] => DataType::Int16,
+            [32] => DataType::Int32,
+            [64] => DataType::Int64,
+            _ => return None,
+        };
+        Some(IntArith::udf(op, ty))
+    }
+
+    /// PostgreSQL's value of `x op y`, or None where the result type overflows.
+    fn apply(&self, x: i64, y: i64) -> Option<i64> {
+        let v = match self.op {
+            ArithOp::Add => x.checked_add(y),
+            ArithOp::Sub => x.checked_sub(y),
+            ArithOp::Mul => x.checked_mul(y),
+        }?;
+        let fits = match self.ty {
+            DataType::Int16 => i16::try_from(v).is_ok(),
+            DataType::Int32 => i32::try_from(v).is_ok(),
+            _ => true,
+        };
+        fits.then_some(v)
+    }
+}
+
+impl ScalarUDFImpl for IntArith {
+    fn name(&self) -> &str {
+        INT_ARITH
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        let int = |t: &DataType| matches!(t, DataType::Int16 | DataType::Int32 | DataType::Int64);
+        match args {
+            [a, b] if int(a) && int(b) => Ok(self.ty.clone()),
+            _ => plan_err!("{INT_ARITH} takes two integers, not {args:?}"),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [a, b] = arrays.as_slice() else { return plan_err!("{INT_ARITH} takes two arguments") };
+        // Widening to int64 is exact.
+        let (a, b) = (cast(a, &DataType::Int64)?, cast(b, &DataType::Int64)?);
+        let (a, b) = (a.as_primitive::<Int64Type>(), b.as_primitive::<Int64Type>());
+        let out = a
+            .iter()
+            .zip(b.iter())
+            .map(|(x, y)| match (x, y) {
+                (Some(x), Some(y)) => self.apply(x, y).map(Some).ok_or_else(|| {
+                    let what = match self.ty {
+                        DataType::Int16 => "smallint",
+                        DataType::Int32 => "integer",
+                        _ => "bigint",
+                    };
+                    DataFusionError::ArrowError(
+                        Box::new(ArrowError::ArithmeticOverflow(format!("{what} out of range"))),
+                        None,
+                    )
+                }),
+                _ => Ok(None),
+            })
+            .collect::<Result<Int64Array>>()?;
+        Ok(ColumnarValue::Array(cast(&out, &self.ty)?))
+    }
+}
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct NumericDiv {
@@ -130,5 +248,29 @@ mod tests {
         assert_eq!(out.value(1), 10i128.pow(20));
         assert!(out.is_null(2));
         assert_eq!(out.value(3), -666_666_666_666_666_667);
+    }
+
+    #[test]
+    fn integer_arithmetic_checks_the_result_type() {
+        let int4 =
+            |op| IntArith { op, ty: DataType::Int32, signature: Signature::any(2, Volatility::Immutable) };
+        assert_eq!(int4(ArithOp::Add).apply(i32::MAX as i64, 0), Some(i32::MAX as i64));
+        assert_eq!(int4(ArithOp::Add).apply(i32::MAX as i64, 1), None);
+        assert_eq!(int4(ArithOp::Mul).apply(65536, 32768), None);
+        assert_eq!(int4(ArithOp::Sub).apply(i32::MIN as i64, 0), Some(i32::MIN as i64));
+        let int8 = IntArith {
+            op: ArithOp::Mul,
+            ty: DataType::Int64,
+            signature: Signature::any(2, Volatility::Immutable),
+        };
+        assert_eq!(int8.apply(i64::MAX, 2), None);
+        assert_eq!(int8.apply(3_000_000_000, 3), Some(9_000_000_000));
+        for (op, ty) in [(ArithOp::Sub, DataType::Int16), (ArithOp::Mul, DataType::Int64)] {
+            let f = IntArith::udf(op, ty.clone());
+            let any: &dyn std::any::Any = f.inner().as_ref();
+            let bytes = any.downcast_ref::<IntArith>().unwrap().encode();
+            assert_eq!(IntArith::decode(&bytes).unwrap(), f);
+        }
+        assert!(IntArith::decode(&[3, 32]).is_none() && IntArith::decode(&[0, 8]).is_none());
     }
 }

@@ -68,7 +68,7 @@ fn arrow_sqlstate(e: &ArrowError) -> [u8; 5] {
         ArrowError::DivideByZero => *b"22012",
         ArrowError::ArithmeticOverflow(_) => *b"22003",
         ArrowError::CastError(m) | ArrowError::ComputeError(m)
-            if m.contains("overflow") || m.contains("too large") =>
+            if m.contains("overflow") || m.contains("too large") || m.contains("out of range") =>
         {
             *b"22003"
         }
@@ -84,7 +84,20 @@ impl From<DataFusionError> for Failure {
             DataFusionError::NotImplemented(_) => *b"0A000",
             _ => *b"XX000",
         };
-        Failure { sqlstate, message: e.find_root().to_string() }
+        let message = match e.find_root() {
+            // A refusal found while running: named as the planner's refusals are.
+            DataFusionError::NotImplemented(m) => format!("unsupported {m}"),
+            // PostgreSQL's words for PostgreSQL's errors.
+            DataFusionError::ArrowError(a, _) if matches!(**a, ArrowError::DivideByZero) => {
+                "division by zero".to_string()
+            }
+            DataFusionError::ArrowError(a, _) => match a.as_ref() {
+                ArrowError::ArithmeticOverflow(m) if m.ends_with("out of range") => m.clone(),
+                _ => a.to_string(),
+            },
+            root => root.to_string(),
+        };
+        Failure { sqlstate, message }
     }
 }
 

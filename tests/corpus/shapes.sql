@@ -98,3 +98,12 @@ SELECT o_orderkey, lag(o_orderdate, 1, DATE '1990-01-01') OVER w, lead(o_orderke
 SELECT l_returnflag, variance(l_quantity), stddev(l_extendedprice), var_pop(l_discount), stddev_pop(l_extendedprice * (1 - l_discount)), var_samp(l_linenumber) FROM lineitem GROUP BY l_returnflag ORDER BY 1;
 SELECT o_orderpriority, stddev_samp(o_totalprice), var_pop(o_custkey) FILTER (WHERE o_orderstatus = 'F') FROM orders GROUP BY ROLLUP (o_orderpriority) ORDER BY 1;
 SELECT o_orderkey, sum(o_totalprice) OVER (PARTITION BY o_orderpriority ORDER BY o_totalprice RANGE BETWEEN 1000.00 PRECEDING AND 500 FOLLOWING), count(*) OVER (ORDER BY o_custkey GROUPS BETWEEN 2 PRECEDING AND 1 FOLLOWING) FROM orders WHERE o_custkey < 60 ORDER BY o_orderkey;
+
+-- Integer + - * after the join (several tables, a subquery's columns), with PostgreSQL's overflow check.
+SELECT n_name, sum(s_nationkey * n_regionkey), count(*) FILTER (WHERE s_suppkey + n_nationkey > 100) FROM supplier JOIN nation ON s_nationkey = n_nationkey GROUP BY 1 ORDER BY 1;
+SELECT o_orderpriority, sum(l_linenumber * o_shippriority + l_linenumber), min(o_custkey - l_suppkey) FROM orders JOIN lineitem ON l_orderkey = o_orderkey WHERE o_orderkey < 3000 GROUP BY 1 ORDER BY 1;
+
+-- A WITH query referenced twice: computed once, both references read its rows.
+WITH r AS (SELECT l_suppkey, sum(l_quantity) AS q FROM lineitem GROUP BY l_suppkey) SELECT count(*), max(a.q), min(b.q) FROM r a JOIN r b ON a.l_suppkey = b.l_suppkey + 1;
+WITH t AS (SELECT o_custkey, count(*) AS n FROM orders GROUP BY o_custkey) SELECT c_mktsegment, sum(t1.n) FROM customer JOIN t t1 ON t1.o_custkey = c_custkey WHERE t1.n * 2 > (SELECT max(n) FROM t) GROUP BY 1 ORDER BY 1;
+SELECT c_mktsegment, sum(x.n * c_acctbal), sum(x.n + c_acctbal) FROM customer JOIN (SELECT o_custkey, count(*) AS n FROM orders GROUP BY o_custkey) x ON x.o_custkey = c_custkey GROUP BY 1 ORDER BY 1;

@@ -1,0 +1,76 @@
+-- Fail closed: one query per construct docs/compatibility.md lists as refused and no other
+-- suite shows. Each is a clean ERROR naming the construct, SQLSTATE 0A000, and the session goes
+-- on (no page stays in use).
+CREATE TABLE rc (id int PRIMARY KEY, region text COLLATE "C", code char(3) COLLATE "C", ts timestamp);
+CREATE TABLE ro (id bigint PRIMARY KEY, cust int, status char(1) COLLATE "C", total numeric(12,2), day date, f8 float8);
+CREATE TABLE rl (order_id bigint, line int, qty numeric(10,2), price numeric(12,2), code char(5) COLLATE "C", note text COLLATE "C");
+INSERT INTO rc SELECT i, 'r' || (i % 4), 'c' || (i % 9), timestamp '2020-01-01' + i * interval '7 hours' FROM generate_series(1, 300) i;
+INSERT INTO ro SELECT i, CASE WHEN i % 17 = 0 THEN NULL ELSE 1 + i % 320 END,
+                      CASE WHEN i % 3 = 0 THEN 'F' ELSE 'O' END, (i * 3.17) % 5000, date '2020-01-01' + i % 700, i / 7.0
+FROM generate_series(1, 4000) i;
+INSERT INTO rl SELECT 1 + i % 4100, i % 7, 1 + i % 50, (i * 1.37) % 900, 'c' || (i % 9), 'n' || (i % 13)
+FROM generate_series(1, 20000) i;
+ANALYZE rc, ro, rl;
+SET pg_fusion.enable = on;
+
+-- Expressions over several tables (or the nullable side of an outer join).
+SELECT count(*) FROM ro o JOIN rc c ON o.cust = c.id WHERE o.id * interval '1 day' > c.id * interval '1 day';
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM ro o JOIN rc c ON o.cust = c.id WHERE o.status || c.region = 'Fr1';
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM rl l JOIN rc c ON c.id = l.line WHERE l.note < c.region COLLATE "und-x-icu";
+\echo :LAST_ERROR_SQLSTATE
+SELECT DISTINCT o.total + c.id FROM ro o JOIN rc c ON c.id = o.cust;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(o.total * l.price * l.qty * l.qty) FROM ro o JOIN rl l ON l.order_id = o.id;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FILTER (WHERE o.total / l.qty > 1) FROM ro o JOIN rl l ON l.order_id = o.id;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(100 / l.line) FILTER (WHERE o.status = 'F') FROM ro o JOIN rl l ON l.order_id = o.id;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM rc c LEFT JOIN ro o ON o.cust = c.id WHERE CASE WHEN o.id IS NULL THEN current_date ELSE o.day END > date '2020-06-01';
+\echo :LAST_ERROR_SQLSTATE
+SELECT coalesce(o.total, 0), count(*) FROM rc c LEFT JOIN ro o ON o.cust = c.id GROUP BY 1;
+\echo :LAST_ERROR_SQLSTATE
+
+-- Set operations, WITH and subqueries in FROM.
+SELECT code FROM rl UNION SELECT code FROM rc;
+\echo :LAST_ERROR_SQLSTATE
+-- A statement with a data-modifying WITH writes: PostgreSQL runs it natively, as any write.
+WITH d AS (UPDATE rc SET region = region WHERE false RETURNING id) SELECT count(*) FROM d;
+SELECT sum(m) FROM (SELECT cust, max(total) / 2 AS m FROM ro GROUP BY cust) x;
+\echo :LAST_ERROR_SQLSTATE
+
+-- Window functions.
+SELECT bool_and(status = 'F') OVER (ORDER BY id) FROM ro LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT stddev(cust) OVER (ORDER BY id) FROM ro LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(id) OVER (ORDER BY ts::time RANGE BETWEEN interval '1 hour' PRECEDING AND CURRENT ROW) FROM rc LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+
+-- Aggregates.
+SELECT corr(id, cust) FROM ro;
+\echo :LAST_ERROR_SQLSTATE
+SELECT covar_samp(id, cust), regr_slope(id, cust) FROM ro;
+\echo :LAST_ERROR_SQLSTATE
+SELECT array_agg(id) FROM rc;
+\echo :LAST_ERROR_SQLSTATE
+SELECT stddev(f8::real) FROM ro;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(total / 3) FROM ro;
+\echo :LAST_ERROR_SQLSTATE
+
+-- Functions and types.
+SELECT sum(extract(epoch FROM ts)) FROM rc;
+\echo :LAST_ERROR_SQLSTATE
+SELECT DISTINCT ts - timestamp '2020-01-01' FROM rc;
+\echo :LAST_ERROR_SQLSTATE
+SELECT id FROM rc ORDER BY ts - timestamp '2020-01-01' LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+SELECT int4range(id, id + 1) FROM rc WHERE id = 1;
+\echo :LAST_ERROR_SQLSTATE
+
+SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
+RESET pg_fusion.enable;
+DROP TABLE rc, ro, rl;
