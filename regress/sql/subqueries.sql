@@ -335,11 +335,22 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
--- Fail closed (0A000): arms of different types, INTERSECT ALL / EXCEPT ALL (DataFusion's are not
--- multisets), removing duplicates of floats.
+-- INTERSECT ALL and EXCEPT ALL are multisets: a row m times on the left and n times on the
+-- right is kept min(m, n) and max(m - n, 0) times (NULLs equal); chained, and in a subquery.
+\set q 'SELECT cust, status FROM so WHERE id % 5 = 0 INTERSECT ALL SELECT cust, status FROM so WHERE id % 3 = 0 ORDER BY 1 NULLS FIRST, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT cust FROM so EXCEPT ALL SELECT id FROM sc WHERE quota > 100 EXCEPT ALL SELECT cust FROM so WHERE status = ''F'' ORDER BY 1 NULLS FIRST'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c, count(*) FROM (SELECT cust AS c FROM so EXCEPT ALL SELECT cust FROM so WHERE total > 2500 INTERSECT ALL SELECT code FROM sl) x GROUP BY c ORDER BY 2 DESC, 1 NULLS FIRST LIMIT 10'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- Fail closed (0A000): arms of different types, removing duplicates of floats.
 SELECT id FROM sc UNION SELECT id FROM so;
-\echo :LAST_ERROR_SQLSTATE
-SELECT cust FROM so INTERSECT ALL SELECT id FROM sc;
 \echo :LAST_ERROR_SQLSTATE
 SELECT quota::float8 FROM sc UNION SELECT total::float8 FROM so;
 \echo :LAST_ERROR_SQLSTATE

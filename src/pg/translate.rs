@@ -1795,7 +1795,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
 /// A query whose body is UNION / INTERSECT / EXCEPT: each arm a query block, DataFusion's set
 /// operation over them, then ORDER BY / LIMIT. The arms' columns must have the same block type
 /// (and the same PostgreSQL type, text and varchar aside); duplicate removal needs columns
-/// DataFusion compares as PostgreSQL does. INTERSECT ALL and EXCEPT ALL fail closed.
+/// DataFusion compares as PostgreSQL does.
 fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
     // SAFETY: our copy of a valid Query with a SetOperationStmt tree.
     let q = unsafe { &*query };
@@ -1840,10 +1840,8 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
                         sys::SetOperation_SETOP_EXCEPT => SetOpKind::Except,
                         _ => return Err(unsupported("set operation")),
                     };
-                    if so.all && kind != SetOpKind::Union {
-                        return Err(unsupported("INTERSECT ALL / EXCEPT ALL"));
-                    }
-                    w.needs_equality |= !so.all;
+                    // Every form but UNION ALL compares rows.
+                    w.needs_equality |= !so.all || kind != SetOpKind::Union;
                     let left = walk(so.larg, rtable, w)?;
                     let right = walk(so.rarg, rtable, w)?;
                     Ok(SetTree::Op { kind, all: so.all, left: Box::new(left), right: Box::new(right) })

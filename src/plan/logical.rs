@@ -372,11 +372,34 @@ fn set_plan(tree: &SetTree, leaf_plan: &dyn Fn(usize) -> Result<LogicalPlan>) ->
                 (SetOpKind::Union, false) => LogicalPlanBuilder::from(l).union_distinct(r)?.build(),
                 (SetOpKind::Intersect, false) => LogicalPlanBuilder::intersect(l, r, false),
                 (SetOpKind::Except, false) => LogicalPlanBuilder::except(l, r, false),
-                // DataFusion's INTERSECT/EXCEPT ALL are a plain semi/anti join, not multisets.
-                _ => Err(datafusion::common::DataFusionError::NotImplemented("INTERSECT/EXCEPT ALL".into())),
+                // Multisets (DataFusion's own ALL forms are a plain semi/anti join): each side
+                // numbers the copies of each row; the distinct operation over (row, number)
+                // keeps min(m, n) copies of a row for INTERSECT ALL and max(m - n, 0) for EXCEPT
+                // ALL, as PostgreSQL does (NULLs equal, as in every set operation).
+                (kind, true) => {
+                    let columns: Vec<Expr> = l.schema().columns().into_iter().map(Expr::Column).collect();
+                    let (l, r) = (numbered(l)?, numbered(r)?);
+                    let op = if *kind == SetOpKind::Intersect {
+                        LogicalPlanBuilder::intersect(l, r, false)?
+                    } else {
+                        LogicalPlanBuilder::except(l, r, false)?
+                    };
+                    LogicalPlanBuilder::from(op).project(columns)?.build()
+                }
             }
         }
     }
+}
+
+/// `plan` with a column numbering the copies of each row: 1.. among the rows equal in every
+/// column.
+fn numbered(plan: LogicalPlan) -> Result<LogicalPlan> {
+    let columns: Vec<Expr> = plan.schema().columns().into_iter().map(Expr::Column).collect();
+    let number = datafusion::functions_window::expr_fn::row_number().partition_by(columns.clone()).build()?;
+    let name = number.schema_name().to_string();
+    let plan = LogicalPlanBuilder::window_plan(plan, vec![number])?;
+    let copy = Expr::Column(datafusion::common::Column::from_name(name)).alias("copy");
+    LogicalPlanBuilder::from(plan).project(columns.into_iter().chain([copy]))?.build()
 }
 
 fn stage_name(i: usize) -> String {

@@ -309,14 +309,6 @@ fn set_operations_build_and_round_trip() {
     let back = codec::from_bytes(&bytes, &ctx.task_ctx(), None).unwrap();
     assert_eq!(text, format!("{}", back.display_indent()));
     ctx.state().optimize(&back).unwrap();
-    // INTERSECT ALL is refused: DataFusion's is a plain semi join.
-    s.set_tree = Some(SetTree::Op {
-        kind: SetOpKind::Intersect,
-        all: true,
-        left: Box::new(SetTree::Arm(0)),
-        right: Box::new(SetTree::Arm(1)),
-    });
-    assert!(logical::build(&s).is_err());
 }
 
 /// A leaf of `public.t` with columns (sql, id) and an optional condition.
@@ -468,4 +460,30 @@ fn volatile_or_different_subqueries_are_not_shared() {
     assert_eq!(share_subqueries(&mut outer, &mut pg), 0);
     assert!(outer.subqueries.iter().all(|s| s.shared.is_none()));
     assert_eq!(pg.len(), 5);
+}
+
+#[test]
+fn multiset_set_operations_number_copies() -> Result<(), Box<dyn std::error::Error>> {
+    let arm = |plan: PlanSpec| Subquery { plan, columns: vec![(0, 0), (1, 1)], shared: None };
+    for kind in [SetOpKind::Intersect, SetOpKind::Except] {
+        let mut s = spec();
+        s.scans.clear();
+        s.subqueries = vec![arm(spec()), arm(spec())];
+        s.set_tree = Some(SetTree::Op {
+            kind,
+            all: true,
+            left: Box::new(SetTree::Arm(0)),
+            right: Box::new(SetTree::Arm(1)),
+        });
+        s.grouping = None;
+        s.having = None;
+        s.output = vec![0, 1];
+        let plan = logical::build(&s)?;
+        let text = format!("{}", plan.display_indent());
+        assert_eq!(text.matches("WindowAggr: windowExpr=[[row_number()").count(), 2, "{text}");
+        assert_eq!(plan.schema().fields().len(), 2);
+        let back = codec::from_bytes(&codec::to_bytes(&plan)?, &SessionContext::new().task_ctx(), None)?;
+        assert_eq!(text, format!("{}", back.display_indent()));
+    }
+    Ok(())
 }

@@ -107,3 +107,7 @@ SELECT o_orderpriority, sum(l_linenumber * o_shippriority + l_linenumber), min(o
 WITH r AS (SELECT l_suppkey, sum(l_quantity) AS q FROM lineitem GROUP BY l_suppkey) SELECT count(*), max(a.q), min(b.q) FROM r a JOIN r b ON a.l_suppkey = b.l_suppkey + 1;
 WITH t AS (SELECT o_custkey, count(*) AS n FROM orders GROUP BY o_custkey) SELECT c_mktsegment, sum(t1.n) FROM customer JOIN t t1 ON t1.o_custkey = c_custkey WHERE t1.n * 2 > (SELECT max(n) FROM t) GROUP BY 1 ORDER BY 1;
 SELECT c_mktsegment, sum(x.n * c_acctbal), sum(x.n + c_acctbal) FROM customer JOIN (SELECT o_custkey, count(*) AS n FROM orders GROUP BY o_custkey) x ON x.o_custkey = c_custkey GROUP BY 1 ORDER BY 1;
+
+-- INTERSECT ALL / EXCEPT ALL as multisets.
+SELECT l_returnflag, l_linestatus FROM lineitem WHERE l_orderkey < 2000 INTERSECT ALL SELECT l_returnflag, l_linestatus FROM lineitem WHERE l_quantity < 10 ORDER BY 1, 2;
+SELECT count(*), count(DISTINCT k) FROM (SELECT o_custkey AS k FROM orders EXCEPT ALL SELECT c_custkey FROM customer WHERE c_acctbal > 0) x;
