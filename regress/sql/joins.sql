@@ -173,7 +173,11 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 
 -- Integer + - * over several tables or the nullable side: DataFusion computes them after the
 -- join, checking the result type's range as PostgreSQL does (22003, never a wrapped value).
-\set q 'SELECT c.region, sum(c.id * l.line), sum(o.cust - c.id), max(l.line + c.id * 2), count(*) FILTER (WHERE c.id * l.line > 500) FROM jc c JOIN jo o ON o.cust = c.id JOIN jl l ON l.order_id = o.id WHERE o.id + c.id > 100 GROUP BY 1 ORDER BY 1'
+\set q 'SELECT c.region, sum(c.id * l.line), sum(o.cust - c.id), max(l.line + c.id * 2), count(*) FILTER (WHERE c.id * l.line > 500) FROM jc c JOIN jo o ON o.cust = c.id JOIN jl l ON l.order_id = o.id GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.region, count(*), sum(l.qty) FROM jc c JOIN jo o ON o.cust = c.id JOIN jl l ON l.order_id = o.id WHERE o.id + c.id * l.line > 1000 GROUP BY 1 ORDER BY 1'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same

@@ -32,6 +32,13 @@ SELECT count(*) FROM rc c LEFT JOIN ro o ON o.cust = c.id WHERE CASE WHEN o.id I
 \echo :LAST_ERROR_SQLSTATE
 SELECT coalesce(o.total, 0), count(*) FROM rc c LEFT JOIN ro o ON o.cust = c.id GROUP BY 1;
 \echo :LAST_ERROR_SQLSTATE
+-- Integer arithmetic after the join where DataFusion could evaluate it on rows PostgreSQL does
+-- not (a CASE branch; a projection moved below a condition between tables): an overflow
+-- PostgreSQL would not raise.
+SELECT count(*) FROM ro o JOIN rl l ON l.order_id = o.id WHERE CASE WHEN l.line > 3 THEN false ELSE o.cust * l.line > 5 END;
+\echo :LAST_ERROR_SQLSTATE
+SELECT sum(o.cust * l.line) FROM ro o JOIN rl l ON l.order_id = o.id AND o.total > l.price;
+\echo :LAST_ERROR_SQLSTATE
 
 -- Set operations, WITH and subqueries in FROM.
 SELECT code FROM rl UNION SELECT code FROM rc;

@@ -216,7 +216,11 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 -- A block's integer columns in numeric and integer arithmetic (an exact cast to numeric, the
 -- integer result type's overflow check).
-\set q 'SELECT c.region, sum(x.n * c.quota), sum(x.n + c.quota), max(x.n * 2 + c.id) FROM sc c JOIN (SELECT cust, count(*) AS n FROM so GROUP BY cust) x ON x.cust = c.id WHERE x.n - 1 > 10 GROUP BY 1 ORDER BY 1'
+\set q 'SELECT c.region, sum(x.n * c.quota), sum(x.n + c.quota), max(x.n * 2 + c.id) FROM sc c JOIN (SELECT cust, count(*) AS n FROM so GROUP BY cust) x ON x.cust = c.id GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.region, count(*) FROM sc c JOIN (SELECT cust, count(*) AS n FROM so GROUP BY cust) x ON x.cust = c.id WHERE x.n - 1 > 10 GROUP BY 1 ORDER BY 1'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same

@@ -735,6 +735,34 @@ fn null_test(n: &sys::NullTest, arg: Box<DfExpr>) -> DfExpr {
     }
 }
 
+/// Whether `e` computes integer arithmetic (which can fail on overflow).
+fn has_int_arith(e: &DfExpr) -> bool {
+    match e {
+        DfExpr::IntArith(..) => true,
+        DfExpr::Column(_) | DfExpr::Literal(_) => false,
+        DfExpr::Compare(_, l, r) | DfExpr::Arith(_, l, r) | DfExpr::NumericDiv(l, r, _) => {
+            has_int_arith(l) || has_int_arith(r)
+        }
+        DfExpr::And(v) | DfExpr::Or(v) => v.iter().any(has_int_arith),
+        DfExpr::Not(x) | DfExpr::IsNull(x) | DfExpr::IsNotNull(x) | DfExpr::Cast(x, _) => has_int_arith(x),
+        DfExpr::Case(branches, default) => {
+            branches.iter().any(|(c, v)| has_int_arith(c) || has_int_arith(v))
+                || default.as_deref().is_some_and(has_int_arith)
+        }
+    }
+}
+
+/// Whether `e` is equalities between columns only (all of them become hash-join keys).
+fn equalities_only(e: &DfExpr) -> bool {
+    match e {
+        DfExpr::And(v) => v.iter().all(equalities_only),
+        DfExpr::Compare(CmpOp::Eq, l, r) => {
+            matches!((l.as_ref(), r.as_ref()), (DfExpr::Column(_), DfExpr::Column(_)))
+        }
+        _ => false,
+    }
+}
+
 fn and_all(mut terms: Vec<DfExpr>) -> Option<DfExpr> {
     match terms.len() {
         0 => None,
@@ -1245,6 +1273,11 @@ impl Builder {
                     None => Err(refuse()),
                 },
                 sys::NodeTag_T_OpExpr => match int_op((*(e as *mut sys::OpExpr)).opfuncid) {
+                    // DataFusion may evaluate a boolean CASE's branches for every row (it
+                    // rewrites the CASE into AND/OR): an overflow PostgreSQL would not raise.
+                    Some(_) if self.guarded => Err(unsupported(
+                        "integer arithmetic in a CASE branch or COALESCE argument computed after the joins",
+                    )),
                     Some(op) => {
                         let args: Vec<*mut sys::Node> = list((*(e as *mut sys::OpExpr)).args);
                         let [l, r] = args.as_slice() else { return Err(refuse()) };
@@ -2697,6 +2730,14 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
         scan_pg_types.push(pg_types);
     }
 
+    // DataFusion may compute the projection of computed columns below a filter it can swap with
+    // (a WHERE over joined rows that is not all join keys): integer arithmetic there could
+    // raise an overflow on rows PostgreSQL filters out first.
+    if b.computed.iter().any(|(_, e)| has_int_arith(e)) && !join_filter.as_ref().is_none_or(equalities_only) {
+        return Err(unsupported(
+            "integer arithmetic computed after the joins under a condition between tables other than equalities",
+        ));
+    }
     let scan_tlist = scan_tlist_of(&scan_tlist_exprs)?;
     // Subquery leaves: the columns the block reads (one at least, to have rows).
     let mut subqueries = Vec::new();

@@ -68,7 +68,7 @@ fn arrow_sqlstate(e: &ArrowError) -> [u8; 5] {
         ArrowError::DivideByZero => *b"22012",
         ArrowError::ArithmeticOverflow(_) => *b"22003",
         ArrowError::CastError(m) | ArrowError::ComputeError(m)
-            if m.contains("overflow") || m.contains("too large") || m.contains("out of range") =>
+            if m.contains("overflow") || m.contains("too large") || m.contains("is out of range Int") =>
         {
             *b"22003"
         }
