@@ -154,9 +154,9 @@ pub fn share_subqueries(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>
     // Numbered in the order of the first references that have later ones.
     let mut ids: Vec<Option<u32>> = vec![None; walk.firsts.len()];
     let mut next = 0;
-    for (first, _, _) in &walk.later {
-        if ids[*first].is_none() {
-            ids[*first] = Some(next);
+    for (k, id) in ids.iter_mut().enumerate() {
+        if walk.later.iter().any(|(first, _, _)| *first == k) {
+            *id = Some(next);
             next += 1;
         }
     }

@@ -113,8 +113,9 @@ pub enum CmpOp {
     GtEq,
 }
 
-/// A literal value in a DataFusion-side expression.
-#[derive(Clone, Debug, PartialEq)]
+/// A literal value in a DataFusion-side expression. Equal only when it is the same value:
+/// floats by their bits (`-0.0` and `0.0` differ; see [`super::share`]).
+#[derive(Clone, Debug)]
 pub enum Literal {
     Null(ColumnType),
     Bool(bool),
@@ -124,6 +125,26 @@ pub enum Literal {
     Utf8(String),
     Date32(i32),
     TimestampUs { value: i64, utc: bool },
+}
+
+impl PartialEq for Literal {
+    fn eq(&self, other: &Literal) -> bool {
+        use Literal::*;
+        match (self, other) {
+            (Null(a), Null(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (Int64(a), Int64(b)) => a == b,
+            (Float64(a), Float64(b)) => a.to_bits() == b.to_bits(),
+            (
+                Decimal128 { value: a, precision: p, scale: s },
+                Decimal128 { value: b, precision: q, scale: t },
+            ) => (a, p, s) == (b, q, t),
+            (Utf8(a), Utf8(b)) => a == b,
+            (Date32(a), Date32(b)) => a == b,
+            (TimestampUs { value: a, utc: u }, TimestampUs { value: b, utc: v }) => (a, u) == (b, v),
+            _ => false,
+        }
+    }
 }
 
 /// Expressions DataFusion evaluates above the scans (join conditions, HAVING). Column indexes

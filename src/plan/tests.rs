@@ -463,6 +463,28 @@ fn volatile_or_different_subqueries_are_not_shared() {
 }
 
 #[test]
+fn float_literals_are_equal_only_bit_for_bit() {
+    use super::share::share_subqueries;
+    let with = |x: f64| {
+        let mut p = spec();
+        p.having = Some(DfExpr::Compare(
+            CmpOp::Gt,
+            Box::new(DfExpr::Column(1)),
+            Box::new(DfExpr::Literal(Literal::Float64(x))),
+        ));
+        p
+    };
+    let mut outer = spec();
+    outer.subqueries = vec![
+        Subquery { plan: with(-0.0), columns: vec![(0, 3)], shared: None },
+        Subquery { plan: with(0.0), columns: vec![(0, 4)], shared: None },
+    ];
+    let mut pg = vec![Vec::new(); 3];
+    assert_eq!(share_subqueries(&mut outer, &mut pg), 0);
+    assert_eq!(Literal::Float64(f64::NAN), Literal::Float64(f64::NAN));
+}
+
+#[test]
 fn multiset_set_operations_number_copies() -> Result<(), Box<dyn std::error::Error>> {
     let arm = |plan: PlanSpec| Subquery { plan, columns: vec![(0, 0), (1, 1)], shared: None };
     for kind in [SetOpKind::Intersect, SetOpKind::Except] {
