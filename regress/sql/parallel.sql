@@ -26,6 +26,27 @@ SELECT count(*), sum(v), count(DISTINCT id) FROM par WHERE id % 3 = 0;
 SELECT count(*), sum(a.v + b.v) FROM par a JOIN par b ON a.id = b.id WHERE b.g = 3;
 SET pg_fusion.enable = on;
 
+-- Two large tables: one set of workers for the query, each reading both (a worker moves to the
+-- other table while the one it reads waits for DataFusion), so both leaves count the leader
+-- and the two workers.
+CREATE TABLE par2 (id int, w int);
+INSERT INTO par2 SELECT i * 2, i % 5 FROM generate_series(1, 60000) i;
+VACUUM ANALYZE par2;
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT b.w, count(*), sum(a.v) FROM par a JOIN par2 b ON a.id = b.id GROUP BY b.w;
+\o
+\! grep -E 'Relation|Scan Producers' /tmp/pg_fusion_regress_parallel.out
+SELECT b.w, count(*), sum(a.v), sum(length(a.t)) FROM par a JOIN par2 b ON a.id = b.id GROUP BY b.w ORDER BY b.w;
+SELECT count(*), sum(b.id) FROM par2 b WHERE NOT EXISTS (SELECT 1 FROM par a WHERE a.id = b.id);
+SET pg_fusion.enable = off;
+SELECT b.w, count(*), sum(a.v), sum(length(a.t)) FROM par a JOIN par2 b ON a.id = b.id GROUP BY b.w ORDER BY b.w;
+SELECT count(*), sum(b.id) FROM par2 b WHERE NOT EXISTS (SELECT 1 FROM par a WHERE a.id = b.id);
+SET pg_fusion.enable = on;
+-- An error in either table's producers keeps its SQLSTATE.
+\set VERBOSITY terse
+SELECT count(*) FROM par a JOIN par2 b ON a.id = b.id WHERE 100 / (b.id - 30000) > 0;
+\set VERBOSITY default
+
 -- A query with subqueries still gets workers for the leaves whose own scan SQL is parallel-safe
 -- (the leader runs the rest): here both leaves of the decorrelated scalar subquery; a leaf with
 -- a subquery inside it, or a parallel-restricted function, is read by the leader alone.
@@ -145,5 +166,5 @@ COMMIT;
 -- Every page and slot is back.
 SELECT metric, value FROM pg_fusion_metrics()
 WHERE metric IN ('pages_in_use', 'scan_slots_in_use') ORDER BY metric;
-DROP TABLE par, par_tmp, par_small;
+DROP TABLE par, par2, par_tmp, par_small;
 DROP FUNCTION par_restricted(int);

@@ -378,7 +378,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         ((*estate).es_param_list_info, (*estate).es_query_cxt)
     };
     let leaves = leaves(&p)?;
-    let workers = parallel_workers(node, &leaves, params)?;
+    let (nworkers, pooled) = parallel_workers(node, &leaves, params)?;
     // Every leaf's own slot first (waiting for one while all are busy), then slots for parallel
     // workers as far as some are free (never waiting for those): the query's own leaves never
     // wait for slots its workers took.
@@ -388,9 +388,47 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     for leaf in &leaves {
         own.push(if leaf[LEAF_SHARED].is_empty() { Some(ScanSession::open(seg)?) } else { None });
     }
+    let mut pg_types = Vec::with_capacity(leaves.len());
+    for leaf in &leaves {
+        pg_types
+            .push(leaf[LEAF_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect::<Vec<sys::Oid>>());
+    }
+    // The pool: per pooled leaf (with a slot of its own), per worker a slot, worker by worker.
+    let pool_leaves: Vec<usize> =
+        (0..leaves.len()).filter(|&i| pooled[i].is_some() && own[i].is_some()).collect();
+    let mut extra: Vec<Vec<Option<ScanSession>>> = pool_leaves.iter().map(|_| Vec::new()).collect();
+    let mut workers = 0;
+    'workers: for _ in 0..nworkers {
+        for e in extra.iter_mut() {
+            e.push(ScanSession::try_open(seg));
+        }
+        if extra.iter().all(|e| e.last().is_some_and(|s| s.is_none())) {
+            extra.iter_mut().for_each(|e| drop(e.pop()));
+            break 'workers;
+        }
+        workers += 1;
+    }
+    let pool: Vec<parallel::PoolLeaf> = pool_leaves
+        .iter()
+        .zip(&extra)
+        .map(|(&i, slots)| parallel::PoolLeaf {
+            slots: slots.iter().map(|s| s.as_ref().map(|s| s.lease())).collect(),
+            chunk_sql: &leaves[i][LEAF_CHUNK_SQL],
+            nblocks: pooled[i].unwrap_or(0),
+            types: &leaves[i][LEAF_TYPES],
+            pg_types: &pg_types[i],
+        })
+        .collect();
+    let scan = if workers > 0 {
+        Some(ParallelScan::launch(workers, &pool, params, control.worker(), producing)?)
+    } else {
+        None
+    };
+    let launched = scan.as_ref().map_or(0, |s| s.launched as usize);
+    let mut extra = extra.into_iter();
     // PostgreSQL's estimate of each leaf's rows, from its first statement's plan.
     let mut estimates = Vec::with_capacity(leaves.len());
-    for ((leaf, &nworkers), own) in leaves.iter().zip(&workers).zip(own) {
+    for (i, (leaf, own)) in leaves.iter().zip(own).enumerate() {
         let Some(own) = own else {
             estimates.push(None);
             run.scan_slots.push(Vec::new());
@@ -398,42 +436,10 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             continue;
         };
         let scan_types = parse_types(&leaf[LEAF_TYPES])?;
-        let scan_pg: Vec<sys::Oid> = leaf[LEAF_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect();
-        let extra: Vec<ScanSession> = (0..nworkers.0).map_while(|_| ScanSession::try_open(seg)).collect();
-        if extra.is_empty() {
-            let producer = Producer::start(
-                own,
-                control.worker(),
-                &leaf[LEAF_SQL],
-                scan_types,
-                scan_pg,
-                params,
-                memory,
-                producing,
-            )?;
-            estimates.push(producer.estimated_rows());
-            run.scan_slots.push(vec![producer.slot_ref()]);
-            run.leaf_producers.push((1, 1));
-            run.producers.push(producer);
-            run.producers_started += 1;
-            continue;
-        }
-        let refs: Vec<SlotRef> = extra
-            .iter()
-            .map(|s| SlotRef { index: s.lease().index, generation: s.lease().generation })
-            .collect();
-        let scan = ParallelScan::launch(
-            &refs,
-            &leaf[LEAF_CHUNK_SQL],
-            nworkers.1,
-            &leaf[LEAF_TYPES],
-            &scan_pg,
-            params,
-            control.worker(),
-            producing,
-        )?;
-        let launched = scan.launched as usize;
-        let producer = match scan.chunks(&leaf[LEAF_CHUNK_SQL]) {
+        let scan_pg = pg_types[i].clone();
+        let at = pool_leaves.iter().position(|&j| j == i);
+        let chunks = at.and_then(|k| scan.as_ref()?.chunks(k, &pool[k]));
+        let producer = match chunks {
             Some(chunks) => Producer::start_chunked(
                 own,
                 control.worker(),
@@ -458,11 +464,14 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         estimates.push(producer.estimated_rows());
         let mut slots = vec![producer.slot_ref()];
         run.producers.push(producer);
-        run.leaf_producers.push((1 + refs.len() as u32, 1 + launched as u32));
-        run.producers_started += 1 + launched as u32;
-        for (k, session) in extra.into_iter().enumerate() {
-            slots.push(refs[k]);
+        let (mut planned, mut actual) = (1, 1);
+        let sessions = if at.is_some() { extra.next().unwrap_or_default() } else { Vec::new() };
+        for (k, session) in sessions.into_iter().enumerate() {
+            let Some(session) = session else { continue };
+            planned += 1;
+            slots.push(SlotRef { index: session.lease().index, generation: session.lease().generation });
             if k < launched {
+                actual += 1;
                 run.worker_slots.push(session);
             } else {
                 run.producers.push(Producer::empty(
@@ -473,9 +482,11 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 )?);
             }
         }
-        run.parallel.push(scan);
+        run.leaf_producers.push((planned, actual));
+        run.producers_started += actual;
         run.scan_slots.push(slots);
     }
+    run.parallel.extend(scan);
     // Without join reordering DataFusion gets no estimates at all, so it neither swaps join
     // sides nor builds one once for all partitions: each hash join repartitions both sides and
     // builds the one the query names first. (Estimates without swapping would still pick a
@@ -493,18 +504,20 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     Ok(())
 }
 
-/// Per leaf: (parallel workers to ask for, the relation's blocks). Workers only under parallel
-/// mode (the executor's), for a permanent heap table whose own plan is a sequential scan, sized
-/// as PostgreSQL sizes a parallel sequential scan; the query's budget is
-/// `max_parallel_workers_per_gather`, given to the largest tables first.
+/// The query's parallel workers and, per leaf, the relation's blocks when the leaf is read by
+/// block ranges (in the pool). Workers only under parallel mode (the executor's), for a
+/// permanent heap table whose own plan is a sequential scan large enough that PostgreSQL would
+/// plan a parallel sequential scan of it; as many as PostgreSQL would plan for the largest such
+/// table, within `max_parallel_workers_per_gather` for the whole query. Every worker serves
+/// every pooled leaf (see `parallel.rs`).
 fn parallel_workers(
     node: *mut sys::CustomScanState,
     leaves: &[&[String]],
     params: sys::ParamListInfo,
-) -> PgResult<Vec<(u32, u64)>> {
-    let mut out = vec![(0u32, 0u64); leaves.len()];
+) -> PgResult<(usize, Vec<Option<u64>>)> {
+    let mut out = vec![None; leaves.len()];
     // SAFETY: the executing node's EState; plain reads of settings.
-    let (parallel_mode, mut budget, min_blocks) = unsafe {
+    let (parallel_mode, budget, min_blocks) = unsafe {
         (
             sys::pgf_estate_parallel_mode((*node).ss.ps.state),
             sys::pgf_max_parallel_workers_per_gather().max(0) as u32,
@@ -512,9 +525,9 @@ fn parallel_workers(
         )
     };
     if !parallel_mode || budget == 0 {
-        return Ok(out);
+        return Ok((0, out));
     }
-    let mut wanted = Vec::new();
+    let mut workers = 0;
     for (i, leaf) in leaves.iter().enumerate() {
         let relid: sys::Oid = leaf[LEAF_RELID].parse().unwrap_or(0);
         if relid == 0 || leaf[LEAF_CHUNK_SQL].is_empty() || !leaf[LEAF_SHARED].is_empty() {
@@ -526,16 +539,11 @@ fn parallel_workers(
         let nblocks = guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })? as u64;
         let w = parallel::workers_for(nblocks, min_blocks);
         if ok && w > 0 && super::producer::is_seq_scan(&leaf[LEAF_SQL], params)? {
-            wanted.push((nblocks, i, w));
+            out[i] = Some(nblocks);
+            workers = workers.max(w);
         }
     }
-    wanted.sort_by(|a, b| b.0.cmp(&a.0));
-    for (nblocks, i, w) in wanted {
-        let w = w.min(budget);
-        budget -= w;
-        out[i] = (w, nblocks);
-    }
-    Ok(out)
+    Ok((workers.min(budget) as usize, out))
 }
 
 fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {

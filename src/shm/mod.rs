@@ -6,6 +6,7 @@
 
 pub mod layout;
 pub mod metrics;
+pub mod parallel_space;
 pub mod pool;
 pub mod ring;
 pub mod segment;

@@ -1,0 +1,415 @@
+//! The shared space of one query's parallel scan producers: what the leader tells its parallel
+//! workers (in the parallel context's DSM segment, not in pg_fusion's own segment) and the
+//! counters they share with it.
+//!
+//! Rules:
+//! - One space per query: every worker serves every leaf of the pool (the leaves the leader reads
+//!   by block ranges), claiming ranges from each leaf's own `next` counter, so a worker whose
+//!   leaf is done, or waits for the DataFusion worker to read it, moves on to another leaf
+//!   instead of idling. The process count is the query's parallel budget, not a budget per leaf.
+//! - The leader writes the whole space before launching ([`write`]); afterwards only `stop` and
+//!   each leaf's `next` change. Offsets only (the segment maps at different addresses).
+//! - Every read is bounds-checked against the length the leader recorded, which must equal the
+//!   mapped size ([`SpaceView::new`]); every variable part is checked before it is read.
+//!
+//! ```text
+//! +-------------------+ 0
+//! | SpaceHeader       | stop, len, leaves, DataFusion worker identity, counts, params
+//! | LeafEntry x n     | next, nblocks, chunk, producers, offsets of the parts below
+//! | per leaf:         |
+//! |   slots           | nworkers x (index u32, generation u32); index NO_SLOT: none
+//! |   SQL, types      | UTF-8 bytes
+//! |   PostgreSQL types| u32 each (4-aligned)
+//! | parameters        | the leader's serialized ParamListInfo (8-aligned)
+//! +-------------------+ len
+//! ```
+
+use std::mem::size_of;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use super::slots::SlotLease;
+
+/// A worker with no slot for a leaf (the leader ran out of slots) does not read it.
+pub const NO_SLOT: u32 = u32::MAX;
+
+#[repr(C)]
+pub struct SpaceHeader {
+    /// Set by the leader when the scans' results are no longer needed.
+    pub stop: AtomicU32,
+    /// Total bytes of the space (header included).
+    pub len: u32,
+    /// Producing leaves of the query (each producer's share of the page pool).
+    pub leaves: u32,
+    pub worker_procno: i32,
+    pub worker_pid: i32,
+    pub nworkers: u32,
+    pub nleaves: u32,
+    pub params_at: u32,
+    pub params_len: u32,
+    _pad: u32,
+}
+
+#[repr(C)]
+pub struct LeafEntry {
+    /// The next unclaimed block.
+    pub next: AtomicU64,
+    pub nblocks: u64,
+    pub chunk: u64,
+    /// The leader and the workers with a slot for this leaf.
+    pub producers: u64,
+    slots_at: u32,
+    sql_at: u32,
+    sql_len: u32,
+    types_at: u32,
+    types_len: u32,
+    pg_types_at: u32,
+    pg_types_count: u32,
+    _pad: u32,
+}
+
+/// What the leader puts in the space for one leaf.
+pub struct SpaceLeaf<'a> {
+    /// Per worker, its slot for this leaf.
+    pub slots: &'a [Option<SlotLease>],
+    /// The scan SQL ready for a block-range condition.
+    pub sql: &'a str,
+    /// Block column types (`ColumnType` tags).
+    pub types: &'a str,
+    pub pg_types: &'a [u32],
+    pub nblocks: u64,
+    pub chunk: u64,
+    pub producers: u64,
+}
+
+/// The identity and counts written into the header.
+pub struct SpaceSettings {
+    pub leaves: u32,
+    pub worker_procno: i32,
+    pub worker_pid: i32,
+    pub nworkers: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct CorruptSpace;
+
+struct Offsets {
+    leaves: Vec<(usize, usize, usize, usize)>,
+    params: usize,
+    end: usize,
+}
+
+fn offsets(nworkers: usize, leaves: &[SpaceLeaf], params_len: usize) -> Offsets {
+    let mut at = size_of::<SpaceHeader>() + leaves.len() * size_of::<LeafEntry>();
+    let mut out = Vec::with_capacity(leaves.len());
+    for l in leaves {
+        let slots = at;
+        let sql = slots + nworkers * 8;
+        let types = sql + l.sql.len();
+        let pg = (types + l.types.len()).next_multiple_of(4);
+        at = (pg + l.pg_types.len() * 4).next_multiple_of(8);
+        out.push((slots, sql, types, pg));
+    }
+    Offsets { leaves: out, params: at, end: at + params_len }
+}
+
+/// Bytes the space needs (rounded to 8).
+pub fn size(nworkers: usize, leaves: &[SpaceLeaf], params_len: usize) -> usize {
+    offsets(nworkers, leaves, params_len).end.next_multiple_of(8)
+}
+
+/// Fill `space` (zeroed, 8-aligned, `size(..)` bytes) for `leaves`; returns where the
+/// `params_len` bytes of serialized parameters go (the caller writes them).
+///
+/// # Safety
+/// `space` points to `len` writable, 8-aligned bytes nobody else uses yet, `len` at least
+/// `size(nworkers, leaves, params_len)`.
+pub unsafe fn write(
+    space: *mut u8,
+    len: usize,
+    settings: &SpaceSettings,
+    leaves: &[SpaceLeaf],
+    params_len: usize,
+) -> Result<usize, CorruptSpace> {
+    let nworkers = settings.nworkers as usize;
+    let o = offsets(nworkers, leaves, params_len);
+    if o.end > len || len > u32::MAX as usize || (space as usize) % 8 != 0 {
+        return Err(CorruptSpace);
+    }
+    if leaves.iter().any(|l| l.slots.len() != nworkers) {
+        return Err(CorruptSpace);
+    }
+    // SAFETY: every write below is inside `o.end <= len` (the offsets were computed for exactly
+    // these parts); header and entries are 8-aligned (the space is, and both are 8-byte sized).
+    unsafe {
+        space.cast::<SpaceHeader>().write(SpaceHeader {
+            stop: AtomicU32::new(0),
+            len: len as u32,
+            leaves: settings.leaves,
+            worker_procno: settings.worker_procno,
+            worker_pid: settings.worker_pid,
+            nworkers: settings.nworkers,
+            nleaves: leaves.len() as u32,
+            params_at: o.params as u32,
+            params_len: params_len as u32,
+            _pad: 0,
+        });
+        let entries = space.add(size_of::<SpaceHeader>()).cast::<LeafEntry>();
+        for (i, (l, &(slots, sql, types, pg))) in leaves.iter().zip(&o.leaves).enumerate() {
+            entries.add(i).write(LeafEntry {
+                next: AtomicU64::new(0),
+                nblocks: l.nblocks,
+                chunk: l.chunk,
+                producers: l.producers,
+                slots_at: slots as u32,
+                sql_at: sql as u32,
+                sql_len: l.sql.len() as u32,
+                types_at: types as u32,
+                types_len: l.types.len() as u32,
+                pg_types_at: pg as u32,
+                pg_types_count: l.pg_types.len() as u32,
+                _pad: 0,
+            });
+            for (k, s) in l.slots.iter().enumerate() {
+                let at = space.add(slots + k * 8).cast::<u32>();
+                let (index, generation) = s.map_or((NO_SLOT, 0), |s| (s.index, s.generation));
+                at.write_unaligned(index);
+                at.add(1).write_unaligned(generation);
+            }
+            std::ptr::copy_nonoverlapping(l.sql.as_ptr(), space.add(sql), l.sql.len());
+            std::ptr::copy_nonoverlapping(l.types.as_ptr(), space.add(types), l.types.len());
+            for (k, t) in l.pg_types.iter().enumerate() {
+                space.add(pg + k * 4).cast::<u32>().write_unaligned(*t);
+            }
+        }
+    }
+    Ok(o.params)
+}
+
+/// A validated view of a space (the leader's or a worker's mapping of it).
+pub struct SpaceView {
+    base: *mut u8,
+    len: usize,
+}
+
+/// One leaf of the space, as a worker reads it.
+pub struct LeafView<'a> {
+    pub next: &'a AtomicU64,
+    pub nblocks: u64,
+    pub chunk: u64,
+    pub producers: u64,
+    /// This worker's slot for the leaf.
+    pub slot: Option<SlotLease>,
+    pub sql: String,
+    pub types: String,
+    pub pg_types: Vec<u32>,
+}
+
+impl SpaceView {
+    /// Check the header against the mapped size `mapped` (None: trust the recorded length, for
+    /// a worker that only knows the address).
+    ///
+    /// # Safety
+    /// `base` points to a space written by [`write`] (at least a header's worth mapped, and
+    /// `len` bytes when `mapped` is None), 8-aligned, mapped while the view is used.
+    pub unsafe fn new(base: *mut u8, mapped: Option<usize>) -> Result<SpaceView, CorruptSpace> {
+        if base.is_null() || (base as usize) % 8 != 0 {
+            return Err(CorruptSpace);
+        }
+        if mapped.is_some_and(|m| m < size_of::<SpaceHeader>()) {
+            return Err(CorruptSpace);
+        }
+        // SAFETY: caller's contract: a header is mapped.
+        let h = unsafe { &*base.cast::<SpaceHeader>() };
+        let len = h.len as usize;
+        let entries_end = (h.nleaves as usize)
+            .checked_mul(size_of::<LeafEntry>())
+            .and_then(|n| n.checked_add(size_of::<SpaceHeader>()));
+        if mapped.is_some_and(|m| m != len) || entries_end.is_none_or(|e| e > len) {
+            return Err(CorruptSpace);
+        }
+        let v = SpaceView { base, len };
+        v.part(h.params_at as usize, h.params_len as usize)?;
+        Ok(v)
+    }
+
+    pub fn header(&self) -> &SpaceHeader {
+        // SAFETY: checked in `new`.
+        unsafe { &*self.base.cast::<SpaceHeader>() }
+    }
+
+    /// `len` bytes at `at`, if inside the space.
+    fn part(&self, at: usize, len: usize) -> Result<&[u8], CorruptSpace> {
+        match at.checked_add(len) {
+            Some(end) if end <= self.len => {
+                // SAFETY: inside the space (checked above), which the leader wrote before launch
+                // and nobody writes afterwards (only the atomics change).
+                Ok(unsafe { std::slice::from_raw_parts(self.base.add(at), len) })
+            }
+            _ => Err(CorruptSpace),
+        }
+    }
+
+    fn entry(&self, leaf: usize) -> Result<&LeafEntry, CorruptSpace> {
+        if leaf >= self.header().nleaves as usize {
+            return Err(CorruptSpace);
+        }
+        // SAFETY: the entries were bounds-checked in `new`; 8-aligned.
+        Ok(unsafe { &*self.base.add(size_of::<SpaceHeader>()).cast::<LeafEntry>().add(leaf) })
+    }
+
+    /// The block counter of `leaf`, for the leader's own producer.
+    pub fn next(&self, leaf: usize) -> Result<&AtomicU64, CorruptSpace> {
+        Ok(&self.entry(leaf)?.next)
+    }
+
+    /// Everything worker `worker` needs to read `leaf`.
+    pub fn leaf(&self, leaf: usize, worker: usize) -> Result<LeafView<'_>, CorruptSpace> {
+        let e = self.entry(leaf)?;
+        let h = self.header();
+        if worker >= h.nworkers as usize {
+            return Err(CorruptSpace);
+        }
+        let slots = self.part(e.slots_at as usize, h.nworkers as usize * 8)?;
+        let word = |k: usize| u32::from_ne_bytes(slots[k * 4..k * 4 + 4].try_into().unwrap_or([0; 4]));
+        let (index, generation) = (word(worker * 2), word(worker * 2 + 1));
+        let text = |at: u32, len: u32| -> Result<String, CorruptSpace> {
+            let b = self.part(at as usize, len as usize)?;
+            std::str::from_utf8(b).map(str::to_string).map_err(|_| CorruptSpace)
+        };
+        let pg = self.part(e.pg_types_at as usize, e.pg_types_count as usize * 4)?;
+        Ok(LeafView {
+            next: &e.next,
+            nblocks: e.nblocks,
+            chunk: e.chunk,
+            producers: e.producers,
+            slot: (index != NO_SLOT).then_some(SlotLease { index, generation }),
+            sql: text(e.sql_at, e.sql_len)?,
+            types: text(e.types_at, e.types_len)?,
+            pg_types: pg.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        })
+    }
+
+    /// Where the serialized parameters are (checked in `new`), if any.
+    pub fn params(&self) -> Option<*mut u8> {
+        let h = self.header();
+        // SAFETY: `params_at + params_len <= len`, checked in `new`.
+        (h.params_len > 0).then(|| unsafe { self.base.add(h.params_at as usize) })
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.header().stop.load(Ordering::SeqCst) != 0
+    }
+
+    pub fn stop(&self) {
+        self.header().stop.store(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn space(words: usize) -> Vec<u64> {
+        vec![0u64; words]
+    }
+
+    #[test]
+    fn written_space_reads_back() {
+        let s0 = [Some(SlotLease { index: 3, generation: 7 }), None];
+        let s1 = [Some(SlotLease { index: 4, generation: 1 }), Some(SlotLease { index: 5, generation: 2 })];
+        let leaves = [
+            SpaceLeaf {
+                slots: &s0,
+                sql: "SELECT a FROM t WHERE ",
+                types: "1:0:0",
+                pg_types: &[23],
+                nblocks: 100,
+                chunk: 64,
+                producers: 2,
+            },
+            SpaceLeaf {
+                slots: &s1,
+                sql: "SELECT b, c FROM u WHERE ",
+                types: "2:0:0,3:1:2",
+                pg_types: &[20, 1700],
+                nblocks: 9,
+                chunk: 64,
+                producers: 3,
+            },
+        ];
+        let n = size(2, &leaves, 13);
+        let mut buf = space(n / 8);
+        let base = buf.as_mut_ptr().cast::<u8>();
+        let settings = SpaceSettings { leaves: 3, worker_procno: 11, worker_pid: 12, nworkers: 2 };
+        // SAFETY: a zeroed, 8-aligned buffer of `n` bytes.
+        let params_at = unsafe { write(base, n, &settings, &leaves, 13) }.unwrap();
+        assert_eq!(params_at % 8, 0);
+        assert!(params_at + 13 <= n);
+        // SAFETY: written above.
+        let v = unsafe { SpaceView::new(base, Some(n)) }.unwrap();
+        assert_eq!(v.header().leaves, 3);
+        assert_eq!(v.header().nleaves, 2);
+        let a = v.leaf(0, 0).unwrap();
+        assert_eq!(a.slot, Some(SlotLease { index: 3, generation: 7 }));
+        assert_eq!(a.sql, "SELECT a FROM t WHERE ");
+        assert_eq!((a.nblocks, a.chunk, a.producers), (100, 64, 2));
+        assert_eq!(a.pg_types, vec![23]);
+        assert_eq!(v.leaf(0, 1).unwrap().slot, None);
+        let b = v.leaf(1, 1).unwrap();
+        assert_eq!(b.slot, Some(SlotLease { index: 5, generation: 2 }));
+        assert_eq!(b.types, "2:0:0,3:1:2");
+        assert_eq!(b.pg_types, vec![20, 1700]);
+        assert!(v.leaf(2, 0).is_err());
+        assert!(v.leaf(0, 2).is_err());
+        // The counters are shared: the leader's view sees a worker's claim.
+        v.leaf(1, 0).unwrap().next.fetch_add(64, Ordering::SeqCst);
+        assert_eq!(v.next(1).unwrap().load(Ordering::SeqCst), 64);
+        assert_eq!(v.params(), Some(base.wrapping_add(params_at)));
+        assert!(!v.stopped());
+        v.stop();
+        assert!(v.stopped());
+    }
+
+    #[test]
+    fn corrupt_spaces_are_refused() {
+        let s = [None];
+        let leaves = [SpaceLeaf {
+            slots: &s,
+            sql: "x",
+            types: "1:0:0",
+            pg_types: &[23],
+            nblocks: 1,
+            chunk: 64,
+            producers: 1,
+        }];
+        let n = size(1, &leaves, 0);
+        let mut buf = space(n / 8);
+        let base = buf.as_mut_ptr().cast::<u8>();
+        let settings = SpaceSettings { leaves: 1, worker_procno: 0, worker_pid: 0, nworkers: 1 };
+        // Too small for what it must hold; slots not one per worker.
+        // SAFETY: as above (the writes are refused before touching the buffer).
+        assert!(unsafe { write(base, n - 8, &settings, &leaves, 0) }.is_err());
+        let two = SpaceSettings { nworkers: 2, ..settings };
+        // SAFETY: as above.
+        assert!(unsafe { write(base, n, &two, &leaves, 0) }.is_err());
+        // SAFETY: as above.
+        unsafe { write(base, n, &settings, &leaves, 0) }.unwrap();
+        // A mapped size other than the recorded length.
+        // SAFETY: written above.
+        assert!(unsafe { SpaceView::new(base, Some(n + 8)) }.is_err());
+        // A part pointing past the end.
+        // SAFETY: patching the entry's SQL length in our own buffer.
+        unsafe {
+            let e = &mut *base.add(size_of::<SpaceHeader>()).cast::<LeafEntry>();
+            e.sql_len = n as u32;
+        }
+        // SAFETY: as above.
+        let v = unsafe { SpaceView::new(base, Some(n)) }.unwrap();
+        assert!(v.leaf(0, 0).is_err());
+        // More leaves than the length holds.
+        // SAFETY: patching our own buffer.
+        unsafe { (*base.cast::<SpaceHeader>()).nleaves = 1000 };
+        // SAFETY: as above.
+        assert!(unsafe { SpaceView::new(base, Some(n)) }.is_err());
+    }
+}
