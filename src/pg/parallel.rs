@@ -78,12 +78,13 @@ impl PoolLeaf<'_> {
 
 impl ParallelScan {
     /// Create the context for `nworkers` workers serving `pool`, fill the shared space and launch.
+    /// `producers`: every producer of the query (the leader's and the workers').
     pub fn launch(
         nworkers: usize,
         pool: &[PoolLeaf],
         params: sys::ParamListInfo,
         worker: Wakeup,
-        leaves: usize,
+        producers: usize,
     ) -> PgResult<ParallelScan> {
         // SAFETY: sizing a valid (or NULL) ParamListInfo.
         let params_len =
@@ -114,7 +115,7 @@ impl ParallelScan {
             return Ok(scan);
         }
         let settings = SpaceSettings {
-            leaves: leaves as u32,
+            producers: producers as u32,
             worker_procno: worker.procno,
             worker_pid: worker.pid,
             nworkers: nworkers as u32,
@@ -220,7 +221,7 @@ fn worker_main(space: *mut c_void, worker_number: i32) -> PgResult<()> {
             l.pg_types,
             params,
             memory,
-            h.leaves as usize,
+            h.producers as usize,
         )?);
     }
     while !view.stopped() {

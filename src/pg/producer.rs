@@ -18,6 +18,9 @@
 //!   slot's worker->backend ring) and wakes page waiters. A leaf DataFusion does not read yet (the
 //!   probe side of a hash join while the build side loads) therefore stops after a few pages
 //!   instead of taking the pool the other leaves need: no deadlock between the leaves of a query.
+//!   Each producer of a query gets `page_count / (4 x the query's producers)` credits (2 .. 16),
+//!   and the leader plans parallel producers only while the query has at most `page_count / 8`
+//!   in all (`scan_node::start`), so a query's pages in flight stay within a quarter of the pool.
 //! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
 //!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
 //!   worker's reader wakes page waiters after every page it reads and every page it releases.
@@ -815,9 +818,9 @@ impl Producer {
         pg_types: Vec<sys::Oid>,
         params: sys::ParamListInfo,
         memory: sys::MemoryContext,
-        leaves: usize,
+        producers: usize,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, None, types, pg_types, params, memory, leaves)?;
+        let mut p = Producer::new(session, worker, None, types, pg_types, params, memory, producers)?;
         p.open_query(sql.to_string())?;
         Ok(p)
     }
@@ -834,9 +837,9 @@ impl Producer {
         pg_types: Vec<sys::Oid>,
         params: sys::ParamListInfo,
         memory: sys::MemoryContext,
-        leaves: usize,
+        producers: usize,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, Some(chunks), types, pg_types, params, memory, leaves)?;
+        let mut p = Producer::new(session, worker, Some(chunks), types, pg_types, params, memory, producers)?;
         if !p.next_query()? {
             p.exhausted = true;
         }
@@ -873,7 +876,7 @@ impl Producer {
         pg_types: Vec<sys::Oid>,
         params: sys::ParamListInfo,
         memory: sys::MemoryContext,
-        leaves: usize,
+        producers: usize,
     ) -> PgResult<Producer> {
         let seg = session.segment();
         let owner = session.pool_owner();
@@ -897,8 +900,8 @@ impl Producer {
             owner,
             capacity,
             reserve: (pool.page_count() / 8).max(2),
-            // Enough pages in flight to keep the worker busy; a share of the pool per leaf.
-            credits: (pool.page_count() / (8 * leaves.max(1))).clamp(2, 16) as u32,
+            // Enough pages in flight to keep the worker busy; a share of the pool per producer.
+            credits: (pool.page_count() / (4 * producers.max(1))).clamp(2, 16) as u32,
             to_send: None,
             pending: std::ptr::null_mut(),
             has_pending: false,

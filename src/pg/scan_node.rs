@@ -397,8 +397,13 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     let pool_leaves: Vec<usize> =
         (0..leaves.len()).filter(|&i| pooled[i].is_some() && own[i].is_some()).collect();
     let mut extra: Vec<Vec<Option<ScanSession>>> = pool_leaves.iter().map(|_| Vec::new()).collect();
+    // At most `page_count / 8` producers per query (see `producer.rs`, credits).
+    let cap = (seg.pool().page_count() / 8).max(1);
     let mut workers = 0;
     'workers: for _ in 0..nworkers {
+        if producing + (workers + 1) * pool_leaves.len() > cap {
+            break;
+        }
         for e in extra.iter_mut() {
             e.push(ScanSession::try_open(seg));
         }
@@ -419,8 +424,10 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             pg_types: &pg_types[i],
         })
         .collect();
+    // Every producer of the query, the workers' included (each one's share of the page pool).
+    let producers = producing + extra.iter().flatten().filter(|s| s.is_some()).count();
     let scan = if workers > 0 {
-        Some(ParallelScan::launch(workers, &pool, params, control.worker(), producing)?)
+        Some(ParallelScan::launch(workers, &pool, params, control.worker(), producers)?)
     } else {
         None
     };
@@ -448,7 +455,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 scan_pg.clone(),
                 params,
                 memory,
-                producing,
+                producers,
             )?,
             None => Producer::start(
                 own,
@@ -458,7 +465,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 scan_pg.clone(),
                 params,
                 memory,
-                producing,
+                producers,
             )?,
         };
         estimates.push(producer.estimated_rows());

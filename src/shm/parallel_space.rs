@@ -14,7 +14,7 @@
 //!
 //! ```text
 //! +-------------------+ 0
-//! | SpaceHeader       | stop, len, leaves, DataFusion worker identity, counts, params
+//! | SpaceHeader       | stop, len, producers, DataFusion worker identity, counts, params
 //! | LeafEntry x n     | next, nblocks, chunk, producers, offsets of the parts below
 //! | per leaf:         |
 //! |   slots           | nworkers x (index u32, generation u32); index NO_SLOT: none
@@ -38,8 +38,8 @@ pub struct SpaceHeader {
     pub stop: AtomicU32,
     /// Total bytes of the space (header included).
     pub len: u32,
-    /// Producing leaves of the query (each producer's share of the page pool).
-    pub leaves: u32,
+    /// Every scan producer of the query (each one's share of the page pool).
+    pub producers: u32,
     pub worker_procno: i32,
     pub worker_pid: i32,
     pub nworkers: u32,
@@ -83,7 +83,7 @@ pub struct SpaceLeaf<'a> {
 
 /// The identity and counts written into the header.
 pub struct SpaceSettings {
-    pub leaves: u32,
+    pub producers: u32,
     pub worker_procno: i32,
     pub worker_pid: i32,
     pub nworkers: u32,
@@ -144,7 +144,7 @@ pub unsafe fn write(
         space.cast::<SpaceHeader>().write(SpaceHeader {
             stop: AtomicU32::new(0),
             len: len as u32,
-            leaves: settings.leaves,
+            producers: settings.producers,
             worker_procno: settings.worker_procno,
             worker_pid: settings.worker_pid,
             nworkers: settings.nworkers,
@@ -340,14 +340,14 @@ mod tests {
         let n = size(2, &leaves, 13);
         let mut buf = space(n / 8);
         let base = buf.as_mut_ptr().cast::<u8>();
-        let settings = SpaceSettings { leaves: 3, worker_procno: 11, worker_pid: 12, nworkers: 2 };
+        let settings = SpaceSettings { producers: 3, worker_procno: 11, worker_pid: 12, nworkers: 2 };
         // SAFETY: a zeroed, 8-aligned buffer of `n` bytes.
         let params_at = unsafe { write(base, n, &settings, &leaves, 13) }.unwrap();
         assert_eq!(params_at % 8, 0);
         assert!(params_at + 13 <= n);
         // SAFETY: written above.
         let v = unsafe { SpaceView::new(base, Some(n)) }.unwrap();
-        assert_eq!(v.header().leaves, 3);
+        assert_eq!(v.header().producers, 3);
         assert_eq!(v.header().nleaves, 2);
         let a = v.leaf(0, 0).unwrap();
         assert_eq!(a.slot, Some(SlotLease { index: 3, generation: 7 }));
@@ -385,7 +385,7 @@ mod tests {
         let n = size(1, &leaves, 0);
         let mut buf = space(n / 8);
         let base = buf.as_mut_ptr().cast::<u8>();
-        let settings = SpaceSettings { leaves: 1, worker_procno: 0, worker_pid: 0, nworkers: 1 };
+        let settings = SpaceSettings { producers: 1, worker_procno: 0, worker_pid: 0, nworkers: 1 };
         // Too small for what it must hold; slots not one per worker.
         // SAFETY: as above (the writes are refused before touching the buffer).
         assert!(unsafe { write(base, n - 8, &settings, &leaves, 0) }.is_err());
