@@ -32,6 +32,8 @@
 #include "access/parallel.h"
 #include "access/table.h"
 #include "storage/bufmgr.h"
+#include "storage/dsm.h"
+#include "storage/shm_mq.h"
 #include "storage/shm_toc.h"
 #include "optimizer/paths.h"
 #include "optimizer/cost.h"
@@ -149,11 +151,16 @@ extern void pgf_rs_shutdown_scan(CustomScanState *node);
  */
 extern ParallelContext *pgf_parallel_create(int nworkers, Size size, void **space);
 extern int	pgf_parallel_launch(ParallelContext *pcxt);
+/* Launched worker `i`: 0 not known yet, 1 it started (attached to its error queue), 2 it stopped
+ * without ever starting (the postmaster could not start it: its slots are the leader's to end). */
+extern int	pgf_parallel_worker_state(ParallelContext *pcxt, int i);
 /* Wait for the workers to finish (re-raising their errors), then destroy the context. */
 extern void pgf_parallel_finish(ParallelContext *pcxt);
 /* The parallel worker's entry point, pgf_parallel_scan_main(seg, toc), is Rust's (a cdylib exports
  * only Rust symbols); it finds its shared space and number with these. */
 extern void *pgf_parallel_space(shm_toc *toc);
+/* Bytes of `seg` mapped from `space` on (0 when `space` is not inside it). */
+extern Size pgf_parallel_space_room(dsm_segment *seg, void *space);
 extern int	pgf_parallel_worker_number(void);
 /* The number of blocks of a relation's main fork and whether workers may read it (a permanent or
  * unlogged heap table, not another session's temporary one). */

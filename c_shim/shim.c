@@ -512,6 +512,24 @@ pgf_parallel_launch(ParallelContext *pcxt)
 	return pcxt->nworkers_launched;
 }
 
+int
+pgf_parallel_worker_state(ParallelContext *pcxt, int i)
+{
+	BgwHandleStatus status;
+	pid_t		pid;
+
+	if (i < 0 || i >= pcxt->nworkers_launched)
+		return 0;
+	/* Its error queue is gone once the leader processed its exit: it ran. */
+	if (pcxt->worker[i].error_mqh == NULL)
+		return 1;
+	/* The status first: a worker seen stopped that had attached is seen attached below. */
+	status = GetBackgroundWorkerPid(pcxt->worker[i].bgwhandle, &pid);
+	if (shm_mq_get_sender(shm_mq_get_queue(pcxt->worker[i].error_mqh)) != NULL)
+		return 1;
+	return status == BGWH_STOPPED ? 2 : 0;
+}
+
 void
 pgf_parallel_finish(ParallelContext *pcxt)
 {
@@ -523,6 +541,17 @@ void *
 pgf_parallel_space(shm_toc *toc)
 {
 	return shm_toc_lookup(toc, PGF_PARALLEL_KEY, false);
+}
+
+Size
+pgf_parallel_space_room(dsm_segment *seg, void *space)
+{
+	char	   *base = dsm_segment_address(seg);
+	Size		len = dsm_segment_map_length(seg);
+
+	if (base == NULL || (char *) space < base || (char *) space >= base + len)
+		return 0;
+	return (Size) (base + len - (char *) space);
 }
 
 int

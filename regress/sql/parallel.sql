@@ -47,6 +47,26 @@ SET pg_fusion.enable = on;
 SELECT count(*) FROM par a JOIN par2 b ON a.id = b.id WHERE 100 / (b.id - 30000) > 0;
 \set VERBOSITY default
 
+-- An error in the leader after the workers started (par_small, read by the leader alone, is
+-- planned with the parameter and divides by zero): the workers stop first, every slot is back.
+SET min_parallel_table_scan_size = '1MB';
+SET plan_cache_mode = force_generic_plan;
+PREPARE par_err(int) AS SELECT count(*) FROM par a JOIN par_small s ON a.id = s.id WHERE s.id > 1 / $1;
+EXECUTE par_err(1);
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE par_err(1);
+\o
+\! grep -E 'Relation|Scan Producers' /tmp/pg_fusion_regress_parallel.out
+\set VERBOSITY terse
+EXECUTE par_err(0);
+\set VERBOSITY default
+EXECUTE par_err(1);
+DEALLOCATE par_err;
+RESET plan_cache_mode;
+SET min_parallel_table_scan_size = 0;
+SELECT metric, value FROM pg_fusion_metrics()
+WHERE metric IN ('pages_in_use', 'scan_slots_in_use') ORDER BY metric;
+
 -- A query with subqueries still gets workers for the leaves whose own scan SQL is parallel-safe
 -- (the leader runs the rest): here both leaves of the decorrelated scalar subquery; a leaf with
 -- a subquery inside it, or a parallel-restricted function, is read by the leader alone.

@@ -15,8 +15,11 @@
 //!   launching, and releases them only after its workers exited (`ShutdownCustomScan`, or on
 //!   ERROR after PostgreSQL's abort destroyed the context): a worker never writes a page after
 //!   its slot changed hands. A worker attaches to its slots (`ScanSession::attach`) and stops
-//!   when the leader sets `stop` or a slot's session ends. The slots of a worker that did not
-//!   start get `End` from the leader at once.
+//!   when the leader sets `stop` or a slot's session ends. The slots of a worker that was not
+//!   launched get `End` from the leader at once; those of a launched worker the postmaster
+//!   could not start, once the leader sees it stopped without having started
+//!   (`ParallelScan::failed_workers`). Everything after launching that can fail runs with the
+//!   context and the workers' slots already in the run, so an ERROR leaves them to the abort.
 //! - Block ranges are claimed from each leaf's shared `next` counter (see `producer::Chunks`).
 //! - A worker's ERROR reaches the leader through PostgreSQL (with its SQLSTATE).
 
@@ -39,6 +42,8 @@ pub struct ParallelScan {
     space: Option<SpaceView>,
     pub planned: u32,
     pub launched: u32,
+    /// Per launched worker: known to have started (or to have failed to), see `failed_workers`.
+    known: Vec<bool>,
 }
 
 /// Workers PostgreSQL would plan for a heap scan of `nblocks` (as `compute_parallel_worker`):
@@ -110,7 +115,8 @@ impl ParallelScan {
         // SAFETY: under parallel mode (checked by the caller); the context lives until
         // `finish` or the transaction's end.
         let pcxt = guard(|| unsafe { sys::pgf_parallel_create(nworkers as i32, len, space_p) })?;
-        let mut scan = ParallelScan { pcxt, space: None, planned: nworkers as u32, launched: 0 };
+        let mut scan =
+            ParallelScan { pcxt, space: None, planned: nworkers as u32, launched: 0, known: Vec::new() };
         if space.is_null() {
             return Ok(scan);
         }
@@ -133,10 +139,33 @@ impl ParallelScan {
             guard(|| unsafe { sys::pgf_params_serialize(params, dst) })?;
         }
         // SAFETY: written above, `len` bytes mapped until `finish`.
-        scan.space = Some(unsafe { SpaceView::new(space as *mut u8, Some(len)) }.map_err(corrupt)?);
+        scan.space = Some(unsafe { SpaceView::new(space as *mut u8, len) }.map_err(corrupt)?);
         // SAFETY: the context initialised above.
         scan.launched = guard(|| unsafe { sys::pgf_parallel_launch(pcxt) })?.max(0) as u32;
+        scan.known = vec![false; scan.launched as usize];
         Ok(scan)
+    }
+
+    /// Launched workers found stopped without ever having started (the postmaster could not
+    /// start them), each reported once: nobody will end their slots but the leader. Cheap once
+    /// every worker is known to have started.
+    pub fn failed_workers(&mut self) -> Vec<usize> {
+        let mut failed = Vec::new();
+        if self.pcxt.is_null() {
+            return failed;
+        }
+        for (i, known) in self.known.iter_mut().enumerate().filter(|(_, k)| !**k) {
+            // SAFETY: the live context (not finished: `pcxt` is not null); `i` < launched.
+            match unsafe { sys::pgf_parallel_worker_state(self.pcxt, i as i32) } {
+                1 => *known = true,
+                2 => {
+                    *known = true;
+                    failed.push(i);
+                }
+                _ => {}
+            }
+        }
+        failed
     }
 
     /// Block ranges of pool leaf `leaf` for the leader's own producer (shares the workers'
@@ -171,25 +200,27 @@ impl ParallelScan {
 
 /// The parallel worker's entry point, named in `CreateParallelContext` (see the module rules).
 #[no_mangle]
-pub extern "C" fn pgf_parallel_scan_main(_seg: *mut sys::dsm_segment, toc: *mut sys::shm_toc) {
+pub extern "C" fn pgf_parallel_scan_main(seg: *mut sys::dsm_segment, toc: *mut sys::shm_toc) {
     entry(|| {
         // SAFETY: the context's table of contents, handed over by ParallelWorkerMain; a missing
         // key raises an ERROR (caught by guard).
         let space = guard(|| unsafe { sys::pgf_parallel_space(toc) })?;
+        // SAFETY: the segment ParallelWorkerMain mapped; `space` lies in it (or 0 comes back).
+        let room = unsafe { sys::pgf_parallel_space_room(seg, space) };
         // SAFETY: a plain read of a process global.
         let number = unsafe { sys::pgf_parallel_worker_number() };
-        worker_main(space, number)
+        worker_main(space, room, number)
     })
 }
 
-fn worker_main(space: *mut c_void, worker_number: i32) -> PgResult<()> {
+fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<()> {
     let corrupt = |_| PgError::internal("corrupt parallel scan space");
     if worker_number < 0 {
         return Err(PgError::internal("corrupt parallel scan space"));
     }
-    // SAFETY: the leader's space in the DSM segment this worker maps, written before launch;
-    // the view checks every part against the recorded length.
-    let view = unsafe { SpaceView::new(space as *mut u8, None) }.map_err(corrupt)?;
+    // SAFETY: the leader's space in the DSM segment this worker maps (`room` bytes from it),
+    // written before launch; the view checks every part against the recorded length.
+    let view = unsafe { SpaceView::new(space as *mut u8, room) }.map_err(corrupt)?;
     let h = view.header();
     let params = match view.params() {
         None => std::ptr::null_mut(),

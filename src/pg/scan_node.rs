@@ -170,6 +170,17 @@ struct ResultBlock {
     row: usize,
 }
 
+/// A slot the leader claimed for a launched parallel worker.
+struct WorkerSlot {
+    /// The worker's number in the parallel context.
+    worker: usize,
+    /// The leaf it produces (index into `Run::leaf_producers`).
+    leaf: usize,
+    session: ScanSession,
+    types: Vec<ColumnType>,
+    pg_types: Vec<sys::Oid>,
+}
+
 /// One execution of a PgFusionScan node.
 struct Run {
     started: Option<Instant>,
@@ -180,8 +191,8 @@ struct Run {
     producers: Vec<Producer>,
     /// Per leaf, the scan slots of its producers (leader first), as sent to the worker.
     scan_slots: Vec<Vec<crate::protocol::SlotRef>>,
-    /// Slots claimed for parallel workers that started (released after they exited).
-    worker_slots: Vec<ScanSession>,
+    /// Slots claimed for parallel workers that were launched (released after they exited).
+    worker_slots: Vec<WorkerSlot>,
     /// Parallel contexts of the leaves read by several producers.
     parallel: Vec<ParallelScan>,
     /// Per leaf: producers planned and started (EXPLAIN ANALYZE).
@@ -302,13 +313,17 @@ pub extern "C" fn pgf_rs_end_scan(node: *mut sys::CustomScanState) {
         if run.is_null() {
             return Ok(());
         }
+        // Wait for the parallel workers while the reset callback still owns the run: a worker's
+        // ERROR raised here leaves the run, and the slots other workers may still write, to the
+        // abort (which ends the workers first).
+        // SAFETY: set by begin, alive until detached below.
+        shutdown(unsafe { &mut *run })?;
         // SAFETY: we own the Box; detach it from the reset callback first.
         let mut run = unsafe {
             sys::pgf_scan_state_set(node, std::ptr::null_mut());
             (*(*run).callback).arg = std::ptr::null_mut();
             Box::from_raw(run)
         };
-        shutdown(&mut run)?;
         for p in run.producers.iter_mut() {
             p.finish()?;
         }
@@ -432,7 +447,32 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         None
     };
     let launched = scan.as_ref().map_or(0, |s| s.launched as usize);
-    let mut extra = extra.into_iter();
+    // From here on workers may be writing to their slots: the context and those slots belong to
+    // the run before anything else can fail (they are released only after the workers exited).
+    run.parallel.extend(scan);
+    let mut pool_slots: Vec<Vec<(SlotRef, Option<ScanSession>)>> = Vec::with_capacity(extra.len());
+    for (k, sessions) in extra.into_iter().enumerate() {
+        let i = pool_leaves[k];
+        let mut slots = Vec::new();
+        for (w, session) in sessions.into_iter().enumerate() {
+            let Some(session) = session else { continue };
+            let r = SlotRef { index: session.lease().index, generation: session.lease().generation };
+            if w < launched {
+                run.worker_slots.push(WorkerSlot {
+                    worker: w,
+                    leaf: i,
+                    session,
+                    types: Vec::new(),
+                    pg_types: pg_types[i].clone(),
+                });
+                slots.push((r, None));
+            } else {
+                slots.push((r, Some(session)));
+            }
+        }
+        pool_slots.push(slots);
+    }
+    let mut pool_slots = pool_slots.into_iter();
     // PostgreSQL's estimate of each leaf's rows, from its first statement's plan.
     let mut estimates = Vec::with_capacity(leaves.len());
     for (i, (leaf, own)) in leaves.iter().zip(own).enumerate() {
@@ -445,7 +485,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         let scan_types = parse_types(&leaf[LEAF_TYPES])?;
         let scan_pg = pg_types[i].clone();
         let at = pool_leaves.iter().position(|&j| j == i);
-        let chunks = at.and_then(|k| scan.as_ref()?.chunks(k, &pool[k]));
+        let chunks = at.and_then(|k| run.parallel.first()?.chunks(k, &pool[k]));
         let producer = match chunks {
             Some(chunks) => Producer::start_chunked(
                 own,
@@ -472,28 +512,28 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         let mut slots = vec![producer.slot_ref()];
         run.producers.push(producer);
         let (mut planned, mut actual) = (1, 1);
-        let sessions = if at.is_some() { extra.next().unwrap_or_default() } else { Vec::new() };
-        for (k, session) in sessions.into_iter().enumerate() {
-            let Some(session) = session else { continue };
+        let sessions = if at.is_some() { pool_slots.next().unwrap_or_default() } else { Vec::new() };
+        for (r, session) in sessions {
             planned += 1;
-            slots.push(SlotRef { index: session.lease().index, generation: session.lease().generation });
-            if k < launched {
-                actual += 1;
-                run.worker_slots.push(session);
-            } else {
-                run.producers.push(Producer::empty(
+            slots.push(r);
+            match session {
+                // A worker that did not launch: its slot ends at once.
+                Some(session) => run.producers.push(Producer::empty(
                     session,
                     control.worker(),
                     scan_types.clone(),
                     scan_pg.clone(),
-                )?);
+                )?),
+                None => actual += 1,
             }
+        }
+        for w in run.worker_slots.iter_mut().filter(|w| w.leaf == i) {
+            w.types = scan_types.clone();
         }
         run.leaf_producers.push((planned, actual));
         run.producers_started += actual;
         run.scan_slots.push(slots);
     }
-    run.parallel.extend(scan);
     // Without join reordering DataFusion gets no estimates at all, so it neither swaps join
     // sides nor builds one once for all partitions: each hash join repartitions both sides and
     // builds the one the query names first. (Estimates without swapping would still pick a
@@ -623,10 +663,44 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
             latch::wait_my_latch(10)?;
             latch::check_for_interrupts()?;
             control.check_worker()?;
+            let wakeup = control.worker();
+            end_unstarted(
+                &mut run.parallel,
+                &mut run.worker_slots,
+                &mut run.producers,
+                &mut run.leaf_producers,
+                wakeup,
+            )?;
         } else {
             latch::check_for_interrupts()?;
         }
     }
+}
+
+/// End, from the leader, the slots of launched parallel workers that never started (the
+/// postmaster could not start them; `ParallelScan::failed_workers`): the block ranges they would
+/// have read go to the producers that run.
+fn end_unstarted(
+    parallel: &mut [ParallelScan],
+    worker_slots: &mut Vec<WorkerSlot>,
+    producers: &mut Vec<Producer>,
+    leaf_producers: &mut [(u32, u32)],
+    wakeup: crate::shm::Wakeup,
+) -> PgResult<()> {
+    for scan in parallel.iter_mut() {
+        for w in scan.failed_workers() {
+            let (gone, kept): (Vec<WorkerSlot>, Vec<WorkerSlot>) =
+                std::mem::take(worker_slots).into_iter().partition(|s| s.worker == w);
+            *worker_slots = kept;
+            for s in gone {
+                if let Some(c) = leaf_producers.get_mut(s.leaf) {
+                    c.1 = c.1.saturating_sub(1);
+                }
+                producers.push(Producer::empty(s.session, wakeup, s.types, s.pg_types)?);
+            }
+        }
+    }
+    Ok(())
 }
 
 fn import(control: &ControlSession, p: PageRef, types: &[ColumnType]) -> PgResult<ResultBlock> {

@@ -9,8 +9,9 @@
 //!   instead of idling. The process count is the query's parallel budget, not a budget per leaf.
 //! - The leader writes the whole space before launching ([`write`]); afterwards only `stop` and
 //!   each leaf's `next` change. Offsets only (the segment maps at different addresses).
-//! - Every read is bounds-checked against the length the leader recorded, which must equal the
-//!   mapped size ([`SpaceView::new`]); every variable part is checked before it is read.
+//! - Every read is bounds-checked against the length the leader recorded, which must lie within
+//!   what the reader has mapped ([`SpaceView::new`]); every variable part is checked before it
+//!   is read.
 //!
 //! ```text
 //! +-------------------+ 0
@@ -48,6 +49,9 @@ pub struct SpaceHeader {
     pub params_len: u32,
     _pad: u32,
 }
+
+// Entries follow the header and hold u64s: the header keeps them 8-aligned.
+const _: () = assert!(size_of::<SpaceHeader>() % 8 == 0 && size_of::<LeafEntry>() % 8 == 0);
 
 #[repr(C)]
 pub struct LeafEntry {
@@ -205,17 +209,16 @@ pub struct LeafView<'a> {
 }
 
 impl SpaceView {
-    /// Check the header against the mapped size `mapped` (None: trust the recorded length, for
-    /// a worker that only knows the address).
+    /// Check the header against `mapped`, the bytes mapped from `base` on.
     ///
     /// # Safety
-    /// `base` points to a space written by [`write`] (at least a header's worth mapped, and
-    /// `len` bytes when `mapped` is None), 8-aligned, mapped while the view is used.
-    pub unsafe fn new(base: *mut u8, mapped: Option<usize>) -> Result<SpaceView, CorruptSpace> {
+    /// `base` points to a space written by [`write`], 8-aligned, with `mapped` bytes mapped from
+    /// it while the view is used.
+    pub unsafe fn new(base: *mut u8, mapped: usize) -> Result<SpaceView, CorruptSpace> {
         if base.is_null() || (base as usize) % 8 != 0 {
             return Err(CorruptSpace);
         }
-        if mapped.is_some_and(|m| m < size_of::<SpaceHeader>()) {
+        if mapped < size_of::<SpaceHeader>() {
             return Err(CorruptSpace);
         }
         // SAFETY: caller's contract: a header is mapped.
@@ -224,7 +227,7 @@ impl SpaceView {
         let entries_end = (h.nleaves as usize)
             .checked_mul(size_of::<LeafEntry>())
             .and_then(|n| n.checked_add(size_of::<SpaceHeader>()));
-        if mapped.is_some_and(|m| m != len) || entries_end.is_none_or(|e| e > len) {
+        if len > mapped || entries_end.is_none_or(|e| e > len) {
             return Err(CorruptSpace);
         }
         let v = SpaceView { base, len };
@@ -346,7 +349,7 @@ mod tests {
         assert_eq!(params_at % 8, 0);
         assert!(params_at + 13 <= n);
         // SAFETY: written above.
-        let v = unsafe { SpaceView::new(base, Some(n)) }.unwrap();
+        let v = unsafe { SpaceView::new(base, n) }.unwrap();
         assert_eq!(v.header().producers, 3);
         assert_eq!(v.header().nleaves, 2);
         let a = v.leaf(0, 0).unwrap();
@@ -394,9 +397,9 @@ mod tests {
         assert!(unsafe { write(base, n, &two, &leaves, 0) }.is_err());
         // SAFETY: as above.
         unsafe { write(base, n, &settings, &leaves, 0) }.unwrap();
-        // A mapped size other than the recorded length.
+        // A recorded length beyond what is mapped.
         // SAFETY: written above.
-        assert!(unsafe { SpaceView::new(base, Some(n + 8)) }.is_err());
+        assert!(unsafe { SpaceView::new(base, n - 8) }.is_err());
         // A part pointing past the end.
         // SAFETY: patching the entry's SQL length in our own buffer.
         unsafe {
@@ -404,12 +407,12 @@ mod tests {
             e.sql_len = n as u32;
         }
         // SAFETY: as above.
-        let v = unsafe { SpaceView::new(base, Some(n)) }.unwrap();
+        let v = unsafe { SpaceView::new(base, n) }.unwrap();
         assert!(v.leaf(0, 0).is_err());
         // More leaves than the length holds.
         // SAFETY: patching our own buffer.
         unsafe { (*base.cast::<SpaceHeader>()).nleaves = 1000 };
         // SAFETY: as above.
-        assert!(unsafe { SpaceView::new(base, Some(n)) }.is_err());
+        assert!(unsafe { SpaceView::new(base, n) }.is_err());
     }
 }
