@@ -28,7 +28,8 @@
 #      ANALYZE run (CPU time inside DataFusion's operators, scan leaves excluded).
 # Then the scan boundary micro-benchmark on lineitem's Q1 columns: PostgreSQL's bare scan
 # (counts: deforms every value, no arithmetic) against pg_fusion's sums, both with the leader and
-# 2 parallel workers.
+# 2 parallel workers, interleaved, at least 7 runs each (half a second a run: the ratio is a
+# headline figure, and 3 runs moved it by a tenth on this shared machine).
 #
 # Modes: `off` pg_fusion.enable = off, max_parallel_workers_per_gather = 2;
 #        `on`  pg_fusion.enable = on,  max_parallel_workers_per_gather = 2.
@@ -247,7 +248,8 @@ metric() { pq -Atc "SELECT value FROM pg_fusion_metrics() WHERE metric = '$1'"; 
 run floor "$bare" time >/dev/null
 run on "$sums" time >/dev/null
 bt=""; st=""
-for r in $(seq 1 "$runs"); do
+boundary_runs=$(( runs < 7 ? 7 : runs ))
+for r in $(seq 1 "$boundary_runs"); do
     bt="$bt $(run floor "$bare" time)"
     st="$st $(run on "$sums" time)"
 done
@@ -325,7 +327,8 @@ block=$(
     echo
     echo "![pg_fusion speedup per TPC-H query](tpch-speedup.svg)"
     echo
-    echo "Scan boundary, lineitem's Q1 columns ($li_rows rows), the leader and 2 parallel workers each:"
+    echo "Scan boundary, lineitem's Q1 columns ($li_rows rows), the leader and 2 parallel workers each,"
+    echo "medians of $boundary_runs interleaved runs:"
     echo
     echo "| figure | time | rows/s |"
     echo "|---|---:|---:|"
