@@ -33,7 +33,7 @@ use super::shmem;
 use super::sys;
 use crate::control::ScanSession;
 use crate::page::ColumnType;
-use crate::shm::parallel_space::{self, SpaceLeaf, SpaceSettings, SpaceView};
+use crate::shm::parallel_space::{self, LeafRanges, SpaceLeaf, SpaceSettings, SpaceView};
 use crate::shm::{SlotLease, Wakeup};
 
 /// The parallel context of one query and its shared space.
@@ -74,13 +74,6 @@ pub struct PoolLeaf<'a> {
     pub pg_types: &'a [sys::Oid],
 }
 
-impl PoolLeaf<'_> {
-    /// The leader and the workers with a slot.
-    fn producers(&self) -> u64 {
-        1 + self.slots.iter().filter(|s| s.is_some()).count() as u64
-    }
-}
-
 impl ParallelScan {
     /// Create the context for `nworkers` workers serving `pool`, fill the shared space and launch.
     /// `producers`: every producer of the query (the leader's and the workers').
@@ -97,7 +90,8 @@ impl ParallelScan {
         let space_leaves: Vec<SpaceLeaf> = pool
             .iter()
             .map(|l| {
-                let producers = l.producers();
+                // The leader and the workers with a slot.
+                let producers = 1 + l.slots.iter().filter(|s| s.is_some()).count() as u64;
                 SpaceLeaf {
                     slots: &l.slots,
                     sql: l.chunk_sql,
@@ -170,17 +164,9 @@ impl ParallelScan {
 
     /// Block ranges of pool leaf `leaf` for the leader's own producer (shares the workers'
     /// counter); None when the context got no shared space (no workers then either).
-    pub fn chunks(&self, leaf: usize, pool: &PoolLeaf) -> Option<Chunks> {
-        let space = self.space.as_ref()?;
-        let next = space.next(leaf).ok()?;
-        let producers = pool.producers();
-        Some(Chunks {
-            next,
-            nblocks: pool.nblocks,
-            chunk: (pool.nblocks / (producers * 8)).clamp(MIN_CHUNK_BLOCKS, 16384),
-            producers,
-            prefix: pool.chunk_sql.to_string(),
-        })
+    pub fn chunks(&self, leaf: usize, chunk_sql: &str) -> Option<Chunks> {
+        let ranges = self.space.as_ref()?.ranges(leaf).ok()?;
+        Some(chunks(ranges, chunk_sql.to_string()))
     }
 
     /// Stop the workers, wait for them to exit (raising a worker's ERROR here) and destroy the
@@ -196,6 +182,11 @@ impl ParallelScan {
         // SAFETY: the context created in `launch`, destroyed once.
         guard(|| unsafe { sys::pgf_parallel_finish(pcxt) })
     }
+}
+
+/// The block ranges of a leaf of the space, for one producer.
+fn chunks(r: LeafRanges, prefix: String) -> Chunks {
+    Chunks { next: r.next, nblocks: r.nblocks, chunk: r.chunk, producers: r.producers, prefix }
 }
 
 /// The parallel worker's entry point, named in `CreateParallelContext` (see the module rules).
@@ -237,17 +228,10 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
         let Some(lease) = l.slot else { continue };
         let Some(session) = ScanSession::attach(seg, lease) else { continue };
         let types: Vec<ColumnType> = super::scan_node::parse_types(&l.types)?;
-        let chunks = Chunks {
-            next: l.next,
-            nblocks: l.nblocks,
-            chunk: l.chunk,
-            producers: l.producers,
-            prefix: l.sql,
-        };
         producers.push(Producer::start_chunked(
             session,
             worker,
-            chunks,
+            chunks(l.ranges, l.sql),
             types,
             l.pg_types,
             params,

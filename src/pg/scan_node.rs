@@ -193,8 +193,8 @@ struct Run {
     scan_slots: Vec<Vec<crate::protocol::SlotRef>>,
     /// Slots claimed for parallel workers that were launched (released after they exited).
     worker_slots: Vec<WorkerSlot>,
-    /// Parallel contexts of the leaves read by several producers.
-    parallel: Vec<ParallelScan>,
+    /// The query's parallel context, when it has workers.
+    parallel: Option<ParallelScan>,
     /// Per leaf: producers planned and started (EXPLAIN ANALYZE).
     leaf_producers: Vec<(u32, u32)>,
     result: Option<ResultBlock>,
@@ -223,7 +223,7 @@ impl Drop for Run {
         // Parallel workers have exited by now: `shutdown` waited for them, or the abort that
         // got us here destroyed their contexts first (AtEOXact_Parallel runs before the portal's
         // memory is reset).
-        self.parallel.clear();
+        self.parallel = None;
         self.producers.clear();
         self.worker_slots.clear();
         self.control = None;
@@ -274,7 +274,7 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         producers: Vec::new(),
         scan_slots: Vec::new(),
         worker_slots: Vec::new(),
-        parallel: Vec::new(),
+        parallel: None,
         leaf_producers: Vec::new(),
         result: None,
         output,
@@ -354,7 +354,7 @@ pub extern "C" fn pgf_rs_shutdown_scan(node: *mut sys::CustomScanState) {
 }
 
 fn shutdown(run: &mut Run) -> PgResult<()> {
-    for p in run.parallel.iter_mut() {
+    if let Some(p) = run.parallel.as_mut() {
         p.finish()?;
     }
     Ok(())
@@ -403,8 +403,10 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     for leaf in &leaves {
         own.push(if leaf[LEAF_SHARED].is_empty() { Some(ScanSession::open(seg)?) } else { None });
     }
+    let mut types = Vec::with_capacity(leaves.len());
     let mut pg_types = Vec::with_capacity(leaves.len());
     for leaf in &leaves {
+        types.push(parse_types(&leaf[LEAF_TYPES])?);
         pg_types
             .push(leaf[LEAF_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect::<Vec<sys::Oid>>());
     }
@@ -449,7 +451,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     let launched = scan.as_ref().map_or(0, |s| s.launched as usize);
     // From here on workers may be writing to their slots: the context and those slots belong to
     // the run before anything else can fail (they are released only after the workers exited).
-    run.parallel.extend(scan);
+    run.parallel = scan;
     let mut pool_slots: Vec<Vec<(SlotRef, Option<ScanSession>)>> = Vec::with_capacity(extra.len());
     for (k, sessions) in extra.into_iter().enumerate() {
         let i = pool_leaves[k];
@@ -462,7 +464,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                     worker: w,
                     leaf: i,
                     session,
-                    types: Vec::new(),
+                    types: types[i].clone(),
                     pg_types: pg_types[i].clone(),
                 });
                 slots.push((r, None));
@@ -482,10 +484,10 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             run.leaf_producers.push((0, 0));
             continue;
         };
-        let scan_types = parse_types(&leaf[LEAF_TYPES])?;
+        let scan_types = types[i].clone();
         let scan_pg = pg_types[i].clone();
         let at = pool_leaves.iter().position(|&j| j == i);
-        let chunks = at.and_then(|k| run.parallel.first()?.chunks(k, &pool[k]));
+        let chunks = at.and_then(|k| run.parallel.as_ref()?.chunks(k, pool[k].chunk_sql));
         let producer = match chunks {
             Some(chunks) => Producer::start_chunked(
                 own,
@@ -526,9 +528,6 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 )?),
                 None => actual += 1,
             }
-        }
-        for w in run.worker_slots.iter_mut().filter(|w| w.leaf == i) {
-            w.types = scan_types.clone();
         }
         run.leaf_producers.push((planned, actual));
         run.producers_started += actual;
@@ -681,13 +680,13 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
 /// postmaster could not start them; `ParallelScan::failed_workers`): the block ranges they would
 /// have read go to the producers that run.
 fn end_unstarted(
-    parallel: &mut [ParallelScan],
+    parallel: &mut Option<ParallelScan>,
     worker_slots: &mut Vec<WorkerSlot>,
     producers: &mut Vec<Producer>,
     leaf_producers: &mut [(u32, u32)],
     wakeup: crate::shm::Wakeup,
 ) -> PgResult<()> {
-    for scan in parallel.iter_mut() {
+    if let Some(scan) = parallel.as_mut() {
         for w in scan.failed_workers() {
             let (gone, kept): (Vec<WorkerSlot>, Vec<WorkerSlot>) =
                 std::mem::take(worker_slots).into_iter().partition(|s| s.worker == w);

@@ -195,12 +195,20 @@ pub struct SpaceView {
     len: usize,
 }
 
-/// One leaf of the space, as a worker reads it.
-pub struct LeafView<'a> {
+/// How a leaf's blocks are handed out: its shared counter and the sizes every producer uses
+/// (written once by the leader, so the leader and its workers claim ranges alike).
+#[derive(Clone, Copy)]
+pub struct LeafRanges<'a> {
+    /// The next unclaimed block.
     pub next: &'a AtomicU64,
     pub nblocks: u64,
     pub chunk: u64,
     pub producers: u64,
+}
+
+/// One leaf of the space, as a worker reads it.
+pub struct LeafView<'a> {
+    pub ranges: LeafRanges<'a>,
     /// This worker's slot for the leaf.
     pub slot: Option<SlotLease>,
     pub sql: String,
@@ -260,9 +268,10 @@ impl SpaceView {
         Ok(unsafe { &*self.base.add(size_of::<SpaceHeader>()).cast::<LeafEntry>().add(leaf) })
     }
 
-    /// The block counter of `leaf`, for the leader's own producer.
-    pub fn next(&self, leaf: usize) -> Result<&AtomicU64, CorruptSpace> {
-        Ok(&self.entry(leaf)?.next)
+    /// How `leaf`'s blocks are handed out (the leader's own producer reads this too).
+    pub fn ranges(&self, leaf: usize) -> Result<LeafRanges<'_>, CorruptSpace> {
+        let e = self.entry(leaf)?;
+        Ok(LeafRanges { next: &e.next, nblocks: e.nblocks, chunk: e.chunk, producers: e.producers })
     }
 
     /// Everything worker `worker` needs to read `leaf`.
@@ -281,10 +290,7 @@ impl SpaceView {
         };
         let pg = self.part(e.pg_types_at as usize, e.pg_types_count as usize * 4)?;
         Ok(LeafView {
-            next: &e.next,
-            nblocks: e.nblocks,
-            chunk: e.chunk,
-            producers: e.producers,
+            ranges: self.ranges(leaf)?,
             slot: (index != NO_SLOT).then_some(SlotLease { index, generation }),
             sql: text(e.sql_at, e.sql_len)?,
             types: text(e.types_at, e.types_len)?,
@@ -355,7 +361,7 @@ mod tests {
         let a = v.leaf(0, 0).unwrap();
         assert_eq!(a.slot, Some(SlotLease { index: 3, generation: 7 }));
         assert_eq!(a.sql, "SELECT a FROM t WHERE ");
-        assert_eq!((a.nblocks, a.chunk, a.producers), (100, 64, 2));
+        assert_eq!((a.ranges.nblocks, a.ranges.chunk, a.ranges.producers), (100, 64, 2));
         assert_eq!(a.pg_types, vec![23]);
         assert_eq!(v.leaf(0, 1).unwrap().slot, None);
         let b = v.leaf(1, 1).unwrap();
@@ -365,8 +371,8 @@ mod tests {
         assert!(v.leaf(2, 0).is_err());
         assert!(v.leaf(0, 2).is_err());
         // The counters are shared: the leader's view sees a worker's claim.
-        v.leaf(1, 0).unwrap().next.fetch_add(64, Ordering::SeqCst);
-        assert_eq!(v.next(1).unwrap().load(Ordering::SeqCst), 64);
+        v.leaf(1, 0).unwrap().ranges.next.fetch_add(64, Ordering::SeqCst);
+        assert_eq!(v.ranges(1).unwrap().next.load(Ordering::SeqCst), 64);
         assert_eq!(v.params(), Some(base.wrapping_add(params_at)));
         assert!(!v.stopped());
         v.stop();
