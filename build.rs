@@ -102,9 +102,12 @@ fn main() {
         .allowlist_function("(get_rel_name|get_rel_namespace|get_rel_relkind|get_namespace_name|get_opname)")
         .allowlist_function("(get_typlenbyval|get_collation_isdeterministic|lc_collate_is_c|has_subclass)")
         .allowlist_function("(get_sortgroupclause_tle|op_input_types|get_func_namespace)")
-        .allowlist_function("(deparse_expression|deparse_context_for|quote_identifier)")
+        .allowlist_function("(deparse_expression|deparse_context_for|quote_identifier|pg_get_querydef)")
         .allowlist_function("(ExplainPropertyText|ExplainPropertyInteger|ExplainPropertyList|ExplainOpenGroup|ExplainCloseGroup)")
-        .allowlist_function("(NewExplainState|ExplainOnePlan)")
+        .allowlist_function("(NewExplainState|ExplainOnePlan|ExplainPrintPlan)")
+        // Bound scan leaves: built as Query nodes, planned, shipped to parallel workers as node
+        // text.
+        .allowlist_function("(nodeToString|stringToNode|makeFromExpr|makeBoolConst)")
         .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
         .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")

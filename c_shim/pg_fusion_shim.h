@@ -174,11 +174,14 @@ extern int	pgf_max_parallel_workers_per_gather(void);
 extern int	pgf_min_parallel_table_scan_size(void);
 extern bool pgf_estate_parallel_mode(EState *estate);
 /*
- * Limit the heap scan a started (not yet run) block-range statement drives to `nblocks` blocks
- * from `start` (to the relation's end when `to_end`): the top SeqScan, or the outer SeqScan of a
- * top nested-loop semi or anti join. Returns false, changing nothing, for any other shape.
+ * Limit the heap scan a started leaf plan drives to `nblocks` blocks from `start` (to the
+ * relation's end when `to_end`), before its first row or after pgf_query_rescan: the top SeqScan,
+ * or the outer SeqScan of a top nested-loop semi or anti join. Returns false, changing nothing,
+ * for any other shape.
  */
 extern bool pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, bool to_end);
+/* ExecReScan of a started query's plan, in its query memory context (the next block range). */
+extern void pgf_query_rescan(QueryDesc *qd);
 
 /* ---- static inlines and macros ---- */
 

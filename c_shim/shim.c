@@ -581,18 +581,33 @@ pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, 
 		return false;
 	ss = (SeqScanState *) ps;
 	rel = ss->ss.ss_currentRelation;
-	/* SeqNext begins the scan on its first call: nothing may have run yet. */
-	if (ss->ss.ss_currentScanDesc != NULL || rel->rd_tableam != GetHeapamTableAmRoutine())
+	if (rel->rd_tableam != GetHeapamTableAmRoutine())
 		return false;
-	/* As SeqNext would, but never synchronized with other scans: the range starts at `start`. */
-	scan = table_beginscan_strat(rel, ps->state->es_snapshot, 0, NULL, true, false);
+	scan = ss->ss.ss_currentScanDesc;
+	if (scan == NULL)
+	{
+		/* As SeqNext would, but never synchronized with other scans: the range starts at `start`. */
+		scan = table_beginscan_strat(rel, ps->state->es_snapshot, 0, NULL, true, false);
+		ss->ss.ss_currentScanDesc = scan;
+	}
+	else if (((HeapScanDesc) scan)->rs_inited)
+		return false;			/* under way: only before the first row or after a rescan */
+	/* The scan (begun here, never synchronized) recounts the blocks when it is rescanned. */
 	total = ((HeapScanDesc) scan)->rs_nblocks;
 	if (start >= total)
 		heap_setscanlimits(scan, 0, 0);
 	else
 		heap_setscanlimits(scan, start, to_end ? total - start : Min(nblocks, total - start));
-	ss->ss.ss_currentScanDesc = scan;
 	return true;
+}
+
+void
+pgf_query_rescan(QueryDesc *qd)
+{
+	MemoryContext old = MemoryContextSwitchTo(qd->estate->es_query_cxt);
+
+	ExecReScan(qd->planstate);
+	MemoryContextSwitchTo(old);
 }
 
 BlockNumber

@@ -135,8 +135,9 @@ RESET enable_mergejoin;
 DROP INDEX par_id;
 DROP TABLE par_small_tmp;
 
--- count(*) alone: PostgreSQL may plan its constant column as a whole-index scan (as it does for
--- lineitem; forced here); that reads every row too, so the block ranges still cover it.
+-- count(*) alone: PostgreSQL may plan its constant column as a whole-index scan (forced here).
+-- Block ranges limit a sequential scan of the heap, never an index: the leader reads it alone,
+-- with the plan PostgreSQL made (no ctid conditions, no plan of pg_fusion's own).
 CREATE INDEX par_id ON par (id);
 VACUUM par;
 SET enable_seqscan = off;

@@ -2,7 +2,7 @@
 //!
 //! Rules:
 //! - Only top-level SELECTs are candidates: statements planned while an executor runs (functions,
-//!   PL/pgSQL, SPI, pg_fusion's own scan SQL) or inside utility statements other than EXPLAIN,
+//!   PL/pgSQL, SPI) or inside utility statements other than EXPLAIN,
 //!   PREPARE/EXECUTE, DECLARE CURSOR and COPY are planned by PostgreSQL. The nesting depth is
 //!   counted by ExecutorRun and ProcessUtility hooks and restored on ERROR.
 //! - Catalog-only queries, SELECT ... FOR UPDATE/SHARE and statements without user tables run
@@ -15,7 +15,6 @@ use super::entry::entry;
 use super::error::{guard, raise, PgError, PgResult, SqlState};
 use super::guc::{self, OnUnsupported};
 use super::nodes::{self, list};
-use super::producer::INTERNAL;
 use super::sys;
 use crate::shm::Metric;
 
@@ -174,11 +173,11 @@ fn planner(
     cursor_options: i32,
     bound_params: sys::ParamListInfo,
 ) -> PgResult<*mut sys::PlannedStmt> {
-    let nested = DEPTH.load(Ordering::SeqCst) > 0 || INTERNAL.load(Ordering::SeqCst) > 0;
+    let nested = DEPTH.load(Ordering::SeqCst) > 0;
     if !guc::enable() || nested || !candidate(parse) {
         return standard(parse, query_string, cursor_options, bound_params);
     }
-    match plan(parse, cursor_options) {
+    match plan(parse, cursor_options, bound_params) {
         Ok(stmt) => Ok(stmt),
         Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => {
             let seg = super::shmem::segment()?;
@@ -201,15 +200,19 @@ fn planner(
     }
 }
 
-fn plan(parse: *mut sys::Query, cursor_options: i32) -> PgResult<*mut sys::PlannedStmt> {
+fn plan(
+    parse: *mut sys::Query,
+    cursor_options: i32,
+    bound_params: sys::ParamListInfo,
+) -> PgResult<*mut sys::PlannedStmt> {
     if cursor_options & sys::CURSOR_OPT_SCROLL as i32 != 0 {
         return Err(PgError::unsupported("scrollable cursor"));
     }
     // Parallel scan producers need parallel mode, which the executor enters for a plan that
     // asks for it and runs once (not a cursor's), and only for a query without parallel-unsafe
     // parts (writes, ...). Parallel-restricted parts (subqueries, restricted functions) are
-    // fine: the leader runs them; a leaf gets workers only if its own scan SQL is parallel-safe
-    // (`producer::is_seq_scan`).
+    // fine: the leader runs them; a leaf gets workers only if its own plan is parallel-safe
+    // (`leaf::plan`).
     // SAFETY: the analyzed query PostgreSQL handed us; plain reads of settings.
     let parallel = cursor_options & sys::CURSOR_OPT_PARALLEL_OK as i32 != 0
         && unsafe { sys::pgf_max_parallel_workers_per_gather() } > 0
@@ -220,7 +223,15 @@ fn plan(parse: *mut sys::Query, cursor_options: i32) -> PgResult<*mut sys::Plann
     let bytes = crate::plan::codec::to_bytes(&logical)
         .map_err(|e| PgError::internal(format!("plan serialization: {e}")))?;
     let display = crate::plan::logical::display(&logical);
-    let stmt = super::scan_node::planned_stmt(parse, t, &bytes, &display)?;
+    // Each leaf planned by PostgreSQL now, as part of this plan (see `leaf`).
+    let mut leaves = Vec::new();
+    for scan in t.spec.all_scans() {
+        leaves.push(match scan.shared {
+            Some(_) => None,
+            None => Some(super::leaf::plan(&t.bindings, scan, bound_params)?),
+        });
+    }
+    let stmt = super::scan_node::planned_stmt(parse, t, &leaves, &bytes, &display)?;
     // SAFETY: the PlannedStmt just built.
     unsafe { (*stmt).parallelModeNeeded = parallel };
     Ok(stmt)

@@ -28,7 +28,7 @@ use std::ffi::c_void;
 use super::entry::entry;
 use super::error::{guard, PgError, PgResult};
 use super::latch;
-use super::producer::{Chunks, Producer, MIN_CHUNK_BLOCKS};
+use super::producer::{Chunks, ExecEnv, Producer, MIN_CHUNK_BLOCKS};
 use super::shmem;
 use super::sys;
 use crate::control::ScanSession;
@@ -68,7 +68,8 @@ pub fn workers_for(nblocks: u64, min_blocks: u64) -> u32 {
 pub struct PoolLeaf<'a> {
     /// Per worker, the slot the leader claimed for it (None: that worker does not read the leaf).
     pub slots: Vec<Option<SlotLease>>,
-    pub chunk_sql: &'a str,
+    /// The leaf's plan as node text.
+    pub plan: &'a str,
     pub nblocks: u64,
     pub types: &'a str,
     pub pg_types: &'a [sys::Oid],
@@ -94,7 +95,7 @@ impl ParallelScan {
                 let producers = 1 + l.slots.iter().filter(|s| s.is_some()).count() as u64;
                 SpaceLeaf {
                     slots: &l.slots,
-                    sql: l.chunk_sql,
+                    plan: l.plan,
                     types: l.types,
                     pg_types: l.pg_types,
                     nblocks: l.nblocks,
@@ -164,9 +165,9 @@ impl ParallelScan {
 
     /// Block ranges of pool leaf `leaf` for the leader's own producer (shares the workers'
     /// counter); None when the context got no shared space (no workers then either).
-    pub fn chunks(&self, leaf: usize, chunk_sql: &str) -> Option<Chunks> {
+    pub fn chunks(&self, leaf: usize) -> Option<Chunks> {
         let ranges = self.space.as_ref()?.ranges(leaf).ok()?;
-        Some(chunks(ranges, chunk_sql.to_string()))
+        Some(chunks(ranges))
     }
 
     /// Stop the workers, wait for them to exit (raising a worker's ERROR here) and destroy the
@@ -185,8 +186,8 @@ impl ParallelScan {
 }
 
 /// The block ranges of a leaf of the space, for one producer.
-fn chunks(r: LeafRanges, prefix: String) -> Chunks {
-    Chunks { next: r.next, nblocks: r.nblocks, chunk: r.chunk, producers: r.producers, prefix }
+fn chunks(r: LeafRanges) -> Chunks {
+    Chunks { next: r.next, nblocks: r.nblocks, chunk: r.chunk, producers: r.producers }
 }
 
 /// The parallel worker's entry point, named in `CreateParallelContext` (see the module rules).
@@ -220,22 +221,42 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
     };
     let seg = shmem::segment()?;
     let worker = Wakeup { procno: h.worker_procno, pid: h.worker_pid };
-    // SAFETY: reading the current memory context (the worker's transaction context).
-    let memory = unsafe { sys::CurrentMemoryContext };
+    // SAFETY: reads of process globals: the worker's transaction context and the leader's
+    // snapshot, restored as the active one by ParallelWorkerMain.
+    let env = unsafe {
+        ExecEnv {
+            params,
+            snapshot: sys::GetActiveSnapshot(),
+            memory: sys::CurrentMemoryContext,
+            source: c"".as_ptr(),
+            instrument: 0,
+        }
+    };
     let mut producers = Vec::new();
     for leaf in 0..h.nleaves as usize {
         let l = view.leaf(leaf, worker_number as usize).map_err(corrupt)?;
         let Some(lease) = l.slot else { continue };
         let Some(session) = ScanSession::attach(seg, lease) else { continue };
         let types: Vec<ColumnType> = super::scan_node::parse_types(&l.types)?;
+        let text = std::ffi::CString::new(l.plan).map_err(|_| PgError::internal("corrupt leaf plan"))?;
+        let tp = text.as_ptr();
+        // SAFETY: node text the leader wrote with nodeToString (as PostgreSQL's parallel query
+        // ships plans); read into the worker's transaction context.
+        let plan = guard(|| unsafe { sys::stringToNode(tp) as *mut sys::PlannedStmt })?;
+        // SAFETY: checks the node's tag.
+        if plan.is_null()
+            || unsafe { super::nodes::tag(plan as *mut sys::Node) } != sys::NodeTag_T_PlannedStmt
+        {
+            return Err(PgError::internal("corrupt leaf plan"));
+        }
         producers.push(Producer::start_chunked(
             session,
             worker,
-            chunks(l.ranges, l.sql),
+            chunks(l.ranges),
+            plan,
             types,
             l.pg_types,
-            params,
-            memory,
+            &env,
             h.producers as usize,
         )?);
     }

@@ -1,10 +1,12 @@
-//! The leader backend as scan producer: run the scan SQL through PostgreSQL's executor and encode
-//! each slot straight into Arrow blocks in shared pages.
+//! A scan producer: run a leaf's PostgreSQL plan through PostgreSQL's executor and encode each
+//! slot straight into Arrow blocks in shared pages (the leader backend, and each parallel worker).
 //!
 //! Rules:
-//! - The scan runs under the query's active snapshot and the current user (RLS, GRANT and column
-//!   privileges apply as for any query); it is planned at execution time with the statement's
-//!   parameters.
+//! - The leaf's plan is the one PostgreSQL planned when pg_fusion planned (`super::leaf`), run
+//!   under the statement's snapshot and parameters; its executor start checks its permissions
+//!   as PostgreSQL's own plan would (the view owner's rights where the range-table entry says
+//!   so). Nothing is parsed or planned here. One executor start per producer and leaf; a new
+//!   block range is a rescan with new heap scan limits.
 //! - The executor is driven `scan_fetch_batch_rows` rows at a time by the exec loop, which also
 //!   drains result pages, so the backend never waits inside the executor: when no page is free (or
 //!   the scan ring is full) the receiver keeps the current row aside and stops the executor; the
@@ -29,14 +31,12 @@
 //!   The worker itself is woken once per `WAKE_EVERY_PAGES` pages, and always before the
 //!   producer sleeps, ends or fails, so no sent page waits for a wakeup.
 
-use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::error::{guard, PgError, PgResult, SqlState};
 use super::latch;
-use super::nodes;
 use super::sys;
 use crate::control::ScanSession;
 use crate::page::encode::{BlockWriter, PutError};
@@ -447,10 +447,8 @@ unsafe extern "C" fn receiver_noop(_this: *mut sys::DestReceiver) {}
 pub struct Producer {
     session: ScanSession,
     worker: Wakeup,
-    /// The running scan query (NULL before the first and after the last).
+    /// The leaf's plan, started (NULL for a producer that only ends, and after the end).
     qd: *mut sys::QueryDesc,
-    /// Its SQL (the QueryDesc's source text points here).
-    sql: CString,
     state: Box<ProducerState>,
     fetch: i64,
     /// The executor has returned its last row (of the last block range).
@@ -461,285 +459,26 @@ pub struct Producer {
     unsignaled: u32,
     /// Registered as waiting because the ring to the worker was full.
     ring_wait: bool,
-    /// Block ranges to scan one after the other (parallel producers); None: one query.
+    /// Block ranges to scan one after the other (parallel producers); None: the whole plan.
     chunks: Option<Chunks>,
-    /// The scan SQL's plan takes a block range as heap scan limits (see `next_query`); false
-    /// once a plan did not, and the ranges go as ctid conditions.
-    scan_limits: bool,
-    /// PostgreSQL's estimate of the leaf's rows, from the plan of its first statement (the
-    /// whole scan SQL: a first block range is planned without its range); DataFusion picks join
-    /// sides by it.
-    estimated_rows: Option<u64>,
-    params: sys::ParamListInfo,
-    memory: sys::MemoryContext,
+    /// The plan has run over a block range: the next one is a rescan.
+    ranged: bool,
 }
 
-/// Parse, analyze and plan the one statement in `sql`; with `hazard`, also PostgreSQL's
-/// parallel hazard of the analyzed statement (`s`afe, `r`estricted, `u`nsafe). Each call is
-/// guarded on its own, so no guarded frame owns anything.
-fn plan_one(
-    sql: *const std::ffi::c_char,
-    types: *const sys::Oid,
-    n: i32,
-    params: sys::ParamListInfo,
-    hazard: Option<&mut std::ffi::c_char>,
-) -> PgResult<*mut sys::PlannedStmt> {
-    // SAFETY: a NUL-terminated statement; allocations in the current memory context.
-    let raw = guard(|| unsafe { sys::pg_parse_query(sql) })?;
-    // SAFETY: a list of RawStmt.
-    let stmt = match unsafe { nodes::list::<sys::RawStmt>(raw) }.as_slice() {
-        [one] => *one,
-        _ => return Err(PgError::internal("scan SQL is not one statement")),
-    };
-    // SAFETY: the parse tree just built; parameter types of the executing statement.
-    let queries = guard(|| unsafe {
-        sys::pg_analyze_and_rewrite_fixedparams(stmt, sql, types, n, std::ptr::null_mut())
-    })?;
-    // SAFETY: a list of Query.
-    let query = match unsafe { nodes::list::<sys::Query>(queries) }.as_slice() {
-        [one] => *one,
-        _ => return Err(PgError::internal("scan SQL rewrote into several statements")),
-    };
-    if let Some(h) = hazard {
-        // SAFETY: the analyzed query, not planned yet.
-        *h = unsafe { leaf_hazard(query) }?;
-    }
-    // SAFETY: the analyzed query; bound parameters of the executing statement.
-    guard(|| unsafe { sys::pg_plan_query(query, sql, 0, params) })
-}
-
-/// PostgreSQL's parallel hazard of a scan statement, except that `[NOT] EXISTS` subqueries among
-/// its WHERE clause's AND terms do not make it restricted when everything they contain is
-/// parallel-safe and reads only permanent tables. PostgreSQL calls any subquery restricted
-/// because a Gather cannot pass a correlated value down to its workers; a scan producer runs
-/// the whole statement (subquery included) on its own block range, so nothing is passed. Each
-/// producer's rows are those of its blocks that pass the test, as in one statement; whether the
-/// per-range plans cost what one statement costs is `is_seq_scan`'s question.
-///
-/// # Safety
-/// `query` is an analyzed query not planned yet; its WHERE clause is changed and put back.
-unsafe fn leaf_hazard(query: *mut sys::Query) -> PgResult<std::ffi::c_char> {
-    let restricted = b'r' as std::ffi::c_char;
-    // SAFETY: a walk over the analyzed query.
-    let whole = guard(|| unsafe { sys::pgf_max_parallel_hazard(query) })?;
-    if whole != restricted {
-        return Ok(whole);
-    }
-    // SAFETY (block): nodes of the analyzed query, read per their tags.
-    unsafe {
-        let jointree = (*query).jointree;
-        if jointree.is_null() || (*jointree).quals.is_null() {
-            return Ok(restricted);
-        }
-        let quals = (*jointree).quals;
-        let terms = match nodes::tag(quals) {
-            sys::NodeTag_T_BoolExpr
-                if (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR =>
-            {
-                nodes::list::<sys::Node>((*(quals as *mut sys::BoolExpr)).args)
-            }
-            _ => vec![quals],
-        };
-        let mut rest: *mut sys::List = std::ptr::null_mut();
-        let mut subqueries = 0;
-        for &term in &terms {
-            match exists_subquery(term) {
-                Some(sub) => {
-                    if !subquery_parallel_safe(sub)? {
-                        return Ok(restricted);
-                    }
-                    subqueries += 1;
-                }
-                None => rest = nodes::append(rest, term as *mut std::ffi::c_void)?,
-            }
-        }
-        if subqueries == 0 {
-            return Ok(restricted);
-        }
-        // The rest of the statement on its own: its WHERE without the subqueries, then put back.
-        let others = match nodes::list::<sys::Node>(rest).as_slice() {
-            [] => std::ptr::null_mut(),
-            [one] => *one,
-            _ => guard(|| sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, rest, -1) as *mut sys::Node)?,
-        };
-        (*jointree).quals = others;
-        let hazard = guard(|| sys::pgf_max_parallel_hazard(query));
-        (*jointree).quals = quals;
-        hazard
-    }
-}
-
-/// The subquery of `[NOT] EXISTS (subquery)`.
-///
-/// # Safety
-/// `term` is a node of an analyzed query.
-unsafe fn exists_subquery(term: *mut sys::Node) -> Option<*mut sys::Query> {
-    // SAFETY: read per the tags.
-    unsafe {
-        let mut node = term;
-        if nodes::tag(node) == sys::NodeTag_T_BoolExpr {
-            let b = node as *mut sys::BoolExpr;
-            match nodes::list::<sys::Node>((*b).args).as_slice() {
-                [one] if (*b).boolop == sys::BoolExprType_NOT_EXPR => node = *one,
-                _ => return None,
-            }
-        }
-        if nodes::tag(node) != sys::NodeTag_T_SubLink {
-            return None;
-        }
-        let link = node as *mut sys::SubLink;
-        ((*link).subLinkType == sys::SubLinkType_EXISTS_SUBLINK
-            && nodes::tag((*link).subselect) == sys::NodeTag_T_Query)
-            .then(|| (*link).subselect as *mut sys::Query)
-    }
-}
-
-/// Is `sub` parallel-safe throughout (no nested subquery, no restricted function), reading only
-/// permanent plain tables (a parallel worker cannot see the leader's temporary tables)?
-///
-/// # Safety
-/// `sub` is an analyzed subquery.
-unsafe fn subquery_parallel_safe(sub: *mut sys::Query) -> PgResult<bool> {
-    // SAFETY: a walk over the analyzed subquery.
-    if guard(|| unsafe { sys::pgf_max_parallel_hazard(sub) })? != b's' as std::ffi::c_char {
-        return Ok(false);
-    }
-    // SAFETY: the subquery's range table, read per its entries' kinds.
-    for rte in unsafe { nodes::list::<sys::RangeTblEntry>((*sub).rtable) } {
-        match unsafe { (*rte).rtekind } {
-            sys::RTEKind_RTE_JOIN => {}
-            sys::RTEKind_RTE_RELATION => {
-                let relid = unsafe { (*rte).relid };
-                let mut ok = false;
-                let okp: *mut bool = &mut ok;
-                // SAFETY: the relation is locked by the executing query.
-                guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })?;
-                if !ok {
-                    return Ok(false);
-                }
-            }
-            _ => return Ok(false),
-        }
-    }
-    Ok(true)
-}
-
-/// Plan the scan SQL `sql` with the statement's bound `params` (their types are the statement's),
-/// bypassing pg_fusion's planner hook.
-fn plan_scan(sql: *const std::ffi::c_char, params: sys::ParamListInfo) -> PgResult<*mut sys::PlannedStmt> {
-    plan_scan_with(sql, params, None)
-}
-
-fn plan_scan_with(
-    sql: *const std::ffi::c_char,
-    params: sys::ParamListInfo,
-    hazard: Option<&mut std::ffi::c_char>,
-) -> PgResult<*mut sys::PlannedStmt> {
-    let mut param_types: Vec<sys::Oid> = Vec::new();
-    if !params.is_null() {
-        // SAFETY: a valid ParamListInfo of the executing statement.
-        unsafe {
-            let p = &*params;
-            if p.paramFetch.is_some() {
-                return Err(PgError::unsupported("dynamic parameters"));
-            }
-            let items = p.params.as_ptr();
-            for i in 0..p.numParams as usize {
-                param_types.push((*items.add(i)).ptype);
-            }
-        }
-    }
-    INTERNAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let planned = plan_one(sql, param_types.as_ptr(), param_types.len() as i32, params, hazard);
-    INTERNAL.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    planned
-}
-
-/// PostgreSQL's plan for a scan leaf, as `EXPLAIN (VERBOSE, COSTS costs)` prints it in text.
-/// Needs an active snapshot (EXPLAIN has one); checks permissions like EXPLAIN does.
-pub fn explain_scan(sql: &str, params: sys::ParamListInfo, costs: bool) -> PgResult<String> {
-    let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
-    let sql_p = c_sql.as_ptr();
-    let planned = plan_scan(sql_p, params)?;
-    // SAFETY: a fresh ExplainState in the current memory context; ExplainOnePlan only starts the
-    // executor with EXEC_FLAG_EXPLAIN_ONLY and prints into es->str.
-    let text = guard(|| unsafe {
-        let es = sys::NewExplainState();
-        (*es).verbose = true;
-        (*es).costs = costs;
-        sys::ExplainOnePlan(
-            planned,
-            std::ptr::null_mut(),
-            es,
-            sql_p,
-            params,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        );
-        (*es).str_
-    })?;
-    // SAFETY: a valid StringInfo built by ExplainOnePlan.
-    let bytes = unsafe { std::slice::from_raw_parts((*text).data as *const u8, (*text).len as usize) };
-    Ok(String::from_utf8_lossy(bytes).into_owned())
-}
-
-/// Is PostgreSQL's plan for the scan SQL a scan of every row (sequential, or of a whole index:
-/// the shape parallel producers split into block ranges; an index lookup stays one query)?
-pub fn is_seq_scan(sql: &str, params: sys::ParamListInfo) -> PgResult<bool> {
-    let c_sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
-    // Parallel workers run it: only a parallel-safe statement (no parallel-restricted functions,
-    // only `[NOT] EXISTS` subqueries, see `leaf_hazard`; the query around it may have more, as
-    // the leader runs those).
-    let mut hazard: std::ffi::c_char = b'u' as std::ffi::c_char;
-    let planned = plan_scan_with(c_sql.as_ptr(), params, Some(&mut hazard))?;
-    if hazard != b's' as std::ffi::c_char {
-        return Ok(false);
-    }
-    // SAFETY: a PlannedStmt just built; its nodes read per their tags.
-    unsafe {
-        // A subplan (a subquery PostgreSQL did not join: an InitPlan, a hashed IN) would be run
-        // again by every block range's statement.
-        if !(*planned).subplans.is_null() {
-            return Ok(false);
-        }
-        let top = (*planned).planTree;
-        Ok(match nodes::tag(top as *mut sys::Node) {
-            sys::NodeTag_T_SeqScan => true,
-            // A whole-index scan reads every row too (chosen for a narrow select list:
-            // `count(*)`'s constant column), so block ranges cover it.
-            sys::NodeTag_T_IndexOnlyScan => (*(top as *mut sys::IndexOnlyScan)).indexqual.is_null(),
-            sys::NodeTag_T_IndexScan => (*(top as *mut sys::IndexScan)).indexqual.is_null(),
-            // `[NOT] EXISTS` joined as a semi (anti) join that probes an index once per row of a
-            // sequential scan: each block range's statement probes for its own rows only, so the
-            // ranges together cost what the one statement costs. (A hash or merge join would
-            // read the subquery's table whole once per range.)
-            sys::NodeTag_T_NestLoop => {
-                let nl = top as *mut sys::NestLoop;
-                let outer = (*nl).join.plan.lefttree;
-                let inner = (*nl).join.plan.righttree;
-                let probe = match nodes::tag(inner as *mut sys::Node) {
-                    sys::NodeTag_T_IndexScan => !(*(inner as *mut sys::IndexScan)).indexqual.is_null(),
-                    sys::NodeTag_T_IndexOnlyScan => {
-                        !(*(inner as *mut sys::IndexOnlyScan)).indexqual.is_null()
-                    }
-                    _ => false,
-                };
-                matches!((*nl).join.jointype, sys::JoinType_JOIN_SEMI | sys::JoinType_JOIN_ANTI)
-                    && !(*nl).nestParams.is_null()
-                    && nodes::tag(outer as *mut sys::Node) == sys::NodeTag_T_SeqScan
-                    && probe
-            }
-            _ => false,
-        })
-    }
+/// Where a producer's executor runs: the statement's parameters and snapshot, the memory
+/// context its executor state lives in, the statement's text (for hooks that report it) and
+/// its instrumentation options (EXPLAIN ANALYZE).
+#[derive(Clone, Copy)]
+pub struct ExecEnv {
+    pub params: sys::ParamListInfo,
+    pub snapshot: sys::Snapshot,
+    pub memory: sys::MemoryContext,
+    pub source: *const std::ffi::c_char,
+    pub instrument: i32,
 }
 
 /// Pages a producer sends before it sets the worker's latch (see [`Producer::wake_worker`]).
 const WAKE_EVERY_PAGES: u32 = 4;
-
-/// Planning of the scan SQL must not go through pg_fusion's planner hook.
-pub static INTERNAL: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 /// The smallest block range a producer claims.
 pub const MIN_CHUNK_BLOCKS: u64 = 64;
@@ -756,8 +495,6 @@ pub struct Chunks {
     pub chunk: u64,
     /// The leader and its workers.
     pub producers: u64,
-    /// The scan SQL ready for the block-range condition (`ScanSpec::chunk_sql`).
-    pub prefix: String,
 }
 
 impl Chunks {
@@ -784,20 +521,6 @@ impl Chunks {
         };
         Some(BlockRange { lo, hi: (hi < self.nblocks).then_some(hi) })
     }
-
-    /// The scan SQL without a range condition (its plan gets the range as scan limits).
-    fn plain_sql(&self) -> String {
-        format!("{}true", self.prefix)
-    }
-
-    /// The scan SQL of `r` as a condition on `ctid` (a Tid Range Scan), for a plan whose scan
-    /// cannot take the range as limits.
-    fn ctid_sql(&self, r: BlockRange) -> String {
-        match r.hi {
-            None => format!("{}ctid >= '({},0)'::tid", self.prefix, r.lo),
-            Some(hi) => format!("{}ctid >= '({},0)'::tid AND ctid < '({hi},0)'::tid", self.prefix, r.lo),
-        }
-    }
 }
 
 /// Blocks `lo` up to `hi` of a relation; the last range (`hi` None) runs to the relation's end.
@@ -808,39 +531,39 @@ struct BlockRange {
 }
 
 impl Producer {
-    /// Plan and start the scan SQL. `params` are the statement's parameters.
-    #[allow(clippy::too_many_arguments)]
+    /// Start the leaf's `plan` over the whole relation.
     pub fn start(
         session: ScanSession,
         worker: Wakeup,
-        sql: &str,
+        plan: *mut sys::PlannedStmt,
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
-        params: sys::ParamListInfo,
-        memory: sys::MemoryContext,
+        env: &ExecEnv,
         producers: usize,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, None, types, pg_types, params, memory, producers)?;
-        p.open_query(sql.to_string())?;
+        let mut p = Producer::new(session, worker, None, types, pg_types, producers)?;
+        p.open(plan, env)?;
         Ok(p)
     }
 
     /// A producer of block ranges of `chunks` on `session` (the leader's own, or a slot it
-    /// claimed for a parallel worker and the worker attached to). Ends at once when every
-    /// range is taken already.
+    /// claimed for a parallel worker and the worker attached to): one executor start of the
+    /// leaf's `plan`, then per range a rescan with the range as heap scan limits. Ends at once
+    /// when every range is taken already.
     #[allow(clippy::too_many_arguments)]
     pub fn start_chunked(
         session: ScanSession,
         worker: Wakeup,
         chunks: Chunks,
+        plan: *mut sys::PlannedStmt,
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
-        params: sys::ParamListInfo,
-        memory: sys::MemoryContext,
+        env: &ExecEnv,
         producers: usize,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, Some(chunks), types, pg_types, params, memory, producers)?;
-        if !p.next_query()? {
+        let mut p = Producer::new(session, worker, Some(chunks), types, pg_types, producers)?;
+        p.open(plan, env)?;
+        if !p.next_range()? {
             p.exhausted = true;
         }
         Ok(p)
@@ -853,29 +576,17 @@ impl Producer {
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(
-            session,
-            worker,
-            None,
-            types,
-            pg_types,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            1,
-        )?;
+        let mut p = Producer::new(session, worker, None, types, pg_types, 1)?;
         p.exhausted = true;
         Ok(p)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn new(
         session: ScanSession,
         worker: Wakeup,
         chunks: Option<Chunks>,
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
-        params: sys::ParamListInfo,
-        memory: sys::MemoryContext,
         producers: usize,
     ) -> PgResult<Producer> {
         let seg = session.segment();
@@ -915,7 +626,6 @@ impl Producer {
             session,
             worker,
             qd: std::ptr::null_mut(),
-            sql: CString::default(),
             state,
             fetch: super::guc::scan_fetch_batch_rows(),
             exhausted: false,
@@ -923,70 +633,46 @@ impl Producer {
             unsignaled: 0,
             ring_wait: false,
             chunks,
-            scan_limits: true,
-            estimated_rows: None,
-            params,
-            memory,
+            ranged: false,
         })
     }
 
-    /// Start the next block range's scan; false when none is left. The scan SQL's plan, when
-    /// it is a sequential scan (or a nested loop driven by one), reads only the range's blocks
-    /// through heap scan limits, as PostgreSQL's own parallel sequential scan does; otherwise the
-    /// range becomes a ctid condition (a Tid Range Scan, which costs more per row).
-    fn next_query(&mut self) -> PgResult<bool> {
+    /// The next block range: the plan rescanned (after the first) and limited to the range's
+    /// blocks; false when none is left.
+    fn next_range(&mut self) -> PgResult<bool> {
         let Some(range) = self.chunks.as_ref().and_then(|c| c.claim()) else { return Ok(false) };
-        if self.scan_limits {
-            let sql = self.chunks.as_ref().map(|c| c.plain_sql()).unwrap_or_default();
-            self.open_query(sql)?;
-            if self.limit_blocks(range)? {
-                return Ok(true);
-            }
-            self.close_query()?;
-            self.scan_limits = false;
+        let qd = self.qd;
+        if std::mem::replace(&mut self.ranged, true) {
+            // SAFETY: the started QueryDesc; its executor is not running (between ExecutorRun
+            // calls), as ExecReScan requires.
+            guard(|| unsafe { sys::pgf_query_rescan(qd) })?;
         }
-        let sql = self.chunks.as_ref().map(|c| c.ctid_sql(range)).unwrap_or_default();
-        self.open_query(sql)?;
+        let block = |b: u64| sys::BlockNumber::try_from(b).unwrap_or(sys::BlockNumber::MAX - 1);
+        let (start, count, to_end) = match range.hi {
+            Some(hi) => (block(range.lo), block(hi - range.lo), false),
+            None => (block(range.lo), 0, true),
+        };
+        // SAFETY: the started QueryDesc, before its first row or just rescanned.
+        if !guard(|| unsafe { sys::pgf_seqscan_limit_blocks((*qd).planstate, start, count, to_end) })? {
+            return Err(PgError::internal("a leaf split by block ranges has no sequential scan to limit"));
+        }
         Ok(true)
     }
 
-    /// Limit the started, not yet run, query to `r`'s blocks; false when its plan cannot be.
-    fn limit_blocks(&mut self, r: BlockRange) -> PgResult<bool> {
-        let block = |b: u64| sys::BlockNumber::try_from(b).unwrap_or(sys::BlockNumber::MAX - 1);
-        let (start, count, to_end) = match r.hi {
-            Some(hi) => (block(r.lo), block(hi - r.lo), false),
-            None => (block(r.lo), 0, true),
-        };
-        let qd = self.qd;
-        // SAFETY: the QueryDesc `open_query` just started; its plan state is not run yet.
-        guard(|| unsafe { sys::pgf_seqscan_limit_blocks((*qd).planstate, start, count, to_end) })
-    }
-
-    /// PostgreSQL's estimate of the rows this leaf's scan SQL returns (None before a first
-    /// statement was planned).
-    pub fn estimated_rows(&self) -> Option<u64> {
-        self.estimated_rows
-    }
-
-    /// Plan and start `sql` (its result columns must be exactly the planned ones).
-    fn open_query(&mut self, sql: String) -> PgResult<()> {
-        self.sql = CString::new(sql).map_err(|e| PgError::internal(e.to_string()))?;
-        let sql_p = self.sql.as_ptr();
-        let (params, memory) = (self.params, self.memory);
-        let planned = plan_scan(sql_p, params)?;
-        if self.estimated_rows.is_none() {
-            // SAFETY: a PlannedStmt just built, with its plan tree.
-            let rows = unsafe { (*(*planned).planTree).plan_rows };
-            self.estimated_rows =
-                (rows.is_finite() && rows >= 0.0).then_some((rows as u64).min(u64::MAX - 1));
+    /// Start the executor on `plan` (its result columns must be exactly the planned ones).
+    fn open(&mut self, plan: *mut sys::PlannedStmt, env: &ExecEnv) -> PgResult<()> {
+        if plan.is_null() {
+            return Err(PgError::internal("scan leaf without a plan"));
         }
         let ncols = self.state.types.len();
         let state_ptr: *mut ProducerState = &mut *self.state;
+        let env = *env;
         // SAFETY: allocations in the query's memory context (lives until the executor ends);
-        // CreateQueryDesc registers its own copy of the active snapshot.
+        // CreateQueryDesc keeps the snapshot, which the statement holds registered while it
+        // runs. The executor start checks the leaf's permissions as PostgreSQL's own plan would.
         let qd = guard(|| unsafe {
             let old = sys::CurrentMemoryContext;
-            sys::CurrentMemoryContext = memory;
+            sys::CurrentMemoryContext = env.memory;
             let r = sys::palloc0(std::mem::size_of::<Receiver>()) as *mut Receiver;
             (*r).base.receiveSlot = Some(receive_slot);
             (*r).base.rStartup = Some(receiver_startup);
@@ -995,14 +681,14 @@ impl Producer {
             (*r).base.mydest = sys::CommandDest_DestNone;
             (*r).state = state_ptr;
             let qd = sys::CreateQueryDesc(
-                planned,
-                sql_p,
-                sys::GetActiveSnapshot(),
+                plan,
+                env.source,
+                env.snapshot,
                 std::ptr::null_mut(),
                 r as *mut sys::DestReceiver,
-                params,
+                env.params,
                 std::ptr::null_mut(),
-                0,
+                env.instrument,
             );
             sys::ExecutorStart(qd, 0);
             sys::CurrentMemoryContext = old;
@@ -1013,7 +699,9 @@ impl Producer {
         unsafe {
             let desc = &*(*qd).tupDesc;
             if desc.natts as usize != ncols {
-                return Err(PgError::internal("scan SQL returns a different number of columns than planned"));
+                return Err(PgError::internal(
+                    "a scan leaf returns a different number of columns than planned",
+                ));
             }
             let attrs = desc.attrs.as_ptr();
             for i in 0..ncols {
@@ -1026,30 +714,32 @@ impl Producer {
                     )));
                 }
             }
-            if self.state.pending.is_null() {
-                // The slot outlives this query (block ranges run one query each): its own copy
-                // of the descriptor.
-                let tupdesc = (*qd).tupDesc;
-                self.state.pending = guard(|| {
-                    let old = sys::CurrentMemoryContext;
-                    sys::CurrentMemoryContext = memory;
-                    let copy = sys::CreateTupleDescCopy(tupdesc);
-                    let s = sys::MakeSingleTupleTableSlot(copy, &sys::TTSOpsMinimalTuple);
-                    sys::CurrentMemoryContext = old;
-                    s
-                })?;
-            }
+            let tupdesc = (*qd).tupDesc;
+            let memory = env.memory;
+            self.state.pending = guard(|| {
+                let old = sys::CurrentMemoryContext;
+                sys::CurrentMemoryContext = memory;
+                let copy = sys::CreateTupleDescCopy(tupdesc);
+                let s = sys::MakeSingleTupleTableSlot(copy, &sys::TTSOpsMinimalTuple);
+                sys::CurrentMemoryContext = old;
+                s
+            })?;
         }
         Ok(())
     }
 
-    /// Shut the current query's executor down (normal end; not called on ERROR).
-    fn close_query(&mut self) -> PgResult<()> {
+    /// The started leaf plan (EXPLAIN ANALYZE prints it with its instrumentation).
+    pub fn query_desc(&self) -> *mut sys::QueryDesc {
+        self.qd
+    }
+
+    /// Shut the executor down (normal end; not called on ERROR).
+    fn close(&mut self) -> PgResult<()> {
         let qd = std::mem::replace(&mut self.qd, std::ptr::null_mut());
         if qd.is_null() {
             return Ok(());
         }
-        // SAFETY: the QueryDesc started in `open_query`, ended exactly once.
+        // SAFETY: the QueryDesc started in `open`, ended exactly once.
         guard(|| unsafe {
             sys::PushActiveSnapshot((*qd).snapshot);
             sys::ExecutorFinish(qd);
@@ -1208,9 +898,8 @@ impl Producer {
             self.state.stalled = false;
             let _ = self.send_pending()?;
         } else if processed < fetch {
-            // This query is done: the next block range, or the end.
-            self.close_query()?;
-            if !self.next_query()? {
+            // The plan (or its block range) is done: the next block range, or the end.
+            if !self.next_range()? {
                 self.exhausted = true;
             }
         }
@@ -1222,6 +911,6 @@ impl Producer {
 
     /// Normal end: shut the scan's executor down. Not called on ERROR (abort cleans up).
     pub fn finish(&mut self) -> PgResult<()> {
-        self.close_query()
+        self.close()
     }
 }

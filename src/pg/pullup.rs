@@ -11,8 +11,9 @@
 //!   parent's `hasSubLinks` is set, as PostgreSQL does). On the nullable side of an outer
 //!   join only if its select list is plain columns (PostgreSQL would need placeholders for
 //!   computed entries, which must read NULL in null-extended rows).
-//! - Tables read with another role's rights (a view owned by someone else: `checkAsUser`) are
-//!   refused by the translator, since scan SQL runs with the current user's rights and RLS.
+//! - A pulled-up view's tables keep their range-table entries as the rewriter left them (a view
+//!   owned by another role reads them with its owner's rights, `checkAsUser`, and the owner's
+//!   row-level security quals): the scan leaves are bound to those entries (`super::leaf`).
 
 use super::error::{guard, PgResult};
 use super::nodes::{self, list};

@@ -21,9 +21,10 @@ use datafusion::arrow::datatypes::{
 
 use super::entry::entry;
 use super::error::{guard, PgError, PgResult, SqlState};
+use super::leaf::PlannedLeaf;
 use super::nodes::{self, list};
 use super::parallel::{self, ParallelScan};
-use super::producer::Producer;
+use super::producer::{ExecEnv, Producer};
 use super::translate::Translated;
 use super::{latch, shmem, sys};
 use crate::control::{ControlSession, ScanSession};
@@ -36,26 +37,100 @@ use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 const PRIVATE_PLAN: usize = 0;
 const PRIVATE_OUTPUT_TYPES: usize = 1;
 const PRIVATE_DF_PLAN: usize = 2;
-/// Then, per scan leaf, `LEAF_FIELDS` strings: its SQL, relation, block types, PostgreSQL types,
-/// relation OID, the SQL parallel producers add a block range to, and the number (from 1) of
-/// the shared scan it reads (empty: its own; its SQL is empty then, no producer runs for it).
+/// Then, per scan leaf, `LEAF_FIELDS` nodes: its PostgreSQL plan (a `PlannedStmt`) and its
+/// query before planning (a `Query`, shown by EXPLAIN VERBOSE as SQL) -- empty Strings for a
+/// leaf reading a shared scan, which no producer runs -- then Strings: relation (display),
+/// block types, PostgreSQL types, relation OID, `s` when block ranges may split it,
+/// PostgreSQL's row estimate, and the number (from 1) of the shared scan it reads (empty: its
+/// own).
 const PRIVATE_LEAVES: usize = 3;
-const LEAF_FIELDS: usize = 7;
-const LEAF_SQL: usize = 0;
-const LEAF_RELATION: usize = 1;
-const LEAF_TYPES: usize = 2;
-const LEAF_PG_TYPES: usize = 3;
-const LEAF_RELID: usize = 4;
-const LEAF_CHUNK_SQL: usize = 5;
-const LEAF_SHARED: usize = 6;
+const LEAF_FIELDS: usize = 9;
+const LEAF_PLAN: usize = 0;
+const LEAF_QUERY: usize = 1;
+const LEAF_RELATION: usize = 2;
+const LEAF_TYPES: usize = 3;
+const LEAF_PG_TYPES: usize = 4;
+const LEAF_RELID: usize = 5;
+const LEAF_SPLIT: usize = 6;
+const LEAF_ROWS: usize = 7;
+const LEAF_SHARED: usize = 8;
 
-/// The private strings of each scan leaf.
-fn leaves(p: &[String]) -> PgResult<Vec<&[String]>> {
-    let rest = p.get(PRIVATE_LEAVES..).unwrap_or(&[]);
-    if rest.is_empty() || rest.len() % LEAF_FIELDS != 0 {
-        return Err(PgError::internal("corrupt scan leaves in PgFusionScan"));
+/// The plan node's private list, read back.
+struct Private {
+    plan: String,
+    output_types: String,
+    df_plan: String,
+    leaves: Vec<LeafPrivate>,
+}
+
+/// One scan leaf of the plan node.
+struct LeafPrivate {
+    /// None for a leaf reading a shared scan.
+    plan: Option<*mut sys::PlannedStmt>,
+    /// Its query before planning (display only).
+    query: Option<*mut sys::Query>,
+    relation: String,
+    types: Vec<ColumnType>,
+    pg_types: Vec<sys::Oid>,
+    relid: sys::Oid,
+    splittable: bool,
+    rows: Option<u64>,
+    /// The shared scan it reads (its number from 1, as text).
+    shared: Option<String>,
+}
+
+/// The private list of a PgFusionScan plan node.
+fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
+    let corrupt = || PgError::internal("corrupt PgFusionScan private data");
+    // SAFETY: the state node's plan is our CustomScan; custom_private is the list
+    // `planned_stmt` built: String nodes but for the leaves' PlannedStmts (or empty Strings).
+    let items: Vec<*mut sys::Node> = unsafe {
+        let plan = (*node).ss.ps.plan as *mut sys::CustomScan;
+        list::<sys::Node>((*plan).custom_private)
+    };
+    // SAFETY: a node of the list; String nodes are read as text.
+    let text = |n: *mut sys::Node| -> PgResult<String> {
+        if n.is_null() || unsafe { nodes::tag(n) } != sys::NodeTag_T_String {
+            return Err(corrupt());
+        }
+        // SAFETY: a String node.
+        Ok(unsafe { nodes::string_value(n) })
+    };
+    let rest = items.get(PRIVATE_LEAVES..).unwrap_or(&[]);
+    if items.len() < PRIVATE_LEAVES || rest.is_empty() || rest.len() % LEAF_FIELDS != 0 {
+        return Err(corrupt());
     }
-    Ok(rest.chunks(LEAF_FIELDS).collect())
+    let mut leaves = Vec::new();
+    for l in rest.chunks(LEAF_FIELDS) {
+        let p = l[LEAF_PLAN];
+        // SAFETY: a node of the list.
+        let plan = match unsafe { nodes::tag(p) } {
+            sys::NodeTag_T_PlannedStmt => Some(p as *mut sys::PlannedStmt),
+            sys::NodeTag_T_String => None,
+            _ => return Err(corrupt()),
+        };
+        let shared = text(l[LEAF_SHARED])?;
+        let q = l[LEAF_QUERY];
+        // SAFETY: a node of the list.
+        let query = (unsafe { nodes::tag(q) } == sys::NodeTag_T_Query).then_some(q as *mut sys::Query);
+        leaves.push(LeafPrivate {
+            plan,
+            query,
+            relation: text(l[LEAF_RELATION])?,
+            types: parse_types(&text(l[LEAF_TYPES])?)?,
+            pg_types: text(l[LEAF_PG_TYPES])?.split(',').filter_map(|x| x.parse().ok()).collect(),
+            relid: text(l[LEAF_RELID])?.parse().map_err(|_| corrupt())?,
+            splittable: text(l[LEAF_SPLIT])? == "s",
+            rows: text(l[LEAF_ROWS])?.parse().ok(),
+            shared: (!shared.is_empty()).then_some(shared),
+        });
+    }
+    Ok(Private {
+        plan: text(items[PRIVATE_PLAN])?,
+        output_types: text(items[PRIVATE_OUTPUT_TYPES])?,
+        df_plan: text(items[PRIVATE_DF_PLAN])?,
+        leaves,
+    })
 }
 
 fn hex(b: &[u8]) -> String {
@@ -96,27 +171,63 @@ pub(super) fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
         .collect()
 }
 
-/// Build the PlannedStmt whose root is the PgFusionScan node.
+/// Build the PlannedStmt whose root is the PgFusionScan node. `query` is the analyzed query
+/// PostgreSQL handed the planner hook; `leaves` each scan leaf's plan in
+/// [`crate::plan::spec::PlanSpec::all_scans`] order (None: it reads a shared scan).
 pub fn planned_stmt(
     query: *mut sys::Query,
     t: Translated,
+    leaves: &[Option<PlannedLeaf>],
     plan_bytes: &[u8],
     df_plan: &str,
 ) -> PgResult<*mut sys::PlannedStmt> {
     let mut private: *mut sys::List = std::ptr::null_mut();
-    let mut strings = vec![hex(plan_bytes), types_string(&t.spec.output_types()), df_plan.to_string()];
-    for (scan, pg_types) in t.spec.all_scans().into_iter().zip(&t.scan_pg_types) {
-        strings.push(scan.sql.clone());
-        strings.push(scan.relation.clone());
-        strings.push(types_string(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()));
-        strings.push(pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","));
-        strings.push(scan.relid.to_string());
-        strings.push(scan.chunk_sql.clone());
-        strings.push(scan.shared.as_ref().map_or(String::new(), |r| (r.leaf + 1).to_string()));
-    }
+    let mut push = |n: *mut sys::Node| -> PgResult<()> {
+        private = nodes::append(private, n as *mut c_void)?;
+        Ok(())
+    };
+    let strings = [hex(plan_bytes), types_string(&t.spec.output_types()), df_plan.to_string()];
     for s in &strings {
-        private = nodes::append(private, nodes::string_node(s)? as *mut c_void)?;
+        push(nodes::string_node(s)?)?;
     }
+    let scans = t.spec.all_scans();
+    if scans.len() != leaves.len() || scans.len() != t.scan_pg_types.len() {
+        return Err(PgError::internal("scan leaves and their plans differ in number"));
+    }
+    let (mut startup, mut total) = (0.0, 0.0);
+    for ((scan, leaf), pg_types) in scans.iter().zip(leaves).zip(&t.scan_pg_types) {
+        match leaf {
+            Some(l) => {
+                push(l.stmt as *mut sys::Node)?;
+                push(l.query as *mut sys::Node)?;
+                // SAFETY: a PlannedStmt the planner built.
+                unsafe {
+                    startup += (*(*l.stmt).planTree).startup_cost;
+                    total += (*(*l.stmt).planTree).total_cost;
+                }
+            }
+            None => {
+                push(nodes::string_node("")?)?;
+                push(nodes::string_node("")?)?;
+            }
+        }
+        let rows = leaf.as_ref().filter(|l| l.rows.is_finite() && l.rows >= 0.0).map(|l| l.rows as u64);
+        let fields = [
+            scan.relation.clone(),
+            types_string(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()),
+            pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","),
+            scan.relid.to_string(),
+            if leaf.as_ref().is_some_and(|l| l.splittable) { "s".into() } else { String::new() },
+            rows.map_or(String::new(), |r| r.to_string()),
+            scan.shared.as_ref().map_or(String::new(), |r| (r.leaf + 1).to_string()),
+        ];
+        for s in &fields {
+            push(nodes::string_node(s)?)?;
+        }
+    }
+    let planned: Vec<*mut sys::PlannedStmt> = leaves.iter().flatten().map(|l| l.stmt).collect();
+    let deps = super::range_table::dependencies(query, &planned)?;
+    let rtable = super::range_table::flat(t.rtable, query)?;
     // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
     unsafe {
         let q = &*query;
@@ -124,8 +235,10 @@ pub fn planned_stmt(
         let c = &mut *cscan;
         c.scan.plan.targetlist = t.tlist;
         c.scan.plan.qual = t.qual;
-        c.scan.plan.startup_cost = 0.0;
-        c.scan.plan.total_cost = 1000.0;
+        // What PostgreSQL's plans of the leaves cost; DataFusion's work above them is not
+        // costed.
+        c.scan.plan.startup_cost = startup;
+        c.scan.plan.total_cost = total;
         c.scan.plan.plan_rows = 1000.0;
         c.scan.plan.plan_width = 8 * t.spec.output.len().max(1) as i32;
         c.scan.scanrelid = 0;
@@ -142,25 +255,17 @@ pub fn planned_stmt(
         s.commandType = sys::CmdType_CMD_SELECT;
         s.queryId = q.queryId;
         s.canSetTag = q.canSetTag;
-        s.dependsOnRole = q.hasRowSecurity || t.has_row_security;
         s.planTree = cscan as *mut sys::Plan;
-        s.rtable = t.rtable;
-        // Every relation and user function the plan depends on (views and subqueries in WHERE
-        // included): the plan cache invalidates on them.
-        s.relationOids = t.relation_oids;
-        s.invalItems = t.inval_items;
+        // PostgreSQL's flat range table of the whole query: the executor's start checks every
+        // relation and view any part reads, and a cached plan locks them (see `range_table`).
+        s.rtable = rtable;
+        s.relationOids = deps.relation_oids;
+        s.invalItems = deps.inval_items;
+        s.dependsOnRole = deps.depends_on_role;
+        s.transientPlan = deps.transient;
         s.stmt_location = q.stmt_location;
         s.stmt_len = q.stmt_len;
         Ok(stmt)
-    }
-}
-
-/// The plan node's private strings.
-fn private(node: *mut sys::CustomScanState) -> Vec<String> {
-    // SAFETY: the state node's plan is our CustomScan; custom_private holds String nodes.
-    unsafe {
-        let plan = (*node).ss.ps.plan as *mut sys::CustomScan;
-        list::<sys::Node>((*plan).custom_private).into_iter().map(|n| nodes::string_value(n)).collect()
     }
 }
 
@@ -197,6 +302,9 @@ struct Run {
     parallel: Option<ParallelScan>,
     /// Per leaf: producers planned and started (EXPLAIN ANALYZE).
     leaf_producers: Vec<(u32, u32)>,
+    /// Per leaf: its producer in this backend (an index into `producers`), whose executor
+    /// state EXPLAIN ANALYZE prints.
+    leaf_queries: Vec<Option<usize>>,
     result: Option<ResultBlock>,
     output: Vec<ColumnType>,
     /// PostgreSQL type of each output column (scan tuple attribute).
@@ -256,8 +364,8 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
     if eflags & sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
         return Ok(());
     }
-    let p = private(node);
-    let output = parse_types(&p[PRIVATE_OUTPUT_TYPES])?;
+    let p = private(node)?;
+    let output = parse_types(&p.output_types)?;
     // SAFETY: ExecInitCustomScan built the scan tuple slot from custom_scan_tlist.
     let out_pg = unsafe {
         let desc = &*(*(*node).ss.ss_ScanTupleSlot).tts_tupleDescriptor;
@@ -276,6 +384,7 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         worker_slots: Vec::new(),
         parallel: None,
         leaf_producers: Vec::new(),
+        leaf_queries: Vec::new(),
         result: None,
         output,
         out_pg,
@@ -382,33 +491,34 @@ pub extern "C" fn pgf_rs_next(node: *mut sys::CustomScanState) -> *mut sys::Tupl
 }
 
 fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
-    let p = private(node);
+    let p = private(node)?;
     let seg = shmem::segment()?;
     seg.metrics().inc(Metric::QueriesTotal);
     run.started = Some(Instant::now());
     let mut control = ControlSession::open(seg)?;
+    // Every producer of this backend runs its leaf under the statement's own snapshot and
+    // parameters, its executor state in the statement's memory.
     // SAFETY: the executor state of the running statement.
-    let (params, memory) = unsafe {
+    let env = unsafe {
         let estate = (*node).ss.ps.state;
-        ((*estate).es_param_list_info, (*estate).es_query_cxt)
+        ExecEnv {
+            params: (*estate).es_param_list_info,
+            snapshot: (*estate).es_snapshot,
+            memory: (*estate).es_query_cxt,
+            source: (*estate).es_sourceText,
+            instrument: (*estate).es_instrument,
+        }
     };
-    let leaves = leaves(&p)?;
-    let (nworkers, pooled) = parallel_workers(node, &leaves, params)?;
+    let leaves = &p.leaves;
+    let (nworkers, pooled) = parallel_workers(node, leaves)?;
     // Every leaf's own slot first (waiting for one while all are busy), then slots for parallel
     // workers as far as some are free (never waiting for those): the query's own leaves never
     // wait for slots its workers took.
     // Leaves reading a shared scan have no producer of their own.
-    let producing = leaves.iter().filter(|l| l[LEAF_SHARED].is_empty()).count();
+    let producing = leaves.iter().filter(|l| l.plan.is_some()).count();
     let mut own = Vec::with_capacity(leaves.len());
-    for leaf in &leaves {
-        own.push(if leaf[LEAF_SHARED].is_empty() { Some(ScanSession::open(seg)?) } else { None });
-    }
-    let mut types = Vec::with_capacity(leaves.len());
-    let mut pg_types = Vec::with_capacity(leaves.len());
-    for leaf in &leaves {
-        types.push(parse_types(&leaf[LEAF_TYPES])?);
-        pg_types
-            .push(leaf[LEAF_PG_TYPES].split(',').filter_map(|x| x.parse().ok()).collect::<Vec<sys::Oid>>());
+    for leaf in leaves {
+        own.push(if leaf.plan.is_some() { Some(ScanSession::open(seg)?) } else { None });
     }
     // The pool: per pooled leaf (with a slot of its own), per worker a slot, worker by worker.
     let pool_leaves: Vec<usize> =
@@ -430,21 +540,35 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         }
         workers += 1;
     }
+    // The workers run exactly the leader's plans, shipped as PostgreSQL's node text.
+    let mut plan_texts = Vec::with_capacity(pool_leaves.len());
+    for &i in &pool_leaves {
+        let plan = leaves[i].plan.ok_or_else(|| PgError::internal("pooled leaf without a plan"))?;
+        // SAFETY: a PlannedStmt of the cached plan; nodeToString allocates the text.
+        plan_texts.push(guard(|| unsafe { nodes::cstr(sys::nodeToString(plan as *const c_void)) })?);
+    }
+    let pool_types: Vec<String> = pool_leaves.iter().map(|&i| types_string(&leaves[i].types)).collect();
     let pool: Vec<parallel::PoolLeaf> = pool_leaves
         .iter()
-        .zip(&extra)
-        .map(|(&i, slots)| parallel::PoolLeaf {
-            slots: slots.iter().map(|s| s.as_ref().map(|s| s.lease())).collect(),
-            chunk_sql: &leaves[i][LEAF_CHUNK_SQL],
+        .enumerate()
+        .map(|(k, &i)| parallel::PoolLeaf {
+            slots: extra[k].iter().map(|s| s.as_ref().map(|s| s.lease())).collect(),
+            plan: &plan_texts[k],
             nblocks: pooled[i].unwrap_or(0),
-            types: &leaves[i][LEAF_TYPES],
-            pg_types: &pg_types[i],
+            types: &pool_types[k],
+            pg_types: &leaves[i].pg_types,
         })
         .collect();
     // Every producer of the query, the workers' included (each one's share of the page pool).
     let producers = producing + extra.iter().flatten().filter(|s| s.is_some()).count();
     let scan = if workers > 0 {
-        Some(ParallelScan::launch(workers, &pool, params, control.worker(), producers)?)
+        // The workers take the leader's active snapshot: the statement's.
+        // SAFETY: the statement's registered snapshot, pushed and popped around the launch.
+        guard(|| unsafe { sys::PushActiveSnapshot(env.snapshot) })?;
+        let launched = ParallelScan::launch(workers, &pool, env.params, control.worker(), producers);
+        // SAFETY: pops the snapshot pushed above.
+        unsafe { sys::PopActiveSnapshot() };
+        Some(launched?)
     } else {
         None
     };
@@ -464,8 +588,8 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                     worker: w,
                     leaf: i,
                     session,
-                    types: types[i].clone(),
-                    pg_types: pg_types[i].clone(),
+                    types: leaves[i].types.clone(),
+                    pg_types: leaves[i].pg_types.clone(),
                 });
                 slots.push((r, None));
             } else {
@@ -475,43 +599,31 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         pool_slots.push(slots);
     }
     let mut pool_slots = pool_slots.into_iter();
-    // PostgreSQL's estimate of each leaf's rows, from its first statement's plan.
-    let mut estimates = Vec::with_capacity(leaves.len());
     for (i, (leaf, own)) in leaves.iter().zip(own).enumerate() {
-        let Some(own) = own else {
-            estimates.push(None);
+        let (Some(own), Some(plan)) = (own, leaf.plan) else {
             run.scan_slots.push(Vec::new());
             run.leaf_producers.push((0, 0));
+            run.leaf_queries.push(None);
             continue;
         };
-        let scan_types = types[i].clone();
-        let scan_pg = pg_types[i].clone();
         let at = pool_leaves.iter().position(|&j| j == i);
-        let chunks = at.and_then(|k| run.parallel.as_ref()?.chunks(k, pool[k].chunk_sql));
+        let chunks = at.and_then(|k| run.parallel.as_ref()?.chunks(k));
+        let (types, pg_types) = (leaf.types.clone(), leaf.pg_types.clone());
         let producer = match chunks {
             Some(chunks) => Producer::start_chunked(
                 own,
                 control.worker(),
                 chunks,
-                scan_types.clone(),
-                scan_pg.clone(),
-                params,
-                memory,
+                plan,
+                types,
+                pg_types,
+                &env,
                 producers,
             )?,
-            None => Producer::start(
-                own,
-                control.worker(),
-                &leaf[LEAF_SQL],
-                scan_types.clone(),
-                scan_pg.clone(),
-                params,
-                memory,
-                producers,
-            )?,
+            None => Producer::start(own, control.worker(), plan, types, pg_types, &env, producers)?,
         };
-        estimates.push(producer.estimated_rows());
         let mut slots = vec![producer.slot_ref()];
+        run.leaf_queries.push(Some(run.producers.len()));
         run.producers.push(producer);
         let (mut planned, mut actual) = (1, 1);
         let sessions = if at.is_some() { pool_slots.next().unwrap_or_default() } else { Vec::new() };
@@ -523,8 +635,8 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 Some(session) => run.producers.push(Producer::empty(
                     session,
                     control.worker(),
-                    scan_types.clone(),
-                    scan_pg.clone(),
+                    leaf.types.clone(),
+                    leaf.pg_types.clone(),
                 )?),
                 None => actual += 1,
             }
@@ -533,15 +645,16 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         run.producers_started += actual;
         run.scan_slots.push(slots);
     }
-    // Without join reordering DataFusion gets no estimates at all, so it neither swaps join
-    // sides nor builds one once for all partitions: each hash join repartitions both sides and
-    // builds the one the query names first. (Estimates without swapping would still pick a
-    // collect-once build side, unswapped.)
-    if !super::guc::join_reordering() {
-        estimates.iter_mut().for_each(|e| *e = None);
-    }
+    // PostgreSQL's estimate of each leaf's rows. Without join reordering DataFusion gets no
+    // estimates at all, so it neither swaps join sides nor builds one once for all partitions:
+    // each hash join repartitions both sides and builds the one the query names first.
+    // (Estimates without swapping would still pick a collect-once build side, unswapped.)
+    let estimates = leaves
+        .iter()
+        .map(|l| if l.plan.is_some() && super::guc::join_reordering() { l.rows } else { None })
+        .collect();
     control.send(&ToWorker::Execute {
-        plan: unhex(&p[PRIVATE_PLAN])?,
+        plan: unhex(&p.plan)?,
         scans: run.scan_slots.clone(),
         estimates,
         analyze: run.analyze,
@@ -552,14 +665,13 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
 
 /// The query's parallel workers and, per leaf, the relation's blocks when the leaf is read by
 /// block ranges (in the pool). Workers only under parallel mode (the executor's), for a
-/// permanent heap table whose own plan is a sequential scan large enough that PostgreSQL would
-/// plan a parallel sequential scan of it; as many as PostgreSQL would plan for the largest such
-/// table, within `max_parallel_workers_per_gather` for the whole query. Every worker serves
-/// every pooled leaf (see `parallel.rs`).
+/// permanent heap table whose leaf plan block ranges may split (`leaf::plan`), large enough that
+/// PostgreSQL would plan a parallel sequential scan of it; as many as PostgreSQL would plan for
+/// the largest such table, within `max_parallel_workers_per_gather` for the whole query. Every
+/// worker serves every pooled leaf (see `parallel.rs`).
 fn parallel_workers(
     node: *mut sys::CustomScanState,
-    leaves: &[&[String]],
-    params: sys::ParamListInfo,
+    leaves: &[LeafPrivate],
 ) -> PgResult<(usize, Vec<Option<u64>>)> {
     let mut out = vec![None; leaves.len()];
     // SAFETY: the executing node's EState; plain reads of settings.
@@ -575,16 +687,16 @@ fn parallel_workers(
     }
     let mut workers = 0;
     for (i, leaf) in leaves.iter().enumerate() {
-        let relid: sys::Oid = leaf[LEAF_RELID].parse().unwrap_or(0);
-        if relid == 0 || leaf[LEAF_CHUNK_SQL].is_empty() || !leaf[LEAF_SHARED].is_empty() {
+        if leaf.relid == 0 || !leaf.splittable || leaf.plan.is_none() {
             continue;
         }
+        let relid = leaf.relid;
         let mut ok = false;
         let okp: *mut bool = &mut ok;
         // SAFETY: the relation is locked by the executing query.
         let nblocks = guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })? as u64;
         let w = parallel::workers_for(nblocks, min_blocks);
-        if ok && w > 0 && super::producer::is_seq_scan(&leaf[LEAF_SQL], params)? {
+        if ok && w > 0 {
             out[i] = Some(nblocks);
             workers = workers.max(w);
         }
@@ -879,7 +991,7 @@ pub extern "C" fn pgf_rs_explain(
 }
 
 fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgResult<()> {
-    let p = private(node);
+    let p = private(node)?;
     let cstr = |s: &str| CString::new(s.replace('\0', "")).map_err(|e| PgError::internal(e.to_string()));
     let prop = |label: &str, value: &str| -> PgResult<()> {
         let (l, v) = (cstr(label)?, cstr(value)?);
@@ -946,22 +1058,32 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
         let run = sys::pgf_scan_state_get(node) as *const Run;
         ((*es).verbose, (*es).analyze, run.as_ref())
     };
-    lines("DataFusion Plan", &p[PRIVATE_DF_PLAN])?;
+    lines("DataFusion Plan", &p.df_plan)?;
     group(true, "Scans", true, false)?;
-    for (i, leaf) in leaves(&p)?.into_iter().enumerate() {
+    for (i, leaf) in p.leaves.iter().enumerate() {
         group(true, "Scan", false, true)?;
-        prop("Relation", &leaf[LEAF_RELATION])?;
-        if !leaf[LEAF_SHARED].is_empty() {
+        prop("Relation", &leaf.relation)?;
+        let Some(plan) = leaf.plan else {
             // Read once: the rows come from the shared scan listed further down.
-            prop("Reads Shared Scan", &leaf[LEAF_SHARED])?;
+            prop("Reads Shared Scan", leaf.shared.as_deref().unwrap_or(""))?;
             group(false, "Scan", false, true)?;
             continue;
+        };
+        if let (true, Some(q)) = (verbose, leaf.query) {
+            // SAFETY: the leaf's query of the cached plan; deparsing only reads it.
+            let sql = guard(|| unsafe { nodes::cstr(sys::pg_get_querydef(q, false)) })?;
+            // Display only: ruleutils breaks clauses onto indented lines; one line here.
+            let sql = sql.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+            prop("Scan SQL", &sql)?;
         }
-        if verbose {
-            prop("Scan SQL", &leaf[LEAF_SQL])?;
-            // SAFETY: the node's executor state is alive while EXPLAIN prints; reading flags.
-            let (params, costs) = unsafe { ((*(*node).ss.ps.state).es_param_list_info, (*es).costs) };
-            lines("PostgreSQL Plan", &super::producer::explain_scan(&leaf[LEAF_SQL], params, costs)?)?;
+        if verbose || analyze {
+            // The leaf's own plan; with ANALYZE, as this backend's producer ran it.
+            let qd = run
+                .and_then(|r| r.leaf_queries.get(i).copied().flatten())
+                .and_then(|k| run.and_then(|r| r.producers.get(k)))
+                .map(|p| p.query_desc())
+                .filter(|qd| !qd.is_null());
+            lines("PostgreSQL Plan", &leaf_plan_text(node, es, plan, qd)?)?;
         }
         if analyze {
             // The leader backend, plus the parallel workers planned and started.
@@ -979,6 +1101,52 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
         lines("DataFusion Executed Plan", &shown)?;
     }
     Ok(())
+}
+
+/// A leaf's PostgreSQL plan as EXPLAIN text, with the options of `es` (VERBOSE, COSTS; with
+/// ANALYZE the actual figures of `qd`, the producer that ran it: TIMING, BUFFERS).
+fn leaf_plan_text(
+    node: *mut sys::CustomScanState,
+    es: *mut sys::ExplainState,
+    plan: *mut sys::PlannedStmt,
+    qd: Option<*mut sys::QueryDesc>,
+) -> PgResult<String> {
+    // SAFETY: a fresh ExplainState in the current (EXPLAIN's) memory context; the flags are
+    // copied from EXPLAIN's own. Without a started QueryDesc, ExplainOnePlan starts the plan
+    // with EXEC_FLAG_EXPLAIN_ONLY and prints it (it checks permissions like EXPLAIN does); with
+    // one, ExplainPrintPlan prints its instrumented state.
+    let text = guard(|| unsafe {
+        let outer = &*es;
+        let e = sys::NewExplainState();
+        (*e).verbose = outer.verbose;
+        (*e).costs = outer.costs;
+        (*e).summary = false;
+        match qd {
+            Some(qd) if outer.analyze => {
+                (*e).analyze = true;
+                (*e).timing = outer.timing;
+                (*e).buffers = outer.buffers;
+                sys::ExplainPrintPlan(e, qd);
+            }
+            _ => {
+                let estate = (*node).ss.ps.state;
+                sys::ExplainOnePlan(
+                    plan,
+                    std::ptr::null_mut(),
+                    e,
+                    (*estate).es_sourceText,
+                    (*estate).es_param_list_info,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                );
+            }
+        }
+        (*e).str_
+    })?;
+    // SAFETY: a valid StringInfo the explain functions filled.
+    let bytes = unsafe { std::slice::from_raw_parts((*text).data as *const u8, (*text).len as usize) };
+    Ok(String::from_utf8_lossy(bytes).into_owned())
 }
 
 /// A plan with metrics without its time metrics (EXPLAIN ANALYZE with TIMING OFF): only the

@@ -15,6 +15,7 @@
 use std::ffi::c_void;
 
 use super::error::{guard, PgError, PgResult, SqlState};
+use super::leaf::Bindings;
 use super::nodes::{self, cstr, list};
 use super::sys;
 use crate::page::ColumnType;
@@ -31,20 +32,16 @@ pub struct Translated {
     pub tlist: *mut sys::List,
     pub qual: *mut sys::List,
     pub scan_tlist: *mut sys::List,
-    /// The range table of the plan: the query's, with pulled-up subqueries' entries appended
-    /// (their relations are permission-checked like the query's own).
+    /// The translated top query's range table: the query's, with pulled-up subqueries' entries
+    /// appended. The node's expressions refer to it.
     pub rtable: *mut sys::List,
     /// The range-table index of each leaf of the query (scans and subqueries in FROM).
     pub rtindexes: Vec<i32>,
-    /// PostgreSQL types of each leaf's scan columns (type oid, typmod), checked against the scan
-    /// query.
+    /// PostgreSQL types of each leaf's scan columns (type oid, typmod), checked against the
+    /// leaf's plan.
     pub scan_pg_types: Vec<Vec<(Oid, i32)>>,
-    /// What the plan depends on, as `extract_query_dependencies` finds it in the whole query
-    /// (subqueries in WHERE included): relations and user functions for the plan cache, and
-    /// whether row-level security applied anywhere.
-    pub relation_oids: *mut sys::List,
-    pub inval_items: *mut sys::List,
-    pub has_row_security: bool,
+    /// The bound trees the leaves' expression and access indexes refer to.
+    pub bindings: Bindings,
 }
 
 fn unsupported(what: impl std::fmt::Display) -> PgError {
@@ -1794,7 +1791,8 @@ struct Block {
 
 /// Translate `query`, which the caller found eligible (a top-level SELECT over user tables).
 pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
-    let mut top = block(query)?;
+    let mut bind = Bindings::default();
+    let mut top = block(query, &mut bind)?;
     // Compute equal subqueries (WITH queries referenced several times) once and read each
     // relation once (see `plan::share`), unless the worker's memory is limited: the readers'
     // queues would not count against the limit.
@@ -1802,26 +1800,16 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         crate::plan::share::share_subqueries(&mut top.spec, &mut top.pg_types);
         crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
     }
-    let mut relation_oids: *mut sys::List = std::ptr::null_mut();
-    let mut inval_items: *mut sys::List = std::ptr::null_mut();
-    let mut has_row_security = false;
-    let (ro, ii, rs) =
-        (&mut relation_oids as *mut _, &mut inval_items as *mut _, &mut has_row_security as *mut _);
-    let q = top.query;
-    // SAFETY: walks our copy of the query; the three outputs are ours.
-    guard(|| unsafe { sys::extract_query_dependencies(q as *mut sys::Node, ro, ii, rs) })?;
     Ok(Translated {
-        relation_oids,
-        inval_items,
-        has_row_security,
         spec: top.spec,
         tlist: top.tlist,
         qual: top.qual,
         scan_tlist: top.scan_tlist,
         // SAFETY: our copy of the query.
-        rtable: unsafe { (*q).rtable },
+        rtable: unsafe { (*top.query).rtable },
         rtindexes: top.rtindexes,
         scan_pg_types: top.pg_types,
+        bindings: bind,
     })
 }
 
@@ -1829,7 +1817,7 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
 /// operation over them, then ORDER BY / LIMIT. The arms' columns must have the same block type
 /// (and the same PostgreSQL type, text and varchar aside); duplicate removal needs columns
 /// DataFusion compares as PostgreSQL does.
-fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
+fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
     // SAFETY: our copy of a valid Query with a SetOperationStmt tree.
     let q = unsafe { &*query };
     if q.hasForUpdate || !q.rowMarks.is_null() {
@@ -1840,7 +1828,8 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
     }
     // SAFETY: the range table of our copy.
     let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
-    struct Walk {
+    struct Walk<'b> {
+        bind: &'b mut Bindings,
         arms: Vec<SubBlock>,
         /// Per arm: its query (for the PostgreSQL types of its columns).
         queries: Vec<*mut sys::Query>,
@@ -1860,7 +1849,7 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
                     if rte.rtekind != sys::RTEKind_RTE_SUBQUERY || rte.subquery.is_null() {
                         return Err(unsupported("set operation arm that is not a query"));
                     }
-                    w.arms.push(sub_block(rte)?);
+                    w.arms.push(sub_block(rte, w.bind)?);
                     w.queries.push(rte.subquery);
                     w.rtindexes.push(rti);
                     Ok(SetTree::Arm(w.arms.len() - 1))
@@ -1883,7 +1872,8 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
             }
         }
     }
-    let mut w = Walk { arms: Vec::new(), queries: Vec::new(), rtindexes: Vec::new(), needs_equality: false };
+    let mut w =
+        Walk { bind, arms: Vec::new(), queries: Vec::new(), rtindexes: Vec::new(), needs_equality: false };
     let tree = walk(q.setOperations, &rtable, &mut w)?;
     let so = unsafe { &*(q.setOperations as *mut sys::SetOperationStmt) };
     // SAFETY: the OID and integer lists of the top SetOperationStmt, one entry per column.
@@ -2007,11 +1997,11 @@ fn set_operation_block(query: *mut sys::Query) -> PgResult<Block> {
 }
 
 /// A subquery in FROM that pull-up left (aggregates, DISTINCT, LIMIT, ...) as a query block.
-fn sub_block(rte: &sys::RangeTblEntry) -> PgResult<SubBlock> {
+fn sub_block(rte: &sys::RangeTblEntry, bind: &mut Bindings) -> PgResult<SubBlock> {
     if rte.lateral {
         return Err(unsupported("LATERAL subquery"));
     }
-    let inner = block(rte.subquery)?;
+    let inner = block(rte.subquery, bind)?;
     if !inner.qual.is_null() {
         return Err(unsupported("HAVING computed by PostgreSQL inside a subquery in FROM"));
     }
@@ -2201,16 +2191,16 @@ fn avg_of(sum: *mut sys::Node, count: *mut sys::Node, sum_pg: sys::Oid) -> PgRes
     make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
 }
 
-fn block(query: *mut sys::Query) -> PgResult<Block> {
+fn block(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
     // Uncorrelated scalar subqueries compared in HAVING join FROM as one row, so DataFusion
     // computes them; where it cannot compute one exactly, PostgreSQL computes it in a scan as
     // before (the block is translated again without that step).
     let (rewritten, moved) = prepare(query, true)?;
     if !moved {
-        return block_of(rewritten);
+        return block_of(rewritten, bind);
     }
-    match block_of(rewritten) {
-        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => block_of(prepare(query, false)?.0),
+    match block_of(rewritten, bind) {
+        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => block_of(prepare(query, false)?.0, bind),
         r => r,
     }
 }
@@ -2228,10 +2218,10 @@ fn prepare(query: *mut sys::Query, move_having: bool) -> PgResult<(*mut sys::Que
     Ok((query, moved))
 }
 
-fn block_of(query: *mut sys::Query) -> PgResult<Block> {
+fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
     // SAFETY: our copy of the query.
     if unsafe { !(*query).setOperations.is_null() } {
-        return set_operation_block(query);
+        return set_operation_block(query, bind);
     }
     // SAFETY: our copy of the valid analyzed Query PostgreSQL handed the planner hook.
     let q = unsafe { &*query };
@@ -2272,7 +2262,7 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
             .ok_or_else(|| PgError::internal("range table index out of range"))?;
         if rte.rtekind == sys::RTEKind_RTE_SUBQUERY && !rte.subquery.is_null() {
             sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
-            subs.push(sub_block(rte)?);
+            subs.push(sub_block(rte, bind)?);
             continue;
         }
         if rte.rtekind != sys::RTEKind_RTE_RELATION {
@@ -2283,13 +2273,6 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
         }
         if !rte.tablesample.is_null() {
             return Err(unsupported("TABLESAMPLE"));
-        }
-        // A view's tables are read with its owner's rights; scan SQL runs with the caller's.
-        // SAFETY: reads the current user id.
-        if rte.checkAsUser != 0 && rte.checkAsUser != unsafe { sys::GetUserId() } {
-            return Err(unsupported(
-                "view owned by another role (its tables are read with the owner's rights)",
-            ));
         }
         let relid = rte.relid;
         // SAFETY: catalog lookup.
@@ -2639,10 +2622,11 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
     let offset = limit_value(q.limitOffset, "OFFSET")?.unwrap_or(0);
     let limit = limit_value(q.limitCount, "LIMIT")?;
 
-    // The scan SQL of each leaf, deparsed by PostgreSQL.
+    // Each leaf bound to its range-table entry and its expression trees (see `super::leaf`).
     let quote = |s: &str| -> PgResult<String> {
         let c = std::ffi::CString::new(s).map_err(|e| PgError::internal(e.to_string()))?;
         let p = c.as_ptr();
+        // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy.
         guard(|| unsafe { cstr(sys::quote_identifier(p)) })
     };
     let mut scans = Vec::new();
@@ -2652,65 +2636,36 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
         if leaf.sub.is_some() {
             continue;
         }
-        let relid = leaf.relid;
+        let (relid, rtindex) = (leaf.relid, leaf.rtindex);
+        // SAFETY: catalog lookups of a relation the query has locked; display only.
         let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
         let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
         let relation = format!("{}.{}", quote(&nspname)?, quote(&relname)?);
-        let alias = std::ffi::CString::new(relname.clone()).map_err(|e| PgError::internal(e.to_string()))?;
-        let alias_p = alias.as_ptr();
-        let dpcontext = guard(|| unsafe { sys::deparse_context_for(alias_p, relid) })?;
-        let rtindex = leaf.rtindex;
-        // The scan SQL has one relation: its Vars are renumbered to range-table index 1.
-        let deparse = |e: *mut sys::Node| -> PgResult<String> {
-            let e = nodes::copy(e)?;
-            guard(|| unsafe {
-                sys::ChangeVarNodes(e, rtindex, 1, 0);
-                cstr(sys::deparse_expression(e, dpcontext, false, true))
-            })
-        };
+        let rte = rtable
+            .get(rtindex as usize - 1)
+            .copied()
+            .ok_or_else(|| PgError::internal("range table index out of range"))?;
         let mut columns = Vec::new();
         let mut pg_types = Vec::new();
         for (id, (e, ty, l)) in b.columns.iter().enumerate() {
             if *l == li {
                 let (typid, typmod, _) = expr_type(*e)?;
-                columns.push(ScanColumn { sql: deparse(*e)?, ty: *ty, id });
+                columns.push(ScanColumn { expr: bind.expr(*e, rtindex)?, ty: *ty, id });
                 pg_types.push((typid, typmod));
             }
         }
         if columns.is_empty() {
             // count(*) alone, or a relation only joined: PostgreSQL still has to produce the
             // rows; carry a constant.
-            columns.push(ScanColumn { sql: "true".into(), ty: ColumnType::Boolean, id: next_id });
+            columns.push(ScanColumn { expr: bind.constant_true()?, ty: ColumnType::Boolean, id: next_id });
             pg_types.push((sys::BOOLOID, -1));
             next_id += 1;
         }
-        let select_list = columns.iter().map(|c| c.sql.clone()).collect::<Vec<_>>().join(", ");
-        let mut sql = format!("SELECT {select_list} FROM ONLY {relation}");
-        let quals = match leaf.quals.as_slice() {
-            [] => std::ptr::null_mut(),
-            [one] => *one,
-            many => {
-                let mut args: *mut sys::List = std::ptr::null_mut();
-                for &c in many {
-                    args = nodes::append(args, c as *mut c_void)?;
-                }
-                // SAFETY: makeBoolExpr allocates an AND over the list.
-                guard(|| unsafe {
-                    sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node
-                })?
-            }
-        };
-        let mut chunk_sql = format!("{sql} WHERE ");
-        let mut quals_sql = None;
-        if !quals.is_null() {
-            let q = deparse(quals)?;
-            sql.push_str(" WHERE ");
-            sql.push_str(&q);
-            chunk_sql.push_str(&format!("({q}) AND "));
-            quals_sql = Some(q);
-        }
-        // SAFETY (both): walks an expression of our copy of the query.
-        let mut volatile = !quals.is_null() && guard(|| unsafe { sys::contain_volatile_functions(quals) })?;
+        // SAFETY (both): walks expressions of our copy of the query.
+        let mut volatile = leaf
+            .quals
+            .iter()
+            .any(|&q| guard(|| unsafe { sys::contain_volatile_functions(q) }).unwrap_or(true));
         for (e, _, l) in b.columns.iter() {
             if *l == li && !volatile {
                 let e = *e;
@@ -2719,11 +2674,10 @@ fn block_of(query: *mut sys::Query) -> PgResult<Block> {
         }
         scans.push(ScanSpec {
             relation,
-            sql,
-            columns,
             relid,
-            chunk_sql,
-            quals: quals_sql,
+            access: bind.access(rte, rtindex)?,
+            columns,
+            quals: bind.condition(&leaf.quals, rtindex)?.into_iter().collect(),
             volatile,
             shared: None,
         });

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue};
+use datafusion::common::{Result, ScalarValue, TableReference};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{bool_and, bool_or, count, max, min, sum};
 use datafusion::functions_aggregate::grouping::grouping_udaf;
@@ -504,7 +504,14 @@ fn build_block(spec: &PlanSpec, blocks: &mut Blocks) -> Result<LogicalPlan> {
             PgScanTable::new(first_leaf + leaf as u32, ids, types, None).with_shared(scan.shared.clone()),
         );
         // A relation scanned twice (self join) keeps its name: column names are unique anyway.
-        LogicalPlanBuilder::scan(scan.relation.as_str(), provider_as_source(table), None)?.build()
+        // The name is for display; the plan's bytes carry it as text that is parsed again, so
+        // a name that needs quotes (`"Sch.ema"."We""ird"`) shows as the leaf's number.
+        let name = if scan.relation.contains('"') {
+            TableReference::bare(format!("leaf{}", first_leaf + leaf as u32))
+        } else {
+            TableReference::from(scan.relation.as_str())
+        };
+        LogicalPlanBuilder::scan(name, provider_as_source(table), None)?.build()
     };
     let mut b = match (&spec.set_tree, &spec.join_tree) {
         (Some(tree), _) => LogicalPlanBuilder::from(set_plan(tree, &leaf_plan)?),

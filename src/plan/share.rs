@@ -1,19 +1,22 @@
-//! Read once: the scan leaves of one query that read the same relation (a self join, a WITH query
-//! referenced twice, a decorrelated subquery over a table of the outer query) become one
-//! PostgreSQL scan whose rows each of them reads (TPC-H Q2, Q15, Q17, Q18, Q21).
+//! Read once: the scan leaves of one query that read the same relation through the same access
+//! (a self join, a WITH query referenced twice, a decorrelated subquery over a table of the outer
+//! query) become one PostgreSQL scan whose rows each of them reads (TPC-H Q2, Q15, Q17, Q18, Q21).
 //!
 //! Rules:
-//! - The shared scan returns the union of the leaves' columns (the same SQL text and type once)
-//!   and, where the leaves' conditions differ, one boolean column per distinct condition. Its
-//!   WHERE is the OR of the conditions when every leaf has one, none otherwise. A leaf keeps the
-//!   rows whose condition column is true (NULL drops the row, as in WHERE) and reads its own
-//!   columns: exactly the rows and values its own scan SQL returns, under the same snapshot and
-//!   the same user's rights.
+//! - Leaves are grouped by [`ScanSpec::access`]: the same relation read with the same rights
+//!   and the same row-level security quals. Bound expressions are compared by their indexes,
+//!   which the planner hook gives equal trees only (PostgreSQL's `equal()`).
+//! - The shared scan returns the union of the leaves' columns (the same expression and type
+//!   once) and, where the leaves' conditions differ, one boolean column per distinct condition.
+//!   Its condition is the OR of the leaves' when every leaf has one, none otherwise. A leaf
+//!   keeps the rows whose condition column is true (NULL drops the row, as in WHERE) and reads
+//!   its own columns: exactly the rows and values its own leaf plan returns, under the same
+//!   snapshot and the same rights.
 //! - A leaf whose columns or condition call a volatile function is never shared: each of its
 //!   evaluations stays its own.
 //! - The shared scans are the top block's [`PlanSpec::shared`], numbered after every other leaf;
-//!   a sharing leaf keeps its columns and condition for display but has no scan SQL (no producer
-//!   runs it) and names the shared scan in [`SharedRead`].
+//!   a sharing leaf keeps its columns and condition for display but no producer runs it; it
+//!   names the shared scan in [`SharedRead`].
 //! - The worker copies the shared scan's batches out of their pages and queues them for each
 //!   reader (one may lag behind another, say a hash join's probe side while the build side is
 //!   read), in worker memory; the caller does not share when that memory is limited.
@@ -21,10 +24,10 @@
 //! Computed once: subqueries of one query with equal plans (a WITH query referenced several
 //! times, as PostgreSQL materializes it; TPC-H Q15) are computed by DataFusion once, and each
 //! reference reads the rows ([`share_subqueries`]).
-//! - Equal plans compute the same rows: the same scan SQL under the same snapshot and rights,
-//!   the same operators. A plan with a volatile scan column or condition is never shared.
-//!   Sharing also makes references agree where the result is not unique (`LIMIT` without a
-//!   total order, float sums), as a materialized WITH query does in PostgreSQL.
+//! - Equal plans compute the same rows: the same bound leaves (access, expressions) under the
+//!   same snapshot, the same operators. A plan with a volatile scan column or condition is never
+//!   shared. Sharing also makes references agree where the result is not unique (`LIMIT`
+//!   without a total order, float sums), as a materialized WITH query does in PostgreSQL.
 //! - The first reference in [`PlanSpec::all_scans`] order keeps its scan leaves; the others'
 //!   scans are no leaves (see [`SharedSubquery`]).
 //! - The worker plans the shared plan once and queues its batches for each reference, as for a
@@ -36,19 +39,19 @@ use crate::page::ColumnType;
 /// PostgreSQL's `bool` type OID, for the condition columns.
 const BOOLOID: u32 = 16;
 
-/// Share the scans of `spec` that read the same relation. `pg_types` holds the PostgreSQL types
-/// (OID, typmod) of every leaf's columns in [`PlanSpec::all_scans`] order; the shared scans'
-/// are appended. Returns how many leaves now read a shared scan.
+/// Share the scans of `spec` that read the same relation through the same access. `pg_types`
+/// holds the PostgreSQL types (OID, typmod) of every leaf's columns in [`PlanSpec::all_scans`]
+/// order; the shared scans' are appended. Returns how many leaves now read a shared scan.
 pub fn share_scans(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>) -> usize {
     let scans = spec.all_scans();
     let first = scans.len() as u32;
-    // Leaves by relation, in order of first appearance.
+    // Leaves by access, in order of first appearance.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, s) in scans.iter().enumerate() {
-        if s.volatile || s.shared.is_some() || s.sql.is_empty() {
+        if s.volatile || s.shared.is_some() {
             continue;
         }
-        match groups.iter_mut().find(|g| scans[g[0]].relid == s.relid) {
+        match groups.iter_mut().find(|g| scans[g[0]].access == s.access) {
             Some(g) => g.push(i),
             None => groups.push(vec![i]),
         }
@@ -58,10 +61,10 @@ pub fn share_scans(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>) -> 
     let mut reads: Vec<(usize, SharedRead)> = Vec::new();
     for g in &groups {
         let leaf = first + shared.len() as u32;
-        let mut columns: Vec<(String, ColumnType, (u32, i32))> = Vec::new();
-        let mut position = |sql: &str, ty: ColumnType, pg: (u32, i32)| -> u32 {
-            let at = columns.iter().position(|(s, t, _)| s == sql && *t == ty).unwrap_or_else(|| {
-                columns.push((sql.to_string(), ty, pg));
+        let mut columns: Vec<(u32, ColumnType, (u32, i32))> = Vec::new();
+        let mut position = |expr: u32, ty: ColumnType, pg: (u32, i32)| -> u32 {
+            let at = columns.iter().position(|(e, t, _)| *e == expr && *t == ty).unwrap_or_else(|| {
+                columns.push((expr, ty, pg));
                 columns.len() - 1
             });
             at as u32
@@ -73,42 +76,31 @@ pub fn share_scans(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>) -> 
                 .columns
                 .iter()
                 .enumerate()
-                .map(|(k, c)| position(&c.sql, c.ty, pg.get(k).copied().unwrap_or((0, -1))))
+                .map(|(k, c)| position(c.expr, c.ty, pg.get(k).copied().unwrap_or((0, -1))))
                 .collect();
             positions.push(p);
         }
-        let mut conditions: Vec<&str> = Vec::new();
+        // A leaf's condition: its one quals entry (a leaf not shared yet has at most one).
+        let condition = |i: usize| scans[i].quals.first().copied();
+        let mut conditions: Vec<u32> = Vec::new();
         for &i in g {
-            if let Some(q) = scans[i].quals.as_deref() {
+            if let Some(q) = condition(i) {
                 if !conditions.contains(&q) {
                     conditions.push(q);
                 }
             }
         }
-        let every_leaf_filtered = g.iter().all(|&i| scans[i].quals.is_some());
-        // One condition every leaf has: it is the shared scan's WHERE, no column needed.
+        let every_leaf_filtered = g.iter().all(|&i| condition(i).is_some());
+        // One condition every leaf has: it is the shared scan's, no column needed.
         let flags = !(every_leaf_filtered && conditions.len() == 1);
         let filters: Vec<Option<u32>> = g
             .iter()
-            .map(|&i| match scans[i].quals.as_deref() {
-                Some(q) if flags => Some(position(&format!("({q})"), ColumnType::Boolean, (BOOLOID, -1))),
+            .map(|&i| match condition(i) {
+                Some(q) if flags => Some(position(q, ColumnType::Boolean, (BOOLOID, -1))),
                 _ => None,
             })
             .collect();
         let types: Vec<ColumnType> = columns.iter().map(|c| c.1).collect();
-        let relation = scans[g[0]].relation.clone();
-        let select = format!(
-            "SELECT {} FROM ONLY {relation}",
-            columns.iter().map(|c| c.0.as_str()).collect::<Vec<_>>().join(", ")
-        );
-        let quals = every_leaf_filtered.then(|| match conditions.as_slice() {
-            [one] => one.to_string(),
-            many => many.iter().map(|q| format!("({q})")).collect::<Vec<_>>().join(" OR "),
-        });
-        let (sql, chunk_sql) = match &quals {
-            Some(q) => (format!("{select} WHERE {q}"), format!("{select} WHERE ({q}) AND ")),
-            None => (select.clone(), format!("{select} WHERE ")),
-        };
         for (k, &i) in g.iter().enumerate() {
             let read = SharedRead {
                 leaf,
@@ -120,26 +112,22 @@ pub fn share_scans(spec: &mut PlanSpec, pg_types: &mut Vec<Vec<(u32, i32)>>) -> 
         }
         pg_types.push(columns.iter().map(|c| c.2).collect());
         shared.push(ScanSpec {
-            relation,
-            sql,
+            relation: scans[g[0]].relation.clone(),
+            relid: scans[g[0]].relid,
+            access: scans[g[0]].access,
             columns: columns
                 .into_iter()
                 .enumerate()
-                .map(|(id, (sql, ty, _))| ScanColumn { sql, ty, id })
+                .map(|(id, (expr, ty, _))| ScanColumn { expr, ty, id })
                 .collect(),
-            relid: scans[g[0]].relid,
-            chunk_sql,
-            quals,
+            quals: if every_leaf_filtered { conditions } else { Vec::new() },
             volatile: false,
             shared: None,
         });
     }
     let mut leaves = spec.all_scans_mut();
     for (i, read) in &reads {
-        let s = &mut leaves[*i];
-        s.sql.clear();
-        s.chunk_sql.clear();
-        s.shared = Some(read.clone());
+        leaves[*i].shared = Some(read.clone());
     }
     spec.shared.extend(shared);
     reads.len()

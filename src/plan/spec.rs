@@ -3,8 +3,9 @@
 //! `Query`, turned into a DataFusion `LogicalPlan` by [`super::logical`], unit-tested here.
 //!
 //! The split of work (see docs/architecture.md, "Who evaluates what"):
-//! - the scan SQL (PostgreSQL) evaluates WHERE and every row-level expression: grouping keys,
-//!   aggregate arguments and FILTER conditions, and plain output expressions;
+//! - the scan leaves (PostgreSQL's plans of bound expressions) evaluate WHERE and row-level
+//!   expressions: grouping keys, aggregate arguments and FILTER conditions, plain output
+//!   expressions;
 //! - DataFusion evaluates aggregation, HAVING (when translatable), DISTINCT, ORDER BY and
 //!   LIMIT/OFFSET over columns;
 //! - PostgreSQL's projection on the `PgFusionScan` node evaluates the final target list over
@@ -13,36 +14,40 @@
 use crate::page::ColumnType;
 pub use crate::value::numeric_stats::Statistic;
 
-/// One column the scan SQL returns.
+/// One column a scan leaf returns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScanColumn {
-    /// The SQL expression, as PostgreSQL deparsed it.
-    pub sql: String,
+    /// The bound expression PostgreSQL computes for it: an index into the query's table of
+    /// expressions, kept by the planner hook beside the spec (`crate::pg::leaf`). Expressions
+    /// equal as PostgreSQL compares trees (`equal()`, their relation numbered 1) have one index.
+    pub expr: u32,
     pub ty: ColumnType,
     /// Its index in the joined row (stage 0), which numbers the columns of all leaves.
     pub id: usize,
 }
 
-/// A PostgreSQL scan leaf. The joined row (stage 0) is every leaf's columns, numbered by
+/// A PostgreSQL scan leaf: one relation read through the range-table entry PostgreSQL analyzed,
+/// its rows filtered and its columns computed by bound expressions, planned by PostgreSQL's
+/// planner when pg_fusion plans. The joined row (stage 0) is every leaf's columns, numbered by
 /// [`ScanColumn::id`] across leaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScanSpec {
-    /// `schema.table`, quoted, for display.
+    /// `schema.table`, quoted, for display only.
     pub relation: String,
-    /// The complete statement run by the scan producers.
-    pub sql: String,
-    pub columns: Vec<ScanColumn>,
     /// The relation's OID.
     pub relid: u32,
-    /// `sql` ready for a block-range condition (`... WHERE (quals) AND ` or `... WHERE `):
-    /// parallel scan producers append `ctid >= '(lo,0)' AND ctid < '(hi,0)'` to it.
-    pub chunk_sql: String,
-    /// The scan's WHERE condition as PostgreSQL deparsed it (None: every row).
-    pub quals: Option<String>,
+    /// The range-table entry the leaf reads through, as an index into the query's table of
+    /// accesses: the same relation with the same rights (`checkAsUser`), row-level security
+    /// quals and inheritance flag have one index. Only leaves of one access share a scan.
+    pub access: u32,
+    pub columns: Vec<ScanColumn>,
+    /// The leaf returns a row when one of these conditions (expression indexes) is true: one,
+    /// the AND of a leaf's WHERE terms; several, a shared scan's (their OR); none, every row.
+    pub quals: Vec<u32>,
     /// A column or the condition calls a volatile function: never shared with another leaf.
     pub volatile: bool,
-    /// The leaf reads the rows of a scan shared with other leaves (see [`super::share`]); its
-    /// `sql` and `chunk_sql` are empty then: no producer runs them.
+    /// The leaf reads the rows of a scan shared with other leaves (see [`super::share`]): no
+    /// producer runs it.
     pub shared: Option<SharedRead>,
 }
 

@@ -9,16 +9,15 @@ fn spec() -> PlanSpec {
     PlanSpec {
         scans: vec![ScanSpec {
             relation: "public.t".into(),
-            sql: "SELECT a, b FROM ONLY public.t".into(),
             relid: 16384,
-            chunk_sql: "SELECT a, b FROM ONLY public.t WHERE ".into(),
-            quals: None,
+            access: 0,
+            quals: Vec::new(),
             volatile: false,
             shared: None,
             columns: vec![
-                ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 0 },
-                ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 1 },
-                ScanColumn { sql: "(b > 0)".into(), ty: ColumnType::Boolean, id: 2 },
+                ScanColumn { expr: 0, ty: ColumnType::Int32, id: 0 },
+                ScanColumn { expr: 1, ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 1 },
+                ScanColumn { expr: 2, ty: ColumnType::Boolean, id: 2 },
             ],
         }],
         subqueries: Vec::new(),
@@ -152,15 +151,14 @@ fn joined_leaves_number_their_columns_after_each_other() {
     // Self join: the second leaf's columns are 3 and 4 of the joined row.
     s.scans.push(ScanSpec {
         relation: "public.t".into(),
-        sql: "SELECT a, b FROM ONLY public.t".into(),
         relid: 16384,
-        chunk_sql: "SELECT a, b FROM ONLY public.t WHERE ".into(),
-        quals: None,
+        access: 0,
+        quals: Vec::new(),
         volatile: false,
         shared: None,
         columns: vec![
-            ScanColumn { sql: "a".into(), ty: ColumnType::Int32, id: 3 },
-            ScanColumn { sql: "b".into(), ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 4 },
+            ScanColumn { expr: 0, ty: ColumnType::Int32, id: 3 },
+            ScanColumn { expr: 1, ty: ColumnType::Decimal128 { precision: 12, scale: 2 }, id: 4 },
         ],
     });
     assert_eq!(s.scan_types()[4], ColumnType::Decimal128 { precision: 12, scale: 2 });
@@ -311,29 +309,32 @@ fn set_operations_build_and_round_trip() {
     ctx.state().optimize(&back).unwrap();
 }
 
-/// A leaf of `public.t` with columns (sql, id) and an optional condition.
-fn leaf_of_t(columns: &[(&str, usize)], quals: Option<&str>) -> ScanSpec {
-    let select = columns.iter().map(|c| c.0).collect::<Vec<_>>().join(", ");
+/// A leaf of `public.t` (access 0) with columns (expression index, id) and an optional
+/// condition (an expression index).
+fn leaf_of_t(columns: &[(u32, usize)], quals: Option<u32>) -> ScanSpec {
     ScanSpec {
         relation: "public.t".into(),
-        sql: format!("SELECT {select} FROM ONLY public.t"),
         relid: 16384,
-        chunk_sql: format!("SELECT {select} FROM ONLY public.t WHERE "),
-        quals: quals.map(String::from),
+        access: 0,
+        quals: quals.into_iter().collect(),
         volatile: false,
         shared: None,
-        columns: columns
-            .iter()
-            .map(|&(sql, id)| ScanColumn { sql: sql.into(), ty: ColumnType::Int32, id })
-            .collect(),
+        columns: columns.iter().map(|&(expr, id)| ScanColumn { expr, ty: ColumnType::Int32, id }).collect(),
     }
 }
+
+/// Expression indexes of the tests: columns a, b, c and the conditions `a > 1`, `b < 2`.
+const A: u32 = 0;
+const B: u32 = 1;
+const C: u32 = 2;
+const A_GT_1: u32 = 3;
+const B_LT_2: u32 = 4;
 
 #[test]
 fn leaves_of_one_relation_share_one_scan() -> Result<(), Box<dyn std::error::Error>> {
     use super::share::share_scans;
     let mut s = spec();
-    s.scans = vec![leaf_of_t(&[("a", 0), ("b", 1)], Some("a > 1")), leaf_of_t(&[("b", 2), ("c", 3)], None)];
+    s.scans = vec![leaf_of_t(&[(A, 0), (B, 1)], Some(A_GT_1)), leaf_of_t(&[(B, 2), (C, 3)], None)];
     s.grouping = None;
     s.having = None;
     s.output = vec![0, 3];
@@ -341,16 +342,17 @@ fn leaves_of_one_relation_share_one_scan() -> Result<(), Box<dyn std::error::Err
     assert_eq!(share_scans(&mut s, &mut pg), 2);
     assert_eq!(s.all_scans().len(), 3);
     let shared = &s.shared[0];
-    // Union of the columns, then the first leaf's condition as a column; no WHERE (the second
-    // leaf reads every row).
-    assert_eq!(shared.sql, "SELECT a, b, c, (a > 1) FROM ONLY public.t");
-    assert_eq!(shared.chunk_sql, "SELECT a, b, c, (a > 1) FROM ONLY public.t WHERE ");
+    // Union of the columns, then the first leaf's condition as a column; no condition of its
+    // own (the second leaf reads every row).
+    let exprs: Vec<(u32, ColumnType)> = shared.columns.iter().map(|c| (c.expr, c.ty)).collect();
+    let int = ColumnType::Int32;
+    assert_eq!(exprs, vec![(A, int), (B, int), (C, int), (A_GT_1, ColumnType::Boolean)]);
+    assert!(shared.quals.is_empty());
     assert_eq!(pg[2], vec![(23, -1), (23, -1), (23, -1), (16, -1)]);
     let first = s.scans[0].shared.as_ref().ok_or("first leaf not shared")?;
     assert_eq!((first.leaf, first.positions.clone(), first.filter), (2, vec![0, 1], Some(3)));
     let second = s.scans[1].shared.as_ref().ok_or("second leaf not shared")?;
     assert_eq!((second.positions.clone(), second.filter), (vec![1, 2], None));
-    assert!(s.scans[0].sql.is_empty() && s.scans[1].chunk_sql.is_empty());
     // The plan keeps what each leaf reads through its bytes.
     let plan = logical::build(&s)?;
     let bytes = codec::to_bytes(&plan)?;
@@ -362,27 +364,30 @@ fn leaves_of_one_relation_share_one_scan() -> Result<(), Box<dyn std::error::Err
 #[test]
 fn shared_scan_conditions() {
     use super::share::share_scans;
-    // The same condition everywhere: the shared scan's WHERE, no condition column.
+    // The same condition everywhere: the shared scan's, no condition column.
     let mut s = spec();
-    s.scans = vec![leaf_of_t(&[("a", 0)], Some("a > 1")), leaf_of_t(&[("a", 1)], Some("a > 1"))];
+    s.scans = vec![leaf_of_t(&[(A, 0)], Some(A_GT_1)), leaf_of_t(&[(A, 1)], Some(A_GT_1))];
     let mut pg = vec![vec![(23, -1)], vec![(23, -1)]];
     share_scans(&mut s, &mut pg);
-    assert_eq!(s.shared[0].sql, "SELECT a FROM ONLY public.t WHERE a > 1");
-    assert_eq!(s.shared[0].chunk_sql, "SELECT a FROM ONLY public.t WHERE (a > 1) AND ");
+    assert_eq!(s.shared[0].quals, vec![A_GT_1]);
+    assert_eq!(s.shared[0].columns.len(), 1);
     assert!(s.scans.iter().all(|l| l.shared.as_ref().is_some_and(|r| r.filter.is_none())));
     // Different conditions: their OR, and one column each.
     let mut s = spec();
-    s.scans = vec![leaf_of_t(&[("a", 0)], Some("a > 1")), leaf_of_t(&[("a", 1)], Some("b < 2"))];
+    s.scans = vec![leaf_of_t(&[(A, 0)], Some(A_GT_1)), leaf_of_t(&[(A, 1)], Some(B_LT_2))];
     share_scans(&mut s, &mut pg);
-    assert_eq!(s.shared[0].sql, "SELECT a, (a > 1), (b < 2) FROM ONLY public.t WHERE (a > 1) OR (b < 2)");
+    assert_eq!(s.shared[0].quals, vec![A_GT_1, B_LT_2]);
+    let exprs: Vec<u32> = s.shared[0].columns.iter().map(|c| c.expr).collect();
+    assert_eq!(exprs, vec![A, A_GT_1, B_LT_2]);
     assert_eq!(s.scans[1].shared.as_ref().and_then(|r| r.filter), Some(2));
-    // Volatile leaves and other relations stay on their own.
+    // Volatile leaves and other accesses (another relation, or the same one with other rights
+    // or row-level security quals) stay on their own.
     let mut s = spec();
-    let mut other = leaf_of_t(&[("a", 1)], None);
-    other.relid = 16390;
-    let mut volatile = leaf_of_t(&[("random()", 2)], None);
+    let mut other = leaf_of_t(&[(A, 1)], None);
+    other.access = 1;
+    let mut volatile = leaf_of_t(&[(C, 2)], None);
     volatile.volatile = true;
-    s.scans = vec![leaf_of_t(&[("a", 0)], None), other, volatile];
+    s.scans = vec![leaf_of_t(&[(A, 0)], None), other, volatile];
     let mut pg = vec![vec![(23, -1)]; 3];
     assert_eq!(share_scans(&mut s, &mut pg), 0);
     assert!(s.shared.is_empty() && s.scans.iter().all(|l| l.shared.is_none()));

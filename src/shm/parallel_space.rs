@@ -19,7 +19,7 @@
 //! | LeafEntry x n     | next, nblocks, chunk, producers, offsets of the parts below
 //! | per leaf:         |
 //! |   slots           | nworkers x (index u32, generation u32); index NO_SLOT: none
-//! |   SQL, types      | UTF-8 bytes
+//! |   plan, types     | UTF-8 bytes (the leaf's plan as node text)
 //! |   PostgreSQL types| u32 each (4-aligned)
 //! | parameters        | the leader's serialized ParamListInfo (8-aligned)
 //! +-------------------+ len
@@ -62,8 +62,8 @@ pub struct LeafEntry {
     /// The leader and the workers with a slot for this leaf.
     pub producers: u64,
     slots_at: u32,
-    sql_at: u32,
-    sql_len: u32,
+    plan_at: u32,
+    plan_len: u32,
     types_at: u32,
     types_len: u32,
     pg_types_at: u32,
@@ -75,8 +75,9 @@ pub struct LeafEntry {
 pub struct SpaceLeaf<'a> {
     /// Per worker, its slot for this leaf.
     pub slots: &'a [Option<SlotLease>],
-    /// The scan SQL ready for a block-range condition.
-    pub sql: &'a str,
+    /// The leaf's PostgreSQL plan as node text (`nodeToString`), as PostgreSQL's parallel
+    /// query ships plans: the worker executes exactly what the leader planned.
+    pub plan: &'a str,
     /// Block column types (`ColumnType` tags).
     pub types: &'a str,
     pub pg_types: &'a [u32],
@@ -107,11 +108,11 @@ fn offsets(nworkers: usize, leaves: &[SpaceLeaf], params_len: usize) -> Offsets 
     let mut out = Vec::with_capacity(leaves.len());
     for l in leaves {
         let slots = at;
-        let sql = slots + nworkers * 8;
-        let types = sql + l.sql.len();
+        let plan = slots + nworkers * 8;
+        let types = plan + l.plan.len();
         let pg = (types + l.types.len()).next_multiple_of(4);
         at = (pg + l.pg_types.len() * 4).next_multiple_of(8);
-        out.push((slots, sql, types, pg));
+        out.push((slots, plan, types, pg));
     }
     Offsets { leaves: out, params: at, end: at + params_len }
 }
@@ -158,15 +159,15 @@ pub unsafe fn write(
             _pad: 0,
         });
         let entries = space.add(size_of::<SpaceHeader>()).cast::<LeafEntry>();
-        for (i, (l, &(slots, sql, types, pg))) in leaves.iter().zip(&o.leaves).enumerate() {
+        for (i, (l, &(slots, plan, types, pg))) in leaves.iter().zip(&o.leaves).enumerate() {
             entries.add(i).write(LeafEntry {
                 next: AtomicU64::new(0),
                 nblocks: l.nblocks,
                 chunk: l.chunk,
                 producers: l.producers,
                 slots_at: slots as u32,
-                sql_at: sql as u32,
-                sql_len: l.sql.len() as u32,
+                plan_at: plan as u32,
+                plan_len: l.plan.len() as u32,
                 types_at: types as u32,
                 types_len: l.types.len() as u32,
                 pg_types_at: pg as u32,
@@ -179,7 +180,7 @@ pub unsafe fn write(
                 at.write_unaligned(index);
                 at.add(1).write_unaligned(generation);
             }
-            std::ptr::copy_nonoverlapping(l.sql.as_ptr(), space.add(sql), l.sql.len());
+            std::ptr::copy_nonoverlapping(l.plan.as_ptr(), space.add(plan), l.plan.len());
             std::ptr::copy_nonoverlapping(l.types.as_ptr(), space.add(types), l.types.len());
             for (k, t) in l.pg_types.iter().enumerate() {
                 space.add(pg + k * 4).cast::<u32>().write_unaligned(*t);
@@ -211,7 +212,7 @@ pub struct LeafView<'a> {
     pub ranges: LeafRanges<'a>,
     /// This worker's slot for the leaf.
     pub slot: Option<SlotLease>,
-    pub sql: String,
+    pub plan: String,
     pub types: String,
     pub pg_types: Vec<u32>,
 }
@@ -292,7 +293,7 @@ impl SpaceView {
         Ok(LeafView {
             ranges: self.ranges(leaf)?,
             slot: (index != NO_SLOT).then_some(SlotLease { index, generation }),
-            sql: text(e.sql_at, e.sql_len)?,
+            plan: text(e.plan_at, e.plan_len)?,
             types: text(e.types_at, e.types_len)?,
             pg_types: pg.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect(),
         })
@@ -329,7 +330,7 @@ mod tests {
         let leaves = [
             SpaceLeaf {
                 slots: &s0,
-                sql: "SELECT a FROM t WHERE ",
+                plan: "SELECT a FROM t WHERE ",
                 types: "1:0:0",
                 pg_types: &[23],
                 nblocks: 100,
@@ -338,7 +339,7 @@ mod tests {
             },
             SpaceLeaf {
                 slots: &s1,
-                sql: "SELECT b, c FROM u WHERE ",
+                plan: "SELECT b, c FROM u WHERE ",
                 types: "2:0:0,3:1:2",
                 pg_types: &[20, 1700],
                 nblocks: 9,
@@ -360,7 +361,7 @@ mod tests {
         assert_eq!(v.header().nleaves, 2);
         let a = v.leaf(0, 0).unwrap();
         assert_eq!(a.slot, Some(SlotLease { index: 3, generation: 7 }));
-        assert_eq!(a.sql, "SELECT a FROM t WHERE ");
+        assert_eq!(a.plan, "SELECT a FROM t WHERE ");
         assert_eq!((a.ranges.nblocks, a.ranges.chunk, a.ranges.producers), (100, 64, 2));
         assert_eq!(a.pg_types, vec![23]);
         assert_eq!(v.leaf(0, 1).unwrap().slot, None);
@@ -384,7 +385,7 @@ mod tests {
         let s = [None];
         let leaves = [SpaceLeaf {
             slots: &s,
-            sql: "x",
+            plan: "x",
             types: "1:0:0",
             pg_types: &[23],
             nblocks: 1,
@@ -407,10 +408,10 @@ mod tests {
         // SAFETY: written above.
         assert!(unsafe { SpaceView::new(base, n - 8) }.is_err());
         // A part pointing past the end.
-        // SAFETY: patching the entry's SQL length in our own buffer.
+        // SAFETY: patching the entry's plan length in our own buffer.
         unsafe {
             let e = &mut *base.add(size_of::<SpaceHeader>()).cast::<LeafEntry>();
-            e.sql_len = n as u32;
+            e.plan_len = n as u32;
         }
         // SAFETY: as above.
         let v = unsafe { SpaceView::new(base, n) }.unwrap();

@@ -1,0 +1,239 @@
+-- Security: with pg_fusion on, every statement gives exactly PostgreSQL's rows or PostgreSQL's
+-- error. expected/security.out is PostgreSQL's own output: scripts/regress-temp.sh also runs
+-- this file with the next line switched to `off` against the same expected file.
+SET pg_fusion.enable = on;
+SET client_min_messages = notice;
+\set VERBOSITY terse
+CREATE ROLE sec_alice;
+CREATE ROLE sec_owner;
+CREATE ROLE sec_eve;
+CREATE TABLE sec_emp (id int, dept text COLLATE "C", salary numeric(10,2));
+INSERT INTO sec_emp SELECT i, 'd' || (i % 4), i * 10 FROM generate_series(1, 200) i;
+CREATE TABLE sec_dept (dept text COLLATE "C", region int);
+INSERT INTO sec_dept VALUES ('d0', 1), ('d1', 2), ('d2', 3), ('d3', 4), ('d9', 5);
+ANALYZE sec_emp, sec_dept;
+GRANT SELECT ON sec_emp, sec_dept TO sec_alice;
+CREATE VIEW sec_v_inv WITH (security_invoker) AS SELECT dept, count(*) AS n FROM sec_emp GROUP BY dept;
+CREATE VIEW sec_v_plain AS SELECT id, dept, salary FROM sec_emp;
+
+-- Views without GRANT, in every position: alice may read the tables, not the views.
+SET ROLE sec_alice;
+SELECT * FROM sec_v_inv ORDER BY dept;
+SELECT count(*) FROM sec_v_plain;
+SELECT count(*), sum(v.salary) FROM sec_dept d JOIN sec_v_plain v ON d.dept = v.dept;
+SELECT count(*) FROM sec_dept WHERE dept IN (SELECT dept FROM sec_v_plain);
+SELECT count(*) FROM sec_dept WHERE dept IN (SELECT dept FROM sec_v_inv);
+SELECT count(*) FROM sec_dept d WHERE EXISTS (SELECT 1 FROM sec_v_plain v WHERE v.dept = d.dept);
+SELECT count(*) FROM sec_dept d WHERE NOT EXISTS (SELECT 1 FROM sec_v_plain v WHERE v.dept = d.dept);
+SELECT count(*) FROM sec_emp WHERE salary > (SELECT avg(salary) FROM sec_v_plain);
+WITH w AS (SELECT * FROM sec_v_inv) SELECT count(*) FROM w;
+WITH w AS (SELECT dept, sum(salary) AS s FROM sec_v_plain GROUP BY dept) SELECT count(*) FROM w;
+-- A leaf that never starts is checked too.
+SELECT count(*) FROM (SELECT * FROM sec_dept LIMIT 0) d JOIN sec_v_plain v ON d.dept = v.dept;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM sec_v_plain;
+RESET ROLE;
+
+-- With the GRANT, the same statements read the views.
+GRANT SELECT ON sec_v_inv, sec_v_plain TO sec_alice;
+SET ROLE sec_alice;
+SELECT * FROM sec_v_inv ORDER BY dept;
+SELECT count(*) FROM sec_v_plain;
+SELECT count(*), sum(v.salary) FROM sec_dept d JOIN sec_v_plain v ON d.dept = v.dept;
+SELECT count(*) FROM sec_dept WHERE dept IN (SELECT dept FROM sec_v_plain);
+SELECT count(*) FROM sec_dept WHERE dept IN (SELECT dept FROM sec_v_inv);
+SELECT count(*) FROM sec_dept d WHERE EXISTS (SELECT 1 FROM sec_v_plain v WHERE v.dept = d.dept);
+SELECT count(*) FROM sec_dept d WHERE NOT EXISTS (SELECT 1 FROM sec_v_plain v WHERE v.dept = d.dept);
+SELECT count(*) FROM sec_emp WHERE salary > (SELECT avg(salary) FROM sec_v_plain);
+WITH w AS (SELECT * FROM sec_v_inv) SELECT count(*) FROM w;
+WITH w AS (SELECT dept, sum(salary) AS s FROM sec_v_plain GROUP BY dept) SELECT count(*) FROM w;
+RESET ROLE;
+
+-- A security_invoker view reads its tables with the caller's rights: without a GRANT on the
+-- table, the caller may not, even through a view it may read.
+REVOKE SELECT ON sec_emp FROM sec_alice;
+SET ROLE sec_alice;
+SELECT * FROM sec_v_inv ORDER BY dept;
+SELECT count(*) FROM sec_dept WHERE dept IN (SELECT dept FROM sec_v_inv);
+-- An ordinary view reads them with its owner's rights.
+SELECT count(*), sum(salary) FROM sec_v_plain;
+SELECT count(*) FROM sec_dept WHERE dept IN (SELECT dept FROM sec_v_plain);
+RESET ROLE;
+GRANT SELECT ON sec_emp TO sec_alice;
+
+-- Column privileges on a view: the columns the query names, no more.
+CREATE VIEW sec_v_cols AS SELECT id, dept, salary FROM sec_emp;
+GRANT SELECT (id, dept) ON sec_v_cols TO sec_alice;
+SET ROLE sec_alice;
+SELECT dept, count(*), max(id) FROM sec_v_cols GROUP BY dept ORDER BY dept;
+SELECT dept, sum(salary) FROM sec_v_cols GROUP BY dept ORDER BY dept;
+SELECT count(*) FROM sec_dept d WHERE EXISTS (SELECT 1 FROM sec_v_cols v WHERE v.dept = d.dept AND v.salary > 0);
+RESET ROLE;
+
+-- Another role's view over a table with row-level security: the owner's policies apply to
+-- rows read through the view, the caller's to rows read directly; the two are different
+-- accesses and never one shared scan.
+CREATE TABLE sec_doc (id int, body text COLLATE "C");
+INSERT INTO sec_doc SELECT i, 'b' || i FROM generate_series(1, 30) i;
+ANALYZE sec_doc;
+ALTER TABLE sec_doc ENABLE ROW LEVEL SECURITY;
+CREATE POLICY doc_owner ON sec_doc FOR SELECT TO sec_owner USING (true);
+CREATE POLICY doc_alice ON sec_doc FOR SELECT TO sec_alice USING (id % 3 = 0);
+GRANT SELECT ON sec_doc TO sec_owner, sec_alice;
+CREATE VIEW sec_doc_v AS SELECT id, body FROM sec_doc;
+ALTER VIEW sec_doc_v OWNER TO sec_owner;
+CREATE VIEW sec_doc_agg AS SELECT id % 5 AS k, count(*) AS n FROM sec_doc GROUP BY 1;
+ALTER VIEW sec_doc_agg OWNER TO sec_owner;
+GRANT SELECT ON sec_doc_v, sec_doc_agg TO sec_alice;
+SET ROLE sec_alice;
+SELECT count(*), sum(id) FROM sec_doc;
+SELECT count(*), sum(id) FROM sec_doc_v;
+SELECT * FROM sec_doc_agg ORDER BY k;
+SELECT count(*) FROM sec_dept WHERE region IN (SELECT id FROM sec_doc_v);
+SELECT count(*) FROM sec_dept d WHERE EXISTS (SELECT 1 FROM sec_doc_v v WHERE v.id = d.region);
+SELECT count(*) FROM (SELECT id % 10 AS k, count(*) FROM sec_doc_v GROUP BY 1) s;
+SELECT count(*), sum(d.id) FROM sec_doc d JOIN sec_doc_v v USING (id);
+SELECT count(*) FROM sec_doc d WHERE d.id IN (SELECT id FROM sec_doc_v);
+SELECT count(*) FROM sec_doc WHERE id < (SELECT count(*) FROM sec_doc_v);
+SELECT count(*) FROM sec_doc_v WHERE id < (SELECT count(*) FROM sec_doc);
+RESET ROLE;
+-- A cached plan follows the role: the policies depend on it.
+PREPARE sec_docs AS SELECT count(*) FROM sec_doc;
+SET ROLE sec_alice;
+EXECUTE sec_docs;
+RESET ROLE;
+SET ROLE sec_owner;
+EXECUTE sec_docs;
+RESET ROLE;
+EXECUTE sec_docs;
+DEALLOCATE sec_docs;
+
+-- Leaky functions never see rows a role may not: not below row-level security, not below a
+-- security_barrier view (PostgreSQL evaluates them last there; pg_fusion computes them in the
+-- leaf's plan, where PostgreSQL orders them, or refuses and runs natively).
+SET pg_fusion.on_unsupported = fallback;
+CREATE FUNCTION sec_leak(text) RETURNS bool LANGUAGE plpgsql COST 0.0000001
+    AS $$ BEGIN RAISE NOTICE 'saw %', $1; RETURN true; END $$;
+CREATE TABLE sec_card (id int, num text COLLATE "C", visible bool);
+INSERT INTO sec_card SELECT i, 'n' || i, i % 10 = 0 FROM generate_series(1, 40) i;
+CREATE VIEW sec_card_v WITH (security_barrier) AS SELECT id, num FROM sec_card WHERE visible;
+GRANT SELECT ON sec_card_v TO sec_alice;
+SET ROLE sec_alice;
+SELECT count(*) FROM sec_doc WHERE sec_leak(body);
+SELECT count(*) FROM sec_card_v WHERE sec_leak(num);
+SELECT count(*) FROM sec_card_v WHERE num::int > 0;
+SELECT count(*), max(id) FROM sec_card_v WHERE num = 'n10';
+SELECT count(*) FROM sec_card_v v JOIN sec_dept d ON v.id = d.region * 10 WHERE sec_leak(v.num);
+RESET ROLE;
+RESET pg_fusion.on_unsupported;
+
+-- A hostile schema first on the search_path. A table another role creates there after a
+-- statement was prepared does not enter the cached plan (PostgreSQL keeps what it resolved, in
+-- subqueries too); operators and functions it creates with signatures the statements do not
+-- name never run: none of pg_fusion's own plans resolves a name.
+CREATE TABLE sec_fact (id int, v int);
+INSERT INTO sec_fact SELECT i, i % 7 FROM generate_series(1, 100) i;
+CREATE TABLE sec_dim (id int, v int);
+INSERT INTO sec_dim SELECT i, i % 5 FROM generate_series(1, 50) i;
+ANALYZE sec_fact, sec_dim;
+GRANT SELECT ON sec_fact, sec_dim TO sec_alice;
+CREATE SCHEMA sec_eve AUTHORIZATION sec_eve;
+GRANT USAGE ON SCHEMA sec_eve TO sec_alice;
+SET ROLE sec_alice;
+SET search_path = sec_eve, pg_catalog, public;
+PREPARE sec_q AS SELECT count(*), sum(f.v) FROM sec_dim d JOIN sec_fact f ON d.id = f.id WHERE d.v >= 2;
+PREPARE sec_q2 AS SELECT count(*) FROM sec_fact f WHERE f.id IN (SELECT id FROM sec_dim WHERE v >= 2);
+PREPARE sec_q3 AS SELECT count(*) FROM sec_fact f
+    WHERE f.v < (SELECT count(*) FROM sec_dim d WHERE d.id = f.id) + 3;
+EXECUTE sec_q;
+EXECUTE sec_q2;
+EXECUTE sec_q3;
+RESET ROLE;
+SET ROLE sec_eve;
+CREATE TABLE sec_eve.sec_dim (id int, v int);
+INSERT INTO sec_eve.sec_dim SELECT i, 9 FROM generate_series(1, 3) i;
+GRANT SELECT ON sec_eve.sec_dim TO sec_alice;
+RESET ROLE;
+SET ROLE sec_alice;
+EXECUTE sec_q;
+EXECUTE sec_q2;
+EXECUTE sec_q3;
+RESET ROLE;
+SET ROLE sec_eve;
+CREATE FUNCTION sec_eve.tidge(tid, tid) RETURNS bool LANGUAGE plpgsql
+    AS $$ BEGIN RAISE NOTICE 'eve sees %', $1; RETURN $1 OPERATOR(pg_catalog.>=) $2; END $$;
+CREATE OPERATOR sec_eve.>= (LEFTARG = tid, RIGHTARG = tid, FUNCTION = sec_eve.tidge);
+CREATE FUNCTION sec_eve.tidlt(tid, tid) RETURNS bool LANGUAGE plpgsql
+    AS $$ BEGIN RAISE NOTICE 'eve sees %', $1; RETURN $1 OPERATOR(pg_catalog.<) $2; END $$;
+CREATE OPERATOR sec_eve.< (LEFTARG = tid, RIGHTARG = tid, FUNCTION = sec_eve.tidlt);
+CREATE FUNCTION sec_eve.numeric_div(numeric, numeric) RETURNS numeric LANGUAGE plpgsql
+    AS $$ BEGIN RAISE NOTICE 'eve sees %', $1; RETURN 0; END $$;
+CREATE OPERATOR sec_eve./ (LEFTARG = numeric, RIGHTARG = numeric, FUNCTION = sec_eve.numeric_div);
+CREATE FUNCTION sec_eve.numeric(bigint) RETURNS numeric LANGUAGE plpgsql
+    AS $$ BEGIN RAISE NOTICE 'eve sees %', $1; RETURN 0; END $$;
+CREATE FUNCTION sec_eve.round(numeric, int) RETURNS numeric LANGUAGE plpgsql
+    AS $$ BEGIN RAISE NOTICE 'eve sees %', $1; RETURN 0; END $$;
+CREATE FUNCTION sec_eve.scale(numeric) RETURNS int LANGUAGE plpgsql
+    AS $$ BEGIN RAISE NOTICE 'eve sees %', $1; RETURN 0; END $$;
+RESET ROLE;
+SET ROLE sec_alice;
+SELECT v, avg(id), avg(v::numeric(10,2)), sum(CASE WHEN id > 50 THEN 1.5 ELSE 2 END)
+FROM sec_fact GROUP BY v ORDER BY v;
+SELECT count(*), sum(f.v), avg(f.id) FROM public.sec_dim d JOIN sec_fact f ON d.id = f.id;
+SELECT count(*) FROM sec_fact f WHERE f.id IN (SELECT id FROM public.sec_dim);
+-- New functions and operators reset PostgreSQL's plan cache: the statements are analyzed
+-- again, with eve's table first on the path (PostgreSQL's behaviour, followed).
+EXECUTE sec_q;
+EXECUTE sec_q2;
+-- Prepared statements across a temporary table of the same name.
+RESET search_path;
+PREPARE sec_q4 AS SELECT count(*), sum(f.v) FROM sec_dim d JOIN sec_fact f ON d.id = f.id;
+EXECUTE sec_q4;
+CREATE TEMP TABLE sec_dim (id int, v int);
+INSERT INTO sec_dim VALUES (1, 4);
+EXECUTE sec_q4;
+DROP TABLE pg_temp.sec_dim;
+EXECUTE sec_q4;
+DEALLOCATE sec_q;
+DEALLOCATE sec_q2;
+DEALLOCATE sec_q3;
+DEALLOCATE sec_q4;
+RESET ROLE;
+
+-- Prepared statements across RENAME and DROP.
+CREATE TABLE sec_ren (id int);
+INSERT INTO sec_ren SELECT generate_series(1, 10);
+PREPARE sec_r AS SELECT count(*), sum(id) FROM sec_ren;
+EXECUTE sec_r;
+ALTER TABLE sec_ren RENAME TO sec_ren2;
+EXECUTE sec_r;
+CREATE TABLE sec_ren (id int);
+INSERT INTO sec_ren VALUES (100);
+EXECUTE sec_r;
+DROP TABLE sec_ren;
+EXECUTE sec_r;
+DEALLOCATE sec_r;
+DROP TABLE sec_ren2;
+
+-- Identifiers with dots, quotes, spaces and upper case.
+CREATE SCHEMA "Sch.ema";
+CREATE TABLE "Sch.ema"."We""ird Tab" ("Col A" int, "b.c" text COLLATE "C", "UP" numeric(8,2));
+INSERT INTO "Sch.ema"."We""ird Tab" SELECT i, 'v' || (i % 3), i / 4.0 FROM generate_series(1, 40) i;
+CREATE TABLE public."dot.tab" (id int, "x y" int);
+INSERT INTO public."dot.tab" SELECT i, i * 3 FROM generate_series(1, 20) i;
+SELECT "Col A" % 3 AS k, count(*), sum("UP") FROM "Sch.ema"."We""ird Tab" GROUP BY 1 ORDER BY 1;
+SELECT "b.c", count(*), max("Col A") FROM "Sch.ema"."We""ird Tab" GROUP BY "b.c" ORDER BY "b.c";
+SELECT count(*), sum(d."x y") FROM "Sch.ema"."We""ird Tab" w JOIN public."dot.tab" d ON w."Col A" = d.id;
+SELECT w."b.c", sum(d."x y") FROM "Sch.ema"."We""ird Tab" w JOIN public."dot.tab" d ON w."Col A" = d.id
+GROUP BY w."b.c" ORDER BY 1;
+SELECT count(*) FROM "Sch.ema"."We""ird Tab" a JOIN "Sch.ema"."We""ird Tab" b ON a."Col A" = b."Col A" + 1;
+DROP SCHEMA "Sch.ema" CASCADE;
+DROP TABLE public."dot.tab";
+
+SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
+DROP VIEW sec_v_inv, sec_v_plain, sec_v_cols, sec_doc_v, sec_doc_agg, sec_card_v;
+DROP TABLE sec_emp, sec_dept, sec_doc, sec_card, sec_fact, sec_dim;
+DROP FUNCTION sec_leak(text);
+DROP SCHEMA sec_eve CASCADE;
+DROP ROLE sec_alice;
+DROP ROLE sec_owner;
+DROP ROLE sec_eve;

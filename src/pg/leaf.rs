@@ -1,0 +1,352 @@
+//! Bound scan leaves: each [`ScanSpec`] becomes a `Query` over the range-table entry and the
+//! expression trees PostgreSQL analyzed, planned by PostgreSQL's planner when pg_fusion plans.
+//!
+//! Rules:
+//! - Nothing is rendered to SQL or parsed again: a leaf's relation, rights (`checkAsUser`),
+//!   row-level security quals (`securityQuals`, as the rewriter attached them), operators,
+//!   functions and collations are the analyzed query's own, copied. The user's `search_path`
+//!   plays no part after parse analysis.
+//! - [`Bindings`] holds the trees: every expression a leaf computes or filters by, and every
+//!   access (range-table entry) a leaf reads through, each copied with its relation renumbered
+//!   to 1 (the leaf query's one entry) and numbered once: equal trees (PostgreSQL's `equal()`)
+//!   get one index, so [`crate::plan::share`] compares bound trees by index.
+//! - The leaf query is planned by `standard_planner` directly (not parallel-aware: scan
+//!   producers split a table by block ranges themselves), with the statement's bound
+//!   parameters. Its `PlannedStmt` travels in the custom scan's private list, so it is part of
+//!   the cached plan: a prepared statement keeps the objects it was planned with until
+//!   PostgreSQL invalidates the plan.
+//! - Whether producers may split a leaf by block ranges is decided here, once: a parallel-safe
+//!   leaf without subplans whose plan reads its relation with a sequential scan (or drives a
+//!   nested-loop semi or anti join of index probes with one); see [`splittable`].
+
+use std::ffi::c_void;
+
+use super::error::{guard, PgError, PgResult};
+use super::nodes::{self, list};
+use super::sys;
+use crate::plan::spec::ScanSpec;
+
+/// The bound trees of one query's leaves (see the module rules). Lives in the planner's memory
+/// context, as the trees it holds.
+#[derive(Default)]
+pub struct Bindings {
+    /// Expressions and conditions, their relation's Vars numbered 1.
+    exprs: Vec<*mut sys::Node>,
+    /// Range-table entries (copies; `securityQuals` numbered 1).
+    accesses: Vec<*mut sys::RangeTblEntry>,
+}
+
+/// A leaf planned by PostgreSQL.
+pub struct PlannedLeaf {
+    pub stmt: *mut sys::PlannedStmt,
+    /// The leaf query as it was before planning, for EXPLAIN to show as SQL (display only).
+    pub query: *mut sys::Query,
+    /// Producers may split it by block ranges ([`splittable`]).
+    pub splittable: bool,
+    /// PostgreSQL's estimate of its rows.
+    pub rows: f64,
+}
+
+impl Bindings {
+    /// The index of `e`, an expression over range-table entry `rtindex` of its query (and
+    /// constants), computed or tested by a leaf.
+    pub fn expr(&mut self, e: *mut sys::Node, rtindex: i32) -> PgResult<u32> {
+        let e = nodes::copy(e)?;
+        // SAFETY: renumbers the Vars of our copy (sublinks' levels included).
+        guard(|| unsafe { sys::ChangeVarNodes(e, rtindex, 1, 0) })?;
+        Ok(self.intern(e))
+    }
+
+    /// The index of the AND of `terms` (expressions over `rtindex`); None without terms.
+    pub fn condition(&mut self, terms: &[*mut sys::Node], rtindex: i32) -> PgResult<Option<u32>> {
+        let e = match terms {
+            [] => return Ok(None),
+            [one] => *one,
+            many => {
+                let mut args: *mut sys::List = std::ptr::null_mut();
+                for &t in many {
+                    args = nodes::append(args, t as *mut c_void)?;
+                }
+                // SAFETY: makeBoolExpr allocates an AND over the list.
+                guard(|| unsafe {
+                    sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node
+                })?
+            }
+        };
+        self.expr(e, rtindex).map(Some)
+    }
+
+    /// The index of the constant `true`: the column of a leaf whose rows only are needed.
+    pub fn constant_true(&mut self) -> PgResult<u32> {
+        // SAFETY: makeBoolConst allocates a Const.
+        let c = guard(|| unsafe { sys::makeBoolConst(true, false) })?;
+        Ok(self.intern(c))
+    }
+
+    fn intern(&mut self, e: *mut sys::Node) -> u32 {
+        if let Some(i) = self.exprs.iter().position(|&x| nodes::equal(x, e)) {
+            return i as u32;
+        }
+        self.exprs.push(e);
+        (self.exprs.len() - 1) as u32
+    }
+
+    /// The index of the access through range-table entry `rte` (at `rtindex` of its query).
+    /// Two entries are one access when they read the same relation with the same rights, the
+    /// same inheritance flag and equal row-level security quals.
+    pub fn access(&mut self, rte: *mut sys::RangeTblEntry, rtindex: i32) -> PgResult<u32> {
+        let copy = nodes::copy(rte)?;
+        // SAFETY: our copy of an RTE_RELATION entry; its security quals are expressions over it.
+        unsafe {
+            let quals = (*copy).securityQuals as *mut sys::Node;
+            if !quals.is_null() {
+                guard(|| sys::ChangeVarNodes(quals, rtindex, 1, 0))?;
+            }
+        }
+        // SAFETY: valid RTE copies, read per field.
+        let same = |a: *mut sys::RangeTblEntry| unsafe {
+            let (a, b) = (&*a, &*copy);
+            a.relid == b.relid
+                && a.inh == b.inh
+                && a.checkAsUser == b.checkAsUser
+                && a.requiredPerms == b.requiredPerms
+                && nodes::equal(a.securityQuals, b.securityQuals)
+        };
+        if let Some(i) = self.accesses.iter().position(|&a| same(a)) {
+            return Ok(i as u32);
+        }
+        self.accesses.push(copy);
+        Ok((self.accesses.len() - 1) as u32)
+    }
+
+    fn expr_at(&self, i: u32) -> PgResult<*mut sys::Node> {
+        let e = *self.exprs.get(i as usize).ok_or_else(|| PgError::internal("leaf expression index"))?;
+        nodes::copy(e)
+    }
+
+    /// The leaf query of `scan`: `SELECT <columns> FROM <its entry> WHERE <its quals>` as a
+    /// `Query` node (see the module rules).
+    pub fn query(&self, scan: &ScanSpec) -> PgResult<*mut sys::Query> {
+        let rte =
+            *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
+        let rte = nodes::copy(rte)?;
+        let mut tlist: *mut sys::List = std::ptr::null_mut();
+        for (k, c) in scan.columns.iter().enumerate() {
+            let e = self.expr_at(c.expr)?;
+            // SAFETY: makeTargetEntry allocates; the name is only for EXPLAIN.
+            let name = std::ffi::CString::new(format!("c{}", k + 1))
+                .map_err(|e| PgError::internal(e.to_string()))?;
+            let np = name.as_ptr();
+            let te = guard(|| unsafe {
+                sys::makeTargetEntry(e as *mut sys::Expr, (k + 1) as i16, sys::pstrdup(np), false)
+            })?;
+            tlist = nodes::append(tlist, te as *mut c_void)?;
+        }
+        let quals = match scan.quals.as_slice() {
+            [] => std::ptr::null_mut(),
+            [one] => self.expr_at(*one)?,
+            many => {
+                let mut args: *mut sys::List = std::ptr::null_mut();
+                for &q in many {
+                    args = nodes::append(args, self.expr_at(q)? as *mut c_void)?;
+                }
+                // SAFETY: makeBoolExpr allocates an OR over the list.
+                guard(|| unsafe { sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, args, -1) as *mut sys::Node })?
+            }
+        };
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        // SAFETY: new nodes, every field the planner reads set below.
+        unsafe {
+            (*rtr).rtindex = 1;
+            let from_list = nodes::append(std::ptr::null_mut(), rtr as *mut c_void)?;
+            let jointree = guard(|| sys::makeFromExpr(from_list, quals))?;
+            let q: *mut sys::Query = nodes::make(sys::NodeTag_T_Query)?;
+            (*q).commandType = sys::CmdType_CMD_SELECT;
+            (*q).querySource = sys::QuerySource_QSRC_ORIGINAL;
+            (*q).canSetTag = true;
+            (*q).rtable = nodes::append(std::ptr::null_mut(), rte as *mut c_void)?;
+            (*q).jointree = jointree;
+            (*q).targetList = tlist;
+            (*q).hasSubLinks = guard(|| sys::checkExprHasSubLink(tlist as *mut sys::Node))?
+                || (!quals.is_null() && guard(|| sys::checkExprHasSubLink(quals))?);
+            (*q).hasRowSecurity = !(*rte).securityQuals.is_null();
+            (*q).stmt_location = -1;
+            Ok(q)
+        }
+    }
+}
+
+/// Plan `scan`'s leaf query with the statement's bound parameters (see the module rules).
+pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResult<PlannedLeaf> {
+    let query = b.query(scan)?;
+    let display = nodes::copy(query)?;
+    // Parallel workers may run only a parallel-safe leaf (`leaf_hazard`); decided on the
+    // analyzed leaf query, before the planner changes it.
+    // SAFETY: the analyzed leaf query, not planned yet.
+    let hazard = unsafe { leaf_hazard(query) }?;
+    let empty = c"";
+    let sp = empty.as_ptr();
+    // SAFETY: plans our leaf query (the planner may scribble on it); not parallel-aware
+    // (cursor options 0); the hook chain is bypassed on purpose: pg_fusion's own hook must
+    // not see its leaves.
+    let stmt = guard(|| unsafe { sys::standard_planner(query, sp, 0, params) })?;
+    // SAFETY: a PlannedStmt just built.
+    let rows = unsafe { (*(*stmt).planTree).plan_rows };
+    Ok(PlannedLeaf {
+        stmt,
+        query: display,
+        splittable: hazard == b's' as std::ffi::c_char && splittable(stmt),
+        rows,
+    })
+}
+
+/// Can block ranges split the leaf's plan: does it read the relation once, by a sequential
+/// scan at its top (or driving a top nested-loop semi or anti join that probes an index per
+/// row, TPC-H Q4's `EXISTS`), without subplans? Each range is then a rescan of the same plan
+/// with heap scan limits, as PostgreSQL's own parallel sequential scan hands out blocks; the
+/// ranges together cost what the whole plan costs. (A hash or merge join would read its inner
+/// table whole once per range; an InitPlan or a hashed `NOT IN` would run again per range.)
+fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
+    // SAFETY: a PlannedStmt just built; its nodes read per their tags.
+    unsafe {
+        if !(*stmt).subplans.is_null() {
+            return false;
+        }
+        let top = (*stmt).planTree as *mut sys::Node;
+        match nodes::tag(top) {
+            sys::NodeTag_T_SeqScan => true,
+            sys::NodeTag_T_NestLoop => {
+                let nl = top as *mut sys::NestLoop;
+                let outer = (*nl).join.plan.lefttree;
+                let inner = (*nl).join.plan.righttree;
+                let probe = match nodes::tag(inner as *mut sys::Node) {
+                    sys::NodeTag_T_IndexScan => !(*(inner as *mut sys::IndexScan)).indexqual.is_null(),
+                    sys::NodeTag_T_IndexOnlyScan => {
+                        !(*(inner as *mut sys::IndexOnlyScan)).indexqual.is_null()
+                    }
+                    _ => false,
+                };
+                matches!((*nl).join.jointype, sys::JoinType_JOIN_SEMI | sys::JoinType_JOIN_ANTI)
+                    && !(*nl).nestParams.is_null()
+                    && nodes::tag(outer as *mut sys::Node) == sys::NodeTag_T_SeqScan
+                    && probe
+            }
+            _ => false,
+        }
+    }
+}
+
+/// PostgreSQL's parallel hazard of a leaf query, except that `[NOT] EXISTS` subqueries among
+/// its WHERE clause's AND terms do not make it restricted when everything they contain is
+/// parallel-safe and reads only permanent tables. PostgreSQL calls any subquery restricted
+/// because a Gather cannot pass a correlated value down to its workers; a scan producer runs
+/// the whole leaf (subquery included) on its own block range, so nothing is passed. Each
+/// producer's rows are those of its blocks that pass the test, as in one plan.
+///
+/// # Safety
+/// `query` is an analyzed query not planned yet; its WHERE clause is changed and put back.
+unsafe fn leaf_hazard(query: *mut sys::Query) -> PgResult<std::ffi::c_char> {
+    let restricted = b'r' as std::ffi::c_char;
+    // SAFETY: a walk over the analyzed query.
+    let whole = guard(|| unsafe { sys::pgf_max_parallel_hazard(query) })?;
+    if whole != restricted {
+        return Ok(whole);
+    }
+    // SAFETY (block): nodes of the analyzed query, read per their tags.
+    unsafe {
+        let jointree = (*query).jointree;
+        if jointree.is_null() || (*jointree).quals.is_null() {
+            return Ok(restricted);
+        }
+        let quals = (*jointree).quals;
+        let terms = match nodes::tag(quals) {
+            sys::NodeTag_T_BoolExpr
+                if (*(quals as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR =>
+            {
+                list::<sys::Node>((*(quals as *mut sys::BoolExpr)).args)
+            }
+            _ => vec![quals],
+        };
+        let mut rest: *mut sys::List = std::ptr::null_mut();
+        let mut subqueries = 0;
+        for &term in &terms {
+            match exists_subquery(term) {
+                Some(sub) => {
+                    if !subquery_parallel_safe(sub)? {
+                        return Ok(restricted);
+                    }
+                    subqueries += 1;
+                }
+                None => rest = nodes::append(rest, term as *mut c_void)?,
+            }
+        }
+        if subqueries == 0 {
+            return Ok(restricted);
+        }
+        // The rest of the leaf on its own: its WHERE without the subqueries, then put back.
+        let others = match list::<sys::Node>(rest).as_slice() {
+            [] => std::ptr::null_mut(),
+            [one] => *one,
+            _ => guard(|| sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, rest, -1) as *mut sys::Node)?,
+        };
+        (*jointree).quals = others;
+        let hazard = guard(|| sys::pgf_max_parallel_hazard(query));
+        (*jointree).quals = quals;
+        hazard
+    }
+}
+
+/// The subquery of `[NOT] EXISTS (subquery)`.
+///
+/// # Safety
+/// `term` is a node of an analyzed query.
+unsafe fn exists_subquery(term: *mut sys::Node) -> Option<*mut sys::Query> {
+    // SAFETY: read per the tags.
+    unsafe {
+        let mut node = term;
+        if nodes::tag(node) == sys::NodeTag_T_BoolExpr {
+            let b = node as *mut sys::BoolExpr;
+            match list::<sys::Node>((*b).args).as_slice() {
+                [one] if (*b).boolop == sys::BoolExprType_NOT_EXPR => node = *one,
+                _ => return None,
+            }
+        }
+        if nodes::tag(node) != sys::NodeTag_T_SubLink {
+            return None;
+        }
+        let link = node as *mut sys::SubLink;
+        ((*link).subLinkType == sys::SubLinkType_EXISTS_SUBLINK
+            && nodes::tag((*link).subselect) == sys::NodeTag_T_Query)
+            .then(|| (*link).subselect as *mut sys::Query)
+    }
+}
+
+/// Is `sub` parallel-safe throughout (no nested subquery, no restricted function), reading only
+/// permanent plain tables (a parallel worker cannot see the leader's temporary tables)?
+///
+/// # Safety
+/// `sub` is an analyzed subquery.
+unsafe fn subquery_parallel_safe(sub: *mut sys::Query) -> PgResult<bool> {
+    // SAFETY: a walk over the analyzed subquery.
+    if guard(|| unsafe { sys::pgf_max_parallel_hazard(sub) })? != b's' as std::ffi::c_char {
+        return Ok(false);
+    }
+    // SAFETY: the subquery's range table, read per its entries' kinds.
+    for rte in unsafe { list::<sys::RangeTblEntry>((*sub).rtable) } {
+        match unsafe { (*rte).rtekind } {
+            sys::RTEKind_RTE_JOIN => {}
+            sys::RTEKind_RTE_RELATION => {
+                let relid = unsafe { (*rte).relid };
+                let mut ok = false;
+                let okp: *mut bool = &mut ok;
+                // SAFETY: the relation is locked by the query being planned.
+                guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })?;
+                if !ok {
+                    return Ok(false);
+                }
+            }
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}

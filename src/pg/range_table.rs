@@ -1,0 +1,145 @@
+//! The range table of the `PgFusionScan` plan and what the cached plan depends on.
+//!
+//! Rules:
+//! - The plan's range table is PostgreSQL's flat range table of the whole query: the translated
+//!   top query's entries first (the node's expressions refer to them by index), then every entry
+//!   of every nested level of the analyzed query (subqueries in FROM, sublinks, WITH queries, a
+//!   view's own entry), flattened as the planner's `add_rtes_to_flat_rtable` does. The
+//!   executor's start therefore checks every relation and view any part of the query reads,
+//!   with each entry's rights (`checkAsUser`), at every execution and before any leaf runs;
+//!   and a cached plan takes every entry's lock (`rellockmode`) before it is used. pg_fusion
+//!   writes no permission check or lock call of its own.
+//! - The plan depends on what `extract_query_dependencies` finds in the analyzed query and on
+//!   what each leaf's plan depends on (relations, user functions, row-level security, indexes
+//!   not yet valid for old snapshots): the plan cache invalidates the plan exactly as it would
+//!   PostgreSQL's own.
+
+use std::ffi::c_void;
+
+use super::error::{guard, PgError, PgResult};
+use super::nodes::{self, list};
+use super::sys;
+
+/// The flat range table: `top` (the translated top query's range table), then the entries of
+/// every query nested in `original` (the analyzed query), flattened.
+pub fn flat(top: *mut sys::List, original: *mut sys::Query) -> PgResult<*mut sys::List> {
+    let mut out = top;
+    let mut nested: Vec<*mut sys::Query> = Vec::new();
+    nested_queries(original, &mut nested)?;
+    for q in nested {
+        // SAFETY: a valid nested Query of the analyzed query.
+        for rte in unsafe { list::<sys::RangeTblEntry>((*q).rtable) } {
+            out = nodes::append(out, flat_copy(rte)? as *mut c_void)?;
+        }
+    }
+    Ok(out)
+}
+
+/// A copy of `rte` without the parts that belong to its query level (subquery, join aliases,
+/// functions, security quals, ...), as `add_rte_to_flat_rtable` keeps it: what remains is what
+/// the executor reads at start (relation, lock mode, rights).
+fn flat_copy(rte: *mut sys::RangeTblEntry) -> PgResult<*mut sys::RangeTblEntry> {
+    let new: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
+    // SAFETY: both are RangeTblEntry nodes; the copy is shallow and then loses every pointer
+    // into the source's query level (the rest, names and bitmaps, is read-only for the executor).
+    unsafe {
+        *new = *rte;
+        let n = &mut *new;
+        n.tablesample = std::ptr::null_mut();
+        n.subquery = std::ptr::null_mut();
+        n.joinaliasvars = std::ptr::null_mut();
+        n.joinleftcols = std::ptr::null_mut();
+        n.joinrightcols = std::ptr::null_mut();
+        n.join_using_alias = std::ptr::null_mut();
+        n.functions = std::ptr::null_mut();
+        n.tablefunc = std::ptr::null_mut();
+        n.values_lists = std::ptr::null_mut();
+        n.coltypes = std::ptr::null_mut();
+        n.coltypmods = std::ptr::null_mut();
+        n.colcollations = std::ptr::null_mut();
+        n.securityQuals = std::ptr::null_mut();
+    }
+    Ok(new)
+}
+
+/// Every query nested in `q` (not `q` itself), outer levels first.
+fn nested_queries(q: *mut sys::Query, out: &mut Vec<*mut sys::Query>) -> PgResult<()> {
+    struct Ctx {
+        found: Vec<*mut sys::Query>,
+    }
+    unsafe extern "C" fn walker(node: *mut sys::Node, ctx: *mut c_void) -> bool {
+        if node.is_null() {
+            return false;
+        }
+        // SAFETY: `ctx` is the Ctx passed below; `node` a valid node of the query tree.
+        unsafe {
+            let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
+            let f = std::mem::transmute::<
+                unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
+                unsafe extern "C" fn() -> bool,
+            >(f);
+            if nodes::tag(node) == sys::NodeTag_T_Query {
+                (*(ctx as *mut Ctx)).found.push(node as *mut sys::Query);
+                return sys::query_tree_walker(node as *mut sys::Query, Some(f), ctx, 0);
+            }
+            sys::expression_tree_walker(node, Some(f), ctx)
+        }
+    }
+    let mut ctx = Ctx { found: Vec::new() };
+    let c = &mut ctx as *mut Ctx as *mut c_void;
+    // SAFETY: walks the analyzed query's tree (subqueries in FROM, sublinks, WITH queries); the
+    // walker only reads nodes and pushes into `ctx`.
+    guard(|| unsafe {
+        let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
+        let f = std::mem::transmute::<
+            unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
+            unsafe extern "C" fn() -> bool,
+        >(f);
+        sys::query_tree_walker(q, Some(f), c, 0);
+    })?;
+    out.extend(ctx.found);
+    Ok(())
+}
+
+/// What a plan depends on, for the plan cache.
+pub struct Dependencies {
+    pub relation_oids: *mut sys::List,
+    pub inval_items: *mut sys::List,
+    pub depends_on_role: bool,
+    pub transient: bool,
+}
+
+/// The dependencies of the analyzed query `original` and of the planned leaves.
+pub fn dependencies(original: *mut sys::Query, leaves: &[*mut sys::PlannedStmt]) -> PgResult<Dependencies> {
+    let mut relation_oids: *mut sys::List = std::ptr::null_mut();
+    let mut inval_items: *mut sys::List = std::ptr::null_mut();
+    let mut has_row_security = false;
+    let (ro, ii, rs) =
+        (&mut relation_oids as *mut _, &mut inval_items as *mut _, &mut has_row_security as *mut _);
+    // SAFETY: walks the analyzed query; the three outputs are ours.
+    guard(|| unsafe { sys::extract_query_dependencies(original as *mut sys::Node, ro, ii, rs) })?;
+    let mut d = Dependencies {
+        relation_oids,
+        inval_items,
+        // SAFETY: a valid analyzed Query.
+        depends_on_role: has_row_security || unsafe { (*original).hasRowSecurity },
+        transient: false,
+    };
+    for &stmt in leaves {
+        if stmt.is_null() {
+            return Err(PgError::internal("leaf without a plan"));
+        }
+        // SAFETY: a PlannedStmt the planner built; list_concat copies the cells of the second
+        // list onto the first (palloc'd in the current context).
+        unsafe {
+            let s = &*stmt;
+            let (a, b) = (d.relation_oids, s.relationOids);
+            d.relation_oids = guard(|| sys::list_concat(a, b))?;
+            let (a, b) = (d.inval_items, s.invalItems);
+            d.inval_items = guard(|| sys::list_concat(a, b))?;
+            d.depends_on_role |= s.dependsOnRole;
+            d.transient |= s.transientPlan;
+        }
+    }
+    Ok(d)
+}
