@@ -107,12 +107,12 @@ fn main() {
         .allowlist_function("(NewExplainState|ExplainOnePlan|ExplainPrintPlan)")
         // Bound scan leaves: built as Query nodes, planned, shipped to parallel workers as node
         // text.
-        .allowlist_function("(nodeToString|stringToNode|makeFromExpr|makeBoolConst)")
+        .allowlist_function("(nodeToString|stringToNode|makeFromExpr|makeBoolConst|check_stack_depth)")
         .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
         .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")
         .allowlist_function("(contain_vars_of_level|get_sort_group_operators|func_strict|expand_grouping_sets|get_negator)")
-        .allowlist_type("(GroupingFunc|WindowFunc|WindowClause)")
+        .allowlist_type("(GroupingFunc|WindowFunc|WindowClause|CollateExpr|ScalarArrayOpExpr)")
         .allowlist_type("(IndexScan|IndexOnlyScan|NestLoop)")
         .allowlist_function("contain_window_function")
         .allowlist_function("(table_open|table_close|RelationGetIndexList|index_open|index_close)")

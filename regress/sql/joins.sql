@@ -229,6 +229,12 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 SET pg_fusion.enable = on;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM jl l JOIN jo o ON o.id = l.order_id WHERE (l.code = 'c1' AND l.qty < 10 AND o.status = 'F') OR (l.code = 'c2' AND o.total > 100 AND o.status = 'O');
+-- The same with IN lists (TPC-H Q19's shape): each one-table term is a column of its scan.
+\set q 'SELECT count(*), sum(l.qty) FROM jl l JOIN jo o ON o.id = l.order_id WHERE (l.code IN (''c1'', ''c3'') AND l.qty BETWEEN 1 AND 1 + 10 AND o.status = ''F'') OR (l.code = ''c2'' AND o.total > 100 AND o.status IN (''O'', ''P''))'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+SET pg_fusion.enable = on;
 
 -- EXPLAIN: one scan per relation, the join condition in DataFusion.
 SET pg_fusion.enable = on;

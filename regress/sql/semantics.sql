@@ -59,7 +59,7 @@ ANALYZE sem_t;
 SELECT count(DISTINCT t), min(t), max(t) FROM sem_t;
 SET pg_fusion.on_unsupported = fallback;
 SELECT count(DISTINCT tn) FROM sem_t;
-SELECT tn, count(*) FROM sem_t GROUP BY tn ORDER BY 2, 1 COLLATE "C";
+SELECT tn, count(*) FROM sem_t GROUP BY tn ORDER BY 2, tn::text COLLATE "C";
 RESET pg_fusion.on_unsupported;
 
 -- Expressions that can fail are evaluated only on the rows PostgreSQL evaluates them on: a
@@ -73,7 +73,6 @@ ANALYZE sem_z, sem_k;
 SELECT sum(z.a / z.b) FROM sem_z z JOIN sem_k k ON z.id = k.id;
 SELECT sum(z.a % z.b), count(*) FROM sem_z z JOIN sem_k k ON z.id = k.id;
 SELECT z.id, z.a / z.b FROM sem_z z JOIN sem_k k ON z.id = k.id WHERE z.id < 8 ORDER BY z.id;
-SELECT sum(z.t::int) FROM sem_z z JOIN sem_k k ON z.id = k.id;
 SELECT z.id, z.t::int FROM sem_z z JOIN sem_k k ON z.id = k.id WHERE z.id < 8 ORDER BY z.id;
 SELECT count(*), sum(z.a / z.b) FROM sem_z z WHERE EXISTS (SELECT 1 FROM sem_k k WHERE k.id = z.id);
 SELECT k.id, z.a / z.b FROM sem_k k LEFT JOIN sem_z z ON z.id = k.id AND z.b <> 0 WHERE k.id < 8 ORDER BY k.id;
@@ -82,10 +81,16 @@ SET pg_fusion.on_unsupported = fallback;
 SELECT sum(z.n / z.m) FROM sem_z z JOIN sem_k k ON z.id = k.id;
 RESET pg_fusion.on_unsupported;
 -- Where PostgreSQL does evaluate them, the error is PostgreSQL's.
-SELECT sum(z.a / z.b) FROM sem_z z JOIN sem_k k ON z.id <= k.id;
-SELECT sum(z.t::int) FROM sem_z z JOIN sem_k k ON z.id > k.id;
 SELECT sum(a / b) FROM sem_z;
 SELECT sum(a / b) FROM sem_z WHERE b <> 0;
+SELECT z.id, z.a / z.b FROM sem_z z JOIN sem_k k ON z.id = k.id + 1 WHERE z.id < 10 ORDER BY z.id;
+-- What DataFusion cannot compute exactly after the join is refused (and runs natively here):
+-- a cast from text aggregated, integer division under a join condition that is no equality.
+SET pg_fusion.on_unsupported = fallback;
+SELECT sum(z.t::int) FROM sem_z z JOIN sem_k k ON z.id = k.id;
+SELECT sum(z.a / z.b) FROM sem_z z JOIN sem_k k ON z.id <= k.id;
+SELECT sum(z.t::int) FROM sem_z z JOIN sem_k k ON z.id > k.id;
+RESET pg_fusion.on_unsupported;
 
 -- A subquery in a column the outer query does not read is not evaluated.
 CREATE TABLE sem_m (x int);

@@ -71,6 +71,13 @@ impl PgError {
         })
     }
 
+    /// An error of PostgreSQL's own semantics that DataFusion met on PostgreSQL's behalf
+    /// (division by zero, a value out of range, a subquery of more than one row): PostgreSQL's
+    /// words, without the prefix, so the statement fails exactly as PostgreSQL's own plan would.
+    pub fn postgres(sqlstate: SqlState, message: impl fmt::Display) -> PgError {
+        PgError::Report(Report { sqlstate, message: message.to_string(), detail: None, hint: None })
+    }
+
     pub fn internal(message: impl fmt::Display) -> PgError {
         PgError::new(SqlState::INTERNAL_ERROR, message)
     }

@@ -219,9 +219,9 @@ fn plan(
         && guard(|| unsafe { sys::pgf_max_parallel_hazard(parse) })? != b'u' as std::ffi::c_char;
     let t = super::translate::translate(parse)?;
     let logical = crate::plan::logical::build(&t.spec)
-        .map_err(|e| PgError::internal(format!("DataFusion plan: {e}")))?;
+        .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot build ({e})")))?;
     let bytes = crate::plan::codec::to_bytes(&logical)
-        .map_err(|e| PgError::internal(format!("plan serialization: {e}")))?;
+        .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot serialize ({e})")))?;
     let display = crate::plan::logical::display(&logical);
     // Each leaf planned by PostgreSQL now, as part of this plan (see `leaf`).
     let mut leaves = Vec::new();

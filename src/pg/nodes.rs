@@ -102,6 +102,14 @@ pub fn equal<T>(a: *const T, b: *const T) -> bool {
         .unwrap_or(false)
 }
 
+/// PostgreSQL's `check_stack_depth()`: every recursive walk of a node tree in Rust calls it at
+/// each level, so a deep tree ends in PostgreSQL's ERROR (54001, `max_stack_depth`) rather than
+/// in a stack overflow. The depth PostgreSQL measures includes the Rust frames.
+pub fn check_stack_depth() -> PgResult<()> {
+    // SAFETY: reads the stack pointer against the recorded stack base; raises on excess.
+    guard(|| unsafe { sys::check_stack_depth() })
+}
+
 /// A zeroed node of type `T` with tag `tag`.
 pub fn make<T>(tag: sys::NodeTag) -> PgResult<*mut T> {
     let size = std::mem::size_of::<T>();

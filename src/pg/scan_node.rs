@@ -751,7 +751,12 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
                 // DataFusion's messages can run over several lines: the first is the message,
                 // the rest PostgreSQL's DETAIL.
                 let (first, rest) = message.split_once('\n').unwrap_or((&message, ""));
-                let e = PgError::new(SqlState::from_code(&sqlstate), first.trim_end());
+                // Data exceptions (class 22: division by zero, out of range) and 21000 are
+                // PostgreSQL's errors met by DataFusion: PostgreSQL's words.
+                let e = match &sqlstate[..2] {
+                    b"22" | b"21" => PgError::postgres(SqlState::from_code(&sqlstate), first.trim_end()),
+                    _ => PgError::new(SqlState::from_code(&sqlstate), first.trim_end()),
+                };
                 return Err(if rest.trim().is_empty() { e } else { e.with_detail(rest.trim()) });
             }
             Some(other) => {

@@ -92,6 +92,7 @@ fn numeric_digits(e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
 /// [`numeric_digits`] of an expression of a query whose range table is `rtable` (null when not
 /// known): a column of a subquery in FROM has the digits of the subquery's expression.
 fn numeric_digits_in(e: *mut sys::Node, rtable: *mut sys::List) -> PgResult<Option<(u32, u32)>> {
+    nodes::check_stack_depth()?;
     let (typid, typmod, _) = expr_type(e)?;
     if typid == sys::NUMERICOID {
         if let Some((p, s)) = numeric_shape(typmod) {
@@ -305,13 +306,25 @@ fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>> {
 /// May evaluating `e` raise an error for some row? No for columns, constants, IS NULL,
 /// AND/OR/NOT, searched CASE and COALESCE over parts that cannot, and functions that cannot
 /// fail: leakproof ones (comparisons, say), widening casts, `char(n)` to text, numeric `+ - *`
-/// of bounded digits (no overflow), `%` and `/` by a safe constant; yes for anything else.
+/// of bounded digits (no overflow), `%` and `/` by a safe constant, built-ins without
+/// arguments, and those listed in [`safe_call`]; yes for anything else (subqueries included).
 fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
+    nodes::check_stack_depth()?;
+    // A constant expression (no columns, no volatile functions, no subqueries: `1 + 10`) has one
+    // value for every row: if it fails, PostgreSQL fails too (its planner folds it).
+    // SAFETY (all three): walks of a valid expression.
+    if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0
+        && !guard(|| unsafe { sys::contain_volatile_functions(e) })?
+        && !guard(|| unsafe { sys::checkExprHasSubLink(e) })?
+    {
+        return Ok(false);
+    }
     // SAFETY: `e` is a valid expression node; fields are read per its tag.
     unsafe {
         let args: Vec<*mut sys::Node> = match nodes::tag(e) {
             sys::NodeTag_T_Var | sys::NodeTag_T_Const => return Ok(false),
             sys::NodeTag_T_RelabelType => vec![(*(e as *mut sys::RelabelType)).arg as *mut sys::Node],
+            sys::NodeTag_T_CollateExpr => vec![(*(e as *mut sys::CollateExpr)).arg as *mut sys::Node],
             sys::NodeTag_T_NullTest => vec![(*(e as *mut sys::NullTest)).arg as *mut sys::Node],
             sys::NodeTag_T_BoolExpr => list((*(e as *mut sys::BoolExpr)).args),
             sys::NodeTag_T_CoalesceExpr => list((*(e as *mut sys::CoalesceExpr)).args),
@@ -338,6 +351,7 @@ fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
                     | sys::F_NUMERIC_INT4
                     | sys::F_NUMERIC_INT8
                     | sys::F_TEXT_BPCHAR => true,
+                    f if numeric_comparison(f) => true,
                     sys::F_NUMERIC_ADD | sys::F_NUMERIC_SUB | sys::F_NUMERIC_MUL | sys::F_NUMERIC_UMINUS => {
                         numeric_digits(e)?.is_some()
                     }
@@ -356,12 +370,41 @@ fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
                             _ => false,
                         }
                     }
+                    f if safe_call(f, args)? => true,
                     f => guard(|| sys::get_func_leakproof(f))?,
                 };
                 if !safe {
                     return Ok(true);
                 }
                 list(args)
+            }
+            sys::NodeTag_T_SubLink => return sublink_may_fail(e as *mut sys::SubLink),
+            // `x IN (c1, c2, ...)`, `x <> ALL (...)`: the operator over each element.
+            sys::NodeTag_T_ScalarArrayOpExpr => {
+                let o = &*(e as *mut sys::ScalarArrayOpExpr);
+                let f = o.opfuncid;
+                let safe = numeric_comparison(f) || guard(|| sys::get_func_leakproof(f))?;
+                if !safe {
+                    return Ok(true);
+                }
+                list(o.args)
+            }
+            // count, min, max, sum and avg cannot fail (sum(int4) accumulates in int8, sum(int8)
+            // in numeric), given arguments and a FILTER that cannot.
+            sys::NodeTag_T_Aggref => {
+                let a = &*(e as *mut sys::Aggref);
+                let safe = is_builtin(a.aggfnoid)
+                    && a.aggdirectargs.is_null()
+                    && matches!(func_name(a.aggfnoid).as_str(), "count" | "min" | "max" | "sum" | "avg");
+                if !safe {
+                    return Ok(true);
+                }
+                let mut parts: Vec<*mut sys::Node> = list::<sys::TargetEntry>(a.args)
+                    .into_iter()
+                    .map(|t| (*t).expr as *mut sys::Node)
+                    .collect();
+                parts.push(a.aggfilter as *mut sys::Node);
+                parts.into_iter().filter(|p| !p.is_null()).collect()
             }
             _ => return Ok(true),
         };
@@ -372,6 +415,183 @@ fn may_fail(e: *mut sys::Node) -> PgResult<bool> {
         }
         Ok(false)
     }
+}
+
+/// Numeric comparisons: not marked leakproof in PostgreSQL, but they cannot fail.
+fn numeric_comparison(f: Oid) -> bool {
+    matches!(
+        f,
+        sys::F_NUMERIC_EQ
+            | sys::F_NUMERIC_NE
+            | sys::F_NUMERIC_LT
+            | sys::F_NUMERIC_LE
+            | sys::F_NUMERIC_GT
+            | sys::F_NUMERIC_GE
+    )
+}
+
+/// May a subquery raise an error, evaluated for some outer row? Not when it is `EXISTS`, `IN`
+/// or a scalar subquery that always returns one row (an aggregate without GROUP BY), over plain
+/// tables, whose conditions, select list and comparison cannot fail ([`may_fail`]).
+fn sublink_may_fail(l: *mut sys::SubLink) -> PgResult<bool> {
+    // SAFETY: a SubLink of the analyzed query and its subquery, read per their tags.
+    unsafe {
+        let l = &*l;
+        if l.subselect.is_null() || nodes::tag(l.subselect) != sys::NodeTag_T_Query {
+            return Ok(true);
+        }
+        let q = &*(l.subselect as *mut sys::Query);
+        let one_row = q.hasAggs
+            && q.groupClause.is_null()
+            && q.groupingSets.is_null()
+            && q.havingQual.is_null()
+            && q.limitCount.is_null()
+            && q.limitOffset.is_null();
+        let kind_ok = match l.subLinkType {
+            sys::SubLinkType_EXISTS_SUBLINK | sys::SubLinkType_ANY_SUBLINK => true,
+            sys::SubLinkType_EXPR_SUBLINK => one_row,
+            _ => false,
+        };
+        if !kind_ok
+            || !q.setOperations.is_null()
+            || !q.cteList.is_null()
+            || q.hasWindowFuncs
+            || q.hasTargetSRFs
+            || q.jointree.is_null()
+        {
+            return Ok(true);
+        }
+        for rte in list::<sys::RangeTblEntry>(q.rtable) {
+            if !matches!((*rte).rtekind, sys::RTEKind_RTE_RELATION | sys::RTEKind_RTE_JOIN) {
+                return Ok(true);
+            }
+        }
+        let mut parts = vec![l.testexpr, (*q.jointree).quals, q.limitCount];
+        for t in list::<sys::TargetEntry>(q.targetList) {
+            parts.push((*t).expr as *mut sys::Node);
+        }
+        fn join_quals(n: *mut sys::Node, out: &mut Vec<*mut sys::Node>) {
+            // SAFETY: join tree nodes of the subquery.
+            unsafe {
+                match nodes::tag(n) {
+                    sys::NodeTag_T_FromExpr => {
+                        let f = &*(n as *mut sys::FromExpr);
+                        out.push(f.quals);
+                        list::<sys::Node>(f.fromlist).into_iter().for_each(|c| join_quals(c, out));
+                    }
+                    sys::NodeTag_T_JoinExpr => {
+                        let j = &*(n as *mut sys::JoinExpr);
+                        out.push(j.quals);
+                        join_quals(j.larg, out);
+                        join_quals(j.rarg, out);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        join_quals(q.jointree as *mut sys::Node, &mut parts);
+        for p in parts.into_iter().filter(|p| !p.is_null()) {
+            if may_fail(p)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// A built-in that cannot fail for any value of its column arguments, given its constant ones:
+/// string concatenation, case and length; `LIKE` with a constant pattern (one that does not end
+/// in its escape character); `substring` with a constant length that is not negative; `extract`
+/// and `date_part` of a constant field the argument's type has. Without arguments: any built-in
+/// (`now()`).
+fn safe_call(func: Oid, args: *mut sys::List) -> PgResult<bool> {
+    // SAFETY: the argument list of a call of the analyzed query.
+    let args: Vec<*mut sys::Node> = unsafe { list(args) };
+    if args.is_empty() {
+        return Ok(is_builtin(func));
+    }
+    let constant_text = |i: usize| -> PgResult<Option<String>> {
+        Ok(match args.get(i).map(|&a| const_literal(a)).transpose()?.flatten() {
+            Some((Literal::Utf8(t), _)) => Some(t),
+            _ => None,
+        })
+    };
+    let constant_int = |i: usize| -> PgResult<Option<i64>> {
+        Ok(match args.get(i).map(|&a| const_literal(a)).transpose()?.flatten() {
+            Some((Literal::Int64(v), _)) => Some(v),
+            _ => None,
+        })
+    };
+    // Fields whose value `extract` computes for every date (or timestamp) without an error.
+    const DATE_FIELDS: &[&str] = &[
+        "millennium",
+        "millenniums",
+        "century",
+        "centuries",
+        "decade",
+        "decades",
+        "year",
+        "years",
+        "isoyear",
+        "quarter",
+        "month",
+        "months",
+        "mon",
+        "week",
+        "weeks",
+        "day",
+        "days",
+        "dow",
+        "isodow",
+        "doy",
+        "epoch",
+        "julian",
+    ];
+    const TIME_FIELDS: &[&str] = &[
+        "hour",
+        "hours",
+        "minute",
+        "minutes",
+        "min",
+        "second",
+        "seconds",
+        "sec",
+        "milliseconds",
+        "microseconds",
+    ];
+    Ok(match func {
+        sys::F_TEXTCAT
+        | sys::F_UPPER_TEXT
+        | sys::F_LOWER_TEXT
+        | sys::F_LENGTH_TEXT
+        | sys::F_LENGTH_BPCHAR
+        | sys::F_TEXTLEN
+        | sys::F_CHAR_LENGTH_TEXT
+        | sys::F_CHAR_LENGTH_BPCHAR
+        | sys::F_OCTET_LENGTH_TEXT
+        | sys::F_SUBSTRING_TEXT_INT4
+        | sys::F_SUBSTR_TEXT_INT4 => true,
+        sys::F_TEXTLIKE
+        | sys::F_TEXTNLIKE
+        | sys::F_BPCHARLIKE
+        | sys::F_BPCHARNLIKE
+        | sys::F_LIKE_TEXT_TEXT
+        | sys::F_NOTLIKE_TEXT_TEXT => constant_text(1)?.is_some_and(|p| !p.ends_with('\\')),
+        sys::F_SUBSTRING_TEXT_INT4_INT4 | sys::F_SUBSTR_TEXT_INT4_INT4 => {
+            constant_int(2)?.is_some_and(|n| n >= 0)
+        }
+        sys::F_EXTRACT_TEXT_DATE | sys::F_DATE_PART_TEXT_DATE => {
+            constant_text(0)?.is_some_and(|f| DATE_FIELDS.contains(&f.to_lowercase().as_str()))
+        }
+        sys::F_EXTRACT_TEXT_TIMESTAMP
+        | sys::F_EXTRACT_TEXT_TIMESTAMPTZ
+        | sys::F_DATE_PART_TEXT_TIMESTAMP
+        | sys::F_DATE_PART_TEXT_TIMESTAMPTZ => constant_text(0)?.is_some_and(|f| {
+            let f = f.to_lowercase();
+            DATE_FIELDS.contains(&f.as_str()) || TIME_FIELDS.contains(&f.as_str())
+        }),
+        _ => false,
+    })
 }
 
 /// The block type of a NULL of `e`'s type: a numeric NULL has no scale, and takes the
@@ -568,6 +788,7 @@ struct FromItems {
 
 impl FromItems {
     fn walk(&mut self, node: *mut sys::Node, nullable: bool) -> PgResult<FromNode> {
+        nodes::check_stack_depth()?;
         // SAFETY: jointree nodes of an analyzed query.
         unsafe {
             match nodes::tag(node) {
@@ -866,6 +1087,13 @@ impl Builder {
             // A subquery leaf has no scan: only its columns as they are.
             return Ok(is_var(e));
         }
+        // A scan computes its expressions for every row it returns; PostgreSQL evaluates the
+        // select list, aggregate arguments and conditions between tables on the joined rows
+        // only. With a join, an expression that could fail for a row the join removes (`a / b`,
+        // `t::int`) is computed after the join, or refused.
+        if self.leaves.len() > 1 && may_fail(e)? {
+            return Ok(false);
+        }
         if !self.leaves[leaf].nullable {
             return Ok(true);
         }
@@ -942,6 +1170,7 @@ impl Builder {
 
     /// `e` as DataFusion arithmetic over scan columns, with its (integer digits, scale).
     fn arith(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, (u32, u32))> {
+        nodes::check_stack_depth()?;
         let refuse =
             || unsupported("aggregate over an expression of several tables (only + - * of numerics)");
         // A constant (folded as the planner would) is a literal, not a column of every row.
@@ -1195,10 +1424,16 @@ impl Builder {
     /// condition is true, as PostgreSQL's does; a numeric result's display scale is the caller's
     /// concern (a column's block type fixes it).
     fn df_value(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+        nodes::check_stack_depth()?;
         let refuse = || {
-            unsupported(
-                "expression computed after the joins (over the nullable side of an outer join, a subquery in FROM or several tables) other than CASE, COALESCE, IS NULL, comparisons and + - * of numerics and integers",
-            )
+            // SAFETY: `e` is a valid expression node.
+            let what = match unsafe { nodes::call(e) } {
+                Some((f, _)) => format!("function {}", func_name(f)),
+                None => "expression".to_string(),
+            };
+            unsupported(format!(
+                "{what} computed after the joins (DataFusion computes only CASE, COALESCE, IS NULL, comparisons, + - * of numerics and + - * / % of integers there)"
+            ))
         };
         if let Some((lit, _)) = folded_literal(e)? {
             return Ok(DfExpr::Literal(lit));
@@ -1262,12 +1497,26 @@ impl Builder {
                 sys::NodeTag_T_RelabelType => {
                     self.df_value((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
                 }
+                // A collation label: the value itself (comparisons check their collation).
+                sys::NodeTag_T_CollateExpr => {
+                    self.df_value((*(e as *mut sys::CollateExpr)).arg as *mut sys::Node)
+                }
                 sys::NodeTag_T_BoolExpr | sys::NodeTag_T_NullTest => self.join_cond(e),
                 sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::BOOLOID => self.join_cond(e),
                 sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::NUMERICOID => Ok(self.arith(e)?.0),
-                sys::NodeTag_T_FuncExpr => match int_to_numeric(e) {
-                    Some((arg, ty)) => Ok(DfExpr::Cast(Box::new(self.df_value(arg)?), ty)),
-                    None => Err(refuse()),
+                sys::NodeTag_T_FuncExpr => match (int_to_numeric(e), nodes::call(e)) {
+                    (Some((arg, ty)), _) => Ok(DfExpr::Cast(Box::new(self.df_value(arg)?), ty)),
+                    // A narrowing integer cast (`x::smallint`): `x + 0` checked in the target
+                    // type, with PostgreSQL's "smallint out of range" (22003).
+                    (None, Some((sys::F_INT2_INT4 | sys::F_INT2_INT8 | sys::F_INT4_INT8, _))) if self.guarded => {
+                        Err(unsupported("a narrowing integer cast in a CASE branch or COALESCE argument computed after the joins"))
+                    }
+                    (None, Some((sys::F_INT2_INT4 | sys::F_INT2_INT8 | sys::F_INT4_INT8, args))) => {
+                        let [arg] = list::<sys::Node>(args)[..] else { return Err(refuse()) };
+                        let zero = Box::new(DfExpr::Literal(Literal::Int64(0)));
+                        Ok(DfExpr::IntArith(ArithOp::Add, Box::new(self.df_value(arg)?), zero, column_type(e)?))
+                    }
+                    _ => Err(refuse()),
                 },
                 sys::NodeTag_T_OpExpr => match int_op((*(e as *mut sys::OpExpr)).opfuncid) {
                     // DataFusion may evaluate a boolean CASE's branches for every row (it
@@ -1420,6 +1669,7 @@ impl Builder {
     /// A searched numeric CASE over several relations for DataFusion: its value, and the display
     /// scale of the branch taken (a literal per branch).
     fn case_df(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, DfExpr)> {
+        nodes::check_stack_depth()?;
         // SAFETY: `e` is a CaseExpr (checked by case_shape before).
         let c = unsafe { &*(e as *mut sys::CaseExpr) };
         if !c.arg.is_null() {
@@ -1455,6 +1705,7 @@ impl Builder {
     /// whose order and equality DataFusion shares with PostgreSQL; a term of one relation is a
     /// boolean column of that relation's scan.
     fn join_cond(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+        nodes::check_stack_depth()?;
         if let Ok(leaf) = self.leaf_of(e) {
             if self.computable_in_scan(e, leaf)? {
                 if expr_type(e)?.0 != sys::BOOLOID {
@@ -1519,6 +1770,7 @@ impl Builder {
 impl Builder {
     /// An operand of a comparison DataFusion evaluates: a constant as a literal, else a column.
     fn operand(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, ColumnType)> {
+        nodes::check_stack_depth()?;
         if let Some((lit, ty)) = const_literal(e)? {
             return Ok((DfExpr::Literal(lit), ty));
         }
@@ -1569,7 +1821,7 @@ fn int_to_numeric(e: *mut sys::Node) -> Option<(*mut sys::Node, ColumnType)> {
     }
 }
 
-/// The operation of PostgreSQL's integer `+ - *` (int2, int4, int8 and their mixes).
+/// The operation of PostgreSQL's integer `+ - * / %` (int2, int4, int8 and their mixes).
 fn int_op(funcid: u32) -> Option<ArithOp> {
     match funcid {
         sys::F_INT2PL
@@ -1599,6 +1851,16 @@ fn int_op(funcid: u32) -> Option<ArithOp> {
         | sys::F_INT84MUL
         | sys::F_INT28MUL
         | sys::F_INT82MUL => Some(ArithOp::Mul),
+        sys::F_INT2DIV
+        | sys::F_INT4DIV
+        | sys::F_INT8DIV
+        | sys::F_INT24DIV
+        | sys::F_INT42DIV
+        | sys::F_INT48DIV
+        | sys::F_INT84DIV
+        | sys::F_INT28DIV
+        | sys::F_INT82DIV => Some(ArithOp::Div),
+        sys::F_INT2MOD | sys::F_INT4MOD | sys::F_INT8MOD => Some(ArithOp::Mod),
         _ => None,
     }
 }
@@ -1738,13 +2000,18 @@ fn sort_keys(
             return Err(unsupported(format!("ORDER BY with operator {name}")));
         }
         // SAFETY: tle is a TargetEntry of the query.
-        let (_, _, coll) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
+        let (typid, _, coll) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
         if !order_safe(stage_types[column], coll) {
             return Err(unsupported(
                 "ORDER BY on this type or collation (text sorts only under the C collation)",
             ));
         }
-        keys.push(SortKey { column, descending: name == ">", nulls_first: sgc.nulls_first });
+        keys.push(SortKey {
+            column,
+            descending: name == ">",
+            nulls_first: sgc.nulls_first,
+            blank_padded: typid == sys::BPCHAROID,
+        });
     }
     Ok(keys)
 }
@@ -2032,11 +2299,103 @@ fn sub_block(rte: &sys::RangeTblEntry, bind: &mut Bindings) -> PgResult<SubBlock
     Ok(SubBlock { plan, outputs, types, value_only, pg_types: inner.pg_types })
 }
 
+/// Which output columns (by resno, from 1) of the FROM item at `rtindex` of `query` the query
+/// reads anywhere (its select list, conditions, join aliases, subqueries); None: all of them (a
+/// whole-row reference).
+fn referenced_columns(query: *mut sys::Query, rtindex: i32) -> PgResult<Option<Vec<usize>>> {
+    struct Ctx {
+        rtindex: i32,
+        depth: u32,
+        found: Vec<usize>,
+        whole_row: bool,
+    }
+    unsafe extern "C" fn walker(node: *mut sys::Node, ctx: *mut c_void) -> bool {
+        if node.is_null() {
+            return false;
+        }
+        // SAFETY: `ctx` is the Ctx passed below; `node` a valid node of the query tree.
+        unsafe {
+            let c = &mut *(ctx as *mut Ctx);
+            let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
+            let f = std::mem::transmute::<
+                unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
+                unsafe extern "C" fn() -> bool,
+            >(f);
+            match nodes::tag(node) {
+                sys::NodeTag_T_Var => {
+                    let v = &*(node as *mut sys::Var);
+                    if v.varno == c.rtindex && v.varlevelsup == c.depth {
+                        match usize::try_from(v.varattno) {
+                            Ok(0) | Err(_) => c.whole_row = true,
+                            Ok(a) => c.found.push(a),
+                        }
+                    }
+                    false
+                }
+                sys::NodeTag_T_Query => {
+                    c.depth += 1;
+                    let r = sys::query_tree_walker(node as *mut sys::Query, Some(f), ctx, 0);
+                    c.depth -= 1;
+                    r
+                }
+                _ => sys::expression_tree_walker(node, Some(f), ctx),
+            }
+        }
+    }
+    let mut ctx = Ctx { rtindex, depth: 0, found: Vec::new(), whole_row: false };
+    let c = &mut ctx as *mut Ctx as *mut c_void;
+    // SAFETY: walks our copy of the query (subqueries in FROM are walked as one level deeper);
+    // the walker only reads nodes and records into `ctx`.
+    guard(|| unsafe {
+        let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
+        let f = std::mem::transmute::<
+            unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
+            unsafe extern "C" fn() -> bool,
+        >(f);
+        sys::query_tree_walker(query, Some(f), c, 0);
+    })?;
+    Ok((!ctx.whole_row).then_some(ctx.found))
+}
+
+/// A copy of `sub` whose select-list entries the parent does not read (`used`: the resnos it
+/// reads; None: all) are NULL constants, as PostgreSQL's `remove_unused_subquery_outputs`
+/// leaves them: not when DISTINCT, a set operation or a set-returning function makes every
+/// column count, nor for entries the subquery groups or sorts by, or that call volatile
+/// functions.
+fn without_unused_outputs(sub: *mut sys::Query, used: &Option<Vec<usize>>) -> PgResult<*mut sys::Query> {
+    let Some(used) = used else { return Ok(sub) };
+    // SAFETY: a valid subquery of our copy; read per field.
+    let keep_all = unsafe {
+        let q = &*sub;
+        !q.setOperations.is_null() || (!q.distinctClause.is_null() && !q.hasDistinctOn) || q.hasTargetSRFs
+    };
+    if keep_all {
+        return Ok(sub);
+    }
+    let copy = nodes::copy(sub)?;
+    // SAFETY: our copy's target list; entries are replaced in place.
+    for tle in unsafe { list::<sys::TargetEntry>((*copy).targetList) } {
+        let t = unsafe { &mut *tle };
+        let e = t.expr as *mut sys::Node;
+        if t.resjunk || t.ressortgroupref != 0 || used.contains(&(t.resno as usize)) {
+            continue;
+        }
+        // SAFETY (both): walks and describes a valid expression; makeNullConst allocates.
+        if guard(|| unsafe { sys::contain_volatile_functions(e) })? {
+            continue;
+        }
+        let (typid, typmod, coll) = expr_type(e)?;
+        t.expr = guard(|| unsafe { sys::makeNullConst(typid, typmod, coll) })? as *mut sys::Expr;
+    }
+    Ok(copy)
+}
+
 /// A node-side expression of a block's select list (over `Var(INDEX_VAR, k)` output columns)
 /// for DataFusion: (expression over stage columns, type, whether only its value is exact).
 /// `+ - *` of numerics keep PostgreSQL's display scale; `numeric_div` (avg) is PostgreSQL's value
 /// at a fixed scale, good for comparisons only. None: not translatable.
 fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(DfExpr, ColumnType, bool)>> {
+    nodes::check_stack_depth()?;
     let stage = plan.stage_types();
     let scan = plan.scan_types();
     // SAFETY: `e` is a node of the block's mutated target list.
@@ -2262,7 +2621,11 @@ fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
             .ok_or_else(|| PgError::internal("range table index out of range"))?;
         if rte.rtekind == sys::RTEKind_RTE_SUBQUERY && !rte.subquery.is_null() {
             sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
-            subs.push(sub_block(rte, bind)?);
+            // Columns the query does not read are not computed (PostgreSQL's
+            // `remove_unused_subquery_outputs`): a subquery there that would fail never runs.
+            let mut pruned = *rte;
+            pruned.subquery = without_unused_outputs(rte.subquery, &referenced_columns(query, rtindex)?)?;
+            subs.push(sub_block(&pruned, bind)?);
             continue;
         }
         if rte.rtekind != sys::RTEKind_RTE_RELATION {
@@ -2825,6 +3188,17 @@ fn make_var(attno: usize, typid: Oid, typmod: i32, coll: Oid) -> PgResult<*mut s
     guard(|| unsafe { sys::makeVar(sys::INDEX_VAR, attno as i16, typid, typmod, coll, 0) as *mut sys::Node })
 }
 
+/// [`make_func`] whose result has collation `coll` (the input's too).
+fn make_func_coll(funcid: Oid, rettype: Oid, args: &[*mut sys::Node], coll: Oid) -> PgResult<*mut sys::Node> {
+    let f = make_func(funcid, rettype, args)?;
+    // SAFETY: the FuncExpr just made.
+    unsafe {
+        (*(f as *mut sys::FuncExpr)).funccollid = coll;
+        (*(f as *mut sys::FuncExpr)).inputcollid = coll;
+    }
+    Ok(f)
+}
+
 fn make_func(funcid: Oid, rettype: Oid, args: &[*mut sys::Node]) -> PgResult<*mut sys::Node> {
     let mut l: *mut sys::List = std::ptr::null_mut();
     for a in args {
@@ -2997,8 +3371,20 @@ impl<'a> AggContext<'a> {
             Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
         };
         let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
-        let arg_expr = match args.as_slice() {
+        let mut arg_expr = match args.as_slice() {
             [one] => Some(self.filtered(unsafe { (**one).expr } as *mut sys::Node, agg.aggfilter as _)?),
+            _ => None,
+        };
+        // min/max of char(n) order the values without trailing blanks (bpchar's comparison):
+        // PostgreSQL trims them in the scan (`text(bpchar)`) and pads the result back to n.
+        let arg_pg = arg_expr.map(expr_type).transpose()?;
+        let padded = match (name.as_str(), arg_pg) {
+            ("min" | "max", Some((sys::BPCHAROID, typmod, coll))) if typmod >= 0 => {
+                arg_expr = arg_expr
+                    .map(|e| make_func_coll(sys::F_TEXT_BPCHAR, sys::TEXTOID, &[e], coll))
+                    .transpose()?;
+                Some(typmod)
+            }
             _ => None,
         };
         if let (Some(e), "sum" | "avg", false) = (arg_expr, name.as_str(), distinct) {
@@ -3016,10 +3402,12 @@ impl<'a> AggContext<'a> {
             _ => None,
         };
         let arg_ty = arg.map(|i| self.b.columns[i].1);
-        let arg_coll = match arg_expr {
-            Some(e) => expr_type(e)?.2,
-            None => 0,
-        };
+        let arg_coll = arg_pg.map_or(0, |t| t.2);
+        // DISTINCT compares as PostgreSQL only under a deterministic collation (floats and
+        // intervals are compared by their keys, see `plan::logical`).
+        if distinct && arg_ty == Some(ColumnType::Utf8View) && !eq_safe(ColumnType::Utf8View, arg_coll) {
+            return Err(unsupported("DISTINCT inside an aggregate under a nondeterministic collation"));
+        }
         let agg_node = a as *mut sys::Node;
         let refuse = || {
             unsupported(format!("aggregate {name}({})", arg_ty.map_or("*".to_string(), |t| format!("{t:?}"))))
@@ -3114,8 +3502,23 @@ impl<'a> AggContext<'a> {
                 }
                 let func = if name == "min" { AggFunc::Min } else { AggFunc::Max };
                 let k = self.add_agg(spec(func, t), agg_node);
-                let (typid, _, coll) = expr_type(arg_expr.unwrap_or(agg_node))?;
-                make_var(k, typid, -1, coll)
+                let (typid, _, coll) = arg_pg.unwrap_or(expr_type(agg_node)?);
+                let v = make_var(k, typid, -1, coll)?;
+                match padded {
+                    // Back to char(n): `bpchar(value, typmod, false)` pads with blanks.
+                    Some(typmod) => {
+                        // SAFETY: makeConst allocates Consts of by-value types.
+                        let (m, f) = guard(|| unsafe {
+                            (
+                                sys::makeConst(sys::INT4OID, -1, 0, 4, typmod as sys::Datum, false, true)
+                                    as *mut sys::Node,
+                                sys::makeBoolConst(false, false),
+                            )
+                        })?;
+                        make_func_coll(sys::F_BPCHAR_BPCHAR_INT4_BOOL, sys::BPCHAROID, &[v, m, f], coll)
+                    }
+                    None => Ok(v),
+                }
             }
             _ => Err(refuse()),
         }
@@ -3154,14 +3557,19 @@ impl AggContext<'_> {
             let column = self.agg_column(e)?;
             let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
             let op = op_name(sortop);
-            let (_, _, ecoll) = expr_type(e)?;
+            let (etyp, _, ecoll) = expr_type(e)?;
             if !is_builtin(sortop)
                 || !(op == "<" || op == ">")
                 || !order_safe(self.b.columns[column].1, ecoll)
             {
                 return Err(unsupported("ORDER BY inside string_agg on this type, collation or operator"));
             }
-            order_by.push(SortKey { column, descending: op == ">", nulls_first });
+            order_by.push(SortKey {
+                column,
+                descending: op == ">",
+                nulls_first,
+                blank_padded: etyp == sys::BPCHAROID,
+            });
         }
         let filter = if agg.aggfilter.is_null() {
             None
@@ -3274,13 +3682,18 @@ impl AggContext<'_> {
             let c = self.window_column(e)?;
             let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
             let op = op_name(sortop);
-            let (_, _, coll) = expr_type(e)?;
+            let (typid, _, coll) = expr_type(e)?;
             if !is_builtin(sortop) || !(op == "<" || op == ">") || !order_safe(self.stage_type(c), coll) {
                 return Err(unsupported(
                     "window ORDER BY on this type, collation or operator (text sorts only under the C collation)",
                 ));
             }
-            order_by.push(SortKey { column: c, descending: op == ">", nulls_first });
+            order_by.push(SortKey {
+                column: c,
+                descending: op == ">",
+                nulls_first,
+                blank_padded: typid == sys::BPCHAROID,
+            });
         }
         // RANGE offsets are values of the (single) ORDER BY key.
         let range_key = match order_by.as_slice() {
@@ -3360,7 +3773,10 @@ impl AggContext<'_> {
             ("sum" | "min" | "max", [a], false) => {
                 let c = self.window_column(*a)?;
                 let t = self.stage_type(c);
-                let (_, _, coll) = expr_type(*a)?;
+                let (typid, _, coll) = expr_type(*a)?;
+                if typid == sys::BPCHAROID {
+                    return Err(unsupported("window function min/max of char(n)"));
+                }
                 let output = match (name.as_str(), t) {
                     ("sum", T::Int16 | T::Int32) => T::Int64,
                     ("sum", T::Int64) => T::Decimal128 { precision: 38, scale: 0 },
@@ -3379,6 +3795,14 @@ impl AggContext<'_> {
                     "min" => AggFunc::Min,
                     _ => AggFunc::Max,
                 };
+                // Float min/max follow PostgreSQL's order in an aggregate that cannot take a
+                // value back out: frames that start at the partition's start only.
+                let sliding = frame.is_some_and(|f| f.start != FrameBound::UnboundedPreceding);
+                if func != AggFunc::Sum && matches!(t, T::Float32 | T::Float64) && sliding {
+                    return Err(unsupported(
+                        "min/max of a float over a frame that does not start at the partition's start",
+                    ));
+                }
                 (WindowFn::Aggregate(func), Some(c), output)
             }
             _ => return Err(refuse()),
@@ -3639,6 +4063,7 @@ impl AggContext<'_> {
 
 /// A HAVING expression over INDEX_VAR columns, for DataFusion.
 fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
+    nodes::check_stack_depth()?;
     let refuse = || unsupported("HAVING expression");
     // SAFETY: `e` is a valid node of the mutated HAVING tree.
     unsafe {

@@ -21,8 +21,10 @@ use datafusion_proto::logical_plan::LogicalExtensionCodec;
 
 use super::spec::SharedRead;
 use super::table::{PgScanTable, ScanSource, SubqueryTable};
-use super::udaf::{NumericStatistic, NUMERIC_STATISTIC};
-use super::udf::{IntArith, NumericDiv, INT_ARITH, NUMERIC_DIV};
+use super::udaf::{FloatMinMax, NumericStatistic, FLOAT_MAX, FLOAT_MIN, NUMERIC_STATISTIC};
+use super::udf::{
+    BpcharKey, IntArith, IntervalKey, NumericDiv, BPCHAR_KEY, INTERVAL_KEY, INT_ARITH, NUMERIC_DIV,
+};
 use crate::page::ColumnType;
 
 #[derive(Debug, Default)]
@@ -84,6 +86,8 @@ impl LogicalExtensionCodec for ScanCodec {
             (NUMERIC_DIV, [scale]) => Ok(NumericDiv::udf(*scale as i8)),
             (INT_ARITH, _) => IntArith::decode(buf)
                 .ok_or_else(|| DataFusionError::Internal(format!("invalid {name} parameters in plan"))),
+            (BPCHAR_KEY, []) => Ok(BpcharKey::udf()),
+            (INTERVAL_KEY, []) => Ok(IntervalKey::udf()),
             _ => not_impl_err!("unknown function {name} in a pg_fusion plan"),
         }
     }
@@ -103,6 +107,8 @@ impl LogicalExtensionCodec for ScanCodec {
         match name {
             NUMERIC_STATISTIC => NumericStatistic::decode(buf)
                 .ok_or_else(|| DataFusionError::Internal(format!("invalid {name} parameters in plan"))),
+            FLOAT_MIN => Ok(FloatMinMax::udaf(false)),
+            FLOAT_MAX => Ok(FloatMinMax::udaf(true)),
             _ => not_impl_err!("unknown aggregate {name} in a pg_fusion plan"),
         }
     }

@@ -14,16 +14,16 @@ use datafusion::functions_aggregate::string_agg::string_agg;
 use datafusion::logical_expr::expr_rewriter::normalize_col;
 use datafusion::logical_expr::{
     binary_expr, cast, col, lit, Case, Expr, ExprFunctionExt, ExprSchemable, GroupingSet, JoinType,
-    LogicalPlan, LogicalPlanBuilder, Operator, WindowFrame, WindowFrameBound, WindowFrameUnits,
+    LogicalPlan, LogicalPlanBuilder, Operator, SortExpr, WindowFrame, WindowFrameBound, WindowFrameUnits,
 };
 
 use super::spec::{
     AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, FrameBound, FrameUnits, JoinKind, JoinTree, Literal, PlanSpec,
-    SetOpKind, SetTree, WindowFn, WindowSpec,
+    SetOpKind, SetTree, SortKey, WindowFn, WindowSpec,
 };
 use super::table::{column_name, PgScanTable, SubqueryTable};
-use super::udaf::NumericStatistic;
-use super::udf::{IntArith, NumericDiv};
+use super::udaf::{FloatMinMax, NumericStatistic};
+use super::udf::{BpcharKey, IntArith, IntervalKey, NumericDiv};
 use crate::page::ColumnType;
 
 /// A float as PostgreSQL orders it. Arrow compares floats by IEEE totalOrder: -0 < +0, and a NaN
@@ -45,6 +45,22 @@ fn pg_order_key(e: Expr, ty: ColumnType) -> Result<Expr> {
         .otherwise(e)
 }
 
+/// The sort expression of `k` over `e`, a column of type `ty`: floats through
+/// [`pg_order_key`], `char(n)` without trailing blanks ([`BpcharKey`]).
+fn sort_expr(k: &SortKey, e: Expr, ty: ColumnType) -> Result<SortExpr> {
+    let key = if k.blank_padded { BpcharKey::udf().call(vec![e]) } else { pg_order_key(e, ty)? };
+    Ok(key.sort(!k.descending, k.nulls_first))
+}
+
+/// The key DISTINCT compares an aggregate's argument by: floats with one NaN and one zero,
+/// intervals by their comparison value (`'1 mon'` = `'30 days'`).
+fn distinct_key(e: Expr, ty: ColumnType) -> Result<Expr> {
+    match ty {
+        ColumnType::IntervalMonthDayNano => Ok(IntervalKey::udf().call(vec![e])),
+        _ => pg_order_key(e, ty),
+    }
+}
+
 /// The type a decimal or bigint sum accumulates in. DataFusion's sum wraps on overflow, so it
 /// must be wide enough for any row count: inputs of at most 19 digits (bigint included) sum to
 /// less than 2^63 * 10^19 < 10^38 over at most 2^63 rows, so 38 digits (i128) hold every total;
@@ -59,7 +75,12 @@ fn exact_sum_type(input: ColumnType, scale: i8) -> DataType {
 }
 
 fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
-    let arg = a.arg.map(|i| col(column_name(i)));
+    let input = a.arg.and_then(|i| scan_types.get(i).copied()).unwrap_or(ColumnType::Boolean);
+    // DISTINCT compares the argument as PostgreSQL does (one NaN, one zero, intervals by value).
+    let arg = match a.arg.map(|i| col(column_name(i))) {
+        Some(e) if a.distinct => Some(distinct_key(e, input)?),
+        e => e,
+    };
     let arg_or_err = || {
         arg.clone()
             .ok_or_else(|| datafusion::common::DataFusionError::Internal("aggregate without argument".into()))
@@ -97,8 +118,11 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
         AggFunc::BoolAnd => bool_and(arg_or_err()?),
         AggFunc::BoolOr => bool_or(arg_or_err()?),
         AggFunc::Grouping => grouping_udaf().call(a.keys.iter().map(|&k| col(column_name(k))).collect()),
-        AggFunc::Min => min(pg_order_key(arg_or_err()?, a.output)?),
-        AggFunc::Max => max(pg_order_key(arg_or_err()?, a.output)?),
+        AggFunc::Min | AggFunc::Max if matches!(a.output, ColumnType::Float32 | ColumnType::Float64) => {
+            FloatMinMax::udaf(a.func == AggFunc::Max).call(vec![arg_or_err()?])
+        }
+        AggFunc::Min => min(arg_or_err()?),
+        AggFunc::Max => max(arg_or_err()?),
     };
     let filter = a.filter.map(|f| col(column_name(f)));
     let order = a
@@ -106,7 +130,7 @@ fn agg_expr(a: &AggSpec, scan_types: &[ColumnType]) -> Result<Expr> {
         .iter()
         .map(|k| {
             let ty = scan_types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
-            Ok(pg_order_key(col(column_name(k.column)), ty)?.sort(!k.descending, k.nulls_first))
+            sort_expr(k, col(column_name(k.column)), ty)
         })
         .collect::<Result<Vec<_>>>()?;
     if !a.distinct && filter.is_none() && order.is_empty() {
@@ -160,8 +184,15 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
                     ) => (sum_udaf(), vec![cast(arg()?, exact_sum_type(t, scale))]),
                     _ => (sum_udaf(), vec![arg()?]),
                 },
-                AggFunc::Min => (min_udaf(), vec![pg_order_key(arg()?, arg_type)?]),
-                AggFunc::Max => (max_udaf(), vec![pg_order_key(arg()?, arg_type)?]),
+                // Floats as PostgreSQL orders them (the translator gives these frames that start at
+                // the partition's start: the aggregate cannot retract a value).
+                AggFunc::Min | AggFunc::Max
+                    if matches!(arg_type, ColumnType::Float32 | ColumnType::Float64) =>
+                {
+                    (FloatMinMax::udaf(f == AggFunc::Max), vec![arg()?])
+                }
+                AggFunc::Min => (min_udaf(), vec![arg()?]),
+                AggFunc::Max => (max_udaf(), vec![arg()?]),
                 _ => {
                     return Err(datafusion::common::DataFusionError::NotImplemented(
                         "window aggregate".into(),
@@ -177,7 +208,7 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
         .iter()
         .map(|k| {
             let ty = types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
-            Ok(pg_order_key(col(name(k.column)), ty)?.sort(!k.descending, k.nulls_first))
+            sort_expr(k, col(name(k.column)), ty)
         })
         .collect::<Result<Vec<_>>>()?;
     let frame = match w.frame {
@@ -307,6 +338,9 @@ fn df_expr(e: &DfExpr, name: &dyn Fn(usize) -> String) -> Expr {
                 ArithOp::Add => Operator::Plus,
                 ArithOp::Sub => Operator::Minus,
                 ArithOp::Mul => Operator::Multiply,
+                // Not built for decimals (see `ArithOp`).
+                ArithOp::Div => Operator::Divide,
+                ArithOp::Mod => Operator::Modulo,
             };
             binary_expr(df_expr(l, name), op, df_expr(r, name))
         }
@@ -619,7 +653,7 @@ fn build_block(spec: &PlanSpec, blocks: &mut Blocks) -> Result<LogicalPlan> {
             .iter()
             .map(|k| {
                 let ty = output_types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
-                Ok(pg_order_key(col(output_name(k.column)), ty)?.sort(!k.descending, k.nulls_first))
+                sort_expr(k, col(output_name(k.column)), ty)
             })
             .collect::<Result<Vec<_>>>()?;
         b = b.sort(keys)?;

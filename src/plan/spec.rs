@@ -170,7 +170,7 @@ pub enum DfExpr {
     /// A widening cast that keeps every value exactly (an integer to numeric).
     Cast(Box<DfExpr>, ColumnType),
     /// Integer arithmetic with PostgreSQL's overflow check for the result type (an error, 22003,
-    /// never a wrapped value; see `plan::udf::IntArith`).
+    /// never a wrapped value) and its division by zero (22012); see `plan::udf::IntArith`.
     IntArith(ArithOp, Box<DfExpr>, Box<DfExpr>, ColumnType),
     /// `CASE WHEN c1 THEN v1 ... ELSE e END` (no ELSE: NULL); a condition that is NULL is not
     /// taken, as in PostgreSQL.
@@ -180,11 +180,16 @@ pub enum DfExpr {
     NumericDiv(Box<DfExpr>, Box<DfExpr>, i8),
 }
 
+/// An arithmetic operation. `Div` and `Mod` are integer operations only ([`DfExpr::IntArith`]:
+/// PostgreSQL's truncating division and its remainder); decimal arithmetic ([`DfExpr::Arith`])
+/// is `+ - *`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ArithOp {
     Add,
     Sub,
     Mul,
+    Div,
+    Mod,
 }
 
 /// A column of the joined row computed by DataFusion after the joins (an expression over
@@ -281,6 +286,8 @@ pub struct SortKey {
     pub column: usize,
     pub descending: bool,
     pub nulls_first: bool,
+    /// The column is `char(n)`: ordered without its trailing blanks, as bpchar compares.
+    pub blank_padded: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -70,7 +70,7 @@ fn spec() -> PlanSpec {
         )),
         output: vec![0, 1, 2, 3],
         distinct: false,
-        sort: vec![SortKey { column: 0, descending: true, nulls_first: true }],
+        sort: vec![SortKey { column: 0, descending: true, nulls_first: true, blank_padded: false }],
         offset: 1,
         limit: Some(10),
         shared: Vec::new(),
@@ -296,7 +296,7 @@ fn set_operations_build_and_round_trip() {
     s.grouping = None;
     s.having = None;
     s.output = vec![1, 0];
-    s.sort = vec![SortKey { column: 1, descending: false, nulls_first: false }];
+    s.sort = vec![SortKey { column: 1, descending: false, nulls_first: false, blank_padded: true }];
     assert_eq!(s.all_scans().len(), 3);
     assert_eq!(s.output_types(), vec![ColumnType::Int64, ColumnType::Int32]);
     let plan = logical::build(&s).unwrap();

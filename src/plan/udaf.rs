@@ -7,12 +7,16 @@
 //!   keeps the count, the sum and the sum of squares as exact integers and produces
 //!   PostgreSQL's text of the result, whose display scale depends on the values. The backend
 //!   reads that text back as numeric.
+//! - [`FloatMinMax`] (`pg_float_min`, `pg_float_max`): `min`/`max` of `real`/`float8` as
+//!   PostgreSQL compares floats (`float8_lt`): NaN equals NaN and is larger than every other
+//!   value, Infinity is a value like any other, -0 equals 0 and a group of -0 alone gives -0.
+//!   DataFusion's own float min/max skip NaN and start from the type's largest finite value.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{
-    i256, DataType, Decimal128Type, Decimal256Type, Field, FieldRef, Int64Type,
+    i256, DataType, Decimal128Type, Decimal256Type, Field, FieldRef, Float32Type, Float64Type, Int64Type,
 };
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::{plan_err, DataFusionError, Result, ScalarValue};
@@ -24,6 +28,8 @@ use num_bigint::BigInt;
 use crate::value::numeric_stats::{statistic_text, Statistic};
 
 pub const NUMERIC_STATISTIC: &str = "pg_numeric_statistic";
+pub const FLOAT_MIN: &str = "pg_float_min";
+pub const FLOAT_MAX: &str = "pg_float_max";
 
 /// The statistic over a Decimal128(38, scale) argument (integers: scale 0). The sums are 256-bit
 /// and checked: a square of a 38-digit value fits, and the translator passes inputs of at most
@@ -175,6 +181,125 @@ impl Accumulator for StatisticAccumulator {
     }
 }
 
+/// PostgreSQL's `float8smaller`/`float8larger` (and `float4`'s) as an aggregate.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FloatMinMax {
+    max: bool,
+    signature: Signature,
+}
+
+impl FloatMinMax {
+    pub fn udaf(max: bool) -> Arc<AggregateUDF> {
+        Arc::new(AggregateUDF::new_from_impl(FloatMinMax {
+            max,
+            signature: Signature::uniform(
+                1,
+                vec![DataType::Float32, DataType::Float64],
+                Volatility::Immutable,
+            ),
+        }))
+    }
+}
+
+/// PostgreSQL's `float8_lt(a, b)`: NaN is larger than every other value and equal to NaN.
+fn pg_float_lt(a: f64, b: f64) -> bool {
+    !a.is_nan() && (b.is_nan() || a < b)
+}
+
+impl AggregateUDFImpl for FloatMinMax {
+    fn name(&self) -> &str {
+        if self.max {
+            FLOAT_MAX
+        } else {
+            FLOAT_MIN
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        match args {
+            [t @ (DataType::Float32 | DataType::Float64)] => Ok(t.clone()),
+            _ => plan_err!("{} takes one float, not {args:?}", self.name()),
+        }
+    }
+
+    fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
+        let ty = args.return_field.data_type().clone();
+        Ok(Box::new(FloatMinMaxAccumulator { max: self.max, ty, value: None }))
+    }
+
+    fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
+        let ty = args.return_field.data_type().clone();
+        Ok(vec![Arc::new(Field::new(format_state_name(args.name, "value"), ty, true))])
+    }
+}
+
+#[derive(Debug)]
+struct FloatMinMaxAccumulator {
+    max: bool,
+    ty: DataType,
+    value: Option<f64>,
+}
+
+impl FloatMinMaxAccumulator {
+    /// `float8smaller(state, x)` / `float8larger(state, x)`: the state stays only when it is
+    /// strictly smaller (larger); an equal value replaces it, as in PostgreSQL.
+    fn add(&mut self, x: f64) {
+        self.value = Some(match self.value {
+            Some(v) if (!self.max && pg_float_lt(v, x)) || (self.max && pg_float_lt(x, v)) => v,
+            _ => x,
+        });
+    }
+
+    fn add_array(&mut self, values: &ArrayRef) -> Result<()> {
+        match values.data_type() {
+            DataType::Float64 => {
+                values.as_primitive::<Float64Type>().iter().flatten().for_each(|x| self.add(x))
+            }
+            DataType::Float32 => {
+                values.as_primitive::<Float32Type>().iter().flatten().for_each(|x| self.add(f64::from(x)))
+            }
+            t => return plan_err!("pg float min/max of {t}"),
+        }
+        Ok(())
+    }
+
+    fn scalar(&self) -> ScalarValue {
+        match self.ty {
+            // A float4 widened to float8 narrows back exactly (NaN, infinities and -0 included).
+            DataType::Float32 => ScalarValue::Float32(self.value.map(|v| v as f32)),
+            _ => ScalarValue::Float64(self.value),
+        }
+    }
+}
+
+impl Accumulator for FloatMinMaxAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let [values] = values else { return plan_err!("pg float min/max takes one argument") };
+        self.add_array(values)
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let [values] = states else { return plan_err!("pg float min/max: bad state") };
+        self.add_array(values)
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.scalar()])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(self.scalar())
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +326,35 @@ mod tests {
         // A state of the wrong scale is refused, never misread.
         let mut c = new();
         assert!(c.update_batch(&[decimals(&[Some(1)], 3)]).is_err());
+    }
+
+    #[test]
+    fn float_min_max_order_as_postgresql() {
+        let run = |max: bool, v: &[f64]| {
+            let mut a = FloatMinMaxAccumulator { max, ty: DataType::Float64, value: None };
+            let arr: ArrayRef = Arc::new(datafusion::arrow::array::Float64Array::from(v.to_vec()));
+            a.update_batch(&[arr]).unwrap();
+            match a.evaluate().unwrap() {
+                ScalarValue::Float64(v) => v,
+                other => panic!("{other:?}"),
+            }
+        };
+        let (inf, nan) = (f64::INFINITY, f64::NAN);
+        assert_eq!(run(false, &[inf]), Some(inf));
+        assert_eq!(run(true, &[-inf, 5.0]), Some(5.0));
+        assert!(run(true, &[2.0, nan, inf]).unwrap().is_nan());
+        assert_eq!(run(false, &[2.0, nan, inf]), Some(2.0));
+        assert_eq!(run(true, &[nan, -inf]).map(|v| v.is_nan()), Some(true));
+        assert!(run(false, &[-0.0]).unwrap().is_sign_negative());
+        assert!(run(true, &[-0.0]).unwrap().is_sign_negative());
+        assert_eq!(run(false, &[]), None);
+        // float4 keeps its type and its values exactly.
+        let mut a = FloatMinMaxAccumulator { max: false, ty: DataType::Float32, value: None };
+        let arr: ArrayRef = Arc::new(datafusion::arrow::array::Float32Array::from(vec![f32::INFINITY, -0.0]));
+        a.update_batch(&[arr]).unwrap();
+        assert!(
+            matches!(a.evaluate().unwrap(), ScalarValue::Float32(Some(v)) if v == 0.0 && v.is_sign_negative())
+        );
     }
 
     #[test]

@@ -6,17 +6,23 @@
 //!   value-dependent result scale and held at one fixed scale. Its value is exactly PostgreSQL's;
 //!   its display scale is not, so the translator uses it only where the value alone matters
 //!   (comparisons).
-//! - [`IntArith`] (`pg_int_arith`): PostgreSQL's integer `+ - *` (`int4pl`, `int48mul`, ...):
-//!   the result type's overflow is an error (22003, "integer out of range"), never a wrapped
-//!   value. A function, not arithmetic in wider types and a cast: the optimizer moves casts out
+//! - [`IntArith`] (`pg_int_arith`): PostgreSQL's integer `+ - * / %` (`int4pl`, `int48mul`,
+//!   `int4div`, ...): the result type's overflow is an error (22003, "integer out of range"),
+//!   never a wrapped value; division and remainder truncate toward zero (the remainder takes the
+//!   dividend's sign, `x % -1` is 0) and a zero divisor is an error (22012).
+//! - [`BpcharKey`] (`pg_bpchar_key`): a `char(n)` value without its trailing blanks, the form
+//!   bpchar's comparison (`bpcharcmp`) orders and compares: sort keys and min/max arguments.
+//! - [`IntervalKey`] (`pg_interval_key`): an interval as the 128-bit number of microseconds
+//!   PostgreSQL compares intervals by (`interval_cmp_value`: a month is 30 days, a day 24
+//!   hours), so `'1 mon'` and `'30 days'` are one value for DISTINCT. A function, not arithmetic in wider types and a cast: the optimizer moves casts out
 //!   of comparisons (`CAST(x AS INT) > 0` becomes `x > 0`), which would drop the check.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::Int64Array;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, StringViewArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Decimal128Type, Int64Type};
+use datafusion::arrow::datatypes::{DataType, Decimal128Type, Int64Type, IntervalMonthDayNanoType};
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::{plan_err, DataFusionError, Result};
 use datafusion::logical_expr::{
@@ -28,8 +34,96 @@ use crate::value::numeric_div::{pg_div, DivError};
 
 pub const NUMERIC_DIV: &str = "pg_numeric_div";
 pub const INT_ARITH: &str = "pg_int_arith";
+pub const BPCHAR_KEY: &str = "pg_bpchar_key";
+pub const INTERVAL_KEY: &str = "pg_interval_key";
 
-/// PostgreSQL's integer `+ - *` with the result type's overflow check.
+/// `char(n)` without trailing blanks (`bcTruelen`: only spaces are trimmed).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct BpcharKey {
+    signature: Signature,
+}
+
+impl BpcharKey {
+    pub fn udf() -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(BpcharKey {
+            signature: Signature::exact(vec![DataType::Utf8View], Volatility::Immutable),
+        }))
+    }
+}
+
+impl ScalarUDFImpl for BpcharKey {
+    fn name(&self) -> &str {
+        BPCHAR_KEY
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8View)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [a] = arrays.as_slice() else { return plan_err!("{BPCHAR_KEY} takes one argument") };
+        let out: StringViewArray =
+            a.as_string_view().iter().map(|v| v.map(|v| v.trim_end_matches(' '))).collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// An interval's comparison value in microseconds, as Decimal128(38, 0).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IntervalKey {
+    signature: Signature,
+}
+
+impl IntervalKey {
+    pub fn udf() -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(IntervalKey {
+            signature: Signature::exact(
+                vec![DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano)],
+                Volatility::Immutable,
+            ),
+        }))
+    }
+}
+
+/// PostgreSQL's `interval_cmp_value` of (months, days, nanoseconds): the nanoseconds are whole
+/// microseconds (the block format carries PostgreSQL's microseconds times 1000).
+pub fn interval_cmp_value(months: i32, days: i32, nanos: i64) -> i128 {
+    let days = i128::from(months) * 30 + i128::from(days);
+    days * 86_400_000_000 + i128::from(nanos / 1000)
+}
+
+impl ScalarUDFImpl for IntervalKey {
+    fn name(&self) -> &str {
+        INTERVAL_KEY
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Decimal128(38, 0))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [a] = arrays.as_slice() else { return plan_err!("{INTERVAL_KEY} takes one argument") };
+        let out = a
+            .as_primitive::<IntervalMonthDayNanoType>()
+            .iter()
+            .map(|v| v.map(|v| interval_cmp_value(v.months, v.days, v.nanoseconds)))
+            .collect::<Decimal128Array>()
+            .with_precision_and_scale(38, 0)?;
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// PostgreSQL's integer `+ - * / %` with the result type's overflow check.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct IntArith {
     op: ArithOp,
@@ -53,6 +147,8 @@ impl IntArith {
             ArithOp::Add => 0,
             ArithOp::Sub => 1,
             ArithOp::Mul => 2,
+            ArithOp::Div => 3,
+            ArithOp::Mod => 4,
         };
         let bits = match self.ty {
             DataType::Int16 => 16,
@@ -67,6 +163,8 @@ impl IntArith {
             0 => ArithOp::Add,
             1 => ArithOp::Sub,
             2 => ArithOp::Mul,
+            3 => ArithOp::Div,
+            4 => ArithOp::Mod,
             _ => return None,
         };
         let ty = match buf.get(1..)? {
@@ -78,19 +176,34 @@ impl IntArith {
         Some(IntArith::udf(op, ty))
     }
 
-    /// PostgreSQL's value of `x op y`, or None where the result type overflows.
-    fn apply(&self, x: i64, y: i64) -> Option<i64> {
+    /// PostgreSQL's value of `x op y`, or the error it raises.
+    fn apply(&self, x: i64, y: i64) -> std::result::Result<i64, ArrowError> {
         let v = match self.op {
             ArithOp::Add => x.checked_add(y),
             ArithOp::Sub => x.checked_sub(y),
             ArithOp::Mul => x.checked_mul(y),
-        }?;
-        let fits = match self.ty {
+            ArithOp::Div | ArithOp::Mod if y == 0 => return Err(ArrowError::DivideByZero),
+            ArithOp::Div => x.checked_div(y),
+            // `int4mod`: any value modulo -1 is 0 (the smallest one included).
+            ArithOp::Mod if y == -1 => Some(0),
+            ArithOp::Mod => x.checked_rem(y),
+        };
+        let fits = |v: i64| match self.ty {
             DataType::Int16 => i16::try_from(v).is_ok(),
             DataType::Int32 => i32::try_from(v).is_ok(),
             _ => true,
         };
-        fits.then_some(v)
+        match v {
+            Some(v) if fits(v) => Ok(v),
+            _ => {
+                let what = match self.ty {
+                    DataType::Int16 => "smallint",
+                    DataType::Int32 => "integer",
+                    _ => "bigint",
+                };
+                Err(ArrowError::ArithmeticOverflow(format!("{what} out of range")))
+            }
+        }
     }
 }
 
@@ -121,17 +234,9 @@ impl ScalarUDFImpl for IntArith {
             .iter()
             .zip(b.iter())
             .map(|(x, y)| match (x, y) {
-                (Some(x), Some(y)) => self.apply(x, y).map(Some).ok_or_else(|| {
-                    let what = match self.ty {
-                        DataType::Int16 => "smallint",
-                        DataType::Int32 => "integer",
-                        _ => "bigint",
-                    };
-                    DataFusionError::ArrowError(
-                        Box::new(ArrowError::ArithmeticOverflow(format!("{what} out of range"))),
-                        None,
-                    )
-                }),
+                (Some(x), Some(y)) => {
+                    self.apply(x, y).map(Some).map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+                }
                 _ => Ok(None),
             })
             .collect::<Result<Int64Array>>()?;
@@ -254,23 +359,75 @@ mod tests {
     fn integer_arithmetic_checks_the_result_type() {
         let int4 =
             |op| IntArith { op, ty: DataType::Int32, signature: Signature::any(2, Volatility::Immutable) };
-        assert_eq!(int4(ArithOp::Add).apply(i32::MAX as i64, 0), Some(i32::MAX as i64));
-        assert_eq!(int4(ArithOp::Add).apply(i32::MAX as i64, 1), None);
-        assert_eq!(int4(ArithOp::Mul).apply(65536, 32768), None);
-        assert_eq!(int4(ArithOp::Sub).apply(i32::MIN as i64, 0), Some(i32::MIN as i64));
+        assert_eq!(int4(ArithOp::Add).apply(i32::MAX as i64, 0).ok(), Some(i32::MAX as i64));
+        assert!(int4(ArithOp::Add).apply(i32::MAX as i64, 1).is_err());
+        assert!(int4(ArithOp::Mul).apply(65536, 32768).is_err());
+        assert_eq!(int4(ArithOp::Sub).apply(i32::MIN as i64, 0).ok(), Some(i32::MIN as i64));
         let int8 = IntArith {
             op: ArithOp::Mul,
             ty: DataType::Int64,
             signature: Signature::any(2, Volatility::Immutable),
         };
-        assert_eq!(int8.apply(i64::MAX, 2), None);
-        assert_eq!(int8.apply(3_000_000_000, 3), Some(9_000_000_000));
-        for (op, ty) in [(ArithOp::Sub, DataType::Int16), (ArithOp::Mul, DataType::Int64)] {
+        assert!(int8.apply(i64::MAX, 2).is_err());
+        assert_eq!(int8.apply(3_000_000_000, 3).ok(), Some(9_000_000_000));
+        for (op, ty) in [
+            (ArithOp::Sub, DataType::Int16),
+            (ArithOp::Mul, DataType::Int64),
+            (ArithOp::Mod, DataType::Int32),
+        ] {
             let f = IntArith::udf(op, ty.clone());
             let any: &dyn std::any::Any = f.inner().as_ref();
             let bytes = any.downcast_ref::<IntArith>().unwrap().encode();
             assert_eq!(IntArith::decode(&bytes).unwrap(), f);
         }
-        assert!(IntArith::decode(&[3, 32]).is_none() && IntArith::decode(&[0, 8]).is_none());
+        assert!(IntArith::decode(&[5, 32]).is_none() && IntArith::decode(&[0, 8]).is_none());
+    }
+
+    #[test]
+    fn comparison_keys() {
+        // '1 mon' = '30 days' = '720 hours'; '1 year' = '360 days'.
+        let hour = 3_600_000_000_000i64;
+        assert_eq!(interval_cmp_value(1, 0, 0), interval_cmp_value(0, 30, 0));
+        assert_eq!(interval_cmp_value(0, 30, 0), interval_cmp_value(0, 0, 720 * hour));
+        assert_eq!(interval_cmp_value(12, 0, 0), interval_cmp_value(0, 360, 0));
+        assert!(interval_cmp_value(0, 1, 0) > interval_cmp_value(0, 0, 23 * hour));
+        assert_eq!(interval_cmp_value(-1, 30, 0), 0);
+        // The extremes fit.
+        let _ = interval_cmp_value(i32::MAX, i32::MAX, i64::MAX);
+        let f = BpcharKey::udf();
+        let arr: ArrayRef = Arc::new(StringViewArray::from(vec![Some("a  "), Some("a\t "), Some(" "), None]));
+        let args = ScalarFunctionArgs {
+            args: vec![ColumnarValue::Array(arr)],
+            arg_fields: vec![Arc::new(datafusion::arrow::datatypes::Field::new(
+                "a",
+                DataType::Utf8View,
+                true,
+            ))],
+            number_rows: 4,
+            return_field: Arc::new(datafusion::arrow::datatypes::Field::new("k", DataType::Utf8View, true)),
+            config_options: Arc::new(datafusion::config::ConfigOptions::default()),
+        };
+        let ColumnarValue::Array(out) = f.invoke_with_args(args).unwrap() else { panic!("not an array") };
+        let out: Vec<Option<&str>> = out.as_string_view().iter().collect();
+        assert_eq!(out, vec![Some("a"), Some("a\t"), Some(""), None]);
+    }
+
+    #[test]
+    fn integer_division_is_postgresql_s() {
+        let f = |op, ty| IntArith { op, ty, signature: Signature::any(2, Volatility::Immutable) };
+        let (div4, mod4) = (f(ArithOp::Div, DataType::Int32), f(ArithOp::Mod, DataType::Int32));
+        // Truncation toward zero; the remainder takes the dividend's sign.
+        assert_eq!(div4.apply(-7, 2).ok(), Some(-3));
+        assert_eq!(mod4.apply(-7, 2).ok(), Some(-1));
+        assert_eq!(mod4.apply(7, -2).ok(), Some(1));
+        assert!(matches!(div4.apply(1, 0), Err(ArrowError::DivideByZero)));
+        assert!(matches!(mod4.apply(1, 0), Err(ArrowError::DivideByZero)));
+        // The smallest value divided by -1 overflows; modulo -1 is 0.
+        assert!(matches!(div4.apply(i32::MIN as i64, -1), Err(ArrowError::ArithmeticOverflow(_))));
+        assert_eq!(mod4.apply(i32::MIN as i64, -1).ok(), Some(0));
+        let (div8, mod8) = (f(ArithOp::Div, DataType::Int64), f(ArithOp::Mod, DataType::Int64));
+        assert!(matches!(div8.apply(i64::MIN, -1), Err(ArrowError::ArithmeticOverflow(_))));
+        assert_eq!(mod8.apply(i64::MIN, -1).ok(), Some(0));
+        assert!(matches!(f(ArithOp::Div, DataType::Int16).apply(i16::MIN as i64, -1), Err(_)));
     }
 }

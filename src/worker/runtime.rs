@@ -24,6 +24,9 @@ impl Engine {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("pg_fusion-df")
+            // Deep plans recurse deeply when decoded and planned (a 100-arm UNION ALL, a 200-term
+            // expression); untouched stack costs no memory.
+            .thread_stack_size(16 << 20)
             .enable_time()
             .build()
             .map_err(|e| {
