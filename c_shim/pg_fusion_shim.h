@@ -44,6 +44,7 @@
 #include "catalog/pg_collation_d.h"
 #include "commands/explain.h"
 #include "executor/executor.h"
+#include "executor/instrument.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "nodes/extensible.h"
@@ -154,8 +155,22 @@ extern int	pgf_parallel_launch(ParallelContext *pcxt);
 /* Launched worker `i`: 0 not known yet, 1 it started (attached to its error queue), 2 it stopped
  * without ever starting (the postmaster could not start it: its slots are the leader's to end). */
 extern int	pgf_parallel_worker_state(ParallelContext *pcxt, int i);
-/* Wait for the workers to finish (re-raising their errors), then destroy the context. */
-extern void pgf_parallel_finish(ParallelContext *pcxt);
+/* Wait for the workers to finish (re-raising their errors); destroy the context. */
+extern void pgf_parallel_wait(ParallelContext *pcxt);
+extern void pgf_parallel_destroy(ParallelContext *pcxt);
+/*
+ * What a worker reports to its leader. Usage: its BufferUsage and WalUsage (pgf_usage_size
+ * bytes), started and ended in the worker, added to the leader's own (pg_stat_statements and
+ * EXPLAIN count the workers' buffers). Instrumentation: each plan node's, by plan_node_id into an
+ * area of `slots` Instrumentation structs; the leader adds a worker's into its own nodes.
+ */
+extern Size pgf_usage_size(void);
+extern void pgf_usage_start(void);
+extern void pgf_usage_end(char *dst);
+extern void pgf_usage_add(char *src);
+extern Size pgf_instr_size(void);
+extern void pgf_instr_export(QueryDesc *qd, char *area, int slots);
+extern void pgf_instr_import(QueryDesc *qd, char *area, int slots);
 /* The parallel worker's entry point, pgf_parallel_scan_main(seg, toc), is Rust's (a cdylib exports
  * only Rust symbols); it finds its shared space and number with these. */
 extern void *pgf_parallel_space(shm_toc *toc);

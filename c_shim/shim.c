@@ -531,10 +531,93 @@ pgf_parallel_worker_state(ParallelContext *pcxt, int i)
 }
 
 void
-pgf_parallel_finish(ParallelContext *pcxt)
+pgf_parallel_wait(ParallelContext *pcxt)
 {
 	WaitForParallelWorkersToFinish(pcxt);
+}
+
+void
+pgf_parallel_destroy(ParallelContext *pcxt)
+{
 	DestroyParallelContext(pcxt);
+}
+
+/* ---- what parallel workers report to the leader ---- */
+
+Size
+pgf_usage_size(void)
+{
+	return MAXALIGN(sizeof(BufferUsage)) + MAXALIGN(sizeof(WalUsage));
+}
+
+void
+pgf_usage_start(void)
+{
+	InstrStartParallelQuery();
+}
+
+void
+pgf_usage_end(char *dst)
+{
+	InstrEndParallelQuery((BufferUsage *) dst, (WalUsage *) (dst + MAXALIGN(sizeof(BufferUsage))));
+}
+
+void
+pgf_usage_add(char *src)
+{
+	InstrAccumParallelQuery((BufferUsage *) src, (WalUsage *) (src + MAXALIGN(sizeof(BufferUsage))));
+}
+
+Size
+pgf_instr_size(void)
+{
+	return sizeof(Instrumentation);
+}
+
+typedef struct InstrCopy
+{
+	char	   *area;
+	int			slots;
+	bool		export;
+} InstrCopy;
+
+static bool
+instr_copy_walker(PlanState *ps, void *arg)
+{
+	InstrCopy  *c = (InstrCopy *) arg;
+	int			id = ps->plan->plan_node_id;
+
+	if (ps->instrument != NULL && id >= 0 && id < c->slots)
+	{
+		Instrumentation *slot = (Instrumentation *) (c->area + (Size) id * sizeof(Instrumentation));
+
+		if (c->export)
+		{
+			InstrEndLoop(ps->instrument);
+			memcpy(slot, ps->instrument, sizeof(Instrumentation));
+		}
+		else if (slot->nloops > 0)
+			InstrAggNode(ps->instrument, slot);
+	}
+	return planstate_tree_walker(ps, (bool (*) ()) instr_copy_walker, arg);
+}
+
+void
+pgf_instr_export(QueryDesc *qd, char *area, int slots)
+{
+	InstrCopy	c = {area, slots, true};
+
+	if (qd != NULL && qd->planstate != NULL)
+		instr_copy_walker(qd->planstate, &c);
+}
+
+void
+pgf_instr_import(QueryDesc *qd, char *area, int slots)
+{
+	InstrCopy	c = {area, slots, false};
+
+	if (qd != NULL && qd->planstate != NULL)
+		instr_copy_walker(qd->planstate, &c);
 }
 
 void *

@@ -19,6 +19,11 @@
 #   joins_under_a_small_pool              16 pages, two large leaves: credits and backpressure, no deadlock;
 #                                         a self join reads one shared scan, its lagging reader
 #                                         holds copies, never pages
+#   scan_slot_reused_after_producer_error a producer's ERROR frees its slot for the next query
+#   one_snapshot_under_concurrent_updates  a total invariant under concurrent transfers between two
+#                                         tables (two leaves with parallel producers, two blocks)
+#   statements_attributed_to_the_user_query  pg_stat_statements: one entry with every producer's
+#                                         buffers; auto_explain: one plan, the leaf plans inside
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -385,6 +390,66 @@ scan_slot_reused_after_producer_error() {
     all_returned "$d" "$p" 5
 }
 
+one_snapshot_under_concurrent_updates() {
+    local d p=$((port + 16)) i out bad=0 mix
+    d=$(new_cluster_dir)
+    printf 'min_parallel_table_scan_size = 0\nmax_parallel_workers_per_gather = 2\n' | start_preloaded "$d" "$p" || return 1
+    # Transfers between two tables keep their total; full pages make the updated rows move.
+    psql_at "$d" "$p" -c "CREATE TABLE acct_a (id int PRIMARY KEY, bal int NOT NULL, pad text) WITH (fillfactor = 100)" \
+        -c "CREATE TABLE acct_b (LIKE acct_a INCLUDING ALL)" \
+        -c "INSERT INTO acct_a SELECT i, 100, repeat('p', 200) FROM generate_series(1, 20000) i" \
+        -c "INSERT INTO acct_b SELECT * FROM acct_a" -c "VACUUM ANALYZE acct_a, acct_b" >/dev/null || return 1
+    printf '%s\n' '\set a random(1, 20000)' '\set b random(1, 20000)' '\set m random(-9, 9)' 'BEGIN;' \
+        'UPDATE acct_a SET bal = bal - :m, pad = pad WHERE id = :a;' 'UPDATE acct_b SET bal = bal + :m WHERE id = :b;' 'END;' \
+        | as_pg tee "$d/transfer.sql" >/dev/null
+    as_pg "$(pg_bindir)/pgbench" -n -h "$d" -p "$p" -U postgres -c 2 -T 10 -f "$d/transfer.sql" postgres \
+        >"$d/pgbench.out" 2>&1 &
+    sleep 1
+    # Every leaf and every producer of a statement read one snapshot: the total stays the same
+    # over two leaves of one block (a join, parallel workers on both) and two blocks (UNION ALL).
+    for i in $(seq 1 10); do
+        out=$(psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" \
+            -c "SELECT sum(x.bal) + sum(y.bal) FROM acct_a x JOIN acct_b y ON x.id = y.id" \
+            -c "SELECT sum(s) FROM (SELECT sum(bal) AS s FROM acct_a UNION ALL SELECT sum(bal) FROM acct_b) u" 2>&1)
+        [ "$out" = "$(printf '4000000\n4000000')" ] || { echo "round $i: $out"; bad=1; }
+    done
+    mix=$(psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" \
+        -c "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT sum(x.bal) + sum(y.bal) FROM acct_a x JOIN acct_b y ON x.id = y.id" \
+        | grep -c 'Scan Producers Actual: 3')
+    wait
+    grep -q "number of transactions actually processed" "$d/pgbench.out" || { cat "$d/pgbench.out"; return 1; }
+    [ "$mix" = 2 ] || { echo "leaves read by 3 producers: $mix of 2"; return 1; }
+    [ "$bad" = 0 ] && all_returned "$d" "$p" 5
+}
+
+statements_attributed_to_the_user_query() {
+    local d p=$((port + 17)) n blocks hits
+    d=$(new_cluster_dir)
+    printf '%s\n' "shared_preload_libraries = 'pg_fusion,pg_stat_statements,auto_explain'" \
+        "pg_stat_statements.track = 'all'" "auto_explain.log_min_duration = 0" "auto_explain.log_analyze = on" \
+        "auto_explain.log_buffers = on" "min_parallel_table_scan_size = 0" "max_parallel_workers_per_gather = 2" \
+        | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_stat_statements" \
+        -c "CREATE TABLE t AS SELECT i AS id, i % 10 AS g, repeat('x', 100) AS pad FROM generate_series(1, 50000) i" \
+        -c "VACUUM ANALYZE t" -c "SELECT pg_stat_statements_reset()" >/dev/null || return 1
+    psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" \
+        -c "SELECT /* pgf_marker */ g, count(*) FROM t GROUP BY g ORDER BY g" >/dev/null || return 1
+    # One entry, the user's statement; the leaves carry no query id and are never entries.
+    n=$(psql_at "$d" "$p" -Atc "SELECT count(*) || ':' || sum(calls) FROM pg_stat_statements WHERE query LIKE '%pgf_marker%' AND query NOT LIKE '%pg_stat_statements%'")
+    [ "$n" = "1:1" ] || { echo "statements for the query: $n"; psql_at "$d" "$p" -c "SELECT query, calls FROM pg_stat_statements"; return 1; }
+    n=$(psql_at "$d" "$p" -Atc "SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%AS c1%'")
+    [ "$n" = 0 ] || { echo "a leaf has an entry of its own"; return 1; }
+    # Its buffers are every producer's, the parallel workers' included: the table at least once.
+    blocks=$(psql_at "$d" "$p" -Atc "SELECT pg_relation_size('t') / 8192")
+    hits=$(psql_at "$d" "$p" -Atc "SELECT shared_blks_hit + shared_blks_read FROM pg_stat_statements WHERE query LIKE '%pgf_marker%' AND query NOT LIKE '%pg_stat_statements%'")
+    [ "$hits" -ge "$blocks" ] || { echo "buffers $hits for a table of $blocks blocks"; return 1; }
+    # auto_explain logs the statement once, its leaf plan inside the PgFusionScan.
+    n=$(grep -c 'Custom Scan (PgFusionScan)' "$d/server.log")
+    [ "$n" = 1 ] || { echo "auto_explain logged $n PgFusionScan plans"; return 1; }
+    grep -q 'PostgreSQL Plan:' "$d/server.log" || { echo "no leaf plan in the auto_explain output"; return 1; }
+    all_returned "$d" "$p" 5
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -395,7 +460,8 @@ else
            query_timeout_stops_the_worker_task query_cancel_stops_the_worker_task
            backend_exit_mid_query worker_restart_mid_query worker_down_with_enable_on
            datafusion_error_keeps_its_sqlstate joins_under_a_small_pool
-           scan_slot_reused_after_producer_error)
+           scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
+           statements_attributed_to_the_user_query)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

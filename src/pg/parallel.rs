@@ -29,6 +29,10 @@ use super::entry::entry;
 use super::error::{guard, PgError, PgResult};
 use super::latch;
 use super::producer::{Chunks, ExecEnv, Producer, MIN_CHUNK_BLOCKS};
+
+/// Plan nodes per leaf whose instrumentation a worker reports under EXPLAIN ANALYZE (by
+/// plan_node_id; a leaf plan is a scan or a short join, far fewer).
+const INSTRUMENTED_NODES: u32 = 32;
 use super::shmem;
 use super::sys;
 use crate::control::ScanSession;
@@ -81,10 +85,11 @@ impl ParallelScan {
     pub fn launch(
         nworkers: usize,
         pool: &[PoolLeaf],
-        params: sys::ParamListInfo,
+        env: &ExecEnv,
         worker: Wakeup,
         producers: usize,
     ) -> PgResult<ParallelScan> {
+        let params = env.params;
         // SAFETY: sizing a valid (or NULL) ParamListInfo.
         let params_len =
             if params.is_null() { 0 } else { guard(|| unsafe { sys::pgf_params_size(params) })? };
@@ -104,7 +109,19 @@ impl ParallelScan {
                 }
             })
             .collect();
-        let len = parallel_space::size(nworkers, &space_leaves, params_len);
+        // SAFETY: sizes of PostgreSQL structs.
+        let (usage_size, instr_size) = unsafe { (sys::pgf_usage_size(), sys::pgf_instr_size()) };
+        let settings = SpaceSettings {
+            producers: producers as u32,
+            worker_procno: worker.procno,
+            worker_pid: worker.pid,
+            nworkers: nworkers as u32,
+            instrument: env.instrument,
+            usage_size: usage_size as u32,
+            instr_size: instr_size as u32,
+            instr_slots: if env.instrument != 0 { INSTRUMENTED_NODES } else { 0 },
+        };
+        let len = parallel_space::size(&settings, &space_leaves, params_len);
         let mut space: *mut c_void = std::ptr::null_mut();
         let space_p: *mut *mut c_void = &mut space;
         // SAFETY: under parallel mode (checked by the caller); the context lives until
@@ -115,12 +132,6 @@ impl ParallelScan {
         if space.is_null() {
             return Ok(scan);
         }
-        let settings = SpaceSettings {
-            producers: producers as u32,
-            worker_procno: worker.procno,
-            worker_pid: worker.pid,
-            nworkers: nworkers as u32,
-        };
         let corrupt = |_| PgError::internal("parallel scan space too small");
         // SAFETY: `space` is `len` zeroed bytes of the context's DSM segment (shm_toc_allocate
         // aligns to MAXALIGN and beyond), ours until launch.
@@ -172,16 +183,43 @@ impl ParallelScan {
 
     /// Stop the workers, wait for them to exit (raising a worker's ERROR here) and destroy the
     /// context. Idempotent.
-    pub fn finish(&mut self) -> PgResult<()> {
+    /// `leader`: per pool leaf, the leader's own started plan of it (if any), into which the
+    /// workers' instrumentation is added (EXPLAIN ANALYZE shows the sum over the producers).
+    pub fn finish(&mut self, leader: &[Option<*mut sys::QueryDesc>]) -> PgResult<()> {
         let pcxt = std::mem::replace(&mut self.pcxt, std::ptr::null_mut());
         if pcxt.is_null() {
             return Ok(());
         }
-        if let Some(space) = self.space.take() {
+        let space = self.space.take();
+        if let Some(space) = &space {
             space.stop();
         }
+        // SAFETY: the context created in `launch`; on a worker's ERROR the abort destroys it.
+        guard(|| unsafe { sys::pgf_parallel_wait(pcxt) })?;
+        // Every worker has exited: its reports are complete. Its buffer and WAL usage joins the
+        // leader's (as PostgreSQL's parallel query adds its workers'), its plan nodes' figures
+        // the leader's own nodes.
+        if let Some(space) = &space {
+            let corrupt = |_| PgError::internal("corrupt parallel scan space");
+            for w in 0..self.launched as usize {
+                let usage = space.usage(w).map_err(corrupt)?;
+                // SAFETY: the worker's usage report, written by pgf_usage_end before it exited
+                // (zeroes for one that never ran).
+                guard(|| unsafe { sys::pgf_usage_add(usage as *mut std::ffi::c_char) })?;
+                let slots = space.header().instr_slots as i32;
+                for (k, qd) in leader.iter().enumerate() {
+                    let (Some(qd), Some(area)) = (qd, space.instrumentation(w, k).map_err(corrupt)?) else {
+                        continue;
+                    };
+                    let qd = *qd;
+                    // SAFETY: the leader's started QueryDesc of the same plan; the area holds
+                    // `slots` Instrumentation structs the worker wrote (zeroes: nothing added).
+                    guard(|| unsafe { sys::pgf_instr_import(qd, area as *mut std::ffi::c_char, slots) })?;
+                }
+            }
+        }
         // SAFETY: the context created in `launch`, destroyed once.
-        guard(|| unsafe { sys::pgf_parallel_finish(pcxt) })
+        guard(|| unsafe { sys::pgf_parallel_destroy(pcxt) })
     }
 }
 
@@ -229,10 +267,14 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
             snapshot: sys::GetActiveSnapshot(),
             memory: sys::CurrentMemoryContext,
             source: c"".as_ptr(),
-            instrument: 0,
+            instrument: h.instrument,
         }
     };
+    // SAFETY: starts counting this process's buffer and WAL usage for the report.
+    guard(|| unsafe { sys::pgf_usage_start() })?;
     let mut producers = Vec::new();
+    // The leaf (in the space) of each producer.
+    let mut leaves = Vec::new();
     for leaf in 0..h.nleaves as usize {
         let l = view.leaf(leaf, worker_number as usize).map_err(corrupt)?;
         let Some(lease) = l.slot else { continue };
@@ -259,6 +301,7 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
             &env,
             h.producers as usize,
         )?);
+        leaves.push(leaf);
     }
     while !view.stopped() {
         let mut active = false;
@@ -277,8 +320,18 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
         }
         latch::check_for_interrupts()?;
     }
-    for p in producers.iter_mut() {
+    let slots = h.instr_slots as i32;
+    for (p, &leaf) in producers.iter_mut().zip(&leaves) {
+        if let Some(area) = view.instrumentation(worker_number as usize, leaf).map_err(corrupt)? {
+            let qd = p.query_desc();
+            // SAFETY: this producer's started plan; the area is this worker's own report of
+            // `slots` Instrumentation structs, read by the leader only after this process exited.
+            guard(|| unsafe { sys::pgf_instr_export(qd, area as *mut std::ffi::c_char, slots) })?;
+        }
         p.finish()?;
     }
+    let usage = view.usage(worker_number as usize).map_err(corrupt)?;
+    // SAFETY: this worker's own usage report, `pgf_usage_size` bytes of the space.
+    guard(|| unsafe { sys::pgf_usage_end(usage as *mut std::ffi::c_char) })?;
     Ok(())
 }

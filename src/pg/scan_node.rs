@@ -305,6 +305,8 @@ struct Run {
     /// Per leaf: its producer in this backend (an index into `producers`), whose executor
     /// state EXPLAIN ANALYZE prints.
     leaf_queries: Vec<Option<usize>>,
+    /// The leaves parallel workers read too (indexes into the leaves), in the space's order.
+    pool_leaves: Vec<usize>,
     result: Option<ResultBlock>,
     output: Vec<ColumnType>,
     /// PostgreSQL type of each output column (scan tuple attribute).
@@ -385,6 +387,7 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         parallel: None,
         leaf_producers: Vec::new(),
         leaf_queries: Vec::new(),
+        pool_leaves: Vec::new(),
         result: None,
         output,
         out_pg,
@@ -463,8 +466,21 @@ pub extern "C" fn pgf_rs_shutdown_scan(node: *mut sys::CustomScanState) {
 }
 
 fn shutdown(run: &mut Run) -> PgResult<()> {
+    // The leader's own plan of each pooled leaf, which takes in the workers' instrumentation.
+    let leader: Vec<Option<*mut sys::QueryDesc>> = run
+        .pool_leaves
+        .iter()
+        .map(|&i| {
+            run.leaf_queries
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|k| run.producers.get(k))
+                .map(|p| p.query_desc())
+        })
+        .collect();
     if let Some(p) = run.parallel.as_mut() {
-        p.finish()?;
+        p.finish(&leader)?;
     }
     Ok(())
 }
@@ -565,7 +581,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         // The workers take the leader's active snapshot: the statement's.
         // SAFETY: the statement's registered snapshot, pushed and popped around the launch.
         guard(|| unsafe { sys::PushActiveSnapshot(env.snapshot) })?;
-        let launched = ParallelScan::launch(workers, &pool, env.params, control.worker(), producers);
+        let launched = ParallelScan::launch(workers, &pool, &env, control.worker(), producers);
         // SAFETY: pops the snapshot pushed above.
         unsafe { sys::PopActiveSnapshot() };
         Some(launched?)
@@ -573,6 +589,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         None
     };
     let launched = scan.as_ref().map_or(0, |s| s.launched as usize);
+    run.pool_leaves = pool_leaves.clone();
     // From here on workers may be writing to their slots: the context and those slots belong to
     // the run before anything else can fail (they are released only after the workers exited).
     run.parallel = scan;

@@ -8,7 +8,9 @@
 //!   leaf is done, or waits for the DataFusion worker to read it, moves on to another leaf
 //!   instead of idling. The process count is the query's parallel budget, not a budget per leaf.
 //! - The leader writes the whole space before launching ([`write`]); afterwards only `stop` and
-//!   each leaf's `next` change. Offsets only (the segment maps at different addresses).
+//!   each leaf's `next` change, and each worker writes its own reports (its usage and its leaves'
+//!   instrumentation), which the leader reads only after the worker exited. Offsets only (the
+//!   segment maps at different addresses).
 //! - Every read is bounds-checked against the length the leader recorded, which must lie within
 //!   what the reader has mapped ([`SpaceView::new`]); every variable part is checked before it
 //!   is read.
@@ -22,6 +24,9 @@
 //! |   plan, types     | UTF-8 bytes (the leaf's plan as node text)
 //! |   PostgreSQL types| u32 each (4-aligned)
 //! | parameters        | the leader's serialized ParamListInfo (8-aligned)
+//! | usage x nworkers  | each worker's buffer and WAL usage (PostgreSQL's structs), 8-aligned
+//! | instrumentation   | under EXPLAIN ANALYZE: per worker, per leaf, `instr_slots` nodes'
+//! |                   | Instrumentation (by plan_node_id), 8-aligned
 //! +-------------------+ len
 //! ```
 
@@ -47,6 +52,16 @@ pub struct SpaceHeader {
     pub nleaves: u32,
     pub params_at: u32,
     pub params_len: u32,
+    /// The statement's instrumentation options (`es_instrument`): the workers' executors use
+    /// them, so their figures add up with the leader's under EXPLAIN ANALYZE.
+    pub instrument: i32,
+    /// Each worker's usage report: bytes, where the first one is.
+    pub usage_size: u32,
+    pub usage_at: u32,
+    /// Instrumentation reports: bytes per node, nodes per (worker, leaf), where they start.
+    pub instr_size: u32,
+    pub instr_slots: u32,
+    pub instr_at: u32,
     _pad: u32,
 }
 
@@ -87,11 +102,18 @@ pub struct SpaceLeaf<'a> {
 }
 
 /// The identity and counts written into the header.
+#[derive(Clone, Copy)]
 pub struct SpaceSettings {
     pub producers: u32,
     pub worker_procno: i32,
     pub worker_pid: i32,
     pub nworkers: u32,
+    pub instrument: i32,
+    /// Bytes of one worker's usage report (PostgreSQL's BufferUsage and WalUsage).
+    pub usage_size: u32,
+    /// Bytes of one node's Instrumentation, and the nodes reported per leaf (0: none).
+    pub instr_size: u32,
+    pub instr_slots: u32,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -100,10 +122,13 @@ pub struct CorruptSpace;
 struct Offsets {
     leaves: Vec<(usize, usize, usize, usize)>,
     params: usize,
+    usage: usize,
+    instr: usize,
     end: usize,
 }
 
-fn offsets(nworkers: usize, leaves: &[SpaceLeaf], params_len: usize) -> Offsets {
+fn offsets(settings: &SpaceSettings, leaves: &[SpaceLeaf], params_len: usize) -> Offsets {
+    let nworkers = settings.nworkers as usize;
     let mut at = size_of::<SpaceHeader>() + leaves.len() * size_of::<LeafEntry>();
     let mut out = Vec::with_capacity(leaves.len());
     for l in leaves {
@@ -114,12 +139,17 @@ fn offsets(nworkers: usize, leaves: &[SpaceLeaf], params_len: usize) -> Offsets 
         at = (pg + l.pg_types.len() * 4).next_multiple_of(8);
         out.push((slots, plan, types, pg));
     }
-    Offsets { leaves: out, params: at, end: at + params_len }
+    let usage = (at + params_len).next_multiple_of(8);
+    let usage_size = (settings.usage_size as usize).next_multiple_of(8);
+    let instr = usage + nworkers * usage_size;
+    let per_leaf = (settings.instr_size as usize * settings.instr_slots as usize).next_multiple_of(8);
+    let end = instr + nworkers * leaves.len() * per_leaf;
+    Offsets { leaves: out, params: at, usage, instr, end }
 }
 
 /// Bytes the space needs (rounded to 8).
-pub fn size(nworkers: usize, leaves: &[SpaceLeaf], params_len: usize) -> usize {
-    offsets(nworkers, leaves, params_len).end.next_multiple_of(8)
+pub fn size(settings: &SpaceSettings, leaves: &[SpaceLeaf], params_len: usize) -> usize {
+    offsets(settings, leaves, params_len).end.next_multiple_of(8)
 }
 
 /// Fill `space` (zeroed, 8-aligned, `size(..)` bytes) for `leaves`; returns where the
@@ -136,7 +166,7 @@ pub unsafe fn write(
     params_len: usize,
 ) -> Result<usize, CorruptSpace> {
     let nworkers = settings.nworkers as usize;
-    let o = offsets(nworkers, leaves, params_len);
+    let o = offsets(settings, leaves, params_len);
     if o.end > len || len > u32::MAX as usize || (space as usize) % 8 != 0 {
         return Err(CorruptSpace);
     }
@@ -156,6 +186,12 @@ pub unsafe fn write(
             nleaves: leaves.len() as u32,
             params_at: o.params as u32,
             params_len: params_len as u32,
+            instrument: settings.instrument,
+            usage_size: (settings.usage_size as usize).next_multiple_of(8) as u32,
+            usage_at: o.usage as u32,
+            instr_size: settings.instr_size,
+            instr_slots: settings.instr_slots,
+            instr_at: o.instr as u32,
             _pad: 0,
         });
         let entries = space.add(size_of::<SpaceHeader>()).cast::<LeafEntry>();
@@ -306,6 +342,31 @@ impl SpaceView {
         (h.params_len > 0).then(|| unsafe { self.base.add(h.params_at as usize) })
     }
 
+    /// Worker `worker`'s usage report: `usage_size` bytes it writes before it exits.
+    pub fn usage(&self, worker: usize) -> Result<*mut u8, CorruptSpace> {
+        let h = self.header();
+        if worker >= h.nworkers as usize {
+            return Err(CorruptSpace);
+        }
+        let at = h.usage_at as usize + worker * h.usage_size as usize;
+        self.part(at, h.usage_size as usize).map(|p| p.as_ptr() as *mut u8)
+    }
+
+    /// Worker `worker`'s instrumentation report for `leaf`: `instr_slots` nodes of `instr_size`
+    /// bytes (None when the statement is not instrumented).
+    pub fn instrumentation(&self, worker: usize, leaf: usize) -> Result<Option<*mut u8>, CorruptSpace> {
+        let h = self.header();
+        if worker >= h.nworkers as usize || leaf >= h.nleaves as usize {
+            return Err(CorruptSpace);
+        }
+        if h.instr_slots == 0 {
+            return Ok(None);
+        }
+        let per_leaf = (h.instr_size as usize * h.instr_slots as usize).next_multiple_of(8);
+        let at = h.instr_at as usize + (worker * h.nleaves as usize + leaf) * per_leaf;
+        self.part(at, per_leaf).map(|p| Some(p.as_ptr() as *mut u8))
+    }
+
     pub fn stopped(&self) -> bool {
         self.header().stop.load(Ordering::SeqCst) != 0
     }
@@ -347,10 +408,19 @@ mod tests {
                 producers: 3,
             },
         ];
-        let n = size(2, &leaves, 13);
+        let settings = SpaceSettings {
+            producers: 3,
+            worker_procno: 11,
+            worker_pid: 12,
+            nworkers: 2,
+            instrument: 9,
+            usage_size: 100,
+            instr_size: 44,
+            instr_slots: 3,
+        };
+        let n = size(&settings, &leaves, 13);
         let mut buf = space(n / 8);
         let base = buf.as_mut_ptr().cast::<u8>();
-        let settings = SpaceSettings { producers: 3, worker_procno: 11, worker_pid: 12, nworkers: 2 };
         // SAFETY: a zeroed, 8-aligned buffer of `n` bytes.
         let params_at = unsafe { write(base, n, &settings, &leaves, 13) }.unwrap();
         assert_eq!(params_at % 8, 0);
@@ -378,6 +448,19 @@ mod tests {
         assert!(!v.stopped());
         v.stop();
         assert!(v.stopped());
+        // Reports: one usage block per worker, one instrumentation block per worker and leaf,
+        // each inside the space and apart from the others.
+        assert_eq!(v.header().instrument, 9);
+        let (u0, u1) = (v.usage(0).unwrap() as usize, v.usage(1).unwrap() as usize);
+        assert!(u0 % 8 == 0 && u1 >= u0 + 100 && u0 >= base as usize + params_at + 13);
+        assert!(v.usage(2).is_err());
+        let blocks: Vec<usize> = (0..2)
+            .flat_map(|w| (0..2).map(move |l| (w, l)))
+            .map(|(w, l)| v.instrumentation(w, l).unwrap().unwrap() as usize)
+            .collect();
+        assert!(blocks.windows(2).all(|b| b[1] >= b[0] + 3 * 44));
+        assert!(blocks[0] >= u1 + 100 && blocks[3] + 3 * 44 <= base as usize + n);
+        assert!(v.instrumentation(0, 2).is_err() && v.instrumentation(2, 0).is_err());
     }
 
     #[test]
@@ -392,10 +475,19 @@ mod tests {
             chunk: 64,
             producers: 1,
         }];
-        let n = size(1, &leaves, 0);
+        let settings = SpaceSettings {
+            producers: 1,
+            worker_procno: 0,
+            worker_pid: 0,
+            nworkers: 1,
+            instrument: 0,
+            usage_size: 8,
+            instr_size: 0,
+            instr_slots: 0,
+        };
+        let n = size(&settings, &leaves, 0);
         let mut buf = space(n / 8);
         let base = buf.as_mut_ptr().cast::<u8>();
-        let settings = SpaceSettings { producers: 1, worker_procno: 0, worker_pid: 0, nworkers: 1 };
         // Too small for what it must hold; slots not one per worker.
         // SAFETY: as above (the writes are refused before touching the buffer).
         assert!(unsafe { write(base, n - 8, &settings, &leaves, 0) }.is_err());
