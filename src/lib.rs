@@ -16,7 +16,7 @@
 //!            pg_fusion worker (crate::worker): Tokio + DataFusion, one per server
 //! ```
 //!
-//! 1. `_PG_init` ([`pg::entry`]) checks it is preloaded, defines the settings ([`pg::guc`]),
+//! 1. `_PG_init` ([`pg::init`]) checks it is preloaded, defines the settings ([`pg::guc`]),
 //!    fixes the segment layout ([`shm::layout`]), chains the shared-memory hooks and registers
 //!    the worker ([`pg::bgworker`]).
 //! 2. The postmaster creates the segment once ([`pg::shmem`]); every process inherits its view.
@@ -40,6 +40,7 @@ pub mod value;
 
 #[cfg(not(test))]
 pub mod control;
+pub mod frontend;
 #[cfg(not(test))]
 pub mod pg;
 #[cfg(not(test))]

@@ -46,7 +46,7 @@ impl ControlSession {
     /// Claim a free control slot; waits (backpressure) while all are busy.
     pub fn open(seg: Segment) -> PgResult<ControlSession> {
         let worker = running_worker(&seg).ok_or_else(worker_not_running)?;
-        crate::pg::exit::register_cleanup();
+        crate::pg::exit::register_cleanup(release_mine);
         let mut waited = false;
         loop {
             if let Some(lease) = claim(&seg, SlotKind::Control) {
@@ -278,6 +278,13 @@ fn release_lease(seg: &Segment, lease: SlotLease) {
     }
 }
 
+/// The exit callback of a process that holds slots: give back every slot it owns.
+fn release_mine() {
+    if let Ok(seg) = crate::pg::shmem::segment() {
+        release_owned_by(&seg, latch::my_pid());
+    }
+}
+
 /// Release every control and scan slot owned by `pid` (exit callback of a dying backend).
 pub fn release_owned_by(seg: &Segment, pid: i32) {
     for i in 0..seg.slot_count(SlotKind::Control) {
@@ -317,7 +324,7 @@ pub struct ScanSession {
 impl ScanSession {
     /// Claim a free scan slot; waits (backpressure) while all are busy.
     pub fn open(seg: Segment) -> PgResult<ScanSession> {
-        crate::pg::exit::register_cleanup();
+        crate::pg::exit::register_cleanup(release_mine);
         loop {
             if let Some(s) = Self::try_open(seg) {
                 return Ok(s);
@@ -329,7 +336,7 @@ impl ScanSession {
 
     /// Claim a free scan slot if there is one, without waiting.
     pub fn try_open(seg: Segment) -> Option<ScanSession> {
-        crate::pg::exit::register_cleanup();
+        crate::pg::exit::register_cleanup(release_mine);
         claim(&seg, SlotKind::Scan).map(|lease| ScanSession { seg, lease, buf: Vec::new(), owned: true })
     }
 

@@ -119,6 +119,39 @@ impl ColumnType {
         }
     }
 
+    /// `types` as text (`tag:precision:scale` each, comma-separated), for the plan's private
+    /// list and the parallel space; [`ColumnType::parse_list`] reads it back.
+    pub fn list_text(types: &[ColumnType]) -> String {
+        types
+            .iter()
+            .map(|t| {
+                let (a, b, c) = t.tag();
+                format!("{a}:{b}:{c}")
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The types [`ColumnType::list_text`] wrote; None for anything else.
+    pub fn parse_list(s: &str) -> Option<Vec<ColumnType>> {
+        if s.is_empty() {
+            return Some(Vec::new());
+        }
+        s.split(',')
+            .map(|t| {
+                let mut p = t.split(':').map(|x| x.parse::<i16>().ok());
+                match (p.next().flatten(), p.next().flatten(), p.next().flatten(), p.next()) {
+                    (Some(a), Some(b), Some(c), None) => ColumnType::from_tag(
+                        u8::try_from(a).ok()?,
+                        u8::try_from(b).ok()?,
+                        i8::try_from(c).ok()?,
+                    ),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
     pub fn from_tag(tag: u8, precision: u8, scale: i8) -> Option<ColumnType> {
         Some(match tag {
             1 => ColumnType::Boolean,

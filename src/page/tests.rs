@@ -433,3 +433,20 @@ fn a_rolled_back_null_does_not_leave_the_next_row_null() -> Result<(), Box<dyn s
     assert_eq!(b.columns[1].as_string_view().value(1), "eight");
     Ok(())
 }
+
+#[test]
+fn type_lists_round_trip_as_text() {
+    let types = [
+        ColumnType::Int32,
+        ColumnType::Decimal128 { precision: 15, scale: 2 },
+        ColumnType::Decimal128 { precision: 38, scale: -3 },
+        ColumnType::TimestampUs { utc: true },
+        ColumnType::Utf8View,
+    ];
+    let text = ColumnType::list_text(&types);
+    assert_eq!(ColumnType::parse_list(&text), Some(types.to_vec()));
+    assert_eq!(ColumnType::parse_list(""), Some(Vec::new()));
+    for bad in ["3:0", "3:0:0:1", "99:0:0", "7:40:2", "3:0:x", "-1:0:0", "3:0:0,"] {
+        assert_eq!(ColumnType::parse_list(bad), None, "{bad}");
+    }
+}

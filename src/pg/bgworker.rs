@@ -2,7 +2,6 @@
 
 use std::ffi::c_char;
 
-use super::entry::entry;
 use super::error::{guard, PgResult};
 use super::sys;
 
@@ -23,6 +22,7 @@ pub fn register_worker() -> PgResult<()> {
     copy_name(&mut w.bgw_name, "pg_fusion worker");
     copy_name(&mut w.bgw_type, "pg_fusion worker");
     copy_name(&mut w.bgw_library_name, "pg_fusion");
+    // `crate::worker::pg_fusion_worker_main`.
     copy_name(&mut w.bgw_function_name, "pg_fusion_worker_main");
     // A database-less connection gives the worker a pg_stat_activity row; it reads no catalog.
     w.bgw_flags = (sys::BGWORKER_SHMEM_ACCESS | sys::BGWORKER_BACKEND_DATABASE_CONNECTION) as i32;
@@ -31,15 +31,6 @@ pub fn register_worker() -> PgResult<()> {
     w.bgw_restart_time = RESTART_SECONDS;
     // SAFETY: `w` is fully initialised; RegisterBackgroundWorker copies it.
     guard(|| unsafe { sys::RegisterBackgroundWorker(&mut w) })
-}
-
-/// The worker process's main function (named in the registration above).
-#[no_mangle]
-pub extern "C" fn pg_fusion_worker_main(_arg: sys::Datum) {
-    entry(crate::worker::run);
-    // Status 1, not 0: a worker stopped by SIGTERM outside a shutdown (pg_terminate_backend)
-    // must come back; exiting 0 would unregister it for good.
-    exit(1)
 }
 
 /// Install the worker's signal handlers and unblock signals.

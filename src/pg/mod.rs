@@ -3,26 +3,23 @@
 //! Above it, code calls safe functions that return [`error::PgResult`]; the rules of the FFI
 //! boundary are at the top of `error.rs` and `entry.rs`.
 
-mod sys;
+pub(crate) mod sys;
 
 pub mod bgworker;
-mod cte;
-mod decorrelate;
 pub mod entry;
 pub mod error;
 pub mod exit;
 pub mod fmgr;
 pub mod guc;
 pub mod hooks;
+pub mod init;
 pub mod latch;
 pub mod leaf;
 pub mod nodes;
 pub mod parallel;
 pub mod producer;
-pub mod pullup;
 pub mod range_table;
 pub mod scan_node;
 pub mod shmem;
-pub mod translate;
 
 pub use error::{PgError, PgResult, SqlState};

@@ -279,7 +279,8 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
         let l = view.leaf(leaf, worker_number as usize).map_err(corrupt)?;
         let Some(lease) = l.slot else { continue };
         let Some(session) = ScanSession::attach(seg, lease) else { continue };
-        let types: Vec<ColumnType> = super::scan_node::parse_types(&l.types)?;
+        let types = ColumnType::parse_list(&l.types)
+            .ok_or_else(|| PgError::internal("corrupt parallel scan space"))?;
         let text = std::ffi::CString::new(l.plan).map_err(|_| PgError::internal("corrupt leaf plan"))?;
         let tp = text.as_ptr();
         // SAFETY: node text the leader wrote with nodeToString (as PostgreSQL's parallel query

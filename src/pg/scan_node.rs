@@ -25,9 +25,9 @@ use super::leaf::PlannedLeaf;
 use super::nodes::{self, list};
 use super::parallel::{self, ParallelScan};
 use super::producer::{ExecEnv, Producer};
-use super::translate::Translated;
 use super::{latch, shmem, sys};
 use crate::control::{ControlSession, ScanSession};
+use crate::frontend::Translated;
 use crate::page::decode::{decode_block, DecodedBlock};
 use crate::page::ColumnType;
 use crate::protocol::{PageRef, SlotRef, ToBackend, ToWorker};
@@ -144,31 +144,9 @@ fn unhex(s: &str) -> PgResult<Vec<u8>> {
         .map_err(|_| PgError::internal("corrupt plan in PgFusionScan"))
 }
 
-fn types_string(types: &[ColumnType]) -> String {
-    types
-        .iter()
-        .map(|t| {
-            let (a, b, c) = t.tag();
-            format!("{a}:{b}:{c}")
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-pub(super) fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
-    if s.is_empty() {
-        return Ok(Vec::new());
-    }
-    s.split(',')
-        .map(|t| {
-            let mut p = t.split(':').map(|x| x.parse::<i32>().ok());
-            match (p.next().flatten(), p.next().flatten(), p.next().flatten()) {
-                (Some(a), Some(b), Some(c)) => ColumnType::from_tag(a as u8, b as u8, c as i8),
-                _ => None,
-            }
-            .ok_or_else(|| PgError::internal("corrupt column types in PgFusionScan"))
-        })
-        .collect()
+/// Block column types as the private list carries them (see `ColumnType::list_text`).
+fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
+    ColumnType::parse_list(s).ok_or_else(|| PgError::internal("corrupt column types in PgFusionScan"))
 }
 
 /// Build the PlannedStmt whose root is the PgFusionScan node. `query` is the analyzed query
@@ -186,7 +164,7 @@ pub fn planned_stmt(
         private = nodes::append(private, n as *mut c_void)?;
         Ok(())
     };
-    let strings = [hex(plan_bytes), types_string(&t.spec.output_types()), df_plan.to_string()];
+    let strings = [hex(plan_bytes), ColumnType::list_text(&t.spec.output_types()), df_plan.to_string()];
     for s in &strings {
         push(nodes::string_node(s)?)?;
     }
@@ -214,7 +192,7 @@ pub fn planned_stmt(
         let rows = leaf.as_ref().filter(|l| l.rows.is_finite() && l.rows >= 0.0).map(|l| l.rows as u64);
         let fields = [
             scan.relation.clone(),
-            types_string(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()),
+            ColumnType::list_text(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()),
             pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","),
             scan.relid.to_string(),
             if leaf.as_ref().is_some_and(|l| l.splittable) { "s".into() } else { String::new() },
@@ -563,7 +541,8 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         // SAFETY: a PlannedStmt of the cached plan; nodeToString allocates the text.
         plan_texts.push(guard(|| unsafe { nodes::cstr(sys::nodeToString(plan as *const c_void)) })?);
     }
-    let pool_types: Vec<String> = pool_leaves.iter().map(|&i| types_string(&leaves[i].types)).collect();
+    let pool_types: Vec<String> =
+        pool_leaves.iter().map(|&i| ColumnType::list_text(&leaves[i].types)).collect();
     let pool: Vec<parallel::PoolLeaf> = pool_leaves
         .iter()
         .enumerate()

@@ -15,6 +15,7 @@
 //! here, never from a task); the worker never reads heap pages; on SIGTERM it stops the runtime and
 //! exits with status 1, so the postmaster restarts it unless the server is shutting down.
 
+mod estimate;
 mod logging;
 mod query;
 mod runtime;
@@ -28,7 +29,17 @@ use crate::shm::Metric;
 /// Longest sleep between checks when nothing wakes the worker.
 const IDLE_WAIT_MS: i64 = 100;
 
-pub fn run() -> PgResult<()> {
+/// The worker process's main function (named in `pg::bgworker`'s registration; PostgreSQL passes
+/// the registration's Datum argument, unused).
+#[no_mangle]
+pub extern "C" fn pg_fusion_worker_main(_arg: usize) {
+    crate::pg::entry::entry(run);
+    // Status 1, not 0: a worker stopped by SIGTERM outside a shutdown (pg_terminate_backend)
+    // must come back; exiting 0 would unregister it for good.
+    bgworker::exit(1)
+}
+
+fn run() -> PgResult<()> {
     bgworker::worker_signals();
     bgworker::connect_without_database()?;
     let seg = shmem::segment()?;

@@ -28,7 +28,6 @@ use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
-use datafusion::common::stats::Precision;
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
@@ -42,7 +41,8 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use tokio::sync::Notify;
 
-use super::shared::{mark_output_copies, SharedReadExec, SharedScan, SharedScans, SharedSubqueries};
+use super::estimate::estimated_statistics;
+use super::shared::{SharedReadExec, SharedScan, SharedScans, SharedSubqueries};
 use crate::page::decode::{decode_block, deep_copy};
 use crate::page::ColumnType;
 use crate::plan::spec::SharedRead;
@@ -103,7 +103,9 @@ impl ScanSource for PageSource {
         };
         let scan = SharedScan::get(&self.shared, read, || {
             let ids: Vec<u32> = (0..read.types.len() as u32).collect();
-            self.open_scan(read.leaf, &ids, &read.types, None)
+            let scan = self.open_scan(read.leaf, &ids, &read.types, None)?;
+            scan.copy.store(true, Ordering::Relaxed);
+            Ok(scan as Arc<dyn ExecutionPlan>)
         })?;
         Ok(Arc::new(SharedReadExec::scan(scan, read, ids, types, projection)?))
     }
@@ -226,37 +228,6 @@ struct ScanMetrics {
 impl fmt::Debug for PgScanExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PgScanExec(leaf {})", self.leaf)
-    }
-}
-
-/// Statistics of a leaf that returns about `rows` rows over `partitions` partitions (of
-/// `partition`, or all of them): the row count, inexact; unknown without an estimate.
-pub(super) fn estimated_statistics(
-    schema: &SchemaRef,
-    rows: Option<u64>,
-    partition: Option<usize>,
-    partitions: usize,
-) -> Statistics {
-    let mut stats = Statistics::new_unknown(schema);
-    if let Some(rows) = rows {
-        let rows = usize::try_from(rows).unwrap_or(usize::MAX);
-        let share = match partition {
-            Some(_) => rows.div_ceil(partitions.max(1)),
-            None => rows,
-        };
-        stats.num_rows = Precision::Inexact(share);
-    }
-    stats
-}
-
-impl PgScanExec {
-    /// PostgreSQL's estimate of the scan's rows (all producers together).
-    pub fn estimated_rows(&self) -> Option<u64> {
-        self.estimated_rows
-    }
-
-    pub fn partitions(&self) -> usize {
-        self.slots.len()
     }
 }
 
@@ -524,7 +495,7 @@ impl ExecutionPlan for PgScanExec {
 
 /// Operators that only stream their input (hold a batch briefly, never accumulate them): below
 /// these a scan leaf may stay zero-copy. Everything else gets copy mode.
-pub(super) const STREAMING: &[&str] = &[
+const STREAMING: &[&str] = &[
     "ProjectionExec",
     "FilterExec",
     "CoalesceBatchesExec",
@@ -546,5 +517,22 @@ pub fn mark_copy_modes(plan: &Arc<dyn ExecutionPlan>, retaining_above: bool) {
     let retaining = retaining_above || !STREAMING.contains(&plan.name());
     for child in plan.children() {
         mark_copy_modes(child, retaining);
+    }
+}
+
+/// Copy mode on every scan of `plan` whose batches can reach its output unchanged (through
+/// operators that pass batches on): a shared subquery's output waits in queues, which must not
+/// pin pages. Scans below other operators keep the mode the plan walk gave them.
+pub fn mark_output_copies(plan: &Arc<dyn ExecutionPlan>) {
+    let any: &dyn std::any::Any = plan.as_ref();
+    if let Some(scan) = any.downcast_ref::<PgScanExec>() {
+        scan.copy.store(true, Ordering::Relaxed);
+        return;
+    }
+    // An aggregate's output is its own arrays; the other streaming operators pass batches on.
+    if plan.name() != "AggregateExec" && STREAMING.contains(&plan.name()) {
+        for child in plan.children() {
+            mark_output_copies(child);
+        }
     }
 }

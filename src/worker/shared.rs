@@ -10,7 +10,7 @@
 //!   spawned when a reader first executes partition `p`, and sends every batch to each reader's
 //!   queue for `p`. No batch in a queue holds a page: a shared scan reads its leaf in copy mode
 //!   (each page goes back to the pool as soon as its batch is copied); a shared subquery's plan
-//!   has copy mode on every scan whose batches can reach its output ([`mark_output_copies`]).
+//!   has copy mode on every scan whose batches can reach its output (`scan::mark_output_copies`).
 //!   Queues are unbounded: a reader that lags behind another (a hash join's probe side while its
 //!   build side is read) holds batches in worker memory, never pages, so producers never wait
 //!   on a reader that is not reading.
@@ -41,7 +41,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Par
 use futures::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use super::scan::{estimated_statistics, PgScanExec, STREAMING};
+use super::estimate::estimated_statistics;
 use crate::plan::spec::SharedRead;
 use crate::plan::table::schema_of;
 
@@ -81,18 +81,17 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 
 impl SharedScan {
     /// The shared scan of leaf `read.leaf` for this query, made with `open` on first use.
+    /// `open` makes the scan in copy mode (see the module's rules).
     pub fn get(
         scans: &SharedScans,
         read: &SharedRead,
-        open: impl FnOnce() -> Result<Arc<PgScanExec>>,
+        open: impl FnOnce() -> Result<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<SharedScan>> {
         let mut map = scans.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = map.get(&read.leaf).and_then(Weak::upgrade) {
             return Ok(s);
         }
-        let scan = open()?;
-        scan.copy.store(true, std::sync::atomic::Ordering::Relaxed);
-        let s = Arc::new(SharedScan::new(scan));
+        let s = Arc::new(SharedScan::new(open()?));
         map.insert(read.leaf, Arc::downgrade(&s));
         Ok(s)
     }
@@ -161,23 +160,6 @@ impl SharedScan {
             }));
         }
         Ok(queue)
-    }
-}
-
-/// Copy mode on every scan of `plan` whose batches can reach its output unchanged (through
-/// operators that pass batches on): a shared subquery's output waits in queues, which must not
-/// pin pages. Scans below other operators keep the mode the plan walk gave them.
-pub fn mark_output_copies(plan: &Arc<dyn ExecutionPlan>) {
-    let any: &dyn std::any::Any = plan.as_ref();
-    if let Some(scan) = any.downcast_ref::<PgScanExec>() {
-        scan.copy.store(true, std::sync::atomic::Ordering::Relaxed);
-        return;
-    }
-    // An aggregate's output is its own arrays; the other streaming operators pass batches on.
-    if plan.name() != "AggregateExec" && STREAMING.contains(&plan.name()) {
-        for child in plan.children() {
-            mark_output_copies(child);
-        }
     }
 }
 
@@ -354,16 +336,10 @@ impl ExecutionPlan for SharedReadExec {
         _input_stats: &[Arc<Statistics>],
         args: &StatisticsArgs,
     ) -> Result<Arc<Statistics>> {
-        let input: &dyn std::any::Any = self.shared.input.as_ref();
-        let (rows, partitions) = match input.downcast_ref::<PgScanExec>() {
-            Some(scan) => (scan.estimated_rows(), scan.partitions()),
-            None => {
-                let stats = datafusion::physical_plan::statistics::StatisticsContext::new()
-                    .compute(self.shared.input.as_ref(), &StatisticsArgs::new())?;
-                (stats.num_rows.get_value().map(|&n| n as u64), self.shared.partitions)
-            }
-        };
-        Ok(Arc::new(estimated_statistics(&self.schema, rows, args.partition(), partitions)))
+        let stats = datafusion::physical_plan::statistics::StatisticsContext::new()
+            .compute(self.shared.input.as_ref(), &StatisticsArgs::new())?;
+        let rows = stats.num_rows.get_value().map(|&n| n as u64);
+        Ok(Arc::new(estimated_statistics(&self.schema, rows, args.partition(), self.shared.partitions)))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {

@@ -14,9 +14,9 @@
 
 use std::ffi::c_void;
 
-use super::error::{guard, PgError, PgResult};
-use super::nodes::{self, cstr, list};
-use super::sys;
+use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::nodes::{self, cstr, list};
+use crate::pg::sys;
 
 struct Inliner {
     /// (name, query) of each WITH query of the top query.

@@ -13,11 +13,11 @@
 //!   computed entries, which must read NULL in null-extended rows).
 //! - A pulled-up view's tables keep their range-table entries as the rewriter left them (a view
 //!   owned by another role reads them with its owner's rights, `checkAsUser`, and the owner's
-//!   row-level security quals): the scan leaves are bound to those entries (`super::leaf`).
+//!   row-level security quals): the scan leaves are bound to those entries (`crate::pg::leaf`).
 
-use super::error::{guard, PgResult};
-use super::nodes::{self, list};
-use super::sys;
+use crate::pg::error::{guard, PgResult};
+use crate::pg::nodes::{self, list};
+use crate::pg::sys;
 
 /// Is `sub` a subquery whose rows PostgreSQL would compute by flattening it into its parent?
 fn is_simple(rte: &sys::RangeTblEntry) -> bool {
@@ -144,7 +144,7 @@ pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
             let Some((_, slot)) =
                 find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut()))
             else {
-                return Err(super::error::PgError::internal("pulled-up subquery vanished"));
+                return Err(crate::pg::error::PgError::internal("pulled-up subquery vanished"));
             };
             let from = (*sub).jointree as *mut std::ffi::c_void;
             match slot {
@@ -152,7 +152,7 @@ pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
                 Slot::Left(j) if !j.is_null() => (*j).larg = from as *mut sys::Node,
                 Slot::Right(j) => (*j).rarg = from as *mut sys::Node,
                 Slot::Left(_) => {
-                    return Err(super::error::PgError::internal("subquery as the whole join tree"))
+                    return Err(crate::pg::error::PgError::internal("subquery as the whole join tree"))
                 }
             }
             (*q).hasSubLinks |= (*sub).hasSubLinks || has_sublinks;
@@ -161,5 +161,5 @@ pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
             // The subquery's RTE stays (unreferenced) so range-table indexes do not move.
         }
     }
-    Err(super::error::PgError::unsupported("subqueries nested too deeply"))
+    Err(crate::pg::error::PgError::unsupported("subqueries nested too deeply"))
 }

@@ -43,9 +43,9 @@
 
 use std::ffi::c_void;
 
-use super::error::{guard, PgError, PgResult};
-use super::nodes::{self, list};
-use super::sys;
+use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::nodes::{self, list};
+use crate::pg::sys;
 
 fn is_builtin(oid: sys::Oid) -> bool {
     oid != 0 && oid < sys::FirstGenbkiObjectId
@@ -135,7 +135,8 @@ fn null_on_empty(e: *mut sys::Node) -> bool {
         match nodes::tag(e) {
             sys::NodeTag_T_Aggref => {
                 let a = &*(e as *mut sys::Aggref);
-                let name = guard(|| super::nodes::cstr(sys::get_func_name(a.aggfnoid))).unwrap_or_default();
+                let name =
+                    guard(|| crate::pg::nodes::cstr(sys::get_func_name(a.aggfnoid))).unwrap_or_default();
                 is_builtin(a.aggfnoid)
                     && a.aggfilter.is_null()
                     && a.agglevelsup == 0

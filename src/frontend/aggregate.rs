@@ -1,0 +1,495 @@
+//! Aggregates and grouping: the select list and HAVING of a grouped block rewritten over the
+//! stage's columns (group keys, then aggregates), each aggregate mapped to DataFusion's or
+//! pg_fusion's with PostgreSQL's result type (avg as sum and count, divided on the node).
+
+use std::ffi::c_void;
+
+use super::construct::{
+    avg_of, coalesce_as_case, make_case, make_func, make_func_coll, make_var, numeric_from_text,
+};
+use super::context::Builder;
+use super::literal::const_literal;
+use super::placement;
+use super::probe;
+use super::types::{
+    avg_sum_type, case_shape, eq_safe, expr_type, func_name, is_builtin, op_name, order_safe,
+};
+use super::unsupported;
+use crate::page::ColumnType;
+use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::nodes::{self, list};
+use crate::pg::sys;
+use crate::plan::spec::{AggFunc, AggSpec, Literal, SortKey, Statistic, WindowSpec};
+
+pub(super) struct AggContext<'a> {
+    pub(super) b: &'a mut Builder,
+    pub(super) key_exprs: &'a [*mut sys::Node],
+    /// The scan column of each group key (as `key_exprs`).
+    pub(super) key_cols: &'a [usize],
+    /// The query (its WINDOW clauses) and its select list, flattened.
+    pub(super) query: *const sys::Query,
+    pub(super) tles: &'a [*mut sys::TargetEntry],
+    pub(super) tle_exprs: &'a [*mut sys::Node],
+    /// With grouping: window functions over the groups, and the Vars standing for their
+    /// results (numbered once the aggregates are known).
+    pub(super) windows: Vec<WindowSpec>,
+    pub(super) window_vars: Vec<*mut sys::Var>,
+    /// No grouping: every Var becomes the scan column carrying it.
+    pub(super) plain: bool,
+    pub(super) aggs: Vec<AggSpec>,
+    /// Per aggregate output column: the node describing it in the scan target list.
+    pub(super) agg_exprs: Vec<*mut sys::Node>,
+    pub(super) error: Option<PgError>,
+}
+
+pub(super) unsafe extern "C" fn mutate_cb(node: *mut sys::Node, ctx: *mut c_void) -> *mut sys::Node {
+    // SAFETY: `ctx` is the AggContext passed to expression_tree_mutator by `mutate`.
+    let ctx = unsafe { &mut *(ctx as *mut AggContext) };
+    match ctx.replace(node) {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            // SAFETY: recursing through PostgreSQL's mutator with this same callback.
+            unsafe {
+                let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> *mut sys::Node = mutate_cb;
+                sys::expression_tree_mutator(
+                    node,
+                    Some(std::mem::transmute::<_, unsafe extern "C" fn() -> *mut sys::Node>(f)),
+                    ctx as *mut AggContext as *mut c_void,
+                )
+            }
+        }
+        Err(e) => {
+            if ctx.error.is_none() {
+                ctx.error = Some(e);
+            }
+            node
+        }
+    }
+}
+
+impl<'a> AggContext<'a> {
+    /// For a select-list expression over several relations without grouping.
+    pub(super) fn plain(
+        b: &'a mut Builder,
+        query: *const sys::Query,
+        tles: &'a [*mut sys::TargetEntry],
+        tle_exprs: &'a [*mut sys::Node],
+    ) -> AggContext<'a> {
+        AggContext {
+            b,
+            key_exprs: &[],
+            key_cols: &[],
+            query,
+            tles,
+            tle_exprs,
+            windows: Vec::new(),
+            window_vars: Vec::new(),
+            plain: true,
+            aggs: Vec::new(),
+            agg_exprs: Vec::new(),
+            error: None,
+        }
+    }
+
+    pub(super) fn mutate(&mut self, e: *mut sys::Node) -> PgResult<*mut sys::Node> {
+        let copy = nodes::copy(e)?;
+        let me = self as *mut AggContext as *mut c_void;
+        // SAFETY: the mutator callback gets `me` back; expression_tree_mutator allocates copies.
+        let out = guard(|| unsafe { mutate_cb(copy, me) })?;
+        if let Some(err) = self.error.take() {
+            return Err(err);
+        }
+        Ok(out)
+    }
+
+    /// Replacement for one node of a target-list/HAVING expression, or None to recurse.
+    pub(super) fn replace(&mut self, node: *mut sys::Node) -> PgResult<Option<*mut sys::Node>> {
+        if node.is_null() {
+            return Ok(None);
+        }
+        if let Some(k) = self.key_exprs.iter().position(|&g| nodes::equal(g, node)) {
+            let (typid, typmod, coll) = expr_type(node)?;
+            return Ok(Some(make_var(k + 1, typid, typmod, coll)?));
+        }
+        // SAFETY: `node` is a valid node of a copied expression tree.
+        unsafe {
+            match nodes::tag(node) {
+                sys::NodeTag_T_Aggref => Ok(Some(self.aggregate(node as *mut sys::Aggref)?)),
+                sys::NodeTag_T_WindowFunc => Ok(Some(self.window_func(node)?)),
+                sys::NodeTag_T_GroupingFunc if !self.plain => {
+                    let g = &*(node as *mut sys::GroupingFunc);
+                    if g.agglevelsup != 0 {
+                        return Err(unsupported("GROUPING() of an outer query"));
+                    }
+                    let mut keys = Vec::new();
+                    for a in list::<sys::Node>(g.args) {
+                        let k = self
+                            .key_exprs
+                            .iter()
+                            .position(|&e| nodes::equal(e, a))
+                            .ok_or_else(|| unsupported("GROUPING() of an expression that is not a group key"))?;
+                        keys.push(self.key_cols[k]);
+                    }
+                    let spec = AggSpec {
+                        func: AggFunc::Grouping,
+                        arg: None,
+                        distinct: false,
+                        filter: None,
+                        keys,
+                        order_by: Vec::new(),
+                        delimiter: None,
+                        output: ColumnType::Int32,
+                    };
+                    let describe = guard(|| sys::makeNullConst(sys::INT4OID, -1, 0) as *mut sys::Node)?;
+                    let k = self.add_agg(spec, describe);
+                    Ok(Some(make_var(k, sys::INT4OID, -1, 0)?))
+                }
+                sys::NodeTag_T_Var if self.plain => {
+                    let id = self.b.column(node)?;
+                    let pos = self.b.output_pos(id);
+                    let (typid, typmod, coll) = expr_type(node)?;
+                    Ok(Some(make_var(pos + 1, typid, typmod, coll)?))
+                }
+                sys::NodeTag_T_Var => Err(unsupported("column that is neither grouped nor aggregated")),
+                // Subqueries run inside a relation's scan only (the node above DataFusion has no
+                // subplans).
+                sys::NodeTag_T_SubLink => Err(unsupported(
+                    "subquery over aggregates or over several tables (only in one table's conditions or select-list expressions)",
+                )),
+                _ => Ok(None),
+            }
+        }
+    }
+
+    /// The column of an aggregate's argument or FILTER: a scan's, or one DataFusion computes
+    /// after the joins.
+    pub(super) fn agg_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+        if (self.b.leaf_of(e).is_err() && expr_type(e)?.0 == sys::NUMERICOID) || self.b.df_arithmetic(e)? {
+            return self.b.computed_column(e);
+        }
+        self.b.column(e)
+    }
+
+    pub(super) fn add_agg(&mut self, spec: AggSpec, describe: *mut sys::Node) -> usize {
+        // The same aggregate written twice (select list and HAVING, say) is computed once.
+        if let Some(i) = self.aggs.iter().position(|a| *a == spec) {
+            return self.key_exprs.len() + i + 1;
+        }
+        self.aggs.push(spec);
+        self.agg_exprs.push(describe);
+        self.key_exprs.len() + self.aggs.len() // 1-based attno
+    }
+
+    pub(super) fn aggregate(&mut self, a: *mut sys::Aggref) -> PgResult<*mut sys::Node> {
+        // SAFETY: `a` is an Aggref of the query.
+        let agg = unsafe { &*a };
+        if agg.agglevelsup != 0 || agg.aggkind != b'n' as i8 || !agg.aggdirectargs.is_null() {
+            return Err(unsupported("ordered-set or outer-level aggregate"));
+        }
+        if is_builtin(agg.aggfnoid) && func_name(agg.aggfnoid) == "string_agg" {
+            return self.string_agg(a);
+        }
+        if !agg.aggorder.is_null() {
+            return Err(unsupported("ORDER BY inside an aggregate"));
+        }
+        if !is_builtin(agg.aggfnoid) {
+            return Err(unsupported(format!("aggregate {}", func_name(agg.aggfnoid))));
+        }
+        let name = func_name(agg.aggfnoid);
+        let distinct = !agg.aggdistinct.is_null();
+        let filter = if agg.aggfilter.is_null() {
+            None
+        } else {
+            Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
+        };
+        let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
+        let mut arg_expr = match args.as_slice() {
+            [one] => Some(self.filtered(unsafe { (**one).expr } as *mut sys::Node, agg.aggfilter as _)?),
+            _ => None,
+        };
+        // min/max of char(n) order the values without trailing blanks (bpchar's comparison):
+        // PostgreSQL trims them in the scan (`text(bpchar)`) and pads the result back to n.
+        let arg_pg = arg_expr.map(expr_type).transpose()?;
+        let padded = match (name.as_str(), arg_pg) {
+            ("min" | "max", Some((sys::BPCHAROID, typmod, coll))) if typmod >= 0 => {
+                arg_expr = arg_expr
+                    .map(|e| make_func_coll(sys::F_TEXT_BPCHAR, sys::TEXTOID, &[e], coll))
+                    .transpose()?;
+                Some(typmod)
+            }
+            _ => None,
+        };
+        if let (Some(e), "sum" | "avg", false) = (arg_expr, name.as_str(), distinct) {
+            // `sum(COALESCE(x, 0))`: a CASE whose branches differ in scale.
+            let e = coalesce_as_case(e)?;
+            if let Some((int, smax, false)) = case_shape(e)? {
+                return self.varying_scale_sum(&name, e, int, smax, filter);
+            }
+        }
+        // count(x) of a column that is never NULL counts rows: x need not cross the boundary.
+        let star = agg.aggstar
+            || (name == "count" && !distinct && arg_expr.map_or(Ok(false), |e| self.b.never_null(e))?);
+        let arg = match arg_expr {
+            Some(e) if !star => Some(self.agg_column(e)?),
+            _ => None,
+        };
+        let arg_ty = arg.map(|i| self.b.columns[i].1);
+        let arg_coll = arg_pg.map_or(0, |t| t.2);
+        // DISTINCT compares as PostgreSQL only under a deterministic collation (floats and
+        // intervals are compared by their keys, see `plan::logical`).
+        if distinct && arg_ty == Some(ColumnType::Utf8View) && !eq_safe(ColumnType::Utf8View, arg_coll) {
+            return Err(unsupported("DISTINCT inside an aggregate under a nondeterministic collation"));
+        }
+        let agg_node = a as *mut sys::Node;
+        let refuse = || {
+            unsupported(format!("aggregate {name}({})", arg_ty.map_or("*".to_string(), |t| format!("{t:?}"))))
+        };
+        let spec = |func, output| AggSpec {
+            func,
+            arg,
+            distinct,
+            filter,
+            keys: Vec::new(),
+            order_by: Vec::new(),
+            delimiter: None,
+            output,
+        };
+        use ColumnType as T;
+        match (name.as_str(), star, arg_ty) {
+            ("count", true, None) => {
+                let k = self.add_agg(spec(AggFunc::CountStar, T::Int64), agg_node);
+                make_var(k, sys::INT8OID, -1, 0)
+            }
+            ("count", false, Some(_)) => {
+                let k = self.add_agg(spec(AggFunc::Count, T::Int64), agg_node);
+                make_var(k, sys::INT8OID, -1, 0)
+            }
+            ("sum", false, Some(T::Int16 | T::Int32)) => {
+                let k = self.add_agg(spec(AggFunc::Sum, T::Int64), agg_node);
+                make_var(k, sys::INT8OID, -1, 0)
+            }
+            ("sum", false, Some(T::Int64)) => {
+                let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale: 0 }), agg_node);
+                make_var(k, sys::NUMERICOID, -1, 0)
+            }
+            ("sum", false, Some(T::Decimal128 { precision, scale })) => {
+                // Fewer than 2^63 < 10^19 rows of |x| < 10^precision (unscaled): the total has
+                // at most precision + 19 digits, which lets `0.5 * sum(x)` stay exact (Q20).
+                let precision = (precision + 19).min(38);
+                let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision, scale }), agg_node);
+                make_var(k, sys::NUMERICOID, -1, 0)
+            }
+            ("sum", false, Some(T::Float64)) => {
+                let k = self.add_agg(spec(AggFunc::Sum, T::Float64), agg_node);
+                make_var(k, sys::FLOAT8OID, -1, 0)
+            }
+            (
+                "avg",
+                false,
+                Some(t @ (T::Int16 | T::Int32 | T::Int64 | T::Decimal128 { .. } | T::Float64)),
+            ) => {
+                // PostgreSQL's avg is its sum divided by its count (int8_avg, numeric_avg,
+                // float8_avg): DataFusion computes both, PostgreSQL divides.
+                let Some((sum_ty, sum_pg)) = avg_sum_type(t) else { return Err(refuse()) };
+                let null_sum = guard(|| unsafe { sys::makeNullConst(sum_pg, -1, 0) as *mut sys::Node })?;
+                let ks = self.add_agg(spec(AggFunc::Sum, sum_ty), null_sum);
+                let null_count =
+                    guard(|| unsafe { sys::makeNullConst(sys::INT8OID, -1, 0) as *mut sys::Node })?;
+                let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
+                avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, sys::INT8OID, -1, 0)?, sum_pg)
+            }
+            (
+                "variance" | "var_samp" | "var_pop" | "stddev" | "stddev_samp" | "stddev_pop",
+                false,
+                Some(t @ (T::Int16 | T::Int32 | T::Int64 | T::Decimal128 { .. })),
+            ) => {
+                // Exact (numeric_stddev_internal over exact sums). The sum of squares of inputs
+                // of at most 32 digits needs more than 5 * 10^12 rows to leave 256 bits (then
+                // 22003, never a wrong value). PostgreSQL's float forms accumulate in an
+                // order-dependent way: not these.
+                if distinct {
+                    return Err(unsupported(format!("{name}(DISTINCT ...)")));
+                }
+                if let T::Decimal128 { precision, .. } = t {
+                    if precision > 32 {
+                        return Err(unsupported(format!("{name} of numeric wider than 32 digits")));
+                    }
+                }
+                let stat = Statistic { sample: !name.ends_with("_pop"), sqrt: name.starts_with("stddev") };
+                let text = guard(|| unsafe {
+                    sys::makeNullConst(sys::TEXTOID, -1, sys::DEFAULT_COLLATION_OID) as *mut sys::Node
+                })?;
+                let k = self.add_agg(spec(AggFunc::Statistic(stat), T::Utf8View), text);
+                numeric_from_text(make_var(k, sys::TEXTOID, -1, sys::DEFAULT_COLLATION_OID)?)
+            }
+            ("bool_and" | "every" | "bool_or", false, Some(T::Boolean)) => {
+                let func = if name == "bool_or" { AggFunc::BoolOr } else { AggFunc::BoolAnd };
+                let k = self.add_agg(spec(func, T::Boolean), agg_node);
+                make_var(k, sys::BOOLOID, -1, 0)
+            }
+            ("min" | "max", false, Some(t)) => {
+                if !order_safe(t, arg_coll) || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
+                {
+                    return Err(refuse());
+                }
+                let func = if name == "min" { AggFunc::Min } else { AggFunc::Max };
+                let k = self.add_agg(spec(func, t), agg_node);
+                let (typid, _, coll) = arg_pg.unwrap_or(expr_type(agg_node)?);
+                let v = make_var(k, typid, -1, coll)?;
+                match padded {
+                    // Back to char(n): `bpchar(value, typmod, false)` pads with blanks.
+                    Some(typmod) => {
+                        // SAFETY: makeConst allocates Consts of by-value types.
+                        let (m, f) = guard(|| unsafe {
+                            (
+                                sys::makeConst(sys::INT4OID, -1, 0, 4, typmod as sys::Datum, false, true)
+                                    as *mut sys::Node,
+                                sys::makeBoolConst(false, false),
+                            )
+                        })?;
+                        make_func_coll(sys::F_BPCHAR_BPCHAR_INT4_BOOL, sys::BPCHAROID, &[v, m, f], coll)
+                    }
+                    None => Ok(v),
+                }
+            }
+            _ => Err(refuse()),
+        }
+    }
+}
+
+impl AggContext<'_> {
+    /// `string_agg(text, delimiter ORDER BY ...)` with a constant delimiter. Without ORDER BY
+    /// the order of the values is whatever PostgreSQL's plan reads: refused.
+    pub(super) fn string_agg(&mut self, a: *mut sys::Aggref) -> PgResult<*mut sys::Node> {
+        // SAFETY: an Aggref of the query: args are TargetEntries, aggorder SortGroupClauses
+        // over them.
+        let agg = unsafe { &*a };
+        let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
+        let visible: Vec<*mut sys::Node> = args
+            .iter()
+            .filter(|&&t| unsafe { !(*t).resjunk })
+            .map(|&t| unsafe { (*t).expr } as *mut sys::Node)
+            .collect();
+        let [x, delimiter] = visible.as_slice() else { return Err(unsupported("string_agg")) };
+        let (xt, _, coll) = expr_type(*x)?;
+        if xt != sys::TEXTOID || !agg.aggdistinct.is_null() {
+            return Err(unsupported("string_agg other than of text, without DISTINCT"));
+        }
+        let delimiter = match const_literal(*delimiter)? {
+            Some((Literal::Utf8(d), _)) => d,
+            _ => return Err(unsupported("string_agg with a delimiter that is not a constant")),
+        };
+        if agg.aggorder.is_null() {
+            return Err(unsupported("string_agg without ORDER BY (its order would be the plan's)"));
+        }
+        let mut order_by = Vec::new();
+        for sgc in unsafe { list::<sys::SortGroupClause>(agg.aggorder) } {
+            let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, agg.args) })?;
+            let e = self.filtered(unsafe { (*tle).expr } as *mut sys::Node, agg.aggfilter as _)?;
+            let column = self.agg_column(e)?;
+            let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
+            let op = op_name(sortop);
+            let (etyp, _, ecoll) = expr_type(e)?;
+            if !is_builtin(sortop)
+                || !(op == "<" || op == ">")
+                || !order_safe(self.b.columns[column].1, ecoll)
+            {
+                return Err(unsupported("ORDER BY inside string_agg on this type, collation or operator"));
+            }
+            order_by.push(SortKey {
+                column,
+                descending: op == ">",
+                nulls_first,
+                blank_padded: etyp == sys::BPCHAROID,
+            });
+        }
+        let filter = if agg.aggfilter.is_null() {
+            None
+        } else {
+            Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
+        };
+        let x = self.filtered(*x, agg.aggfilter as _)?;
+        let spec = AggSpec {
+            func: AggFunc::StringAgg,
+            arg: Some(self.agg_column(x)?),
+            distinct: false,
+            filter,
+            keys: Vec::new(),
+            order_by,
+            delimiter: Some(delimiter),
+            output: ColumnType::Utf8View,
+        };
+        let k = self.add_agg(spec, a as *mut sys::Node);
+        make_var(k, sys::TEXTOID, -1, coll)
+    }
+
+    /// An aggregate's argument `e` under `FILTER (WHERE filter)` (`filter` null: none).
+    /// PostgreSQL evaluates the argument only for rows the FILTER passes, a scan computes its
+    /// columns for every row: an argument that could fail ([`placement::may_fail`]: `sum(a / b) FILTER
+    /// (WHERE b <> 0)`) becomes `CASE WHEN filter THEN e END`, the same value wherever the
+    /// FILTER passes, when one relation's scan computes both; otherwise it is refused.
+    pub(super) fn filtered(&mut self, e: *mut sys::Node, filter: *mut sys::Node) -> PgResult<*mut sys::Node> {
+        if filter.is_null() || !placement::may_fail(&probe::shape(e)?) {
+            return Ok(e);
+        }
+        let in_scan = |b: &Builder, x: *mut sys::Node| -> PgResult<Option<usize>> {
+            match b.leaf_of(x) {
+                Ok(leaf) if b.leaves[leaf].sub.is_none() && b.computable_in_scan(x, leaf)? => Ok(Some(leaf)),
+                _ => Ok(None),
+            }
+        };
+        // SAFETY: pull_varnos over a valid expression of this query level.
+        let filter_leaf = match guard(|| unsafe { sys::pgf_expr_varno(filter) })? {
+            0 => in_scan(self.b, e)?,
+            _ => in_scan(self.b, filter)?,
+        };
+        if filter_leaf.is_none() || filter_leaf != in_scan(self.b, e)? {
+            return Err(unsupported(
+                "aggregate argument that can fail for some rows (x / y, a cast from text) under a FILTER of another table or computed after the joins",
+            ));
+        }
+        let (typid, typmod, coll) = expr_type(e)?;
+        // SAFETY: makeNullConst allocates a Const.
+        let null = guard(|| unsafe { sys::makeNullConst(typid, typmod, coll) })? as *mut sys::Node;
+        make_case(typid, coll, &[(filter, e)], null)
+    }
+
+    /// `sum`/`avg` of a numeric CASE with branches of different scales: DataFusion sums the
+    /// values at the largest scale and takes the largest display scale of the summed values;
+    /// PostgreSQL's `round(sum, that scale)` on the node gives exactly its own sum (whose display
+    /// scale is the largest of its inputs'); avg divides that by the count, as `numeric_avg` does.
+    pub(super) fn varying_scale_sum(
+        &mut self,
+        name: &str,
+        e: *mut sys::Node,
+        int: u32,
+        smax: u32,
+        filter: Option<usize>,
+    ) -> PgResult<*mut sys::Node> {
+        let (value, scale) = self.b.varying_scale(e, int, smax)?;
+        let agg = |func, arg, output| AggSpec {
+            func,
+            arg: Some(arg),
+            distinct: false,
+            filter,
+            keys: Vec::new(),
+            order_by: Vec::new(),
+            delimiter: None,
+            output,
+        };
+        let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
+        let sum_ty = ColumnType::Decimal128 { precision: 38, scale: smax as i8 };
+        let ks = self.add_agg(agg(AggFunc::Sum, value, sum_ty), null(sys::NUMERICOID)?);
+        let km = self.add_agg(agg(AggFunc::Max, scale, ColumnType::Int32), null(sys::INT4OID)?);
+        let sum = make_var(ks, sys::NUMERICOID, -1, 0)?;
+        let dscale = make_var(km, sys::INT4OID, -1, 0)?;
+        let sum = make_func(sys::F_ROUND_NUMERIC_INT4, sys::NUMERICOID, &[sum, dscale])?;
+        if name == "sum" {
+            return Ok(sum);
+        }
+        let kc = self.add_agg(agg(AggFunc::Count, value, ColumnType::Int64), null(sys::INT8OID)?);
+        let count = make_var(kc, sys::INT8OID, -1, 0)?;
+        let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
+        make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sum, countn])
+    }
+}

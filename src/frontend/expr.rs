@@ -1,0 +1,761 @@
+//! Expressions DataFusion computes: conditions between tables, expressions over the nullable
+//! side of an outer join, a subquery's columns or several tables (CASE, COALESCE, IS NULL,
+//! comparisons, numeric and integer arithmetic with PostgreSQL's semantics), HAVING over the
+//! groups, and a subquery's select-list expressions over its aggregates.
+
+use super::construct::{coalesce_as_case, index_var, make_func};
+use super::context::{Builder, COMPUTED};
+use super::literal::{const_literal, folded_literal};
+use super::types::{
+    case_shape, column_type, comparable, expr_type, func_name, is_builtin, is_null_const, null_type,
+    numeric_shape, op_name, type_name, Oid,
+};
+use super::unsupported;
+use crate::page::ColumnType;
+use crate::pg::error::{guard, PgResult};
+use crate::pg::nodes::{self, list};
+use crate::pg::sys;
+use crate::plan::spec::{AggFunc, ArithOp, CmpOp, DfExpr, Literal, PlanSpec};
+
+/// The comparison a built-in operator performs, by its name (the caller checks the types).
+pub(super) fn cmp_op(opno: Oid) -> Option<CmpOp> {
+    Some(match op_name(opno).as_str() {
+        "=" => CmpOp::Eq,
+        "<>" => CmpOp::NotEq,
+        "<" => CmpOp::Lt,
+        "<=" => CmpOp::LtEq,
+        ">" => CmpOp::Gt,
+        ">=" => CmpOp::GtEq,
+        _ => return None,
+    })
+}
+
+/// AND/OR/NOT over translated arguments (NOT has one).
+pub(super) fn bool_expr(op: sys::BoolExprType, args: Vec<DfExpr>) -> Option<DfExpr> {
+    Some(match op {
+        sys::BoolExprType_AND_EXPR => DfExpr::And(args),
+        sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
+        _ => DfExpr::Not(Box::new(args.into_iter().next()?)),
+    })
+}
+
+/// IS [NOT] NULL of a translated argument.
+pub(super) fn null_test(n: &sys::NullTest, arg: Box<DfExpr>) -> DfExpr {
+    if n.nulltesttype == sys::NullTestType_IS_NULL {
+        DfExpr::IsNull(arg)
+    } else {
+        DfExpr::IsNotNull(arg)
+    }
+}
+
+/// Whether `e` computes integer arithmetic (which can fail on overflow).
+pub(super) fn has_int_arith(e: &DfExpr) -> bool {
+    match e {
+        DfExpr::IntArith(..) => true,
+        DfExpr::Column(_) | DfExpr::Literal(_) => false,
+        DfExpr::Compare(_, l, r) | DfExpr::Arith(_, l, r) | DfExpr::NumericDiv(l, r, _) => {
+            has_int_arith(l) || has_int_arith(r)
+        }
+        DfExpr::And(v) | DfExpr::Or(v) => v.iter().any(has_int_arith),
+        DfExpr::Not(x) | DfExpr::IsNull(x) | DfExpr::IsNotNull(x) | DfExpr::Cast(x, _) => has_int_arith(x),
+        DfExpr::Case(branches, default) => {
+            branches.iter().any(|(c, v)| has_int_arith(c) || has_int_arith(v))
+                || default.as_deref().is_some_and(has_int_arith)
+        }
+    }
+}
+
+/// Whether `e` is equalities between columns only (all of them become hash-join keys).
+pub(super) fn equalities_only(e: &DfExpr) -> bool {
+    match e {
+        DfExpr::And(v) => v.iter().all(equalities_only),
+        DfExpr::Compare(CmpOp::Eq, l, r) => {
+            matches!((l.as_ref(), r.as_ref()), (DfExpr::Column(_), DfExpr::Column(_)))
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn and_all(mut terms: Vec<DfExpr>) -> Option<DfExpr> {
+    match terms.len() {
+        0 => None,
+        1 => terms.pop(),
+        _ => Some(DfExpr::And(terms)),
+    }
+}
+
+impl Builder {
+    /// Is `e` numeric `+ - *` that DataFusion computes exactly from scan columns and constants
+    /// (declared digits within 38)? Then the scan ships the operands, not PostgreSQL's result:
+    /// Decimal128 arithmetic costs far less than PostgreSQL's numeric arithmetic per row.
+    /// No side effects (no columns are added).
+    pub(super) fn df_arithmetic(&self, e: *mut sys::Node) -> PgResult<bool> {
+        fn digits(b: &Builder, e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
+            if let Some((Literal::Decimal128 { precision, scale, .. }, _)) = folded_literal(e)? {
+                return Ok(Some(((precision as i8 - scale).max(0) as u32, scale.max(0) as u32)));
+            }
+            // SAFETY: `e` is a valid expression node; fields are read per its tag.
+            unsafe {
+                match nodes::tag(e) {
+                    sys::NodeTag_T_Var => {
+                        let v = &*(e as *mut sys::Var);
+                        let plain_leaf = b
+                            .leaves
+                            .iter()
+                            .any(|l| l.rtindex == v.varno && l.sub.is_none() && v.varlevelsup == 0);
+                        if !plain_leaf || v.vartype != sys::NUMERICOID {
+                            return Ok(None);
+                        }
+                        Ok(numeric_shape(v.vartypmod).map(|(p, s)| ((p as i8 - s) as u32, s as u32)))
+                    }
+                    sys::NodeTag_T_RelabelType => {
+                        digits(b, (*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+                    }
+                    sys::NodeTag_T_OpExpr => {
+                        let o = &*(e as *mut sys::OpExpr);
+                        let args: Vec<*mut sys::Node> = list(o.args);
+                        if args.len() != 2 {
+                            return Ok(None);
+                        }
+                        let (Some(l), Some(r)) = (digits(b, args[0])?, digits(b, args[1])?) else {
+                            return Ok(None);
+                        };
+                        let d = match o.opfuncid {
+                            sys::F_NUMERIC_ADD | sys::F_NUMERIC_SUB => (l.0.max(r.0) + 1, l.1.max(r.1)),
+                            sys::F_NUMERIC_MUL => (l.0 + r.0, l.1 + r.1),
+                            _ => return Ok(None),
+                        };
+                        Ok((d.0 + d.1 <= 38).then_some(d))
+                    }
+                    _ => Ok(None),
+                }
+            }
+        }
+        // SAFETY: a valid node.
+        if unsafe { nodes::tag(e) } != sys::NodeTag_T_OpExpr {
+            return Ok(false);
+        }
+        Ok(digits(self, e)?.is_some())
+    }
+
+    /// `e` as DataFusion arithmetic over scan columns, with its (integer digits, scale).
+    pub(super) fn arith(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, (u32, u32))> {
+        nodes::check_stack_depth()?;
+        let refuse =
+            || unsupported("aggregate over an expression of several tables (only + - * of numerics)");
+        // A constant (folded as the planner would) is a literal, not a column of every row.
+        if let Some((lit @ Literal::Decimal128 { precision, scale, .. }, _)) = folded_literal(e)? {
+            return Ok((
+                DfExpr::Literal(lit),
+                ((precision as i8 - scale).max(0) as u32, scale.max(0) as u32),
+            ));
+        }
+        // One relation's expression is a scan column, unless it is arithmetic DataFusion
+        // computes exactly (cheaper than PostgreSQL per row); otherwise (a subquery's columns,
+        // the nullable side of an outer join) DataFusion computes it over the joined row.
+        let in_scan = match self.leaf_of(e) {
+            Ok(_) => !self.df_arithmetic(e)?,
+            Err(_) => false,
+        };
+        if let (true, Ok(leaf)) = (in_scan, self.leaf_of(e)) {
+            if self.computable_in_scan(e, leaf)? {
+                self.scan_part(e)?;
+                let id = self.column(e)?;
+                return match self.columns[id].1 {
+                    ColumnType::Decimal128 { precision, scale } => {
+                        Ok((DfExpr::Column(id), ((precision as i8 - scale) as u32, scale as u32)))
+                    }
+                    _ => Err(refuse()),
+                };
+            }
+        }
+        // An integer as numeric (a subquery's count compared with an avg, say): exact.
+        if let Some((arg, ty @ ColumnType::Decimal128 { precision, .. })) = int_to_numeric(e) {
+            return Ok((DfExpr::Cast(Box::new(self.df_value(arg)?), ty), (precision as u32, 0)));
+        }
+        // A CASE (or COALESCE) whose results share one scale (a NULL branch aside).
+        let case = coalesce_as_case(e)?;
+        if let Some((int, scale, true)) = case_shape(case)? {
+            return Ok((self.case_df(case)?.0, (int, scale)));
+        }
+        // SAFETY: a valid expression node.
+        unsafe {
+            if nodes::tag(e) != sys::NodeTag_T_OpExpr {
+                return Err(refuse());
+            }
+            let o = &*(e as *mut sys::OpExpr);
+            let args: Vec<*mut sys::Node> = list(o.args);
+            if args.len() != 2 {
+                return Err(refuse());
+            }
+            let (op, combine): (ArithOp, fn((u32, u32), (u32, u32)) -> (u32, u32)) = match o.opfuncid {
+                sys::F_NUMERIC_ADD => (ArithOp::Add, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+                sys::F_NUMERIC_SUB => (ArithOp::Sub, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+                sys::F_NUMERIC_MUL => (ArithOp::Mul, |a, b| (a.0 + b.0, a.1 + b.1)),
+                _ => return Err(refuse()),
+            };
+            let (l, ld) = self.arith(args[0])?;
+            let (r, rd) = self.arith(args[1])?;
+            let digits = combine(ld, rd);
+            if digits.0 + digits.1 > 38 {
+                return Err(unsupported("numeric arithmetic over several tables beyond 38 digits"));
+            }
+            Ok((DfExpr::Arith(op, Box::new(l), Box::new(r)), digits))
+        }
+    }
+
+    /// `e` as an expression DataFusion evaluates over the joined row, where no scan may
+    /// compute it whole: CASE (searched), COALESCE, IS [NOT] NULL, AND/OR/NOT, comparisons and
+    /// numeric `+ - *`, over what scans compute (a relation's expression that is NULL for NULL
+    /// input, a subquery's column) and constants. DataFusion's CASE takes a branch whose
+    /// condition is true, as PostgreSQL's does; a numeric result's display scale is the caller's
+    /// concern (a column's block type fixes it).
+    pub(super) fn df_value(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+        nodes::check_stack_depth()?;
+        let refuse = || {
+            // SAFETY: `e` is a valid expression node.
+            let what = match unsafe { nodes::call(e) } {
+                Some((f, _)) => format!("function {}", func_name(f)),
+                None => "expression".to_string(),
+            };
+            unsupported(format!(
+                "{what} computed after the joins (DataFusion computes only CASE, COALESCE, IS NULL, comparisons, + - * of numerics and + - * / % of integers there)"
+            ))
+        };
+        if let Some((lit, _)) = folded_literal(e)? {
+            return Ok(DfExpr::Literal(lit));
+        }
+        if is_null_const(e) {
+            return Ok(DfExpr::Literal(Literal::Null(null_type(e)?)));
+        }
+        // SAFETY: pull_varnos over a valid expression of this query level.
+        if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0 {
+            // `current_date`: no scan of the join it is used in is sure to carry it.
+            return Err(unsupported("expression without columns that is not a constant (current_date, now(), ...) computed after the joins"));
+        }
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                self.scan_part(e)?;
+                let id = self.column(e)?;
+                return self.column_expr(id);
+            }
+        }
+        // SAFETY: a valid expression node; fields are read per its tag.
+        unsafe {
+            match nodes::tag(e) {
+                // `CASE WHEN a1 IS NOT NULL THEN a1 ... ELSE an END`: the first argument is
+                // always evaluated, the others only when reached.
+                sys::NodeTag_T_CoalesceExpr => {
+                    let c = &*(e as *mut sys::CoalesceExpr);
+                    let args: Vec<*mut sys::Node> = list(c.args);
+                    let mut values = Vec::with_capacity(args.len());
+                    for (k, &a) in args.iter().enumerate() {
+                        values.push(if k == 0 {
+                            self.df_value(a)?
+                        } else {
+                            self.guarded(|b| b.df_value(a))?
+                        });
+                    }
+                    let Some(last) = values.pop() else { return Err(refuse()) };
+                    let branches =
+                        values.into_iter().map(|v| (DfExpr::IsNotNull(Box::new(v.clone())), v)).collect();
+                    Ok(DfExpr::Case(branches, Some(Box::new(last))))
+                }
+                sys::NodeTag_T_CaseExpr => {
+                    let c = &*(e as *mut sys::CaseExpr);
+                    if !c.arg.is_null() {
+                        return Err(unsupported("CASE x WHEN ... computed after the joins"));
+                    }
+                    let mut branches = Vec::new();
+                    for (k, w) in list::<sys::CaseWhen>(c.args).into_iter().enumerate() {
+                        let (cond, result) = ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node);
+                        let cond =
+                            if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
+                        branches.push((cond, self.guarded(|b| b.df_value(result))?));
+                    }
+                    let default = if c.defresult.is_null() {
+                        DfExpr::Literal(Literal::Null(null_type(e)?))
+                    } else {
+                        self.guarded(|b| b.df_value(c.defresult as *mut sys::Node))?
+                    };
+                    Ok(DfExpr::Case(branches, Some(Box::new(default))))
+                }
+                // Binary-compatible (varchar as text): the same values.
+                sys::NodeTag_T_RelabelType => {
+                    self.df_value((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+                }
+                // A collation label: the value itself (comparisons check their collation).
+                sys::NodeTag_T_CollateExpr => {
+                    self.df_value((*(e as *mut sys::CollateExpr)).arg as *mut sys::Node)
+                }
+                sys::NodeTag_T_BoolExpr | sys::NodeTag_T_NullTest => self.join_cond(e),
+                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::BOOLOID => self.join_cond(e),
+                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::NUMERICOID => Ok(self.arith(e)?.0),
+                sys::NodeTag_T_FuncExpr => match (int_to_numeric(e), nodes::call(e)) {
+                    (Some((arg, ty)), _) => Ok(DfExpr::Cast(Box::new(self.df_value(arg)?), ty)),
+                    // A narrowing integer cast (`x::smallint`): `x + 0` checked in the target
+                    // type, with PostgreSQL's "smallint out of range" (22003).
+                    (None, Some((sys::F_INT2_INT4 | sys::F_INT2_INT8 | sys::F_INT4_INT8, _))) if self.guarded => {
+                        Err(unsupported("a narrowing integer cast in a CASE branch or COALESCE argument computed after the joins"))
+                    }
+                    (None, Some((sys::F_INT2_INT4 | sys::F_INT2_INT8 | sys::F_INT4_INT8, args))) => {
+                        let [arg] = list::<sys::Node>(args)[..] else { return Err(refuse()) };
+                        let zero = Box::new(DfExpr::Literal(Literal::Int64(0)));
+                        Ok(DfExpr::IntArith(ArithOp::Add, Box::new(self.df_value(arg)?), zero, column_type(e)?))
+                    }
+                    _ => Err(refuse()),
+                },
+                sys::NodeTag_T_OpExpr => match int_op((*(e as *mut sys::OpExpr)).opfuncid) {
+                    // DataFusion may evaluate a boolean CASE's branches for every row (it
+                    // rewrites the CASE into AND/OR): an overflow PostgreSQL would not raise.
+                    Some(_) if self.guarded => Err(unsupported(
+                        "integer arithmetic in a CASE branch or COALESCE argument computed after the joins",
+                    )),
+                    Some(op) => {
+                        let args: Vec<*mut sys::Node> = list((*(e as *mut sys::OpExpr)).args);
+                        let [l, r] = args.as_slice() else { return Err(refuse()) };
+                        let (l, r) = (self.df_value(*l)?, self.df_value(*r)?);
+                        Ok(DfExpr::IntArith(op, Box::new(l), Box::new(r), column_type(e)?))
+                    }
+                    None => Err(refuse()),
+                },
+                _ => Err(refuse()),
+            }
+        }
+    }
+
+    /// A numeric CASE whose branches have different scales (`CASE WHEN .. THEN price * qty ELSE 0
+    /// END`), as an aggregate argument: a value column at the largest scale and an int4 column
+    /// with each value's own display scale (NULL for a NULL value), from which PostgreSQL's sum
+    /// display scale (the largest over the group) is rebuilt. In the scan when the CASE reads
+    /// one relation (`e + 0.00..`, `scale(e)`), else computed by DataFusion after the joins.
+    pub(super) fn varying_scale(
+        &mut self,
+        e: *mut sys::Node,
+        int: u32,
+        smax: u32,
+    ) -> PgResult<(usize, usize)> {
+        if int + smax > 38 {
+            return Err(unsupported("numeric CASE beyond 38 digits"));
+        }
+        let ty = ColumnType::Decimal128 { precision: (int + smax) as u8, scale: smax as i8 };
+        // `e + 0.000` (smax zeros): the value itself, at display scale smax when its own is not
+        // larger; one that is larger (the branch scales were wrong) keeps it and the encoder
+        // refuses it, as for any numeric column. Never rounds.
+        // SAFETY: a numeric zero with smax fractional digits; makeConst keeps the pointer.
+        let zero = guard(|| unsafe {
+            let d = sys::int64_div_fast_to_numeric(0, smax as i32) as sys::Datum;
+            sys::makeConst(sys::NUMERICOID, -1, 0, -1, d, false, false) as *mut sys::Node
+        })?;
+        let value_key = make_func(sys::F_NUMERIC_ADD, sys::NUMERICOID, &[e, zero])?;
+        let scale_key = make_func(sys::F_SCALE, sys::INT4OID, &[e])?;
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                return Ok((
+                    self.column_as(value_key, Some(ty))?,
+                    self.column_as(scale_key, Some(ColumnType::Int32))?,
+                ));
+            }
+        }
+        let mut ids = [0usize; 2];
+        // The CASE for DataFusion, translated once for both columns.
+        let mut df: Option<(DfExpr, DfExpr)> = None;
+        for (k, key) in [value_key, scale_key].into_iter().enumerate() {
+            if let Some(&(id, _)) =
+                self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, key))
+            {
+                ids[k] = id;
+                continue;
+            }
+            let (value, scale) = match &df {
+                Some(d) => d.clone(),
+                None => {
+                    let d = self.case_df(e)?;
+                    df = Some(d.clone());
+                    d
+                }
+            };
+            let (expr, t) = if k == 0 {
+                (value, ty)
+            } else {
+                let null = DfExpr::Literal(Literal::Null(ColumnType::Int32));
+                (
+                    DfExpr::Case(vec![(DfExpr::IsNull(Box::new(value)), null)], Some(Box::new(scale))),
+                    ColumnType::Int32,
+                )
+            };
+            self.columns.push((key, t, COMPUTED));
+            ids[k] = self.columns.len() - 1;
+            self.computed.push((ids[k], expr));
+        }
+        Ok((ids[0], ids[1]))
+    }
+
+    /// A searched numeric CASE over several relations for DataFusion: its value, and the display
+    /// scale of the branch taken (a literal per branch).
+    pub(super) fn case_df(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, DfExpr)> {
+        nodes::check_stack_depth()?;
+        // SAFETY: `e` is a CaseExpr (checked by case_shape before).
+        let c = unsafe { &*(e as *mut sys::CaseExpr) };
+        if !c.arg.is_null() {
+            return Err(unsupported("CASE x WHEN ... over several tables"));
+        }
+        fn result(b: &mut Builder, r: *mut sys::Node) -> PgResult<(DfExpr, DfExpr)> {
+            if r.is_null() || is_null_const(r) {
+                let null = DfExpr::Literal(Literal::Null(ColumnType::Int32));
+                return Ok((
+                    DfExpr::Literal(Literal::Null(ColumnType::Decimal128 { precision: 1, scale: 0 })),
+                    null,
+                ));
+            }
+            let (v, (_, scale)) = b.arith(r)?;
+            Ok((v, DfExpr::Literal(Literal::Int64(scale as i64))))
+        }
+        let mut branches = Vec::new();
+        let mut scales = Vec::new();
+        // SAFETY: the CASE's WHEN list.
+        // Only the first condition is always evaluated (see `scan_part`).
+        for (k, w) in unsafe { list::<sys::CaseWhen>(c.args) }.into_iter().enumerate() {
+            let (cond, res) = unsafe { ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node) };
+            let (v, sc) = self.guarded(|b| result(b, res))?;
+            let cond = if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
+            branches.push((cond.clone(), v));
+            scales.push((cond, sc));
+        }
+        let (dv, ds) = self.guarded(|b| result(b, c.defresult as *mut sys::Node))?;
+        Ok((DfExpr::Case(branches, Some(Box::new(dv))), DfExpr::Case(scales, Some(Box::new(ds)))))
+    }
+
+    /// A condition between relations, for DataFusion: AND/OR/NOT over comparisons of columns
+    /// whose order and equality DataFusion shares with PostgreSQL; a term of one relation is a
+    /// boolean column of that relation's scan.
+    pub(super) fn join_cond(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+        nodes::check_stack_depth()?;
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                if expr_type(e)?.0 != sys::BOOLOID {
+                    return Err(unsupported("join condition"));
+                }
+                self.scan_part(e)?;
+                let id = self.column(e)?;
+                return self.column_expr(id);
+            }
+        }
+        let refuse = || unsupported("join condition (only comparisons of columns of the same kind)");
+        // SAFETY: a valid qual expression.
+        unsafe {
+            match nodes::tag(e) {
+                sys::NodeTag_T_BoolExpr => {
+                    let b = &*(e as *mut sys::BoolExpr);
+                    let args = list::<sys::Node>(b.args)
+                        .into_iter()
+                        .map(|a| self.join_cond(a))
+                        .collect::<PgResult<Vec<_>>>()?;
+                    bool_expr(b.boolop, args).ok_or_else(refuse)
+                }
+                sys::NodeTag_T_NullTest => {
+                    // `b.x IS NULL` above an outer join: true for null-extended rows.
+                    let n = &*(e as *mut sys::NullTest);
+                    if n.argisrow {
+                        return Err(refuse());
+                    }
+                    let a = Box::new(self.df_value(n.arg as *mut sys::Node)?);
+                    Ok(null_test(n, a))
+                }
+                sys::NodeTag_T_OpExpr => {
+                    let o = &*(e as *mut sys::OpExpr);
+                    let args: Vec<*mut sys::Node> = list(o.args);
+                    if args.len() != 2 || !is_builtin(o.opno) {
+                        return Err(refuse());
+                    }
+                    let op = cmp_op(o.opno).ok_or_else(refuse)?;
+                    let (l, lty) = self.operand(args[0])?;
+                    let (r, rty) = self.operand(args[1])?;
+                    let (lt, rt) = (expr_type(args[0])?, expr_type(args[1])?);
+                    let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
+                    if !comparable(lty, lt, rty, rt, equality, o.inputcollid) {
+                        return Err(unsupported(format!(
+                            "join condition comparing {} with {}",
+                            type_name(lt.0, lt.1),
+                            type_name(rt.0, rt.1)
+                        )));
+                    }
+                    Ok(DfExpr::Compare(op, Box::new(l), Box::new(r)))
+                }
+                // A boolean CASE or COALESCE (`WHERE COALESCE(b.flag, false)`).
+                sys::NodeTag_T_CaseExpr | sys::NodeTag_T_CoalesceExpr if expr_type(e)?.0 == sys::BOOLOID => {
+                    self.df_value(e)
+                }
+                _ => Err(refuse()),
+            }
+        }
+    }
+
+    /// An operand of a comparison DataFusion evaluates: a constant as a literal, else a column.
+    pub(super) fn operand(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, ColumnType)> {
+        nodes::check_stack_depth()?;
+        if let Some((lit, ty)) = const_literal(e)? {
+            return Ok((DfExpr::Literal(lit), ty));
+        }
+        // A constant expression (`40000` cast to numeric): folded as the planner would (immutable
+        // functions only).
+        // SAFETY: pull_varnos and constant folding on a copy of a valid expression.
+        if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0 {
+            let copy = nodes::copy(e)?;
+            let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
+            if let Some((lit, ty)) = const_literal(folded)? {
+                return Ok((DfExpr::Literal(lit), ty));
+            }
+        }
+        if let Ok(leaf) = self.leaf_of(e) {
+            if self.computable_in_scan(e, leaf)? {
+                self.scan_part(e)?;
+                let id = self.any_column(e, None)?;
+                return Ok((self.column_expr(id)?, self.columns[id].1));
+            }
+        }
+        // Conditions run before DataFusion's computed columns exist: the expression itself. A
+        // comparison needs its value only, not its display scale (`COALESCE(x, 0) < 10`).
+        let ty = match column_type(e) {
+            Err(_) if expr_type(e)?.0 == sys::NUMERICOID => {
+                ColumnType::Decimal128 { precision: 38, scale: 0 }
+            }
+            t => t?,
+        };
+        Ok((self.df_value(e)?, ty))
+    }
+}
+
+/// `e`'s argument and its exact decimal type when `e` is PostgreSQL's cast of an integer to
+/// numeric (`int8_numeric`: every value fits 19 digits).
+pub(super) fn int_to_numeric(e: *mut sys::Node) -> Option<(*mut sys::Node, ColumnType)> {
+    // SAFETY: `e` is a valid expression node; a call's arguments are expression nodes.
+    let (funcid, args) = unsafe { nodes::call(e)? };
+    let args: Vec<*mut sys::Node> = unsafe { list(args) };
+    let precision = match funcid {
+        sys::F_NUMERIC_INT2 => 5,
+        sys::F_NUMERIC_INT4 => 10,
+        sys::F_NUMERIC_INT8 => 19,
+        _ => return None,
+    };
+    match args.as_slice() {
+        [arg] => Some((*arg, ColumnType::Decimal128 { precision, scale: 0 })),
+        _ => None,
+    }
+}
+
+/// The operation of PostgreSQL's integer `+ - * / %` (int2, int4, int8 and their mixes).
+pub(super) fn int_op(funcid: u32) -> Option<ArithOp> {
+    match funcid {
+        sys::F_INT2PL
+        | sys::F_INT4PL
+        | sys::F_INT8PL
+        | sys::F_INT24PL
+        | sys::F_INT42PL
+        | sys::F_INT48PL
+        | sys::F_INT84PL
+        | sys::F_INT28PL
+        | sys::F_INT82PL => Some(ArithOp::Add),
+        sys::F_INT2MI
+        | sys::F_INT4MI
+        | sys::F_INT8MI
+        | sys::F_INT24MI
+        | sys::F_INT42MI
+        | sys::F_INT48MI
+        | sys::F_INT84MI
+        | sys::F_INT28MI
+        | sys::F_INT82MI => Some(ArithOp::Sub),
+        sys::F_INT2MUL
+        | sys::F_INT4MUL
+        | sys::F_INT8MUL
+        | sys::F_INT24MUL
+        | sys::F_INT42MUL
+        | sys::F_INT48MUL
+        | sys::F_INT84MUL
+        | sys::F_INT28MUL
+        | sys::F_INT82MUL => Some(ArithOp::Mul),
+        sys::F_INT2DIV
+        | sys::F_INT4DIV
+        | sys::F_INT8DIV
+        | sys::F_INT24DIV
+        | sys::F_INT42DIV
+        | sys::F_INT48DIV
+        | sys::F_INT84DIV
+        | sys::F_INT28DIV
+        | sys::F_INT82DIV => Some(ArithOp::Div),
+        sys::F_INT2MOD | sys::F_INT4MOD | sys::F_INT8MOD => Some(ArithOp::Mod),
+        _ => None,
+    }
+}
+
+/// A node-side expression of a block's select list (over `Var(INDEX_VAR, k)` output columns)
+/// for DataFusion: (expression over stage columns, type, whether only its value is exact).
+/// `+ - *` of numerics keep PostgreSQL's display scale; `numeric_div` (avg) is PostgreSQL's value
+/// at a fixed scale, good for comparisons only. None: not translatable.
+pub(super) fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(DfExpr, ColumnType, bool)>> {
+    nodes::check_stack_depth()?;
+    let stage = plan.stage_types();
+    let scan = plan.scan_types();
+    // SAFETY: `e` is a node of the block's mutated target list.
+    unsafe {
+        if let Some(k) = index_var(e) {
+            let Some(&id) = plan.output.get(k) else { return Ok(None) };
+            return Ok(stage.get(id).map(|&t| (DfExpr::Column(id), t, false)));
+        }
+        match nodes::tag(e) {
+            // A constant (an arm's label in a UNION, say), cast to its own type's block type.
+            sys::NodeTag_T_Const => Ok(match const_literal(e)? {
+                Some((lit, _)) => Some((DfExpr::Literal(lit), column_type(e)?, false)),
+                _ => None,
+            }),
+            sys::NodeTag_T_FuncExpr => {
+                let f = &*(e as *mut sys::FuncExpr);
+                let args: Vec<*mut sys::Node> = list(f.args);
+                match (f.funcid, args.as_slice()) {
+                    // numeric(count): the divisor of avg, kept as int64.
+                    (sys::F_NUMERIC_INT8, [a]) => Ok(match post_expr(*a, plan)? {
+                        Some((x, ColumnType::Int64, false)) => Some((x, ColumnType::Int64, false)),
+                        _ => None,
+                    }),
+                    (sys::F_NUMERIC_DIV, [a, b]) => {
+                        let (Some((x, xt, false)), Some((y, yt, false))) =
+                            (post_expr(*a, plan)?, post_expr(*b, plan)?)
+                        else {
+                            return Ok(None);
+                        };
+                        // The quotient's integer digits: those of the summed column (avg).
+                        let sum_arg = match (&x, &plan.grouping) {
+                            (DfExpr::Column(id), Some(g)) if *id >= g.keys.len() => g
+                                .aggs
+                                .get(id - g.keys.len())
+                                .filter(|a| a.func == AggFunc::Sum)
+                                .and_then(|a| a.arg),
+                            _ => None,
+                        };
+                        let (Some(arg), ColumnType::Decimal128 { scale: xs, .. }, ColumnType::Int64) =
+                            (sum_arg, xt, yt)
+                        else {
+                            return Ok(None);
+                        };
+                        let ColumnType::Decimal128 { precision, scale } = scan[arg] else { return Ok(None) };
+                        let int = (precision as i8 - scale) as i32;
+                        let fixed = (38 - int - 1).min(32);
+                        if fixed < xs as i32 {
+                            return Ok(None);
+                        }
+                        let ty = ColumnType::Decimal128 { precision: 38, scale: fixed as i8 };
+                        Ok(Some((DfExpr::NumericDiv(Box::new(x), Box::new(y), fixed as i8), ty, true)))
+                    }
+                    _ => Ok(None),
+                }
+            }
+            sys::NodeTag_T_OpExpr => {
+                let o = &*(e as *mut sys::OpExpr);
+                let args: Vec<*mut sys::Node> = list(o.args);
+                let op = match o.opfuncid {
+                    sys::F_NUMERIC_ADD => ArithOp::Add,
+                    sys::F_NUMERIC_SUB => ArithOp::Sub,
+                    sys::F_NUMERIC_MUL => ArithOp::Mul,
+                    _ => return Ok(None),
+                };
+                let [a, b] = args.as_slice() else { return Ok(None) };
+                let (Some((x, xt, xv)), Some((y, yt, yv))) = (post_expr(*a, plan)?, post_expr(*b, plan)?)
+                else {
+                    return Ok(None);
+                };
+                // Times a constant +-10^-k (`sum(..) * 0.0001`, TPC-H Q11): the unscaled value is
+                // unchanged, so even a 38-digit sum cannot overflow; the scales add up.
+                let unit =
+                    |e: &DfExpr| matches!(e, DfExpr::Literal(Literal::Decimal128 { value: 1 | -1, .. }));
+                if let (
+                    ArithOp::Mul,
+                    ColumnType::Decimal128 { scale: s1, .. },
+                    ColumnType::Decimal128 { scale: s2, .. },
+                ) = (op, xt, yt)
+                {
+                    let scale = s1 as i32 + s2 as i32;
+                    if (unit(&x) || unit(&y)) && (0..=38).contains(&scale) {
+                        let ty = ColumnType::Decimal128 { precision: 38, scale: scale as i8 };
+                        return Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, xv || yv)));
+                    }
+                }
+                let (
+                    ColumnType::Decimal128 { precision: p1, scale: s1 },
+                    ColumnType::Decimal128 { precision: p2, scale: s2 },
+                ) = (xt, yt)
+                else {
+                    return Ok(None);
+                };
+                let (i1, i2) = ((p1 as i8 - s1) as u32, (p2 as i8 - s2) as u32);
+                let (s1, s2) = (s1 as u32, s2 as u32);
+                let (int, scale) = match op {
+                    ArithOp::Mul => (i1 + i2, s1 + s2),
+                    _ => (i1.max(i2) + 1, s1.max(s2)),
+                };
+                let value_only = xv || yv;
+                let ty = if value_only && scale <= 38 {
+                    ColumnType::Decimal128 { precision: 38, scale: scale as i8 }
+                } else if !value_only && int + scale <= 38 {
+                    ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 }
+                } else {
+                    return Ok(None);
+                };
+                Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, value_only)))
+            }
+            _ => Ok(None),
+        }
+    }
+}
+
+/// A HAVING expression over INDEX_VAR columns, for DataFusion.
+pub(super) fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
+    nodes::check_stack_depth()?;
+    let refuse = || unsupported("HAVING expression");
+    // SAFETY: `e` is a valid node of the mutated HAVING tree.
+    unsafe {
+        match nodes::tag(e) {
+            sys::NodeTag_T_Var => index_var(e).map(DfExpr::Column).ok_or_else(refuse),
+            sys::NodeTag_T_Const => match const_literal(e)? {
+                Some((lit, _)) => Ok(DfExpr::Literal(lit)),
+                None => Err(refuse()),
+            },
+            sys::NodeTag_T_BoolExpr => {
+                let b = &*(e as *mut sys::BoolExpr);
+                let args =
+                    list::<sys::Node>(b.args).into_iter().map(df_expr).collect::<PgResult<Vec<_>>>()?;
+                bool_expr(b.boolop, args).ok_or_else(refuse)
+            }
+            sys::NodeTag_T_NullTest => {
+                let n = &*(e as *mut sys::NullTest);
+                if n.argisrow {
+                    return Err(refuse());
+                }
+                let a = Box::new(df_expr(n.arg as *mut sys::Node)?);
+                Ok(null_test(n, a))
+            }
+            sys::NodeTag_T_OpExpr => {
+                let o = &*(e as *mut sys::OpExpr);
+                let args: Vec<*mut sys::Node> = list(o.args);
+                if args.len() != 2 || !is_builtin(o.opno) {
+                    return Err(refuse());
+                }
+                // Comparisons DataFusion makes exactly as PostgreSQL: integers (int2/int4/int8
+                // after widening), numerics (decimals of any scales: group keys, sums, min/max,
+                // constants) and dates, each side a column or a constant.
+                const INTEGERS: [Oid; 3] = [sys::INT2OID, sys::INT4OID, sys::INT8OID];
+                let types = args.iter().map(|&a| expr_type(a).map(|t| t.0)).collect::<PgResult<Vec<_>>>()?;
+                let same_kind = types.iter().all(|t| INTEGERS.contains(t))
+                    || types.iter().all(|&t| t == sys::NUMERICOID)
+                    || types.iter().all(|&t| t == sys::DATEOID);
+                let simple =
+                    args.iter().all(|&a| matches!(nodes::tag(a), sys::NodeTag_T_Var | sys::NodeTag_T_Const));
+                if !same_kind || !simple {
+                    return Err(refuse());
+                }
+                let op = cmp_op(o.opno).ok_or_else(refuse)?;
+                Ok(DfExpr::Compare(op, Box::new(df_expr(args[0])?), Box::new(df_expr(args[1])?)))
+            }
+            _ => Err(refuse()),
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! FROM and joins: the join tree of a query block, its base relations (the scan leaves) and
+//! every condition of WHERE and `JOIN ... ON`, placed in a leaf's scan where that cannot change
+//! the join's rows, else in the join (DataFusion).
+
+use std::ffi::c_void;
+
+use super::context::Builder;
+use super::expr::and_all;
+use super::unsupported;
+use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::nodes::{self, list};
+use crate::pg::sys;
+use crate::plan::spec::{DfExpr, JoinKind, JoinTree};
+
+/// The FROM clause as a tree: base relations, inner joins (and FROM lists) with their
+/// conditions split into AND terms, outer joins with their ON terms.
+pub(super) enum FromNode {
+    Leaf(i32),
+    Inner(Vec<FromNode>, Vec<*mut sys::Node>),
+    Outer(JoinKind, Box<FromNode>, Box<FromNode>, Vec<*mut sys::Node>),
+}
+
+/// The FROM clause taken apart.
+pub(super) struct FromItems {
+    /// Range-table indexes of the base relations, in order, and whether each is nullable.
+    pub(super) leaves: Vec<(i32, bool)>,
+    pub(super) has_outer: bool,
+}
+
+impl FromItems {
+    pub(super) fn walk(&mut self, node: *mut sys::Node, nullable: bool) -> PgResult<FromNode> {
+        nodes::check_stack_depth()?;
+        // SAFETY: jointree nodes of an analyzed query.
+        unsafe {
+            match nodes::tag(node) {
+                sys::NodeTag_T_RangeTblRef => {
+                    let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
+                    self.leaves.push((rti, nullable));
+                    Ok(FromNode::Leaf(rti))
+                }
+                sys::NodeTag_T_FromExpr => {
+                    let f = &*(node as *mut sys::FromExpr);
+                    let children = list::<sys::Node>(f.fromlist)
+                        .into_iter()
+                        .map(|item| self.walk(item, nullable))
+                        .collect::<PgResult<Vec<_>>>()?;
+                    Ok(FromNode::Inner(children, conjuncts(f.quals)))
+                }
+                sys::NodeTag_T_JoinExpr => {
+                    let j = &*(node as *mut sys::JoinExpr);
+                    let kind = match j.jointype {
+                        sys::JoinType_JOIN_INNER => {
+                            let l = self.walk(j.larg, nullable)?;
+                            let r = self.walk(j.rarg, nullable)?;
+                            return Ok(FromNode::Inner(vec![l, r], conjuncts(j.quals)));
+                        }
+                        sys::JoinType_JOIN_LEFT => JoinKind::Left,
+                        sys::JoinType_JOIN_RIGHT => JoinKind::Right,
+                        sys::JoinType_JOIN_FULL => JoinKind::Full,
+                        _ => return Err(unsupported("join type (semi/anti joins)")),
+                    };
+                    self.has_outer = true;
+                    let l =
+                        self.walk(j.larg, nullable || matches!(kind, JoinKind::Right | JoinKind::Full))?;
+                    let r = self.walk(j.rarg, nullable || matches!(kind, JoinKind::Left | JoinKind::Full))?;
+                    Ok(FromNode::Outer(kind, Box::new(l), Box::new(r), conjuncts(j.quals)))
+                }
+                _ => Err(unsupported("FROM item")),
+            }
+        }
+    }
+}
+
+impl FromNode {
+    /// Every condition, in order (inner joins only: the flat plan).
+    pub(super) fn all_quals(&self, out: &mut Vec<*mut sys::Node>) {
+        match self {
+            FromNode::Leaf(_) => {}
+            FromNode::Inner(children, quals) => {
+                for c in children {
+                    c.all_quals(out);
+                }
+                out.extend(quals);
+            }
+            FromNode::Outer(_, l, r, quals) => {
+                l.all_quals(out);
+                r.all_quals(out);
+                out.extend(quals);
+            }
+        }
+    }
+
+    /// Relations a condition evaluated at this node may filter before the node (in their scan
+    /// SQL) without changing its rows: through inner joins and the preserved side of outer joins.
+    pub(super) fn cluster(&self, out: &mut Vec<i32>) {
+        match self {
+            FromNode::Leaf(rti) => out.push(*rti),
+            FromNode::Inner(children, _) => children.iter().for_each(|c| c.cluster(out)),
+            FromNode::Outer(JoinKind::Left, l, _, _) => l.cluster(out),
+            FromNode::Outer(JoinKind::Right, _, r, _) => r.cluster(out),
+            FromNode::Outer(..) => {}
+        }
+    }
+}
+
+/// Split an AND (or an implicit-AND list) into its terms.
+pub(super) fn conjuncts(e: *mut sys::Node) -> Vec<*mut sys::Node> {
+    let mut out = Vec::new();
+    fn go(e: *mut sys::Node, out: &mut Vec<*mut sys::Node>) {
+        if e.is_null() {
+            return;
+        }
+        // SAFETY: a qual expression of the query.
+        unsafe {
+            match nodes::tag(e) {
+                sys::NodeTag_T_BoolExpr
+                    if (*(e as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR =>
+                {
+                    for a in list::<sys::Node>((*(e as *mut sys::BoolExpr)).args) {
+                        go(a, out);
+                    }
+                }
+                sys::NodeTag_T_List => {
+                    for a in list::<sys::Node>(e as *mut sys::List) {
+                        go(a, out);
+                    }
+                }
+                _ => out.push(e),
+            }
+        }
+    }
+    go(e, &mut out);
+    out
+}
+
+impl Builder {
+    /// A condition of the FROM clause, join aliases flattened; refused if volatile in a query
+    /// over several tables (PostgreSQL evaluates it once per joined row).
+    pub(super) fn condition(
+        &self,
+        c: *mut sys::Node,
+        flatten: &dyn Fn(*mut sys::Node) -> PgResult<*mut sys::Node>,
+    ) -> PgResult<*mut sys::Node> {
+        let c = flatten(c)?;
+        // SAFETY: a valid expression.
+        if self.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(c) })? {
+            return Err(unsupported("volatile function in a query over several tables"));
+        }
+        Ok(c)
+    }
+
+    /// The join tree for DataFusion (outer joins present). Terms of one relation go into its scan
+    /// where [`FromNode::cluster`] allows; the others become the join's ON filter (or, at the
+    /// top, `top_terms`: the filter above the whole tree).
+    pub(super) fn convert(
+        &mut self,
+        node: &FromNode,
+        top: bool,
+        top_terms: &mut Vec<DfExpr>,
+        flatten: &dyn Fn(*mut sys::Node) -> PgResult<*mut sys::Node>,
+    ) -> PgResult<JoinTree> {
+        let leaf_index = |b: &Builder, rti: i32| {
+            b.leaves.iter().position(|l| l.rtindex == rti).ok_or_else(|| PgError::internal("join tree leaf"))
+        };
+        let mut pushable = Vec::new();
+        let (tree, quals) = match node {
+            FromNode::Leaf(rti) => return Ok(JoinTree::Leaf(leaf_index(self, *rti)?)),
+            FromNode::Inner(children, quals) => {
+                node.cluster(&mut pushable);
+                let mut it = children.iter();
+                let first = it.next().ok_or_else(|| unsupported("empty FROM"))?;
+                let mut tree = self.convert(first, false, top_terms, flatten)?;
+                for c in it {
+                    let right = self.convert(c, false, top_terms, flatten)?;
+                    tree = JoinTree::Join {
+                        kind: JoinKind::Inner,
+                        left: Box::new(tree),
+                        right: Box::new(right),
+                        on: None,
+                    };
+                }
+                (tree, quals)
+            }
+            FromNode::Outer(kind, l, r, quals) => {
+                match kind {
+                    JoinKind::Left => r.cluster(&mut pushable),
+                    JoinKind::Right => l.cluster(&mut pushable),
+                    _ => {}
+                }
+                let left = self.convert(l, false, top_terms, flatten)?;
+                let right = self.convert(r, false, top_terms, flatten)?;
+                (
+                    JoinTree::Join { kind: *kind, left: Box::new(left), right: Box::new(right), on: None },
+                    quals,
+                )
+            }
+        };
+        let mut on = Vec::new();
+        for &c in quals {
+            let c = self.condition(c, flatten)?;
+            match self.leaf_of(c) {
+                Ok(leaf)
+                    if pushable.contains(&self.leaves[leaf].rtindex) && self.leaves[leaf].sub.is_none() =>
+                {
+                    self.leaves[leaf].quals.push(c)
+                }
+                _ => on.push(self.join_cond(c)?),
+            }
+        }
+        if top {
+            top_terms.extend(on);
+            return Ok(tree);
+        }
+        match tree {
+            JoinTree::Join { kind, left, right, on: None } => {
+                Ok(JoinTree::Join { kind, left, right, on: and_all(on) })
+            }
+            t if on.is_empty() => Ok(t),
+            _ => Err(unsupported("condition over several tables of a subquery under an outer join")),
+        }
+    }
+
+    /// Restrictions implied by an OR over several relations (PostgreSQL's own
+    /// `extract_restriction_or_clauses`): from `(a1 AND j1) OR (a2 AND j2)`, where `a1`, `a2` read
+    /// only relation L, `a1 OR a2` may filter L's scan. A row of L for which it is not true makes
+    /// every arm false or NULL, so the OR drops every joined row it is part of; the OR itself
+    /// still runs after the join (TPC-H Q19: lineitem's and part's scans keep only the rows some
+    /// arm can accept). Only for a WHERE (or inner join) term over relations no outer join
+    /// null-extends; per relation with its own terms in every arm.
+    pub(super) fn implied_restrictions(&self, c: *mut sys::Node) -> PgResult<Vec<(usize, *mut sys::Node)>> {
+        // SAFETY: a valid qual expression of the query.
+        let arms: Vec<*mut sys::Node> = unsafe {
+            if nodes::tag(c) != sys::NodeTag_T_BoolExpr
+                || (*(c as *mut sys::BoolExpr)).boolop != sys::BoolExprType_OR_EXPR
+            {
+                return Ok(Vec::new());
+            }
+            list((*(c as *mut sys::BoolExpr)).args)
+        };
+        // Per arm: (leaf, that leaf's conjuncts of the arm).
+        let mut per_arm: Vec<Vec<(usize, Vec<*mut sys::Node>)>> = Vec::new();
+        for &arm in &arms {
+            let mut by_leaf: Vec<(usize, Vec<*mut sys::Node>)> = Vec::new();
+            for t in conjuncts(arm) {
+                // SAFETY: pull_varnos over a valid expression of this query level.
+                let varno = guard(|| unsafe { sys::pgf_expr_varno(t) })?;
+                let Some(leaf) = self
+                    .leaves
+                    .iter()
+                    .position(|l| varno > 0 && l.rtindex == varno && l.sub.is_none() && !l.nullable)
+                else {
+                    continue;
+                };
+                match by_leaf.iter_mut().find(|(l, _)| *l == leaf) {
+                    Some((_, ts)) => ts.push(t),
+                    None => by_leaf.push((leaf, vec![t])),
+                }
+            }
+            per_arm.push(by_leaf);
+        }
+        let Some(first) = per_arm.first() else { return Ok(Vec::new()) };
+        let mut out = Vec::new();
+        for &(leaf, _) in first {
+            let mut ors: *mut sys::List = std::ptr::null_mut();
+            let mut every_arm = true;
+            for arm in &per_arm {
+                let Some((_, ts)) = arm.iter().find(|(l, _)| *l == leaf) else {
+                    every_arm = false;
+                    break;
+                };
+                let term = match ts.as_slice() {
+                    [one] => *one,
+                    many => {
+                        let mut args: *mut sys::List = std::ptr::null_mut();
+                        for &t in many {
+                            args = nodes::append(args, t as *mut c_void)?;
+                        }
+                        // SAFETY: makeBoolExpr allocates an AND over the list.
+                        guard(|| unsafe {
+                            sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node
+                        })?
+                    }
+                };
+                ors = nodes::append(ors, term as *mut c_void)?;
+            }
+            if every_arm {
+                // SAFETY: makeBoolExpr allocates an OR over the list.
+                let or = guard(|| unsafe {
+                    sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, ors, -1) as *mut sys::Node
+                })?;
+                out.push((leaf, or));
+            }
+        }
+        Ok(out)
+    }
+}

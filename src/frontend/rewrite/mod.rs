@@ -1,0 +1,8 @@
+//! Rewrites of the analyzed query before translation, on our copy of it, each only where
+//! PostgreSQL's own result cannot change: WITH queries inlined ([`cte`]), simple subqueries and
+//! views pulled up ([`pullup`]), correlated and uncorrelated subqueries turned into joins
+//! ([`decorrelate`]).
+
+pub mod cte;
+pub mod decorrelate;
+pub mod pullup;

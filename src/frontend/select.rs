@@ -1,0 +1,581 @@
+//! One query block: its FROM (see [`super::from`]), select list with or without grouping,
+//! DISTINCT, ORDER BY and LIMIT, and its scan leaves bound to the analyzed trees
+//! (`crate::pg::leaf`); subqueries in FROM as blocks of their own.
+
+use std::ffi::c_void;
+
+use super::aggregate::AggContext;
+use super::construct::{index_var, make_var};
+use super::context::{Builder, Leaf, WINDOW};
+use super::expr::{and_all, df_expr, equalities_only, has_int_arith};
+use super::from::FromItems;
+use super::literal::limit_value;
+use super::output::{scan_tlist_of, sort_keys};
+use super::set_operation::set_operation_block;
+use super::subquery::{referenced_columns, sub_block, without_unused_outputs};
+use super::types::{eq_safe, expr_type};
+use super::{unsupported, Block};
+use crate::page::ColumnType;
+use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::leaf::Bindings;
+use crate::pg::nodes::{self, cstr, list};
+use crate::pg::sys;
+use crate::plan::spec::{Computed, Grouping, PlanSpec, ScanColumn, ScanSpec, Subquery};
+
+pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
+    // SAFETY: our copy of the query.
+    if unsafe { !(*query).setOperations.is_null() } {
+        return set_operation_block(query, bind);
+    }
+    // SAFETY: our copy of the valid analyzed Query PostgreSQL handed the planner hook.
+    let q = unsafe { &*query };
+    if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
+        return Err(unsupported("statement type"));
+    }
+    let checks: [(bool, &str); 5] = [
+        (q.hasForUpdate || !q.rowMarks.is_null(), "FOR UPDATE/SHARE in a subquery"),
+        (!q.cteList.is_null(), "WITH"),
+        (q.hasTargetSRFs, "set-returning function in the select list"),
+        (q.hasDistinctOn, "DISTINCT ON"),
+        (q.limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES, "FETCH ... WITH TIES"),
+    ];
+    if let Some((_, what)) = checks.iter().find(|(bad, _)| *bad) {
+        return Err(unsupported(what));
+    }
+    // The base relations and the join tree with every condition of WHERE and JOIN ... ON.
+    let mut from = FromItems { leaves: Vec::new(), has_outer: false };
+    let tree = from.walk(q.jointree as *mut sys::Node, false)?;
+    // SAFETY: rtable is a list of RangeTblEntry; every RangeTblRef indexes it.
+    let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
+    let has_join_rtes = rtable.iter().any(|&r| unsafe { (*r).rtekind } == sys::RTEKind_RTE_JOIN);
+    let flatten = |e: *mut sys::Node| -> PgResult<*mut sys::Node> {
+        if e.is_null() || !has_join_rtes {
+            return Ok(e);
+        }
+        // SAFETY: replaces join alias Vars by the base-relation expressions they stand for.
+        guard(|| unsafe { sys::flatten_join_alias_vars(query, e) })
+    };
+    let mut leaves = Vec::new();
+    // Subquery leaves come after the scans (spec leaf i is scans[i], then subqueries).
+    let mut sub_leaves = Vec::new();
+    let mut subs = Vec::new();
+    for &(rtindex, nullable) in &from.leaves {
+        let rte = rtable
+            .get(rtindex as usize - 1)
+            .map(|r| unsafe { &**r })
+            .ok_or_else(|| PgError::internal("range table index out of range"))?;
+        if rte.rtekind == sys::RTEKind_RTE_SUBQUERY && !rte.subquery.is_null() {
+            sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
+            // Columns the query does not read are not computed (PostgreSQL's
+            // `remove_unused_subquery_outputs`): a subquery there that would fail never runs.
+            let mut pruned = *rte;
+            pruned.subquery = without_unused_outputs(rte.subquery, &referenced_columns(query, rtindex)?)?;
+            subs.push(sub_block(&pruned, bind)?);
+            continue;
+        }
+        if rte.rtekind != sys::RTEKind_RTE_RELATION {
+            return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
+        }
+        if rte.relkind != sys::RELKIND_RELATION as i8 && rte.relkind != sys::RELKIND_MATVIEW as i8 {
+            return Err(unsupported("relation kind (only ordinary tables and materialized views)"));
+        }
+        if !rte.tablesample.is_null() {
+            return Err(unsupported("TABLESAMPLE"));
+        }
+        let relid = rte.relid;
+        // SAFETY: catalog lookup.
+        if rte.inh && guard(|| unsafe { sys::has_subclass(relid) })? {
+            return Err(unsupported("table with inheritance children (use FROM ONLY)"));
+        }
+        leaves.push(Leaf { rtindex, relid, quals: Vec::new(), nullable, sub: None });
+    }
+    leaves.extend(sub_leaves);
+    if leaves.is_empty() {
+        return Err(unsupported("SELECT without a table"));
+    }
+
+    let mut b = Builder {
+        columns: Vec::new(),
+        leaves,
+        output: Vec::new(),
+        computed: Vec::new(),
+        subs,
+        sub_columns: Vec::new(),
+        value_only: Vec::new(),
+        windows: Vec::new(),
+        guarded: false,
+    };
+    // Conditions: one relation's go into its scan SQL; those between relations run in
+    // DataFusion (equalities become hash-join keys).
+    // With outer joins the tree is kept: each condition is evaluated where it is written, and
+    // pushed into a relation's scan only where that cannot change the join's rows.
+    let mut join_terms = Vec::new();
+    let join_tree = if from.has_outer {
+        Some(b.convert(&tree, true, &mut join_terms, &flatten)?)
+    } else {
+        let mut quals = Vec::new();
+        tree.all_quals(&mut quals);
+        for c in quals {
+            let c = b.condition(c, &flatten)?;
+            match b.leaf_of(c) {
+                Ok(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
+                _ => {
+                    for (leaf, r) in b.implied_restrictions(c)? {
+                        b.leaves[leaf].quals.push(r);
+                    }
+                    join_terms.push(b.join_cond(c)?)
+                }
+            }
+        }
+        None
+    };
+    let join_filter = and_all(join_terms);
+    let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
+    // SAFETY: TargetEntries of the query.
+    let tle_exprs = tles
+        .iter()
+        .map(|&t| flatten(unsafe { (*t).expr } as *mut sys::Node))
+        .collect::<PgResult<Vec<_>>>()?;
+    let grouped =
+        q.hasAggs || !q.groupClause.is_null() || !q.groupingSets.is_null() || !q.havingQual.is_null();
+
+    let mut spec_grouping = None;
+    let mut having = None;
+    let mut pg_qual: *mut sys::List = std::ptr::null_mut();
+    let mut tlist: *mut sys::List = std::ptr::null_mut();
+    let scan_tlist_exprs: Vec<*mut sys::Node>;
+    let output: Vec<usize>;
+    let sort;
+    let stage_types: Vec<ColumnType>;
+    let distinct = !q.distinctClause.is_null();
+
+    if !grouped {
+        // Each select-list expression of one relation is a scan column; one over several
+        // relations is computed by PostgreSQL's projection on the node, over scan columns.
+        // `tle_cols`: the node's output column (not the scan column) of each select-list entry.
+        let mut tle_cols: Vec<Option<usize>> = Vec::new();
+        let mut tle_nodes = Vec::new();
+        for &e in &tle_exprs {
+            let in_scan = match b.leaf_of(e) {
+                Ok(leaf) => b.computable_in_scan(e, leaf)?,
+                Err(_) => false,
+            };
+            if in_scan {
+                let id = b.column(e)?;
+                tle_cols.push(Some(b.output_pos(id)));
+                tle_nodes.push(std::ptr::null_mut());
+            } else {
+                let mut ctx = AggContext::plain(&mut b, q, &tles, &tle_exprs);
+                let node = ctx.mutate(e)?;
+                // A window function's result is an output column itself (ORDER BY may use it).
+                match index_var(node) {
+                    Some(pos) => {
+                        tle_cols.push(Some(pos));
+                        tle_nodes.push(std::ptr::null_mut());
+                    }
+                    None => {
+                        tle_nodes.push(node);
+                        tle_cols.push(None);
+                    }
+                }
+            }
+        }
+        stage_types = b.columns.iter().map(|c| c.1).collect();
+        output = b.output.clone();
+        let output_types: Vec<ColumnType> = output.iter().map(|&id| stage_types[id]).collect();
+        if distinct {
+            // DISTINCT over every output column: each must be a visible select-list column.
+            if tle_cols.iter().any(|c| c.is_none()) {
+                return Err(unsupported("DISTINCT over an expression of several tables"));
+            }
+            for (i, &tle) in tles.iter().enumerate() {
+                // SAFETY: TargetEntry of the query.
+                if unsafe { (*tle).resjunk } {
+                    let visible = tles
+                        .iter()
+                        .zip(&tle_cols)
+                        .any(|(&t, &c)| unsafe { !(*t).resjunk } && c == tle_cols[i]);
+                    if !visible {
+                        return Err(unsupported("DISTINCT with ORDER BY expressions not in the select list"));
+                    }
+                }
+            }
+            for &id in &output {
+                let (e, ty, _) = b.columns[id];
+                let (_, _, coll) = expr_type(e)?;
+                if !eq_safe(ty, coll) {
+                    return Err(unsupported(
+                        "DISTINCT on this type (float, interval, nondeterministic collation)",
+                    ));
+                }
+            }
+        }
+        let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
+            Ok(tles.iter().position(|&t| t == tle).and_then(|i| tle_cols[i]))
+        };
+        sort = sort_keys(q, &lookup, &output_types)?;
+        for (i, &tle) in tles.iter().enumerate() {
+            let node = match tle_cols[i] {
+                Some(pos) => {
+                    let (typid, typmod, coll) = expr_type(b.columns[output[pos]].0)?;
+                    make_var(pos + 1, typid, typmod, coll)?
+                }
+                None => tle_nodes[i],
+            };
+            // SAFETY: makeTargetEntry allocates; the TargetEntry fields are copied.
+            let t = unsafe { &*tle };
+            let entry = guard(|| unsafe {
+                sys::makeTargetEntry(node as *mut sys::Expr, t.resno, t.resname, t.resjunk)
+            })?;
+            tlist = nodes::append(tlist, entry as *mut c_void)?;
+        }
+        // A window function's column is described by a NULL of its type (EXPLAIN cannot print
+        // a window function outside its WindowAgg).
+        scan_tlist_exprs = output
+            .iter()
+            .map(|&id| {
+                let (e, _, leaf) = b.columns[id];
+                if leaf != WINDOW {
+                    return Ok(e);
+                }
+                let (typid, _, coll) = expr_type(e)?;
+                guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })
+            })
+            .collect::<PgResult<Vec<_>>>()?;
+    } else {
+        // Group keys.
+        let mut key_exprs = Vec::new();
+        let mut keys = Vec::new();
+        // (sortgroupref, position in `keys`) of each GROUP BY entry.
+        let mut refs: Vec<(u32, usize)> = Vec::new();
+        for sgc in unsafe { list::<sys::SortGroupClause>(q.groupClause) } {
+            let sort_group_ref = unsafe { (*sgc).tleSortGroupRef };
+            let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, q.targetList) })?;
+            let i = tles.iter().position(|&t| t == tle).ok_or_else(|| PgError::internal("GROUP BY entry"))?;
+            let e = tle_exprs[i];
+            let col = b.column(e)?;
+            let (_, _, coll) = expr_type(e)?;
+            if !eq_safe(b.columns[col].1, coll) {
+                return Err(unsupported(
+                    "GROUP BY on this type (float, interval, nondeterministic collation)",
+                ));
+            }
+            if !keys.contains(&col) {
+                keys.push(col);
+                key_exprs.push(e);
+            }
+            refs.push((sort_group_ref, keys.iter().position(|&k| k == col).unwrap_or(0)));
+        }
+        // GROUPING SETS / ROLLUP / CUBE, expanded as PostgreSQL does (GROUP BY DISTINCT drops
+        // repeated sets).
+        let mut sets = None;
+        if !q.groupingSets.is_null() {
+            let (gs, distinct_sets) = (q.groupingSets, q.groupDistinct);
+            // SAFETY: the query's grouping sets; returns a list of integer lists (NIL when there
+            // would be more than the limit).
+            let expanded = guard(|| unsafe { sys::expand_grouping_sets(gs, distinct_sets, 4096) })?;
+            if expanded.is_null() {
+                return Err(unsupported("more than 4096 grouping sets"));
+            }
+            let mut all = Vec::new();
+            for set in unsafe { list::<sys::List>(expanded) } {
+                let n = unsafe { sys::pgf_list_length(set) };
+                let mut positions = Vec::new();
+                for i in 0..n {
+                    let r = unsafe { sys::pgf_list_nth_int(set, i) } as u32;
+                    let k = refs
+                        .iter()
+                        .find(|(sr, _)| *sr == r)
+                        .map(|(_, k)| *k)
+                        .ok_or_else(|| PgError::internal("grouping set member"))?;
+                    if !positions.contains(&k) {
+                        positions.push(k);
+                    }
+                }
+                positions.sort_unstable();
+                all.push(positions);
+            }
+            sets = Some(all);
+        }
+        let having_flat = flatten(q.havingQual)?;
+        // An uncorrelated subquery over the groups (`HAVING sum(x) > (SELECT ...)`, TPC-H Q11):
+        // PostgreSQL computes it once in a scan, as a column; being the same on every row, it
+        // joins the group keys without changing the groups (only with GROUP BY: without it an
+        // empty input still makes one group).
+        let mut describe: Vec<*mut sys::Node> = key_exprs.clone();
+        if !q.groupClause.is_null() && sets.is_none() {
+            let mut found = Vec::new();
+            for &e in tle_exprs.iter().chain(std::iter::once(&having_flat)) {
+                sublinks_outside_aggregates(e, &mut found)?;
+            }
+            for sl in found {
+                // SAFETY: pull_varnos over a valid expression.
+                if guard(|| unsafe { sys::pgf_expr_varno(sl) })? != 0 {
+                    continue; // correlated: refused where it is met
+                }
+                let col = b.column(sl)?;
+                if !keys.contains(&col) {
+                    keys.push(col);
+                    key_exprs.push(sl);
+                    let (typid, _, coll) = expr_type(sl)?;
+                    describe
+                        .push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
+                }
+            }
+        }
+        let mut ctx = AggContext {
+            b: &mut b,
+            key_exprs: &key_exprs,
+            key_cols: &keys,
+            query: q,
+            tles: &tles,
+            tle_exprs: &tle_exprs,
+            windows: Vec::new(),
+            window_vars: Vec::new(),
+            plain: false,
+            aggs: Vec::new(),
+            agg_exprs: Vec::new(),
+            error: None,
+        };
+        let mut mutated = Vec::new();
+        for &e in &tle_exprs {
+            mutated.push(ctx.mutate(e)?);
+        }
+        let having_pg = if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)? };
+        let aggs = std::mem::take(&mut ctx.aggs);
+        let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
+        // DataFusion sorts one aggregation's input once: one ORDER BY for all ordered aggregates.
+        let mut orders = aggs.iter().map(|a| &a.order_by).filter(|o| !o.is_empty());
+        if let Some(first) = orders.next() {
+            if orders.any(|o| o != first) {
+                return Err(unsupported("aggregates with different ORDER BYs in one query"));
+            }
+        }
+        // Window results follow the aggregates in the stage.
+        let windows = std::mem::take(&mut ctx.windows);
+        let window_vars = std::mem::take(&mut ctx.window_vars);
+        let base = keys.len() + aggs.len();
+        let mut window_describe = Vec::new();
+        for (i, &v) in window_vars.iter().enumerate() {
+            // SAFETY: Vars made by `AggContext::window_func`, ours to renumber.
+            unsafe { (*v).varattno = (base + i + 1) as i16 };
+            let (typid, coll) = unsafe { ((*v).vartype, (*v).varcollid) };
+            window_describe.push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
+        }
+        let grouping = Grouping { keys: keys.clone(), aggs, sets };
+        stage_types = keys
+            .iter()
+            .map(|&k| b.columns[k].1)
+            .chain(grouping.aggs.iter().map(|a| a.output))
+            .chain(windows.iter().map(|w| w.output))
+            .collect();
+        b.windows = windows;
+        output = (0..stage_types.len()).collect();
+        scan_tlist_exprs = describe.into_iter().chain(agg_exprs).chain(window_describe).collect();
+        // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
+        // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
+        if !having_pg.is_null() {
+            // Constants folded first (`sum(n) > 2700000` casts its integer to numeric).
+            // SAFETY: constant folding without planner state on our copy of the expression.
+            let copy = nodes::copy(having_pg)?;
+            let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
+            match df_expr(folded) {
+                Ok(h) => having = Some(h),
+                Err(e) => {
+                    if distinct || !q.limitCount.is_null() || !q.limitOffset.is_null() {
+                        return Err(e);
+                    }
+                    pg_qual = nodes::append(std::ptr::null_mut(), having_pg as *mut c_void)?;
+                }
+            }
+        }
+        let mutated_ref = &mutated;
+        let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
+            let Some(i) = tles.iter().position(|&t| t == tle) else { return Ok(None) };
+            Ok(index_var(mutated_ref[i]))
+        };
+        sort = sort_keys(q, &lookup, &stage_types)?;
+        if distinct {
+            let mut covered = vec![false; stage_types.len()];
+            for (i, &tle) in tles.iter().enumerate() {
+                let Some(c) = index_var(mutated[i]) else {
+                    return Err(unsupported("DISTINCT over expressions of aggregates"));
+                };
+                if unsafe { !(*tle).resjunk } {
+                    covered[c] = true;
+                }
+            }
+            if covered.iter().any(|c| !c) {
+                return Err(unsupported("DISTINCT with aggregates that are not in the select list"));
+            }
+            for (i, e) in scan_tlist_exprs.iter().enumerate() {
+                let (_, _, coll) = expr_type(*e)?;
+                if !eq_safe(stage_types[i], coll) {
+                    return Err(unsupported(
+                        "DISTINCT on this type (float, interval, nondeterministic collation)",
+                    ));
+                }
+            }
+        }
+        for (i, &tle) in tles.iter().enumerate() {
+            let t = unsafe { &*tle };
+            let entry = guard(|| unsafe {
+                sys::makeTargetEntry(mutated[i] as *mut sys::Expr, t.resno, t.resname, t.resjunk)
+            })?;
+            tlist = nodes::append(tlist, entry as *mut c_void)?;
+        }
+        spec_grouping = Some(grouping);
+    }
+
+    let offset = limit_value(q.limitOffset, "OFFSET")?.unwrap_or(0);
+    let limit = limit_value(q.limitCount, "LIMIT")?;
+
+    // Each leaf bound to its range-table entry and its expression trees (see `crate::pg::leaf`).
+    let quote = |s: &str| -> PgResult<String> {
+        let c = std::ffi::CString::new(s).map_err(|e| PgError::internal(e.to_string()))?;
+        let p = c.as_ptr();
+        // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy.
+        guard(|| unsafe { cstr(sys::quote_identifier(p)) })
+    };
+    let mut scans = Vec::new();
+    let mut scan_pg_types = Vec::new();
+    let mut next_id = b.columns.len();
+    for (li, leaf) in b.leaves.iter().enumerate() {
+        if leaf.sub.is_some() {
+            continue;
+        }
+        let (relid, rtindex) = (leaf.relid, leaf.rtindex);
+        // SAFETY: catalog lookups of a relation the query has locked; display only.
+        let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
+        let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
+        let relation = format!("{}.{}", quote(&nspname)?, quote(&relname)?);
+        let rte = rtable
+            .get(rtindex as usize - 1)
+            .copied()
+            .ok_or_else(|| PgError::internal("range table index out of range"))?;
+        let mut columns = Vec::new();
+        let mut pg_types = Vec::new();
+        for (id, (e, ty, l)) in b.columns.iter().enumerate() {
+            if *l == li {
+                let (typid, typmod, _) = expr_type(*e)?;
+                columns.push(ScanColumn { expr: bind.expr(*e, rtindex)?, ty: *ty, id });
+                pg_types.push((typid, typmod));
+            }
+        }
+        if columns.is_empty() {
+            // count(*) alone, or a relation only joined: PostgreSQL still has to produce the
+            // rows; carry a constant.
+            columns.push(ScanColumn { expr: bind.constant_true()?, ty: ColumnType::Boolean, id: next_id });
+            pg_types.push((sys::BOOLOID, -1));
+            next_id += 1;
+        }
+        // SAFETY (both): walks expressions of our copy of the query.
+        let mut volatile = leaf
+            .quals
+            .iter()
+            .any(|&q| guard(|| unsafe { sys::contain_volatile_functions(q) }).unwrap_or(true));
+        for (e, _, l) in b.columns.iter() {
+            if *l == li && !volatile {
+                let e = *e;
+                volatile = guard(|| unsafe { sys::contain_volatile_functions(e) })?;
+            }
+        }
+        scans.push(ScanSpec {
+            relation,
+            relid,
+            access: bind.access(rte, rtindex)?,
+            columns,
+            quals: bind.condition(&leaf.quals, rtindex)?.into_iter().collect(),
+            volatile,
+            shared: None,
+        });
+        scan_pg_types.push(pg_types);
+    }
+
+    // DataFusion may compute the projection of computed columns below a filter it can swap with
+    // (a WHERE over joined rows that is not all join keys): integer arithmetic there could
+    // raise an overflow on rows PostgreSQL filters out first.
+    if b.computed.iter().any(|(_, e)| has_int_arith(e)) && !join_filter.as_ref().is_none_or(equalities_only) {
+        return Err(unsupported(
+            "integer arithmetic computed after the joins under a condition between tables other than equalities",
+        ));
+    }
+    let scan_tlist = scan_tlist_of(&scan_tlist_exprs)?;
+    // Subquery leaves: the columns the block reads (one at least, to have rows).
+    let mut subqueries = Vec::new();
+    let mut pg_types = scan_pg_types;
+    for (k, sub) in std::mem::take(&mut b.subs).into_iter().enumerate() {
+        let mut columns: Vec<(usize, usize)> =
+            b.sub_columns.iter().filter(|c| c.0 == k).map(|c| (c.1, c.2)).collect();
+        if columns.is_empty() {
+            if sub.types.is_empty() {
+                return Err(unsupported("subquery in FROM without columns"));
+            }
+            columns.push((0, next_id));
+            next_id += 1;
+        }
+        pg_types.extend(sub.pg_types);
+        subqueries.push(Subquery { plan: sub.plan, columns, shared: None });
+    }
+    Ok(Block {
+        spec: PlanSpec {
+            scans,
+            subqueries,
+            set_tree: None,
+            join_tree,
+            computed: b
+                .computed
+                .iter()
+                .map(|(id, expr)| Computed { id: *id, expr: expr.clone(), ty: b.columns[*id].1 })
+                .collect(),
+            join_filter,
+            grouping: spec_grouping,
+            windows: std::mem::take(&mut b.windows),
+            post: Vec::new(),
+            having,
+            output,
+            distinct,
+            sort,
+            offset,
+            limit,
+            shared: Vec::new(),
+        },
+        tlist,
+        qual: pg_qual,
+        scan_tlist,
+        query,
+        rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
+        pg_types,
+    })
+}
+
+/// The subqueries of `e` that are not inside an aggregate's arguments.
+pub(super) fn sublinks_outside_aggregates(e: *mut sys::Node, out: &mut Vec<*mut sys::Node>) -> PgResult<()> {
+    unsafe extern "C" fn walk(node: *mut sys::Node, ctx: *mut c_void) -> bool {
+        if node.is_null() {
+            return false;
+        }
+        // SAFETY: `ctx` is the Vec passed below; `node` a valid expression node.
+        unsafe {
+            match nodes::tag(node) {
+                sys::NodeTag_T_SubLink => {
+                    (*(ctx as *mut Vec<*mut sys::Node>)).push(node);
+                    false
+                }
+                sys::NodeTag_T_Aggref => false,
+                _ => {
+                    let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walk;
+                    sys::expression_tree_walker(
+                        node,
+                        Some(std::mem::transmute::<_, unsafe extern "C" fn() -> bool>(f)),
+                        ctx,
+                    )
+                }
+            }
+        }
+    }
+    let ctx = out as *mut Vec<*mut sys::Node> as *mut c_void;
+    // SAFETY: walks a valid expression; the callback only reads nodes and pushes into `out`.
+    guard(|| unsafe { walk(e, ctx) })?;
+    Ok(())
+}
