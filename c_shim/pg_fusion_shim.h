@@ -61,6 +61,7 @@
 #include "tcop/utility.h"
 #include "utils/date.h"
 #include "utils/fmgroids.h"
+#include "utils/typcache.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/pg_locale.h"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command. On a fresh Debian/Ubuntu machine (as root) it installs what is
-# missing, builds, runs the unit tests, installs the extension, runs every pg_regress suite in a
-# throwaway instance, the cluster-level tests and TPC-H with the differential corpus, then prints
-# "N passed, N failed" last.
+# missing, builds, runs the unit tests and the static checks (rustfmt, clippy, module cycles,
+# caught errors), installs the extension, runs every pg_regress suite in a throwaway instance,
+# the cluster-level tests and TPC-H with the differential corpus, then prints "N passed,
+# N failed" last.
 # Exits non-zero on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,27 @@ if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
     f=1
 fi
 count "$p" "$f"
+
+# 1b. Static checks: formatting, clippy with every warning an error (every unsafe block with
+#     its SAFETY line), no import cycle between modules, no caught PostgreSQL ERROR dropped.
+static_check() {
+    local name=$1; shift
+    if "$@" >"$logs/$name.log" 2>&1; then
+        count 1 0
+    else
+        log "$name failed:"
+        tail -40 "$logs/$name.log"
+        count 0 1
+    fi
+}
+log "static checks"
+if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+    command -v rustup >/dev/null && rustup component add clippy rustfmt >/dev/null 2>&1
+fi
+static_check rustfmt cargo fmt --check
+static_check clippy cargo clippy --all-targets -- -D warnings
+static_check module-cycles python3 scripts/module-cycles.py
+static_check caught-errors python3 scripts/caught-errors.py
 
 # 2. Build and install (release, thin LTO).
 if build_and_install >"$logs/install.log" 2>&1; then

@@ -39,11 +39,11 @@ pub mod sqlstate;
 pub mod value;
 
 #[cfg(not(test))]
-pub mod control;
-pub mod frontend;
+mod control;
+mod frontend;
 #[cfg(not(test))]
-pub mod pg;
+mod pg;
 #[cfg(not(test))]
-pub mod sql_api;
+mod sql_api;
 #[cfg(not(test))]
-pub mod worker;
+mod worker;

@@ -24,6 +24,7 @@
 #                                         tables (two leaves with parallel producers, two blocks)
 #   statements_attributed_to_the_user_query  pg_stat_statements: one entry with every producer's
 #                                         buffers; auto_explain: one plan, the leaf plans inside
+#   backend_log_level_writes_the_server_log  level 2: a planned and an executed line per statement
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -450,6 +451,23 @@ statements_attributed_to_the_user_query() {
     all_returned "$d" "$p" 5
 }
 
+backend_log_level_writes_the_server_log() {
+    local d p=$((port + 18)) n
+    d=$(new_cluster_dir)
+    start_preloaded "$d" "$p" </dev/null || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE t AS SELECT i AS id FROM generate_series(1, 1000) i" >/dev/null || return 1
+    n=$(psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "SET pg_fusion.backend_log_level = 2" \
+        -c "SELECT count(*) FROM t WHERE id % 2 = 0") || return 1
+    [ "$n" = 500 ] || { echo "count: $n"; return 1; }
+    grep -q 'LOG:  pg_fusion: planned: 1 scan leaf (1 planned by PostgreSQL, 0 shared)' "$d/server.log" || { echo "no planned line"; tail -5 "$d/server.log"; return 1; }
+    grep -q 'LOG:  pg_fusion: executed: 1 rows in [0-9.]* ms, 1 scan leaf, producers [0-9]* of [0-9]* started$' "$d/server.log" \
+        || { echo "no executed line"; tail -5 "$d/server.log"; return 1; }
+    # Level 0 (the default) writes nothing.
+    psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "SELECT count(*) FROM t /* quiet */" >/dev/null || return 1
+    n=$(grep -c 'LOG:  pg_fusion: \(planned\|executed\)' "$d/server.log")
+    [ "$n" = 2 ] || { echo "$n diagnostic lines, want 2"; return 1; }
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -461,7 +479,7 @@ else
            backend_exit_mid_query worker_restart_mid_query worker_down_with_enable_on
            datafusion_error_keeps_its_sqlstate joins_under_a_small_pool
            scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
-           statements_attributed_to_the_user_query)
+           statements_attributed_to_the_user_query backend_log_level_writes_the_server_log)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

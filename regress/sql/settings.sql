@@ -38,3 +38,31 @@ SET pg_fusion.worker_threads = 2;
 -- The prefix is reserved: a misspelt setting is an error, not a silent placeholder.
 SET pg_fusion.enabled = on;
 \echo :LAST_ERROR_SQLSTATE
+
+-- backend_log_level 1: one LOG line per statement pg_fusion plans or refuses (shown here with
+-- client_min_messages = log; normally in the server log). Level 0 logs nothing.
+CREATE TABLE settings_log (a int, t text COLLATE "C");
+INSERT INTO settings_log SELECT i, 't' || i FROM generate_series(1, 10) i;
+SET pg_fusion.enable = on;
+SET client_min_messages = log;
+SELECT count(*) FROM settings_log;
+SET pg_fusion.backend_log_level = 1;
+SELECT count(*) FROM settings_log;
+SELECT count(*) FROM settings_log a JOIN settings_log b ON a.a = b.a WHERE a.t || b.t = 't1t1';
+\echo :LAST_ERROR_SQLSTATE
+SET pg_fusion.on_unsupported = fallback;
+SELECT count(*) FROM settings_log a JOIN settings_log b ON a.a = b.a WHERE a.t || b.t = 't1t1';
+-- An ERROR PostgreSQL raises while pg_fusion plans is the statement's ERROR, even with SQLSTATE
+-- 0A000 under fallback: never taken for a refusal (no "running natively" line, no fallback).
+CREATE FUNCTION settings_refuse() RETURNS int IMMUTABLE LANGUAGE plpgsql AS
+$$BEGIN RAISE EXCEPTION 'not today' USING ERRCODE = 'feature_not_supported'; END$$;
+SELECT count(*) FROM settings_log WHERE a = settings_refuse();
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM settings_log a JOIN settings_log b ON a.a = b.a WHERE a.a + settings_refuse() > 0;
+\echo :LAST_ERROR_SQLSTATE
+DROP FUNCTION settings_refuse();
+RESET pg_fusion.on_unsupported;
+RESET pg_fusion.backend_log_level;
+RESET client_min_messages;
+RESET pg_fusion.enable;
+DROP TABLE settings_log;

@@ -2,8 +2,6 @@
 //! stage's columns (group keys, then aggregates), each aggregate mapped to DataFusion's or
 //! pg_fusion's with PostgreSQL's result type (avg as sum and count, divided on the node).
 
-use std::ffi::c_void;
-
 use super::construct::{
     avg_of, coalesce_as_case, make_case, make_func, make_func_coll, make_var, numeric_from_text,
 };
@@ -16,7 +14,7 @@ use super::types::{
 };
 use super::unsupported;
 use crate::page::ColumnType;
-use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::error::{guard, PgResult};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{AggFunc, AggSpec, Literal, SortKey, Statistic, WindowSpec};
@@ -39,32 +37,6 @@ pub(super) struct AggContext<'a> {
     pub(super) aggs: Vec<AggSpec>,
     /// Per aggregate output column: the node describing it in the scan target list.
     pub(super) agg_exprs: Vec<*mut sys::Node>,
-    pub(super) error: Option<PgError>,
-}
-
-pub(super) unsafe extern "C" fn mutate_cb(node: *mut sys::Node, ctx: *mut c_void) -> *mut sys::Node {
-    // SAFETY: `ctx` is the AggContext passed to expression_tree_mutator by `mutate`.
-    let ctx = unsafe { &mut *(ctx as *mut AggContext) };
-    match ctx.replace(node) {
-        Ok(Some(n)) => n,
-        Ok(None) => {
-            // SAFETY: recursing through PostgreSQL's mutator with this same callback.
-            unsafe {
-                let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> *mut sys::Node = mutate_cb;
-                sys::expression_tree_mutator(
-                    node,
-                    Some(std::mem::transmute::<_, unsafe extern "C" fn() -> *mut sys::Node>(f)),
-                    ctx as *mut AggContext as *mut c_void,
-                )
-            }
-        }
-        Err(e) => {
-            if ctx.error.is_none() {
-                ctx.error = Some(e);
-            }
-            node
-        }
-    }
 }
 
 impl<'a> AggContext<'a> {
@@ -87,19 +59,12 @@ impl<'a> AggContext<'a> {
             plain: true,
             aggs: Vec::new(),
             agg_exprs: Vec::new(),
-            error: None,
         }
     }
 
     pub(super) fn mutate(&mut self, e: *mut sys::Node) -> PgResult<*mut sys::Node> {
         let copy = nodes::copy(e)?;
-        let me = self as *mut AggContext as *mut c_void;
-        // SAFETY: the mutator callback gets `me` back; expression_tree_mutator allocates copies.
-        let out = guard(|| unsafe { mutate_cb(copy, me) })?;
-        if let Some(err) = self.error.take() {
-            return Err(err);
-        }
-        Ok(out)
+        crate::pg::walk::mutate_expr(copy, |node| self.replace(node))
     }
 
     /// Replacement for one node of a target-list/HAVING expression, or None to recurse.
@@ -107,7 +72,7 @@ impl<'a> AggContext<'a> {
         if node.is_null() {
             return Ok(None);
         }
-        if let Some(k) = self.key_exprs.iter().position(|&g| nodes::equal(g, node)) {
+        if let Some(k) = nodes::try_position(self.key_exprs, |&g| nodes::equal(g, node))? {
             let (typid, typmod, coll) = expr_type(node)?;
             return Ok(Some(make_var(k + 1, typid, typmod, coll)?));
         }
@@ -123,10 +88,7 @@ impl<'a> AggContext<'a> {
                     }
                     let mut keys = Vec::new();
                     for a in list::<sys::Node>(g.args) {
-                        let k = self
-                            .key_exprs
-                            .iter()
-                            .position(|&e| nodes::equal(e, a))
+                        let k = nodes::try_position(self.key_exprs, |&e| nodes::equal(e, a))?
                             .ok_or_else(|| unsupported("GROUPING() of an expression that is not a group key"))?;
                         keys.push(self.key_cols[k]);
                     }
@@ -164,7 +126,7 @@ impl<'a> AggContext<'a> {
     /// The column of an aggregate's argument or FILTER: a scan's, or one DataFusion computes
     /// after the joins.
     pub(super) fn agg_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
-        if (self.b.leaf_of(e).is_err() && expr_type(e)?.0 == sys::NUMERICOID) || self.b.df_arithmetic(e)? {
+        if (self.b.one_leaf(e)?.is_none() && expr_type(e)?.0 == sys::NUMERICOID) || self.b.df_arithmetic(e)? {
             return self.b.computed_column(e);
         }
         self.b.column(e)
@@ -186,24 +148,26 @@ impl<'a> AggContext<'a> {
         if agg.agglevelsup != 0 || agg.aggkind != b'n' as i8 || !agg.aggdirectargs.is_null() {
             return Err(unsupported("ordered-set or outer-level aggregate"));
         }
-        if is_builtin(agg.aggfnoid) && func_name(agg.aggfnoid) == "string_agg" {
+        if is_builtin(agg.aggfnoid) && func_name(agg.aggfnoid)? == "string_agg" {
             return self.string_agg(a);
         }
         if !agg.aggorder.is_null() {
             return Err(unsupported("ORDER BY inside an aggregate"));
         }
         if !is_builtin(agg.aggfnoid) {
-            return Err(unsupported(format!("aggregate {}", func_name(agg.aggfnoid))));
+            return Err(unsupported(format!("aggregate {}", func_name(agg.aggfnoid)?)));
         }
-        let name = func_name(agg.aggfnoid);
+        let name = func_name(agg.aggfnoid)?;
         let distinct = !agg.aggdistinct.is_null();
         let filter = if agg.aggfilter.is_null() {
             None
         } else {
             Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
         };
+        // SAFETY: an Aggref's args is a List of TargetEntry (primnodes.h).
         let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
         let mut arg_expr = match args.as_slice() {
+            // SAFETY: `one` is a TargetEntry of that list.
             [one] => Some(self.filtered(unsafe { (**one).expr } as *mut sys::Node, agg.aggfilter as _)?),
             _ => None,
         };
@@ -237,7 +201,7 @@ impl<'a> AggContext<'a> {
         let arg_coll = arg_pg.map_or(0, |t| t.2);
         // DISTINCT compares as PostgreSQL only under a deterministic collation (floats and
         // intervals are compared by their keys, see `plan::logical`).
-        if distinct && arg_ty == Some(ColumnType::Utf8View) && !eq_safe(ColumnType::Utf8View, arg_coll) {
+        if distinct && arg_ty == Some(ColumnType::Utf8View) && !eq_safe(ColumnType::Utf8View, arg_coll)? {
             return Err(unsupported("DISTINCT inside an aggregate under a nondeterministic collation"));
         }
         let agg_node = a as *mut sys::Node;
@@ -291,9 +255,11 @@ impl<'a> AggContext<'a> {
                 // PostgreSQL's avg is its sum divided by its count (int8_avg, numeric_avg,
                 // float8_avg): DataFusion computes both, PostgreSQL divides.
                 let Some((sum_ty, sum_pg)) = avg_sum_type(t) else { return Err(refuse()) };
+                // SAFETY: makeNullConst allocates a Const in the current memory context.
                 let null_sum = guard(|| unsafe { sys::makeNullConst(sum_pg, -1, 0) as *mut sys::Node })?;
                 let ks = self.add_agg(spec(AggFunc::Sum, sum_ty), null_sum);
                 let null_count =
+                    // SAFETY: makeNullConst allocates a Const in the current memory context.
                     guard(|| unsafe { sys::makeNullConst(sys::INT8OID, -1, 0) as *mut sys::Node })?;
                 let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
                 avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, sys::INT8OID, -1, 0)?, sum_pg)
@@ -316,6 +282,7 @@ impl<'a> AggContext<'a> {
                     }
                 }
                 let stat = Statistic { sample: !name.ends_with("_pop"), sqrt: name.starts_with("stddev") };
+                // SAFETY: makeNullConst allocates a Const in the current memory context.
                 let text = guard(|| unsafe {
                     sys::makeNullConst(sys::TEXTOID, -1, sys::DEFAULT_COLLATION_OID) as *mut sys::Node
                 })?;
@@ -328,7 +295,7 @@ impl<'a> AggContext<'a> {
                 make_var(k, sys::BOOLOID, -1, 0)
             }
             ("min" | "max", false, Some(t)) => {
-                if !order_safe(t, arg_coll) || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
+                if !order_safe(t, arg_coll)? || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
                 {
                     return Err(refuse());
                 }
@@ -364,10 +331,13 @@ impl AggContext<'_> {
         // SAFETY: an Aggref of the query: args are TargetEntries, aggorder SortGroupClauses
         // over them.
         let agg = unsafe { &*a };
+        // SAFETY: args is a List of TargetEntry.
         let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
         let visible: Vec<*mut sys::Node> = args
             .iter()
+            // SAFETY: `t` is a TargetEntry of the Aggref's args.
             .filter(|&&t| unsafe { !(*t).resjunk })
+            // SAFETY: `t` is a TargetEntry of the Aggref's args.
             .map(|&t| unsafe { (*t).expr } as *mut sys::Node)
             .collect();
         let [x, delimiter] = visible.as_slice() else { return Err(unsupported("string_agg")) };
@@ -383,16 +353,20 @@ impl AggContext<'_> {
             return Err(unsupported("string_agg without ORDER BY (its order would be the plan's)"));
         }
         let mut order_by = Vec::new();
+        // SAFETY: aggorder is a List of SortGroupClause.
         for sgc in unsafe { list::<sys::SortGroupClause>(agg.aggorder) } {
+            // SAFETY: `sgc` refers to an entry of the Aggref's args (its tleSortGroupRef).
             let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, agg.args) })?;
+            // SAFETY: get_sortgroupclause_tle returned a TargetEntry of args.
             let e = self.filtered(unsafe { (*tle).expr } as *mut sys::Node, agg.aggfilter as _)?;
             let column = self.agg_column(e)?;
+            // SAFETY: `sgc` is a SortGroupClause of aggorder.
             let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
-            let op = op_name(sortop);
+            let op = op_name(sortop)?;
             let (etyp, _, ecoll) = expr_type(e)?;
             if !is_builtin(sortop)
                 || !(op == "<" || op == ">")
-                || !order_safe(self.b.columns[column].1, ecoll)
+                || !order_safe(self.b.columns[column].1, ecoll)?
             {
                 return Err(unsupported("ORDER BY inside string_agg on this type, collation or operator"));
             }
@@ -433,8 +407,10 @@ impl AggContext<'_> {
             return Ok(e);
         }
         let in_scan = |b: &Builder, x: *mut sys::Node| -> PgResult<Option<usize>> {
-            match b.leaf_of(x) {
-                Ok(leaf) if b.leaves[leaf].sub.is_none() && b.computable_in_scan(x, leaf)? => Ok(Some(leaf)),
+            match b.one_leaf(x)? {
+                Some(leaf) if b.leaves[leaf].sub.is_none() && b.computable_in_scan(x, leaf)? => {
+                    Ok(Some(leaf))
+                }
                 _ => Ok(None),
             }
         };
@@ -477,6 +453,7 @@ impl AggContext<'_> {
             delimiter: None,
             output,
         };
+        // SAFETY: makeNullConst allocates a Const in the current memory context.
         let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
         let sum_ty = ColumnType::Decimal128 { precision: 38, scale: smax as i8 };
         let ks = self.add_agg(agg(AggFunc::Sum, value, sum_ty), null(sys::NUMERICOID)?);

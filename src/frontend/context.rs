@@ -74,8 +74,9 @@ impl Builder {
     /// A column computed by DataFusion after the joins: `+ - *` of numerics from several
     /// relations, exact (the result fits 38 digits by the operands' declared digits).
     pub(super) fn computed_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
-        if let Some(&(id, _)) = self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, e)) {
-            return Ok(id);
+        if let Some(i) = nodes::try_position(&self.computed, |(id, _)| nodes::equal(self.columns[*id].0, e))?
+        {
+            return Ok(self.computed[i].0);
         }
         let (expr, (int, scale)) = self.arith(e)?;
         let ty = ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 };
@@ -115,11 +116,13 @@ impl Builder {
     /// [`Self::column_as`], also for a column whose value only is exact (comparisons).
     pub(super) fn any_column(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
         // (A window function's column is described by a node that stands for nothing else.)
-        if let Some(i) = self.columns.iter().position(|(c, _, l)| *l != WINDOW && nodes::equal(*c, e)) {
+        if let Some(i) =
+            nodes::try_position(&self.columns, |(c, _, l)| Ok(*l != WINDOW && nodes::equal(*c, e)?))?
+        {
             return Ok(i);
         }
-        let leaf = match self.leaf_of(e) {
-            Ok(leaf) if self.computable_in_scan(e, leaf)? => leaf,
+        let leaf = match self.one_leaf(e)? {
+            Some(leaf) if self.computable_in_scan(e, leaf)? => leaf,
             // Not for a scan to compute (NULL for NULL input it is not, on the nullable side of
             // an outer join; over a subquery's columns; over several tables): DataFusion
             // computes it after the joins, or it is refused.
@@ -144,8 +147,9 @@ impl Builder {
     /// A column DataFusion computes after the joins: [`Self::df_value`] of `e`, cast to its
     /// block type.
     pub(super) fn df_column(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
-        if let Some(&(id, _)) = self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, e)) {
-            return Ok(id);
+        if let Some(i) = nodes::try_position(&self.computed, |(id, _)| nodes::equal(self.columns[*id].0, e))?
+        {
+            return Ok(self.computed[i].0);
         }
         let ty = match ty {
             Some(t) => t,
@@ -253,6 +257,11 @@ impl Builder {
 
     /// The leaf whose relation `e` reads (the first leaf a constant can be computed in), or an
     /// error when it reads several.
+    /// [`Self::leaf_of`], None when `e` has no one leaf (a PostgreSQL ERROR still goes up).
+    pub(super) fn one_leaf(&self, e: *mut sys::Node) -> PgResult<Option<usize>> {
+        crate::pg::error::or_refused(self.leaf_of(e))
+    }
+
     pub(super) fn leaf_of(&self, e: *mut sys::Node) -> PgResult<usize> {
         // SAFETY: pull_varnos over a valid expression of this query level.
         let varno = guard(|| unsafe { sys::pgf_expr_varno(e) })?;

@@ -18,16 +18,16 @@ use crate::pg::sys;
 use crate::plan::spec::{AggFunc, ArithOp, CmpOp, DfExpr, Literal, PlanSpec};
 
 /// The comparison a built-in operator performs, by its name (the caller checks the types).
-pub(super) fn cmp_op(opno: Oid) -> Option<CmpOp> {
-    Some(match op_name(opno).as_str() {
+pub(super) fn cmp_op(opno: Oid) -> PgResult<Option<CmpOp>> {
+    Ok(Some(match op_name(opno)?.as_str() {
         "=" => CmpOp::Eq,
         "<>" => CmpOp::NotEq,
         "<" => CmpOp::Lt,
         "<=" => CmpOp::LtEq,
         ">" => CmpOp::Gt,
         ">=" => CmpOp::GtEq,
-        _ => return None,
-    })
+        _ => return Ok(None),
+    }))
 }
 
 /// AND/OR/NOT over translated arguments (NOT has one).
@@ -83,6 +83,9 @@ pub(super) fn and_all(mut terms: Vec<DfExpr>) -> Option<DfExpr> {
         _ => Some(DfExpr::And(terms)),
     }
 }
+
+/// How a numeric operator combines its operands' (integer digits, scale) into its result's.
+type Combine = fn((u32, u32), (u32, u32)) -> (u32, u32);
 
 impl Builder {
     /// Is `e` numeric `+ - *` that DataFusion computes exactly from scan columns and constants
@@ -153,11 +156,11 @@ impl Builder {
         // One relation's expression is a scan column, unless it is arithmetic DataFusion
         // computes exactly (cheaper than PostgreSQL per row); otherwise (a subquery's columns,
         // the nullable side of an outer join) DataFusion computes it over the joined row.
-        let in_scan = match self.leaf_of(e) {
-            Ok(_) => !self.df_arithmetic(e)?,
-            Err(_) => false,
+        let in_scan = match self.one_leaf(e)? {
+            Some(_) => !self.df_arithmetic(e)?,
+            None => false,
         };
-        if let (true, Ok(leaf)) = (in_scan, self.leaf_of(e)) {
+        if let (true, Some(leaf)) = (in_scan, self.one_leaf(e)?) {
             if self.computable_in_scan(e, leaf)? {
                 self.scan_part(e)?;
                 let id = self.column(e)?;
@@ -188,7 +191,7 @@ impl Builder {
             if args.len() != 2 {
                 return Err(refuse());
             }
-            let (op, combine): (ArithOp, fn((u32, u32), (u32, u32)) -> (u32, u32)) = match o.opfuncid {
+            let (op, combine): (ArithOp, Combine) = match o.opfuncid {
                 sys::F_NUMERIC_ADD => (ArithOp::Add, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
                 sys::F_NUMERIC_SUB => (ArithOp::Sub, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
                 sys::F_NUMERIC_MUL => (ArithOp::Mul, |a, b| (a.0 + b.0, a.1 + b.1)),
@@ -215,7 +218,11 @@ impl Builder {
         let refuse = || {
             // SAFETY: `e` is a valid expression node.
             let what = match unsafe { nodes::call(e) } {
-                Some((f, _)) => format!("function {}", func_name(f)),
+                Some((f, _)) => match func_name(f) {
+                    Ok(name) => format!("function {name}"),
+                    // A PostgreSQL ERROR looking it up goes up instead.
+                    Err(err) => return err,
+                },
                 None => "expression".to_string(),
             };
             unsupported(format!(
@@ -233,7 +240,7 @@ impl Builder {
             // `current_date`: no scan of the join it is used in is sure to carry it.
             return Err(unsupported("expression without columns that is not a constant (current_date, now(), ...) computed after the joins"));
         }
-        if let Ok(leaf) = self.leaf_of(e) {
+        if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
                 self.scan_part(e)?;
                 let id = self.column(e)?;
@@ -349,7 +356,7 @@ impl Builder {
         })?;
         let value_key = make_func(sys::F_NUMERIC_ADD, sys::NUMERICOID, &[e, zero])?;
         let scale_key = make_func(sys::F_SCALE, sys::INT4OID, &[e])?;
-        if let Ok(leaf) = self.leaf_of(e) {
+        if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
                 return Ok((
                     self.column_as(value_key, Some(ty))?,
@@ -361,10 +368,10 @@ impl Builder {
         // The CASE for DataFusion, translated once for both columns.
         let mut df: Option<(DfExpr, DfExpr)> = None;
         for (k, key) in [value_key, scale_key].into_iter().enumerate() {
-            if let Some(&(id, _)) =
-                self.computed.iter().find(|(id, _)| nodes::equal(self.columns[*id].0, key))
+            if let Some(i) =
+                nodes::try_position(&self.computed, |(id, _)| nodes::equal(self.columns[*id].0, key))?
             {
-                ids[k] = id;
+                ids[k] = self.computed[i].0;
                 continue;
             }
             let (value, scale) = match &df {
@@ -416,6 +423,7 @@ impl Builder {
         // SAFETY: the CASE's WHEN list.
         // Only the first condition is always evaluated (see `scan_part`).
         for (k, w) in unsafe { list::<sys::CaseWhen>(c.args) }.into_iter().enumerate() {
+            // SAFETY: a CaseExpr's args is a List of CaseWhen.
             let (cond, res) = unsafe { ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node) };
             let (v, sc) = self.guarded(|b| result(b, res))?;
             let cond = if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
@@ -431,7 +439,7 @@ impl Builder {
     /// boolean column of that relation's scan.
     pub(super) fn join_cond(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
         nodes::check_stack_depth()?;
-        if let Ok(leaf) = self.leaf_of(e) {
+        if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
                 if expr_type(e)?.0 != sys::BOOLOID {
                     return Err(unsupported("join condition"));
@@ -468,16 +476,16 @@ impl Builder {
                     if args.len() != 2 || !is_builtin(o.opno) {
                         return Err(refuse());
                     }
-                    let op = cmp_op(o.opno).ok_or_else(refuse)?;
+                    let op = cmp_op(o.opno)?.ok_or_else(refuse)?;
                     let (l, lty) = self.operand(args[0])?;
                     let (r, rty) = self.operand(args[1])?;
                     let (lt, rt) = (expr_type(args[0])?, expr_type(args[1])?);
                     let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
-                    if !comparable(lty, lt, rty, rt, equality, o.inputcollid) {
+                    if !comparable(lty, lt, rty, rt, equality, o.inputcollid)? {
                         return Err(unsupported(format!(
                             "join condition comparing {} with {}",
-                            type_name(lt.0, lt.1),
-                            type_name(rt.0, rt.1)
+                            type_name(lt.0, lt.1)?,
+                            type_name(rt.0, rt.1)?
                         )));
                     }
                     Ok(DfExpr::Compare(op, Box::new(l), Box::new(r)))
@@ -502,12 +510,13 @@ impl Builder {
         // SAFETY: pull_varnos and constant folding on a copy of a valid expression.
         if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0 {
             let copy = nodes::copy(e)?;
+            // SAFETY: constant folding without planner state on our copy of the expression.
             let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
             if let Some((lit, ty)) = const_literal(folded)? {
                 return Ok((DfExpr::Literal(lit), ty));
             }
         }
-        if let Ok(leaf) = self.leaf_of(e) {
+        if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
                 self.scan_part(e)?;
                 let id = self.any_column(e, None)?;
@@ -517,7 +526,7 @@ impl Builder {
         // Conditions run before DataFusion's computed columns exist: the expression itself. A
         // comparison needs its value only, not its display scale (`COALESCE(x, 0) < 10`).
         let ty = match column_type(e) {
-            Err(_) if expr_type(e)?.0 == sys::NUMERICOID => {
+            Err(err) if !err.is_caught() && expr_type(e)?.0 == sys::NUMERICOID => {
                 ColumnType::Decimal128 { precision: 38, scale: 0 }
             }
             t => t?,
@@ -531,6 +540,7 @@ impl Builder {
 pub(super) fn int_to_numeric(e: *mut sys::Node) -> Option<(*mut sys::Node, ColumnType)> {
     // SAFETY: `e` is a valid expression node; a call's arguments are expression nodes.
     let (funcid, args) = unsafe { nodes::call(e)? };
+    // SAFETY: a call's args is a List of expression nodes.
     let args: Vec<*mut sys::Node> = unsafe { list(args) };
     let precision = match funcid {
         sys::F_NUMERIC_INT2 => 5,
@@ -752,7 +762,7 @@ pub(super) fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
                 if !same_kind || !simple {
                     return Err(refuse());
                 }
-                let op = cmp_op(o.opno).ok_or_else(refuse)?;
+                let op = cmp_op(o.opno)?.ok_or_else(refuse)?;
                 Ok(DfExpr::Compare(op, Box::new(df_expr(args[0])?), Box::new(df_expr(args[1])?)))
             }
             _ => Err(refuse()),

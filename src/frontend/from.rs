@@ -198,8 +198,8 @@ impl Builder {
         let mut on = Vec::new();
         for &c in quals {
             let c = self.condition(c, flatten)?;
-            match self.leaf_of(c) {
-                Ok(leaf)
+            match self.one_leaf(c)? {
+                Some(leaf)
                     if pushable.contains(&self.leaves[leaf].rtindex) && self.leaves[leaf].sub.is_none() =>
                 {
                     self.leaves[leaf].quals.push(c)

@@ -16,11 +16,13 @@ pub(super) fn folded_literal(e: *mut sys::Node) -> PgResult<Option<(Literal, Col
     }
     // SAFETY: pull_varnos and constant folding on a copy of a valid expression.
     if guard(|| unsafe { sys::pgf_expr_varno(e) })? != 0
+        // SAFETY: pull_varnos and contain_volatile_functions walk a valid expression.
         || guard(|| unsafe { sys::contain_volatile_functions(e) })?
     {
         return Ok(None);
     }
     let copy = nodes::copy(e)?;
+    // SAFETY: constant folding without planner state on our copy of the expression.
     let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
     const_literal(folded)
 }

@@ -19,21 +19,23 @@ pub(super) fn sort_keys(
     let mut keys = Vec::new();
     // SAFETY: sortClause is a list of SortGroupClause; targetList of TargetEntry.
     for sgc in unsafe { list::<sys::SortGroupClause>(query.sortClause) } {
+        // SAFETY: sortClause is a List of SortGroupClause, targetList of TargetEntry.
         let sgc = unsafe { &*sgc };
         let tle =
+            // SAFETY: `sgc` is a SortGroupClause of the query's sortClause.
             guard(|| unsafe { sys::get_sortgroupclause_tle(sgc as *const _ as *mut _, query.targetList) })?;
         let column = tle_column(tle)?.ok_or_else(|| {
             unsupported(
                 "ORDER BY an expression computed after DataFusion (over aggregates, or over several tables)",
             )
         })?;
-        let name = op_name(sgc.sortop);
+        let name = op_name(sgc.sortop)?;
         if !is_builtin(sgc.sortop) || !(name == "<" || name == ">") {
             return Err(unsupported(format!("ORDER BY with operator {name}")));
         }
         // SAFETY: tle is a TargetEntry of the query.
         let (typid, _, coll) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
-        if !order_safe(stage_types[column], coll) {
+        if !order_safe(stage_types[column], coll)? {
             return Err(unsupported(
                 "ORDER BY on this type or collation (text sorts only under the C collation)",
             ));

@@ -13,13 +13,13 @@ use crate::plan::spec::Literal;
 /// The facts of `e` placement needs; `may_fail` is probed only when `joined` (it matters only
 /// then), `strict` only when `nullable`.
 pub(super) fn facts(e: *mut sys::Node, joined: bool, nullable: bool) -> PgResult<Facts> {
-    Ok(Facts {
-        // SAFETY (all): walks of a valid expression.
-        window_function: guard(|| unsafe { sys::contain_window_function(e) })?,
-        column: unsafe { nodes::tag(e) } == sys::NodeTag_T_Var,
-        strict: !nullable || !guard(|| unsafe { sys::contain_nonstrict_functions(e) })?,
-        may_fail: joined && super::placement::may_fail(&shape(e)?),
-    })
+    // SAFETY: a walk of a valid expression.
+    let window_function = guard(|| unsafe { sys::contain_window_function(e) })?;
+    // SAFETY: `e` is a valid node; `tag` reads its first field.
+    let column = unsafe { nodes::tag(e) } == sys::NodeTag_T_Var;
+    // SAFETY: a walk of a valid expression.
+    let strict = !nullable || !guard(|| unsafe { sys::contain_nonstrict_functions(e) })?;
+    Ok(Facts { window_function, column, strict, may_fail: joined && super::placement::may_fail(&shape(e)?) })
 }
 
 /// The shape of `e` (see [`Shape`]).
@@ -27,11 +27,11 @@ pub(super) fn shape(e: *mut sys::Node) -> PgResult<Shape> {
     nodes::check_stack_depth()?;
     // A constant expression (no columns, no volatile functions, no subqueries: `1 + 10`) has one
     // value for every row.
-    // SAFETY (all three): walks of a valid expression.
-    if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0
-        && !guard(|| unsafe { sys::contain_volatile_functions(e) })?
-        && !guard(|| unsafe { sys::checkExprHasSubLink(e) })?
-    {
+    // SAFETY: walks of a valid expression.
+    let constant = guard(|| unsafe {
+        sys::pgf_expr_varno(e) == 0 && !sys::contain_volatile_functions(e) && !sys::checkExprHasSubLink(e)
+    })?;
+    if constant {
         return Ok(Shape::Value);
     }
     let parts = |nodes: Vec<*mut sys::Node>| -> PgResult<Vec<Shape>> {
@@ -77,7 +77,7 @@ pub(super) fn shape(e: *mut sys::Node) -> PgResult<Shape> {
                 let a = &*(e as *mut sys::Aggref);
                 let known = is_builtin(a.aggfnoid)
                     && a.aggdirectargs.is_null()
-                    && matches!(func_name(a.aggfnoid).as_str(), "count" | "min" | "max" | "sum" | "avg");
+                    && matches!(func_name(a.aggfnoid)?.as_str(), "count" | "min" | "max" | "sum" | "avg");
                 if !known {
                     return Ok(Shape::Aggregate(None));
                 }

@@ -20,6 +20,7 @@ use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
 use crate::pg::nodes::{self, cstr, list};
 use crate::pg::sys;
+use crate::pg::walk::{self, Visit};
 use crate::plan::spec::{Computed, Grouping, PlanSpec, ScanColumn, ScanSpec, Subquery};
 
 pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
@@ -47,6 +48,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
     let tree = from.walk(q.jointree as *mut sys::Node, false)?;
     // SAFETY: rtable is a list of RangeTblEntry; every RangeTblRef indexes it.
     let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
+    // SAFETY: rtable is a List of RangeTblEntry; every RangeTblRef indexes it.
     let has_join_rtes = rtable.iter().any(|&r| unsafe { (*r).rtekind } == sys::RTEKind_RTE_JOIN);
     let flatten = |e: *mut sys::Node| -> PgResult<*mut sys::Node> {
         if e.is_null() || !has_join_rtes {
@@ -62,6 +64,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
     for &(rtindex, nullable) in &from.leaves {
         let rte = rtable
             .get(rtindex as usize - 1)
+            // SAFETY: an entry of the query's range table.
             .map(|r| unsafe { &**r })
             .ok_or_else(|| PgError::internal("range table index out of range"))?;
         if rte.rtekind == sys::RTEKind_RTE_SUBQUERY && !rte.subquery.is_null() {
@@ -117,8 +120,8 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         tree.all_quals(&mut quals);
         for c in quals {
             let c = b.condition(c, &flatten)?;
-            match b.leaf_of(c) {
-                Ok(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
+            match b.one_leaf(c)? {
+                Some(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
                 _ => {
                     for (leaf, r) in b.implied_restrictions(c)? {
                         b.leaves[leaf].quals.push(r);
@@ -130,6 +133,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         None
     };
     let join_filter = and_all(join_terms);
+    // SAFETY: targetList is a List of TargetEntry.
     let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
     // SAFETY: TargetEntries of the query.
     let tle_exprs = tles
@@ -156,9 +160,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         let mut tle_cols: Vec<Option<usize>> = Vec::new();
         let mut tle_nodes = Vec::new();
         for &e in &tle_exprs {
-            let in_scan = match b.leaf_of(e) {
-                Ok(leaf) => b.computable_in_scan(e, leaf)?,
-                Err(_) => false,
+            let in_scan = match b.one_leaf(e)? {
+                Some(leaf) => b.computable_in_scan(e, leaf)?,
+                None => false,
             };
             if in_scan {
                 let id = b.column(e)?;
@@ -194,6 +198,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                     let visible = tles
                         .iter()
                         .zip(&tle_cols)
+                        // SAFETY: `t` is a TargetEntry of the query's targetList.
                         .any(|(&t, &c)| unsafe { !(*t).resjunk } && c == tle_cols[i]);
                     if !visible {
                         return Err(unsupported("DISTINCT with ORDER BY expressions not in the select list"));
@@ -203,7 +208,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             for &id in &output {
                 let (e, ty, _) = b.columns[id];
                 let (_, _, coll) = expr_type(e)?;
-                if !eq_safe(ty, coll) {
+                if !eq_safe(ty, coll)? {
                     return Err(unsupported(
                         "DISTINCT on this type (float, interval, nondeterministic collation)",
                     ));
@@ -224,6 +229,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             };
             // SAFETY: makeTargetEntry allocates; the TargetEntry fields are copied.
             let t = unsafe { &*tle };
+            // SAFETY: makeTargetEntry allocates; resname is the analyzed entry's own string.
             let entry = guard(|| unsafe {
                 sys::makeTargetEntry(node as *mut sys::Expr, t.resno, t.resname, t.resjunk)
             })?;
@@ -239,6 +245,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                     return Ok(e);
                 }
                 let (typid, _, coll) = expr_type(e)?;
+                // SAFETY: makeNullConst allocates a Const in the current memory context.
                 guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })
             })
             .collect::<PgResult<Vec<_>>>()?;
@@ -248,14 +255,17 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         let mut keys = Vec::new();
         // (sortgroupref, position in `keys`) of each GROUP BY entry.
         let mut refs: Vec<(u32, usize)> = Vec::new();
+        // SAFETY: groupClause is a List of SortGroupClause over the targetList.
         for sgc in unsafe { list::<sys::SortGroupClause>(q.groupClause) } {
+            // SAFETY: `sgc` is a SortGroupClause of groupClause.
             let sort_group_ref = unsafe { (*sgc).tleSortGroupRef };
+            // SAFETY: `sgc` refers to a TargetEntry of the query's targetList.
             let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, q.targetList) })?;
             let i = tles.iter().position(|&t| t == tle).ok_or_else(|| PgError::internal("GROUP BY entry"))?;
             let e = tle_exprs[i];
             let col = b.column(e)?;
             let (_, _, coll) = expr_type(e)?;
-            if !eq_safe(b.columns[col].1, coll) {
+            if !eq_safe(b.columns[col].1, coll)? {
                 return Err(unsupported(
                     "GROUP BY on this type (float, interval, nondeterministic collation)",
                 ));
@@ -278,10 +288,13 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                 return Err(unsupported("more than 4096 grouping sets"));
             }
             let mut all = Vec::new();
+            // SAFETY: expand_grouping_sets returns a List of integer Lists.
             for set in unsafe { list::<sys::List>(expanded) } {
+                // SAFETY: `set` is an integer List.
                 let n = unsafe { sys::pgf_list_length(set) };
                 let mut positions = Vec::new();
                 for i in 0..n {
+                    // SAFETY: `i` is below the list's length.
                     let r = unsafe { sys::pgf_list_nth_int(set, i) } as u32;
                     let k = refs
                         .iter()
@@ -319,6 +332,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                     key_exprs.push(sl);
                     let (typid, _, coll) = expr_type(sl)?;
                     describe
+                        // SAFETY: makeNullConst allocates a Const in the current memory context.
                         .push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
                 }
             }
@@ -335,7 +349,6 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             plain: false,
             aggs: Vec::new(),
             agg_exprs: Vec::new(),
-            error: None,
         };
         let mut mutated = Vec::new();
         for &e in &tle_exprs {
@@ -358,8 +371,11 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         let mut window_describe = Vec::new();
         for (i, &v) in window_vars.iter().enumerate() {
             // SAFETY: Vars made by `AggContext::window_func`, ours to renumber.
-            unsafe { (*v).varattno = (base + i + 1) as i16 };
-            let (typid, coll) = unsafe { ((*v).vartype, (*v).varcollid) };
+            let (typid, coll) = unsafe {
+                (*v).varattno = (base + i + 1) as i16;
+                ((*v).vartype, (*v).varcollid)
+            };
+            // SAFETY: `v` is one of our Vars; makeNullConst allocates.
             window_describe.push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
         }
         let grouping = Grouping { keys: keys.clone(), aggs, sets };
@@ -378,6 +394,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             // Constants folded first (`sum(n) > 2700000` casts its integer to numeric).
             // SAFETY: constant folding without planner state on our copy of the expression.
             let copy = nodes::copy(having_pg)?;
+            // SAFETY: constant folding without planner state on our copy of the expression.
             let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
             match df_expr(folded) {
                 Ok(h) => having = Some(h),
@@ -401,6 +418,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                 let Some(c) = index_var(mutated[i]) else {
                     return Err(unsupported("DISTINCT over expressions of aggregates"));
                 };
+                // SAFETY: `tle` is a TargetEntry of the query's targetList.
                 if unsafe { !(*tle).resjunk } {
                     covered[c] = true;
                 }
@@ -410,7 +428,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             }
             for (i, e) in scan_tlist_exprs.iter().enumerate() {
                 let (_, _, coll) = expr_type(*e)?;
-                if !eq_safe(stage_types[i], coll) {
+                if !eq_safe(stage_types[i], coll)? {
                     return Err(unsupported(
                         "DISTINCT on this type (float, interval, nondeterministic collation)",
                     ));
@@ -418,7 +436,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             }
         }
         for (i, &tle) in tles.iter().enumerate() {
+            // SAFETY: `tle` is a TargetEntry of the query's targetList.
             let t = unsafe { &*tle };
+            // SAFETY: makeTargetEntry allocates; resname is the analyzed entry's own string.
             let entry = guard(|| unsafe {
                 sys::makeTargetEntry(mutated[i] as *mut sys::Expr, t.resno, t.resname, t.resjunk)
             })?;
@@ -447,6 +467,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         let (relid, rtindex) = (leaf.relid, leaf.rtindex);
         // SAFETY: catalog lookups of a relation the query has locked; display only.
         let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
+        // SAFETY: catalog lookups of a relation the query has locked; display only.
         let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
         let relation = format!("{}.{}", quote(&nspname)?, quote(&relname)?);
         let rte = rtable
@@ -469,14 +490,15 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             pg_types.push((sys::BOOLOID, -1));
             next_id += 1;
         }
-        // SAFETY (both): walks expressions of our copy of the query.
-        let mut volatile = leaf
-            .quals
-            .iter()
-            .any(|&q| guard(|| unsafe { sys::contain_volatile_functions(q) }).unwrap_or(true));
+        let mut volatile = false;
+        for &q in &leaf.quals {
+            // SAFETY: a walk of a valid qual expression of our copy of the query.
+            volatile = volatile || guard(|| unsafe { sys::contain_volatile_functions(q) })?;
+        }
         for (e, _, l) in b.columns.iter() {
             if *l == li && !volatile {
                 let e = *e;
+                // SAFETY: a walk of a valid expression.
                 volatile = guard(|| unsafe { sys::contain_volatile_functions(e) })?;
             }
         }
@@ -551,31 +573,16 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
 
 /// The subqueries of `e` that are not inside an aggregate's arguments.
 pub(super) fn sublinks_outside_aggregates(e: *mut sys::Node, out: &mut Vec<*mut sys::Node>) -> PgResult<()> {
-    unsafe extern "C" fn walk(node: *mut sys::Node, ctx: *mut c_void) -> bool {
-        if node.is_null() {
-            return false;
-        }
-        // SAFETY: `ctx` is the Vec passed below; `node` a valid expression node.
-        unsafe {
-            match nodes::tag(node) {
-                sys::NodeTag_T_SubLink => {
-                    (*(ctx as *mut Vec<*mut sys::Node>)).push(node);
-                    false
-                }
-                sys::NodeTag_T_Aggref => false,
-                _ => {
-                    let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walk;
-                    sys::expression_tree_walker(
-                        node,
-                        Some(std::mem::transmute::<_, unsafe extern "C" fn() -> bool>(f)),
-                        ctx,
-                    )
-                }
+    walk::walk_expr(e, |node, _| {
+        // SAFETY: a valid node of the expression.
+        Ok(match unsafe { nodes::tag(node) } {
+            sys::NodeTag_T_SubLink => {
+                out.push(node);
+                Visit::Skip
             }
-        }
-    }
-    let ctx = out as *mut Vec<*mut sys::Node> as *mut c_void;
-    // SAFETY: walks a valid expression; the callback only reads nodes and pushes into `out`.
-    guard(|| unsafe { walk(e, ctx) })?;
+            sys::NodeTag_T_Aggref => Visit::Skip,
+            _ => Visit::Children,
+        })
+    })?;
     Ok(())
 }

@@ -78,11 +78,13 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
     let mut w =
         Walk { bind, arms: Vec::new(), queries: Vec::new(), rtindexes: Vec::new(), needs_equality: false };
     let tree = walk(q.setOperations, &rtable, &mut w)?;
+    // SAFETY: a query with setOperations holds a SetOperationStmt there.
     let so = unsafe { &*(q.setOperations as *mut sys::SetOperationStmt) };
     // SAFETY: the OID and integer lists of the top SetOperationStmt, one entry per column.
     let ncols = unsafe { sys::pgf_list_length(so.colTypes) } as usize;
     let mut types = Vec::with_capacity(ncols);
     for i in 0..ncols {
+        // SAFETY: the OID and integer lists of the top SetOperationStmt, `i` below their length.
         let (col_type, col_typmod, coll) = unsafe {
             (
                 sys::pgf_list_nth_oid(so.colTypes, i as i32),
@@ -106,6 +108,7 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
                 .into_iter()
                 .find(|&t| unsafe { (*t).resno } as usize == i + 1)
                 .ok_or_else(|| PgError::internal("set operation arm column"))?;
+            // SAFETY: `tle` is a TargetEntry of the arm's targetList.
             let (arm_type, arm_typmod, _) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
             let text_like = |t: Oid| t == sys::TEXTOID || t == sys::VARCHAROID;
             let same_type = arm_type == col_type && (arm_typmod == col_typmod || col_type != sys::BPCHAROID)
@@ -114,11 +117,11 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
             if !same_type || ty.is_some_and(|t| t != arm_ty) {
                 return Err(unsupported(format!(
                     "set operation over columns of different types ({} and {})",
-                    type_name(arm_type, arm_typmod),
-                    type_name(col_type, col_typmod)
+                    type_name(arm_type, arm_typmod)?,
+                    type_name(col_type, col_typmod)?
                 )));
             }
-            if w.needs_equality && !eq_safe(arm_ty, coll) {
+            if w.needs_equality && !eq_safe(arm_ty, coll)? {
                 return Err(unsupported(
                     "UNION/INTERSECT/EXCEPT removing duplicates of this type (float, interval, nondeterministic collation)",
                 ));
@@ -128,10 +131,12 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
         types.push(ty.ok_or_else(|| PgError::internal("set operation without arms"))?);
     }
     // The query's select list names the set operation's columns (Vars of its leftmost arm).
+    // SAFETY: targetList is a List of TargetEntry.
     let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
     let mut output: Vec<usize> = Vec::new();
     let mut tle_pos = Vec::new();
     for &tle in &tles {
+        // SAFETY: `tle` is a TargetEntry of the query's targetList.
         let e = unsafe { (*tle).expr } as *mut sys::Node;
         // SAFETY: a valid expression node.
         let attno = unsafe {
@@ -156,9 +161,11 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
     let mut describe: Vec<*mut sys::Node> = vec![std::ptr::null_mut(); output.len()];
     for &(tle, pos, e) in &tle_pos {
         let (typid, typmod, coll) = expr_type(e)?;
+        // SAFETY: `tle` is a TargetEntry of the query's targetList.
         let t = unsafe { &*tle };
         let node = make_var(pos + 1, typid, typmod, coll)?;
         let entry =
+            // SAFETY: makeTargetEntry allocates; resname is the analyzed entry's own string.
             guard(|| unsafe { sys::makeTargetEntry(node as *mut sys::Expr, t.resno, t.resname, t.resjunk) })?;
         tlist = nodes::append(tlist, entry as *mut c_void)?;
         describe[pos] = e;

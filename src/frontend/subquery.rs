@@ -2,8 +2,6 @@
 //! of its own whose output columns the parent reads; columns the parent does not read are not
 //! computed.
 
-use std::ffi::c_void;
-
 use super::construct::index_var;
 use super::context::SubBlock;
 use super::expr::post_expr;
@@ -13,6 +11,7 @@ use crate::pg::error::{guard, PgResult};
 use crate::pg::leaf::Bindings;
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
+use crate::pg::walk::{self, Visit};
 
 /// A subquery in FROM that pull-up left (aggregates, DISTINCT, LIMIT, ...) as a query block.
 pub(super) fn sub_block(rte: &sys::RangeTblEntry, bind: &mut Bindings) -> PgResult<SubBlock> {
@@ -28,6 +27,7 @@ pub(super) fn sub_block(rte: &sys::RangeTblEntry, bind: &mut Bindings) -> PgResu
     let mut value_only = vec![false; plan.output.len()];
     // SAFETY: the block's target list, in resno order.
     for tle in unsafe { list::<sys::TargetEntry>(inner.tlist) } {
+        // SAFETY: `tle` is a TargetEntry of the block's target list.
         let e = unsafe { (*tle).expr } as *mut sys::Node;
         if let Some(k) = index_var(e).filter(|&k| k < plan.output.len()) {
             outputs.push(Some(k));
@@ -54,58 +54,24 @@ pub(super) fn sub_block(rte: &sys::RangeTblEntry, bind: &mut Bindings) -> PgResu
 /// reads anywhere (its select list, conditions, join aliases, subqueries); None: all of them (a
 /// whole-row reference).
 pub(super) fn referenced_columns(query: *mut sys::Query, rtindex: i32) -> PgResult<Option<Vec<usize>>> {
-    struct Ctx {
-        rtindex: i32,
-        depth: u32,
-        found: Vec<usize>,
-        whole_row: bool,
-    }
-    unsafe extern "C" fn walker(node: *mut sys::Node, ctx: *mut c_void) -> bool {
-        if node.is_null() {
-            return false;
-        }
-        // SAFETY: `ctx` is the Ctx passed below; `node` a valid node of the query tree.
+    let (mut found, mut whole_row) = (Vec::new(), false);
+    // Subqueries (in FROM, sublinks) are walked one level deeper.
+    walk::walk_query(query, 0, |node, depth| {
+        // SAFETY: a valid node of the query tree, read per its tag.
         unsafe {
-            let c = &mut *(ctx as *mut Ctx);
-            let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
-            let f = std::mem::transmute::<
-                unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
-                unsafe extern "C" fn() -> bool,
-            >(f);
-            match nodes::tag(node) {
-                sys::NodeTag_T_Var => {
-                    let v = &*(node as *mut sys::Var);
-                    if v.varno == c.rtindex && v.varlevelsup == c.depth {
-                        match usize::try_from(v.varattno) {
-                            Ok(0) | Err(_) => c.whole_row = true,
-                            Ok(a) => c.found.push(a),
-                        }
+            if nodes::tag(node) == sys::NodeTag_T_Var {
+                let v = &*(node as *mut sys::Var);
+                if v.varno == rtindex && v.varlevelsup == depth {
+                    match usize::try_from(v.varattno) {
+                        Ok(0) | Err(_) => whole_row = true,
+                        Ok(a) => found.push(a),
                     }
-                    false
                 }
-                sys::NodeTag_T_Query => {
-                    c.depth += 1;
-                    let r = sys::query_tree_walker(node as *mut sys::Query, Some(f), ctx, 0);
-                    c.depth -= 1;
-                    r
-                }
-                _ => sys::expression_tree_walker(node, Some(f), ctx),
             }
         }
-    }
-    let mut ctx = Ctx { rtindex, depth: 0, found: Vec::new(), whole_row: false };
-    let c = &mut ctx as *mut Ctx as *mut c_void;
-    // SAFETY: walks our copy of the query (subqueries in FROM are walked as one level deeper);
-    // the walker only reads nodes and records into `ctx`.
-    guard(|| unsafe {
-        let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
-        let f = std::mem::transmute::<
-            unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
-            unsafe extern "C" fn() -> bool,
-        >(f);
-        sys::query_tree_walker(query, Some(f), c, 0);
+        Ok(Visit::Children)
     })?;
-    Ok((!ctx.whole_row).then_some(ctx.found))
+    Ok((!whole_row).then_some(found))
 }
 
 /// A copy of `sub` whose select-list entries the parent does not read (`used`: the resnos it
@@ -129,16 +95,18 @@ pub(super) fn without_unused_outputs(
     let copy = nodes::copy(sub)?;
     // SAFETY: our copy's target list; entries are replaced in place.
     for tle in unsafe { list::<sys::TargetEntry>((*copy).targetList) } {
+        // SAFETY: `tle` is a TargetEntry of our copy's target list, ours to change.
         let t = unsafe { &mut *tle };
         let e = t.expr as *mut sys::Node;
         if t.resjunk || t.ressortgroupref != 0 || used.contains(&(t.resno as usize)) {
             continue;
         }
-        // SAFETY (both): walks and describes a valid expression; makeNullConst allocates.
+        // SAFETY: a walk of a valid expression.
         if guard(|| unsafe { sys::contain_volatile_functions(e) })? {
             continue;
         }
         let (typid, typmod, coll) = expr_type(e)?;
+        // SAFETY: makeNullConst allocates a Const in the current memory context.
         t.expr = guard(|| unsafe { sys::makeNullConst(typid, typmod, coll) })? as *mut sys::Expr;
     }
     Ok(copy)

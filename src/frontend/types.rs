@@ -14,20 +14,21 @@ pub(super) fn is_builtin(oid: Oid) -> bool {
     oid != 0 && oid < sys::FirstGenbkiObjectId
 }
 
-pub(super) fn type_name(typid: Oid, typmod: i32) -> String {
+pub(super) fn type_name(typid: Oid, typmod: i32) -> PgResult<String> {
     // SAFETY: format_type_with_typemod handles any OID (unknown ones print as "???").
     guard(|| unsafe { cstr(sys::format_type_with_typemod(typid, typmod)) })
-        .unwrap_or_else(|_| format!("type {typid}"))
 }
 
-pub(super) fn func_name(oid: Oid) -> String {
+/// A function's name; empty when there is no such function.
+pub(super) fn func_name(oid: Oid) -> PgResult<String> {
     // SAFETY: catalog lookup; NULL when missing.
-    guard(|| unsafe { cstr(sys::get_func_name(oid)) }).unwrap_or_default()
+    guard(|| unsafe { cstr(sys::get_func_name(oid)) })
 }
 
-pub(super) fn op_name(oid: Oid) -> String {
+/// An operator's name; empty when there is no such operator.
+pub(super) fn op_name(oid: Oid) -> PgResult<String> {
     // SAFETY: catalog lookup; NULL when missing.
-    guard(|| unsafe { cstr(sys::get_opname(oid)) }).unwrap_or_default()
+    guard(|| unsafe { cstr(sys::get_opname(oid)) })
 }
 
 pub(super) fn expr_type(e: *mut sys::Node) -> PgResult<(Oid, i32, Oid)> {
@@ -219,7 +220,7 @@ pub(super) fn numeric_digits_in(e: *mut sys::Node, rtable: *mut sys::List) -> Pg
                     return Ok(None);
                 }
                 let arg = numeric_digits_in((*args[0]).expr as *mut sys::Node, rtable)?;
-                Ok(match func_name(agg.aggfnoid).as_str() {
+                Ok(match func_name(agg.aggfnoid)?.as_str() {
                     "min" | "max" => arg,
                     "sum" => arg.map(|(_, s)| (38, s)),
                     _ => None,
@@ -269,7 +270,9 @@ pub(super) fn case_shape(e: *mut sys::Node) -> PgResult<Option<(u32, u32, bool)>
 /// other branches' (as in DataFusion's CASE).
 pub(super) fn null_type(e: *mut sys::Node) -> PgResult<ColumnType> {
     match column_type(e) {
-        Err(_) if expr_type(e)?.0 == sys::NUMERICOID => Ok(ColumnType::Decimal128 { precision: 1, scale: 0 }),
+        Err(err) if !err.is_caught() && expr_type(e)?.0 == sys::NUMERICOID => {
+            Ok(ColumnType::Decimal128 { precision: 1, scale: 0 })
+        }
         t => t,
     }
 }
@@ -315,35 +318,34 @@ pub(super) fn column_type(e: *mut sys::Node) -> PgResult<ColumnType> {
         sys::TIMESTAMPTZOID => ColumnType::TimestampUs { utc: true },
         sys::INTERVALOID => ColumnType::IntervalMonthDayNano,
         sys::UUIDOID => ColumnType::FixedSizeBinary16,
-        _ => return Err(unsupported(format!("type {}", type_name(typid, typmod)))),
+        _ => return Err(unsupported(format!("type {}", type_name(typid, typmod)?))),
     })
 }
 
 /// May DataFusion order values of this column as PostgreSQL does?
-pub(super) fn order_safe(ty: ColumnType, collation: Oid) -> bool {
-    match ty {
+pub(super) fn order_safe(ty: ColumnType, collation: Oid) -> PgResult<bool> {
+    Ok(match ty {
         ColumnType::IntervalMonthDayNano => false,
-        // SAFETY: lc_collate_is_c reads the collation's catalog entry; errors are caught.
-        ColumnType::Utf8View => guard(|| unsafe { sys::lc_collate_is_c(collation) }).unwrap_or(false),
+        // SAFETY: lc_collate_is_c reads the collation's catalog entry.
+        ColumnType::Utf8View => guard(|| unsafe { sys::lc_collate_is_c(collation) })?,
         _ => true,
-    }
+    })
 }
 
 /// May DataFusion compare values of this column for equality (GROUP BY, DISTINCT) as PostgreSQL
 /// does?
-pub(super) fn eq_safe(ty: ColumnType, collation: Oid) -> bool {
-    match ty {
+pub(super) fn eq_safe(ty: ColumnType, collation: Oid) -> PgResult<bool> {
+    Ok(match ty {
         // -0 = 0 and NaN = NaN in PostgreSQL, not bitwise.
         ColumnType::Float32 | ColumnType::Float64 => false,
         // '1 month' = '30 days' in PostgreSQL.
         ColumnType::IntervalMonthDayNano => false,
         ColumnType::Utf8View => {
-            // SAFETY: catalog lookup; errors are caught.
-            collation == 0
-                || guard(|| unsafe { sys::get_collation_isdeterministic(collation) }).unwrap_or(false)
+            // SAFETY: catalog lookup.
+            collation == 0 || guard(|| unsafe { sys::get_collation_isdeterministic(collation) })?
         }
         _ => true,
-    }
+    })
 }
 
 /// Does DataFusion compare these two columns (block types and PostgreSQL type, typmod,
@@ -355,9 +357,9 @@ pub(super) fn comparable(
     (rtyp, rmod, _): (Oid, i32, Oid),
     equality: bool,
     collation: Oid,
-) -> bool {
+) -> PgResult<bool> {
     use ColumnType as T;
-    match (l, r) {
+    Ok(match (l, r) {
         (T::Int16 | T::Int32 | T::Int64, T::Int16 | T::Int32 | T::Int64) => true,
         (T::Decimal128 { .. }, T::Decimal128 { .. }) => true,
         (T::Boolean, T::Boolean)
@@ -372,15 +374,15 @@ pub(super) fn comparable(
                 // compares without trailing blanks in PostgreSQL.
                 equality && ltyp == rtyp && lmod == rmod && lmod >= 0
             } else if equality {
-                eq_safe(T::Utf8View, collation)
+                eq_safe(T::Utf8View, collation)?
             } else {
-                order_safe(T::Utf8View, collation)
+                order_safe(T::Utf8View, collation)?
             }
         }
         // Floats (-0 = 0, NaN = NaN) and intervals compare differently; mixed kinds are cast in
         // PostgreSQL's expression already when they are comparable at all.
         _ => false,
-    }
+    })
 }
 
 /// PostgreSQL's avg as its sum and count (int8_avg, numeric_avg, float8_avg): the type

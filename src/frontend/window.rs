@@ -32,6 +32,7 @@ impl AggContext<'_> {
     pub(super) fn clause_expr(&self, sgc: *mut sys::SortGroupClause) -> PgResult<*mut sys::Node> {
         // SAFETY: the query's target list.
         let tlist = unsafe { (*self.query).targetList };
+        // SAFETY: `sgc` refers to a TargetEntry of the query's targetList.
         let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, tlist) })?;
         let i = self
             .tles
@@ -45,25 +46,29 @@ impl AggContext<'_> {
     pub(super) fn window_func(&mut self, node: *mut sys::Node) -> PgResult<*mut sys::Node> {
         // SAFETY: a WindowFunc of the query; its WINDOW clause is in the query's list.
         let w = unsafe { &*(node as *mut sys::WindowFunc) };
-        let name = func_name(w.winfnoid);
+        let name = func_name(w.winfnoid)?;
         if !is_builtin(w.winfnoid) {
             return Err(unsupported(format!("window function {name}")));
         }
         if !w.aggfilter.is_null() {
             return Err(unsupported("FILTER in a window function"));
         }
+        // SAFETY: windowClause is a List of WindowClause.
         let clauses: Vec<*mut sys::WindowClause> = unsafe { list((*self.query).windowClause) };
         let wc = clauses
             .into_iter()
+            // SAFETY: `c` is a WindowClause of the query.
             .find(|&c| unsafe { (*c).winref } == w.winref)
             .ok_or_else(|| PgError::internal("window clause"))?;
+        // SAFETY: `wc` is a WindowClause of the query.
         let (partition_clause, order_clause) = unsafe { ((*wc).partitionClause, (*wc).orderClause) };
         let mut partition_by = Vec::new();
+        // SAFETY: partitionClause is a List of SortGroupClause.
         for sgc in unsafe { list::<sys::SortGroupClause>(partition_clause) } {
             let e = self.clause_expr(sgc)?;
             let c = self.window_column(e)?;
             let (_, _, coll) = expr_type(e)?;
-            if !eq_safe(self.stage_type(c), coll) {
+            if !eq_safe(self.stage_type(c), coll)? {
                 return Err(unsupported(
                     "PARTITION BY on this type (float, interval, nondeterministic collation)",
                 ));
@@ -71,13 +76,15 @@ impl AggContext<'_> {
             partition_by.push(c);
         }
         let mut order_by = Vec::new();
+        // SAFETY: orderClause is a List of SortGroupClause.
         for sgc in unsafe { list::<sys::SortGroupClause>(order_clause) } {
             let e = self.clause_expr(sgc)?;
             let c = self.window_column(e)?;
+            // SAFETY: `sgc` is a SortGroupClause of orderClause.
             let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
-            let op = op_name(sortop);
+            let op = op_name(sortop)?;
             let (typid, _, coll) = expr_type(e)?;
-            if !is_builtin(sortop) || !(op == "<" || op == ">") || !order_safe(self.stage_type(c), coll) {
+            if !is_builtin(sortop) || !(op == "<" || op == ">") || !order_safe(self.stage_type(c), coll)? {
                 return Err(unsupported(
                     "window ORDER BY on this type, collation or operator (text sorts only under the C collation)",
                 ));
@@ -94,7 +101,9 @@ impl AggContext<'_> {
             [k] => Some(self.stage_type(k.column)),
             _ => None,
         };
+        // SAFETY: `wc` is a WindowClause of the query.
         let frame = frame_of(unsafe { &*wc }, range_key)?;
+        // SAFETY: a WindowFunc's args is a List of expression nodes.
         let args: Vec<*mut sys::Node> = unsafe { list(w.args) };
         let refuse = || unsupported(format!("window function {name}"));
         use ColumnType as T;
@@ -177,7 +186,7 @@ impl AggContext<'_> {
                     ("sum", T::Decimal128 { scale, .. }) => T::Decimal128 { precision: 38, scale },
                     ("sum", _) => return Err(refuse()),
                     (_, t)
-                        if order_safe(t, coll)
+                        if order_safe(t, coll)?
                             && !matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16) =>
                     {
                         t
@@ -252,6 +261,7 @@ impl AggContext<'_> {
             id: 0,
             output,
         };
+        // SAFETY: makeNullConst allocates a Const in the current memory context.
         let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
         let sum =
             self.add_window(window(WindowFn::Aggregate(AggFunc::Sum), sum_ty), null(sum_pg)?, sum_pg, -1, 0)?;

@@ -106,12 +106,30 @@ pub fn put_rows(
                 continue;
             }
             let r = match c {
-                Col::Bool(v) => Ok(w.put_bool(j, v.value(row))),
-                Col::I16(v) => Ok(w.put_i16(j, v[row])),
-                Col::I32(v) => Ok(w.put_i32(j, v[row])),
-                Col::I64(v) => Ok(w.put_i64(j, v[row])),
-                Col::F32(v) => Ok(w.put_f32(j, v[row])),
-                Col::F64(v) => Ok(w.put_f64(j, v[row])),
+                Col::Bool(v) => {
+                    w.put_bool(j, v.value(row));
+                    Ok(())
+                }
+                Col::I16(v) => {
+                    w.put_i16(j, v[row]);
+                    Ok(())
+                }
+                Col::I32(v) => {
+                    w.put_i32(j, v[row]);
+                    Ok(())
+                }
+                Col::I64(v) => {
+                    w.put_i64(j, v[row]);
+                    Ok(())
+                }
+                Col::F32(v) => {
+                    w.put_f32(j, v[row]);
+                    Ok(())
+                }
+                Col::F64(v) => {
+                    w.put_f64(j, v[row]);
+                    Ok(())
+                }
                 Col::Dec(v) => {
                     if !w.put_decimal(j, v.value(row)) {
                         w.rollback_row();
@@ -121,11 +139,15 @@ pub fn put_rows(
                 }
                 Col::Str(v) => w.put_bytes(j, v.value(row).as_bytes()),
                 Col::Bin(v) => w.put_bytes(j, v.value(row)),
-                Col::Interval(v) => Ok(w.put_interval(j, v[row].months, v[row].days, v[row].nanoseconds)),
+                Col::Interval(v) => {
+                    w.put_interval(j, v[row].months, v[row].days, v[row].nanoseconds);
+                    Ok(())
+                }
                 Col::Fixed(v) => {
                     let mut b = [0u8; 16];
                     b.copy_from_slice(v.value(row));
-                    Ok(w.put_fixed16(j, &b))
+                    w.put_fixed16(j, &b);
+                    Ok(())
                 }
             };
             match r {

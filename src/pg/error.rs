@@ -7,6 +7,10 @@
 //! - An error travels up as a Rust value (`?`), dropping every resource on the way, to the
 //!   `extern "C"` entry point, where [`raise`] re-raises it. `raise` first copies what it needs into
 //!   palloc'd memory and drops the Rust value, so the longjmp crosses frames that own nothing.
+//! - A caught ERROR ([`PgError::Caught`]) is never dropped nor taken for a refusal: PostgreSQL
+//!   recovers from an ERROR (locks, pins, LWLocks, memory contexts) only by its own abort, so it
+//!   goes up to the entry point and is re-raised ([`or_refused`] tells the two apart;
+//!   `scripts/caught-errors.py` finds a `guard` result turned into a value on the spot).
 //! - Messages follow PostgreSQL's style and carry the `pg_fusion:` prefix; every error has a
 //!   SQLSTATE, and an error PostgreSQL raised keeps its own.
 
@@ -60,15 +64,23 @@ pub enum PgError {
 
 pub type PgResult<T> = Result<T, PgError>;
 
+impl Report {
+    /// `pg_fusion: <message>` with `sqlstate`.
+    pub fn new(sqlstate: SqlState, message: impl fmt::Display) -> Report {
+        Report { sqlstate, message: format!("pg_fusion: {message}"), detail: None, hint: None }
+    }
+}
+
 impl PgError {
     /// `pg_fusion: <message>` with `sqlstate`.
     pub fn new(sqlstate: SqlState, message: impl fmt::Display) -> PgError {
-        PgError::Report(Report {
-            sqlstate,
-            message: format!("pg_fusion: {message}"),
-            detail: None,
-            hint: None,
-        })
+        PgError::Report(Report::new(sqlstate, message))
+    }
+
+    /// An ERROR PostgreSQL raised (and [`guard`] caught): it must reach an entry point and be
+    /// re-raised, never be handled as a refusal.
+    pub fn is_caught(&self) -> bool {
+        matches!(self, PgError::Caught(_))
     }
 
     /// An error of PostgreSQL's own semantics that DataFusion met on PostgreSQL's behalf
@@ -135,6 +147,16 @@ extern "C" fn trampoline<F: FnOnce() -> R, R>(arg: *mut c_void) {
     }
 }
 
+/// A refusal of ours (`Report`) as `Ok(None)`, a value as `Ok(Some)`; an ERROR PostgreSQL raised
+/// (`Caught`) goes up as it is, never taken for a refusal.
+pub fn or_refused<T>(r: PgResult<T>) -> PgResult<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_caught() => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Run `f` (a call into PostgreSQL) under PG_TRY. An ERROR it raises comes back as
 /// `Err(PgError::Caught)`; a panic inside it becomes an internal error.
 ///
@@ -182,39 +204,32 @@ fn palloc_cstr(s: &str) -> *const c_char {
 /// Raise `err` as a PostgreSQL ERROR. Call only from an entry point's outermost frame: every Rust
 /// resource must already be dropped (this function drops `err` itself before the longjmp).
 pub fn raise(err: PgError) -> ! {
-    report(sys::ERROR as i32, err);
-    // ereport(ERROR) does not return.
+    match err {
+        // SAFETY: `c.0` came from pgf_try; re-raising it is exactly what it is for.
+        PgError::Caught(c) => unsafe { sys::pgf_rethrow(c.0) },
+        PgError::Report(r) => {
+            let (msg, detail, hint) = (palloc_cstr(&r.message), opt_cstr(&r.detail), opt_cstr(&r.hint));
+            let sqlstate = r.sqlstate.0;
+            drop(r);
+            // SAFETY: all strings are palloc'd and NUL-terminated; nothing Rust-owned is live.
+            unsafe { sys::pgf_ereport(sys::ERROR as i32, sqlstate, msg, detail, hint) };
+        }
+    }
+    // ereport(ERROR) and ReThrowError do not return.
     std::process::abort()
 }
 
-/// Report `err` at `elevel`. At ERROR and above this does not return (see [`raise`]); below, the
-/// report runs under [`guard`], so even a failing report (out of memory, a hook that raises) comes
-/// back here instead of longjmping through the caller's Rust frames.
-pub fn report(elevel: i32, err: PgError) {
-    if elevel >= sys::ERROR as i32 {
-        match err {
-            // SAFETY: `c.0` came from pgf_try; re-raising it is exactly what it is for.
-            PgError::Caught(c) => unsafe { sys::pgf_rethrow(c.0) },
-            PgError::Report(r) => {
-                let (msg, detail, hint) = (palloc_cstr(&r.message), opt_cstr(&r.detail), opt_cstr(&r.hint));
-                let sqlstate = r.sqlstate.0;
-                drop(r);
-                // SAFETY: all strings are palloc'd and NUL-terminated; nothing Rust-owned is live.
-                unsafe { sys::pgf_ereport(elevel, sqlstate, msg, detail, hint) };
-            }
-        }
-        return;
-    }
-    let (sqlstate, message, detail, hint) = match &err {
-        PgError::Caught(c) => (c.sqlstate(), c.message(), None, None),
-        PgError::Report(r) => (r.sqlstate, r.message.clone(), r.detail.clone(), r.hint.clone()),
-    };
-    drop(err);
-    let _ = guard(|| {
+/// Report `r` at `elevel`, below ERROR (LOG, WARNING, DEBUG1, ...). The report runs under
+/// [`guard`]: should it raise (out of memory, a hook), that ERROR comes back as `Err`, for the
+/// caller to pass up to its entry point like any other (a caught ERROR is never dropped).
+pub fn report(elevel: i32, r: Report) -> PgResult<()> {
+    debug_assert!(elevel < sys::ERROR as i32, "report is below ERROR; raise is for ERROR");
+    let Report { sqlstate, message, detail, hint } = r;
+    guard(|| {
         let (msg, detail, hint) = (palloc_cstr(&message), opt_cstr(&detail), opt_cstr(&hint));
         // SAFETY: palloc'd C strings; below ERROR ereport returns (or raises, caught by guard).
-        unsafe { sys::pgf_ereport(elevel, sqlstate.0, msg, detail, hint) }
-    });
+        unsafe { sys::pgf_ereport(elevel.min(sys::ERROR as i32 - 1), sqlstate.0, msg, detail, hint) }
+    })
 }
 
 fn opt_cstr(s: &Option<String>) -> *const c_char {
@@ -222,19 +237,11 @@ fn opt_cstr(s: &Option<String>) -> *const c_char {
 }
 
 /// Write a message to the server log (LOG level), from the main thread.
-pub fn log(message: impl fmt::Display) {
-    report(
-        sys::LOG as i32,
-        PgError::Report(Report {
-            sqlstate: SqlState::from_code(b"00000"),
-            message: format!("pg_fusion: {message}"),
-            detail: None,
-            hint: None,
-        }),
-    );
+pub fn log(message: impl fmt::Display) -> PgResult<()> {
+    report(sys::LOG as i32, Report::new(SqlState::from_code(b"00000"), message))
 }
 
 /// Write a WARNING.
-pub fn warning(err: PgError) {
-    report(sys::WARNING as i32, err);
+pub fn warning(sqlstate: SqlState, message: impl fmt::Display) -> PgResult<()> {
+    report(sys::WARNING as i32, Report::new(sqlstate, message))
 }

@@ -179,20 +179,28 @@ fn planner(
     }
     match plan(parse, cursor_options, bound_params) {
         Ok(stmt) => Ok(stmt),
-        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => {
+        // A refusal of ours (never an ERROR PostgreSQL raised: that one goes up, re-raised).
+        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught() => {
             let seg = super::shmem::segment()?;
+            let message = e.message();
+            let reason = message.strip_prefix("pg_fusion: ").unwrap_or(&message);
             if guc::on_unsupported() == OnUnsupported::Fallback {
                 seg.metrics().inc(Metric::PlannerFallbackTotal);
+                // backend_log_level 1 and up: in the server log.
+                let level = if guc::backend_log_level() >= 1 { sys::LOG } else { sys::DEBUG1 };
                 super::error::report(
-                    sys::DEBUG1 as i32,
-                    PgError::new(
+                    level as i32,
+                    super::error::Report::new(
                         SqlState::from_code(b"00000"),
-                        format!("pg_fusion: running natively: {}", e.message()),
+                        format_args!("running natively: {reason}"),
                     ),
-                );
+                )?;
                 standard(parse, query_string, cursor_options, bound_params)
             } else {
                 seg.metrics().inc(Metric::PlannerUnsupportedTotal);
+                if guc::backend_log_level() >= 1 {
+                    super::error::log(format_args!("refused: {reason}"))?;
+                }
                 Err(e)
             }
         }
@@ -234,5 +242,15 @@ fn plan(
     let stmt = super::scan_node::planned_stmt(parse, t, &leaves, &bytes, &display)?;
     // SAFETY: the PlannedStmt just built.
     unsafe { (*stmt).parallelModeNeeded = parallel };
+    if guc::backend_log_level() >= 1 {
+        let planned = leaves.iter().flatten().count();
+        super::error::log(format_args!(
+            "planned: {} scan {} ({planned} planned by PostgreSQL, {} shared), parallel producers {}",
+            leaves.len(),
+            if leaves.len() == 1 { "leaf" } else { "leaves" },
+            leaves.len() - planned,
+            if parallel { "allowed" } else { "not allowed" }
+        ))?;
+    }
     Ok(stmt)
 }

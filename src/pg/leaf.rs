@@ -54,7 +54,7 @@ impl Bindings {
         let e = nodes::copy(e)?;
         // SAFETY: renumbers the Vars of our copy (sublinks' levels included).
         guard(|| unsafe { sys::ChangeVarNodes(e, rtindex, 1, 0) })?;
-        Ok(self.intern(e))
+        self.intern(e)
     }
 
     /// The index of the AND of `terms` (expressions over `rtindex`); None without terms.
@@ -80,15 +80,15 @@ impl Bindings {
     pub fn constant_true(&mut self) -> PgResult<u32> {
         // SAFETY: makeBoolConst allocates a Const.
         let c = guard(|| unsafe { sys::makeBoolConst(true, false) })?;
-        Ok(self.intern(c))
+        self.intern(c)
     }
 
-    fn intern(&mut self, e: *mut sys::Node) -> u32 {
-        if let Some(i) = self.exprs.iter().position(|&x| nodes::equal(x, e)) {
-            return i as u32;
+    fn intern(&mut self, e: *mut sys::Node) -> PgResult<u32> {
+        if let Some(i) = nodes::try_position(&self.exprs, |&x| nodes::equal(x, e))? {
+            return Ok(i as u32);
         }
         self.exprs.push(e);
-        (self.exprs.len() - 1) as u32
+        Ok((self.exprs.len() - 1) as u32)
     }
 
     /// The index of the access through range-table entry `rte` (at `rtindex` of its query).
@@ -103,16 +103,16 @@ impl Bindings {
                 guard(|| sys::ChangeVarNodes(quals, rtindex, 1, 0))?;
             }
         }
-        // SAFETY: valid RTE copies, read per field.
-        let same = |a: *mut sys::RangeTblEntry| unsafe {
-            let (a, b) = (&*a, &*copy);
-            a.relid == b.relid
+        let same = |&a: &*mut sys::RangeTblEntry| -> PgResult<bool> {
+            // SAFETY: valid RTE copies, read per field.
+            let (a, b) = unsafe { (&*a, &*copy) };
+            Ok(a.relid == b.relid
                 && a.inh == b.inh
                 && a.checkAsUser == b.checkAsUser
                 && a.requiredPerms == b.requiredPerms
-                && nodes::equal(a.securityQuals, b.securityQuals)
+                && nodes::equal(a.securityQuals, b.securityQuals)?)
         };
-        if let Some(i) = self.accesses.iter().position(|&a| same(a)) {
+        if let Some(i) = nodes::try_position(&self.accesses, same)? {
             return Ok(i as u32);
         }
         self.accesses.push(copy);
@@ -137,6 +137,7 @@ impl Bindings {
             let name = std::ffi::CString::new(format!("c{}", k + 1))
                 .map_err(|e| PgError::internal(e.to_string()))?;
             let np = name.as_ptr();
+            // SAFETY: makeTargetEntry and pstrdup allocate; `np` is a NUL-terminated string alive for the call.
             let te = guard(|| unsafe {
                 sys::makeTargetEntry(e as *mut sys::Expr, (k + 1) as i16, sys::pstrdup(np), false)
             })?;
@@ -252,7 +253,7 @@ unsafe fn leaf_hazard(query: *mut sys::Query) -> PgResult<std::ffi::c_char> {
     if whole != restricted {
         return Ok(whole);
     }
-    // SAFETY (block): nodes of the analyzed query, read per their tags.
+    // SAFETY: nodes of the analyzed query, read per their tags.
     unsafe {
         let jointree = (*query).jointree;
         if jointree.is_null() || (*jointree).quals.is_null() {
@@ -333,9 +334,11 @@ unsafe fn subquery_parallel_safe(sub: *mut sys::Query) -> PgResult<bool> {
     }
     // SAFETY: the subquery's range table, read per its entries' kinds.
     for rte in unsafe { list::<sys::RangeTblEntry>((*sub).rtable) } {
+        // SAFETY: the subquery's rtable is a List of RangeTblEntry.
         match unsafe { (*rte).rtekind } {
             sys::RTEKind_RTE_JOIN => {}
             sys::RTEKind_RTE_RELATION => {
+                // SAFETY: `rte` is a RangeTblEntry of kind RTE_RELATION.
                 let relid = unsafe { (*rte).relid };
                 let mut ok = false;
                 let okp: *mut bool = &mut ok;

@@ -21,5 +21,6 @@ pub mod producer;
 pub mod range_table;
 pub mod scan_node;
 pub mod shmem;
+pub mod walk;
 
 pub use error::{PgError, PgResult, SqlState};

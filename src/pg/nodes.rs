@@ -9,8 +9,6 @@ use std::ffi::{c_char, CStr, CString};
 use super::error::{guard, PgError, PgResult};
 use super::sys;
 
-pub use sys::{Node, NodeTag};
-
 /// The tag of a (non-null) node.
 ///
 /// # Safety
@@ -95,11 +93,23 @@ pub fn copy<T>(node: *const T) -> PgResult<*mut T> {
 }
 
 /// equal(a, b).
-pub fn equal<T>(a: *const T, b: *const T) -> bool {
-    // SAFETY: equal() compares valid node trees; it does not raise for node types it knows, and
-    // unknown ones are an elog(ERROR), caught.
+pub fn equal<T>(a: *const T, b: *const T) -> PgResult<bool> {
+    // SAFETY: equal() compares valid node trees (an unknown node type is an elog(ERROR)).
     guard(|| unsafe { sys::equal(a as *const std::ffi::c_void, b as *const std::ffi::c_void) })
-        .unwrap_or(false)
+}
+
+/// The position of the first item for which `pred` holds; `pred` may fail (a PostgreSQL
+/// ERROR caught by `guard` goes up, never dropped).
+pub fn try_position<I: IntoIterator>(
+    items: I,
+    mut pred: impl FnMut(I::Item) -> PgResult<bool>,
+) -> PgResult<Option<usize>> {
+    for (i, item) in items.into_iter().enumerate() {
+        if pred(item)? {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
 }
 
 /// PostgreSQL's `check_stack_depth()`: every recursive walk of a node tree in Rust calls it at

@@ -44,7 +44,6 @@ use crate::shm::{SlotLease, Wakeup};
 pub struct ParallelScan {
     pcxt: *mut sys::ParallelContext,
     space: Option<SpaceView>,
-    pub planned: u32,
     pub launched: u32,
     /// Per launched worker: known to have started (or to have failed to), see `failed_workers`.
     known: Vec<bool>,
@@ -92,6 +91,7 @@ impl ParallelScan {
         let params = env.params;
         // SAFETY: sizing a valid (or NULL) ParamListInfo.
         let params_len =
+            // SAFETY: sizing a valid (or NULL) ParamListInfo.
             if params.is_null() { 0 } else { guard(|| unsafe { sys::pgf_params_size(params) })? };
         let space_leaves: Vec<SpaceLeaf> = pool
             .iter()
@@ -127,8 +127,7 @@ impl ParallelScan {
         // SAFETY: under parallel mode (checked by the caller); the context lives until
         // `finish` or the transaction's end.
         let pcxt = guard(|| unsafe { sys::pgf_parallel_create(nworkers as i32, len, space_p) })?;
-        let mut scan =
-            ParallelScan { pcxt, space: None, planned: nworkers as u32, launched: 0, known: Vec::new() };
+        let mut scan = ParallelScan { pcxt, space: None, launched: 0, known: Vec::new() };
         if space.is_null() {
             return Ok(scan);
         }
@@ -288,6 +287,7 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
         let plan = guard(|| unsafe { sys::stringToNode(tp) as *mut sys::PlannedStmt })?;
         // SAFETY: checks the node's tag.
         if plan.is_null()
+            // SAFETY: reads the tag of a non-NULL node.
             || unsafe { super::nodes::tag(plan as *mut sys::Node) } != sys::NodeTag_T_PlannedStmt
         {
             return Err(PgError::internal("corrupt leaf plan"));

@@ -815,10 +815,8 @@ impl Producer {
     /// this returns anything but true.
     pub fn step(&mut self) -> PgResult<bool> {
         let r = self.advance();
-        if !matches!(r, Ok(true)) || self.ended {
-            if self.unsignaled > 0 {
-                self.wake_worker();
-            }
+        if (!matches!(r, Ok(true)) || self.ended) && self.unsignaled > 0 {
+            self.wake_worker();
         }
         r
     }

@@ -64,40 +64,14 @@ fn flat_copy(rte: *mut sys::RangeTblEntry) -> PgResult<*mut sys::RangeTblEntry> 
 
 /// Every query nested in `q` (not `q` itself), outer levels first.
 fn nested_queries(q: *mut sys::Query, out: &mut Vec<*mut sys::Query>) -> PgResult<()> {
-    struct Ctx {
-        found: Vec<*mut sys::Query>,
-    }
-    unsafe extern "C" fn walker(node: *mut sys::Node, ctx: *mut c_void) -> bool {
-        if node.is_null() {
-            return false;
+    // The analyzed query's tree: subqueries in FROM, sublinks, WITH queries.
+    super::walk::walk_query(q, 0, |node, _| {
+        // SAFETY: a valid node of the query tree.
+        if unsafe { nodes::tag(node) } == sys::NodeTag_T_Query {
+            out.push(node as *mut sys::Query);
         }
-        // SAFETY: `ctx` is the Ctx passed below; `node` a valid node of the query tree.
-        unsafe {
-            let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
-            let f = std::mem::transmute::<
-                unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
-                unsafe extern "C" fn() -> bool,
-            >(f);
-            if nodes::tag(node) == sys::NodeTag_T_Query {
-                (*(ctx as *mut Ctx)).found.push(node as *mut sys::Query);
-                return sys::query_tree_walker(node as *mut sys::Query, Some(f), ctx, 0);
-            }
-            sys::expression_tree_walker(node, Some(f), ctx)
-        }
-    }
-    let mut ctx = Ctx { found: Vec::new() };
-    let c = &mut ctx as *mut Ctx as *mut c_void;
-    // SAFETY: walks the analyzed query's tree (subqueries in FROM, sublinks, WITH queries); the
-    // walker only reads nodes and pushes into `ctx`.
-    guard(|| unsafe {
-        let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
-        let f = std::mem::transmute::<
-            unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
-            unsafe extern "C" fn() -> bool,
-        >(f);
-        sys::query_tree_walker(q, Some(f), c, 0);
+        Ok(super::walk::Visit::Children)
     })?;
-    out.extend(ctx.found);
     Ok(())
 }
 

@@ -90,6 +90,7 @@ fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
     };
     // SAFETY: a node of the list; String nodes are read as text.
     let text = |n: *mut sys::Node| -> PgResult<String> {
+        // SAFETY: reads the tag of a non-NULL node.
         if n.is_null() || unsafe { nodes::tag(n) } != sys::NodeTag_T_String {
             return Err(corrupt());
         }
@@ -421,6 +422,18 @@ pub extern "C" fn pgf_rs_end_scan(node: *mut sys::CustomScanState) {
             if let Ok(seg) = shmem::segment() {
                 seg.metrics().add(Metric::BackendRowsReturnedTotal, run.rows);
             }
+        }
+        if super::guc::backend_log_level() >= 2 {
+            let elapsed = run.started.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0);
+            let (planned, started) =
+                run.leaf_producers.iter().fold((0, 0), |(p, s), &(lp, ls)| (p + lp, s + ls));
+            super::error::log(format_args!(
+                "executed: {} rows in {elapsed:.3} ms, {} scan {}, producers {started} of {planned} started{}",
+                run.rows,
+                run.leaf_producers.len(),
+                if run.leaf_producers.len() == 1 { "leaf" } else { "leaves" },
+                if run.finished { "" } else { " (ended early)" }
+            ))?;
         }
         run.finished = true;
         drop(run);

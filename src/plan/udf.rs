@@ -428,6 +428,6 @@ mod tests {
         let (div8, mod8) = (f(ArithOp::Div, DataType::Int64), f(ArithOp::Mod, DataType::Int64));
         assert!(matches!(div8.apply(i64::MIN, -1), Err(ArrowError::ArithmeticOverflow(_))));
         assert_eq!(mod8.apply(i64::MIN, -1).ok(), Some(0));
-        assert!(matches!(f(ArithOp::Div, DataType::Int16).apply(i16::MIN as i64, -1), Err(_)));
+        assert!(f(ArithOp::Div, DataType::Int16).apply(i16::MIN as i64, -1).is_err());
     }
 }

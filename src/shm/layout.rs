@@ -162,7 +162,7 @@ pub struct Layout {
 }
 
 pub const fn align_up(n: usize, align: usize) -> usize {
-    (n + align - 1) / align * align
+    n.div_ceil(align) * align
 }
 
 fn check_range(setting: &'static str, value: u32, min: u32, max: u32) -> Result<(), LayoutError> {
@@ -315,9 +315,11 @@ mod tests {
 
     #[test]
     fn slot_rings_stay_inside_their_slot() {
-        let mut c = LayoutConfig::default();
-        c.control_backend_to_worker_capacity = 1001;
-        c.control_worker_to_backend_capacity = 333;
+        let c = LayoutConfig {
+            control_backend_to_worker_capacity: 1001,
+            control_worker_to_backend_capacity: 333,
+            ..LayoutConfig::default()
+        };
         let l = Layout::new(c).unwrap();
         for i in 0..l.control.count {
             let slot = l.control.slot_offset(i).unwrap();

@@ -251,7 +251,7 @@ mod tests {
         let words = (128 + capacity).div_ceil(8) + 8;
         let mut mem = vec![0u64; words];
         let base = mem.as_mut_ptr() as usize;
-        let aligned = (base + 63) / 64 * 64;
+        let aligned = base.div_ceil(64) * 64;
         // SAFETY: `aligned .. aligned + 128 + capacity` lies inside `mem`, which the TestRing keeps.
         let ring = unsafe { Ring::from_raw(aligned as *mut u8, (aligned + 128) as *mut u8, capacity) };
         ring.reset();

@@ -308,7 +308,7 @@ impl TestSegment {
     pub fn new(config: LayoutConfig) -> TestSegment {
         let layout = Layout::new(config).unwrap();
         let mut mem = vec![0u64; layout.total_size / 8 + 16];
-        let base = (mem.as_mut_ptr() as usize + 63) / 64 * 64;
+        let base = (mem.as_mut_ptr() as usize).div_ceil(64) * 64;
         // SAFETY: `mem` holds total_size bytes past the aligned base and outlives the view.
         let segment = unsafe { Segment::from_raw(base as *mut u8, layout.total_size, layout).unwrap() };
         segment.initialize();

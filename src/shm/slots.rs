@@ -159,7 +159,7 @@ impl<'a> Slot<'a> {
     pub fn current_session(&self) -> Option<(SlotLease, i32)> {
         let word = self.header.owner.load(Ordering::Acquire);
         let pid = word as u32;
-        (pid != 0).then(|| (SlotLease { index: self.index, generation: (word >> 32) as u32 }, pid as i32))
+        (pid != 0).then_some((SlotLease { index: self.index, generation: (word >> 32) as u32 }, pid as i32))
     }
 
     /// Is `lease` still the current session?
@@ -205,7 +205,7 @@ mod tests {
 
     fn slot_mem() -> TestSlot {
         let mut mem = vec![0u64; 2048];
-        let base = (mem.as_mut_ptr() as usize + 63) / 64 * 64;
+        let base = (mem.as_mut_ptr() as usize).div_ceil(64) * 64;
         // SAFETY: all offsets below stay inside `mem` (16 KiB), which TestSlot keeps alive.
         let (to_worker, to_backend) = unsafe {
             (

@@ -7,31 +7,31 @@ use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::pg::error::{warning, PgError, SqlState};
+use crate::pg::error::{warning, PgResult, SqlState};
 use crate::pg::guc::WorkerSettings;
 
-pub fn init(settings: &WorkerSettings) {
+pub fn init(settings: &WorkerSettings) -> PgResult<()> {
     let filter = match EnvFilter::try_new(&settings.log_filter) {
         Ok(f) => f,
         Err(e) => {
-            warning(PgError::new(
+            warning(
                 SqlState::INVALID_PARAMETER_VALUE,
-                format!(
+                format_args!(
                     "invalid pg_fusion.worker_log_filter \"{}\": {e}; using \"warn\"",
                     settings.log_filter
                 ),
-            ));
+            )?;
             EnvFilter::new("warn")
         }
     };
     let file = match OpenOptions::new().create(true).append(true).open(&settings.log_path) {
         Ok(f) => f,
         Err(e) => {
-            warning(PgError::new(
+            warning(
                 SqlState::from_code(b"58030"),
-                format!("cannot open worker log \"{}\": {e}", settings.log_path),
-            ));
-            return;
+                format_args!("cannot open worker log \"{}\": {e}", settings.log_path),
+            )?;
+            return Ok(());
         }
     };
     let _ = tracing_subscriber::fmt()
@@ -40,4 +40,5 @@ pub fn init(settings: &WorkerSettings) {
         .with_ansi(false)
         .with_thread_names(true)
         .try_init();
+    Ok(())
 }

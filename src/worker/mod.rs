@@ -44,7 +44,7 @@ fn run() -> PgResult<()> {
     bgworker::connect_without_database()?;
     let seg = shmem::segment()?;
     let settings = guc::worker_settings();
-    logging::init(&settings);
+    logging::init(&settings)?;
     let engine = runtime::Engine::start(&settings)?;
     tracing::info!(
         threads = engine.threads,

@@ -12,91 +12,30 @@
 //! - A reference `levelsup` query levels down gets the copy with its outer references (to sibling
 //!   CTEs) shifted by `levelsup`, as `IncrementVarSublevelsUp` does for PostgreSQL.
 
-use std::ffi::c_void;
-
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::nodes::{self, cstr, list};
 use crate::pg::sys;
-
-struct Inliner {
-    /// (name, query) of each WITH query of the top query.
-    ctes: Vec<(String, *mut sys::Node)>,
-    /// Query levels below the top query.
-    depth: u32,
-    error: Option<PgError>,
-}
-
-fn walk_query(q: *mut sys::Query, ctx: &mut Inliner) -> bool {
-    let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
-    // SAFETY: walks a valid Query with this module's callback and context.
-    unsafe {
-        sys::query_tree_walker(
-            q,
-            Some(std::mem::transmute::<
-                unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
-                unsafe extern "C" fn() -> bool,
-            >(f)),
-            ctx as *mut Inliner as *mut c_void,
-            sys::QTW_EXAMINE_RTES_BEFORE as i32,
-        )
-    }
-}
-
-unsafe extern "C" fn walker(node: *mut sys::Node, ctx: *mut c_void) -> bool {
-    if node.is_null() {
-        return false;
-    }
-    // SAFETY: `ctx` is the Inliner passed by `walk_query`; `node` is a valid node of the tree.
-    unsafe {
-        let ctx = &mut *(ctx as *mut Inliner);
-        match nodes::tag(node) {
-            sys::NodeTag_T_Query => {
-                ctx.depth += 1;
-                let stop = walk_query(node as *mut sys::Query, ctx);
-                ctx.depth -= 1;
-                stop
-            }
-            sys::NodeTag_T_RangeTblEntry => {
-                let rte = &mut *(node as *mut sys::RangeTblEntry);
-                if rte.rtekind == sys::RTEKind_RTE_CTE && rte.ctelevelsup == ctx.depth {
-                    if let Err(e) = inline(rte, ctx) {
-                        ctx.error = Some(e);
-                        return true;
-                    }
-                }
-                // range_table_entry_walker goes on into the (new) subquery itself.
-                false
-            }
-            _ => {
-                let f: unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool = walker;
-                sys::expression_tree_walker(
-                    node,
-                    Some(std::mem::transmute::<
-                        unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool,
-                        unsafe extern "C" fn() -> bool,
-                    >(f)),
-                    ctx as *mut Inliner as *mut c_void,
-                )
-            }
-        }
-    }
-}
+use crate::pg::walk::{self, Visit};
 
 /// Turn one CTE reference into a subquery RTE over a copy of the CTE's query.
 ///
 /// # Safety
-/// `rte` is an RTE_CTE of the tree being walked, referring to the top query's WITH list.
-unsafe fn inline(rte: &mut sys::RangeTblEntry, ctx: &Inliner) -> PgResult<()> {
+/// `rte` is an RTE_CTE of the tree being walked, `depth` query levels below the top query, and
+/// refers to the top query's WITH list, whose (name, query) pairs are `ctes`.
+unsafe fn inline(
+    rte: &mut sys::RangeTblEntry,
+    ctes: &[(String, *mut sys::Node)],
+    depth: u32,
+) -> PgResult<()> {
     // SAFETY: per the contract; ctename is a C string.
     let name = unsafe { cstr(rte.ctename) };
-    let query = ctx
-        .ctes
+    let query = ctes
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, q)| *q)
         .ok_or_else(|| PgError::internal(format!("WITH query \"{name}\" not found")))?;
     let copy = nodes::copy(query)?;
-    let levelsup = ctx.depth as i32;
+    let levelsup = depth as i32;
     if levelsup > 0 {
         // SAFETY: shifts references that leave the copy (to sibling CTEs) by the new depth.
         guard(|| unsafe { sys::IncrementVarSublevelsUp(copy, levelsup, 1) })?;
@@ -159,14 +98,21 @@ pub fn inline_ctes(q: *mut sys::Query) -> PgResult<()> {
         }
         ctes.push((name, cq));
     }
-    let mut ctx = Inliner { ctes, depth: 0, error: None };
-    let stopped = guard(|| walk_query(q, &mut ctx))?;
-    if let Some(e) = ctx.error {
-        return Err(e);
-    }
-    if stopped {
-        return Err(PgError::internal("WITH inlining stopped"));
-    }
+    // Every reference, at any depth: a reference `depth` levels down has ctelevelsup = depth.
+    walk::walk_query(q, sys::QTW_EXAMINE_RTES_BEFORE, |node, depth| {
+        // SAFETY: a valid node of our copy, read per its tag.
+        unsafe {
+            if nodes::tag(node) == sys::NodeTag_T_RangeTblEntry {
+                let rte = &mut *(node as *mut sys::RangeTblEntry);
+                if rte.rtekind == sys::RTEKind_RTE_CTE && rte.ctelevelsup == depth {
+                    inline(rte, &ctes, depth)?;
+                }
+                // query_tree_walker goes on into the (new) subquery itself.
+                return Ok(Visit::Skip);
+            }
+        }
+        Ok(Visit::Children)
+    })?;
     query.cteList = std::ptr::null_mut();
     Ok(())
 }

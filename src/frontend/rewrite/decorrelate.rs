@@ -79,15 +79,15 @@ fn has_level(e: *mut sys::Node, level: i32) -> PgResult<bool> {
 }
 
 /// A type's default ordering and equality operators, as GROUP BY uses them: (`<`, `=`,
-/// hashable); None when the type has none (the lookup raises, caught).
-fn grouping_ops(typ: sys::Oid) -> Option<(sys::Oid, sys::Oid, bool)> {
-    let (mut lt, mut eq, mut hashable): (sys::Oid, sys::Oid, bool) = (0, 0, false);
-    let (plt, peq, ph) = (&mut lt as *mut sys::Oid, &mut eq as *mut sys::Oid, &mut hashable as *mut bool);
-    // SAFETY: catalog lookups writing into the three locals.
-    let found = guard(|| unsafe {
-        sys::get_sort_group_operators(typ, true, true, false, plt, peq, std::ptr::null_mut(), ph)
-    });
-    (found.is_ok() && eq != 0).then_some((lt, eq, hashable))
+/// hashable); None when the type has either missing. The type cache answers as
+/// `get_sort_group_operators` does, without raising for a type that has none.
+fn grouping_ops(typ: sys::Oid) -> PgResult<Option<(sys::Oid, sys::Oid, bool)>> {
+    let flags = (sys::TYPECACHE_LT_OPR | sys::TYPECACHE_EQ_OPR | sys::TYPECACHE_HASH_PROC) as i32;
+    // SAFETY: a type cache lookup (an unknown type OID raises, passed up).
+    let entry = guard(|| unsafe { sys::lookup_type_cache(typ, flags) })?;
+    // SAFETY: the cache entry lives as long as the backend's type cache.
+    let (lt, eq, hash) = unsafe { ((*entry).lt_opr, (*entry).eq_opr, (*entry).hash_proc) };
+    Ok((lt != 0 && eq != 0).then_some((lt, eq, hash != 0)))
 }
 
 /// A GROUP BY entry for target entries with `ressortgroupref` `sortgroupref`, by `ops`.
@@ -129,33 +129,41 @@ unsafe fn add_subquery_rte(
 }
 
 /// NULL whenever it is computed over no rows (see the module rules).
-fn null_on_empty(e: *mut sys::Node) -> bool {
+fn null_on_empty(e: *mut sys::Node) -> PgResult<bool> {
+    nodes::check_stack_depth()?;
     // SAFETY: a node of the subquery's target list.
     unsafe {
-        match nodes::tag(e) {
+        Ok(match nodes::tag(e) {
             sys::NodeTag_T_Aggref => {
                 let a = &*(e as *mut sys::Aggref);
-                let name =
-                    guard(|| crate::pg::nodes::cstr(sys::get_func_name(a.aggfnoid))).unwrap_or_default();
+                let name = guard(|| crate::pg::nodes::cstr(sys::get_func_name(a.aggfnoid)))?;
                 is_builtin(a.aggfnoid)
                     && a.aggfilter.is_null()
                     && a.agglevelsup == 0
                     && ["sum", "avg", "min", "max"].contains(&name.as_str())
             }
             sys::NodeTag_T_OpExpr | sys::NodeTag_T_FuncExpr => {
-                let Some((funcid, args)) = nodes::call(e) else { return false };
+                let Some((funcid, args)) = nodes::call(e) else { return Ok(false) };
                 let args: Vec<*mut sys::Node> = list(args);
                 // Strict, and at least one argument NULL over no rows (the others constant).
-                is_builtin(funcid)
-                    && guard(|| sys::func_strict(funcid)).unwrap_or(false)
-                    && args.iter().any(|&a| null_on_empty(a))
-                    && args.iter().all(|&a| null_on_empty(a) || nodes::tag(a) == sys::NodeTag_T_Const)
+                if !is_builtin(funcid) || !guard(|| sys::func_strict(funcid))? {
+                    return Ok(false);
+                }
+                let mut some_null = false;
+                for &a in &args {
+                    let null = null_on_empty(a)?;
+                    if !null && nodes::tag(a) != sys::NodeTag_T_Const {
+                        return Ok(false);
+                    }
+                    some_null |= null;
+                }
+                some_null
             }
             sys::NodeTag_T_RelabelType => {
-                null_on_empty((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
+                null_on_empty((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)?
             }
             _ => false,
-        }
+        })
     }
 }
 
@@ -208,7 +216,7 @@ fn correlation(term: *mut sys::Node) -> PgResult<Option<(*mut sys::Node, *mut sy
     let Some((o, inner, outer, typ)) = inner_op_outer(term)? else { return Ok(None) };
     // The type's default equality: grouping by `inner` puts exactly the rows with
     // `inner = outer` in the outer value's group.
-    if grouping_ops(typ).is_none_or(|(_, eq, _)| o.opno != eq) {
+    if grouping_ops(typ)?.is_none_or(|(_, eq, _)| o.opno != eq) {
         return Ok(None);
     }
     Ok(Some((inner, outer, o.opno)))
@@ -247,7 +255,7 @@ unsafe fn add_grouped(
             (*entry).ressortgroupref = n as u32;
             tlist = nodes::append(tlist, entry as *mut c_void)?;
             let typ = guard(|| sys::exprType(*inner))?;
-            let (lt, _, hashable) = grouping_ops(typ)
+            let (lt, _, hashable) = grouping_ops(typ)?
                 .ok_or_else(|| PgError::internal("correlation key without grouping operators"))?;
             group = nodes::append(group, group_clause(n as u32, (lt, *eq, hashable))?)?;
             colnames = nodes::append(colnames, nodes::string_node(&format!("key{n}"))? as *mut c_void)?;
@@ -473,7 +481,7 @@ fn inequality(term: *mut sys::Node) -> PgResult<Option<Inequality>> {
             sys::DATEOID => (sys::F_MIN_DATE, sys::F_MAX_DATE),
             _ => return Ok(None),
         };
-        let Some((_, eq, _)) = grouping_ops(typ) else { return Ok(None) };
+        let Some((_, eq, _)) = grouping_ops(typ)? else { return Ok(None) };
         if guard(|| sys::get_negator(eq))? != o.opno {
             return Ok(None);
         }
@@ -576,7 +584,7 @@ unsafe fn in_subquery(sublink: *mut sys::SubLink) -> PgResult<Option<InSubquery>
         if typ != guard(|| sys::exprType(outer))? || p.paramtype != typ {
             return Ok(None);
         }
-        let Some(ops) = grouping_ops(typ).filter(|&(_, eq, _)| o.opno == eq) else { return Ok(None) };
+        let Some(ops) = grouping_ops(typ)?.filter(|&(_, eq, _)| o.opno == eq) else { return Ok(None) };
         Ok(Some(InSubquery { outer, tle: *tle, inner, ops }))
     }
 }
@@ -877,7 +885,7 @@ fn rewrite(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<Vec<*mut
         let Some(Compared { sublink, sub_first, other, opfuncid, value }) = compared_aggregate(term)? else {
             return Ok(None);
         };
-        if !guard(|| sys::func_strict(opfuncid))? || !null_on_empty(value) {
+        if !guard(|| sys::func_strict(opfuncid))? || !null_on_empty(value)? {
             return Ok(None);
         }
         let s = &*((*sublink).subselect as *mut sys::Query);
@@ -918,7 +926,7 @@ fn rewrite_having(q: *mut sys::Query, term: *mut sys::Node) -> PgResult<Option<*
         if !keys.is_empty() {
             return Ok(None);
         }
-        let Some(ops) = grouping_ops(guard(|| sys::exprType(value))?) else { return Ok(None) };
+        let Some(ops) = grouping_ops(guard(|| sys::exprType(value))?)? else { return Ok(None) };
         let Some(rti) = add_grouped(q, (*sublink).subselect as *mut sys::Query, &local, &[], &[value])?
         else {
             return Ok(None);

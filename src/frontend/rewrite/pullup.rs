@@ -20,17 +20,17 @@ use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 
 /// Is `sub` a subquery whose rows PostgreSQL would compute by flattening it into its parent?
-fn is_simple(rte: &sys::RangeTblEntry) -> bool {
+fn is_simple(rte: &sys::RangeTblEntry) -> PgResult<bool> {
     if rte.rtekind != sys::RTEKind_RTE_SUBQUERY
         || rte.subquery.is_null()
         || rte.lateral
         || rte.security_barrier
     {
-        return false;
+        return Ok(false);
     }
     // SAFETY: the subquery of an RTE_SUBQUERY is a valid Query.
     let s = unsafe { &*rte.subquery };
-    s.commandType == sys::CmdType_CMD_SELECT
+    Ok(s.commandType == sys::CmdType_CMD_SELECT
         && s.utilityStmt.is_null()
         && s.setOperations.is_null()
         && !s.hasAggs
@@ -47,7 +47,7 @@ fn is_simple(rte: &sys::RangeTblEntry) -> bool {
         && s.cteList.is_null()
         && s.rowMarks.is_null()
         // SAFETY: a valid target list.
-        && !guard(|| unsafe { sys::contain_volatile_functions(s.targetList as *mut sys::Node) }).unwrap_or(true)
+        && !guard(|| unsafe { sys::contain_volatile_functions(s.targetList as *mut sys::Node) })?)
 }
 
 /// Where a RangeTblRef sits in the join tree, so it can be replaced.
@@ -70,28 +70,39 @@ fn only_columns(rte: &sys::RangeTblEntry) -> bool {
 }
 
 /// The first RangeTblRef (through FromExprs and joins) naming a simple subquery.
-fn find(q: &sys::Query, node: *mut sys::Node, slot: Slot) -> Option<(i32, Slot)> {
+fn find(q: &sys::Query, node: *mut sys::Node, slot: Slot) -> PgResult<Option<(i32, Slot)>> {
     find_in(q, node, slot, false)
 }
 
-fn find_in(q: &sys::Query, node: *mut sys::Node, slot: Slot, nullable: bool) -> Option<(i32, Slot)> {
+fn find_in(
+    q: &sys::Query,
+    node: *mut sys::Node,
+    slot: Slot,
+    nullable: bool,
+) -> PgResult<Option<(i32, Slot)>> {
     if node.is_null() {
-        return None;
+        return Ok(None);
     }
+    nodes::check_stack_depth()?;
     // SAFETY: join tree nodes of a valid Query.
     unsafe {
         match nodes::tag(node) {
             sys::NodeTag_T_RangeTblRef => {
                 let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
-                let rte = *list::<sys::RangeTblEntry>(q.rtable).get(rti as usize - 1)?;
-                (is_simple(&*rte) && (!nullable || only_columns(&*rte))).then_some((rti, slot))
+                let Some(&rte) = list::<sys::RangeTblEntry>(q.rtable).get(rti as usize - 1) else {
+                    return Ok(None);
+                };
+                Ok((is_simple(&*rte)? && (!nullable || only_columns(&*rte))).then_some((rti, slot)))
             }
             sys::NodeTag_T_FromExpr => {
                 let f = node as *mut sys::FromExpr;
-                list::<sys::Node>((*f).fromlist)
-                    .into_iter()
-                    .enumerate()
-                    .find_map(|(i, item)| find_in(q, item, Slot::FromList((*f).fromlist, i as i32), nullable))
+                for (i, item) in list::<sys::Node>((*f).fromlist).into_iter().enumerate() {
+                    if let Some(found) = find_in(q, item, Slot::FromList((*f).fromlist, i as i32), nullable)?
+                    {
+                        return Ok(Some(found));
+                    }
+                }
+                Ok(None)
             }
             sys::NodeTag_T_JoinExpr => {
                 let j = node as *mut sys::JoinExpr;
@@ -100,12 +111,14 @@ fn find_in(q: &sys::Query, node: *mut sys::Node, slot: Slot, nullable: bool) -> 
                     sys::JoinType_JOIN_LEFT => (false, true),
                     sys::JoinType_JOIN_RIGHT => (true, false),
                     sys::JoinType_JOIN_FULL => (true, true),
-                    _ => return None,
+                    _ => return Ok(None),
                 };
-                find_in(q, (*j).larg, Slot::Left(j), nullable || ln)
-                    .or_else(|| find_in(q, (*j).rarg, Slot::Right(j), nullable || rn))
+                match find_in(q, (*j).larg, Slot::Left(j), nullable || ln)? {
+                    Some(found) => Ok(Some(found)),
+                    None => find_in(q, (*j).rarg, Slot::Right(j), nullable || rn),
+                }
             }
-            _ => None,
+            _ => Ok(None),
         }
     }
 }
@@ -116,7 +129,7 @@ pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
     // Each round removes one subquery level; a bound keeps a pathological tree from looping.
     for _ in 0..1000 {
         // SAFETY: `q` is our own copy of a valid Query.
-        let found = unsafe { find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut())) };
+        let found = unsafe { find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut()))? };
         let Some((rti, _)) = found else { return Ok(q) };
         // SAFETY: as above; every call is guarded, and only our copy is modified.
         unsafe {
@@ -142,7 +155,7 @@ pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
             // Find the reference again in the rewritten copy and put the subquery's join tree
             // in its place.
             let Some((_, slot)) =
-                find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut()))
+                find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut()))?
             else {
                 return Err(crate::pg::error::PgError::internal("pulled-up subquery vanished"));
             };
