@@ -1,0 +1,20 @@
+//! The `Custom Scan (PgFusionScan)` plan node: building the PlannedStmt, and the executor
+//! callbacks that run the query (send the plan, produce the scan, import result pages).
+//!
+//! Rules:
+//! - The plan travels in `custom_private` as String nodes (copyable, so the plan cache and
+//!   prepared statements keep it): see `plan`.
+//! - The Rust execution state is owned by a Box whose address hangs off the state node; it is
+//!   freed by EndCustomScan on success, or by a reset callback of the executor's memory context on
+//!   ERROR/cancel. Its Drop gives back every slot and page and touches no executor state.
+//! - Result values are built in the per-tuple memory context (ExecScan resets it every row).
+//!
+//! Files: `plan` (the PlannedStmt and its private list), `run` (the executor callbacks and the
+//! state of one execution), `slot` (result values into the scan tuple slot), `explain`.
+
+mod explain;
+mod plan;
+mod run;
+mod slot;
+
+pub use plan::planned_stmt;

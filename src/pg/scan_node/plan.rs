@@ -1,0 +1,225 @@
+//! The PgFusionScan plan node: its PlannedStmt, built when pg_fusion plans, and its private
+//! list (String nodes, copied with the plan by the plan cache), read back at execution.
+
+use std::ffi::c_void;
+
+use crate::frontend::Translated;
+use crate::page::ColumnType;
+use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::leaf::PlannedLeaf;
+use crate::pg::nodes::{self, list};
+use crate::pg::sys;
+
+const PRIVATE_PLAN: usize = 0;
+const PRIVATE_OUTPUT_TYPES: usize = 1;
+const PRIVATE_DF_PLAN: usize = 2;
+/// Then, per scan leaf, `LEAF_FIELDS` nodes: its PostgreSQL plan (a `PlannedStmt`) and its
+/// query before planning (a `Query`, shown by EXPLAIN VERBOSE as SQL) -- empty Strings for a
+/// leaf reading a shared scan, which no producer runs -- then Strings: relation (display),
+/// block types, PostgreSQL types, relation OID, `s` when block ranges may split it,
+/// PostgreSQL's row estimate, and the number (from 1) of the shared scan it reads (empty: its
+/// own).
+const PRIVATE_LEAVES: usize = 3;
+const LEAF_FIELDS: usize = 9;
+const LEAF_PLAN: usize = 0;
+const LEAF_QUERY: usize = 1;
+const LEAF_RELATION: usize = 2;
+const LEAF_TYPES: usize = 3;
+const LEAF_PG_TYPES: usize = 4;
+const LEAF_RELID: usize = 5;
+const LEAF_SPLIT: usize = 6;
+const LEAF_ROWS: usize = 7;
+const LEAF_SHARED: usize = 8;
+
+/// The plan node's private list, read back.
+pub(super) struct Private {
+    pub(super) plan: String,
+    pub(super) output_types: String,
+    pub(super) df_plan: String,
+    pub(super) leaves: Vec<LeafPrivate>,
+}
+
+/// One scan leaf of the plan node.
+pub(super) struct LeafPrivate {
+    /// None for a leaf reading a shared scan.
+    pub(super) plan: Option<*mut sys::PlannedStmt>,
+    /// Its query before planning (display only).
+    pub(super) query: Option<*mut sys::Query>,
+    pub(super) relation: String,
+    pub(super) types: Vec<ColumnType>,
+    pub(super) pg_types: Vec<sys::Oid>,
+    pub(super) relid: sys::Oid,
+    pub(super) splittable: bool,
+    pub(super) rows: Option<u64>,
+    /// The shared scan it reads (its number from 1, as text).
+    pub(super) shared: Option<String>,
+}
+
+/// The private list of a PgFusionScan plan node.
+pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
+    let corrupt = || PgError::internal("corrupt PgFusionScan private data");
+    // SAFETY: the state node's plan is our CustomScan; custom_private is the list
+    // `planned_stmt` built: String nodes but for the leaves' PlannedStmts (or empty Strings).
+    let items: Vec<*mut sys::Node> = unsafe {
+        let plan = (*node).ss.ps.plan as *mut sys::CustomScan;
+        list::<sys::Node>((*plan).custom_private)
+    };
+    // SAFETY: a node of the list; String nodes are read as text.
+    let text = |n: *mut sys::Node| -> PgResult<String> {
+        // SAFETY: reads the tag of a non-NULL node.
+        if n.is_null() || unsafe { nodes::tag(n) } != sys::NodeTag_T_String {
+            return Err(corrupt());
+        }
+        // SAFETY: a String node.
+        Ok(unsafe { nodes::string_value(n) })
+    };
+    let rest = items.get(PRIVATE_LEAVES..).unwrap_or(&[]);
+    if items.len() < PRIVATE_LEAVES || rest.is_empty() || rest.len() % LEAF_FIELDS != 0 {
+        return Err(corrupt());
+    }
+    let mut leaves = Vec::new();
+    for l in rest.chunks(LEAF_FIELDS) {
+        let p = l[LEAF_PLAN];
+        // SAFETY: a node of the list.
+        let plan = match unsafe { nodes::tag(p) } {
+            sys::NodeTag_T_PlannedStmt => Some(p as *mut sys::PlannedStmt),
+            sys::NodeTag_T_String => None,
+            _ => return Err(corrupt()),
+        };
+        let shared = text(l[LEAF_SHARED])?;
+        let q = l[LEAF_QUERY];
+        // SAFETY: a node of the list.
+        let query = (unsafe { nodes::tag(q) } == sys::NodeTag_T_Query).then_some(q as *mut sys::Query);
+        leaves.push(LeafPrivate {
+            plan,
+            query,
+            relation: text(l[LEAF_RELATION])?,
+            types: parse_types(&text(l[LEAF_TYPES])?)?,
+            pg_types: text(l[LEAF_PG_TYPES])?.split(',').filter_map(|x| x.parse().ok()).collect(),
+            relid: text(l[LEAF_RELID])?.parse().map_err(|_| corrupt())?,
+            splittable: text(l[LEAF_SPLIT])? == "s",
+            rows: text(l[LEAF_ROWS])?.parse().ok(),
+            shared: (!shared.is_empty()).then_some(shared),
+        });
+    }
+    Ok(Private {
+        plan: text(items[PRIVATE_PLAN])?,
+        output_types: text(items[PRIVATE_OUTPUT_TYPES])?,
+        df_plan: text(items[PRIVATE_DF_PLAN])?,
+        leaves,
+    })
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub(super) fn unhex(s: &str) -> PgResult<Vec<u8>> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16))
+        .collect::<Result<_, _>>()
+        .map_err(|_| PgError::internal("corrupt plan in PgFusionScan"))
+}
+
+/// Block column types as the private list carries them (see `ColumnType::list_text`).
+pub(super) fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
+    ColumnType::parse_list(s).ok_or_else(|| PgError::internal("corrupt column types in PgFusionScan"))
+}
+
+/// Build the PlannedStmt whose root is the PgFusionScan node. `query` is the analyzed query
+/// PostgreSQL handed the planner hook; `leaves` each scan leaf's plan in
+/// [`crate::plan::spec::PlanSpec::all_scans`] order (None: it reads a shared scan).
+pub fn planned_stmt(
+    query: *mut sys::Query,
+    t: Translated,
+    leaves: &[Option<PlannedLeaf>],
+    plan_bytes: &[u8],
+    df_plan: &str,
+) -> PgResult<*mut sys::PlannedStmt> {
+    let mut private: *mut sys::List = std::ptr::null_mut();
+    let mut push = |n: *mut sys::Node| -> PgResult<()> {
+        private = nodes::append(private, n as *mut c_void)?;
+        Ok(())
+    };
+    let strings = [hex(plan_bytes), ColumnType::list_text(&t.spec.output_types()), df_plan.to_string()];
+    for s in &strings {
+        push(nodes::string_node(s)?)?;
+    }
+    let scans = t.spec.all_scans();
+    if scans.len() != leaves.len() || scans.len() != t.scan_pg_types.len() {
+        return Err(PgError::internal("scan leaves and their plans differ in number"));
+    }
+    let (mut startup, mut total) = (0.0, 0.0);
+    for ((scan, leaf), pg_types) in scans.iter().zip(leaves).zip(&t.scan_pg_types) {
+        match leaf {
+            Some(l) => {
+                push(l.stmt as *mut sys::Node)?;
+                push(l.query as *mut sys::Node)?;
+                // SAFETY: a PlannedStmt the planner built.
+                unsafe {
+                    startup += (*(*l.stmt).planTree).startup_cost;
+                    total += (*(*l.stmt).planTree).total_cost;
+                }
+            }
+            None => {
+                push(nodes::string_node("")?)?;
+                push(nodes::string_node("")?)?;
+            }
+        }
+        let rows = leaf.as_ref().filter(|l| l.rows.is_finite() && l.rows >= 0.0).map(|l| l.rows as u64);
+        let fields = [
+            scan.relation.clone(),
+            ColumnType::list_text(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()),
+            pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","),
+            scan.relid.to_string(),
+            if leaf.as_ref().is_some_and(|l| l.splittable) { "s".into() } else { String::new() },
+            rows.map_or(String::new(), |r| r.to_string()),
+            scan.shared.as_ref().map_or(String::new(), |r| (r.leaf + 1).to_string()),
+        ];
+        for s in &fields {
+            push(nodes::string_node(s)?)?;
+        }
+    }
+    let planned: Vec<*mut sys::PlannedStmt> = leaves.iter().flatten().map(|l| l.stmt).collect();
+    let deps = crate::pg::range_table::dependencies(query, &planned)?;
+    let rtable = crate::pg::range_table::flat(t.rtable, query)?;
+    // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
+    unsafe {
+        let q = &*query;
+        let cscan: *mut sys::CustomScan = nodes::make(sys::NodeTag_T_CustomScan)?;
+        let c = &mut *cscan;
+        c.scan.plan.targetlist = t.tlist;
+        c.scan.plan.qual = t.qual;
+        // What PostgreSQL's plans of the leaves cost; DataFusion's work above them is not
+        // costed.
+        c.scan.plan.startup_cost = startup;
+        c.scan.plan.total_cost = total;
+        c.scan.plan.plan_rows = 1000.0;
+        c.scan.plan.plan_width = 8 * t.spec.output.len().max(1) as i32;
+        c.scan.scanrelid = 0;
+        c.custom_private = private;
+        c.custom_scan_tlist = t.scan_tlist;
+        // The relations the node reads: EXPLAIN names them when it deparses expressions.
+        for &rti in &t.rtindexes {
+            let set = c.custom_relids;
+            c.custom_relids = guard(|| sys::pgf_bms_add_member(set, rti))?;
+        }
+        c.methods = sys::pgf_custom_scan_methods();
+        let stmt: *mut sys::PlannedStmt = nodes::make(sys::NodeTag_T_PlannedStmt)?;
+        let s = &mut *stmt;
+        s.commandType = sys::CmdType_CMD_SELECT;
+        s.queryId = q.queryId;
+        s.canSetTag = q.canSetTag;
+        s.planTree = cscan as *mut sys::Plan;
+        // PostgreSQL's flat range table of the whole query: the executor's start checks every
+        // relation and view any part reads, and a cached plan locks them (see `range_table`).
+        s.rtable = rtable;
+        s.relationOids = deps.relation_oids;
+        s.invalItems = deps.inval_items;
+        s.dependsOnRole = deps.depends_on_role;
+        s.transientPlan = deps.transient;
+        s.stmt_location = q.stmt_location;
+        s.stmt_len = q.stmt_len;
+        Ok(stmt)
+    }
+}

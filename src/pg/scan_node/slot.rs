@@ -1,0 +1,147 @@
+//! Result values into the scan tuple slot: each Arrow value as a datum of the output column's
+//! PostgreSQL type, built in the per-tuple memory context.
+
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{
+    Date32Type, Decimal128Type, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type,
+    IntervalMonthDayNanoType, Time64MicrosecondType, TimestampMicrosecondType,
+};
+
+use crate::page::decode::DecodedBlock;
+use crate::page::ColumnType;
+use crate::pg::error::{guard, PgResult};
+use crate::pg::sys;
+use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+
+/// Store row `row` of `block` into `slot` as datums of the output types.
+pub(super) fn fill(
+    node: *mut sys::CustomScanState,
+    slot: *mut sys::TupleTableSlot,
+    block: &DecodedBlock,
+    row: usize,
+    types: &[ColumnType],
+    out_pg: &[sys::Oid],
+) -> PgResult<()> {
+    // SAFETY: the per-tuple memory of this node's expression context; the slot's arrays have one
+    // entry per output column. The closure owns nothing, so an ERROR (out of memory) may skip it.
+    guard(|| unsafe {
+        let econtext = (*node).ss.ps.ps_ExprContext;
+        let old = sys::CurrentMemoryContext;
+        sys::CurrentMemoryContext = (*econtext).ecxt_per_tuple_memory;
+        sys::pgf_exec_clear_tuple(slot);
+        let values = (*slot).tts_values;
+        let nulls = (*slot).tts_isnull;
+        for (i, col) in block.columns.iter().enumerate() {
+            if col.is_null(row) {
+                *nulls.add(i) = true;
+                *values.add(i) = 0;
+                continue;
+            }
+            *nulls.add(i) = false;
+            *values.add(i) = datum(col.as_ref(), row, types[i], out_pg[i]);
+        }
+        sys::ExecStoreVirtualTuple(slot);
+        sys::CurrentMemoryContext = old;
+    })
+}
+
+/// One value as a datum of PostgreSQL type `pg` (palloc'd where by reference).
+///
+/// # Safety
+/// Call with CurrentMemoryContext set to where the datum should live; may raise.
+unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, pg: sys::Oid) -> sys::Datum {
+    // SAFETY: caller's contract; palloc and numeric construction may raise.
+    unsafe {
+        match ty {
+            ColumnType::Boolean => col.as_boolean().value(row) as sys::Datum,
+            ColumnType::Int16 => col.as_primitive::<Int16Type>().value(row) as i64 as sys::Datum,
+            ColumnType::Int32 => col.as_primitive::<Int32Type>().value(row) as i64 as sys::Datum,
+            ColumnType::Int64 => col.as_primitive::<Int64Type>().value(row) as sys::Datum,
+            ColumnType::Float32 => col.as_primitive::<Float32Type>().value(row).to_bits() as sys::Datum,
+            ColumnType::Float64 => col.as_primitive::<Float64Type>().value(row).to_bits() as sys::Datum,
+            ColumnType::Decimal128 { scale, .. } => {
+                let v = col.as_primitive::<Decimal128Type>().value(row);
+                if let Ok(small) = i64::try_from(v) {
+                    sys::int64_div_fast_to_numeric(small, scale as i32) as sys::Datum
+                } else {
+                    let mut buf = [0u8; 64];
+                    let text = decimal_text(v, scale as u32, &mut buf);
+                    sys::pgf_numeric_in(text.as_ptr() as *const std::ffi::c_char)
+                }
+            }
+            ColumnType::Utf8View | ColumnType::BinaryView => {
+                let bytes: &[u8] = if ty == ColumnType::Utf8View {
+                    col.as_string_view().value(row).as_bytes()
+                } else {
+                    col.as_binary_view().value(row)
+                };
+                if pg == sys::NAMEOID {
+                    let p = sys::palloc0(sys::NAMEDATALEN as usize) as *mut u8;
+                    let n = bytes.len().min(sys::NAMEDATALEN as usize - 1);
+                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, n);
+                    p as sys::Datum
+                } else {
+                    sys::cstring_to_text_with_len(
+                        bytes.as_ptr() as *const std::ffi::c_char,
+                        bytes.len() as i32,
+                    ) as sys::Datum
+                }
+            }
+            ColumnType::Date32 => {
+                (col.as_primitive::<Date32Type>().value(row) - PG_EPOCH_DAYS) as i64 as sys::Datum
+            }
+            ColumnType::TimestampUs { .. } => {
+                (col.as_primitive::<TimestampMicrosecondType>().value(row) - PG_EPOCH_MICROS) as sys::Datum
+            }
+            ColumnType::Time64Us => col.as_primitive::<Time64MicrosecondType>().value(row) as sys::Datum,
+            ColumnType::IntervalMonthDayNano => {
+                let v = col.as_primitive::<IntervalMonthDayNanoType>().value(row);
+                let p = sys::palloc(std::mem::size_of::<sys::Interval>()) as *mut sys::Interval;
+                (*p).time = v.nanoseconds / 1000;
+                (*p).day = v.days;
+                (*p).month = v.months;
+                p as sys::Datum
+            }
+            ColumnType::FixedSizeBinary16 => {
+                let b = col.as_fixed_size_binary().value(row);
+                let p = sys::palloc(16) as *mut u8;
+                std::ptr::copy_nonoverlapping(b.as_ptr(), p, 16);
+                p as sys::Datum
+            }
+        }
+    }
+}
+
+/// `v / 10^scale` as NUL-terminated decimal text in `buf` (no allocation).
+fn decimal_text(v: i128, scale: u32, buf: &mut [u8; 64]) -> &[u8] {
+    let mut digits = [0u8; 48];
+    let mut n = 0;
+    let mut x = v.unsigned_abs();
+    loop {
+        digits[n] = b'0' + (x % 10) as u8;
+        n += 1;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    while n <= scale as usize {
+        digits[n] = b'0';
+        n += 1;
+    }
+    let mut at = 0;
+    if v < 0 {
+        buf[at] = b'-';
+        at += 1;
+    }
+    for i in (0..n).rev() {
+        buf[at] = digits[i];
+        at += 1;
+        if i == scale as usize && scale > 0 {
+            buf[at] = b'.';
+            at += 1;
+        }
+    }
+    buf[at] = 0;
+    &buf[..=at]
+}
