@@ -52,6 +52,7 @@ static_check rustfmt cargo fmt --check
 static_check clippy cargo clippy --all-targets -- -D warnings
 static_check module-cycles python3 scripts/module-cycles.py
 static_check caught-errors python3 scripts/caught-errors.py
+static_check raw-bindings python3 scripts/raw-bindings.py
 
 # 2. Build and install (release, thin LTO).
 if build_and_install >"$logs/install.log" 2>&1; then

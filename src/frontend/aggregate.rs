@@ -14,7 +14,9 @@ use super::types::{
 };
 use super::unsupported;
 use crate::page::ColumnType;
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgResult};
+use crate::pg::node::Node;
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{AggFunc, AggSpec, Literal, SortKey, Statistic, WindowSpec};
@@ -102,9 +104,9 @@ impl<'a> AggContext<'a> {
                         delimiter: None,
                         output: ColumnType::Int32,
                     };
-                    let describe = guard(|| sys::makeNullConst(sys::INT4OID, -1, 0) as *mut sys::Node)?;
+                    let describe = guard(|| sys::makeNullConst(catalog::INT4OID, -1, 0) as *mut sys::Node)?;
                     let k = self.add_agg(spec, describe);
-                    Ok(Some(make_var(k, sys::INT4OID, -1, 0)?))
+                    Ok(Some(make_var(k, catalog::INT4OID, -1, 0)?))
                 }
                 sys::NodeTag_T_Var if self.plain => {
                     let id = self.b.column(node)?;
@@ -126,7 +128,9 @@ impl<'a> AggContext<'a> {
     /// The column of an aggregate's argument or FILTER: a scan's, or one DataFusion computes
     /// after the joins.
     pub(super) fn agg_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
-        if (self.b.one_leaf(e)?.is_none() && expr_type(e)?.0 == sys::NUMERICOID) || self.b.df_arithmetic(e)? {
+        if (self.b.one_leaf(e)?.is_none() && expr_type(e)?.0 == catalog::NUMERICOID)
+            || self.b.df_arithmetic(e)?
+        {
             return self.b.computed_column(e);
         }
         self.b.column(e)
@@ -175,9 +179,9 @@ impl<'a> AggContext<'a> {
         // PostgreSQL trims them in the scan (`text(bpchar)`) and pads the result back to n.
         let arg_pg = arg_expr.map(expr_type).transpose()?;
         let padded = match (name.as_str(), arg_pg) {
-            ("min" | "max", Some((sys::BPCHAROID, typmod, coll))) if typmod >= 0 => {
+            ("min" | "max", Some((catalog::BPCHAROID, typmod, coll))) if typmod >= 0 => {
                 arg_expr = arg_expr
-                    .map(|e| make_func_coll(sys::F_TEXT_BPCHAR, sys::TEXTOID, &[e], coll))
+                    .map(|e| make_func_coll(catalog::F_TEXT_BPCHAR, catalog::TEXTOID, &[e], coll))
                     .transpose()?;
                 Some(typmod)
             }
@@ -222,30 +226,30 @@ impl<'a> AggContext<'a> {
         match (name.as_str(), star, arg_ty) {
             ("count", true, None) => {
                 let k = self.add_agg(spec(AggFunc::CountStar, T::Int64), agg_node);
-                make_var(k, sys::INT8OID, -1, 0)
+                make_var(k, catalog::INT8OID, -1, 0)
             }
             ("count", false, Some(_)) => {
                 let k = self.add_agg(spec(AggFunc::Count, T::Int64), agg_node);
-                make_var(k, sys::INT8OID, -1, 0)
+                make_var(k, catalog::INT8OID, -1, 0)
             }
             ("sum", false, Some(T::Int16 | T::Int32)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Int64), agg_node);
-                make_var(k, sys::INT8OID, -1, 0)
+                make_var(k, catalog::INT8OID, -1, 0)
             }
             ("sum", false, Some(T::Int64)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale: 0 }), agg_node);
-                make_var(k, sys::NUMERICOID, -1, 0)
+                make_var(k, catalog::NUMERICOID, -1, 0)
             }
             ("sum", false, Some(T::Decimal128 { precision, scale })) => {
                 // Fewer than 2^63 < 10^19 rows of |x| < 10^precision (unscaled): the total has
                 // at most precision + 19 digits, which lets `0.5 * sum(x)` stay exact (Q20).
                 let precision = (precision + 19).min(38);
                 let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision, scale }), agg_node);
-                make_var(k, sys::NUMERICOID, -1, 0)
+                make_var(k, catalog::NUMERICOID, -1, 0)
             }
             ("sum", false, Some(T::Float64)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Float64), agg_node);
-                make_var(k, sys::FLOAT8OID, -1, 0)
+                make_var(k, catalog::FLOAT8OID, -1, 0)
             }
             (
                 "avg",
@@ -260,9 +264,9 @@ impl<'a> AggContext<'a> {
                 let ks = self.add_agg(spec(AggFunc::Sum, sum_ty), null_sum);
                 let null_count =
                     // SAFETY: makeNullConst allocates a Const in the current memory context.
-                    guard(|| unsafe { sys::makeNullConst(sys::INT8OID, -1, 0) as *mut sys::Node })?;
+                    guard(|| unsafe { sys::makeNullConst(catalog::INT8OID, -1, 0) as *mut sys::Node })?;
                 let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
-                avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, sys::INT8OID, -1, 0)?, sum_pg)
+                avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, catalog::INT8OID, -1, 0)?, sum_pg)
             }
             (
                 "variance" | "var_samp" | "var_pop" | "stddev" | "stddev_samp" | "stddev_pop",
@@ -284,15 +288,15 @@ impl<'a> AggContext<'a> {
                 let stat = Statistic { sample: !name.ends_with("_pop"), sqrt: name.starts_with("stddev") };
                 // SAFETY: makeNullConst allocates a Const in the current memory context.
                 let text = guard(|| unsafe {
-                    sys::makeNullConst(sys::TEXTOID, -1, sys::DEFAULT_COLLATION_OID) as *mut sys::Node
+                    sys::makeNullConst(catalog::TEXTOID, -1, sys::DEFAULT_COLLATION_OID) as *mut sys::Node
                 })?;
                 let k = self.add_agg(spec(AggFunc::Statistic(stat), T::Utf8View), text);
-                numeric_from_text(make_var(k, sys::TEXTOID, -1, sys::DEFAULT_COLLATION_OID)?)
+                numeric_from_text(make_var(k, catalog::TEXTOID, -1, sys::DEFAULT_COLLATION_OID)?)
             }
             ("bool_and" | "every" | "bool_or", false, Some(T::Boolean)) => {
                 let func = if name == "bool_or" { AggFunc::BoolOr } else { AggFunc::BoolAnd };
                 let k = self.add_agg(spec(func, T::Boolean), agg_node);
-                make_var(k, sys::BOOLOID, -1, 0)
+                make_var(k, catalog::BOOLOID, -1, 0)
             }
             ("min" | "max", false, Some(t)) => {
                 if !order_safe(t, arg_coll)? || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
@@ -309,12 +313,17 @@ impl<'a> AggContext<'a> {
                         // SAFETY: makeConst allocates Consts of by-value types.
                         let (m, f) = guard(|| unsafe {
                             (
-                                sys::makeConst(sys::INT4OID, -1, 0, 4, typmod as sys::Datum, false, true)
+                                sys::makeConst(catalog::INT4OID, -1, 0, 4, typmod as sys::Datum, false, true)
                                     as *mut sys::Node,
                                 sys::makeBoolConst(false, false),
                             )
                         })?;
-                        make_func_coll(sys::F_BPCHAR_BPCHAR_INT4_BOOL, sys::BPCHAROID, &[v, m, f], coll)
+                        make_func_coll(
+                            catalog::F_BPCHAR_BPCHAR_INT4_BOOL,
+                            catalog::BPCHAROID,
+                            &[v, m, f],
+                            coll,
+                        )
                     }
                     None => Ok(v),
                 }
@@ -342,7 +351,7 @@ impl AggContext<'_> {
             .collect();
         let [x, delimiter] = visible.as_slice() else { return Err(unsupported("string_agg")) };
         let (xt, _, coll) = expr_type(*x)?;
-        if xt != sys::TEXTOID || !agg.aggdistinct.is_null() {
+        if xt != catalog::TEXTOID || !agg.aggdistinct.is_null() {
             return Err(unsupported("string_agg other than of text, without DISTINCT"));
         }
         let delimiter = match const_literal(*delimiter)? {
@@ -374,7 +383,7 @@ impl AggContext<'_> {
                 column,
                 descending: op == ">",
                 nulls_first,
-                blank_padded: etyp == sys::BPCHAROID,
+                blank_padded: etyp == catalog::BPCHAROID,
             });
         }
         let filter = if agg.aggfilter.is_null() {
@@ -394,7 +403,7 @@ impl AggContext<'_> {
             output: ColumnType::Utf8View,
         };
         let k = self.add_agg(spec, a as *mut sys::Node);
-        make_var(k, sys::TEXTOID, -1, coll)
+        make_var(k, catalog::TEXTOID, -1, coll)
     }
 
     /// An aggregate's argument `e` under `FILTER (WHERE filter)` (`filter` null: none).
@@ -403,7 +412,7 @@ impl AggContext<'_> {
     /// (WHERE b <> 0)`) becomes `CASE WHEN filter THEN e END`, the same value wherever the
     /// FILTER passes, when one relation's scan computes both; otherwise it is refused.
     pub(super) fn filtered(&mut self, e: *mut sys::Node, filter: *mut sys::Node) -> PgResult<*mut sys::Node> {
-        if filter.is_null() || !placement::may_fail(&probe::shape(e)?) {
+        if filter.is_null() || !placement::may_fail(&probe::shape(Node::of(e)?)?) {
             return Ok(e);
         }
         let in_scan = |b: &Builder, x: *mut sys::Node| -> PgResult<Option<usize>> {
@@ -456,17 +465,17 @@ impl AggContext<'_> {
         // SAFETY: makeNullConst allocates a Const in the current memory context.
         let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
         let sum_ty = ColumnType::Decimal128 { precision: 38, scale: smax as i8 };
-        let ks = self.add_agg(agg(AggFunc::Sum, value, sum_ty), null(sys::NUMERICOID)?);
-        let km = self.add_agg(agg(AggFunc::Max, scale, ColumnType::Int32), null(sys::INT4OID)?);
-        let sum = make_var(ks, sys::NUMERICOID, -1, 0)?;
-        let dscale = make_var(km, sys::INT4OID, -1, 0)?;
-        let sum = make_func(sys::F_ROUND_NUMERIC_INT4, sys::NUMERICOID, &[sum, dscale])?;
+        let ks = self.add_agg(agg(AggFunc::Sum, value, sum_ty), null(catalog::NUMERICOID)?);
+        let km = self.add_agg(agg(AggFunc::Max, scale, ColumnType::Int32), null(catalog::INT4OID)?);
+        let sum = make_var(ks, catalog::NUMERICOID, -1, 0)?;
+        let dscale = make_var(km, catalog::INT4OID, -1, 0)?;
+        let sum = make_func(catalog::F_ROUND_NUMERIC_INT4, catalog::NUMERICOID, &[sum, dscale])?;
         if name == "sum" {
             return Ok(sum);
         }
-        let kc = self.add_agg(agg(AggFunc::Count, value, ColumnType::Int64), null(sys::INT8OID)?);
-        let count = make_var(kc, sys::INT8OID, -1, 0)?;
-        let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
-        make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sum, countn])
+        let kc = self.add_agg(agg(AggFunc::Count, value, ColumnType::Int64), null(catalog::INT8OID)?);
+        let count = make_var(kc, catalog::INT8OID, -1, 0)?;
+        let countn = make_func(catalog::F_NUMERIC_INT8, catalog::NUMERICOID, &[count])?;
+        make_func(catalog::F_NUMERIC_DIV, catalog::NUMERICOID, &[sum, countn])
     }
 }

@@ -5,6 +5,7 @@
 use std::ffi::c_void;
 
 use super::types::Oid;
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgResult};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
@@ -76,7 +77,7 @@ pub(super) fn numeric_from_text(arg: *mut sys::Node) -> PgResult<*mut sys::Node>
     // SAFETY: a new CoerceViaIO node.
     unsafe {
         (*c).arg = arg as *mut sys::Expr;
-        (*c).resulttype = sys::NUMERICOID;
+        (*c).resulttype = catalog::NUMERICOID;
         (*c).resultcollid = 0;
         (*c).coerceformat = sys::CoercionForm_COERCE_EXPLICIT_CAST;
         (*c).location = -1;
@@ -89,14 +90,17 @@ pub(super) fn avg_of(
     count: *mut sys::Node,
     sum_pg: sys::Oid,
 ) -> PgResult<*mut sys::Node> {
-    if sum_pg == sys::FLOAT8OID {
-        let countf = make_func(sys::F_FLOAT8_INT8, sys::FLOAT8OID, &[count])?;
-        return make_func(sys::F_FLOAT8DIV, sys::FLOAT8OID, &[sum, countf]);
+    if sum_pg == catalog::FLOAT8OID {
+        let countf = make_func(catalog::F_FLOAT8_INT8, catalog::FLOAT8OID, &[count])?;
+        return make_func(catalog::F_FLOAT8DIV, catalog::FLOAT8OID, &[sum, countf]);
     }
-    let sumn =
-        if sum_pg == sys::INT8OID { make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[sum])? } else { sum };
-    let countn = make_func(sys::F_NUMERIC_INT8, sys::NUMERICOID, &[count])?;
-    make_func(sys::F_NUMERIC_DIV, sys::NUMERICOID, &[sumn, countn])
+    let sumn = if sum_pg == catalog::INT8OID {
+        make_func(catalog::F_NUMERIC_INT8, catalog::NUMERICOID, &[sum])?
+    } else {
+        sum
+    };
+    let countn = make_func(catalog::F_NUMERIC_INT8, catalog::NUMERICOID, &[count])?;
+    make_func(catalog::F_NUMERIC_DIV, catalog::NUMERICOID, &[sumn, countn])
 }
 
 /// `Var(INDEX_VAR, k)` -> Some(k - 1).

@@ -8,6 +8,7 @@ use super::types::{column_type, Oid};
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::node::Node;
 use crate::pg::nodes::{self};
 use crate::pg::sys;
 use crate::plan::spec::{DfExpr, PlanSpec, WindowSpec};
@@ -176,7 +177,7 @@ impl Builder {
     /// be able to fail ([`placement::may_fail`]): `CASE WHEN o.qty <> 0 THEN o.amt / o.qty END` must not
     /// divide by zero where the CASE would not have.
     pub(super) fn scan_part(&self, e: *mut sys::Node) -> PgResult<()> {
-        if self.guarded && placement::may_fail(&probe::shape(e)?) {
+        if self.guarded && placement::may_fail(&probe::shape(Node::of(e)?)?) {
             return Err(unsupported(
                 "expression that can fail for some rows (a function that is not leakproof) in a CASE branch or COALESCE argument computed after the joins",
             ));
@@ -233,7 +234,7 @@ impl Builder {
     /// [`placement::classify`], which decides)?
     pub(super) fn computable_in_scan(&self, e: *mut sys::Node, leaf: usize) -> PgResult<bool> {
         let l = &self.leaves[leaf];
-        let facts = probe::facts(e, self.leaves.len() > 1, l.nullable)?;
+        let facts = probe::facts(Node::of(e)?, self.leaves.len() > 1, l.nullable)?;
         let kind = placement::Leaf { subquery: l.sub.is_some(), nullable: l.nullable };
         Ok(placement::classify(facts, kind, self.leaves.len()) == Placement::Scan)
     }

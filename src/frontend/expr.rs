@@ -12,6 +12,7 @@ use super::types::{
 };
 use super::unsupported;
 use crate::page::ColumnType;
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgResult};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
@@ -106,7 +107,7 @@ impl Builder {
                             .leaves
                             .iter()
                             .any(|l| l.rtindex == v.varno && l.sub.is_none() && v.varlevelsup == 0);
-                        if !plain_leaf || v.vartype != sys::NUMERICOID {
+                        if !plain_leaf || v.vartype != catalog::NUMERICOID {
                             return Ok(None);
                         }
                         Ok(numeric_shape(v.vartypmod).map(|(p, s)| ((p as i8 - s) as u32, s as u32)))
@@ -124,8 +125,10 @@ impl Builder {
                             return Ok(None);
                         };
                         let d = match o.opfuncid {
-                            sys::F_NUMERIC_ADD | sys::F_NUMERIC_SUB => (l.0.max(r.0) + 1, l.1.max(r.1)),
-                            sys::F_NUMERIC_MUL => (l.0 + r.0, l.1 + r.1),
+                            catalog::F_NUMERIC_ADD | catalog::F_NUMERIC_SUB => {
+                                (l.0.max(r.0) + 1, l.1.max(r.1))
+                            }
+                            catalog::F_NUMERIC_MUL => (l.0 + r.0, l.1 + r.1),
                             _ => return Ok(None),
                         };
                         Ok((d.0 + d.1 <= 38).then_some(d))
@@ -192,9 +195,9 @@ impl Builder {
                 return Err(refuse());
             }
             let (op, combine): (ArithOp, Combine) = match o.opfuncid {
-                sys::F_NUMERIC_ADD => (ArithOp::Add, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
-                sys::F_NUMERIC_SUB => (ArithOp::Sub, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
-                sys::F_NUMERIC_MUL => (ArithOp::Mul, |a, b| (a.0 + b.0, a.1 + b.1)),
+                catalog::F_NUMERIC_ADD => (ArithOp::Add, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+                catalog::F_NUMERIC_SUB => (ArithOp::Sub, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+                catalog::F_NUMERIC_MUL => (ArithOp::Mul, |a, b| (a.0 + b.0, a.1 + b.1)),
                 _ => return Err(refuse()),
             };
             let (l, ld) = self.arith(args[0])?;
@@ -296,16 +299,16 @@ impl Builder {
                     self.df_value((*(e as *mut sys::CollateExpr)).arg as *mut sys::Node)
                 }
                 sys::NodeTag_T_BoolExpr | sys::NodeTag_T_NullTest => self.join_cond(e),
-                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::BOOLOID => self.join_cond(e),
-                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == sys::NUMERICOID => Ok(self.arith(e)?.0),
+                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == catalog::BOOLOID => self.join_cond(e),
+                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == catalog::NUMERICOID => Ok(self.arith(e)?.0),
                 sys::NodeTag_T_FuncExpr => match (int_to_numeric(e), nodes::call(e)) {
                     (Some((arg, ty)), _) => Ok(DfExpr::Cast(Box::new(self.df_value(arg)?), ty)),
                     // A narrowing integer cast (`x::smallint`): `x + 0` checked in the target
                     // type, with PostgreSQL's "smallint out of range" (22003).
-                    (None, Some((sys::F_INT2_INT4 | sys::F_INT2_INT8 | sys::F_INT4_INT8, _))) if self.guarded => {
+                    (None, Some((catalog::F_INT2_INT4 | catalog::F_INT2_INT8 | catalog::F_INT4_INT8, _))) if self.guarded => {
                         Err(unsupported("a narrowing integer cast in a CASE branch or COALESCE argument computed after the joins"))
                     }
-                    (None, Some((sys::F_INT2_INT4 | sys::F_INT2_INT8 | sys::F_INT4_INT8, args))) => {
+                    (None, Some((catalog::F_INT2_INT4 | catalog::F_INT2_INT8 | catalog::F_INT4_INT8, args))) => {
                         let [arg] = list::<sys::Node>(args)[..] else { return Err(refuse()) };
                         let zero = Box::new(DfExpr::Literal(Literal::Int64(0)));
                         Ok(DfExpr::IntArith(ArithOp::Add, Box::new(self.df_value(arg)?), zero, column_type(e)?))
@@ -352,10 +355,10 @@ impl Builder {
         // SAFETY: a numeric zero with smax fractional digits; makeConst keeps the pointer.
         let zero = guard(|| unsafe {
             let d = sys::int64_div_fast_to_numeric(0, smax as i32) as sys::Datum;
-            sys::makeConst(sys::NUMERICOID, -1, 0, -1, d, false, false) as *mut sys::Node
+            sys::makeConst(catalog::NUMERICOID, -1, 0, -1, d, false, false) as *mut sys::Node
         })?;
-        let value_key = make_func(sys::F_NUMERIC_ADD, sys::NUMERICOID, &[e, zero])?;
-        let scale_key = make_func(sys::F_SCALE, sys::INT4OID, &[e])?;
+        let value_key = make_func(catalog::F_NUMERIC_ADD, catalog::NUMERICOID, &[e, zero])?;
+        let scale_key = make_func(catalog::F_SCALE, catalog::INT4OID, &[e])?;
         if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
                 return Ok((
@@ -441,7 +444,7 @@ impl Builder {
         nodes::check_stack_depth()?;
         if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
-                if expr_type(e)?.0 != sys::BOOLOID {
+                if expr_type(e)?.0 != catalog::BOOLOID {
                     return Err(unsupported("join condition"));
                 }
                 self.scan_part(e)?;
@@ -491,7 +494,9 @@ impl Builder {
                     Ok(DfExpr::Compare(op, Box::new(l), Box::new(r)))
                 }
                 // A boolean CASE or COALESCE (`WHERE COALESCE(b.flag, false)`).
-                sys::NodeTag_T_CaseExpr | sys::NodeTag_T_CoalesceExpr if expr_type(e)?.0 == sys::BOOLOID => {
+                sys::NodeTag_T_CaseExpr | sys::NodeTag_T_CoalesceExpr
+                    if expr_type(e)?.0 == catalog::BOOLOID =>
+                {
                     self.df_value(e)
                 }
                 _ => Err(refuse()),
@@ -526,7 +531,7 @@ impl Builder {
         // Conditions run before DataFusion's computed columns exist: the expression itself. A
         // comparison needs its value only, not its display scale (`COALESCE(x, 0) < 10`).
         let ty = match column_type(e) {
-            Err(err) if !err.is_caught() && expr_type(e)?.0 == sys::NUMERICOID => {
+            Err(err) if !err.is_caught() && expr_type(e)?.0 == catalog::NUMERICOID => {
                 ColumnType::Decimal128 { precision: 38, scale: 0 }
             }
             t => t?,
@@ -543,9 +548,9 @@ pub(super) fn int_to_numeric(e: *mut sys::Node) -> Option<(*mut sys::Node, Colum
     // SAFETY: a call's args is a List of expression nodes.
     let args: Vec<*mut sys::Node> = unsafe { list(args) };
     let precision = match funcid {
-        sys::F_NUMERIC_INT2 => 5,
-        sys::F_NUMERIC_INT4 => 10,
-        sys::F_NUMERIC_INT8 => 19,
+        catalog::F_NUMERIC_INT2 => 5,
+        catalog::F_NUMERIC_INT4 => 10,
+        catalog::F_NUMERIC_INT8 => 19,
         _ => return None,
     };
     match args.as_slice() {
@@ -557,43 +562,43 @@ pub(super) fn int_to_numeric(e: *mut sys::Node) -> Option<(*mut sys::Node, Colum
 /// The operation of PostgreSQL's integer `+ - * / %` (int2, int4, int8 and their mixes).
 pub(super) fn int_op(funcid: u32) -> Option<ArithOp> {
     match funcid {
-        sys::F_INT2PL
-        | sys::F_INT4PL
-        | sys::F_INT8PL
-        | sys::F_INT24PL
-        | sys::F_INT42PL
-        | sys::F_INT48PL
-        | sys::F_INT84PL
-        | sys::F_INT28PL
-        | sys::F_INT82PL => Some(ArithOp::Add),
-        sys::F_INT2MI
-        | sys::F_INT4MI
-        | sys::F_INT8MI
-        | sys::F_INT24MI
-        | sys::F_INT42MI
-        | sys::F_INT48MI
-        | sys::F_INT84MI
-        | sys::F_INT28MI
-        | sys::F_INT82MI => Some(ArithOp::Sub),
-        sys::F_INT2MUL
-        | sys::F_INT4MUL
-        | sys::F_INT8MUL
-        | sys::F_INT24MUL
-        | sys::F_INT42MUL
-        | sys::F_INT48MUL
-        | sys::F_INT84MUL
-        | sys::F_INT28MUL
-        | sys::F_INT82MUL => Some(ArithOp::Mul),
-        sys::F_INT2DIV
-        | sys::F_INT4DIV
-        | sys::F_INT8DIV
-        | sys::F_INT24DIV
-        | sys::F_INT42DIV
-        | sys::F_INT48DIV
-        | sys::F_INT84DIV
-        | sys::F_INT28DIV
-        | sys::F_INT82DIV => Some(ArithOp::Div),
-        sys::F_INT2MOD | sys::F_INT4MOD | sys::F_INT8MOD => Some(ArithOp::Mod),
+        catalog::F_INT2PL
+        | catalog::F_INT4PL
+        | catalog::F_INT8PL
+        | catalog::F_INT24PL
+        | catalog::F_INT42PL
+        | catalog::F_INT48PL
+        | catalog::F_INT84PL
+        | catalog::F_INT28PL
+        | catalog::F_INT82PL => Some(ArithOp::Add),
+        catalog::F_INT2MI
+        | catalog::F_INT4MI
+        | catalog::F_INT8MI
+        | catalog::F_INT24MI
+        | catalog::F_INT42MI
+        | catalog::F_INT48MI
+        | catalog::F_INT84MI
+        | catalog::F_INT28MI
+        | catalog::F_INT82MI => Some(ArithOp::Sub),
+        catalog::F_INT2MUL
+        | catalog::F_INT4MUL
+        | catalog::F_INT8MUL
+        | catalog::F_INT24MUL
+        | catalog::F_INT42MUL
+        | catalog::F_INT48MUL
+        | catalog::F_INT84MUL
+        | catalog::F_INT28MUL
+        | catalog::F_INT82MUL => Some(ArithOp::Mul),
+        catalog::F_INT2DIV
+        | catalog::F_INT4DIV
+        | catalog::F_INT8DIV
+        | catalog::F_INT24DIV
+        | catalog::F_INT42DIV
+        | catalog::F_INT48DIV
+        | catalog::F_INT84DIV
+        | catalog::F_INT28DIV
+        | catalog::F_INT82DIV => Some(ArithOp::Div),
+        catalog::F_INT2MOD | catalog::F_INT4MOD | catalog::F_INT8MOD => Some(ArithOp::Mod),
         _ => None,
     }
 }
@@ -623,11 +628,11 @@ pub(super) fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(
                 let args: Vec<*mut sys::Node> = list(f.args);
                 match (f.funcid, args.as_slice()) {
                     // numeric(count): the divisor of avg, kept as int64.
-                    (sys::F_NUMERIC_INT8, [a]) => Ok(match post_expr(*a, plan)? {
+                    (catalog::F_NUMERIC_INT8, [a]) => Ok(match post_expr(*a, plan)? {
                         Some((x, ColumnType::Int64, false)) => Some((x, ColumnType::Int64, false)),
                         _ => None,
                     }),
-                    (sys::F_NUMERIC_DIV, [a, b]) => {
+                    (catalog::F_NUMERIC_DIV, [a, b]) => {
                         let (Some((x, xt, false)), Some((y, yt, false))) =
                             (post_expr(*a, plan)?, post_expr(*b, plan)?)
                         else {
@@ -663,9 +668,9 @@ pub(super) fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(
                 let o = &*(e as *mut sys::OpExpr);
                 let args: Vec<*mut sys::Node> = list(o.args);
                 let op = match o.opfuncid {
-                    sys::F_NUMERIC_ADD => ArithOp::Add,
-                    sys::F_NUMERIC_SUB => ArithOp::Sub,
-                    sys::F_NUMERIC_MUL => ArithOp::Mul,
+                    catalog::F_NUMERIC_ADD => ArithOp::Add,
+                    catalog::F_NUMERIC_SUB => ArithOp::Sub,
+                    catalog::F_NUMERIC_MUL => ArithOp::Mul,
                     _ => return Ok(None),
                 };
                 let [a, b] = args.as_slice() else { return Ok(None) };
@@ -752,11 +757,11 @@ pub(super) fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
                 // Comparisons DataFusion makes exactly as PostgreSQL: integers (int2/int4/int8
                 // after widening), numerics (decimals of any scales: group keys, sums, min/max,
                 // constants) and dates, each side a column or a constant.
-                const INTEGERS: [Oid; 3] = [sys::INT2OID, sys::INT4OID, sys::INT8OID];
+                const INTEGERS: [Oid; 3] = [catalog::INT2OID, catalog::INT4OID, catalog::INT8OID];
                 let types = args.iter().map(|&a| expr_type(a).map(|t| t.0)).collect::<PgResult<Vec<_>>>()?;
                 let same_kind = types.iter().all(|t| INTEGERS.contains(t))
-                    || types.iter().all(|&t| t == sys::NUMERICOID)
-                    || types.iter().all(|&t| t == sys::DATEOID);
+                    || types.iter().all(|&t| t == catalog::NUMERICOID)
+                    || types.iter().all(|&t| t == catalog::DATEOID);
                 let simple =
                     args.iter().all(|&a| matches!(nodes::tag(a), sys::NodeTag_T_Var | sys::NodeTag_T_Const));
                 if !same_kind || !simple {

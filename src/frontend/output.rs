@@ -6,6 +6,7 @@ use std::ffi::c_void;
 use super::types::{expr_type, is_builtin, op_name, order_safe};
 use super::unsupported;
 use crate::page::ColumnType;
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgResult};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
@@ -44,7 +45,7 @@ pub(super) fn sort_keys(
             column,
             descending: name == ">",
             nulls_first: sgc.nulls_first,
-            blank_padded: typid == sys::BPCHAROID,
+            blank_padded: typid == catalog::BPCHAROID,
         });
     }
     Ok(keys)

@@ -16,8 +16,10 @@ use super::subquery::{referenced_columns, sub_block, without_unused_outputs};
 use super::types::{eq_safe, expr_type};
 use super::{unsupported, Block};
 use crate::page::ColumnType;
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
+use crate::pg::node::Node;
 use crate::pg::nodes::{self, cstr, list};
 use crate::pg::sys;
 use crate::pg::walk::{self, Visit};
@@ -447,8 +449,8 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         spec_grouping = Some(grouping);
     }
 
-    let offset = limit_value(q.limitOffset, "OFFSET")?.unwrap_or(0);
-    let limit = limit_value(q.limitCount, "LIMIT")?;
+    let offset = limit_value(Node::from_ptr(q.limitOffset), "OFFSET")?.unwrap_or(0);
+    let limit = limit_value(Node::from_ptr(q.limitCount), "LIMIT")?;
 
     // Each leaf bound to its range-table entry and its expression trees (see `crate::pg::leaf`).
     let quote = |s: &str| -> PgResult<String> {
@@ -487,7 +489,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             // count(*) alone, or a relation only joined: PostgreSQL still has to produce the
             // rows; carry a constant.
             columns.push(ScanColumn { expr: bind.constant_true()?, ty: ColumnType::Boolean, id: next_id });
-            pg_types.push((sys::BOOLOID, -1));
+            pg_types.push((catalog::BOOLOID, -1));
             next_id += 1;
         }
         let mut volatile = false;

@@ -10,8 +10,10 @@ use super::subquery::sub_block;
 use super::types::{eq_safe, expr_type, type_name, Oid};
 use super::{unsupported, Block};
 use crate::page::ColumnType;
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
+use crate::pg::node::Node;
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{PlanSpec, SetOpKind, SetTree, Subquery};
@@ -110,8 +112,9 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
                 .ok_or_else(|| PgError::internal("set operation arm column"))?;
             // SAFETY: `tle` is a TargetEntry of the arm's targetList.
             let (arm_type, arm_typmod, _) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
-            let text_like = |t: Oid| t == sys::TEXTOID || t == sys::VARCHAROID;
-            let same_type = arm_type == col_type && (arm_typmod == col_typmod || col_type != sys::BPCHAROID)
+            let text_like = |t: Oid| t == catalog::TEXTOID || t == catalog::VARCHAROID;
+            let same_type = arm_type == col_type
+                && (arm_typmod == col_typmod || col_type != catalog::BPCHAROID)
                 || text_like(arm_type) && text_like(col_type);
             let arm_ty = arm.types[o];
             if !same_type || ty.is_some_and(|t| t != arm_ty) {
@@ -193,8 +196,8 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
             output,
             distinct: false,
             sort,
-            offset: limit_value(q.limitOffset, "OFFSET")?.unwrap_or(0),
-            limit: limit_value(q.limitCount, "LIMIT")?,
+            offset: limit_value(Node::from_ptr(q.limitOffset), "OFFSET")?.unwrap_or(0),
+            limit: limit_value(Node::from_ptr(q.limitCount), "LIMIT")?,
             shared: Vec::new(),
         },
         tlist,

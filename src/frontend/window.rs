@@ -10,6 +10,7 @@ use super::types::{
 };
 use super::unsupported;
 use crate::page::ColumnType;
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
@@ -93,7 +94,7 @@ impl AggContext<'_> {
                 column: c,
                 descending: op == ">",
                 nulls_first,
-                blank_padded: typid == sys::BPCHAROID,
+                blank_padded: typid == catalog::BPCHAROID,
             });
         }
         // RANGE offsets are values of the (single) ORDER BY key.
@@ -177,7 +178,7 @@ impl AggContext<'_> {
                 let c = self.window_column(*a)?;
                 let t = self.stage_type(c);
                 let (typid, _, coll) = expr_type(*a)?;
-                if typid == sys::BPCHAROID {
+                if typid == catalog::BPCHAROID {
                     return Err(unsupported("window function min/max of char(n)"));
                 }
                 let output = match (name.as_str(), t) {
@@ -267,8 +268,8 @@ impl AggContext<'_> {
             self.add_window(window(WindowFn::Aggregate(AggFunc::Sum), sum_ty), null(sum_pg)?, sum_pg, -1, 0)?;
         let count = self.add_window(
             window(WindowFn::Aggregate(AggFunc::Count), T::Int64),
-            null(sys::INT8OID)?,
-            sys::INT8OID,
+            null(catalog::INT8OID)?,
+            catalog::INT8OID,
             -1,
             0,
         )?;

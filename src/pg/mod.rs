@@ -6,6 +6,7 @@
 pub(crate) mod sys;
 
 pub mod bgworker;
+pub mod catalog;
 pub mod entry;
 pub mod error;
 pub mod exit;
@@ -15,6 +16,7 @@ pub mod hooks;
 pub mod init;
 pub mod latch;
 pub mod leaf;
+pub mod node;
 pub mod nodes;
 pub mod parallel;
 pub mod producer;

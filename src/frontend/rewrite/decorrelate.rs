@@ -43,12 +43,13 @@
 
 use std::ffi::c_void;
 
+use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 
 fn is_builtin(oid: sys::Oid) -> bool {
-    oid != 0 && oid < sys::FirstGenbkiObjectId
+    oid != 0 && oid < catalog::FirstGenbkiObjectId
 }
 
 /// A SELECT without window functions, set-returning functions, set operations, WITH, grouping
@@ -474,11 +475,11 @@ fn inequality(term: *mut sys::Node) -> PgResult<Option<Inequality>> {
     unsafe {
         let Some((o, inner, outer, typ)) = inner_op_outer(term)? else { return Ok(None) };
         let (min, max) = match typ {
-            sys::INT2OID => (sys::F_MIN_INT2, sys::F_MAX_INT2),
-            sys::INT4OID => (sys::F_MIN_INT4, sys::F_MAX_INT4),
-            sys::INT8OID => (sys::F_MIN_INT8, sys::F_MAX_INT8),
-            sys::NUMERICOID => (sys::F_MIN_NUMERIC, sys::F_MAX_NUMERIC),
-            sys::DATEOID => (sys::F_MIN_DATE, sys::F_MAX_DATE),
+            catalog::INT2OID => (catalog::F_MIN_INT2, catalog::F_MAX_INT2),
+            catalog::INT4OID => (catalog::F_MIN_INT4, catalog::F_MAX_INT4),
+            catalog::INT8OID => (catalog::F_MIN_INT8, catalog::F_MAX_INT8),
+            catalog::NUMERICOID => (catalog::F_MIN_NUMERIC, catalog::F_MAX_NUMERIC),
+            catalog::DATEOID => (catalog::F_MIN_DATE, catalog::F_MAX_DATE),
             _ => return Ok(None),
         };
         let Some((_, eq, _)) = grouping_ops(typ)? else { return Ok(None) };
@@ -857,7 +858,7 @@ fn compared_aggregate(term: *mut sys::Node) -> PgResult<Option<Compared>> {
             (false, true) => (b as *mut sys::SubLink, false, a),
             _ => return Ok(None),
         };
-        if !is_builtin(o.opno) || o.opresulttype != sys::BOOLOID {
+        if !is_builtin(o.opno) || o.opresulttype != catalog::BOOLOID {
             return Ok(None);
         }
         let s = &*((*sublink).subselect as *mut sys::Query);

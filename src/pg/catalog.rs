@@ -1,0 +1,82 @@
+//! Catalog OIDs PostgreSQL's headers define (`pg_type_d.h`, `fmgroids.h`), by their C names: the
+//! built-in types and functions the front end recognises. Built-in OIDs are the same in every
+//! supported PostgreSQL version (they are assigned once and never reused).
+
+pub use super::sys::Oid;
+
+/// Objects with OIDs below this were created by initdb (`FirstGenbkiObjectId`).
+pub use super::sys::FirstGenbkiObjectId;
+
+/// Is `oid` a built-in object (created by initdb)?
+pub fn is_builtin(oid: Oid) -> bool {
+    oid != 0 && oid < FirstGenbkiObjectId
+}
+
+/// Built-in types.
+#[rustfmt::skip]
+pub use super::sys::{
+    BOOLOID, BPCHAROID, BYTEAOID, DATEOID, FLOAT4OID, FLOAT8OID, INT2OID, INT4OID, INT8OID, INTERVALOID,
+    NAMEOID, NUMERICOID, TEXTOID, TIMEOID, TIMESTAMPOID, TIMESTAMPTZOID, UUIDOID, VARCHAROID,
+};
+
+/// Built-in functions.
+#[rustfmt::skip]
+pub use super::sys::{
+    F_BPCHARLIKE, F_BPCHARNLIKE, F_BPCHAR_BPCHAR_INT4_BOOL, F_CHAR_LENGTH_BPCHAR,
+    F_CHAR_LENGTH_TEXT, F_DATE_PART_TEXT_DATE, F_DATE_PART_TEXT_TIMESTAMP,
+    F_DATE_PART_TEXT_TIMESTAMPTZ, F_EXTRACT_TEXT_DATE, F_EXTRACT_TEXT_TIMESTAMP,
+    F_EXTRACT_TEXT_TIMESTAMPTZ, F_FLOAT8DIV, F_FLOAT8_INT8, F_INT24DIV, F_INT24MI, F_INT24MUL,
+    F_INT24PL, F_INT28DIV, F_INT28MI, F_INT28MUL, F_INT28PL, F_INT2DIV, F_INT2MI, F_INT2MOD, F_INT2MUL,
+    F_INT2PL, F_INT2_INT4, F_INT2_INT8, F_INT42DIV, F_INT42MI, F_INT42MUL, F_INT42PL, F_INT48DIV,
+    F_INT48MI, F_INT48MUL, F_INT48PL, F_INT4DIV, F_INT4MI, F_INT4MOD, F_INT4MUL, F_INT4PL, F_INT4_INT2,
+    F_INT4_INT8, F_INT82DIV, F_INT82MI, F_INT82MUL, F_INT82PL, F_INT84DIV, F_INT84MI, F_INT84MUL,
+    F_INT84PL, F_INT8DIV, F_INT8MI, F_INT8MOD, F_INT8MUL, F_INT8PL, F_INT8_INT2, F_INT8_INT4,
+    F_LENGTH_BPCHAR, F_LENGTH_TEXT, F_LIKE_TEXT_TEXT, F_LOWER_TEXT, F_MAX_DATE, F_MAX_INT2,
+    F_MAX_INT4, F_MAX_INT8, F_MAX_NUMERIC, F_MIN_DATE, F_MIN_INT2, F_MIN_INT4, F_MIN_INT8,
+    F_MIN_NUMERIC, F_NOTLIKE_TEXT_TEXT, F_NUMERIC_ADD, F_NUMERIC_DIV, F_NUMERIC_EQ, F_NUMERIC_GE,
+    F_NUMERIC_GT, F_NUMERIC_INT2, F_NUMERIC_INT4, F_NUMERIC_INT8, F_NUMERIC_LE, F_NUMERIC_LT,
+    F_NUMERIC_MUL, F_NUMERIC_NE, F_NUMERIC_SUB, F_NUMERIC_UMINUS, F_OCTET_LENGTH_TEXT,
+    F_ROUND_NUMERIC_INT4, F_SCALE, F_SUBSTRING_TEXT_INT4, F_SUBSTRING_TEXT_INT4_INT4,
+    F_SUBSTR_TEXT_INT4, F_SUBSTR_TEXT_INT4_INT4, F_TEXTCAT, F_TEXTLEN, F_TEXTLIKE, F_TEXTNLIKE,
+    F_TEXT_BPCHAR, F_UPPER_TEXT,
+};
+
+use super::error::{guard, PgResult};
+use super::nodes::cstr;
+use super::sys;
+
+/// A type's name as `format_type_with_typemod` prints it (`numeric(12,2)`; unknown: `???`).
+pub fn type_name(typid: Oid, typmod: i32) -> PgResult<String> {
+    // SAFETY: format_type_with_typemod handles any OID; the result is palloc'd.
+    guard(|| unsafe { cstr(sys::format_type_with_typemod(typid, typmod)) })
+}
+
+/// A function's name; empty when there is no such function.
+pub fn func_name(oid: Oid) -> PgResult<String> {
+    // SAFETY: catalog lookup; NULL when missing.
+    guard(|| unsafe { cstr(sys::get_func_name(oid)) })
+}
+
+/// An operator's name; empty when there is no such operator.
+pub fn op_name(oid: Oid) -> PgResult<String> {
+    // SAFETY: catalog lookup; NULL when missing.
+    guard(|| unsafe { cstr(sys::get_opname(oid)) })
+}
+
+/// Does the collation sort as C (byte order)? (`lc_collate_is_c`)
+pub fn collation_is_c(collation: Oid) -> PgResult<bool> {
+    // SAFETY: reads the collation's catalog entry (an ERROR for a missing one, caught).
+    guard(|| unsafe { sys::lc_collate_is_c(collation) })
+}
+
+/// Is the collation deterministic (equal only when bytewise equal)?
+pub fn collation_is_deterministic(collation: Oid) -> PgResult<bool> {
+    // SAFETY: catalog lookup (an ERROR for a missing collation, caught).
+    guard(|| unsafe { sys::get_collation_isdeterministic(collation) })
+}
+
+/// Is the current database's encoding UTF8?
+pub fn database_is_utf8() -> bool {
+    // SAFETY: reads the database encoding, set at connection start.
+    unsafe { sys::pgf_database_encoding() == sys::pg_enc_PG_UTF8 as i32 }
+}

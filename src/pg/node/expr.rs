@@ -1,0 +1,286 @@
+//! Views of expression nodes (`primnodes.h`). Field names are PostgreSQL's, in snake case.
+
+use super::{view, Datum, Node, Oid};
+use crate::pg::sys;
+
+view! {
+    /// A column of a range-table entry (`varlevelsup` levels up).
+    Var(Var) {
+        value varno: u32 = varno;
+        value varattno: i16 = varattno;
+        value vartype: Oid = vartype;
+        value vartypmod: i32 = vartypmod;
+        value varcollid: Oid = varcollid;
+        value varlevelsup: u32 = varlevelsup;
+    }
+}
+
+view! {
+    /// A constant value.
+    Const(Const) {
+        value consttype: Oid = consttype;
+        value consttypmod: i32 = consttypmod;
+        value constcollid: Oid = constcollid;
+        value constvalue: Datum = constvalue;
+        value constisnull: bool = constisnull;
+    }
+}
+
+view! {
+    /// A parameter (`$1` of a prepared statement, or a planner parameter).
+    Param(Param) {
+        value paramid: i32 = paramid;
+        value paramtype: Oid = paramtype;
+        value paramtypmod: i32 = paramtypmod;
+    }
+}
+
+impl Param {
+    /// `$n` supplied from outside the planner (PARAM_EXTERN).
+    pub fn is_external(self) -> bool {
+        self.raw().paramkind == sys::ParamKind_PARAM_EXTERN
+    }
+}
+
+view! {
+    /// A binary (or unary) operator.
+    OpExpr(OpExpr) {
+        value opno: Oid = opno;
+        value opfuncid: Oid = opfuncid;
+        value opresulttype: Oid = opresulttype;
+        value opcollid: Oid = opcollid;
+        value inputcollid: Oid = inputcollid;
+        nodes args = args;
+        set_list set_args = args;
+    }
+}
+
+view! {
+    /// A function call (also casts by function).
+    FuncExpr(FuncExpr) {
+        value funcid: Oid = funcid;
+        value funcresulttype: Oid = funcresulttype;
+        value funcretset: bool = funcretset;
+        value funcvariadic: bool = funcvariadic;
+        value funccollid: Oid = funccollid;
+        value inputcollid: Oid = inputcollid;
+        nodes args = args;
+        set_list set_args = args;
+    }
+}
+
+/// The operator of a [`BoolExpr`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoolOp {
+    And,
+    Or,
+    Not,
+}
+
+view! {
+    /// AND, OR, NOT.
+    BoolExpr(BoolExpr) {
+        nodes args = args;
+        set_list set_args = args;
+    }
+}
+
+impl BoolExpr {
+    pub fn boolop(self) -> BoolOp {
+        match self.raw().boolop {
+            sys::BoolExprType_AND_EXPR => BoolOp::And,
+            sys::BoolExprType_OR_EXPR => BoolOp::Or,
+            _ => BoolOp::Not,
+        }
+    }
+}
+
+view! {
+    /// `IS [NOT] NULL`.
+    NullTest(NullTest) {
+        value argisrow: bool = argisrow;
+        node arg = arg;
+    }
+}
+
+impl NullTest {
+    /// `IS NULL` (else `IS NOT NULL`).
+    pub fn is_null(self) -> bool {
+        self.raw().nulltesttype == sys::NullTestType_IS_NULL
+    }
+}
+
+view! {
+    /// `CASE [arg] WHEN ... THEN ... ELSE defresult END`.
+    CaseExpr(CaseExpr) {
+        value casetype: Oid = casetype;
+        value casecollid: Oid = casecollid;
+        node arg = arg;
+        node defresult = defresult;
+        views whens: CaseWhen = args;
+    }
+}
+
+view! {
+    /// One `WHEN expr THEN result` of a [`CaseExpr`].
+    CaseWhen(CaseWhen) {
+        node expr = expr;
+        node result = result;
+    }
+}
+
+view! {
+    /// `COALESCE(args)`.
+    CoalesceExpr(CoalesceExpr) {
+        value coalescetype: Oid = coalescetype;
+        value coalescecollid: Oid = coalescecollid;
+        nodes args = args;
+    }
+}
+
+view! {
+    /// A binary-compatible relabelling (`varchar` read as `text`).
+    RelabelType(RelabelType) {
+        value resulttype: Oid = resulttype;
+        value resulttypmod: i32 = resulttypmod;
+        value resultcollid: Oid = resultcollid;
+        node arg = arg;
+    }
+}
+
+view! {
+    /// `arg COLLATE coll`.
+    CollateExpr(CollateExpr) {
+        value coll_oid: Oid = collOid;
+        node arg = arg;
+    }
+}
+
+view! {
+    /// `x op ANY|ALL (array)`, `x IN (...)`.
+    ScalarArrayOpExpr(ScalarArrayOpExpr) {
+        value opno: Oid = opno;
+        value opfuncid: Oid = opfuncid;
+        value use_or: bool = useOr;
+        value inputcollid: Oid = inputcollid;
+        nodes args = args;
+    }
+}
+
+view! {
+    /// An aggregate call; `args` are TargetEntries, `aggorder`/`aggdistinct` SortGroupClauses.
+    Aggref(Aggref) {
+        value aggfnoid: Oid = aggfnoid;
+        value aggtype: Oid = aggtype;
+        value aggcollid: Oid = aggcollid;
+        value inputcollid: Oid = inputcollid;
+        value aggstar: bool = aggstar;
+        value aggvariadic: bool = aggvariadic;
+        value aggkind: u8 = aggkind;
+        value agglevelsup: u32 = agglevelsup;
+        node aggfilter = aggfilter;
+        nodes aggdirectargs = aggdirectargs;
+        views args: TargetEntry = args;
+        views aggorder: SortGroupClause = aggorder;
+        views aggdistinct: SortGroupClause = aggdistinct;
+    }
+}
+
+view! {
+    /// A window function call over window clause `winref`.
+    WindowFunc(WindowFunc) {
+        value winfnoid: Oid = winfnoid;
+        value wintype: Oid = wintype;
+        value wincollid: Oid = wincollid;
+        value inputcollid: Oid = inputcollid;
+        value winref: u32 = winref;
+        value winstar: bool = winstar;
+        value winagg: bool = winagg;
+        node aggfilter = aggfilter;
+        nodes args = args;
+    }
+}
+
+/// What a [`SubLink`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubLinkType {
+    Exists,
+    All,
+    Any,
+    RowCompare,
+    /// A scalar subquery.
+    Expr,
+    MultiExpr,
+    Array,
+    Cte,
+}
+
+view! {
+    /// A subquery in an expression.
+    SubLink(SubLink) {
+        value sub_link_id: i32 = subLinkId;
+        node testexpr = testexpr;
+        node subselect = subselect;
+        set_node set_testexpr = testexpr;
+    }
+}
+
+impl SubLink {
+    pub fn sub_link_type(self) -> SubLinkType {
+        match self.raw().subLinkType {
+            sys::SubLinkType_EXISTS_SUBLINK => SubLinkType::Exists,
+            sys::SubLinkType_ALL_SUBLINK => SubLinkType::All,
+            sys::SubLinkType_ANY_SUBLINK => SubLinkType::Any,
+            sys::SubLinkType_ROWCOMPARE_SUBLINK => SubLinkType::RowCompare,
+            sys::SubLinkType_EXPR_SUBLINK => SubLinkType::Expr,
+            sys::SubLinkType_MULTIEXPR_SUBLINK => SubLinkType::MultiExpr,
+            sys::SubLinkType_ARRAY_SUBLINK => SubLinkType::Array,
+            _ => SubLinkType::Cte,
+        }
+    }
+
+    /// The subquery, when it is an analyzed Query (always, after parse analysis).
+    pub fn query(self) -> Option<Query> {
+        self.subselect().and_then(Node::as_query)
+    }
+}
+
+use super::{Query, SortGroupClause, TargetEntry};
+
+impl Const {
+    /// A non-NULL `numeric` constant as `numeric_out` prints it (`NaN`, `Infinity` included).
+    pub fn numeric_text(self) -> PgResult<Option<String>> {
+        let c = self.raw();
+        if c.constisnull || c.consttype != sys::NUMERICOID {
+            return Ok(None);
+        }
+        let d = c.constvalue;
+        // SAFETY: numeric_out of a numeric Datum; the result is a palloc'd C string.
+        guard(|| unsafe { nodes::cstr(sys::pgf_numeric_out(d)) }).map(Some)
+    }
+
+    /// A non-NULL `text` or `varchar` constant's value.
+    pub fn text(self) -> PgResult<Option<String>> {
+        let c = self.raw();
+        if c.constisnull || !matches!(c.consttype, sys::TEXTOID | sys::VARCHAROID) {
+            return Ok(None);
+        }
+        let d = c.constvalue;
+        // SAFETY: text_to_cstring of a text Datum (detoasted as needed); palloc'd result.
+        guard(|| unsafe { nodes::cstr(sys::text_to_cstring(d as *const _)) }).map(Some)
+    }
+
+    /// A non-NULL `interval` constant: (months, days, microseconds).
+    pub fn interval(self) -> Option<(i32, i32, i64)> {
+        let c = self.raw();
+        if c.constisnull || c.consttype != sys::INTERVALOID {
+            return None;
+        }
+        // SAFETY: an interval Datum is a pointer to an Interval (pass by reference).
+        let i = unsafe { &*(c.constvalue as *const sys::Interval) };
+        Some((i.month, i.day, i.time))
+    }
+}
+
+use crate::pg::error::{guard, PgResult};
+use crate::pg::nodes;

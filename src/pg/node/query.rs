@@ -1,0 +1,344 @@
+//! Views of a query's structure (`parsenodes.h`, `primnodes.h`): the Query, its range table,
+//! join tree, target list, sort/group clauses, set operations and WITH entries.
+
+use super::{elements, view, Node, Oid};
+use crate::pg::nodes;
+use crate::pg::sys;
+
+view! {
+    /// An analyzed (or rewritten) query.
+    Query(Query) {
+        value has_aggs: bool = hasAggs;
+        value has_window_funcs: bool = hasWindowFuncs;
+        value has_target_srfs: bool = hasTargetSRFs;
+        value has_sub_links: bool = hasSubLinks;
+        value has_distinct_on: bool = hasDistinctOn;
+        value has_recursive: bool = hasRecursive;
+        value has_modifying_cte: bool = hasModifyingCTE;
+        value has_for_update: bool = hasForUpdate;
+        value has_row_security: bool = hasRowSecurity;
+        value group_distinct: bool = groupDistinct;
+        node utility_stmt = utilityStmt;
+        node having_qual = havingQual;
+        node limit_offset = limitOffset;
+        node limit_count = limitCount;
+        node set_operations = setOperations;
+        nodes grouping_sets = groupingSets;
+        nodes row_marks = rowMarks;
+        views cte_list: CommonTableExpr = cteList;
+        views rtable: RangeTblEntry = rtable;
+        views target_list: TargetEntry = targetList;
+        views group_clause: SortGroupClause = groupClause;
+        views window_clause: WindowClause = windowClause;
+        views distinct_clause: SortGroupClause = distinctClause;
+        views sort_clause: SortGroupClause = sortClause;
+        view jointree: FromExpr = jointree;
+        set_node set_having_qual = havingQual;
+        set_node set_limit_offset = limitOffset;
+        set_node set_limit_count = limitCount;
+        set_list set_rtable = rtable;
+        set_list set_target_list = targetList;
+        set_list set_cte_list = cteList;
+        set_list set_group_clause = groupClause;
+        set_list set_sort_clause = sortClause;
+        set_list set_distinct_clause = distinctClause;
+    }
+}
+
+impl Query {
+    /// A plain SELECT (not a utility statement, not INSERT/UPDATE/DELETE/MERGE).
+    pub fn is_select(self) -> bool {
+        self.raw().commandType == sys::CmdType_CMD_SELECT && self.raw().utilityStmt.is_null()
+    }
+
+    /// `FETCH FIRST ... WITH TIES`.
+    pub fn limit_with_ties(self) -> bool {
+        self.raw().limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES
+    }
+
+    /// The range-table entry `rtindex` (1-based), if there is one.
+    pub fn rte(self, rtindex: u32) -> Option<RangeTblEntry> {
+        let i = (rtindex as usize).checked_sub(1)?;
+        self.rtable().get(i).copied()
+    }
+
+    pub fn set_jointree(self, from: FromExpr) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).jointree = from.0.as_ptr() };
+    }
+
+    pub fn set_has_sub_links(self, v: bool) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).hasSubLinks = v };
+    }
+}
+
+view! {
+    /// A select-list (or aggregate argument) entry.
+    TargetEntry(TargetEntry) {
+        value resno: i16 = resno;
+        value ressortgroupref: u32 = ressortgroupref;
+        value resorigtbl: Oid = resorigtbl;
+        value resjunk: bool = resjunk;
+        node expr = expr;
+        set_node set_expr = expr;
+    }
+}
+
+impl TargetEntry {
+    /// The column name (`resname`), empty when there is none.
+    pub fn resname(self) -> String {
+        // SAFETY: resname is NULL or a NUL-terminated string of the tree.
+        unsafe { nodes::cstr(self.raw().resname) }
+    }
+}
+
+/// What a [`RangeTblEntry`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RteKind {
+    Relation,
+    Subquery,
+    Join,
+    Function,
+    TableFunc,
+    Values,
+    Cte,
+    NamedTuplestore,
+    Result,
+}
+
+/// The kind of a join (`JoinExpr`, a join RTE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinType {
+    Inner,
+    Left,
+    Full,
+    Right,
+    Semi,
+    Anti,
+    Other,
+}
+
+fn join_type(t: sys::JoinType) -> JoinType {
+    match t {
+        sys::JoinType_JOIN_INNER => JoinType::Inner,
+        sys::JoinType_JOIN_LEFT => JoinType::Left,
+        sys::JoinType_JOIN_FULL => JoinType::Full,
+        sys::JoinType_JOIN_RIGHT => JoinType::Right,
+        sys::JoinType_JOIN_SEMI => JoinType::Semi,
+        sys::JoinType_JOIN_ANTI => JoinType::Anti,
+        _ => JoinType::Other,
+    }
+}
+
+/// The rights a relation entry is read with. PostgreSQL 15 keeps them in the range-table entry;
+/// 16 and later in the query's `rteperminfos`, at the entry's `perminfoindex`: read them
+/// through [`RangeTblEntry::permission`], which knows where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Permission {
+    /// The role whose rights are checked (a view owner's for a view's tables), or 0 for the
+    /// current user.
+    pub check_as_user: Oid,
+    /// The `AclMode` bits checked (`ACL_SELECT`, ...).
+    pub required_perms: u64,
+}
+
+view! {
+    /// An entry of a query's range table.
+    RangeTblEntry(RangeTblEntry) {
+        value relid: Oid = relid;
+        value relkind: u8 = relkind;
+        value rellockmode: i32 = rellockmode;
+        value security_barrier: bool = security_barrier;
+        value lateral: bool = lateral;
+        value inh: bool = inh;
+        value in_from_cl: bool = inFromCl;
+        value ctelevelsup: u32 = ctelevelsup;
+        value self_reference: bool = self_reference;
+        node tablesample = tablesample;
+        nodes joinaliasvars = joinaliasvars;
+        nodes functions = functions;
+        nodes values_lists = values_lists;
+        nodes security_quals = securityQuals;
+        view subquery: Query = subquery;
+        set_list set_security_quals = securityQuals;
+    }
+}
+
+impl RangeTblEntry {
+    pub fn rtekind(self) -> RteKind {
+        match self.raw().rtekind {
+            sys::RTEKind_RTE_RELATION => RteKind::Relation,
+            sys::RTEKind_RTE_SUBQUERY => RteKind::Subquery,
+            sys::RTEKind_RTE_JOIN => RteKind::Join,
+            sys::RTEKind_RTE_FUNCTION => RteKind::Function,
+            sys::RTEKind_RTE_TABLEFUNC => RteKind::TableFunc,
+            sys::RTEKind_RTE_VALUES => RteKind::Values,
+            sys::RTEKind_RTE_CTE => RteKind::Cte,
+            sys::RTEKind_RTE_NAMEDTUPLESTORE => RteKind::NamedTuplestore,
+            _ => RteKind::Result,
+        }
+    }
+
+    /// The join type of a join entry.
+    pub fn jointype(self) -> JoinType {
+        join_type(self.raw().jointype)
+    }
+
+    /// The rights this entry is read with, in `query` (the query whose range table holds it).
+    pub fn permission(self, _query: Query) -> Permission {
+        // PostgreSQL 15: in the entry itself.
+        let r = self.raw();
+        Permission { check_as_user: r.checkAsUser, required_perms: r.requiredPerms as u64 }
+    }
+
+    /// The name a WITH entry refers to (`ctename`), empty for other entries.
+    pub fn ctename(self) -> String {
+        // SAFETY: ctename is NULL or a NUL-terminated string of the tree.
+        unsafe { nodes::cstr(self.raw().ctename) }
+    }
+
+    /// The alias or, failing that, the reference name PostgreSQL gave the entry (`eref`).
+    pub fn eref_name(self) -> String {
+        let r = self.raw();
+        let alias = if r.alias.is_null() { r.eref } else { r.alias };
+        if alias.is_null() {
+            return String::new();
+        }
+        // SAFETY: an Alias of the tree; aliasname is a NUL-terminated string.
+        unsafe { nodes::cstr((*alias).aliasname) }
+    }
+
+    /// The column names of the entry (`eref->colnames`).
+    pub fn colnames(self) -> Vec<String> {
+        let eref = self.raw().eref;
+        if eref.is_null() {
+            return Vec::new();
+        }
+        // SAFETY: an Alias of the tree; colnames is a list of String nodes.
+        unsafe { elements((*eref).colnames).into_iter().map(|p| nodes::string_value(p.as_ptr())).collect() }
+    }
+}
+
+view! {
+    /// A reference to range-table entry `rtindex` in a join tree.
+    RangeTblRef(RangeTblRef) {
+        value rtindex: u32 = rtindex;
+    }
+}
+
+view! {
+    /// The FROM list and WHERE of a query (or a subquery's join tree).
+    FromExpr(FromExpr) {
+        node quals = quals;
+        nodes fromlist = fromlist;
+        set_node set_quals = quals;
+        set_list set_fromlist = fromlist;
+    }
+}
+
+view! {
+    /// A JOIN in the join tree.
+    JoinExpr(JoinExpr) {
+        value rtindex: u32 = rtindex;
+        node larg = larg;
+        node rarg = rarg;
+        node quals = quals;
+        set_node set_larg = larg;
+        set_node set_rarg = rarg;
+        set_node set_quals = quals;
+    }
+}
+
+impl JoinExpr {
+    pub fn jointype(self) -> JoinType {
+        join_type(self.raw().jointype)
+    }
+}
+
+view! {
+    /// An ORDER BY, GROUP BY or DISTINCT item, pointing at a target entry by `tleSortGroupRef`.
+    SortGroupClause(SortGroupClause) {
+        value tle_sort_group_ref: u32 = tleSortGroupRef;
+        value eqop: Oid = eqop;
+        value sortop: Oid = sortop;
+        value nulls_first: bool = nulls_first;
+        value hashable: bool = hashable;
+    }
+}
+
+/// The operation of a [`SetOperationStmt`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    Intersect,
+    Except,
+}
+
+view! {
+    /// UNION / INTERSECT / EXCEPT of two arms (range-table references or nested operations).
+    SetOperationStmt(SetOperationStmt) {
+        value all: bool = all;
+        node larg = larg;
+        node rarg = rarg;
+    }
+}
+
+impl SetOperationStmt {
+    pub fn op(self) -> SetOp {
+        match self.raw().op {
+            sys::SetOperation_SETOP_INTERSECT => SetOp::Intersect,
+            sys::SetOperation_SETOP_EXCEPT => SetOp::Except,
+            _ => SetOp::Union,
+        }
+    }
+
+    /// The output column types (`colTypes`).
+    pub fn col_types(self) -> Vec<Oid> {
+        oid_list(self.raw().colTypes)
+    }
+}
+
+view! {
+    /// A WITH entry.
+    CommonTableExpr(CommonTableExpr) {
+        value cterecursive: bool = cterecursive;
+        value cterefcount: i32 = cterefcount;
+        node ctequery = ctequery;
+    }
+}
+
+impl CommonTableExpr {
+    pub fn ctename(self) -> String {
+        // SAFETY: ctename is a NUL-terminated string of the tree.
+        unsafe { nodes::cstr(self.raw().ctename) }
+    }
+
+    /// `MATERIALIZED` was written.
+    pub fn materialized(self) -> bool {
+        self.raw().ctematerialized == sys::CTEMaterialize_CTEMaterializeAlways
+    }
+}
+
+view! {
+    /// A window definition (`OVER (...)`), numbered `winref`.
+    WindowClause(WindowClause) {
+        value winref: u32 = winref;
+        value frame_options: i32 = frameOptions;
+        node start_offset = startOffset;
+        node end_offset = endOffset;
+        views partition_clause: SortGroupClause = partitionClause;
+        views order_clause: SortGroupClause = orderClause;
+    }
+}
+
+/// The OIDs of an OID list (NIL gives none).
+fn oid_list(l: *mut sys::List) -> Vec<Oid> {
+    // SAFETY: `l` is NIL or an OID list of the tree.
+    unsafe { (0..sys::pgf_list_length(l)).map(|i| sys::pgf_list_nth_oid(l, i)).collect() }
+}
+
+/// `node` as a generic handle: for code that keeps a `Vec<Node>` of typed views.
+pub fn nodes_of<T: Into<Node>>(items: impl IntoIterator<Item = T>) -> Vec<Node> {
+    items.into_iter().map(Into::into).collect()
+}
