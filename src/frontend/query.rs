@@ -6,18 +6,17 @@ use super::select::block_of;
 use super::types::Oid;
 use crate::pg::error::{PgError, PgResult, SqlState};
 use crate::pg::leaf::Bindings;
-use crate::pg::nodes::{self};
-use crate::pg::sys;
+use crate::pg::node::{List, Query};
 use crate::plan::spec::PlanSpec;
 
 pub struct Translated {
     pub spec: PlanSpec,
-    pub tlist: *mut sys::List,
-    pub qual: *mut sys::List,
-    pub scan_tlist: *mut sys::List,
+    pub tlist: List,
+    pub qual: List,
+    pub scan_tlist: List,
     /// The translated top query's range table: the query's, with pulled-up subqueries' entries
     /// appended. The node's expressions refer to it.
-    pub rtable: *mut sys::List,
+    pub rtable: List,
     /// The range-table index of each leaf of the query (scans and subqueries in FROM).
     pub rtindexes: Vec<i32>,
     /// PostgreSQL types of each leaf's scan columns (type oid, typmod), checked against the
@@ -34,11 +33,11 @@ pub(super) fn unsupported(what: impl std::fmt::Display) -> PgError {
 /// One query block translated: the whole query, or a subquery in FROM.
 pub(super) struct Block {
     pub(super) spec: PlanSpec,
-    pub(super) tlist: *mut sys::List,
-    pub(super) qual: *mut sys::List,
-    pub(super) scan_tlist: *mut sys::List,
+    pub(super) tlist: List,
+    pub(super) qual: List,
+    pub(super) scan_tlist: List,
     /// The block's query after WITH inlining and pull-up (our copy).
-    pub(super) query: *mut sys::Query,
+    pub(super) query: Query,
     /// Range-table indexes of its leaves.
     pub(super) rtindexes: Vec<i32>,
     /// PostgreSQL types of the scan columns, in `PlanSpec::all_scans` order.
@@ -46,7 +45,7 @@ pub(super) struct Block {
 }
 
 /// Translate `query`, which the caller found eligible (a top-level SELECT over user tables).
-pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
+pub fn translate(query: Query) -> PgResult<Translated> {
     let mut bind = Bindings::default();
     let mut top = block(query, &mut bind)?;
     // Compute equal subqueries (WITH queries referenced several times) once and read each
@@ -61,37 +60,38 @@ pub fn translate(query: *mut sys::Query) -> PgResult<Translated> {
         tlist: top.tlist,
         qual: top.qual,
         scan_tlist: top.scan_tlist,
-        // SAFETY: our copy of the query.
-        rtable: unsafe { (*top.query).rtable },
+        rtable: top.query.rtable_list(),
         rtindexes: top.rtindexes,
         scan_pg_types: top.pg_types,
         bindings: bind,
     })
 }
 
-pub(super) fn block(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
+pub(super) fn block(query: Query, bind: &mut Bindings) -> PgResult<Block> {
     // Uncorrelated scalar subqueries compared in HAVING join FROM as one row, so DataFusion
     // computes them; where it cannot compute one exactly, PostgreSQL computes it in a scan as
     // before (the block is translated again without that step).
     let (rewritten, moved) = prepare(query, true)?;
     if !moved {
-        return block_of(rewritten, bind);
+        return block_of(rewritten.as_ptr(), bind);
     }
-    match block_of(rewritten, bind) {
-        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => block_of(prepare(query, false)?.0, bind),
+    match block_of(rewritten.as_ptr(), bind) {
+        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => {
+            block_of(prepare(query, false)?.0.as_ptr(), bind)
+        }
         r => r,
     }
 }
 
 /// Our copy of `query` rewritten for translation; whether HAVING subqueries moved to FROM.
-pub(super) fn prepare(query: *mut sys::Query, move_having: bool) -> PgResult<(*mut sys::Query, bool)> {
+pub(super) fn prepare(query: Query, move_having: bool) -> PgResult<(Query, bool)> {
     // WITH queries become subqueries in FROM, and simple subqueries in FROM (and views) join the
     // query, as PostgreSQL's planner inlines and pulls them up.
-    let query = nodes::copy(query)?;
+    let query = query.copy()?;
     rewrite::cte::inline_ctes(query)?;
     let query = rewrite::pullup::pull_up(query)?;
     // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.
-    rewrite::decorrelate::scalar_subqueries(query)?;
-    let moved = move_having && rewrite::decorrelate::having_subqueries(query)?;
+    rewrite::decorrelate::scalar_subqueries(query.as_ptr())?;
+    let moved = move_having && rewrite::decorrelate::having_subqueries(query.as_ptr())?;
     Ok((query, moved))
 }

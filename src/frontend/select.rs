@@ -19,7 +19,7 @@ use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::Node;
+use crate::pg::node::{query_view, rte_view, List, Node};
 use crate::pg::nodes::{self, cstr, list};
 use crate::pg::sys;
 use crate::pg::walk::{self, Visit};
@@ -73,9 +73,10 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
             // Columns the query does not read are not computed (PostgreSQL's
             // `remove_unused_subquery_outputs`): a subquery there that would fail never runs.
-            let mut pruned = *rte;
-            pruned.subquery = without_unused_outputs(rte.subquery, &referenced_columns(query, rtindex)?)?;
-            subs.push(sub_block(&pruned, bind)?);
+            let view = rte_view(rte)?;
+            let sub = view.subquery().ok_or_else(|| PgError::internal("subquery entry without a query"))?;
+            let used = referenced_columns(query_view(query)?, rtindex as u32)?;
+            subs.push(sub_block(view, without_unused_outputs(sub, &used)?, bind)?);
             continue;
         }
         if rte.rtekind != sys::RTEKind_RTE_RELATION {
@@ -564,10 +565,10 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             limit,
             shared: Vec::new(),
         },
-        tlist,
-        qual: pg_qual,
-        scan_tlist,
-        query,
+        tlist: List::from_ptr(tlist),
+        qual: List::from_ptr(pg_qual),
+        scan_tlist: List::from_ptr(scan_tlist),
+        query: query_view(query)?,
         rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
         pg_types,
     })

@@ -13,7 +13,7 @@ use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::Node;
+use crate::pg::node::{query_view, rte_view, List, Node};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{PlanSpec, SetOpKind, SetTree, Subquery};
@@ -54,7 +54,10 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
                     if rte.rtekind != sys::RTEKind_RTE_SUBQUERY || rte.subquery.is_null() {
                         return Err(unsupported("set operation arm that is not a query"));
                     }
-                    w.arms.push(sub_block(rte, w.bind)?);
+                    let view = rte_view(rte)?;
+                    let sub =
+                        view.subquery().ok_or_else(|| PgError::internal("subquery entry without a query"))?;
+                    w.arms.push(sub_block(view, sub, w.bind)?);
                     w.queries.push(rte.subquery);
                     w.rtindexes.push(rti);
                     Ok(SetTree::Arm(w.arms.len() - 1))
@@ -200,10 +203,10 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
             limit: limit_value(Node::from_ptr(q.limitCount), "LIMIT")?,
             shared: Vec::new(),
         },
-        tlist,
-        qual: std::ptr::null_mut(),
-        scan_tlist,
-        query,
+        tlist: List::from_ptr(tlist),
+        qual: List::NIL,
+        scan_tlist: List::from_ptr(scan_tlist),
+        query: query_view(query)?,
         rtindexes: w.rtindexes,
         pg_types,
     })

@@ -225,7 +225,7 @@ fn plan(
     let parallel = cursor_options & sys::CURSOR_OPT_PARALLEL_OK as i32 != 0
         && unsafe { sys::pgf_max_parallel_workers_per_gather() } > 0
         && guard(|| unsafe { sys::pgf_max_parallel_hazard(parse) })? != b'u' as std::ffi::c_char;
-    let t = crate::frontend::translate(parse)?;
+    let t = crate::frontend::translate(crate::pg::node::query_view(parse)?)?;
     let logical = crate::plan::logical::build(&t.spec)
         .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot build ({e})")))?;
     let bytes = crate::plan::codec::to_bytes(&logical)

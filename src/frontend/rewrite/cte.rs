@@ -12,107 +12,71 @@
 //! - A reference `levelsup` query levels down gets the copy with its outer references (to sibling
 //!   CTEs) shifted by `levelsup`, as `IncrementVarSublevelsUp` does for PostgreSQL.
 
-use crate::pg::error::{guard, PgError, PgResult};
-use crate::pg::nodes::{self, cstr, list};
-use crate::pg::sys;
-use crate::pg::walk::{self, Visit};
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{
+    CommonTableExpr, Kind, List, Query, RangeTblEntry, RteKind, Visit, QTW_EXAMINE_RTES_BEFORE,
+};
 
-/// Turn one CTE reference into a subquery RTE over a copy of the CTE's query.
-///
-/// # Safety
-/// `rte` is an RTE_CTE of the tree being walked, `depth` query levels below the top query, and
-/// refers to the top query's WITH list, whose (name, query) pairs are `ctes`.
-unsafe fn inline(
-    rte: &mut sys::RangeTblEntry,
-    ctes: &[(String, *mut sys::Node)],
-    depth: u32,
-) -> PgResult<()> {
-    // SAFETY: per the contract; ctename is a C string.
-    let name = unsafe { cstr(rte.ctename) };
+/// Turn one CTE reference into a subquery RTE over a copy of the CTE's query: `rte` is an
+/// RTE_CTE of the tree being walked, `depth` query levels below the top query, referring to
+/// the top query's WITH list `ctes`.
+fn inline(rte: RangeTblEntry, ctes: &[(String, Query)], depth: u32) -> PgResult<()> {
+    let name = rte.ctename();
     let query = ctes
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, q)| *q)
         .ok_or_else(|| PgError::internal(format!("WITH query \"{name}\" not found")))?;
-    let copy = nodes::copy(query)?;
-    let levelsup = depth as i32;
-    if levelsup > 0 {
-        // SAFETY: shifts references that leave the copy (to sibling CTEs) by the new depth.
-        guard(|| unsafe { sys::IncrementVarSublevelsUp(copy, levelsup, 1) })?;
+    let copy = query.copy()?;
+    if depth > 0 {
+        // References that leave the copy (to sibling CTEs) move down with it.
+        copy.increment_var_sublevels_up(depth as i32, 1)?;
     }
-    // The subquery's own output names may differ from the names the query uses (`WITH
-    // r (a, b) AS ...`): an alias with the column names keeps a deparsed reference (a subquery
-    // in scan SQL) valid, as `(SELECT ...) r(a, b)`.
-    // SAFETY: every RTE of an analyzed query has its eref.
-    let colnames = nodes::copy(unsafe { (*rte.eref).colnames })?;
-    if rte.alias.is_null() {
-        let c = std::ffi::CString::new(name).map_err(|e| PgError::internal(e.to_string()))?;
-        let p = c.as_ptr();
-        // SAFETY: makeAlias copies the name.
-        rte.alias = guard(|| unsafe { sys::makeAlias(p, colnames) })?;
-        // SAFETY: the alias is non-null here.
-    } else if unsafe { (*rte.alias).colnames.is_null() } {
-        // SAFETY: the RTE's own alias.
-        unsafe { (*rte.alias).colnames = colnames };
-    }
-    rte.rtekind = sys::RTEKind_RTE_SUBQUERY;
-    rte.subquery = copy as *mut sys::Query;
-    rte.security_barrier = false;
-    rte.ctename = std::ptr::null_mut();
-    rte.ctelevelsup = 0;
-    rte.self_reference = false;
-    rte.coltypes = std::ptr::null_mut();
-    rte.coltypmods = std::ptr::null_mut();
-    rte.colcollations = std::ptr::null_mut();
-    Ok(())
+    rte.inline_cte(copy)
 }
 
 /// Inline every WITH query of `q` (our copy) where it is referenced, and drop the WITH list.
-pub fn inline_ctes(q: *mut sys::Query) -> PgResult<()> {
-    // SAFETY: `q` is our copy of a valid Query.
-    let query = unsafe { &mut *q };
-    if query.cteList.is_null() {
+pub fn inline_ctes(q: Query) -> PgResult<()> {
+    if q.cte_list().is_empty() {
         return Ok(());
     }
-    if query.hasRecursive {
+    if q.has_recursive() {
         return Err(PgError::unsupported("WITH RECURSIVE"));
     }
-    if query.hasModifyingCTE {
+    if q.has_modifying_cte() {
         return Err(PgError::unsupported("data-modifying statement in WITH"));
     }
     let mut ctes = Vec::new();
-    // SAFETY: cteList is a list of CommonTableExpr whose ctequery is a Query.
-    for cte in unsafe { list::<sys::CommonTableExpr>(query.cteList) } {
-        // SAFETY: as above.
-        let (name, cq) = unsafe { (cstr((*cte).ctename), (*cte).ctequery) };
-        // SAFETY: as above.
-        let sub = unsafe { &*(cq as *mut sys::Query) };
-        if sub.commandType != sys::CmdType_CMD_SELECT || !sub.utilityStmt.is_null() {
+    for cte in q.cte_list() {
+        let sub = cte_query(cte)?;
+        if !sub.is_select() {
             return Err(PgError::unsupported("data-modifying statement in WITH"));
         }
-        // SAFETY: a valid Query node.
-        if guard(|| unsafe { sys::contain_volatile_functions(cq) })? {
+        if sub.node().contains_volatile_functions()? {
             return Err(PgError::unsupported(
                 "volatile function in a WITH query (PostgreSQL evaluates it once)",
             ));
         }
-        ctes.push((name, cq));
+        ctes.push((cte.ctename(), sub));
     }
     // Every reference, at any depth: a reference `depth` levels down has ctelevelsup = depth.
-    walk::walk_query(q, sys::QTW_EXAMINE_RTES_BEFORE, |node, depth| {
-        // SAFETY: a valid node of our copy, read per its tag.
-        unsafe {
-            if nodes::tag(node) == sys::NodeTag_T_RangeTblEntry {
-                let rte = &mut *(node as *mut sys::RangeTblEntry);
-                if rte.rtekind == sys::RTEKind_RTE_CTE && rte.ctelevelsup == depth {
-                    inline(rte, &ctes, depth)?;
-                }
-                // query_tree_walker goes on into the (new) subquery itself.
-                return Ok(Visit::Skip);
+    q.walk(QTW_EXAMINE_RTES_BEFORE, |node, depth| {
+        if let Kind::RangeTblEntry(rte) = node.kind() {
+            if rte.rtekind() == RteKind::Cte && rte.ctelevelsup() == depth {
+                inline(rte, &ctes, depth)?;
             }
+            // query_tree_walker goes on into the (new) subquery itself.
+            return Ok(Visit::Skip);
         }
         Ok(Visit::Children)
     })?;
-    query.cteList = std::ptr::null_mut();
+    q.set_cte_list(List::NIL);
     Ok(())
+}
+
+/// The query of a WITH entry (a Query after parse analysis).
+fn cte_query(cte: CommonTableExpr) -> PgResult<Query> {
+    cte.ctequery()
+        .and_then(|n| n.as_query())
+        .ok_or_else(|| PgError::internal("WITH entry without an analyzed query"))
 }

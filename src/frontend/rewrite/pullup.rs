@@ -15,164 +15,126 @@
 //!   owned by another role reads them with its owner's rights, `checkAsUser`, and the owner's
 //!   row-level security quals): the scan leaves are bound to those entries (`crate::pg::leaf`).
 
-use crate::pg::error::{guard, PgResult};
-use crate::pg::nodes::{self, list};
-use crate::pg::sys;
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{FromExpr, JoinExpr, JoinType, Kind, Node, Query, RangeTblEntry, RteKind};
+use crate::pg::nodes;
 
-/// Is `sub` a subquery whose rows PostgreSQL would compute by flattening it into its parent?
-fn is_simple(rte: &sys::RangeTblEntry) -> PgResult<bool> {
-    if rte.rtekind != sys::RTEKind_RTE_SUBQUERY
-        || rte.subquery.is_null()
-        || rte.lateral
-        || rte.security_barrier
-    {
+/// Is `rte` a subquery whose rows PostgreSQL would compute by flattening it into its parent?
+fn is_simple(rte: RangeTblEntry) -> PgResult<bool> {
+    if rte.rtekind() != RteKind::Subquery || rte.lateral() || rte.security_barrier() {
         return Ok(false);
     }
-    // SAFETY: the subquery of an RTE_SUBQUERY is a valid Query.
-    let s = unsafe { &*rte.subquery };
-    Ok(s.commandType == sys::CmdType_CMD_SELECT
-        && s.utilityStmt.is_null()
-        && s.setOperations.is_null()
-        && !s.hasAggs
-        && !s.hasWindowFuncs
-        && !s.hasTargetSRFs
-        && !s.hasForUpdate
-        && s.groupClause.is_null()
-        && s.groupingSets.is_null()
-        && s.havingQual.is_null()
-        && s.sortClause.is_null()
-        && s.distinctClause.is_null()
-        && s.limitOffset.is_null()
-        && s.limitCount.is_null()
-        && s.cteList.is_null()
-        && s.rowMarks.is_null()
-        // SAFETY: a valid target list.
-        && !guard(|| unsafe { sys::contain_volatile_functions(s.targetList as *mut sys::Node) })?)
+    let Some(s) = rte.subquery() else { return Ok(false) };
+    Ok(s.is_select()
+        && s.set_operations().is_none()
+        && !s.has_aggs()
+        && !s.has_window_funcs()
+        && !s.has_target_srfs()
+        && !s.has_for_update()
+        && s.group_clause().is_empty()
+        && s.grouping_sets().is_empty()
+        && s.having_qual().is_none()
+        && s.sort_clause().is_empty()
+        && s.distinct_clause().is_empty()
+        && s.limit_offset().is_none()
+        && s.limit_count().is_none()
+        && s.cte_list().is_empty()
+        && s.row_marks().is_empty()
+        && !match s.target_list_node() {
+            Some(t) => t.contains_volatile_functions()?,
+            None => false,
+        })
 }
 
 /// Where a RangeTblRef sits in the join tree, so it can be replaced.
+#[derive(Clone, Copy)]
 enum Slot {
-    FromList(*mut sys::List, i32),
-    Left(*mut sys::JoinExpr),
-    Right(*mut sys::JoinExpr),
+    FromList(FromExpr, usize),
+    Left(JoinExpr),
+    Right(JoinExpr),
+    /// The whole join tree (a FromExpr's place: never a RangeTblRef).
+    Top,
 }
 
 /// Does every select-list entry of `sub` just name a column? Only then may it sit on the
 /// nullable side of an outer join once pulled up: a computed entry (even a constant) must be NULL
 /// in null-extended rows, which PostgreSQL keeps with placeholders and we do not.
-fn only_columns(rte: &sys::RangeTblEntry) -> bool {
-    // SAFETY: the subquery of a simple RTE_SUBQUERY.
-    unsafe {
-        list::<sys::TargetEntry>((*rte.subquery).targetList)
-            .into_iter()
-            .all(|t| nodes::tag((*t).expr as *mut sys::Node) == sys::NodeTag_T_Var)
-    }
+fn only_columns(rte: RangeTblEntry) -> bool {
+    rte.subquery().is_some_and(|s| {
+        s.target_list().into_iter().all(|t| matches!(t.expr().map(Node::kind), Some(Kind::Var(_))))
+    })
 }
 
 /// The first RangeTblRef (through FromExprs and joins) naming a simple subquery.
-fn find(q: &sys::Query, node: *mut sys::Node, slot: Slot) -> PgResult<Option<(i32, Slot)>> {
-    find_in(q, node, slot, false)
+fn find(q: Query) -> PgResult<Option<(u32, Slot)>> {
+    match q.jointree() {
+        Some(f) => find_in(q, f.node(), Slot::Top, false),
+        None => Ok(None),
+    }
 }
 
-fn find_in(
-    q: &sys::Query,
-    node: *mut sys::Node,
-    slot: Slot,
-    nullable: bool,
-) -> PgResult<Option<(i32, Slot)>> {
-    if node.is_null() {
-        return Ok(None);
-    }
+fn find_in(q: Query, node: Node, slot: Slot, nullable: bool) -> PgResult<Option<(u32, Slot)>> {
     nodes::check_stack_depth()?;
-    // SAFETY: join tree nodes of a valid Query.
-    unsafe {
-        match nodes::tag(node) {
-            sys::NodeTag_T_RangeTblRef => {
-                let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
-                let Some(&rte) = list::<sys::RangeTblEntry>(q.rtable).get(rti as usize - 1) else {
-                    return Ok(None);
-                };
-                Ok((is_simple(&*rte)? && (!nullable || only_columns(&*rte))).then_some((rti, slot)))
-            }
-            sys::NodeTag_T_FromExpr => {
-                let f = node as *mut sys::FromExpr;
-                for (i, item) in list::<sys::Node>((*f).fromlist).into_iter().enumerate() {
-                    if let Some(found) = find_in(q, item, Slot::FromList((*f).fromlist, i as i32), nullable)?
-                    {
-                        return Ok(Some(found));
-                    }
-                }
-                Ok(None)
-            }
-            sys::NodeTag_T_JoinExpr => {
-                let j = node as *mut sys::JoinExpr;
-                let (ln, rn) = match (*j).jointype {
-                    sys::JoinType_JOIN_INNER => (false, false),
-                    sys::JoinType_JOIN_LEFT => (false, true),
-                    sys::JoinType_JOIN_RIGHT => (true, false),
-                    sys::JoinType_JOIN_FULL => (true, true),
-                    _ => return Ok(None),
-                };
-                match find_in(q, (*j).larg, Slot::Left(j), nullable || ln)? {
-                    Some(found) => Ok(Some(found)),
-                    None => find_in(q, (*j).rarg, Slot::Right(j), nullable || rn),
-                }
-            }
-            _ => Ok(None),
+    match node.kind() {
+        Kind::RangeTblRef(r) => {
+            let rti = r.rtindex();
+            let Some(rte) = q.rte(rti) else { return Ok(None) };
+            Ok((is_simple(rte)? && (!nullable || only_columns(rte))).then_some((rti, slot)))
         }
+        Kind::FromExpr(f) => {
+            for (i, item) in f.fromlist().into_iter().enumerate() {
+                if let Some(found) = find_in(q, item, Slot::FromList(f, i), nullable)? {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
+        }
+        Kind::JoinExpr(j) => {
+            let (ln, rn) = match j.jointype() {
+                JoinType::Inner => (false, false),
+                JoinType::Left => (false, true),
+                JoinType::Right => (true, false),
+                JoinType::Full => (true, true),
+                _ => return Ok(None),
+            };
+            if let Some(found) =
+                j.larg().map(|l| find_in(q, l, Slot::Left(j), nullable || ln)).transpose()?.flatten()
+            {
+                return Ok(Some(found));
+            }
+            Ok(j.rarg().map(|r| find_in(q, r, Slot::Right(j), nullable || rn)).transpose()?.flatten())
+        }
+        _ => Ok(None),
     }
 }
 
 /// A copy of `query` with every simple subquery in FROM pulled up.
-pub fn pull_up(query: *mut sys::Query) -> PgResult<*mut sys::Query> {
-    let mut q = nodes::copy(query)?;
+pub fn pull_up(query: Query) -> PgResult<Query> {
+    let mut q = query.copy()?;
     // Each round removes one subquery level; a bound keeps a pathological tree from looping.
     for _ in 0..1000 {
-        // SAFETY: `q` is our own copy of a valid Query.
-        let found = unsafe { find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut()))? };
-        let Some((rti, _)) = found else { return Ok(q) };
-        // SAFETY: as above; every call is guarded, and only our copy is modified.
-        unsafe {
-            let rte = list::<sys::RangeTblEntry>((*q).rtable)[rti as usize - 1];
-            let sub = nodes::copy((*rte).subquery)?;
-            let offset = list::<sys::RangeTblEntry>((*q).rtable).len() as i32;
-            guard(|| sys::OffsetVarNodes(sub as *mut sys::Node, offset, 0))?;
-            let mut has_sublinks = false;
-            let has = &mut has_sublinks as *mut bool;
-            let tlist = (*sub).targetList;
-            q = guard(|| {
-                sys::ReplaceVarsFromTargetList(
-                    q as *mut sys::Node,
-                    rti,
-                    0,
-                    rte,
-                    tlist,
-                    sys::ReplaceVarsNoMatchOption_REPLACEVARS_REPORT_ERROR,
-                    0,
-                    has,
-                ) as *mut sys::Query
-            })?;
-            // Find the reference again in the rewritten copy and put the subquery's join tree
-            // in its place.
-            let Some((_, slot)) =
-                find(&*q, (*q).jointree as *mut sys::Node, Slot::Left(std::ptr::null_mut()))?
-            else {
-                return Err(crate::pg::error::PgError::internal("pulled-up subquery vanished"));
-            };
-            let from = (*sub).jointree as *mut std::ffi::c_void;
-            match slot {
-                Slot::FromList(l, i) => guard(|| sys::pgf_list_set_nth(l, i, from))?,
-                Slot::Left(j) if !j.is_null() => (*j).larg = from as *mut sys::Node,
-                Slot::Right(j) => (*j).rarg = from as *mut sys::Node,
-                Slot::Left(_) => {
-                    return Err(crate::pg::error::PgError::internal("subquery as the whole join tree"))
-                }
-            }
-            (*q).hasSubLinks |= (*sub).hasSubLinks || has_sublinks;
-            let (outer, inner) = ((*q).rtable, (*sub).rtable);
-            (*q).rtable = guard(|| sys::list_concat(outer, inner))?;
-            // The subquery's RTE stays (unreferenced) so range-table indexes do not move.
+        let Some((rti, _)) = find(q)? else { return Ok(q) };
+        let rte = q.rte(rti).ok_or_else(|| PgError::internal("range table index out of range"))?;
+        let sub =
+            rte.subquery().ok_or_else(|| PgError::internal("subquery entry without a query"))?.copy()?;
+        sub.offset_var_nodes(q.rtable().len() as i32)?;
+        let (rewritten, has_sublinks) = q.replace_vars_from_target_list(rti, rte, sub)?;
+        q = rewritten;
+        // Find the reference again in the rewritten copy and put the subquery's join tree in
+        // its place.
+        let Some((_, slot)) = find(q)? else {
+            return Err(PgError::internal("pulled-up subquery vanished"));
+        };
+        let from = sub.jointree().ok_or_else(|| PgError::internal("subquery without a join tree"))?.node();
+        match slot {
+            Slot::FromList(f, i) => f.set_fromlist_nth(i, from)?,
+            Slot::Left(j) => j.set_larg(Some(from)),
+            Slot::Right(j) => j.set_rarg(Some(from)),
+            Slot::Top => return Err(PgError::internal("subquery as the whole join tree")),
         }
+        q.set_has_sub_links(q.has_sub_links() || sub.has_sub_links() || has_sublinks);
+        q.append_rtable(sub)?;
+        // The subquery's RTE stays (unreferenced) so range-table indexes do not move.
     }
-    Err(crate::pg::error::PgError::unsupported("subqueries nested too deeply"))
+    Err(PgError::unsupported("subqueries nested too deeply"))
 }

@@ -106,3 +106,36 @@ impl IntoNode for *mut sys::Expr {
         Node::of(self)
     }
 }
+
+impl Node {
+    /// Walks the expression tree under `self` (`self` included) with PostgreSQL's
+    /// `expression_tree_walker`; see `pg::walk` for the rules. `visit` gets each node and the
+    /// query depth (0 here, one more inside each subquery).
+    pub fn walk(self, mut visit: impl FnMut(Node, u32) -> PgResult<Visit>) -> PgResult<()> {
+        walk::walk_expr(self.as_ptr(), |n, depth| visit(Node::of(n)?, depth))
+    }
+
+    /// A copy of the tree under `self` in which every node for which `replace` returns a node
+    /// is replaced by it (`expression_tree_mutator`); `self` is not changed.
+    pub fn mutate(self, mut replace: impl FnMut(Node) -> PgResult<Option<Node>>) -> PgResult<Node> {
+        let out = walk::mutate_expr(self.as_ptr(), |n| Ok(replace(Node::of(n)?)?.map(Node::as_ptr)))?;
+        Node::of(out)
+    }
+}
+
+impl Query {
+    /// Walks the query's expression trees with `query_tree_walker` (`flags`: `QTW_*`),
+    /// subqueries one level deeper; see `pg::walk`.
+    pub fn walk(self, flags: u32, mut visit: impl FnMut(Node, u32) -> PgResult<Visit>) -> PgResult<()> {
+        walk::walk_query(self.0.as_ptr(), flags, |n, depth| visit(Node::of(n)?, depth))
+    }
+}
+
+/// A NULL constant of a type (`makeNullConst`).
+pub fn make_null_const(typid: Oid, typmod: i32, collation: Oid) -> PgResult<Node> {
+    // SAFETY: makeNullConst allocates a Const in the current memory context.
+    Node::of(guard(|| unsafe { sys::makeNullConst(typid, typmod, collation) })?)
+}
+
+use super::Query;
+use crate::pg::walk::{self, Visit};

@@ -31,6 +31,11 @@ pub use analysis::*;
 pub use expr::*;
 pub use query::*;
 
+pub use super::walk::Visit;
+
+/// `query_tree_walker` flag: visit each range-table entry before walking into it.
+pub const QTW_EXAMINE_RTES_BEFORE: u32 = sys::QTW_EXAMINE_RTES_BEFORE;
+
 use std::ptr::NonNull;
 
 use super::error::PgResult;
@@ -99,6 +104,7 @@ impl Node {
             sys::NodeTag_T_RangeTblRef => Kind::RangeTblRef(RangeTblRef(self.0.cast())),
             sys::NodeTag_T_FromExpr => Kind::FromExpr(FromExpr(self.0.cast())),
             sys::NodeTag_T_JoinExpr => Kind::JoinExpr(JoinExpr(self.0.cast())),
+            sys::NodeTag_T_RangeTblEntry => Kind::RangeTblEntry(RangeTblEntry(self.0.cast())),
             sys::NodeTag_T_SetOperationStmt => Kind::SetOperationStmt(SetOperationStmt(self.0.cast())),
             _ => Kind::Other,
         }
@@ -149,6 +155,7 @@ pub enum Kind {
     RangeTblRef(RangeTblRef),
     FromExpr(FromExpr),
     JoinExpr(JoinExpr),
+    RangeTblEntry(RangeTblEntry),
     SetOperationStmt(SetOperationStmt),
     Other,
 }
@@ -170,8 +177,22 @@ impl List {
         items.into_iter().try_fold(List::NIL, |l, n| l.append(n))
     }
 
+    /// A list held as a raw pointer (NIL being NULL), for code not yet on the views.
+    pub(crate) fn from_ptr(p: *mut sys::List) -> List {
+        List(p)
+    }
+
     pub(crate) fn as_ptr(self) -> *mut sys::List {
         self.0
+    }
+
+    pub fn is_nil(self) -> bool {
+        self.0.is_null()
+    }
+
+    /// Its elements, as the target entries of a target list.
+    pub fn target_entries(self) -> Vec<TargetEntry> {
+        query::target_entries(self.0)
     }
 }
 
@@ -232,6 +253,11 @@ macro_rules! view {
             /// The node as a generic handle.
             pub fn node(self) -> $crate::pg::node::Node {
                 self.into()
+            }
+
+            /// The raw pointer, for `pg/` and for code not yet on the views.
+            pub(crate) fn as_ptr(self) -> *mut $crate::pg::sys::$raw {
+                self.0.as_ptr()
             }
 
             $(
@@ -314,4 +340,18 @@ as_view! {
     as_range_tbl_ref -> RangeTblRef,
     as_from_expr -> FromExpr,
     as_join_expr -> JoinExpr,
+}
+
+/// The view of a range-table entry held as a raw reference (for code not yet on the views).
+pub(crate) fn rte_view(r: &sys::RangeTblEntry) -> PgResult<RangeTblEntry> {
+    let p = r as *const sys::RangeTblEntry as *mut sys::RangeTblEntry;
+    match NonNull::new(p) {
+        Some(p) if Node(p.cast()).tag() == sys::NodeTag_T_RangeTblEntry => Ok(RangeTblEntry(p)),
+        _ => Err(super::PgError::internal("not a range-table entry")),
+    }
+}
+
+/// The view of a Query held as a raw pointer (for code not yet on the views).
+pub(crate) fn query_view(q: *mut sys::Query) -> PgResult<Query> {
+    Node::of(q)?.as_query().ok_or_else(|| super::PgError::internal("not a Query"))
 }

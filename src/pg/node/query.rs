@@ -2,6 +2,7 @@
 //! join tree, target list, sort/group clauses, set operations and WITH entries.
 
 use super::{elements, view, Node, Oid};
+use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::nodes;
 use crate::pg::sys;
 
@@ -23,6 +24,7 @@ view! {
         node limit_offset = limitOffset;
         node limit_count = limitCount;
         node set_operations = setOperations;
+        node target_list_node = targetList;
         nodes grouping_sets = groupingSets;
         nodes row_marks = rowMarks;
         views cte_list: CommonTableExpr = cteList;
@@ -56,6 +58,11 @@ impl Query {
         self.raw().limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES
     }
 
+    /// The range table as a list (for the plan's range table).
+    pub fn rtable_list(self) -> super::List {
+        super::List::from_ptr(self.raw().rtable)
+    }
+
     /// The range-table entry `rtindex` (1-based), if there is one.
     pub fn rte(self, rtindex: u32) -> Option<RangeTblEntry> {
         let i = (rtindex as usize).checked_sub(1)?;
@@ -65,6 +72,69 @@ impl Query {
     pub fn set_jointree(self, from: FromExpr) {
         // SAFETY: a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).jointree = from.0.as_ptr() };
+    }
+
+    /// A copy of the query (`copyObject`).
+    pub fn copy(self) -> PgResult<Query> {
+        self.node().copy()?.as_query().ok_or_else(|| PgError::internal("a copy of a Query"))
+    }
+
+    /// Shifts the query's references to outer levels (`varlevelsup` >= `min_sublevels_up`)
+    /// by `delta` levels (`IncrementVarSublevelsUp`), for a copy moved `delta` levels down.
+    pub fn increment_var_sublevels_up(self, delta: i32, min_sublevels_up: i32) -> PgResult<()> {
+        let q = self.0.as_ptr() as *mut sys::Node;
+        // SAFETY: walks and edits a tree this planning call owns (module rules).
+        guard(|| unsafe { sys::IncrementVarSublevelsUp(q, delta, min_sublevels_up) })
+    }
+
+    /// Adds `offset` to every range-table index of this level (Vars, RangeTblRefs,
+    /// JoinExprs: `OffsetVarNodes(query, offset, 0)`), for a query whose range table is to
+    /// follow another of `offset` entries.
+    pub fn offset_var_nodes(self, offset: i32) -> PgResult<()> {
+        let q = self.0.as_ptr() as *mut sys::Node;
+        // SAFETY: edits a tree this planning call owns (module rules).
+        guard(|| unsafe { sys::OffsetVarNodes(q, offset, 0) })
+    }
+
+    /// A copy of the query in which every column of range-table entry `rtindex` (this level)
+    /// is the expression of the same-numbered entry of `tlist` (`ReplaceVarsFromTargetList`,
+    /// an ERROR for a column it does not have); and whether a substituted expression holds a
+    /// sublink.
+    pub fn replace_vars_from_target_list(
+        self,
+        rtindex: u32,
+        rte: RangeTblEntry,
+        tlist: Query,
+    ) -> PgResult<(Query, bool)> {
+        let q = self.0.as_ptr() as *mut sys::Node;
+        let (r, tl) = (rte.0.as_ptr(), tlist.raw().targetList);
+        let mut has_sublinks = false;
+        let has = &mut has_sublinks as *mut bool;
+        // SAFETY: a mutator over a tree this planning call owns; `has` outlives the call.
+        let out = guard(|| unsafe {
+            sys::ReplaceVarsFromTargetList(
+                q,
+                rtindex as i32,
+                0,
+                r,
+                tl,
+                sys::ReplaceVarsNoMatchOption_REPLACEVARS_REPORT_ERROR,
+                0,
+                has,
+            )
+        })?;
+        let out = super::Node::of(out)?.as_query().ok_or_else(|| PgError::internal("not a Query"))?;
+        Ok((out, has_sublinks))
+    }
+
+    /// Appends `other`'s range-table entries to this query's (`list_concat`).
+    pub fn append_rtable(self, other: Query) -> PgResult<()> {
+        let (a, b) = (self.raw().rtable, other.raw().rtable);
+        // SAFETY: list_concat copies the cells of `b` onto `a` (palloc'd); our tree.
+        let l = guard(|| unsafe { sys::list_concat(a, b) })?;
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).rtable = l };
+        Ok(())
     }
 
     pub fn set_has_sub_links(self, v: bool) {
@@ -220,6 +290,41 @@ impl RangeTblEntry {
     }
 }
 
+impl RangeTblEntry {
+    /// Turns this WITH reference (`RTE_CTE`) into a subquery entry over `query` (a copy of the
+    /// WITH query, its outer references already shifted to this entry's depth), as
+    /// PostgreSQL's `inline_cte` does. The entry keeps the column names the query uses (`WITH
+    /// r (a, b) AS ...`): an alias holding them, under the WITH query's name when the reference
+    /// had no alias.
+    pub fn inline_cte(self, query: Query) -> PgResult<()> {
+        let name = self.ctename();
+        let r = self.raw_mut();
+        // SAFETY: an entry of a tree this planning call owns (module rules); every entry of
+        // an analyzed query has its eref; makeAlias copies the name.
+        unsafe {
+            let colnames = nodes::copy((*(*r).eref).colnames)?;
+            if (*r).alias.is_null() {
+                let c = std::ffi::CString::new(name).map_err(|e| PgError::internal(e.to_string()))?;
+                let p = c.as_ptr();
+                (*r).alias = guard(|| sys::makeAlias(p, colnames))?;
+            } else if (*(*r).alias).colnames.is_null() {
+                (*(*r).alias).colnames = colnames;
+            }
+            let e = &mut *r;
+            e.rtekind = sys::RTEKind_RTE_SUBQUERY;
+            e.subquery = query.0.as_ptr();
+            e.security_barrier = false;
+            e.ctename = std::ptr::null_mut();
+            e.ctelevelsup = 0;
+            e.self_reference = false;
+            e.coltypes = std::ptr::null_mut();
+            e.coltypmods = std::ptr::null_mut();
+            e.colcollations = std::ptr::null_mut();
+        }
+        Ok(())
+    }
+}
+
 view! {
     /// A reference to range-table entry `rtindex` in a join tree.
     RangeTblRef(RangeTblRef) {
@@ -247,6 +352,18 @@ view! {
         set_node set_larg = larg;
         set_node set_rarg = rarg;
         set_node set_quals = quals;
+    }
+}
+
+impl FromExpr {
+    /// Replaces the `i`-th item of the FROM list.
+    pub fn set_fromlist_nth(self, i: usize, node: Node) -> PgResult<()> {
+        let (l, p) = (self.raw().fromlist, node.as_ptr() as *mut std::ffi::c_void);
+        if i >= self.fromlist().len() {
+            return Err(PgError::internal("FROM list index out of range"));
+        }
+        // SAFETY: a list of a tree this planning call owns; `i` is within it.
+        guard(|| unsafe { sys::pgf_list_set_nth(l, i as i32, p) })
     }
 }
 
@@ -330,6 +447,11 @@ view! {
         views partition_clause: SortGroupClause = partitionClause;
         views order_clause: SortGroupClause = orderClause;
     }
+}
+
+/// The entries of a target list held as a raw `List` (for code not yet on the views).
+pub(crate) fn target_entries(l: *mut sys::List) -> Vec<TargetEntry> {
+    elements(l).into_iter().map(|p| TargetEntry(p.cast())).collect()
 }
 
 /// The OIDs of an OID list (NIL gives none).

@@ -182,14 +182,14 @@ pub fn planned_stmt(
     }
     let planned: Vec<*mut sys::PlannedStmt> = leaves.iter().flatten().map(|l| l.stmt).collect();
     let deps = crate::pg::range_table::dependencies(query, &planned)?;
-    let rtable = crate::pg::range_table::flat(t.rtable, query)?;
+    let rtable = crate::pg::range_table::flat(t.rtable.as_ptr(), query)?;
     // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
     unsafe {
         let q = &*query;
         let cscan: *mut sys::CustomScan = nodes::make(sys::NodeTag_T_CustomScan)?;
         let c = &mut *cscan;
-        c.scan.plan.targetlist = t.tlist;
-        c.scan.plan.qual = t.qual;
+        c.scan.plan.targetlist = t.tlist.as_ptr();
+        c.scan.plan.qual = t.qual.as_ptr();
         // What PostgreSQL's plans of the leaves cost; DataFusion's work above them is not
         // costed.
         c.scan.plan.startup_cost = startup;
@@ -198,7 +198,7 @@ pub fn planned_stmt(
         c.scan.plan.plan_width = 8 * t.spec.output.len().max(1) as i32;
         c.scan.scanrelid = 0;
         c.custom_private = private;
-        c.custom_scan_tlist = t.scan_tlist;
+        c.custom_scan_tlist = t.scan_tlist.as_ptr();
         // The relations the node reads: EXPLAIN names them when it deparses expressions.
         for &rti in &t.rtindexes {
             let set = c.custom_relids;
