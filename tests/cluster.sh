@@ -25,6 +25,10 @@
 #   statements_attributed_to_the_user_query  pg_stat_statements: one entry with every producer's
 #                                         buffers; auto_explain: one plan, the leaf plans inside
 #   backend_log_level_writes_the_server_log  level 2: a planned and an executed line per statement
+#   scan_slots_all_at_once                3 scan slots: a 4-table join is refused at plan time
+#                                         (0A000 naming scan_slot_count; fallback: PostgreSQL's
+#                                         answer); 6 clients of 2-table joins all finish (a query
+#                                         claims its leaves' slots all at once or waits holding none)
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -468,6 +472,37 @@ backend_log_level_writes_the_server_log() {
     [ "$n" = 2 ] || { echo "$n diagnostic lines, want 2"; return 1; }
 }
 
+scan_slots_all_at_once() {
+    local d p=$((port + 19)) out i pids=() want got q
+    d=$(new_cluster_dir)
+    echo "pg_fusion.scan_slot_count = 3" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE s1 AS SELECT g AS id, g % 7 AS k FROM generate_series(1, 200000) g" \
+        -c "CREATE TABLE s2 AS SELECT * FROM s1" -c "CREATE TABLE s3 AS SELECT * FROM s1" \
+        -c "CREATE TABLE s4 AS SELECT * FROM s1" -c "ANALYZE" >/dev/null || return 1
+    q="SELECT count(*) FROM s1 JOIN s2 USING (id) JOIN s3 USING (id) JOIN s4 USING (id)"
+    out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+    grep -q 'pg_fusion: unsupported a query reading 4 relations at once: pg_fusion.scan_slot_count is 3' <<<"$out" \
+        || { echo "4-table join: $out"; return 1; }
+    out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" \
+        -c "SET pg_fusion.on_unsupported = fallback" -c "$q" 2>&1)
+    [ "$out" = 200000 ] || { echo "4-table join under fallback: $out"; return 1; }
+    # Two leaves each, six clients, three slots: without claiming all at once, three queries
+    # holding one slot each would wait for each other forever.
+    q="SELECT count(*), sum(s2.k) FROM s1 JOIN s2 ON s1.id = s2.id WHERE s1.k < 5"
+    want=$(psql_at "$d" "$p" -Atc "$q") || return 1
+    for i in 1 2 3 4 5 6; do
+        psql_at "$d" "$p" -At -c "SET statement_timeout = '60s'" -c "SET pg_fusion.enable = on" \
+            -c "$q" -c "$q" -c "$q" >"$d/client$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    for i in 1 2 3 4 5 6; do
+        got=$(sort -u "$d/client$i.out")
+        [ "$got" = "$want" ] || { echo "client $i: $(head -3 "$d/client$i.out") (want $want)"; return 1; }
+    done
+    all_returned "$d" "$p" 2
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -479,7 +514,8 @@ else
            backend_exit_mid_query worker_restart_mid_query worker_down_with_enable_on
            datafusion_error_keeps_its_sqlstate joins_under_a_small_pool
            scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
-           statements_attributed_to_the_user_query backend_log_level_writes_the_server_log)
+           statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
+           scan_slots_all_at_once)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -322,18 +322,6 @@ pub struct ScanSession {
 }
 
 impl ScanSession {
-    /// Claim a free scan slot; waits (backpressure) while all are busy.
-    pub fn open(seg: Segment) -> PgResult<ScanSession> {
-        crate::pg::exit::register_cleanup(release_mine);
-        loop {
-            if let Some(s) = Self::try_open(seg) {
-                return Ok(s);
-            }
-            latch::wait_my_latch(10)?;
-            latch::check_for_interrupts()?;
-        }
-    }
-
     /// Claim a free scan slot if there is one, without waiting.
     pub fn try_open(seg: Segment) -> Option<ScanSession> {
         crate::pg::exit::register_cleanup(release_mine);

@@ -233,6 +233,15 @@ fn plan(
     let display = crate::plan::logical::display(&logical);
     // Each leaf planned by PostgreSQL now, as part of this plan (see `leaf`).
     let mut leaves = Vec::new();
+    // Each leaf with a scan of its own runs one producer on one scan slot, all of them at once:
+    // a query needing more slots than exist would wait for itself forever.
+    let producing = t.spec.all_scans().iter().filter(|s| s.shared.is_none()).count();
+    let slots = guc::layout_config().scan_slot_count as usize;
+    if producing > slots {
+        return Err(PgError::unsupported(format!(
+            "a query reading {producing} relations at once: pg_fusion.scan_slot_count is {slots} (raise it; it takes a server restart)"
+        )));
+    }
     for scan in t.spec.all_scans() {
         leaves.push(match scan.shared {
             Some(_) => None,

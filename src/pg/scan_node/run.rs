@@ -18,7 +18,7 @@ use crate::pg::parallel::{self, ParallelScan};
 use crate::pg::producer::{ExecEnv, Producer};
 use crate::pg::{latch, shmem, sys};
 use crate::protocol::{PageRef, SlotRef, ToBackend, ToWorker};
-use crate::shm::{Metric, PageDescriptor, WorkerRole};
+use crate::shm::{Metric, PageDescriptor, Segment, WorkerRole};
 
 pub(super) struct ResultBlock {
     desc: PageDescriptor,
@@ -295,10 +295,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     // wait for slots its workers took.
     // Leaves reading a shared scan have no producer of their own.
     let producing = leaves.iter().filter(|l| l.plan.is_some()).count();
-    let mut own = Vec::with_capacity(leaves.len());
-    for leaf in leaves {
-        own.push(if leaf.plan.is_some() { Some(ScanSession::open(seg)?) } else { None });
-    }
+    let own = claim_leaf_slots(seg, leaves)?;
     // The pool: per pooled leaf (with a slot of its own), per worker a slot, worker by worker.
     let pool_leaves: Vec<usize> =
         (0..leaves.len()).filter(|&i| pooled[i].is_some() && own[i].is_some()).collect();
@@ -632,4 +629,35 @@ fn import(control: &ControlSession, p: PageRef, types: &[ColumnType]) -> PgResul
         ));
     }
     Ok(ResultBlock { desc, block, row: 0 })
+}
+
+/// A scan slot for every leaf with a producer of its own, all at once or none: while one is
+/// missing, the query holds none and waits (backpressure), so no two queries can each hold some
+/// slots while waiting for the other's. The planner refused a query needing more slots than
+/// exist.
+fn claim_leaf_slots(seg: Segment, leaves: &[LeafPrivate]) -> PgResult<Vec<Option<ScanSession>>> {
+    loop {
+        let mut own = Vec::with_capacity(leaves.len());
+        let mut complete = true;
+        for leaf in leaves {
+            if leaf.plan.is_none() {
+                own.push(None);
+                continue;
+            }
+            match ScanSession::try_open(seg) {
+                Some(s) => own.push(Some(s)),
+                None => {
+                    complete = false;
+                    break;
+                }
+            }
+        }
+        if complete {
+            return Ok(own);
+        }
+        // Dropping `own` gives its slots back before the wait.
+        drop(own);
+        latch::wait_my_latch(10)?;
+        latch::check_for_interrupts()?;
+    }
 }
