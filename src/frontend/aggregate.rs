@@ -196,7 +196,7 @@ impl<'a> AggContext<'a> {
         }
         // count(x) of a column that is never NULL counts rows: x need not cross the boundary.
         let star = agg.aggstar
-            || (name == "count" && !distinct && arg_expr.map_or(Ok(false), |e| self.b.never_null(e))?);
+            || (name == "count" && !distinct && self.b.never_null(arg_expr.and_then(Node::from_ptr))?);
         let arg = match arg_expr {
             Some(e) if !star => Some(self.agg_column(e)?),
             _ => None,

@@ -7,10 +7,10 @@ use super::probe;
 use super::types::{column_type, Oid};
 use super::unsupported;
 use crate::page::ColumnType;
-use crate::pg::error::{guard, PgError, PgResult};
-use crate::pg::node::Node;
-use crate::pg::nodes::{self};
-use crate::pg::sys;
+use crate::pg::catalog::attnotnull;
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{IntoNode, Kind, Node};
+use crate::pg::nodes;
 use crate::plan::spec::{DfExpr, PlanSpec, WindowSpec};
 
 /// A base relation of the query: one scan leaf.
@@ -18,7 +18,7 @@ pub(super) struct Leaf {
     pub(super) rtindex: i32,
     pub(super) relid: Oid,
     /// Conditions on this relation alone: its scan SQL's WHERE.
-    pub(super) quals: Vec<*mut sys::Node>,
+    pub(super) quals: Vec<Node>,
     /// On the nullable side of an outer join: its scan columns must be NULL for NULL input
     /// (they are NULL in null-extended rows, whatever expression computed them).
     pub(super) nullable: bool,
@@ -43,7 +43,7 @@ pub(super) struct SubBlock {
 
 pub(super) struct Builder {
     /// Scan columns: expression, block type, leaf. A column's index is its id in the joined row.
-    pub(super) columns: Vec<(*mut sys::Node, ColumnType, usize)>,
+    pub(super) columns: Vec<(Node, ColumnType, usize)>,
     pub(super) leaves: Vec<Leaf>,
     /// Without grouping: the scan columns the node outputs, in order (join keys and other
     /// columns only DataFusion needs are not among them).
@@ -74,12 +74,12 @@ pub(super) const COMPUTED: usize = usize::MAX;
 impl Builder {
     /// A column computed by DataFusion after the joins: `+ - *` of numerics from several
     /// relations, exact (the result fits 38 digits by the operands' declared digits).
-    pub(super) fn computed_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
-        if let Some(i) = nodes::try_position(&self.computed, |(id, _)| nodes::equal(self.columns[*id].0, e))?
-        {
+    pub(super) fn computed_column(&mut self, e: impl IntoNode) -> PgResult<usize> {
+        let e = e.into_node()?;
+        if let Some(i) = nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(e))? {
             return Ok(self.computed[i].0);
         }
-        let (expr, (int, scale)) = self.arith(e)?;
+        let (expr, (int, scale)) = self.arith(e.as_ptr())?;
         let ty = ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 };
         self.columns.push((e, ty, COMPUTED));
         let id = self.columns.len() - 1;
@@ -99,12 +99,12 @@ impl Builder {
     }
 
     /// The scan column computing `e` (deduplicated by equal()), in the leaf of its relation.
-    pub(super) fn column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+    pub(super) fn column(&mut self, e: impl IntoNode) -> PgResult<usize> {
         self.column_as(e, None)
     }
 
     /// [`Self::column`] with the block type given (else the expression's own).
-    pub(super) fn column_as(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
+    pub(super) fn column_as(&mut self, e: impl IntoNode, ty: Option<ColumnType>) -> PgResult<usize> {
         let id = self.any_column(e, ty)?;
         if self.value_only.contains(&id) {
             return Err(unsupported(
@@ -115,11 +115,10 @@ impl Builder {
     }
 
     /// [`Self::column_as`], also for a column whose value only is exact (comparisons).
-    pub(super) fn any_column(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
+    pub(super) fn any_column(&mut self, e: impl IntoNode, ty: Option<ColumnType>) -> PgResult<usize> {
+        let e = e.into_node()?;
         // (A window function's column is described by a node that stands for nothing else.)
-        if let Some(i) =
-            nodes::try_position(&self.columns, |(c, _, l)| Ok(*l != WINDOW && nodes::equal(*c, e)?))?
-        {
+        if let Some(i) = nodes::try_position(&self.columns, |(c, _, l)| Ok(*l != WINDOW && c.equal(e)?))? {
             return Ok(i);
         }
         let leaf = match self.one_leaf(e)? {
@@ -133,8 +132,7 @@ impl Builder {
             return self.sub_column(e, leaf, sub);
         }
         // Evaluated once per row of its relation, not per joined row.
-        // SAFETY: a valid expression.
-        if self.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(e) })? {
+        if self.leaves.len() > 1 && e.contains_volatile_functions()? {
             return Err(unsupported("volatile function in a query over several tables"));
         }
         let ty = match ty {
@@ -147,16 +145,16 @@ impl Builder {
 
     /// A column DataFusion computes after the joins: [`Self::df_value`] of `e`, cast to its
     /// block type.
-    pub(super) fn df_column(&mut self, e: *mut sys::Node, ty: Option<ColumnType>) -> PgResult<usize> {
-        if let Some(i) = nodes::try_position(&self.computed, |(id, _)| nodes::equal(self.columns[*id].0, e))?
-        {
+    pub(super) fn df_column(&mut self, e: impl IntoNode, ty: Option<ColumnType>) -> PgResult<usize> {
+        let e = e.into_node()?;
+        if let Some(i) = nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(e))? {
             return Ok(self.computed[i].0);
         }
         let ty = match ty {
             Some(t) => t,
             None => column_type(e)?,
         };
-        let expr = self.df_value(e)?;
+        let expr = self.df_value(e.as_ptr())?;
         self.columns.push((e, ty, COMPUTED));
         let id = self.columns.len() - 1;
         self.computed.push((id, expr));
@@ -176,8 +174,8 @@ impl Builder {
     /// of an expression DataFusion computes after the joins: inside a guarded part it may not
     /// be able to fail ([`placement::may_fail`]): `CASE WHEN o.qty <> 0 THEN o.amt / o.qty END` must not
     /// divide by zero where the CASE would not have.
-    pub(super) fn scan_part(&self, e: *mut sys::Node) -> PgResult<()> {
-        if self.guarded && placement::may_fail(&probe::shape(Node::of(e)?)?) {
+    pub(super) fn scan_part(&self, e: impl IntoNode) -> PgResult<()> {
+        if self.guarded && placement::may_fail(&probe::shape(e.into_node()?)?) {
             return Err(unsupported(
                 "expression that can fail for some rows (a function that is not leakproof) in a CASE branch or COALESCE argument computed after the joins",
             ));
@@ -201,15 +199,10 @@ impl Builder {
     }
 
     /// A column of subquery leaf `leaf` (its `sub`): only a Var, read as the subquery's output.
-    pub(super) fn sub_column(&mut self, e: *mut sys::Node, leaf: usize, sub: usize) -> PgResult<usize> {
-        // SAFETY: `e` is a valid expression node.
-        let attno = unsafe {
-            match nodes::tag(e) {
-                sys::NodeTag_T_Var if (*(e as *mut sys::Var)).varlevelsup == 0 => {
-                    (*(e as *mut sys::Var)).varattno as i32
-                }
-                _ => 0,
-            }
+    pub(super) fn sub_column(&mut self, e: Node, leaf: usize, sub: usize) -> PgResult<usize> {
+        let attno = match e.kind() {
+            Kind::Var(v) if v.varlevelsup() == 0 => v.varattno() as i32,
+            _ => 0,
         };
         if attno <= 0 {
             return Err(unsupported(
@@ -232,40 +225,33 @@ impl Builder {
 
     /// Is `e`, an expression of leaf `leaf`, computed by that leaf's scan (see
     /// [`placement::classify`], which decides)?
-    pub(super) fn computable_in_scan(&self, e: *mut sys::Node, leaf: usize) -> PgResult<bool> {
+    pub(super) fn computable_in_scan(&self, e: impl IntoNode, leaf: usize) -> PgResult<bool> {
         let l = &self.leaves[leaf];
-        let facts = probe::facts(Node::of(e)?, self.leaves.len() > 1, l.nullable)?;
+        let facts = probe::facts(e.into_node()?, self.leaves.len() > 1, l.nullable)?;
         let kind = placement::Leaf { subquery: l.sub.is_some(), nullable: l.nullable };
         Ok(placement::classify(facts, kind, self.leaves.len()) == Placement::Scan)
     }
 
     /// Whether `e` is a column no row of this block has NULL in: a NOT NULL column of a table
     /// no outer join null-extends. `count(e)` then counts rows, and `e` need not cross.
-    pub(super) fn never_null(&self, e: *mut sys::Node) -> PgResult<bool> {
-        // SAFETY: `e` is a valid expression node.
-        if e.is_null() || unsafe { nodes::tag(e) } != sys::NodeTag_T_Var {
+    pub(super) fn never_null(&self, e: Option<Node>) -> PgResult<bool> {
+        let Some(Kind::Var(v)) = e.map(Node::kind) else { return Ok(false) };
+        let Some(leaf) = self.leaves.iter().find(|l| l.rtindex == v.varno() as i32) else { return Ok(false) };
+        if v.varlevelsup() != 0 || v.varattno() <= 0 || leaf.sub.is_some() || leaf.nullable {
             return Ok(false);
         }
-        // SAFETY: checked to be a Var.
-        let v = unsafe { &*(e as *mut sys::Var) };
-        let Some(leaf) = self.leaves.iter().find(|l| l.rtindex == v.varno) else { return Ok(false) };
-        if v.varlevelsup != 0 || v.varattno <= 0 || leaf.sub.is_some() || leaf.nullable {
-            return Ok(false);
-        }
-        // SAFETY: catalog lookup; errors are caught.
-        guard(|| unsafe { sys::pgf_attnotnull(leaf.relid, v.varattno) })
+        attnotnull(leaf.relid, v.varattno())
     }
 
     /// The leaf whose relation `e` reads (the first leaf a constant can be computed in), or an
     /// error when it reads several.
     /// [`Self::leaf_of`], None when `e` has no one leaf (a PostgreSQL ERROR still goes up).
-    pub(super) fn one_leaf(&self, e: *mut sys::Node) -> PgResult<Option<usize>> {
+    pub(super) fn one_leaf(&self, e: impl IntoNode) -> PgResult<Option<usize>> {
         crate::pg::error::or_refused(self.leaf_of(e))
     }
 
-    pub(super) fn leaf_of(&self, e: *mut sys::Node) -> PgResult<usize> {
-        // SAFETY: pull_varnos over a valid expression of this query level.
-        let varno = guard(|| unsafe { sys::pgf_expr_varno(e) })?;
+    pub(super) fn leaf_of(&self, e: impl IntoNode) -> PgResult<usize> {
+        let varno = e.into_node()?.varno()?;
         match varno {
             // No column: any row source will do, but not one that may be null-extended.
             0 => self.leaves.iter().position(|l| !l.nullable && l.sub.is_none()).ok_or_else(|| {

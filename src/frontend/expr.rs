@@ -14,6 +14,7 @@ use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{guard, PgResult};
+use crate::pg::node::Node;
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{AggFunc, ArithOp, CmpOp, DfExpr, Literal, PlanSpec};
@@ -372,7 +373,7 @@ impl Builder {
         let mut df: Option<(DfExpr, DfExpr)> = None;
         for (k, key) in [value_key, scale_key].into_iter().enumerate() {
             if let Some(i) =
-                nodes::try_position(&self.computed, |(id, _)| nodes::equal(self.columns[*id].0, key))?
+                nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(Node::of(key)?))?
             {
                 ids[k] = self.computed[i].0;
                 continue;
@@ -394,7 +395,7 @@ impl Builder {
                     ColumnType::Int32,
                 )
             };
-            self.columns.push((key, t, COMPUTED));
+            self.columns.push((Node::of(key)?, t, COMPUTED));
             ids[k] = self.columns.len() - 1;
             self.computed.push((ids[k], expr));
         }

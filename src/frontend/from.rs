@@ -8,6 +8,7 @@ use super::context::Builder;
 use super::expr::and_all;
 use super::unsupported;
 use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::node::Node;
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{DfExpr, JoinKind, JoinTree};
@@ -202,7 +203,7 @@ impl Builder {
                 Some(leaf)
                     if pushable.contains(&self.leaves[leaf].rtindex) && self.leaves[leaf].sub.is_none() =>
                 {
-                    self.leaves[leaf].quals.push(c)
+                    self.leaves[leaf].quals.push(Node::of(c)?)
                 }
                 _ => on.push(self.join_cond(c)?),
             }

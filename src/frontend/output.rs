@@ -1,41 +1,33 @@
 //! What a block outputs to the node: the custom scan target list describing its columns, and
 //! ORDER BY over them.
 
-use std::ffi::c_void;
-
 use super::types::{expr_type, is_builtin, op_name, order_safe};
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
-use crate::pg::error::{guard, PgResult};
-use crate::pg::nodes::{self, list};
-use crate::pg::sys;
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{make_target_entry, IntoNode, List, Query, TargetEntry};
 use crate::plan::spec::SortKey;
 
 pub(super) fn sort_keys(
-    query: &sys::Query,
-    tle_column: &dyn Fn(*mut sys::TargetEntry) -> PgResult<Option<usize>>,
+    query: Query,
+    tle_column: &dyn Fn(TargetEntry) -> PgResult<Option<usize>>,
     stage_types: &[ColumnType],
 ) -> PgResult<Vec<SortKey>> {
     let mut keys = Vec::new();
-    // SAFETY: sortClause is a list of SortGroupClause; targetList of TargetEntry.
-    for sgc in unsafe { list::<sys::SortGroupClause>(query.sortClause) } {
-        // SAFETY: sortClause is a List of SortGroupClause, targetList of TargetEntry.
-        let sgc = unsafe { &*sgc };
-        let tle =
-            // SAFETY: `sgc` is a SortGroupClause of the query's sortClause.
-            guard(|| unsafe { sys::get_sortgroupclause_tle(sgc as *const _ as *mut _, query.targetList) })?;
+    for sgc in query.sort_clause() {
+        let tle = query.sort_group_tle(sgc)?;
         let column = tle_column(tle)?.ok_or_else(|| {
             unsupported(
                 "ORDER BY an expression computed after DataFusion (over aggregates, or over several tables)",
             )
         })?;
-        let name = op_name(sgc.sortop)?;
-        if !is_builtin(sgc.sortop) || !(name == "<" || name == ">") {
+        let name = op_name(sgc.sortop())?;
+        if !is_builtin(sgc.sortop()) || !(name == "<" || name == ">") {
             return Err(unsupported(format!("ORDER BY with operator {name}")));
         }
-        // SAFETY: tle is a TargetEntry of the query.
-        let (typid, _, coll) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
+        let expr = tle.expr().ok_or_else(|| PgError::internal("target entry without an expression"))?;
+        let (typid, _, coll) = expr_type(expr)?;
         if !order_safe(stage_types[column], coll)? {
             return Err(unsupported(
                 "ORDER BY on this type or collation (text sorts only under the C collation)",
@@ -44,7 +36,7 @@ pub(super) fn sort_keys(
         keys.push(SortKey {
             column,
             descending: name == ">",
-            nulls_first: sgc.nulls_first,
+            nulls_first: sgc.nulls_first(),
             blank_padded: typid == catalog::BPCHAROID,
         });
     }
@@ -52,14 +44,10 @@ pub(super) fn sort_keys(
 }
 
 /// The custom scan target list describing the node's scan tuple: one entry per expression.
-pub(super) fn scan_tlist_of(exprs: &[*mut sys::Node]) -> PgResult<*mut sys::List> {
-    let mut tlist: *mut sys::List = std::ptr::null_mut();
+pub(super) fn scan_tlist_of<N: IntoNode + Copy>(exprs: &[N]) -> PgResult<List> {
+    let mut tlist = List::NIL;
     for (i, e) in exprs.iter().enumerate() {
-        // SAFETY: makeTargetEntry allocates; `e` is a valid expression.
-        let entry = guard(|| unsafe {
-            sys::makeTargetEntry(*e as *mut sys::Expr, (i + 1) as i16, std::ptr::null_mut(), false)
-        })?;
-        tlist = nodes::append(tlist, entry as *mut c_void)?;
+        tlist = tlist.append(make_target_entry(e.into_node()?, (i + 1) as i16)?)?;
     }
     Ok(tlist)
 }

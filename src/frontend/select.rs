@@ -19,7 +19,7 @@ use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::{query_view, rte_view, List, Node};
+use crate::pg::node::{query_view, rte_view, List, Node, TargetEntry};
 use crate::pg::nodes::{self, cstr, list};
 use crate::pg::sys;
 use crate::pg::walk::{self, Visit};
@@ -124,10 +124,10 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         for c in quals {
             let c = b.condition(c, &flatten)?;
             match b.one_leaf(c)? {
-                Some(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
+                Some(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(Node::of(c)?),
                 _ => {
                     for (leaf, r) in b.implied_restrictions(c)? {
-                        b.leaves[leaf].quals.push(r);
+                        b.leaves[leaf].quals.push(Node::of(r)?);
                     }
                     join_terms.push(b.join_cond(c)?)
                 }
@@ -218,10 +218,10 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                 }
             }
         }
-        let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
-            Ok(tles.iter().position(|&t| t == tle).and_then(|i| tle_cols[i]))
+        let lookup = |tle: TargetEntry| -> PgResult<Option<usize>> {
+            Ok(tles.iter().position(|&t| t == tle.as_ptr()).and_then(|i| tle_cols[i]))
         };
-        sort = sort_keys(q, &lookup, &output_types)?;
+        sort = sort_keys(query_view(query)?, &lookup, &output_types)?;
         for (i, &tle) in tles.iter().enumerate() {
             let node = match tle_cols[i] {
                 Some(pos) => {
@@ -245,7 +245,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             .map(|&id| {
                 let (e, _, leaf) = b.columns[id];
                 if leaf != WINDOW {
-                    return Ok(e);
+                    return Ok(e.as_ptr());
                 }
                 let (typid, _, coll) = expr_type(e)?;
                 // SAFETY: makeNullConst allocates a Const in the current memory context.
@@ -410,11 +410,11 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             }
         }
         let mutated_ref = &mutated;
-        let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
-            let Some(i) = tles.iter().position(|&t| t == tle) else { return Ok(None) };
+        let lookup = |tle: TargetEntry| -> PgResult<Option<usize>> {
+            let Some(i) = tles.iter().position(|&t| t == tle.as_ptr()) else { return Ok(None) };
             Ok(index_var(mutated_ref[i]))
         };
-        sort = sort_keys(q, &lookup, &stage_types)?;
+        sort = sort_keys(query_view(query)?, &lookup, &stage_types)?;
         if distinct {
             let mut covered = vec![false; stage_types.len()];
             for (i, &tle) in tles.iter().enumerate() {
@@ -495,14 +495,11 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         }
         let mut volatile = false;
         for &q in &leaf.quals {
-            // SAFETY: a walk of a valid qual expression of our copy of the query.
-            volatile = volatile || guard(|| unsafe { sys::contain_volatile_functions(q) })?;
+            volatile = volatile || q.contains_volatile_functions()?;
         }
         for (e, _, l) in b.columns.iter() {
             if *l == li && !volatile {
-                let e = *e;
-                // SAFETY: a walk of a valid expression.
-                volatile = guard(|| unsafe { sys::contain_volatile_functions(e) })?;
+                volatile = e.contains_volatile_functions()?;
             }
         }
         scans.push(ScanSpec {
@@ -567,7 +564,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         },
         tlist: List::from_ptr(tlist),
         qual: List::from_ptr(pg_qual),
-        scan_tlist: List::from_ptr(scan_tlist),
+        scan_tlist,
         query: query_view(query)?,
         rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
         pg_types,

@@ -13,7 +13,7 @@ use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::{query_view, rte_view, List, Node};
+use crate::pg::node::{query_view, rte_view, List, Node, TargetEntry};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{PlanSpec, SetOpKind, SetTree, Subquery};
@@ -159,10 +159,10 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
         tle_pos.push((tle, pos, e));
     }
     let output_types: Vec<ColumnType> = output.iter().map(|&id| types[id]).collect();
-    let lookup = |tle: *mut sys::TargetEntry| -> PgResult<Option<usize>> {
-        Ok(tle_pos.iter().find(|(t, _, _)| *t == tle).map(|(_, p, _)| *p))
+    let lookup = |tle: TargetEntry| -> PgResult<Option<usize>> {
+        Ok(tle_pos.iter().find(|(t, _, _)| *t == tle.as_ptr()).map(|(_, p, _)| *p))
     };
-    let sort = sort_keys(q, &lookup, &output_types)?;
+    let sort = sort_keys(query_view(query)?, &lookup, &output_types)?;
     let mut tlist: *mut sys::List = std::ptr::null_mut();
     let mut describe: Vec<*mut sys::Node> = vec![std::ptr::null_mut(); output.len()];
     for &(tle, pos, e) in &tle_pos {
@@ -205,7 +205,7 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
         },
         tlist: List::from_ptr(tlist),
         qual: List::NIL,
-        scan_tlist: List::from_ptr(scan_tlist),
+        scan_tlist,
         query: query_view(query)?,
         rtindexes: w.rtindexes,
         pg_types,

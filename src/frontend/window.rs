@@ -12,6 +12,7 @@ use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::node::Node;
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::spec::{AggFunc, Frame, FrameBound, FrameUnits, Literal, SortKey, WindowFn, WindowSpec};
@@ -226,7 +227,7 @@ impl AggContext<'_> {
         coll: Oid,
     ) -> PgResult<*mut sys::Node> {
         if self.plain {
-            self.b.columns.push((node, spec.output, WINDOW));
+            self.b.columns.push((Node::of(node)?, spec.output, WINDOW));
             let id = self.b.columns.len() - 1;
             self.b.windows.push(WindowSpec { id, ..spec });
             let pos = self.b.output_pos(id);

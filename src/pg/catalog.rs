@@ -80,3 +80,9 @@ pub fn database_is_utf8() -> bool {
     // SAFETY: reads the database encoding, set at connection start.
     unsafe { sys::pgf_database_encoding() == sys::pg_enc_PG_UTF8 as i32 }
 }
+
+/// Is column `attno` of relation `relid` declared NOT NULL?
+pub fn attnotnull(relid: Oid, attno: i16) -> PgResult<bool> {
+    // SAFETY: a catalog lookup (errors are caught).
+    guard(|| unsafe { sys::pgf_attnotnull(relid, attno) })
+}

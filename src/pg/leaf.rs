@@ -22,6 +22,7 @@
 use std::ffi::c_void;
 
 use super::error::{guard, PgError, PgResult};
+use super::node::Node;
 use super::nodes::{self, list};
 use super::sys;
 use crate::plan::spec::ScanSpec;
@@ -50,22 +51,22 @@ pub struct PlannedLeaf {
 impl Bindings {
     /// The index of `e`, an expression over range-table entry `rtindex` of its query (and
     /// constants), computed or tested by a leaf.
-    pub fn expr(&mut self, e: *mut sys::Node, rtindex: i32) -> PgResult<u32> {
-        let e = nodes::copy(e)?;
+    pub fn expr(&mut self, e: Node, rtindex: i32) -> PgResult<u32> {
+        let e = nodes::copy(e.as_ptr())?;
         // SAFETY: renumbers the Vars of our copy (sublinks' levels included).
         guard(|| unsafe { sys::ChangeVarNodes(e, rtindex, 1, 0) })?;
         self.intern(e)
     }
 
     /// The index of the AND of `terms` (expressions over `rtindex`); None without terms.
-    pub fn condition(&mut self, terms: &[*mut sys::Node], rtindex: i32) -> PgResult<Option<u32>> {
+    pub fn condition(&mut self, terms: &[Node], rtindex: i32) -> PgResult<Option<u32>> {
         let e = match terms {
             [] => return Ok(None),
-            [one] => *one,
+            [one] => one.as_ptr(),
             many => {
                 let mut args: *mut sys::List = std::ptr::null_mut();
                 for &t in many {
-                    args = nodes::append(args, t as *mut c_void)?;
+                    args = nodes::append(args, t.as_ptr() as *mut c_void)?;
                 }
                 // SAFETY: makeBoolExpr allocates an AND over the list.
                 guard(|| unsafe {
@@ -73,7 +74,7 @@ impl Bindings {
                 })?
             }
         };
-        self.expr(e, rtindex).map(Some)
+        self.expr(Node::of(e)?, rtindex).map(Some)
     }
 
     /// The index of the constant `true`: the column of a leaf whose rows only are needed.

@@ -58,6 +58,15 @@ impl Query {
         self.raw().limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES
     }
 
+    /// The target entry a sort or group clause refers to (`get_sortgroupclause_tle`).
+    pub fn sort_group_tle(self, sgc: SortGroupClause) -> PgResult<TargetEntry> {
+        let r = sgc.tle_sort_group_ref();
+        self.target_list()
+            .into_iter()
+            .find(|t| t.ressortgroupref() == r)
+            .ok_or_else(|| PgError::internal("ORDER/GROUP BY expression not found in the target list"))
+    }
+
     /// The range table as a list (for the plan's range table).
     pub fn rtable_list(self) -> super::List {
         super::List::from_ptr(self.raw().rtable)
@@ -447,6 +456,16 @@ view! {
         views partition_clause: SortGroupClause = partitionClause;
         views order_clause: SortGroupClause = orderClause;
     }
+}
+
+/// A target-list entry `resno` computing `expr`, without a name (`makeTargetEntry`).
+pub fn make_target_entry(expr: Node, resno: i16) -> PgResult<TargetEntry> {
+    let e = expr.as_ptr() as *mut sys::Expr;
+    // SAFETY: makeTargetEntry allocates in the current memory context.
+    let t = guard(|| unsafe { sys::makeTargetEntry(e, resno, std::ptr::null_mut(), false) })?;
+    std::ptr::NonNull::new(t)
+        .map(TargetEntry)
+        .ok_or_else(|| PgError::internal("makeTargetEntry returned NULL"))
 }
 
 /// The entries of a target list held as a raw `List` (for code not yet on the views).
