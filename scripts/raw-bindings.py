@@ -11,7 +11,6 @@ NOT_YET = {
     'src/frontend/aggregate.rs',
     'src/frontend/construct.rs',
     'src/frontend/expr.rs',
-    'src/frontend/from.rs',
     'src/frontend/select.rs',
     'src/frontend/set_operation.rs',
     'src/frontend/window.rs',

@@ -2,23 +2,20 @@
 //! every condition of WHERE and `JOIN ... ON`, placed in a leaf's scan where that cannot change
 //! the join's rows, else in the join (DataFusion).
 
-use std::ffi::c_void;
-
 use super::context::Builder;
 use super::expr::and_all;
 use super::unsupported;
-use crate::pg::error::{guard, PgError, PgResult};
-use crate::pg::node::Node;
-use crate::pg::nodes::{self, list};
-use crate::pg::sys;
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{make_bool_expr, BoolOp, JoinType, Kind, Node};
+use crate::pg::nodes;
 use crate::plan::spec::{DfExpr, JoinKind, JoinTree};
 
 /// The FROM clause as a tree: base relations, inner joins (and FROM lists) with their
 /// conditions split into AND terms, outer joins with their ON terms.
 pub(super) enum FromNode {
     Leaf(i32),
-    Inner(Vec<FromNode>, Vec<*mut sys::Node>),
-    Outer(JoinKind, Box<FromNode>, Box<FromNode>, Vec<*mut sys::Node>),
+    Inner(Vec<FromNode>, Vec<Node>),
+    Outer(JoinKind, Box<FromNode>, Box<FromNode>, Vec<Node>),
 }
 
 /// The FROM clause taken apart.
@@ -29,52 +26,48 @@ pub(super) struct FromItems {
 }
 
 impl FromItems {
-    pub(super) fn walk(&mut self, node: *mut sys::Node, nullable: bool) -> PgResult<FromNode> {
+    pub(super) fn walk(&mut self, node: Option<Node>, nullable: bool) -> PgResult<FromNode> {
         nodes::check_stack_depth()?;
-        // SAFETY: jointree nodes of an analyzed query.
-        unsafe {
-            match nodes::tag(node) {
-                sys::NodeTag_T_RangeTblRef => {
-                    let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
-                    self.leaves.push((rti, nullable));
-                    Ok(FromNode::Leaf(rti))
-                }
-                sys::NodeTag_T_FromExpr => {
-                    let f = &*(node as *mut sys::FromExpr);
-                    let children = list::<sys::Node>(f.fromlist)
-                        .into_iter()
-                        .map(|item| self.walk(item, nullable))
-                        .collect::<PgResult<Vec<_>>>()?;
-                    Ok(FromNode::Inner(children, conjuncts(f.quals)))
-                }
-                sys::NodeTag_T_JoinExpr => {
-                    let j = &*(node as *mut sys::JoinExpr);
-                    let kind = match j.jointype {
-                        sys::JoinType_JOIN_INNER => {
-                            let l = self.walk(j.larg, nullable)?;
-                            let r = self.walk(j.rarg, nullable)?;
-                            return Ok(FromNode::Inner(vec![l, r], conjuncts(j.quals)));
-                        }
-                        sys::JoinType_JOIN_LEFT => JoinKind::Left,
-                        sys::JoinType_JOIN_RIGHT => JoinKind::Right,
-                        sys::JoinType_JOIN_FULL => JoinKind::Full,
-                        _ => return Err(unsupported("join type (semi/anti joins)")),
-                    };
-                    self.has_outer = true;
-                    let l =
-                        self.walk(j.larg, nullable || matches!(kind, JoinKind::Right | JoinKind::Full))?;
-                    let r = self.walk(j.rarg, nullable || matches!(kind, JoinKind::Left | JoinKind::Full))?;
-                    Ok(FromNode::Outer(kind, Box::new(l), Box::new(r), conjuncts(j.quals)))
-                }
-                _ => Err(unsupported("FROM item")),
+        let Some(node) = node else { return Err(unsupported("FROM item")) };
+        match node.kind() {
+            Kind::RangeTblRef(r) => {
+                let rti = r.rtindex() as i32;
+                self.leaves.push((rti, nullable));
+                Ok(FromNode::Leaf(rti))
             }
+            Kind::FromExpr(f) => {
+                let children = f
+                    .fromlist()
+                    .into_iter()
+                    .map(|item| self.walk(Some(item), nullable))
+                    .collect::<PgResult<Vec<_>>>()?;
+                Ok(FromNode::Inner(children, conjuncts(f.quals())))
+            }
+            Kind::JoinExpr(j) => {
+                let kind = match j.jointype() {
+                    JoinType::Inner => {
+                        let l = self.walk(j.larg(), nullable)?;
+                        let r = self.walk(j.rarg(), nullable)?;
+                        return Ok(FromNode::Inner(vec![l, r], conjuncts(j.quals())));
+                    }
+                    JoinType::Left => JoinKind::Left,
+                    JoinType::Right => JoinKind::Right,
+                    JoinType::Full => JoinKind::Full,
+                    _ => return Err(unsupported("join type (semi/anti joins)")),
+                };
+                self.has_outer = true;
+                let l = self.walk(j.larg(), nullable || matches!(kind, JoinKind::Right | JoinKind::Full))?;
+                let r = self.walk(j.rarg(), nullable || matches!(kind, JoinKind::Left | JoinKind::Full))?;
+                Ok(FromNode::Outer(kind, Box::new(l), Box::new(r), conjuncts(j.quals())))
+            }
+            _ => Err(unsupported("FROM item")),
         }
     }
 }
 
 impl FromNode {
     /// Every condition, in order (inner joins only: the flat plan).
-    pub(super) fn all_quals(&self, out: &mut Vec<*mut sys::Node>) {
+    pub(super) fn all_quals(&self, out: &mut Vec<Node>) {
         match self {
             FromNode::Leaf(_) => {}
             FromNode::Inner(children, quals) => {
@@ -105,46 +98,29 @@ impl FromNode {
 }
 
 /// Split an AND (or an implicit-AND list) into its terms.
-pub(super) fn conjuncts(e: *mut sys::Node) -> Vec<*mut sys::Node> {
+pub(super) fn conjuncts(e: Option<Node>) -> Vec<Node> {
     let mut out = Vec::new();
-    fn go(e: *mut sys::Node, out: &mut Vec<*mut sys::Node>) {
-        if e.is_null() {
-            return;
-        }
-        // SAFETY: a qual expression of the query.
-        unsafe {
-            match nodes::tag(e) {
-                sys::NodeTag_T_BoolExpr
-                    if (*(e as *mut sys::BoolExpr)).boolop == sys::BoolExprType_AND_EXPR =>
-                {
-                    for a in list::<sys::Node>((*(e as *mut sys::BoolExpr)).args) {
-                        go(a, out);
-                    }
-                }
-                sys::NodeTag_T_List => {
-                    for a in list::<sys::Node>(e as *mut sys::List) {
-                        go(a, out);
-                    }
-                }
-                _ => out.push(e),
-            }
+    fn go(e: Node, out: &mut Vec<Node>) {
+        match e.kind() {
+            Kind::BoolExpr(b) if b.boolop() == BoolOp::And => b.args().into_iter().for_each(|a| go(a, out)),
+            _ => match e.list_elements() {
+                Some(items) => items.into_iter().for_each(|a| go(a, out)),
+                None => out.push(e),
+            },
         }
     }
-    go(e, &mut out);
+    if let Some(e) = e {
+        go(e, &mut out);
+    }
     out
 }
 
 impl Builder {
     /// A condition of the FROM clause, join aliases flattened; refused if volatile in a query
     /// over several tables (PostgreSQL evaluates it once per joined row).
-    pub(super) fn condition(
-        &self,
-        c: *mut sys::Node,
-        flatten: &dyn Fn(*mut sys::Node) -> PgResult<*mut sys::Node>,
-    ) -> PgResult<*mut sys::Node> {
+    pub(super) fn condition(&self, c: Node, flatten: &dyn Fn(Node) -> PgResult<Node>) -> PgResult<Node> {
         let c = flatten(c)?;
-        // SAFETY: a valid expression.
-        if self.leaves.len() > 1 && guard(|| unsafe { sys::contain_volatile_functions(c) })? {
+        if self.leaves.len() > 1 && c.contains_volatile_functions()? {
             return Err(unsupported("volatile function in a query over several tables"));
         }
         Ok(c)
@@ -158,7 +134,7 @@ impl Builder {
         node: &FromNode,
         top: bool,
         top_terms: &mut Vec<DfExpr>,
-        flatten: &dyn Fn(*mut sys::Node) -> PgResult<*mut sys::Node>,
+        flatten: &dyn Fn(Node) -> PgResult<Node>,
     ) -> PgResult<JoinTree> {
         let leaf_index = |b: &Builder, rti: i32| {
             b.leaves.iter().position(|l| l.rtindex == rti).ok_or_else(|| PgError::internal("join tree leaf"))
@@ -203,9 +179,9 @@ impl Builder {
                 Some(leaf)
                     if pushable.contains(&self.leaves[leaf].rtindex) && self.leaves[leaf].sub.is_none() =>
                 {
-                    self.leaves[leaf].quals.push(Node::of(c)?)
+                    self.leaves[leaf].quals.push(c)
                 }
-                _ => on.push(self.join_cond(c)?),
+                _ => on.push(self.join_cond(c.as_ptr())?),
             }
         }
         if top {
@@ -228,23 +204,17 @@ impl Builder {
     /// still runs after the join (TPC-H Q19: lineitem's and part's scans keep only the rows some
     /// arm can accept). Only for a WHERE (or inner join) term over relations no outer join
     /// null-extends; per relation with its own terms in every arm.
-    pub(super) fn implied_restrictions(&self, c: *mut sys::Node) -> PgResult<Vec<(usize, *mut sys::Node)>> {
-        // SAFETY: a valid qual expression of the query.
-        let arms: Vec<*mut sys::Node> = unsafe {
-            if nodes::tag(c) != sys::NodeTag_T_BoolExpr
-                || (*(c as *mut sys::BoolExpr)).boolop != sys::BoolExprType_OR_EXPR
-            {
-                return Ok(Vec::new());
-            }
-            list((*(c as *mut sys::BoolExpr)).args)
+    pub(super) fn implied_restrictions(&self, c: Node) -> PgResult<Vec<(usize, Node)>> {
+        let arms = match c.kind() {
+            Kind::BoolExpr(b) if b.boolop() == BoolOp::Or => b.args(),
+            _ => return Ok(Vec::new()),
         };
         // Per arm: (leaf, that leaf's conjuncts of the arm).
-        let mut per_arm: Vec<Vec<(usize, Vec<*mut sys::Node>)>> = Vec::new();
+        let mut per_arm: Vec<Vec<(usize, Vec<Node>)>> = Vec::new();
         for &arm in &arms {
-            let mut by_leaf: Vec<(usize, Vec<*mut sys::Node>)> = Vec::new();
-            for t in conjuncts(arm) {
-                // SAFETY: pull_varnos over a valid expression of this query level.
-                let varno = guard(|| unsafe { sys::pgf_expr_varno(t) })?;
+            let mut by_leaf: Vec<(usize, Vec<Node>)> = Vec::new();
+            for t in conjuncts(Some(arm)) {
+                let varno = t.varno()?;
                 let Some(leaf) = self
                     .leaves
                     .iter()
@@ -262,34 +232,20 @@ impl Builder {
         let Some(first) = per_arm.first() else { return Ok(Vec::new()) };
         let mut out = Vec::new();
         for &(leaf, _) in first {
-            let mut ors: *mut sys::List = std::ptr::null_mut();
+            let mut ors = Vec::new();
             let mut every_arm = true;
             for arm in &per_arm {
                 let Some((_, ts)) = arm.iter().find(|(l, _)| *l == leaf) else {
                     every_arm = false;
                     break;
                 };
-                let term = match ts.as_slice() {
+                ors.push(match ts.as_slice() {
                     [one] => *one,
-                    many => {
-                        let mut args: *mut sys::List = std::ptr::null_mut();
-                        for &t in many {
-                            args = nodes::append(args, t as *mut c_void)?;
-                        }
-                        // SAFETY: makeBoolExpr allocates an AND over the list.
-                        guard(|| unsafe {
-                            sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, args, -1) as *mut sys::Node
-                        })?
-                    }
-                };
-                ors = nodes::append(ors, term as *mut c_void)?;
+                    many => make_bool_expr(BoolOp::And, many)?,
+                });
             }
             if every_arm {
-                // SAFETY: makeBoolExpr allocates an OR over the list.
-                let or = guard(|| unsafe {
-                    sys::makeBoolExpr(sys::BoolExprType_OR_EXPR, ors, -1) as *mut sys::Node
-                })?;
-                out.push((leaf, or));
+                out.push((leaf, make_bool_expr(BoolOp::Or, &ors)?));
             }
         }
         Ok(out)

@@ -47,7 +47,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
     }
     // The base relations and the join tree with every condition of WHERE and JOIN ... ON.
     let mut from = FromItems { leaves: Vec::new(), has_outer: false };
-    let tree = from.walk(q.jointree as *mut sys::Node, false)?;
+    let tree = from.walk(Node::from_ptr(q.jointree), false)?;
     // SAFETY: rtable is a list of RangeTblEntry; every RangeTblRef indexes it.
     let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
     // SAFETY: rtable is a List of RangeTblEntry; every RangeTblRef indexes it.
@@ -59,6 +59,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         // SAFETY: replaces join alias Vars by the base-relation expressions they stand for.
         guard(|| unsafe { sys::flatten_join_alias_vars(query, e) })
     };
+    let flatten_node = |e: Node| -> PgResult<Node> { Node::of(flatten(e.as_ptr())?) };
     let mut leaves = Vec::new();
     // Subquery leaves come after the scans (spec leaf i is scans[i], then subqueries).
     let mut sub_leaves = Vec::new();
@@ -117,19 +118,19 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
     // pushed into a relation's scan only where that cannot change the join's rows.
     let mut join_terms = Vec::new();
     let join_tree = if from.has_outer {
-        Some(b.convert(&tree, true, &mut join_terms, &flatten)?)
+        Some(b.convert(&tree, true, &mut join_terms, &flatten_node)?)
     } else {
         let mut quals = Vec::new();
         tree.all_quals(&mut quals);
         for c in quals {
-            let c = b.condition(c, &flatten)?;
+            let c = b.condition(c, &flatten_node)?;
             match b.one_leaf(c)? {
-                Some(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(Node::of(c)?),
+                Some(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
                 _ => {
                     for (leaf, r) in b.implied_restrictions(c)? {
-                        b.leaves[leaf].quals.push(Node::of(r)?);
+                        b.leaves[leaf].quals.push(r);
                     }
-                    join_terms.push(b.join_cond(c)?)
+                    join_terms.push(b.join_cond(c.as_ptr())?)
                 }
             }
         }

@@ -139,3 +139,15 @@ pub fn make_null_const(typid: Oid, typmod: i32, collation: Oid) -> PgResult<Node
 
 use super::Query;
 use crate::pg::walk::{self, Visit};
+
+/// `AND`/`OR`/`NOT` of `args` (`makeBoolExpr`).
+pub fn make_bool_expr(op: super::BoolOp, args: &[Node]) -> PgResult<Node> {
+    let list = super::List::of(args.iter().copied())?.as_ptr();
+    let op = match op {
+        super::BoolOp::And => sys::BoolExprType_AND_EXPR,
+        super::BoolOp::Or => sys::BoolExprType_OR_EXPR,
+        super::BoolOp::Not => sys::BoolExprType_NOT_EXPR,
+    };
+    // SAFETY: makeBoolExpr allocates a BoolExpr over the list.
+    Node::of(guard(|| unsafe { sys::makeBoolExpr(op, list, -1) })?)
+}

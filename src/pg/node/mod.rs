@@ -110,6 +110,12 @@ impl Node {
         }
     }
 
+    /// The elements of a `List` node (an implicit-AND qual list, say); None for other nodes.
+    pub fn list_elements(self) -> Option<Vec<Node>> {
+        (self.tag() == sys::NodeTag_T_List)
+            .then(|| elements(self.as_ptr() as *mut sys::List).into_iter().map(Node).collect())
+    }
+
     /// The function and arguments of a function call or an operator (`FuncExpr`, `OpExpr`).
     pub fn call(self) -> Option<(Oid, Vec<Node>)> {
         match self.kind() {
