@@ -28,7 +28,7 @@ use crate::plan::spec::{Computed, Grouping, PlanSpec, ScanColumn, ScanSpec, Subq
 pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
     // SAFETY: our copy of the query.
     if unsafe { !(*query).setOperations.is_null() } {
-        return set_operation_block(query, bind);
+        return set_operation_block(query_view(query)?, bind);
     }
     // SAFETY: our copy of the valid analyzed Query PostgreSQL handed the planner hook.
     let q = unsafe { &*query };

@@ -1,8 +1,5 @@
 //! UNION / INTERSECT / EXCEPT: each arm a query block, DataFusion's set operation over them.
 
-use std::ffi::c_void;
-
-use super::construct::make_var;
 use super::context::SubBlock;
 use super::literal::limit_value;
 use super::output::{scan_tlist_of, sort_keys};
@@ -11,92 +8,73 @@ use super::types::{eq_safe, expr_type, type_name, Oid};
 use super::{unsupported, Block};
 use crate::page::ColumnType;
 use crate::pg::catalog;
-use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::error::{PgError, PgResult};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::{query_view, rte_view, List, Node, TargetEntry};
-use crate::pg::nodes::{self, list};
-use crate::pg::sys;
+use crate::pg::node::{make_index_var, make_target_entry_like, Kind, List, Node, Query, SetOp, TargetEntry};
 use crate::plan::spec::{PlanSpec, SetOpKind, SetTree, Subquery};
 
 /// A query whose body is UNION / INTERSECT / EXCEPT: each arm a query block, DataFusion's set
 /// operation over them, then ORDER BY / LIMIT. The arms' columns must have the same block type
 /// (and the same PostgreSQL type, text and varchar aside); duplicate removal needs columns
 /// DataFusion compares as PostgreSQL does.
-pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
-    // SAFETY: our copy of a valid Query with a SetOperationStmt tree.
-    let q = unsafe { &*query };
-    if q.hasForUpdate || !q.rowMarks.is_null() {
+pub(super) fn set_operation_block(q: Query, bind: &mut Bindings) -> PgResult<Block> {
+    if q.has_for_update() || !q.row_marks().is_empty() {
         return Err(unsupported("FOR UPDATE/SHARE in a subquery"));
     }
-    if q.limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES {
+    if q.limit_with_ties() {
         return Err(unsupported("FETCH ... WITH TIES"));
     }
-    // SAFETY: the range table of our copy.
-    let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
     struct Walk<'b> {
         bind: &'b mut Bindings,
         arms: Vec<SubBlock>,
         /// Per arm: its query (for the PostgreSQL types of its columns).
-        queries: Vec<*mut sys::Query>,
+        queries: Vec<Query>,
         rtindexes: Vec<i32>,
         needs_equality: bool,
     }
-    fn walk(node: *mut sys::Node, rtable: &[*mut sys::RangeTblEntry], w: &mut Walk) -> PgResult<SetTree> {
-        // SAFETY: nodes of the set operation tree; RangeTblRefs index the range table.
-        unsafe {
-            match nodes::tag(node) {
-                sys::NodeTag_T_RangeTblRef => {
-                    let rti = (*(node as *mut sys::RangeTblRef)).rtindex;
-                    let rte = rtable
-                        .get(rti as usize - 1)
-                        .map(|r| &**r)
-                        .ok_or_else(|| PgError::internal("range table index out of range"))?;
-                    if rte.rtekind != sys::RTEKind_RTE_SUBQUERY || rte.subquery.is_null() {
-                        return Err(unsupported("set operation arm that is not a query"));
-                    }
-                    let view = rte_view(rte)?;
-                    let sub =
-                        view.subquery().ok_or_else(|| PgError::internal("subquery entry without a query"))?;
-                    w.arms.push(sub_block(view, sub, w.bind)?);
-                    w.queries.push(rte.subquery);
-                    w.rtindexes.push(rti);
-                    Ok(SetTree::Arm(w.arms.len() - 1))
-                }
-                sys::NodeTag_T_SetOperationStmt => {
-                    let so = &*(node as *mut sys::SetOperationStmt);
-                    let kind = match so.op {
-                        sys::SetOperation_SETOP_UNION => SetOpKind::Union,
-                        sys::SetOperation_SETOP_INTERSECT => SetOpKind::Intersect,
-                        sys::SetOperation_SETOP_EXCEPT => SetOpKind::Except,
-                        _ => return Err(unsupported("set operation")),
-                    };
-                    // Every form but UNION ALL compares rows.
-                    w.needs_equality |= !so.all || kind != SetOpKind::Union;
-                    let left = walk(so.larg, rtable, w)?;
-                    let right = walk(so.rarg, rtable, w)?;
-                    Ok(SetTree::Op { kind, all: so.all, left: Box::new(left), right: Box::new(right) })
-                }
-                _ => Err(unsupported("set operation")),
+    fn walk(node: Option<Node>, q: Query, w: &mut Walk) -> PgResult<SetTree> {
+        match node.map(Node::kind) {
+            Some(Kind::RangeTblRef(r)) => {
+                let rti = r.rtindex();
+                let rte = q.rte(rti).ok_or_else(|| PgError::internal("range table index out of range"))?;
+                let Some(sub) = rte.subquery() else {
+                    return Err(unsupported("set operation arm that is not a query"));
+                };
+                w.arms.push(sub_block(rte, sub, w.bind)?);
+                w.queries.push(sub);
+                w.rtindexes.push(rti as i32);
+                Ok(SetTree::Arm(w.arms.len() - 1))
             }
+            Some(Kind::SetOperationStmt(so)) => {
+                let kind = match so.op() {
+                    Some(SetOp::Union) => SetOpKind::Union,
+                    Some(SetOp::Intersect) => SetOpKind::Intersect,
+                    Some(SetOp::Except) => SetOpKind::Except,
+                    None => return Err(unsupported("set operation")),
+                };
+                // Every form but UNION ALL compares rows.
+                w.needs_equality |= !so.all() || kind != SetOpKind::Union;
+                let left = walk(so.larg(), q, w)?;
+                let right = walk(so.rarg(), q, w)?;
+                Ok(SetTree::Op { kind, all: so.all(), left: Box::new(left), right: Box::new(right) })
+            }
+            _ => Err(unsupported("set operation")),
         }
     }
     let mut w =
         Walk { bind, arms: Vec::new(), queries: Vec::new(), rtindexes: Vec::new(), needs_equality: false };
-    let tree = walk(q.setOperations, &rtable, &mut w)?;
-    // SAFETY: a query with setOperations holds a SetOperationStmt there.
-    let so = unsafe { &*(q.setOperations as *mut sys::SetOperationStmt) };
-    // SAFETY: the OID and integer lists of the top SetOperationStmt, one entry per column.
-    let ncols = unsafe { sys::pgf_list_length(so.colTypes) } as usize;
+    let tree = walk(q.set_operations(), q, &mut w)?;
+    let Some(Kind::SetOperationStmt(so)) = q.set_operations().map(Node::kind) else {
+        return Err(PgError::internal("set operation query without its SetOperationStmt"));
+    };
+    let (col_types, col_typmods, col_colls) = (so.col_types(), so.col_typmods(), so.col_collations());
+    let ncols = col_types.len();
+    if col_typmods.len() != ncols || col_colls.len() != ncols {
+        return Err(PgError::internal("set operation column lists of different lengths"));
+    }
     let mut types = Vec::with_capacity(ncols);
     for i in 0..ncols {
-        // SAFETY: the OID and integer lists of the top SetOperationStmt, `i` below their length.
-        let (col_type, col_typmod, coll) = unsafe {
-            (
-                sys::pgf_list_nth_oid(so.colTypes, i as i32),
-                sys::pgf_list_nth_int(so.colTypmods, i as i32),
-                sys::pgf_list_nth_oid(so.colCollations, i as i32),
-            )
-        };
+        let (col_type, col_typmod, coll) = (col_types[i], col_typmods[i], col_colls[i]);
         let mut ty = None;
         for (arm, &aq) in w.arms.iter().zip(&w.queries) {
             let o = arm
@@ -108,13 +86,13 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
                 .ok_or_else(|| {
                     unsupported("set operation arm column that PostgreSQL computes after DataFusion")
                 })?;
-            // SAFETY: the arm's target list, resno i + 1.
-            let tle = unsafe { list::<sys::TargetEntry>((*aq).targetList) }
+            let expr = aq
+                .target_list()
                 .into_iter()
-                .find(|&t| unsafe { (*t).resno } as usize == i + 1)
+                .find(|t| t.resno() as usize == i + 1)
+                .and_then(|t| t.expr())
                 .ok_or_else(|| PgError::internal("set operation arm column"))?;
-            // SAFETY: `tle` is a TargetEntry of the arm's targetList.
-            let (arm_type, arm_typmod, _) = expr_type(unsafe { (*tle).expr } as *mut sys::Node)?;
+            let (arm_type, arm_typmod, _) = expr_type(expr)?;
             let text_like = |t: Oid| t == catalog::TEXTOID || t == catalog::VARCHAROID;
             let same_type = arm_type == col_type
                 && (arm_typmod == col_typmod || col_type != catalog::BPCHAROID)
@@ -137,16 +115,13 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
         types.push(ty.ok_or_else(|| PgError::internal("set operation without arms"))?);
     }
     // The query's select list names the set operation's columns (Vars of its leftmost arm).
-    // SAFETY: targetList is a List of TargetEntry.
-    let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
     let mut output: Vec<usize> = Vec::new();
-    let mut tle_pos = Vec::new();
-    for &tle in &tles {
-        // SAFETY: `tle` is a TargetEntry of the query's targetList.
-        let e = unsafe { (*tle).expr } as *mut sys::Node;
-        // SAFETY: a valid expression node.
-        let attno = unsafe {
-            (nodes::tag(e) == sys::NodeTag_T_Var).then(|| (*(e as *mut sys::Var)).varattno as usize)
+    let mut tle_pos: Vec<(TargetEntry, usize, Node)> = Vec::new();
+    for tle in q.target_list() {
+        let e = tle.expr().ok_or_else(|| PgError::internal("target entry without an expression"))?;
+        let attno = match e.kind() {
+            Kind::Var(v) => usize::try_from(v.varattno()).ok(),
+            _ => None,
         };
         let id = attno
             .filter(|&a| (1..=ncols).contains(&a))
@@ -160,22 +135,21 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
     }
     let output_types: Vec<ColumnType> = output.iter().map(|&id| types[id]).collect();
     let lookup = |tle: TargetEntry| -> PgResult<Option<usize>> {
-        Ok(tle_pos.iter().find(|(t, _, _)| *t == tle.as_ptr()).map(|(_, p, _)| *p))
+        Ok(tle_pos.iter().find(|(t, _, _)| *t == tle).map(|(_, p, _)| *p))
     };
-    let sort = sort_keys(query_view(query)?, &lookup, &output_types)?;
-    let mut tlist: *mut sys::List = std::ptr::null_mut();
-    let mut describe: Vec<*mut sys::Node> = vec![std::ptr::null_mut(); output.len()];
+    let sort = sort_keys(q, &lookup, &output_types)?;
+    let mut tlist = List::NIL;
+    let mut describe: Vec<Option<Node>> = vec![None; output.len()];
     for &(tle, pos, e) in &tle_pos {
         let (typid, typmod, coll) = expr_type(e)?;
-        // SAFETY: `tle` is a TargetEntry of the query's targetList.
-        let t = unsafe { &*tle };
-        let node = make_var(pos + 1, typid, typmod, coll)?;
-        let entry =
-            // SAFETY: makeTargetEntry allocates; resname is the analyzed entry's own string.
-            guard(|| unsafe { sys::makeTargetEntry(node as *mut sys::Expr, t.resno, t.resname, t.resjunk) })?;
-        tlist = nodes::append(tlist, entry as *mut c_void)?;
-        describe[pos] = e;
+        let node = make_index_var(pos + 1, typid, typmod, coll)?;
+        tlist = tlist.append(make_target_entry_like(node, tle)?)?;
+        describe[pos] = Some(e);
     }
+    let describe: Vec<Node> = describe
+        .into_iter()
+        .map(|d| d.ok_or_else(|| PgError::internal("set operation output column without an entry")))
+        .collect::<PgResult<_>>()?;
     let scan_tlist = scan_tlist_of(&describe)?;
     let mut pg_types = Vec::new();
     let mut subqueries = Vec::new();
@@ -199,14 +173,14 @@ pub(super) fn set_operation_block(query: *mut sys::Query, bind: &mut Bindings) -
             output,
             distinct: false,
             sort,
-            offset: limit_value(Node::from_ptr(q.limitOffset), "OFFSET")?.unwrap_or(0),
-            limit: limit_value(Node::from_ptr(q.limitCount), "LIMIT")?,
+            offset: limit_value(q.limit_offset(), "OFFSET")?.unwrap_or(0),
+            limit: limit_value(q.limit_count(), "LIMIT")?,
             shared: Vec::new(),
         },
-        tlist: List::from_ptr(tlist),
+        tlist,
         qual: List::NIL,
         scan_tlist,
-        query: query_view(query)?,
+        query: q,
         rtindexes: w.rtindexes,
         pg_types,
     })

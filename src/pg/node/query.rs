@@ -184,6 +184,8 @@ pub enum RteKind {
     Cte,
     NamedTuplestore,
     Result,
+    /// A kind this layer does not know (a newer PostgreSQL's).
+    Other,
 }
 
 /// The kind of a join (`JoinExpr`, a join RTE).
@@ -255,7 +257,8 @@ impl RangeTblEntry {
             sys::RTEKind_RTE_VALUES => RteKind::Values,
             sys::RTEKind_RTE_CTE => RteKind::Cte,
             sys::RTEKind_RTE_NAMEDTUPLESTORE => RteKind::NamedTuplestore,
-            _ => RteKind::Result,
+            sys::RTEKind_RTE_RESULT => RteKind::Result,
+            _ => RteKind::Other,
         }
     }
 
@@ -411,17 +414,31 @@ view! {
 }
 
 impl SetOperationStmt {
-    pub fn op(self) -> SetOp {
+    /// The operation; None for `SETOP_NONE`, which no analyzed query holds.
+    pub fn op(self) -> Option<SetOp> {
         match self.raw().op {
-            sys::SetOperation_SETOP_INTERSECT => SetOp::Intersect,
-            sys::SetOperation_SETOP_EXCEPT => SetOp::Except,
-            _ => SetOp::Union,
+            sys::SetOperation_SETOP_UNION => Some(SetOp::Union),
+            sys::SetOperation_SETOP_INTERSECT => Some(SetOp::Intersect),
+            sys::SetOperation_SETOP_EXCEPT => Some(SetOp::Except),
+            _ => None,
         }
     }
 
     /// The output column types (`colTypes`).
     pub fn col_types(self) -> Vec<Oid> {
         oid_list(self.raw().colTypes)
+    }
+
+    /// The output column typmods (`colTypmods`).
+    pub fn col_typmods(self) -> Vec<i32> {
+        let l = self.raw().colTypmods;
+        // SAFETY: `l` is NIL or an integer list of the tree.
+        unsafe { (0..sys::pgf_list_length(l)).map(|i| sys::pgf_list_nth_int(l, i)).collect() }
+    }
+
+    /// The output column collations (`colCollations`).
+    pub fn col_collations(self) -> Vec<Oid> {
+        oid_list(self.raw().colCollations)
     }
 }
 
@@ -466,6 +483,26 @@ pub fn make_target_entry(expr: Node, resno: i16) -> PgResult<TargetEntry> {
     std::ptr::NonNull::new(t)
         .map(TargetEntry)
         .ok_or_else(|| PgError::internal("makeTargetEntry returned NULL"))
+}
+
+/// A target-list entry computing `expr` with `like`'s number, name and junk flag (the name
+/// string is shared, as PostgreSQL's copies share nothing they later free).
+pub fn make_target_entry_like(expr: Node, like: TargetEntry) -> PgResult<TargetEntry> {
+    let e = expr.as_ptr() as *mut sys::Expr;
+    let l = like.raw();
+    let (resno, resname, resjunk) = (l.resno, l.resname, l.resjunk);
+    // SAFETY: makeTargetEntry allocates; resname is the analyzed entry's own string.
+    let t = guard(|| unsafe { sys::makeTargetEntry(e, resno, resname, resjunk) })?;
+    std::ptr::NonNull::new(t)
+        .map(TargetEntry)
+        .ok_or_else(|| PgError::internal("makeTargetEntry returned NULL"))
+}
+
+/// A column of the custom scan's tuple: `Var(INDEX_VAR, attno)` (`makeVar`).
+pub fn make_index_var(attno: usize, typid: Oid, typmod: i32, collation: Oid) -> PgResult<Node> {
+    let attno = i16::try_from(attno).map_err(|_| PgError::internal("scan tuple column number"))?;
+    // SAFETY: makeVar allocates a Var in the current memory context.
+    Node::of(guard(|| unsafe { sys::makeVar(sys::INDEX_VAR, attno, typid, typmod, collation, 0) })?)
 }
 
 /// The entries of a target list held as a raw `List` (for code not yet on the views).
