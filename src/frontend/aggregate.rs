@@ -76,7 +76,7 @@ impl<'a> AggContext<'a> {
         }
         if let Some(k) = nodes::try_position(self.key_exprs, |&g| nodes::equal(g, node))? {
             let (typid, typmod, coll) = expr_type(node)?;
-            return Ok(Some(make_var(k + 1, typid, typmod, coll)?));
+            return Ok(Some(make_var(k + 1, typid, typmod, coll)?.as_ptr()));
         }
         // SAFETY: `node` is a valid node of a copied expression tree.
         unsafe {
@@ -106,13 +106,13 @@ impl<'a> AggContext<'a> {
                     };
                     let describe = guard(|| sys::makeNullConst(catalog::INT4OID, -1, 0) as *mut sys::Node)?;
                     let k = self.add_agg(spec, describe);
-                    Ok(Some(make_var(k, catalog::INT4OID, -1, 0)?))
+                    Ok(Some(make_var(k, catalog::INT4OID, -1, 0)?.as_ptr()))
                 }
                 sys::NodeTag_T_Var if self.plain => {
                     let id = self.b.column(node)?;
                     let pos = self.b.output_pos(id);
                     let (typid, typmod, coll) = expr_type(node)?;
-                    Ok(Some(make_var(pos + 1, typid, typmod, coll)?))
+                    Ok(Some(make_var(pos + 1, typid, typmod, coll)?.as_ptr()))
                 }
                 sys::NodeTag_T_Var => Err(unsupported("column that is neither grouped nor aggregated")),
                 // Subqueries run inside a relation's scan only (the node above DataFusion has no
@@ -181,7 +181,9 @@ impl<'a> AggContext<'a> {
         let padded = match (name.as_str(), arg_pg) {
             ("min" | "max", Some((catalog::BPCHAROID, typmod, coll))) if typmod >= 0 => {
                 arg_expr = arg_expr
-                    .map(|e| make_func_coll(catalog::F_TEXT_BPCHAR, catalog::TEXTOID, &[e], coll))
+                    .map(|e| {
+                        make_func_coll(catalog::F_TEXT_BPCHAR, catalog::TEXTOID, &[e], coll).map(Node::as_ptr)
+                    })
                     .transpose()?;
                 Some(typmod)
             }
@@ -191,7 +193,7 @@ impl<'a> AggContext<'a> {
             // `sum(COALESCE(x, 0))`: a CASE whose branches differ in scale.
             let e = coalesce_as_case(e)?;
             if let Some((int, smax, false)) = case_shape(e)? {
-                return self.varying_scale_sum(&name, e, int, smax, filter);
+                return self.varying_scale_sum(&name, e.as_ptr(), int, smax, filter);
             }
         }
         // count(x) of a column that is never NULL counts rows: x need not cross the boundary.
@@ -226,30 +228,30 @@ impl<'a> AggContext<'a> {
         match (name.as_str(), star, arg_ty) {
             ("count", true, None) => {
                 let k = self.add_agg(spec(AggFunc::CountStar, T::Int64), agg_node);
-                make_var(k, catalog::INT8OID, -1, 0)
+                make_var(k, catalog::INT8OID, -1, 0).map(Node::as_ptr)
             }
             ("count", false, Some(_)) => {
                 let k = self.add_agg(spec(AggFunc::Count, T::Int64), agg_node);
-                make_var(k, catalog::INT8OID, -1, 0)
+                make_var(k, catalog::INT8OID, -1, 0).map(Node::as_ptr)
             }
             ("sum", false, Some(T::Int16 | T::Int32)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Int64), agg_node);
-                make_var(k, catalog::INT8OID, -1, 0)
+                make_var(k, catalog::INT8OID, -1, 0).map(Node::as_ptr)
             }
             ("sum", false, Some(T::Int64)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale: 0 }), agg_node);
-                make_var(k, catalog::NUMERICOID, -1, 0)
+                make_var(k, catalog::NUMERICOID, -1, 0).map(Node::as_ptr)
             }
             ("sum", false, Some(T::Decimal128 { precision, scale })) => {
                 // Fewer than 2^63 < 10^19 rows of |x| < 10^precision (unscaled): the total has
                 // at most precision + 19 digits, which lets `0.5 * sum(x)` stay exact (Q20).
                 let precision = (precision + 19).min(38);
                 let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision, scale }), agg_node);
-                make_var(k, catalog::NUMERICOID, -1, 0)
+                make_var(k, catalog::NUMERICOID, -1, 0).map(Node::as_ptr)
             }
             ("sum", false, Some(T::Float64)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Float64), agg_node);
-                make_var(k, catalog::FLOAT8OID, -1, 0)
+                make_var(k, catalog::FLOAT8OID, -1, 0).map(Node::as_ptr)
             }
             (
                 "avg",
@@ -267,6 +269,7 @@ impl<'a> AggContext<'a> {
                     guard(|| unsafe { sys::makeNullConst(catalog::INT8OID, -1, 0) as *mut sys::Node })?;
                 let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
                 avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, catalog::INT8OID, -1, 0)?, sum_pg)
+                    .map(Node::as_ptr)
             }
             (
                 "variance" | "var_samp" | "var_pop" | "stddev" | "stddev_samp" | "stddev_pop",
@@ -292,11 +295,12 @@ impl<'a> AggContext<'a> {
                 })?;
                 let k = self.add_agg(spec(AggFunc::Statistic(stat), T::Utf8View), text);
                 numeric_from_text(make_var(k, catalog::TEXTOID, -1, sys::DEFAULT_COLLATION_OID)?)
+                    .map(Node::as_ptr)
             }
             ("bool_and" | "every" | "bool_or", false, Some(T::Boolean)) => {
                 let func = if name == "bool_or" { AggFunc::BoolOr } else { AggFunc::BoolAnd };
                 let k = self.add_agg(spec(func, T::Boolean), agg_node);
-                make_var(k, catalog::BOOLOID, -1, 0)
+                make_var(k, catalog::BOOLOID, -1, 0).map(Node::as_ptr)
             }
             ("min" | "max", false, Some(t)) => {
                 if !order_safe(t, arg_coll)? || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
@@ -321,11 +325,12 @@ impl<'a> AggContext<'a> {
                         make_func_coll(
                             catalog::F_BPCHAR_BPCHAR_INT4_BOOL,
                             catalog::BPCHAROID,
-                            &[v, m, f],
+                            &[v, Node::of(m)?, Node::of(f)?],
                             coll,
                         )
+                        .map(Node::as_ptr)
                     }
-                    None => Ok(v),
+                    None => Ok(v.as_ptr()),
                 }
             }
             _ => Err(refuse()),
@@ -403,7 +408,7 @@ impl AggContext<'_> {
             output: ColumnType::Utf8View,
         };
         let k = self.add_agg(spec, a as *mut sys::Node);
-        make_var(k, catalog::TEXTOID, -1, coll)
+        make_var(k, catalog::TEXTOID, -1, coll).map(Node::as_ptr)
     }
 
     /// An aggregate's argument `e` under `FILTER (WHERE filter)` (`filter` null: none).
@@ -436,7 +441,7 @@ impl AggContext<'_> {
         let (typid, typmod, coll) = expr_type(e)?;
         // SAFETY: makeNullConst allocates a Const.
         let null = guard(|| unsafe { sys::makeNullConst(typid, typmod, coll) })? as *mut sys::Node;
-        make_case(typid, coll, &[(filter, e)], null)
+        make_case(typid, coll, &[(filter, e)], null).map(Node::as_ptr)
     }
 
     /// `sum`/`avg` of a numeric CASE with branches of different scales: DataFusion sums the
@@ -471,11 +476,11 @@ impl AggContext<'_> {
         let dscale = make_var(km, catalog::INT4OID, -1, 0)?;
         let sum = make_func(catalog::F_ROUND_NUMERIC_INT4, catalog::NUMERICOID, &[sum, dscale])?;
         if name == "sum" {
-            return Ok(sum);
+            return Ok(sum.as_ptr());
         }
         let kc = self.add_agg(agg(AggFunc::Count, value, ColumnType::Int64), null(catalog::INT8OID)?);
         let count = make_var(kc, catalog::INT8OID, -1, 0)?;
         let countn = make_func(catalog::F_NUMERIC_INT8, catalog::NUMERICOID, &[count])?;
-        make_func(catalog::F_NUMERIC_DIV, catalog::NUMERICOID, &[sum, countn])
+        make_func(catalog::F_NUMERIC_DIV, catalog::NUMERICOID, &[sum, countn]).map(Node::as_ptr)
     }
 }

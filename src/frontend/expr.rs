@@ -183,7 +183,7 @@ impl Builder {
         // A CASE (or COALESCE) whose results share one scale (a NULL branch aside).
         let case = coalesce_as_case(e)?;
         if let Some((int, scale, true)) = case_shape(case)? {
-            return Ok((self.case_df(case)?.0, (int, scale)));
+            return Ok((self.case_df(case.as_ptr())?.0, (int, scale)));
         }
         // SAFETY: a valid expression node.
         unsafe {
@@ -358,7 +358,8 @@ impl Builder {
             let d = sys::int64_div_fast_to_numeric(0, smax as i32) as sys::Datum;
             sys::makeConst(catalog::NUMERICOID, -1, 0, -1, d, false, false) as *mut sys::Node
         })?;
-        let value_key = make_func(catalog::F_NUMERIC_ADD, catalog::NUMERICOID, &[e, zero])?;
+        let value_key =
+            make_func(catalog::F_NUMERIC_ADD, catalog::NUMERICOID, &[Node::of(e)?, Node::of(zero)?])?;
         let scale_key = make_func(catalog::F_SCALE, catalog::INT4OID, &[e])?;
         if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
@@ -372,9 +373,7 @@ impl Builder {
         // The CASE for DataFusion, translated once for both columns.
         let mut df: Option<(DfExpr, DfExpr)> = None;
         for (k, key) in [value_key, scale_key].into_iter().enumerate() {
-            if let Some(i) =
-                nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(Node::of(key)?))?
-            {
+            if let Some(i) = nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(key))? {
                 ids[k] = self.computed[i].0;
                 continue;
             }
@@ -395,7 +394,7 @@ impl Builder {
                     ColumnType::Int32,
                 )
             };
-            self.columns.push((Node::of(key)?, t, COMPUTED));
+            self.columns.push((key, t, COMPUTED));
             ids[k] = self.columns.len() - 1;
             self.computed.push((ids[k], expr));
         }

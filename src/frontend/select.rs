@@ -227,7 +227,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             let node = match tle_cols[i] {
                 Some(pos) => {
                     let (typid, typmod, coll) = expr_type(b.columns[output[pos]].0)?;
-                    make_var(pos + 1, typid, typmod, coll)?
+                    make_var(pos + 1, typid, typmod, coll)?.as_ptr()
                 }
                 None => tle_nodes[i],
             };

@@ -231,10 +231,10 @@ impl AggContext<'_> {
             let id = self.b.columns.len() - 1;
             self.b.windows.push(WindowSpec { id, ..spec });
             let pos = self.b.output_pos(id);
-            return make_var(pos + 1, typid, typmod, coll);
+            return Ok(make_var(pos + 1, typid, typmod, coll)?.as_ptr());
         }
         self.windows.push(spec);
-        let var = make_var(0, typid, typmod, coll)?;
+        let var = make_var(0, typid, typmod, coll)?.as_ptr();
         self.window_vars.push(var as *mut sys::Var);
         Ok(var)
     }
@@ -274,7 +274,7 @@ impl AggContext<'_> {
             -1,
             0,
         )?;
-        avg_of(sum, count, sum_pg)
+        avg_of(sum, count, sum_pg).map(Node::as_ptr)
     }
 
     /// The type of stage column `c` (see [`Self::window_column`]).

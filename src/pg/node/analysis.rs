@@ -151,3 +151,67 @@ pub fn make_bool_expr(op: super::BoolOp, args: &[Node]) -> PgResult<Node> {
     // SAFETY: makeBoolExpr allocates a BoolExpr over the list.
     Node::of(guard(|| unsafe { sys::makeBoolExpr(op, list, -1) })?)
 }
+
+/// A searched `CASE WHEN c1 THEN r1 ... ELSE default END` of type `typid` and collation `coll`.
+pub fn make_case(typid: Oid, coll: Oid, whens: &[(Node, Node)], default: Node) -> PgResult<Node> {
+    let mut args = super::List::NIL;
+    for &(cond, result) in whens {
+        let when = crate::pg::nodes::make::<sys::CaseWhen>(sys::NodeTag_T_CaseWhen)?;
+        // SAFETY: a new CaseWhen node; every field set before use.
+        unsafe {
+            (*when).expr = cond.as_ptr() as *mut sys::Expr;
+            (*when).result = result.as_ptr() as *mut sys::Expr;
+            (*when).location = -1;
+        }
+        args = args.append(Node::of(when)?)?;
+    }
+    let case = crate::pg::nodes::make::<sys::CaseExpr>(sys::NodeTag_T_CaseExpr)?;
+    // SAFETY: a new CaseExpr node; every field set before use.
+    unsafe {
+        (*case).casetype = typid;
+        (*case).casecollid = coll;
+        (*case).arg = std::ptr::null_mut();
+        (*case).args = args.as_ptr();
+        (*case).defresult = default.as_ptr() as *mut sys::Expr;
+        (*case).location = -1;
+    }
+    Node::of(case)
+}
+
+/// `arg IS NOT NULL`.
+pub fn make_is_not_null(arg: Node) -> PgResult<Node> {
+    let test = crate::pg::nodes::make::<sys::NullTest>(sys::NodeTag_T_NullTest)?;
+    // SAFETY: a new NullTest node; every field set before use.
+    unsafe {
+        (*test).arg = arg.as_ptr() as *mut sys::Expr;
+        (*test).nulltesttype = sys::NullTestType_IS_NOT_NULL;
+        (*test).argisrow = false;
+        (*test).location = -1;
+    }
+    Node::of(test)
+}
+
+/// `arg::type` through the types' text forms (`CoerceViaIO`, an explicit cast).
+pub fn make_coerce_via_io(arg: Node, resulttype: Oid) -> PgResult<Node> {
+    let c = crate::pg::nodes::make::<sys::CoerceViaIO>(sys::NodeTag_T_CoerceViaIO)?;
+    // SAFETY: a new CoerceViaIO node; every field set before use.
+    unsafe {
+        (*c).arg = arg.as_ptr() as *mut sys::Expr;
+        (*c).resulttype = resulttype;
+        (*c).resultcollid = 0;
+        (*c).coerceformat = sys::CoercionForm_COERCE_EXPLICIT_CAST;
+        (*c).location = -1;
+    }
+    Node::of(c)
+}
+
+/// A call of function `funcid` returning `rettype` (`makeFuncExpr`, an explicit call), with
+/// input and result collation `coll`.
+pub fn make_func_expr(funcid: Oid, rettype: Oid, args: &[Node], coll: Oid) -> PgResult<Node> {
+    let l = super::List::of(args.iter().copied())?.as_ptr();
+    // SAFETY: makeFuncExpr allocates a FuncExpr over the list.
+    let f = guard(|| unsafe {
+        sys::makeFuncExpr(funcid, rettype, l, coll, coll, sys::CoercionForm_COERCE_EXPLICIT_CALL)
+    })?;
+    Node::of(f)
+}

@@ -15,6 +15,13 @@ view! {
     }
 }
 
+impl Var {
+    /// A column of the custom scan's tuple (`varno = INDEX_VAR`).
+    pub fn is_index_var(self) -> bool {
+        self.raw().varno == sys::INDEX_VAR
+    }
+}
+
 view! {
     /// A constant value.
     Const(Const) {
