@@ -82,7 +82,7 @@ impl<'a> AggContext<'a> {
         unsafe {
             match nodes::tag(node) {
                 sys::NodeTag_T_Aggref => Ok(Some(self.aggregate(node as *mut sys::Aggref)?)),
-                sys::NodeTag_T_WindowFunc => Ok(Some(self.window_func(node)?)),
+                sys::NodeTag_T_WindowFunc => Ok(Some(self.window_func(Node::of(node)?)?.as_ptr())),
                 sys::NodeTag_T_GroupingFunc if !self.plain => {
                     let g = &*(node as *mut sys::GroupingFunc);
                     if g.agglevelsup != 0 {

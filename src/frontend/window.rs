@@ -11,62 +11,54 @@ use super::types::{
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
-use crate::pg::error::{guard, PgError, PgResult};
-use crate::pg::node::Node;
-use crate::pg::nodes::{self, list};
-use crate::pg::sys;
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{
+    self as n, make_null_const, query_view, IntoNode, Kind, Node, SortGroupClause, WindowClause,
+};
 use crate::plan::spec::{AggFunc, Frame, FrameBound, FrameUnits, Literal, SortKey, WindowFn, WindowSpec};
 
 impl AggContext<'_> {
     /// The stage column of a window function's argument or key: without grouping a column of
     /// one relation's scan; with grouping a group key or an aggregate.
-    pub(super) fn window_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+    pub(super) fn window_column(&mut self, e: impl IntoNode) -> PgResult<usize> {
+        let e = e.into_node()?;
         if self.plain {
             return self.b.column(e);
         }
-        let m = self.mutate(e)?;
+        let m = self.mutate(e.as_ptr())?;
         index_var(m)
             .ok_or_else(|| unsupported("window function over an expression of aggregates or group keys"))
     }
 
     /// The flattened expression of the select-list entry a WINDOW clause's PARTITION BY or
     /// ORDER BY item names.
-    pub(super) fn clause_expr(&self, sgc: *mut sys::SortGroupClause) -> PgResult<*mut sys::Node> {
-        // SAFETY: the query's target list.
-        let tlist = unsafe { (*self.query).targetList };
-        // SAFETY: `sgc` refers to a TargetEntry of the query's targetList.
-        let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, tlist) })?;
+    pub(super) fn clause_expr(&self, sgc: SortGroupClause) -> PgResult<Node> {
+        let tle = query_view(self.query as *mut _)?.sort_group_tle(sgc)?;
         let i = self
             .tles
             .iter()
-            .position(|&t| t == tle)
+            .position(|&t| t == tle.as_ptr())
             .ok_or_else(|| PgError::internal("window clause entry"))?;
-        Ok(self.tle_exprs[i])
+        Node::of(self.tle_exprs[i])
     }
 
     /// A window function (DataFusion's, over the stage); the Var standing for its result.
-    pub(super) fn window_func(&mut self, node: *mut sys::Node) -> PgResult<*mut sys::Node> {
-        // SAFETY: a WindowFunc of the query; its WINDOW clause is in the query's list.
-        let w = unsafe { &*(node as *mut sys::WindowFunc) };
-        let name = func_name(w.winfnoid)?;
-        if !is_builtin(w.winfnoid) {
+    pub(super) fn window_func(&mut self, node: Node) -> PgResult<Node> {
+        let Kind::WindowFunc(w) = node.kind() else { return Err(PgError::internal("not a window function")) };
+        let name = func_name(w.winfnoid())?;
+        if !is_builtin(w.winfnoid()) {
             return Err(unsupported(format!("window function {name}")));
         }
-        if !w.aggfilter.is_null() {
+        if w.aggfilter().is_some() {
             return Err(unsupported("FILTER in a window function"));
         }
-        // SAFETY: windowClause is a List of WindowClause.
-        let clauses: Vec<*mut sys::WindowClause> = unsafe { list((*self.query).windowClause) };
-        let wc = clauses
+        let wc = query_view(self.query as *mut _)?
+            .window_clause()
             .into_iter()
-            // SAFETY: `c` is a WindowClause of the query.
-            .find(|&c| unsafe { (*c).winref } == w.winref)
+            .find(|c| c.winref() == w.winref())
             .ok_or_else(|| PgError::internal("window clause"))?;
-        // SAFETY: `wc` is a WindowClause of the query.
-        let (partition_clause, order_clause) = unsafe { ((*wc).partitionClause, (*wc).orderClause) };
         let mut partition_by = Vec::new();
-        // SAFETY: partitionClause is a List of SortGroupClause.
-        for sgc in unsafe { list::<sys::SortGroupClause>(partition_clause) } {
+        for sgc in wc.partition_clause() {
             let e = self.clause_expr(sgc)?;
             let c = self.window_column(e)?;
             let (_, _, coll) = expr_type(e)?;
@@ -78,12 +70,10 @@ impl AggContext<'_> {
             partition_by.push(c);
         }
         let mut order_by = Vec::new();
-        // SAFETY: orderClause is a List of SortGroupClause.
-        for sgc in unsafe { list::<sys::SortGroupClause>(order_clause) } {
+        for sgc in wc.order_clause() {
             let e = self.clause_expr(sgc)?;
             let c = self.window_column(e)?;
-            // SAFETY: `sgc` is a SortGroupClause of orderClause.
-            let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
+            let (sortop, nulls_first) = (sgc.sortop(), sgc.nulls_first());
             let op = op_name(sortop)?;
             let (typid, _, coll) = expr_type(e)?;
             if !is_builtin(sortop) || !(op == "<" || op == ">") || !order_safe(self.stage_type(c), coll)? {
@@ -103,14 +93,12 @@ impl AggContext<'_> {
             [k] => Some(self.stage_type(k.column)),
             _ => None,
         };
-        // SAFETY: `wc` is a WindowClause of the query.
-        let frame = frame_of(unsafe { &*wc }, range_key)?;
-        // SAFETY: a WindowFunc's args is a List of expression nodes.
-        let args: Vec<*mut sys::Node> = unsafe { list(w.args) };
+        let frame = frame_of(wc, range_key)?;
+        let args = w.args();
         let refuse = || unsupported(format!("window function {name}"));
         use ColumnType as T;
         let mut default = None;
-        let (func, arg, output) = match (name.as_str(), args.as_slice(), w.winstar) {
+        let (func, arg, output) = match (name.as_str(), args.as_slice(), w.winstar()) {
             ("row_number", [], _) => (WindowFn::RowNumber, None, T::Int64),
             ("rank", [], _) => (WindowFn::Rank, None, T::Int64),
             ("dense_rank", [], _) => (WindowFn::DenseRank, None, T::Int64),
@@ -221,21 +209,21 @@ impl AggContext<'_> {
     pub(super) fn add_window(
         &mut self,
         spec: WindowSpec,
-        node: *mut sys::Node,
+        node: Node,
         typid: Oid,
         typmod: i32,
         coll: Oid,
-    ) -> PgResult<*mut sys::Node> {
+    ) -> PgResult<Node> {
         if self.plain {
-            self.b.columns.push((Node::of(node)?, spec.output, WINDOW));
+            self.b.columns.push((node, spec.output, WINDOW));
             let id = self.b.columns.len() - 1;
             self.b.windows.push(WindowSpec { id, ..spec });
             let pos = self.b.output_pos(id);
-            return Ok(make_var(pos + 1, typid, typmod, coll)?.as_ptr());
+            return make_var(pos + 1, typid, typmod, coll);
         }
         self.windows.push(spec);
-        let var = make_var(0, typid, typmod, coll)?.as_ptr();
-        self.window_vars.push(var as *mut sys::Var);
+        let var = make_var(0, typid, typmod, coll)?;
+        self.window_vars.push(var.as_ptr() as *mut _);
         Ok(var)
     }
 
@@ -243,11 +231,11 @@ impl AggContext<'_> {
     /// the node (as for the aggregate).
     pub(super) fn window_avg(
         &mut self,
-        a: *mut sys::Node,
+        a: Node,
         partition_by: Vec<usize>,
         order_by: Vec<SortKey>,
         frame: Option<Frame>,
-    ) -> PgResult<*mut sys::Node> {
+    ) -> PgResult<Node> {
         use ColumnType as T;
         let c = self.window_column(a)?;
         let t = self.stage_type(c);
@@ -263,8 +251,7 @@ impl AggContext<'_> {
             id: 0,
             output,
         };
-        // SAFETY: makeNullConst allocates a Const in the current memory context.
-        let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
+        let null = |t| make_null_const(t, -1, 0);
         let sum =
             self.add_window(window(WindowFn::Aggregate(AggFunc::Sum), sum_ty), null(sum_pg)?, sum_pg, -1, 0)?;
         let count = self.add_window(
@@ -274,7 +261,7 @@ impl AggContext<'_> {
             -1,
             0,
         )?;
-        avg_of(sum, count, sum_pg).map(Node::as_ptr)
+        avg_of(sum, count, sum_pg)
     }
 
     /// The type of stage column `c` (see [`Self::window_column`]).
@@ -298,9 +285,9 @@ impl AggContext<'_> {
 /// compares (C-collation text by bytes, floats with NaN and -0 mapped as PostgreSQL orders them,
 /// see `logical::pg_order_key`). A RANGE bound past the key type's range reaches the partition's
 /// edge in both (PostgreSQL's in_range functions, DataFusion's checked bound arithmetic).
-pub(super) fn frame_of(wc: &sys::WindowClause, range_key: Option<ColumnType>) -> PgResult<Option<Frame>> {
-    let o = wc.frameOptions as u32;
-    if o & sys::FRAMEOPTION_NONDEFAULT == 0 {
+pub(super) fn frame_of(wc: WindowClause, range_key: Option<ColumnType>) -> PgResult<Option<Frame>> {
+    let o = wc.frame_options() as u32;
+    if o & n::FRAMEOPTION_NONDEFAULT == 0 {
         return Ok(None);
     }
     let refuse = || {
@@ -308,27 +295,23 @@ pub(super) fn frame_of(wc: &sys::WindowClause, range_key: Option<ColumnType>) ->
             "window frame (EXCLUDE, or RANGE with an offset over a key other than one integer, numeric, date or timestamp, or an interval offset with months, or days over timestamptz)",
         )
     };
-    if o & (sys::FRAMEOPTION_EXCLUDE_CURRENT_ROW
-        | sys::FRAMEOPTION_EXCLUDE_GROUP
-        | sys::FRAMEOPTION_EXCLUDE_TIES)
+    if o & (n::FRAMEOPTION_EXCLUDE_CURRENT_ROW | n::FRAMEOPTION_EXCLUDE_GROUP | n::FRAMEOPTION_EXCLUDE_TIES)
         != 0
     {
         return Err(refuse());
     }
-    let units = if o & sys::FRAMEOPTION_ROWS != 0 {
+    let units = if o & n::FRAMEOPTION_ROWS != 0 {
         FrameUnits::Rows
-    } else if o & sys::FRAMEOPTION_GROUPS != 0 {
+    } else if o & n::FRAMEOPTION_GROUPS != 0 {
         FrameUnits::Groups
     } else {
         FrameUnits::Range
     };
     // ROWS and GROUPS: a count; RANGE: the offset in the key's unscaled units (its scale for
     // numeric), within the key type's range.
-    let offset = |e: *mut sys::Node| -> PgResult<u64> {
+    let offset = |e: Option<Node>| -> PgResult<u64> {
         // The offset is coerced to the bound's type (`int8(2)`): folded first.
-        let copy = nodes::copy(e)?;
-        // SAFETY: constant folding without planner state on our copy.
-        let e = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
+        let e = e.ok_or_else(refuse)?.eval_const_expressions()?;
         let lit = const_literal(e)?.map(|(l, _)| l);
         let n: Option<u64> = match (units, range_key, lit) {
             (FrameUnits::Rows | FrameUnits::Groups, _, Some(Literal::Int64(n))) => u64::try_from(n).ok(),
@@ -373,7 +356,7 @@ pub(super) fn frame_of(wc: &sys::WindowClause, range_key: Option<ColumnType>) ->
         n.ok_or_else(refuse)
     };
     // [unbounded, current row, offset preceding, offset following] flags of one bound.
-    let bound = |flags: [u32; 4], unbounded: FrameBound, e: *mut sys::Node| -> PgResult<FrameBound> {
+    let bound = |flags: [u32; 4], unbounded: FrameBound, e: Option<Node>| -> PgResult<FrameBound> {
         let [unbounded_flag, current, preceding, following] = flags;
         Ok(if o & unbounded_flag != 0 {
             unbounded
@@ -389,23 +372,23 @@ pub(super) fn frame_of(wc: &sys::WindowClause, range_key: Option<ColumnType>) ->
     };
     let start = bound(
         [
-            sys::FRAMEOPTION_START_UNBOUNDED_PRECEDING,
-            sys::FRAMEOPTION_START_CURRENT_ROW,
-            sys::FRAMEOPTION_START_OFFSET_PRECEDING,
-            sys::FRAMEOPTION_START_OFFSET_FOLLOWING,
+            n::FRAMEOPTION_START_UNBOUNDED_PRECEDING,
+            n::FRAMEOPTION_START_CURRENT_ROW,
+            n::FRAMEOPTION_START_OFFSET_PRECEDING,
+            n::FRAMEOPTION_START_OFFSET_FOLLOWING,
         ],
         FrameBound::UnboundedPreceding,
-        wc.startOffset,
+        wc.start_offset(),
     )?;
     let end = bound(
         [
-            sys::FRAMEOPTION_END_UNBOUNDED_FOLLOWING,
-            sys::FRAMEOPTION_END_CURRENT_ROW,
-            sys::FRAMEOPTION_END_OFFSET_PRECEDING,
-            sys::FRAMEOPTION_END_OFFSET_FOLLOWING,
+            n::FRAMEOPTION_END_UNBOUNDED_FOLLOWING,
+            n::FRAMEOPTION_END_CURRENT_ROW,
+            n::FRAMEOPTION_END_OFFSET_PRECEDING,
+            n::FRAMEOPTION_END_OFFSET_FOLLOWING,
         ],
         FrameBound::UnboundedFollowing,
-        wc.endOffset,
+        wc.end_offset(),
     )?;
     Ok(Some(Frame { units, start, end }))
 }
