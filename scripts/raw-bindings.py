@@ -8,7 +8,6 @@
 import os, re, sys
 
 NOT_YET = {
-    'src/frontend/aggregate.rs',
     'src/frontend/expr.rs',
     'src/frontend/select.rs',
     'src/frontend/rewrite/decorrelate.rs',

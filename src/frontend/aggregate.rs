@@ -15,39 +15,40 @@ use super::types::{
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
-use crate::pg::error::{guard, PgResult};
-use crate::pg::node::Node;
-use crate::pg::nodes::{self, list};
-use crate::pg::sys;
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{
+    make_bool_const, make_int4_const, make_null_const, Aggref, IntoNode, Kind, Node, Query, TargetEntry, Var,
+};
+use crate::pg::nodes;
 use crate::plan::spec::{AggFunc, AggSpec, Literal, SortKey, Statistic, WindowSpec};
 
 pub(super) struct AggContext<'a> {
     pub(super) b: &'a mut Builder,
-    pub(super) key_exprs: &'a [*mut sys::Node],
+    pub(super) key_exprs: &'a [Node],
     /// The scan column of each group key (as `key_exprs`).
     pub(super) key_cols: &'a [usize],
     /// The query (its WINDOW clauses) and its select list, flattened.
-    pub(super) query: *const sys::Query,
-    pub(super) tles: &'a [*mut sys::TargetEntry],
-    pub(super) tle_exprs: &'a [*mut sys::Node],
+    pub(super) query: Query,
+    pub(super) tles: &'a [TargetEntry],
+    pub(super) tle_exprs: &'a [Node],
     /// With grouping: window functions over the groups, and the Vars standing for their
     /// results (numbered once the aggregates are known).
     pub(super) windows: Vec<WindowSpec>,
-    pub(super) window_vars: Vec<*mut sys::Var>,
+    pub(super) window_vars: Vec<Var>,
     /// No grouping: every Var becomes the scan column carrying it.
     pub(super) plain: bool,
     pub(super) aggs: Vec<AggSpec>,
     /// Per aggregate output column: the node describing it in the scan target list.
-    pub(super) agg_exprs: Vec<*mut sys::Node>,
+    pub(super) agg_exprs: Vec<Node>,
 }
 
 impl<'a> AggContext<'a> {
     /// For a select-list expression over several relations without grouping.
     pub(super) fn plain(
         b: &'a mut Builder,
-        query: *const sys::Query,
-        tles: &'a [*mut sys::TargetEntry],
-        tle_exprs: &'a [*mut sys::Node],
+        query: Query,
+        tles: &'a [TargetEntry],
+        tle_exprs: &'a [Node],
     ) -> AggContext<'a> {
         AggContext {
             b,
@@ -64,79 +65,72 @@ impl<'a> AggContext<'a> {
         }
     }
 
-    pub(super) fn mutate(&mut self, e: *mut sys::Node) -> PgResult<*mut sys::Node> {
-        let copy = nodes::copy(e)?;
-        crate::pg::walk::mutate_expr(copy, |node| self.replace(node))
+    pub(super) fn mutate(&mut self, e: impl IntoNode) -> PgResult<Node> {
+        let copy = e.into_node()?.copy()?;
+        copy.mutate(|node| self.replace(node))
     }
 
     /// Replacement for one node of a target-list/HAVING expression, or None to recurse.
-    pub(super) fn replace(&mut self, node: *mut sys::Node) -> PgResult<Option<*mut sys::Node>> {
-        if node.is_null() {
-            return Ok(None);
-        }
-        if let Some(k) = nodes::try_position(self.key_exprs, |&g| nodes::equal(g, node))? {
+    pub(super) fn replace(&mut self, node: Node) -> PgResult<Option<Node>> {
+        if let Some(k) = nodes::try_position(self.key_exprs, |&g| g.equal(node))? {
             let (typid, typmod, coll) = expr_type(node)?;
-            return Ok(Some(make_var(k + 1, typid, typmod, coll)?.as_ptr()));
+            return Ok(Some(make_var(k + 1, typid, typmod, coll)?));
         }
-        // SAFETY: `node` is a valid node of a copied expression tree.
-        unsafe {
-            match nodes::tag(node) {
-                sys::NodeTag_T_Aggref => Ok(Some(self.aggregate(node as *mut sys::Aggref)?)),
-                sys::NodeTag_T_WindowFunc => Ok(Some(self.window_func(Node::of(node)?)?.as_ptr())),
-                sys::NodeTag_T_GroupingFunc if !self.plain => {
-                    let g = &*(node as *mut sys::GroupingFunc);
-                    if g.agglevelsup != 0 {
-                        return Err(unsupported("GROUPING() of an outer query"));
-                    }
-                    let mut keys = Vec::new();
-                    for a in list::<sys::Node>(g.args) {
-                        let k = nodes::try_position(self.key_exprs, |&e| nodes::equal(e, a))?
-                            .ok_or_else(|| unsupported("GROUPING() of an expression that is not a group key"))?;
-                        keys.push(self.key_cols[k]);
-                    }
-                    let spec = AggSpec {
-                        func: AggFunc::Grouping,
-                        arg: None,
-                        distinct: false,
-                        filter: None,
-                        keys,
-                        order_by: Vec::new(),
-                        delimiter: None,
-                        output: ColumnType::Int32,
-                    };
-                    let describe = guard(|| sys::makeNullConst(catalog::INT4OID, -1, 0) as *mut sys::Node)?;
-                    let k = self.add_agg(spec, describe);
-                    Ok(Some(make_var(k, catalog::INT4OID, -1, 0)?.as_ptr()))
+        match node.kind() {
+            Kind::Aggref(a) => Ok(Some(self.aggregate(a)?)),
+            Kind::WindowFunc(_) => Ok(Some(self.window_func(node)?)),
+            Kind::GroupingFunc(g) if !self.plain => {
+                if g.agglevelsup() != 0 {
+                    return Err(unsupported("GROUPING() of an outer query"));
                 }
-                sys::NodeTag_T_Var if self.plain => {
-                    let id = self.b.column(node)?;
-                    let pos = self.b.output_pos(id);
-                    let (typid, typmod, coll) = expr_type(node)?;
-                    Ok(Some(make_var(pos + 1, typid, typmod, coll)?.as_ptr()))
+                let mut keys = Vec::new();
+                for a in g.args() {
+                    let k = nodes::try_position(self.key_exprs, |&e| e.equal(a))?
+                        .ok_or_else(|| unsupported("GROUPING() of an expression that is not a group key"))?;
+                    keys.push(self.key_cols[k]);
                 }
-                sys::NodeTag_T_Var => Err(unsupported("column that is neither grouped nor aggregated")),
-                // Subqueries run inside a relation's scan only (the node above DataFusion has no
-                // subplans).
-                sys::NodeTag_T_SubLink => Err(unsupported(
-                    "subquery over aggregates or over several tables (only in one table's conditions or select-list expressions)",
-                )),
-                _ => Ok(None),
+                let spec = AggSpec {
+                    func: AggFunc::Grouping,
+                    arg: None,
+                    distinct: false,
+                    filter: None,
+                    keys,
+                    order_by: Vec::new(),
+                    delimiter: None,
+                    output: ColumnType::Int32,
+                };
+                let describe = make_null_const(catalog::INT4OID, -1, 0)?;
+                let k = self.add_agg(spec, describe);
+                Ok(Some(make_var(k, catalog::INT4OID, -1, 0)?))
             }
+            Kind::Var(_) if self.plain => {
+                let id = self.b.column(node)?;
+                let pos = self.b.output_pos(id);
+                let (typid, typmod, coll) = expr_type(node)?;
+                Ok(Some(make_var(pos + 1, typid, typmod, coll)?))
+            }
+            Kind::Var(_) => Err(unsupported("column that is neither grouped nor aggregated")),
+            // Subqueries run inside a relation's scan only (the node above DataFusion has no
+            // subplans).
+            Kind::SubLink(_) => Err(unsupported(
+                "subquery over aggregates or over several tables (only in one table's conditions or select-list expressions)",
+            )),
+            _ => Ok(None),
         }
     }
 
     /// The column of an aggregate's argument or FILTER: a scan's, or one DataFusion computes
     /// after the joins.
-    pub(super) fn agg_column(&mut self, e: *mut sys::Node) -> PgResult<usize> {
+    pub(super) fn agg_column(&mut self, e: Node) -> PgResult<usize> {
         if (self.b.one_leaf(e)?.is_none() && expr_type(e)?.0 == catalog::NUMERICOID)
-            || self.b.df_arithmetic(e)?
+            || self.b.df_arithmetic(e.as_ptr())?
         {
             return self.b.computed_column(e);
         }
         self.b.column(e)
     }
 
-    pub(super) fn add_agg(&mut self, spec: AggSpec, describe: *mut sys::Node) -> usize {
+    pub(super) fn add_agg(&mut self, spec: AggSpec, describe: Node) -> usize {
         // The same aggregate written twice (select list and HAVING, say) is computed once.
         if let Some(i) = self.aggs.iter().position(|a| *a == spec) {
             return self.key_exprs.len() + i + 1;
@@ -146,33 +140,24 @@ impl<'a> AggContext<'a> {
         self.key_exprs.len() + self.aggs.len() // 1-based attno
     }
 
-    pub(super) fn aggregate(&mut self, a: *mut sys::Aggref) -> PgResult<*mut sys::Node> {
-        // SAFETY: `a` is an Aggref of the query.
-        let agg = unsafe { &*a };
-        if agg.agglevelsup != 0 || agg.aggkind != b'n' as i8 || !agg.aggdirectargs.is_null() {
+    pub(super) fn aggregate(&mut self, agg: Aggref) -> PgResult<Node> {
+        if agg.agglevelsup() != 0 || agg.aggkind() != b'n' || !agg.aggdirectargs().is_empty() {
             return Err(unsupported("ordered-set or outer-level aggregate"));
         }
-        if is_builtin(agg.aggfnoid) && func_name(agg.aggfnoid)? == "string_agg" {
-            return self.string_agg(a);
+        if is_builtin(agg.aggfnoid()) && func_name(agg.aggfnoid())? == "string_agg" {
+            return self.string_agg(agg);
         }
-        if !agg.aggorder.is_null() {
+        if !agg.aggorder().is_empty() {
             return Err(unsupported("ORDER BY inside an aggregate"));
         }
-        if !is_builtin(agg.aggfnoid) {
-            return Err(unsupported(format!("aggregate {}", func_name(agg.aggfnoid)?)));
+        if !is_builtin(agg.aggfnoid()) {
+            return Err(unsupported(format!("aggregate {}", func_name(agg.aggfnoid())?)));
         }
-        let name = func_name(agg.aggfnoid)?;
-        let distinct = !agg.aggdistinct.is_null();
-        let filter = if agg.aggfilter.is_null() {
-            None
-        } else {
-            Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
-        };
-        // SAFETY: an Aggref's args is a List of TargetEntry (primnodes.h).
-        let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
-        let mut arg_expr = match args.as_slice() {
-            // SAFETY: `one` is a TargetEntry of that list.
-            [one] => Some(self.filtered(unsafe { (**one).expr } as *mut sys::Node, agg.aggfilter as _)?),
+        let name = func_name(agg.aggfnoid())?;
+        let distinct = !agg.aggdistinct().is_empty();
+        let filter = agg.aggfilter().map(|f| self.agg_column(f)).transpose()?;
+        let mut arg_expr = match agg.args().as_slice() {
+            [one] => Some(self.filtered(entry_expr(*one)?, agg.aggfilter())?),
             _ => None,
         };
         // min/max of char(n) order the values without trailing blanks (bpchar's comparison):
@@ -181,9 +166,7 @@ impl<'a> AggContext<'a> {
         let padded = match (name.as_str(), arg_pg) {
             ("min" | "max", Some((catalog::BPCHAROID, typmod, coll))) if typmod >= 0 => {
                 arg_expr = arg_expr
-                    .map(|e| {
-                        make_func_coll(catalog::F_TEXT_BPCHAR, catalog::TEXTOID, &[e], coll).map(Node::as_ptr)
-                    })
+                    .map(|e| make_func_coll(catalog::F_TEXT_BPCHAR, catalog::TEXTOID, &[e], coll))
                     .transpose()?;
                 Some(typmod)
             }
@@ -193,12 +176,11 @@ impl<'a> AggContext<'a> {
             // `sum(COALESCE(x, 0))`: a CASE whose branches differ in scale.
             let e = coalesce_as_case(e)?;
             if let Some((int, smax, false)) = case_shape(e)? {
-                return self.varying_scale_sum(&name, e.as_ptr(), int, smax, filter);
+                return self.varying_scale_sum(&name, e, int, smax, filter);
             }
         }
         // count(x) of a column that is never NULL counts rows: x need not cross the boundary.
-        let star = agg.aggstar
-            || (name == "count" && !distinct && self.b.never_null(arg_expr.and_then(Node::from_ptr))?);
+        let star = agg.aggstar() || (name == "count" && !distinct && self.b.never_null(arg_expr)?);
         let arg = match arg_expr {
             Some(e) if !star => Some(self.agg_column(e)?),
             _ => None,
@@ -210,7 +192,7 @@ impl<'a> AggContext<'a> {
         if distinct && arg_ty == Some(ColumnType::Utf8View) && !eq_safe(ColumnType::Utf8View, arg_coll)? {
             return Err(unsupported("DISTINCT inside an aggregate under a nondeterministic collation"));
         }
-        let agg_node = a as *mut sys::Node;
+        let agg_node = agg.node();
         let refuse = || {
             unsupported(format!("aggregate {name}({})", arg_ty.map_or("*".to_string(), |t| format!("{t:?}"))))
         };
@@ -228,30 +210,30 @@ impl<'a> AggContext<'a> {
         match (name.as_str(), star, arg_ty) {
             ("count", true, None) => {
                 let k = self.add_agg(spec(AggFunc::CountStar, T::Int64), agg_node);
-                make_var(k, catalog::INT8OID, -1, 0).map(Node::as_ptr)
+                make_var(k, catalog::INT8OID, -1, 0)
             }
             ("count", false, Some(_)) => {
                 let k = self.add_agg(spec(AggFunc::Count, T::Int64), agg_node);
-                make_var(k, catalog::INT8OID, -1, 0).map(Node::as_ptr)
+                make_var(k, catalog::INT8OID, -1, 0)
             }
             ("sum", false, Some(T::Int16 | T::Int32)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Int64), agg_node);
-                make_var(k, catalog::INT8OID, -1, 0).map(Node::as_ptr)
+                make_var(k, catalog::INT8OID, -1, 0)
             }
             ("sum", false, Some(T::Int64)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision: 38, scale: 0 }), agg_node);
-                make_var(k, catalog::NUMERICOID, -1, 0).map(Node::as_ptr)
+                make_var(k, catalog::NUMERICOID, -1, 0)
             }
             ("sum", false, Some(T::Decimal128 { precision, scale })) => {
                 // Fewer than 2^63 < 10^19 rows of |x| < 10^precision (unscaled): the total has
                 // at most precision + 19 digits, which lets `0.5 * sum(x)` stay exact (Q20).
                 let precision = (precision + 19).min(38);
                 let k = self.add_agg(spec(AggFunc::Sum, T::Decimal128 { precision, scale }), agg_node);
-                make_var(k, catalog::NUMERICOID, -1, 0).map(Node::as_ptr)
+                make_var(k, catalog::NUMERICOID, -1, 0)
             }
             ("sum", false, Some(T::Float64)) => {
                 let k = self.add_agg(spec(AggFunc::Sum, T::Float64), agg_node);
-                make_var(k, catalog::FLOAT8OID, -1, 0).map(Node::as_ptr)
+                make_var(k, catalog::FLOAT8OID, -1, 0)
             }
             (
                 "avg",
@@ -261,15 +243,11 @@ impl<'a> AggContext<'a> {
                 // PostgreSQL's avg is its sum divided by its count (int8_avg, numeric_avg,
                 // float8_avg): DataFusion computes both, PostgreSQL divides.
                 let Some((sum_ty, sum_pg)) = avg_sum_type(t) else { return Err(refuse()) };
-                // SAFETY: makeNullConst allocates a Const in the current memory context.
-                let null_sum = guard(|| unsafe { sys::makeNullConst(sum_pg, -1, 0) as *mut sys::Node })?;
+                let null_sum = make_null_const(sum_pg, -1, 0)?;
                 let ks = self.add_agg(spec(AggFunc::Sum, sum_ty), null_sum);
-                let null_count =
-                    // SAFETY: makeNullConst allocates a Const in the current memory context.
-                    guard(|| unsafe { sys::makeNullConst(catalog::INT8OID, -1, 0) as *mut sys::Node })?;
+                let null_count = make_null_const(catalog::INT8OID, -1, 0)?;
                 let kc = self.add_agg(spec(AggFunc::Count, T::Int64), null_count);
                 avg_of(make_var(ks, sum_pg, -1, 0)?, make_var(kc, catalog::INT8OID, -1, 0)?, sum_pg)
-                    .map(Node::as_ptr)
             }
             (
                 "variance" | "var_samp" | "var_pop" | "stddev" | "stddev_samp" | "stddev_pop",
@@ -289,18 +267,14 @@ impl<'a> AggContext<'a> {
                     }
                 }
                 let stat = Statistic { sample: !name.ends_with("_pop"), sqrt: name.starts_with("stddev") };
-                // SAFETY: makeNullConst allocates a Const in the current memory context.
-                let text = guard(|| unsafe {
-                    sys::makeNullConst(catalog::TEXTOID, -1, sys::DEFAULT_COLLATION_OID) as *mut sys::Node
-                })?;
+                let text = make_null_const(catalog::TEXTOID, -1, catalog::DEFAULT_COLLATION_OID)?;
                 let k = self.add_agg(spec(AggFunc::Statistic(stat), T::Utf8View), text);
-                numeric_from_text(make_var(k, catalog::TEXTOID, -1, sys::DEFAULT_COLLATION_OID)?)
-                    .map(Node::as_ptr)
+                numeric_from_text(make_var(k, catalog::TEXTOID, -1, catalog::DEFAULT_COLLATION_OID)?)
             }
             ("bool_and" | "every" | "bool_or", false, Some(T::Boolean)) => {
                 let func = if name == "bool_or" { AggFunc::BoolOr } else { AggFunc::BoolAnd };
                 let k = self.add_agg(spec(func, T::Boolean), agg_node);
-                make_var(k, catalog::BOOLOID, -1, 0).map(Node::as_ptr)
+                make_var(k, catalog::BOOLOID, -1, 0)
             }
             ("min" | "max", false, Some(t)) => {
                 if !order_safe(t, arg_coll)? || matches!(t, T::Boolean | T::BinaryView | T::FixedSizeBinary16)
@@ -314,23 +288,15 @@ impl<'a> AggContext<'a> {
                 match padded {
                     // Back to char(n): `bpchar(value, typmod, false)` pads with blanks.
                     Some(typmod) => {
-                        // SAFETY: makeConst allocates Consts of by-value types.
-                        let (m, f) = guard(|| unsafe {
-                            (
-                                sys::makeConst(catalog::INT4OID, -1, 0, 4, typmod as sys::Datum, false, true)
-                                    as *mut sys::Node,
-                                sys::makeBoolConst(false, false),
-                            )
-                        })?;
+                        let (m, f) = (make_int4_const(typmod)?, make_bool_const(false, false)?);
                         make_func_coll(
                             catalog::F_BPCHAR_BPCHAR_INT4_BOOL,
                             catalog::BPCHAROID,
-                            &[v, Node::of(m)?, Node::of(f)?],
+                            &[v, m, f],
                             coll,
                         )
-                        .map(Node::as_ptr)
                     }
-                    None => Ok(v.as_ptr()),
+                    None => Ok(v),
                 }
             }
             _ => Err(refuse()),
@@ -341,41 +307,32 @@ impl<'a> AggContext<'a> {
 impl AggContext<'_> {
     /// `string_agg(text, delimiter ORDER BY ...)` with a constant delimiter. Without ORDER BY
     /// the order of the values is whatever PostgreSQL's plan reads: refused.
-    pub(super) fn string_agg(&mut self, a: *mut sys::Aggref) -> PgResult<*mut sys::Node> {
-        // SAFETY: an Aggref of the query: args are TargetEntries, aggorder SortGroupClauses
-        // over them.
-        let agg = unsafe { &*a };
-        // SAFETY: args is a List of TargetEntry.
-        let args: Vec<*mut sys::TargetEntry> = unsafe { list(agg.args) };
-        let visible: Vec<*mut sys::Node> = args
-            .iter()
-            // SAFETY: `t` is a TargetEntry of the Aggref's args.
-            .filter(|&&t| unsafe { !(*t).resjunk })
-            // SAFETY: `t` is a TargetEntry of the Aggref's args.
-            .map(|&t| unsafe { (*t).expr } as *mut sys::Node)
-            .collect();
+    pub(super) fn string_agg(&mut self, agg: Aggref) -> PgResult<Node> {
+        let args = agg.args();
+        let visible =
+            args.iter().filter(|t| !t.resjunk()).map(|&t| entry_expr(t)).collect::<PgResult<Vec<_>>>()?;
         let [x, delimiter] = visible.as_slice() else { return Err(unsupported("string_agg")) };
         let (xt, _, coll) = expr_type(*x)?;
-        if xt != catalog::TEXTOID || !agg.aggdistinct.is_null() {
+        if xt != catalog::TEXTOID || !agg.aggdistinct().is_empty() {
             return Err(unsupported("string_agg other than of text, without DISTINCT"));
         }
         let delimiter = match const_literal(*delimiter)? {
             Some((Literal::Utf8(d), _)) => d,
             _ => return Err(unsupported("string_agg with a delimiter that is not a constant")),
         };
-        if agg.aggorder.is_null() {
+        if agg.aggorder().is_empty() {
             return Err(unsupported("string_agg without ORDER BY (its order would be the plan's)"));
         }
         let mut order_by = Vec::new();
-        // SAFETY: aggorder is a List of SortGroupClause.
-        for sgc in unsafe { list::<sys::SortGroupClause>(agg.aggorder) } {
-            // SAFETY: `sgc` refers to an entry of the Aggref's args (its tleSortGroupRef).
-            let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, agg.args) })?;
-            // SAFETY: get_sortgroupclause_tle returned a TargetEntry of args.
-            let e = self.filtered(unsafe { (*tle).expr } as *mut sys::Node, agg.aggfilter as _)?;
+        for sgc in agg.aggorder() {
+            // The entry of the Aggref's args it refers to (`get_sortgroupclause_tle`).
+            let tle = args
+                .iter()
+                .find(|t| t.ressortgroupref() == sgc.tle_sort_group_ref())
+                .ok_or_else(|| PgError::internal("string_agg ORDER BY entry"))?;
+            let e = self.filtered(entry_expr(*tle)?, agg.aggfilter())?;
             let column = self.agg_column(e)?;
-            // SAFETY: `sgc` is a SortGroupClause of aggorder.
-            let (sortop, nulls_first) = unsafe { ((*sgc).sortop, (*sgc).nulls_first) };
+            let (sortop, nulls_first) = (sgc.sortop(), sgc.nulls_first());
             let op = op_name(sortop)?;
             let (etyp, _, ecoll) = expr_type(e)?;
             if !is_builtin(sortop)
@@ -391,12 +348,8 @@ impl AggContext<'_> {
                 blank_padded: etyp == catalog::BPCHAROID,
             });
         }
-        let filter = if agg.aggfilter.is_null() {
-            None
-        } else {
-            Some(self.agg_column(agg.aggfilter as *mut sys::Node)?)
-        };
-        let x = self.filtered(*x, agg.aggfilter as _)?;
+        let filter = agg.aggfilter().map(|f| self.agg_column(f)).transpose()?;
+        let x = self.filtered(*x, agg.aggfilter())?;
         let spec = AggSpec {
             func: AggFunc::StringAgg,
             arg: Some(self.agg_column(x)?),
@@ -407,8 +360,8 @@ impl AggContext<'_> {
             delimiter: Some(delimiter),
             output: ColumnType::Utf8View,
         };
-        let k = self.add_agg(spec, a as *mut sys::Node);
-        make_var(k, catalog::TEXTOID, -1, coll).map(Node::as_ptr)
+        let k = self.add_agg(spec, agg.node());
+        make_var(k, catalog::TEXTOID, -1, coll)
     }
 
     /// An aggregate's argument `e` under `FILTER (WHERE filter)` (`filter` null: none).
@@ -416,11 +369,12 @@ impl AggContext<'_> {
     /// columns for every row: an argument that could fail ([`placement::may_fail`]: `sum(a / b) FILTER
     /// (WHERE b <> 0)`) becomes `CASE WHEN filter THEN e END`, the same value wherever the
     /// FILTER passes, when one relation's scan computes both; otherwise it is refused.
-    pub(super) fn filtered(&mut self, e: *mut sys::Node, filter: *mut sys::Node) -> PgResult<*mut sys::Node> {
-        if filter.is_null() || !placement::may_fail(&probe::shape(Node::of(e)?)?) {
+    pub(super) fn filtered(&mut self, e: Node, filter: Option<Node>) -> PgResult<Node> {
+        let Some(filter) = filter else { return Ok(e) };
+        if !placement::may_fail(&probe::shape(e)?) {
             return Ok(e);
         }
-        let in_scan = |b: &Builder, x: *mut sys::Node| -> PgResult<Option<usize>> {
+        let in_scan = |b: &Builder, x: Node| -> PgResult<Option<usize>> {
             match b.one_leaf(x)? {
                 Some(leaf) if b.leaves[leaf].sub.is_none() && b.computable_in_scan(x, leaf)? => {
                     Ok(Some(leaf))
@@ -428,8 +382,7 @@ impl AggContext<'_> {
                 _ => Ok(None),
             }
         };
-        // SAFETY: pull_varnos over a valid expression of this query level.
-        let filter_leaf = match guard(|| unsafe { sys::pgf_expr_varno(filter) })? {
+        let filter_leaf = match filter.varno()? {
             0 => in_scan(self.b, e)?,
             _ => in_scan(self.b, filter)?,
         };
@@ -439,9 +392,8 @@ impl AggContext<'_> {
             ));
         }
         let (typid, typmod, coll) = expr_type(e)?;
-        // SAFETY: makeNullConst allocates a Const.
-        let null = guard(|| unsafe { sys::makeNullConst(typid, typmod, coll) })? as *mut sys::Node;
-        make_case(typid, coll, &[(filter, e)], null).map(Node::as_ptr)
+        let null = make_null_const(typid, typmod, coll)?;
+        make_case(typid, coll, &[(filter, e)], null)
     }
 
     /// `sum`/`avg` of a numeric CASE with branches of different scales: DataFusion sums the
@@ -451,12 +403,12 @@ impl AggContext<'_> {
     pub(super) fn varying_scale_sum(
         &mut self,
         name: &str,
-        e: *mut sys::Node,
+        e: Node,
         int: u32,
         smax: u32,
         filter: Option<usize>,
-    ) -> PgResult<*mut sys::Node> {
-        let (value, scale) = self.b.varying_scale(e, int, smax)?;
+    ) -> PgResult<Node> {
+        let (value, scale) = self.b.varying_scale(e.as_ptr(), int, smax)?;
         let agg = |func, arg, output| AggSpec {
             func,
             arg: Some(arg),
@@ -467,8 +419,7 @@ impl AggContext<'_> {
             delimiter: None,
             output,
         };
-        // SAFETY: makeNullConst allocates a Const in the current memory context.
-        let null = |t| guard(|| unsafe { sys::makeNullConst(t, -1, 0) as *mut sys::Node });
+        let null = |t| make_null_const(t, -1, 0);
         let sum_ty = ColumnType::Decimal128 { precision: 38, scale: smax as i8 };
         let ks = self.add_agg(agg(AggFunc::Sum, value, sum_ty), null(catalog::NUMERICOID)?);
         let km = self.add_agg(agg(AggFunc::Max, scale, ColumnType::Int32), null(catalog::INT4OID)?);
@@ -476,11 +427,16 @@ impl AggContext<'_> {
         let dscale = make_var(km, catalog::INT4OID, -1, 0)?;
         let sum = make_func(catalog::F_ROUND_NUMERIC_INT4, catalog::NUMERICOID, &[sum, dscale])?;
         if name == "sum" {
-            return Ok(sum.as_ptr());
+            return Ok(sum);
         }
         let kc = self.add_agg(agg(AggFunc::Count, value, ColumnType::Int64), null(catalog::INT8OID)?);
         let count = make_var(kc, catalog::INT8OID, -1, 0)?;
         let countn = make_func(catalog::F_NUMERIC_INT8, catalog::NUMERICOID, &[count])?;
-        make_func(catalog::F_NUMERIC_DIV, catalog::NUMERICOID, &[sum, countn]).map(Node::as_ptr)
+        make_func(catalog::F_NUMERIC_DIV, catalog::NUMERICOID, &[sum, countn])
     }
+}
+
+/// The expression of a target entry (an aggregate's argument).
+fn entry_expr(t: TargetEntry) -> PgResult<Node> {
+    t.expr().ok_or_else(|| PgError::internal("target entry without an expression"))
 }

@@ -19,7 +19,7 @@ use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::{query_view, rte_view, List, Node, TargetEntry};
+use crate::pg::node::{make_null_const, query_view, rte_view, List, Node, TargetEntry};
 use crate::pg::nodes::{self, cstr, list};
 use crate::pg::sys;
 use crate::pg::walk::{self, Visit};
@@ -144,6 +144,11 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         .iter()
         .map(|&t| flatten(unsafe { (*t).expr } as *mut sys::Node))
         .collect::<PgResult<Vec<_>>>()?;
+    let tle_views = tles
+        .iter()
+        .map(|&t| Node::of(t)?.as_target_entry().ok_or_else(|| PgError::internal("select-list entry")))
+        .collect::<PgResult<Vec<_>>>()?;
+    let tle_expr_nodes = tle_exprs.iter().map(|&e| Node::of(e)).collect::<PgResult<Vec<_>>>()?;
     let grouped =
         q.hasAggs || !q.groupClause.is_null() || !q.groupingSets.is_null() || !q.havingQual.is_null();
 
@@ -173,8 +178,8 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                 tle_cols.push(Some(b.output_pos(id)));
                 tle_nodes.push(std::ptr::null_mut());
             } else {
-                let mut ctx = AggContext::plain(&mut b, q, &tles, &tle_exprs);
-                let node = ctx.mutate(e)?;
+                let mut ctx = AggContext::plain(&mut b, query_view(query)?, &tle_views, &tle_expr_nodes);
+                let node = ctx.mutate(e)?.as_ptr();
                 // A window function's result is an output column itself (ORDER BY may use it).
                 match index_var(node) {
                     Some(pos) => {
@@ -341,13 +346,14 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                 }
             }
         }
+        let key_nodes = key_exprs.iter().map(|&e| Node::of(e)).collect::<PgResult<Vec<_>>>()?;
         let mut ctx = AggContext {
             b: &mut b,
-            key_exprs: &key_exprs,
+            key_exprs: &key_nodes,
             key_cols: &keys,
-            query: q,
-            tles: &tles,
-            tle_exprs: &tle_exprs,
+            query: query_view(query)?,
+            tles: &tle_views,
+            tle_exprs: &tle_expr_nodes,
             windows: Vec::new(),
             window_vars: Vec::new(),
             plain: false,
@@ -356,9 +362,10 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         };
         let mut mutated = Vec::new();
         for &e in &tle_exprs {
-            mutated.push(ctx.mutate(e)?);
+            mutated.push(ctx.mutate(e)?.as_ptr());
         }
-        let having_pg = if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)? };
+        let having_pg =
+            if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)?.as_ptr() };
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
         // DataFusion sorts one aggregation's input once: one ORDER BY for all ordered aggregates.
@@ -374,13 +381,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         let base = keys.len() + aggs.len();
         let mut window_describe = Vec::new();
         for (i, &v) in window_vars.iter().enumerate() {
-            // SAFETY: Vars made by `AggContext::window_func`, ours to renumber.
-            let (typid, coll) = unsafe {
-                (*v).varattno = (base + i + 1) as i16;
-                ((*v).vartype, (*v).varcollid)
-            };
-            // SAFETY: `v` is one of our Vars; makeNullConst allocates.
-            window_describe.push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
+            // Vars made by `AggContext::window_func`, ours to renumber.
+            v.set_varattno((base + i + 1) as i16);
+            window_describe.push(make_null_const(v.vartype(), -1, v.varcollid())?.as_ptr());
         }
         let grouping = Grouping { keys: keys.clone(), aggs, sets };
         stage_types = keys
@@ -391,7 +394,11 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             .collect();
         b.windows = windows;
         output = (0..stage_types.len()).collect();
-        scan_tlist_exprs = describe.into_iter().chain(agg_exprs).chain(window_describe).collect();
+        scan_tlist_exprs = describe
+            .into_iter()
+            .chain(agg_exprs.into_iter().map(Node::as_ptr))
+            .chain(window_describe)
+            .collect();
         // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
         // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
         if !having_pg.is_null() {

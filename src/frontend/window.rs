@@ -12,9 +12,7 @@ use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult};
-use crate::pg::node::{
-    self as n, make_null_const, query_view, IntoNode, Kind, Node, SortGroupClause, WindowClause,
-};
+use crate::pg::node::{self as n, make_null_const, IntoNode, Kind, Node, SortGroupClause, WindowClause};
 use crate::plan::spec::{AggFunc, Frame, FrameBound, FrameUnits, Literal, SortKey, WindowFn, WindowSpec};
 
 impl AggContext<'_> {
@@ -25,7 +23,7 @@ impl AggContext<'_> {
         if self.plain {
             return self.b.column(e);
         }
-        let m = self.mutate(e.as_ptr())?;
+        let m = self.mutate(e)?;
         index_var(m)
             .ok_or_else(|| unsupported("window function over an expression of aggregates or group keys"))
     }
@@ -33,13 +31,13 @@ impl AggContext<'_> {
     /// The flattened expression of the select-list entry a WINDOW clause's PARTITION BY or
     /// ORDER BY item names.
     pub(super) fn clause_expr(&self, sgc: SortGroupClause) -> PgResult<Node> {
-        let tle = query_view(self.query as *mut _)?.sort_group_tle(sgc)?;
+        let tle = self.query.sort_group_tle(sgc)?;
         let i = self
             .tles
             .iter()
-            .position(|&t| t == tle.as_ptr())
+            .position(|&t| t == tle)
             .ok_or_else(|| PgError::internal("window clause entry"))?;
-        Node::of(self.tle_exprs[i])
+        Ok(self.tle_exprs[i])
     }
 
     /// A window function (DataFusion's, over the stage); the Var standing for its result.
@@ -52,7 +50,8 @@ impl AggContext<'_> {
         if w.aggfilter().is_some() {
             return Err(unsupported("FILTER in a window function"));
         }
-        let wc = query_view(self.query as *mut _)?
+        let wc = self
+            .query
             .window_clause()
             .into_iter()
             .find(|c| c.winref() == w.winref())
@@ -223,7 +222,7 @@ impl AggContext<'_> {
         }
         self.windows.push(spec);
         let var = make_var(0, typid, typmod, coll)?;
-        self.window_vars.push(var.as_ptr() as *mut _);
+        self.window_vars.push(var.as_var().ok_or_else(|| PgError::internal("a new Var"))?);
         Ok(var)
     }
 

@@ -4,6 +4,9 @@
 
 pub use super::sys::Oid;
 
+/// The database's default collation (`DEFAULT_COLLATION_OID`).
+pub use super::sys::DEFAULT_COLLATION_OID;
+
 /// Objects with OIDs below this were created by initdb (`FirstGenbkiObjectId`).
 pub use super::sys::FirstGenbkiObjectId;
 

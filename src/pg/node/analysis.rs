@@ -215,3 +215,15 @@ pub fn make_func_expr(funcid: Oid, rettype: Oid, args: &[Node], coll: Oid) -> Pg
     })?;
     Node::of(f)
 }
+
+/// A non-NULL `int4` constant.
+pub fn make_int4_const(v: i32) -> PgResult<Node> {
+    // SAFETY: makeConst allocates a Const of a by-value type.
+    Node::of(guard(|| unsafe { sys::makeConst(sys::INT4OID, -1, 0, 4, v as sys::Datum, false, true) })?)
+}
+
+/// A `boolean` constant (`makeBoolConst`).
+pub fn make_bool_const(v: bool, isnull: bool) -> PgResult<Node> {
+    // SAFETY: makeBoolConst allocates a Const.
+    Node::of(guard(|| unsafe { sys::makeBoolConst(v, isnull) })?)
+}

@@ -20,6 +20,21 @@ impl Var {
     pub fn is_index_var(self) -> bool {
         self.raw().varno == sys::INDEX_VAR
     }
+
+    /// Renumbers a Var this planning call made (a scan-tuple column whose position is known
+    /// only later).
+    pub fn set_varattno(self, attno: i16) {
+        // SAFETY: a node of a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).varattno = attno };
+    }
+}
+
+view! {
+    /// `GROUPING(args)`.
+    GroupingFunc(GroupingFunc) {
+        value agglevelsup: u32 = agglevelsup;
+        nodes args = args;
+    }
 }
 
 view! {
