@@ -23,32 +23,31 @@ impl Node {
         guard(|| unsafe { sys::pgf_expr_varno(e) })
     }
 
+    /// One of PostgreSQL's yes/no walks of an expression tree, under `guard`.
+    fn ask(self, walk: unsafe extern "C" fn(*mut sys::Node) -> bool) -> PgResult<bool> {
+        let e = self.as_ptr();
+        // SAFETY: `walk` is one of the tree walks below, over a valid expression tree.
+        guard(|| unsafe { walk(e) })
+    }
+
     /// `contain_volatile_functions`.
     pub fn contains_volatile_functions(self) -> PgResult<bool> {
-        let e = self.as_ptr();
-        // SAFETY: a walk of a valid expression tree.
-        guard(|| unsafe { sys::contain_volatile_functions(e) })
+        self.ask(sys::contain_volatile_functions)
     }
 
     /// `contain_nonstrict_functions`.
     pub fn contains_nonstrict_functions(self) -> PgResult<bool> {
-        let e = self.as_ptr();
-        // SAFETY: a walk of a valid expression tree.
-        guard(|| unsafe { sys::contain_nonstrict_functions(e) })
+        self.ask(sys::contain_nonstrict_functions)
     }
 
     /// `contain_window_function`.
     pub fn contains_window_function(self) -> PgResult<bool> {
-        let e = self.as_ptr();
-        // SAFETY: a walk of a valid expression tree.
-        guard(|| unsafe { sys::contain_window_function(e) })
+        self.ask(sys::contain_window_function)
     }
 
     /// `checkExprHasSubLink`.
     pub fn has_sub_link(self) -> PgResult<bool> {
-        let e = self.as_ptr();
-        // SAFETY: a walk of a valid expression tree.
-        guard(|| unsafe { sys::checkExprHasSubLink(e) })
+        self.ask(sys::checkExprHasSubLink)
     }
 
     /// `contain_vars_of_level(node, levelsup)`.
