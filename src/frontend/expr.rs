@@ -423,8 +423,7 @@ impl Builder {
         }
         let mut branches = Vec::new();
         let mut scales = Vec::new();
-        // SAFETY: the CASE's WHEN list.
-        // Only the first condition is always evaluated (see `scan_part`).
+        // SAFETY: the CASE's WHEN list. Only the first condition is always evaluated (see `scan_part`).
         for (k, w) in unsafe { list::<sys::CaseWhen>(c.args) }.into_iter().enumerate() {
             // SAFETY: a CaseExpr's args is a List of CaseWhen.
             let (cond, res) = unsafe { ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node) };

@@ -139,9 +139,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
     let join_filter = and_all(join_terms);
     // SAFETY: targetList is a List of TargetEntry.
     let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
-    // SAFETY: TargetEntries of the query.
     let tle_exprs = tles
         .iter()
+        // SAFETY: `t` is a TargetEntry of the query's target list.
         .map(|&t| flatten(unsafe { (*t).expr } as *mut sys::Node))
         .collect::<PgResult<Vec<_>>>()?;
     let tle_views = tles
@@ -290,8 +290,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         let mut sets = None;
         if !q.groupingSets.is_null() {
             let (gs, distinct_sets) = (q.groupingSets, q.groupDistinct);
-            // SAFETY: the query's grouping sets; returns a list of integer lists (NIL when there
-            // would be more than the limit).
+            // SAFETY: the query's grouping sets; returns a list of integer lists (NIL when there would be more than the limit).
             let expanded = guard(|| unsafe { sys::expand_grouping_sets(gs, distinct_sets, 4096) })?;
             if expanded.is_null() {
                 return Err(unsupported("more than 4096 grouping sets"));

@@ -202,8 +202,7 @@ impl ParallelScan {
             let corrupt = |_| PgError::internal("corrupt parallel scan space");
             for w in 0..self.launched as usize {
                 let usage = space.usage(w).map_err(corrupt)?;
-                // SAFETY: the worker's usage report, written by pgf_usage_end before it exited
-                // (zeroes for one that never ran).
+                // SAFETY: the worker's usage report, written by pgf_usage_end before it exited (zeroes for one that never ran).
                 guard(|| unsafe { sys::pgf_usage_add(usage as *mut std::ffi::c_char) })?;
                 let slots = space.header().instr_slots as i32;
                 for (k, qd) in leader.iter().enumerate() {
@@ -211,8 +210,7 @@ impl ParallelScan {
                         continue;
                     };
                     let qd = *qd;
-                    // SAFETY: the leader's started QueryDesc of the same plan; the area holds
-                    // `slots` Instrumentation structs the worker wrote (zeroes: nothing added).
+                    // SAFETY: the leader's started QueryDesc of the same plan; the area holds `slots` Instrumentation structs the worker wrote (zeroes: nothing added).
                     guard(|| unsafe { sys::pgf_instr_import(qd, area as *mut std::ffi::c_char, slots) })?;
                 }
             }
@@ -292,10 +290,10 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
         {
             return Err(PgError::internal("corrupt leaf plan"));
         }
-        producers.push(Producer::start_chunked(
+        producers.push(Producer::start(
             session,
             worker,
-            chunks(l.ranges),
+            Some(chunks(l.ranges)),
             plan,
             types,
             l.pg_types,
@@ -325,8 +323,7 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
     for (p, &leaf) in producers.iter_mut().zip(&leaves) {
         if let Some(area) = view.instrumentation(worker_number as usize, leaf).map_err(corrupt)? {
             let qd = p.query_desc();
-            // SAFETY: this producer's started plan; the area is this worker's own report of
-            // `slots` Instrumentation structs, read by the leader only after this process exited.
+            // SAFETY: this producer's started plan; the area is this worker's own report of `slots` Instrumentation structs, read by the leader only after this process exited.
             guard(|| unsafe { sys::pgf_instr_export(qd, area as *mut std::ffi::c_char, slots) })?;
         }
         p.finish()?;

@@ -48,8 +48,7 @@ type WalkerFn = unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool;
 type MutatorFn = unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> *mut sys::Node;
 
 fn walker() -> unsafe extern "C" fn() -> bool {
-    // SAFETY: PostgreSQL 15 declares walkers as `bool (*)()` and calls them as
-    // `walker(node, context)`: the ABI of this function's true signature.
+    // SAFETY: PostgreSQL 15 declares walkers as `bool (*)()` and calls them as `walker(node, context)`: the ABI of this function's true signature.
     unsafe { std::mem::transmute::<WalkerFn, unsafe extern "C" fn() -> bool>(walk_cb) }
 }
 
@@ -63,9 +62,7 @@ unsafe extern "C" fn walk_cb(node: *mut sys::Node, ctx: *mut c_void) -> bool {
         return false;
     }
     let w = ctx as *mut Walk;
-    // SAFETY: `ctx` is the Walk of the running walk, handed back unchanged by PostgreSQL's
-    // walkers; no other reference to it is live while this callback runs (the closure returns
-    // before any nested callback).
+    // SAFETY: `ctx` is the Walk of the running walk, handed back unchanged by PostgreSQL's walkers; no other reference to it is live while this callback runs (the closure returns before any nested callback).
     let visited = unsafe {
         if (*w).error.is_some() {
             return true;

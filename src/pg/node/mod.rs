@@ -138,8 +138,7 @@ impl Node {
 
     /// copyObject(node).
     pub fn copy(self) -> PgResult<Node> {
-        let p = nodes::copy(self.as_ptr())?;
-        Ok(Node::from_ptr(p).expect("copyObject of a node is a node"))
+        Node::of(nodes::copy(self.as_ptr())?)
     }
 
     /// equal(a, b).
@@ -310,8 +309,7 @@ macro_rules! view {
             )*
             $(
                 pub fn $snset(self, node: Option<$crate::pg::node::Node>) {
-                    // SAFETY: setters are used only on trees this planning call owns (module
-                    // rules); no reference from `raw` is held across a setter.
+                    // SAFETY: setters are used only on trees this planning call owns (module rules); no reference from `raw` is held across a setter.
                     unsafe {
                         (*self.raw_mut()).$snfield =
                             node.map_or(std::ptr::null_mut(), |n| n.as_ptr() as _);

@@ -311,8 +311,7 @@ impl RangeTblEntry {
     pub fn inline_cte(self, query: Query) -> PgResult<()> {
         let name = self.ctename();
         let r = self.raw_mut();
-        // SAFETY: an entry of a tree this planning call owns (module rules); every entry of
-        // an analyzed query has its eref; makeAlias copies the name.
+        // SAFETY: an entry of a tree this planning call owns (module rules); every entry of an analyzed query has its eref; makeAlias copies the name.
         unsafe {
             let colnames = nodes::copy((*(*r).eref).colnames)?;
             if (*r).alias.is_null() {

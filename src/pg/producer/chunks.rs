@@ -28,8 +28,7 @@ impl Chunks {
 
     /// The next block range; None when every block is claimed.
     pub(super) fn claim(&self) -> Option<BlockRange> {
-        // SAFETY: `next` points into the parallel context's DSM segment, mapped while any
-        // producer of the scan runs.
+        // SAFETY: `next` points into the parallel context's DSM segment, mapped while any producer of the scan runs.
         let next = unsafe { &*self.next };
         let mut lo = next.load(Ordering::SeqCst);
         let hi = loop {

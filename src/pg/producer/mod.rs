@@ -88,39 +88,25 @@ pub struct ExecEnv {
 const WAKE_EVERY_PAGES: u32 = 4;
 
 impl Producer {
-    /// Start the leaf's `plan` over the whole relation.
+    /// Start the leaf's `plan` on `session` (the leader's own slot, or one it claimed for a
+    /// parallel worker and the worker attached to): one executor start. Without `chunks` it
+    /// reads the whole relation; with them, per block range a rescan with the range as heap
+    /// scan limits, ending at once when every range is taken already.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         session: ScanSession,
         worker: Wakeup,
+        chunks: Option<Chunks>,
         plan: *mut sys::PlannedStmt,
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
         env: &ExecEnv,
         producers: usize,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, None, types, pg_types, producers)?;
+        let chunked = chunks.is_some();
+        let mut p = Producer::new(session, worker, chunks, types, pg_types, producers)?;
         p.open(plan, env)?;
-        Ok(p)
-    }
-
-    /// A producer of block ranges of `chunks` on `session` (the leader's own, or a slot it
-    /// claimed for a parallel worker and the worker attached to): one executor start of the
-    /// leaf's `plan`, then per range a rescan with the range as heap scan limits. Ends at once
-    /// when every range is taken already.
-    #[allow(clippy::too_many_arguments)]
-    pub fn start_chunked(
-        session: ScanSession,
-        worker: Wakeup,
-        chunks: Chunks,
-        plan: *mut sys::PlannedStmt,
-        types: Vec<ColumnType>,
-        pg_types: Vec<sys::Oid>,
-        env: &ExecEnv,
-        producers: usize,
-    ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, Some(chunks), types, pg_types, producers)?;
-        p.open(plan, env)?;
-        if !p.next_range()? {
+        if chunked && !p.next_range()? {
             p.exhausted = true;
         }
         Ok(p)
@@ -200,8 +186,7 @@ impl Producer {
         let Some(range) = self.chunks.as_ref().and_then(|c| c.claim()) else { return Ok(false) };
         let qd = self.qd;
         if std::mem::replace(&mut self.ranged, true) {
-            // SAFETY: the started QueryDesc; its executor is not running (between ExecutorRun
-            // calls), as ExecReScan requires.
+            // SAFETY: the started QueryDesc; its executor is not running (between ExecutorRun calls), as ExecReScan requires.
             guard(|| unsafe { sys::pgf_query_rescan(qd) })?;
         }
         let block = |b: u64| sys::BlockNumber::try_from(b).unwrap_or(sys::BlockNumber::MAX - 1);
@@ -224,9 +209,7 @@ impl Producer {
         let ncols = self.state.types.len();
         let state_ptr: *mut ProducerState = &mut *self.state;
         let env = *env;
-        // SAFETY: allocations in the query's memory context (lives until the executor ends);
-        // CreateQueryDesc keeps the snapshot, which the statement holds registered while it
-        // runs. The executor start checks the leaf's permissions as PostgreSQL's own plan would.
+        // SAFETY: allocations in the query's memory context (lives until the executor ends); CreateQueryDesc keeps the snapshot, which the statement holds registered while it runs. The executor start checks the leaf's permissions as PostgreSQL's own plan would.
         let qd = guard(|| unsafe {
             let old = sys::CurrentMemoryContext;
             sys::CurrentMemoryContext = env.memory;

@@ -131,9 +131,7 @@ impl ProducerState {
     pub(super) fn open_block(&mut self, desc: PageDescriptor, capacity: usize, started: Instant) -> bool {
         let pool = self.seg.pool();
         let Ok(ptr) = pool.page_ptr(desc) else { return false };
-        // SAFETY: we hold the lease; the page is `page_size` bytes inside the segment and nobody
-        // else touches it until we send its descriptor. `types` lives in a Box that is dropped
-        // after `block` (field order), so the 'static borrows never dangle while used.
+        // SAFETY: we hold the lease; the page is `page_size` bytes inside the segment and nobody else touches it until we send its descriptor. `types` lives in a Box that is dropped after `block` (field order), so the 'static borrows never dangle while used.
         let (page, types) = unsafe {
             (
                 std::slice::from_raw_parts_mut(ptr, pool.page_size()),

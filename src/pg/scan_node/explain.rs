@@ -44,8 +44,7 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
             }
             let ptrs: Vec<*const std::ffi::c_char> = rendered.iter().map(|c| c.as_ptr()).collect();
             let ptrs = &ptrs;
-            // SAFETY: es->str is the output buffer; the indent mirrors PostgreSQL's text format.
-            // The closure only borrows; the strings outlive it.
+            // SAFETY: es->str is the output buffer; the indent mirrors PostgreSQL's text format. The closure only borrows; the strings outlive it.
             guard(|| unsafe {
                 for p in ptrs {
                     sys::appendStringInfoSpaces((*es).str_, (*es).indent * 2);
@@ -81,8 +80,7 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
             }
         })
     };
-    // SAFETY: reading the ExplainState's flags; the run state is set by begin (NULL for EXPLAIN
-    // without ANALYZE) and still alive: EXPLAIN prints before ExecutorEnd.
+    // SAFETY: reading the ExplainState's flags; the run state is set by begin (NULL for EXPLAIN without ANALYZE) and still alive: EXPLAIN prints before ExecutorEnd.
     let (verbose, analyze, run) = unsafe {
         let run = sys::pgf_scan_state_get(node) as *const Run;
         ((*es).verbose, (*es).analyze, run.as_ref())
@@ -140,10 +138,7 @@ fn leaf_plan_text(
     plan: *mut sys::PlannedStmt,
     qd: Option<*mut sys::QueryDesc>,
 ) -> PgResult<String> {
-    // SAFETY: a fresh ExplainState in the current (EXPLAIN's) memory context; the flags are
-    // copied from EXPLAIN's own. Without a started QueryDesc, ExplainOnePlan starts the plan
-    // with EXEC_FLAG_EXPLAIN_ONLY and prints it (it checks permissions like EXPLAIN does); with
-    // one, ExplainPrintPlan prints its instrumented state.
+    // SAFETY: a fresh ExplainState in the current (EXPLAIN's) memory context; the flags are copied from EXPLAIN's own. Without a started QueryDesc, ExplainOnePlan starts the plan with EXEC_FLAG_EXPLAIN_ONLY and prints it (it checks permissions like EXPLAIN does); with one, ExplainPrintPlan prints its instrumented state.
     let text = guard(|| unsafe {
         let outer = &*es;
         let e = sys::NewExplainState();

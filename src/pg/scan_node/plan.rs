@@ -58,8 +58,7 @@ pub(super) struct LeafPrivate {
 /// The private list of a PgFusionScan plan node.
 pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
     let corrupt = || PgError::internal("corrupt PgFusionScan private data");
-    // SAFETY: the state node's plan is our CustomScan; custom_private is the list
-    // `planned_stmt` built: String nodes but for the leaves' PlannedStmts (or empty Strings).
+    // SAFETY: the state node's plan is our CustomScan; custom_private is the list `planned_stmt` built: String nodes but for the leaves' PlannedStmts (or empty Strings).
     let items: Vec<*mut sys::Node> = unsafe {
         let plan = (*node).ss.ps.plan as *mut sys::CustomScan;
         list::<sys::Node>((*plan).custom_private)

@@ -144,15 +144,13 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         out_pg,
         rows: 0,
         canceled: false,
-        // SAFETY: the executor state of the statement (the node's own `instrument` is only set
-        // after BeginCustomScan returns).
+        // SAFETY: the executor state of the statement (the node's own `instrument` is only set after BeginCustomScan returns).
         analyze: unsafe { (*estate).es_instrument != 0 },
         producers_started: 0,
         executed_plan: None,
         callback: std::ptr::null_mut(),
     }));
-    // SAFETY: the callback lives in the executor's memory context and runs when it is reset or
-    // deleted (end of query, or abort).
+    // SAFETY: the callback lives in the executor's memory context and runs when it is reset or deleted (end of query, or abort).
     unsafe {
         let cxt = (*estate).es_query_cxt;
         let cb = guard(|| {
@@ -387,19 +385,8 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         let at = pool_leaves.iter().position(|&j| j == i);
         let chunks = at.and_then(|k| run.parallel.as_ref()?.chunks(k));
         let (types, pg_types) = (leaf.types.clone(), leaf.pg_types.clone());
-        let producer = match chunks {
-            Some(chunks) => Producer::start_chunked(
-                own,
-                control.worker(),
-                chunks,
-                plan,
-                types,
-                pg_types,
-                &env,
-                producers,
-            )?,
-            None => Producer::start(own, control.worker(), plan, types, pg_types, &env, producers)?,
-        };
+        let producer =
+            Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env, producers)?;
         let mut slots = vec![producer.slot_ref()];
         run.leaf_queries.push(Some(run.producers.len()));
         run.producers.push(producer);
@@ -608,8 +595,7 @@ fn import(control: &ControlSession, p: PageRef, types: &[ColumnType]) -> PgResul
     })?;
     seg.metrics().inc(Metric::ResultPagesReadTotal);
     let ptr = pool.page_ptr(desc).map_err(|_| PgError::internal("result page vanished"))?;
-    // SAFETY: the page is ours (transferred above) until we release it after its last row; the
-    // Buffer does not free it (the owner is a unit value) and does not outlive the ResultBlock.
+    // SAFETY: the page is ours (transferred above) until we release it after its last row; the Buffer does not free it (the owner is a unit value) and does not outlive the ResultBlock.
     let page = unsafe {
         Buffer::from_custom_allocation(
             std::ptr::NonNull::new(ptr).ok_or_else(|| PgError::internal("null page"))?,

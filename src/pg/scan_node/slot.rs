@@ -22,8 +22,7 @@ pub(super) fn fill(
     types: &[ColumnType],
     out_pg: &[sys::Oid],
 ) -> PgResult<()> {
-    // SAFETY: the per-tuple memory of this node's expression context; the slot's arrays have one
-    // entry per output column. The closure owns nothing, so an ERROR (out of memory) may skip it.
+    // SAFETY: the per-tuple memory of this node's expression context; the slot's arrays have one entry per output column. The closure owns nothing, so an ERROR (out of memory) may skip it.
     guard(|| unsafe {
         let econtext = (*node).ss.ps.ps_ExprContext;
         let old = sys::CurrentMemoryContext;
