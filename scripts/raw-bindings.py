@@ -8,8 +8,6 @@
 import os, re, sys
 
 NOT_YET = {
-    'src/frontend/expr.rs',
-    'src/frontend/select.rs',
     'src/frontend/rewrite/decorrelate.rs',
 }
 

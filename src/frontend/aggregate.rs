@@ -123,7 +123,7 @@ impl<'a> AggContext<'a> {
     /// after the joins.
     pub(super) fn agg_column(&mut self, e: Node) -> PgResult<usize> {
         if (self.b.one_leaf(e)?.is_none() && expr_type(e)?.0 == catalog::NUMERICOID)
-            || self.b.df_arithmetic(e.as_ptr())?
+            || self.b.df_arithmetic(e)?
         {
             return self.b.computed_column(e);
         }
@@ -408,7 +408,7 @@ impl AggContext<'_> {
         smax: u32,
         filter: Option<usize>,
     ) -> PgResult<Node> {
-        let (value, scale) = self.b.varying_scale(e.as_ptr(), int, smax)?;
+        let (value, scale) = self.b.varying_scale(e, int, smax)?;
         let agg = |func, arg, output| AggSpec {
             func,
             arg: Some(arg),

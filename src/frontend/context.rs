@@ -79,7 +79,7 @@ impl Builder {
         if let Some(i) = nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(e))? {
             return Ok(self.computed[i].0);
         }
-        let (expr, (int, scale)) = self.arith(e.as_ptr())?;
+        let (expr, (int, scale)) = self.arith(e)?;
         let ty = ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 };
         self.columns.push((e, ty, COMPUTED));
         let id = self.columns.len() - 1;
@@ -154,7 +154,7 @@ impl Builder {
             Some(t) => t,
             None => column_type(e)?,
         };
-        let expr = self.df_value(e.as_ptr())?;
+        let expr = self.df_value(e)?;
         self.columns.push((e, ty, COMPUTED));
         let id = self.columns.len() - 1;
         self.computed.push((id, expr));

@@ -13,10 +13,9 @@ use super::types::{
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
-use crate::pg::error::{guard, PgResult};
-use crate::pg::node::Node;
-use crate::pg::nodes::{self, list};
-use crate::pg::sys;
+use crate::pg::error::PgResult;
+use crate::pg::node::{make_numeric_zero, BoolOp, Kind, Node, NullTest};
+use crate::pg::nodes;
 use crate::plan::spec::{AggFunc, ArithOp, CmpOp, DfExpr, Literal, PlanSpec};
 
 /// The comparison a built-in operator performs, by its name (the caller checks the types).
@@ -33,17 +32,17 @@ pub(super) fn cmp_op(opno: Oid) -> PgResult<Option<CmpOp>> {
 }
 
 /// AND/OR/NOT over translated arguments (NOT has one).
-pub(super) fn bool_expr(op: sys::BoolExprType, args: Vec<DfExpr>) -> Option<DfExpr> {
+pub(super) fn bool_expr(op: BoolOp, args: Vec<DfExpr>) -> Option<DfExpr> {
     Some(match op {
-        sys::BoolExprType_AND_EXPR => DfExpr::And(args),
-        sys::BoolExprType_OR_EXPR => DfExpr::Or(args),
-        _ => DfExpr::Not(Box::new(args.into_iter().next()?)),
+        BoolOp::And => DfExpr::And(args),
+        BoolOp::Or => DfExpr::Or(args),
+        BoolOp::Not => DfExpr::Not(Box::new(args.into_iter().next()?)),
     })
 }
 
 /// IS [NOT] NULL of a translated argument.
-pub(super) fn null_test(n: &sys::NullTest, arg: Box<DfExpr>) -> DfExpr {
-    if n.nulltesttype == sys::NullTestType_IS_NULL {
+pub(super) fn null_test(n: NullTest, arg: Box<DfExpr>) -> DfExpr {
+    if n.is_null() {
         DfExpr::IsNull(arg)
     } else {
         DfExpr::IsNotNull(arg)
@@ -89,64 +88,62 @@ pub(super) fn and_all(mut terms: Vec<DfExpr>) -> Option<DfExpr> {
 /// How a numeric operator combines its operands' (integer digits, scale) into its result's.
 type Combine = fn((u32, u32), (u32, u32)) -> (u32, u32);
 
+/// The two arguments of a binary operator or function call.
+fn two_args(args: &[Node]) -> Option<(Node, Node)> {
+    match *args {
+        [a, b] => Some((a, b)),
+        _ => None,
+    }
+}
+
 impl Builder {
     /// Is `e` numeric `+ - *` that DataFusion computes exactly from scan columns and constants
     /// (declared digits within 38)? Then the scan ships the operands, not PostgreSQL's result:
     /// Decimal128 arithmetic costs far less than PostgreSQL's numeric arithmetic per row.
     /// No side effects (no columns are added).
-    pub(super) fn df_arithmetic(&self, e: *mut sys::Node) -> PgResult<bool> {
-        fn digits(b: &Builder, e: *mut sys::Node) -> PgResult<Option<(u32, u32)>> {
+    pub(super) fn df_arithmetic(&self, e: Node) -> PgResult<bool> {
+        fn digits(b: &Builder, e: Node) -> PgResult<Option<(u32, u32)>> {
             if let Some((Literal::Decimal128 { precision, scale, .. }, _)) = folded_literal(e)? {
                 return Ok(Some(((precision as i8 - scale).max(0) as u32, scale.max(0) as u32)));
             }
-            // SAFETY: `e` is a valid expression node; fields are read per its tag.
-            unsafe {
-                match nodes::tag(e) {
-                    sys::NodeTag_T_Var => {
-                        let v = &*(e as *mut sys::Var);
-                        let plain_leaf = b
-                            .leaves
-                            .iter()
-                            .any(|l| l.rtindex == v.varno && l.sub.is_none() && v.varlevelsup == 0);
-                        if !plain_leaf || v.vartype != catalog::NUMERICOID {
-                            return Ok(None);
-                        }
-                        Ok(numeric_shape(v.vartypmod).map(|(p, s)| ((p as i8 - s) as u32, s as u32)))
+            match e.kind() {
+                Kind::Var(v) => {
+                    let plain_leaf = b
+                        .leaves
+                        .iter()
+                        .any(|l| l.rtindex as u32 == v.varno() && l.sub.is_none() && v.varlevelsup() == 0);
+                    if !plain_leaf || v.vartype() != catalog::NUMERICOID {
+                        return Ok(None);
                     }
-                    sys::NodeTag_T_RelabelType => {
-                        digits(b, (*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
-                    }
-                    sys::NodeTag_T_OpExpr => {
-                        let o = &*(e as *mut sys::OpExpr);
-                        let args: Vec<*mut sys::Node> = list(o.args);
-                        if args.len() != 2 {
-                            return Ok(None);
-                        }
-                        let (Some(l), Some(r)) = (digits(b, args[0])?, digits(b, args[1])?) else {
-                            return Ok(None);
-                        };
-                        let d = match o.opfuncid {
-                            catalog::F_NUMERIC_ADD | catalog::F_NUMERIC_SUB => {
-                                (l.0.max(r.0) + 1, l.1.max(r.1))
-                            }
-                            catalog::F_NUMERIC_MUL => (l.0 + r.0, l.1 + r.1),
-                            _ => return Ok(None),
-                        };
-                        Ok((d.0 + d.1 <= 38).then_some(d))
-                    }
-                    _ => Ok(None),
+                    Ok(numeric_shape(v.vartypmod()).map(|(p, s)| ((p as i8 - s) as u32, s as u32)))
                 }
+                Kind::RelabelType(r) => match r.arg() {
+                    Some(a) => digits(b, a),
+                    None => Ok(None),
+                },
+                Kind::OpExpr(o) => {
+                    let Some((l, r)) = two_args(&o.args()) else { return Ok(None) };
+                    let (Some(l), Some(r)) = (digits(b, l)?, digits(b, r)?) else {
+                        return Ok(None);
+                    };
+                    let d = match o.opfuncid() {
+                        catalog::F_NUMERIC_ADD | catalog::F_NUMERIC_SUB => (l.0.max(r.0) + 1, l.1.max(r.1)),
+                        catalog::F_NUMERIC_MUL => (l.0 + r.0, l.1 + r.1),
+                        _ => return Ok(None),
+                    };
+                    Ok((d.0 + d.1 <= 38).then_some(d))
+                }
+                _ => Ok(None),
             }
         }
-        // SAFETY: a valid node.
-        if unsafe { nodes::tag(e) } != sys::NodeTag_T_OpExpr {
+        if e.as_op_expr().is_none() {
             return Ok(false);
         }
         Ok(digits(self, e)?.is_some())
     }
 
     /// `e` as DataFusion arithmetic over scan columns, with its (integer digits, scale).
-    pub(super) fn arith(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, (u32, u32))> {
+    pub(super) fn arith(&mut self, e: Node) -> PgResult<(DfExpr, (u32, u32))> {
         nodes::check_stack_depth()?;
         let refuse =
             || unsupported("aggregate over an expression of several tables (only + - * of numerics)");
@@ -183,32 +180,23 @@ impl Builder {
         // A CASE (or COALESCE) whose results share one scale (a NULL branch aside).
         let case = coalesce_as_case(e)?;
         if let Some((int, scale, true)) = case_shape(case)? {
-            return Ok((self.case_df(case.as_ptr())?.0, (int, scale)));
+            return Ok((self.case_df(case)?.0, (int, scale)));
         }
-        // SAFETY: a valid expression node.
-        unsafe {
-            if nodes::tag(e) != sys::NodeTag_T_OpExpr {
-                return Err(refuse());
-            }
-            let o = &*(e as *mut sys::OpExpr);
-            let args: Vec<*mut sys::Node> = list(o.args);
-            if args.len() != 2 {
-                return Err(refuse());
-            }
-            let (op, combine): (ArithOp, Combine) = match o.opfuncid {
-                catalog::F_NUMERIC_ADD => (ArithOp::Add, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
-                catalog::F_NUMERIC_SUB => (ArithOp::Sub, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
-                catalog::F_NUMERIC_MUL => (ArithOp::Mul, |a, b| (a.0 + b.0, a.1 + b.1)),
-                _ => return Err(refuse()),
-            };
-            let (l, ld) = self.arith(args[0])?;
-            let (r, rd) = self.arith(args[1])?;
-            let digits = combine(ld, rd);
-            if digits.0 + digits.1 > 38 {
-                return Err(unsupported("numeric arithmetic over several tables beyond 38 digits"));
-            }
-            Ok((DfExpr::Arith(op, Box::new(l), Box::new(r)), digits))
+        let Some(o) = e.as_op_expr() else { return Err(refuse()) };
+        let Some((a, b)) = two_args(&o.args()) else { return Err(refuse()) };
+        let (op, combine): (ArithOp, Combine) = match o.opfuncid() {
+            catalog::F_NUMERIC_ADD => (ArithOp::Add, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+            catalog::F_NUMERIC_SUB => (ArithOp::Sub, |a, b| (a.0.max(b.0) + 1, a.1.max(b.1))),
+            catalog::F_NUMERIC_MUL => (ArithOp::Mul, |a, b| (a.0 + b.0, a.1 + b.1)),
+            _ => return Err(refuse()),
+        };
+        let (l, ld) = self.arith(a)?;
+        let (r, rd) = self.arith(b)?;
+        let digits = combine(ld, rd);
+        if digits.0 + digits.1 > 38 {
+            return Err(unsupported("numeric arithmetic over several tables beyond 38 digits"));
         }
+        Ok((DfExpr::Arith(op, Box::new(l), Box::new(r)), digits))
     }
 
     /// `e` as an expression DataFusion evaluates over the joined row, where no scan may
@@ -217,11 +205,10 @@ impl Builder {
     /// input, a subquery's column) and constants. DataFusion's CASE takes a branch whose
     /// condition is true, as PostgreSQL's does; a numeric result's display scale is the caller's
     /// concern (a column's block type fixes it).
-    pub(super) fn df_value(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+    pub(super) fn df_value(&mut self, e: Node) -> PgResult<DfExpr> {
         nodes::check_stack_depth()?;
         let refuse = || {
-            // SAFETY: `e` is a valid expression node.
-            let what = match unsafe { nodes::call(e) } {
+            let what = match e.call() {
                 Some((f, _)) => match func_name(f) {
                     Ok(name) => format!("function {name}"),
                     // A PostgreSQL ERROR looking it up goes up instead.
@@ -239,8 +226,7 @@ impl Builder {
         if is_null_const(e) {
             return Ok(DfExpr::Literal(Literal::Null(null_type(e)?)));
         }
-        // SAFETY: pull_varnos over a valid expression of this query level.
-        if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0 {
+        if e.varno()? == 0 {
             // `current_date`: no scan of the join it is used in is sure to carry it.
             return Err(unsupported("expression without columns that is not a constant (current_date, now(), ...) computed after the joins"));
         }
@@ -251,87 +237,74 @@ impl Builder {
                 return self.column_expr(id);
             }
         }
-        // SAFETY: a valid expression node; fields are read per its tag.
-        unsafe {
-            match nodes::tag(e) {
-                // `CASE WHEN a1 IS NOT NULL THEN a1 ... ELSE an END`: the first argument is
-                // always evaluated, the others only when reached.
-                sys::NodeTag_T_CoalesceExpr => {
-                    let c = &*(e as *mut sys::CoalesceExpr);
-                    let args: Vec<*mut sys::Node> = list(c.args);
-                    let mut values = Vec::with_capacity(args.len());
-                    for (k, &a) in args.iter().enumerate() {
-                        values.push(if k == 0 {
-                            self.df_value(a)?
-                        } else {
-                            self.guarded(|b| b.df_value(a))?
-                        });
-                    }
-                    let Some(last) = values.pop() else { return Err(refuse()) };
-                    let branches =
-                        values.into_iter().map(|v| (DfExpr::IsNotNull(Box::new(v.clone())), v)).collect();
-                    Ok(DfExpr::Case(branches, Some(Box::new(last))))
+        let narrowing =
+            |f: Oid| matches!(f, catalog::F_INT2_INT4 | catalog::F_INT2_INT8 | catalog::F_INT4_INT8);
+        match e.kind() {
+            // `CASE WHEN a1 IS NOT NULL THEN a1 ... ELSE an END`: the first argument is
+            // always evaluated, the others only when reached.
+            Kind::CoalesceExpr(c) => {
+                let args = c.args();
+                let mut values = Vec::with_capacity(args.len());
+                for (k, &a) in args.iter().enumerate() {
+                    values.push(if k == 0 { self.df_value(a)? } else { self.guarded(|b| b.df_value(a))? });
                 }
-                sys::NodeTag_T_CaseExpr => {
-                    let c = &*(e as *mut sys::CaseExpr);
-                    if !c.arg.is_null() {
-                        return Err(unsupported("CASE x WHEN ... computed after the joins"));
-                    }
-                    let mut branches = Vec::new();
-                    for (k, w) in list::<sys::CaseWhen>(c.args).into_iter().enumerate() {
-                        let (cond, result) = ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node);
-                        let cond =
-                            if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
-                        branches.push((cond, self.guarded(|b| b.df_value(result))?));
-                    }
-                    let default = if c.defresult.is_null() {
-                        DfExpr::Literal(Literal::Null(null_type(e)?))
-                    } else {
-                        self.guarded(|b| b.df_value(c.defresult as *mut sys::Node))?
-                    };
-                    Ok(DfExpr::Case(branches, Some(Box::new(default))))
-                }
-                // Binary-compatible (varchar as text): the same values.
-                sys::NodeTag_T_RelabelType => {
-                    self.df_value((*(e as *mut sys::RelabelType)).arg as *mut sys::Node)
-                }
-                // A collation label: the value itself (comparisons check their collation).
-                sys::NodeTag_T_CollateExpr => {
-                    self.df_value((*(e as *mut sys::CollateExpr)).arg as *mut sys::Node)
-                }
-                sys::NodeTag_T_BoolExpr | sys::NodeTag_T_NullTest => self.join_cond(e),
-                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == catalog::BOOLOID => self.join_cond(e),
-                sys::NodeTag_T_OpExpr if expr_type(e)?.0 == catalog::NUMERICOID => Ok(self.arith(e)?.0),
-                sys::NodeTag_T_FuncExpr => match (int_to_numeric(e), nodes::call(e)) {
-                    (Some((arg, ty)), _) => Ok(DfExpr::Cast(Box::new(self.df_value(arg)?), ty)),
-                    // A narrowing integer cast (`x::smallint`): `x + 0` checked in the target
-                    // type, with PostgreSQL's "smallint out of range" (22003).
-                    (None, Some((catalog::F_INT2_INT4 | catalog::F_INT2_INT8 | catalog::F_INT4_INT8, _))) if self.guarded => {
-                        Err(unsupported("a narrowing integer cast in a CASE branch or COALESCE argument computed after the joins"))
-                    }
-                    (None, Some((catalog::F_INT2_INT4 | catalog::F_INT2_INT8 | catalog::F_INT4_INT8, args))) => {
-                        let [arg] = list::<sys::Node>(args)[..] else { return Err(refuse()) };
-                        let zero = Box::new(DfExpr::Literal(Literal::Int64(0)));
-                        Ok(DfExpr::IntArith(ArithOp::Add, Box::new(self.df_value(arg)?), zero, column_type(e)?))
-                    }
-                    _ => Err(refuse()),
-                },
-                sys::NodeTag_T_OpExpr => match int_op((*(e as *mut sys::OpExpr)).opfuncid) {
-                    // DataFusion may evaluate a boolean CASE's branches for every row (it
-                    // rewrites the CASE into AND/OR): an overflow PostgreSQL would not raise.
-                    Some(_) if self.guarded => Err(unsupported(
-                        "integer arithmetic in a CASE branch or COALESCE argument computed after the joins",
-                    )),
-                    Some(op) => {
-                        let args: Vec<*mut sys::Node> = list((*(e as *mut sys::OpExpr)).args);
-                        let [l, r] = args.as_slice() else { return Err(refuse()) };
-                        let (l, r) = (self.df_value(*l)?, self.df_value(*r)?);
-                        Ok(DfExpr::IntArith(op, Box::new(l), Box::new(r), column_type(e)?))
-                    }
-                    None => Err(refuse()),
-                },
-                _ => Err(refuse()),
+                let Some(last) = values.pop() else { return Err(refuse()) };
+                let branches =
+                    values.into_iter().map(|v| (DfExpr::IsNotNull(Box::new(v.clone())), v)).collect();
+                Ok(DfExpr::Case(branches, Some(Box::new(last))))
             }
+            Kind::CaseExpr(c) => {
+                if c.arg().is_some() {
+                    return Err(unsupported("CASE x WHEN ... computed after the joins"));
+                }
+                let mut branches = Vec::new();
+                for (k, w) in c.whens().into_iter().enumerate() {
+                    let (Some(cond), Some(result)) = (w.expr(), w.result()) else { return Err(refuse()) };
+                    let cond =
+                        if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
+                    branches.push((cond, self.guarded(|b| b.df_value(result))?));
+                }
+                let default = match c.defresult() {
+                    None => DfExpr::Literal(Literal::Null(null_type(e)?)),
+                    Some(d) => self.guarded(|b| b.df_value(d))?,
+                };
+                Ok(DfExpr::Case(branches, Some(Box::new(default))))
+            }
+            // Binary-compatible (varchar as text): the same values.
+            Kind::RelabelType(r) => self.df_value(r.arg().ok_or_else(refuse)?),
+            // A collation label: the value itself (comparisons check their collation).
+            Kind::CollateExpr(c) => self.df_value(c.arg().ok_or_else(refuse)?),
+            Kind::BoolExpr(_) | Kind::NullTest(_) => self.join_cond(e),
+            Kind::OpExpr(_) if expr_type(e)?.0 == catalog::BOOLOID => self.join_cond(e),
+            Kind::OpExpr(_) if expr_type(e)?.0 == catalog::NUMERICOID => Ok(self.arith(e)?.0),
+            Kind::FuncExpr(f) => match (int_to_numeric(e), f.funcid()) {
+                (Some((arg, ty)), _) => Ok(DfExpr::Cast(Box::new(self.df_value(arg)?), ty)),
+                // A narrowing integer cast (`x::smallint`): `x + 0` checked in the target
+                // type, with PostgreSQL's "smallint out of range" (22003).
+                (None, f) if narrowing(f) && self.guarded => Err(unsupported(
+                    "a narrowing integer cast in a CASE branch or COALESCE argument computed after the joins",
+                )),
+                (None, f) if narrowing(f) => {
+                    let [arg] = f_args(e)[..] else { return Err(refuse()) };
+                    let zero = Box::new(DfExpr::Literal(Literal::Int64(0)));
+                    Ok(DfExpr::IntArith(ArithOp::Add, Box::new(self.df_value(arg)?), zero, column_type(e)?))
+                }
+                _ => Err(refuse()),
+            },
+            Kind::OpExpr(o) => match int_op(o.opfuncid()) {
+                // DataFusion may evaluate a boolean CASE's branches for every row (it
+                // rewrites the CASE into AND/OR): an overflow PostgreSQL would not raise.
+                Some(_) if self.guarded => Err(unsupported(
+                    "integer arithmetic in a CASE branch or COALESCE argument computed after the joins",
+                )),
+                Some(op) => {
+                    let Some((l, r)) = two_args(&o.args()) else { return Err(refuse()) };
+                    let (l, r) = (self.df_value(l)?, self.df_value(r)?);
+                    Ok(DfExpr::IntArith(op, Box::new(l), Box::new(r), column_type(e)?))
+                }
+                None => Err(refuse()),
+            },
+            _ => Err(refuse()),
         }
     }
 
@@ -340,12 +313,7 @@ impl Builder {
     /// with each value's own display scale (NULL for a NULL value), from which PostgreSQL's sum
     /// display scale (the largest over the group) is rebuilt. In the scan when the CASE reads
     /// one relation (`e + 0.00..`, `scale(e)`), else computed by DataFusion after the joins.
-    pub(super) fn varying_scale(
-        &mut self,
-        e: *mut sys::Node,
-        int: u32,
-        smax: u32,
-    ) -> PgResult<(usize, usize)> {
+    pub(super) fn varying_scale(&mut self, e: Node, int: u32, smax: u32) -> PgResult<(usize, usize)> {
         if int + smax > 38 {
             return Err(unsupported("numeric CASE beyond 38 digits"));
         }
@@ -353,13 +321,8 @@ impl Builder {
         // `e + 0.000` (smax zeros): the value itself, at display scale smax when its own is not
         // larger; one that is larger (the branch scales were wrong) keeps it and the encoder
         // refuses it, as for any numeric column. Never rounds.
-        // SAFETY: a numeric zero with smax fractional digits; makeConst keeps the pointer.
-        let zero = guard(|| unsafe {
-            let d = sys::int64_div_fast_to_numeric(0, smax as i32) as sys::Datum;
-            sys::makeConst(catalog::NUMERICOID, -1, 0, -1, d, false, false) as *mut sys::Node
-        })?;
-        let value_key =
-            make_func(catalog::F_NUMERIC_ADD, catalog::NUMERICOID, &[Node::of(e)?, Node::of(zero)?])?;
+        let zero = make_numeric_zero(smax as i32)?;
+        let value_key = make_func(catalog::F_NUMERIC_ADD, catalog::NUMERICOID, &[e, zero])?;
         let scale_key = make_func(catalog::F_SCALE, catalog::INT4OID, &[e])?;
         if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
@@ -403,43 +366,44 @@ impl Builder {
 
     /// A searched numeric CASE over several relations for DataFusion: its value, and the display
     /// scale of the branch taken (a literal per branch).
-    pub(super) fn case_df(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, DfExpr)> {
+    pub(super) fn case_df(&mut self, e: Node) -> PgResult<(DfExpr, DfExpr)> {
         nodes::check_stack_depth()?;
-        // SAFETY: `e` is a CaseExpr (checked by case_shape before).
-        let c = unsafe { &*(e as *mut sys::CaseExpr) };
-        if !c.arg.is_null() {
+        let Kind::CaseExpr(c) = e.kind() else { return Err(unsupported("CASE over several tables")) };
+        if c.arg().is_some() {
             return Err(unsupported("CASE x WHEN ... over several tables"));
         }
-        fn result(b: &mut Builder, r: *mut sys::Node) -> PgResult<(DfExpr, DfExpr)> {
-            if r.is_null() || is_null_const(r) {
-                let null = DfExpr::Literal(Literal::Null(ColumnType::Int32));
-                return Ok((
-                    DfExpr::Literal(Literal::Null(ColumnType::Decimal128 { precision: 1, scale: 0 })),
-                    null,
-                ));
-            }
+        fn result(b: &mut Builder, r: Option<Node>) -> PgResult<(DfExpr, DfExpr)> {
+            let r = match r {
+                Some(r) if !is_null_const(r) => r,
+                _ => {
+                    let null = DfExpr::Literal(Literal::Null(ColumnType::Int32));
+                    return Ok((
+                        DfExpr::Literal(Literal::Null(ColumnType::Decimal128 { precision: 1, scale: 0 })),
+                        null,
+                    ));
+                }
+            };
             let (v, (_, scale)) = b.arith(r)?;
             Ok((v, DfExpr::Literal(Literal::Int64(scale as i64))))
         }
         let mut branches = Vec::new();
         let mut scales = Vec::new();
-        // SAFETY: the CASE's WHEN list. Only the first condition is always evaluated (see `scan_part`).
-        for (k, w) in unsafe { list::<sys::CaseWhen>(c.args) }.into_iter().enumerate() {
-            // SAFETY: a CaseExpr's args is a List of CaseWhen.
-            let (cond, res) = unsafe { ((*w).expr as *mut sys::Node, (*w).result as *mut sys::Node) };
-            let (v, sc) = self.guarded(|b| result(b, res))?;
+        // Only the first condition is always evaluated (see `scan_part`).
+        for (k, w) in c.whens().into_iter().enumerate() {
+            let (v, sc) = self.guarded(|b| result(b, w.result()))?;
+            let cond = w.expr().ok_or_else(|| unsupported("CASE without a condition"))?;
             let cond = if k == 0 { self.join_cond(cond)? } else { self.guarded(|b| b.join_cond(cond))? };
             branches.push((cond.clone(), v));
             scales.push((cond, sc));
         }
-        let (dv, ds) = self.guarded(|b| result(b, c.defresult as *mut sys::Node))?;
+        let (dv, ds) = self.guarded(|b| result(b, c.defresult()))?;
         Ok((DfExpr::Case(branches, Some(Box::new(dv))), DfExpr::Case(scales, Some(Box::new(ds)))))
     }
 
     /// A condition between relations, for DataFusion: AND/OR/NOT over comparisons of columns
     /// whose order and equality DataFusion shares with PostgreSQL; a term of one relation is a
     /// boolean column of that relation's scan.
-    pub(super) fn join_cond(&mut self, e: *mut sys::Node) -> PgResult<DfExpr> {
+    pub(super) fn join_cond(&mut self, e: Node) -> PgResult<DfExpr> {
         nodes::check_stack_depth()?;
         if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
@@ -452,71 +416,56 @@ impl Builder {
             }
         }
         let refuse = || unsupported("join condition (only comparisons of columns of the same kind)");
-        // SAFETY: a valid qual expression.
-        unsafe {
-            match nodes::tag(e) {
-                sys::NodeTag_T_BoolExpr => {
-                    let b = &*(e as *mut sys::BoolExpr);
-                    let args = list::<sys::Node>(b.args)
-                        .into_iter()
-                        .map(|a| self.join_cond(a))
-                        .collect::<PgResult<Vec<_>>>()?;
-                    bool_expr(b.boolop, args).ok_or_else(refuse)
-                }
-                sys::NodeTag_T_NullTest => {
-                    // `b.x IS NULL` above an outer join: true for null-extended rows.
-                    let n = &*(e as *mut sys::NullTest);
-                    if n.argisrow {
-                        return Err(refuse());
-                    }
-                    let a = Box::new(self.df_value(n.arg as *mut sys::Node)?);
-                    Ok(null_test(n, a))
-                }
-                sys::NodeTag_T_OpExpr => {
-                    let o = &*(e as *mut sys::OpExpr);
-                    let args: Vec<*mut sys::Node> = list(o.args);
-                    if args.len() != 2 || !is_builtin(o.opno) {
-                        return Err(refuse());
-                    }
-                    let op = cmp_op(o.opno)?.ok_or_else(refuse)?;
-                    let (l, lty) = self.operand(args[0])?;
-                    let (r, rty) = self.operand(args[1])?;
-                    let (lt, rt) = (expr_type(args[0])?, expr_type(args[1])?);
-                    let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
-                    if !comparable(lty, lt, rty, rt, equality, o.inputcollid)? {
-                        return Err(unsupported(format!(
-                            "join condition comparing {} with {}",
-                            type_name(lt.0, lt.1)?,
-                            type_name(rt.0, rt.1)?
-                        )));
-                    }
-                    Ok(DfExpr::Compare(op, Box::new(l), Box::new(r)))
-                }
-                // A boolean CASE or COALESCE (`WHERE COALESCE(b.flag, false)`).
-                sys::NodeTag_T_CaseExpr | sys::NodeTag_T_CoalesceExpr
-                    if expr_type(e)?.0 == catalog::BOOLOID =>
-                {
-                    self.df_value(e)
-                }
-                _ => Err(refuse()),
+        match e.kind() {
+            Kind::BoolExpr(b) => {
+                let args = b.args().into_iter().map(|a| self.join_cond(a)).collect::<PgResult<Vec<_>>>()?;
+                bool_expr(b.boolop(), args).ok_or_else(refuse)
             }
+            Kind::NullTest(n) => {
+                // `b.x IS NULL` above an outer join: true for null-extended rows.
+                if n.argisrow() {
+                    return Err(refuse());
+                }
+                let a = Box::new(self.df_value(n.arg().ok_or_else(refuse)?)?);
+                Ok(null_test(n, a))
+            }
+            Kind::OpExpr(o) => {
+                let Some((a, b)) = two_args(&o.args()) else { return Err(refuse()) };
+                if !is_builtin(o.opno()) {
+                    return Err(refuse());
+                }
+                let op = cmp_op(o.opno())?.ok_or_else(refuse)?;
+                let (l, lty) = self.operand(a)?;
+                let (r, rty) = self.operand(b)?;
+                let (lt, rt) = (expr_type(a)?, expr_type(b)?);
+                let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
+                if !comparable(lty, lt, rty, rt, equality, o.inputcollid())? {
+                    return Err(unsupported(format!(
+                        "join condition comparing {} with {}",
+                        type_name(lt.0, lt.1)?,
+                        type_name(rt.0, rt.1)?
+                    )));
+                }
+                Ok(DfExpr::Compare(op, Box::new(l), Box::new(r)))
+            }
+            // A boolean CASE or COALESCE (`WHERE COALESCE(b.flag, false)`).
+            Kind::CaseExpr(_) | Kind::CoalesceExpr(_) if expr_type(e)?.0 == catalog::BOOLOID => {
+                self.df_value(e)
+            }
+            _ => Err(refuse()),
         }
     }
 
     /// An operand of a comparison DataFusion evaluates: a constant as a literal, else a column.
-    pub(super) fn operand(&mut self, e: *mut sys::Node) -> PgResult<(DfExpr, ColumnType)> {
+    pub(super) fn operand(&mut self, e: Node) -> PgResult<(DfExpr, ColumnType)> {
         nodes::check_stack_depth()?;
         if let Some((lit, ty)) = const_literal(e)? {
             return Ok((DfExpr::Literal(lit), ty));
         }
         // A constant expression (`40000` cast to numeric): folded as the planner would (immutable
         // functions only).
-        // SAFETY: pull_varnos and constant folding on a copy of a valid expression.
-        if guard(|| unsafe { sys::pgf_expr_varno(e) })? == 0 {
-            let copy = nodes::copy(e)?;
-            // SAFETY: constant folding without planner state on our copy of the expression.
-            let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
-            if let Some((lit, ty)) = const_literal(folded)? {
+        if e.varno()? == 0 {
+            if let Some((lit, ty)) = const_literal(e.eval_const_expressions()?)? {
                 return Ok((DfExpr::Literal(lit), ty));
             }
         }
@@ -539,13 +488,15 @@ impl Builder {
     }
 }
 
+/// The arguments of a function call or operator (none for other nodes).
+fn f_args(e: Node) -> Vec<Node> {
+    e.call().map(|(_, args)| args).unwrap_or_default()
+}
+
 /// `e`'s argument and its exact decimal type when `e` is PostgreSQL's cast of an integer to
 /// numeric (`int8_numeric`: every value fits 19 digits).
-pub(super) fn int_to_numeric(e: *mut sys::Node) -> Option<(*mut sys::Node, ColumnType)> {
-    // SAFETY: `e` is a valid expression node; a call's arguments are expression nodes.
-    let (funcid, args) = unsafe { nodes::call(e)? };
-    // SAFETY: a call's args is a List of expression nodes.
-    let args: Vec<*mut sys::Node> = unsafe { list(args) };
+pub(super) fn int_to_numeric(e: Node) -> Option<(Node, ColumnType)> {
+    let (funcid, args) = e.call()?;
     let precision = match funcid {
         catalog::F_NUMERIC_INT2 => 5,
         catalog::F_NUMERIC_INT4 => 10,
@@ -606,170 +557,150 @@ pub(super) fn int_op(funcid: u32) -> Option<ArithOp> {
 /// for DataFusion: (expression over stage columns, type, whether only its value is exact).
 /// `+ - *` of numerics keep PostgreSQL's display scale; `numeric_div` (avg) is PostgreSQL's value
 /// at a fixed scale, good for comparisons only. None: not translatable.
-pub(super) fn post_expr(e: *mut sys::Node, plan: &PlanSpec) -> PgResult<Option<(DfExpr, ColumnType, bool)>> {
+pub(super) fn post_expr(e: Node, plan: &PlanSpec) -> PgResult<Option<(DfExpr, ColumnType, bool)>> {
     nodes::check_stack_depth()?;
     let stage = plan.stage_types();
     let scan = plan.scan_types();
-    // SAFETY: `e` is a node of the block's mutated target list.
-    unsafe {
-        if let Some(k) = index_var(e) {
-            let Some(&id) = plan.output.get(k) else { return Ok(None) };
-            return Ok(stage.get(id).map(|&t| (DfExpr::Column(id), t, false)));
-        }
-        match nodes::tag(e) {
-            // A constant (an arm's label in a UNION, say), cast to its own type's block type.
-            sys::NodeTag_T_Const => Ok(match const_literal(e)? {
-                Some((lit, _)) => Some((DfExpr::Literal(lit), column_type(e)?, false)),
+    if let Some(k) = index_var(e) {
+        let Some(&id) = plan.output.get(k) else { return Ok(None) };
+        return Ok(stage.get(id).map(|&t| (DfExpr::Column(id), t, false)));
+    }
+    match e.kind() {
+        // A constant (an arm's label in a UNION, say), cast to its own type's block type.
+        Kind::Const(_) => Ok(match const_literal(e)? {
+            Some((lit, _)) => Some((DfExpr::Literal(lit), column_type(e)?, false)),
+            _ => None,
+        }),
+        Kind::FuncExpr(f) => match (f.funcid(), f.args().as_slice()) {
+            // numeric(count): the divisor of avg, kept as int64.
+            (catalog::F_NUMERIC_INT8, [a]) => Ok(match post_expr(*a, plan)? {
+                Some((x, ColumnType::Int64, false)) => Some((x, ColumnType::Int64, false)),
                 _ => None,
             }),
-            sys::NodeTag_T_FuncExpr => {
-                let f = &*(e as *mut sys::FuncExpr);
-                let args: Vec<*mut sys::Node> = list(f.args);
-                match (f.funcid, args.as_slice()) {
-                    // numeric(count): the divisor of avg, kept as int64.
-                    (catalog::F_NUMERIC_INT8, [a]) => Ok(match post_expr(*a, plan)? {
-                        Some((x, ColumnType::Int64, false)) => Some((x, ColumnType::Int64, false)),
-                        _ => None,
-                    }),
-                    (catalog::F_NUMERIC_DIV, [a, b]) => {
-                        let (Some((x, xt, false)), Some((y, yt, false))) =
-                            (post_expr(*a, plan)?, post_expr(*b, plan)?)
-                        else {
-                            return Ok(None);
-                        };
-                        // The quotient's integer digits: those of the summed column (avg).
-                        let sum_arg = match (&x, &plan.grouping) {
-                            (DfExpr::Column(id), Some(g)) if *id >= g.keys.len() => g
-                                .aggs
-                                .get(id - g.keys.len())
-                                .filter(|a| a.func == AggFunc::Sum)
-                                .and_then(|a| a.arg),
-                            _ => None,
-                        };
-                        let (Some(arg), ColumnType::Decimal128 { scale: xs, .. }, ColumnType::Int64) =
-                            (sum_arg, xt, yt)
-                        else {
-                            return Ok(None);
-                        };
-                        let ColumnType::Decimal128 { precision, scale } = scan[arg] else { return Ok(None) };
-                        let int = (precision as i8 - scale) as i32;
-                        let fixed = (38 - int - 1).min(32);
-                        if fixed < xs as i32 {
-                            return Ok(None);
-                        }
-                        let ty = ColumnType::Decimal128 { precision: 38, scale: fixed as i8 };
-                        Ok(Some((DfExpr::NumericDiv(Box::new(x), Box::new(y), fixed as i8), ty, true)))
-                    }
-                    _ => Ok(None),
-                }
-            }
-            sys::NodeTag_T_OpExpr => {
-                let o = &*(e as *mut sys::OpExpr);
-                let args: Vec<*mut sys::Node> = list(o.args);
-                let op = match o.opfuncid {
-                    catalog::F_NUMERIC_ADD => ArithOp::Add,
-                    catalog::F_NUMERIC_SUB => ArithOp::Sub,
-                    catalog::F_NUMERIC_MUL => ArithOp::Mul,
-                    _ => return Ok(None),
-                };
-                let [a, b] = args.as_slice() else { return Ok(None) };
-                let (Some((x, xt, xv)), Some((y, yt, yv))) = (post_expr(*a, plan)?, post_expr(*b, plan)?)
+            (catalog::F_NUMERIC_DIV, [a, b]) => {
+                let (Some((x, xt, false)), Some((y, yt, false))) =
+                    (post_expr(*a, plan)?, post_expr(*b, plan)?)
                 else {
                     return Ok(None);
                 };
-                // Times a constant +-10^-k (`sum(..) * 0.0001`, TPC-H Q11): the unscaled value is
-                // unchanged, so even a 38-digit sum cannot overflow; the scales add up.
-                let unit =
-                    |e: &DfExpr| matches!(e, DfExpr::Literal(Literal::Decimal128 { value: 1 | -1, .. }));
-                if let (
-                    ArithOp::Mul,
-                    ColumnType::Decimal128 { scale: s1, .. },
-                    ColumnType::Decimal128 { scale: s2, .. },
-                ) = (op, xt, yt)
-                {
-                    let scale = s1 as i32 + s2 as i32;
-                    if (unit(&x) || unit(&y)) && (0..=38).contains(&scale) {
-                        let ty = ColumnType::Decimal128 { precision: 38, scale: scale as i8 };
-                        return Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, xv || yv)));
+                // The quotient's integer digits: those of the summed column (avg).
+                let sum_arg = match (&x, &plan.grouping) {
+                    (DfExpr::Column(id), Some(g)) if *id >= g.keys.len() => {
+                        g.aggs.get(id - g.keys.len()).filter(|a| a.func == AggFunc::Sum).and_then(|a| a.arg)
                     }
-                }
-                let (
-                    ColumnType::Decimal128 { precision: p1, scale: s1 },
-                    ColumnType::Decimal128 { precision: p2, scale: s2 },
-                ) = (xt, yt)
+                    _ => None,
+                };
+                let (Some(arg), ColumnType::Decimal128 { scale: xs, .. }, ColumnType::Int64) =
+                    (sum_arg, xt, yt)
                 else {
                     return Ok(None);
                 };
-                let (i1, i2) = ((p1 as i8 - s1) as u32, (p2 as i8 - s2) as u32);
-                let (s1, s2) = (s1 as u32, s2 as u32);
-                let (int, scale) = match op {
-                    ArithOp::Mul => (i1 + i2, s1 + s2),
-                    _ => (i1.max(i2) + 1, s1.max(s2)),
-                };
-                let value_only = xv || yv;
-                let ty = if value_only && scale <= 38 {
-                    ColumnType::Decimal128 { precision: 38, scale: scale as i8 }
-                } else if !value_only && int + scale <= 38 {
-                    ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 }
-                } else {
+                let ColumnType::Decimal128 { precision, scale } = scan[arg] else { return Ok(None) };
+                let int = (precision as i8 - scale) as i32;
+                let fixed = (38 - int - 1).min(32);
+                if fixed < xs as i32 {
                     return Ok(None);
-                };
-                Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, value_only)))
+                }
+                let ty = ColumnType::Decimal128 { precision: 38, scale: fixed as i8 };
+                Ok(Some((DfExpr::NumericDiv(Box::new(x), Box::new(y), fixed as i8), ty, true)))
             }
             _ => Ok(None),
+        },
+        Kind::OpExpr(o) => {
+            let op = match o.opfuncid() {
+                catalog::F_NUMERIC_ADD => ArithOp::Add,
+                catalog::F_NUMERIC_SUB => ArithOp::Sub,
+                catalog::F_NUMERIC_MUL => ArithOp::Mul,
+                _ => return Ok(None),
+            };
+            let Some((a, b)) = two_args(&o.args()) else { return Ok(None) };
+            let (Some((x, xt, xv)), Some((y, yt, yv))) = (post_expr(a, plan)?, post_expr(b, plan)?) else {
+                return Ok(None);
+            };
+            // Times a constant +-10^-k (`sum(..) * 0.0001`, TPC-H Q11): the unscaled value is
+            // unchanged, so even a 38-digit sum cannot overflow; the scales add up.
+            let unit = |e: &DfExpr| matches!(e, DfExpr::Literal(Literal::Decimal128 { value: 1 | -1, .. }));
+            if let (
+                ArithOp::Mul,
+                ColumnType::Decimal128 { scale: s1, .. },
+                ColumnType::Decimal128 { scale: s2, .. },
+            ) = (op, xt, yt)
+            {
+                let scale = s1 as i32 + s2 as i32;
+                if (unit(&x) || unit(&y)) && (0..=38).contains(&scale) {
+                    let ty = ColumnType::Decimal128 { precision: 38, scale: scale as i8 };
+                    return Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, xv || yv)));
+                }
+            }
+            let (
+                ColumnType::Decimal128 { precision: p1, scale: s1 },
+                ColumnType::Decimal128 { precision: p2, scale: s2 },
+            ) = (xt, yt)
+            else {
+                return Ok(None);
+            };
+            let (i1, i2) = ((p1 as i8 - s1) as u32, (p2 as i8 - s2) as u32);
+            let (s1, s2) = (s1 as u32, s2 as u32);
+            let (int, scale) = match op {
+                ArithOp::Mul => (i1 + i2, s1 + s2),
+                _ => (i1.max(i2) + 1, s1.max(s2)),
+            };
+            let value_only = xv || yv;
+            let ty = if value_only && scale <= 38 {
+                ColumnType::Decimal128 { precision: 38, scale: scale as i8 }
+            } else if !value_only && int + scale <= 38 {
+                ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 }
+            } else {
+                return Ok(None);
+            };
+            Ok(Some((DfExpr::Arith(op, Box::new(x), Box::new(y)), ty, value_only)))
         }
+        _ => Ok(None),
     }
 }
 
 /// A HAVING expression over INDEX_VAR columns, for DataFusion.
-pub(super) fn df_expr(e: *mut sys::Node) -> PgResult<DfExpr> {
+pub(super) fn df_expr(e: Node) -> PgResult<DfExpr> {
     nodes::check_stack_depth()?;
     let refuse = || unsupported("HAVING expression");
-    // SAFETY: `e` is a valid node of the mutated HAVING tree.
-    unsafe {
-        match nodes::tag(e) {
-            sys::NodeTag_T_Var => index_var(e).map(DfExpr::Column).ok_or_else(refuse),
-            sys::NodeTag_T_Const => match const_literal(e)? {
-                Some((lit, _)) => Ok(DfExpr::Literal(lit)),
-                None => Err(refuse()),
-            },
-            sys::NodeTag_T_BoolExpr => {
-                let b = &*(e as *mut sys::BoolExpr);
-                let args =
-                    list::<sys::Node>(b.args).into_iter().map(df_expr).collect::<PgResult<Vec<_>>>()?;
-                bool_expr(b.boolop, args).ok_or_else(refuse)
-            }
-            sys::NodeTag_T_NullTest => {
-                let n = &*(e as *mut sys::NullTest);
-                if n.argisrow {
-                    return Err(refuse());
-                }
-                let a = Box::new(df_expr(n.arg as *mut sys::Node)?);
-                Ok(null_test(n, a))
-            }
-            sys::NodeTag_T_OpExpr => {
-                let o = &*(e as *mut sys::OpExpr);
-                let args: Vec<*mut sys::Node> = list(o.args);
-                if args.len() != 2 || !is_builtin(o.opno) {
-                    return Err(refuse());
-                }
-                // Comparisons DataFusion makes exactly as PostgreSQL: integers (int2/int4/int8
-                // after widening), numerics (decimals of any scales: group keys, sums, min/max,
-                // constants) and dates, each side a column or a constant.
-                const INTEGERS: [Oid; 3] = [catalog::INT2OID, catalog::INT4OID, catalog::INT8OID];
-                let types = args.iter().map(|&a| expr_type(a).map(|t| t.0)).collect::<PgResult<Vec<_>>>()?;
-                let same_kind = types.iter().all(|t| INTEGERS.contains(t))
-                    || types.iter().all(|&t| t == catalog::NUMERICOID)
-                    || types.iter().all(|&t| t == catalog::DATEOID);
-                let simple =
-                    args.iter().all(|&a| matches!(nodes::tag(a), sys::NodeTag_T_Var | sys::NodeTag_T_Const));
-                if !same_kind || !simple {
-                    return Err(refuse());
-                }
-                let op = cmp_op(o.opno)?.ok_or_else(refuse)?;
-                Ok(DfExpr::Compare(op, Box::new(df_expr(args[0])?), Box::new(df_expr(args[1])?)))
-            }
-            _ => Err(refuse()),
+    match e.kind() {
+        Kind::Var(_) => index_var(e).map(DfExpr::Column).ok_or_else(refuse),
+        Kind::Const(_) => match const_literal(e)? {
+            Some((lit, _)) => Ok(DfExpr::Literal(lit)),
+            None => Err(refuse()),
+        },
+        Kind::BoolExpr(b) => {
+            let args = b.args().into_iter().map(df_expr).collect::<PgResult<Vec<_>>>()?;
+            bool_expr(b.boolop(), args).ok_or_else(refuse)
         }
+        Kind::NullTest(n) => {
+            if n.argisrow() {
+                return Err(refuse());
+            }
+            let a = Box::new(df_expr(n.arg().ok_or_else(refuse)?)?);
+            Ok(null_test(n, a))
+        }
+        Kind::OpExpr(o) => {
+            let args = o.args();
+            let Some((a, b)) = two_args(&args) else { return Err(refuse()) };
+            if !is_builtin(o.opno()) {
+                return Err(refuse());
+            }
+            // Comparisons DataFusion makes exactly as PostgreSQL: integers (int2/int4/int8
+            // after widening), numerics (decimals of any scales: group keys, sums, min/max,
+            // constants) and dates, each side a column or a constant.
+            const INTEGERS: [Oid; 3] = [catalog::INT2OID, catalog::INT4OID, catalog::INT8OID];
+            let types = args.iter().map(|&a| expr_type(a).map(|t| t.0)).collect::<PgResult<Vec<_>>>()?;
+            let same_kind = types.iter().all(|t| INTEGERS.contains(t))
+                || types.iter().all(|&t| t == catalog::NUMERICOID)
+                || types.iter().all(|&t| t == catalog::DATEOID);
+            let simple = args.iter().all(|a| matches!(a.kind(), Kind::Var(_) | Kind::Const(_)));
+            if !same_kind || !simple {
+                return Err(refuse());
+            }
+            let op = cmp_op(o.opno())?.ok_or_else(refuse)?;
+            Ok(DfExpr::Compare(op, Box::new(df_expr(a)?), Box::new(df_expr(b)?)))
+        }
+        _ => Err(refuse()),
     }
 }

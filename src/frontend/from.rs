@@ -181,7 +181,7 @@ impl Builder {
                 {
                     self.leaves[leaf].quals.push(c)
                 }
-                _ => on.push(self.join_cond(c.as_ptr())?),
+                _ => on.push(self.join_cond(c)?),
             }
         }
         if top {

@@ -73,12 +73,10 @@ pub(super) fn block(query: Query, bind: &mut Bindings) -> PgResult<Block> {
     // before (the block is translated again without that step).
     let (rewritten, moved) = prepare(query, true)?;
     if !moved {
-        return block_of(rewritten.as_ptr(), bind);
+        return block_of(rewritten, bind);
     }
-    match block_of(rewritten.as_ptr(), bind) {
-        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => {
-            block_of(prepare(query, false)?.0.as_ptr(), bind)
-        }
+    match block_of(rewritten, bind) {
+        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED => block_of(prepare(query, false)?.0, bind),
         r => r,
     }
 }

@@ -2,8 +2,6 @@
 //! DISTINCT, ORDER BY and LIMIT, and its scan leaves bound to the analyzed trees
 //! (`crate::pg::leaf`); subqueries in FROM as blocks of their own.
 
-use std::ffi::c_void;
-
 use super::aggregate::AggContext;
 use super::construct::{index_var, make_var};
 use super::context::{Builder, Leaf, WINDOW};
@@ -17,81 +15,66 @@ use super::types::{eq_safe, expr_type};
 use super::{unsupported, Block};
 use crate::page::ColumnType;
 use crate::pg::catalog;
-use crate::pg::error::{guard, PgError, PgResult};
+use crate::pg::error::{PgError, PgResult};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::{make_null_const, query_view, rte_view, List, Node, TargetEntry};
-use crate::pg::nodes::{self, cstr, list};
-use crate::pg::sys;
-use crate::pg::walk::{self, Visit};
+use crate::pg::node::{
+    make_null_const, make_target_entry_like, Kind, List, Node, Query, RteKind, TargetEntry, Visit,
+};
 use crate::plan::spec::{Computed, Grouping, PlanSpec, ScanColumn, ScanSpec, Subquery};
 
-pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<Block> {
-    // SAFETY: our copy of the query.
-    if unsafe { !(*query).setOperations.is_null() } {
-        return set_operation_block(query_view(query)?, bind);
+pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
+    if q.set_operations().is_some() {
+        return set_operation_block(q, bind);
     }
-    // SAFETY: our copy of the valid analyzed Query PostgreSQL handed the planner hook.
-    let q = unsafe { &*query };
-    if !q.utilityStmt.is_null() || q.commandType != sys::CmdType_CMD_SELECT {
+    if !q.is_select() {
         return Err(unsupported("statement type"));
     }
     let checks: [(bool, &str); 5] = [
-        (q.hasForUpdate || !q.rowMarks.is_null(), "FOR UPDATE/SHARE in a subquery"),
-        (!q.cteList.is_null(), "WITH"),
-        (q.hasTargetSRFs, "set-returning function in the select list"),
-        (q.hasDistinctOn, "DISTINCT ON"),
-        (q.limitOption == sys::LimitOption_LIMIT_OPTION_WITH_TIES, "FETCH ... WITH TIES"),
+        (q.has_for_update() || !q.row_marks().is_empty(), "FOR UPDATE/SHARE in a subquery"),
+        (!q.cte_list().is_empty(), "WITH"),
+        (q.has_target_srfs(), "set-returning function in the select list"),
+        (q.has_distinct_on(), "DISTINCT ON"),
+        (q.limit_with_ties(), "FETCH ... WITH TIES"),
     ];
     if let Some((_, what)) = checks.iter().find(|(bad, _)| *bad) {
         return Err(unsupported(what));
     }
     // The base relations and the join tree with every condition of WHERE and JOIN ... ON.
     let mut from = FromItems { leaves: Vec::new(), has_outer: false };
-    let tree = from.walk(Node::from_ptr(q.jointree), false)?;
-    // SAFETY: rtable is a list of RangeTblEntry; every RangeTblRef indexes it.
-    let rtable: Vec<*mut sys::RangeTblEntry> = unsafe { list(q.rtable) };
-    // SAFETY: rtable is a List of RangeTblEntry; every RangeTblRef indexes it.
-    let has_join_rtes = rtable.iter().any(|&r| unsafe { (*r).rtekind } == sys::RTEKind_RTE_JOIN);
-    let flatten = |e: *mut sys::Node| -> PgResult<*mut sys::Node> {
-        if e.is_null() || !has_join_rtes {
+    let tree = from.walk(q.jointree().map(Node::from), false)?;
+    let has_join_rtes = q.rtable().iter().any(|r| r.rtekind() == RteKind::Join);
+    // Join alias Vars replaced by the base-relation expressions they stand for.
+    let flatten = |e: Node| -> PgResult<Node> {
+        if !has_join_rtes {
             return Ok(e);
         }
-        // SAFETY: replaces join alias Vars by the base-relation expressions they stand for.
-        guard(|| unsafe { sys::flatten_join_alias_vars(query, e) })
+        q.flatten_join_alias_vars(e)
     };
-    let flatten_node = |e: Node| -> PgResult<Node> { Node::of(flatten(e.as_ptr())?) };
     let mut leaves = Vec::new();
     // Subquery leaves come after the scans (spec leaf i is scans[i], then subqueries).
     let mut sub_leaves = Vec::new();
     let mut subs = Vec::new();
     for &(rtindex, nullable) in &from.leaves {
-        let rte = rtable
-            .get(rtindex as usize - 1)
-            // SAFETY: an entry of the query's range table.
-            .map(|r| unsafe { &**r })
-            .ok_or_else(|| PgError::internal("range table index out of range"))?;
-        if rte.rtekind == sys::RTEKind_RTE_SUBQUERY && !rte.subquery.is_null() {
+        let rte = q.rte(rtindex as u32).ok_or_else(|| PgError::internal("range table index out of range"))?;
+        if let (RteKind::Subquery, Some(sub)) = (rte.rtekind(), rte.subquery()) {
             sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
             // Columns the query does not read are not computed (PostgreSQL's
             // `remove_unused_subquery_outputs`): a subquery there that would fail never runs.
-            let view = rte_view(rte)?;
-            let sub = view.subquery().ok_or_else(|| PgError::internal("subquery entry without a query"))?;
-            let used = referenced_columns(query_view(query)?, rtindex as u32)?;
-            subs.push(sub_block(view, without_unused_outputs(sub, &used)?, bind)?);
+            let used = referenced_columns(q, rtindex as u32)?;
+            subs.push(sub_block(rte, without_unused_outputs(sub, &used)?, bind)?);
             continue;
         }
-        if rte.rtekind != sys::RTEKind_RTE_RELATION {
+        if rte.rtekind() != RteKind::Relation {
             return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
         }
-        if rte.relkind != sys::RELKIND_RELATION as i8 && rte.relkind != sys::RELKIND_MATVIEW as i8 {
+        if rte.relkind() != catalog::RELKIND_RELATION && rte.relkind() != catalog::RELKIND_MATVIEW {
             return Err(unsupported("relation kind (only ordinary tables and materialized views)"));
         }
-        if !rte.tablesample.is_null() {
+        if rte.tablesample().is_some() {
             return Err(unsupported("TABLESAMPLE"));
         }
-        let relid = rte.relid;
-        // SAFETY: catalog lookup.
-        if rte.inh && guard(|| unsafe { sys::has_subclass(relid) })? {
+        let relid = rte.relid();
+        if rte.inh() && catalog::has_subclass(relid)? {
             return Err(unsupported("table with inheritance children (use FROM ONLY)"));
         }
         leaves.push(Leaf { rtindex, relid, quals: Vec::new(), nullable, sub: None });
@@ -118,49 +101,46 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
     // pushed into a relation's scan only where that cannot change the join's rows.
     let mut join_terms = Vec::new();
     let join_tree = if from.has_outer {
-        Some(b.convert(&tree, true, &mut join_terms, &flatten_node)?)
+        Some(b.convert(&tree, true, &mut join_terms, &flatten)?)
     } else {
         let mut quals = Vec::new();
         tree.all_quals(&mut quals);
         for c in quals {
-            let c = b.condition(c, &flatten_node)?;
+            let c = b.condition(c, &flatten)?;
             match b.one_leaf(c)? {
                 Some(leaf) if b.leaves[leaf].sub.is_none() => b.leaves[leaf].quals.push(c),
                 _ => {
                     for (leaf, r) in b.implied_restrictions(c)? {
                         b.leaves[leaf].quals.push(r);
                     }
-                    join_terms.push(b.join_cond(c.as_ptr())?)
+                    join_terms.push(b.join_cond(c)?)
                 }
             }
         }
         None
     };
     let join_filter = and_all(join_terms);
-    // SAFETY: targetList is a List of TargetEntry.
-    let tles: Vec<*mut sys::TargetEntry> = unsafe { list(q.targetList) };
+    let tles = q.target_list();
     let tle_exprs = tles
         .iter()
-        // SAFETY: `t` is a TargetEntry of the query's target list.
-        .map(|&t| flatten(unsafe { (*t).expr } as *mut sys::Node))
+        .map(|t| {
+            flatten(t.expr().ok_or_else(|| PgError::internal("select-list entry without an expression"))?)
+        })
         .collect::<PgResult<Vec<_>>>()?;
-    let tle_views = tles
-        .iter()
-        .map(|&t| Node::of(t)?.as_target_entry().ok_or_else(|| PgError::internal("select-list entry")))
-        .collect::<PgResult<Vec<_>>>()?;
-    let tle_expr_nodes = tle_exprs.iter().map(|&e| Node::of(e)).collect::<PgResult<Vec<_>>>()?;
-    let grouped =
-        q.hasAggs || !q.groupClause.is_null() || !q.groupingSets.is_null() || !q.havingQual.is_null();
+    let grouped = q.has_aggs()
+        || !q.group_clause().is_empty()
+        || !q.grouping_sets().is_empty()
+        || q.having_qual().is_some();
 
     let mut spec_grouping = None;
     let mut having = None;
-    let mut pg_qual: *mut sys::List = std::ptr::null_mut();
-    let mut tlist: *mut sys::List = std::ptr::null_mut();
-    let scan_tlist_exprs: Vec<*mut sys::Node>;
+    let mut pg_qual = List::NIL;
+    let mut tlist = List::NIL;
+    let scan_tlist_exprs: Vec<Node>;
     let output: Vec<usize>;
     let sort;
     let stage_types: Vec<ColumnType>;
-    let distinct = !q.distinctClause.is_null();
+    let distinct = !q.distinct_clause().is_empty();
 
     if !grouped {
         // Each select-list expression of one relation is a scan column; one over several
@@ -176,18 +156,18 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             if in_scan {
                 let id = b.column(e)?;
                 tle_cols.push(Some(b.output_pos(id)));
-                tle_nodes.push(std::ptr::null_mut());
+                tle_nodes.push(None);
             } else {
-                let mut ctx = AggContext::plain(&mut b, query_view(query)?, &tle_views, &tle_expr_nodes);
-                let node = ctx.mutate(e)?.as_ptr();
+                let mut ctx = AggContext::plain(&mut b, q, &tles, &tle_exprs);
+                let node = ctx.mutate(e)?;
                 // A window function's result is an output column itself (ORDER BY may use it).
                 match index_var(node) {
                     Some(pos) => {
                         tle_cols.push(Some(pos));
-                        tle_nodes.push(std::ptr::null_mut());
+                        tle_nodes.push(None);
                     }
                     None => {
-                        tle_nodes.push(node);
+                        tle_nodes.push(Some(node));
                         tle_cols.push(None);
                     }
                 }
@@ -201,14 +181,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             if tle_cols.iter().any(|c| c.is_none()) {
                 return Err(unsupported("DISTINCT over an expression of several tables"));
             }
-            for (i, &tle) in tles.iter().enumerate() {
-                // SAFETY: TargetEntry of the query.
-                if unsafe { (*tle).resjunk } {
-                    let visible = tles
-                        .iter()
-                        .zip(&tle_cols)
-                        // SAFETY: `t` is a TargetEntry of the query's targetList.
-                        .any(|(&t, &c)| unsafe { !(*t).resjunk } && c == tle_cols[i]);
+            for (i, tle) in tles.iter().enumerate() {
+                if tle.resjunk() {
+                    let visible = tles.iter().zip(&tle_cols).any(|(t, &c)| !t.resjunk() && c == tle_cols[i]);
                     if !visible {
                         return Err(unsupported("DISTINCT with ORDER BY expressions not in the select list"));
                     }
@@ -225,24 +200,19 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             }
         }
         let lookup = |tle: TargetEntry| -> PgResult<Option<usize>> {
-            Ok(tles.iter().position(|&t| t == tle.as_ptr()).and_then(|i| tle_cols[i]))
+            Ok(tles.iter().position(|&t| t == tle).and_then(|i| tle_cols[i]))
         };
-        sort = sort_keys(query_view(query)?, &lookup, &output_types)?;
+        sort = sort_keys(q, &lookup, &output_types)?;
         for (i, &tle) in tles.iter().enumerate() {
-            let node = match tle_cols[i] {
-                Some(pos) => {
+            let node = match (tle_cols[i], tle_nodes[i]) {
+                (Some(pos), _) => {
                     let (typid, typmod, coll) = expr_type(b.columns[output[pos]].0)?;
-                    make_var(pos + 1, typid, typmod, coll)?.as_ptr()
+                    make_var(pos + 1, typid, typmod, coll)?
                 }
-                None => tle_nodes[i],
+                (None, Some(node)) => node,
+                (None, None) => return Err(PgError::internal("select-list entry without a node")),
             };
-            // SAFETY: makeTargetEntry allocates; the TargetEntry fields are copied.
-            let t = unsafe { &*tle };
-            // SAFETY: makeTargetEntry allocates; resname is the analyzed entry's own string.
-            let entry = guard(|| unsafe {
-                sys::makeTargetEntry(node as *mut sys::Expr, t.resno, t.resname, t.resjunk)
-            })?;
-            tlist = nodes::append(tlist, entry as *mut c_void)?;
+            tlist = tlist.append(make_target_entry_like(node, tle)?)?;
         }
         // A window function's column is described by a NULL of its type (EXPLAIN cannot print
         // a window function outside its WindowAgg).
@@ -251,11 +221,10 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             .map(|&id| {
                 let (e, _, leaf) = b.columns[id];
                 if leaf != WINDOW {
-                    return Ok(e.as_ptr());
+                    return Ok(e);
                 }
                 let (typid, _, coll) = expr_type(e)?;
-                // SAFETY: makeNullConst allocates a Const in the current memory context.
-                guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })
+                make_null_const(typid, -1, coll)
             })
             .collect::<PgResult<Vec<_>>>()?;
     } else {
@@ -264,12 +233,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         let mut keys = Vec::new();
         // (sortgroupref, position in `keys`) of each GROUP BY entry.
         let mut refs: Vec<(u32, usize)> = Vec::new();
-        // SAFETY: groupClause is a List of SortGroupClause over the targetList.
-        for sgc in unsafe { list::<sys::SortGroupClause>(q.groupClause) } {
-            // SAFETY: `sgc` is a SortGroupClause of groupClause.
-            let sort_group_ref = unsafe { (*sgc).tleSortGroupRef };
-            // SAFETY: `sgc` refers to a TargetEntry of the query's targetList.
-            let tle = guard(|| unsafe { sys::get_sortgroupclause_tle(sgc, q.targetList) })?;
+        for sgc in q.group_clause() {
+            let sort_group_ref = sgc.tle_sort_group_ref();
+            let tle = q.sort_group_tle(sgc)?;
             let i = tles.iter().position(|&t| t == tle).ok_or_else(|| PgError::internal("GROUP BY entry"))?;
             let e = tle_exprs[i];
             let col = b.column(e)?;
@@ -288,22 +254,14 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         // GROUPING SETS / ROLLUP / CUBE, expanded as PostgreSQL does (GROUP BY DISTINCT drops
         // repeated sets).
         let mut sets = None;
-        if !q.groupingSets.is_null() {
-            let (gs, distinct_sets) = (q.groupingSets, q.groupDistinct);
-            // SAFETY: the query's grouping sets; returns a list of integer lists (NIL when there would be more than the limit).
-            let expanded = guard(|| unsafe { sys::expand_grouping_sets(gs, distinct_sets, 4096) })?;
-            if expanded.is_null() {
+        if !q.grouping_sets().is_empty() {
+            let Some(expanded) = q.expand_grouping_sets(4096)? else {
                 return Err(unsupported("more than 4096 grouping sets"));
-            }
+            };
             let mut all = Vec::new();
-            // SAFETY: expand_grouping_sets returns a List of integer Lists.
-            for set in unsafe { list::<sys::List>(expanded) } {
-                // SAFETY: `set` is an integer List.
-                let n = unsafe { sys::pgf_list_length(set) };
+            for set in expanded {
                 let mut positions = Vec::new();
-                for i in 0..n {
-                    // SAFETY: `i` is below the list's length.
-                    let r = unsafe { sys::pgf_list_nth_int(set, i) } as u32;
+                for r in set {
                     let k = refs
                         .iter()
                         .find(|(sr, _)| *sr == r)
@@ -318,20 +276,19 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             }
             sets = Some(all);
         }
-        let having_flat = flatten(q.havingQual)?;
+        let having_flat = q.having_qual().map(flatten).transpose()?;
         // An uncorrelated subquery over the groups (`HAVING sum(x) > (SELECT ...)`, TPC-H Q11):
         // PostgreSQL computes it once in a scan, as a column; being the same on every row, it
         // joins the group keys without changing the groups (only with GROUP BY: without it an
         // empty input still makes one group).
-        let mut describe: Vec<*mut sys::Node> = key_exprs.clone();
-        if !q.groupClause.is_null() && sets.is_none() {
+        let mut describe: Vec<Node> = key_exprs.clone();
+        if !q.group_clause().is_empty() && sets.is_none() {
             let mut found = Vec::new();
-            for &e in tle_exprs.iter().chain(std::iter::once(&having_flat)) {
+            for &e in tle_exprs.iter().chain(having_flat.iter()) {
                 sublinks_outside_aggregates(e, &mut found)?;
             }
             for sl in found {
-                // SAFETY: pull_varnos over a valid expression.
-                if guard(|| unsafe { sys::pgf_expr_varno(sl) })? != 0 {
+                if sl.varno()? != 0 {
                     continue; // correlated: refused where it is met
                 }
                 let col = b.column(sl)?;
@@ -339,20 +296,17 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
                     keys.push(col);
                     key_exprs.push(sl);
                     let (typid, _, coll) = expr_type(sl)?;
-                    describe
-                        // SAFETY: makeNullConst allocates a Const in the current memory context.
-                        .push(guard(|| unsafe { sys::makeNullConst(typid, -1, coll) as *mut sys::Node })?);
+                    describe.push(make_null_const(typid, -1, coll)?);
                 }
             }
         }
-        let key_nodes = key_exprs.iter().map(|&e| Node::of(e)).collect::<PgResult<Vec<_>>>()?;
         let mut ctx = AggContext {
             b: &mut b,
-            key_exprs: &key_nodes,
+            key_exprs: &key_exprs,
             key_cols: &keys,
-            query: query_view(query)?,
-            tles: &tle_views,
-            tle_exprs: &tle_expr_nodes,
+            query: q,
+            tles: &tles,
+            tle_exprs: &tle_exprs,
             windows: Vec::new(),
             window_vars: Vec::new(),
             plain: false,
@@ -361,10 +315,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         };
         let mut mutated = Vec::new();
         for &e in &tle_exprs {
-            mutated.push(ctx.mutate(e)?.as_ptr());
+            mutated.push(ctx.mutate(e)?);
         }
-        let having_pg =
-            if having_flat.is_null() { std::ptr::null_mut() } else { ctx.mutate(having_flat)?.as_ptr() };
+        let having_pg = having_flat.map(|h| ctx.mutate(h)).transpose()?;
         let aggs = std::mem::take(&mut ctx.aggs);
         let agg_exprs = std::mem::take(&mut ctx.agg_exprs);
         // DataFusion sorts one aggregation's input once: one ORDER BY for all ordered aggregates.
@@ -382,7 +335,7 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
         for (i, &v) in window_vars.iter().enumerate() {
             // Vars made by `AggContext::window_func`, ours to renumber.
             v.set_varattno((base + i + 1) as i16);
-            window_describe.push(make_null_const(v.vartype(), -1, v.varcollid())?.as_ptr());
+            window_describe.push(make_null_const(v.vartype(), -1, v.varcollid())?);
         }
         let grouping = Grouping { keys: keys.clone(), aggs, sets };
         stage_types = keys
@@ -393,43 +346,35 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             .collect();
         b.windows = windows;
         output = (0..stage_types.len()).collect();
-        scan_tlist_exprs = describe
-            .into_iter()
-            .chain(agg_exprs.into_iter().map(Node::as_ptr))
-            .chain(window_describe)
-            .collect();
+        scan_tlist_exprs = describe.into_iter().chain(agg_exprs).chain(window_describe).collect();
         // HAVING: in DataFusion when translatable, else by PostgreSQL on the node (only where
         // filtering after DISTINCT/ORDER BY/LIMIT gives the same rows).
-        if !having_pg.is_null() {
-            // Constants folded first (`sum(n) > 2700000` casts its integer to numeric).
-            // SAFETY: constant folding without planner state on our copy of the expression.
-            let copy = nodes::copy(having_pg)?;
-            // SAFETY: constant folding without planner state on our copy of the expression.
-            let folded = guard(|| unsafe { sys::eval_const_expressions(std::ptr::null_mut(), copy) })?;
+        if let Some(having_pg) = having_pg {
+            // Constants folded first (`sum(n) > 2700000` casts its integer to numeric), on a copy.
+            let folded = having_pg.copy()?.eval_const_expressions()?;
             match df_expr(folded) {
                 Ok(h) => having = Some(h),
                 Err(e) => {
-                    if distinct || !q.limitCount.is_null() || !q.limitOffset.is_null() {
+                    if distinct || q.limit_count().is_some() || q.limit_offset().is_some() {
                         return Err(e);
                     }
-                    pg_qual = nodes::append(std::ptr::null_mut(), having_pg as *mut c_void)?;
+                    pg_qual = List::NIL.append(having_pg)?;
                 }
             }
         }
         let mutated_ref = &mutated;
         let lookup = |tle: TargetEntry| -> PgResult<Option<usize>> {
-            let Some(i) = tles.iter().position(|&t| t == tle.as_ptr()) else { return Ok(None) };
+            let Some(i) = tles.iter().position(|&t| t == tle) else { return Ok(None) };
             Ok(index_var(mutated_ref[i]))
         };
-        sort = sort_keys(query_view(query)?, &lookup, &stage_types)?;
+        sort = sort_keys(q, &lookup, &stage_types)?;
         if distinct {
             let mut covered = vec![false; stage_types.len()];
-            for (i, &tle) in tles.iter().enumerate() {
+            for (i, tle) in tles.iter().enumerate() {
                 let Some(c) = index_var(mutated[i]) else {
                     return Err(unsupported("DISTINCT over expressions of aggregates"));
                 };
-                // SAFETY: `tle` is a TargetEntry of the query's targetList.
-                if unsafe { !(*tle).resjunk } {
+                if !tle.resjunk() {
                     covered[c] = true;
                 }
             }
@@ -446,27 +391,15 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             }
         }
         for (i, &tle) in tles.iter().enumerate() {
-            // SAFETY: `tle` is a TargetEntry of the query's targetList.
-            let t = unsafe { &*tle };
-            // SAFETY: makeTargetEntry allocates; resname is the analyzed entry's own string.
-            let entry = guard(|| unsafe {
-                sys::makeTargetEntry(mutated[i] as *mut sys::Expr, t.resno, t.resname, t.resjunk)
-            })?;
-            tlist = nodes::append(tlist, entry as *mut c_void)?;
+            tlist = tlist.append(make_target_entry_like(mutated[i], tle)?)?;
         }
         spec_grouping = Some(grouping);
     }
 
-    let offset = limit_value(Node::from_ptr(q.limitOffset), "OFFSET")?.unwrap_or(0);
-    let limit = limit_value(Node::from_ptr(q.limitCount), "LIMIT")?;
+    let offset = limit_value(q.limit_offset(), "OFFSET")?.unwrap_or(0);
+    let limit = limit_value(q.limit_count(), "LIMIT")?;
 
     // Each leaf bound to its range-table entry and its expression trees (see `crate::pg::leaf`).
-    let quote = |s: &str| -> PgResult<String> {
-        let c = std::ffi::CString::new(s).map_err(|e| PgError::internal(e.to_string()))?;
-        let p = c.as_ptr();
-        // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy.
-        guard(|| unsafe { cstr(sys::quote_identifier(p)) })
-    };
     let mut scans = Vec::new();
     let mut scan_pg_types = Vec::new();
     let mut next_id = b.columns.len();
@@ -475,15 +408,9 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             continue;
         }
         let (relid, rtindex) = (leaf.relid, leaf.rtindex);
-        // SAFETY: catalog lookups of a relation the query has locked; display only.
-        let relname = guard(|| unsafe { cstr(sys::get_rel_name(relid)) })?;
-        // SAFETY: catalog lookups of a relation the query has locked; display only.
-        let nspname = guard(|| unsafe { cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))) })?;
-        let relation = format!("{}.{}", quote(&nspname)?, quote(&relname)?);
-        let rte = rtable
-            .get(rtindex as usize - 1)
-            .copied()
-            .ok_or_else(|| PgError::internal("range table index out of range"))?;
+        // For display (EXPLAIN): the relation is bound by its OID.
+        let relation = catalog::qualified_relation_name(relid)?;
+        let rte = q.rte(rtindex as u32).ok_or_else(|| PgError::internal("range table index out of range"))?;
         let mut columns = Vec::new();
         let mut pg_types = Vec::new();
         for (id, (e, ty, l)) in b.columns.iter().enumerate() {
@@ -569,27 +496,25 @@ pub(super) fn block_of(query: *mut sys::Query, bind: &mut Bindings) -> PgResult<
             limit,
             shared: Vec::new(),
         },
-        tlist: List::from_ptr(tlist),
-        qual: List::from_ptr(pg_qual),
+        tlist,
+        qual: pg_qual,
         scan_tlist,
-        query: query_view(query)?,
+        query: q,
         rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
         pg_types,
     })
 }
 
 /// The subqueries of `e` that are not inside an aggregate's arguments.
-pub(super) fn sublinks_outside_aggregates(e: *mut sys::Node, out: &mut Vec<*mut sys::Node>) -> PgResult<()> {
-    walk::walk_expr(e, |node, _| {
-        // SAFETY: a valid node of the expression.
-        Ok(match unsafe { nodes::tag(node) } {
-            sys::NodeTag_T_SubLink => {
+pub(super) fn sublinks_outside_aggregates(e: Node, out: &mut Vec<Node>) -> PgResult<()> {
+    e.walk(|node, _| {
+        Ok(match node.kind() {
+            Kind::SubLink(_) => {
                 out.push(node);
                 Visit::Skip
             }
-            sys::NodeTag_T_Aggref => Visit::Skip,
+            Kind::Aggref(_) => Visit::Skip,
             _ => Visit::Children,
         })
-    })?;
-    Ok(())
+    })
 }

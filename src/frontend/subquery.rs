@@ -26,7 +26,6 @@ pub(super) fn sub_block(rte: RangeTblEntry, sub: Query, bind: &mut Bindings) -> 
     // The block's target list, in resno order.
     for tle in inner.tlist.target_entries() {
         let Some(e) = tle.expr() else { return Err(unsupported("select-list entry without an expression")) };
-        let e = e.as_ptr();
         if let Some(k) = index_var(e).filter(|&k| k < plan.output.len()) {
             outputs.push(Some(k));
             continue;

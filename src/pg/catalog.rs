@@ -89,3 +89,29 @@ pub fn attnotnull(relid: Oid, attno: i16) -> PgResult<bool> {
     // SAFETY: a catalog lookup (errors are caught).
     guard(|| unsafe { sys::pgf_attnotnull(relid, attno) })
 }
+
+/// Relation kinds (`pg_class.relkind`, as `RangeTblEntry::relkind` reads them).
+pub const RELKIND_RELATION: u8 = sys::RELKIND_RELATION;
+pub const RELKIND_MATVIEW: u8 = sys::RELKIND_MATVIEW;
+
+/// Has the relation inheritance children (or partitions)? (`has_subclass`)
+pub fn has_subclass(relid: Oid) -> PgResult<bool> {
+    // SAFETY: a catalog lookup (errors are caught).
+    guard(|| unsafe { sys::has_subclass(relid) })
+}
+
+/// `schema.name` of a relation, each part quoted where SQL needs it (`quote_identifier`): for
+/// display only (EXPLAIN), never parsed again.
+pub fn qualified_relation_name(relid: Oid) -> PgResult<String> {
+    // SAFETY: catalog lookups (NULL for a missing relation: empty names).
+    let (nspname, relname) = guard(|| unsafe {
+        (cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))), cstr(sys::get_rel_name(relid)))
+    })?;
+    let quote = |s: &str| -> PgResult<String> {
+        let c = std::ffi::CString::new(s).map_err(|e| super::PgError::internal(e.to_string()))?;
+        let p = c.as_ptr();
+        // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy; `c` outlives the call.
+        guard(|| unsafe { cstr(sys::quote_identifier(p)) })
+    };
+    Ok(format!("{}.{}", quote(&nspname)?, quote(&relname)?))
+}

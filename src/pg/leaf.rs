@@ -22,7 +22,7 @@
 use std::ffi::c_void;
 
 use super::error::{guard, PgError, PgResult};
-use super::node::Node;
+use super::node::{Node, RangeTblEntry};
 use super::nodes::{self, list};
 use super::sys;
 use crate::plan::spec::ScanSpec;
@@ -95,8 +95,8 @@ impl Bindings {
     /// The index of the access through range-table entry `rte` (at `rtindex` of its query).
     /// Two entries are one access when they read the same relation with the same rights, the
     /// same inheritance flag and equal row-level security quals.
-    pub fn access(&mut self, rte: *mut sys::RangeTblEntry, rtindex: i32) -> PgResult<u32> {
-        let copy = nodes::copy(rte)?;
+    pub fn access(&mut self, rte: RangeTblEntry, rtindex: i32) -> PgResult<u32> {
+        let copy = nodes::copy(rte.as_ptr())?;
         // SAFETY: our copy of an RTE_RELATION entry; its security quals are expressions over it.
         unsafe {
             let quals = (*copy).securityQuals as *mut sys::Node;

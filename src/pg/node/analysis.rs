@@ -226,3 +226,14 @@ pub fn make_bool_const(v: bool, isnull: bool) -> PgResult<Node> {
     // SAFETY: makeBoolConst allocates a Const.
     Node::of(guard(|| unsafe { sys::makeBoolConst(v, isnull) })?)
 }
+
+/// A `numeric` zero with `scale` fractional digits (`0.00` for 2): `e + zero` is `e` at display
+/// scale `scale` at least.
+pub fn make_numeric_zero(scale: i32) -> PgResult<Node> {
+    // SAFETY: int64_div_fast_to_numeric pallocs a numeric; makeConst keeps the pointer (by reference, varlena).
+    let c = guard(|| unsafe {
+        let d = sys::int64_div_fast_to_numeric(0, scale) as sys::Datum;
+        sys::makeConst(sys::NUMERICOID, -1, 0, -1, d, false, false)
+    })?;
+    Node::of(c)
+}

@@ -146,6 +146,29 @@ impl Query {
         Ok(())
     }
 
+    /// `e` (an expression of this query) with its join alias Vars replaced by the expressions
+    /// they stand for (`flatten_join_alias_vars`); a new tree.
+    pub fn flatten_join_alias_vars(self, e: Node) -> PgResult<Node> {
+        let (q, e) = (self.0.as_ptr(), e.as_ptr());
+        // SAFETY: a mutator over an expression of this query; it builds a new tree.
+        Node::of(guard(|| unsafe { sys::flatten_join_alias_vars(q, e) })?)
+    }
+
+    /// The grouping sets expanded as PostgreSQL does (`expand_grouping_sets`; GROUP BY
+    /// DISTINCT drops repeated sets): each set as its members' `tleSortGroupRef`s (the empty
+    /// set of a grand total included); None when there would be more than `limit`.
+    pub fn expand_grouping_sets(self, limit: i32) -> PgResult<Option<Vec<Vec<u32>>>> {
+        let (gs, distinct) = (self.raw().groupingSets, self.raw().groupDistinct);
+        // SAFETY: the query's grouping sets; returns a List of integer Lists, NIL beyond `limit`.
+        let expanded = guard(|| unsafe { sys::expand_grouping_sets(gs, distinct, limit) })?;
+        if expanded.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: a List of integer Lists (an empty set is NIL, kept).
+        let sets = unsafe { nodes::list::<sys::List>(expanded) };
+        Ok(Some(sets.into_iter().map(|s| int_list(s).into_iter().map(|r| r as u32).collect()).collect()))
+    }
+
     pub fn set_has_sub_links(self, v: bool) {
         // SAFETY: a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).hasSubLinks = v };
@@ -430,9 +453,7 @@ impl SetOperationStmt {
 
     /// The output column typmods (`colTypmods`).
     pub fn col_typmods(self) -> Vec<i32> {
-        let l = self.raw().colTypmods;
-        // SAFETY: `l` is NIL or an integer list of the tree.
-        unsafe { (0..sys::pgf_list_length(l)).map(|i| sys::pgf_list_nth_int(l, i)).collect() }
+        int_list(self.raw().colTypmods)
     }
 
     /// The output column collations (`colCollations`).
@@ -518,4 +539,10 @@ fn oid_list(l: *mut sys::List) -> Vec<Oid> {
 /// `node` as a generic handle: for code that keeps a `Vec<Node>` of typed views.
 pub fn nodes_of<T: Into<Node>>(items: impl IntoIterator<Item = T>) -> Vec<Node> {
     items.into_iter().map(Into::into).collect()
+}
+
+/// The integers of an integer list (NIL gives none).
+fn int_list(l: *mut sys::List) -> Vec<i32> {
+    // SAFETY: `l` is NIL or an integer list of the tree.
+    unsafe { (0..sys::pgf_list_length(l)).map(|i| sys::pgf_list_nth_int(l, i)).collect() }
 }
