@@ -10,7 +10,6 @@ import os, re, sys
 NOT_YET = {
     'src/frontend/expr.rs',
     'src/frontend/select.rs',
-    'src/frontend/rewrite/decorrelate.rs',
 }
 
 root = sys.argv[1] if len(sys.argv) > 1 else 'src'

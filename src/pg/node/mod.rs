@@ -25,10 +25,12 @@
 
 mod analysis;
 mod expr;
+mod make;
 mod query;
 
 pub use analysis::*;
 pub use expr::*;
+pub use make::*;
 pub use query::*;
 
 pub use super::walk::Visit;

@@ -150,6 +150,11 @@ impl Query {
         // SAFETY: a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).hasSubLinks = v };
     }
+
+    pub fn set_has_aggs(self, v: bool) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).hasAggs = v };
+    }
 }
 
 view! {
@@ -169,6 +174,12 @@ impl TargetEntry {
     pub fn resname(self) -> String {
         // SAFETY: resname is NULL or a NUL-terminated string of the tree.
         unsafe { nodes::cstr(self.raw().resname) }
+    }
+
+    /// Makes the entry a sort/group key referred to by `tleSortGroupRef` `r` (0: none).
+    pub fn set_ressortgroupref(self, r: u32) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).ressortgroupref = r };
     }
 }
 
