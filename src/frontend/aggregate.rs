@@ -17,7 +17,7 @@ use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{
-    make_bool_const, make_int4_const, make_null_const, Aggref, IntoNode, Kind, Node, Query, TargetEntry, Var,
+    make_bool_const, make_int4_const, make_null_const, Aggref, Kind, Node, Query, TargetEntry, Var,
 };
 use crate::pg::nodes;
 use crate::plan::spec::{AggFunc, AggSpec, Literal, SortKey, Statistic, WindowSpec};
@@ -65,8 +65,8 @@ impl<'a> AggContext<'a> {
         }
     }
 
-    pub(super) fn mutate(&mut self, e: impl IntoNode) -> PgResult<Node> {
-        let copy = e.into_node()?.copy()?;
+    pub(super) fn mutate(&mut self, e: Node) -> PgResult<Node> {
+        let copy = e.copy()?;
         copy.mutate(|node| self.replace(node))
     }
 

@@ -9,7 +9,7 @@ use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog::attnotnull;
 use crate::pg::error::{PgError, PgResult};
-use crate::pg::node::{IntoNode, Kind, Node};
+use crate::pg::node::{Kind, Node};
 use crate::pg::nodes;
 use crate::plan::spec::{DfExpr, PlanSpec, WindowSpec};
 
@@ -74,8 +74,7 @@ pub(super) const COMPUTED: usize = usize::MAX;
 impl Builder {
     /// A column computed by DataFusion after the joins: `+ - *` of numerics from several
     /// relations, exact (the result fits 38 digits by the operands' declared digits).
-    pub(super) fn computed_column(&mut self, e: impl IntoNode) -> PgResult<usize> {
-        let e = e.into_node()?;
+    pub(super) fn computed_column(&mut self, e: Node) -> PgResult<usize> {
         if let Some(i) = nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(e))? {
             return Ok(self.computed[i].0);
         }
@@ -99,12 +98,12 @@ impl Builder {
     }
 
     /// The scan column computing `e` (deduplicated by equal()), in the leaf of its relation.
-    pub(super) fn column(&mut self, e: impl IntoNode) -> PgResult<usize> {
+    pub(super) fn column(&mut self, e: Node) -> PgResult<usize> {
         self.column_as(e, None)
     }
 
     /// [`Self::column`] with the block type given (else the expression's own).
-    pub(super) fn column_as(&mut self, e: impl IntoNode, ty: Option<ColumnType>) -> PgResult<usize> {
+    pub(super) fn column_as(&mut self, e: Node, ty: Option<ColumnType>) -> PgResult<usize> {
         let id = self.any_column(e, ty)?;
         if self.value_only.contains(&id) {
             return Err(unsupported(
@@ -115,8 +114,7 @@ impl Builder {
     }
 
     /// [`Self::column_as`], also for a column whose value only is exact (comparisons).
-    pub(super) fn any_column(&mut self, e: impl IntoNode, ty: Option<ColumnType>) -> PgResult<usize> {
-        let e = e.into_node()?;
+    pub(super) fn any_column(&mut self, e: Node, ty: Option<ColumnType>) -> PgResult<usize> {
         // (A window function's column is described by a node that stands for nothing else.)
         if let Some(i) = nodes::try_position(&self.columns, |(c, _, l)| Ok(*l != WINDOW && c.equal(e)?))? {
             return Ok(i);
@@ -145,8 +143,7 @@ impl Builder {
 
     /// A column DataFusion computes after the joins: [`Self::df_value`] of `e`, cast to its
     /// block type.
-    pub(super) fn df_column(&mut self, e: impl IntoNode, ty: Option<ColumnType>) -> PgResult<usize> {
-        let e = e.into_node()?;
+    pub(super) fn df_column(&mut self, e: Node, ty: Option<ColumnType>) -> PgResult<usize> {
         if let Some(i) = nodes::try_position(&self.computed, |(id, _)| self.columns[*id].0.equal(e))? {
             return Ok(self.computed[i].0);
         }
@@ -174,8 +171,8 @@ impl Builder {
     /// of an expression DataFusion computes after the joins: inside a guarded part it may not
     /// be able to fail ([`placement::may_fail`]): `CASE WHEN o.qty <> 0 THEN o.amt / o.qty END` must not
     /// divide by zero where the CASE would not have.
-    pub(super) fn scan_part(&self, e: impl IntoNode) -> PgResult<()> {
-        if self.guarded && placement::may_fail(&probe::shape(e.into_node()?)?) {
+    pub(super) fn scan_part(&self, e: Node) -> PgResult<()> {
+        if self.guarded && placement::may_fail(&probe::shape(e)?) {
             return Err(unsupported(
                 "expression that can fail for some rows (a function that is not leakproof) in a CASE branch or COALESCE argument computed after the joins",
             ));
@@ -225,9 +222,9 @@ impl Builder {
 
     /// Is `e`, an expression of leaf `leaf`, computed by that leaf's scan (see
     /// [`placement::classify`], which decides)?
-    pub(super) fn computable_in_scan(&self, e: impl IntoNode, leaf: usize) -> PgResult<bool> {
+    pub(super) fn computable_in_scan(&self, e: Node, leaf: usize) -> PgResult<bool> {
         let l = &self.leaves[leaf];
-        let facts = probe::facts(e.into_node()?, self.leaves.len() > 1, l.nullable)?;
+        let facts = probe::facts(e, self.leaves.len() > 1, l.nullable)?;
         let kind = placement::Leaf { subquery: l.sub.is_some(), nullable: l.nullable };
         Ok(placement::classify(facts, kind, self.leaves.len()) == Placement::Scan)
     }
@@ -246,12 +243,12 @@ impl Builder {
     /// The leaf whose relation `e` reads (the first leaf a constant can be computed in), or an
     /// error when it reads several.
     /// [`Self::leaf_of`], None when `e` has no one leaf (a PostgreSQL ERROR still goes up).
-    pub(super) fn one_leaf(&self, e: impl IntoNode) -> PgResult<Option<usize>> {
+    pub(super) fn one_leaf(&self, e: Node) -> PgResult<Option<usize>> {
         crate::pg::error::or_refused(self.leaf_of(e))
     }
 
-    pub(super) fn leaf_of(&self, e: impl IntoNode) -> PgResult<usize> {
-        let varno = e.into_node()?.varno()?;
+    pub(super) fn leaf_of(&self, e: Node) -> PgResult<usize> {
+        let varno = e.varno()?;
         match varno {
             // No column: any row source will do, but not one that may be null-extended.
             0 => self.leaves.iter().position(|l| !l.nullable && l.sub.is_none()).ok_or_else(|| {

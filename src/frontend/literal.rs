@@ -5,13 +5,12 @@ use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog as c;
 use crate::pg::error::PgResult;
-use crate::pg::node::{IntoNode, Kind, Node};
+use crate::pg::node::{Kind, Node};
 use crate::plan::spec::Literal;
 
 /// [`const_literal`] of `e`, or of `e` folded as the planner would (immutable functions only)
 /// when it reads no column (`1` cast to numeric).
-pub(super) fn folded_literal(e: impl IntoNode) -> PgResult<Option<(Literal, ColumnType)>> {
-    let e = e.into_node()?;
+pub(super) fn folded_literal(e: Node) -> PgResult<Option<(Literal, ColumnType)>> {
     if let Some(l) = const_literal(e)? {
         return Ok(Some(l));
     }
@@ -23,8 +22,8 @@ pub(super) fn folded_literal(e: impl IntoNode) -> PgResult<Option<(Literal, Colu
 
 /// A non-NULL constant of a type DataFusion holds exactly (integers, numeric, date, boolean,
 /// text), with its block type.
-pub(super) fn const_literal(e: impl IntoNode) -> PgResult<Option<(Literal, ColumnType)>> {
-    let Kind::Const(k) = e.into_node()?.kind() else { return Ok(None) };
+pub(super) fn const_literal(e: Node) -> PgResult<Option<(Literal, ColumnType)>> {
+    let Kind::Const(k) = e.kind() else { return Ok(None) };
     if k.constisnull() {
         return Ok(None);
     }
@@ -91,8 +90,8 @@ pub(super) fn limit_value(node: Option<Node>, what: &str) -> PgResult<Option<usi
 }
 
 /// A non-NULL interval constant: (months, days, microseconds).
-pub(super) fn interval_const(e: impl IntoNode) -> PgResult<Option<(i32, i32, i64)>> {
-    Ok(match e.into_node()?.kind() {
+pub(super) fn interval_const(e: Node) -> PgResult<Option<(i32, i32, i64)>> {
+    Ok(match e.kind() {
         Kind::Const(k) => k.interval(),
         _ => None,
     })

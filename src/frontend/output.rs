@@ -6,7 +6,7 @@ use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult};
-use crate::pg::node::{make_target_entry, IntoNode, List, Query, TargetEntry};
+use crate::pg::node::{make_target_entry, List, Node, Query, TargetEntry};
 use crate::plan::spec::SortKey;
 
 pub(super) fn sort_keys(
@@ -44,10 +44,10 @@ pub(super) fn sort_keys(
 }
 
 /// The custom scan target list describing the node's scan tuple: one entry per expression.
-pub(super) fn scan_tlist_of<N: IntoNode + Copy>(exprs: &[N]) -> PgResult<List> {
+pub(super) fn scan_tlist_of(exprs: &[Node]) -> PgResult<List> {
     let mut tlist = List::NIL;
     for (i, e) in exprs.iter().enumerate() {
-        tlist = tlist.append(make_target_entry(e.into_node()?, (i + 1) as i16)?)?;
+        tlist = tlist.append(make_target_entry(*e, (i + 1) as i16)?)?;
     }
     Ok(tlist)
 }

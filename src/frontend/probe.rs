@@ -121,7 +121,7 @@ fn total(f: Oid) -> PgResult<bool> {
 /// The call `f(args)` of expression `e` as placement knows it.
 fn func(f: Oid, args: &[Node], e: Node) -> PgResult<Func> {
     let constant = |i: usize| -> PgResult<Option<Literal>> {
-        Ok(args.get(i).map(|&a| const_literal(a.as_ptr())).transpose()?.flatten().map(|(l, _)| l))
+        Ok(args.get(i).map(|&a| const_literal(a)).transpose()?.flatten().map(|(l, _)| l))
     };
     let text = |i: usize| -> PgResult<Option<String>> {
         Ok(match constant(i)? {
@@ -138,7 +138,7 @@ fn func(f: Oid, args: &[Node], e: Node) -> PgResult<Func> {
     Ok(match f {
         _ if args.is_empty() && is_builtin(f) => Func::NoArguments,
         c::F_NUMERIC_ADD | c::F_NUMERIC_SUB | c::F_NUMERIC_MUL | c::F_NUMERIC_UMINUS => {
-            Func::NumericArithmetic { bounded: numeric_digits(e.as_ptr())?.is_some() }
+            Func::NumericArithmetic { bounded: numeric_digits(e)?.is_some() }
         }
         c::F_INT2DIV | c::F_INT4DIV | c::F_INT8DIV => Func::IntDivision { divisor: int(1)?, modulo: false },
         c::F_INT2MOD | c::F_INT4MOD | c::F_INT8MOD => Func::IntDivision { divisor: int(1)?, modulo: true },

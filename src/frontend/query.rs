@@ -89,7 +89,7 @@ pub(super) fn prepare(query: Query, move_having: bool) -> PgResult<(Query, bool)
     rewrite::cte::inline_ctes(query)?;
     let query = rewrite::pullup::pull_up(query)?;
     // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.
-    rewrite::decorrelate::scalar_subqueries(query.as_ptr())?;
-    let moved = move_having && rewrite::decorrelate::having_subqueries(query.as_ptr())?;
+    rewrite::decorrelate::scalar_subqueries(query)?;
+    let moved = move_having && rewrite::decorrelate::having_subqueries(query)?;
     Ok((query, moved))
 }

@@ -439,7 +439,7 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
         scans.push(ScanSpec {
             relation,
             relid,
-            access: bind.access(rte, rtindex)?,
+            access: bind.access(q, rte, rtindex)?,
             columns,
             quals: bind.condition(&leaf.quals, rtindex)?.into_iter().collect(),
             volatile,

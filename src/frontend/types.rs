@@ -7,11 +7,11 @@ use crate::page::ColumnType;
 use crate::pg::catalog::{self as c, collation_is_c, collation_is_deterministic, database_is_utf8};
 pub(super) use crate::pg::catalog::{func_name, is_builtin, op_name, type_name, Oid};
 use crate::pg::error::PgResult;
-use crate::pg::node::{IntoNode, Kind, Node, Query, SubLinkType};
+use crate::pg::node::{Kind, Node, Query, SubLinkType};
 use crate::pg::nodes;
 
-pub(super) fn expr_type(e: impl IntoNode) -> PgResult<(Oid, i32, Oid)> {
-    e.into_node()?.expr_type()
+pub(super) fn expr_type(e: Node) -> PgResult<(Oid, i32, Oid)> {
+    e.expr_type()
 }
 
 pub(super) fn numeric_shape(typmod: i32) -> Option<(u8, i8)> {
@@ -26,8 +26,8 @@ pub(super) fn numeric_shape(typmod: i32) -> Option<(u8, i8)> {
 }
 
 /// (integer digits, scale) of a numeric expression, when PostgreSQL's arithmetic fixes them.
-pub(super) fn numeric_digits(e: impl IntoNode) -> PgResult<Option<(u32, u32)>> {
-    numeric_digits_in(e.into_node()?, None)
+pub(super) fn numeric_digits(e: Node) -> PgResult<Option<(u32, u32)>> {
+    numeric_digits_in(e, None)
 }
 
 /// [`numeric_digits`] of an expression of `query` (None when not known): a column of a
@@ -185,8 +185,8 @@ fn numeric_digits_in(e: Node, query: Option<Query>) -> PgResult<Option<(u32, u32
 /// A numeric CASE whose results (NULL constants aside) all have known digits: (most integer
 /// digits, largest scale, whether every result has that scale). A value's display scale is then
 /// the scale of the branch that produced it.
-pub(super) fn case_shape(e: impl IntoNode) -> PgResult<Option<(u32, u32, bool)>> {
-    let Kind::CaseExpr(k) = e.into_node()?.kind() else { return Ok(None) };
+pub(super) fn case_shape(e: Node) -> PgResult<Option<(u32, u32, bool)>> {
+    let Kind::CaseExpr(k) = e.kind() else { return Ok(None) };
     if k.casetype() != c::NUMERICOID {
         return Ok(None);
     }
@@ -212,8 +212,7 @@ pub(super) fn case_shape(e: impl IntoNode) -> PgResult<Option<(u32, u32, bool)>>
 
 /// The block type of a NULL of `e`'s type: a numeric NULL has no scale, and takes the
 /// other branches' (as in DataFusion's CASE).
-pub(super) fn null_type(e: impl IntoNode) -> PgResult<ColumnType> {
-    let e = e.into_node()?;
+pub(super) fn null_type(e: Node) -> PgResult<ColumnType> {
     match column_type(e) {
         Err(err) if !err.is_caught() && expr_type(e)?.0 == c::NUMERICOID => {
             Ok(ColumnType::Decimal128 { precision: 1, scale: 0 })
@@ -223,8 +222,7 @@ pub(super) fn null_type(e: impl IntoNode) -> PgResult<ColumnType> {
 }
 
 /// The block type for a PostgreSQL type, or the reason it cannot cross.
-pub(super) fn column_type(e: impl IntoNode) -> PgResult<ColumnType> {
-    let e = e.into_node()?;
+pub(super) fn column_type(e: Node) -> PgResult<ColumnType> {
     let (typid, typmod, _) = e.expr_type()?;
     Ok(match typid {
         c::BOOLOID => ColumnType::Boolean,
@@ -339,6 +337,6 @@ pub(super) fn avg_sum_type(t: ColumnType) -> Option<(ColumnType, Oid)> {
     })
 }
 
-pub(super) fn is_null_const(e: impl IntoNode) -> bool {
-    matches!(e.into_node().map(|n| n.kind()), Ok(Kind::Const(k)) if k.constisnull())
+pub(super) fn is_null_const(e: Node) -> bool {
+    matches!(e.kind(), Kind::Const(k) if k.constisnull())
 }

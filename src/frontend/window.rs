@@ -12,14 +12,13 @@ use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult};
-use crate::pg::node::{self as n, make_null_const, IntoNode, Kind, Node, SortGroupClause, WindowClause};
+use crate::pg::node::{self as n, make_null_const, Kind, Node, SortGroupClause, WindowClause};
 use crate::plan::spec::{AggFunc, Frame, FrameBound, FrameUnits, Literal, SortKey, WindowFn, WindowSpec};
 
 impl AggContext<'_> {
     /// The stage column of a window function's argument or key: without grouping a column of
     /// one relation's scan; with grouping a group key or an aggregate.
-    pub(super) fn window_column(&mut self, e: impl IntoNode) -> PgResult<usize> {
-        let e = e.into_node()?;
+    pub(super) fn window_column(&mut self, e: Node) -> PgResult<usize> {
         if self.plain {
             return self.b.column(e);
         }

@@ -115,3 +115,49 @@ pub fn qualified_relation_name(relid: Oid) -> PgResult<String> {
     };
     Ok(format!("{}.{}", quote(&nspname)?, quote(&relname)?))
 }
+
+/// Is function `f` strict (`func_strict`: NULL for any NULL argument)?
+pub fn func_strict(f: Oid) -> PgResult<bool> {
+    // SAFETY: a catalog lookup (an ERROR for a missing function, caught).
+    guard(|| unsafe { sys::func_strict(f) })
+}
+
+/// The negator of operator `op` (`get_negator`); 0 when it has none.
+pub fn negator(op: Oid) -> PgResult<Oid> {
+    // SAFETY: a catalog lookup; 0 when missing.
+    guard(|| unsafe { sys::get_negator(op) })
+}
+
+/// A type's default ordering and equality operators, as the type cache gives them for sorting
+/// and grouping (`lookup_type_cache` with `TYPECACHE_LT_OPR | TYPECACHE_EQ_OPR |
+/// TYPECACHE_HASH_PROC`): (`<`, `=`, hashable), an operator 0 when the type has none.
+pub fn type_grouping_operators(typ: Oid) -> PgResult<(Oid, Oid, bool)> {
+    let flags = (sys::TYPECACHE_LT_OPR | sys::TYPECACHE_EQ_OPR | sys::TYPECACHE_HASH_PROC) as i32;
+    // SAFETY: a type cache lookup (an unknown type OID raises, caught); the entry lives as long as the backend's type cache.
+    guard(|| unsafe {
+        let entry = sys::lookup_type_cache(typ, flags);
+        ((*entry).lt_opr, (*entry).eq_opr, (*entry).hash_proc != 0)
+    })
+}
+
+/// Does some valid index of relation `relid` have column `attno` as its first key column? The
+/// relation is opened without a lock (the caller's query holds one since parse analysis).
+pub fn index_leads_with(relid: Oid, attno: i16) -> PgResult<bool> {
+    // One guarded call: nothing of ours is live while PostgreSQL may raise.
+    // SAFETY: the relation and its indexes are opened and closed within the call; the index list is read as PostgreSQL returns it.
+    guard(|| unsafe {
+        let rel = sys::table_open(relid, sys::NoLock as i32);
+        let indexes = sys::RelationGetIndexList(rel);
+        let mut found = false;
+        for i in 0..sys::pgf_list_length(indexes) {
+            let index = sys::index_open(sys::pgf_list_nth_oid(indexes, i), sys::AccessShareLock as i32);
+            let form = (*index).rd_index;
+            if !form.is_null() && (*form).indnkeyatts > 0 && (*form).indisvalid {
+                found |= *(*form).indkey.values.as_ptr() == attno;
+            }
+            sys::index_close(index, sys::AccessShareLock as i32);
+        }
+        sys::table_close(rel, sys::NoLock as i32);
+        found
+    })
+}

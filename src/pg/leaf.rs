@@ -22,7 +22,7 @@
 use std::ffi::c_void;
 
 use super::error::{guard, PgError, PgResult};
-use super::node::{Node, RangeTblEntry};
+use super::node::{Node, Permission, Query, RangeTblEntry};
 use super::nodes::{self, list};
 use super::sys;
 use crate::plan::spec::ScanSpec;
@@ -33,8 +33,8 @@ use crate::plan::spec::ScanSpec;
 pub struct Bindings {
     /// Expressions and conditions, their relation's Vars numbered 1.
     exprs: Vec<*mut sys::Node>,
-    /// Range-table entries (copies; `securityQuals` numbered 1).
-    accesses: Vec<*mut sys::RangeTblEntry>,
+    /// Range-table entries (copies; `securityQuals` numbered 1) and the rights each is read with.
+    accesses: Vec<(*mut sys::RangeTblEntry, Permission)>,
 }
 
 /// A leaf planned by PostgreSQL.
@@ -94,8 +94,10 @@ impl Bindings {
 
     /// The index of the access through range-table entry `rte` (at `rtindex` of its query).
     /// Two entries are one access when they read the same relation with the same rights, the
-    /// same inheritance flag and equal row-level security quals.
-    pub fn access(&mut self, rte: RangeTblEntry, rtindex: i32) -> PgResult<u32> {
+    /// same inheritance flag and equal row-level security quals. `query` holds `rte` in its
+    /// range table (where PostgreSQL 16 keeps the entry's rights).
+    pub fn access(&mut self, query: Query, rte: RangeTblEntry, rtindex: i32) -> PgResult<u32> {
+        let permission = rte.permission(query);
         let copy = nodes::copy(rte.as_ptr())?;
         // SAFETY: our copy of an RTE_RELATION entry; its security quals are expressions over it.
         unsafe {
@@ -104,19 +106,18 @@ impl Bindings {
                 guard(|| sys::ChangeVarNodes(quals, rtindex, 1, 0))?;
             }
         }
-        let same = |&a: &*mut sys::RangeTblEntry| -> PgResult<bool> {
+        let same = |&(a, p): &(*mut sys::RangeTblEntry, Permission)| -> PgResult<bool> {
             // SAFETY: valid RTE copies, read per field.
             let (a, b) = unsafe { (&*a, &*copy) };
             Ok(a.relid == b.relid
                 && a.inh == b.inh
-                && a.checkAsUser == b.checkAsUser
-                && a.requiredPerms == b.requiredPerms
+                && p == permission
                 && nodes::equal(a.securityQuals, b.securityQuals)?)
         };
         if let Some(i) = nodes::try_position(&self.accesses, same)? {
             return Ok(i as u32);
         }
-        self.accesses.push(copy);
+        self.accesses.push((copy, permission));
         Ok((self.accesses.len() - 1) as u32)
     }
 
@@ -128,7 +129,7 @@ impl Bindings {
     /// The leaf query of `scan`: `SELECT <columns> FROM <its entry> WHERE <its quals>` as a
     /// `Query` node (see the module rules).
     pub fn query(&self, scan: &ScanSpec) -> PgResult<*mut sys::Query> {
-        let rte =
+        let (rte, _) =
             *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
         let rte = nodes::copy(rte)?;
         let mut tlist: *mut sys::List = std::ptr::null_mut();

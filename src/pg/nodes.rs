@@ -18,27 +18,6 @@ pub unsafe fn tag(node: *const sys::Node) -> sys::NodeTag {
     unsafe { sys::pgf_node_tag(node) }
 }
 
-/// The function and argument list of a function call or operator (`FuncExpr`, `OpExpr`).
-///
-/// # Safety
-/// `node` must point to a valid node.
-pub unsafe fn call(node: *const sys::Node) -> Option<(sys::Oid, *mut sys::List)> {
-    // SAFETY: caller's contract; the fields are read per the node's tag.
-    unsafe {
-        match tag(node) {
-            sys::NodeTag_T_FuncExpr => {
-                let f = &*(node as *const sys::FuncExpr);
-                Some((f.funcid, f.args))
-            }
-            sys::NodeTag_T_OpExpr => {
-                let o = &*(node as *const sys::OpExpr);
-                Some((o.opfuncid, o.args))
-            }
-            _ => None,
-        }
-    }
-}
-
 /// The elements of a PostgreSQL `List` of pointers (NIL gives none).
 ///
 /// # Safety

@@ -82,30 +82,6 @@ impl Node {
     }
 }
 
-/// A node handle from what a caller holds: a view's node, or (for code not yet on the views) a
-/// raw pointer, NULL being an internal error.
-pub trait IntoNode {
-    fn into_node(self) -> PgResult<Node>;
-}
-
-impl IntoNode for Node {
-    fn into_node(self) -> PgResult<Node> {
-        Ok(self)
-    }
-}
-
-impl IntoNode for *mut sys::Node {
-    fn into_node(self) -> PgResult<Node> {
-        Node::of(self)
-    }
-}
-
-impl IntoNode for *mut sys::Expr {
-    fn into_node(self) -> PgResult<Node> {
-        Node::of(self)
-    }
-}
-
 impl Node {
     /// Walks the expression tree under `self` (`self` included) with PostgreSQL's
     /// `expression_tree_walker`; see `pg::walk` for the rules. `visit` gets each node and the

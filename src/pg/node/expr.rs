@@ -27,6 +27,12 @@ impl Var {
         // SAFETY: a node of a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).varattno = attno };
     }
+
+    /// Moves a Var this planning call copied to another query level (`varlevelsup`).
+    pub fn set_varlevelsup(self, levelsup: u32) {
+        // SAFETY: a node of a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).varlevelsup = levelsup };
+    }
 }
 
 view! {
@@ -58,9 +64,9 @@ view! {
 }
 
 impl Param {
-    /// `$n` supplied from outside the planner (PARAM_EXTERN).
-    pub fn is_external(self) -> bool {
-        self.raw().paramkind == sys::ParamKind_PARAM_EXTERN
+    /// The output column `paramid` of a SubLink's subquery, in its `testexpr` (PARAM_SUBLINK).
+    pub fn is_sublink(self) -> bool {
+        self.raw().paramkind == sys::ParamKind_PARAM_SUBLINK
     }
 }
 

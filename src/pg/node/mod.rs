@@ -19,16 +19,14 @@
 //! - Where PostgreSQL versions differ (16 moved permissions into `RTEPermissionInfo`), a view
 //!   presents one shape ([`Permission`]) and the version-specific read lives in its accessor.
 
-// The views cover the node types the whole front end reads; until every file is on them
-// (`scripts/raw-bindings.py` lists those that are not), some have no caller yet.
-#![allow(dead_code)]
-
 mod analysis;
 mod expr;
+mod make;
 mod query;
 
 pub use analysis::*;
 pub use expr::*;
+pub use make::*;
 pub use query::*;
 
 pub use super::walk::Visit;
@@ -69,19 +67,19 @@ impl std::fmt::Debug for Node {
 impl Node {
     /// The node `p` points to; `None` for NULL.
     ///
-    /// For code inside `pg/` and for code above it not yet on the views: the pointer must be
+    /// For code inside `pg/` (a pointer PostgreSQL handed over): the pointer must be
     /// NULL or point to a valid node of a tree living in the current planning call.
-    pub(crate) fn from_ptr<T>(p: *mut T) -> Option<Node> {
+    pub(in crate::pg) fn from_ptr<T>(p: *mut T) -> Option<Node> {
         NonNull::new(p as *mut sys::Node).map(Node)
     }
 
-    /// The node `p` points to; NULL is an internal error (for code not yet on the views).
-    pub(crate) fn of<T>(p: *mut T) -> PgResult<Node> {
+    /// The node `p` points to; NULL is an internal error (for code inside `pg/`).
+    pub(in crate::pg) fn of<T>(p: *mut T) -> PgResult<Node> {
         Node::from_ptr(p).ok_or_else(|| super::PgError::internal("a NULL node where a node was expected"))
     }
 
     /// The raw pointer, for PostgreSQL's functions.
-    pub(crate) fn as_ptr(self) -> *mut sys::Node {
+    pub(in crate::pg) fn as_ptr(self) -> *mut sys::Node {
         self.0.as_ptr()
     }
 
@@ -111,7 +109,6 @@ impl Node {
             sys::NodeTag_T_GroupingFunc => Kind::GroupingFunc(GroupingFunc(self.0.cast())),
             sys::NodeTag_T_SubLink => Kind::SubLink(SubLink(self.0.cast())),
             sys::NodeTag_T_Query => Kind::Query(Query(self.0.cast())),
-            sys::NodeTag_T_TargetEntry => Kind::TargetEntry(TargetEntry(self.0.cast())),
             sys::NodeTag_T_RangeTblRef => Kind::RangeTblRef(RangeTblRef(self.0.cast())),
             sys::NodeTag_T_FromExpr => Kind::FromExpr(FromExpr(self.0.cast())),
             sys::NodeTag_T_JoinExpr => Kind::JoinExpr(JoinExpr(self.0.cast())),
@@ -167,7 +164,6 @@ pub enum Kind {
     GroupingFunc(GroupingFunc),
     SubLink(SubLink),
     Query(Query),
-    TargetEntry(TargetEntry),
     RangeTblRef(RangeTblRef),
     FromExpr(FromExpr),
     JoinExpr(JoinExpr),
@@ -193,12 +189,12 @@ impl List {
         items.into_iter().try_fold(List::NIL, |l, n| l.append(n))
     }
 
-    /// A list held as a raw pointer (NIL being NULL), for code not yet on the views.
-    pub(crate) fn from_ptr(p: *mut sys::List) -> List {
+    /// A list held as a raw pointer (NIL being NULL), for code inside `pg/`.
+    pub(in crate::pg) fn from_ptr(p: *mut sys::List) -> List {
         List(p)
     }
 
-    pub(crate) fn as_ptr(self) -> *mut sys::List {
+    pub(in crate::pg) fn as_ptr(self) -> *mut sys::List {
         self.0
     }
 
@@ -271,8 +267,8 @@ macro_rules! view {
                 self.into()
             }
 
-            /// The raw pointer, for `pg/` and for code not yet on the views.
-            pub(crate) fn as_ptr(self) -> *mut $crate::pg::sys::$raw {
+            /// The raw pointer, for PostgreSQL's functions (inside `pg/`).
+            pub(in crate::pg) fn as_ptr(self) -> *mut $crate::pg::sys::$raw {
                 self.0.as_ptr()
             }
 
@@ -344,29 +340,14 @@ macro_rules! as_view {
 
 as_view! {
     as_var -> Var,
-    as_const -> Const,
     as_op_expr -> OpExpr,
-    as_func_expr -> FuncExpr,
     as_bool_expr -> BoolExpr,
     as_sub_link -> SubLink,
     as_query -> Query,
-    as_aggref -> Aggref,
-    as_target_entry -> TargetEntry,
-    as_range_tbl_ref -> RangeTblRef,
     as_from_expr -> FromExpr,
-    as_join_expr -> JoinExpr,
 }
 
-/// The view of a range-table entry held as a raw reference (for code not yet on the views).
-pub(crate) fn rte_view(r: &sys::RangeTblEntry) -> PgResult<RangeTblEntry> {
-    let p = r as *const sys::RangeTblEntry as *mut sys::RangeTblEntry;
-    match NonNull::new(p) {
-        Some(p) if Node(p.cast()).tag() == sys::NodeTag_T_RangeTblEntry => Ok(RangeTblEntry(p)),
-        _ => Err(super::PgError::internal("not a range-table entry")),
-    }
-}
-
-/// The view of a Query held as a raw pointer (for code not yet on the views).
-pub(crate) fn query_view(q: *mut sys::Query) -> PgResult<Query> {
+/// The view of a Query PostgreSQL hands a hook as a raw pointer.
+pub(in crate::pg) fn query_view(q: *mut sys::Query) -> PgResult<Query> {
     Node::of(q)?.as_query().ok_or_else(|| super::PgError::internal("not a Query"))
 }

@@ -78,11 +78,6 @@ impl Query {
         self.rtable().get(i).copied()
     }
 
-    pub fn set_jointree(self, from: FromExpr) {
-        // SAFETY: a tree this planning call owns (module rules).
-        unsafe { (*self.raw_mut()).jointree = from.0.as_ptr() };
-    }
-
     /// A copy of the query (`copyObject`).
     pub fn copy(self) -> PgResult<Query> {
         self.node().copy()?.as_query().ok_or_else(|| PgError::internal("a copy of a Query"))
@@ -173,6 +168,11 @@ impl Query {
         // SAFETY: a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).hasSubLinks = v };
     }
+
+    pub fn set_has_aggs(self, v: bool) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).hasAggs = v };
+    }
 }
 
 view! {
@@ -188,10 +188,10 @@ view! {
 }
 
 impl TargetEntry {
-    /// The column name (`resname`), empty when there is none.
-    pub fn resname(self) -> String {
-        // SAFETY: resname is NULL or a NUL-terminated string of the tree.
-        unsafe { nodes::cstr(self.raw().resname) }
+    /// Makes the entry a sort/group key referred to by `tleSortGroupRef` `r` (0: none).
+    pub fn set_ressortgroupref(self, r: u32) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).ressortgroupref = r };
     }
 }
 
@@ -285,11 +285,6 @@ impl RangeTblEntry {
         }
     }
 
-    /// The join type of a join entry.
-    pub fn jointype(self) -> JoinType {
-        join_type(self.raw().jointype)
-    }
-
     /// The rights this entry is read with, in `query` (the query whose range table holds it).
     pub fn permission(self, _query: Query) -> Permission {
         // PostgreSQL 15: in the entry itself.
@@ -301,27 +296,6 @@ impl RangeTblEntry {
     pub fn ctename(self) -> String {
         // SAFETY: ctename is NULL or a NUL-terminated string of the tree.
         unsafe { nodes::cstr(self.raw().ctename) }
-    }
-
-    /// The alias or, failing that, the reference name PostgreSQL gave the entry (`eref`).
-    pub fn eref_name(self) -> String {
-        let r = self.raw();
-        let alias = if r.alias.is_null() { r.eref } else { r.alias };
-        if alias.is_null() {
-            return String::new();
-        }
-        // SAFETY: an Alias of the tree; aliasname is a NUL-terminated string.
-        unsafe { nodes::cstr((*alias).aliasname) }
-    }
-
-    /// The column names of the entry (`eref->colnames`).
-    pub fn colnames(self) -> Vec<String> {
-        let eref = self.raw().eref;
-        if eref.is_null() {
-            return Vec::new();
-        }
-        // SAFETY: an Alias of the tree; colnames is a list of String nodes.
-        unsafe { elements((*eref).colnames).into_iter().map(|p| nodes::string_value(p.as_ptr())).collect() }
     }
 }
 
@@ -476,11 +450,6 @@ impl CommonTableExpr {
         // SAFETY: ctename is a NUL-terminated string of the tree.
         unsafe { nodes::cstr(self.raw().ctename) }
     }
-
-    /// `MATERIALIZED` was written.
-    pub fn materialized(self) -> bool {
-        self.raw().ctematerialized == sys::CTEMaterialize_CTEMaterializeAlways
-    }
 }
 
 view! {
@@ -525,8 +494,8 @@ pub fn make_index_var(attno: usize, typid: Oid, typmod: i32, collation: Oid) -> 
     Node::of(guard(|| unsafe { sys::makeVar(sys::INDEX_VAR, attno, typid, typmod, collation, 0) })?)
 }
 
-/// The entries of a target list held as a raw `List` (for code not yet on the views).
-pub(crate) fn target_entries(l: *mut sys::List) -> Vec<TargetEntry> {
+/// The entries of a target list held as a raw `List`.
+pub(super) fn target_entries(l: *mut sys::List) -> Vec<TargetEntry> {
     elements(l).into_iter().map(|p| TargetEntry(p.cast())).collect()
 }
 
@@ -534,11 +503,6 @@ pub(crate) fn target_entries(l: *mut sys::List) -> Vec<TargetEntry> {
 fn oid_list(l: *mut sys::List) -> Vec<Oid> {
     // SAFETY: `l` is NIL or an OID list of the tree.
     unsafe { (0..sys::pgf_list_length(l)).map(|i| sys::pgf_list_nth_oid(l, i)).collect() }
-}
-
-/// `node` as a generic handle: for code that keeps a `Vec<Node>` of typed views.
-pub fn nodes_of<T: Into<Node>>(items: impl IntoIterator<Item = T>) -> Vec<Node> {
-    items.into_iter().map(Into::into).collect()
 }
 
 /// The integers of an integer list (NIL gives none).
