@@ -2,7 +2,8 @@
 # Server-level behaviour that pg_regress cannot exercise: each case starts its own scratch
 # cluster (own data directory, socket directory and port; never the system cluster).
 #
-#   startup_rejects_invalid_page_size     pg_fusion.page_size = 100 stops startup, naming it
+#   startup_rejects_invalid_page_size     pg_fusion.page_size = 100 stops startup, naming it; so does
+#                                         a page_count below the smallest query's need
 #   create_extension_without_preload      a clear ERROR naming shared_preload_libraries
 #   worker_restarts_after_kill_9          crash recovery, then a working worker again
 #   worker_restarts_after_sigterm         pg_terminate_backend(worker) -> back within seconds
@@ -29,6 +30,10 @@
 #                                         (0A000 naming scan_slot_count; fallback: PostgreSQL's
 #                                         answer); 6 clients of 2-table joins all finish (a query
 #                                         claims its leaves' slots all at once or waits holding none)
+#   pages_reserved_at_admission           8 pages: a 2-table join alone and three at once finish
+#                                         (each reserves its pages before it starts, or waits); a
+#                                         3-table join is refused at plan time naming page_count;
+#                                         16 pages: 8 clients mixing 2- and 3-table joins finish
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -108,6 +113,15 @@ startup_rejects_invalid_page_size() {
     grep -q 'invalid value for parameter "pg_fusion.page_size": "100"' "$d/server.log" || {
         echo "server log lacks the message:"; cat "$d/server.log"; return 1; }
     grep -q 'outside the valid range' "$d/server.log" || { cat "$d/server.log"; return 1; }
+    # Fewer pages than the smallest query needs: it would wait forever.
+    d=$(new_cluster_dir)
+    echo "pg_fusion.page_count = 4" | init_cluster "$d" "$p"
+    if start_cluster "$d" 2>/dev/null; then
+        echo "server started with pg_fusion.page_count = 4"
+        return 1
+    fi
+    grep -q 'invalid value for parameter "pg_fusion.page_count": "4"' "$d/server.log" || {
+        echo "server log lacks the message:"; cat "$d/server.log"; return 1; }
 }
 
 create_extension_without_preload() {
@@ -240,6 +254,7 @@ all_returned() {
     local d=$1 p=$2 secs=${3:-1}
     wait_for "$d" "$p" "$(metric_sql worker_queries_running)" 0 "$secs" || return 1
     wait_for "$d" "$p" "$(metric_sql pages_in_use)" 0 2 || return 1
+    wait_for "$d" "$p" "$(metric_sql pages_reserved)" 0 2 || return 1
     wait_for "$d" "$p" "$(metric_sql control_slots_in_use)" 0 2 || return 1
     wait_for "$d" "$p" "$(metric_sql scan_slots_in_use)" 0 2
 }
@@ -503,6 +518,58 @@ scan_slots_all_at_once() {
     all_returned "$d" "$p" 2
 }
 
+# On cluster $1 (port $2), run query $4 in $5 clients at once, each $6 times; every client's
+# distinct answers must be $7 (one line). $3 names the clients' output files.
+clients_agree() {
+    local d=$1 p=$2 tag=$3 q=$4 n=$5 times=$6 want=$7 i pids=() got
+    for i in $(seq 1 "$n"); do
+        { echo "SET statement_timeout = '90s';"; echo "SET pg_fusion.enable = on;"
+          for _ in $(seq 1 "$times"); do echo "$q;"; done
+        } | psql_at "$d" "$p" -At >"$d/$tag$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    for i in $(seq 1 "$n"); do
+        got=$(sort -u "$d/$tag$i.out")
+        [ "$got" = "$want" ] || { echo "[$q] client $i: $(head -3 "$d/$tag$i.out") (want $want)"; return 1; }
+    done
+}
+
+pages_reserved_at_admission() {
+    local d p=$((port + 20)) out two three want2 want3 pids=()
+    d=$(new_cluster_dir)
+    echo "pg_fusion.page_count = 8" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE r1 AS SELECT g AS id, g % 7 AS k FROM generate_series(1, 300000) g" \
+        -c "CREATE TABLE r2 AS SELECT * FROM r1" -c "CREATE TABLE r3 AS SELECT * FROM r1" -c "ANALYZE" >/dev/null || return 1
+    two="SELECT count(*), sum(r2.k) FROM r1 JOIN r2 ON r1.id = r2.id WHERE r1.k < 5"
+    three="SELECT count(*), sum(r3.k) FROM r1 JOIN r2 USING (id) JOIN r3 USING (id)"
+    want2=$(psql_at "$d" "$p" -Atc "$two") && want3=$(psql_at "$d" "$p" -Atc "$three") || return 1
+    # The probe side's producer fills its credit while the build side loads: without a
+    # reservation per query, three joins' probe sides took every page and all waited.
+    clients_agree "$d" "$p" alone "$two" 1 1 "$want2" || return 1
+    clients_agree "$d" "$p" three "$two" 3 2 "$want2" || return 1
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql admission_wait_total)")" -gt 0 ] || {
+        echo "no query ever waited for admission"; return 1; }
+    out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" -c "$three" 2>&1)
+    grep -q 'pg_fusion: unsupported a query reading 3 relations at once needs 11 pages: pg_fusion.page_count is 8' <<<"$out" \
+        || { echo "3-table join: $out"; return 1; }
+    out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" \
+        -c "SET pg_fusion.on_unsupported = fallback" -c "$three" 2>&1)
+    [ "$out" = "$want3" ] || { echo "3-table join under fallback: $out (want $want3)"; return 1; }
+    all_returned "$d" "$p" 2 || return 1
+    stop_cluster "$d"
+    d=$(new_cluster_dir)
+    echo "pg_fusion.page_count = 16" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE r1 AS SELECT g AS id, g % 7 AS k FROM generate_series(1, 300000) g" \
+        -c "CREATE TABLE r2 AS SELECT * FROM r1" -c "CREATE TABLE r3 AS SELECT * FROM r1" -c "ANALYZE" >/dev/null || return 1
+    clients_agree "$d" "$p" two "$two" 4 3 "$want2" &
+    pids+=($!)
+    clients_agree "$d" "$p" three "$three" 4 3 "$want3" &
+    pids+=($!)
+    for i in "${pids[@]}"; do wait "$i" || return 1; done
+    all_returned "$d" "$p" 2
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -515,7 +582,7 @@ else
            datafusion_error_keeps_its_sqlstate joins_under_a_small_pool
            scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
-           scan_slots_all_at_once)
+           scan_slots_all_at_once pages_reserved_at_admission)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -232,7 +232,7 @@ const INTS: &[IntSetting] = &[
         name: "page_count",
         desc: "Pages in the shared page pool (scan and result traffic share it).",
         default: 256,
-        min: 2,
+        min: crate::shm::admission::MIN_PAGE_COUNT as i32,
         max: 1 << 20,
         level: Level::P,
         unit_flags: 0,

@@ -242,6 +242,14 @@ fn plan(
             "a query reading {producing} relations at once: pg_fusion.scan_slot_count is {slots} (raise it; it takes a server restart)"
         )));
     }
+    // Nor can it wait for more pages than the pool has (see `crate::shm::admission`).
+    let page_count = guc::layout_config().page_count;
+    let need = crate::shm::Budget::minimal(page_count, producing as u32).pages();
+    if need > page_count {
+        return Err(PgError::unsupported(format!(
+            "a query reading {producing} relations at once needs {need} pages: pg_fusion.page_count is {page_count} (raise it; it takes a server restart)"
+        )));
+    }
     for scan in t.spec.all_scans() {
         leaves.push(match scan.shared {
             Some(_) => None,

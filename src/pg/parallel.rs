@@ -80,13 +80,13 @@ pub struct PoolLeaf<'a> {
 
 impl ParallelScan {
     /// Create the context for `nworkers` workers serving `pool`, fill the shared space and launch.
-    /// `producers`: every producer of the query (the leader's and the workers').
+    /// `credits`: each producer's credits (see `crate::shm::admission`).
     pub fn launch(
         nworkers: usize,
         pool: &[PoolLeaf],
         env: &ExecEnv,
         worker: Wakeup,
-        producers: usize,
+        credits: u32,
     ) -> PgResult<ParallelScan> {
         let params = env.params;
         // SAFETY: sizing a valid (or NULL) ParamListInfo.
@@ -112,7 +112,7 @@ impl ParallelScan {
         // SAFETY: sizes of PostgreSQL structs.
         let (usage_size, instr_size) = unsafe { (sys::pgf_usage_size(), sys::pgf_instr_size()) };
         let settings = SpaceSettings {
-            producers: producers as u32,
+            credits,
             worker_procno: worker.procno,
             worker_pid: worker.pid,
             nworkers: nworkers as u32,
@@ -298,7 +298,7 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
             types,
             l.pg_types,
             &env,
-            h.producers as usize,
+            h.credits,
         )?);
         leaves.push(leaf);
     }

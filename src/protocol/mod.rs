@@ -41,8 +41,17 @@ pub enum ToWorker {
     /// With `analyze` (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its
     /// metrics. `estimates[i]` is PostgreSQL's estimate of leaf `i`'s rows (None: unknown: a
     /// leaf reading a shared scan, or every leaf with `pg_fusion.join_reordering` off);
-    /// DataFusion picks each hash join's build side by them.
-    Execute { plan: Vec<u8>, scans: Vec<Vec<SlotRef>>, estimates: Vec<Option<u64>>, analyze: bool },
+    /// DataFusion picks each hash join's build side by them. `pins` and `results` are the
+    /// imported pages the query's arrays may keep and the result pages it may have in flight
+    /// (its page budget, `crate::shm::admission`).
+    Execute {
+        plan: Vec<u8>,
+        scans: Vec<Vec<SlotRef>>,
+        estimates: Vec<Option<u64>>,
+        analyze: bool,
+        pins: u32,
+        results: u32,
+    },
     /// A message too large for the ring, in pages (see [`paged`]).
     Paged(PagedRef),
 }
@@ -228,7 +237,7 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
-            ToWorker::Execute { plan, scans, estimates, analyze } => {
+            ToWorker::Execute { plan, scans, estimates, analyze, pins, results } => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
@@ -244,6 +253,8 @@ impl ToWorker {
                     out.extend_from_slice(&e.unwrap_or(UNKNOWN_ROWS).to_le_bytes());
                 }
                 out.push(*analyze as u8);
+                out.extend_from_slice(&pins.to_le_bytes());
+                out.extend_from_slice(&results.to_le_bytes());
             }
             ToWorker::Paged(p) => put_paged(out, p),
         }
@@ -274,7 +285,8 @@ impl ToWorker {
                     estimates.push(Some(r.u64()?).filter(|&e| e != UNKNOWN_ROWS));
                 }
                 let analyze = r.take::<1>()?[0] != 0;
-                r.finish(ToWorker::Execute { plan, scans, estimates, analyze })
+                let (pins, results) = (r.u32()?, r.u32()?);
+                r.finish(ToWorker::Execute { plan, scans, estimates, analyze, pins, results })
             }
             TAG_PAGED => {
                 let p = r.paged()?;
@@ -405,6 +417,8 @@ mod tests {
             ],
             estimates: vec![Some(6_001_215), None, Some(0)],
             analyze: true,
+            pins: 6,
+            results: 2,
         };
         exec.encode(&mut buf);
         assert_eq!(ToWorker::decode(&buf), Ok(exec));

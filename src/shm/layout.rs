@@ -36,7 +36,7 @@ pub const REGION_ALIGN: usize = 64;
 pub const SEGMENT_MAGIC: u64 = u64::from_le_bytes(*b"PGFUSION");
 
 /// Bumped whenever the meaning of any byte in the segment changes.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const LAYOUT_VERSION: u32 = 2;
 
 /// Smallest page that holds a block header, column descriptors and one row. Enforced by the GUC
 /// bounds too; repeated here so the pure layout code never builds an unusable pool.
@@ -285,6 +285,8 @@ pub struct SegmentHeaderLayout {
     pub page_hint: std::sync::atomic::AtomicU32,
     /// Producers that found the pool empty and are waiting on their latch.
     pub page_waiters: std::sync::atomic::AtomicU32,
+    /// Pages the running queries reserved (see `admission`): at most `page_count`.
+    pub pages_reserved: std::sync::atomic::AtomicU32,
 }
 
 #[cfg(test)]

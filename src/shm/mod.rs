@@ -4,6 +4,7 @@
 //! `cargo test`. The PostgreSQL side (requesting the segment, attaching to it, setting latches)
 //! lives in `crate::pg::shmem`.
 
+pub mod admission;
 pub mod layout;
 pub mod metrics;
 pub mod parallel_space;
@@ -12,6 +13,7 @@ pub mod ring;
 pub mod segment;
 pub mod slots;
 
+pub use admission::Budget;
 pub use layout::{Layout, LayoutConfig, LayoutError};
 pub use metrics::{Metric, Metrics};
 pub use pool::{OwnerId, PageDescriptor, PagePool};

@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! +-------------------+ 0
-//! | SpaceHeader       | stop, len, producers, DataFusion worker identity, counts, params
+//! | SpaceHeader       | stop, len, credits, DataFusion worker identity, counts, params
 //! | LeafEntry x n     | next, nblocks, chunk, producers, offsets of the parts below
 //! | per leaf:         |
 //! |   slots           | nworkers x (index u32, generation u32); index NO_SLOT: none
@@ -44,8 +44,8 @@ pub struct SpaceHeader {
     pub stop: AtomicU32,
     /// Total bytes of the space (header included).
     pub len: u32,
-    /// Every scan producer of the query (each one's share of the page pool).
-    pub producers: u32,
+    /// Each scan producer's credits (its share of the query's page reservation).
+    pub credits: u32,
     pub worker_procno: i32,
     pub worker_pid: i32,
     pub nworkers: u32,
@@ -104,7 +104,7 @@ pub struct SpaceLeaf<'a> {
 /// The identity and counts written into the header.
 #[derive(Clone, Copy)]
 pub struct SpaceSettings {
-    pub producers: u32,
+    pub credits: u32,
     pub worker_procno: i32,
     pub worker_pid: i32,
     pub nworkers: u32,
@@ -179,7 +179,7 @@ pub unsafe fn write(
         space.cast::<SpaceHeader>().write(SpaceHeader {
             stop: AtomicU32::new(0),
             len: len as u32,
-            producers: settings.producers,
+            credits: settings.credits,
             worker_procno: settings.worker_procno,
             worker_pid: settings.worker_pid,
             nworkers: settings.nworkers,
@@ -409,7 +409,7 @@ mod tests {
             },
         ];
         let settings = SpaceSettings {
-            producers: 3,
+            credits: 3,
             worker_procno: 11,
             worker_pid: 12,
             nworkers: 2,
@@ -427,7 +427,7 @@ mod tests {
         assert!(params_at + 13 <= n);
         // SAFETY: written above.
         let v = unsafe { SpaceView::new(base, n) }.unwrap();
-        assert_eq!(v.header().producers, 3);
+        assert_eq!(v.header().credits, 3);
         assert_eq!(v.header().nleaves, 2);
         let a = v.leaf(0, 0).unwrap();
         assert_eq!(a.slot, Some(SlotLease { index: 3, generation: 7 }));
@@ -476,7 +476,7 @@ mod tests {
             producers: 1,
         }];
         let settings = SpaceSettings {
-            producers: 1,
+            credits: 1,
             worker_procno: 0,
             worker_pid: 0,
             nworkers: 1,

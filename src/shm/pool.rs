@@ -216,6 +216,12 @@ impl<'a> PagePool<'a> {
         self.reclaim_where(|o| o == owner)
     }
 
+    /// Pages currently leased by `owner` (exact for an owner whose leases only its caller
+    /// changes, else a snapshot).
+    pub fn held_by(&self, owner: OwnerId) -> usize {
+        self.states.iter().filter(|s| owner_of(s.load(Ordering::Relaxed)) == owner.raw()).count()
+    }
+
     /// Pages currently leased (a gauge; exact when quiescent).
     pub fn in_use(&self) -> usize {
         self.states.iter().filter(|s| owner_of(s.load(Ordering::Relaxed)) != 0).count()
@@ -336,6 +342,20 @@ mod tests {
         assert_eq!(p.transfer(b, owner(2), owner(7)), Err(PageError::Stale));
         assert_eq!(p.reclaim_where(|o| o == owner(7)), 1);
         assert_eq!(p.in_use(), 0);
+    }
+
+    #[test]
+    fn held_by_counts_one_owner_across_transfers() {
+        let mut t = pool(4);
+        let p = t.view();
+        let a = p.acquire(owner(1)).unwrap();
+        p.acquire(owner(1)).unwrap();
+        p.acquire(owner(2)).unwrap();
+        assert_eq!((p.held_by(owner(1)), p.held_by(owner(2))), (2, 1));
+        p.transfer(a, owner(1), owner(2)).unwrap();
+        assert_eq!((p.held_by(owner(1)), p.held_by(owner(2))), (1, 2));
+        p.release(a).unwrap();
+        assert_eq!(p.held_by(owner(2)), 1);
     }
 
     #[test]

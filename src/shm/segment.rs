@@ -77,7 +77,7 @@ impl Segment {
         &self.layout
     }
 
-    fn header(&self) -> &SegmentHeaderLayout {
+    pub(super) fn header(&self) -> &SegmentHeaderLayout {
         // SAFETY: offset 0, size and alignment guaranteed by `from_raw` and the layout.
         unsafe { &*(self.base as *const SegmentHeaderLayout) }
     }

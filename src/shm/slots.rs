@@ -42,6 +42,8 @@ pub struct SlotHeader {
     state: AtomicU32,
     /// Non-zero while the owner waits for a free page (see `Segment::wake_page_waiters`).
     page_wait: AtomicU32,
+    /// Control slots: the pages the session's query reserved (see `super::admission`).
+    reserved_pages: AtomicU32,
 }
 
 const _: () = assert!(std::mem::size_of::<SlotHeader>() == 64);
@@ -120,6 +122,7 @@ impl<'a> Slot<'a> {
         self.header.owner.store(0, Ordering::Relaxed);
         self.header.state.store(SlotState::Free as u32, Ordering::Relaxed);
         self.header.page_wait.store(0, Ordering::Relaxed);
+        self.header.reserved_pages.store(0, Ordering::Relaxed);
         self.to_worker.reset();
         self.to_backend.reset();
     }
@@ -175,6 +178,11 @@ impl<'a> Slot<'a> {
 
     pub fn page_wait(&self) -> bool {
         self.header.page_wait.load(Ordering::SeqCst) != 0
+    }
+
+    /// The pages this control slot's query reserved (see `super::admission`).
+    pub(super) fn reserved_pages(&self) -> &'a AtomicU32 {
+        &self.header.reserved_pages
     }
 
     pub fn owner_pid(&self) -> Option<i32> {

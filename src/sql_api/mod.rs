@@ -14,6 +14,7 @@ fn metric_value(seg: &Segment, index: usize) -> u64 {
     match index {
         i if i == Metric::PagesTotal as usize => l.config.page_count as u64,
         i if i == Metric::PagesInUse as usize => seg.pool().in_use() as u64,
+        i if i == Metric::PagesReserved as usize => seg.pages_reserved() as u64,
         i if i == Metric::ControlSlotsTotal as usize => l.config.control_slot_count as u64,
         i if i == Metric::ControlSlotsInUse as usize => seg.slots_in_use(SlotKind::Control) as u64,
         i if i == Metric::ScanSlotsTotal as usize => l.config.scan_slot_count as u64,

@@ -49,6 +49,10 @@ pub struct QueryRequest {
     pub estimates: Vec<Option<u64>>,
     /// EXPLAIN ANALYZE: report the executed plan with DataFusion's metrics in `Done`.
     pub analyze: bool,
+    /// The query's page budget (see `crate::shm::admission`): imported pages its arrays may
+    /// keep, result pages it may have in flight.
+    pub pins: u32,
+    pub results: u32,
 }
 
 /// A query failure as the backend reports it.
@@ -200,6 +204,9 @@ impl QueryTask {
 
     async fn execute(&self) -> Result<(u64, String), Failure> {
         let seg = self.seg;
+        // The pages the backend reserved for the query (see `crate::shm::admission`): the worker
+        // keeps within its pins and its result pages.
+        let (pins, results) = (self.request.pins.max(1) as usize, self.request.results.max(1) as usize);
         let source = Arc::new(PageSource {
             seg,
             scans: self.request.scans.clone(),
@@ -210,6 +217,7 @@ impl QueryTask {
             page_size: seg.pool().page_size(),
             shared: Default::default(),
             subqueries: Default::default(),
+            pins,
         });
         let task_ctx = self.session.task_ctx();
         let logical = codec::from_bytes(&self.request.plan, &task_ctx, Some(source.clone()))?;
@@ -239,8 +247,12 @@ impl QueryTask {
             let mut next = 0;
             while next < batch.num_rows() {
                 let desc = loop {
-                    if let Some(d) = pool.acquire(owner) {
-                        break d;
+                    // Results the backend has not consumed yet stay within the budget: it
+                    // releases each page as it reads it, and wakes us.
+                    if pool.held_by(owner) < results {
+                        if let Some(d) = pool.acquire(owner) {
+                            break d;
+                        }
                     }
                     if self.canceled.load(Ordering::Relaxed) {
                         return Err(Failure { sqlstate: *b"57014", message: "canceled".into() });

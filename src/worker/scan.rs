@@ -9,7 +9,9 @@
 //! - Operators that keep their input (sort, join build sides, windows, ...) would pin pages
 //!   until the end of the input and starve the producers: the plan walk in `query.rs` switches the
 //!   leaf to copy mode under such operators, where each batch is copied and its page released at
-//!   once.
+//!   once. Elsewhere too, a batch is copied when the query's imported pages would exceed its
+//!   budget's `pins` (`crate::shm::admission`): operators that buffer a few batches
+//!   (repartition, coalesce) never hold more pages than the query reserved.
 //! - Never calls PostgreSQL: runs on Tokio threads. Waits by polling its ring, woken by the main
 //!   thread's `activity` notification (the producer sets the worker's latch every few pages and
 //!   before it sleeps; see `pg::producer`).
@@ -80,6 +82,9 @@ pub struct PageSource {
     /// The query's shared scans and subqueries (see `shared.rs`).
     pub shared: SharedScans,
     pub subqueries: SharedSubqueries,
+    /// The imported pages the query's arrays may keep at once (its budget's `pins`, see
+    /// `crate::shm::admission`): past that a leaf copies.
+    pub pins: usize,
 }
 
 impl fmt::Debug for PageSource {
@@ -314,7 +319,9 @@ impl ScanState {
         if let Some(p) = &self.projection {
             columns = p.iter().map(|&i| columns[i].clone()).collect();
         }
-        if self.copy.load(Ordering::Relaxed) {
+        // Zero copy only while the query's imported pages (this one included) stay within its
+        // budget: past it the batch is copied and the page goes back with `block`.
+        if self.copy.load(Ordering::Relaxed) || pool.held_by(self.source.import_owner) > self.source.pins {
             columns = columns.iter().map(deep_copy).collect::<std::result::Result<Vec<_>, _>>()?;
         }
         let schema = match &self.projection {

@@ -25,9 +25,8 @@
 //!   slot's worker->backend ring) and wakes page waiters. A leaf DataFusion does not read yet (the
 //!   probe side of a hash join while the build side loads) therefore stops after a few pages
 //!   instead of taking the pool the other leaves need: no deadlock between the leaves of a query.
-//!   Each producer of a query gets `page_count / (4 x the query's producers)` credits (2 .. 16),
-//!   and the leader plans parallel producers only while the query has at most `page_count / 8`
-//!   in all (`scan_node::run::start`), so a query's pages in flight stay within a quarter of the pool.
+//!   The credits are part of the query's page reservation (`crate::shm::admission`): a share of
+//!   the pool per producer when the pool is not contended, two when it is.
 //! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
 //!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
 //!   worker's reader wakes page waiters after every page it reads and every page it releases.
@@ -101,10 +100,10 @@ impl Producer {
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
         env: &ExecEnv,
-        producers: usize,
+        credits: u32,
     ) -> PgResult<Producer> {
         let chunked = chunks.is_some();
-        let mut p = Producer::new(session, worker, chunks, types, pg_types, producers)?;
+        let mut p = Producer::new(session, worker, chunks, types, pg_types, credits)?;
         p.open(plan, env)?;
         if chunked && !p.next_range()? {
             p.exhausted = true;
@@ -119,7 +118,7 @@ impl Producer {
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, None, types, pg_types, 1)?;
+        let mut p = Producer::new(session, worker, None, types, pg_types, 0)?;
         p.exhausted = true;
         Ok(p)
     }
@@ -130,7 +129,7 @@ impl Producer {
         chunks: Option<Chunks>,
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
-        producers: usize,
+        credits: u32,
     ) -> PgResult<Producer> {
         let seg = session.segment();
         let owner = session.pool_owner();
@@ -153,9 +152,8 @@ impl Producer {
             seg,
             owner,
             capacity,
-            reserve: (pool.page_count() / 8).max(2),
-            // Enough pages in flight to keep the worker busy; a share of the pool per producer.
-            credits: (pool.page_count() / (4 * producers.max(1))).clamp(2, 16) as u32,
+            // The query's reservation counts them (see `crate::shm::admission`).
+            credits,
             to_send: None,
             pending: std::ptr::null_mut(),
             has_pending: false,

@@ -38,8 +38,6 @@ pub(super) struct ProducerState {
     pub(super) seg: Segment,
     pub(super) owner: OwnerId,
     pub(super) capacity: usize,
-    /// Pages producers may not take, so result pages can always be had.
-    pub(super) reserve: usize,
     /// Pages this producer may still fill before the worker grants more (see the module rules).
     pub(super) credits: u32,
     /// A finished block not yet sent (the ring was full).
@@ -118,9 +116,6 @@ impl ProducerState {
             return false;
         }
         let pool = self.seg.pool();
-        if pool.page_count() - pool.in_use() <= self.reserve {
-            return false;
-        }
         let Some(desc) = pool.acquire(self.owner) else { return false };
         self.credits -= 1;
         self.seg.metrics().inc(Metric::PageAcquireTotal);

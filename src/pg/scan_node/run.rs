@@ -18,7 +18,7 @@ use crate::pg::parallel::{self, ParallelScan};
 use crate::pg::producer::{ExecEnv, Producer};
 use crate::pg::{latch, shmem, sys};
 use crate::protocol::{PageRef, SlotRef, ToBackend, ToWorker};
-use crate::shm::{Metric, PageDescriptor, Segment, WorkerRole};
+use crate::shm::{Budget, Metric, PageDescriptor, Segment, WorkerRole};
 
 pub(super) struct ResultBlock {
     desc: PageDescriptor,
@@ -288,21 +288,26 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     };
     let leaves = &p.leaves;
     let (nworkers, pooled) = parallel_workers(node, leaves)?;
-    // Every leaf's own slot first (waiting for one while all are busy), then slots for parallel
-    // workers as far as some are free (never waiting for those): the query's own leaves never
-    // wait for slots its workers took.
+    // Every leaf's own slot and the query's smallest page budget first (waiting while either is
+    // missing), then slots and pages for parallel workers as far as some are free (never waiting
+    // for those): the query's own leaves never wait for what its workers took.
     // Leaves reading a shared scan have no producer of their own.
     let producing = leaves.iter().filter(|l| l.plan.is_some()).count();
-    let own = claim_leaf_slots(seg, leaves)?;
+    let own = admit(seg, &control, leaves, producing)?;
+    let page_count = seg.pool().page_count() as u32;
+    let reserve = |producers: usize, budget: fn(u32, u32) -> Budget| {
+        let b = budget(page_count, producers as u32);
+        seg.try_reserve_pages(control.lease().index, b.pages()).then_some(b)
+    };
     // The pool: per pooled leaf (with a slot of its own), per worker a slot, worker by worker.
     let pool_leaves: Vec<usize> =
         (0..leaves.len()).filter(|&i| pooled[i].is_some() && own[i].is_some()).collect();
     let mut extra: Vec<Vec<Option<ScanSession>>> = pool_leaves.iter().map(|_| Vec::new()).collect();
-    // At most `page_count / 8` producers per query (see `producer.rs`, credits).
-    let cap = (seg.pool().page_count() / 8).max(1);
+    // A parallel worker's producers only as far as the pool has room for their pages (never
+    // waiting: the reservation grows or the query runs with fewer workers).
     let mut workers = 0;
     'workers: for _ in 0..nworkers {
-        if producing + (workers + 1) * pool_leaves.len() > cap {
+        if reserve(producing + (workers + 1) * pool_leaves.len(), Budget::minimal).is_none() {
             break;
         }
         for e in extra.iter_mut() {
@@ -334,13 +339,18 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             pg_types: &leaves[i].pg_types,
         })
         .collect();
-    // Every producer of the query, the workers' included (each one's share of the page pool).
+    // Every producer of the query, the workers' included: their credits are a share of the pool
+    // when it has room, the minimum (reserved above, so shrinking to it cannot fail) when not.
     let producers = producing + extra.iter().flatten().filter(|s| s.is_some()).count();
+    let budget = reserve(producers, Budget::preferred)
+        .or_else(|| reserve(producers, Budget::minimal))
+        .ok_or_else(|| PgError::internal("the query's page reservation could not shrink"))?;
+    let credits = budget.credits;
     let scan = if workers > 0 {
         // The workers take the leader's active snapshot: the statement's.
         // SAFETY: the statement's registered snapshot, pushed and popped around the launch.
         guard(|| unsafe { sys::PushActiveSnapshot(env.snapshot) })?;
-        let launched = ParallelScan::launch(workers, &pool, &env, control.worker(), producers);
+        let launched = ParallelScan::launch(workers, &pool, &env, control.worker(), credits);
         // SAFETY: pops the snapshot pushed above.
         unsafe { sys::PopActiveSnapshot() };
         Some(launched?)
@@ -385,8 +395,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         let at = pool_leaves.iter().position(|&j| j == i);
         let chunks = at.and_then(|k| run.parallel.as_ref()?.chunks(k));
         let (types, pg_types) = (leaf.types.clone(), leaf.pg_types.clone());
-        let producer =
-            Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env, producers)?;
+        let producer = Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env, credits)?;
         let mut slots = vec![producer.slot_ref()];
         run.leaf_queries.push(Some(run.producers.len()));
         run.producers.push(producer);
@@ -423,6 +432,8 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         scans: run.scan_slots.clone(),
         estimates,
         analyze: run.analyze,
+        pins: budget.pins,
+        results: budget.results,
     })?;
     run.control = Some(control);
     Ok(())
@@ -617,33 +628,47 @@ fn import(control: &ControlSession, p: PageRef, types: &[ColumnType]) -> PgResul
     Ok(ResultBlock { desc, block, row: 0 })
 }
 
-/// A scan slot for every leaf with a producer of its own, all at once or none: while one is
-/// missing, the query holds none and waits (backpressure), so no two queries can each hold some
-/// slots while waiting for the other's. The planner refused a query needing more slots than
-/// exist.
-fn claim_leaf_slots(seg: Segment, leaves: &[LeafPrivate]) -> PgResult<Vec<Option<ScanSession>>> {
+/// The query's admission (see `crate::shm::admission`): a scan slot for every leaf with a
+/// producer of its own and the pages of its smallest budget, all at once or none. While either is
+/// missing the query holds neither and waits (backpressure, honouring cancel and
+/// statement_timeout), so no two queries can each hold part of what the other needs. The planner
+/// refused a query needing more slots or pages than exist.
+fn admit(
+    seg: Segment,
+    control: &ControlSession,
+    leaves: &[LeafPrivate],
+    producing: usize,
+) -> PgResult<Vec<Option<ScanSession>>> {
+    let need = Budget::minimal(seg.pool().page_count() as u32, producing as u32).pages();
+    let mut waiting: Option<Instant> = None;
     loop {
-        let mut own = Vec::with_capacity(leaves.len());
-        let mut complete = true;
-        for leaf in leaves {
-            if leaf.plan.is_none() {
-                own.push(None);
-                continue;
-            }
-            match ScanSession::try_open(seg) {
-                Some(s) => own.push(Some(s)),
-                None => {
-                    complete = false;
-                    break;
+        if let Some(own) = claim_leaf_slots(seg, leaves) {
+            if seg.try_reserve_pages(control.lease().index, need) {
+                if let Some(since) = waiting {
+                    seg.metrics().add(Metric::AdmissionWaitNs, since.elapsed().as_nanos() as u64);
                 }
+                return Ok(own);
             }
+            // Dropping `own` gives its slots back before the wait.
         }
-        if complete {
-            return Ok(own);
+        if waiting.is_none() {
+            seg.metrics().inc(Metric::AdmissionWaitTotal);
+            waiting = Some(Instant::now());
         }
-        // Dropping `own` gives its slots back before the wait.
-        drop(own);
         latch::wait_my_latch(10)?;
         latch::check_for_interrupts()?;
     }
+}
+
+/// A scan slot for every leaf with a producer of its own, or none (nothing held).
+fn claim_leaf_slots(seg: Segment, leaves: &[LeafPrivate]) -> Option<Vec<Option<ScanSession>>> {
+    let mut own = Vec::with_capacity(leaves.len());
+    for leaf in leaves {
+        if leaf.plan.is_none() {
+            own.push(None);
+            continue;
+        }
+        own.push(Some(ScanSession::try_open(seg)?));
+    }
+    Some(own)
 }

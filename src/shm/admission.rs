@@ -1,0 +1,186 @@
+//! Page admission: every page a query can hold at once is counted before it starts, and the
+//! counts of the running queries never exceed the pool.
+//!
+//! What a query can hold (its budget, [`Budget`]):
+//! - each scan producer at most `credits` pages: it takes a page only against a credit, and the
+//!   worker grants a credit back per page it imports (`pg::producer`), so the pages being filled
+//!   or sent and not yet imported are never more;
+//! - the worker at most `pins` imported pages that Arrow arrays still reference (zero copy): past
+//!   that the scan leaf copies the batch and releases its page at once (`worker::scan`);
+//! - the worker at most `results` result pages the backend has not consumed yet
+//!   (`worker::query` waits for the backend before it takes another).
+//!
+//! So a query holds at most `producers x credits + pins + results` pages: its need.
+//!
+//! Rules:
+//! - A query reserves its need in its control slot ([`Segment::try_reserve_pages`]) before any
+//!   of its producers starts, together with its scan slots: both at once or neither (the caller
+//!   gives its scan slots back before it waits). A waiting query holds no scan slot and no page,
+//!   only its control slot, which no running query needs.
+//! - The reservations of all control slots sum to at most `page_count` (a compare-and-swap on
+//!   the segment's total checks it). A running query below its bounds therefore always finds a
+//!   free page, except for pages someone outside the reservations holds for a moment: a message
+//!   too large for a ring travels through pages, and the worker frees a finished query's last
+//!   pages shortly after the backend let go of its reservation. Those holders give their pages
+//!   back without waiting for any query, so a producer that found the pool empty is woken and
+//!   goes on.
+//! - Progress: no query waits for another's pages. Inside a query a producer waits only for its
+//!   own credit, which the worker returns as it imports; the worker imports the leaf DataFusion
+//!   reads without waiting for a page (it copies where it would keep too many), and the backend
+//!   consumes result pages while its producers wait. So every admitted query finishes, and a
+//!   waiting one is admitted once enough of them did.
+//! - A query whose smallest budget exceeds the pool is refused when it is planned (it would wait
+//!   forever); `page_count` has a minimum that fits the smallest query.
+//! - The reservation lives in the control slot: whoever releases the slot (the session's end, the
+//!   backend's exit callback) returns it ([`Segment::release_reserved_pages`] is idempotent).
+
+use std::sync::atomic::Ordering;
+
+use super::segment::{Segment, SlotKind};
+
+/// Credits a producer gets at least (one page being filled, one on its way) and at most.
+pub const MIN_CREDITS: u32 = 2;
+pub const MAX_CREDITS: u32 = 16;
+
+/// The smallest `page_count` that fits the smallest query (one scan producer, minimal credits).
+pub const MIN_PAGE_COUNT: u32 = 8;
+
+/// The pages a query may hold, by kind (see the module rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub producers: u32,
+    pub credits: u32,
+    pub pins: u32,
+    pub results: u32,
+}
+
+impl Budget {
+    /// The budget when the pool is not contended: each producer a share of the pool
+    /// (`page_count / (4 x producers)` credits, 2 to 16), as many pins (the batches a pipeline
+    /// keeps while it coalesces or repartitions them stay zero copy), and a few result pages in
+    /// flight so that the worker writes while the backend reads.
+    pub fn preferred(page_count: u32, producers: u32) -> Budget {
+        let credits = (page_count / (4 * producers.max(1))).clamp(MIN_CREDITS, MAX_CREDITS);
+        Budget {
+            producers,
+            credits,
+            pins: producers.max(1) * credits,
+            results: (page_count / 32).clamp(2, 8),
+        }
+    }
+
+    /// The smallest budget a query with `producers` producers runs with: two credits and one
+    /// pin per producer, two result pages.
+    pub fn minimal(_page_count: u32, producers: u32) -> Budget {
+        Budget { producers, credits: MIN_CREDITS, pins: producers.max(1), results: 2 }
+    }
+
+    /// The pages it reserves.
+    pub fn pages(&self) -> u32 {
+        self.producers.saturating_mul(self.credits).saturating_add(self.pins).saturating_add(self.results)
+    }
+}
+
+impl Segment {
+    /// Set the reservation of control slot `index` to `pages` (growing or shrinking it); false,
+    /// changing nothing, when the other slots' reservations leave no room for it. Only the slot's
+    /// owner calls it, so the slot's own count has one writer.
+    pub fn try_reserve_pages(&self, index: u32, pages: u32) -> bool {
+        let Some(slot) = self.slot(SlotKind::Control, index) else { return false };
+        let total = &self.header().pages_reserved;
+        let limit = self.pool().page_count() as u32;
+        let mine = slot.reserved_pages().load(Ordering::Acquire);
+        let mut now = total.load(Ordering::Acquire);
+        loop {
+            let others = now.saturating_sub(mine);
+            let Some(after) = others.checked_add(pages).filter(|&a| a <= limit) else { return false };
+            match total.compare_exchange_weak(now, after, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(seen) => now = seen,
+            }
+        }
+        slot.reserved_pages().store(pages, Ordering::Release);
+        true
+    }
+
+    /// Give back the reservation of control slot `index` (nothing when it has none).
+    pub fn release_reserved_pages(&self, index: u32) {
+        let Some(slot) = self.slot(SlotKind::Control, index) else { return };
+        let mine = slot.reserved_pages().swap(0, Ordering::AcqRel);
+        if mine > 0 {
+            let total = &self.header().pages_reserved;
+            // Saturating: a count that would go below zero (never, by the rules) stays at zero.
+            let _ = total.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| Some(t.saturating_sub(mine)));
+        }
+    }
+
+    /// Pages reserved by running queries (a gauge).
+    pub fn pages_reserved(&self) -> u32 {
+        self.header().pages_reserved.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shm::layout::LayoutConfig;
+    use crate::shm::segment::TestSegment;
+
+    fn segment(pages: u32) -> TestSegment {
+        TestSegment::new(LayoutConfig { page_count: pages, ..LayoutConfig::default() })
+    }
+
+    #[test]
+    fn budgets_count_every_kind_of_page() {
+        let b = Budget::minimal(8, 1);
+        assert_eq!(b.pages(), 2 + 1 + 2);
+        assert!(b.pages() <= MIN_PAGE_COUNT);
+        // Two tables: two producers of two credits, two pins, two result pages.
+        assert_eq!(Budget::minimal(8, 2).pages(), 8);
+        let p = Budget::preferred(256, 2);
+        assert_eq!((p.credits, p.pins, p.results), (16, 32, 8));
+        assert_eq!(Budget::minimal(256, 3).pages(), 11);
+        assert!(Budget::preferred(256, 64).credits >= MIN_CREDITS);
+        assert!(Budget::minimal(256, 3).pages() <= Budget::preferred(256, 3).pages());
+    }
+
+    #[test]
+    fn reservations_never_exceed_the_pool_and_come_back() {
+        let t = segment(16);
+        let s = &t.segment;
+        assert!(s.try_reserve_pages(0, 10));
+        assert!(!s.try_reserve_pages(1, 7), "10 + 7 > 16");
+        assert!(s.try_reserve_pages(1, 6));
+        assert_eq!(s.pages_reserved(), 16);
+        // Shrinking one's own reservation makes room.
+        assert!(s.try_reserve_pages(0, 4));
+        assert_eq!(s.pages_reserved(), 10);
+        assert!(s.try_reserve_pages(2, 6));
+        s.release_reserved_pages(0);
+        s.release_reserved_pages(0);
+        assert_eq!(s.pages_reserved(), 12);
+        s.release_reserved_pages(1);
+        s.release_reserved_pages(2);
+        assert_eq!(s.pages_reserved(), 0);
+        assert!(!s.try_reserve_pages(u32::MAX, 1), "no such slot");
+    }
+
+    #[test]
+    fn concurrent_reservations_stay_within_the_pool() {
+        let t = segment(64);
+        let s = t.segment;
+        std::thread::scope(|scope| {
+            for slot in 0..8u32 {
+                scope.spawn(move || {
+                    for k in 0..2000u32 {
+                        if s.try_reserve_pages(slot, 5 + (k % 11)) {
+                            assert!(s.pages_reserved() <= 64);
+                            s.release_reserved_pages(slot);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(s.pages_reserved(), 0);
+    }
+}
