@@ -32,7 +32,9 @@
 #                                         claims its leaves' slots all at once or waits holding none)
 #   pages_reserved_at_admission           8 pages: a 2-table join alone and three at once finish
 #                                         (each reserves its pages before it starts, or waits); a
-#                                         3-table join is refused at plan time naming page_count;
+#                                         query waiting behind an open cursor times out and leaves
+#                                         the queue; a 3-table join is refused at plan time naming
+#                                         page_count;
 #                                         16 pages: 8 clients mixing 2- and 3-table joins finish
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
@@ -550,6 +552,18 @@ pages_reserved_at_admission() {
     clients_agree "$d" "$p" three "$two" 3 2 "$want2" || return 1
     [ "$(psql_at "$d" "$p" -Atc "$(metric_sql admission_wait_total)")" -gt 0 ] || {
         echo "no query ever waited for admission"; return 1; }
+    # An open cursor keeps its query's pages reserved: another query waits in the admission
+    # queue until its statement_timeout, leaves the queue, and the next one runs once the
+    # cursor is closed.
+    psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "BEGIN" -c "DECLARE c NO SCROLL CURSOR FOR $two" \
+        -c "FETCH 1 FROM c" -c "SELECT pg_sleep(3)" -c "COMMIT" >"$d/cursor.out" 2>&1 &
+    pids+=($!)
+    wait_for "$d" "$p" "$(metric_sql pages_reserved)" 8 10 || return 1
+    out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '1s'" -c "SET pg_fusion.enable = on" -c "$two" 2>&1)
+    grep -q 'canceling statement due to statement timeout' <<<"$out" || { echo "waiting query: $out"; return 1; }
+    wait "${pids[0]}" || { cat "$d/cursor.out"; return 1; }
+    pids=()
+    clients_agree "$d" "$p" after "$two" 1 1 "$want2" || return 1
     out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" -c "$three" 2>&1)
     grep -q 'pg_fusion: unsupported a query reading 3 relations at once needs 11 pages: pg_fusion.page_count is 8' <<<"$out" \
         || { echo "3-table join: $out"; return 1; }

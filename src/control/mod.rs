@@ -271,8 +271,10 @@ fn release_slot(seg: &Segment, kind: SlotKind, lease: SlotLease) {
 }
 
 fn release_lease(seg: &Segment, lease: SlotLease) {
-    // The query's page reservation goes with its slot (see `crate::shm::admission`).
+    // The query's page reservation and its place in the admission queue go with its slot (see
+    // `crate::shm::admission`).
     seg.release_reserved_pages(lease.index);
+    seg.leave_admission_queue(lease.index);
     release_slot(seg, SlotKind::Control, lease);
     // The worker stops the session's query (if any) when it notices the release.
     if let Some(w) = running_worker(seg) {

@@ -29,6 +29,10 @@
 //!   reads without waiting for a page (it copies where it would keep too many), and the backend
 //!   consumes result pages while its producers wait. So every admitted query finishes, and a
 //!   waiting one is admitted once enough of them did.
+//! - Waiting queries are admitted first come, first served: a query that cannot start takes a
+//!   ticket (kept in its control slot), and a query tries to start only while no other control
+//!   slot holds an earlier ticket. So a stream of small queries never starves a large one. A
+//!   canceled or failed waiter leaves the queue when its slot is released.
 //! - A query whose smallest budget exceeds the pool is refused when it is planned (it would wait
 //!   forever); `page_count` has a minimum that fits the smallest query.
 //! - The reservation lives in the control slot: whoever releases the slot (the session's end, the
@@ -114,6 +118,35 @@ impl Segment {
         }
     }
 
+    /// Put control slot `index` in the admission queue (once: a slot already in it keeps its
+    /// place).
+    pub fn join_admission_queue(&self, index: u32) {
+        let Some(slot) = self.slot(SlotKind::Control, index) else { return };
+        if slot.admission_ticket().load(Ordering::Acquire) == 0 {
+            let ticket = self.header().admission_tickets.fetch_add(1, Ordering::AcqRel) + 1;
+            slot.admission_ticket().store(ticket, Ordering::Release);
+        }
+    }
+
+    /// Take control slot `index` out of the admission queue (nothing when it is not in it).
+    pub fn leave_admission_queue(&self, index: u32) {
+        if let Some(slot) = self.slot(SlotKind::Control, index) {
+            slot.admission_ticket().store(0, Ordering::Release);
+        }
+    }
+
+    /// May control slot `index` try to start its query: does no other slot wait with an earlier
+    /// ticket (any ticket, when this one has none)?
+    pub fn admission_turn(&self, index: u32) -> bool {
+        let Some(me) = self.slot(SlotKind::Control, index) else { return false };
+        let mine = me.admission_ticket().load(Ordering::Acquire);
+        (0..self.slot_count(SlotKind::Control)).filter(|&i| i != index).all(|i| {
+            let theirs =
+                self.slot(SlotKind::Control, i).map_or(0, |s| s.admission_ticket().load(Ordering::Acquire));
+            theirs == 0 || (mine != 0 && mine < theirs)
+        })
+    }
+
     /// Pages reserved by running queries (a gauge).
     pub fn pages_reserved(&self) -> u32 {
         self.header().pages_reserved.load(Ordering::Acquire)
@@ -163,6 +196,25 @@ mod tests {
         s.release_reserved_pages(2);
         assert_eq!(s.pages_reserved(), 0);
         assert!(!s.try_reserve_pages(u32::MAX, 1), "no such slot");
+    }
+
+    #[test]
+    fn waiting_queries_start_in_their_order() {
+        let t = segment(16);
+        let s = &t.segment;
+        assert!(s.admission_turn(0) && s.admission_turn(1), "nobody waits");
+        s.join_admission_queue(3);
+        s.join_admission_queue(1);
+        s.join_admission_queue(3); // keeps its place
+        assert!(s.admission_turn(3));
+        assert!(!s.admission_turn(1), "behind 3");
+        assert!(!s.admission_turn(0), "a newcomer queues behind every waiter");
+        s.leave_admission_queue(3);
+        assert!(s.admission_turn(1));
+        s.join_admission_queue(0);
+        assert!(!s.admission_turn(0));
+        s.leave_admission_queue(1);
+        assert!(s.admission_turn(0));
     }
 
     #[test]

@@ -287,6 +287,8 @@ pub struct SegmentHeaderLayout {
     pub page_waiters: std::sync::atomic::AtomicU32,
     /// Pages the running queries reserved (see `admission`): at most `page_count`.
     pub pages_reserved: std::sync::atomic::AtomicU32,
+    /// The last admission ticket handed out (see `admission`).
+    pub admission_tickets: std::sync::atomic::AtomicU64,
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub struct SlotHeader {
     page_wait: AtomicU32,
     /// Control slots: the pages the session's query reserved (see `super::admission`).
     reserved_pages: AtomicU32,
+    /// Control slots: the session's place in the admission queue; 0 when it does not wait.
+    admission_ticket: AtomicU64,
 }
 
 const _: () = assert!(std::mem::size_of::<SlotHeader>() == 64);
@@ -123,6 +125,7 @@ impl<'a> Slot<'a> {
         self.header.state.store(SlotState::Free as u32, Ordering::Relaxed);
         self.header.page_wait.store(0, Ordering::Relaxed);
         self.header.reserved_pages.store(0, Ordering::Relaxed);
+        self.header.admission_ticket.store(0, Ordering::Relaxed);
         self.to_worker.reset();
         self.to_backend.reset();
     }
@@ -183,6 +186,11 @@ impl<'a> Slot<'a> {
     /// The pages this control slot's query reserved (see `super::admission`).
     pub(super) fn reserved_pages(&self) -> &'a AtomicU32 {
         &self.header.reserved_pages
+    }
+
+    /// This control slot's place in the admission queue (see `super::admission`).
+    pub(super) fn admission_ticket(&self) -> &'a AtomicU64 {
+        &self.header.admission_ticket
     }
 
     pub fn owner_pid(&self) -> Option<i32> {

@@ -630,9 +630,10 @@ fn import(control: &ControlSession, p: PageRef, types: &[ColumnType]) -> PgResul
 
 /// The query's admission (see `crate::shm::admission`): a scan slot for every leaf with a
 /// producer of its own and the pages of its smallest budget, all at once or none. While either is
-/// missing the query holds neither and waits (backpressure, honouring cancel and
-/// statement_timeout), so no two queries can each hold part of what the other needs. The planner
-/// refused a query needing more slots or pages than exist.
+/// missing the query holds neither and waits in the admission queue, first come first served
+/// (backpressure, honouring cancel and statement_timeout; wait event `Extension`), so no two
+/// queries can each hold part of what the other needs. The planner refused a query needing more
+/// slots or pages than exist.
 fn admit(
     seg: Segment,
     control: &ControlSession,
@@ -640,18 +641,24 @@ fn admit(
     producing: usize,
 ) -> PgResult<Vec<Option<ScanSession>>> {
     let need = Budget::minimal(seg.pool().page_count() as u32, producing as u32).pages();
+    let index = control.lease().index;
     let mut waiting: Option<Instant> = None;
     loop {
-        if let Some(own) = claim_leaf_slots(seg, leaves) {
-            if seg.try_reserve_pages(control.lease().index, need) {
-                if let Some(since) = waiting {
-                    seg.metrics().add(Metric::AdmissionWaitNs, since.elapsed().as_nanos() as u64);
+        if seg.admission_turn(index) {
+            if let Some(own) = claim_leaf_slots(seg, leaves) {
+                if seg.try_reserve_pages(index, need) {
+                    seg.leave_admission_queue(index);
+                    if let Some(since) = waiting {
+                        seg.metrics().add(Metric::AdmissionWaitNs, since.elapsed().as_nanos() as u64);
+                    }
+                    return Ok(own);
                 }
-                return Ok(own);
+                // Dropping `own` gives its slots back before the wait.
             }
-            // Dropping `own` gives its slots back before the wait.
         }
         if waiting.is_none() {
+            // An error (cancel, statement_timeout) leaves the queue with the control slot.
+            seg.join_admission_queue(index);
             seg.metrics().inc(Metric::AdmissionWaitTotal);
             waiting = Some(Instant::now());
         }
