@@ -30,6 +30,10 @@
 #                                         (0A000 naming scan_slot_count; fallback: PostgreSQL's
 #                                         answer); 6 clients of 2-table joins all finish (a query
 #                                         claims its leaves' slots all at once or waits holding none)
+#   worker_files_under_the_data_directory  by default the worker log is pg_fusion.log in
+#                                         log_directory (0600) and spill files go under
+#                                         pg_fusion/spill in the data directory (0700); a crashed
+#                                         worker's spill directories are removed at startup
 #   pages_reserved_at_admission           8 pages: a 2-table join alone and three at once finish
 #                                         (each reserves its pages before it starts, or waits); a
 #                                         query waiting behind an open cursor times out and leaves
@@ -537,6 +541,29 @@ clients_agree() {
     done
 }
 
+worker_files_under_the_data_directory() {
+    local d p=$((port + 21)) data
+    d=$(new_cluster_dir)
+    data=$d/data
+    printf '%s\n' "pg_fusion.log_path = ''" "pg_fusion.worker_memory_limit_mb = 64" "pg_fusion.worker_log_filter = info" \
+        | init_cluster "$d" "$p"
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    [ -f "$data/log/pg_fusion.log" ] || { echo "no worker log in $data/log: $(ls -la "$data/log" 2>&1)"; return 1; }
+    [ "$(stat -c %a "$data/log/pg_fusion.log")" = 600 ] || { echo "log mode $(stat -c %a "$data/log/pg_fusion.log")"; return 1; }
+    grep -q "pg_fusion worker ready" "$data/log/pg_fusion.log" || { echo "log: $(cat "$data/log/pg_fusion.log")"; return 1; }
+    [ "$(stat -c %a "$data/pg_fusion/spill")" = 700 ] || { echo "spill mode $(stat -c %a "$data/pg_fusion/spill")"; return 1; }
+    # What a crashed worker left: removed at the next start, and only that.
+    stop_cluster "$d"
+    as_pg mkdir "$data/pg_fusion/spill/datafusion-left0ver" || return 1
+    as_pg touch "$data/pg_fusion/spill/datafusion-left0ver/spill.arrow" "$data/pg_fusion/spill/keep.me" || return 1
+    start_cluster "$d" || { cat "$d/server.log"; return 1; }
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    [ ! -e "$data/pg_fusion/spill/datafusion-left0ver" ] || { echo "a leftover spill directory survived startup"; return 1; }
+    [ -e "$data/pg_fusion/spill/keep.me" ] || { echo "startup removed a file that is not DataFusion's"; return 1; }
+}
+
 pages_reserved_at_admission() {
     local d p=$((port + 20)) out two three want2 want3 pids=()
     d=$(new_cluster_dir)
@@ -596,7 +623,7 @@ else
            datafusion_error_keeps_its_sqlstate joins_under_a_small_pool
            scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
-           scan_slots_all_at_once pages_reserved_at_admission)
+           scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -337,7 +337,7 @@ const BOOLS: &[BoolSetting] = &[
 const STRINGS: &[StringSetting] = &[
     StringSetting {
         name: "worker_spill_directory",
-        desc: "Spill root of the worker; empty = the OS temporary directory under pg_fusion/spill.",
+        desc: "Spill root of the worker; empty = pg_fusion/spill under the data directory.",
         default: c"",
         level: Level::P,
         cell: &WORKER_SPILL_DIRECTORY,
@@ -351,8 +351,8 @@ const STRINGS: &[StringSetting] = &[
     },
     StringSetting {
         name: "log_path",
-        desc: "Worker log file.",
-        default: c"/tmp/pg_fusion.log",
+        desc: "Worker log file; empty = pg_fusion.log in log_directory.",
+        default: c"",
         level: Level::P,
         cell: &LOG_PATH,
     },
@@ -564,6 +564,16 @@ fn string_value(cell: &GucCell<*mut c_char>) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
+/// `value`, or `default()` when it is empty. Paths stay relative: every PostgreSQL process runs
+/// in the data directory, so a relative path is relative to it.
+fn or_default(value: String, default: impl FnOnce() -> String) -> String {
+    if value.is_empty() {
+        default()
+    } else {
+        value
+    }
+}
+
 /// The worker's settings, copied out so they can travel to other threads.
 #[derive(Clone, Debug)]
 pub struct WorkerSettings {
@@ -583,9 +593,16 @@ pub fn worker_settings() -> WorkerSettings {
         worker_threads: WORKER_THREADS.get() as usize,
         max_fusion_tasks: if tasks == 0 { control } else { tasks.min(control) },
         memory_limit_mb: WORKER_MEMORY_LIMIT_MB.get() as usize,
-        spill_directory: string_value(&WORKER_SPILL_DIRECTORY),
+        spill_directory: or_default(string_value(&WORKER_SPILL_DIRECTORY), || "pg_fusion/spill".into()),
         log_filter: string_value(&WORKER_LOG_FILTER),
-        log_path: string_value(&LOG_PATH),
+        log_path: or_default(string_value(&LOG_PATH), || {
+            // PostgreSQL's own log directory (`log` unless set), where its logs already live.
+            let dir = placeholder_value(c"log_directory".as_ptr()).ok().flatten().filter(|d| !d.is_empty());
+            std::path::Path::new(&dir.unwrap_or_else(|| "log".into()))
+                .join("pg_fusion.log")
+                .display()
+                .to_string()
+        }),
         tail_bytes_per_row: tail_bytes_per_row(),
     }
 }

@@ -1,8 +1,10 @@
-//! The worker's log: `tracing` events to `pg_fusion.log_path`, filtered by
-//! `pg_fusion.worker_log_filter`. Failing to open the file is reported to the server log and the
-//! worker runs without its own log.
+//! The worker's log: `tracing` events to `pg_fusion.log_path` (by default `pg_fusion.log` in
+//! PostgreSQL's `log_directory`, created as PostgreSQL creates it, readable by the server's user
+//! only), filtered by `pg_fusion.worker_log_filter`. Failing to open the file is reported to the
+//! server log and the worker runs without its own log.
 
-use std::fs::OpenOptions;
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
@@ -24,7 +26,12 @@ pub fn init(settings: &WorkerSettings) -> PgResult<()> {
             EnvFilter::new("warn")
         }
     };
-    let file = match OpenOptions::new().create(true).append(true).open(&settings.log_path) {
+    let path = std::path::Path::new(&settings.log_path);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Fails later, at the open, with the file's name if it cannot be made.
+        let _ = DirBuilder::new().recursive(true).mode(0o700).create(dir);
+    }
+    let file = match OpenOptions::new().create(true).append(true).mode(0o600).open(path) {
         Ok(f) => f,
         Err(e) => {
             warning(

@@ -1,5 +1,6 @@
 //! The Tokio runtime and the DataFusion session the worker's tasks run on.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,17 +40,14 @@ impl Engine {
         let mut env = RuntimeEnvBuilder::new();
         if settings.memory_limit_mb > 0 {
             env = env.with_memory_limit(settings.memory_limit_mb * 1024 * 1024, 1.0);
-            let dir = if settings.spill_directory.is_empty() {
-                std::env::temp_dir().join("pg_fusion").join("spill")
-            } else {
-                std::path::PathBuf::from(&settings.spill_directory)
-            };
-            std::fs::create_dir_all(&dir).map_err(|e| {
+            let dir = std::path::PathBuf::from(&settings.spill_directory);
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| {
                 PgError::new(
                     SqlState::INSUFFICIENT_RESOURCES,
                     format!("cannot create the spill directory \"{}\": {e}", dir.display()),
                 )
             })?;
+            remove_leftover_spills(&dir);
             env = env.with_temp_file_path(dir);
         }
         let env = env.build_arc().map_err(|e| {
@@ -66,5 +64,19 @@ impl Engine {
 
     pub fn shutdown(self) {
         self.runtime.shutdown_timeout(Duration::from_secs(1));
+    }
+}
+
+/// Spill files of an earlier worker that did not end cleanly (DataFusion removes its own when a
+/// query ends): its directories under the spill root, `datafusion-*`. Nothing else there is
+/// touched, so a root shared with other programs stays theirs.
+fn remove_leftover_spills(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with("datafusion-") {
+            if let Err(err) = std::fs::remove_dir_all(e.path()) {
+                tracing::warn!(path = %e.path().display(), error = %err, "cannot remove a leftover spill directory");
+            }
+        }
     }
 }
