@@ -278,4 +278,4 @@ pub(crate) fn column_regions(types: &[ColumnType], capacity: usize) -> (Vec<(usi
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
