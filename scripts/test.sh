@@ -2,8 +2,8 @@
 # The README's test command. On a fresh Debian/Ubuntu machine (as root) it installs what is
 # missing, builds, runs the unit tests and the static checks (rustfmt, clippy, module cycles,
 # caught errors), installs the extension, runs every pg_regress suite in a throwaway instance,
-# the cluster-level tests and TPC-H with the differential corpus, then prints "N passed,
-# N failed" last.
+# the cluster-level tests, the stress tests and TPC-H with the differential corpus, then prints
+# "N passed, N failed" last.
 # Exits non-zero on any failure.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -84,6 +84,14 @@ count "$good" "$bad"
 log "cluster tests"
 tests/cluster.sh 2>&1 | tee "$logs/cluster.log"
 read -r p f < <(sed -n 's/^cluster: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/cluster.log" | tail -1)
+if [ -z "${p:-}" ]; then p=0; f=1; fi
+count "$p" "$f"
+
+# 4b. Bounded stress: many clients on a small pool, cancels and timeouts, terminations and a
+#     worker crash, a query with more leaves than scan slots (capped at about 4 minutes).
+log "stress tests"
+tests/stress.sh 2>&1 | tee "$logs/stress.log"
+read -r p f < <(sed -n 's/^stress: \([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$logs/stress.log" | tail -1)
 if [ -z "${p:-}" ]; then p=0; f=1; fi
 count "$p" "$f"
 
