@@ -108,7 +108,7 @@ fn main() {
         // Bound scan leaves: built as Query nodes, planned, shipped to parallel workers as node
         // text.
         .allowlist_function("(nodeToString|stringToNode|makeFromExpr|makeBoolConst|check_stack_depth)")
-        .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|text_to_cstring|contain_nonstrict_functions)")
+        .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|GetSessionUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
         .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")
         .allowlist_type("TypeCacheEntry")

@@ -34,6 +34,9 @@
 #                                         log_directory (0600) and spill files go under
 #                                         pg_fusion/spill in the data directory (0700); a crashed
 #                                         worker's spill directories are removed at startup
+#   role_share_of_control_slots           4 control slots, role_slot_share 50: a third session of one
+#                                         role waits (57014 on its timeout) while another role's
+#                                         query runs; once the role's cursors close it runs
 #   pages_reserved_at_admission           8 pages: a 2-table join alone and three at once finish
 #                                         (each reserves its pages before it starts, or waits); a
 #                                         query waiting behind an open cursor times out and leaves
@@ -564,6 +567,31 @@ worker_files_under_the_data_directory() {
     [ -e "$data/pg_fusion/spill/keep.me" ] || { echo "startup removed a file that is not DataFusion's"; return 1; }
 }
 
+role_share_of_control_slots() {
+    local d p=$((port + 22)) q want out pids=()
+    d=$(new_cluster_dir)
+    printf '%s\n' "pg_fusion.control_slot_count = 4" "pg_fusion.role_slot_share = 50" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE rs AS SELECT g AS id, g % 7 AS k FROM generate_series(1, 100000) g" \
+        -c "CREATE ROLE alice LOGIN" -c "GRANT SELECT ON rs TO alice" >/dev/null || return 1
+    q="SELECT k, count(*) FROM rs GROUP BY k ORDER BY k"
+    want=$(psql_at "$d" "$p" -Atc "$q") || return 1
+    # Two of alice's sessions hold a control slot each (an open cursor), her share of four.
+    for _ in 1 2; do
+        psql_at "$d" "$p" -U alice -At -c "SET pg_fusion.enable = on" -c "BEGIN" -c "DECLARE c NO SCROLL CURSOR FOR $q" \
+            -c "FETCH 1 FROM c" -c "SELECT pg_sleep(4)" -c "COMMIT" >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    wait_for "$d" "$p" "$(metric_sql control_slots_in_use)" 2 10 || return 1
+    out=$(psql_at "$d" "$p" -U alice -Atc "SET statement_timeout = '1s'" -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+    grep -q 'canceling statement due to statement timeout' <<<"$out" || { echo "alice's third query: $out"; return 1; }
+    out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '10s'" -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+    [ "$out" = "$want" ] || { echo "another role's query: $out"; return 1; }
+    for i in "${pids[@]}"; do wait "$i"; done
+    out=$(psql_at "$d" "$p" -U alice -Atc "SET statement_timeout = '10s'" -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+    [ "$out" = "$want" ] || { echo "alice after her cursors closed: $out"; return 1; }
+    all_returned "$d" "$p" 2
+}
+
 pages_reserved_at_admission() {
     local d p=$((port + 20)) out two three want2 want3 pids=()
     d=$(new_cluster_dir)
@@ -623,7 +651,8 @@ else
            datafusion_error_keeps_its_sqlstate joins_under_a_small_pool
            scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
-           scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory)
+           scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory
+           role_share_of_control_slots)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -43,14 +43,29 @@ pub struct ControlSession {
 }
 
 impl ControlSession {
-    /// Claim a free control slot; waits (backpressure) while all are busy.
+    /// Claim a free control slot; waits (backpressure) while all are busy, and while the
+    /// sessions of this backend's login role hold their share of them (`role_slot_share`): no
+    /// role can take every slot from the others.
     pub fn open(seg: Segment) -> PgResult<ControlSession> {
         let worker = running_worker(&seg).ok_or_else(worker_not_running)?;
         crate::pg::exit::register_cleanup(release_mine);
+        let role = crate::pg::catalog::session_role();
+        let share = crate::pg::guc::control_slots_per_role();
         let mut waited = false;
         loop {
             if let Some(lease) = claim(&seg, SlotKind::Control) {
-                return Ok(ControlSession { seg, lease, worker, buf: Vec::new() });
+                // Claimed first, counted after: two sessions of one role claiming at once both
+                // see each other, so the share is never exceeded (at worst both retry).
+                if let Some(slot) = seg.slot(SlotKind::Control, lease.index) {
+                    slot.set_role(role);
+                }
+                let held = (0..seg.slot_count(SlotKind::Control))
+                    .filter(|&i| seg.slot(SlotKind::Control, i).and_then(|s| s.role()) == Some(role))
+                    .count() as u32;
+                if held <= share {
+                    return Ok(ControlSession { seg, lease, worker, buf: Vec::new() });
+                }
+                release_lease(&seg, lease);
             }
             if !waited {
                 seg.metrics().inc(Metric::ControlSlotWaitTotal);

@@ -161,3 +161,10 @@ pub fn index_leads_with(relid: Oid, attno: i16) -> PgResult<bool> {
         found
     })
 }
+
+/// The role this session logged in as (`GetSessionUserId`: not changed by `SET ROLE` or a
+/// security-definer function).
+pub fn session_role() -> Oid {
+    // SAFETY: reads a backend global set at connection start.
+    unsafe { sys::GetSessionUserId() }
+}

@@ -41,6 +41,8 @@ impl<T: Copy> GucCell<T> {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Level {
     P,
+    /// Superusers may change it in a session (`PGC_SUSET`).
+    S,
     U,
 }
 
@@ -48,6 +50,7 @@ impl Level {
     fn context(self) -> sys::GucContext {
         match self {
             Level::P => sys::GucContext_PGC_POSTMASTER,
+            Level::S => sys::GucContext_PGC_SUSET,
             Level::U => sys::GucContext_PGC_USERSET,
         }
     }
@@ -95,6 +98,7 @@ cells! {
     WORKER_LOG_FILTER: *mut c_char = std::ptr::null_mut();
     LOG_PATH: *mut c_char = std::ptr::null_mut();
     CONTROL_SLOT_COUNT: c_int = 64;
+    ROLE_SLOT_SHARE: c_int = 75;
     CONTROL_B2W: c_int = 8192;
     CONTROL_W2B: c_int = 8192;
     SCAN_SLOT_COUNT: c_int = 64;
@@ -157,6 +161,16 @@ const INTS: &[IntSetting] = &[
         level: Level::P,
         unit_flags: MB,
         cell: &WORKER_MEMORY_LIMIT_MB,
+    },
+    IntSetting {
+        name: "role_slot_share",
+        desc: "Percent of the control slots one role's sessions may hold at once; the others wait.",
+        default: 75,
+        min: 1,
+        max: 100,
+        level: Level::S,
+        unit_flags: 0,
+        cell: &ROLE_SLOT_SHARE,
     },
     IntSetting {
         name: "control_slot_count",
@@ -534,6 +548,13 @@ pub fn on_unsupported() -> OnUnsupported {
     } else {
         OnUnsupported::Error
     }
+}
+
+/// The control slots one role's sessions may hold at once (`role_slot_share` percent of them,
+/// one at least).
+pub fn control_slots_per_role() -> u32 {
+    let slots = CONTROL_SLOT_COUNT.get().max(1) as u32;
+    (slots * ROLE_SLOT_SHARE.get().clamp(1, 100) as u32 / 100).max(1)
 }
 
 pub fn backend_log_level() -> i32 {

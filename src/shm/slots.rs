@@ -44,6 +44,9 @@ pub struct SlotHeader {
     page_wait: AtomicU32,
     /// Control slots: the pages the session's query reserved (see `super::admission`).
     reserved_pages: AtomicU32,
+    /// Control slots: the role the session runs for (its login role's OID), for the share one
+    /// role may hold.
+    role: AtomicU32,
     /// Control slots: the session's place in the admission queue; 0 when it does not wait.
     admission_ticket: AtomicU64,
 }
@@ -125,6 +128,7 @@ impl<'a> Slot<'a> {
         self.header.state.store(SlotState::Free as u32, Ordering::Relaxed);
         self.header.page_wait.store(0, Ordering::Relaxed);
         self.header.reserved_pages.store(0, Ordering::Relaxed);
+        self.header.role.store(0, Ordering::Relaxed);
         self.header.admission_ticket.store(0, Ordering::Relaxed);
         self.to_worker.reset();
         self.to_backend.reset();
@@ -186,6 +190,16 @@ impl<'a> Slot<'a> {
     /// The pages this control slot's query reserved (see `super::admission`).
     pub(super) fn reserved_pages(&self) -> &'a AtomicU32 {
         &self.header.reserved_pages
+    }
+
+    /// Record the role this control slot's session runs for (its owner only).
+    pub fn set_role(&self, role: u32) {
+        self.header.role.store(role, Ordering::Release);
+    }
+
+    /// The role of the session, when the slot is in use.
+    pub fn role(&self) -> Option<u32> {
+        self.owner_pid().map(|_| self.header.role.load(Ordering::Acquire))
     }
 
     /// This control slot's place in the admission queue (see `super::admission`).
