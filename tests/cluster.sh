@@ -16,7 +16,8 @@
 #   backend_exit_mid_query                pg_terminate_backend mid-query: slots, pages, task freed
 #   worker_restart_mid_query              the worker is terminated mid-query: a clean ERROR, no hang
 #   worker_down_with_enable_on            a worker that cannot start: queries fail cleanly (08006)
-#   datafusion_error_keeps_its_sqlstate   DataFusion's memory limit: 53200, pages returned
+#   datafusion_error_keeps_its_sqlstate   DataFusion's memory limit: 53200, pages returned; a shared
+#                                         scan's queues count against the limit (53200 past it)
 #   joins_under_a_small_pool              16 pages, two large leaves: credits and backpressure, no deadlock;
 #                                         a self join reads one shared scan, its lagging reader
 #                                         holds copies, never pages
@@ -379,6 +380,16 @@ datafusion_error_keeps_its_sqlstate() {
     printf '%s\n' "$out" | grep -q "ERROR:  53200: pg_fusion: Resources exhausted" || { echo "$out"; return 1; }
     all_returned "$d" "$p" 2 || return 1
     [ "$(psql_at "$d" "$p" -Atc "$(metric_sql queries_failed_total)")" = 1 ] || return 1
+    # A self join reads one shared scan under the limit too: its lagging reader's queue counts
+    # against the pool, and past it the query fails with 53200, everything returned.
+    out=$(psql_at "$d" "$p" -Atc "SET pg_fusion.enable = on" \
+        -c "EXPLAIN SELECT count(*) FROM big x JOIN big y ON x.a = y.a" 2>&1)
+    grep -q "Reads Shared Scan" <<<"$out" || { echo "no shared scan under a memory limit: $out"; return 1; }
+    out=$(psql_at "$d" "$p" -v VERBOSITY=verbose -c "SET pg_fusion.enable = on" \
+        -c "SELECT count(*) FROM big x JOIN big y ON x.a = y.a" 2>&1) && {
+        echo "a 2M-row self join ran under a 1 MB limit: $out"; return 1; }
+    printf '%s\n' "$out" | grep -q "ERROR:  53200: pg_fusion: Resources exhausted" || { echo "$out"; return 1; }
+    all_returned "$d" "$p" 2 || return 1
     query_still_works "$d" "$p"
 }
 

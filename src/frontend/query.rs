@@ -49,12 +49,10 @@ pub fn translate(query: Query) -> PgResult<Translated> {
     let mut bind = Bindings::default();
     let mut top = block(query, &mut bind)?;
     // Compute equal subqueries (WITH queries referenced several times) once and read each
-    // relation once (see `plan::share`), unless the worker's memory is limited: the readers'
-    // queues would not count against the limit.
-    if crate::pg::guc::worker_memory_limit_mb() == 0 {
-        crate::plan::share::share_subqueries(&mut top.spec, &mut top.pg_types);
-        crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
-    }
+    // relation once (see `plan::share`); the readers' queues count against the worker's memory
+    // limit (`worker::shared`).
+    crate::plan::share::share_subqueries(&mut top.spec, &mut top.pg_types);
+    crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
     Ok(Translated {
         spec: top.spec,
         tlist: top.tlist,

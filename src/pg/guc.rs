@@ -154,9 +154,9 @@ const INTS: &[IntSetting] = &[
     },
     IntSetting {
         name: "worker_memory_limit_mb",
-        desc: "DataFusion memory pool of the worker; 0 = unbounded and no spill.",
-        default: 0,
-        min: 0,
+        desc: "DataFusion memory pool of the worker; -1 = a quarter of physical memory, 0 = unbounded and no spill.",
+        default: -1,
+        min: -1,
         max: MAX,
         level: Level::P,
         unit_flags: MB,
@@ -566,9 +566,29 @@ pub fn scan_fetch_batch_rows() -> i64 {
     SCAN_FETCH_BATCH_ROWS.get().max(1) as i64
 }
 
-/// `pg_fusion.worker_memory_limit_mb` (0: unbounded).
-pub fn worker_memory_limit_mb() -> i32 {
-    WORKER_MEMORY_LIMIT_MB.get()
+/// The worker's DataFusion memory limit in MB: `worker_memory_limit_mb`, or when it is -1 (the
+/// default) a quarter of the memory this server may use (physical memory, or the cgroup's limit
+/// when lower), 64 MB at least; 0 only when set so (unbounded).
+fn worker_memory_limit_mb() -> usize {
+    match WORKER_MEMORY_LIMIT_MB.get() {
+        n if n >= 0 => n as usize,
+        _ => derived_memory_limit_mb(),
+    }
+}
+
+fn derived_memory_limit_mb() -> usize {
+    // SAFETY: sysconf reads system constants.
+    let (pages, page) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    let physical = (pages.max(0) as u64).saturating_mul(page.max(0) as u64);
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    let usable = if physical == 0 { cgroup } else { physical.min(cgroup) };
+    if usable == u64::MAX {
+        return 1024;
+    }
+    ((usable / 4) >> 20).max(64) as usize
 }
 
 /// First guess of long variable-width bytes per row when sizing a block.
@@ -613,7 +633,7 @@ pub fn worker_settings() -> WorkerSettings {
     WorkerSettings {
         worker_threads: WORKER_THREADS.get() as usize,
         max_fusion_tasks: if tasks == 0 { control } else { tasks.min(control) },
-        memory_limit_mb: WORKER_MEMORY_LIMIT_MB.get() as usize,
+        memory_limit_mb: worker_memory_limit_mb(),
         spill_directory: or_default(string_value(&WORKER_SPILL_DIRECTORY), || "pg_fusion/spill".into()),
         log_filter: string_value(&WORKER_LOG_FILTER),
         log_path: or_default(string_value(&LOG_PATH), || {

@@ -13,7 +13,10 @@
 //!   has copy mode on every scan whose batches can reach its output (`scan::mark_output_copies`).
 //!   Queues are unbounded: a reader that lags behind another (a hash join's probe side while its
 //!   build side is read) holds batches in worker memory, never pages, so producers never wait
-//!   on a reader that is not reading.
+//!   on a reader that is not reading. That memory counts against the worker's DataFusion memory
+//!   pool (`worker_memory_limit_mb`): each batch is charged once when it is queued and freed when
+//!   the last reader has taken it; past the limit the query fails with 53200 (a lagging reader
+//!   cannot be waited for without waiting for itself).
 //! - The tasks are aborted when the last reader (plan node or stream) is dropped; a reader
 //!   dropped early only closes its queue.
 //! - A reader keeps the rows whose filter column is true (NULL drops the row, as in WHERE) and
@@ -29,6 +32,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result, Statistics};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -46,8 +50,21 @@ use crate::plan::spec::SharedRead;
 use crate::plan::table::schema_of;
 
 /// What a partition's task sends each reader: batches, then `Ok(None)` at the end (a queue
-/// closed without it means the task died: an error, never a short result).
-type Item = std::result::Result<Option<RecordBatch>, Arc<DataFusionError>>;
+/// closed without it means the task died: an error, never a short result). Each batch carries
+/// its memory charge, shared by the readers' copies.
+type Item = std::result::Result<Option<(RecordBatch, Arc<Charge>)>, Arc<DataFusionError>>;
+
+/// A queued batch's share of the memory pool, given back when the last reader dropped it.
+struct Charge {
+    reservation: Arc<Mutex<MemoryReservation>>,
+    bytes: usize,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.reservation.lock().unwrap_or_else(|p| p.into_inner()).shrink(self.bytes);
+    }
+}
 type Queue = UnboundedReceiver<Item>;
 
 /// The shared scans of one query, by leaf: weak, so that the scans go away with their readers.
@@ -140,11 +157,24 @@ impl SharedScan {
             })?;
         if st.tasks[p].is_none() {
             let senders = std::mem::take(&mut st.senders[p]);
+            let reservation = Arc::new(Mutex::new(
+                MemoryConsumer::new(format!("SharedScan[{p}]")).register(context.memory_pool()),
+            ));
             let mut stream = self.input.execute(p, context)?;
             st.tasks[p] = Some(SpawnedTask::spawn(async move {
                 loop {
                     let item: Item = match stream.next().await {
-                        Some(Ok(b)) => Ok(Some(b)),
+                        Some(Ok(b)) => {
+                            let bytes = b.get_array_memory_size();
+                            let grown = reservation.lock().unwrap_or_else(|p| p.into_inner()).try_grow(bytes);
+                            match grown {
+                                Ok(()) => Ok(Some((
+                                    b,
+                                    Arc::new(Charge { reservation: reservation.clone(), bytes }),
+                                ))),
+                                Err(e) => Err(Arc::new(e)),
+                            }
+                        }
                         Some(Err(e)) => Err(Arc::new(e)),
                         None => Ok(None),
                     };
@@ -351,14 +381,16 @@ impl ExecutionPlan for SharedReadExec {
         let stream = futures::stream::unfold(Some(state), |state| async move {
             let (mut queue, shared) = state?;
             match queue.recv().await {
-                Some(Ok(Some(b))) => Some((Ok(b), Some((queue, shared)))),
+                // The charge goes with this reader's copy once `select` made its own batch.
+                Some(Ok(Some((b, charge)))) => Some((Ok((b, charge)), Some((queue, shared)))),
                 Some(Ok(None)) => None,
                 Some(Err(e)) => Some((Err(DataFusionError::Shared(e)), None)),
                 None => Some((Err(DataFusionError::Internal("shared scan task ended early".into())), None)),
             }
         })
-        .map(move |b: Result<RecordBatch>| {
-            let b = select(&b?, &columns, filter, &schema)?;
+        .map(move |b: Result<(RecordBatch, Arc<Charge>)>| {
+            let (b, _charge) = b?;
+            let b = select(&b, &columns, filter, &schema)?;
             Ok(b.record_output(&baseline))
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream)))
