@@ -622,11 +622,15 @@ pages_reserved_at_admission() {
     # queue until its statement_timeout, leaves the queue, and the next one runs once the
     # cursor is closed.
     psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "BEGIN" -c "DECLARE c NO SCROLL CURSOR FOR $two" \
-        -c "FETCH 1 FROM c" -c "SELECT pg_sleep(3)" -c "COMMIT" >"$d/cursor.out" 2>&1 &
+        -c "FETCH 1 FROM c" -c "SELECT pg_sleep(4)" -c "COMMIT" >"$d/cursor.out" 2>&1 &
     pids+=($!)
     wait_for "$d" "$p" "$(metric_sql pages_reserved)" 8 10 || return 1
-    out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '1s'" -c "SET pg_fusion.enable = on" -c "$two" 2>&1)
-    grep -q 'canceling statement due to statement timeout' <<<"$out" || { echo "waiting query: $out"; return 1; }
+    psql_at "$d" "$p" -Atc "SET statement_timeout = '2s'" -c "SET pg_fusion.enable = on" -c "$two" >"$d/waiter.out" 2>&1 &
+    # The waiter shows in pg_stat_activity, waiting in the Extension wait event.
+    wait_for "$d" "$p" "SELECT wait_event_type FROM pg_stat_activity WHERE query = '$two' AND state = 'active'" Extension 5 \
+        || return 1
+    wait "$!"
+    grep -q 'canceling statement due to statement timeout' "$d/waiter.out" || { echo "waiting query: $(cat "$d/waiter.out")"; return 1; }
     wait "${pids[0]}" || { cat "$d/cursor.out"; return 1; }
     pids=()
     clients_agree "$d" "$p" after "$two" 1 1 "$want2" || return 1
