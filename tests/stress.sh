@@ -242,7 +242,7 @@ terminate_and_kill_worker() {
     grep -q "terminated by signal 9" "$d/server.log" || { echo "no crash recovery in the server log"; return 1; }
     [ "$n" = 5 ] || { echo "$n of 5 backends terminated"; return 1; }
     ! grep -q '^-- exit 124' "$d"/client?.out || { echo "a client hung (killed after 60 s)"; return 1; }
-    res=$(classify "$want" '(server closed the connection unexpectedly|connection to server was lost|This probably means the server terminated abnormally|before or while processing the request|[Tt]erminating connection|57P01|57014|the database system is (in recovery mode|starting up|not yet accepting connections)|pg_fusion: worker (is not running|restarted during the query))' \
+    res=$(classify "$want" '(server closed the connection unexpectedly|connection to server was lost|no connection to the server|This probably means the server terminated abnormally|before or while processing the request|[Tt]erminating connection|57P01|57014|the database system is (in recovery mode|starting up|not yet accepting connections)|pg_fusion: worker (is not running|restarted during the query))' \
         "$d"/client?.out)
     echo "$res" | head -1 | { read -r a e o; echo "answers $a, allowed errors $e, other $o"
         [ "$o" = 0 ] && [ "$a" -gt 0 ]; } || { echo "$res" | tail -n +2; echo "query: $join_query (want $want)"; return 1; }
