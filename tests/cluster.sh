@@ -50,6 +50,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
+. "$top/tests/lib.sh"
 
 port=${PG_FUSION_CLUSTER_TEST_PORT:-55440}
 passed=0
@@ -89,49 +90,26 @@ run_case() {
     fi
 }
 
-# Poll `psql -Atc $3` on cluster $1/$2 until it prints $4, up to $5 seconds.
-wait_for() {
-    local dir=$1 p=$2 sql=$3 want=$4 secs=${5:-30} got=""
-    for _ in $(seq 1 $((secs * 10))); do
-        got=$(psql_at "$dir" "$p" -Atc "$sql" 2>/dev/null) || got=""
-        [ "$got" = "$want" ] && return 0
-        sleep 0.1
-    done
-    echo "waited ${secs}s for [$sql] = [$want], last got [$got]"
-    return 1
-}
-
-worker_pid_sql="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_fusion worker'"
-
-# Start a preloaded cluster in $1 on port $2 (extra postgresql.conf lines on stdin), create the
-# extension and wait for the worker.
-start_preloaded() {
-    init_cluster "$1" "$2"
-    start_cluster "$1" || { cat "$1/server.log"; return 1; }
-    psql_at "$1" "$2" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
-    wait_for "$1" "$2" "SELECT count(*) FROM ($worker_pid_sql) w" 1
+# A cluster in a new directory on port $2 with the postgresql.conf line $1 does not start, and its
+# log names the setting and its value ($3).
+startup_rejects() {
+    local d
+    d=$(new_cluster_dir)
+    echo "$1" | init_cluster "$d" "$2"
+    if start_cluster "$d" 2>/dev/null; then
+        echo "server started with $1"
+        return 1
+    fi
+    grep -q "invalid value for parameter $3" "$d/server.log" || {
+        echo "server log lacks the message:"; cat "$d/server.log"; return 1; }
+    grep -q 'outside the valid range' "$d/server.log" || { cat "$d/server.log"; return 1; }
 }
 
 startup_rejects_invalid_page_size() {
-    local d p=$((port + 1))
-    d=$(new_cluster_dir)
-    echo "pg_fusion.page_size = 100" | init_cluster "$d" "$p"
-    if start_cluster "$d" 2>/dev/null; then
-        echo "server started with pg_fusion.page_size = 100"
-        return 1
-    fi
-    grep -q 'invalid value for parameter "pg_fusion.page_size": "100"' "$d/server.log" || {
-        echo "server log lacks the message:"; cat "$d/server.log"; return 1; }
-    grep -q 'outside the valid range' "$d/server.log" || { cat "$d/server.log"; return 1; }
+    local p=$((port + 1))
+    startup_rejects "pg_fusion.page_size = 100" "$p" '"pg_fusion.page_size": "100"' || return 1
     # Fewer pages than the smallest query needs: it would wait forever.
-    d=$(new_cluster_dir)
-    echo "pg_fusion.page_count = 4" | init_cluster "$d" "$p"
-    if start_cluster "$d" 2>/dev/null; then
-        echo "server started with pg_fusion.page_count = 4"
-        return 1
-    fi
-    grep -q 'invalid value for parameter "pg_fusion.page_count": "4"' "$d/server.log" || {
-        echo "server log lacks the message:"; cat "$d/server.log"; return 1; }
+    startup_rejects "pg_fusion.page_count = 4" "$p" '"pg_fusion.page_count": "4"'
 }
 
 create_extension_without_preload() {
@@ -255,19 +233,6 @@ drop_database_does_not_wait_for_the_worker() {
 slow_table_sql="CREATE TABLE big AS SELECT g AS a, g % 1000 AS b, (g * 7) % 1000003 AS c
                 FROM generate_series(1, 2000000) g"
 slow_query="SELECT b, count(DISTINCT c) FROM big WHERE md5(repeat(a::text, 40)) <> '' GROUP BY b"
-
-metric_sql() { echo "SELECT value FROM pg_fusion_metrics() WHERE metric = '$1'"; }
-
-# After a query ended in any way: the worker task is gone within $3 seconds, and no slot or page
-# stays in use.
-all_returned() {
-    local d=$1 p=$2 secs=${3:-1}
-    wait_for "$d" "$p" "$(metric_sql worker_queries_running)" 0 "$secs" || return 1
-    wait_for "$d" "$p" "$(metric_sql pages_in_use)" 0 2 || return 1
-    wait_for "$d" "$p" "$(metric_sql pages_reserved)" 0 2 || return 1
-    wait_for "$d" "$p" "$(metric_sql control_slots_in_use)" 0 2 || return 1
-    wait_for "$d" "$p" "$(metric_sql scan_slots_in_use)" 0 2
-}
 
 # Start $slow_query with pg_fusion on in the background (output in $1/slow.out); return once it
 # is running in the worker.

@@ -22,6 +22,7 @@ if [ -z "${PG_FUSION_STRESS_CAPPED:-}" ]; then
     PG_FUSION_STRESS_CAPPED=1 exec timeout -k 60 "${PG_FUSION_STRESS_TIMEOUT:-235}" bash "$0" "$@"
 fi
 . "$top/scripts/lib.sh"
+. "$top/tests/lib.sh"
 
 port=${PG_FUSION_STRESS_PORT:-55470}
 passed=0
@@ -59,38 +60,6 @@ run_case() {
         failed=$((failed + 1))
     fi
     [ -n "${PG_FUSION_KEEP:-}" ] || stop_all
-}
-
-# Poll `psql -Atc $3` on cluster $1/$2 until it prints $4, up to $5 seconds.
-wait_for() {
-    local dir=$1 p=$2 sql=$3 want=$4 secs=${5:-30} got=""
-    for _ in $(seq 1 $((secs * 10))); do
-        got=$(psql_at "$dir" "$p" -Atc "$sql" 2>/dev/null) || got=""
-        [ "$got" = "$want" ] && return 0
-        sleep 0.1
-    done
-    echo "waited ${secs}s for [$sql] = [$want], last got [$got]"
-    return 1
-}
-
-worker_pid_sql="SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_fusion worker'"
-metric_sql() { echo "SELECT value FROM pg_fusion_metrics() WHERE metric = '$1'"; }
-
-start_preloaded() {
-    init_cluster "$1" "$2"
-    start_cluster "$1" || { cat "$1/server.log"; return 1; }
-    psql_at "$1" "$2" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
-    wait_for "$1" "$2" "SELECT count(*) FROM ($worker_pid_sql) w" 1
-}
-
-# No query task, page, reservation or slot left, within $3 seconds.
-all_returned() {
-    local d=$1 p=$2 secs=${3:-5} m
-    for m in worker_queries_running pages_in_use pages_reserved control_slots_in_use scan_slots_in_use; do
-        wait_for "$d" "$p" "$(metric_sql "$m")" 0 "$secs" || {
-            psql_at "$d" "$p" -Atc "SELECT metric, value FROM pg_fusion_metrics() WHERE kind = 'gauge'" 2>&1
-            return 1; }
-    done
 }
 
 # A client: psql with verbose errors (their SQLSTATE), not stopping at an error, killed after
