@@ -541,6 +541,8 @@ worker_files_under_the_data_directory() {
     wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
     [ ! -e "$data/pg_fusion/spill/datafusion-left0ver" ] || { echo "a leftover spill directory survived startup"; return 1; }
     [ -e "$data/pg_fusion/spill/keep.me" ] || { echo "startup removed a file that is not DataFusion's"; return 1; }
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql worker_spill_leaked_files_total)")" = 1 ] || {
+        echo "worker_spill_leaked_files_total is not 1"; return 1; }
 }
 
 role_share_of_control_slots() {

@@ -52,6 +52,7 @@ fn run() -> PgResult<()> {
         "pg_fusion worker ready"
     );
     seg.metrics().inc(Metric::WorkerStartsTotal);
+    seg.metrics().add(Metric::WorkerSpillLeakedFilesTotal, engine.leaked_spill_files);
     // Published last: backends treat a registered, live worker as ready to serve.
     seg.worker_wakeup().set(Some(latch::me()));
 

@@ -41,6 +41,12 @@ pub struct QueryTask {
     pub tail_bytes_per_row: usize,
 }
 
+/// The bytes the operators of `plan` spilled to disk (DataFusion's `spilled_bytes` metrics).
+fn spilled_bytes(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> usize {
+    let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0);
+    own + plan.children().into_iter().map(spilled_bytes).sum::<usize>()
+}
+
 /// What `Execute` asks for (see [`crate::protocol::ToWorker::Execute`]).
 pub struct QueryRequest {
     pub plan: Vec<u8>,
@@ -331,6 +337,12 @@ impl QueryTask {
         } else {
             String::new()
         };
+        // What the operators spilled (sorts, aggregations, repartitions past the memory limit).
+        let spilled: usize = std::iter::once(physical.clone())
+            .chain(source.subquery_plans().into_iter().map(|(_, p)| p))
+            .map(|p| spilled_bytes(&p))
+            .sum();
+        seg.metrics().add(Metric::WorkerSpilledBytesTotal, spilled as u64);
         Ok((total, plan))
     }
 

@@ -14,6 +14,8 @@ pub struct Engine {
     pub runtime: tokio::runtime::Runtime,
     pub session: SessionContext,
     pub threads: usize,
+    /// Spill files an earlier worker left behind, removed at this start.
+    pub leaked_spill_files: u64,
 }
 
 impl Engine {
@@ -38,6 +40,7 @@ impl Engine {
             })?;
 
         let mut env = RuntimeEnvBuilder::new();
+        let mut leaked_spill_files = 0;
         if settings.memory_limit_mb > 0 {
             env = env.with_memory_limit(settings.memory_limit_mb * 1024 * 1024, 1.0);
             let dir = std::path::PathBuf::from(&settings.spill_directory);
@@ -47,7 +50,7 @@ impl Engine {
                     format!("cannot create the spill directory \"{}\": {e}", dir.display()),
                 )
             })?;
-            remove_leftover_spills(&dir);
+            leaked_spill_files = remove_leftover_spills(&dir);
             env = env.with_temp_file_path(dir);
         }
         let env = env.build_arc().map_err(|e| {
@@ -55,7 +58,7 @@ impl Engine {
         })?;
         let config = SessionConfig::new().with_target_partitions(threads);
         let session = SessionContext::new_with_config_rt(config, Arc::clone(&env));
-        Ok(Engine { runtime, session, threads })
+        Ok(Engine { runtime, session, threads, leaked_spill_files })
     }
 
     pub fn target_partitions(&self) -> usize {
@@ -69,14 +72,17 @@ impl Engine {
 
 /// Spill files of an earlier worker that did not end cleanly (DataFusion removes its own when a
 /// query ends): its directories under the spill root, `datafusion-*`. Nothing else there is
-/// touched, so a root shared with other programs stays theirs.
-fn remove_leftover_spills(root: &std::path::Path) {
-    let Ok(entries) = std::fs::read_dir(root) else { return };
+/// touched, so a root shared with other programs stays theirs. Returns how many files they held.
+fn remove_leftover_spills(root: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(root) else { return 0 };
+    let mut files = 0;
     for e in entries.flatten() {
         if e.file_name().to_string_lossy().starts_with("datafusion-") {
+            files += std::fs::read_dir(e.path()).map_or(0, |d| d.flatten().count() as u64);
             if let Err(err) = std::fs::remove_dir_all(e.path()) {
                 tracing::warn!(path = %e.path().display(), error = %err, "cannot remove a leftover spill directory");
             }
         }
     }
+    files
 }
