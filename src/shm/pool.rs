@@ -345,17 +345,17 @@ mod tests {
     }
 
     #[test]
-    fn held_by_counts_one_owner_across_transfers() {
+    fn held_by_counts_one_owner_across_transfers() -> Result<(), PageError> {
         let mut t = pool(4);
         let p = t.view();
-        let a = p.acquire(owner(1)).unwrap();
-        p.acquire(owner(1)).unwrap();
-        p.acquire(owner(2)).unwrap();
+        let a = p.acquire(owner(1)).ok_or(PageError::Stale)?;
+        assert!(p.acquire(owner(1)).is_some() && p.acquire(owner(2)).is_some());
         assert_eq!((p.held_by(owner(1)), p.held_by(owner(2))), (2, 1));
-        p.transfer(a, owner(1), owner(2)).unwrap();
+        p.transfer(a, owner(1), owner(2))?;
         assert_eq!((p.held_by(owner(1)), p.held_by(owner(2))), (1, 2));
-        p.release(a).unwrap();
+        p.release(a)?;
         assert_eq!(p.held_by(owner(2)), 1);
+        Ok(())
     }
 
     #[test]
