@@ -224,6 +224,7 @@ impl QueryTask {
             shared: Default::default(),
             subqueries: Default::default(),
             pins,
+            pinned: Default::default(),
         });
         let task_ctx = self.session.task_ctx();
         let logical = codec::from_bytes(&self.request.plan, &task_ctx, Some(source.clone()))?;

@@ -22,7 +22,7 @@
 //!   slot's worker->backend ring), so a leaf nobody reads stops after its initial credit.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,12 +56,15 @@ use crate::shm::{Metric, OwnerId, PageDescriptor, Recv, Segment, SlotKind, SlotL
 struct PageLease {
     seg: Segment,
     desc: PageDescriptor,
+    /// The query's count of imported pages still referenced (`PageSource::pinned`).
+    pinned: Arc<AtomicUsize>,
 }
 
 impl Drop for PageLease {
     fn drop(&mut self) {
         // Stale only if the query's pages were already reclaimed; nothing else to do then.
         let _ = self.seg.pool().release(self.desc);
+        self.pinned.fetch_sub(1, Ordering::Relaxed);
         self.seg.wake_page_waiters();
     }
 }
@@ -85,6 +88,9 @@ pub struct PageSource {
     /// The imported pages the query's arrays may keep at once (its budget's `pins`, see
     /// `crate::shm::admission`): past that a leaf copies.
     pub pins: usize,
+    /// Imported pages of the query still referenced by arrays (counted here rather than by
+    /// scanning the pool's states for each page).
+    pub pinned: Arc<AtomicUsize>,
 }
 
 impl fmt::Debug for PageSource {
@@ -294,7 +300,8 @@ impl ScanState {
             seg.metrics().inc(Metric::PageStaleDescriptorTotal);
             DataFusionError::Execution("stale scan page descriptor".into())
         })?;
-        let lease = Arc::new(PageLease { seg, desc });
+        let pinned = self.source.pinned.fetch_add(1, Ordering::Relaxed) + 1;
+        let lease = Arc::new(PageLease { seg, desc, pinned: self.source.pinned.clone() });
         let ptr = pool
             .page_ptr(desc)
             .map_err(|_| DataFusionError::Execution("scan page vanished after its transfer".into()))?;
@@ -321,7 +328,7 @@ impl ScanState {
         }
         // Zero copy only while the query's imported pages (this one included) stay within its
         // budget: past it the batch is copied and the page goes back with `block`.
-        if self.copy.load(Ordering::Relaxed) || pool.held_by(self.source.import_owner) > self.source.pins {
+        if self.copy.load(Ordering::Relaxed) || pinned > self.source.pins {
             columns = columns.iter().map(deep_copy).collect::<std::result::Result<Vec<_>, _>>()?;
         }
         let schema = match &self.projection {
