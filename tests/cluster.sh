@@ -621,6 +621,35 @@ pages_reserved_at_admission() {
     all_returned "$d" "$p" 2
 }
 
+# A 64 MB worker: a 1M-group text aggregate, a 1M-row self join and a sort past a 1M-row OFFSET
+# give PostgreSQL's answers by spilling (hash join -> sort-merge join, TopK -> full sort; see
+# src/plan/memory.rs), and the worker's anonymous memory stays under the limit plus the stated
+# overhead (docs/reliability.md: 64 MB).
+memory_bounded_under_64mb() {
+    local d p=$((port + 23)) wpid q want got peak sampler spilled
+    d=$(new_cluster_dir)
+    printf '%s\n' "pg_fusion.worker_memory_limit_mb = 64" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE m AS SELECT g AS id, md5(g::text) AS t, (g % 1000)::int AS k FROM generate_series(1, 1000000) g" \
+        -c "ANALYZE m" >/dev/null || return 1
+    wpid=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    ( while sleep 0.05; do awk '/RssAnon/ {print $2}' "/proc/$wpid/status" 2>/dev/null; done ) >"$d/rss.log" &
+    sampler=$!
+    for q in "SELECT count(*), sum(c), min(c) FROM (SELECT t, count(*) AS c FROM m GROUP BY t) x" \
+             "SELECT count(*), sum(a.k + b.k) FROM m a JOIN m b ON a.id = b.id" \
+             "SELECT id, t FROM m ORDER BY t COLLATE \"C\", id OFFSET 999995"; do
+        want=$(psql_at "$d" "$p" -Atc "$q") || { kill "$sampler"; return 1; }
+        got=$(psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+        [ "$got" = "$want" ] || { kill "$sampler"; echo "[$q] gave [$got], PostgreSQL [$want]"; return 1; }
+    done
+    kill "$sampler"
+    spilled=$(psql_at "$d" "$p" -Atc "$(metric_sql worker_spilled_bytes_total)")
+    [ "$spilled" -gt 0 ] || { echo "worker_spilled_bytes_total is $spilled"; return 1; }
+    peak=$(sort -n "$d/rss.log" | tail -1)
+    echo "RssAnon peak ${peak} kB, spilled ${spilled} bytes" >"$d/memory.txt"
+    [ -n "$peak" ] && [ "$peak" -lt $(((64 + 64) * 1024)) ] || { echo "RssAnon peak ${peak} kB over 128 MB"; return 1; }
+    all_returned "$d" "$p" 2
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -634,7 +663,7 @@ else
            scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
            scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory
-           role_share_of_control_slots)
+           role_share_of_control_slots memory_bounded_under_64mb)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -5,6 +5,7 @@
 
 pub mod codec;
 pub mod logical;
+pub mod memory;
 pub mod share;
 pub mod spec;
 pub mod table;

@@ -62,6 +62,7 @@ fn run() -> PgResult<()> {
         engine.session.clone(),
         settings.max_fusion_tasks,
         settings.tail_bytes_per_row,
+        engine.query_memory,
     );
     let result = loop {
         if bgworker::shutdown_requested() {

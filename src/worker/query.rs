@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::DataFusionError;
+use datafusion::execution::TaskContext;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::SessionContext;
 use futures::{FutureExt, StreamExt};
@@ -25,6 +26,7 @@ use crate::page::batch::{put_rows, BatchError};
 use crate::page::encode::BlockWriter;
 use crate::page::ColumnType;
 use crate::plan::codec;
+use crate::plan::memory::{needs_spilling_joins, QueryPool};
 use crate::protocol::{envelope, paged, PageRef, PagedRef, SlotRef, ToBackend};
 use crate::shm::ring::SendError;
 use crate::shm::{signal_latch, Metric, Segment, SlotKind, SlotLease, WorkerRole};
@@ -39,6 +41,8 @@ pub struct QueryTask {
     pub canceled: Arc<AtomicBool>,
     pub permits: Arc<Semaphore>,
     pub tail_bytes_per_row: usize,
+    /// Bytes of the worker's memory pool this query may hold (`crate::plan::memory`); None: unbounded.
+    pub query_memory: Option<usize>,
 }
 
 /// The bytes the operators of `plan` spilled to disk (DataFusion's `spilled_bytes` metrics).
@@ -226,9 +230,27 @@ impl QueryTask {
             pins,
             pinned: Default::default(),
         });
-        let task_ctx = self.session.task_ctx();
+        let mut state = self.session.state();
+        let mut task_ctx = self.session.task_ctx();
         let logical = codec::from_bytes(&self.request.plan, &task_ctx, Some(source.clone()))?;
-        let physical = self.session.state().create_physical_plan(&logical).await?;
+        let logical = state.optimize(&logical)?;
+        if let Some(share) = self.query_memory {
+            // Its allocations through its share of the worker's pool (see `crate::plan::memory`).
+            let mut env = state.runtime_env().as_ref().clone();
+            env.memory_pool = Arc::new(QueryPool::new(env.memory_pool.clone(), share));
+            task_ctx = Arc::new(TaskContext::from(&state).with_runtime(Arc::new(env)));
+            let estimates = &self.request.estimates;
+            let leaf_rows = |leaf: u32| estimates.get(leaf as usize).copied().flatten();
+            if needs_spilling_joins(&logical, share / 2, &leaf_rows) {
+                // A hash table too large for the share: sort-merge joins, which spill.
+                tracing::debug!(slot = self.lease.index, "planning sort-merge joins");
+                let options = state.config_mut().options_mut();
+                options.optimizer.prefer_hash_join = false;
+                options.optimizer.repartition_joins = true;
+                options.execution.target_partitions = options.execution.target_partitions.max(2);
+            }
+        }
+        let physical = state.query_planner().clone().create_physical_plan(&logical, &state).await?;
         mark_copy_modes(&physical, false);
         tracing::debug!(slot = self.lease.index, plan = %datafusion::physical_plan::displayable(physical.as_ref()).indent(true), "executing");
         let types = column_types(&physical.schema())?;

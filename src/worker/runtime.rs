@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::pg::guc::WorkerSettings;
@@ -14,6 +15,8 @@ pub struct Engine {
     pub runtime: tokio::runtime::Runtime,
     pub session: SessionContext,
     pub threads: usize,
+    /// Bytes of the pool one query may hold (`crate::plan::memory`); None without a limit.
+    pub query_memory: Option<usize>,
     /// Spill files an earlier worker left behind, removed at this start.
     pub leaked_spill_files: u64,
 }
@@ -41,8 +44,11 @@ impl Engine {
 
         let mut env = RuntimeEnvBuilder::new();
         let mut leaked_spill_files = 0;
+        let mut query_memory = None;
         if settings.memory_limit_mb > 0 {
-            env = env.with_memory_limit(settings.memory_limit_mb * 1024 * 1024, 1.0);
+            let limit = settings.memory_limit_mb * 1024 * 1024;
+            env = env.with_memory_limit(limit, 1.0);
+            query_memory = Some(crate::plan::memory::query_share(limit));
             let dir = std::path::PathBuf::from(&settings.spill_directory);
             std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| {
                 PgError::new(
@@ -56,9 +62,26 @@ impl Engine {
         let env = env.build_arc().map_err(|e| {
             PgError::new(SqlState::INSUFFICIENT_RESOURCES, format!("cannot configure DataFusion: {e}"))
         })?;
-        let config = SessionConfig::new().with_target_partitions(threads);
-        let session = SessionContext::new_with_config_rt(config, Arc::clone(&env));
-        Ok(Engine { runtime, session, threads, leaked_spill_files })
+        let mut config = SessionConfig::new().with_target_partitions(threads);
+        if let Some(share) = query_memory {
+            // Each sort sets aside this much to merge its spilled runs (10 MB by default): a
+            // few sorts of one query must fit its share.
+            let options = config.options_mut();
+            options.execution.sort_spill_reservation_bytes =
+                options.execution.sort_spill_reservation_bytes.min(share / 16);
+        }
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(Arc::clone(&env))
+            .with_default_features();
+        if let Some(share) = query_memory {
+            // A TopK larger than a quarter of a query's share sorts in full, spilling.
+            state = state.with_physical_optimizer_rule(Arc::new(crate::plan::memory::BoundedTopK {
+                max_bytes: share / 4,
+            }));
+        }
+        let session = SessionContext::new_with_state(state.build());
+        Ok(Engine { runtime, session, threads, query_memory, leaked_spill_files })
     }
 
     pub fn target_partitions(&self) -> usize {

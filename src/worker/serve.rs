@@ -35,6 +35,8 @@ pub struct ControlServer {
     activity: Arc<Notify>,
     permits: Arc<Semaphore>,
     tail_bytes_per_row: usize,
+    /// Bytes of the memory pool one query may hold (see `crate::plan::memory`); None: unbounded.
+    query_memory: Option<usize>,
     inbox: Vec<u8>,
     outbox: Vec<u8>,
     /// Sessions the worker stopped listening to (protocol errors), by slot.
@@ -51,6 +53,7 @@ impl ControlServer {
         session: SessionContext,
         max_tasks: usize,
         tail_bytes_per_row: usize,
+        query_memory: Option<usize>,
     ) -> ControlServer {
         let n = seg.slot_count(SlotKind::Control) as usize;
         // Pages a previous incarnation of the worker held: nobody reads them any more.
@@ -65,6 +68,7 @@ impl ControlServer {
             activity: Arc::new(Notify::new()),
             permits: Arc::new(Semaphore::new(max_tasks.max(1))),
             tail_bytes_per_row,
+            query_memory,
             inbox: Vec::new(),
             outbox: Vec::new(),
             ignored: vec![None; n],
@@ -181,6 +185,7 @@ impl ControlServer {
             canceled: canceled.clone(),
             permits: self.permits.clone(),
             tail_bytes_per_row: self.tail_bytes_per_row,
+            query_memory: self.query_memory,
         };
         let handle = self.runtime.spawn(task.run());
         self.running.push(Running { lease, canceled, handle });

@@ -13,10 +13,12 @@
 //!   has copy mode on every scan whose batches can reach its output (`scan::mark_output_copies`).
 //!   Queues are unbounded: a reader that lags behind another (a hash join's probe side while its
 //!   build side is read) holds batches in worker memory, never pages, so producers never wait
-//!   on a reader that is not reading. That memory counts against the worker's DataFusion memory
-//!   pool (`worker_memory_limit_mb`): each batch is charged once when it is queued and freed when
-//!   the last reader has taken it; past the limit the query fails with 53200 (a lagging reader
-//!   cannot be waited for without waiting for itself).
+//!   on a reader that is not reading. That memory counts against the query's share of the
+//!   worker's DataFusion memory pool (`crate::plan::memory`): each batch is charged once when it
+//!   is queued and freed when the last reader has taken it. A batch the share cannot hold goes
+//!   to a spill file instead (one per batch, removed when the last reader has read it), which
+//!   each reader reads back in its turn: a lagging reader cannot be waited for without waiting
+//!   for itself, and never fails the query.
 //! - The tasks are aborted when the last reader (plan node or stream) is dropped; a reader
 //!   dropped early only closes its queue.
 //! - A reader keeps the rows whose filter column is true (NULL drops the row, as in WHERE) and
@@ -27,18 +29,19 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::compute::{prep_null_mask_filter, FilterBuilder};
+use datafusion::arrow::compute::{concat_batches, prep_null_mask_filter, FilterBuilder};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryReservation};
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::{SendableRecordBatchStream, SpillFile, TaskContext};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{
-    BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, RecordOutput,
+    BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet, RecordOutput, SpillMetrics,
 };
+use datafusion::physical_plan::spill::SpillManager;
 use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
@@ -52,7 +55,14 @@ use crate::plan::table::schema_of;
 /// What a partition's task sends each reader: batches, then `Ok(None)` at the end (a queue
 /// closed without it means the task died: an error, never a short result). Each batch carries
 /// its memory charge, shared by the readers' copies.
-type Item = std::result::Result<Option<(RecordBatch, Arc<Charge>)>, Arc<DataFusionError>>;
+type Item = std::result::Result<Option<Queued>, Arc<DataFusionError>>;
+
+/// A batch in the readers' queues: in memory, with its charge; or in a spill file.
+#[derive(Clone)]
+enum Queued {
+    Memory(RecordBatch, Arc<Charge>),
+    Disk(Arc<dyn SpillFile>, Arc<SpillManager>),
+}
 
 /// A queued batch's share of the memory pool, given back when the last reader dropped it.
 struct Charge {
@@ -78,6 +88,8 @@ pub type SharedSubqueries = Arc<Mutex<HashMap<u32, Arc<tokio::sync::OnceCell<Wea
 pub struct SharedScan {
     input: Arc<dyn ExecutionPlan>,
     partitions: usize,
+    /// What its queues spilled (shown by its first reader).
+    metrics: ExecutionPlanMetricsSet,
     state: Mutex<State>,
 }
 
@@ -119,6 +131,7 @@ impl SharedScan {
         SharedScan {
             input,
             partitions,
+            metrics: ExecutionPlanMetricsSet::new(),
             state: Mutex::new(State {
                 senders: (0..partitions).map(|_| Vec::new()).collect(),
                 queues: Vec::new(),
@@ -158,21 +171,34 @@ impl SharedScan {
         if st.tasks[p].is_none() {
             let senders = std::mem::take(&mut st.senders[p]);
             let reservation = Arc::new(Mutex::new(
-                MemoryConsumer::new(format!("SharedScan[{p}]")).register(context.memory_pool()),
+                MemoryConsumer::new(format!("SharedScan[{p}]"))
+                    .with_can_spill(true)
+                    .register(context.memory_pool()),
+            ));
+            let spill = Arc::new(SpillManager::new(
+                context.runtime_env(),
+                SpillMetrics::new(&self.metrics, p),
+                self.input.schema(),
             ));
             let mut stream = self.input.execute(p, context)?;
             st.tasks[p] = Some(SpawnedTask::spawn(async move {
                 loop {
                     let item: Item = match stream.next().await {
+                        Some(Ok(b)) if b.num_rows() == 0 => continue,
                         Some(Ok(b)) => {
                             let bytes = b.get_array_memory_size();
                             let grown = reservation.lock().unwrap_or_else(|p| p.into_inner()).try_grow(bytes);
                             match grown {
-                                Ok(()) => Ok(Some((
+                                Ok(()) => Ok(Some(Queued::Memory(
                                     b,
                                     Arc::new(Charge { reservation: reservation.clone(), bytes }),
                                 ))),
-                                Err(e) => Err(Arc::new(e)),
+                                // Past the query's share: to disk (see the module's rules).
+                                Err(_) => match spill.spill_record_batch_and_finish(&[b], "SharedScan") {
+                                    Ok(Some(file)) => Ok(Some(Queued::Disk(file, spill.clone()))),
+                                    Ok(None) => continue,
+                                    Err(e) => Err(Arc::new(e)),
+                                },
                             }
                         }
                         Some(Err(e)) => Err(Arc::new(e)),
@@ -191,6 +217,16 @@ impl SharedScan {
         }
         Ok(queue)
     }
+}
+
+/// The batch a queue spilled to `file`.
+async fn read_back(file: Arc<dyn SpillFile>, spill: &SpillManager) -> Result<RecordBatch> {
+    let mut stream = spill.read_spill_as_stream_unbuffered(file, None)?;
+    let mut batches = Vec::new();
+    while let Some(b) = stream.next().await {
+        batches.push(b?);
+    }
+    Ok(concat_batches(spill.schema(), &batches)?)
 }
 
 /// What a reader reads.
@@ -335,7 +371,14 @@ impl ExecutionPlan for SharedReadExec {
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
-        Some(self.metrics.clone_inner())
+        let mut set = self.metrics.clone_inner();
+        if self.reader == 0 {
+            // What the shared queues spilled, once per shared scan.
+            for m in self.shared.metrics.clone_inner().iter() {
+                set.push(m.clone());
+            }
+        }
+        Some(set)
     }
 
     fn apply_expressions(
@@ -382,13 +425,19 @@ impl ExecutionPlan for SharedReadExec {
             let (mut queue, shared) = state?;
             match queue.recv().await {
                 // The charge goes with this reader's copy once `select` made its own batch.
-                Some(Ok(Some((b, charge)))) => Some((Ok((b, charge)), Some((queue, shared)))),
+                Some(Ok(Some(Queued::Memory(b, charge)))) => {
+                    Some((Ok((b, Some(charge))), Some((queue, shared))))
+                }
+                Some(Ok(Some(Queued::Disk(file, spill)))) => {
+                    let b = read_back(file, &spill).await.map(|b| (b, None));
+                    Some((b, Some((queue, shared))))
+                }
                 Some(Ok(None)) => None,
                 Some(Err(e)) => Some((Err(DataFusionError::Shared(e)), None)),
                 None => Some((Err(DataFusionError::Internal("shared scan task ended early".into())), None)),
             }
         })
-        .map(move |b: Result<(RecordBatch, Arc<Charge>)>| {
+        .map(move |b: Result<(RecordBatch, Option<Arc<Charge>>)>| {
             let (b, _charge) = b?;
             let b = select(&b, &columns, filter, &schema)?;
             Ok(b.record_output(&baseline))
