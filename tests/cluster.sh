@@ -481,8 +481,8 @@ scan_slots_all_at_once() {
         -c "CREATE TABLE s4 AS SELECT * FROM s1" -c "ANALYZE" >/dev/null || return 1
     q="SELECT count(*) FROM s1 JOIN s2 USING (id) JOIN s3 USING (id) JOIN s4 USING (id)"
     out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
-    grep -q 'pg_fusion: unsupported a query reading 4 relations at once: pg_fusion.scan_slot_count is 3' <<<"$out" \
-        || { echo "4-table join: $out"; return 1; }
+    # More leaves than slots: PostgreSQL's plan runs it (never a wait for itself).
+    [ "$out" = 200000 ] || { echo "4-table join: $out"; return 1; }
     out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" \
         -c "SET pg_fusion.on_unsupported = fallback" -c "$q" 2>&1)
     [ "$out" = 200000 ] || { echo "4-table join under fallback: $out"; return 1; }
@@ -602,8 +602,8 @@ pages_reserved_at_admission() {
     pids=()
     clients_agree "$d" "$p" after "$two" 1 1 "$want2" || return 1
     out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" -c "$three" 2>&1)
-    grep -q 'pg_fusion: unsupported a query reading 3 relations at once needs 11 pages: pg_fusion.page_count is 8' <<<"$out" \
-        || { echo "3-table join: $out"; return 1; }
+    # Its minimum budget (11 pages) exceeds the pool: PostgreSQL's plan runs it.
+    [ "$out" = "$want3" ] || { echo "3-table join: $out (want $want3)"; return 1; }
     out=$(psql_at "$d" "$p" -Atc "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" \
         -c "SET pg_fusion.on_unsupported = fallback" -c "$three" 2>&1)
     [ "$out" = "$want3" ] || { echo "3-table join under fallback: $out (want $want3)"; return 1; }
@@ -621,10 +621,34 @@ pages_reserved_at_admission() {
     all_returned "$d" "$p" 2
 }
 
+# max_fusion_tasks = 1: a second query waits at admission while the first holds the worker's one
+# task (an open cursor), holding no scan slot and no page; it runs once the first ends.
+max_fusion_tasks_queues_at_admission() {
+    local d p=$((port + 24)) q want out cursor
+    d=$(new_cluster_dir)
+    echo "pg_fusion.max_fusion_tasks = 1" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE mt AS SELECT g AS id, g % 7 AS k FROM generate_series(1, 100000) g" -c "ANALYZE mt" >/dev/null || return 1
+    q="SELECT k, count(*) FROM mt GROUP BY k ORDER BY k"
+    want=$(psql_at "$d" "$p" -Atc "$q") || return 1
+    psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "BEGIN" -c "DECLARE c NO SCROLL CURSOR FOR $q" \
+        -c "FETCH 1 FROM c" -c "SELECT pg_sleep(3)" -c "COMMIT" >"$d/cursor.out" 2>&1 &
+    cursor=$!
+    wait_for "$d" "$p" "$(metric_sql scan_slots_in_use)" 1 10 || return 1
+    psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "$q" >"$d/waiter.out" 2>&1 &
+    wait_for "$d" "$p" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Extension' AND query = '$q'" 1 10 || return 1
+    # The waiter holds nothing: one query's scan slot in use.
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql scan_slots_in_use)")" = 1 ] || { echo "the waiter holds a scan slot"; return 1; }
+    wait "$cursor" || { cat "$d/cursor.out"; return 1; }
+    wait || true
+    out=$(cat "$d/waiter.out")
+    [ "$out" = "$want" ] || { echo "waiter: [$out] want [$want]"; return 1; }
+    all_returned "$d" "$p" 2
+}
+
 # A 64 MB worker: a 1M-group text aggregate, a 1M-row self join and a sort past a 1M-row OFFSET
 # give PostgreSQL's answers by spilling (hash join -> sort-merge join, TopK -> full sort; see
 # src/plan/memory.rs), and the worker's anonymous memory stays under the limit plus the stated
-# overhead (docs/reliability.md: 64 MB).
+# overhead (docs/reliability.md: 96 MB).
 memory_bounded_under_64mb() {
     local d p=$((port + 23)) wpid q want got peak sampler spilled
     d=$(new_cluster_dir)
@@ -646,7 +670,7 @@ memory_bounded_under_64mb() {
     [ "$spilled" -gt 0 ] || { echo "worker_spilled_bytes_total is $spilled"; return 1; }
     peak=$(sort -n "$d/rss.log" | tail -1)
     echo "RssAnon peak ${peak} kB, spilled ${spilled} bytes" >"$d/memory.txt"
-    [ -n "$peak" ] && [ "$peak" -lt $(((64 + 64) * 1024)) ] || { echo "RssAnon peak ${peak} kB over 128 MB"; return 1; }
+    [ -n "$peak" ] && [ "$peak" -lt $(((64 + 96) * 1024)) ] || { echo "RssAnon peak ${peak} kB over 160 MB"; return 1; }
     all_returned "$d" "$p" 2
 }
 
@@ -663,7 +687,8 @@ else
            scan_slot_reused_after_producer_error one_snapshot_under_concurrent_updates
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
            scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory
-           role_share_of_control_slots memory_bounded_under_64mb)
+           role_share_of_control_slots max_fusion_tasks_queues_at_admission
+           memory_bounded_under_64mb)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

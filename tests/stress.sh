@@ -10,8 +10,12 @@
 #                               clients and 20 pg_cancel_backend: each the answer or 57014
 #   terminate_and_kill_worker   5 pg_terminate_backend on looping clients, then kill -9 of the
 #                               worker: crash recovery, the worker back, the right answer
-#   union_all_100_tables        100 leaves > scan_slot_count 64: refused at plan time (0A000
-#                               naming it), PostgreSQL's answer under on_unsupported = fallback
+#   union_all_100_tables        100 leaves > scan_slot_count 64, default settings: PostgreSQL's
+#                               plan answers it (counted as a fallback), under either
+#                               on_unsupported
+#   memory_under_64mb           a 64 MB worker: 4 clients at once, each a 1M-group text aggregate
+#                               and a 1M-row self join (spilling, sort-merge join): every answer
+#                               exact, spill counted, the worker's RssAnon under 160 MB
 #
 # Prints one line per case and, last, "stress: N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all). The whole run is capped at PG_FUSION_STRESS_TIMEOUT
@@ -53,6 +57,7 @@ run_case() {
     local name=$1 out t0=$SECONDS
     if out=$("$name" 2>&1); then
         echo "ok   - $name ($((SECONDS - t0)) s)"
+        grep '^figures: ' <<<"$out" | sed 's/^/       /'
         passed=$((passed + 1))
     else
         echo "FAIL - $name ($((SECONDS - t0)) s)"
@@ -230,20 +235,52 @@ union_all_100_tables() {
     q="SELECT count(*), sum(v) FROM ($(for i in $(seq 1 100); do
         [ "$i" = 1 ] || printf ' UNION ALL '; printf 'SELECT v FROM u%s' "$i"; done)) s"
     want=$(psql_at "$d" "$p" -Atc "$q") || return 1
+    got=$(client "$d" "$p" 40 -c "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+    [ "$got" = "$want" ] || { echo "defaults: [$got] want [$want]"; return 1; }
+    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql planner_fallback_total)")" -ge 1 ] || { echo "no fallback counted"; return 1; }
     got=$(client "$d" "$p" 40 -c "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" \
         -c "SET pg_fusion.on_unsupported = fallback" -c "$q" 2>&1)
     [ "$got" = "$want" ] || { echo "fallback: [$got] want [$want]"; return 1; }
-    [ "$(psql_at "$d" "$p" -Atc "$(metric_sql planner_fallback_total)")" -ge 1 ] || { echo "no fallback counted"; return 1; }
-    got=$(client "$d" "$p" 40 -c "SET statement_timeout = '30s'" -c "SET pg_fusion.enable = on" \
-        -c "SET pg_fusion.on_unsupported = error" -c "$q" 2>&1)
-    grep -q '^ERROR:  0A000: .*pg_fusion\.scan_slot_count' <<<"$got" || { echo "error: [$got]"; return 1; }
+    all_returned "$d" "$p" 5
+}
+
+memory_under_64mb() {
+    local d p=$((port + 5)) i j wpid sampler peak spilled pids=() qs
+    d=$(new_cluster_dir)
+    echo "pg_fusion.worker_memory_limit_mb = 64" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE m AS SELECT g AS id, md5(g::text) AS t, (g % 1000)::int AS k FROM generate_series(1, 1000000) g" \
+        -c "ANALYZE m" >/dev/null || return 1
+    qs=("SELECT count(*), sum(c), min(c) FROM (SELECT t, count(*) AS c FROM m GROUP BY t) x"
+        "SELECT count(*), sum(a.k + b.k) FROM m a JOIN m b ON a.id = b.id")
+    for j in "${!qs[@]}"; do psql_at "$d" "$p" -Atc "${qs[$j]}" >"$d/want.$j" || return 1; done
+    wpid=$(psql_at "$d" "$p" -Atc "$worker_pid_sql")
+    ( while sleep 0.05; do awk '/RssAnon/ {print $2}' "/proc/$wpid/status" 2>/dev/null; done ) >"$d/rss.log" &
+    sampler=$!
+    for i in 1 2 3 4; do
+        { echo "SET pg_fusion.enable = on;"; echo "SET statement_timeout = '120s';"
+          for j in "${!qs[@]}"; do echo "${qs[$j]};"; done
+        } | client "$d" "$p" 150 >"$d/client$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i"; done
+    kill "$sampler"
+    cat "$d/want.0" "$d/want.1" >"$d/want"
+    for i in 1 2 3 4; do
+        cmp -s "$d/want" "$d/client$i.out" || { echo "client $i: $(head -c 600 "$d/client$i.out") want $(cat "$d/want")"; return 1; }
+    done
+    spilled=$(psql_at "$d" "$p" -Atc "$(metric_sql worker_spilled_bytes_total)")
+    peak=$(sort -n "$d/rss.log" | tail -1)
+    echo "figures: RssAnon peak ${peak} kB, spilled ${spilled} bytes"
+    [ "$spilled" -gt 0 ] || { echo "nothing spilled"; return 1; }
+    [ -n "$peak" ] && [ "$peak" -lt $(((64 + 96) * 1024)) ] || { echo "RssAnon peak ${peak} kB over 160 MB"; return 1; }
     all_returned "$d" "$p" 5
 }
 
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
-    cases=(mixed_clients_small_pool cancels_and_timeouts terminate_and_kill_worker union_all_100_tables)
+    cases=(mixed_clients_small_pool cancels_and_timeouts terminate_and_kill_worker union_all_100_tables
+           memory_under_64mb)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

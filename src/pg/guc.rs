@@ -264,7 +264,7 @@ const INTS: &[IntSetting] = &[
     },
     IntSetting {
         name: "scan_batch_channel_capacity",
-        desc: "Bounded channel between a worker scan stream and DataFusion.",
+        desc: "Pages a scan producer may have on their way to the worker at once (its credits).",
         default: 32,
         min: 1,
         max: 4096,
@@ -274,7 +274,7 @@ const INTS: &[IntSetting] = &[
     },
     IntSetting {
         name: "scan_idle_poll_interval_us",
-        desc: "Worker scan idle wait, in microseconds.",
+        desc: "Longest a worker scan waiting for its producer sleeps without a wake, in microseconds.",
         default: 50,
         min: 1,
         max: 1_000_000,
@@ -562,6 +562,37 @@ pub fn backend_log_level() -> i32 {
 }
 
 /// Rows asked from a scan per executor call.
+/// `scan_batch_channel_capacity`: the most pages a producer has on its way to its worker scan
+/// stream (its credits, `crate::shm::admission`).
+pub fn scan_batch_channel_capacity() -> u32 {
+    SCAN_BATCH_CHANNEL_CAPACITY.get().max(1) as u32
+}
+
+/// `scan_idle_poll_interval_us`: the longest a worker scan waiting for its producer sleeps
+/// without a wake.
+pub fn scan_idle_poll_interval_us() -> u32 {
+    SCAN_IDLE_POLL_INTERVAL_US.get().max(1) as u32
+}
+
+/// `max_fusion_tasks`: queries admitted and run by the worker at once (0: `control_slot_count`;
+/// never more).
+pub fn max_fusion_tasks() -> usize {
+    let control = CONTROL_SLOT_COUNT.get().max(1) as usize;
+    match MAX_FUSION_TASKS.get() as usize {
+        0 => control,
+        n => n.min(control),
+    }
+}
+
+/// The most queries admitted at once: `max_fusion_tasks`, and with a memory limit no more than
+/// the pool has shares for (`crate::plan::memory::query_shares`).
+pub fn admitted_queries_max() -> usize {
+    match worker_memory_limit_mb() {
+        0 => max_fusion_tasks(),
+        mb => max_fusion_tasks().min(crate::plan::memory::query_shares(mb * 1024 * 1024)),
+    }
+}
+
 pub fn scan_fetch_batch_rows() -> i64 {
     SCAN_FETCH_BATCH_ROWS.get().max(1) as i64
 }
@@ -628,11 +659,9 @@ pub struct WorkerSettings {
 }
 
 pub fn worker_settings() -> WorkerSettings {
-    let control = CONTROL_SLOT_COUNT.get().max(1) as usize;
-    let tasks = MAX_FUSION_TASKS.get() as usize;
     WorkerSettings {
         worker_threads: WORKER_THREADS.get() as usize,
-        max_fusion_tasks: if tasks == 0 { control } else { tasks.min(control) },
+        max_fusion_tasks: max_fusion_tasks(),
         memory_limit_mb: worker_memory_limit_mb(),
         spill_directory: or_default(string_value(&WORKER_SPILL_DIRECTORY), || "pg_fusion/spill".into()),
         log_filter: string_value(&WORKER_LOG_FILTER),

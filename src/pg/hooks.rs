@@ -178,7 +178,9 @@ fn planner(
         return standard(parse, query_string, cursor_options, bound_params);
     }
     match plan(parse, cursor_options, bound_params) {
-        Ok(stmt) => Ok(stmt),
+        Ok(Some(stmt)) => Ok(stmt),
+        // More than the box can ever give this query: PostgreSQL's plan answers it.
+        Ok(None) => standard(parse, query_string, cursor_options, bound_params),
         // A refusal of ours (never an ERROR PostgreSQL raised: that one goes up, re-raised).
         Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught() => {
             let seg = super::shmem::segment()?;
@@ -212,7 +214,7 @@ fn plan(
     parse: *mut sys::Query,
     cursor_options: i32,
     bound_params: sys::ParamListInfo,
-) -> PgResult<*mut sys::PlannedStmt> {
+) -> PgResult<Option<*mut sys::PlannedStmt>> {
     if cursor_options & sys::CURSOR_OPT_SCROLL as i32 != 0 {
         return Err(PgError::unsupported("scrollable cursor"));
     }
@@ -234,21 +236,33 @@ fn plan(
     // Each leaf planned by PostgreSQL now, as part of this plan (see `leaf`).
     let mut leaves = Vec::new();
     // Each leaf with a scan of its own runs one producer on one scan slot, all of them at once:
-    // a query needing more slots than exist would wait for itself forever.
+    // a query needing more slots than exist would wait for itself forever, as would one needing
+    // more pages than the pool has (see `crate::shm::admission`). Such a query is not an
+    // unsupported shape: PostgreSQL's own plan runs it, whatever `on_unsupported` says.
     let producing = t.spec.all_scans().iter().filter(|s| s.shared.is_none()).count();
     let slots = guc::layout_config().scan_slot_count as usize;
-    if producing > slots {
-        return Err(PgError::unsupported(format!(
-            "a query reading {producing} relations at once: pg_fusion.scan_slot_count is {slots} (raise it; it takes a server restart)"
-        )));
-    }
-    // Nor can it wait for more pages than the pool has (see `crate::shm::admission`).
     let page_count = guc::layout_config().page_count;
     let need = crate::shm::Budget::minimal(page_count, producing as u32).pages();
-    if need > page_count {
-        return Err(PgError::unsupported(format!(
-            "a query reading {producing} relations at once needs {need} pages: pg_fusion.page_count is {page_count} (raise it; it takes a server restart)"
-        )));
+    let too_large = if producing > slots {
+        Some(format!("a query reading {producing} relations at once: pg_fusion.scan_slot_count is {slots}"))
+    } else if need > page_count {
+        Some(format!(
+            "a query reading {producing} relations at once needs {need} pages: pg_fusion.page_count is {page_count}"
+        ))
+    } else {
+        None
+    };
+    if let Some(reason) = too_large {
+        super::shmem::segment()?.metrics().inc(Metric::PlannerFallbackTotal);
+        let level = if guc::backend_log_level() >= 1 { sys::LOG } else { sys::DEBUG1 };
+        super::error::report(
+            level as i32,
+            super::error::Report::new(
+                SqlState::from_code(b"00000"),
+                format_args!("running natively: {reason} (raise it to run such queries through DataFusion; it takes a server restart)"),
+            ),
+        )?;
+        return Ok(None);
     }
     for scan in t.spec.all_scans() {
         leaves.push(match scan.shared {
@@ -269,5 +283,5 @@ fn plan(
             if parallel { "allowed" } else { "not allowed" }
         ))?;
     }
-    Ok(stmt)
+    Ok(Some(stmt))
 }

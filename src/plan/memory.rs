@@ -2,11 +2,13 @@
 //! choices that keep operators which cannot spill inside that share.
 //!
 //! Rules:
-//! - Every query of the worker allocates from one pool (`pg_fusion.worker_memory_limit_mb`),
-//!   through a [`QueryPool`] that grants it at most [`QUERY_SHARE`] of that pool: one query
-//!   cannot take the whole pool from the others. Past its share (or past what the others left),
-//!   an operator that can spill (sort, aggregation, repartition, sort-merge join) spills; any
-//!   other fails the query with 53200.
+//! - The worker's pool (`pg_fusion.worker_memory_limit_mb`) is split into [`query_shares`]
+//!   equal shares, one per admitted query: admission (`crate::shm::admission`) admits at most
+//!   that many queries at once, so the shares of the running queries never exceed the pool and
+//!   no query can take memory another was promised. A query allocates through a [`QueryPool`]
+//!   over its share; inside it, its operators that can spill get equal parts. Past its part an
+//!   operator that can spill (sort, aggregation, repartition, sort-merge join) spills; any other
+//!   fails the query with 53200.
 //! - DataFusion's hash join builds its hash table in memory and cannot spill. A query in which a
 //!   join's smaller input is estimated larger than half of the query's share is planned with
 //!   sort-merge joins instead ([`needs_spilling_joins`]), whose sorts spill. Estimates are
@@ -39,15 +41,20 @@ use datafusion::physical_plan::ExecutionPlan;
 
 use crate::plan::table::{PgScanTable, SubqueryTable};
 
-/// The part of the worker's pool one query may hold.
-pub const QUERY_SHARE: (usize, usize) = (1, 2);
+/// Bytes of the pool per share, at most: a pool of `n` GiB has `n` shares (2 at least).
+const SHARE_BYTES: usize = 1 << 30;
 
 /// Bytes a row costs an operator beyond its values (hash-table entry, hash, row index).
 const ROW_OVERHEAD: usize = 32;
 
+/// How many queries hold a share of a pool of `limit` bytes at once: one per GiB, two at least.
+pub fn query_shares(limit: usize) -> usize {
+    (limit / SHARE_BYTES).max(2)
+}
+
 /// A query's share of bytes in a pool of `limit` bytes.
 pub fn query_share(limit: usize) -> usize {
-    limit / QUERY_SHARE.1 * QUERY_SHARE.0
+    limit / query_shares(limit)
 }
 
 /// One query's view of the worker's pool: at most `cap` bytes, shared fairly among its operators
@@ -105,7 +112,7 @@ impl MemoryPool for QueryPool {
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
         self.local.try_grow(reservation, additional).map_err(|e| match e {
             DataFusionError::ResourcesExhausted(m) => DataFusionError::ResourcesExhausted(format!(
-                "{m} (a query may hold {} bytes: half of pg_fusion.worker_memory_limit_mb)",
+                "{m} (a query may hold {} bytes: its share of pg_fusion.worker_memory_limit_mb)",
                 self.cap
             )),
             e => e,
@@ -259,6 +266,8 @@ mod tests {
         let worker: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(950));
         let a: Arc<dyn MemoryPool> = Arc::new(QueryPool::new(worker.clone(), query_share(1000)));
         let b: Arc<dyn MemoryPool> = Arc::new(QueryPool::new(worker.clone(), query_share(1000)));
+        assert_eq!((query_shares(64 << 20), query_shares(6 << 30)), (2, 6));
+        assert_eq!(query_share(64 << 20), 32 << 20);
         let ra = MemoryConsumer::new("a").register(&a);
         let rb = MemoryConsumer::new("b").register(&b);
         ra.try_grow(400)?;

@@ -43,7 +43,9 @@ pub enum ToWorker {
     /// leaf reading a shared scan, or every leaf with `pg_fusion.join_reordering` off);
     /// DataFusion picks each hash join's build side by them. `pins` and `results` are the
     /// imported pages the query's arrays may keep and the result pages it may have in flight
-    /// (its page budget, `crate::shm::admission`).
+    /// (its page budget, `crate::shm::admission`). `idle_poll_us` is the longest a scan
+    /// waiting for its producer sleeps without a wake (`pg_fusion.scan_idle_poll_interval_us`
+    /// when the query started).
     Execute {
         plan: Vec<u8>,
         scans: Vec<Vec<SlotRef>>,
@@ -51,6 +53,7 @@ pub enum ToWorker {
         analyze: bool,
         pins: u32,
         results: u32,
+        idle_poll_us: u32,
     },
     /// A message too large for the ring, in pages (see [`paged`]).
     Paged(PagedRef),
@@ -237,7 +240,7 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
-            ToWorker::Execute { plan, scans, estimates, analyze, pins, results } => {
+            ToWorker::Execute { plan, scans, estimates, analyze, pins, results, idle_poll_us } => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
@@ -255,6 +258,7 @@ impl ToWorker {
                 out.push(*analyze as u8);
                 out.extend_from_slice(&pins.to_le_bytes());
                 out.extend_from_slice(&results.to_le_bytes());
+                out.extend_from_slice(&idle_poll_us.to_le_bytes());
             }
             ToWorker::Paged(p) => put_paged(out, p),
         }
@@ -285,8 +289,8 @@ impl ToWorker {
                     estimates.push(Some(r.u64()?).filter(|&e| e != UNKNOWN_ROWS));
                 }
                 let analyze = r.take::<1>()?[0] != 0;
-                let (pins, results) = (r.u32()?, r.u32()?);
-                r.finish(ToWorker::Execute { plan, scans, estimates, analyze, pins, results })
+                let (pins, results, idle_poll_us) = (r.u32()?, r.u32()?, r.u32()?);
+                r.finish(ToWorker::Execute { plan, scans, estimates, analyze, pins, results, idle_poll_us })
             }
             TAG_PAGED => {
                 let p = r.paged()?;
@@ -419,6 +423,7 @@ mod tests {
             analyze: true,
             pins: 6,
             results: 2,
+            idle_poll_us: 50,
         };
         exec.encode(&mut buf);
         assert_eq!(ToWorker::decode(&buf), Ok(exec));
@@ -478,6 +483,7 @@ mod tests {
             analyze: false,
             pins: 4,
             results: 2,
+            idle_poll_us: 1000,
         };
         for m in [exec, ToWorker::Ping { nonce: 7 }] {
             buf.clear();

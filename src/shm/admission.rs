@@ -33,8 +33,12 @@
 //!   ticket (kept in its control slot), and a query tries to start only while no other control
 //!   slot holds an earlier ticket. So a stream of small queries never starves a large one. A
 //!   canceled or failed waiter leaves the queue when its slot is released.
-//! - A query whose smallest budget exceeds the pool is refused when it is planned (it would wait
-//!   forever); `page_count` has a minimum that fits the smallest query.
+//! - A query is admitted only while fewer than `max_fusion_tasks` are, and fewer than the
+//!   worker's memory pool has shares for (`crate::plan::memory`) ([`Segment::try_admit`]: one
+//!   count in the segment header, taken with the first reservation and given back with it), so a
+//!   query the worker has no task or memory for waits here, holding neither pages nor scan slots.
+//! - A query whose smallest budget exceeds the pool runs as PostgreSQL plans it (decided when it
+//!   is planned: it would wait forever); `page_count` has a minimum that fits the smallest query.
 //! - The reservation lives in the control slot: whoever releases the slot (the session's end, the
 //!   backend's exit callback) returns it ([`Segment::release_reserved_pages`] is idempotent).
 
@@ -42,9 +46,9 @@ use std::sync::atomic::Ordering;
 
 use super::segment::{Segment, SlotKind};
 
-/// Credits a producer gets at least (one page being filled, one on its way) and at most.
+/// Credits a producer gets at least (one page being filled, one on its way); at most
+/// `pg_fusion.scan_batch_channel_capacity`.
 pub const MIN_CREDITS: u32 = 2;
-pub const MAX_CREDITS: u32 = 16;
 
 /// The smallest `page_count` that fits the smallest query (one scan producer, minimal credits).
 pub const MIN_PAGE_COUNT: u32 = 8;
@@ -60,11 +64,11 @@ pub struct Budget {
 
 impl Budget {
     /// The budget when the pool is not contended: each producer a share of the pool
-    /// (`page_count / (4 x producers)` credits, 2 to 16), as many pins (the batches a pipeline
-    /// keeps while it coalesces or repartitions them stay zero copy), and a few result pages in
-    /// flight so that the worker writes while the backend reads.
-    pub fn preferred(page_count: u32, producers: u32) -> Budget {
-        let credits = (page_count / (4 * producers.max(1))).clamp(MIN_CREDITS, MAX_CREDITS);
+    /// (`page_count / (8 x producers)` credits, 2 to `max_credits`), as many pins (the batches
+    /// a pipeline keeps while it coalesces or repartitions them stay zero copy), and a few
+    /// result pages in flight so that the worker writes while the backend reads.
+    pub fn preferred(page_count: u32, producers: u32, max_credits: u32) -> Budget {
+        let credits = (page_count / (8 * producers.max(1))).clamp(MIN_CREDITS, max_credits.max(MIN_CREDITS));
         Budget {
             producers,
             credits,
@@ -86,11 +90,36 @@ impl Budget {
 }
 
 impl Segment {
+    /// Admit the query of control slot `index` (which holds no reservation yet): one of at most
+    /// `max_queries` admitted queries, with a reservation of `pages`. False, changing nothing,
+    /// when either is short.
+    pub fn try_admit(&self, index: u32, pages: u32, max_queries: u32) -> bool {
+        let Some(slot) = self.slot(SlotKind::Control, index) else { return false };
+        if slot.reserved_pages().load(Ordering::Acquire) != 0 || pages == 0 {
+            return false;
+        }
+        let admitted = &self.header().queries_admitted;
+        if admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max_queries).then_some(n + 1))
+            .is_err()
+        {
+            return false;
+        }
+        if !self.try_reserve_pages(index, pages) {
+            admitted.fetch_sub(1, Ordering::AcqRel);
+            return false;
+        }
+        true
+    }
+
     /// Set the reservation of control slot `index` to `pages` (growing or shrinking it); false,
     /// changing nothing, when the other slots' reservations leave no room for it. Only the slot's
     /// owner calls it, so the slot's own count has one writer.
     pub fn try_reserve_pages(&self, index: u32, pages: u32) -> bool {
         let Some(slot) = self.slot(SlotKind::Control, index) else { return false };
+        if pages == 0 {
+            return false; // an admitted query keeps a reservation until it releases it
+        }
         let total = &self.header().pages_reserved;
         let limit = self.pool().page_count() as u32;
         let mine = slot.reserved_pages().load(Ordering::Acquire);
@@ -115,6 +144,9 @@ impl Segment {
             let total = &self.header().pages_reserved;
             // Saturating: a count that would go below zero (never, by the rules) stays at zero.
             let _ = total.fetch_update(Ordering::AcqRel, Ordering::Acquire, |t| Some(t.saturating_sub(mine)));
+            // A slot with a reservation is an admitted query (`try_admit`).
+            let admitted = &self.header().queries_admitted;
+            let _ = admitted.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| Some(n.saturating_sub(1)));
         }
     }
 
@@ -164,17 +196,40 @@ mod tests {
     }
 
     #[test]
+    fn at_most_max_fusion_tasks_queries_are_admitted() {
+        let t = segment(16);
+        let s = &t.segment;
+        assert!(s.try_admit(0, 5, 2));
+        assert!(!s.try_admit(0, 5, 2), "admitted already");
+        assert!(!s.try_admit(1, 12, 2), "5 + 12 > 16: not admitted, nothing counted");
+        assert!(s.try_admit(1, 5, 2));
+        assert!(!s.try_admit(2, 1, 2), "two queries run");
+        assert_eq!(s.pages_reserved(), 10);
+        s.release_reserved_pages(0);
+        s.release_reserved_pages(0);
+        assert!(s.try_admit(2, 1, 2), "a task came free");
+        s.release_reserved_pages(1);
+        s.release_reserved_pages(2);
+        assert_eq!(s.pages_reserved(), 0);
+        assert!(s.try_admit(0, 16, 1) && !s.try_admit(1, 1, 1));
+    }
+
+    #[test]
     fn budgets_count_every_kind_of_page() {
         let b = Budget::minimal(8, 1);
         assert_eq!(b.pages(), 2 + 1 + 2);
         assert!(b.pages() <= MIN_PAGE_COUNT);
         // Two tables: two producers of two credits, two pins, two result pages.
         assert_eq!(Budget::minimal(8, 2).pages(), 8);
-        let p = Budget::preferred(256, 2);
+        let p = Budget::preferred(256, 2, 32);
         assert_eq!((p.credits, p.pins, p.results), (16, 32, 8));
+        // One producer: the channel capacity bounds its credits.
+        assert_eq!(Budget::preferred(256, 1, 32).credits, 32);
+        assert_eq!(Budget::preferred(256, 1, 4).credits, 4);
+        assert_eq!(Budget::preferred(256, 1, 1).credits, MIN_CREDITS);
         assert_eq!(Budget::minimal(256, 3).pages(), 11);
-        assert!(Budget::preferred(256, 64).credits >= MIN_CREDITS);
-        assert!(Budget::minimal(256, 3).pages() <= Budget::preferred(256, 3).pages());
+        assert!(Budget::preferred(256, 64, 32).credits >= MIN_CREDITS);
+        assert!(Budget::minimal(256, 3).pages() <= Budget::preferred(256, 3, 32).pages());
     }
 
     #[test]
@@ -196,6 +251,7 @@ mod tests {
         s.release_reserved_pages(2);
         assert_eq!(s.pages_reserved(), 0);
         assert!(!s.try_reserve_pages(u32::MAX, 1), "no such slot");
+        assert!(!s.try_reserve_pages(2, 0), "a reservation never shrinks to nothing");
     }
 
     #[test]

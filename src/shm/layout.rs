@@ -36,7 +36,7 @@ pub const REGION_ALIGN: usize = 64;
 pub const SEGMENT_MAGIC: u64 = u64::from_le_bytes(*b"PGFUSION");
 
 /// Bumped whenever the meaning of any byte in the segment changes.
-pub const LAYOUT_VERSION: u32 = 2;
+pub const LAYOUT_VERSION: u32 = 3;
 
 /// Smallest page that holds a block header, column descriptors and one row. Enforced by the GUC
 /// bounds too; repeated here so the pure layout code never builds an unusable pool.
@@ -289,6 +289,8 @@ pub struct SegmentHeaderLayout {
     pub pages_reserved: std::sync::atomic::AtomicU32,
     /// The last admission ticket handed out (see `admission`).
     pub admission_tickets: std::sync::atomic::AtomicU64,
+    /// Queries admitted (a control slot with a reservation): at most `max_fusion_tasks`.
+    pub queries_admitted: std::sync::atomic::AtomicU32,
 }
 
 #[cfg(test)]

@@ -63,6 +63,8 @@ pub struct QueryRequest {
     /// keep, result pages it may have in flight.
     pub pins: u32,
     pub results: u32,
+    /// The longest a waiting scan sleeps without a wake, in microseconds.
+    pub idle_poll_us: u32,
 }
 
 /// A query failure as the backend reports it.
@@ -229,6 +231,7 @@ impl QueryTask {
             subqueries: Default::default(),
             pins,
             pinned: Default::default(),
+            idle_poll: Duration::from_micros(self.request.idle_poll_us.max(1) as u64),
         });
         let mut state = self.session.state();
         let mut task_ctx = self.session.task_ctx();

@@ -91,6 +91,9 @@ pub struct PageSource {
     /// Imported pages of the query still referenced by arrays (counted here rather than by
     /// scanning the pool's states for each page).
     pub pinned: Arc<AtomicUsize>,
+    /// The longest a scan waiting for its producer sleeps without a wake (the producer's latch
+    /// signal, relayed by the main thread, normally wakes it first).
+    pub idle_poll: Duration,
 }
 
 impl fmt::Debug for PageSource {
@@ -411,7 +414,7 @@ impl ScanState {
                         self.grant();
                     }
                     let timer = self.metrics.wait.timer();
-                    let _ = tokio::time::timeout(Duration::from_millis(10), notified).await;
+                    let _ = tokio::time::timeout(self.source.idle_poll, notified).await;
                     timer.done();
                 }
                 Err(_) => return Some(Err(DataFusionError::Execution("corrupt scan ring".into()))),

@@ -295,7 +295,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     let producing = leaves.iter().filter(|l| l.plan.is_some()).count();
     let own = admit(seg, &control, leaves, producing)?;
     let page_count = seg.pool().page_count() as u32;
-    let reserve = |producers: usize, budget: fn(u32, u32) -> Budget| {
+    let reserve = |producers: usize, budget: &dyn Fn(u32, u32) -> Budget| {
         let b = budget(page_count, producers as u32);
         seg.try_reserve_pages(control.lease().index, b.pages()).then_some(b)
     };
@@ -307,7 +307,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     // waiting: the reservation grows or the query runs with fewer workers).
     let mut workers = 0;
     'workers: for _ in 0..nworkers {
-        if reserve(producing + (workers + 1) * pool_leaves.len(), Budget::minimal).is_none() {
+        if reserve(producing + (workers + 1) * pool_leaves.len(), &Budget::minimal).is_none() {
             break;
         }
         for e in extra.iter_mut() {
@@ -342,8 +342,9 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     // Every producer of the query, the workers' included: their credits are a share of the pool
     // when it has room, the minimum (reserved above, so shrinking to it cannot fail) when not.
     let producers = producing + extra.iter().flatten().filter(|s| s.is_some()).count();
-    let budget = reserve(producers, Budget::preferred)
-        .or_else(|| reserve(producers, Budget::minimal))
+    let channel = crate::pg::guc::scan_batch_channel_capacity();
+    let budget = reserve(producers, &|pages, producers| Budget::preferred(pages, producers, channel))
+        .or_else(|| reserve(producers, &Budget::minimal))
         .ok_or_else(|| PgError::internal("the query's page reservation could not shrink"))?;
     let credits = budget.credits;
     let scan = if workers > 0 {
@@ -434,6 +435,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         analyze: run.analyze,
         pins: budget.pins,
         results: budget.results,
+        idle_poll_us: crate::pg::guc::scan_idle_poll_interval_us(),
     })?;
     run.control = Some(control);
     Ok(())
@@ -641,12 +643,13 @@ fn admit(
     producing: usize,
 ) -> PgResult<Vec<Option<ScanSession>>> {
     let need = Budget::minimal(seg.pool().page_count() as u32, producing as u32).pages();
+    let max_queries = crate::pg::guc::admitted_queries_max() as u32;
     let index = control.lease().index;
     let mut waiting: Option<Instant> = None;
     loop {
         if seg.admission_turn(index) {
             if let Some(own) = claim_leaf_slots(seg, leaves) {
-                if seg.try_reserve_pages(index, need) {
+                if seg.try_admit(index, need, max_queries) {
                     seg.leave_admission_queue(index);
                     if let Some(since) = waiting {
                         seg.metrics().add(Metric::AdmissionWaitNs, since.elapsed().as_nanos() as u64);
