@@ -5,7 +5,9 @@
 //! - The worker's pool (`pg_fusion.worker_memory_limit_mb`) is split into [`query_shares`]
 //!   equal shares, one per admitted query: admission (`crate::shm::admission`) admits at most
 //!   that many queries at once, so the shares of the running queries never exceed the pool and
-//!   no query can take memory another was promised. A query allocates through a [`QueryPool`]
+//!   no query can take memory another was promised (the worker's own pool only counts: a
+//!   finished query's task may hold memory a moment after the next one was admitted). A query
+//!   allocates through a [`QueryPool`]
 //!   over its share; inside it, its operators that can spill get equal parts. Past its part an
 //!   operator that can spill (sort, aggregation, repartition, sort-merge join) spills; any other
 //!   fails the query with 53200.

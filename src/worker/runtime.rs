@@ -1,9 +1,11 @@
 //! The Tokio runtime and the DataFusion session the worker's tasks run on.
 
+use std::num::NonZeroUsize;
 use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use datafusion::execution::memory_pool::{TrackConsumersPool, UnboundedMemoryPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -47,7 +49,14 @@ impl Engine {
         let mut query_memory = None;
         if settings.memory_limit_mb > 0 {
             let limit = settings.memory_limit_mb * 1024 * 1024;
-            env = env.with_memory_limit(limit, 1.0);
+            // The limit is enforced per query (each admitted query holds one share of it, see
+            // `crate::plan::memory`); the worker's pool only counts. A finished query's task can
+            // still hold memory for a moment after its backend let the next query in: that one
+            // must not fail on the total for it.
+            env = env.with_memory_pool(Arc::new(TrackConsumersPool::new(
+                UnboundedMemoryPool::default(),
+                NonZeroUsize::new(5).unwrap_or(NonZeroUsize::MIN),
+            )));
             query_memory = Some(crate::plan::memory::query_share(limit));
             let dir = std::path::PathBuf::from(&settings.spill_directory);
             std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| {
