@@ -183,23 +183,13 @@ fn planner(
         Ok(None) => standard(parse, query_string, cursor_options, bound_params),
         // A refusal of ours (never an ERROR PostgreSQL raised: that one goes up, re-raised).
         Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught() => {
-            let seg = super::shmem::segment()?;
             let message = e.message();
             let reason = message.strip_prefix("pg_fusion: ").unwrap_or(&message);
             if guc::on_unsupported() == OnUnsupported::Fallback {
-                seg.metrics().inc(Metric::PlannerFallbackTotal);
-                // backend_log_level 1 and up: in the server log.
-                let level = if guc::backend_log_level() >= 1 { sys::LOG } else { sys::DEBUG1 };
-                super::error::report(
-                    level as i32,
-                    super::error::Report::new(
-                        SqlState::from_code(b"00000"),
-                        format_args!("running natively: {reason}"),
-                    ),
-                )?;
+                running_natively(format_args!("{reason}"))?;
                 standard(parse, query_string, cursor_options, bound_params)
             } else {
-                seg.metrics().inc(Metric::PlannerUnsupportedTotal);
+                super::shmem::segment()?.metrics().inc(Metric::PlannerUnsupportedTotal);
                 if guc::backend_log_level() >= 1 {
                     super::error::log(format_args!("refused: {reason}"))?;
                 }
@@ -208,6 +198,17 @@ fn planner(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Count a query PostgreSQL's own plan runs instead of ours and say why: at DEBUG1, in the
+/// server log with `backend_log_level` 1 and up.
+fn running_natively(reason: std::fmt::Arguments) -> PgResult<()> {
+    super::shmem::segment()?.metrics().inc(Metric::PlannerFallbackTotal);
+    let level = if guc::backend_log_level() >= 1 { sys::LOG } else { sys::DEBUG1 };
+    super::error::report(
+        level as i32,
+        super::error::Report::new(SqlState::from_code(b"00000"), format_args!("running natively: {reason}")),
+    )
 }
 
 fn plan(
@@ -253,15 +254,9 @@ fn plan(
         None
     };
     if let Some(reason) = too_large {
-        super::shmem::segment()?.metrics().inc(Metric::PlannerFallbackTotal);
-        let level = if guc::backend_log_level() >= 1 { sys::LOG } else { sys::DEBUG1 };
-        super::error::report(
-            level as i32,
-            super::error::Report::new(
-                SqlState::from_code(b"00000"),
-                format_args!("running natively: {reason} (raise it to run such queries through DataFusion; it takes a server restart)"),
-            ),
-        )?;
+        running_natively(format_args!(
+            "{reason} (raise it to run such queries through DataFusion; it takes a server restart)"
+        ))?;
         return Ok(None);
     }
     for scan in t.spec.all_scans() {
