@@ -33,6 +33,14 @@ fn main() {
     assert!(major >= 15, "pg_fusion needs PostgreSQL 15 or later, pg_config says {version}");
     println!("cargo::rustc-check-cfg=cfg(pg_major, values(\"15\", \"16\", \"17\", \"18\"))");
     println!("cargo:rustc-cfg=pg_major=\"{major}\"");
+    // Cumulative flags: a site that changed in version N says `#[cfg(pg_geN)]`.
+    for (flag, min) in [("pg_ge16", 16), ("pg_ge17", 17), ("pg_ge18", 18)] {
+        println!("cargo::rustc-check-cfg=cfg({flag})");
+        if major >= min {
+            println!("cargo:rustc-cfg={flag}");
+        }
+    }
+    assert!(major <= 18, "pg_fusion supports PostgreSQL 15 to 18, pg_config says {version}");
 
     cc::Build::new()
         .file("c_shim/shim.c")
@@ -90,27 +98,27 @@ fn main() {
         .allowlist_type("(planner_hook_type|ExecutorRun_hook_type|ProcessUtility_hook_type)")
         .allowlist_var("(planner_hook|ExecutorRun_hook|ProcessUtility_hook)")
         .allowlist_function("(standard_planner|standard_ExecutorRun|standard_ProcessUtility)")
-        .allowlist_function("(ExecutorStart|ExecutorRun|ExecutorFinish|ExecutorEnd|CreateQueryDesc|FreeQueryDesc)")
+        .allowlist_function("(ExecutorStart|ExecutorFinish|ExecutorEnd|CreateQueryDesc|FreeQueryDesc)")
         .allowlist_function("(pg_parse_query|pg_analyze_and_rewrite_fixedparams|pg_plan_query)")
         .allowlist_function("(GetActiveSnapshot|PushActiveSnapshot|PopActiveSnapshot)")
         .allowlist_function("(CreateTupleDescCopy|MakeSingleTupleTableSlot|ExecDropSingleTupleTableSlot|ExecStoreVirtualTuple)")
         .allowlist_var("TTSOpsMinimalTuple")
         .allowlist_function("(MemoryContextRegisterResetCallback|MemoryContextUnregisterResetCallback|MemoryContextAllocZero)")
         .allowlist_function("(makeTargetEntry|makeVar|makeFuncExpr|makeNullConst|makeConst|copyObjectImpl|equal)")
-        .allowlist_function("(exprType|exprTypmod|exprCollation|expression_tree_mutator|expression_tree_walker)")
+        .allowlist_function("(exprType|exprTypmod|exprCollation)")
         .allowlist_function("(contain_volatile_functions|contain_mutable_functions|get_func_leakproof|eval_const_expressions)")
         .allowlist_function("(get_rel_name|get_rel_namespace|get_rel_relkind|get_namespace_name|get_opname)")
-        .allowlist_function("(get_typlenbyval|get_collation_isdeterministic|lc_collate_is_c|has_subclass)")
+        .allowlist_function("(get_typlenbyval|get_collation_isdeterministic|has_subclass)")
         .allowlist_function("(get_sortgroupclause_tle|op_input_types|get_func_namespace)")
         .allowlist_function("(deparse_expression|deparse_context_for|quote_identifier|pg_get_querydef)")
         .allowlist_function("(ExplainPropertyText|ExplainPropertyInteger|ExplainPropertyList|ExplainOpenGroup|ExplainCloseGroup)")
-        .allowlist_function("(NewExplainState|ExplainOnePlan|ExplainPrintPlan)")
+        .allowlist_function("(NewExplainState|ExplainPrintPlan)")
         // Bound scan leaves: built as Query nodes, planned, shipped to parallel workers as node
         // text.
         .allowlist_function("(nodeToString|stringToNode|makeFromExpr|makeBoolConst|check_stack_depth)")
-        .allowlist_function("(flatten_join_alias_vars|ChangeVarNodes|makeBoolExpr|OffsetVarNodes|ReplaceVarsFromTargetList|list_concat|GetUserId|GetSessionUserId|text_to_cstring|contain_nonstrict_functions)")
+        .allowlist_function("(ChangeVarNodes|makeBoolExpr|OffsetVarNodes|list_concat|list_copy|GetUserId|GetSessionUserId|text_to_cstring|contain_nonstrict_functions)")
         .allowlist_type("ReplaceVarsNoMatchOption")
-        .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|query_tree_walker|IncrementVarSublevelsUp|makeAlias)")
+        .allowlist_function("(extract_query_dependencies|checkExprHasSubLink|IncrementVarSublevelsUp|makeAlias)")
         .allowlist_type("TypeCacheEntry")
         .allowlist_var("TYPECACHE_(LT_OPR|EQ_OPR|HASH_PROC)")
         .allowlist_function("(contain_vars_of_level|lookup_type_cache|func_strict|expand_grouping_sets|get_negator)")

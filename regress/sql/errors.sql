@@ -40,7 +40,6 @@ SELECT DISTINCT f8 FROM er;
 WITH RECURSIVE c (n) AS (SELECT id FROM er WHERE id = 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) FROM c;
 SELECT f8 FROM er UNION SELECT f8 FROM er;
 SELECT count(*) FROM er GROUP BY ROLLUP (f8);
-SELECT t FROM er ORDER BY t COLLATE "und-x-icu" LIMIT 1;
 SELECT string_agg(t, ',') FROM er;
 SELECT string_agg(DISTINCT t, ',' ORDER BY t) FROM er;
 SELECT string_agg(t, ',' ORDER BY t), string_agg(t, ',' ORDER BY id) FROM er;

@@ -18,8 +18,6 @@ SELECT count(*) FROM ro o JOIN rc c ON o.cust = c.id WHERE o.id * interval '1 da
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM ro o JOIN rc c ON o.cust = c.id WHERE o.status || c.region = 'Fr1';
 \echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM rl l JOIN rc c ON c.id = l.line WHERE l.note < c.region COLLATE "und-x-icu";
-\echo :LAST_ERROR_SQLSTATE
 SELECT DISTINCT o.total + c.id FROM ro o JOIN rc c ON c.id = o.cust;
 \echo :LAST_ERROR_SQLSTATE
 SELECT sum(o.total * l.price * l.qty * l.qty) FROM ro o JOIN rl l ON l.order_id = o.id;

@@ -17,6 +17,8 @@ pub struct Translated {
     /// The translated top query's range table: the query's, with pulled-up subqueries' entries
     /// appended. The node's expressions refer to it.
     pub rtable: List,
+    /// The permission infos `rtable`'s entries refer to (16 and later; NIL on 15).
+    pub perminfos: List,
     /// The range-table index of each leaf of the query (scans and subqueries in FROM).
     pub rtindexes: Vec<i32>,
     /// PostgreSQL types of each leaf's scan columns (type oid, typmod), checked against the
@@ -59,6 +61,7 @@ pub fn translate(query: Query) -> PgResult<Translated> {
         qual: top.qual,
         scan_tlist: top.scan_tlist,
         rtable: top.query.rtable_list(),
+        perminfos: top.query.perminfos_list(),
         rtindexes: top.rtindexes,
         scan_pg_types: top.pg_types,
         bindings: bind,
@@ -83,11 +86,13 @@ pub(super) fn block(query: Query, bind: &mut Bindings) -> PgResult<Block> {
 pub(super) fn prepare(query: Query, move_having: bool) -> PgResult<(Query, bool)> {
     // WITH queries become subqueries in FROM, and simple subqueries in FROM (and views) join the
     // query, as PostgreSQL's planner inlines and pulls them up.
-    let query = query.copy()?;
+    let query = query.for_translation()?;
     rewrite::cte::inline_ctes(query)?;
     let query = rewrite::pullup::pull_up(query)?;
     // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.
     rewrite::decorrelate::scalar_subqueries(query)?;
     let moved = move_having && rewrite::decorrelate::having_subqueries(query)?;
+    // Pulled-up subqueries and views bring their Vars' nulling marks (16 and later).
+    let query = query.for_translation()?;
     Ok((query, moved))
 }

@@ -66,10 +66,11 @@ pub fn op_name(oid: Oid) -> PgResult<String> {
     guard(|| unsafe { cstr(sys::get_opname(oid)) })
 }
 
-/// Does the collation sort as C (byte order)? (`lc_collate_is_c`)
+/// Does the collation sort as C (byte order)? (`lc_collate_is_c`; the collation's locale from
+/// PostgreSQL 18 on)
 pub fn collation_is_c(collation: Oid) -> PgResult<bool> {
     // SAFETY: reads the collation's catalog entry (an ERROR for a missing one, caught).
-    guard(|| unsafe { sys::lc_collate_is_c(collation) })
+    guard(|| unsafe { sys::pgf_collation_is_c(collation) })
 }
 
 /// Is the collation deterministic (equal only when bytewise equal)?

@@ -38,20 +38,43 @@ pub fn install() {
     }
 }
 
+/// PostgreSQL 15 to 17: `ExecutorRun_hook_type` has `execute_once`.
+#[cfg(not(pg_ge18))]
 unsafe extern "C" fn pgf_executor_run(
     qd: *mut sys::QueryDesc,
     dir: sys::ScanDirection,
     count: u64,
     once: bool,
 ) {
+    counted_executor_run(|| {
+        // SAFETY: forwarding PostgreSQL's own arguments to the previous hook or the standard one.
+        guard(|| unsafe {
+            match PREV_EXECUTOR_RUN {
+                Some(f) => f(qd, dir, count, once),
+                None => sys::standard_ExecutorRun(qd, dir, count, once),
+            }
+        })
+    })
+}
+
+/// PostgreSQL 18: `ExecutorRun_hook_type` lost `execute_once`.
+#[cfg(pg_ge18)]
+unsafe extern "C" fn pgf_executor_run(qd: *mut sys::QueryDesc, dir: sys::ScanDirection, count: u64) {
+    counted_executor_run(|| {
+        // SAFETY: forwarding PostgreSQL's own arguments to the previous hook or the standard one.
+        guard(|| unsafe {
+            match PREV_EXECUTOR_RUN {
+                Some(f) => f(qd, dir, count),
+                None => sys::standard_ExecutorRun(qd, dir, count),
+            }
+        })
+    })
+}
+
+/// Run `run` one executor level deeper (see the module rules); its ERROR re-raised after.
+fn counted_executor_run(run: impl FnOnce() -> PgResult<()>) {
     DEPTH.fetch_add(1, Ordering::SeqCst);
-    // SAFETY: forwarding PostgreSQL's own arguments to the previous hook or the standard one.
-    let r = guard(|| unsafe {
-        match PREV_EXECUTOR_RUN {
-            Some(f) => f(qd, dir, count, once),
-            None => sys::standard_ExecutorRun(qd, dir, count, once),
-        }
-    });
+    let r = run();
     DEPTH.fetch_sub(1, Ordering::SeqCst);
     if let Err(e) = r {
         raise(e);

@@ -34,7 +34,9 @@ pub struct Bindings {
     /// Expressions and conditions, their relation's Vars numbered 1.
     exprs: Vec<*mut sys::Node>,
     /// Range-table entries (copies; `securityQuals` numbered 1) and the rights each is read with.
-    accesses: Vec<(*mut sys::RangeTblEntry, Permission)>,
+    /// Each access: a copy of its range-table entry, its rights, and (16 and later) a copy of
+    /// its `RTEPermissionInfo`, which the leaf query carries as its one permission info.
+    accesses: Vec<(*mut sys::RangeTblEntry, Permission, *mut sys::Node)>,
 }
 
 /// A leaf planned by PostgreSQL.
@@ -97,8 +99,11 @@ impl Bindings {
     /// same inheritance flag and equal row-level security quals. `query` holds `rte` in its
     /// range table (where PostgreSQL 16 keeps the entry's rights).
     pub fn access(&mut self, query: Query, rte: RangeTblEntry, rtindex: i32) -> PgResult<u32> {
-        let permission = rte.permission(query);
+        let permission = rte.permission(query)?;
         let copy = nodes::copy(rte.as_ptr())?;
+        let (q, r) = (query.as_ptr(), rte.as_ptr());
+        // SAFETY: `rte` is an entry of `query`'s range table; a copy (NULL on 15 or without one).
+        let perminfo = guard(|| unsafe { sys::pgf_rte_perminfo_copy(q, r) })?;
         // SAFETY: our copy of an RTE_RELATION entry; its security quals are expressions over it.
         unsafe {
             let quals = (*copy).securityQuals as *mut sys::Node;
@@ -106,7 +111,7 @@ impl Bindings {
                 guard(|| sys::ChangeVarNodes(quals, rtindex, 1, 0))?;
             }
         }
-        let same = |&(a, p): &(*mut sys::RangeTblEntry, Permission)| -> PgResult<bool> {
+        let same = |&(a, p, _): &(*mut sys::RangeTblEntry, Permission, *mut sys::Node)| -> PgResult<bool> {
             // SAFETY: valid RTE copies, read per field.
             let (a, b) = unsafe { (&*a, &*copy) };
             Ok(a.relid == b.relid
@@ -117,7 +122,7 @@ impl Bindings {
         if let Some(i) = nodes::try_position(&self.accesses, same)? {
             return Ok(i as u32);
         }
-        self.accesses.push((copy, permission));
+        self.accesses.push((copy, permission, perminfo));
         Ok((self.accesses.len() - 1) as u32)
     }
 
@@ -129,9 +134,10 @@ impl Bindings {
     /// The leaf query of `scan`: `SELECT <columns> FROM <its entry> WHERE <its quals>` as a
     /// `Query` node (see the module rules).
     pub fn query(&self, scan: &ScanSpec) -> PgResult<*mut sys::Query> {
-        let (rte, _) =
+        let (rte, _, perminfo) =
             *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
         let rte = nodes::copy(rte)?;
+        let perminfo = if perminfo.is_null() { perminfo } else { nodes::copy(perminfo)? };
         let mut tlist: *mut sys::List = std::ptr::null_mut();
         for (k, c) in scan.columns.iter().enumerate() {
             let e = self.expr_at(c.expr)?;
@@ -168,6 +174,7 @@ impl Bindings {
             (*q).querySource = sys::QuerySource_QSRC_ORIGINAL;
             (*q).canSetTag = true;
             (*q).rtable = nodes::append(std::ptr::null_mut(), rte as *mut c_void)?;
+            guard(|| sys::pgf_leaf_set_perminfo(q, rte, perminfo))?;
             (*q).jointree = jointree;
             (*q).targetList = tlist;
             (*q).hasSubLinks = guard(|| sys::checkExprHasSubLink(tlist as *mut sys::Node))?

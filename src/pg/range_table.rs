@@ -6,7 +6,9 @@
 //!   of every nested level of the analyzed query (subqueries in FROM, sublinks, WITH queries, a
 //!   view's own entry), flattened as the planner's `add_rtes_to_flat_rtable` does. The
 //!   executor's start therefore checks every relation and view any part of the query reads,
-//!   with each entry's rights (`checkAsUser`), at every execution and before any leaf runs;
+//!   with each entry's rights (`checkAsUser`; from PostgreSQL 16 on in the statement's
+//!   `permInfos`, which this module fills as the planner does), at every execution and before
+//!   any leaf runs;
 //!   and a cached plan takes every entry's lock (`rellockmode`) before it is used. pg_fusion
 //!   writes no permission check or lock call of its own.
 //! - The plan depends on what `extract_query_dependencies` finds in the analyzed query and on
@@ -20,19 +22,35 @@ use super::error::{guard, PgError, PgResult};
 use super::nodes::{self, list};
 use super::sys;
 
-/// The flat range table: `top` (the translated top query's range table), then the entries of
-/// every query nested in `original` (the analyzed query), flattened.
-pub fn flat(top: *mut sys::List, original: *mut sys::Query) -> PgResult<*mut sys::List> {
+/// The flat range table and its permission infos: `top` (the translated top query's range
+/// table, whose entries refer to `top_perminfos`), then the entries of every query nested in
+/// `original` (the analyzed query), flattened. On PostgreSQL 16 and later the rights live in the
+/// permission infos (`PlannedStmt.permInfos`), one per entry that has rights to check, each
+/// entry renumbered as `add_rte_to_flat_rtable` does; on 15 the list is NIL.
+pub fn flat(
+    top: *mut sys::List,
+    top_perminfos: *mut sys::List,
+    original: *mut sys::Query,
+) -> PgResult<(*mut sys::List, *mut sys::List)> {
     let mut out = top;
+    // The top entries keep their `perminfoindex`: the flat list starts with their infos.
+    // SAFETY: list_copy of a valid (possibly NIL) List of nodes.
+    let mut perminfos = guard(|| unsafe { sys::list_copy(top_perminfos) })?;
     let mut nested: Vec<*mut sys::Query> = Vec::new();
     nested_queries(original, &mut nested)?;
     for q in nested {
         // SAFETY: a valid nested Query of the analyzed query.
-        for rte in unsafe { list::<sys::RangeTblEntry>((*q).rtable) } {
-            out = nodes::append(out, flat_copy(rte)? as *mut c_void)?;
+        let (rtable, src_perminfos) = unsafe { ((*q).rtable, sys::pgf_query_perminfos(q)) };
+        // SAFETY: as above.
+        for rte in unsafe { list::<sys::RangeTblEntry>(rtable) } {
+            let new = flat_copy(rte)?;
+            let p = &mut perminfos as *mut *mut sys::List;
+            // SAFETY: `rte` is an entry of `q` (whose infos are `src_perminfos`), `new` its copy.
+            guard(|| unsafe { sys::pgf_flat_perminfo(p, src_perminfos, rte, new) })?;
+            out = nodes::append(out, new as *mut c_void)?;
         }
     }
-    Ok(out)
+    Ok((out, perminfos))
 }
 
 /// A copy of `rte` without the parts that belong to its query level (subquery, join aliases,
@@ -58,6 +76,10 @@ fn flat_copy(rte: *mut sys::RangeTblEntry) -> PgResult<*mut sys::RangeTblEntry> 
         n.coltypmods = std::ptr::null_mut();
         n.colcollations = std::ptr::null_mut();
         n.securityQuals = std::ptr::null_mut();
+        #[cfg(pg_ge18)]
+        {
+            n.groupexprs = std::ptr::null_mut();
+        }
     }
     Ok(new)
 }

@@ -44,19 +44,6 @@ struct Mutate<'a, 'b> {
     error: Option<PgError>,
 }
 
-type WalkerFn = unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> bool;
-type MutatorFn = unsafe extern "C" fn(*mut sys::Node, *mut c_void) -> *mut sys::Node;
-
-fn walker() -> unsafe extern "C" fn() -> bool {
-    // SAFETY: PostgreSQL 15 declares walkers as `bool (*)()` and calls them as `walker(node, context)`: the ABI of this function's true signature.
-    unsafe { std::mem::transmute::<WalkerFn, unsafe extern "C" fn() -> bool>(walk_cb) }
-}
-
-fn mutator() -> unsafe extern "C" fn() -> *mut sys::Node {
-    // SAFETY: as for `walker`: called as `mutator(node, context)`.
-    unsafe { std::mem::transmute::<MutatorFn, unsafe extern "C" fn() -> *mut sys::Node>(mutate_cb) }
-}
-
 unsafe extern "C" fn walk_cb(node: *mut sys::Node, ctx: *mut c_void) -> bool {
     if node.is_null() {
         return false;
@@ -86,12 +73,13 @@ unsafe extern "C" fn walk_cb(node: *mut sys::Node, ctx: *mut c_void) -> bool {
         match nodes::tag(node) {
             sys::NodeTag_T_Query => {
                 (*w).depth += 1;
-                let stop = sys::query_tree_walker(node as *mut sys::Query, Some(walker()), ctx, (*w).flags);
+                let stop =
+                    sys::pgf_query_tree_walker(node as *mut sys::Query, Some(walk_cb), ctx, (*w).flags);
                 (*w).depth -= 1;
                 stop
             }
             sys::NodeTag_T_RangeTblEntry => false,
-            _ => sys::expression_tree_walker(node, Some(walker()), ctx),
+            _ => sys::pgf_expression_tree_walker(node, Some(walk_cb), ctx),
         }
     }
 }
@@ -119,7 +107,7 @@ unsafe extern "C" fn mutate_cb(node: *mut sys::Node, ctx: *mut c_void) -> *mut s
                 (*m).error = Some(e);
                 node
             }
-            None => sys::expression_tree_mutator(node, Some(mutator()), ctx),
+            None => sys::pgf_expression_tree_mutator(node, Some(mutate_cb), ctx),
         }
     }
 }
@@ -148,7 +136,7 @@ pub fn walk_query(
     let mut w = Walk { visit: &mut visit, depth: 0, flags, error: None };
     let ctx = &mut w as *mut Walk as *mut c_void;
     // SAFETY: `q` is a valid Query; the callback gets `ctx` back (see `walk_cb`).
-    guard(|| unsafe { sys::query_tree_walker(q, Some(walker()), ctx, flags) })?;
+    guard(|| unsafe { sys::pgf_query_tree_walker(q, Some(walk_cb), ctx, flags) })?;
     w.error.map_or(Ok(()), Err)
 }
 

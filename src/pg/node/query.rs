@@ -72,6 +72,29 @@ impl Query {
         super::List::from_ptr(self.raw().rtable)
     }
 
+    /// The permission infos the range table's entries refer to (PostgreSQL 16 and later:
+    /// `rteperminfos`; NIL on 15, where the entries hold their rights).
+    pub fn perminfos_list(self) -> super::List {
+        // SAFETY: reads one field of a valid Query.
+        super::List::from_ptr(unsafe { sys::pgf_query_perminfos(self.0.as_ptr()) })
+    }
+
+    /// A copy of the query ready to translate at its own level, as PostgreSQL's planner sees it
+    /// before planning: PostgreSQL 18's GROUP entry undone (the grouping expressions back in the
+    /// select list and HAVING, `flatten_group_exprs`), and 16's outer-join nulling marks of
+    /// this level's Vars removed (pg_fusion plans the level's outer joins itself; PostgreSQL
+    /// plans only leaves of one relation, where a mark would name an entry they lack). Queries
+    /// nested in sublinks keep their own marks: PostgreSQL plans them.
+    pub fn for_translation(self) -> PgResult<Query> {
+        let q = self.copy()?;
+        let p = q.0.as_ptr();
+        // SAFETY: our copy; flattening replaces two fields with new trees.
+        guard(|| unsafe { sys::pgf_flatten_group_exprs(p) })?;
+        // SAFETY: returns a copy of the query (or the query itself before 16).
+        let stripped = guard(|| unsafe { sys::pgf_strip_nullingrels(p as *mut sys::Node) })?;
+        super::Node::of(stripped)?.as_query().ok_or_else(|| PgError::internal("not a Query"))
+    }
+
     /// The range-table entry `rtindex` (1-based), if there is one.
     pub fn rte(self, rtindex: u32) -> Option<RangeTblEntry> {
         let i = (rtindex as usize).checked_sub(1)?;
@@ -116,7 +139,7 @@ impl Query {
         let has = &mut has_sublinks as *mut bool;
         // SAFETY: a mutator over a tree this planning call owns; `has` outlives the call.
         let out = guard(|| unsafe {
-            sys::ReplaceVarsFromTargetList(
+            sys::pgf_replace_vars_from_target_list(
                 q,
                 rtindex as i32,
                 0,
@@ -131,14 +154,12 @@ impl Query {
         Ok((out, has_sublinks))
     }
 
-    /// Appends `other`'s range-table entries to this query's (`list_concat`).
+    /// Appends `other`'s range-table entries to this query's, with their permission infos
+    /// (16 and later: `CombineRangeTables` renumbers them).
     pub fn append_rtable(self, other: Query) -> PgResult<()> {
-        let (a, b) = (self.raw().rtable, other.raw().rtable);
-        // SAFETY: list_concat copies the cells of `b` onto `a` (palloc'd); our tree.
-        let l = guard(|| unsafe { sys::list_concat(a, b) })?;
-        // SAFETY: a tree this planning call owns (module rules).
-        unsafe { (*self.raw_mut()).rtable = l };
-        Ok(())
+        let (a, b) = (self.raw_mut(), other.0.as_ptr());
+        // SAFETY: both queries are trees this planning call owns; the lists are extended in place.
+        guard(|| unsafe { sys::pgf_append_rtable(a, b) })
     }
 
     /// `e` (an expression of this query) with its join alias Vars replaced by the expressions
@@ -146,7 +167,7 @@ impl Query {
     pub fn flatten_join_alias_vars(self, e: Node) -> PgResult<Node> {
         let (q, e) = (self.0.as_ptr(), e.as_ptr());
         // SAFETY: a mutator over an expression of this query; it builds a new tree.
-        Node::of(guard(|| unsafe { sys::flatten_join_alias_vars(q, e) })?)
+        Node::of(guard(|| unsafe { sys::pgf_flatten_join_alias_vars(q, e) })?)
     }
 
     /// The grouping sets expanded as PostgreSQL does (`expand_grouping_sets`; GROUP BY
@@ -207,6 +228,9 @@ pub enum RteKind {
     Cte,
     NamedTuplestore,
     Result,
+    /// PostgreSQL 18's grouping step (`RTE_GROUP`): undone by [`Query::for_translation`].
+    #[cfg_attr(not(pg_ge18), allow(dead_code))]
+    Group,
     /// A kind this layer does not know (a newer PostgreSQL's).
     Other,
 }
@@ -281,15 +305,21 @@ impl RangeTblEntry {
             sys::RTEKind_RTE_CTE => RteKind::Cte,
             sys::RTEKind_RTE_NAMEDTUPLESTORE => RteKind::NamedTuplestore,
             sys::RTEKind_RTE_RESULT => RteKind::Result,
+            #[cfg(pg_ge18)]
+            sys::RTEKind_RTE_GROUP => RteKind::Group,
             _ => RteKind::Other,
         }
     }
 
     /// The rights this entry is read with, in `query` (the query whose range table holds it).
-    pub fn permission(self, _query: Query) -> Permission {
-        // PostgreSQL 15: in the entry itself.
-        let r = self.raw();
-        Permission { check_as_user: r.checkAsUser, required_perms: r.requiredPerms as u64 }
+    pub fn permission(self, query: Query) -> PgResult<Permission> {
+        let (mut check_as_user, mut required_perms) = (0, 0);
+        let (q, r) = (query.raw_mut(), self.0.as_ptr());
+        let (u, p) = (&mut check_as_user as *mut sys::Oid, &mut required_perms as *mut u64);
+        // SAFETY: the entry is one of `query`'s range table (16+: an ERROR when its
+        // `perminfoindex` does not match the query's `rteperminfos`); `u` and `p` outlive the call.
+        guard(|| unsafe { sys::pgf_rte_permission(q, r, u, p) })?;
+        Ok(Permission { check_as_user, required_perms })
     }
 
     /// The name a WITH entry refers to (`ctename`), empty for other entries.

@@ -241,9 +241,8 @@ impl Producer {
                     "a scan leaf returns a different number of columns than planned",
                 ));
             }
-            let attrs = desc.attrs.as_ptr();
             for i in 0..ncols {
-                let t = (*attrs.add(i)).atttypid;
+                let t = sys::pgf_tupdesc_atttypid((*qd).tupDesc, i as i32);
                 if t != self.state.pg_types[i] {
                     return Err(PgError::internal(format!(
                         "scan column {} has type {t}, planned {}",
@@ -422,7 +421,7 @@ impl Producer {
         // SAFETY: the scan's QueryDesc, started in `start`; run under its own snapshot.
         guard(|| unsafe {
             sys::PushActiveSnapshot((*qd).snapshot);
-            sys::ExecutorRun(qd, sys::ScanDirection_ForwardScanDirection, fetch, false);
+            sys::pgf_executor_run(qd, fetch);
             sys::PopActiveSnapshot();
         })?;
         if let Some(e) = self.state.error.take() {

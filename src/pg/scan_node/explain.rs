@@ -154,16 +154,7 @@ fn leaf_plan_text(
             }
             _ => {
                 let estate = (*node).ss.ps.state;
-                sys::ExplainOnePlan(
-                    plan,
-                    std::ptr::null_mut(),
-                    e,
-                    (*estate).es_sourceText,
-                    (*estate).es_param_list_info,
-                    std::ptr::null_mut(),
-                    std::ptr::null(),
-                    std::ptr::null(),
-                );
+                sys::pgf_explain_one_plan(plan, e, (*estate).es_sourceText, (*estate).es_param_list_info);
             }
         }
         (*e).str_

@@ -181,7 +181,7 @@ pub fn planned_stmt(
     }
     let planned: Vec<*mut sys::PlannedStmt> = leaves.iter().flatten().map(|l| l.stmt).collect();
     let deps = crate::pg::range_table::dependencies(query, &planned)?;
-    let rtable = crate::pg::range_table::flat(t.rtable.as_ptr(), query)?;
+    let (rtable, perminfos) = crate::pg::range_table::flat(t.rtable.as_ptr(), t.perminfos.as_ptr(), query)?;
     // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
     unsafe {
         let q = &*query;
@@ -219,6 +219,8 @@ pub fn planned_stmt(
         s.transientPlan = deps.transient;
         s.stmt_location = q.stmt_location;
         s.stmt_len = q.stmt_len;
+        // 16 and later: the rights the executor's start checks; 18: nothing pruned.
+        guard(|| sys::pgf_stmt_finish(stmt, perminfos))?;
         Ok(stmt)
     }
 }

@@ -121,9 +121,8 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
     let output = parse_types(&p.output_types)?;
     // SAFETY: ExecInitCustomScan built the scan tuple slot from custom_scan_tlist.
     let out_pg = unsafe {
-        let desc = &*(*(*node).ss.ss_ScanTupleSlot).tts_tupleDescriptor;
-        let attrs = desc.attrs.as_ptr();
-        (0..desc.natts as usize).map(|i| (*attrs.add(i)).atttypid).collect::<Vec<_>>()
+        let desc = (*(*node).ss.ss_ScanTupleSlot).tts_tupleDescriptor;
+        (0..(*desc).natts).map(|i| sys::pgf_tupdesc_atttypid(desc, i)).collect::<Vec<_>>()
     };
     if out_pg.len() != output.len() {
         return Err(PgError::internal("PgFusionScan output columns differ from the plan"));
