@@ -80,7 +80,6 @@ fn main() {
         .allowlist_function("proc_exit")
         .allowlist_function("before_shmem_exit")
         .allowlist_var("WL_(LATCH_SET|TIMEOUT|EXIT_ON_PM_DEATH|POSTMASTER_DEATH)")
-        .allowlist_var("PG_WAIT_EXTENSION")
         // Memory and values.
         .allowlist_function("palloc")
         .allowlist_function("pstrdup")

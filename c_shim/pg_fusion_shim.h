@@ -121,6 +121,9 @@ extern bool pgf_interrupt_pending(void);
 extern int	pgf_my_procno(void);
 extern void pgf_set_latch_of_procno(int procno);
 extern int	pgf_wait_my_latch(int wake_events, long timeout_ms, uint32 wait_event_info);
+/* The wait_event_info of a custom wait event named `name` under type Extension (17+; registered
+ * in shared memory on first use), or PG_WAIT_EXTENSION itself before 17. */
+extern uint32 pgf_wait_event(const char *name);
 extern void pgf_reset_my_latch(void);
 extern void pgf_set_my_latch(void);
 
@@ -242,6 +245,16 @@ extern bool pgf_attnotnull(Oid relid, AttrNumber attnum);
 extern void pgf_list_set_nth(List *list, int n, void *datum);
 extern Bitmapset *pgf_bms_add_member(Bitmapset *set, int member);
 
+
+/* ---- function privileges ---- */
+
+/* Every function the query's expressions call, at any level (FuncExpr, operators, window
+ * functions, ... as check_functions_in_node sees them), each once, as an OID List; the
+ * aggregates of its Aggrefs in *aggregates. */
+extern List *pgf_query_functions(Query *query, List **aggregates);
+/* ERROR 42501 (permission denied for function ..., or aggregate ...) unless the current user
+ * may EXECUTE it, as the executor checks when it initialises an expression calling it. */
+extern void pgf_check_function_execute(Oid funcid, bool aggregate);
 
 /* ---- what differs between PostgreSQL versions: one signature for every supported major ---- */
 

@@ -13,6 +13,8 @@
 #include "utils/syscache.h"
 #include "access/heapam.h"
 #include "access/tableam.h"
+#include "catalog/pg_proc.h"
+#include "utils/acl.h"
 
 /*
  * PG_MODULE_MAGIC under another name: a Rust cdylib exports only Rust symbols, so src/pg/entry.rs
@@ -782,7 +784,76 @@ pgf_estate_parallel_mode(EState *estate)
 	return estate->es_use_parallel_mode;
 }
 
+/* ---- function privileges ---- */
+
+typedef struct CollectFunctions
+{
+	List	   *functions;
+	List	   *aggregates;
+} CollectFunctions;
+
+static bool
+collect_function(Oid funcid, void *context)
+{
+	CollectFunctions *c = (CollectFunctions *) context;
+
+	c->functions = list_append_unique_oid(c->functions, funcid);
+	return false;
+}
+
+static bool
+collect_functions_walker(Node *node, void *context)
+{
+	CollectFunctions *c = (CollectFunctions *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return pgf_query_tree_walker((Query *) node, collect_functions_walker, context, 0);
+	/* The executor names an Aggref's function an aggregate when it refuses it. */
+	if (IsA(node, Aggref))
+		c->aggregates = list_append_unique_oid(c->aggregates, ((Aggref *) node)->aggfnoid);
+	else
+		/* Sets an operator node's opfuncid when the parser left it unset, as the planner does. */
+		(void) check_functions_in_node(node, collect_function, context);
+	return pgf_expression_tree_walker(node, collect_functions_walker, context);
+}
+
+List *
+pgf_query_functions(Query *query, List **aggregates)
+{
+	CollectFunctions c = {NIL, NIL};
+
+	(void) pgf_query_tree_walker(query, collect_functions_walker, &c, 0);
+	*aggregates = c.aggregates;
+	return c.functions;
+}
+
+void
+pgf_check_function_execute(Oid funcid, bool aggregate)
+{
+	AclResult	result;
+
+#if PG_VERSION_NUM >= 160000
+	result = object_aclcheck(ProcedureRelationId, funcid, GetUserId(), ACL_EXECUTE);
+#else
+	result = pg_proc_aclcheck(funcid, GetUserId(), ACL_EXECUTE);
+#endif
+	if (result != ACLCHECK_OK)
+		aclcheck_error(result, aggregate ? OBJECT_AGGREGATE : OBJECT_FUNCTION, get_func_name(funcid));
+}
+
 /* ---- what differs between PostgreSQL versions ---- */
+
+uint32
+pgf_wait_event(const char *name)
+{
+#if PG_VERSION_NUM >= 170000
+	return WaitEventExtensionNew(name);
+#else
+	return PG_WAIT_EXTENSION;
+#endif
+}
 
 bool
 pgf_expression_tree_walker(Node *node, pgf_walker walker, void *context)
@@ -918,12 +989,9 @@ void
 pgf_leaf_set_perminfo(Query *leaf, RangeTblEntry *rte, Node *perminfo)
 {
 #if PG_VERSION_NUM >= 160000
+	/* The parser gives every relation entry its permission info: a leaf without one is a bug. */
 	if (perminfo == NULL)
-	{
-		rte->perminfoindex = 0;
-		leaf->rteperminfos = NIL;
-		return;
-	}
+		elog(ERROR, "pg_fusion: scan leaf on relation %u without permission info", rte->relid);
 	Assert(IsA(perminfo, RTEPermissionInfo));
 	leaf->rteperminfos = list_make1(perminfo);
 	rte->perminfoindex = 1;

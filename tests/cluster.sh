@@ -593,9 +593,12 @@ pages_reserved_at_admission() {
     pids+=($!)
     wait_for "$d" "$p" "$(metric_sql pages_reserved)" 8 10 || return 1
     psql_at "$d" "$p" -Atc "SET statement_timeout = '2s'" -c "SET pg_fusion.enable = on" -c "$two" >"$d/waiter.out" 2>&1 &
-    # The waiter shows in pg_stat_activity, waiting in the Extension wait event.
-    wait_for "$d" "$p" "SELECT wait_event_type FROM pg_stat_activity WHERE query = '$two' AND state = 'active'" Extension 5 \
-        || return 1
+    # The waiter shows in pg_stat_activity, waiting in the PgFusionAdmission wait event
+    # (Extension before PostgreSQL 17).
+    local event=PgFusionAdmission
+    [ "$(psql_at "$d" "$p" -Atc "SHOW server_version_num")" -lt 170000 ] && event=Extension
+    wait_for "$d" "$p" "SELECT wait_event_type || ':' || wait_event FROM pg_stat_activity WHERE query = '$two' AND state = 'active'" \
+        "Extension:$event" 5 || return 1
     wait "$!"
     grep -q 'canceling statement due to statement timeout' "$d/waiter.out" || { echo "waiting query: $(cat "$d/waiter.out")"; return 1; }
     wait "${pids[0]}" || { cat "$d/cursor.out"; return 1; }
@@ -660,7 +663,8 @@ memory_bounded_under_64mb() {
     sampler=$!
     for q in "SELECT count(*), sum(c), min(c) FROM (SELECT t, count(*) AS c FROM m GROUP BY t) x" \
              "SELECT count(*), sum(a.k + b.k) FROM m a JOIN m b ON a.id = b.id" \
-             "SELECT id, t FROM m ORDER BY t COLLATE \"C\", id OFFSET 999995"; do
+             "SELECT id, t FROM m ORDER BY t COLLATE \"C\", id OFFSET 999995" \
+             "SELECT count(DISTINCT t) FROM m"; do
         want=$(psql_at "$d" "$p" -Atc "$q") || { kill "$sampler"; return 1; }
         got=$(psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
         [ "$got" = "$want" ] || { kill "$sampler"; echo "[$q] gave [$got], PostgreSQL [$want]"; return 1; }

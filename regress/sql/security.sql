@@ -229,6 +229,25 @@ SELECT count(*) FROM "Sch.ema"."We""ird Tab" a JOIN "Sch.ema"."We""ird Tab" b ON
 DROP SCHEMA "Sch.ema" CASCADE;
 DROP TABLE public."dot.tab";
 
+-- EXECUTE on functions: the functions DataFusion evaluates (an operator's, an aggregate) are
+-- checked for the current user as PostgreSQL's executor checks them, through views too.
+REVOKE EXECUTE ON FUNCTION int4mul(int4, int4) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION max(int4) FROM PUBLIC;
+SET ROLE sec_alice;
+SELECT sum(id * 2) FROM sec_emp;
+SELECT e.dept, sum(e.id * d.region) FROM sec_emp e JOIN sec_dept d ON d.dept = e.dept GROUP BY 1 ORDER BY 1;
+SELECT sum(id * 2) FROM sec_v_plain;
+SELECT max(id) FROM sec_emp;
+SELECT dept, max(id) FROM sec_emp GROUP BY dept ORDER BY dept;
+SELECT sum(id + 2), min(id) FROM sec_emp;
+RESET ROLE;
+SELECT sum(id * 2), max(id) FROM sec_emp;
+GRANT EXECUTE ON FUNCTION int4mul(int4, int4) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION max(int4) TO PUBLIC;
+SET ROLE sec_alice;
+SELECT sum(id * 2), max(id) FROM sec_emp;
+RESET ROLE;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP VIEW sec_v_inv, sec_v_plain, sec_v_cols, sec_doc_v, sec_doc_agg, sec_card_v;
 DROP TABLE sec_emp, sec_dept, sec_doc, sec_card, sec_fact, sec_dim;

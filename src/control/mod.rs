@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::pg::latch::WaitEvent;
 use crate::pg::{latch, PgError, PgResult, SqlState};
 use crate::protocol::{envelope, open_envelope, paged, DecodeError, PagedRef, ScanMsg, ToBackend, ToWorker};
 use crate::shm::ring::{RecvError, SendError};
@@ -71,7 +72,7 @@ impl ControlSession {
                 seg.metrics().inc(Metric::ControlSlotWaitTotal);
                 waited = true;
             }
-            latch::wait_my_latch(10)?;
+            latch::wait_my_latch(10, WaitEvent::ControlSlot)?;
             latch::check_for_interrupts()?;
             if running_worker(&seg).is_none() {
                 return Err(worker_not_running());
@@ -148,7 +149,7 @@ impl ControlSession {
                 Err(SendError::Full) => {
                     self.seg.metrics().inc(Metric::ControlRingFullTotal);
                     latch::wake(self.worker);
-                    latch::wait_my_latch(WAIT_SLICE_MS)?;
+                    latch::wait_my_latch(WAIT_SLICE_MS, WaitEvent::Worker)?;
                     latch::check_for_interrupts()?;
                     self.check_worker()?;
                 }
@@ -194,7 +195,8 @@ impl ControlSession {
                 waited = true;
             }
             self.seg.set_page_wait(SlotKind::Control, self.lease.index, true);
-            let waited = latch::wait_my_latch(WAIT_SLICE_MS).and_then(|_| latch::check_for_interrupts());
+            let waited = latch::wait_my_latch(WAIT_SLICE_MS, WaitEvent::Pages)
+                .and_then(|_| latch::check_for_interrupts());
             self.seg.set_page_wait(SlotKind::Control, self.lease.index, false);
             waited?;
             self.check_worker()?;
@@ -248,7 +250,7 @@ impl ControlSession {
             if Instant::now() >= deadline {
                 return Err(PgError::new(SqlState::CONNECTION_FAILURE, "worker did not answer in time"));
             }
-            latch::wait_my_latch(WAIT_SLICE_MS)?;
+            latch::wait_my_latch(WAIT_SLICE_MS, WaitEvent::Worker)?;
             latch::check_for_interrupts()?;
             self.check_worker()?;
         }

@@ -27,7 +27,7 @@ use std::ffi::c_void;
 
 use super::entry::entry;
 use super::error::{guard, PgError, PgResult};
-use super::latch;
+use super::latch::{self, WaitEvent};
 use super::producer::{Chunks, ExecEnv, Producer, MIN_CHUNK_BLOCKS};
 
 /// Plan nodes per leaf whose instrumentation a worker reports under EXPLAIN ANALYZE (by
@@ -315,7 +315,7 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
             break;
         }
         if !progressed {
-            latch::wait_my_latch(10)?;
+            latch::wait_my_latch(10, WaitEvent::ParallelScan)?;
         }
         latch::check_for_interrupts()?;
     }

@@ -3,10 +3,11 @@
 //! Column names: scan columns `c{i}`, aggregates `a{i}`, the stage below the output `s{i}` (cast to
 //! the types PostgreSQL expects), output columns `o{i}`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, TableReference};
+use datafusion::common::{Column, Result, ScalarValue, TableReference};
 use datafusion::datasource::provider_as_source;
 use datafusion::functions_aggregate::expr_fn::{bool_and, bool_or, count, max, min, sum};
 use datafusion::functions_aggregate::grouping::grouping_udaf;
@@ -601,14 +602,27 @@ fn build_block(spec: &PlanSpec, blocks: &mut Blocks) -> Result<LogicalPlan> {
                     sets.iter().map(|set| set.iter().map(|&i| keys[i].clone()).collect()).collect(),
                 ))],
             };
-            let aggs = g
-                .aggs
-                .iter()
-                .enumerate()
-                .map(|(i, a)| Ok(agg_expr(a, &scan_types)?.alias(format!("a{i}"))))
-                .collect::<Result<Vec<_>>>()?;
-            b = b.aggregate(group_exprs, aggs)?;
-            keys.into_iter().chain((0..g.aggs.len()).map(|i| col(format!("a{i}")))).collect()
+            let aggs = g.aggs.iter().map(|a| agg_expr(a, &scan_types)).collect::<Result<Vec<_>>>()?;
+            // DISTINCT aggregates stay unnamed when their names are unique: DataFusion's
+            // single_distinct_aggregation_to_group_by recognises only bare aggregates, and its
+            // grouping spills where a distinct accumulator's set cannot.
+            let names: Vec<String> = aggs.iter().map(|e| e.schema_name().to_string()).collect();
+            let bare = g.sets.is_none()
+                && g.aggs.iter().any(|a| a.distinct)
+                && names.iter().collect::<HashSet<_>>().len() == names.len();
+            let outputs: Vec<Expr> = if bare {
+                // The aggregate's output: its keys, then its aggregates under their own names.
+                b = b.aggregate(group_exprs, aggs)?;
+                let schema = b.schema().clone();
+                (keys.len()..keys.len() + g.aggs.len())
+                    .map(|i| Expr::Column(Column::from(schema.qualified_field(i))))
+                    .collect()
+            } else {
+                let aggs = aggs.into_iter().enumerate().map(|(i, e)| e.alias(format!("a{i}")));
+                b = b.aggregate(group_exprs, aggs)?;
+                (0..g.aggs.len()).map(|i| col(format!("a{i}"))).collect()
+            };
+            keys.into_iter().chain(outputs).collect()
         }
     };
     // The stage: every column cast to the type PostgreSQL expects.

@@ -514,3 +514,30 @@ fn multiset_set_operations_number_copies() -> Result<(), Box<dyn std::error::Err
     }
     Ok(())
 }
+
+#[test]
+fn single_distinct_aggregates_become_a_grouping() {
+    // count(DISTINCT c1) with min(c0) per c0: DataFusion's rewrite into two aggregations applies
+    // (its grouping spills; a distinct accumulator's set cannot).
+    let mut s = spec();
+    let g = s.grouping.as_mut().unwrap();
+    g.aggs.retain(|a| a.distinct);
+    g.aggs.push(AggSpec {
+        func: AggFunc::Min,
+        arg: Some(0),
+        distinct: false,
+        filter: None,
+        keys: Vec::new(),
+        order_by: Vec::new(),
+        delimiter: None,
+        output: ColumnType::Int32,
+    });
+    s.having = None;
+    s.output = vec![0, 1, 2];
+    s.sort = Vec::new();
+    let plan = logical::build(&s).unwrap();
+    let ctx = SessionContext::new();
+    let optimized = ctx.state().optimize(&plan).unwrap();
+    let text = format!("{}", optimized.display_indent());
+    assert_eq!(text.matches("Aggregate:").count(), 2, "{text}");
+}

@@ -64,11 +64,11 @@ pub struct Budget {
 
 impl Budget {
     /// The budget when the pool is not contended: each producer a share of the pool
-    /// (`page_count / (8 x producers)` credits, 2 to `max_credits`), as many pins (the batches
+    /// (`page_count / (4 x producers)` credits, 2 to `max_credits`: about half the pool), as many pins (the batches
     /// a pipeline keeps while it coalesces or repartitions them stay zero copy), and a few
     /// result pages in flight so that the worker writes while the backend reads.
     pub fn preferred(page_count: u32, producers: u32, max_credits: u32) -> Budget {
-        let credits = (page_count / (8 * producers.max(1))).clamp(MIN_CREDITS, max_credits.max(MIN_CREDITS));
+        let credits = (page_count / (4 * producers.max(1))).clamp(MIN_CREDITS, max_credits.max(MIN_CREDITS));
         Budget {
             producers,
             credits,
@@ -222,7 +222,8 @@ mod tests {
         // Two tables: two producers of two credits, two pins, two result pages.
         assert_eq!(Budget::minimal(8, 2).pages(), 8);
         let p = Budget::preferred(256, 2, 32);
-        assert_eq!((p.credits, p.pins, p.results), (16, 32, 8));
+        assert_eq!((p.credits, p.pins, p.results), (32, 64, 8));
+        assert_eq!(Budget::preferred(256, 6, 32).credits, 10);
         // One producer: the channel capacity bounds its credits.
         assert_eq!(Budget::preferred(256, 1, 32).credits, 32);
         assert_eq!(Budget::preferred(256, 1, 4).credits, 4);

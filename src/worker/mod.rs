@@ -23,6 +23,7 @@ mod scan;
 mod serve;
 mod shared;
 
+use crate::pg::latch::WaitEvent;
 use crate::pg::{bgworker, guc, latch, shmem, PgResult, SqlState};
 use crate::shm::Metric;
 
@@ -43,6 +44,8 @@ fn run() -> PgResult<()> {
     bgworker::worker_signals();
     bgworker::connect_without_database()?;
     let seg = shmem::segment()?;
+    // PostgreSQL 17 and later list pg_fusion's wait events in pg_wait_events from now on.
+    latch::register_wait_events()?;
     let settings = guc::worker_settings();
     logging::init(&settings)?;
     let engine = runtime::Engine::start(&settings)?;
@@ -69,7 +72,7 @@ fn run() -> PgResult<()> {
             break Ok(());
         }
         server.poll();
-        if let Err(e) = latch::wait_my_latch(IDLE_WAIT_MS) {
+        if let Err(e) = latch::wait_my_latch(IDLE_WAIT_MS, WaitEvent::WorkerMain) {
             break Err(e);
         }
         // Absorbs ProcSignalBarriers (DROP DATABASE waits for every process to do so) and other

@@ -13,13 +13,17 @@ use crate::pg::sys;
 const PRIVATE_PLAN: usize = 0;
 const PRIVATE_OUTPUT_TYPES: usize = 1;
 const PRIVATE_DF_PLAN: usize = 2;
+/// The functions the query calls (comma-separated OIDs, an aggregate's with an `a` before it):
+/// the executor's start checks that the user may EXECUTE each, as PostgreSQL's own executor does
+/// for the expressions it initialises.
+const PRIVATE_FUNCTIONS: usize = 3;
 /// Then, per scan leaf, `LEAF_FIELDS` nodes: its PostgreSQL plan (a `PlannedStmt`) and its
 /// query before planning (a `Query`, shown by EXPLAIN VERBOSE as SQL) -- empty Strings for a
 /// leaf reading a shared scan, which no producer runs -- then Strings: relation (display),
 /// block types, PostgreSQL types, relation OID, `s` when block ranges may split it,
 /// PostgreSQL's row estimate, and the number (from 1) of the shared scan it reads (empty: its
 /// own).
-const PRIVATE_LEAVES: usize = 3;
+const PRIVATE_LEAVES: usize = 4;
 const LEAF_FIELDS: usize = 9;
 const LEAF_PLAN: usize = 0;
 const LEAF_QUERY: usize = 1;
@@ -36,6 +40,8 @@ pub(super) struct Private {
     pub(super) plan: String,
     pub(super) output_types: String,
     pub(super) df_plan: String,
+    /// (function, whether it is called as an aggregate)
+    pub(super) functions: Vec<(sys::Oid, bool)>,
     pub(super) leaves: Vec<LeafPrivate>,
 }
 
@@ -105,6 +111,14 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
         plan: text(items[PRIVATE_PLAN])?,
         output_types: text(items[PRIVATE_OUTPUT_TYPES])?,
         df_plan: text(items[PRIVATE_DF_PLAN])?,
+        functions: text(items[PRIVATE_FUNCTIONS])?
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(|f| match f.strip_prefix('a') {
+                Some(a) => a.parse().map(|o| (o, true)).map_err(|_| corrupt()),
+                None => f.parse().map(|o| (o, false)).map_err(|_| corrupt()),
+            })
+            .collect::<PgResult<_>>()?,
         leaves,
     })
 }
@@ -140,7 +154,24 @@ pub fn planned_stmt(
         private = nodes::append(private, n as *mut c_void)?;
         Ok(())
     };
-    let strings = [hex(plan_bytes), ColumnType::list_text(&t.spec.output_types()), df_plan.to_string()];
+    let mut aggregates: *mut sys::List = std::ptr::null_mut();
+    let a = &mut aggregates as *mut *mut sys::List;
+    // SAFETY: walks the analyzed query (setting unset operator function OIDs, as the planner
+    // does); returns new OID Lists; `a` outlives the call.
+    let functions = guard(|| unsafe { sys::pgf_query_functions(query, a) })?;
+    let oids = |l: *mut sys::List, prefix: &str| -> Vec<String> {
+        // SAFETY: an OID List just built (or NIL).
+        unsafe {
+            (0..sys::pgf_list_length(l)).map(|i| format!("{prefix}{}", sys::pgf_list_nth_oid(l, i))).collect()
+        }
+    };
+    let functions: Vec<String> = oids(functions, "").into_iter().chain(oids(aggregates, "a")).collect();
+    let strings = [
+        hex(plan_bytes),
+        ColumnType::list_text(&t.spec.output_types()),
+        df_plan.to_string(),
+        functions.join(","),
+    ];
     for s in &strings {
         push(nodes::string_node(s)?)?;
     }

@@ -13,6 +13,7 @@ use crate::page::decode::{decode_block, DecodedBlock};
 use crate::page::ColumnType;
 use crate::pg::entry::entry;
 use crate::pg::error::{guard, PgError, PgResult, SqlState};
+use crate::pg::latch::WaitEvent;
 use crate::pg::nodes;
 use crate::pg::parallel::{self, ParallelScan};
 use crate::pg::producer::{ExecEnv, Producer};
@@ -114,10 +115,16 @@ pub extern "C" fn pgf_rs_begin_scan(node: *mut sys::CustomScanState, estate: *mu
 }
 
 fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32) -> PgResult<()> {
+    let p = private(node)?;
+    // The functions DataFusion evaluates are checked as PostgreSQL's executor checks those of
+    // the expressions it initialises (EXPLAIN included), at every start of the plan.
+    for &(f, aggregate) in &p.functions {
+        // SAFETY: a catalog lookup; a missing privilege is an ERROR (42501), caught.
+        guard(|| unsafe { sys::pgf_check_function_execute(f, aggregate) })?;
+    }
     if eflags & sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0 {
         return Ok(());
     }
-    let p = private(node)?;
     let output = parse_types(&p.output_types)?;
     // SAFETY: ExecInitCustomScan built the scan tuple slot from custom_scan_tlist.
     let out_pg = unsafe {
@@ -553,7 +560,7 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
             }
         }
         if !progressed {
-            latch::wait_my_latch(10)?;
+            latch::wait_my_latch(10, WaitEvent::Scan)?;
             latch::check_for_interrupts()?;
             control.check_worker()?;
             let wakeup = control.worker();
@@ -664,7 +671,7 @@ fn admit(
             seg.metrics().inc(Metric::AdmissionWaitTotal);
             waiting = Some(Instant::now());
         }
-        latch::wait_my_latch(10)?;
+        latch::wait_my_latch(10, WaitEvent::Admission)?;
         latch::check_for_interrupts()?;
     }
 }
