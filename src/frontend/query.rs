@@ -93,6 +93,6 @@ pub(super) fn prepare(query: Query, move_having: bool) -> PgResult<(Query, bool)
     rewrite::decorrelate::scalar_subqueries(query)?;
     let moved = move_having && rewrite::decorrelate::having_subqueries(query)?;
     // Pulled-up subqueries and views bring their Vars' nulling marks (16 and later).
-    let query = query.for_translation()?;
+    let query = query.without_nullingrels()?;
     Ok((query, moved))
 }

@@ -60,8 +60,9 @@ impl WaitEvent {
         match cell.load(Ordering::Relaxed) {
             0 => {
                 let name = self.name().as_ptr();
-                // SAFETY: a NUL-terminated static name; registering takes a lock in shared
-                // memory and may raise an ERROR (too many events), caught.
+                // Registering takes a lock in shared memory and may raise an ERROR (too many
+                // events), which guard catches.
+                // SAFETY: `name` is a NUL-terminated static string; no Rust frame owns anything across the call.
                 let info = guard(|| unsafe { sys::pgf_wait_event(name) })?;
                 cell.store(info, Ordering::Relaxed);
                 Ok(info)

@@ -516,11 +516,13 @@ fn multiset_set_operations_number_copies() -> Result<(), Box<dyn std::error::Err
 }
 
 #[test]
-fn single_distinct_aggregates_become_a_grouping() {
+fn single_distinct_aggregates_become_a_grouping() -> datafusion::common::Result<()> {
     // count(DISTINCT c1) with min(c0) per c0: DataFusion's rewrite into two aggregations applies
     // (its grouping spills; a distinct accumulator's set cannot).
     let mut s = spec();
-    let g = s.grouping.as_mut().unwrap();
+    let Some(g) = s.grouping.as_mut() else {
+        return Err(datafusion::common::DataFusionError::Internal("the spec has a grouping".into()));
+    };
     g.aggs.retain(|a| a.distinct);
     g.aggs.push(AggSpec {
         func: AggFunc::Min,
@@ -535,9 +537,10 @@ fn single_distinct_aggregates_become_a_grouping() {
     s.having = None;
     s.output = vec![0, 1, 2];
     s.sort = Vec::new();
-    let plan = logical::build(&s).unwrap();
+    let plan = logical::build(&s)?;
     let ctx = SessionContext::new();
-    let optimized = ctx.state().optimize(&plan).unwrap();
+    let optimized = ctx.state().optimize(&plan)?;
     let text = format!("{}", optimized.display_indent());
     assert_eq!(text.matches("Aggregate:").count(), 2, "{text}");
+    Ok(())
 }

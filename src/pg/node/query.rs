@@ -90,8 +90,15 @@ impl Query {
         let p = q.0.as_ptr();
         // SAFETY: our copy; flattening replaces two fields with new trees.
         guard(|| unsafe { sys::pgf_flatten_group_exprs(p) })?;
-        // SAFETY: returns a copy of the query (or the query itself before 16).
-        let stripped = guard(|| unsafe { sys::pgf_strip_nullingrels(p as *mut sys::Node) })?;
+        q.without_nullingrels()
+    }
+
+    /// The query without its level's outer-join nulling marks (see [`Query::for_translation`]):
+    /// a new tree from PostgreSQL 16 on, the query itself before (which has none).
+    pub fn without_nullingrels(self) -> PgResult<Query> {
+        let p = self.0.as_ptr() as *mut sys::Node;
+        // SAFETY: `p` is a valid Query; the shim returns a copy (16+) or `p` itself (15).
+        let stripped = guard(|| unsafe { sys::pgf_strip_nullingrels(p) })?;
         super::Node::of(stripped)?.as_query().ok_or_else(|| PgError::internal("not a Query"))
     }
 
@@ -316,8 +323,8 @@ impl RangeTblEntry {
         let (mut check_as_user, mut required_perms) = (0, 0);
         let (q, r) = (query.raw_mut(), self.0.as_ptr());
         let (u, p) = (&mut check_as_user as *mut sys::Oid, &mut required_perms as *mut u64);
-        // SAFETY: the entry is one of `query`'s range table (16+: an ERROR when its
-        // `perminfoindex` does not match the query's `rteperminfos`); `u` and `p` outlive the call.
+        // 16+: an ERROR (caught) when the entry's `perminfoindex` does not match `rteperminfos`.
+        // SAFETY: `r` is an entry of `q`'s range table, both valid nodes; `u` and `p` outlive the call.
         guard(|| unsafe { sys::pgf_rte_permission(q, r, u, p) })?;
         Ok(Permission { check_as_user, required_perms })
     }

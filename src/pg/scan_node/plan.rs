@@ -156,8 +156,8 @@ pub fn planned_stmt(
     };
     let mut aggregates: *mut sys::List = std::ptr::null_mut();
     let a = &mut aggregates as *mut *mut sys::List;
-    // SAFETY: walks the analyzed query (setting unset operator function OIDs, as the planner
-    // does); returns new OID Lists; `a` outlives the call.
+    // Walks the analyzed query, setting unset operator function OIDs as the planner does.
+    // SAFETY: `query` is the valid analyzed Query; the shim returns new OID Lists; `a` outlives the call.
     let functions = guard(|| unsafe { sys::pgf_query_functions(query, a) })?;
     let oids = |l: *mut sys::List, prefix: &str| -> Vec<String> {
         // SAFETY: an OID List just built (or NIL).
