@@ -273,8 +273,12 @@ extern Node *pgf_replace_vars_from_target_list(Node *node, int target_varno, int
 											   int nomatch_varno, bool *outer_hasSubLinks);
 /* Column i's type of a tuple descriptor (18 replaced the attrs array). */
 extern Oid	pgf_tupdesc_atttypid(TupleDesc desc, int i);
-/* Whether a collation sorts as C (lc_collate_is_c before 18). */
-extern bool pgf_collation_is_c(Oid collation);
+/*
+ * Whether PostgreSQL orders text under a collation by the bytes of its UTF-8 encoding, which is
+ * code point order: C and POSIX, the builtin provider (17 and later), and libc's C.UTF-8 under
+ * glibc 2.35 and later.
+ */
+extern bool pgf_collation_sorts_bytes(Oid collation);
 /* ExplainOnePlan of a planned statement without timing or buffer counters. */
 extern void pgf_explain_one_plan(PlannedStmt *stmt, ExplainState *es, const char *query_string,
 								 ParamListInfo params);

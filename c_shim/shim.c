@@ -11,6 +11,11 @@
 
 #include "postmaster/interrupt.h"
 #include "utils/syscache.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_collation.h"
+#ifdef __GLIBC__
+#include <gnu/libc-version.h>
+#endif
 #include "access/heapam.h"
 #include "access/tableam.h"
 #include "catalog/pg_proc.h"
@@ -916,19 +921,92 @@ pgf_tupdesc_atttypid(TupleDesc desc, int i)
 	return TupleDescAttr(desc, i)->atttypid;
 }
 
-bool
-pgf_collation_is_c(Oid collation)
+/*
+ * Is the libc locale `name` glibc's C.UTF-8, whose LC_COLLATE (glibc 2.35 and later) is strict
+ * code point order, as strcmp over UTF-8 is? Older glibc releases and other C libraries are not
+ * trusted.
+ */
+static bool
+libc_locale_is_codepoint(const char *name)
 {
-#if PG_VERSION_NUM >= 180000
-	/* lc_collate_is_c(InvalidOid) was false; pg_newlocale_from_collation needs a valid one. */
+#ifdef __GLIBC__
+	static int	trusted = -1;
+
+	if (trusted < 0)
+	{
+		int			major = 0,
+					minor = 0;
+
+		trusted = sscanf(gnu_get_libc_version(), "%d.%d", &major, &minor) == 2
+			&& (major > 2 || (major == 2 && minor >= 35));
+	}
+	return trusted && name != NULL
+		&& (pg_strcasecmp(name, "C.UTF-8") == 0 || pg_strcasecmp(name, "C.UTF8") == 0);
+#else
+	return false;
+#endif
+}
+
+/*
+ * Does a collation (the database's for the default one) collate by code point: libc's C.UTF-8,
+ * or (17 and later) any locale of the builtin provider?
+ */
+static bool
+collation_is_codepoint(Oid collation)
+{
+	HeapTuple	tup;
+	Datum		d;
+	bool		isnull;
+	char		provider;
+	bool		result = false;
+
+	if (collation == DEFAULT_COLLATION_OID)
+	{
+		tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(MyDatabaseId));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for database %u", MyDatabaseId);
+		provider = ((Form_pg_database) GETSTRUCT(tup))->datlocprovider;
+		d = SysCacheGetAttr(DATABASEOID, tup, Anum_pg_database_datcollate, &isnull);
+		if (provider == COLLPROVIDER_LIBC && !isnull)
+			result = libc_locale_is_codepoint(TextDatumGetCString(d));
+#if PG_VERSION_NUM >= 170000
+		/* The builtin provider's every locale collates by code point. */
+		result = result || provider == COLLPROVIDER_BUILTIN;
+#endif
+	}
+	else
+	{
+		tup = SearchSysCache1(COLLOID, ObjectIdGetDatum(collation));
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for collation %u", collation);
+		provider = ((Form_pg_collation) GETSTRUCT(tup))->collprovider;
+		d = SysCacheGetAttr(COLLOID, tup, Anum_pg_collation_collcollate, &isnull);
+		if (provider == COLLPROVIDER_LIBC && !isnull)
+			result = libc_locale_is_codepoint(TextDatumGetCString(d));
+#if PG_VERSION_NUM >= 170000
+		result = result || provider == COLLPROVIDER_BUILTIN;
+#endif
+	}
+	ReleaseSysCache(tup);
+	return result;
+}
+
+bool
+pgf_collation_sorts_bytes(Oid collation)
+{
+	/* No collation (a non-collatable expression): PostgreSQL would not sort text by it. */
 	if (!OidIsValid(collation))
 		return false;
 	if (collation == C_COLLATION_OID)
 		return true;
-	return pg_newlocale_from_collation(collation)->collate_is_c;
+#if PG_VERSION_NUM >= 180000
+	if (pg_newlocale_from_collation(collation)->collate_is_c)
+		return true;
 #else
-	return lc_collate_is_c(collation);
+	if (lc_collate_is_c(collation))
+		return true;
 #endif
+	return collation_is_codepoint(collation);
 }
 
 void

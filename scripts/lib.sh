@@ -119,6 +119,26 @@ ensure_packages() {
     use_pg "${PG_MAJOR:-}" || die "no PostgreSQL ${PG_MAJOR:-15} to build against"
 }
 
+# The operating system locales the tests use besides C: C.UTF-8 (glibc's, in every Debian) and
+# en_US.UTF-8, made with localedef when missing (as root; otherwise the suites that need it are
+# skipped and say so). Run before any cluster is initialised: initdb imports the locales it finds
+# as collations.
+ensure_locales() {
+    locale -a 2>/dev/null | grep -qix 'en_US\.utf-\?8' && return 0
+    if ! is_root; then
+        log "no en_US.UTF-8 locale (run as root to make it): the collations suite is skipped"
+        return 0
+    fi
+    if ! command -v localedef >/dev/null || [ ! -d /usr/share/i18n/locales ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q locales >>/tmp/pg_fusion-apt.log 2>&1 \
+            || { apt-get update -q >>/tmp/pg_fusion-apt.log 2>&1
+                 DEBIAN_FRONTEND=noninteractive apt-get install -y -q locales >>/tmp/pg_fusion-apt.log 2>&1; } \
+            || die "apt-get install locales failed; see /tmp/pg_fusion-apt.log"
+    fi
+    log "making the en_US.UTF-8 locale"
+    localedef -i en_US -f UTF-8 en_US.UTF-8 || die "localedef en_US.UTF-8 failed"
+}
+
 # Point PG_CONFIG at PostgreSQL major $1 (empty: $PG_CONFIG when it names 15 to 18, else 15).
 use_pg() {
     local major=$1

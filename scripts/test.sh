@@ -18,6 +18,7 @@ cd "$top"
 . "$top/scripts/lib.sh"
 
 ensure_packages
+ensure_locales
 main_major=$PG_MAJOR
 versions=${PG_FUSION_TEST_VERSIONS:-15 16 17 18}
 newest=$(tr ' ' '\n' <<<"$versions" | sort -n | tail -1)
@@ -148,7 +149,9 @@ tpch() {
     tests/tpch.sh >"$log" 2>&1
     tstatus=$?
     grep -E '^(mismatch|error-diff|crash|classes|differential|refusals|tpch|  )' "$log" || true
-    read -r m x c < <(sed -n 's/^differential: \([0-9]*\) match, \([0-9]*\) mismatch, [0-9]* refused, \([0-9]*\) crash$/\1 \2 \3/p' "$log" | tail -1)
+    # One differential line per database locale: summed.
+    read -r m x c < <(sed -n 's/^differential: \([0-9]*\) match, \([0-9]*\) mismatch, [0-9]* refused, \([0-9]*\) crash$/\1 \2 \3/p' "$log" \
+        | awk 'NF == 3 { m += $1; x += $2; c += $3; n++ } END { if (n) print m, x, c }')
     if [ -z "${m:-}" ]; then
         tail -30 "$log"
         count 0 1

@@ -57,13 +57,19 @@ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM er;
 SELECT sum(n::numeric(40,2)) FROM er;
 SELECT ARRAY[id] FROM er WHERE id = 1;
 SELECT to_json(id) FROM er WHERE id = 1;
-SELECT i2, count(*) FROM er GROUP BY i2 HAVING avg(n) > 5 LIMIT 1;
-CREATE TABLE er_child () INHERITS (er);
-SELECT count(*) FROM er;
-DROP TABLE er_child;
+SELECT i2, count(*) FROM er GROUP BY i2 HAVING avg(n) > 5 ORDER BY i2 LIMIT 1;
+-- A foreign partition (PostgreSQL's plan would run its foreign data wrapper in the scan).
+CREATE EXTENSION file_fdw;
+CREATE SERVER er_files FOREIGN DATA WRAPPER file_fdw;
 CREATE TABLE er_part (id int) PARTITION BY RANGE (id);
+CREATE TABLE er_part_1 PARTITION OF er_part FOR VALUES FROM (10) TO (20);
+CREATE FOREIGN TABLE er_part_ft PARTITION OF er_part FOR VALUES FROM (0) TO (10)
+    SERVER er_files OPTIONS (filename '/dev/null', format 'csv');
 SELECT count(*) FROM er_part;
+SELECT count(*) FROM er_part WHERE id >= 10;
 DROP TABLE er_part;
+DROP SERVER er_files;
+DROP EXTENSION file_fdw;
 BEGIN;
 DECLARE er_cur SCROLL CURSOR FOR SELECT id FROM er;
 ROLLBACK;

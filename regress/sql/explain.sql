@@ -14,6 +14,29 @@ EXPLAIN (COSTS OFF, FORMAT JSON) SELECT DISTINCT t FROM ex ORDER BY t;
 EXPLAIN (COSTS OFF, VERBOSE, FORMAT YAML) SELECT count(*) FROM ex WHERE g = 3;
 \o
 \! grep -vE '"?Disabled"?: false' /tmp/pg_fusion_regress_explain.out
+-- An ORDER BY DataFusion cannot do as PostgreSQL does (a key computed above DataFusion, an
+-- interval, text under a collation that is not byte order) is PostgreSQL's Sort, and its LIMIT
+-- PostgreSQL's Limit, above the node; under C.UTF-8 (code point order) DataFusion sorts.
+EXPLAIN (COSTS OFF) SELECT g, sum(n) FROM ex GROUP BY g ORDER BY sum(n) * 2 DESC LIMIT 3;
+EXPLAIN (COSTS OFF) SELECT make_interval(days => g) AS iv, count(*) FROM ex GROUP BY g ORDER BY 1 OFFSET 2;
+EXPLAIN (COSTS OFF) SELECT t COLLATE "C.utf8" AS u FROM ex ORDER BY u LIMIT 2;
+SELECT g, sum(n) FROM ex GROUP BY g ORDER BY sum(n) * 2 DESC LIMIT 3;
+-- A partitioned table's leaf is PostgreSQL's plan of it: partitions pruned at plan time, and
+-- with a parameter on the partition key at run time (a generic plan: "Subplans Removed").
+CREATE TABLE ex_part (d int, v int) PARTITION BY RANGE (d);
+CREATE TABLE ex_part_1 PARTITION OF ex_part FOR VALUES FROM (0) TO (100);
+CREATE TABLE ex_part_2 PARTITION OF ex_part FOR VALUES FROM (100) TO (200);
+CREATE TABLE ex_part_3 PARTITION OF ex_part FOR VALUES FROM (200) TO (300);
+INSERT INTO ex_part SELECT i % 300, i FROM generate_series(1, 3000) i;
+ANALYZE ex_part;
+EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM ex_part WHERE d >= 150;
+PREPARE ex_pq(int) AS SELECT count(*), sum(v) FROM ex_part WHERE d >= $1;
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF, VERBOSE) EXECUTE ex_pq(250);
+EXECUTE ex_pq(250);
+RESET plan_cache_mode;
+DEALLOCATE ex_pq;
+DROP TABLE ex_part;
 -- count() of a NOT NULL column counts rows: the column is not in the scan SQL.
 ALTER TABLE ex ALTER COLUMN t SET NOT NULL;
 EXPLAIN (COSTS OFF, VERBOSE) SELECT count(t), sum(n) FROM ex;

@@ -1,6 +1,7 @@
--- ICU collations (a build without ICU skips this suite: expected/icu_1.out). pg_fusion sorts and
--- compares text only under the C collation: another collation fails closed, and a
--- nondeterministic one is refused, never wrong.
+-- ICU collations (a build without ICU skips this suite: expected/icu_1.out). DataFusion orders
+-- text only under byte-order collations: under ICU the whole query's ORDER BY is PostgreSQL's
+-- Sort above the node, a comparison between tables fails closed, and a nondeterministic
+-- collation is refused, never wrong.
 SELECT NOT EXISTS (SELECT FROM pg_collation WHERE collname = 'und-x-icu') AS skip_icu \gset
 \if :skip_icu
 \quit

@@ -67,16 +67,18 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
         if rte.rtekind() != RteKind::Relation {
             return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
         }
-        if rte.relkind() != catalog::RELKIND_RELATION && rte.relkind() != catalog::RELKIND_MATVIEW {
-            return Err(unsupported("relation kind (only ordinary tables and materialized views)"));
+        if !matches!(
+            rte.relkind(),
+            catalog::RELKIND_RELATION | catalog::RELKIND_MATVIEW | catalog::RELKIND_PARTITIONED_TABLE
+        ) {
+            return Err(unsupported(
+                "relation kind (only tables, partitioned tables and materialized views)",
+            ));
         }
         if rte.tablesample().is_some() {
             return Err(unsupported("TABLESAMPLE"));
         }
         let relid = rte.relid();
-        if rte.inh() && catalog::has_subclass(relid)? {
-            return Err(unsupported("table with inheritance children (use FROM ONLY)"));
-        }
         leaves.push(Leaf { rtindex, relid, quals: Vec::new(), nullable, sub: None });
     }
     leaves.extend(sub_leaves);

@@ -4,7 +4,7 @@
 
 use super::unsupported;
 use crate::page::ColumnType;
-use crate::pg::catalog::{self as c, collation_is_c, collation_is_deterministic, database_is_utf8};
+use crate::pg::catalog::{self as c, collation_is_deterministic, collation_sorts_bytes, database_is_utf8};
 pub(super) use crate::pg::catalog::{func_name, is_builtin, op_name, type_name, Oid};
 use crate::pg::error::PgResult;
 use crate::pg::node::{Kind, Node, Query, SubLinkType};
@@ -269,7 +269,7 @@ pub(super) fn column_type(e: Node) -> PgResult<ColumnType> {
 pub(super) fn order_safe(ty: ColumnType, collation: Oid) -> PgResult<bool> {
     Ok(match ty {
         ColumnType::IntervalMonthDayNano => false,
-        ColumnType::Utf8View => collation_is_c(collation)?,
+        ColumnType::Utf8View => collation_sorts_bytes(collation)?,
         _ => true,
     })
 }

@@ -66,11 +66,13 @@ pub fn op_name(oid: Oid) -> PgResult<String> {
     guard(|| unsafe { cstr(sys::get_opname(oid)) })
 }
 
-/// Does the collation sort as C (byte order)? (`lc_collate_is_c`; the collation's locale from
-/// PostgreSQL 18 on)
-pub fn collation_is_c(collation: Oid) -> PgResult<bool> {
-    // SAFETY: reads the collation's catalog entry (an ERROR for a missing one, caught).
-    guard(|| unsafe { sys::pgf_collation_is_c(collation) })
+/// Does PostgreSQL order text under the collation by its UTF-8 bytes (code point order)? C and
+/// POSIX, the builtin provider (17 and later), and libc's `C.UTF-8` under glibc 2.35 and later,
+/// whose collation is code point order (checked over every code point: docs/compatibility.md).
+pub fn collation_sorts_bytes(collation: Oid) -> PgResult<bool> {
+    // SAFETY: reads the collation's (or the database's) catalog entry; an ERROR for a missing one
+    // is caught.
+    guard(|| unsafe { sys::pgf_collation_sorts_bytes(collation) })
 }
 
 /// Is the collation deterministic (equal only when bytewise equal)?
@@ -94,12 +96,7 @@ pub fn attnotnull(relid: Oid, attno: i16) -> PgResult<bool> {
 /// Relation kinds (`pg_class.relkind`, as `RangeTblEntry::relkind` reads them).
 pub const RELKIND_RELATION: u8 = sys::RELKIND_RELATION;
 pub const RELKIND_MATVIEW: u8 = sys::RELKIND_MATVIEW;
-
-/// Has the relation inheritance children (or partitions)? (`has_subclass`)
-pub fn has_subclass(relid: Oid) -> PgResult<bool> {
-    // SAFETY: a catalog lookup (errors are caught).
-    guard(|| unsafe { sys::has_subclass(relid) })
-}
+pub const RELKIND_PARTITIONED_TABLE: u8 = sys::RELKIND_PARTITIONED_TABLE;
 
 /// `schema.name` of a relation, each part quoted where SQL needs it (`quote_identifier`): for
 /// display only (EXPLAIN), never parsed again.

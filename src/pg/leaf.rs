@@ -200,6 +200,19 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
     // (cursor options 0); the hook chain is bypassed on purpose: pg_fusion's own hook must
     // not see its leaves.
     let stmt = guard(|| unsafe { sys::standard_planner(query, sp, 0, params) })?;
+    // A partition or inheritance child that is a foreign table would run its foreign data
+    // wrapper inside the scan producers: refused.
+    // SAFETY: the PlannedStmt just built; its range table holds the relations it reads (the
+    // leaf's partitions after plan-time pruning, those pruned at run time included).
+    for rte in unsafe { list::<sys::RangeTblEntry>((*stmt).rtable) } {
+        // SAFETY: an entry of that range table.
+        let r = unsafe { &*rte };
+        if r.rtekind == sys::RTEKind_RTE_RELATION && r.relkind as u8 == sys::RELKIND_FOREIGN_TABLE {
+            return Err(PgError::unsupported(
+                "a foreign table among a table's partitions or inheritance children",
+            ));
+        }
+    }
     // SAFETY: a PlannedStmt just built.
     let rows = unsafe { (*(*stmt).planTree).plan_rows };
     Ok(PlannedLeaf {
@@ -210,8 +223,8 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
     })
 }
 
-/// Can block ranges split the leaf's plan: does it read the relation once, by a sequential
-/// scan at its top (or driving a top nested-loop semi or anti join that probes an index per
+/// Can block ranges split the leaf's plan: does it read the relation once (not partitions or
+/// inheritance children: one producer reads those), by a sequential scan at its top (or driving a top nested-loop semi or anti join that probes an index per
 /// row, TPC-H Q4's `EXISTS`), without subplans? Each range is then a rescan of the same plan
 /// with heap scan limits, as PostgreSQL's own parallel sequential scan hands out blocks; the
 /// ranges together cost what the whole plan costs. (A hash or merge join would read its inner
@@ -222,9 +235,12 @@ fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
         if !(*stmt).subplans.is_null() {
             return false;
         }
+        // The leaf's own relation (range-table entry 1), not a partition or inheritance child
+        // the planner expanded it into (those have entries of their own).
+        let own = |scan: *mut sys::Plan| (*(scan as *mut sys::SeqScan)).scan.scanrelid == 1;
         let top = (*stmt).planTree as *mut sys::Node;
         match nodes::tag(top) {
-            sys::NodeTag_T_SeqScan => true,
+            sys::NodeTag_T_SeqScan => own(top as *mut sys::Plan),
             sys::NodeTag_T_NestLoop => {
                 let nl = top as *mut sys::NestLoop;
                 let outer = (*nl).join.plan.lefttree;
@@ -239,6 +255,7 @@ fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
                 matches!((*nl).join.jointype, sys::JoinType_JOIN_SEMI | sys::JoinType_JOIN_ANTI)
                     && !(*nl).nestParams.is_null()
                     && nodes::tag(outer as *mut sys::Node) == sys::NodeTag_T_SeqScan
+                    && own(outer)
                     && probe
             }
             _ => false,

@@ -9,8 +9,9 @@
 //!   with each entry's rights (`checkAsUser`; from PostgreSQL 16 on in the statement's
 //!   `permInfos`, which this module fills as the planner does), at every execution and before
 //!   any leaf runs;
-//!   and a cached plan takes every entry's lock (`rellockmode`) before it is used. pg_fusion
-//!   writes no permission check or lock call of its own.
+//!   and a cached plan takes every entry's lock (`rellockmode`) before it is used. The partitions
+//!   and inheritance children the leaves' plans read follow, without rights of their own
+//!   (`with_children`). pg_fusion writes no permission check or lock call of its own.
 //! - The plan depends on what `extract_query_dependencies` finds in the analyzed query and on
 //!   what each leaf's plan depends on (relations, user functions, row-level security, indexes
 //!   not yet valid for old snapshots): the plan cache invalidates the plan exactly as it would
@@ -51,6 +52,31 @@ pub fn flat(
         }
     }
     Ok((out, perminfos))
+}
+
+/// `rtable` (the flat range table) with the partitions and inheritance children the leaves'
+/// plans expanded their tables into appended (each leaf plan's `appendRelations`), as
+/// PostgreSQL's own plan lists them: a cached plan then locks them before it runs, as the
+/// leaves' executors expect. They carry no rights to check (PostgreSQL checks the parent's).
+pub fn with_children(rtable: *mut sys::List, leaves: &[*mut sys::PlannedStmt]) -> PgResult<*mut sys::List> {
+    let mut out = rtable;
+    for &stmt in leaves {
+        // SAFETY: a PlannedStmt the planner built; its AppendRelInfos name entries of its range
+        // table (checked against its length).
+        unsafe {
+            let entries = list::<sys::RangeTblEntry>((*stmt).rtable);
+            for info in list::<sys::AppendRelInfo>((*stmt).appendRelations) {
+                let child = (*info).child_relid as usize;
+                let rte = *entries
+                    .get(child.wrapping_sub(1))
+                    .ok_or_else(|| PgError::internal("append relation outside the leaf's range table"))?;
+                if (*rte).rtekind == sys::RTEKind_RTE_RELATION {
+                    out = nodes::append(out, flat_copy(rte)? as *mut c_void)?;
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A copy of `rte` without the parts that belong to its query level (subquery, join aliases,

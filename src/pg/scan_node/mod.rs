@@ -10,11 +10,13 @@
 //! - Result values are built in the per-tuple memory context (ExecScan resets it every row).
 //!
 //! Files: `plan` (the PlannedStmt and its private list), `run` (the executor callbacks and the
-//! state of one execution), `slot` (result values into the scan tuple slot), `explain`.
+//! state of one execution), `slot` (result values into the scan tuple slot), `explain`, `sort`
+//! (PostgreSQL's Sort and Limit above the node when DataFusion cannot order the result).
 
 mod explain;
 mod plan;
 mod run;
 mod slot;
+mod sort;
 
 pub use plan::planned_stmt;

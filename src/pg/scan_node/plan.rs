@@ -213,13 +213,18 @@ pub fn planned_stmt(
     let planned: Vec<*mut sys::PlannedStmt> = leaves.iter().flatten().map(|l| l.stmt).collect();
     let deps = crate::pg::range_table::dependencies(query, &planned)?;
     let (rtable, perminfos) = crate::pg::range_table::flat(t.rtable.as_ptr(), t.perminfos.as_ptr(), query)?;
+    let rtable = crate::pg::range_table::with_children(rtable, &planned)?;
     // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
     unsafe {
         let q = &*query;
         let cscan: *mut sys::CustomScan = nodes::make(sys::NodeTag_T_CustomScan)?;
         let c = &mut *cscan;
-        c.scan.plan.targetlist = t.tlist.as_ptr();
-        c.scan.plan.qual = t.qual.as_ptr();
+        // As the planner's preprocessing leaves expressions for the executor: named and
+        // defaulted function arguments expanded, immutable functions of constants folded.
+        let (tl, ql) = (t.tlist.as_ptr() as *mut sys::Node, t.qual.as_ptr() as *mut sys::Node);
+        c.scan.plan.targetlist =
+            guard(|| sys::eval_const_expressions(std::ptr::null_mut(), tl))? as *mut sys::List;
+        c.scan.plan.qual = guard(|| sys::eval_const_expressions(std::ptr::null_mut(), ql))? as *mut sys::List;
         // What PostgreSQL's plans of the leaves cost; DataFusion's work above them is not
         // costed.
         c.scan.plan.startup_cost = startup;
@@ -240,7 +245,14 @@ pub fn planned_stmt(
         s.commandType = sys::CmdType_CMD_SELECT;
         s.queryId = q.queryId;
         s.canSetTag = q.canSetTag;
-        s.planTree = cscan as *mut sys::Plan;
+        // PostgreSQL's Sort and Limit above the node when it does the query's ORDER BY.
+        s.planTree = match &t.final_sort {
+            Some(sort) => {
+                c.scan.plan.plan_node_id = 2;
+                super::sort::above(cscan as *mut sys::Plan, sort)?
+            }
+            None => cscan as *mut sys::Plan,
+        };
         // PostgreSQL's flat range table of the whole query: the executor's start checks every
         // relation and view any part reads, and a cached plan locks them (see `range_table`).
         s.rtable = rtable;
