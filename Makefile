@@ -6,8 +6,9 @@
 #   make temp-check      run them in a throwaway instance with pg_fusion preloaded
 #                        (as root, the server runs as the postgres OS user)
 #   make bench           the fully optimised build (fat LTO, one codegen unit), installed, then
-#                        the TPC-H benchmark (benches/tpch/bench.sh; SF=1 RUNS=3 by default,
-#                        SF=0.1 for a quick check)
+#                        the TPC-H benchmark (benches/tpch/bench.sh; SF=1 RUNS=3 TIMEOUT=300
+#                        by default, SF=0.1 for a quick check; PG_CONFIG=... for another
+#                        PostgreSQL version, whose own table in docs/benchmarks.md it fills)
 #   make bench-single    the same build, then the single-table benchmark (ROWS=... RUNS=...)
 
 EXTENSION = pg_fusion
@@ -45,10 +46,11 @@ temp-check:
 .PHONY: bench-single
 SF ?= 1
 RUNS ?= 3
+TIMEOUT ?= 300
 ROWS ?= 10000000
 bench:
 	$(MAKE) CARGO_PROFILE=bench-release install
-	benches/tpch/bench.sh --scale $(SF) --runs $(RUNS)
+	benches/tpch/bench.sh --scale $(SF) --runs $(RUNS) --timeout $(TIMEOUT)
 bench-single:
 	$(MAKE) CARGO_PROFILE=bench-release install
 	benches/single_table.sh $(ROWS) $(RUNS)

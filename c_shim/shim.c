@@ -442,11 +442,19 @@ pgf_numeric_out(Datum d)
 }
 
 /*
- * Whether user column `attnum` of table `relid` is declared NOT NULL (GETSTRUCT is a macro).
+ * Whether user column `attnum` of table `relid` is declared NOT NULL in every row a scan of it
+ * reads, its inheritance children's included (GETSTRUCT is a macro).
  */
 bool
 pgf_attnotnull(Oid relid, AttrNumber attnum)
 {
+	/*
+	 * An inheritance parent's NOT NULL does not bind its children (15-17 let a child drop it, 18
+	 * has NO INHERIT), and a scan of the parent reads them: as the planner (plancat.c), trust it
+	 * only for plain tables and partitioned ones (whose partitions cannot drop it).
+	 */
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE && has_subclass(relid))
+		return false;
 #if PG_VERSION_NUM >= 180000
 	/*
 	 * 18: attnotnull is also set by a NOT VALID not-null constraint, under which the column can

@@ -46,6 +46,23 @@ SELECT upper(e) AS ue, count(*) FROM coll_t GROUP BY upper(e) ORDER BY ue LIMIT 
 -- An ORDER BY key computed above DataFusion, and types DataFusion does not order.
 SELECT e, sum(n) * 2 AS s FROM coll_t GROUP BY e ORDER BY sum(n) * 2 DESC, e LIMIT 5;
 SELECT id, iv FROM coll_t WHERE id <= 40 ORDER BY iv DESC, id LIMIT 4;
+-- LIMIT and OFFSET as parameters (read by PostgreSQL's Limit at run time), and a cursor.
+PREPARE coll_p(bigint, int) AS SELECT e FROM coll_t WHERE e IS NOT NULL GROUP BY e ORDER BY e LIMIT $1 OFFSET $2;
+EXECUTE coll_p(3, 2);
+SET plan_cache_mode = force_generic_plan;
+EXECUTE coll_p(2, 0);
+EXECUTE coll_p(NULL, 27);
+EXECUTE coll_p(-1, 0);
+RESET plan_cache_mode;
+DEALLOCATE coll_p;
+PREPARE coll_q(int) AS SELECT u, count(*) FROM coll_t GROUP BY u ORDER BY u LIMIT $1;
+EXECUTE coll_q(2);
+DEALLOCATE coll_q;
+BEGIN;
+DECLARE coll_c CURSOR FOR SELECT e, count(*) FROM coll_t WHERE e IS NOT NULL GROUP BY e ORDER BY e;
+FETCH 3 FROM coll_c;
+FETCH 2 FROM coll_c;
+COMMIT;
 -- In a subquery the order is DataFusion's to keep: under en_US.UTF-8 it falls back.
 SET pg_fusion.on_unsupported = fallback;
 SELECT * FROM (SELECT e FROM coll_t ORDER BY e LIMIT 3) s ORDER BY 1;

@@ -123,5 +123,47 @@ SELECT count(*) FROM sem_u WHERE v NOT IN (SELECT v FROM sem_nv);
 SELECT count(*) FROM sem_u WHERE v NOT IN (SELECT v FROM sem_nv WHERE v IS NOT NULL);
 SELECT a.id, count(b.v) FROM sem_nv a LEFT JOIN sem_nv b ON b.id = a.id + 1 GROUP BY a.id ORDER BY a.id;
 
+-- The final ordering PostgreSQL does above the node: DISTINCT ON (the first row of each group
+-- in ORDER BY's order), FETCH ... WITH TIES, LIMIT and OFFSET as parameters, ORDER BY of an
+-- expression over aggregates.
+CREATE TABLE sem_o (id int, grp int, score numeric(6,2), iv interval);
+INSERT INTO sem_o SELECT i, i % 7, (i * 37 % 101) / 4.0, make_interval(hours => i % 13)
+FROM generate_series(1, 300) i;
+INSERT INTO sem_o VALUES (301, NULL, 1.00, NULL), (302, 3, NULL, '1 day');
+SELECT DISTINCT ON (grp) grp, id, score FROM sem_o ORDER BY grp, score DESC NULLS LAST, id;
+SELECT DISTINCT ON (grp) grp, id FROM sem_o ORDER BY grp NULLS FIRST, id DESC;
+SELECT DISTINCT ON (grp % 3) grp % 3 AS g3, count(*) OVER () FROM sem_o WHERE id < 50 ORDER BY grp % 3, id;
+SELECT DISTINCT ON (grp) grp, id FROM sem_o WHERE id > 290 ORDER BY grp, id LIMIT 3 OFFSET 1;
+SELECT id, score FROM sem_o ORDER BY score DESC NULLS LAST FETCH FIRST 4 ROWS WITH TIES;
+SELECT grp, count(*) FROM sem_o GROUP BY grp ORDER BY count(*) DESC, grp FETCH FIRST 2 ROWS WITH TIES;
+SELECT id, iv FROM sem_o WHERE id <= 30 ORDER BY iv DESC, id LIMIT 5;
+PREPARE sem_lim(bigint, bigint) AS SELECT id FROM sem_o WHERE id < 40 ORDER BY id LIMIT $1 OFFSET $2;
+EXECUTE sem_lim(3, 5);
+EXECUTE sem_lim(NULL, 35);
+EXECUTE sem_lim(0, 0);
+EXECUTE sem_lim(2, -1);
+DEALLOCATE sem_lim;
+SELECT grp, sum(score) FROM sem_o GROUP BY grp ORDER BY sum(score) * -1, grp LIMIT 3;
+-- Expressions over aggregates on the node, prepared as PostgreSQL's planner prepares them (a NOT
+-- over a comparison becomes the negated operator), and a cached plan that follows a domain's
+-- new constraint.
+SELECT grp, NOT (count(*) > 42) AS small, NOT (max(id) = ANY (ARRAY[294, 300])) AS other FROM sem_o GROUP BY grp ORDER BY grp;
+CREATE DOMAIN sem_big AS bigint;
+PREPARE sem_dom AS SELECT grp, sum(id)::sem_big AS s FROM sem_o WHERE grp IS NOT NULL GROUP BY grp ORDER BY grp;
+EXECUTE sem_dom;
+ALTER DOMAIN sem_big ADD CONSTRAINT sem_big_check CHECK (VALUE > 6500);
+EXECUTE sem_dom;
+DEALLOCATE sem_dom;
+DROP DOMAIN sem_big;
+-- PostgreSQL evaluates volatile select-list functions of a sorted query in the sorted order (and
+-- only on the rows a LIMIT keeps): pg_fusion leaves such a query to PostgreSQL.
+SET pg_fusion.on_unsupported = fallback;
+CREATE SEQUENCE sem_seq;
+SELECT id, nextval('sem_seq') FROM sem_o WHERE id <= 5 ORDER BY id DESC;
+SELECT id, nextval('sem_seq') FROM sem_o WHERE id <= 50 ORDER BY id LIMIT 2;
+SELECT currval('sem_seq');
+RESET pg_fusion.on_unsupported;
+DROP SEQUENCE sem_seq;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
-DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv;
+DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o;

@@ -58,4 +58,4 @@ mod window;
 #[cfg(not(test))]
 use query::{block, unsupported, Block};
 #[cfg(not(test))]
-pub use query::{translate, FinalSort, Translated};
+pub use query::{translate, FinalSort, FinalSortKey, Translated};

@@ -4,9 +4,10 @@
 use super::rewrite;
 use super::select::block_of;
 use super::types::Oid;
+use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult, SqlState};
 use crate::pg::leaf::Bindings;
-use crate::pg::node::{List, Query};
+use crate::pg::node::{Kind, List, Node, Query, Visit};
 use crate::plan::spec::PlanSpec;
 
 pub struct Translated {
@@ -30,14 +31,21 @@ pub struct Translated {
     pub final_sort: Option<FinalSort>,
 }
 
-/// The whole query's ORDER BY, OFFSET and LIMIT done by PostgreSQL above the node (a Sort over
-/// the node's target list, then a Limit), where DataFusion cannot order as PostgreSQL does: text
-/// under a collation other than byte order (`en_US.UTF-8`, ICU), types DataFusion orders
-/// otherwise, expressions computed above DataFusion. DataFusion computes everything below.
+/// The whole query's ORDER BY, DISTINCT ON, OFFSET and LIMIT done by PostgreSQL above the node
+/// (a Sort over the node's target list, a Unique for DISTINCT ON, then a Limit, `WITH TIES`
+/// included), where DataFusion cannot do them as PostgreSQL does: text under a collation other
+/// than byte order (`en_US.UTF-8`, ICU), types DataFusion orders otherwise, expressions computed
+/// above DataFusion, parameters as LIMIT. DataFusion computes everything below.
 pub struct FinalSort {
     pub keys: Vec<FinalSortKey>,
-    pub offset: Option<usize>,
-    pub count: Option<usize>,
+    /// DISTINCT ON: the first row of each run of rows equal on these (empty: no DISTINCT ON).
+    pub distinct_on: Vec<FinalSortKey>,
+    /// OFFSET and LIMIT as the Limit node evaluates them: constants, or the statement's
+    /// parameters (`LIMIT $1`, read at run time; a negative value is PostgreSQL's own error).
+    pub offset: Option<Node>,
+    pub count: Option<Node>,
+    /// `FETCH FIRST ... WITH TIES`: rows equal on every key to the last one are returned too.
+    pub with_ties: bool,
 }
 
 /// One key of a [`FinalSort`], as PostgreSQL's analysis chose it.
@@ -46,6 +54,8 @@ pub struct FinalSortKey {
     pub resno: i16,
     /// The ordering operator (`<` or `>` of the key's type, or another the clause names).
     pub sortop: Oid,
+    /// The equality operator (DISTINCT ON, WITH TIES).
+    pub eqop: Oid,
     pub collation: Oid,
     pub nulls_first: bool,
 }
@@ -73,8 +83,13 @@ pub(super) struct Block {
 /// above the node ([`FinalSort`]) and DataFusion the rest; a query refused for another reason is
 /// refused with the first reason.
 pub fn translate(query: Query) -> PgResult<Translated> {
-    let ordered =
-        !query.sort_clause().is_empty() || query.limit_count().is_some() || query.limit_offset().is_some();
+    let ordered = !query.sort_clause().is_empty()
+        || query.limit_count().is_some()
+        || query.limit_offset().is_some()
+        || query.has_distinct_on();
+    if ordered {
+        postponed_outputs(query)?;
+    }
     match translate_with(query, None) {
         Err(e) if ordered && e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught() => {
             let sort = match final_sort(query) {
@@ -92,27 +107,124 @@ pub fn translate(query: Query) -> PgResult<Translated> {
     }
 }
 
-/// The query's ORDER BY, OFFSET and LIMIT for PostgreSQL to do above the node.
-fn final_sort(query: Query) -> PgResult<FinalSort> {
-    let mut keys = Vec::new();
-    for sgc in query.sort_clause() {
-        let tle = query.sort_group_tle(sgc)?;
-        let expr = tle.expr().ok_or_else(|| PgError::internal("target entry without an expression"))?;
-        if sgc.sortop() == 0 {
-            return Err(unsupported("ORDER BY without an ordering operator"));
+/// PostgreSQL evaluates the select list of an ordered or limited query after sorting and
+/// limiting where it can (`make_sort_input_target`): volatile expressions always, expensive ones
+/// (user functions) under LIMIT, except sort and group keys. pg_fusion computes the select list
+/// before its sort and limit, for every row: such an expression would run in another order, or on
+/// rows the LIMIT drops (a `nextval` numbered otherwise, an error PostgreSQL never raises), so it
+/// is refused. Aggregate and window arguments are computed before sorting in both.
+fn postponed_outputs(query: Query) -> PgResult<()> {
+    let limited = query.limit_count().is_some() || query.limit_offset().is_some();
+    for tle in query.target_list() {
+        if tle.ressortgroupref() != 0 {
+            continue;
         }
-        keys.push(FinalSortKey {
-            resno: tle.resno(),
-            sortop: sgc.sortop(),
-            collation: super::types::expr_type(expr)?.2,
-            nulls_first: sgc.nulls_first(),
-        });
+        let Some(e) = tle.expr() else { continue };
+        let (mut volatile, mut user) = (false, false);
+        e.walk(|n, _| {
+            match n.kind() {
+                Kind::Aggref(_) | Kind::WindowFunc(_) => return Ok(Visit::Skip),
+                Kind::FuncExpr(f) => {
+                    volatile |= catalog::function_is_volatile(f.funcid())?;
+                    user |= !catalog::is_builtin(f.funcid());
+                }
+                Kind::OpExpr(o) => {
+                    volatile |= catalog::operator_is_volatile(o.opno())?;
+                    user |= !catalog::is_builtin(o.opno());
+                }
+                Kind::ScalarArrayOpExpr(o) => user |= !catalog::is_builtin(o.opno()),
+                // A scalar subquery can fail (21000: more than one row) unless it is a plain
+                // aggregate, one row always; EXISTS, IN and ANY cannot.
+                Kind::SubLink(l) => {
+                    user |= l.sub_link_type() == crate::pg::node::SubLinkType::Expr
+                        && !l.query().is_some_and(|q| {
+                            q.has_aggs()
+                                && q.group_clause().is_empty()
+                                && q.grouping_sets().is_empty()
+                                && q.having_qual().is_none()
+                                && q.set_operations().is_none()
+                                && !q.has_target_srfs()
+                        });
+                }
+                _ => {}
+            }
+            Ok(Visit::Children)
+        })?;
+        if volatile {
+            return Err(unsupported(
+                "a volatile function in the select list of a query with ORDER BY or LIMIT (PostgreSQL evaluates it on the sorted rows)",
+            ));
+        }
+        if user && limited {
+            return Err(unsupported(
+                "a user-defined function or a scalar subquery that can fail in the select list of a query with LIMIT (PostgreSQL evaluates it only on the rows returned)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The query's ORDER BY, DISTINCT ON, OFFSET and LIMIT for PostgreSQL to do above the node.
+fn final_sort(query: Query) -> PgResult<FinalSort> {
+    let keys_of = |clauses: Vec<crate::pg::node::SortGroupClause>,
+                   what: &str|
+     -> PgResult<Vec<FinalSortKey>> {
+        let mut keys = Vec::new();
+        for sgc in clauses {
+            let tle = query.sort_group_tle(sgc)?;
+            let expr = tle.expr().ok_or_else(|| PgError::internal("target entry without an expression"))?;
+            if sgc.sortop() == 0 || sgc.eqop() == 0 {
+                return Err(unsupported(format!("{what} without ordering and equality operators")));
+            }
+            keys.push(FinalSortKey {
+                resno: tle.resno(),
+                sortop: sgc.sortop(),
+                eqop: sgc.eqop(),
+                collation: super::types::expr_type(expr)?.2,
+                nulls_first: sgc.nulls_first(),
+            });
+        }
+        Ok(keys)
+    };
+    let mut keys = keys_of(query.sort_clause(), "ORDER BY")?;
+    let distinct_on =
+        if query.has_distinct_on() { keys_of(query.distinct_clause(), "DISTINCT ON")? } else { Vec::new() };
+    // DISTINCT ON without ORDER BY sorts by its own expressions; with ORDER BY, PostgreSQL has
+    // checked that the ORDER BY starts with them, so equal rows are adjacent either way.
+    if keys.is_empty() && !distinct_on.is_empty() {
+        keys = keys_of(query.distinct_clause(), "DISTINCT ON")?;
+    }
+    let with_ties = query.limit_with_ties();
+    if with_ties && keys.is_empty() {
+        return Err(unsupported("WITH TIES without ORDER BY"));
     }
     Ok(FinalSort {
         keys,
-        offset: super::literal::limit_value(query.limit_offset(), "OFFSET")?,
-        count: super::literal::limit_value(query.limit_count(), "LIMIT")?,
+        distinct_on,
+        offset: limit_expr(query.limit_offset(), "OFFSET")?,
+        count: limit_expr(query.limit_count(), "LIMIT")?,
+        with_ties,
     })
+}
+
+/// A LIMIT or OFFSET expression for PostgreSQL's Limit node, folded as the planner folds it: a
+/// constant, or the statement's parameters under the parser's casts (`LIMIT $1`).
+fn limit_expr(node: Option<Node>, what: &str) -> PgResult<Option<Node>> {
+    let Some(node) = node else { return Ok(None) };
+    let folded = node.eval_const_expressions()?;
+    let mut plain = true;
+    folded.walk(|n, _| {
+        plain &= match n.kind() {
+            Kind::Const(_) | Kind::FuncExpr(_) | Kind::RelabelType(_) => true,
+            Kind::Param(p) => p.is_extern(),
+            _ => false,
+        };
+        Ok(Visit::Children)
+    })?;
+    if !plain || folded.contains_volatile_functions()? {
+        return Err(unsupported(format!("{what} that is not a constant or a parameter")));
+    }
+    Ok(Some(folded))
 }
 
 fn translate_with(query: Query, final_sort: Option<FinalSort>) -> PgResult<Translated> {
@@ -144,8 +256,8 @@ pub(super) fn block(query: Query, bind: &mut Bindings) -> PgResult<Block> {
     block_with(query, bind, false)
 }
 
-/// `unordered`: translate the block without its ORDER BY, OFFSET and LIMIT (PostgreSQL does
-/// them above the node).
+/// `unordered`: translate the block without its ORDER BY, DISTINCT ON, OFFSET and LIMIT
+/// (PostgreSQL does them above the node).
 fn block_with(query: Query, bind: &mut Bindings, unordered: bool) -> PgResult<Block> {
     // Uncorrelated scalar subqueries compared in HAVING join FROM as one row, so DataFusion
     // computes them; where it cannot compute one exactly, PostgreSQL computes it in a scan as
@@ -168,9 +280,7 @@ pub(super) fn prepare(query: Query, move_having: bool, unordered: bool) -> PgRes
     // query, as PostgreSQL's planner inlines and pulls them up.
     let query = query.for_translation()?;
     if unordered {
-        query.set_sort_clause(List::NIL);
-        query.set_limit_offset(None);
-        query.set_limit_count(None);
+        query.clear_order_and_limit();
     }
     rewrite::cte::inline_ctes(query)?;
     let query = rewrite::pullup::pull_up(query)?;

@@ -75,6 +75,18 @@ pub fn collation_sorts_bytes(collation: Oid) -> PgResult<bool> {
     guard(|| unsafe { sys::pgf_collation_sorts_bytes(collation) })
 }
 
+/// Is function `oid` volatile (`func_volatile`)?
+pub fn function_is_volatile(oid: Oid) -> PgResult<bool> {
+    // SAFETY: a catalog lookup (an ERROR for a missing function, caught).
+    guard(|| unsafe { sys::func_volatile(oid) }).map(|v| v as u8 == b'v')
+}
+
+/// Is operator `oid`'s function volatile (`op_volatile`)?
+pub fn operator_is_volatile(oid: Oid) -> PgResult<bool> {
+    // SAFETY: a catalog lookup (an ERROR for a missing operator, caught).
+    guard(|| unsafe { sys::op_volatile(oid) }).map(|v| v as u8 == b'v')
+}
+
 /// Is the collation deterministic (equal only when bytewise equal)?
 pub fn collation_is_deterministic(collation: Oid) -> PgResult<bool> {
     // SAFETY: catalog lookup (an ERROR for a missing collation, caught).
@@ -87,7 +99,8 @@ pub fn database_is_utf8() -> bool {
     unsafe { sys::pgf_database_encoding() == sys::pg_enc_PG_UTF8 as i32 }
 }
 
-/// Is column `attno` of relation `relid` declared NOT NULL?
+/// Is column `attno` of relation `relid` declared NOT NULL in every row a scan of it reads (not
+/// for an inheritance parent, whose children may hold NULLs)?
 pub fn attnotnull(relid: Oid, attno: i16) -> PgResult<bool> {
     // SAFETY: a catalog lookup (errors are caught).
     guard(|| unsafe { sys::pgf_attnotnull(relid, attno) })

@@ -64,6 +64,11 @@ view! {
 }
 
 impl Param {
+    /// A parameter of the statement (`$1`), which the executor reads from its parameter list.
+    pub fn is_extern(self) -> bool {
+        self.raw().paramkind == sys::ParamKind_PARAM_EXTERN
+    }
+
     /// The output column `paramid` of a SubLink's subquery, in its `testexpr` (PARAM_SUBLINK).
     pub fn is_sublink(self) -> bool {
         self.raw().paramkind == sys::ParamKind_PARAM_SUBLINK

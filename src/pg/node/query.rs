@@ -192,6 +192,24 @@ impl Query {
         Ok(Some(sets.into_iter().map(|s| int_list(s).into_iter().map(|r| r as u32).collect()).collect()))
     }
 
+    /// Removes ORDER BY, DISTINCT ON, OFFSET and LIMIT (`FETCH ... WITH TIES` too) from the
+    /// query: its rows are then the whole unordered result they apply to.
+    pub fn clear_order_and_limit(self) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe {
+            let q = &mut *self.raw_mut();
+            q.sortClause = std::ptr::null_mut();
+            if q.hasDistinctOn {
+                q.distinctClause = std::ptr::null_mut();
+                q.hasDistinctOn = false;
+            }
+            q.limitOffset = std::ptr::null_mut();
+            q.limitCount = std::ptr::null_mut();
+            // A count option without a count: no limit (18 has no DEFAULT option).
+            q.limitOption = sys::LimitOption_LIMIT_OPTION_COUNT;
+        }
+    }
+
     pub fn set_has_sub_links(self, v: bool) {
         // SAFETY: a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).hasSubLinks = v };

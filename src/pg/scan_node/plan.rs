@@ -212,19 +212,35 @@ pub fn planned_stmt(
     }
     let planned: Vec<*mut sys::PlannedStmt> = leaves.iter().flatten().map(|l| l.stmt).collect();
     let deps = crate::pg::range_table::dependencies(query, &planned)?;
+    let (mut relation_oids, mut inval_items) = (deps.relation_oids, deps.inval_items);
     let (rtable, perminfos) = crate::pg::range_table::flat(t.rtable.as_ptr(), t.perminfos.as_ptr(), query)?;
     let rtable = crate::pg::range_table::with_children(rtable, &planned)?;
+    // As the planner leaves expressions for the executor (`expression_planner`): named and
+    // defaulted arguments expanded, immutable functions of constants folded, SQL functions
+    // inlined, operator function OIDs set; what that folding depended on (inlined
+    // functions, domains) joins the plan's dependencies.
+    let mut planned_expr = |e: *mut sys::List| -> PgResult<*mut sys::List> {
+        let (mut ro, mut ii): (*mut sys::List, *mut sys::List) = (std::ptr::null_mut(), std::ptr::null_mut());
+        let (rop, iip) = (&mut ro as *mut *mut sys::List, &mut ii as *mut *mut sys::List);
+        // SAFETY: a List of expressions this planning call built; the function sets the two
+        // Lists (it does not append to them), which are then added to the plan's.
+        let out = guard(|| unsafe { sys::expression_planner_with_deps(e as *mut sys::Expr, rop, iip) })?;
+        let (r, i) = (relation_oids, inval_items);
+        // SAFETY: list_concat of valid (possibly NIL) Lists.
+        relation_oids = guard(|| unsafe { sys::list_concat(r, ro) })?;
+        // SAFETY: as above.
+        inval_items = guard(|| unsafe { sys::list_concat(i, ii) })?;
+        Ok(out as *mut sys::List)
+    };
+    let targetlist = planned_expr(t.tlist.as_ptr())?;
+    let qual = planned_expr(t.qual.as_ptr())?;
     // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
     unsafe {
         let q = &*query;
         let cscan: *mut sys::CustomScan = nodes::make(sys::NodeTag_T_CustomScan)?;
         let c = &mut *cscan;
-        // As the planner's preprocessing leaves expressions for the executor: named and
-        // defaulted function arguments expanded, immutable functions of constants folded.
-        let (tl, ql) = (t.tlist.as_ptr() as *mut sys::Node, t.qual.as_ptr() as *mut sys::Node);
-        c.scan.plan.targetlist =
-            guard(|| sys::eval_const_expressions(std::ptr::null_mut(), tl))? as *mut sys::List;
-        c.scan.plan.qual = guard(|| sys::eval_const_expressions(std::ptr::null_mut(), ql))? as *mut sys::List;
+        c.scan.plan.targetlist = targetlist;
+        c.scan.plan.qual = qual;
         // What PostgreSQL's plans of the leaves cost; DataFusion's work above them is not
         // costed.
         c.scan.plan.startup_cost = startup;
@@ -248,7 +264,7 @@ pub fn planned_stmt(
         // PostgreSQL's Sort and Limit above the node when it does the query's ORDER BY.
         s.planTree = match &t.final_sort {
             Some(sort) => {
-                c.scan.plan.plan_node_id = 2;
+                c.scan.plan.plan_node_id = 3;
                 super::sort::above(cscan as *mut sys::Plan, sort)?
             }
             None => cscan as *mut sys::Plan,
@@ -256,8 +272,8 @@ pub fn planned_stmt(
         // PostgreSQL's flat range table of the whole query: the executor's start checks every
         // relation and view any part reads, and a cached plan locks them (see `range_table`).
         s.rtable = rtable;
-        s.relationOids = deps.relation_oids;
-        s.invalItems = deps.inval_items;
+        s.relationOids = relation_oids;
+        s.invalItems = inval_items;
         s.dependsOnRole = deps.depends_on_role;
         s.transientPlan = deps.transient;
         s.stmt_location = q.stmt_location;

@@ -1,60 +1,101 @@
-//! The Sort and Limit PostgreSQL runs above the PgFusionScan node when DataFusion cannot order the
-//! query's result as PostgreSQL does (see [`crate::frontend::FinalSort`]): PostgreSQL's own
-//! executor nodes, built as `create_plan` and `set_plan_references` build them, so the order is
-//! PostgreSQL's in every collation and the Limit bounds the Sort (a top-N heap sort).
+//! The Sort, Unique (DISTINCT ON) and Limit PostgreSQL runs above the PgFusionScan node when
+//! DataFusion cannot order the query's result as PostgreSQL does (see
+//! [`crate::frontend::FinalSort`]): PostgreSQL's own executor nodes, built as `create_plan` and
+//! `set_plan_references` build them, so the order is PostgreSQL's in every collation and a Limit
+//! right above the Sort bounds it (a top-N heap sort). Node ids: the Limit 0, then down.
 //!
 //! Each node's target list refers to its child's by position (`OUTER_VAR` Vars, the entries' names,
 //! junk flags and sort references kept), as `set_dummy_tlist_references` makes it.
 
-use crate::frontend::FinalSort;
+use crate::frontend::{FinalSort, FinalSortKey};
 use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 
-/// `child` under a Sort by the query's keys, under a Limit when the query has OFFSET or LIMIT;
-/// returns the new top plan node.
+/// `child` under a Sort by the query's keys, a Unique for DISTINCT ON, and a Limit when the query
+/// has OFFSET or LIMIT; returns the new top plan node.
 pub(super) fn above(child: *mut sys::Plan, sort: &FinalSort) -> PgResult<*mut sys::Plan> {
+    // SAFETY: `child` is a valid plan; its target list is read.
+    let width = unsafe { list::<sys::TargetEntry>((*child).targetlist).len() };
+    let keys = sort.keys.iter().chain(&sort.distinct_on);
+    if keys.clone().any(|k| k.resno < 1 || k.resno as usize > width) {
+        return Err(PgError::internal("ORDER BY key outside the node's target list"));
+    }
     let mut top = child;
+    let mut id = 3;
     if !sort.keys.is_empty() {
         let n = sort.keys.len();
-        // SAFETY: palloc'd arrays of `n` elements, each written below before use; the Sort node
-        // is freshly made and `child` is a valid plan whose target list positions the keys name
-        // (checked against its length).
+        let s: *mut sys::Sort = nodes::make(sys::NodeTag_T_Sort)?;
+        let cols = column_array(&sort.keys, |k| k.resno)?;
+        let ops = column_array(&sort.keys, |k| k.sortop)?;
+        let colls = column_array(&sort.keys, |k| k.collation)?;
+        let nulls = column_array(&sort.keys, |k| k.nulls_first)?;
+        id -= 1;
+        // SAFETY: a Sort node just made, filled with arrays of `n` elements each.
         unsafe {
-            let width = list::<sys::TargetEntry>((*child).targetlist).len();
-            if sort.keys.iter().any(|k| k.resno < 1 || k.resno as usize > width) {
-                return Err(PgError::internal("ORDER BY key outside the node's target list"));
-            }
-            let cols = array::<sys::AttrNumber>(n)?;
-            let ops = array::<sys::Oid>(n)?;
-            let colls = array::<sys::Oid>(n)?;
-            let nulls = array::<bool>(n)?;
-            for (i, k) in sort.keys.iter().enumerate() {
-                *cols.add(i) = k.resno;
-                *ops.add(i) = k.sortop;
-                *colls.add(i) = k.collation;
-                *nulls.add(i) = k.nulls_first;
-            }
-            let s: *mut sys::Sort = nodes::make(sys::NodeTag_T_Sort)?;
             (*s).numCols = n as i32;
             (*s).sortColIdx = cols;
             (*s).sortOperators = ops;
             (*s).collations = colls;
             (*s).nullsFirst = nulls;
-            top = plan_above(std::ptr::addr_of_mut!((*s).plan), top, 1)?;
+            top = plan_above(std::ptr::addr_of_mut!((*s).plan), top, id)?;
+        }
+    }
+    if !sort.distinct_on.is_empty() {
+        let u: *mut sys::Unique = nodes::make(sys::NodeTag_T_Unique)?;
+        let d = &sort.distinct_on;
+        let (cols, ops, colls) =
+            (column_array(d, |k| k.resno)?, column_array(d, |k| k.eqop)?, column_array(d, |k| k.collation)?);
+        id -= 1;
+        // SAFETY: a Unique node just made, filled with arrays of `d.len()` elements each.
+        unsafe {
+            (*u).numCols = d.len() as i32;
+            (*u).uniqColIdx = cols;
+            (*u).uniqOperators = ops;
+            (*u).uniqCollations = colls;
+            top = plan_above(std::ptr::addr_of_mut!((*u).plan), top, id)?;
         }
     }
     if sort.offset.is_some() || sort.count.is_some() {
-        // SAFETY: a freshly made Limit node over the valid plan `top`.
+        let l: *mut sys::Limit = nodes::make(sys::NodeTag_T_Limit)?;
+        // WITH TIES: the rows equal on every ORDER BY key to the last one counted.
+        let ties: &[FinalSortKey] = if sort.with_ties { &sort.keys } else { &[] };
+        let (cols, ops, colls) = if ties.is_empty() {
+            (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut())
+        } else {
+            (
+                column_array(ties, |k| k.resno)?,
+                column_array(ties, |k| k.eqop)?,
+                column_array(ties, |k| k.collation)?,
+            )
+        };
+        // SAFETY: a Limit node just made over the valid plan `top`.
         unsafe {
-            let l: *mut sys::Limit = nodes::make(sys::NodeTag_T_Limit)?;
-            (*l).limitOffset = sort.offset.map(int8_const).transpose()?.unwrap_or(std::ptr::null_mut());
-            (*l).limitCount = sort.count.map(int8_const).transpose()?.unwrap_or(std::ptr::null_mut());
-            (*l).limitOption = sys::LimitOption_LIMIT_OPTION_COUNT;
+            (*l).limitOffset = sort.offset.map_or(std::ptr::null_mut(), |n| n.as_ptr());
+            (*l).limitCount = sort.count.map_or(std::ptr::null_mut(), |n| n.as_ptr());
+            (*l).limitOption = if sort.with_ties {
+                sys::LimitOption_LIMIT_OPTION_WITH_TIES
+            } else {
+                sys::LimitOption_LIMIT_OPTION_COUNT
+            };
+            (*l).uniqNumCols = ties.len() as i32;
+            (*l).uniqColIdx = cols;
+            (*l).uniqOperators = ops;
+            (*l).uniqCollations = colls;
             top = plan_above(std::ptr::addr_of_mut!((*l).plan), top, 0)?;
         }
     }
     Ok(top)
+}
+
+/// A palloc'd array of one field of each key.
+fn column_array<T: Copy>(keys: &[FinalSortKey], field: impl Fn(&FinalSortKey) -> T) -> PgResult<*mut T> {
+    let p = array::<T>(keys.len())?;
+    for (i, k) in keys.iter().enumerate() {
+        // SAFETY: `p` has room for `keys.len()` elements.
+        unsafe { p.add(i).write(field(k)) };
+    }
+    Ok(p)
 }
 
 /// Fills `plan` (the head of a node just made by `nodes::make`) as the parent of the valid plan
@@ -110,12 +151,4 @@ fn array<T>(n: usize) -> PgResult<*mut T> {
     // SAFETY: palloc allocates in the current memory context (an ERROR for out of memory, caught).
     let p = guard(|| unsafe { sys::palloc(std::mem::size_of::<T>() * n) })?;
     Ok(p as *mut T)
-}
-
-/// A bigint constant (LIMIT and OFFSET are bigint).
-fn int8_const(v: usize) -> PgResult<*mut sys::Node> {
-    let v = i64::try_from(v).map_err(|_| PgError::internal("LIMIT out of range"))?;
-    // SAFETY: makeConst allocates a by-value int8 Const in the current memory context.
-    let c = guard(|| unsafe { sys::makeConst(sys::INT8OID, -1, 0, 8, v as sys::Datum, false, true) })?;
-    Ok(c as *mut sys::Node)
 }
