@@ -134,7 +134,12 @@ SELECT DISTINCT ON (grp) grp, id, score FROM sem_o ORDER BY grp, score DESC NULL
 SELECT DISTINCT ON (grp) grp, id FROM sem_o ORDER BY grp NULLS FIRST, id DESC;
 SELECT DISTINCT ON (grp % 3) grp % 3 AS g3, count(*) OVER () FROM sem_o WHERE id < 50 ORDER BY grp % 3, id;
 SELECT DISTINCT ON (grp) grp, id FROM sem_o WHERE id > 290 ORDER BY grp, id LIMIT 3 OFFSET 1;
-SELECT id, score FROM sem_o ORDER BY score DESC NULLS LAST FETCH FIRST 4 ROWS WITH TIES;
+-- An ORDER BY naming only some of the DISTINCT ON keys: PostgreSQL sorts by all of them.
+SELECT DISTINCT ON (grp, id % 2) grp, id % 2 AS odd FROM sem_o WHERE id < 40 ORDER BY grp;
+SELECT DISTINCT ON (grp, id % 2) grp, id % 2 AS odd FROM sem_o WHERE id < 40 ORDER BY id % 2, grp DESC;
+SELECT DISTINCT ON (grp, id % 2) count(*) OVER () FROM sem_o WHERE id < 40 ORDER BY grp;
+SELECT score FROM sem_o WHERE score IS NOT NULL ORDER BY score DESC OFFSET 1 FETCH FIRST 2 ROWS WITH TIES;
+SELECT score FROM sem_o ORDER BY score DESC NULLS LAST FETCH FIRST 4 ROWS WITH TIES;
 SELECT grp, count(*) FROM sem_o GROUP BY grp ORDER BY count(*) DESC, grp FETCH FIRST 2 ROWS WITH TIES;
 SELECT id, iv FROM sem_o WHERE id <= 30 ORDER BY iv DESC, id LIMIT 5;
 PREPARE sem_lim(bigint, bigint) AS SELECT id FROM sem_o WHERE id < 40 ORDER BY id LIMIT $1 OFFSET $2;

@@ -44,11 +44,13 @@ pub struct FinalSort {
     /// parameters (`LIMIT $1`, read at run time; a negative value is PostgreSQL's own error).
     pub offset: Option<Node>,
     pub count: Option<Node>,
-    /// `FETCH FIRST ... WITH TIES`: rows equal on every key to the last one are returned too.
-    pub with_ties: bool,
+    /// `FETCH FIRST ... WITH TIES`: rows equal to the last one on these (the ORDER BY's keys)
+    /// are returned too (empty: no WITH TIES).
+    pub ties: Vec<FinalSortKey>,
 }
 
 /// One key of a [`FinalSort`], as PostgreSQL's analysis chose it.
+#[derive(Clone)]
 pub struct FinalSortKey {
     /// Its position (from 1) in the node's target list, which is the query's.
     pub resno: i16,
@@ -186,24 +188,38 @@ fn final_sort(query: Query) -> PgResult<FinalSort> {
         }
         Ok(keys)
     };
-    let mut keys = keys_of(query.sort_clause(), "ORDER BY")?;
+    let order = query.sort_clause();
+    let mut keys = keys_of(order.clone(), "ORDER BY")?;
+    // WITH TIES: rows equal to the last one on every ORDER BY key.
+    let ties = if query.limit_with_ties() {
+        if keys.is_empty() {
+            return Err(unsupported("WITH TIES without ORDER BY"));
+        }
+        keys.clone()
+    } else {
+        Vec::new()
+    };
+    let distinct = query.distinct_clause();
     let distinct_on =
-        if query.has_distinct_on() { keys_of(query.distinct_clause(), "DISTINCT ON")? } else { Vec::new() };
-    // DISTINCT ON without ORDER BY sorts by its own expressions; with ORDER BY, PostgreSQL has
-    // checked that the ORDER BY starts with them, so equal rows are adjacent either way.
-    if keys.is_empty() && !distinct_on.is_empty() {
-        keys = keys_of(query.distinct_clause(), "DISTINCT ON")?;
-    }
-    let with_ties = query.limit_with_ties();
-    if with_ties && keys.is_empty() {
-        return Err(unsupported("WITH TIES without ORDER BY"));
+        if query.has_distinct_on() { keys_of(distinct.clone(), "DISTINCT ON")? } else { Vec::new() };
+    // DISTINCT ON: rows equal on its keys must be adjacent, so the sort takes every DISTINCT ON
+    // key the ORDER BY does not list after the ORDER BY's own (PostgreSQL accepts an ORDER BY
+    // that names only some of them: `DISTINCT ON (a, b) ... ORDER BY a`), as PostgreSQL's
+    // distinct path keys do; without ORDER BY, all of them.
+    if !distinct_on.is_empty() {
+        let listed: Vec<u32> = order.iter().map(|c| c.tle_sort_group_ref()).collect();
+        for (sgc, key) in distinct.iter().zip(&distinct_on) {
+            if !listed.contains(&sgc.tle_sort_group_ref()) {
+                keys.push(key.clone());
+            }
+        }
     }
     Ok(FinalSort {
         keys,
         distinct_on,
         offset: limit_expr(query.limit_offset(), "OFFSET")?,
         count: limit_expr(query.limit_count(), "LIMIT")?,
-        with_ties,
+        ties,
     })
 }
 

@@ -59,7 +59,7 @@ pub(super) fn above(child: *mut sys::Plan, sort: &FinalSort) -> PgResult<*mut sy
     if sort.offset.is_some() || sort.count.is_some() {
         let l: *mut sys::Limit = nodes::make(sys::NodeTag_T_Limit)?;
         // WITH TIES: the rows equal on every ORDER BY key to the last one counted.
-        let ties: &[FinalSortKey] = if sort.with_ties { &sort.keys } else { &[] };
+        let ties = &sort.ties;
         let (cols, ops, colls) = if ties.is_empty() {
             (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut())
         } else {
@@ -73,7 +73,7 @@ pub(super) fn above(child: *mut sys::Plan, sort: &FinalSort) -> PgResult<*mut sy
         unsafe {
             (*l).limitOffset = sort.offset.map_or(std::ptr::null_mut(), |n| n.as_ptr());
             (*l).limitCount = sort.count.map_or(std::ptr::null_mut(), |n| n.as_ptr());
-            (*l).limitOption = if sort.with_ties {
+            (*l).limitOption = if !ties.is_empty() {
                 sys::LimitOption_LIMIT_OPTION_WITH_TIES
             } else {
                 sys::LimitOption_LIMIT_OPTION_COUNT
