@@ -70,8 +70,8 @@ pub fn op_name(oid: Oid) -> PgResult<String> {
 /// POSIX, the builtin provider (17 and later), and libc's `C.UTF-8` under glibc 2.35 and later,
 /// whose collation is code point order (checked over every code point: docs/compatibility.md).
 pub fn collation_sorts_bytes(collation: Oid) -> PgResult<bool> {
-    // SAFETY: reads the collation's (or the database's) catalog entry; an ERROR for a missing one
-    // is caught.
+    // An ERROR for a missing collation is caught by `guard`.
+    // SAFETY: a catalog read of the collation's (or the database's) entry, no pointers passed.
     guard(|| unsafe { sys::pgf_collation_sorts_bytes(collation) })
 }
 

@@ -202,8 +202,9 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
     let stmt = guard(|| unsafe { sys::standard_planner(query, sp, 0, params) })?;
     // A partition or inheritance child that is a foreign table would run its foreign data
     // wrapper inside the scan producers: refused.
-    // SAFETY: the PlannedStmt just built; its range table holds the relations it reads (the
-    // leaf's partitions after plan-time pruning, those pruned at run time included).
+    // Its range table holds the relations it reads (the leaf's partitions after plan-time
+    // pruning, those pruned at run time included).
+    // SAFETY: `stmt` is the valid PlannedStmt standard_planner just returned; rtable is a List of RTEs.
     for rte in unsafe { list::<sys::RangeTblEntry>((*stmt).rtable) } {
         // SAFETY: an entry of that range table.
         let r = unsafe { &*rte };

@@ -61,8 +61,8 @@ pub fn flat(
 pub fn with_children(rtable: *mut sys::List, leaves: &[*mut sys::PlannedStmt]) -> PgResult<*mut sys::List> {
     let mut out = rtable;
     for &stmt in leaves {
-        // SAFETY: a PlannedStmt the planner built; its AppendRelInfos name entries of its range
-        // table (checked against its length).
+        // Its AppendRelInfos name entries of its range table, checked against its length.
+        // SAFETY: `stmt` is a valid PlannedStmt the planner built; only its Lists are read.
         unsafe {
             let entries = list::<sys::RangeTblEntry>((*stmt).rtable);
             for info in list::<sys::AppendRelInfo>((*stmt).appendRelations) {

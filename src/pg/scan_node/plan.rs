@@ -222,8 +222,8 @@ pub fn planned_stmt(
     let mut planned_expr = |e: *mut sys::List| -> PgResult<*mut sys::List> {
         let (mut ro, mut ii): (*mut sys::List, *mut sys::List) = (std::ptr::null_mut(), std::ptr::null_mut());
         let (rop, iip) = (&mut ro as *mut *mut sys::List, &mut ii as *mut *mut sys::List);
-        // SAFETY: a List of expressions this planning call built; the function sets the two
-        // Lists (it does not append to them), which are then added to the plan's.
+        // The function sets the two Lists (it does not append to them); they join the plan's.
+        // SAFETY: `e` is a valid expression List this call built; `rop`/`iip` point at live locals.
         let out = guard(|| unsafe { sys::expression_planner_with_deps(e as *mut sys::Expr, rop, iip) })?;
         let (r, i) = (relation_oids, inval_items);
         // SAFETY: list_concat of valid (possibly NIL) Lists.

@@ -124,8 +124,8 @@ fn dummy_tlist(tlist: *mut sys::List) -> PgResult<*mut sys::List> {
     let mut out: *mut sys::List = std::ptr::null_mut();
     // SAFETY: `tlist` is a valid List of TargetEntry (the caller's plan's).
     for tle in unsafe { list::<sys::TargetEntry>(tlist) } {
-        // SAFETY: a valid TargetEntry with an expression; makeVar and flatCopyTargetEntry
-        // allocate in the current memory context; the copy is ours to change.
+        // makeVar and flatCopyTargetEntry allocate in the current memory context.
+        // SAFETY: `tle` is a valid TargetEntry with an expression; the fresh copy is ours to change.
         let copy = guard(|| unsafe {
             let expr = (*tle).expr as *const sys::Node;
             let var = sys::makeVar(
