@@ -107,7 +107,7 @@ fn main() {
         .allowlist_function("(exprType|exprTypmod|exprCollation)")
         .allowlist_function("(contain_volatile_functions|contain_mutable_functions|get_func_leakproof|eval_const_expressions)")
         .allowlist_function("(get_rel_name|get_rel_namespace|get_rel_relkind|get_namespace_name|get_opname)")
-        .allowlist_function("(get_typlenbyval|get_collation_isdeterministic|has_subclass)")
+        .allowlist_function("(get_typlenbyval|get_collation_isdeterministic|has_subclass|get_typtype|getBaseTypeAndTypmod)")
         .allowlist_function("(get_sortgroupclause_tle|op_input_types|get_func_namespace)")
         .allowlist_function("(deparse_expression|deparse_context_for|quote_identifier|pg_get_querydef)")
         .allowlist_function("(ExplainPropertyText|ExplainPropertyInteger|ExplainPropertyList|ExplainOpenGroup|ExplainCloseGroup)")
@@ -140,6 +140,7 @@ fn main() {
         .allowlist_var("(CURSOR_OPT_.*|RELKIND_.*|PG_UTF8|PG_SQL_ASCII|NAMEDATALEN)")
         .allowlist_var("(BOOLOID|INT2OID|INT4OID|INT8OID|FLOAT4OID|FLOAT8OID|NUMERICOID|TEXTOID|VARCHAROID)")
         .allowlist_var("(BPCHAROID|NAMEOID|DATEOID|TIMESTAMPOID|TIMESTAMPTZOID|UUIDOID|BYTEAOID|TIMEOID)")
+        .allowlist_var("(RECORDOID|RECORDARRAYOID|TYPTYPE_[A-Z]+)")
         .allowlist_var("(INTERVALOID|VARHDRSZ|DATEVAL_NOBEGIN|DATEVAL_NOEND|DEFAULT_COLLATION_OID|F_[A-Z0-9_]+)")
         .allowlist_var("(NUMERIC_.*|DEC_DIGITS|NBASE)")
         // Error levels.

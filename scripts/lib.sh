@@ -90,7 +90,7 @@ pg_config_for() {
 # Install the system packages the build and tests need, when missing (Debian/Ubuntu, as root),
 # and set PG_CONFIG (and PG_MAJOR) for the version chosen.
 ensure_packages() {
-    local want=(postgresql-15 postgresql-server-dev-15 libclang-dev make gcc python3 python3-pip)
+    local want=(postgresql-15 postgresql-server-dev-15 libclang-dev make gcc python3 python3-pip curl bzip2)
     local missing=()
     for p in "${want[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,8 +2,8 @@
 # The README's test command. On a fresh Debian/Ubuntu machine (as root) it installs what is
 # missing, builds, runs the unit tests and the static checks (rustfmt, clippy, module cycles,
 # caught errors), installs the extension, runs every pg_regress suite in a throwaway instance,
-# the cluster-level tests, the stress tests and TPC-H with the differential corpus against one
-# PostgreSQL version (PG_MAJOR, 15 by default); then, for every other supported version
+# the cluster-level tests, the stress tests, TPC-H with the differential corpus and PostgreSQL's
+# own regression-suite queries (tests/regress-corpus.sh) against one PostgreSQL version (PG_MAJOR, 15 by default); then, for every other supported version
 # (PG_FUSION_TEST_VERSIONS, "15 16 17 18" by default), clippy, the build and the pg_regress
 # suites, and on the newest the TPC-H differential test too. Each part has a minute budget and
 # prints the minutes it took; a line per version comes before "N passed, N failed", last.
@@ -165,9 +165,28 @@ log "TPC-H and differential corpus"
 part_start
 tpch "$logs/tpch.log"
 part_end "TPC-H differential (PostgreSQL $main_major)" 10
+
+# 6. PostgreSQL's own regression-suite SQL (tests/regress-corpus.sh): every query with pg_fusion
+#    off and on; those pg_fusion runs with PostgreSQL's rows pass, mismatches and crashes fail;
+#    the coverage and the refusals by reason are in the log. Without PostgreSQL's source (no
+#    network) it says so and counts nothing.
+log "regression-derived corpus"
+part_start
+tests/regress-corpus.sh >"$logs/regress-corpus.log" 2>&1
+rstatus=$?
+grep -E '^(mismatch|crash|regress-corpus)' "$logs/regress-corpus.log" || true
+read -r rf rx rc_ < <(sed -n 's/^regress-corpus: \([0-9]*\) fusion of [0-9]* reading tables ([0-9.]*%), \([0-9]*\) mismatch, \([0-9]*\) crash.*/\1 \2 \3/p' "$logs/regress-corpus.log")
+if [ -n "${rf:-}" ]; then
+    count "$rf" $((rx + rc_))
+    if [ "$rstatus" != 0 ] && [ $((rx + rc_)) = 0 ]; then count 0 1; fi
+elif ! grep -q '^regress-corpus: no PostgreSQL source' "$logs/regress-corpus.log"; then
+    tail -30 "$logs/regress-corpus.log"
+    count 0 1
+fi
+part_end "regression corpus (PostgreSQL $main_major)" 12
 version_line "full suite"
 
-# 6. Every other version: clippy over its bindings, the build, the pg_regress suites; TPC-H with
+# 7. Every other version: clippy over its bindings, the build, the pg_regress suites; TPC-H with
 #    the differential corpus on the newest.
 for v in $versions; do
     [ "$v" = "$main_major" ] && continue

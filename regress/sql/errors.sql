@@ -55,9 +55,26 @@ SELECT var_samp(DISTINCT n) FROM er;
 SELECT variance(n::numeric(34,2)) FROM er;
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM er;
 SELECT sum(n::numeric(40,2)) FROM er;
-SELECT ARRAY[id] FROM er WHERE id = 1;
-SELECT to_json(id) FROM er WHERE id = 1;
+SELECT count(*) FROM er a JOIN er b ON ARRAY[a.id] = ARRAY[b.id];
+SELECT max(to_json(id)::text) FROM er WHERE id = 1 GROUP BY to_json(id)::jsonb;
 SELECT i2, count(*) FROM er GROUP BY i2 HAVING avg(n) > 5 ORDER BY i2 LIMIT 1;
+-- Values DataFusion only carries (numeric without a scale, jsonb, arrays): equal bytes are not
+-- equal values (1.0 = 1.00), so grouping, DISTINCT, joins and min/max over them are refused.
+CREATE TEMP TABLE er_c (id int, n numeric, jb jsonb, a text[]);
+INSERT INTO er_c VALUES (1, 1.0, '{"a": 1.0}', '{a}'), (2, 1.00, '{"a": 1.00}', '{a}');
+SELECT n, count(*) FROM er_c GROUP BY n;
+SELECT DISTINCT jb FROM er_c;
+SELECT count(DISTINCT n) FROM er_c;
+SELECT count(*) FROM er_c x JOIN er_c y ON x.n = y.n;
+SELECT max(n) FROM er_c;
+SELECT a FROM er_c UNION SELECT a FROM er_c;
+SELECT s.n, count(*) FROM (SELECT n FROM er_c) s GROUP BY s.n;
+SELECT count(DISTINCT s.jb) FROM (SELECT jb FROM er_c) s;
+SELECT n, n FROM er_c GROUP BY 1;
+-- Carried for the output, then read by a window: refused.
+SELECT n, row_number() OVER (PARTITION BY n) FROM er_c;
+SELECT n, lag(n) OVER (ORDER BY id) FROM er_c;
+SELECT jb, count(*) OVER (ORDER BY jb) FROM er_c;
 -- A foreign partition (PostgreSQL's plan would run its foreign data wrapper in the scan).
 CREATE EXTENSION file_fdw;
 CREATE SERVER er_files FOREIGN DATA WRAPPER file_fdw;

@@ -20,6 +20,10 @@ EXPLAIN (COSTS OFF, VERBOSE, FORMAT YAML) SELECT count(*) FROM ex WHERE g = 3;
 EXPLAIN (COSTS OFF) SELECT g, sum(n) FROM ex GROUP BY g ORDER BY sum(n) * 2 DESC LIMIT 3;
 EXPLAIN (COSTS OFF) SELECT make_interval(days => g) AS iv, count(*) FROM ex GROUP BY g ORDER BY 1 OFFSET 2;
 EXPLAIN (COSTS OFF) SELECT t COLLATE "C.utf8" AS u FROM ex ORDER BY u LIMIT 2;
+-- A value DataFusion only carries (numeric without a scale, an array) crosses as its bytes; its
+-- ORDER BY is PostgreSQL's Sort above the node.
+EXPLAIN (COSTS OFF) SELECT id, n / 3 AS m, ARRAY[g] AS a FROM ex ORDER BY m DESC, a LIMIT 2;
+SELECT id, n / 3 AS m, ARRAY[g] AS a FROM ex ORDER BY m DESC, a, id LIMIT 2;
 SELECT g, sum(n) FROM ex GROUP BY g ORDER BY sum(n) * 2 DESC LIMIT 3;
 -- A partitioned table's leaf is PostgreSQL's plan of it: partitions pruned at plan time, and
 -- with a parameter on the partition key at run time (a generic plan: "Subplans Removed").

@@ -154,7 +154,10 @@ SELECT ts FROM ty_special;
 -- range do not fit.
 SELECT tz FROM ty_special;
 SELECT n FROM ty_special;
+-- numeric without a scale: carried as its bytes in the select list, refused in arithmetic in
+-- DataFusion (the carried suite has the rest).
 SELECT bare FROM ty_special;
+SELECT sum(bare) FROM ty_special;
 SELECT sum(f4) FROM ty_special;
 SELECT iv, count(*) FROM ty GROUP BY iv;
 SELECT min(iv) FROM ty;

@@ -10,14 +10,16 @@ use super::literal::const_literal;
 use super::placement;
 use super::probe;
 use super::types::{
-    avg_sum_type, case_shape, eq_safe, expr_type, func_name, is_builtin, op_name, order_safe,
+    avg_sum_type, case_shape, column_type, eq_safe, expr_type, func_name, is_blank_padded, is_builtin,
+    op_name, order_safe,
 };
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{
-    make_bool_const, make_int4_const, make_null_const, Aggref, Kind, Node, Query, TargetEntry, Var,
+    make_bool_const, make_bool_expr, make_int4_const, make_null_const, make_null_test, Aggref, BoolOp, Kind,
+    Node, Query, TargetEntry, Var,
 };
 use crate::pg::nodes;
 use crate::plan::spec::{AggFunc, AggSpec, Literal, SortKey, Statistic, WindowSpec};
@@ -104,7 +106,7 @@ impl<'a> AggContext<'a> {
                 Ok(Some(make_var(k, catalog::INT4OID, -1, 0)?))
             }
             Kind::Var(_) if self.plain => {
-                let id = self.b.column(node)?;
+                let id = self.b.carried_column(node)?;
                 let pos = self.b.output_pos(id);
                 let (typid, typmod, coll) = expr_type(node)?;
                 Ok(Some(make_var(pos + 1, typid, typmod, coll)?))
@@ -181,6 +183,30 @@ impl<'a> AggContext<'a> {
         }
         // count(x) of a column that is never NULL counts rows: x need not cross the boundary.
         let star = agg.aggstar() || (name == "count" && !distinct && self.b.never_null(arg_expr)?);
+        // count(x) of a value DataFusion has no type for (jsonb, an array, a numeric without a
+        // scale): count(*) over the rows where x IS NOT NULL (and its FILTER), the test computed
+        // by the scan; x itself never crosses.
+        if let (Some(e), "count", false, false) = (arg_expr, name.as_str(), star, distinct) {
+            if matches!(column_type(e), Err(ref err) if !err.is_caught()) {
+                let test = make_null_test(e, false)?;
+                let cond = match agg.aggfilter() {
+                    Some(f) => make_bool_expr(BoolOp::And, &[f, test])?,
+                    None => test,
+                };
+                let spec = AggSpec {
+                    func: AggFunc::CountStar,
+                    arg: None,
+                    distinct: false,
+                    filter: Some(self.agg_column(cond)?),
+                    keys: Vec::new(),
+                    order_by: Vec::new(),
+                    delimiter: None,
+                    output: ColumnType::Int64,
+                };
+                let k = self.add_agg(spec, agg.node());
+                return make_var(k, catalog::INT8OID, -1, 0);
+            }
+        }
         let arg = match arg_expr {
             Some(e) if !star => Some(self.agg_column(e)?),
             _ => None,
@@ -189,6 +215,9 @@ impl<'a> AggContext<'a> {
         let arg_coll = arg_pg.map_or(0, |t| t.2);
         // DISTINCT compares as PostgreSQL only under a deterministic collation (floats and
         // intervals are compared by their keys, see `plan::logical`).
+        if distinct && arg_ty == Some(ColumnType::Opaque) {
+            return Err(unsupported("DISTINCT inside an aggregate over a value only carried"));
+        }
         if distinct && arg_ty == Some(ColumnType::Utf8View) && !eq_safe(ColumnType::Utf8View, arg_coll)? {
             return Err(unsupported("DISTINCT inside an aggregate under a nondeterministic collation"));
         }
@@ -345,7 +374,7 @@ impl AggContext<'_> {
                 column,
                 descending: op == ">",
                 nulls_first,
-                blank_padded: etyp == catalog::BPCHAROID,
+                blank_padded: is_blank_padded(etyp)?,
             });
         }
         let filter = agg.aggfilter().map(|f| self.agg_column(f)).transpose()?;

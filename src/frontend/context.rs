@@ -4,7 +4,7 @@
 
 use super::placement::{self, Placement};
 use super::probe;
-use super::types::{column_type, Oid};
+use super::types::{carried_type, column_type, Oid};
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog::attnotnull;
@@ -113,10 +113,39 @@ impl Builder {
         Ok(id)
     }
 
+    /// The scan column carrying `e` to the output unchanged (a select-list entry one relation
+    /// computes, a column PostgreSQL's projection above the node reads): of any type whose
+    /// values can cross ([`carried_type`]), where nothing in DataFusion looks at them.
+    pub(super) fn carried_column(&mut self, e: Node) -> PgResult<usize> {
+        match self.scan_carried_column(e)? {
+            Some(id) => Ok(id),
+            None => self.column(e),
+        }
+    }
+
+    /// [`Self::carried_column`] when a scan computes `e`; None when DataFusion would.
+    pub(super) fn scan_carried_column(&mut self, e: Node) -> PgResult<Option<usize>> {
+        match self.one_leaf(e)? {
+            Some(leaf) if self.computable_in_scan(e, leaf)? => {
+                // A subquery's column keeps the subquery's block type: Opaque here only allows
+                // an opaque one.
+                let ty = if self.leaves[leaf].sub.is_some() { ColumnType::Opaque } else { carried_type(e)? };
+                self.column_as(e, Some(ty)).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// [`Self::column_as`], also for a column whose value only is exact (comparisons).
     pub(super) fn any_column(&mut self, e: Node, ty: Option<ColumnType>) -> PgResult<usize> {
         // (A window function's column is described by a node that stands for nothing else.)
         if let Some(i) = nodes::try_position(&self.columns, |(c, _, l)| Ok(*l != WINDOW && c.equal(e)?))? {
+            if self.columns[i].1 == ColumnType::Opaque && ty != Some(ColumnType::Opaque) {
+                // Carried for the output only: anything else that reads it needs its own block
+                // type, which it has not (the refusal says which type).
+                column_type(e)?;
+                return Err(unsupported("value of this type other than carried to the output"));
+            }
             return Ok(i);
         }
         let leaf = match self.one_leaf(e)? {
@@ -127,7 +156,7 @@ impl Builder {
             _ => return self.df_column(e, ty),
         };
         if let Some(sub) = self.leaves[leaf].sub {
-            return self.sub_column(e, leaf, sub);
+            return self.sub_column(e, leaf, sub, ty == Some(ColumnType::Opaque));
         }
         // Evaluated once per row of its relation, not per joined row.
         if self.leaves.len() > 1 && e.contains_volatile_functions()? {
@@ -195,8 +224,9 @@ impl Builder {
         }
     }
 
-    /// A column of subquery leaf `leaf` (its `sub`): only a Var, read as the subquery's output.
-    pub(super) fn sub_column(&mut self, e: Node, leaf: usize, sub: usize) -> PgResult<usize> {
+    /// A column of subquery leaf `leaf` (its `sub`): only a Var, read as the subquery's output;
+    /// an opaque one only when `carried` (see [`Self::carried_column`]).
+    pub(super) fn sub_column(&mut self, e: Node, leaf: usize, sub: usize, carried: bool) -> PgResult<usize> {
         let attno = match e.kind() {
             Kind::Var(v) if v.varlevelsup() == 0 => v.varattno() as i32,
             _ => 0,
@@ -211,6 +241,10 @@ impl Builder {
             unsupported("column of a subquery in FROM that PostgreSQL computes after DataFusion (an expression over aggregates other than + - * of numerics and avg)")
         })?;
         let (ty, value_only) = (s.types[o], s.value_only.get(o).copied().unwrap_or(false));
+        if ty == ColumnType::Opaque && !carried {
+            column_type(e)?;
+            return Err(unsupported("value of this type other than carried to the output"));
+        }
         self.columns.push((e, ty, leaf));
         let id = self.columns.len() - 1;
         self.sub_columns.push((sub, o, id));

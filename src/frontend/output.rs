@@ -1,10 +1,9 @@
 //! What a block outputs to the node: the custom scan target list describing its columns, and
 //! ORDER BY over them.
 
-use super::types::{expr_type, is_builtin, op_name, order_safe};
+use super::types::{expr_type, is_blank_padded, is_builtin, op_name, order_safe};
 use super::unsupported;
 use crate::page::ColumnType;
-use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{make_target_entry, List, Node, Query, TargetEntry};
 use crate::plan::spec::SortKey;
@@ -37,7 +36,7 @@ pub(super) fn sort_keys(
             column,
             descending: name == ">",
             nulls_first: sgc.nulls_first(),
-            blank_padded: typid == catalog::BPCHAROID,
+            blank_padded: is_blank_padded(typid)?,
         });
     }
     Ok(keys)

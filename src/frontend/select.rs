@@ -156,7 +156,7 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
                 None => false,
             };
             if in_scan {
-                let id = b.column(e)?;
+                let id = b.carried_column(e)?;
                 tle_cols.push(Some(b.output_pos(id)));
                 tle_nodes.push(None);
             } else {

@@ -35,6 +35,8 @@ pub(super) fn numeric_digits(e: Node) -> PgResult<Option<(u32, u32)>> {
 fn numeric_digits_in(e: Node, query: Option<Query>) -> PgResult<Option<(u32, u32)>> {
     nodes::check_stack_depth()?;
     let (typid, typmod, _) = e.expr_type()?;
+    // A domain over numeric(p,s) has its base type's digits.
+    let (typid, typmod) = if is_builtin(typid) { (typid, typmod) } else { c::base_type(typid, typmod)? };
     if typid == c::NUMERICOID {
         if let Some((p, s)) = numeric_shape(typmod) {
             return Ok(Some(((p - s as u8) as u32, s as u32)));
@@ -210,6 +212,11 @@ pub(super) fn case_shape(e: Node) -> PgResult<Option<(u32, u32, bool)>> {
     })
 }
 
+/// Is `typid` char(n), or a domain over it: compared and sorted without its trailing blanks?
+pub(super) fn is_blank_padded(typid: Oid) -> PgResult<bool> {
+    Ok(typid == c::BPCHAROID || (!is_builtin(typid) && c::base_type(typid, -1)?.0 == c::BPCHAROID))
+}
+
 /// The block type of a NULL of `e`'s type: a numeric NULL has no scale, and takes the
 /// other branches' (as in DataFusion's CASE).
 pub(super) fn null_type(e: Node) -> PgResult<ColumnType> {
@@ -222,8 +229,11 @@ pub(super) fn null_type(e: Node) -> PgResult<ColumnType> {
 }
 
 /// The block type for a PostgreSQL type, or the reason it cannot cross.
+/// The block type of `e`'s values (a domain's values as its base type's: PostgreSQL checked the
+/// domain's constraints where it built them), or a refusal.
 pub(super) fn column_type(e: Node) -> PgResult<ColumnType> {
-    let (typid, typmod, _) = e.expr_type()?;
+    let (own, own_mod, _) = e.expr_type()?;
+    let (typid, typmod) = if is_builtin(own) { (own, own_mod) } else { c::base_type(own, own_mod)? };
     Ok(match typid {
         c::BOOLOID => ColumnType::Boolean,
         c::INT2OID => ColumnType::Int16,
@@ -261,14 +271,24 @@ pub(super) fn column_type(e: Node) -> PgResult<ColumnType> {
         c::TIMESTAMPTZOID => ColumnType::TimestampUs { utc: true },
         c::INTERVALOID => ColumnType::IntervalMonthDayNano,
         c::UUIDOID => ColumnType::FixedSizeBinary16,
-        _ => return Err(unsupported(format!("type {}", type_name(typid, typmod)?))),
+        _ => return Err(unsupported(format!("type {}", type_name(own, own_mod)?))),
     })
+}
+
+/// The block type of `e` where DataFusion only carries its values to the output (a select-list
+/// column, say): its own block type, else [`ColumnType::Opaque`] for a type whose values cross
+/// as their bytes ([`c::type_is_carried`]).
+pub(super) fn carried_type(e: Node) -> PgResult<ColumnType> {
+    match column_type(e) {
+        Err(err) if !err.is_caught() && c::type_is_carried(expr_type(e)?.0)? => Ok(ColumnType::Opaque),
+        r => r,
+    }
 }
 
 /// May DataFusion order values of this column as PostgreSQL does?
 pub(super) fn order_safe(ty: ColumnType, collation: Oid) -> PgResult<bool> {
     Ok(match ty {
-        ColumnType::IntervalMonthDayNano => false,
+        ColumnType::IntervalMonthDayNano | ColumnType::Opaque => false,
         ColumnType::Utf8View => collation_sorts_bytes(collation)?,
         _ => true,
     })
@@ -280,8 +300,8 @@ pub(super) fn eq_safe(ty: ColumnType, collation: Oid) -> PgResult<bool> {
     Ok(match ty {
         // -0 = 0 and NaN = NaN in PostgreSQL, not bitwise.
         ColumnType::Float32 | ColumnType::Float64 => false,
-        // '1 month' = '30 days' in PostgreSQL.
-        ColumnType::IntervalMonthDayNano => false,
+        // '1 month' = '30 days' in PostgreSQL; an opaque value's equality is its type's.
+        ColumnType::IntervalMonthDayNano | ColumnType::Opaque => false,
         ColumnType::Utf8View => collation == 0 || collation_is_deterministic(collation)?,
         _ => true,
     })

@@ -6,7 +6,8 @@ use super::construct::{avg_of, index_var, make_var};
 use super::context::WINDOW;
 use super::literal::{const_literal, interval_const};
 use super::types::{
-    avg_sum_type, eq_safe, expr_type, func_name, is_builtin, is_null_const, op_name, order_safe, Oid,
+    avg_sum_type, eq_safe, expr_type, func_name, is_blank_padded, is_builtin, is_null_const, op_name,
+    order_safe, Oid,
 };
 use super::unsupported;
 use crate::page::ColumnType;
@@ -83,7 +84,7 @@ impl AggContext<'_> {
                 column: c,
                 descending: op == ">",
                 nulls_first,
-                blank_padded: typid == catalog::BPCHAROID,
+                blank_padded: is_blank_padded(typid)?,
             });
         }
         // RANGE offsets are values of the (single) ORDER BY key.
@@ -388,5 +389,14 @@ pub(super) fn frame_of(wc: WindowClause, range_key: Option<ColumnType>) -> PgRes
         FrameBound::UnboundedFollowing,
         wc.end_offset(),
     )?;
+    // PostgreSQL's frame from a later offset to an earlier one is empty; DataFusion rejects it.
+    let empty = match (start, end) {
+        (FrameBound::Following(a), FrameBound::Following(b)) => a > b,
+        (FrameBound::Preceding(a), FrameBound::Preceding(b)) => a < b,
+        _ => false,
+    };
+    if empty {
+        return Err(unsupported("window frame whose start comes after its end (empty for every row)"));
+    }
     Ok(Some(Frame { units, start, end }))
 }

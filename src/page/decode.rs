@@ -191,7 +191,9 @@ fn build_array(
         }
         // decode_block builds view columns with `build_view_array`, from a checked private copy
         // of the views; it never routes them here.
-        ColumnType::Utf8View | ColumnType::BinaryView => new_null_array(&t.arrow_type(), rows),
+        ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
+            new_null_array(&t.arrow_type(), rows)
+        }
     }
 }
 

@@ -57,14 +57,24 @@ pub enum ColumnType {
     Int64,
     Float32,
     Float64,
-    Decimal128 { precision: u8, scale: i8 },
+    Decimal128 {
+        precision: u8,
+        scale: i8,
+    },
     Utf8View,
     BinaryView,
     Date32,
     Time64Us,
-    TimestampUs { utc: bool },
+    TimestampUs {
+        utc: bool,
+    },
     IntervalMonthDayNano,
     FixedSizeBinary16,
+    /// A value of any other PostgreSQL type, carried as its bytes (a varlena's detoasted data,
+    /// a fixed-length value's bytes, a by-value datum's low bytes) for PostgreSQL to read back
+    /// unchanged; DataFusion only moves it (BinaryView). Byte equality is not the type's
+    /// equality, nor byte order its order: the front end never compares, groups or sorts it.
+    Opaque,
 }
 
 impl ColumnType {
@@ -82,6 +92,7 @@ impl ColumnType {
             ColumnType::Decimal128 { .. }
             | ColumnType::Utf8View
             | ColumnType::BinaryView
+            | ColumnType::Opaque
             | ColumnType::IntervalMonthDayNano
             | ColumnType::FixedSizeBinary16 => 16,
         }
@@ -96,7 +107,7 @@ impl ColumnType {
     }
 
     pub fn is_view(self) -> bool {
-        matches!(self, ColumnType::Utf8View | ColumnType::BinaryView)
+        matches!(self, ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque)
     }
 
     pub fn tag(self) -> (u8, u8, i8) {
@@ -116,6 +127,7 @@ impl ColumnType {
             ColumnType::TimestampUs { utc: true } => (13, 0, 0),
             ColumnType::IntervalMonthDayNano => (14, 0, 0),
             ColumnType::FixedSizeBinary16 => (15, 0, 0),
+            ColumnType::Opaque => (16, 0, 0),
         }
     }
 
@@ -171,6 +183,7 @@ impl ColumnType {
             13 => ColumnType::TimestampUs { utc: true },
             14 => ColumnType::IntervalMonthDayNano,
             15 => ColumnType::FixedSizeBinary16,
+            16 => ColumnType::Opaque,
             _ => return None,
         })
     }
@@ -185,7 +198,7 @@ impl ColumnType {
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Decimal128 { precision, scale } => DataType::Decimal128(precision, scale),
             ColumnType::Utf8View => DataType::Utf8View,
-            ColumnType::BinaryView => DataType::BinaryView,
+            ColumnType::BinaryView | ColumnType::Opaque => DataType::BinaryView,
             ColumnType::Date32 => DataType::Date32,
             ColumnType::Time64Us => DataType::Time64(TimeUnit::Microsecond),
             ColumnType::TimestampUs { utc: false } => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -197,7 +210,16 @@ impl ColumnType {
         }
     }
 
-    /// The column type whose Arrow form is exactly `t`.
+    /// The type a result block carries this column as: the worker names result columns by their
+    /// Arrow type, which an opaque value shares with bytea.
+    pub fn wire(self) -> ColumnType {
+        match self {
+            ColumnType::Opaque => ColumnType::BinaryView,
+            t => t,
+        }
+    }
+
+    /// The column type whose Arrow form is exactly `t` (bytea's for BinaryView).
     pub fn from_arrow(t: &DataType) -> Option<ColumnType> {
         let simple = [
             ColumnType::Boolean,

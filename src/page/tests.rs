@@ -14,7 +14,7 @@ use super::decode::decode_block;
 use super::encode::{BlockWriter, PutError};
 use super::{BlockError, ColumnType, HEADER_SIZE};
 
-const ALL: [ColumnType; 15] = [
+const ALL: [ColumnType; 16] = [
     ColumnType::Boolean,
     ColumnType::Int16,
     ColumnType::Int32,
@@ -30,6 +30,7 @@ const ALL: [ColumnType; 15] = [
     ColumnType::TimestampUs { utc: true },
     ColumnType::IntervalMonthDayNano,
     ColumnType::FixedSizeBinary16,
+    ColumnType::Opaque,
 ];
 
 /// A page as the pool hands it out: zeroed, 64-byte aligned.
@@ -70,6 +71,7 @@ fn put_row(w: &mut BlockWriter<'_>, i: usize) -> Result<(), PutError> {
     w.put_i64(12, -n * 3_600_000_000);
     w.put_interval(13, i as i32, -(i as i32), n * 1000);
     w.put_fixed16(14, &[i as u8; 16]);
+    w.put_bytes(15, &(i as u64).to_le_bytes()[..i % 9])?;
     Ok(())
 }
 
@@ -126,7 +128,22 @@ fn check_rows(cols: &[std::sync::Arc<dyn Array>], first: usize, rows: usize) {
             IntervalMonthDayNano::new(i as i32, -(i as i32), n * 1000)
         );
         assert_eq!(cols[14].as_any().downcast_ref::<FixedSizeBinaryArray>().unwrap().value(r), [i as u8; 16]);
+        assert_eq!(
+            cols[15].as_any().downcast_ref::<BinaryViewArray>().unwrap().value(r),
+            &(i as u64).to_le_bytes()[..i % 9]
+        );
     }
+}
+
+#[test]
+fn opaque_is_its_own_tag_and_bytea_on_the_wire() {
+    let list = ColumnType::list_text(&[ColumnType::Opaque, ColumnType::BinaryView]);
+    assert_eq!(ColumnType::parse_list(&list), Some(vec![ColumnType::Opaque, ColumnType::BinaryView]));
+    assert_eq!(ColumnType::Opaque.arrow_type(), ColumnType::BinaryView.arrow_type());
+    assert_eq!(ColumnType::Opaque.wire(), ColumnType::BinaryView);
+    assert_eq!(ColumnType::Int32.wire(), ColumnType::Int32);
+    // A result column read back from its Arrow type is bytea's, which `wire` names.
+    assert_eq!(ColumnType::from_arrow(&ColumnType::Opaque.arrow_type()), Some(ColumnType::Opaque.wire()));
 }
 
 #[test]

@@ -87,6 +87,41 @@ pub fn operator_is_volatile(oid: Oid) -> PgResult<bool> {
     guard(|| unsafe { sys::op_volatile(oid) }).map(|v| v as u8 == b'v')
 }
 
+/// How values of type `typid` are stored: (`typlen`, `typbyval`).
+pub fn type_layout(typid: Oid) -> PgResult<(i16, bool)> {
+    let (mut len, mut byval) = (0i16, false);
+    // SAFETY: a catalog lookup (an ERROR for a missing type, caught); writes the two locals.
+    guard(|| unsafe { sys::get_typlenbyval(typid, &mut len, &mut byval) })?;
+    Ok((len, byval))
+}
+
+/// A domain's base type and typmod, through every level of domains; a type that is not a
+/// domain is its own base.
+pub fn base_type(typid: Oid, typmod: i32) -> PgResult<(Oid, i32)> {
+    let mut m = typmod;
+    // SAFETY: a catalog lookup (an ERROR for a missing type, caught); writes the local.
+    let base = guard(|| unsafe { sys::getBaseTypeAndTypmod(typid, &mut m) })?;
+    Ok((base, m))
+}
+
+/// May a value of type `typid` cross to the worker as its bytes and come back unchanged (see
+/// `ColumnType::Opaque`)? Base types, enums, ranges and multiranges, and domains over them: their
+/// values hold no reference to session state. Not composites (a record's value names a typmod
+/// that only this backend has blessed), pseudo-types, nor C strings.
+pub fn type_is_carried(typid: Oid) -> PgResult<bool> {
+    let (base, _) = base_type(typid, -1)?;
+    if base == sys::RECORDOID || base == sys::RECORDARRAYOID {
+        return Ok(false);
+    }
+    // SAFETY: a catalog lookup (an ERROR for a missing type, caught).
+    let kind = guard(|| unsafe { sys::get_typtype(base) })? as u8;
+    let carried = [sys::TYPTYPE_BASE, sys::TYPTYPE_ENUM, sys::TYPTYPE_RANGE, sys::TYPTYPE_MULTIRANGE];
+    if !carried.contains(&kind) {
+        return Ok(false);
+    }
+    Ok(type_layout(base)?.0 != -2)
+}
+
 /// Is the collation deterministic (equal only when bytewise equal)?
 pub fn collation_is_deterministic(collation: Oid) -> PgResult<bool> {
     // SAFETY: catalog lookup (an ERROR for a missing collation, caught).

@@ -86,11 +86,17 @@ pub fn make_aggref(
 
 /// `arg IS NULL`.
 pub fn make_is_null(arg: Node) -> PgResult<Node> {
+    make_null_test(arg, true)
+}
+
+/// `arg IS NULL` (`is_null`) or `arg IS NOT NULL`.
+pub fn make_null_test(arg: Node, is_null: bool) -> PgResult<Node> {
     let test = nodes::make::<sys::NullTest>(sys::NodeTag_T_NullTest)?;
     // SAFETY: a new NullTest node; every field set before use.
     unsafe {
         (*test).arg = arg.as_ptr() as *mut sys::Expr;
-        (*test).nulltesttype = sys::NullTestType_IS_NULL;
+        (*test).nulltesttype =
+            if is_null { sys::NullTestType_IS_NULL } else { sys::NullTestType_IS_NOT_NULL };
         (*test).argisrow = false;
         (*test).location = -1;
     }

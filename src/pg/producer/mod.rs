@@ -145,10 +145,13 @@ impl Producer {
         if pg_types.len() != types.len() {
             return Err(PgError::internal("scan column types differ in the plan"));
         }
+        let layouts =
+            pg_types.iter().map(|&t| crate::pg::catalog::type_layout(t)).collect::<PgResult<Vec<_>>>()?;
         let state = Box::new(ProducerState {
             block: None,
             types: types.into_boxed_slice(),
             pg_types,
+            layouts,
             seg,
             owner,
             capacity,

@@ -35,6 +35,8 @@ pub(super) struct ProducerState {
     pub(super) block: Option<Block>,
     pub(super) types: Box<[ColumnType]>,
     pub(super) pg_types: Vec<sys::Oid>,
+    /// (`typlen`, `typbyval`) of each column's type: how its datum holds the bytes.
+    pub(super) layouts: Vec<(i16, bool)>,
     pub(super) seg: Segment,
     pub(super) owner: OwnerId,
     pub(super) capacity: usize,
@@ -207,7 +209,7 @@ impl ProducerState {
                 continue;
             }
             // SAFETY: caller's contract.
-            match unsafe { put_values(&mut b.writer, slot, &self.types, &self.pg_types) } {
+            match unsafe { put_values(&mut b.writer, slot, &self.types, &self.layouts) } {
                 Ok(()) => {
                     b.writer.commit_row();
                     self.rows += 1;
@@ -251,9 +253,57 @@ impl ProducerState {
 
 /// The bytes of a varlena datum (detoasted if needed).
 ///
+/// The bytes of a datum of a type stored as `(typlen, typbyval)`: a varlena's data (detoasted),
+/// a C string's or (`text`) a name's characters up to the NUL, a fixed-length value's `typlen`
+/// bytes, a by-value datum's low `typlen` bytes (the slot keeps `d` alive for the row).
+///
 /// # Safety
-/// `d` must be a varlena datum.
-pub(super) unsafe fn varlena_bytes<'a>(d: sys::Datum) -> &'a [u8] {
+/// `d` must be a datum of such a type.
+unsafe fn datum_bytes(
+    d: sys::Datum,
+    (len, byval): (i16, bool),
+    text: bool,
+    scratch: &mut [u8; 8],
+) -> (&[u8], Detoasted) {
+    let none = || Detoasted(std::ptr::null_mut());
+    // SAFETY: caller's contract, case by case.
+    unsafe {
+        match (len, byval) {
+            (-1, _) => varlena_bytes(d),
+            (_, true) => {
+                // The value's `typlen` low-order bytes, least significant first (as the slot
+                // reads them back).
+                *scratch = (d as u64).to_le_bytes();
+                (&scratch[..(len.max(0) as usize).min(8)], none())
+            }
+            (-2, _) => (std::ffi::CStr::from_ptr(d as *const std::ffi::c_char).to_bytes(), none()),
+            (n, _) if text => {
+                // A name: NUL-terminated inside its NAMEDATALEN bytes.
+                let all = std::slice::from_raw_parts(d as *const u8, n.max(0) as usize);
+                (&all[..all.iter().position(|&b| b == 0).unwrap_or(all.len())], none())
+            }
+            (n, _) => (std::slice::from_raw_parts(d as *const u8, n.max(0) as usize), none()),
+        }
+    }
+}
+
+/// A copy PostgreSQL made of a toasted value (decompressed, fetched from the TOAST table or
+/// flattened), freed once the value is in the block: the scan's memory does not grow with every
+/// toasted value it reads.
+pub(super) struct Detoasted(*mut sys::varlena);
+
+impl Drop for Detoasted {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: a palloc'd copy nothing else refers to once the bytes are in the block.
+            unsafe { sys::pfree(self.0 as *mut std::ffi::c_void) };
+        }
+    }
+}
+
+/// # Safety
+/// `d` must be a varlena datum; the bytes live as long as the returned [`Detoasted`] and `d`.
+pub(super) unsafe fn varlena_bytes<'a>(d: sys::Datum) -> (&'a [u8], Detoasted) {
     // Inline, in-line-stored values (nearly every numeric and short text) without a call into
     // PostgreSQL: the header tests of varatt.h for little-endian builds. A 1-byte header
     // `xxxxxxx1` (but not 0x01, an external pointer) holds the total length in its upper seven
@@ -263,19 +313,22 @@ pub(super) unsafe fn varlena_bytes<'a>(d: sys::Datum) -> &'a [u8] {
     unsafe {
         let p = d as *const u8;
         let b0 = *p;
+        let none = Detoasted(std::ptr::null_mut());
         if b0 & 0x01 == 0x01 && b0 != 0x01 {
             let total = (b0 >> 1) as usize;
-            return std::slice::from_raw_parts(p.add(1), total.saturating_sub(1));
+            return (std::slice::from_raw_parts(p.add(1), total.saturating_sub(1)), none);
         }
         if b0 & 0x03 == 0x00 {
             let total = ((p as *const u32).read_unaligned() >> 2) as usize;
-            return std::slice::from_raw_parts(p.add(4), total.saturating_sub(4));
+            return (std::slice::from_raw_parts(p.add(4), total.saturating_sub(4)), none);
         }
     }
     // SAFETY: caller's contract; may raise (detoast), which longjmps over frames that own nothing.
     unsafe {
         let v = sys::pgf_detoast_packed(d);
-        std::slice::from_raw_parts(sys::pgf_vardata_any(v) as *const u8, sys::pgf_varsize_any_exhdr(v))
+        let bytes =
+            std::slice::from_raw_parts(sys::pgf_vardata_any(v) as *const u8, sys::pgf_varsize_any_exhdr(v));
+        (bytes, Detoasted(if v as sys::Datum == d { std::ptr::null_mut() } else { v }))
     }
 }
 
@@ -285,7 +338,7 @@ pub(super) unsafe fn put_values(
     w: &mut BlockWriter<'_>,
     slot: *mut sys::TupleTableSlot,
     types: &[ColumnType],
-    pg_types: &[sys::Oid],
+    layouts: &[(i16, bool)],
 ) -> Result<(), RowError> {
     let fail = RowError::Value;
     // SAFETY: deformed slot: tts_values/tts_isnull have at least `types.len()` entries.
@@ -311,7 +364,7 @@ pub(super) unsafe fn put_values(
             ColumnType::Float64 => w.put_f64(i, f64::from_bits(d as u64)),
             ColumnType::Decimal128 { precision, scale } => {
                 // SAFETY: a numeric datum is a varlena.
-                let bytes = unsafe { varlena_bytes(d) };
+                let (bytes, _copy) = unsafe { varlena_bytes(d) };
                 // Both decoders keep the value under 10^precision, so it fits the column's width
                 // (`put_decimal` checks anyway).
                 let shape = Unsupported::NumericShape { column: i, precision, scale };
@@ -332,14 +385,11 @@ pub(super) unsafe fn put_values(
                     Err(NumericError::Malformed) => return Err(fail(Unsupported::NumericMalformed)),
                 }
             }
-            ColumnType::Utf8View | ColumnType::BinaryView => {
-                let bytes = if pg_types[i] == sys::NAMEOID {
-                    // SAFETY: a name datum points to NAMEDATALEN bytes, NUL-terminated.
-                    unsafe { std::ffi::CStr::from_ptr(d as *const std::ffi::c_char) }.to_bytes()
-                } else {
-                    // SAFETY: text, varchar, bpchar and bytea are varlenas.
-                    unsafe { varlena_bytes(d) }
-                };
+            ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
+                let mut scratch = [0u8; 8];
+                // SAFETY: the datum has the column type's layout (typlen, typbyval).
+                let (bytes, _copy) =
+                    unsafe { datum_bytes(d, layouts[i], *ty != ColumnType::Opaque, &mut scratch) };
                 w.put_bytes(i, bytes)?;
             }
             ColumnType::Date32 => {

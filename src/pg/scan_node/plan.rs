@@ -168,7 +168,7 @@ pub fn planned_stmt(
     let functions: Vec<String> = oids(functions, "").into_iter().chain(oids(aggregates, "a")).collect();
     let strings = [
         hex(plan_bytes),
-        ColumnType::list_text(&t.spec.output_types()),
+        ColumnType::list_text(&t.spec.output_types().into_iter().map(ColumnType::wire).collect::<Vec<_>>()),
         df_plan.to_string(),
         functions.join(","),
     ];

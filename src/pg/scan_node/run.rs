@@ -62,7 +62,8 @@ pub(super) struct Run {
     pub(super) result: Option<ResultBlock>,
     pub(super) output: Vec<ColumnType>,
     /// PostgreSQL type of each output column (scan tuple attribute).
-    pub(super) out_pg: Vec<sys::Oid>,
+    /// (`typlen`, `typbyval`) of each output column's PostgreSQL type.
+    pub(super) out_layouts: Vec<(i16, bool)>,
     pub(super) rows: u64,
     /// The statement was canceled (57014) rather than failed, for the metrics.
     pub(super) canceled: bool,
@@ -134,6 +135,8 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
     if out_pg.len() != output.len() {
         return Err(PgError::internal("PgFusionScan output columns differ from the plan"));
     }
+    let out_layouts =
+        out_pg.iter().map(|&t| crate::pg::catalog::type_layout(t)).collect::<PgResult<Vec<_>>>()?;
     let run = Box::into_raw(Box::new(Run {
         started: None,
         finished: false,
@@ -147,7 +150,7 @@ fn begin(node: *mut sys::CustomScanState, estate: *mut sys::EState, eflags: i32)
         pool_leaves: Vec::new(),
         result: None,
         output,
-        out_pg,
+        out_layouts,
         rows: 0,
         canceled: false,
         // SAFETY: the executor state of the statement (the node's own `instrument` is only set after BeginCustomScan returns).
@@ -501,7 +504,7 @@ fn next(node: *mut sys::CustomScanState) -> PgResult<*mut sys::TupleTableSlot> {
             if r.row < r.block.rows {
                 let row = r.row;
                 r.row += 1;
-                fill(node, slot, &r.block, row, &run.output, &run.out_pg)?;
+                fill(node, slot, &r.block, row, &run.output, &run.out_layouts)?;
                 run.rows += 1;
                 return Ok(slot);
             }

@@ -20,7 +20,7 @@ pub(super) fn fill(
     block: &DecodedBlock,
     row: usize,
     types: &[ColumnType],
-    out_pg: &[sys::Oid],
+    layouts: &[(i16, bool)],
 ) -> PgResult<()> {
     // SAFETY: the per-tuple memory of this node's expression context; the slot's arrays have one entry per output column. The closure owns nothing, so an ERROR (out of memory) may skip it.
     guard(|| unsafe {
@@ -37,18 +37,19 @@ pub(super) fn fill(
                 continue;
             }
             *nulls.add(i) = false;
-            *values.add(i) = datum(col.as_ref(), row, types[i], out_pg[i]);
+            *values.add(i) = datum(col.as_ref(), row, types[i], layouts[i]);
         }
         sys::ExecStoreVirtualTuple(slot);
         sys::CurrentMemoryContext = old;
     })
 }
 
-/// One value as a datum of PostgreSQL type `pg` (palloc'd where by reference).
+/// One value as a datum of a PostgreSQL type stored as `(typlen, typbyval)` (palloc'd where by
+/// reference).
 ///
 /// # Safety
 /// Call with CurrentMemoryContext set to where the datum should live; may raise.
-unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, pg: sys::Oid) -> sys::Datum {
+unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, layout: (i16, bool)) -> sys::Datum {
     // SAFETY: caller's contract; palloc and numeric construction may raise.
     unsafe {
         match ty {
@@ -68,22 +69,41 @@ unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, pg: sys::Oid) -> sy
                     sys::pgf_numeric_in(text.as_ptr() as *const std::ffi::c_char)
                 }
             }
-            ColumnType::Utf8View | ColumnType::BinaryView => {
+            ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
                 let bytes: &[u8] = if ty == ColumnType::Utf8View {
                     col.as_string_view().value(row).as_bytes()
                 } else {
                     col.as_binary_view().value(row)
                 };
-                if pg == sys::NAMEOID {
-                    let p = sys::palloc0(sys::NAMEDATALEN as usize) as *mut u8;
-                    let n = bytes.len().min(sys::NAMEDATALEN as usize - 1);
-                    std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, n);
-                    p as sys::Datum
-                } else {
-                    sys::cstring_to_text_with_len(
+                match layout {
+                    // A varlena (text, bytea, numeric, jsonb, an array, ...): the bytes behind a
+                    // 4-byte header.
+                    (-1, _) => sys::cstring_to_text_with_len(
                         bytes.as_ptr() as *const std::ffi::c_char,
                         bytes.len() as i32,
-                    ) as sys::Datum
+                    ) as sys::Datum,
+                    // By value: the low bytes of the datum (the producer sent `typlen` of them).
+                    (len, true) => {
+                        let mut b = [0u8; std::mem::size_of::<sys::Datum>()];
+                        let n = bytes.len().min(b.len()).min(len.max(0) as usize);
+                        b[..n].copy_from_slice(&bytes[..n]);
+                        sys::Datum::from_le_bytes(b)
+                    }
+                    // A C string: the characters and a NUL.
+                    (-2, _) => {
+                        let p = sys::palloc0(bytes.len() + 1) as *mut u8;
+                        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len());
+                        p as sys::Datum
+                    }
+                    // Fixed length by reference (name, timetz, macaddr, ...): zero-filled
+                    // `typlen` bytes, so a name shorter than NAMEDATALEN ends with NULs.
+                    (len, false) => {
+                        let len = len.max(1) as usize;
+                        let p = sys::palloc0(len) as *mut u8;
+                        let n = bytes.len().min(if ty == ColumnType::Utf8View { len - 1 } else { len });
+                        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, n);
+                        p as sys::Datum
+                    }
                 }
             }
             ColumnType::Date32 => {
