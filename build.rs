@@ -124,7 +124,7 @@ fn main() {
         .allowlist_type("(GroupingFunc|WindowFunc|WindowClause|CollateExpr|ScalarArrayOpExpr)")
         .allowlist_type("(IndexScan|IndexOnlyScan|NestLoop|Sort|Unique|Limit|SeqScan|AppendRelInfo)")
         .allowlist_function("(flatCopyTargetEntry|expression_planner_with_deps|func_volatile|op_volatile)")
-        .allowlist_function("contain_window_function")
+        .allowlist_function("(contain_window_function|expression_returns_set)")
         .allowlist_function("(table_open|table_close|RelationGetIndexList|index_open|index_close)")
         .allowlist_var("(NoLock|AccessShareLock)")
         .allowlist_var("FRAMEOPTION_.*")
@@ -140,7 +140,7 @@ fn main() {
         .allowlist_var("(CURSOR_OPT_.*|RELKIND_.*|PG_UTF8|PG_SQL_ASCII|NAMEDATALEN)")
         .allowlist_var("(BOOLOID|INT2OID|INT4OID|INT8OID|FLOAT4OID|FLOAT8OID|NUMERICOID|TEXTOID|VARCHAROID)")
         .allowlist_var("(BPCHAROID|NAMEOID|DATEOID|TIMESTAMPOID|TIMESTAMPTZOID|UUIDOID|BYTEAOID|TIMEOID)")
-        .allowlist_var("(RECORDOID|RECORDARRAYOID|TYPTYPE_[A-Z]+)")
+        .allowlist_var("(RECORDOID|RECORDARRAYOID|TYPTYPE_[A-Z]+|OIDOID|REGCLASSOID|REGTYPEOID|REGPROCOID)")
         .allowlist_var("(INTERVALOID|VARHDRSZ|DATEVAL_NOBEGIN|DATEVAL_NOEND|DEFAULT_COLLATION_OID|F_[A-Z0-9_]+)")
         .allowlist_var("(NUMERIC_.*|DEC_DIGITS|NBASE)")
         // Error levels.

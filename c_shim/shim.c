@@ -1075,6 +1075,9 @@ void
 pgf_leaf_set_perminfo(Query *leaf, RangeTblEntry *rte, Node *perminfo)
 {
 #if PG_VERSION_NUM >= 160000
+	/* A function or VALUES list has no permission info (nothing to check, perminfoindex 0). */
+	if (perminfo == NULL && rte->rtekind != RTE_RELATION)
+		return;
 	/* The parser gives every relation entry its permission info: a leaf without one is a bug. */
 	if (perminfo == NULL)
 		elog(ERROR, "pg_fusion: scan leaf on relation %u without permission info", rte->relid);

@@ -20,6 +20,9 @@ EXPLAIN (COSTS OFF, VERBOSE, FORMAT YAML) SELECT count(*) FROM ex WHERE g = 3;
 EXPLAIN (COSTS OFF) SELECT g, sum(n) FROM ex GROUP BY g ORDER BY sum(n) * 2 DESC LIMIT 3;
 EXPLAIN (COSTS OFF) SELECT make_interval(days => g) AS iv, count(*) FROM ex GROUP BY g ORDER BY 1 OFFSET 2;
 EXPLAIN (COSTS OFF) SELECT t COLLATE "C.utf8" AS u FROM ex ORDER BY u LIMIT 2;
+-- A function in FROM is a leaf of its own: PostgreSQL's Function Scan, its rows joined by
+-- DataFusion.
+EXPLAIN (COSTS OFF) SELECT s.x, count(*) FROM ex JOIN generate_series(1, 3) s(x) ON ex.g = s.x GROUP BY s.x;
 -- A value DataFusion only carries (numeric without a scale, an array) crosses as its bytes; its
 -- ORDER BY is PostgreSQL's Sort above the node.
 EXPLAIN (COSTS OFF) SELECT id, n / 3 AS m, ARRAY[g] AS a FROM ex ORDER BY m DESC, a LIMIT 2;

@@ -268,7 +268,8 @@ impl Builder {
     pub(super) fn never_null(&self, e: Option<Node>) -> PgResult<bool> {
         let Some(Kind::Var(v)) = e.map(Node::kind) else { return Ok(false) };
         let Some(leaf) = self.leaves.iter().find(|l| l.rtindex == v.varno() as i32) else { return Ok(false) };
-        if v.varlevelsup() != 0 || v.varattno() <= 0 || leaf.sub.is_some() || leaf.nullable {
+        if v.varlevelsup() != 0 || v.varattno() <= 0 || leaf.sub.is_some() || leaf.nullable || leaf.relid == 0
+        {
             return Ok(false);
         }
         attnotnull(leaf.relid, v.varattno())

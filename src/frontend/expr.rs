@@ -7,7 +7,7 @@ use super::construct::{coalesce_as_case, index_var, make_func};
 use super::context::{Builder, COMPUTED};
 use super::literal::{const_literal, folded_literal};
 use super::types::{
-    case_shape, column_type, comparable, expr_type, func_name, is_builtin, is_null_const, null_type,
+    case_shape, column_type, comparable, expr_type, func_name, is_builtin, is_null_const, is_oid, null_type,
     numeric_shape, op_name, type_name, Oid,
 };
 use super::unsupported;
@@ -270,8 +270,17 @@ impl Builder {
                 };
                 Ok(DfExpr::Case(branches, Some(Box::new(default))))
             }
-            // Binary-compatible (varchar as text): the same values.
-            Kind::RelabelType(r) => self.df_value(r.arg().ok_or_else(refuse)?),
+            // Binary-compatible (varchar as text): the same values; but an int4 relabeled as an
+            // oid is read unsigned.
+            Kind::RelabelType(r) => {
+                let arg = r.arg().ok_or_else(refuse)?;
+                if is_oid(expr_type(e)?.0) != is_oid(expr_type(arg)?.0) {
+                    return Err(unsupported(
+                        "integer relabeled as an object identifier computed after the joins",
+                    ));
+                }
+                self.df_value(arg)
+            }
             // A collation label: the value itself (comparisons check their collation).
             Kind::CollateExpr(c) => self.df_value(c.arg().ok_or_else(refuse)?),
             Kind::BoolExpr(_) | Kind::NullTest(_) => self.join_cond(e),

@@ -32,6 +32,9 @@ pub(super) fn const_literal(e: Node) -> PgResult<Option<(Literal, ColumnType)>> 
         c::INT2OID => Some((Literal::Int64(d as i16 as i64), ColumnType::Int64)),
         c::INT4OID => Some((Literal::Int64(d as i32 as i64), ColumnType::Int64)),
         c::INT8OID => Some((Literal::Int64(d as i64), ColumnType::Int64)),
+        c::OIDOID | c::REGCLASSOID | c::REGTYPEOID | c::REGPROCOID => {
+            Some((Literal::Int64(d as u32 as i64), ColumnType::Int64))
+        }
         c::BOOLOID => Some((Literal::Bool(d != 0), ColumnType::Boolean)),
         c::DATEOID => {
             let days = d as i32;

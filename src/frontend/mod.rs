@@ -56,6 +56,6 @@ mod types;
 mod window;
 
 #[cfg(not(test))]
-use query::{block, unsupported, Block};
+use query::{block, srf_under_limit, unsupported, Block};
 #[cfg(not(test))]
 pub use query::{translate, FinalSort, FinalSortKey, Translated};

@@ -32,7 +32,15 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
     let checks: [(bool, &str); 5] = [
         (q.has_for_update() || !q.row_marks().is_empty(), "FOR UPDATE/SHARE in a subquery"),
         (!q.cte_list().is_empty(), "WITH"),
-        (q.has_target_srfs(), "set-returning function in the select list"),
+        (
+            q.has_target_srfs()
+                && (q.has_aggs()
+                    || q.has_window_funcs()
+                    || !q.group_clause().is_empty()
+                    || !q.grouping_sets().is_empty()
+                    || q.having_qual().is_some()),
+            "set-returning function in the select list of a query with aggregates or window functions",
+        ),
         (q.has_distinct_on(), "DISTINCT ON"),
         (q.limit_with_ties(), "FETCH ... WITH TIES"),
     ];
@@ -64,8 +72,22 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
             subs.push(sub_block(rte, without_unused_outputs(sub, &used)?, bind)?);
             continue;
         }
+        if matches!(rte.rtekind(), RteKind::Function | RteKind::Values) {
+            // A function or VALUES list in FROM: a leaf PostgreSQL plans and runs on its own (a
+            // Function Scan, a Values Scan), read by one producer (it has no blocks to split).
+            if rte.lateral() {
+                return Err(unsupported("LATERAL function or VALUES in FROM"));
+            }
+            for e in rte.functions().into_iter().chain(rte.values_lists()) {
+                if e.contains_outer_vars()? {
+                    return Err(unsupported("function or VALUES in FROM over a column of an outer query"));
+                }
+            }
+            leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: None });
+            continue;
+        }
         if rte.rtekind() != RteKind::Relation {
-            return Err(unsupported("FROM item that is not a table (subquery, view, function)"));
+            return Err(unsupported("FROM item that is not a table (a table function, WITH RECURSIVE, ...)"));
         }
         if !matches!(
             rte.relkind(),
@@ -150,11 +172,28 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
         // `tle_cols`: the node's output column (not the scan column) of each select-list entry.
         let mut tle_cols: Vec<Option<usize>> = Vec::new();
         let mut tle_nodes = Vec::new();
+        // A set-returning function in the select list (PostgreSQL's ProjectSet) multiplies its
+        // input rows: done by the one table's leaf, with every other select-list entry, before
+        // DataFusion sees the rows. Over several relations PostgreSQL would expand the joined
+        // rows (an outer join's null-extended row would vanish): refused.
+        if q.has_target_srfs() && (q.limit_count().is_some() || q.limit_offset().is_some()) {
+            return Err(super::srf_under_limit());
+        }
+        if q.has_target_srfs() && (b.leaves.len() != 1 || b.leaves[0].sub.is_some()) {
+            return Err(unsupported(
+                "set-returning function in the select list of a query over several relations",
+            ));
+        }
         for &e in &tle_exprs {
             let in_scan = match b.one_leaf(e)? {
                 Some(leaf) => b.computable_in_scan(e, leaf)?,
                 None => false,
             };
+            if q.has_target_srfs() && !in_scan {
+                return Err(unsupported(
+                    "set-returning function in the select list beside an expression the table's scan does not compute",
+                ));
+            }
             if in_scan {
                 let id = b.carried_column(e)?;
                 tle_cols.push(Some(b.output_pos(id)));
@@ -410,9 +449,14 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
             continue;
         }
         let (relid, rtindex) = (leaf.relid, leaf.rtindex);
-        // For display (EXPLAIN): the relation is bound by its OID.
-        let relation = catalog::qualified_relation_name(relid)?;
         let rte = q.rte(rtindex as u32).ok_or_else(|| PgError::internal("range table index out of range"))?;
+        // For display (EXPLAIN): the relation is bound by its OID; a function or VALUES list by
+        // its entry (named as the query names it).
+        let relation = if relid == 0 {
+            catalog::quoted_identifier(&rte.alias_name())?
+        } else {
+            catalog::qualified_relation_name(relid)?
+        };
         let mut columns = Vec::new();
         let mut pg_types = Vec::new();
         for (id, (e, ty, l)) in b.columns.iter().enumerate() {
@@ -429,13 +473,16 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
             pg_types.push((catalog::BOOLOID, -1));
             next_id += 1;
         }
-        let mut volatile = false;
+        // A function or VALUES list is never shared with another leaf (its functions may be
+        // volatile: each entry runs as written).
+        let mut volatile = relid == 0;
         for &q in &leaf.quals {
             volatile = volatile || q.contains_volatile_functions()?;
         }
         for (e, _, l) in b.columns.iter() {
             if *l == li && !volatile {
-                volatile = e.contains_volatile_functions()?;
+                // A set-returning function changes the leaf's row count: never shared either.
+                volatile = e.contains_volatile_functions()? || e.returns_set()?;
             }
         }
         scans.push(ScanSpec {

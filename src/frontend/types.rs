@@ -212,6 +212,11 @@ pub(super) fn case_shape(e: Node) -> PgResult<Option<(u32, u32, bool)>> {
     })
 }
 
+/// Is `typid` an object identifier type carried as Int64 (unsigned 32 bits)?
+pub(super) fn is_oid(typid: Oid) -> bool {
+    matches!(typid, c::OIDOID | c::REGCLASSOID | c::REGTYPEOID | c::REGPROCOID)
+}
+
 /// Is `typid` char(n), or a domain over it: compared and sorted without its trailing blanks?
 pub(super) fn is_blank_padded(typid: Oid) -> PgResult<bool> {
     Ok(typid == c::BPCHAROID || (!is_builtin(typid) && c::base_type(typid, -1)?.0 == c::BPCHAROID))
@@ -239,6 +244,9 @@ pub(super) fn column_type(e: Node) -> PgResult<ColumnType> {
         c::INT2OID => ColumnType::Int16,
         c::INT4OID => ColumnType::Int32,
         c::INT8OID => ColumnType::Int64,
+        // An object identifier (unsigned 32 bits) as a non-negative Int64: its equality and
+        // order are the integers'; PostgreSQL has no arithmetic on it.
+        c::OIDOID | c::REGCLASSOID | c::REGTYPEOID | c::REGPROCOID => ColumnType::Int64,
         c::FLOAT4OID => ColumnType::Float32,
         c::FLOAT8OID => ColumnType::Float64,
         c::NUMERICOID => match numeric_digits(e)? {

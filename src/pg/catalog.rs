@@ -20,6 +20,7 @@ pub fn is_builtin(oid: Oid) -> bool {
 pub use super::sys::{
     BOOLOID, BPCHAROID, BYTEAOID, DATEOID, FLOAT4OID, FLOAT8OID, INT2OID, INT4OID, INT8OID, INTERVALOID,
     NAMEOID, NUMERICOID, TEXTOID, TIMEOID, TIMESTAMPOID, TIMESTAMPTZOID, UUIDOID, VARCHAROID,
+    OIDOID, REGCLASSOID, REGTYPEOID, REGPROCOID,
 };
 
 /// Built-in functions.
@@ -153,13 +154,15 @@ pub fn qualified_relation_name(relid: Oid) -> PgResult<String> {
     let (nspname, relname) = guard(|| unsafe {
         (cstr(sys::get_namespace_name(sys::get_rel_namespace(relid))), cstr(sys::get_rel_name(relid)))
     })?;
-    let quote = |s: &str| -> PgResult<String> {
-        let c = std::ffi::CString::new(s).map_err(|e| super::PgError::internal(e.to_string()))?;
-        let p = c.as_ptr();
-        // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy; `c` outlives the call.
-        guard(|| unsafe { cstr(sys::quote_identifier(p)) })
-    };
-    Ok(format!("{}.{}", quote(&nspname)?, quote(&relname)?))
+    Ok(format!("{}.{}", quoted_identifier(&nspname)?, quoted_identifier(&relname)?))
+}
+
+/// `s` quoted where SQL needs it (`quote_identifier`), for display.
+pub fn quoted_identifier(s: &str) -> PgResult<String> {
+    let c = std::ffi::CString::new(s).map_err(|e| super::PgError::internal(e.to_string()))?;
+    let p = c.as_ptr();
+    // SAFETY: quote_identifier returns its argument or a palloc'd quoted copy; `c` outlives the call.
+    guard(|| unsafe { cstr(sys::quote_identifier(p)) })
 }
 
 /// Is function `f` strict (`func_strict`: NULL for any NULL argument)?

@@ -114,7 +114,10 @@ impl Bindings {
         let same = |&(a, p, _): &(*mut sys::RangeTblEntry, Permission, *mut sys::Node)| -> PgResult<bool> {
             // SAFETY: valid RTE copies, read per field.
             let (a, b) = unsafe { (&*a, &*copy) };
-            Ok(a.relid == b.relid
+            // A function or VALUES list is an access of its own.
+            Ok(a.rtekind == sys::RTEKind_RTE_RELATION
+                && b.rtekind == sys::RTEKind_RTE_RELATION
+                && a.relid == b.relid
                 && a.inh == b.inh
                 && p == permission
                 && nodes::equal(a.securityQuals, b.securityQuals)?)
@@ -177,6 +180,9 @@ impl Bindings {
             guard(|| sys::pgf_leaf_set_perminfo(q, rte, perminfo))?;
             (*q).jointree = jointree;
             (*q).targetList = tlist;
+            // A set-returning function in the select list (see `frontend::select`): the planner
+            // puts a ProjectSet above the scan.
+            (*q).hasTargetSRFs = guard(|| sys::expression_returns_set(tlist as *mut sys::Node))?;
             (*q).hasSubLinks = guard(|| sys::checkExprHasSubLink(tlist as *mut sys::Node))?
                 || (!quals.is_null() && guard(|| sys::checkExprHasSubLink(quals))?);
             (*q).hasRowSecurity = !(*rte).securityQuals.is_null();

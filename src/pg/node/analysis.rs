@@ -45,6 +45,11 @@ impl Node {
         self.ask(sys::contain_window_function)
     }
 
+    /// `expression_returns_set`: does the expression call a set-returning function?
+    pub fn returns_set(self) -> PgResult<bool> {
+        self.ask(sys::expression_returns_set)
+    }
+
     /// `checkExprHasSubLink`.
     pub fn has_sub_link(self) -> PgResult<bool> {
         self.ask(sys::checkExprHasSubLink)
@@ -55,6 +60,17 @@ impl Node {
         let e = self.as_ptr();
         // SAFETY: a walk of a valid expression tree.
         guard(|| unsafe { sys::contain_vars_of_level(e, levelsup) })
+    }
+
+    /// Does the tree hold a column of an enclosing query (a Var of any level above its own)?
+    /// PostgreSQL nests queries only as deep as its stack allows: 64 levels cover any it runs.
+    pub fn contains_outer_vars(self) -> PgResult<bool> {
+        for level in 1..=64 {
+            if self.contains_vars_of_level(level)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A constant expression (no columns, no volatile functions, no subqueries: `1 + 10`): one

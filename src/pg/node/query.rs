@@ -347,6 +347,17 @@ impl RangeTblEntry {
         Ok(Permission { check_as_user, required_perms })
     }
 
+    /// The entry's name in the query (`eref->aliasname`: the alias, else the relation's or the
+    /// function's name, `*VALUES*`), for display only.
+    pub fn alias_name(self) -> String {
+        let eref = self.raw().eref;
+        if eref.is_null() {
+            return String::new();
+        }
+        // SAFETY: eref is an Alias of the tree; its aliasname is a NUL-terminated string.
+        unsafe { nodes::cstr((*eref).aliasname) }
+    }
+
     /// The name a WITH entry refers to (`ctename`), empty for other entries.
     pub fn ctename(self) -> String {
         // SAFETY: ctename is NULL or a NUL-terminated string of the tree.

@@ -359,6 +359,8 @@ pub(super) unsafe fn put_values(
             ColumnType::Boolean => w.put_bool(i, d != 0),
             ColumnType::Int16 => w.put_i16(i, d as i16),
             ColumnType::Int32 => w.put_i32(i, d as i32),
+            // An object identifier (4 bytes) is unsigned: a relabeled int4 -1 is oid 4294967295.
+            ColumnType::Int64 if layouts[i].0 == 4 => w.put_i64(i, d as u32 as i64),
             ColumnType::Int64 => w.put_i64(i, d as i64),
             ColumnType::Float32 => w.put_f32(i, f32::from_bits(d as u32)),
             ColumnType::Float64 => w.put_f64(i, f64::from_bits(d as u64)),

@@ -1,0 +1,49 @@
+-- Functions and VALUES lists in FROM, and object identifiers, with PostgreSQL's answers (the
+-- oracle pass runs this suite with pg_fusion off against the same expected output). A function
+-- or VALUES list in FROM is a leaf PostgreSQL plans and runs on its own (a Function Scan, a
+-- Values Scan) and DataFusion joins and aggregates its rows; an oid (or regclass, regtype,
+-- regproc) is an unsigned 32-bit integer, compared, grouped and joined by DataFusion.
+CREATE TABLE fi (id int, g int, t text COLLATE "C");
+INSERT INTO fi SELECT i, i % 5, 'v' || i FROM generate_series(1, 100) i;
+INSERT INTO fi VALUES (-1, NULL, 'minus one');
+ANALYZE fi;
+SET pg_fusion.enable = on;
+
+-- A set-returning function joined with a table, and on its own.
+SELECT fi.g, count(*), min(s.x) FROM fi JOIN generate_series(0, 2) s(x) ON fi.g = s.x GROUP BY fi.g ORDER BY fi.g;
+SELECT count(*), sum(x), min(x), max(x) FROM generate_series(1, 1000) x;
+SELECT a.x, b.y FROM generate_series(1, 5) a(x) JOIN generate_series(3, 7) b(y) ON a.x = b.y ORDER BY 1;
+-- WITH ORDINALITY, ROWS FROM (several functions, the shorter padded with NULLs).
+SELECT * FROM unnest(ARRAY['c', 'a', 'b']) WITH ORDINALITY AS u(v, n) ORDER BY n;
+SELECT x, y FROM ROWS FROM (generate_series(1, 3), generate_series(10, 11)) AS r(x, y) ORDER BY x;
+-- VALUES as a table: joined, outer-joined, aggregated.
+SELECT v.name, count(fi.id) FROM (VALUES (0, 'zero'), (1, 'one'), (9, 'nine')) v(k, name)
+LEFT JOIN fi ON fi.g = v.k GROUP BY v.name ORDER BY v.name;
+SELECT sum(k), count(*) FROM (VALUES (1), (2), (NULL::int)) v(k);
+-- The same function twice: two leaves, each run.
+SELECT count(*) FROM generate_series(1, 3) a, generate_series(1, 3) b;
+-- Conditions on a function's columns are the leaf's WHERE.
+SELECT fi.id, s.x FROM fi JOIN generate_series(1, 100, 7) s(x) ON s.x = fi.id WHERE s.x > 40 ORDER BY 1;
+
+-- A set-returning function in the select list of a one-table query: the table's leaf expands
+-- its rows (PostgreSQL's ProjectSet), DataFusion sorts, deduplicates and aggregates them.
+SELECT id, generate_series(1, g) AS n FROM fi WHERE id <= 6 ORDER BY id, n;
+SELECT id, unnest(ARRAY[t, upper(t)]) AS u FROM fi WHERE id < 3 ORDER BY 1, 2;
+SELECT count(*), sum(n) FROM (SELECT generate_series(1, g) AS n FROM fi) s;
+SELECT DISTINCT generate_series(1, 3) AS x, g FROM fi WHERE g < 2 ORDER BY 1, 2;
+-- Two of them run in lockstep, the shorter padded with NULLs.
+SELECT id, generate_series(1, 2) AS a, generate_series(1, 3) AS b FROM fi WHERE id = 1 ORDER BY b;
+
+-- Object identifiers: grouped, ordered, joined, min/max, compared with constants; an int4
+-- relabeled as an oid reads unsigned (-1 is 4294967295).
+CREATE TABLE fi_o (id int, o oid, r regclass);
+INSERT INTO fi_o VALUES (1, 4294967295, 'pg_class'), (2, 0, 'pg_type'), (3, 42, NULL), (4, 42, 'pg_class');
+SELECT o, count(*) FROM fi_o GROUP BY o ORDER BY o;
+SELECT max(o), min(o), count(DISTINCT o) FROM fi_o;
+SELECT a.id, b.id FROM fi_o a JOIN fi_o b ON a.o = b.o AND a.id < b.id ORDER BY 1;
+SELECT id FROM fi_o WHERE o > 100 OR o = 0 ORDER BY id;
+SELECT r, count(*) FROM fi_o GROUP BY r ORDER BY r NULLS FIRST;
+SELECT a.id, b.id FROM fi_o a JOIN fi b ON a.o = b.id ORDER BY 1, 2;
+SELECT c.relname, f.id FROM pg_class c JOIN fi_o f ON f.r = c.oid ORDER BY 2;
+
+DROP TABLE fi, fi_o;
