@@ -137,16 +137,9 @@ def scan_sql(text, state):
                 continue
             i += 1
             continue
-        if q == "'":
-            if c == "'":
-                if text.startswith("''", i):
-                    i += 2
-                    continue
-                state["quote"] = None
-            i += 1
-            continue
-        if q == "E'":
-            if c == "\\":
+        if q in ("'", "E'"):
+            # '' is a quote inside the string; E'...' also escapes with a backslash.
+            if q == "E'" and c == "\\":
                 i += 2
                 continue
             if c == "'":
@@ -168,6 +161,18 @@ def scan_sql(text, state):
             continue
         i += 1
     return -1
+
+
+def copy_data(lines, i):
+    """COPY data from line i up to a line "\\.": the text (each line after a newline) and the
+    index of the line after it."""
+    text = ""
+    while i < len(lines):
+        text += "\n" + lines[i]
+        i += 1
+        if lines[i - 1].strip() == "\\.":
+            break
+    return text, i
 
 
 def split_units(source):
@@ -206,21 +211,10 @@ def split_units(source):
                 text = line
                 i += 1
                 if re.match(r"(?i)^\\copy\b.*\bfrom\s+(stdin|pstdin)\b", stripped):
-                    # \copy ... from stdin: its data follows, up to a line "\.".
-                    while i < len(lines):
-                        text += "\n" + lines[i]
-                        i += 1
-                        if lines[i - 1].strip() == "\\.":
-                            break
+                    data, i = copy_data(lines, i)
+                    text += data
                 units.append(Unit(text, lineno, "meta"))
                 buf = []
-                continue
-            if G_COMMANDS.match(stripped):
-                buf.append(line)
-                units.append(Unit("\n".join(buf), buf_line, "gcmd"))
-                buf = []
-                state = {"quote": None, "depth": 0, "comment_depth": 0, "atomic": 0, "last_word": None}
-                i += 1
                 continue
         if not buf:
             buf_line = lineno
@@ -247,11 +241,8 @@ def split_units(source):
         # COPY ... FROM stdin (several in one line joined by `\;`): each one's data follows, up to
         # a line "\.".
         for _ in re.findall(r"(?is)\bcopy\s+[^(\s][^;]*?\bfrom\s+stdin\b", strip_comments(text)):
-            while i < len(lines):
-                text += "\n" + lines[i]
-                i += 1
-                if lines[i - 1].strip() == "\\.":
-                    break
+            data, i = copy_data(lines, i)
+            text += data
         units.append(Unit(text, buf_line, "sql"))
         rest = line[end:]
         buf = []

@@ -48,6 +48,13 @@ SELECT count(*) FROM (SELECT id FROM er ORDER BY i2 FETCH FIRST 3 ROWS WITH TIES
 SELECT generate_series(1, 2), a.id FROM er a JOIN er b ON b.id = a.id WHERE a.id < 3;
 SELECT generate_series(1, 2), count(*) FROM er;
 SELECT id, generate_series(1, 3) FROM er ORDER BY id LIMIT 2;
+SELECT DISTINCT ON (i2) i2, id, generate_series(1, 3) AS g FROM er ORDER BY i2, id DESC;
+-- A function in FROM whose plan reads tables (a subquery in its arguments, an inlined SQL
+-- function): their locks would be missing from a cached plan.
+SELECT count(*) FROM er JOIN generate_series(1, (SELECT max(id) FROM er)) g(x) ON g.x = er.id;
+CREATE FUNCTION er_rows() RETURNS SETOF er LANGUAGE sql STABLE AS 'SELECT * FROM er';
+SELECT count(*) FROM er JOIN er_rows() f ON f.id = er.id;
+DROP FUNCTION er_rows();
 SELECT count(*) FROM er TABLESAMPLE SYSTEM (50);
 SELECT count(*) FROM er, generate_series(1, er.id % 3) g;
 SELECT count(*) FROM er, XMLTABLE('/r' PASSING '<r/>' COLUMNS x int) t;

@@ -22,6 +22,12 @@ LEFT JOIN fi ON fi.g = v.k GROUP BY v.name ORDER BY v.name;
 SELECT sum(k), count(*) FROM (VALUES (1), (2), (NULL::int)) v(k);
 -- The same function twice: two leaves, each run.
 SELECT count(*) FROM generate_series(1, 3) a, generate_series(1, 3) b;
+-- A subquery without tables in a VALUES list or a function's arguments.
+SELECT sum(x) FROM (VALUES (1), ((SELECT 10))) v(x);
+SELECT count(*) FROM generate_series(1, (SELECT 5)) g;
+-- A WITH query read twice over a VALUES list: its copies are one leaf, read once.
+WITH c AS (SELECT fi.id, v.k FROM fi, (VALUES (1), (2)) v(k) ORDER BY v.k, fi.id LIMIT 3)
+SELECT count(*) FROM c c1 JOIN c c2 USING (id, k);
 -- Conditions on a function's columns are the leaf's WHERE.
 SELECT fi.id, s.x FROM fi JOIN generate_series(1, 100, 7) s(x) ON s.x = fi.id WHERE s.x > 40 ORDER BY 1;
 

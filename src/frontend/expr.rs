@@ -274,7 +274,8 @@ impl Builder {
             // oid is read unsigned.
             Kind::RelabelType(r) => {
                 let arg = r.arg().ok_or_else(refuse)?;
-                if is_oid(expr_type(e)?.0) != is_oid(expr_type(arg)?.0) {
+                let base = |t: Oid| -> PgResult<Oid> { Ok(catalog::base_type(t, -1)?.0) };
+                if is_oid(base(expr_type(e)?.0)?) != is_oid(base(expr_type(arg)?.0)?) {
                     return Err(unsupported(
                         "integer relabeled as an object identifier computed after the joins",
                     ));

@@ -65,7 +65,7 @@ pub struct FinalSortKey {
 /// PostgreSQL expands a select list's set-returning functions after sorting, only as far as the
 /// LIMIT reads; a leaf expands every row first.
 pub(super) fn srf_under_limit() -> PgError {
-    unsupported("set-returning function in the select list of a query with LIMIT or OFFSET (PostgreSQL expands only the rows it returns)")
+    unsupported("set-returning function in the select list of a query with LIMIT, OFFSET or DISTINCT ON (PostgreSQL expands only the rows they keep)")
 }
 
 pub(super) fn unsupported(what: impl std::fmt::Display) -> PgError {
@@ -123,8 +123,8 @@ pub fn translate(query: Query) -> PgResult<Translated> {
 /// is refused. Aggregate and window arguments are computed before sorting in both.
 fn postponed_outputs(query: Query) -> PgResult<()> {
     let limited = query.limit_count().is_some() || query.limit_offset().is_some();
-    if limited && query.has_target_srfs() {
-        return Err(super::srf_under_limit());
+    if query.has_target_srfs() && (limited || query.has_distinct_on()) {
+        return Err(srf_under_limit());
     }
     for tle in query.target_list() {
         if tle.ressortgroupref() != 0 {

@@ -473,9 +473,14 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
             pg_types.push((catalog::BOOLOID, -1));
             next_id += 1;
         }
-        // A function or VALUES list is never shared with another leaf (its functions may be
-        // volatile: each entry runs as written).
-        let mut volatile = relid == 0;
+        // A function or VALUES list with a volatile function is never shared with another leaf
+        // (each such entry runs as written); equal ones (a WITH query's copies) are read once.
+        let mut volatile = false;
+        if relid == 0 {
+            for e in rte.functions().into_iter().chain(rte.values_lists()) {
+                volatile = volatile || e.contains_volatile_functions()?;
+            }
+        }
         for &q in &leaf.quals {
             volatile = volatile || q.contains_volatile_functions()?;
         }

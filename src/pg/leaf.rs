@@ -114,10 +114,12 @@ impl Bindings {
         let same = |&(a, p, _): &(*mut sys::RangeTblEntry, Permission, *mut sys::Node)| -> PgResult<bool> {
             // SAFETY: valid RTE copies, read per field.
             let (a, b) = unsafe { (&*a, &*copy) };
-            // A function or VALUES list is an access of its own.
-            Ok(a.rtekind == sys::RTEKind_RTE_RELATION
-                && b.rtekind == sys::RTEKind_RTE_RELATION
-                && a.relid == b.relid
+            // A function or VALUES list: the same entry (a WITH query's copies).
+            if a.rtekind != sys::RTEKind_RTE_RELATION || b.rtekind != sys::RTEKind_RTE_RELATION {
+                return Ok(p == permission
+                    && nodes::equal(a as *const sys::RangeTblEntry, copy as *const sys::RangeTblEntry)?);
+            }
+            Ok(a.relid == b.relid
                 && a.inh == b.inh
                 && p == permission
                 && nodes::equal(a.securityQuals, b.securityQuals)?)
@@ -183,8 +185,16 @@ impl Bindings {
             // A set-returning function in the select list (see `frontend::select`): the planner
             // puts a ProjectSet above the scan.
             (*q).hasTargetSRFs = guard(|| sys::expression_returns_set(tlist as *mut sys::Node))?;
-            (*q).hasSubLinks = guard(|| sys::checkExprHasSubLink(tlist as *mut sys::Node))?
-                || (!quals.is_null() && guard(|| sys::checkExprHasSubLink(quals))?);
+            // Subqueries anywhere in the leaf (select list, WHERE, a function's arguments, a VALUES
+            // list, row-level security quals): the planner plans them only when told.
+            let has = |n: *mut sys::Node| -> PgResult<bool> {
+                Ok(!n.is_null() && guard(|| sys::checkExprHasSubLink(n))?)
+            };
+            (*q).hasSubLinks = has(tlist as *mut sys::Node)?
+                || has(quals)?
+                || has((*rte).functions as *mut sys::Node)?
+                || has((*rte).values_lists as *mut sys::Node)?
+                || has((*rte).securityQuals as *mut sys::Node)?;
             (*q).hasRowSecurity = !(*rte).securityQuals.is_null();
             (*q).stmt_location = -1;
             Ok(q)
@@ -214,6 +224,14 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
     for rte in unsafe { list::<sys::RangeTblEntry>((*stmt).rtable) } {
         // SAFETY: an entry of that range table.
         let r = unsafe { &*rte };
+        // A function in FROM whose plan reads tables (a SQL function the planner inlined, a
+        // subquery in its arguments): those tables are not in the statement's range table, so
+        // a cached plan would run without their locks. Refused.
+        if scan.relid == 0 && r.rtekind == sys::RTEKind_RTE_RELATION {
+            return Err(PgError::unsupported(
+                "function or VALUES in FROM that reads tables (an inlined SQL function, a subquery in its arguments)",
+            ));
+        }
         if r.rtekind == sys::RTEKind_RTE_RELATION && r.relkind as u8 == sys::RELKIND_FOREIGN_TABLE {
             return Err(PgError::unsupported(
                 "a foreign table among a table's partitions or inheritance children",
