@@ -389,9 +389,10 @@ pub(super) unsafe fn put_values(
             }
             ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
                 let mut scratch = [0u8; 8];
-                // SAFETY: the datum has the column type's layout (typlen, typbyval).
-                let (bytes, _copy) =
-                    unsafe { datum_bytes(d, layouts[i], *ty != ColumnType::Opaque, &mut scratch) };
+                let text = *ty != ColumnType::Opaque;
+                // SAFETY: `d` is a non-NULL datum of this column's type, stored as `layouts[i]`
+                // (typlen, typbyval) says; the slot keeps it alive while its bytes are copied.
+                let (bytes, _copy) = unsafe { datum_bytes(d, layouts[i], text, &mut scratch) };
                 w.put_bytes(i, bytes)?;
             }
             ColumnType::Date32 => {
