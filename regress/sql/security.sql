@@ -248,6 +248,39 @@ SET ROLE sec_alice;
 SELECT sum(id * 2), max(id) FROM sec_emp;
 RESET ROLE;
 
+-- FROM functions, VALUES and set-returning functions are leaves PostgreSQL plans and runs: a
+-- function without EXECUTE fails as PostgreSQL fails (42501), through another role's view too
+-- (functions in a view are checked for the current user); row-level security of a table joined
+-- with them, and of a table whose SRF expands in its leaf, applies as in PostgreSQL's plan.
+CREATE FUNCTION sec_srf(n int) RETURNS SETOF int LANGUAGE plpgsql
+    AS $$ BEGIN RETURN QUERY SELECT generate_series(1, n); END $$;
+REVOKE EXECUTE ON FUNCTION sec_srf(int) FROM PUBLIC;
+CREATE VIEW sec_srf_v AS SELECT s FROM sec_srf(5) s;
+ALTER VIEW sec_srf_v OWNER TO sec_owner;
+GRANT SELECT ON sec_srf_v TO sec_alice;
+CREATE TABLE sec_rls_doc (id int, owner name, payload jsonb, tags text[]);
+INSERT INTO sec_rls_doc SELECT i, CASE WHEN i % 2 = 0 THEN 'sec_alice' ELSE 'sec_eve' END,
+    jsonb_build_object('g', i), ARRAY['t' || i, 'u' || i] FROM generate_series(1, 20) i;
+ALTER TABLE sec_rls_doc ENABLE ROW LEVEL SECURITY;
+CREATE POLICY sec_rls_doc_own ON sec_rls_doc USING (owner = current_user);
+GRANT SELECT ON sec_rls_doc TO sec_alice;
+SET ROLE sec_alice;
+SELECT count(*) FROM sec_srf(3) s JOIN sec_emp e ON e.id = s;
+SELECT * FROM sec_srf_v v JOIN sec_emp e ON e.id = v.s ORDER BY 1;
+SELECT d.id, d.payload FROM sec_rls_doc d JOIN generate_series(1, 20) g ON g = d.id ORDER BY d.id;
+SELECT d.id, v.x FROM (VALUES (1), (2), (4), (5)) v(x) JOIN sec_rls_doc d ON d.id = v.x ORDER BY 1;
+SELECT count(*), count(DISTINCT t), max(id) FROM (SELECT id, unnest(tags) t FROM sec_rls_doc) s;
+SELECT count(*), count(payload) FROM sec_rls_doc;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION sec_srf(int) TO sec_alice;
+SET ROLE sec_alice;
+SELECT count(*) FROM sec_srf(3) s JOIN sec_emp e ON e.id = s;
+SELECT * FROM sec_srf_v v JOIN sec_emp e ON e.id = v.s ORDER BY 1;
+RESET ROLE;
+DROP VIEW sec_srf_v;
+DROP FUNCTION sec_srf(int);
+DROP TABLE sec_rls_doc;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP VIEW sec_v_inv, sec_v_plain, sec_v_cols, sec_doc_v, sec_doc_agg, sec_card_v;
 DROP TABLE sec_emp, sec_dept, sec_doc, sec_card, sec_fact, sec_dim;
