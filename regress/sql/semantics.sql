@@ -170,5 +170,39 @@ SELECT currval('sem_seq');
 RESET pg_fusion.on_unsupported;
 DROP SEQUENCE sem_seq;
 
+-- Dates and timestamps at -infinity and infinity: below and above every finite value, equal to
+-- themselves, in comparisons between tables, sorting, grouping, DISTINCT, min/max, joins,
+-- window ORDER BY (without a RANGE offset), set operations and results.
+CREATE TABLE sem_inf (id int, d date, ts timestamp, tz timestamptz);
+INSERT INTO sem_inf VALUES
+  (1, 'infinity', 'infinity', 'infinity'), (2, '-infinity', '-infinity', '-infinity'),
+  (3, '2020-01-01', '2020-01-01 10:00', '2020-01-01 10:00+00'), (4, NULL, NULL, NULL),
+  (5, '1999-12-31', '1999-12-31 23:59:59', '1999-12-31 23:59:59+00'),
+  (6, 'infinity', 'infinity', 'infinity'), (7, '4713-01-01 BC', '4713-01-01 00:00 BC', '4713-01-01 00:00+00 BC'),
+  (8, '5874897-12-31', '294246-12-31 23:59:59', '294246-12-31 23:59:59+00');
+CREATE TABLE sem_inf2 (id int, d date, ts timestamp);
+INSERT INTO sem_inf2 VALUES (1, 'infinity', 'infinity'), (2, '-infinity', '2020-01-01 10:00'),
+  (3, '2020-01-01', '-infinity'), (4, 'infinity', NULL);
+ANALYZE sem_inf, sem_inf2;
+SELECT * FROM sem_inf ORDER BY id;
+SELECT d, count(*) FROM sem_inf GROUP BY d ORDER BY d;
+SELECT ts, tz FROM sem_inf ORDER BY ts DESC NULLS LAST, id;
+SELECT min(d), max(d), min(ts), max(ts), min(tz), max(tz) FROM sem_inf;
+SELECT count(DISTINCT d), count(DISTINCT ts), count(*) FILTER (WHERE d = 'infinity') FROM sem_inf;
+SELECT a.id, b.id FROM sem_inf a JOIN sem_inf2 b ON a.d = b.d ORDER BY 1, 2;
+SELECT a.id, b.id FROM sem_inf a JOIN sem_inf2 b ON a.ts < b.ts ORDER BY 1, 2;
+SELECT a.id, b.id FROM sem_inf a LEFT JOIN sem_inf2 b ON a.ts = b.ts ORDER BY 1, 2;
+SELECT a.id, b.d FROM sem_inf a JOIN sem_inf2 b ON a.id = b.id AND a.d >= b.d ORDER BY 1;
+SELECT id, rank() OVER (ORDER BY d), lag(d) OVER (ORDER BY id), max(ts) OVER (ORDER BY ts, id)
+FROM sem_inf ORDER BY id;
+SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM sem_inf ORDER BY id;
+SELECT a.id, lag(a.d, 1, 'infinity'::date) OVER (ORDER BY a.id) FROM sem_inf a JOIN sem_inf2 b USING (id) ORDER BY 1;
+SELECT d FROM sem_inf UNION SELECT d FROM sem_inf2 ORDER BY 1;
+SELECT d, ts FROM sem_inf WHERE d = 'infinity' OR ts = '-infinity' ORDER BY id;
+SELECT date_trunc('month', ts), d + 1 FROM sem_inf WHERE id <> 8 ORDER BY id;
+SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND '1 hour' FOLLOWING)
+FROM sem_inf WHERE ts BETWEEN '1990-01-01' AND '2030-01-01' ORDER BY id;
+DROP TABLE sem_inf, sem_inf2;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o;

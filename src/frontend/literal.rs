@@ -7,6 +7,7 @@ use crate::pg::catalog as c;
 use crate::pg::error::PgResult;
 use crate::pg::node::{Kind, Node};
 use crate::plan::spec::Literal;
+use crate::value::datetime::date_to_arrow;
 
 /// [`const_literal`] of `e`, or of `e` folded as the planner would (immutable functions only)
 /// when it reads no column (`1` cast to numeric).
@@ -36,15 +37,8 @@ pub(super) fn const_literal(e: Node) -> PgResult<Option<(Literal, ColumnType)>> 
             Some((Literal::Int64(d as u32 as i64), ColumnType::Int64))
         }
         c::BOOLOID => Some((Literal::Bool(d != 0), ColumnType::Boolean)),
-        c::DATEOID => {
-            let days = d as i32;
-            // -infinity and infinity (DATEVAL_NOBEGIN, DATEVAL_NOEND).
-            if days == i32::MIN || days == i32::MAX {
-                return Ok(None);
-            }
-            // PostgreSQL counts days from 2000-01-01, Arrow from 1970-01-01.
-            days.checked_add(10_957).map(|v| (Literal::Date32(v), ColumnType::Date32))
-        }
+        // Shifted to Arrow's epoch; -infinity and infinity as the extremes the scans send.
+        c::DATEOID => date_to_arrow(d as i32).map(|v| (Literal::Date32(v), ColumnType::Date32)),
         c::NUMERICOID => {
             let Some(text) = k.numeric_text()? else { return Ok(None) };
             let (neg, t) = match text.strip_prefix('-') {

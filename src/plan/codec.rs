@@ -23,7 +23,8 @@ use super::spec::SharedRead;
 use super::table::{PgScanTable, ScanSource, SubqueryTable};
 use super::udaf::{FloatMinMax, NumericStatistic, FLOAT_MAX, FLOAT_MIN, NUMERIC_STATISTIC};
 use super::udf::{
-    BpcharKey, IntArith, IntervalKey, NumericDiv, BPCHAR_KEY, INTERVAL_KEY, INT_ARITH, NUMERIC_DIV,
+    BpcharKey, FiniteKey, IntArith, IntervalKey, NumericDiv, BPCHAR_KEY, FINITE_KEY, INTERVAL_KEY, INT_ARITH,
+    NUMERIC_DIV,
 };
 use crate::page::ColumnType;
 
@@ -88,6 +89,7 @@ impl LogicalExtensionCodec for ScanCodec {
                 .ok_or_else(|| DataFusionError::Internal(format!("invalid {name} parameters in plan"))),
             (BPCHAR_KEY, []) => Ok(BpcharKey::udf()),
             (INTERVAL_KEY, []) => Ok(IntervalKey::udf()),
+            (FINITE_KEY, []) => Ok(FiniteKey::udf()),
             _ => not_impl_err!("unknown function {name} in a pg_fusion plan"),
         }
     }

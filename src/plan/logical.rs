@@ -24,7 +24,7 @@ use super::spec::{
 };
 use super::table::{column_name, PgScanTable, SubqueryTable};
 use super::udaf::{FloatMinMax, NumericStatistic};
-use super::udf::{BpcharKey, IntArith, IntervalKey, NumericDiv};
+use super::udf::{BpcharKey, FiniteKey, IntArith, IntervalKey, NumericDiv};
 use crate::page::ColumnType;
 
 /// A float as PostgreSQL orders it. Arrow compares floats by IEEE totalOrder: -0 < +0, and a NaN
@@ -204,12 +204,26 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
         }
     };
     let partition = w.partition_by.iter().map(|&i| col(name(i))).collect();
+    // A RANGE frame with an offset adds it to its one ORDER BY key: a date or timestamp key
+    // refuses PostgreSQL's infinities (the type's extremes here) rather than overflow.
+    let offset_range = w.frame.is_some_and(|f| {
+        f.units == FrameUnits::Range
+            && [f.start, f.end]
+                .iter()
+                .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)))
+    });
     let order = w
         .order_by
         .iter()
         .map(|k| {
             let ty = types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
-            sort_expr(k, col(name(k.column)), ty)
+            let key = match ty {
+                ColumnType::Date32 | ColumnType::TimestampUs { .. } if offset_range => {
+                    FiniteKey::udf().call(vec![col(name(k.column))])
+                }
+                _ => col(name(k.column)),
+            };
+            sort_expr(k, key, ty)
         })
         .collect::<Result<Vec<_>>>()?;
     let frame = match w.frame {

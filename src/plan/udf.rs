@@ -16,6 +16,9 @@
 //!   PostgreSQL compares intervals by (`interval_cmp_value`: a month is 30 days, a day 24
 //!   hours), so `'1 mon'` and `'30 days'` are one value for DISTINCT. A function, not arithmetic in wider types and a cast: the optimizer moves casts out
 //!   of comparisons (`CAST(x AS INT) > 0` becomes `x > 0`), which would drop the check.
+//! - [`FiniteKey`] (`pg_finite_key`): a date or timestamp unchanged, or a refusal (0A000) at
+//!   `-infinity`/`infinity`: the ORDER BY key of a RANGE frame with an offset, which DataFusion
+//!   adds to the key (infinities are the type's extremes, see `crate::value::datetime`).
 
 use std::sync::Arc;
 
@@ -36,6 +39,7 @@ pub const NUMERIC_DIV: &str = "pg_numeric_div";
 pub const INT_ARITH: &str = "pg_int_arith";
 pub const BPCHAR_KEY: &str = "pg_bpchar_key";
 pub const INTERVAL_KEY: &str = "pg_interval_key";
+pub const FINITE_KEY: &str = "pg_finite_key";
 
 /// `char(n)` without trailing blanks (`bcTruelen`: only spaces are trimmed).
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -120,6 +124,63 @@ impl ScalarUDFImpl for IntervalKey {
             .collect::<Decimal128Array>()
             .with_precision_and_scale(38, 0)?;
         Ok(ColumnarValue::Array(Arc::new(out)))
+    }
+}
+
+/// A Date32 or Timestamp(µs) key passed through, refused at its type's extremes (PostgreSQL's
+/// infinities).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct FiniteKey {
+    signature: Signature,
+}
+
+impl FiniteKey {
+    pub fn udf() -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(FiniteKey { signature: Signature::any(1, Volatility::Immutable) }))
+    }
+}
+
+/// Whether `a` (a Date32 or Timestamp(µs) array) holds `-infinity` or `infinity`.
+fn has_infinity(a: &dyn Array) -> Result<bool> {
+    use datafusion::arrow::datatypes::{Date32Type, TimestampMicrosecondType};
+    Ok(match a.data_type() {
+        DataType::Date32 => {
+            a.as_primitive::<Date32Type>().iter().flatten().any(|v| v == i32::MIN || v == i32::MAX)
+        }
+        DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, _) => a
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .flatten()
+            .any(|v| v == i64::MIN || v == i64::MAX),
+        t => return plan_err!("{FINITE_KEY} over {t}"),
+    })
+}
+
+impl ScalarUDFImpl for FiniteKey {
+    fn name(&self) -> &str {
+        FINITE_KEY
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        match args {
+            [t] => Ok(t.clone()),
+            _ => plan_err!("{FINITE_KEY} takes one argument"),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let [a] = arrays.as_slice() else { return plan_err!("{FINITE_KEY} takes one argument") };
+        if has_infinity(a.as_ref())? {
+            return Err(DataFusionError::NotImplemented(
+                "infinite date or timestamp as the ORDER BY key of a RANGE frame with an offset".into(),
+            ));
+        }
+        Ok(ColumnarValue::Array(Arc::clone(a)))
     }
 }
 
@@ -353,6 +414,37 @@ mod tests {
         assert_eq!(out.value(1), 10i128.pow(20));
         assert!(out.is_null(2));
         assert_eq!(out.value(3), -666_666_666_666_666_667);
+    }
+
+    #[test]
+    fn finite_keys_pass_and_infinities_are_refused() {
+        use datafusion::arrow::array::{Date32Array, TimestampMicrosecondArray};
+        let call = |a: ArrayRef| {
+            let args = ScalarFunctionArgs {
+                args: vec![ColumnarValue::Array(a.clone())],
+                arg_fields: vec![Arc::new(Field::new("k", a.data_type().clone(), true))],
+                number_rows: a.len(),
+                return_field: Arc::new(Field::new("k", a.data_type().clone(), true)),
+                config_options: Arc::new(ConfigOptions::default()),
+            };
+            match FiniteKey::udf().invoke_with_args(args) {
+                Ok(ColumnarValue::Array(out)) => Some(out.len() == a.len() && out.to_data() == a.to_data()),
+                Ok(_) => Some(false),
+                Err(DataFusionError::NotImplemented(_)) => None,
+                Err(_) => Some(false),
+            }
+        };
+        assert_eq!(call(Arc::new(Date32Array::from(vec![Some(0), None, Some(i32::MAX - 1)]))), Some(true));
+        assert_eq!(call(Arc::new(Date32Array::from(vec![Some(0), Some(i32::MAX)]))), None);
+        assert_eq!(call(Arc::new(Date32Array::from(vec![None, Some(i32::MIN)]))), None);
+        assert_eq!(call(Arc::new(TimestampMicrosecondArray::from(vec![Some(1), None]))), Some(true));
+        assert_eq!(call(Arc::new(TimestampMicrosecondArray::from(vec![Some(i64::MAX)]))), None);
+        assert_eq!(
+            call(Arc::new(TimestampMicrosecondArray::from(vec![Some(i64::MIN)]).with_timezone("UTC"))),
+            None
+        );
+        // Only dates and timestamps are keys it is given.
+        assert_eq!(call(Arc::new(Int64Array::from(vec![1]))), Some(false));
     }
 
     #[test]

@@ -11,8 +11,8 @@ use crate::pg::error::{PgError, SqlState};
 use crate::pg::sys;
 use crate::protocol::PageRef;
 use crate::shm::{Metric, OwnerId, PageDescriptor, Segment};
+use crate::value::datetime::{date_to_arrow, timestamp_to_arrow};
 use crate::value::numeric::{to_scaled, to_scaled_short, NumericError};
-use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 
 /// The receiver PostgreSQL's executor calls; `state` points into the producer's Box.
 #[repr(C)]
@@ -71,17 +71,23 @@ pub(super) enum RowError {
         column: usize,
         len: usize,
     },
-    /// A value pg_fusion does not carry (NaN, infinity, a numeric of another shape).
+    /// A value pg_fusion does not carry (a numeric NaN or infinity, a numeric of another shape).
     Value(Unsupported),
 }
 
 /// A value the block format does not carry; `column` counts from 0.
 #[derive(Clone, Copy)]
 pub(super) enum Unsupported {
-    NumericShape { column: usize, precision: u8, scale: i8 },
+    NumericShape {
+        column: usize,
+        precision: u8,
+        scale: i8,
+    },
     NumericSpecial,
     NumericMalformed,
-    InfiniteDate,
+    /// A finite date beyond Arrow's range after the epoch shift (none PostgreSQL makes).
+    Date,
+    /// A timestamp of PostgreSQL's last 30 years (see `crate::value::datetime`).
     Timestamp,
     Interval,
 }
@@ -95,8 +101,8 @@ impl Unsupported {
             ),
             Unsupported::NumericSpecial => "unsupported numeric NaN or Infinity".into(),
             Unsupported::NumericMalformed => "malformed numeric value".into(),
-            Unsupported::InfiniteDate => "unsupported infinite date".into(),
-            Unsupported::Timestamp => "unsupported infinite or out-of-range timestamp".into(),
+            Unsupported::Date => "unsupported date out of range".into(),
+            Unsupported::Timestamp => "unsupported timestamp after 294246 AD (beyond Arrow's range)".into(),
             Unsupported::Interval => "interval out of range".into(),
         }
     }
@@ -395,20 +401,15 @@ pub(super) unsafe fn put_values(
                 let (bytes, _copy) = unsafe { datum_bytes(d, layouts[i], text, &mut scratch) };
                 w.put_bytes(i, bytes)?;
             }
-            ColumnType::Date32 => {
-                let v = d as i32;
-                if v == i32::MIN || v == i32::MAX {
-                    return Err(fail(Unsupported::InfiniteDate));
-                }
-                w.put_i32(i, v + PG_EPOCH_DAYS);
-            }
-            ColumnType::TimestampUs { .. } => {
-                let v = d as i64;
-                match (v != i64::MIN && v != i64::MAX).then(|| v.checked_add(PG_EPOCH_MICROS)).flatten() {
-                    Some(x) => w.put_i64(i, x),
-                    None => return Err(fail(Unsupported::Timestamp)),
-                }
-            }
+            // Infinities as the type's extremes (see `crate::value::datetime`).
+            ColumnType::Date32 => match date_to_arrow(d as i32) {
+                Some(v) => w.put_i32(i, v),
+                None => return Err(fail(Unsupported::Date)),
+            },
+            ColumnType::TimestampUs { .. } => match timestamp_to_arrow(d as i64) {
+                Some(v) => w.put_i64(i, v),
+                None => return Err(fail(Unsupported::Timestamp)),
+            },
             ColumnType::Time64Us => w.put_i64(i, d as i64),
             ColumnType::IntervalMonthDayNano => {
                 // SAFETY: an interval datum points to an Interval.

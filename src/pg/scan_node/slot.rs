@@ -9,9 +9,9 @@ use datafusion::arrow::datatypes::{
 
 use crate::page::decode::DecodedBlock;
 use crate::page::ColumnType;
-use crate::pg::error::{guard, PgResult};
+use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::sys;
-use crate::value::{PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+use crate::value::datetime::{date_from_arrow, timestamp_from_arrow};
 
 /// Store row `row` of `block` into `slot` as datums of the output types.
 pub(super) fn fill(
@@ -23,13 +23,14 @@ pub(super) fn fill(
     layouts: &[(i16, bool)],
 ) -> PgResult<()> {
     // SAFETY: the per-tuple memory of this node's expression context; the slot's arrays have one entry per output column. The closure owns nothing, so an ERROR (out of memory) may skip it.
-    guard(|| unsafe {
+    let stored = guard(|| unsafe {
         let econtext = (*node).ss.ps.ps_ExprContext;
         let old = sys::CurrentMemoryContext;
         sys::CurrentMemoryContext = (*econtext).ecxt_per_tuple_memory;
         sys::pgf_exec_clear_tuple(slot);
         let values = (*slot).tts_values;
         let nulls = (*slot).tts_isnull;
+        let mut bad = None;
         for (i, col) in block.columns.iter().enumerate() {
             if col.is_null(row) {
                 *nulls.add(i) = true;
@@ -37,22 +38,40 @@ pub(super) fn fill(
                 continue;
             }
             *nulls.add(i) = false;
-            *values.add(i) = datum(col.as_ref(), row, types[i], layouts[i]);
+            match datum(col.as_ref(), row, types[i], layouts[i]) {
+                Some(d) => *values.add(i) = d,
+                None => {
+                    bad = Some(i);
+                    break;
+                }
+            }
         }
-        sys::ExecStoreVirtualTuple(slot);
+        if bad.is_none() {
+            sys::ExecStoreVirtualTuple(slot);
+        }
         sys::CurrentMemoryContext = old;
-    })
+        bad
+    })?;
+    match stored {
+        None => Ok(()),
+        Some(i) => Err(PgError::internal(format!(
+            "result column {} holds a {:?} PostgreSQL has no value for",
+            i + 1,
+            types[i]
+        ))),
+    }
 }
 
 /// One value as a datum of a PostgreSQL type stored as `(typlen, typbyval)` (palloc'd where by
-/// reference).
+/// reference); None for a date or timestamp outside PostgreSQL's range (DataFusion computes no
+/// dates or timestamps, so only a corrupt block has one).
 ///
 /// # Safety
 /// Call with CurrentMemoryContext set to where the datum should live; may raise.
-unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, layout: (i16, bool)) -> sys::Datum {
+unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, layout: (i16, bool)) -> Option<sys::Datum> {
     // SAFETY: caller's contract; palloc and numeric construction may raise.
     unsafe {
-        match ty {
+        Some(match ty {
             ColumnType::Boolean => col.as_boolean().value(row) as sys::Datum,
             ColumnType::Int16 => col.as_primitive::<Int16Type>().value(row) as i64 as sys::Datum,
             ColumnType::Int32 => col.as_primitive::<Int32Type>().value(row) as i64 as sys::Datum,
@@ -106,11 +125,14 @@ unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, layout: (i16, bool)
                     }
                 }
             }
+            // Infinities are the type's extremes on both sides (see `crate::value::datetime`).
             ColumnType::Date32 => {
-                (col.as_primitive::<Date32Type>().value(row) - PG_EPOCH_DAYS) as i64 as sys::Datum
+                return date_from_arrow(col.as_primitive::<Date32Type>().value(row))
+                    .map(|d| d as i64 as sys::Datum)
             }
             ColumnType::TimestampUs { .. } => {
-                (col.as_primitive::<TimestampMicrosecondType>().value(row) - PG_EPOCH_MICROS) as sys::Datum
+                return timestamp_from_arrow(col.as_primitive::<TimestampMicrosecondType>().value(row))
+                    .map(|t| t as sys::Datum)
             }
             ColumnType::Time64Us => col.as_primitive::<Time64MicrosecondType>().value(row) as sys::Datum,
             ColumnType::IntervalMonthDayNano => {
@@ -127,7 +149,7 @@ unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, layout: (i16, bool)
                 std::ptr::copy_nonoverlapping(b.as_ptr(), p, 16);
                 p as sys::Datum
             }
-        }
+        })
     }
 }
 
