@@ -157,6 +157,20 @@ SELECT tz FROM ty_special;
 SELECT id, count(*) OVER (ORDER BY d RANGE BETWEEN '1 day' PRECEDING AND CURRENT ROW) FROM ty_special;
 SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN CURRENT ROW AND '1 hour' FOLLOWING) FROM ty_special;
 SELECT id, count(*) OVER (ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM ty_special;
+-- So does a key whose bound leaves the calendar Arrow's date arithmetic covers (after
+-- 262142 AD), where it would give other frames than PostgreSQL's.
+CREATE TABLE ty_far (id int, d date, ts timestamp);
+INSERT INTO ty_far VALUES (1, '270000-01-01', '270000-01-01'), (2, '270000-01-05', '270000-01-05'),
+    (3, '2020-01-01', '2020-01-01'), (4, '2020-01-02', '2020-01-02 00:30');
+SELECT id, count(*) OVER (ORDER BY d RANGE BETWEEN CURRENT ROW AND '1 day' FOLLOWING) FROM ty_far;
+SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND '1 hour' FOLLOWING) FROM ty_far;
+SELECT id, count(*) OVER (ORDER BY d DESC RANGE BETWEEN '1 day' PRECEDING AND CURRENT ROW) FROM ty_far
+WHERE id >= 3 ORDER BY id;
+SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND '1 hour' FOLLOWING) FROM ty_far
+WHERE id >= 3 ORDER BY id;
+SELECT id, count(*) OVER (ORDER BY d RANGE BETWEEN '100000000 days' PRECEDING AND CURRENT ROW) FROM ty_far
+WHERE id >= 3;
+DROP TABLE ty_far;
 SELECT n FROM ty_special;
 -- numeric without a scale: carried as its bytes in the select list, refused in arithmetic in
 -- DataFusion (the carried suite has the rest).

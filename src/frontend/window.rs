@@ -282,8 +282,10 @@ impl AggContext<'_> {
 /// (`range_key`). Peer groups are
 /// rows equal in the ORDER BY keys in both systems: DataFusion compares the keys the sort
 /// compares (C-collation text by bytes, floats with NaN and -0 mapped as PostgreSQL orders them,
-/// see `logical::pg_order_key`). A RANGE bound past the key type's range reaches the partition's
-/// edge in both (PostgreSQL's in_range functions, DataFusion's checked bound arithmetic).
+/// see `logical::pg_order_key`). An integer RANGE bound past the key type's range reaches the
+/// partition's edge in both (PostgreSQL's in_range functions, DataFusion's checked bound
+/// arithmetic); a date or timestamp key at infinity or whose bound leaves the calendar is
+/// refused at run time (`plan::udf::RangeKey`).
 pub(super) fn frame_of(wc: WindowClause, range_key: Option<ColumnType>) -> PgResult<Option<Frame>> {
     let o = wc.frame_options() as u32;
     if o & n::FRAMEOPTION_NONDEFAULT == 0 {

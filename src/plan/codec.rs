@@ -23,8 +23,8 @@ use super::spec::SharedRead;
 use super::table::{PgScanTable, ScanSource, SubqueryTable};
 use super::udaf::{FloatMinMax, NumericStatistic, FLOAT_MAX, FLOAT_MIN, NUMERIC_STATISTIC};
 use super::udf::{
-    BpcharKey, FiniteKey, IntArith, IntervalKey, NumericDiv, BPCHAR_KEY, FINITE_KEY, INTERVAL_KEY, INT_ARITH,
-    NUMERIC_DIV,
+    BpcharKey, IntArith, IntervalKey, NumericDiv, RangeKey, BPCHAR_KEY, INTERVAL_KEY, INT_ARITH, NUMERIC_DIV,
+    RANGE_KEY,
 };
 use crate::page::ColumnType;
 
@@ -89,7 +89,8 @@ impl LogicalExtensionCodec for ScanCodec {
                 .ok_or_else(|| DataFusionError::Internal(format!("invalid {name} parameters in plan"))),
             (BPCHAR_KEY, []) => Ok(BpcharKey::udf()),
             (INTERVAL_KEY, []) => Ok(IntervalKey::udf()),
-            (FINITE_KEY, []) => Ok(FiniteKey::udf()),
+            (RANGE_KEY, _) => RangeKey::decode(buf)
+                .ok_or_else(|| DataFusionError::Internal(format!("invalid {name} parameters in plan"))),
             _ => not_impl_err!("unknown function {name} in a pg_fusion plan"),
         }
     }
@@ -101,6 +102,9 @@ impl LogicalExtensionCodec for ScanCodec {
         }
         if let Some(op) = any.downcast_ref::<IntArith>() {
             buf.extend_from_slice(&op.encode());
+        }
+        if let Some(key) = any.downcast_ref::<RangeKey>() {
+            buf.extend_from_slice(&key.encode());
         }
         Ok(())
     }

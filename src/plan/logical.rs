@@ -24,7 +24,7 @@ use super::spec::{
 };
 use super::table::{column_name, PgScanTable, SubqueryTable};
 use super::udaf::{FloatMinMax, NumericStatistic};
-use super::udf::{BpcharKey, FiniteKey, IntArith, IntervalKey, NumericDiv};
+use super::udf::{BpcharKey, IntArith, IntervalKey, NumericDiv, RangeKey};
 use crate::page::ColumnType;
 
 /// A float as PostgreSQL orders it. Arrow compares floats by IEEE totalOrder: -0 < +0, and a NaN
@@ -205,21 +205,27 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
     };
     let partition = w.partition_by.iter().map(|&i| col(name(i))).collect();
     // A RANGE frame with an offset adds it to its one ORDER BY key: a date or timestamp key
-    // refuses PostgreSQL's infinities (the type's extremes here) rather than overflow.
-    let offset_range = w.frame.is_some_and(|f| {
-        f.units == FrameUnits::Range
-            && [f.start, f.end]
-                .iter()
-                .any(|b| matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)))
+    // refuses what that addition would not compute as PostgreSQL does (`RangeKey`).
+    let range_offset = w.frame.filter(|f| f.units == FrameUnits::Range).and_then(|f| {
+        [f.start, f.end]
+            .iter()
+            .filter_map(|b| match b {
+                FrameBound::Preceding(n) | FrameBound::Following(n) => Some(*n),
+                _ => None,
+            })
+            .max()
     });
     let order = w
         .order_by
         .iter()
         .map(|k| {
             let ty = types.get(k.column).copied().unwrap_or(ColumnType::Boolean);
-            let key = match ty {
-                ColumnType::Date32 | ColumnType::TimestampUs { .. } if offset_range => {
-                    FiniteKey::udf().call(vec![col(name(k.column))])
+            let key = match (ty, range_offset) {
+                (ColumnType::Date32, Some(n)) => {
+                    RangeKey::for_offset(false, n).call(vec![col(name(k.column))])
+                }
+                (ColumnType::TimestampUs { .. }, Some(n)) => {
+                    RangeKey::for_offset(true, n).call(vec![col(name(k.column))])
                 }
                 _ => col(name(k.column)),
             };
@@ -277,7 +283,7 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
 }
 
 fn range_offset_error() -> datafusion::common::DataFusionError {
-    datafusion::common::DataFusionError::Internal("RANGE offset out of range".into())
+    datafusion::common::DataFusionError::NotImplemented("RANGE offset out of range of its key type".into())
 }
 
 /// Compute `windows` over `b` (columns named by `name`); their results are named

@@ -16,9 +16,11 @@
 //!   PostgreSQL compares intervals by (`interval_cmp_value`: a month is 30 days, a day 24
 //!   hours), so `'1 mon'` and `'30 days'` are one value for DISTINCT. A function, not arithmetic in wider types and a cast: the optimizer moves casts out
 //!   of comparisons (`CAST(x AS INT) > 0` becomes `x > 0`), which would drop the check.
-//! - [`FiniteKey`] (`pg_finite_key`): a date or timestamp unchanged, or a refusal (0A000) at
-//!   `-infinity`/`infinity`: the ORDER BY key of a RANGE frame with an offset, which DataFusion
-//!   adds to the key (infinities are the type's extremes, see `crate::value::datetime`).
+//! - [`RangeKey`] (`pg_range_key`): the date or timestamp ORDER BY key of a RANGE frame with an
+//!   offset, unchanged, or a refusal (0A000) where adding the offset would not be exact: at
+//!   `-infinity`/`infinity` (the type's extremes, see `crate::value::datetime`) and where the
+//!   key plus or minus the offset leaves the calendar both systems compute in (Arrow's date
+//!   arithmetic stops after 262142-12-31, PostgreSQL's before 4714-11-24 BC).
 
 use std::sync::Arc;
 
@@ -39,7 +41,7 @@ pub const NUMERIC_DIV: &str = "pg_numeric_div";
 pub const INT_ARITH: &str = "pg_int_arith";
 pub const BPCHAR_KEY: &str = "pg_bpchar_key";
 pub const INTERVAL_KEY: &str = "pg_interval_key";
-pub const FINITE_KEY: &str = "pg_finite_key";
+pub const RANGE_KEY: &str = "pg_range_key";
 
 /// `char(n)` without trailing blanks (`bcTruelen`: only spaces are trimmed).
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -127,38 +129,73 @@ impl ScalarUDFImpl for IntervalKey {
     }
 }
 
-/// A Date32 or Timestamp(µs) key passed through, refused at its type's extremes (PostgreSQL's
-/// infinities).
+/// A Date32 or Timestamp(µs) key passed through when every value lies in `[lo, hi]` (days or
+/// microseconds from 1970-01-01), refused otherwise. The bounds are the exact calendar narrowed
+/// by the frame's largest offset ([`RangeKey::for_offset`]).
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct FiniteKey {
+pub struct RangeKey {
+    lo: i64,
+    hi: i64,
     signature: Signature,
 }
 
-impl FiniteKey {
-    pub fn udf() -> Arc<ScalarUDF> {
-        Arc::new(ScalarUDF::new_from_impl(FiniteKey { signature: Signature::any(1, Volatility::Immutable) }))
+/// 4714-11-24 BC (PostgreSQL's first day), in days from 1970-01-01.
+const FIRST_DAY: i64 = -2_440_588;
+/// 262142-12-31 (the last day Arrow's interval arithmetic reaches, through chrono).
+const LAST_DAY: i64 = 95_026_236;
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+impl RangeKey {
+    pub fn udf(lo: i64, hi: i64) -> Arc<ScalarUDF> {
+        Arc::new(ScalarUDF::new_from_impl(RangeKey {
+            lo,
+            hi,
+            signature: Signature::any(1, Volatility::Immutable),
+        }))
+    }
+
+    /// The key of a RANGE frame over `timestamp` keys (else dates) whose largest offset is
+    /// `offset` (microseconds, else days): key - offset and key + offset stay in the calendar.
+    pub fn for_offset(timestamp: bool, offset: u64) -> Arc<ScalarUDF> {
+        let (first, last) = if timestamp {
+            (FIRST_DAY * MICROS_PER_DAY, (LAST_DAY + 1) * MICROS_PER_DAY - 1)
+        } else {
+            (FIRST_DAY, LAST_DAY)
+        };
+        let m = i64::try_from(offset).unwrap_or(i64::MAX);
+        RangeKey::udf(first.saturating_add(m), last.saturating_sub(m))
+    }
+
+    pub fn encode(&self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.lo.to_le_bytes());
+        b[8..].copy_from_slice(&self.hi.to_le_bytes());
+        b
+    }
+
+    pub fn decode(buf: &[u8]) -> Option<Arc<ScalarUDF>> {
+        let lo = i64::from_le_bytes(buf.get(..8)?.try_into().ok()?);
+        let hi = i64::from_le_bytes(buf.get(8..16)?.try_into().ok()?);
+        (buf.len() == 16).then(|| RangeKey::udf(lo, hi))
+    }
+
+    /// Whether every value of `a` (Date32 or Timestamp(µs)) is within the bounds.
+    fn all_within(&self, a: &dyn Array) -> Result<bool> {
+        use datafusion::arrow::datatypes::{Date32Type, TimeUnit, TimestampMicrosecondType};
+        let ok = |v: i64| self.lo <= v && v <= self.hi;
+        Ok(match a.data_type() {
+            DataType::Date32 => a.as_primitive::<Date32Type>().iter().flatten().all(|v| ok(i64::from(v))),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                a.as_primitive::<TimestampMicrosecondType>().iter().flatten().all(ok)
+            }
+            t => return plan_err!("{RANGE_KEY} over {t}"),
+        })
     }
 }
 
-/// Whether `a` (a Date32 or Timestamp(µs) array) holds `-infinity` or `infinity`.
-fn has_infinity(a: &dyn Array) -> Result<bool> {
-    use datafusion::arrow::datatypes::{Date32Type, TimestampMicrosecondType};
-    Ok(match a.data_type() {
-        DataType::Date32 => {
-            a.as_primitive::<Date32Type>().iter().flatten().any(|v| v == i32::MIN || v == i32::MAX)
-        }
-        DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Microsecond, _) => a
-            .as_primitive::<TimestampMicrosecondType>()
-            .iter()
-            .flatten()
-            .any(|v| v == i64::MIN || v == i64::MAX),
-        t => return plan_err!("{FINITE_KEY} over {t}"),
-    })
-}
-
-impl ScalarUDFImpl for FiniteKey {
+impl ScalarUDFImpl for RangeKey {
     fn name(&self) -> &str {
-        FINITE_KEY
+        RANGE_KEY
     }
 
     fn signature(&self) -> &Signature {
@@ -168,16 +205,17 @@ impl ScalarUDFImpl for FiniteKey {
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         match args {
             [t] => Ok(t.clone()),
-            _ => plan_err!("{FINITE_KEY} takes one argument"),
+            _ => plan_err!("{RANGE_KEY} takes one argument"),
         }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let [a] = arrays.as_slice() else { return plan_err!("{FINITE_KEY} takes one argument") };
-        if has_infinity(a.as_ref())? {
+        let [a] = arrays.as_slice() else { return plan_err!("{RANGE_KEY} takes one argument") };
+        if !self.all_within(a.as_ref())? {
             return Err(DataFusionError::NotImplemented(
-                "infinite date or timestamp as the ORDER BY key of a RANGE frame with an offset".into(),
+                "date or timestamp ORDER BY key of a RANGE frame with an offset at infinity, or where the offset reaches past 262142 AD or before 4714 BC"
+                    .into(),
             ));
         }
         Ok(ColumnarValue::Array(Arc::clone(a)))
@@ -417,9 +455,9 @@ mod tests {
     }
 
     #[test]
-    fn finite_keys_pass_and_infinities_are_refused() {
+    fn range_keys_pass_within_the_calendar_and_are_refused_outside() {
         use datafusion::arrow::array::{Date32Array, TimestampMicrosecondArray};
-        let call = |a: ArrayRef| {
+        let call = |f: Arc<ScalarUDF>, a: ArrayRef| {
             let args = ScalarFunctionArgs {
                 args: vec![ColumnarValue::Array(a.clone())],
                 arg_fields: vec![Arc::new(Field::new("k", a.data_type().clone(), true))],
@@ -427,24 +465,40 @@ mod tests {
                 return_field: Arc::new(Field::new("k", a.data_type().clone(), true)),
                 config_options: Arc::new(ConfigOptions::default()),
             };
-            match FiniteKey::udf().invoke_with_args(args) {
+            match f.invoke_with_args(args) {
                 Ok(ColumnarValue::Array(out)) => Some(out.len() == a.len() && out.to_data() == a.to_data()),
                 Ok(_) => Some(false),
                 Err(DataFusionError::NotImplemented(_)) => None,
                 Err(_) => Some(false),
             }
         };
-        assert_eq!(call(Arc::new(Date32Array::from(vec![Some(0), None, Some(i32::MAX - 1)]))), Some(true));
-        assert_eq!(call(Arc::new(Date32Array::from(vec![Some(0), Some(i32::MAX)]))), None);
-        assert_eq!(call(Arc::new(Date32Array::from(vec![None, Some(i32::MIN)]))), None);
-        assert_eq!(call(Arc::new(TimestampMicrosecondArray::from(vec![Some(1), None]))), Some(true));
-        assert_eq!(call(Arc::new(TimestampMicrosecondArray::from(vec![Some(i64::MAX)]))), None);
-        assert_eq!(
-            call(Arc::new(TimestampMicrosecondArray::from(vec![Some(i64::MIN)]).with_timezone("UTC"))),
-            None
-        );
+        let days = |n| RangeKey::for_offset(false, n);
+        let micros = |n| RangeKey::for_offset(true, n);
+        let dates = |v: Vec<Option<i32>>| -> ArrayRef { Arc::new(Date32Array::from(v)) };
+        assert_eq!(call(days(1), dates(vec![Some(0), None, Some(LAST_DAY as i32 - 1)])), Some(true));
+        // Infinities, and keys whose offset leaves the calendar.
+        assert_eq!(call(days(1), dates(vec![Some(0), Some(i32::MAX)])), None);
+        assert_eq!(call(days(1), dates(vec![None, Some(i32::MIN)])), None);
+        assert_eq!(call(days(1), dates(vec![Some(LAST_DAY as i32)])), None);
+        assert_eq!(call(days(0), dates(vec![Some(LAST_DAY as i32)])), Some(true));
+        assert_eq!(call(days(10), dates(vec![Some(FIRST_DAY as i32 + 9)])), None);
+        assert_eq!(call(days(u64::MAX), dates(vec![Some(0)])), None);
+        let ts = |v: Vec<Option<i64>>| -> ArrayRef { Arc::new(TimestampMicrosecondArray::from(v)) };
+        assert_eq!(call(micros(3_600_000_000), ts(vec![Some(1), None])), Some(true));
+        assert_eq!(call(micros(1), ts(vec![Some(i64::MAX)])), None);
+        let tz: ArrayRef =
+            Arc::new(TimestampMicrosecondArray::from(vec![Some(i64::MIN)]).with_timezone("UTC"));
+        assert_eq!(call(micros(1), tz), None);
+        // 270000-01-01 is past Arrow's calendar: refused, never a frame ending at the partition's edge.
+        assert_eq!(call(micros(1), ts(vec![Some(268_000 * 365 * MICROS_PER_DAY)])), None);
         // Only dates and timestamps are keys it is given.
-        assert_eq!(call(Arc::new(Int64Array::from(vec![1]))), Some(false));
+        assert_eq!(call(days(1), Arc::new(Int64Array::from(vec![1]))), Some(false));
+        // Its bounds travel in the plan.
+        let f = RangeKey { lo: -5, hi: 7, signature: Signature::any(1, Volatility::Immutable) };
+        let back = RangeKey::decode(&f.encode());
+        let any: Option<&dyn std::any::Any> = back.as_ref().map(|b| b.inner().as_ref() as &dyn std::any::Any);
+        assert_eq!(any.and_then(|a| a.downcast_ref::<RangeKey>()), Some(&f));
+        assert!(RangeKey::decode(&[0u8; 15]).is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! comparisons, sorting, grouping, joins, DISTINCT and min/max in DataFusion order and match
 //! them as PostgreSQL does. Nothing DataFusion computes does arithmetic on them: the one place
 //! where it would (a RANGE frame's offset added to its ORDER BY key) refuses them at run time
-//! (`plan::udf::FiniteKey`).
+//! (`plan::udf::RangeKey`).
 //!
 //! Invariant: a finite value never converts to an extreme. Finite dates cannot (PostgreSQL's
 //! last date, 5874897-12-31, is far from `i32::MAX` after the shift); the timestamps of
