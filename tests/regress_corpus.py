@@ -636,7 +636,7 @@ def main():
                 counts[cls] += 1
                 tc[cls] += 1
                 if args.verbose:
-                    print("%s %s %s" % (cls, where, first))
+                    print("%s %s %s%s" % (cls, where, first, " -- " + refusal if refusal else ""))
                 if cls == "postgres-reads":
                     native.append("native %s %s" % (where, first))
                 sess.run("SET pg_fusion.enable = off;\n" + u.text, args.timeout)

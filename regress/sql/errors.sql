@@ -55,7 +55,7 @@ SELECT count(*) FROM er JOIN generate_series(1, (SELECT max(id) FROM er)) g(x) O
 CREATE FUNCTION er_rows() RETURNS SETOF er LANGUAGE sql STABLE AS 'SELECT * FROM er';
 SELECT count(*) FROM er JOIN er_rows() f ON f.id = er.id;
 DROP FUNCTION er_rows();
-SELECT count(*) FROM er TABLESAMPLE SYSTEM (50);
+SELECT count(*) FROM er TABLESAMPLE SYSTEM ((SELECT 50));
 SELECT count(*) FROM er, generate_series(1, er.id % 3) g;
 SELECT count(*) FROM er, XMLTABLE('/r' PASSING '<r/>' COLUMNS x int) t;
 SELECT sum(f8::real) FROM er;

@@ -52,4 +52,33 @@ SELECT r, count(*) FROM fi_o GROUP BY r ORDER BY r NULLS FIRST;
 SELECT a.id, b.id FROM fi_o a JOIN fi b ON a.o = b.id ORDER BY 1, 2;
 SELECT c.relname, f.id FROM pg_class c JOIN fi_o f ON f.r = c.oid ORDER BY 2;
 
+-- TABLESAMPLE: the leaf's own plan samples (a Sample Scan). With REPEATABLE the sample is
+-- PostgreSQL's own; equal clauses are read once, different ones (or none) apart; partitions,
+-- views and parameters as PostgreSQL samples them.
+CREATE TABLE fi_s (id int, k int);
+INSERT INTO fi_s SELECT i, i % 7 FROM generate_series(1, 20000) i;
+ANALYZE fi_s;
+SELECT count(*), sum(id) FROM fi_s TABLESAMPLE SYSTEM (20) REPEATABLE (1);
+SELECT k, count(*) FROM fi_s TABLESAMPLE BERNOULLI (5) REPEATABLE (7) GROUP BY k ORDER BY k;
+SELECT count(*) FROM fi_s a TABLESAMPLE BERNOULLI (10) REPEATABLE (3) JOIN fi_s b ON a.id = b.id;
+SELECT count(*) FROM fi_s a TABLESAMPLE BERNOULLI (10) REPEATABLE (3)
+    JOIN fi_s b TABLESAMPLE BERNOULLI (10) REPEATABLE (3) ON a.id = b.id;
+SELECT count(*) FROM fi_s a TABLESAMPLE BERNOULLI (10) REPEATABLE (3)
+    JOIN fi_s b TABLESAMPLE BERNOULLI (10) REPEATABLE (4) ON a.id = b.id;
+SELECT count(*) FROM fi_s TABLESAMPLE SYSTEM (100);
+SELECT count(*) FROM fi_s a TABLESAMPLE BERNOULLI (100) JOIN fi_s b TABLESAMPLE BERNOULLI (100) ON a.id = b.id;
+PREPARE fi_sq(float4, float8) AS SELECT count(*) FROM fi_s TABLESAMPLE BERNOULLI ($1) REPEATABLE ($2);
+EXECUTE fi_sq(10, 2);
+EXECUTE fi_sq(100, 0);
+DEALLOCATE fi_sq;
+CREATE TABLE fi_sp (id int, k int) PARTITION BY RANGE (id);
+CREATE TABLE fi_sp1 PARTITION OF fi_sp FOR VALUES FROM (0) TO (5000);
+CREATE TABLE fi_sp2 PARTITION OF fi_sp FOR VALUES FROM (5000) TO (20001);
+INSERT INTO fi_sp SELECT * FROM fi_s;
+SELECT count(*), sum(id) FROM fi_sp TABLESAMPLE BERNOULLI (10) REPEATABLE (5) WHERE id > 1000;
+CREATE VIEW fi_sv AS SELECT id, k FROM fi_s TABLESAMPLE SYSTEM (50) REPEATABLE (9);
+SELECT v.k, count(*) FROM fi_sv v JOIN fi_s s ON s.id = v.id GROUP BY v.k ORDER BY v.k;
+DROP VIEW fi_sv;
+DROP TABLE fi_s, fi_sp;
+
 DROP TABLE fi, fi_o;

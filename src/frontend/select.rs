@@ -97,8 +97,12 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
                 "relation kind (only tables, partitioned tables and materialized views)",
             ));
         }
-        if rte.tablesample().is_some() {
-            return Err(unsupported("TABLESAMPLE"));
+        // TABLESAMPLE: the leaf's plan samples (a Sample Scan, one producer); its arguments are
+        // constants or parameters (never a LATERAL reference or a subquery).
+        if let Some(ts) = rte.tablesample() {
+            if ts.varno()? != 0 || ts.contains_outer_vars()? || ts.has_sub_link()? {
+                return Err(unsupported("TABLESAMPLE over columns or subqueries"));
+            }
         }
         let relid = rte.relid();
         leaves.push(Leaf { rtindex, relid, quals: Vec::new(), nullable, sub: None });
@@ -480,6 +484,11 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
             for e in rte.functions().into_iter().chain(rte.values_lists()) {
                 volatile = volatile || e.contains_volatile_functions()?;
             }
+        }
+        // A sample without REPEATABLE draws a new seed per scan: each entry samples on its own.
+        if let Some(ts) = rte.tablesample() {
+            let seeded = rte.tablesample_repeatable();
+            volatile = volatile || !seeded || ts.contains_volatile_functions()?;
         }
         for &q in &leaf.quals {
             volatile = volatile || q.contains_volatile_functions()?;

@@ -96,7 +96,7 @@ impl Bindings {
 
     /// The index of the access through range-table entry `rte` (at `rtindex` of its query).
     /// Two entries are one access when they read the same relation with the same rights, the
-    /// same inheritance flag and equal row-level security quals. `query` holds `rte` in its
+    /// same inheritance flag, equal row-level security quals and equal TABLESAMPLE clauses. `query` holds `rte` in its
     /// range table (where PostgreSQL 16 keeps the entry's rights).
     pub fn access(&mut self, query: Query, rte: RangeTblEntry, rtindex: i32) -> PgResult<u32> {
         let permission = rte.permission(query)?;
@@ -122,7 +122,8 @@ impl Bindings {
             Ok(a.relid == b.relid
                 && a.inh == b.inh
                 && p == permission
-                && nodes::equal(a.securityQuals, b.securityQuals)?)
+                && nodes::equal(a.securityQuals, b.securityQuals)?
+                && nodes::equal(a.tablesample, b.tablesample)?)
         };
         if let Some(i) = nodes::try_position(&self.accesses, same)? {
             return Ok(i as u32);
