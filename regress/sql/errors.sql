@@ -56,6 +56,8 @@ CREATE FUNCTION er_rows() RETURNS SETOF er LANGUAGE sql STABLE AS 'SELECT * FROM
 SELECT count(*) FROM er JOIN er_rows() f ON f.id = er.id;
 DROP FUNCTION er_rows();
 SELECT count(*) FROM er TABLESAMPLE SYSTEM ((SELECT 50));
+-- A WITH query used twice is one sample in PostgreSQL: without REPEATABLE, refused.
+WITH s AS (SELECT id FROM er TABLESAMPLE BERNOULLI (50)) SELECT count(*) FROM s a JOIN s b USING (id);
 SELECT count(*) FROM er, generate_series(1, er.id % 3) g;
 SELECT count(*) FROM er, XMLTABLE('/r' PASSING '<r/>' COLUMNS x int) t;
 SELECT sum(f8::real) FROM er;

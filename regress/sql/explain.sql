@@ -106,5 +106,14 @@ SET pg_fusion.on_unsupported = fallback;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b ON a.id::float8 = b.id::float8;
 RESET pg_fusion.on_unsupported;
 
+-- Two leaves of one table are read once when their conditions are equal, but not when a
+-- condition samples without REPEATABLE (each copy is a sample of its own in PostgreSQL).
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b ON a.id = b.g
+WHERE a.id IN (SELECT id FROM ex TABLESAMPLE BERNOULLI (50) REPEATABLE (2))
+  AND b.id IN (SELECT id FROM ex TABLESAMPLE BERNOULLI (50) REPEATABLE (2));
+EXPLAIN (COSTS OFF) SELECT count(*) FROM ex a JOIN ex b ON a.id = b.g
+WHERE a.id IN (SELECT id FROM ex TABLESAMPLE BERNOULLI (50))
+  AND b.id IN (SELECT id FROM ex TABLESAMPLE BERNOULLI (50));
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE ex;

@@ -202,6 +202,10 @@ SELECT d, ts FROM sem_inf WHERE d = 'infinity' OR ts = '-infinity' ORDER BY id;
 SELECT date_trunc('month', ts), d + 1 FROM sem_inf WHERE id <> 8 ORDER BY id;
 SELECT id, count(*) OVER (ORDER BY ts RANGE BETWEEN '1 hour' PRECEDING AND '1 hour' FOLLOWING)
 FROM sem_inf WHERE ts BETWEEN '1990-01-01' AND '2030-01-01' ORDER BY id;
+-- Constant join conditions (FULL JOIN needs a join condition: ON true, ON false).
+SELECT count(*), count(a.id), count(b.id) FROM sem_inf a FULL JOIN sem_inf2 b ON true;
+SELECT count(*), count(a.id), count(b.id) FROM sem_inf a FULL JOIN sem_inf2 b ON false;
+SELECT count(*), count(b.id) FROM sem_inf a LEFT JOIN sem_inf2 b ON a.id = b.id AND NOT false;
 DROP TABLE sem_inf, sem_inf2;
 
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';

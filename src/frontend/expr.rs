@@ -462,6 +462,11 @@ impl Builder {
             Kind::CaseExpr(_) | Kind::CoalesceExpr(_) if expr_type(e)?.0 == catalog::BOOLOID => {
                 self.df_value(e)
             }
+            // `FULL JOIN ... ON true`.
+            Kind::Const(_) => match const_literal(e)? {
+                Some((lit @ Literal::Bool(_), _)) => Ok(DfExpr::Literal(lit)),
+                _ => Err(refuse()),
+            },
             _ => Err(refuse()),
         }
     }

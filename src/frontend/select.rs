@@ -490,13 +490,14 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
             let seeded = rte.tablesample_repeatable();
             volatile = volatile || !seeded || ts.contains_volatile_functions()?;
         }
+        // So does a subquery sampling without REPEATABLE in a condition or column.
         for &q in &leaf.quals {
-            volatile = volatile || q.contains_volatile_functions()?;
+            volatile = volatile || q.contains_volatile_functions()? || q.has_unseeded_sample()?;
         }
         for (e, _, l) in b.columns.iter() {
             if *l == li && !volatile {
                 // A set-returning function changes the leaf's row count: never shared either.
-                volatile = e.contains_volatile_functions()? || e.returns_set()?;
+                volatile = e.contains_volatile_functions()? || e.returns_set()? || e.has_unseeded_sample()?;
             }
         }
         scans.push(ScanSpec {

@@ -57,6 +57,11 @@ pub fn inline_ctes(q: Query) -> PgResult<()> {
                 "volatile function in a WITH query (PostgreSQL evaluates it once)",
             ));
         }
+        if sub.node().has_unseeded_sample()? {
+            return Err(PgError::unsupported(
+                "TABLESAMPLE without REPEATABLE in a WITH query (PostgreSQL samples it once)",
+            ));
+        }
         ctes.push((cte.ctename(), sub));
     }
     // Every reference, at any depth: a reference `depth` levels down has ctelevelsup = depth.

@@ -73,6 +73,23 @@ impl Node {
         Ok(false)
     }
 
+    /// Does the tree (an expression or a query, subqueries included) hold a TABLESAMPLE without
+    /// REPEATABLE? Each scan of such a sample draws a seed of its own: like a volatile function,
+    /// two copies of it are two samples.
+    pub fn has_unseeded_sample(self) -> PgResult<bool> {
+        let mut found = false;
+        crate::pg::walk::walk_expr(self.as_ptr(), |node, _| {
+            // SAFETY: a valid node of the tree; a TableSampleClause read per its tag.
+            let unseeded = unsafe {
+                crate::pg::nodes::tag(node) == sys::NodeTag_T_TableSampleClause
+                    && (*(node as *mut sys::TableSampleClause)).repeatable.is_null()
+            };
+            found = found || unseeded;
+            Ok(if found { crate::pg::walk::Visit::Skip } else { crate::pg::walk::Visit::Children })
+        })?;
+        Ok(found)
+    }
+
     /// A constant expression (no columns, no volatile functions, no subqueries: `1 + 10`): one
     /// value for every row.
     pub fn is_constant(self) -> PgResult<bool> {
