@@ -1,6 +1,7 @@
 //! Constants: PostgreSQL `Const` nodes (folded as the planner would) as DataFusion literals, and
 //! the LIMIT/OFFSET values.
 
+use super::types::is_oid;
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog as c;
@@ -33,9 +34,7 @@ pub(super) fn const_literal(e: Node) -> PgResult<Option<(Literal, ColumnType)>> 
         c::INT2OID => Some((Literal::Int64(d as i16 as i64), ColumnType::Int64)),
         c::INT4OID => Some((Literal::Int64(d as i32 as i64), ColumnType::Int64)),
         c::INT8OID => Some((Literal::Int64(d as i64), ColumnType::Int64)),
-        c::OIDOID | c::REGCLASSOID | c::REGTYPEOID | c::REGPROCOID => {
-            Some((Literal::Int64(d as u32 as i64), ColumnType::Int64))
-        }
+        t if is_oid(t) => Some((Literal::Int64(d as u32 as i64), ColumnType::Int64)),
         c::BOOLOID => Some((Literal::Bool(d != 0), ColumnType::Boolean)),
         // Shifted to Arrow's epoch; -infinity and infinity as the extremes the scans send.
         c::DATEOID => date_to_arrow(d as i32).map(|v| (Literal::Date32(v), ColumnType::Date32)),

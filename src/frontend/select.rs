@@ -487,8 +487,7 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
         }
         // A sample without REPEATABLE draws a new seed per scan: each entry samples on its own.
         if let Some(ts) = rte.tablesample() {
-            let seeded = rte.tablesample_repeatable();
-            volatile = volatile || !seeded || ts.contains_volatile_functions()?;
+            volatile = volatile || ts.has_unseeded_sample()? || ts.contains_volatile_functions()?;
         }
         // So does a subquery sampling without REPEATABLE in a condition or column.
         for &q in &leaf.quals {

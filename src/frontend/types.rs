@@ -246,7 +246,7 @@ pub(super) fn column_type(e: Node) -> PgResult<ColumnType> {
         c::INT8OID => ColumnType::Int64,
         // An object identifier (unsigned 32 bits) as a non-negative Int64: its equality and
         // order are the integers'; PostgreSQL has no arithmetic on it.
-        c::OIDOID | c::REGCLASSOID | c::REGTYPEOID | c::REGPROCOID => ColumnType::Int64,
+        t if is_oid(t) => ColumnType::Int64,
         c::FLOAT4OID => ColumnType::Float32,
         c::FLOAT8OID => ColumnType::Float64,
         c::NUMERICOID => match numeric_digits(e)? {

@@ -96,8 +96,8 @@ impl Bindings {
 
     /// The index of the access through range-table entry `rte` (at `rtindex` of its query).
     /// Two entries are one access when they read the same relation with the same rights, the
-    /// same inheritance flag, equal row-level security quals and equal TABLESAMPLE clauses. `query` holds `rte` in its
-    /// range table (where PostgreSQL 16 keeps the entry's rights).
+    /// same inheritance flag, equal row-level security quals and equal TABLESAMPLE clauses.
+    /// `query` holds `rte` in its range table (where PostgreSQL 16 keeps the entry's rights).
     pub fn access(&mut self, query: Query, rte: RangeTblEntry, rtindex: i32) -> PgResult<u32> {
         let permission = rte.permission(query)?;
         let copy = nodes::copy(rte.as_ptr())?;

@@ -35,6 +35,7 @@ use datafusion::logical_expr::{
 };
 
 use super::spec::ArithOp;
+use crate::value::datetime::{FIRST_DAY, LAST_DAY, MICROS_PER_DAY};
 use crate::value::numeric_div::{pg_div, DivError};
 
 pub const NUMERIC_DIV: &str = "pg_numeric_div";
@@ -138,12 +139,6 @@ pub struct RangeKey {
     hi: i64,
     signature: Signature,
 }
-
-/// 4714-11-24 BC (PostgreSQL's first day), in days from 1970-01-01.
-const FIRST_DAY: i64 = -2_440_588;
-/// 262142-12-31 (the last day Arrow's interval arithmetic reaches, through chrono).
-const LAST_DAY: i64 = 95_026_236;
-const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 impl RangeKey {
     pub fn udf(lo: i64, hi: i64) -> Arc<ScalarUDF> {

@@ -20,6 +20,14 @@ pub const PG_EPOCH_DAYS: i32 = 10957;
 /// Microseconds between the same two epochs.
 pub const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
+/// Microseconds in a day.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+/// 4714-11-24 BC, PostgreSQL's first day (Julian day 0), in days from 1970-01-01.
+pub const FIRST_DAY: i64 = -2_451_545 + PG_EPOCH_DAYS as i64;
+/// 262142-12-31, the last day Arrow's date and interval arithmetic reaches (through chrono), in
+/// days from 1970-01-01.
+pub const LAST_DAY: i64 = 95_026_236;
+
 /// A PostgreSQL date (`DateADT`) as Date32; None for a finite date beyond the range.
 pub fn date_to_arrow(d: i32) -> Option<i32> {
     match d {

@@ -319,13 +319,6 @@ view! {
 }
 
 impl RangeTblEntry {
-    /// A TABLESAMPLE clause with `REPEATABLE (seed)` (the same sample in every scan).
-    pub fn tablesample_repeatable(self) -> bool {
-        let ts = self.raw().tablesample;
-        // SAFETY: a non-NULL tablesample of a valid entry is a TableSampleClause.
-        !ts.is_null() && unsafe { !(*ts).repeatable.is_null() }
-    }
-
     pub fn rtekind(self) -> RteKind {
         match self.raw().rtekind {
             sys::RTEKind_RTE_RELATION => RteKind::Relation,

@@ -396,8 +396,8 @@ pub(super) unsafe fn put_values(
             ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
                 let mut scratch = [0u8; 8];
                 let text = *ty != ColumnType::Opaque;
-                // SAFETY: `d` is a non-NULL datum of this column's type, stored as `layouts[i]`
-                // (typlen, typbyval) says; the slot keeps it alive while its bytes are copied.
+                // `d` is a non-NULL datum of this column's type, laid out as `layouts[i]` says.
+                // SAFETY: that (typlen, typbyval) layout is the datum's; the slot keeps it alive while copied.
                 let (bytes, _copy) = unsafe { datum_bytes(d, layouts[i], text, &mut scratch) };
                 w.put_bytes(i, bytes)?;
             }
