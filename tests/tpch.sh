@@ -4,7 +4,7 @@
 # the 22 TPC-H queries and tests/corpus with pg_fusion off and on (tests/differential.sh).
 # Passes when no statement returns different rows or crashes and every TPC-H query runs through
 # pg_fusion; refusals (0A000) of the corpus are counted. All of it once per database locale: C,
-# C.UTF-8 and en_US.UTF-8 (PG_FUSION_TPCH_LOCALES).
+# C.UTF-8, en_US.UTF-8 and ICU's `en` (PG_FUSION_TPCH_LOCALES; `icu-en` names the ICU one).
 #
 #   tests/tpch.sh                 scale 0.01 (PG_FUSION_TPCH_SCALE to change it)
 #
@@ -27,19 +27,31 @@ init_cluster "$dir" "$port" <<<"max_worker_processes = 16"
 start_cluster "$dir" || { cat "$dir/server.log" >&2; die "cannot start the TPC-H cluster"; }
 # Each database locale in turn (PG_FUSION_TPCH_LOCALES; one the machine lacks is skipped): the
 # queries' text ORDER BYs are ordered by DataFusion under byte-order collations (C, C.UTF-8) and
-# by PostgreSQL above the node under the others (en_US.UTF-8).
+# by PostgreSQL above the node under the others (en_US.UTF-8, ICU's en).
 status=0
 refused=""
-for locale in ${PG_FUSION_TPCH_LOCALES:-C C.UTF-8 en_US.UTF-8}; do
-    # locale -a names UTF-8 locales "xx_YY.utf8": compared in lower case without dashes.
-    if [ "$locale" != C ] && ! locale -a 2>/dev/null | tr -d '-' | grep -qixF "$(tr -d '-' <<<"$locale")"; then
-        echo "tpch: no $locale locale on this machine: skipped"
-        continue
-    fi
+for locale in ${PG_FUSION_TPCH_LOCALES:-C C.UTF-8 en_US.UTF-8 icu-en}; do
     db=tpch_$(tr -c 'a-zA-Z0-9\n' _ <<<"$locale" | tr 'A-Z' 'a-z')
-    echo "tpch: database $db (LOCALE '$locale')"
-    psql_at "$dir" "$port" -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LOCALE '$locale'" >/dev/null \
-        || die "cannot create a database with LOCALE '$locale'"
+    case $locale in
+        icu-*)
+            # The ICU provider (initdb --locale-provider=icu --icu-locale=en); its libc parts
+            # C.UTF-8, which every glibc has.
+            if ! psql_at "$dir" "$port" -Atc "SELECT 1 FROM pg_collation WHERE collprovider = 'i' LIMIT 1" | grep -q 1; then
+                echo "tpch: PostgreSQL built without ICU: $locale skipped"
+                continue
+            fi
+            create="LOCALE_PROVIDER icu ICU_LOCALE '${locale#icu-}' LOCALE 'C.UTF-8'" ;;
+        *)
+            # locale -a names UTF-8 locales "xx_YY.utf8": compared in lower case without dashes.
+            if [ "$locale" != C ] && ! locale -a 2>/dev/null | tr -d '-' | grep -qixF "$(tr -d '-' <<<"$locale")"; then
+                echo "tpch: no $locale locale on this machine: skipped"
+                continue
+            fi
+            create="LOCALE '$locale'" ;;
+    esac
+    echo "tpch: database $db ($create)"
+    psql_at "$dir" "$port" -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' $create" >/dev/null \
+        || die "cannot create a database with $create"
     as_pg "$(pg_bindir)/psql" -X -q -h "$dir" -p "$port" -U postgres -d "$db" -c 'CREATE EXTENSION pg_fusion' >/dev/null
     "$top/benches/tpch/load.sh" --scale "$scale" --host "$dir" --port "$port" --dbname "$db" || die "TPC-H load failed"
     out=$(mktemp)

@@ -66,12 +66,14 @@ SELECT stddev(f8) FROM er;
 SELECT var_samp(DISTINCT n) FROM er;
 SELECT variance(n::numeric(34,2)) FROM er;
 SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY n) FROM er;
-SELECT sum(n::numeric(40,2)) FROM er;
+SELECT max(n::numeric(40,2)) FROM er;
 SELECT count(*) FROM er a JOIN er b ON ARRAY[a.id] = ARRAY[b.id];
 SELECT max(to_json(id)::text) FROM er WHERE id = 1 GROUP BY to_json(id)::jsonb;
 SELECT i2, count(*) FROM er GROUP BY i2 HAVING avg(n) > 5 ORDER BY i2 LIMIT 1;
 -- Values DataFusion only carries (numeric without a scale, jsonb, arrays): equal bytes are not
--- equal values (1.0 = 1.00), so grouping, DISTINCT, joins and min/max over them are refused.
+-- equal values (1.0 = 1.00), so grouping, DISTINCT, joins and min/max over them are refused;
+-- a numeric is compared by its value instead where only the value counts (count(DISTINCT n) is
+-- 1, the join 4 rows).
 CREATE TEMP TABLE er_c (id int, n numeric, jb jsonb, a text[]);
 INSERT INTO er_c VALUES (1, 1.0, '{"a": 1.0}', '{a}'), (2, 1.00, '{"a": 1.00}', '{a}');
 SELECT n, count(*) FROM er_c GROUP BY n;

@@ -244,8 +244,12 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
--- extract of a field with fractions (seconds, epoch) has no scale known at plan time: refused.
-SELECT sum(extract(second FROM ts)) FROM fq;
+-- extract of a field with fractions (seconds, epoch) has no scale known at plan time: summed as
+-- a numeric without a scale (each value at 20 decimals with its display scale).
+\set q 'SELECT sum(extract(second FROM ts)), avg(extract(epoch FROM ts)), sum(extract(epoch FROM tz)) FROM fq'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 
 -- sum/avg of a numeric CASE whose branches have different scales: PostgreSQL's sum takes the
 -- largest display scale among the values summed (so a group where only the ELSE 0 branch ran

@@ -208,5 +208,28 @@ SELECT count(*), count(a.id), count(b.id) FROM sem_inf a FULL JOIN sem_inf2 b ON
 SELECT count(*), count(b.id) FROM sem_inf a LEFT JOIN sem_inf2 b ON a.id = b.id AND NOT false;
 DROP TABLE sem_inf, sem_inf2;
 
+-- sum and avg of a numeric without a declared scale (a bare numeric column, numeric(p,s) past 38
+-- digits, a function's numeric result): each value at 20 decimals with its own display scale
+-- beside it, PostgreSQL's sum (display scale: the largest of its inputs'), avg its division;
+-- grouped, filtered, over a join, over an outer join's NULLs, over no rows.
+CREATE TABLE sem_bare (id int, g int, x numeric, w numeric(50,3));
+INSERT INTO sem_bare VALUES (1, 1, 1.5, 10.125), (2, 1, 2.25, -3), (3, 1, NULL, NULL), (4, 2, -7, 1e17),
+  (5, 2, 0.0000000001, 0.001), (6, 3, 123456789012345678.12345678901234567890, 2),
+  (7, 3, -0.5, NULL), (8, 4, 3, 4), (9, 4, 3.000, 4.000);
+ANALYZE sem_bare;
+SELECT sum(x), avg(x), sum(w), avg(w), count(x), count(DISTINCT x), count(DISTINCT w) FROM sem_bare;
+SELECT g, sum(x), avg(x), sum(w), avg(w) FROM sem_bare GROUP BY g ORDER BY g;
+SELECT g, sum(x) FILTER (WHERE id > 1), avg(x) FILTER (WHERE x > 0) FROM sem_bare GROUP BY g ORDER BY g;
+SELECT sum(x), avg(x) FROM sem_bare WHERE id > 100;
+SELECT sum(x * 2), sum(round(x, 1)), avg(abs(x)) FROM sem_bare WHERE id <> 6;
+SELECT a.g, sum(b.x), avg(b.w) FROM sem_bare a JOIN sem_bare b ON a.id = b.id + 1 GROUP BY a.g ORDER BY 1;
+SELECT a.id, sum(b.x), avg(b.x) FROM sem_bare a LEFT JOIN sem_bare b ON a.id = b.id AND b.g = 1
+GROUP BY a.id ORDER BY 1;
+SELECT g, sum(x) + 1, avg(x) > 1 FROM sem_bare GROUP BY g HAVING sum(x) IS NOT NULL ORDER BY g;
+-- Compared between tables by value (3 = 3.000), each shown with its own display scale.
+SELECT a.id, b.id, a.x, b.x FROM sem_bare a JOIN sem_bare b ON a.x = b.x ORDER BY 1, 2;
+SELECT a.id, b.id, a.x, b.w FROM sem_bare a JOIN sem_bare b ON a.x < b.w AND a.g = b.g ORDER BY 1, 2;
+SELECT a.id, b.id FROM sem_bare a LEFT JOIN sem_z b ON a.x = b.n OR a.w = b.id ORDER BY 1, 2;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
-DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o;
+DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o, sem_bare;

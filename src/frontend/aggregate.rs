@@ -11,7 +11,7 @@ use super::placement;
 use super::probe;
 use super::types::{
     avg_sum_type, case_shape, column_type, eq_safe, expr_type, func_name, is_blank_padded, is_builtin,
-    op_name, order_safe,
+    is_unshaped_numeric, op_name, order_safe, UNSHAPED_NUMERIC,
 };
 use super::unsupported;
 use crate::page::ColumnType;
@@ -180,6 +180,12 @@ impl<'a> AggContext<'a> {
             if let Some((int, smax, false)) = case_shape(e)? {
                 return self.varying_scale_sum(&name, e, int, smax, filter);
             }
+            // A bare `numeric` one table's scan computes: its values at a generous fixed scale,
+            // each with its display scale.
+            if self.b.scan_computes(e)? && is_unshaped_numeric(e)? {
+                let (int, smax) = UNSHAPED_NUMERIC;
+                return self.varying_scale_sum(&name, e, int, smax, filter);
+            }
         }
         // count(x) of a column that is never NULL counts rows: x need not cross the boundary.
         let star = agg.aggstar() || (name == "count" && !distinct && self.b.never_null(arg_expr)?);
@@ -208,6 +214,10 @@ impl<'a> AggContext<'a> {
             }
         }
         let arg = match arg_expr {
+            // count(DISTINCT x) of a bare numeric: distinct values (1.0 = 1.00), not bytes.
+            Some(e) if name == "count" && distinct && self.b.scan_computes(e)? && is_unshaped_numeric(e)? => {
+                Some(self.b.numeric_value_column(e)?)
+            }
             Some(e) if !star => Some(self.agg_column(e)?),
             _ => None,
         };
@@ -400,7 +410,10 @@ impl AggContext<'_> {
     /// FILTER passes, when one relation's scan computes both; otherwise it is refused.
     pub(super) fn filtered(&mut self, e: Node, filter: Option<Node>) -> PgResult<Node> {
         let Some(filter) = filter else { return Ok(e) };
-        if !placement::may_fail(&probe::shape(e)?) {
+        // A numeric without a scale fails in the encoder where it does not fit the shape it
+        // crosses in: only the rows the FILTER passes may be encoded.
+        let may_fail = placement::may_fail(&probe::shape(e)?);
+        if !may_fail && !is_unshaped_numeric(e)? {
             return Ok(e);
         }
         let in_scan = |b: &Builder, x: Node| -> PgResult<Option<usize>> {
@@ -416,6 +429,9 @@ impl AggContext<'_> {
             _ => in_scan(self.b, filter)?,
         };
         if filter_leaf.is_none() || filter_leaf != in_scan(self.b, e)? {
+            if !may_fail {
+                return Ok(e); // a numeric: every row's value crosses (one that does not fit fails)
+            }
             return Err(unsupported(
                 "aggregate argument that can fail for some rows (x / y, a cast from text) under a FILTER of another table or computed after the joins",
             ));

@@ -263,6 +263,14 @@ impl Builder {
         Ok(placement::classify(facts, kind, self.leaves.len()) == Placement::Scan)
     }
 
+    /// Does one table's scan (not a subquery's) compute `e`?
+    pub(super) fn scan_computes(&self, e: Node) -> PgResult<bool> {
+        Ok(match self.one_leaf(e)? {
+            Some(leaf) => self.leaves[leaf].sub.is_none() && self.computable_in_scan(e, leaf)?,
+            None => false,
+        })
+    }
+
     /// Whether `e` is a column no row of this block has NULL in: a NOT NULL column of a table
     /// no outer join null-extends. `count(e)` then counts rows, and `e` need not cross.
     pub(super) fn never_null(&self, e: Option<Node>) -> PgResult<bool> {

@@ -7,8 +7,8 @@ use super::construct::{coalesce_as_case, index_var, make_func};
 use super::context::{Builder, COMPUTED};
 use super::literal::{const_literal, folded_literal};
 use super::types::{
-    case_shape, column_type, comparable, expr_type, func_name, is_builtin, is_null_const, is_oid, null_type,
-    numeric_shape, op_name, type_name, Oid,
+    case_shape, column_type, comparable, expr_type, func_name, is_builtin, is_null_const, is_oid,
+    is_unshaped_numeric, null_type, numeric_shape, op_name, type_name, Oid, UNSHAPED_NUMERIC,
 };
 use super::unsupported;
 use crate::page::ColumnType;
@@ -327,12 +327,13 @@ impl Builder {
         if int + smax > 38 {
             return Err(unsupported("numeric CASE beyond 38 digits"));
         }
+        // Its value and its scale are two columns: a volatile expression would be evaluated
+        // twice (two draws of random(), two nextval()s).
+        if e.contains_volatile_functions()? {
+            return Err(unsupported("sum/avg of a volatile numeric expression of no fixed scale"));
+        }
         let ty = ColumnType::Decimal128 { precision: (int + smax) as u8, scale: smax as i8 };
-        // `e + 0.000` (smax zeros): the value itself, at display scale smax when its own is not
-        // larger; one that is larger (the branch scales were wrong) keeps it and the encoder
-        // refuses it, as for any numeric column. Never rounds.
-        let zero = make_numeric_zero(smax as i32)?;
-        let value_key = make_func(catalog::F_NUMERIC_ADD, catalog::NUMERICOID, &[e, zero])?;
+        let value_key = numeric_at_scale(e, smax)?;
         let scale_key = make_func(catalog::F_SCALE, catalog::INT4OID, &[e])?;
         if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
@@ -410,6 +411,14 @@ impl Builder {
         Ok((DfExpr::Case(branches, Some(Box::new(dv))), DfExpr::Case(scales, Some(Box::new(ds)))))
     }
 
+    /// The scan column of a numeric's value (its display scale dropped) at the fixed shape of
+    /// unshaped numerics ([`UNSHAPED_NUMERIC`]), for comparisons.
+    pub(super) fn numeric_value_column(&mut self, e: Node) -> PgResult<usize> {
+        let (int, scale) = UNSHAPED_NUMERIC;
+        let ty = ColumnType::Decimal128 { precision: (int + scale) as u8, scale: scale as i8 };
+        self.column_as(numeric_at_scale(e, scale)?, Some(ty))
+    }
+
     /// A condition between relations, for DataFusion: AND/OR/NOT over comparisons of columns
     /// whose order and equality DataFusion shares with PostgreSQL; a term of one relation is a
     /// boolean column of that relation's scan.
@@ -448,6 +457,19 @@ impl Builder {
                 let (l, lty) = self.operand(a)?;
                 let (r, rty) = self.operand(b)?;
                 let (lt, rt) = (expr_type(a)?, expr_type(b)?);
+                // A bare numeric's value column meets the other side at its own scale: DataFusion
+                // casts both to Decimal128(38, 20 or more), which fails for wider values.
+                for (this, other) in [(a, rty), (b, lty)] {
+                    if let ColumnType::Decimal128 { precision, scale } = other {
+                        let (int, frac) = UNSHAPED_NUMERIC;
+                        let wide = precision as i32 - scale as i32 > int as i32 || scale as i32 > frac as i32;
+                        if wide && self.scan_computes(this)? && is_unshaped_numeric(this)? {
+                            return Err(unsupported(
+                                "comparison of a numeric without a scale with a numeric of more than 18 integer digits or 20 decimals (bigint included)",
+                            ));
+                        }
+                    }
+                }
                 let equality = matches!(op, CmpOp::Eq | CmpOp::NotEq);
                 if !comparable(lty, lt, rty, rt, equality, o.inputcollid())? {
                     return Err(unsupported(format!(
@@ -487,7 +509,13 @@ impl Builder {
         if let Some(leaf) = self.one_leaf(e)? {
             if self.computable_in_scan(e, leaf)? {
                 self.scan_part(e)?;
-                let id = self.any_column(e, None)?;
+                // A bare numeric compares by its value alone: at the fixed shape of unshaped
+                // numerics (one that does not fit fails at run time).
+                let id = if self.scan_computes(e)? && is_unshaped_numeric(e)? {
+                    self.numeric_value_column(e)?
+                } else {
+                    self.any_column(e, None)?
+                };
                 return Ok((self.column_expr(id)?, self.columns[id].1));
             }
         }
@@ -501,6 +529,14 @@ impl Builder {
         };
         Ok((self.df_value(e)?, ty))
     }
+}
+
+/// `e + 0.000` (`scale` zeros): the value itself, at display scale `scale` when its own is not
+/// larger; one that is larger keeps it and the encoder refuses it (at run time, as any numeric
+/// value that does not fit its column). Never rounds.
+fn numeric_at_scale(e: Node, scale: u32) -> PgResult<Node> {
+    let zero = make_numeric_zero(scale as i32)?;
+    make_func(catalog::F_NUMERIC_ADD, catalog::NUMERICOID, &[e, zero])
 }
 
 /// The arguments of a function call or operator (none for other nodes).

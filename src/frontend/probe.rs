@@ -92,10 +92,11 @@ fn numeric_comparison(f: Oid) -> bool {
 }
 
 /// Does function `f` fail for no argument values: a leakproof one, a numeric comparison, a
-/// widening cast, `char(n)` to text, string concatenation, case and lengths?
+/// widening cast, `char(n)` to text, string concatenation, case and lengths, a numeric's scale?
 fn total(f: Oid) -> PgResult<bool> {
     Ok(match f {
-        c::F_INT4_INT2
+        c::F_SCALE
+        | c::F_INT4_INT2
         | c::F_INT8_INT2
         | c::F_INT8_INT4
         | c::F_NUMERIC_INT2
@@ -137,6 +138,8 @@ fn func(f: Oid, args: &[Node], e: Node) -> PgResult<Func> {
     };
     Ok(match f {
         _ if args.is_empty() && is_builtin(f) => Func::NoArguments,
+        // `x + 0.000`: the value itself at the larger display scale, never an error.
+        c::F_NUMERIC_ADD if is_numeric_zero(args.get(1).copied())? => Func::Total,
         c::F_NUMERIC_ADD | c::F_NUMERIC_SUB | c::F_NUMERIC_MUL | c::F_NUMERIC_UMINUS => {
             Func::NumericArithmetic { bounded: numeric_digits(e)?.is_some() }
         }
@@ -159,6 +162,15 @@ fn func(f: Oid, args: &[Node], e: Node) -> PgResult<Func> {
         f if total(f)? => Func::Total,
         _ => Func::Other,
     })
+}
+
+/// Is `a` a numeric constant zero (`0`, `0.000`)?
+fn is_numeric_zero(a: Option<Node>) -> PgResult<bool> {
+    let Some(Kind::Const(k)) = a.map(|a| a.kind()) else { return Ok(false) };
+    if k.consttype() != c::NUMERICOID {
+        return Ok(false);
+    }
+    Ok(k.numeric_text()?.is_some_and(|t| t.trim_start_matches('-').chars().all(|ch| ch == '0' || ch == '.')))
 }
 
 /// The parts of a subquery placement looks into: its comparison, conditions, select list and

@@ -212,6 +212,20 @@ pub(super) fn case_shape(e: Node) -> PgResult<Option<(u32, u32, bool)>> {
     })
 }
 
+/// The shape a numeric of no known digits (a bare `numeric` column, `numeric(p,s)` with p > 38, a
+/// function's numeric result) takes where DataFusion sums it: 18 integer digits and 20 decimals
+/// (PostgreSQL's division of small values gives 20). Each value keeps its own display scale beside
+/// it (as a `CASE` of several scales, [`case_shape`]); one that does not fit (more digits, NaN,
+/// Infinity) fails the query cleanly at run time, never rounds.
+pub(super) const UNSHAPED_NUMERIC: (u32, u32) = (18, 20);
+
+/// Is `e` a numeric (or a domain over numeric) whose digits PostgreSQL's arithmetic does not fix?
+pub(super) fn is_unshaped_numeric(e: Node) -> PgResult<bool> {
+    let (own, own_mod, _) = e.expr_type()?;
+    let typid = if is_builtin(own) { own } else { c::base_type(own, own_mod)?.0 };
+    Ok(typid == c::NUMERICOID && numeric_digits(e)?.is_none() && case_shape(e)?.is_none())
+}
+
 /// Is `typid` an object identifier type carried as Int64 (unsigned 32 bits)?
 pub(super) fn is_oid(typid: Oid) -> bool {
     matches!(typid, c::OIDOID | c::REGCLASSOID | c::REGTYPEOID | c::REGPROCOID)

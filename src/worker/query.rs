@@ -84,7 +84,9 @@ fn arrow_sqlstate(e: &ArrowError) -> [u8; 5] {
         ArrowError::DivideByZero => *b"22012",
         ArrowError::ArithmeticOverflow(_) => *b"22003",
         ArrowError::CastError(m) | ArrowError::ComputeError(m)
-            if m.contains("overflow") || m.contains("too large") || m.contains("is out of range Int") =>
+            if m.to_ascii_lowercase().contains("overflow")
+                || m.contains("too large")
+                || m.contains("is out of range Int") =>
         {
             *b"22003"
         }
@@ -109,6 +111,12 @@ impl From<DataFusionError> for Failure {
             }
             DataFusionError::ArrowError(a, _) => match a.as_ref() {
                 ArrowError::ArithmeticOverflow(m) if m.ends_with("out of range") => m.clone(),
+                // A decimal (a sum, say) past its type's digits: PostgreSQL's words.
+                ArrowError::CastError(m)
+                    if m.starts_with("Cannot cast to Decimal") && m.contains("Overflowing") =>
+                {
+                    "numeric field overflow".to_string()
+                }
                 _ => a.to_string(),
             },
             root => root.to_string(),
