@@ -78,6 +78,15 @@ impl Engine {
             let options = config.options_mut();
             options.execution.sort_spill_reservation_bytes =
                 options.execution.sort_spill_reservation_bytes.min(share / 16);
+            // A repartition that spills (hash aggregation and joins past a query's share) writes
+            // its batches to spill files its reader takes in order. DataFusion 55 can deadlock
+            // there when two inputs spill at once into two open files (the reader waits on the
+            // drained older one while the batch it needs is in the newer: apache/datafusion
+            // #24883, fixed after 55.2): the query waits forever without an error. One batch per
+            // spill file closes each file as it is written, so the reader never waits on one.
+            options
+                .set("datafusion.execution.max_spill_file_size_bytes", "1")
+                .map_err(|e| PgError::internal(format!("cannot configure DataFusion: {e}")))?;
         }
         let mut state = SessionStateBuilder::new()
             .with_config(config)
