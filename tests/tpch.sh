@@ -36,11 +36,16 @@ for locale in ${PG_FUSION_TPCH_LOCALES:-C C.UTF-8 en_US.UTF-8 icu-en}; do
         icu-*)
             # The ICU provider (initdb --locale-provider=icu --icu-locale=en); its libc parts
             # C.UTF-8, which every glibc has.
-            if ! psql_at "$dir" "$port" -Atc "SELECT 1 FROM pg_collation WHERE collprovider = 'i' LIMIT 1" | grep -q 1; then
-                echo "tpch: PostgreSQL built without ICU: $locale skipped"
-                continue
+            create="LOCALE_PROVIDER icu ICU_LOCALE '${locale#icu-}' LOCALE 'C.UTF-8'"
+            if ! err=$(psql_at "$dir" "$port" -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' $create" 2>&1 >/dev/null); then
+                if grep -q "ICU is not supported in this build" <<<"$err"; then
+                    echo "tpch: PostgreSQL built without ICU: $locale skipped"
+                    continue
+                fi
+                echo "$err" >&2
+                die "cannot create a database with $create"
             fi
-            create="LOCALE_PROVIDER icu ICU_LOCALE '${locale#icu-}' LOCALE 'C.UTF-8'" ;;
+            psql_at "$dir" "$port" -c "DROP DATABASE $db" >/dev/null ;;
         *)
             # locale -a names UTF-8 locales "xx_YY.utf8": compared in lower case without dashes.
             if [ "$locale" != C ] && ! locale -a 2>/dev/null | tr -d '-' | grep -qixF "$(tr -d '-' <<<"$locale")"; then
