@@ -37,6 +37,7 @@ for locale in ${PG_FUSION_TPCH_LOCALES:-C C.UTF-8 en_US.UTF-8 icu-en}; do
             # The ICU provider (initdb --locale-provider=icu --icu-locale=en); its libc parts
             # C.UTF-8, which every glibc has.
             create="LOCALE_PROVIDER icu ICU_LOCALE '${locale#icu-}' LOCALE 'C.UTF-8'"
+            # Whether PostgreSQL has ICU is told by the creation itself.
             if ! err=$(psql_at "$dir" "$port" -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' $create" 2>&1 >/dev/null); then
                 if grep -q "ICU is not supported in this build" <<<"$err"; then
                     echo "tpch: PostgreSQL built without ICU: $locale skipped"
@@ -44,19 +45,18 @@ for locale in ${PG_FUSION_TPCH_LOCALES:-C C.UTF-8 en_US.UTF-8 icu-en}; do
                 fi
                 echo "$err" >&2
                 die "cannot create a database with $create"
-            fi
-            psql_at "$dir" "$port" -c "DROP DATABASE $db" >/dev/null ;;
+            fi ;;
         *)
             # locale -a names UTF-8 locales "xx_YY.utf8": compared in lower case without dashes.
             if [ "$locale" != C ] && ! locale -a 2>/dev/null | tr -d '-' | grep -qixF "$(tr -d '-' <<<"$locale")"; then
                 echo "tpch: no $locale locale on this machine: skipped"
                 continue
             fi
-            create="LOCALE '$locale'" ;;
+            create="LOCALE '$locale'"
+            psql_at "$dir" "$port" -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' $create" >/dev/null \
+                || die "cannot create a database with $create" ;;
     esac
     echo "tpch: database $db ($create)"
-    psql_at "$dir" "$port" -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' $create" >/dev/null \
-        || die "cannot create a database with $create"
     as_pg "$(pg_bindir)/psql" -X -q -h "$dir" -p "$port" -U postgres -d "$db" -c 'CREATE EXTENSION pg_fusion' >/dev/null
     "$top/benches/tpch/load.sh" --scale "$scale" --host "$dir" --port "$port" --dbname "$db" || die "TPC-H load failed"
     out=$(mktemp)

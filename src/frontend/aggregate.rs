@@ -182,7 +182,7 @@ impl<'a> AggContext<'a> {
             }
             // A bare `numeric` one table's scan computes: its values at a generous fixed scale,
             // each with its display scale.
-            if self.b.scan_computes(e)? && is_unshaped_numeric(e)? {
+            if self.b.scans_unshaped_numeric(e)? {
                 let (int, smax) = UNSHAPED_NUMERIC;
                 return self.varying_scale_sum(&name, e, int, smax, filter);
             }
@@ -215,7 +215,7 @@ impl<'a> AggContext<'a> {
         }
         let arg = match arg_expr {
             // count(DISTINCT x) of a bare numeric: distinct values (1.0 = 1.00), not bytes.
-            Some(e) if name == "count" && distinct && self.b.scan_computes(e)? && is_unshaped_numeric(e)? => {
+            Some(e) if name == "count" && distinct && self.b.scans_unshaped_numeric(e)? => {
                 Some(self.b.numeric_value_column(e)?)
             }
             Some(e) if !star => Some(self.agg_column(e)?),

@@ -4,7 +4,7 @@
 
 use super::placement::{self, Placement};
 use super::probe;
-use super::types::{carried_type, column_type, Oid};
+use super::types::{carried_type, column_type, is_unshaped_numeric, Oid};
 use super::unsupported;
 use crate::page::ColumnType;
 use crate::pg::catalog::attnotnull;
@@ -269,6 +269,12 @@ impl Builder {
             Some(leaf) => self.leaves[leaf].sub.is_none() && self.computable_in_scan(e, leaf)?,
             None => false,
         })
+    }
+
+    /// Does one table's scan compute `e`, a numeric without a scale ([`is_unshaped_numeric`]): a
+    /// value that crosses as its value column and display scale?
+    pub(super) fn scans_unshaped_numeric(&self, e: Node) -> PgResult<bool> {
+        Ok(self.scan_computes(e)? && is_unshaped_numeric(e)?)
     }
 
     /// Whether `e` is a column no row of this block has NULL in: a NOT NULL column of a table

@@ -7,8 +7,8 @@ use super::construct::{coalesce_as_case, index_var, make_func};
 use super::context::{Builder, COMPUTED};
 use super::literal::{const_literal, folded_literal};
 use super::types::{
-    case_shape, column_type, comparable, expr_type, func_name, is_builtin, is_null_const, is_oid,
-    is_unshaped_numeric, null_type, numeric_shape, op_name, type_name, Oid, UNSHAPED_NUMERIC,
+    case_shape, column_type, comparable, expr_type, func_name, is_builtin, is_null_const, is_oid, null_type,
+    numeric_shape, op_name, type_name, Oid, UNSHAPED_NUMERIC,
 };
 use super::unsupported;
 use crate::page::ColumnType;
@@ -463,7 +463,7 @@ impl Builder {
                     if let ColumnType::Decimal128 { precision, scale } = other {
                         let (int, frac) = UNSHAPED_NUMERIC;
                         let wide = precision as i32 - scale as i32 > int as i32 || scale as i32 > frac as i32;
-                        if wide && self.scan_computes(this)? && is_unshaped_numeric(this)? {
+                        if wide && self.scans_unshaped_numeric(this)? {
                             return Err(unsupported(
                                 "comparison of a numeric without a scale with a numeric of more than 18 integer digits or 20 decimals (bigint included)",
                             ));
@@ -511,7 +511,7 @@ impl Builder {
                 self.scan_part(e)?;
                 // A bare numeric compares by its value alone: at the fixed shape of unshaped
                 // numerics (one that does not fit fails at run time).
-                let id = if self.scan_computes(e)? && is_unshaped_numeric(e)? {
+                let id = if self.scans_unshaped_numeric(e)? {
                     self.numeric_value_column(e)?
                 } else {
                     self.any_column(e, None)?
