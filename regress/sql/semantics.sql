@@ -231,5 +231,38 @@ SELECT a.id, b.id, a.x, b.x FROM sem_bare a JOIN sem_bare b ON a.x = b.x ORDER B
 SELECT a.id, b.id, a.x, b.w FROM sem_bare a JOIN sem_bare b ON a.x < b.w AND a.g = b.g ORDER BY 1, 2;
 SELECT a.id, b.id FROM sem_bare a LEFT JOIN sem_z b ON a.x = b.n OR a.w = b.id ORDER BY 1, 2;
 
+-- LATERAL subqueries PostgreSQL pulls up: their references to earlier FROM items are columns of
+-- the query; the WHERE terms reading them join (a FROM list, an inner join) or move into the ON
+-- of the LEFT JOIN whose right side they are (rows without a match keep their NULLs, a NULL key
+-- matches nothing); the terms over the subquery's own tables filter them first.
+CREATE TABLE sem_la (x int, y int);
+CREATE TABLE sem_lb (x int, z int);
+CREATE TABLE sem_lc (z int, w text);
+INSERT INTO sem_la SELECT g, g % 3 FROM generate_series(1, 10) g;
+INSERT INTO sem_la VALUES (NULL, 1);
+INSERT INTO sem_lb SELECT g % 5, g FROM generate_series(1, 20) g;
+INSERT INTO sem_lc SELECT g, 'w' || g FROM generate_series(1, 20, 2) g;
+ANALYZE sem_la, sem_lb, sem_lc;
+SELECT a.x, s.z FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x) s ORDER BY 1, 2;
+SELECT a.x, s.* FROM sem_la a CROSS JOIN LATERAL
+  (SELECT b.z, a.y + b.z AS t FROM sem_lb b WHERE b.x = a.x AND b.z > a.y) s ORDER BY 1, 2, 3;
+SELECT a.x, s.z FROM sem_la a JOIN LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x) s ON s.z > 5 ORDER BY 1, 2;
+SELECT a.x, s.z FROM sem_la a LEFT JOIN LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x) s ON true ORDER BY 1, 2;
+SELECT a.x, s.z FROM sem_la a LEFT JOIN LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x AND b.z > 10) s
+  ON s.z < 19 ORDER BY 1, 2;
+SELECT a.x, s.z, s.w FROM sem_la a LEFT JOIN LATERAL
+  (SELECT b.z, c.w FROM sem_lb b, sem_lc c WHERE b.z = c.z AND b.x = a.x) s ON true ORDER BY 1, 2, 3;
+SELECT count(*), sum(s.z), count(DISTINCT a.x) FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x) s;
+SELECT a.x, s.x2 FROM sem_la a, LATERAL (SELECT a.x * 2 AS x2) s ORDER BY 1;
+SELECT a.x, t.q FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x) s,
+  LATERAL (SELECT s.z + a.y AS q) t ORDER BY 1, 2;
+SELECT a.x, s.z FROM sem_lc c LEFT JOIN sem_la a ON a.x = c.z, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x) s
+  ORDER BY 1, 2;
+SELECT a.x, s.z FROM sem_lc c LEFT JOIN (sem_la a CROSS JOIN LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x) s)
+  ON a.x = c.z ORDER BY 1, 2;
+SELECT a.x, s.z FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x AND b.z IN
+  (SELECT z FROM sem_lc)) s ORDER BY 1, 2;
+DROP TABLE sem_la, sem_lb, sem_lc;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o, sem_bare;

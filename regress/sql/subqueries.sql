@@ -252,13 +252,23 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 -- Fail closed (0A000): a column PostgreSQL computes after DataFusion (avg's division), an
--- expression over a block's columns DataFusion does not compute as a group key, LATERAL, WITH
--- RECURSIVE, a volatile WITH query, FOR UPDATE inside.
+-- expression over a block's columns DataFusion does not compute as a group key, a LATERAL
+-- subquery PostgreSQL does not pull up (aggregates), WITH RECURSIVE, a volatile WITH query,
+-- FOR UPDATE inside.
 SELECT * FROM (SELECT cust, avg(total) AS a FROM so GROUP BY cust) x ORDER BY cust LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT length(n::text), count(*) FROM (SELECT cust, count(*) AS n FROM so GROUP BY cust) x GROUP BY 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM sc c, LATERAL (SELECT count(*) AS n FROM so WHERE so.cust = c.id) x WHERE x.n > 3;
+\echo :LAST_ERROR_SQLSTATE
+-- A LATERAL subquery pulled up: on the nullable side its select list must be its own columns (an
+-- outer column there must read NULL in null-extended rows); below an outer join, a condition
+-- reading FROM items outside that join has nowhere to run.
+SELECT c.id, x.r FROM sc c LEFT JOIN LATERAL (SELECT c.region AS r FROM so WHERE so.cust = c.id) x ON true;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM sc c LEFT JOIN (so o CROSS JOIN LATERAL (SELECT l.code FROM sl l WHERE l.order_id = o.id AND l.code > c.id) x) ON o.cust = c.id;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM sc c, LATERAL (VALUES (c.id)) v (a);
 \echo :LAST_ERROR_SQLSTATE
 WITH RECURSIVE r (n) AS (SELECT id FROM sc WHERE id = 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT count(*) FROM r;
 \echo :LAST_ERROR_SQLSTATE

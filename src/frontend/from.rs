@@ -6,7 +6,7 @@ use super::context::Builder;
 use super::expr::and_all;
 use super::unsupported;
 use crate::pg::error::{PgError, PgResult};
-use crate::pg::node::{make_bool_expr, BoolOp, JoinType, Kind, Node};
+use crate::pg::node::{make_bool_expr, BoolOp, JoinType, Kind, Node, Visit};
 use crate::pg::nodes;
 use crate::plan::spec::{DfExpr, JoinKind, JoinTree};
 
@@ -84,6 +84,18 @@ impl FromNode {
         }
     }
 
+    /// The range-table indexes of every FROM item under this node.
+    pub(super) fn rtindexes(&self, out: &mut Vec<i32>) {
+        match self {
+            FromNode::Leaf(rti) => out.push(*rti),
+            FromNode::Inner(children, _) => children.iter().for_each(|c| c.rtindexes(out)),
+            FromNode::Outer(_, l, r, _) => {
+                l.rtindexes(out);
+                r.rtindexes(out);
+            }
+        }
+    }
+
     /// Relations a condition evaluated at this node may filter before the node (in their scan
     /// SQL) without changing its rows: through inner joins and the preserved side of outer joins.
     pub(super) fn cluster(&self, out: &mut Vec<i32>) {
@@ -95,6 +107,21 @@ impl FromNode {
             FromNode::Outer(..) => {}
         }
     }
+}
+
+/// Does `c` read columns of these FROM items only (its subqueries' references to this level
+/// included)?
+fn reads_only(c: Node, rtindexes: &[i32]) -> PgResult<bool> {
+    let mut only = true;
+    c.walk(|n, depth| {
+        if let Kind::Var(v) = n.kind() {
+            if v.varlevelsup() == depth && !rtindexes.contains(&(v.varno() as i32)) {
+                only = false;
+            }
+        }
+        Ok(Visit::Children)
+    })?;
+    Ok(only)
 }
 
 /// Split an AND (or an implicit-AND list) into its terms.
@@ -172,9 +199,20 @@ impl Builder {
                 )
             }
         };
+        // A condition here reads only this node's FROM items: a pulled-up LATERAL subquery's
+        // WHERE left below an outer join may read others (see `rewrite::pullup`).
+        let mut inside = Vec::new();
+        if !top {
+            node.rtindexes(&mut inside);
+        }
         let mut on = Vec::new();
         for &c in quals {
             let c = self.condition(c, flatten)?;
+            if !top && !reads_only(c, &inside)? {
+                return Err(unsupported(
+                    "condition of a LATERAL subquery under an outer join that reads FROM items outside that join",
+                ));
+            }
             match self.one_leaf(c)? {
                 Some(leaf)
                     if pushable.contains(&self.leaves[leaf].rtindex) && self.leaves[leaf].sub.is_none() =>

@@ -7,21 +7,33 @@
 //! - Only a subquery PostgreSQL itself would pull up, and only where the result cannot change: a
 //!   plain SELECT (no aggregates, grouping, DISTINCT, ORDER BY, LIMIT, window functions,
 //!   set-returning functions, set operations, CTEs, row locks, volatile select-list
-//!   expressions), not LATERAL, not a security-barrier view. Sublinks in its WHERE come along (the
+//!   expressions), not a security-barrier view. Sublinks in its WHERE come along (the
 //!   parent's `hasSubLinks` is set, as PostgreSQL does). On the nullable side of an outer
-//!   join only if its select list is plain columns (PostgreSQL would need placeholders for
-//!   computed entries, which must read NULL in null-extended rows).
+//!   join only if its select list is plain columns of its own (PostgreSQL would need
+//!   placeholders for computed entries and outer references, which must read NULL in
+//!   null-extended rows).
+//! - A LATERAL subquery is pulled up too (PostgreSQL does): its references to earlier FROM items
+//!   become plain columns of this query. The terms of its WHERE that read them then run where
+//!   its rows meet theirs: in the enclosing FROM list's or inner join's condition, or the ON of
+//!   the LEFT JOIN it is the right side of (`a LEFT JOIN (b WHERE p) ON q` is
+//!   `a LEFT JOIN b ON q AND p`); anywhere else they stay in place, and a condition reading FROM
+//!   items outside its join is refused later (`frontend::from`). Its own FROM items that may now
+//!   read this query's columns (subqueries, functions, VALUES, TABLESAMPLE) are marked LATERAL,
+//!   as PostgreSQL marks them.
 //! - A pulled-up view's tables keep their range-table entries as the rewriter left them (a view
 //!   owned by another role reads them with its owner's rights, `checkAsUser`, and the owner's
 //!   row-level security quals): the scan leaves are bound to those entries (`crate::pg::leaf`).
 
+use crate::frontend::from::conjuncts;
 use crate::pg::error::{PgError, PgResult};
-use crate::pg::node::{FromExpr, JoinExpr, JoinType, Kind, Node, Query, RangeTblEntry, RteKind};
+use crate::pg::node::{
+    make_bool_expr, BoolOp, FromExpr, JoinExpr, JoinType, Kind, Node, Query, RangeTblEntry, RteKind, Visit,
+};
 use crate::pg::nodes;
 
 /// Is `rte` a subquery whose rows PostgreSQL would compute by flattening it into its parent?
 fn is_simple(rte: RangeTblEntry) -> PgResult<bool> {
-    if rte.rtekind() != RteKind::Subquery || rte.lateral() || rte.security_barrier() {
+    if rte.rtekind() != RteKind::Subquery || rte.security_barrier() {
         return Ok(false);
     }
     let Some(s) = rte.subquery() else { return Ok(false) };
@@ -56,13 +68,58 @@ enum Slot {
     Top,
 }
 
-/// Does every select-list entry of `sub` just name a column? Only then may it sit on the
-/// nullable side of an outer join once pulled up: a computed entry (even a constant) must be NULL
-/// in null-extended rows, which PostgreSQL keeps with placeholders and we do not.
+/// Does every select-list entry of `sub` just name a column of its own FROM items? Only then may
+/// it sit on the nullable side of an outer join once pulled up: a computed entry (even a
+/// constant) or a column of an outer query (a LATERAL reference) must be NULL in null-extended
+/// rows, which PostgreSQL keeps with placeholders and we do not.
 fn only_columns(rte: RangeTblEntry) -> bool {
     rte.subquery().is_some_and(|s| {
-        s.target_list().into_iter().all(|t| matches!(t.expr().map(Node::kind), Some(Kind::Var(_))))
+        s.target_list()
+            .into_iter()
+            .all(|t| matches!(t.expr().map(Node::kind), Some(Kind::Var(v)) if v.varlevelsup() == 0))
     })
+}
+
+/// Where a pulled-up LATERAL subquery's WHERE runs (see the module rules): the FROM list or
+/// join whose condition ANDs it, None to leave it in place.
+fn lateral_quals_home(slot: Slot) -> Option<Node> {
+    match slot {
+        Slot::FromList(f, _) => Some(f.node()),
+        Slot::Left(j) | Slot::Right(j) if j.jointype() == JoinType::Inner => Some(j.node()),
+        Slot::Right(j) if j.jointype() == JoinType::Left => Some(j.node()),
+        _ => None,
+    }
+}
+
+/// Does `e` read columns of these range-table entries only (its subqueries' references to this
+/// level included)?
+fn reads_only(e: Node, rtindexes: &std::ops::RangeInclusive<i32>) -> PgResult<bool> {
+    let mut only = true;
+    e.walk(|n, depth| {
+        if let Kind::Var(v) = n.kind() {
+            if v.varlevelsup() == depth && !rtindexes.contains(&(v.varno() as i32)) {
+                only = false;
+            }
+        }
+        Ok(Visit::Children)
+    })?;
+    Ok(only)
+}
+
+/// The AND of `terms` (at least one).
+fn all_of(terms: &[Node]) -> PgResult<Node> {
+    match terms {
+        [one] => Ok(*one),
+        many => make_bool_expr(BoolOp::And, many),
+    }
+}
+
+/// `a AND b`, either possibly absent.
+fn and_quals(a: Option<Node>, b: Node) -> PgResult<Node> {
+    match a {
+        Some(a) => make_bool_expr(BoolOp::And, &[a, b]),
+        None => Ok(b),
+    }
 }
 
 /// The first RangeTblRef (through FromExprs and joins) naming a simple subquery.
@@ -117,7 +174,11 @@ pub fn pull_up(query: Query) -> PgResult<Query> {
         let rte = q.rte(rti).ok_or_else(|| PgError::internal("range table index out of range"))?;
         let sub =
             rte.subquery().ok_or_else(|| PgError::internal("subquery entry without a query"))?.copy()?;
-        sub.offset_var_nodes(q.rtable().len() as i32)?;
+        let lateral = rte.lateral();
+        let offset = q.rtable().len() as i32;
+        sub.offset_var_nodes(offset)?;
+        // Its references to this query (LATERAL) and to queries above are one level closer.
+        sub.increment_var_sublevels_up(-1, 1)?;
         let (rewritten, has_sublinks) = q.replace_vars_from_target_list(rti, rte, sub)?;
         q = rewritten;
         // Find the reference again in the rewritten copy and put the subquery's join tree in
@@ -125,7 +186,39 @@ pub fn pull_up(query: Query) -> PgResult<Query> {
         let Some((_, slot)) = find(q)? else {
             return Err(PgError::internal("pulled-up subquery vanished"));
         };
-        let from = sub.jointree().ok_or_else(|| PgError::internal("subquery without a join tree"))?.node();
+        let jointree = sub.jointree().ok_or_else(|| PgError::internal("subquery without a join tree"))?;
+        if lateral {
+            // Terms that read earlier FROM items move; those over its own stay.
+            let own = offset + 1..=offset + sub.rtable().len() as i32;
+            let (mut stay, mut moved) = (Vec::new(), Vec::new());
+            for t in conjuncts(jointree.quals()) {
+                if reads_only(t, &own)? {
+                    stay.push(t)
+                } else {
+                    moved.push(t)
+                }
+            }
+            if let (false, Some(home)) = (moved.is_empty(), lateral_quals_home(slot)) {
+                let moved = all_of(&moved)?;
+                match home.kind() {
+                    Kind::FromExpr(f) => f.set_quals(Some(and_quals(f.quals(), moved)?)),
+                    Kind::JoinExpr(j) => j.set_quals(Some(and_quals(j.quals(), moved)?)),
+                    _ => return Err(PgError::internal("LATERAL subquery's condition home")),
+                }
+                jointree.set_quals(if stay.is_empty() { None } else { Some(all_of(&stay)?) });
+            }
+            for child in sub.rtable() {
+                let may_read_outer = match child.rtekind() {
+                    RteKind::Relation => child.tablesample().is_some(),
+                    RteKind::Subquery | RteKind::Function | RteKind::Values | RteKind::TableFunc => true,
+                    _ => false,
+                };
+                if may_read_outer {
+                    child.set_lateral(true);
+                }
+            }
+        }
+        let from = jointree.node();
         match slot {
             Slot::FromList(f, i) => f.set_fromlist_nth(i, from)?,
             Slot::Left(j) => j.set_larg(Some(from)),

@@ -336,6 +336,12 @@ impl RangeTblEntry {
         }
     }
 
+    /// Marks the entry LATERAL (it may read columns of FROM items before it).
+    pub fn set_lateral(self, v: bool) {
+        // SAFETY: an entry of a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).lateral = v };
+    }
+
     /// The rights this entry is read with, in `query` (the query whose range table holds it).
     pub fn permission(self, query: Query) -> PgResult<Permission> {
         let (mut check_as_user, mut required_perms) = (0, 0);
