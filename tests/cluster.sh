@@ -44,6 +44,9 @@
 #                                         the queue; a 3-table join is refused at plan time naming
 #                                         page_count;
 #                                         16 pages: 8 clients mixing 2- and 3-table joins finish
+#   hot_standby_runs_queries              a streaming standby: the primary's answers, replayed rows
+#                                         included; a recovery-conflict cancel returns
+#                                         every page and slot
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -678,6 +681,49 @@ memory_bounded_under_64mb() {
     all_returned "$d" "$p" 2
 }
 
+# A hot standby streaming from a primary: its worker starts once the standby is consistent and
+# runs pg_fusion queries with the primary's answers, rows replayed since included; a query that
+# a replayed DROP TABLE cancels (a recovery conflict, max_standby_streaming_delay = 0) fails with
+# PostgreSQL's own error and gives every page, slot and task back; the standby answers afterwards.
+hot_standby_runs_queries() {
+    local d s p=$((port + 24)) ps=$((port + 25)) q want got lsn
+    d=$(new_cluster_dir)
+    s=$(new_cluster_dir)
+    printf '%s\n' "wal_level = replica" "max_wal_senders = 4" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "$slow_table_sql" -c "CREATE TABLE dim AS SELECT g AS b, 'n' || g AS name FROM generate_series(0, 999) g" \
+        -c "ANALYZE big, dim" >/dev/null || return 1
+    as_pg "$(pg_bindir)/pg_basebackup" -h "$d" -p "$p" -U postgres -D "$s/data" -R -X stream --no-sync \
+        >"$s/basebackup.log" 2>&1 || { cat "$s/basebackup.log"; return 1; }
+    # The copied configuration names the primary's port and directories: later lines win.
+    printf '%s\n' "port = $ps" "unix_socket_directories = '$s'" "pg_fusion.log_path = '$s/pg_fusion.log'" \
+        "hot_standby = on" "max_standby_streaming_delay = 0" | as_pg tee -a "$s/data/postgresql.conf" >/dev/null
+    start_cluster "$s" || { cat "$s/server.log"; return 1; }
+    [ "$(psql_at "$s" "$ps" -Atc "SELECT pg_is_in_recovery()")" = t ] || { echo "not a standby"; return 1; }
+    wait_for "$s" "$ps" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    # Rows written after the base backup, replayed before the queries run.
+    psql_at "$d" "$p" -c "INSERT INTO big SELECT g, g % 1000, g FROM generate_series(2000001, 2100000) g" >/dev/null || return 1
+    lsn=$(psql_at "$d" "$p" -Atc "SELECT pg_current_wal_lsn()")
+    wait_for "$s" "$ps" "SELECT pg_last_wal_replay_lsn() >= '$lsn'" t 30 || return 1
+    for q in "SELECT count(*), sum(c), count(DISTINCT b) FROM big" \
+             "SELECT d.name, count(*), max(c) FROM big JOIN dim d USING (b) WHERE a % 7 = 0 GROUP BY d.name ORDER BY 2 DESC, 1 LIMIT 5"; do
+        want=$(psql_at "$d" "$p" -Atc "$q") || return 1
+        got=$(psql_at "$s" "$ps" -At -c "SET pg_fusion.enable = on" -c "EXPLAIN (COSTS OFF) $q" 2>&1)
+        printf '%s\n' "$got" | grep -q "Custom Scan (PgFusionScan)" || { echo "[$q] on the standby: $got"; return 1; }
+        got=$(psql_at "$s" "$ps" -At -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+        [ "$got" = "$want" ] || { echo "[$q] standby gave [$got], primary [$want]"; return 1; }
+    done
+    start_slow_query "$s" "$ps" || return 1
+    psql_at "$d" "$p" -c "DROP TABLE big" >/dev/null || return 1
+    wait
+    grep -q "canceling statement due to conflict with recovery" "$s/slow.out" || { cat "$s/slow.out"; return 1; }
+    all_returned "$s" "$ps" 2 || return 1
+    lsn=$(psql_at "$d" "$p" -Atc "SELECT pg_current_wal_lsn()")
+    wait_for "$s" "$ps" "SELECT pg_last_wal_replay_lsn() >= '$lsn'" t 30 || return 1
+    want=$(psql_at "$d" "$p" -Atc "SELECT count(*), min(name) FROM dim")
+    got=$(psql_at "$s" "$ps" -At -c "SET pg_fusion.enable = on" -c "SELECT count(*), min(name) FROM dim")
+    [ "$got" = "$want" ] || { echo "after the conflict: standby [$got], primary [$want]"; return 1; }
+}
+
 if [ "${1:-}" != "" ]; then
     cases=("$@")
 else
@@ -692,7 +738,7 @@ else
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
            scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory
            role_share_of_control_slots max_fusion_tasks_queues_at_admission
-           memory_bounded_under_64mb)
+           memory_bounded_under_64mb hot_standby_runs_queries)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"
