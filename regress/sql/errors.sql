@@ -37,7 +37,7 @@ SELECT count(*) FROM er HAVING count(*) > (SELECT 1);
 SELECT sum(id) FILTER (WHERE id > 5) OVER () FROM er LIMIT 1;
 SELECT f8, count(*) FROM er GROUP BY f8;
 SELECT DISTINCT f8 FROM er;
-WITH RECURSIVE c (n) AS (SELECT id FROM er WHERE id = 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) FROM c;
+SELECT e.id, c.n FROM er e, LATERAL (WITH RECURSIVE c (n) AS (SELECT e.id UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) AS n FROM c) c;
 SELECT f8 FROM er UNION SELECT f8 FROM er;
 SELECT count(*) FROM er GROUP BY ROLLUP (f8);
 SELECT string_agg(t, ',') FROM er;

@@ -264,5 +264,40 @@ SELECT a.x, s.z FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x A
   (SELECT z FROM sem_lc)) s ORDER BY 1, 2;
 DROP TABLE sem_la, sem_lb, sem_lc;
 
+-- WITH RECURSIVE: each reference is a leaf PostgreSQL runs on its own (the recursion is its
+-- own); DataFusion joins, groups and filters its rows. Read twice, it is one shared scan.
+CREATE TABLE sem_tree (id int, parent int, name text);
+INSERT INTO sem_tree VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 1, 'b'), (4, 2, 'a1'), (5, 4, 'a11'),
+  (6, 3, 'b1'), (7, NULL, 'other');
+CREATE TABLE sem_pay (id int, node int, amount numeric(10,2));
+INSERT INTO sem_pay SELECT g, 1 + g % 7, 100 + g FROM generate_series(1, 50) g;
+ANALYZE sem_tree, sem_pay;
+WITH RECURSIVE sub AS (SELECT id, name, 1 AS lvl FROM sem_tree WHERE id = 2
+  UNION ALL SELECT t.id, t.name, s.lvl + 1 FROM sem_tree t JOIN sub s ON t.parent = s.id)
+SELECT * FROM sub ORDER BY id;
+WITH RECURSIVE sub AS (SELECT id FROM sem_tree WHERE id = 1
+  UNION ALL SELECT t.id FROM sem_tree t JOIN sub s ON t.parent = s.id)
+SELECT s.id, count(*), sum(p.amount) FROM sub s JOIN sem_pay p ON p.node = s.id GROUP BY s.id ORDER BY 1;
+WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 9)
+SELECT r.n, count(p.id) FROM r LEFT JOIN sem_pay p ON p.node = r.n GROUP BY r.n ORDER BY 1;
+WITH RECURSIVE sub AS (SELECT id FROM sem_tree WHERE id = 2
+  UNION SELECT t.id FROM sem_tree t, sub s WHERE t.parent = s.id),
+  big AS (SELECT * FROM sem_pay WHERE amount > 120)
+SELECT count(*), sum(big.amount) FROM big JOIN sub ON big.node = sub.id;
+WITH RECURSIVE sub AS (SELECT id FROM sem_tree WHERE id = 1
+  UNION SELECT t.id FROM sem_tree t, sub s WHERE t.parent = s.id)
+SELECT a.id, b.id FROM sub a JOIN sub b ON a.id < b.id ORDER BY 1, 2;
+WITH RECURSIVE base AS (SELECT id FROM sem_tree WHERE parent IS NULL),
+  sub AS (SELECT id FROM base UNION ALL SELECT t.id FROM sem_tree t JOIN sub s ON t.parent = s.id)
+SELECT count(*), sum(sub.id), count(DISTINCT p.node) FROM sub LEFT JOIN sem_pay p ON p.node = sub.id AND p.id < 10;
+SELECT p.id FROM sem_pay p WHERE p.node IN (WITH RECURSIVE sub AS (SELECT id FROM sem_tree WHERE id = 3
+  UNION ALL SELECT t.id FROM sem_tree t JOIN sub s ON t.parent = s.id) SELECT id FROM sub) ORDER BY 1;
+SELECT * FROM (WITH RECURSIVE sub AS (SELECT id FROM sem_tree WHERE id = 2
+  UNION ALL SELECT t.id FROM sem_tree t JOIN sub s ON t.parent = s.id) SELECT id, count(*) AS c FROM sub GROUP BY id) x
+  JOIN sem_tree t USING (id) ORDER BY 1;
+WITH RECURSIVE t (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5), u AS (SELECT n * 2 AS m FROM t)
+SELECT p.id, u.m FROM sem_pay p JOIN u ON p.id = u.m ORDER BY 1;
+DROP TABLE sem_tree, sem_pay;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o, sem_bare;

@@ -253,13 +253,32 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 -- Fail closed (0A000): a column PostgreSQL computes after DataFusion (avg's division), an
 -- expression over a block's columns DataFusion does not compute as a group key, a LATERAL
--- subquery PostgreSQL does not pull up (aggregates), WITH RECURSIVE, a volatile WITH query,
--- FOR UPDATE inside.
+-- subquery PostgreSQL does not pull up (aggregates), a volatile WITH query, FOR UPDATE inside.
 SELECT * FROM (SELECT cust, avg(total) AS a FROM so GROUP BY cust) x ORDER BY cust LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT length(n::text), count(*) FROM (SELECT cust, count(*) AS n FROM so GROUP BY cust) x GROUP BY 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM sc c, LATERAL (SELECT count(*) AS n FROM so WHERE so.cust = c.id) x WHERE x.n > 3;
+\echo :LAST_ERROR_SQLSTATE
+-- A subquery's WHERE over an outer join inside it, the subquery joined to another table: that
+-- WHERE has to run above its outer join, never as its ON (a row it drops would come back
+-- null-extended); refused, LATERAL or not.
+CREATE TABLE s_oz (id int);
+CREATE TABLE s_oa (id int, k int);
+CREATE TABLE s_ob (k int, v int);
+SELECT z.id, t.aid FROM s_oz z LEFT JOIN LATERAL
+  (SELECT a.id AS aid FROM s_oa a LEFT JOIN s_ob b ON b.v > 0 WHERE a.k = b.k AND a.id = z.id) t ON true;
+\echo :LAST_ERROR_SQLSTATE
+SELECT z.id, t.aid FROM s_oz z LEFT JOIN
+  (SELECT a.id AS aid FROM s_oa a LEFT JOIN s_ob b ON b.v > 0 WHERE a.k = b.k) t ON t.aid = z.id;
+\echo :LAST_ERROR_SQLSTATE
+SELECT z.id, t.aid FROM s_oz z,
+  (SELECT a.id AS aid FROM s_oa a LEFT JOIN s_ob b ON b.v > 0 WHERE a.k = b.k) t WHERE t.aid = z.id;
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE s_oz, s_oa, s_ob;
+-- A LATERAL subquery read as a whole row on the nullable side is not pulled up (the row must be
+-- NULL in null-extended rows, not a row of NULLs), so it is refused as a LATERAL subquery.
+SELECT c.id, x::text FROM sc c LEFT JOIN LATERAL (SELECT so.id, so.total FROM so WHERE so.cust = c.id) x ON true;
 \echo :LAST_ERROR_SQLSTATE
 -- A LATERAL subquery pulled up: on the nullable side its select list must be its own columns (an
 -- outer column there must read NULL in null-extended rows); below an outer join, a condition
@@ -270,12 +289,17 @@ SELECT count(*) FROM sc c LEFT JOIN (so o CROSS JOIN LATERAL (SELECT l.code FROM
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM sc c, LATERAL (VALUES (c.id)) v (a);
 \echo :LAST_ERROR_SQLSTATE
-WITH RECURSIVE r (n) AS (SELECT id FROM sc WHERE id = 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT count(*) FROM r;
-\echo :LAST_ERROR_SQLSTATE
 WITH v AS (SELECT id, random() AS x FROM sc) SELECT count(*) FROM v a JOIN v b ON a.id = b.id AND a.x = b.x;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM (SELECT id FROM sc FOR UPDATE) x;
 \echo :LAST_ERROR_SQLSTATE
+
+-- WITH RECURSIVE: each reference is a leaf PostgreSQL runs on its own (its plan in EXPLAIN).
+\set q 'WITH RECURSIVE r (n) AS (SELECT id FROM sc WHERE id = 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT r.n, count(o.id) FROM r LEFT JOIN so o ON o.cust = r.n GROUP BY r.n ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+EXPLAIN (COSTS OFF) WITH RECURSIVE r (n) AS (SELECT id FROM sc WHERE id = 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT count(*) FROM r;
 
 -- A correlated scalar subquery compared in WHERE (TPC-H Q17) becomes a grouped subquery in FROM
 -- joined on its correlation keys. Its avg is PostgreSQL's own value (numeric_div, rounded at the

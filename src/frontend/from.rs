@@ -226,8 +226,16 @@ impl Builder {
             top_terms.extend(on);
             return Ok(tree);
         }
+        // The conditions become the ON of the join this node built: its outer join, or the
+        // inner join of its two or more children. A lone child's join is not this node's: a
+        // WHERE over an outer join is no ON of it.
+        let own = match node {
+            FromNode::Outer(..) => true,
+            FromNode::Inner(children, _) => children.len() > 1,
+            FromNode::Leaf(_) => false,
+        };
         match tree {
-            JoinTree::Join { kind, left, right, on: None } => {
+            JoinTree::Join { kind, left, right, on: None } if own => {
                 Ok(JoinTree::Join { kind, left, right, on: and_all(on) })
             }
             t if on.is_empty() => Ok(t),

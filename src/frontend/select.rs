@@ -9,6 +9,7 @@ use super::expr::{and_all, df_expr, equalities_only, has_int_arith};
 use super::from::FromItems;
 use super::literal::limit_value;
 use super::output::{scan_tlist_of, sort_keys};
+use super::rewrite::cte::refers_outside;
 use super::set_operation::set_operation_block;
 use super::subquery::{referenced_columns, sub_block, without_unused_outputs};
 use super::types::{eq_safe, expr_type};
@@ -65,6 +66,15 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
     for &(rtindex, nullable) in &from.leaves {
         let rte = q.rte(rtindex as u32).ok_or_else(|| PgError::internal("range table index out of range"))?;
         if let (RteKind::Subquery, Some(sub)) = (rte.rtekind(), rte.subquery()) {
+            if sub.has_recursive() {
+                // A WITH RECURSIVE query (see `rewrite::cte`): a leaf PostgreSQL plans and runs
+                // on its own, read by one producer, like a function in FROM.
+                if rte.lateral() || refers_outside(sub)? {
+                    return Err(unsupported("WITH RECURSIVE query over columns of an outer query"));
+                }
+                leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: None });
+                continue;
+            }
             sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
             // Columns the query does not read are not computed (PostgreSQL's
             // `remove_unused_subquery_outputs`): a subquery there that would fail never runs.

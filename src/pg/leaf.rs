@@ -22,7 +22,7 @@
 use std::ffi::c_void;
 
 use super::error::{guard, PgError, PgResult};
-use super::node::{Node, Permission, Query, RangeTblEntry};
+use super::node::{Kind, Node, Permission, Query, RangeTblEntry, RteKind, Visit, QTW_EXAMINE_RTES_BEFORE};
 use super::nodes::{self, list};
 use super::sys;
 use crate::plan::spec::ScanSpec;
@@ -132,6 +132,14 @@ impl Bindings {
         Ok((self.accesses.len() - 1) as u32)
     }
 
+    /// Does `scan` read a subquery (a WITH RECURSIVE query PostgreSQL runs on its own)?
+    pub fn is_subquery(&self, scan: &ScanSpec) -> PgResult<bool> {
+        let (rte, _, _) =
+            *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
+        // SAFETY: our copy of a range-table entry.
+        Ok(unsafe { (*rte).rtekind } == sys::RTEKind_RTE_SUBQUERY)
+    }
+
     fn expr_at(&self, i: u32) -> PgResult<*mut sys::Node> {
         let e = *self.exprs.get(i as usize).ok_or_else(|| PgError::internal("leaf expression index"))?;
         nodes::copy(e)
@@ -221,6 +229,22 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
     // wrapper inside the scan producers: refused.
     // Its range table holds the relations it reads (the leaf's partitions after plan-time
     // pruning, those pruned at run time included).
+    // A subquery PostgreSQL runs on its own (WITH RECURSIVE) reads the tables it names: the
+    // statement's range table holds them (`range_table::flat`), and the partitions its plan
+    // expands them into (`range_table::with_children`).
+    let (subquery, mut named) = (b.is_subquery(scan)?, Vec::new());
+    if subquery {
+        relations_of(display, &mut named)?;
+        // SAFETY: `stmt` is the valid PlannedStmt standard_planner just returned.
+        unsafe {
+            let entries = list::<sys::RangeTblEntry>((*stmt).rtable);
+            for info in list::<sys::AppendRelInfo>((*stmt).appendRelations) {
+                if let Some(&rte) = entries.get(((*info).child_relid as usize).wrapping_sub(1)) {
+                    named.push((*rte).relid);
+                }
+            }
+        }
+    }
     // SAFETY: `stmt` is the valid PlannedStmt standard_planner just returned; rtable is a List of RTEs.
     for rte in unsafe { list::<sys::RangeTblEntry>((*stmt).rtable) } {
         // SAFETY: an entry of that range table.
@@ -228,7 +252,10 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
         // A function in FROM whose plan reads tables (a SQL function the planner inlined, a
         // subquery in its arguments): those tables are not in the statement's range table, so
         // a cached plan would run without their locks. Refused.
-        if scan.relid == 0 && r.rtekind == sys::RTEKind_RTE_RELATION {
+        if scan.relid == 0
+            && r.rtekind == sys::RTEKind_RTE_RELATION
+            && !(subquery && named.contains(&r.relid))
+        {
             return Err(PgError::unsupported(
                 "function or VALUES in FROM that reads tables (an inlined SQL function, a subquery in its arguments)",
             ));
@@ -246,6 +273,20 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
         query: display,
         splittable: hazard == b's' as std::ffi::c_char && splittable(stmt),
         rows,
+    })
+}
+
+/// The relations (`relid`s) `query` names at any level: its range table, its subqueries', its
+/// WITH queries', its sublinks'.
+fn relations_of(query: *mut sys::Query, out: &mut Vec<sys::Oid>) -> PgResult<()> {
+    let q = Node::of(query as *mut sys::Node)?.as_query().ok_or_else(|| PgError::internal("not a Query"))?;
+    q.walk(QTW_EXAMINE_RTES_BEFORE, |node, _| {
+        if let Kind::RangeTblEntry(r) = node.kind() {
+            if r.rtekind() == RteKind::Relation {
+                out.push(r.relid());
+            }
+        }
+        Ok(Visit::Children)
     })
 }
 

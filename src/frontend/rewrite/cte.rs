@@ -6,9 +6,14 @@
 //! Rules:
 //! - Works on the caller's copy of the Query.
 //! - Only what inlining cannot change: a plain SELECT without volatile functions (a volatile CTE
-//!   is evaluated once in PostgreSQL however often it is referenced). `WITH RECURSIVE` fails
-//!   closed; a statement with a data-modifying WITH is a write, never a candidate (see
-//!   `hooks::candidate`), refused here should one reach translation.
+//!   is evaluated once in PostgreSQL however often it is referenced). A statement with a
+//!   data-modifying WITH is a write, never a candidate (see `hooks::candidate`), refused here
+//!   should one reach translation.
+//! - A recursive WITH query (`WITH RECURSIVE r AS (... UNION ALL ... FROM r ...)`) is not
+//!   inlined: each reference becomes a subquery `WITH RECURSIVE <the WITH list> SELECT * FROM r`,
+//!   which PostgreSQL plans and runs on its own as a leaf (`frontend::select`), the recursion
+//!   being PostgreSQL's. Every reference is the same tree: the leaves share one scan, so r is
+//!   computed once, as PostgreSQL computes it.
 //! - A reference `levelsup` query levels down gets the copy with its outer references (to sibling
 //!   CTEs) shifted by `levelsup`, as `IncrementVarSublevelsUp` does for PostgreSQL.
 
@@ -40,14 +45,13 @@ pub fn inline_ctes(q: Query) -> PgResult<()> {
     if q.cte_list().is_empty() {
         return Ok(());
     }
-    if q.has_recursive() {
-        return Err(PgError::unsupported("WITH RECURSIVE"));
-    }
     if q.has_modifying_cte() {
         return Err(PgError::unsupported("data-modifying statement in WITH"));
     }
+    let all = q.cte_list();
     let mut ctes = Vec::new();
-    for cte in q.cte_list() {
+    let mut recursive = Vec::new();
+    for &cte in &all {
         let sub = cte_query(cte)?;
         if !sub.is_select() {
             return Err(PgError::unsupported("data-modifying statement in WITH"));
@@ -62,21 +66,73 @@ pub fn inline_ctes(q: Query) -> PgResult<()> {
                 "TABLESAMPLE without REPEATABLE in a WITH query (PostgreSQL samples it once)",
             ));
         }
-        ctes.push((cte.ctename(), sub));
+        if cte.cterecursive() {
+            recursive.push(cte.ctename());
+        } else {
+            ctes.push((cte.ctename(), sub));
+        }
     }
+    // The WITH list leaves the query first: the walk must not rewrite the entries' own queries
+    // (a copy of an entry is walked where it is inlined, and a recursive one's new subquery
+    // copies them as they are).
+    q.set_cte_list(List::NIL);
     // Every reference, at any depth: a reference `depth` levels down has ctelevelsup = depth.
+    // (A recursive one's new subquery refers to its own WITH list: never at the walk's depth.)
     q.walk(QTW_EXAMINE_RTES_BEFORE, |node, depth| {
         if let Kind::RangeTblEntry(rte) = node.kind() {
             if rte.rtekind() == RteKind::Cte && rte.ctelevelsup() == depth {
-                inline(rte, &ctes, depth)?;
+                if recursive.contains(&rte.ctename()) {
+                    rte.inline_cte(recursive_scan(rte, &all)?)?;
+                } else {
+                    inline(rte, &ctes, depth)?;
+                }
             }
             // query_tree_walker goes on into the (new) subquery itself.
             return Ok(Visit::Skip);
         }
         Ok(Visit::Children)
     })?;
-    q.set_cte_list(List::NIL);
     Ok(())
+}
+
+/// `WITH RECURSIVE <ctes> SELECT * FROM <rte>`, the reference counts of its WITH list those of
+/// the new query (the planner skips an entry nothing reads and inlines one read once).
+fn recursive_scan(rte: RangeTblEntry, ctes: &[CommonTableExpr]) -> PgResult<Query> {
+    let q = rte.cte_scan_query(ctes, true)?;
+    let mut counts = vec![0; ctes.len()];
+    let names: Vec<String> = q.cte_list().into_iter().map(|c| c.ctename()).collect();
+    q.walk(QTW_EXAMINE_RTES_BEFORE, |node, depth| {
+        if let Kind::RangeTblEntry(r) = node.kind() {
+            if r.rtekind() == RteKind::Cte && r.ctelevelsup() == depth && !r.self_reference() {
+                if let Some(i) = names.iter().position(|n| *n == r.ctename()) {
+                    counts[i] += 1;
+                }
+            }
+        }
+        Ok(Visit::Children)
+    })?;
+    for (c, n) in q.cte_list().into_iter().zip(counts) {
+        c.set_cterefcount(n);
+    }
+    Ok(q)
+}
+
+/// Does `q` read anything of the queries around it: their columns, or their WITH queries?
+/// (A subquery PostgreSQL runs on its own as a leaf must not.)
+pub fn refers_outside(q: Query) -> PgResult<bool> {
+    if q.node().contains_outer_vars()? {
+        return Ok(true);
+    }
+    let mut outside = false;
+    q.walk(QTW_EXAMINE_RTES_BEFORE, |node, depth| {
+        if let Kind::RangeTblEntry(r) = node.kind() {
+            if r.rtekind() == RteKind::Cte && r.ctelevelsup() > depth {
+                outside = true;
+            }
+        }
+        Ok(Visit::Children)
+    })?;
+    Ok(outside)
 }
 
 /// The query of a WITH entry (a Query after parse analysis).

@@ -9,9 +9,9 @@
 //!   set-returning functions, set operations, CTEs, row locks, volatile select-list
 //!   expressions), not a security-barrier view. Sublinks in its WHERE come along (the
 //!   parent's `hasSubLinks` is set, as PostgreSQL does). On the nullable side of an outer
-//!   join only if its select list is plain columns of its own (PostgreSQL would need
-//!   placeholders for computed entries and outer references, which must read NULL in
-//!   null-extended rows).
+//!   join only if its select list is plain columns of its own and the query does not read it
+//!   as a whole row (PostgreSQL would need placeholders for computed entries, outer references
+//!   and the row, which must read NULL in null-extended rows).
 //! - A LATERAL subquery is pulled up too (PostgreSQL does): its references to earlier FROM items
 //!   become plain columns of this query. The terms of its WHERE that read them then run where
 //!   its rows meet theirs: in the enclosing FROM list's or inner join's condition, or the ON of
@@ -25,6 +25,7 @@
 //!   row-level security quals): the scan leaves are bound to those entries (`crate::pg::leaf`).
 
 use crate::frontend::from::conjuncts;
+use crate::frontend::subquery::referenced_columns;
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{
     make_bool_expr, BoolOp, FromExpr, JoinExpr, JoinType, Kind, Node, Query, RangeTblEntry, RteKind, Visit,
@@ -136,7 +137,11 @@ fn find_in(q: Query, node: Node, slot: Slot, nullable: bool) -> PgResult<Option<
         Kind::RangeTblRef(r) => {
             let rti = r.rtindex();
             let Some(rte) = q.rte(rti) else { return Ok(None) };
-            Ok((is_simple(rte)? && (!nullable || only_columns(rte))).then_some((rti, slot)))
+            // On a nullable side, a whole-row reference would read ROW(NULL, ...) in
+            // null-extended rows, not NULL: left a subquery.
+            let nullable_ok =
+                || -> PgResult<bool> { Ok(only_columns(rte) && referenced_columns(q, rti)?.is_some()) };
+            Ok((is_simple(rte)? && (!nullable || nullable_ok()?)).then_some((rti, slot)))
         }
         Kind::FromExpr(f) => {
             for (i, item) in f.fromlist().into_iter().enumerate() {

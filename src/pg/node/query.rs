@@ -522,6 +522,65 @@ impl CommonTableExpr {
         // SAFETY: ctename is a NUL-terminated string of the tree.
         unsafe { nodes::cstr(self.raw().ctename) }
     }
+
+    pub fn set_cterefcount(self, n: i32) {
+        // SAFETY: an entry of a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).cterefcount = n };
+    }
+}
+
+impl RangeTblEntry {
+    /// `WITH [RECURSIVE] <ctes> SELECT <every column> FROM <this entry>`: a query of its own
+    /// reading this WITH reference (an RTE_CTE, copied with `ctelevelsup` 0) over `ctes` (the
+    /// WITH list it refers to, copied as they are: the caller sets their reference counts).
+    pub fn cte_scan_query(self, ctes: &[CommonTableExpr], recursive: bool) -> PgResult<Query> {
+        let r = self.raw();
+        if r.rtekind != sys::RTEKind_RTE_CTE || r.eref.is_null() {
+            return Err(PgError::internal("a WITH query's scan of an entry that is not a WITH reference"));
+        }
+        let (types, typmods, collations) =
+            (oid_list(r.coltypes), int_list(r.coltypmods), oid_list(r.colcollations));
+        // SAFETY: eref is the entry's Alias; its colnames a List of String nodes.
+        let names: Vec<String> = unsafe { nodes::list::<sys::String>((*r.eref).colnames) }
+            .into_iter()
+            // SAFETY: a String node of the list; sval a NUL-terminated string.
+            .map(|n| unsafe { nodes::cstr((*n).sval) })
+            .collect();
+        if typmods.len() != types.len() || collations.len() != types.len() || names.len() != types.len() {
+            return Err(PgError::internal("a WITH reference's column lists differ in length"));
+        }
+        let rte = nodes::copy(self.0.as_ptr())?;
+        let mut tlist: *mut sys::List = std::ptr::null_mut();
+        for (i, name) in names.iter().enumerate() {
+            let attno = i16::try_from(i + 1).map_err(|_| PgError::internal("too many columns"))?;
+            let var = super::make_var(1, attno, types[i], typmods[i], collations[i], 0)?;
+            let te = super::make_target_entry_with(var, attno, Some(name), false)?;
+            tlist = nodes::append(tlist, te.as_ptr() as *mut std::ffi::c_void)?;
+        }
+        let mut ctelist: *mut sys::List = std::ptr::null_mut();
+        for c in ctes {
+            ctelist = nodes::append(ctelist, nodes::copy(c.as_ptr())? as *mut std::ffi::c_void)?;
+        }
+        let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        // SAFETY: new nodes (and our copy of the entry), every field the planner reads set.
+        unsafe {
+            (*rte).ctelevelsup = 0;
+            (*rtr).rtindex = 1;
+            let from_list = nodes::append(std::ptr::null_mut(), rtr as *mut std::ffi::c_void)?;
+            let jointree = guard(|| sys::makeFromExpr(from_list, std::ptr::null_mut()))?;
+            let q: *mut sys::Query = nodes::make(sys::NodeTag_T_Query)?;
+            (*q).commandType = sys::CmdType_CMD_SELECT;
+            (*q).querySource = sys::QuerySource_QSRC_ORIGINAL;
+            (*q).canSetTag = true;
+            (*q).rtable = nodes::append(std::ptr::null_mut(), rte as *mut std::ffi::c_void)?;
+            (*q).jointree = jointree;
+            (*q).targetList = tlist;
+            (*q).cteList = ctelist;
+            (*q).hasRecursive = recursive;
+            (*q).stmt_location = -1;
+            super::Node::of(q as *mut sys::Node)?.as_query().ok_or_else(|| PgError::internal("not a Query"))
+        }
+    }
 }
 
 view! {
