@@ -300,6 +300,13 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 EXPLAIN (COSTS OFF) WITH RECURSIVE r (n) AS (SELECT id FROM sc WHERE id = 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT count(*) FROM r;
+-- References under different aliases read one shared scan: PostgreSQL computes it once.
+EXPLAIN (COSTS OFF) WITH RECURSIVE r (n) AS (SELECT id FROM sc WHERE id = 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT count(*) FROM r a JOIN r b ON a.n < b.n;
+-- Fail closed: a volatile function or FOR UPDATE inside a subquery with a WITH RECURSIVE of its own.
+SELECT count(*) FROM (WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT random() AS v FROM r JOIN sc ON sc.id = r.n) s;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM (WITH RECURSIVE r (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT sc.id FROM sc JOIN r ON sc.id = r.n FOR UPDATE OF sc) s;
+\echo :LAST_ERROR_SQLSTATE
 
 -- A correlated scalar subquery compared in WHERE (TPC-H Q17) becomes a grouped subquery in FROM
 -- joined on its correlation keys. Its avg is PostgreSQL's own value (numeric_div, rounded at the

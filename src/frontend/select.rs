@@ -9,7 +9,7 @@ use super::expr::{and_all, df_expr, equalities_only, has_int_arith};
 use super::from::FromItems;
 use super::literal::limit_value;
 use super::output::{scan_tlist_of, sort_keys};
-use super::rewrite::cte::refers_outside;
+use super::rewrite::cte::{locks_rows, refers_outside};
 use super::set_operation::set_operation_block;
 use super::subquery::{referenced_columns, sub_block, without_unused_outputs};
 use super::types::{eq_safe, expr_type};
@@ -71,6 +71,16 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
                 // on its own, read by one producer, like a function in FROM.
                 if rte.lateral() || refers_outside(sub)? {
                     return Err(unsupported("WITH RECURSIVE query over columns of an outer query"));
+                }
+                // Equal references share one run (`Bindings::access`), as PostgreSQL runs a WITH
+                // query once: nothing in it may differ between runs.
+                if sub.node().contains_volatile_functions()? || sub.node().has_unseeded_sample()? {
+                    return Err(unsupported(
+                        "volatile function or TABLESAMPLE without REPEATABLE in a subquery with WITH RECURSIVE",
+                    ));
+                }
+                if locks_rows(sub)? {
+                    return Err(unsupported("FOR UPDATE/SHARE in a subquery"));
                 }
                 leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: None });
                 continue;

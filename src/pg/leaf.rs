@@ -114,6 +114,11 @@ impl Bindings {
         let same = |&(a, p, _): &(*mut sys::RangeTblEntry, Permission, *mut sys::Node)| -> PgResult<bool> {
             // SAFETY: valid RTE copies, read per field.
             let (a, b) = unsafe { (&*a, &*copy) };
+            // A subquery PostgreSQL runs on its own (WITH RECURSIVE): the same query, whatever
+            // the reference's alias.
+            if a.rtekind == sys::RTEKind_RTE_SUBQUERY && b.rtekind == sys::RTEKind_RTE_SUBQUERY {
+                return Ok(p == permission && nodes::equal(a.subquery, b.subquery)?);
+            }
             // A function or VALUES list: the same entry (a WITH query's copies).
             if a.rtekind != sys::RTEKind_RTE_RELATION || b.rtekind != sys::RTEKind_RTE_RELATION {
                 return Ok(p == permission

@@ -135,6 +135,19 @@ pub fn refers_outside(q: Query) -> PgResult<bool> {
     Ok(outside)
 }
 
+/// Does `q`, or any query inside it, lock rows (`FOR UPDATE/SHARE`)?
+pub fn locks_rows(q: Query) -> PgResult<bool> {
+    let locks = |q: Query| q.has_for_update() || !q.row_marks().is_empty();
+    let mut found = locks(q);
+    q.walk(0, |node, _| {
+        if let Kind::Query(s) = node.kind() {
+            found |= locks(s);
+        }
+        Ok(Visit::Children)
+    })?;
+    Ok(found)
+}
+
 /// The query of a WITH entry (a Query after parse analysis).
 fn cte_query(cte: CommonTableExpr) -> PgResult<Query> {
     cte.ctequery()

@@ -540,8 +540,17 @@ impl RangeTblEntry {
         }
         let (types, typmods, collations) =
             (oid_list(r.coltypes), int_list(r.coltypmods), oid_list(r.colcollations));
-        // SAFETY: eref is the entry's Alias; its colnames a List of String nodes.
-        let names: Vec<String> = unsafe { nodes::list::<sys::String>((*r.eref).colnames) }
+        // The WITH query's own name and column names, not the reference's alias: every
+        // reference then builds the same query (one shared scan, as PostgreSQL computes it once).
+        // SAFETY: ctename is a NUL-terminated string of the tree.
+        let ctename = unsafe { nodes::cstr(r.ctename) };
+        let cte = ctes
+            .iter()
+            .find(|c| c.ctename() == ctename)
+            .ok_or_else(|| PgError::internal(format!("WITH query \"{ctename}\" not found")))?;
+        let colnames = cte.raw().ctecolnames;
+        // SAFETY: ctecolnames is a List of String nodes.
+        let names: Vec<String> = unsafe { nodes::list::<sys::String>(colnames) }
             .into_iter()
             // SAFETY: a String node of the list; sval a NUL-terminated string.
             .map(|n| unsafe { nodes::cstr((*n).sval) })
@@ -562,9 +571,15 @@ impl RangeTblEntry {
             ctelist = nodes::append(ctelist, nodes::copy(c.as_ptr())? as *mut std::ffi::c_void)?;
         }
         let rtr: *mut sys::RangeTblRef = nodes::make(sys::NodeTag_T_RangeTblRef)?;
+        let colnames = nodes::copy(colnames)?;
+        let name = r.ctename;
+        // SAFETY: makeAlias copies the name (a string of the tree) and keeps the copied list.
+        let eref = guard(|| unsafe { sys::makeAlias(name, colnames) })?;
         // SAFETY: new nodes (and our copy of the entry), every field the planner reads set.
         unsafe {
             (*rte).ctelevelsup = 0;
+            (*rte).alias = std::ptr::null_mut();
+            (*rte).eref = eref;
             (*rtr).rtindex = 1;
             let from_list = nodes::append(std::ptr::null_mut(), rtr as *mut std::ffi::c_void)?;
             let jointree = guard(|| sys::makeFromExpr(from_list, std::ptr::null_mut()))?;
