@@ -109,13 +109,13 @@ impl FromNode {
     }
 }
 
-/// Does `c` read columns of these FROM items only (its subqueries' references to this level
-/// included)?
-fn reads_only(c: Node, rtindexes: &[i32]) -> PgResult<bool> {
+/// Does `c` read columns only of the range-table entries `inside` accepts (its subqueries'
+/// references to this level included)?
+pub(super) fn reads_only(c: Node, inside: impl Fn(i32) -> bool) -> PgResult<bool> {
     let mut only = true;
     c.walk(|n, depth| {
         if let Kind::Var(v) = n.kind() {
-            if v.varlevelsup() == depth && !rtindexes.contains(&(v.varno() as i32)) {
+            if v.varlevelsup() == depth && !inside(v.varno() as i32) {
                 only = false;
             }
         }
@@ -208,7 +208,7 @@ impl Builder {
         let mut on = Vec::new();
         for &c in quals {
             let c = self.condition(c, flatten)?;
-            if !top && !reads_only(c, &inside)? {
+            if !top && !reads_only(c, |rti| inside.contains(&rti))? {
                 return Err(unsupported(
                     "condition of a LATERAL subquery under an outer join that reads FROM items outside that join",
                 ));
@@ -229,13 +229,14 @@ impl Builder {
         // The conditions become the ON of the join this node built: its outer join, or the
         // inner join of its two or more children. A lone child's join is not this node's: a
         // WHERE over an outer join is no ON of it.
+        // (An inner join's ON and a WHERE above it are one.)
         let own = match node {
             FromNode::Outer(..) => true,
             FromNode::Inner(children, _) => children.len() > 1,
             FromNode::Leaf(_) => false,
         };
         match tree {
-            JoinTree::Join { kind, left, right, on: None } if own => {
+            JoinTree::Join { kind, left, right, on: None } if own || matches!(kind, JoinKind::Inner) => {
                 Ok(JoinTree::Join { kind, left, right, on: and_all(on) })
             }
             t if on.is_empty() => Ok(t),

@@ -24,11 +24,11 @@
 //!   owned by another role reads them with its owner's rights, `checkAsUser`, and the owner's
 //!   row-level security quals): the scan leaves are bound to those entries (`crate::pg::leaf`).
 
-use crate::frontend::from::conjuncts;
+use crate::frontend::from::{conjuncts, reads_only};
 use crate::frontend::subquery::referenced_columns;
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{
-    make_bool_expr, BoolOp, FromExpr, JoinExpr, JoinType, Kind, Node, Query, RangeTblEntry, RteKind, Visit,
+    make_bool_expr, BoolOp, FromExpr, JoinExpr, JoinType, Kind, Node, Query, RangeTblEntry, RteKind,
 };
 use crate::pg::nodes;
 
@@ -90,21 +90,6 @@ fn lateral_quals_home(slot: Slot) -> Option<Node> {
         Slot::Right(j) if j.jointype() == JoinType::Left => Some(j.node()),
         _ => None,
     }
-}
-
-/// Does `e` read columns of these range-table entries only (its subqueries' references to this
-/// level included)?
-fn reads_only(e: Node, rtindexes: &std::ops::RangeInclusive<i32>) -> PgResult<bool> {
-    let mut only = true;
-    e.walk(|n, depth| {
-        if let Kind::Var(v) = n.kind() {
-            if v.varlevelsup() == depth && !rtindexes.contains(&(v.varno() as i32)) {
-                only = false;
-            }
-        }
-        Ok(Visit::Children)
-    })?;
-    Ok(only)
 }
 
 /// The AND of `terms` (at least one).
@@ -197,7 +182,7 @@ pub fn pull_up(query: Query) -> PgResult<Query> {
             let own = offset + 1..=offset + sub.rtable().len() as i32;
             let (mut stay, mut moved) = (Vec::new(), Vec::new());
             for t in conjuncts(jointree.quals()) {
-                if reads_only(t, &own)? {
+                if reads_only(t, |rti| own.contains(&rti))? {
                     stay.push(t)
                 } else {
                     moved.push(t)
