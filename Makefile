@@ -10,6 +10,8 @@
 #                        by default, SF=0.1 for a quick check; PG_CONFIG=... for another
 #                        PostgreSQL version, whose own table in docs/benchmarks.md it fills)
 #   make bench-single    the same build, then the single-table benchmark (ROWS=... RUNS=...)
+#   make bench-partitioned  the same build, then the partitioned fact table benchmark (ROWS=...
+#                        RUNS=...: 24 monthly partitions, pruning, joins)
 
 EXTENSION = pg_fusion
 MODULES = pg_fusion
@@ -43,7 +45,7 @@ pg_fusion$(DLSUFFIX): FORCE
 temp-check:
 	scripts/regress-temp.sh
 
-.PHONY: bench-single
+.PHONY: bench-single bench-partitioned
 SF ?= 1
 RUNS ?= 3
 TIMEOUT ?= 300
@@ -54,3 +56,6 @@ bench:
 bench-single:
 	$(MAKE) CARGO_PROFILE=bench-release install
 	benches/single_table.sh $(ROWS) $(RUNS)
+bench-partitioned:
+	$(MAKE) CARGO_PROFILE=bench-release install
+	benches/partitioned.sh $(ROWS) $(RUNS)

@@ -201,6 +201,13 @@ extern int	pgf_parallel_worker_number(void);
 /* The number of blocks of a relation's main fork and whether workers may read it (a permanent or
  * unlogged heap table, not another session's temporary one). */
 extern BlockNumber pgf_relation_blocks(Oid relid, bool *parallel_ok);
+/* The heap blocks a leaf plan split by block ranges reads (see leaf.rs `splittable`): its top
+ * SeqScan's relation, the outer SeqScan's of a top nested loop, or the sum over a top Append's
+ * SeqScan children; *parallel_ok false when one of them is not a permanent or unlogged heap. */
+extern BlockNumber pgf_plan_blocks(PlannedStmt *stmt, bool *parallel_ok);
+/* The plan nodes of a PlannedStmt (one more than its largest plan_node_id): the
+ * instrumentation slots a parallel worker reports for it under EXPLAIN ANALYZE. */
+extern int	pgf_plan_nodes(PlannedStmt *stmt);
 /* Serialized ParamListInfo: bytes needed, write, restore (NULL params: 0 bytes / NULL). */
 extern Size pgf_params_size(ParamListInfo params);
 extern void pgf_params_serialize(ParamListInfo params, char *dst);
@@ -216,6 +223,16 @@ extern bool pgf_estate_parallel_mode(EState *estate);
  * for any other shape.
  */
 extern bool pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, bool to_end);
+/*
+ * A started leaf plan whose top is an Append (partitions, inheritance children; those run-time
+ * pruning left): the number of its children when every one is a SeqScan, else -1. Child
+ * `child`'s blocks as its heap scan counted them (*ok false: not a heap scan before its first
+ * row). Limit child `child`'s scan as pgf_seqscan_limit_blocks does and every other child's to
+ * no block (false, changing nothing, when one is not a heap scan before its first row).
+ */
+extern int	pgf_append_children(PlanState *ps);
+extern BlockNumber pgf_append_child_blocks(PlanState *ps, int child, bool *ok);
+extern bool pgf_append_limit_blocks(PlanState *ps, int child, BlockNumber start, BlockNumber nblocks, bool to_end);
 /* ExecReScan of a started query's plan, in its query memory context (the next block range). */
 extern void pgf_query_rescan(QueryDesc *qd);
 

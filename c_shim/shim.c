@@ -652,6 +652,58 @@ instr_copy_walker(PlanState *ps, void *arg)
 #endif
 }
 
+/* The largest plan_node_id in a plan tree, children of every kind included. */
+static int
+plan_max_node_id(Plan *plan)
+{
+	int			id;
+	ListCell   *lc;
+	List	   *children = NIL;
+
+	if (plan == NULL)
+		return -1;
+	id = plan->plan_node_id;
+	id = Max(id, plan_max_node_id(plan->lefttree));
+	id = Max(id, plan_max_node_id(plan->righttree));
+	switch (nodeTag(plan))
+	{
+		case T_Append:
+			children = ((Append *) plan)->appendplans;
+			break;
+		case T_MergeAppend:
+			children = ((MergeAppend *) plan)->mergeplans;
+			break;
+		case T_BitmapAnd:
+			children = ((BitmapAnd *) plan)->bitmapplans;
+			break;
+		case T_BitmapOr:
+			children = ((BitmapOr *) plan)->bitmapplans;
+			break;
+		case T_CustomScan:
+			children = ((CustomScan *) plan)->custom_plans;
+			break;
+		case T_SubqueryScan:
+			id = Max(id, plan_max_node_id(((SubqueryScan *) plan)->subplan));
+			break;
+		default:
+			break;
+	}
+	foreach(lc, children)
+		id = Max(id, plan_max_node_id((Plan *) lfirst(lc)));
+	return id;
+}
+
+int
+pgf_plan_nodes(PlannedStmt *stmt)
+{
+	int			id = plan_max_node_id(stmt->planTree);
+	ListCell   *lc;
+
+	foreach(lc, stmt->subplans)
+		id = Max(id, plan_max_node_id((Plan *) lfirst(lc)));
+	return id + 1;
+}
+
 void
 pgf_instr_export(QueryDesc *qd, char *area, int slots)
 {
@@ -693,13 +745,51 @@ pgf_parallel_worker_number(void)
 	return ParallelWorkerNumber;
 }
 
-bool
-pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, bool to_end)
+/* The heap scan of a SeqScanState, begun here if its first row has not been asked for yet (as
+ * SeqNext would, but never synchronized with other scans: a range starts where it says); NULL
+ * for a relation that is not a heap or a scan already under way (only before its first row or
+ * after a rescan). */
+static HeapScanDesc
+seqscan_heap(PlanState *ps)
 {
 	SeqScanState *ss;
 	Relation	rel;
 	TableScanDesc scan;
-	BlockNumber total;
+
+	if (ps == NULL || !IsA(ps, SeqScanState))
+		return NULL;
+	ss = (SeqScanState *) ps;
+	rel = ss->ss.ss_currentRelation;
+	if (rel->rd_tableam != GetHeapamTableAmRoutine())
+		return NULL;
+	scan = ss->ss.ss_currentScanDesc;
+	if (scan == NULL)
+	{
+		scan = table_beginscan_strat(rel, ps->state->es_snapshot, 0, NULL, true, false);
+		ss->ss.ss_currentScanDesc = scan;
+	}
+	else if (((HeapScanDesc) scan)->rs_inited)
+		return NULL;
+	return (HeapScanDesc) scan;
+}
+
+/* Limit one heap scan to `nblocks` blocks from `start` (to its end when `to_end`). The scan
+ * (never synchronized) recounts its blocks when it is rescanned. */
+static void
+heap_limit(HeapScanDesc scan, BlockNumber start, BlockNumber nblocks, bool to_end)
+{
+	BlockNumber total = scan->rs_nblocks;
+
+	if (start >= total)
+		heap_setscanlimits((TableScanDesc) scan, 0, 0);
+	else
+		heap_setscanlimits((TableScanDesc) scan, start, to_end ? total - start : Min(nblocks, total - start));
+}
+
+bool
+pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, bool to_end)
+{
+	HeapScanDesc scan;
 
 	/* Only a semi or anti join's outer side is certainly the leaf's own relation. */
 	if (ps != NULL && IsA(ps, NestLoopState))
@@ -710,27 +800,70 @@ pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, 
 			return false;
 		ps = outerPlanState(ps);
 	}
-	if (ps == NULL || !IsA(ps, SeqScanState))
-		return false;
-	ss = (SeqScanState *) ps;
-	rel = ss->ss.ss_currentRelation;
-	if (rel->rd_tableam != GetHeapamTableAmRoutine())
-		return false;
-	scan = ss->ss.ss_currentScanDesc;
+	scan = seqscan_heap(ps);
 	if (scan == NULL)
+		return false;
+	heap_limit(scan, start, nblocks, to_end);
+	return true;
+}
+
+int
+pgf_append_children(PlanState *ps)
+{
+	AppendState *as;
+
+	if (ps == NULL || !IsA(ps, AppendState))
+		return -1;
+	as = (AppendState *) ps;
+	for (int i = 0; i < as->as_nplans; i++)
+		if (!IsA(as->appendplans[i], SeqScanState))
+			return -1;
+	return as->as_nplans;
+}
+
+BlockNumber
+pgf_append_child_blocks(PlanState *ps, int child, bool *ok)
+{
+	AppendState *as = (AppendState *) ps;
+	HeapScanDesc scan;
+
+	*ok = false;
+	if (ps == NULL || !IsA(ps, AppendState) || child < 0 || child >= as->as_nplans)
+		return 0;
+	scan = seqscan_heap(as->appendplans[child]);
+	if (scan == NULL)
+		return 0;
+	*ok = true;
+	return scan->rs_nblocks;
+}
+
+bool
+pgf_append_limit_blocks(PlanState *ps, int child, BlockNumber start, BlockNumber nblocks, bool to_end)
+{
+	AppendState *as = (AppendState *) ps;
+	HeapScanDesc *scans;
+
+	if (ps == NULL || !IsA(ps, AppendState) || child < 0 || child >= as->as_nplans)
+		return false;
+	/* All or nothing: every child's scan is checked before any is limited. */
+	scans = palloc(sizeof(HeapScanDesc) * as->as_nplans);
+	for (int i = 0; i < as->as_nplans; i++)
 	{
-		/* As SeqNext would, but never synchronized with other scans: the range starts at `start`. */
-		scan = table_beginscan_strat(rel, ps->state->es_snapshot, 0, NULL, true, false);
-		ss->ss.ss_currentScanDesc = scan;
+		scans[i] = seqscan_heap(as->appendplans[i]);
+		if (scans[i] == NULL)
+		{
+			pfree(scans);
+			return false;
+		}
 	}
-	else if (((HeapScanDesc) scan)->rs_inited)
-		return false;			/* under way: only before the first row or after a rescan */
-	/* The scan (begun here, never synchronized) recounts the blocks when it is rescanned. */
-	total = ((HeapScanDesc) scan)->rs_nblocks;
-	if (start >= total)
-		heap_setscanlimits(scan, 0, 0);
-	else
-		heap_setscanlimits(scan, start, to_end ? total - start : Min(nblocks, total - start));
+	for (int i = 0; i < as->as_nplans; i++)
+	{
+		if (i == child)
+			heap_limit(scans[i], start, nblocks, to_end);
+		else
+			heap_setscanlimits((TableScanDesc) scans[i], 0, 0);
+	}
+	pfree(scans);
 	return true;
 }
 
@@ -741,6 +874,51 @@ pgf_query_rescan(QueryDesc *qd)
 
 	ExecReScan(qd->planstate);
 	MemoryContextSwitchTo(old);
+}
+
+/* The blocks of the relation a SeqScan plan node reads; *ok false when workers may not read it
+ * (not a permanent or unlogged heap table). */
+static BlockNumber
+seqscan_plan_blocks(PlannedStmt *stmt, Plan *plan, bool *ok)
+{
+	Relation	rel;
+	BlockNumber n = 0;
+
+	if (plan == NULL || !IsA(plan, SeqScan))
+	{
+		*ok = false;
+		return 0;
+	}
+	rel = table_open(rt_fetch(((SeqScan *) plan)->scan.scanrelid, stmt->rtable)->relid, AccessShareLock);
+	if (rel->rd_rel->relkind == RELKIND_RELATION &&
+		rel->rd_rel->relpersistence != RELPERSISTENCE_TEMP &&
+		rel->rd_tableam == GetHeapamTableAmRoutine())
+		n = RelationGetNumberOfBlocks(rel);
+	else
+		*ok = false;
+	table_close(rel, AccessShareLock);
+	return n;
+}
+
+BlockNumber
+pgf_plan_blocks(PlannedStmt *stmt, bool *parallel_ok)
+{
+	Plan	   *top = stmt->planTree;
+	BlockNumber n = 0;
+	ListCell   *lc;
+
+	*parallel_ok = true;
+	if (top != NULL && IsA(top, NestLoop))
+		return seqscan_plan_blocks(stmt, outerPlan(top), parallel_ok);
+	if (top == NULL || !IsA(top, Append))
+		return seqscan_plan_blocks(stmt, top, parallel_ok);
+	foreach(lc, ((Append *) top)->appendplans)
+	{
+		BlockNumber b = seqscan_plan_blocks(stmt, (Plan *) lfirst(lc), parallel_ok);
+
+		n = (b > MaxBlockNumber - n) ? MaxBlockNumber : n + b;
+	}
+	return n;
 }
 
 BlockNumber

@@ -184,6 +184,84 @@ FETCH c;
 CLOSE c;
 COMMIT;
 
+-- A partitioned table: its leaf is PostgreSQL's Append of the partitions pruning leaves, and the
+-- producers share them as they share one table's blocks (a range is one partition's), small,
+-- empty and unlogged partitions included; one partition left by pruning is read the same way.
+-- An Append with a child that is not a sequential scan is read by the leader alone.
+CREATE TABLE par_p (id int, g int, v numeric(12,2)) PARTITION BY RANGE (id);
+CREATE TABLE par_p1 PARTITION OF par_p FOR VALUES FROM (0) TO (30000);
+CREATE TABLE par_p2 PARTITION OF par_p FOR VALUES FROM (30000) TO (30010);
+CREATE TABLE par_p3 PARTITION OF par_p FOR VALUES FROM (30010) TO (40000);
+CREATE UNLOGGED TABLE par_p4 PARTITION OF par_p FOR VALUES FROM (40000) TO (90000);
+CREATE TABLE par_pd PARTITION OF par_p DEFAULT;
+INSERT INTO par_p SELECT id, g, v FROM par WHERE id NOT BETWEEN 30010 AND 39999;
+INSERT INTO par_p SELECT -id, g, v FROM par WHERE id <= 100;
+VACUUM ANALYZE par_p;
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT g, count(*) FROM par_p GROUP BY g;
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM par_p WHERE id >= 40000 AND id < 90000;
+\o
+\! grep -E 'Scan Producers|Append|Seq Scan on par_p' /tmp/pg_fusion_regress_parallel.out | sed -E 's/ \(actual.*//'
+SELECT g, count(*), sum(v), min(id), max(id) FROM par_p GROUP BY g ORDER BY g;
+SELECT count(*), sum(v) FROM par_p WHERE id >= 40000 AND id < 90000;
+SELECT count(*), sum(a.v) FROM par_p a JOIN par2 b ON a.id = b.id WHERE b.w < 3;
+SET pg_fusion.enable = off;
+SELECT g, count(*), sum(v), min(id), max(id) FROM par_p GROUP BY g ORDER BY g;
+SELECT count(*), sum(v) FROM par_p WHERE id >= 40000 AND id < 90000;
+SELECT count(*), sum(a.v) FROM par_p a JOIN par2 b ON a.id = b.id WHERE b.w < 3;
+SET pg_fusion.enable = on;
+-- Run-time pruning in a generic plan: the partitions left are shared the same way.
+SET plan_cache_mode = force_generic_plan;
+PREPARE par_pp(int) AS SELECT count(*), sum(v) FROM par_p WHERE id >= $1;
+EXECUTE par_pp(35000);
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE par_pp(35000);
+\o
+\! grep -E 'Scan Producers|Subplans Removed' /tmp/pg_fusion_regress_parallel.out
+SET pg_fusion.enable = off;
+EXECUTE par_pp(35000);
+SET pg_fusion.enable = on;
+DEALLOCATE par_pp;
+RESET plan_cache_mode;
+-- Rows added and deleted in this transaction, in several partitions.
+BEGIN;
+INSERT INTO par_p SELECT i, 98, 2 FROM generate_series(29990, 30020) i;
+DELETE FROM par_p WHERE id BETWEEN 50000 AND 50100 OR id < -90;
+SELECT count(*), sum(v), count(*) FILTER (WHERE g = 98) FROM par_p;
+SET pg_fusion.enable = off;
+SELECT count(*), sum(v), count(*) FILTER (WHERE g = 98) FROM par_p;
+SET pg_fusion.enable = on;
+ROLLBACK;
+-- An index scan among the children: the leader alone.
+CREATE INDEX par_p_id ON par_p (id);
+SET enable_seqscan = off;
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*), sum(v) FROM par_p WHERE id > 85000;
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+SELECT count(*), sum(v) FROM par_p WHERE id > 85000;
+RESET enable_seqscan;
+-- Inheritance: the parent's own rows and its children's.
+CREATE TABLE par_i (id int, v numeric(12,2));
+CREATE TABLE par_i1 () INHERITS (par_i);
+CREATE TABLE par_i2 () INHERITS (par_i);
+INSERT INTO par_i SELECT id, v FROM par WHERE id % 3 = 0;
+INSERT INTO par_i1 SELECT id, v FROM par WHERE id % 3 = 1;
+INSERT INTO par_i2 SELECT id, v FROM par WHERE id % 3 = 2;
+VACUUM ANALYZE par_i, par_i1, par_i2;
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*), sum(v) FROM par_i;
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+SELECT count(*), sum(v), count(DISTINCT id) FROM par_i;
+SELECT count(*), sum(v) FROM ONLY par_i;
+SET pg_fusion.enable = off;
+SELECT count(*), sum(v), count(DISTINCT id) FROM par_i;
+SELECT count(*), sum(v) FROM ONLY par_i;
+SET pg_fusion.enable = on;
+\! rm -f /tmp/pg_fusion_regress_parallel.out
+DROP TABLE par_p, par_i CASCADE;
+
 -- Every page and slot is back.
 SELECT metric, value FROM pg_fusion_metrics()
 WHERE metric IN ('pages_in_use', 'scan_slots_in_use') ORDER BY metric;

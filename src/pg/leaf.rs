@@ -295,24 +295,30 @@ fn relations_of(query: *mut sys::Query, out: &mut Vec<sys::Oid>) -> PgResult<()>
     })
 }
 
-/// Can block ranges split the leaf's plan: does it read the relation once (not partitions or
-/// inheritance children: one producer reads those), by a sequential scan at its top (or driving a top nested-loop semi or anti join that probes an index per
-/// row, TPC-H Q4's `EXISTS`), without subplans? Each range is then a rescan of the same plan
-/// with heap scan limits, as PostgreSQL's own parallel sequential scan hands out blocks; the
-/// ranges together cost what the whole plan costs. (A hash or merge join would read its inner
-/// table whole once per range; an InitPlan or a hashed `NOT IN` would run again per range.)
+/// Can block ranges split the leaf's plan: does it read its relations by sequential scans, one
+/// at its top (a table, or the one partition pruning left), driving a top nested-loop semi or
+/// anti join that probes an index per row (TPC-H Q4's `EXISTS`), or under a top Append
+/// (partitions, inheritance children: a range is one child's), without subplans? Each range is
+/// then a rescan of the same plan with heap scan limits, as PostgreSQL's own parallel
+/// sequential scan hands out blocks; the ranges together cost what the whole plan costs. (A
+/// hash or merge join would read its inner table whole once per range; an InitPlan or a hashed
+/// `NOT IN` would run again per range.) Whether the relations are heap tables workers may read
+/// is checked when the query runs (`pgf_plan_blocks`).
 fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
     // SAFETY: a PlannedStmt just built; its nodes read per their tags.
     unsafe {
         if !(*stmt).subplans.is_null() {
             return false;
         }
-        // The leaf's own relation (range-table entry 1), not a partition or inheritance child
-        // the planner expanded it into (those have entries of their own).
-        let own = |scan: *mut sys::Plan| (*(scan as *mut sys::SeqScan)).scan.scanrelid == 1;
+        let seqscan =
+            |p: *mut sys::Plan| !p.is_null() && nodes::tag(p as *mut sys::Node) == sys::NodeTag_T_SeqScan;
         let top = (*stmt).planTree as *mut sys::Node;
         match nodes::tag(top) {
-            sys::NodeTag_T_SeqScan => own(top as *mut sys::Plan),
+            sys::NodeTag_T_SeqScan => true,
+            sys::NodeTag_T_Append => {
+                let children = list::<sys::Plan>((*(top as *mut sys::Append)).appendplans);
+                !children.is_empty() && children.into_iter().all(seqscan)
+            }
             sys::NodeTag_T_NestLoop => {
                 let nl = top as *mut sys::NestLoop;
                 let outer = (*nl).join.plan.lefttree;
@@ -326,8 +332,7 @@ fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
                 };
                 matches!((*nl).join.jointype, sys::JoinType_JOIN_SEMI | sys::JoinType_JOIN_ANTI)
                     && !(*nl).nestParams.is_null()
-                    && nodes::tag(outer as *mut sys::Node) == sys::NodeTag_T_SeqScan
-                    && own(outer)
+                    && seqscan(outer)
                     && probe
             }
             _ => false,

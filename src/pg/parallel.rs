@@ -30,9 +30,10 @@ use super::error::{guard, PgError, PgResult};
 use super::latch::{self, WaitEvent};
 use super::producer::{Chunks, ExecEnv, Producer, MIN_CHUNK_BLOCKS};
 
-/// Plan nodes per leaf whose instrumentation a worker reports under EXPLAIN ANALYZE (by
-/// plan_node_id; a leaf plan is a scan or a short join, far fewer).
-const INSTRUMENTED_NODES: u32 = 32;
+/// At most this many plan nodes per leaf have their instrumentation reported by a worker under
+/// EXPLAIN ANALYZE (by plan_node_id; the largest pooled leaf's count, see `PoolLeaf::nodes`:
+/// an Append of partitions has one per partition).
+const INSTRUMENTED_NODES_MAX: u32 = 8192;
 use super::shmem;
 use super::sys;
 use crate::control::ScanSession;
@@ -74,6 +75,8 @@ pub struct PoolLeaf<'a> {
     /// The leaf's plan as node text.
     pub plan: &'a str,
     pub nblocks: u64,
+    /// The plan's nodes (`pgf_plan_nodes`).
+    pub nodes: u32,
     pub types: &'a str,
     pub pg_types: &'a [sys::Oid],
 }
@@ -119,7 +122,11 @@ impl ParallelScan {
             instrument: env.instrument,
             usage_size: usage_size as u32,
             instr_size: instr_size as u32,
-            instr_slots: if env.instrument != 0 { INSTRUMENTED_NODES } else { 0 },
+            instr_slots: if env.instrument != 0 {
+                pool.iter().map(|l| l.nodes).max().unwrap_or(1).clamp(1, INSTRUMENTED_NODES_MAX)
+            } else {
+                0
+            },
         };
         let len = parallel_space::size(&settings, &space_leaves, params_len);
         let mut space: *mut c_void = std::ptr::null_mut();
@@ -222,7 +229,8 @@ impl ParallelScan {
 
 /// The block ranges of a leaf of the space, for one producer.
 fn chunks(r: LeafRanges) -> Chunks {
-    Chunks { next: r.next, nblocks: r.nblocks, chunk: r.chunk, producers: r.producers }
+    // An Append's producer replaces the leader's total with its own count per child.
+    Chunks { next: r.next, relations: vec![r.nblocks], chunk: r.chunk, producers: r.producers }
 }
 
 /// The parallel worker's entry point, named in `CreateParallelContext` (see the module rules).

@@ -5,6 +5,7 @@
 //! lives in `crate::pg::shmem`.
 
 pub mod admission;
+pub mod block_ranges;
 pub mod layout;
 pub mod metrics;
 pub mod parallel_space;

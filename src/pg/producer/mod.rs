@@ -1,9 +1,9 @@
 //! A scan producer: run a leaf's PostgreSQL plan through PostgreSQL's executor and encode each
 //! slot straight into Arrow blocks in shared pages (the leader backend, and each parallel worker).
 //!
-//! Files: `receiver` (the DestReceiver that encodes each row into the current block),
-//! `chunks` (block ranges shared by the leader and its parallel workers), this file (the
-//! producer: its executor, its blocks' way to the worker, flow control).
+//! Files: `receiver` (the DestReceiver that encodes each row into the current block), this file
+//! (the producer: its executor, its blocks' way to the worker, flow control). The block ranges
+//! its parallel producers share are claimed as `crate::shm::block_ranges` says.
 //!
 //! Rules:
 //! - The leaf's plan is the one PostgreSQL planned when pg_fusion planned (`super::leaf`), run
@@ -11,6 +11,9 @@
 //!   as PostgreSQL's own plan would (the view owner's rights where the range-table entry says
 //!   so). Nothing is parsed or planned here. One executor start per producer and leaf; a new
 //!   block range is a rescan with new heap scan limits.
+//! - A leaf split by block ranges reads one table, or an Append of partitions (or inheritance
+//!   children) whose every child is a sequential scan: each range is then one child's, the other
+//!   children limited to no block (`crate::shm::block_ranges` states how the ranges cover every block once).
 //! - The executor is driven `scan_fetch_batch_rows` rows at a time by the exec loop, which also
 //!   drains result pages, so the backend never waits inside the executor: when no page is free (or
 //!   the scan ring is full) the receiver keeps the current row aside and stops the executor; the
@@ -44,10 +47,9 @@ use crate::page::ColumnType;
 use crate::protocol::ScanMsg;
 use crate::shm::{Metric, SlotKind, Wakeup};
 
-mod chunks;
 mod receiver;
 
-pub use chunks::{Chunks, MIN_CHUNK_BLOCKS};
+pub use crate::shm::block_ranges::{Chunks, MIN_CHUNK_BLOCKS};
 use receiver::{receive_slot, receiver_noop, receiver_startup, ProducerState, Put, Receiver};
 
 pub struct Producer {
@@ -69,6 +71,8 @@ pub struct Producer {
     chunks: Option<Chunks>,
     /// The plan has run over a block range: the next one is a rescan.
     ranged: bool,
+    /// The plan is an Append: a range is one child's (`Chunks::relations`).
+    relations: bool,
 }
 
 /// Where a producer's executor runs: the statement's parameters and snapshot, the memory
@@ -105,6 +109,9 @@ impl Producer {
         let chunked = chunks.is_some();
         let mut p = Producer::new(session, worker, chunks, types, pg_types, credits)?;
         p.open(plan, env)?;
+        if chunked {
+            p.count_relations()?;
+        }
         if chunked && !p.next_range()? {
             p.exhausted = true;
         }
@@ -178,13 +185,14 @@ impl Producer {
             ring_wait: false,
             chunks,
             ranged: false,
+            relations: false,
         })
     }
 
     /// The next block range: the plan rescanned (after the first) and limited to the range's
     /// blocks; false when none is left.
     fn next_range(&mut self) -> PgResult<bool> {
-        let Some(range) = self.chunks.as_ref().and_then(|c| c.claim()) else { return Ok(false) };
+        let Some((rel, range)) = self.chunks.as_ref().and_then(|c| c.claim()) else { return Ok(false) };
         let qd = self.qd;
         if std::mem::replace(&mut self.ranged, true) {
             // SAFETY: the started QueryDesc; its executor is not running (between ExecutorRun calls), as ExecReScan requires.
@@ -195,11 +203,45 @@ impl Producer {
             Some(hi) => (block(range.lo), block(hi - range.lo), false),
             None => (block(range.lo), 0, true),
         };
-        // SAFETY: the started QueryDesc, before its first row or just rescanned.
-        if !guard(|| unsafe { sys::pgf_seqscan_limit_blocks((*qd).planstate, start, count, to_end) })? {
+        let limited = if self.relations {
+            let child = i32::try_from(rel).map_err(|_| PgError::internal("partition index out of range"))?;
+            // SAFETY: the started QueryDesc, before its first row or just rescanned.
+            guard(|| unsafe { sys::pgf_append_limit_blocks((*qd).planstate, child, start, count, to_end) })?
+        } else {
+            // SAFETY: the started QueryDesc, before its first row or just rescanned.
+            guard(|| unsafe { sys::pgf_seqscan_limit_blocks((*qd).planstate, start, count, to_end) })?
+        };
+        if !limited {
             return Err(PgError::internal("a leaf split by block ranges has no sequential scan to limit"));
         }
         Ok(true)
+    }
+
+    /// A leaf whose plan is an Append of sequential scans (partitions, inheritance children):
+    /// its ranges are per child, counted by each child's scan (see `crate::shm::block_ranges`).
+    fn count_relations(&mut self) -> PgResult<()> {
+        let qd = self.qd;
+        // SAFETY: the started QueryDesc, before its first row.
+        let n = guard(|| unsafe { sys::pgf_append_children((*qd).planstate) })?;
+        let Ok(n) = usize::try_from(n) else { return Ok(()) };
+        let mut counts = Vec::with_capacity(n);
+        for child in 0..n as i32 {
+            let mut ok = false;
+            let okp: *mut bool = &mut ok;
+            // SAFETY: the started QueryDesc, before its first row; `child` < its children.
+            let blocks = guard(|| unsafe { sys::pgf_append_child_blocks((*qd).planstate, child, okp) })?;
+            if !ok {
+                return Err(PgError::internal(
+                    "a leaf split by block ranges has a partition that is not a heap scan",
+                ));
+            }
+            counts.push(u64::from(blocks));
+        }
+        if let Some(c) = self.chunks.as_mut() {
+            c.relations = counts;
+            self.relations = true;
+        }
+        Ok(())
     }
 
     /// Start the executor on `plan` (its result columns must be exactly the planned ones).

@@ -330,10 +330,13 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     }
     // The workers run exactly the leader's plans, shipped as PostgreSQL's node text.
     let mut plan_texts = Vec::with_capacity(pool_leaves.len());
+    let mut plan_nodes = Vec::with_capacity(pool_leaves.len());
     for &i in &pool_leaves {
         let plan = leaves[i].plan.ok_or_else(|| PgError::internal("pooled leaf without a plan"))?;
         // SAFETY: a PlannedStmt of the cached plan; nodeToString allocates the text.
         plan_texts.push(guard(|| unsafe { nodes::cstr(sys::nodeToString(plan as *const c_void)) })?);
+        // SAFETY: a PlannedStmt of the cached plan, only read.
+        plan_nodes.push(unsafe { sys::pgf_plan_nodes(plan) }.max(1) as u32);
     }
     let pool_types: Vec<String> =
         pool_leaves.iter().map(|&i| ColumnType::list_text(&leaves[i].types)).collect();
@@ -344,6 +347,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             slots: extra[k].iter().map(|s| s.as_ref().map(|s| s.lease())).collect(),
             plan: &plan_texts[k],
             nblocks: pooled[i].unwrap_or(0),
+            nodes: plan_nodes[k],
             types: &pool_types[k],
             pg_types: &leaves[i].pg_types,
         })
@@ -474,14 +478,11 @@ fn parallel_workers(
     }
     let mut workers = 0;
     for (i, leaf) in leaves.iter().enumerate() {
-        if leaf.relid == 0 || !leaf.splittable || leaf.plan.is_none() {
-            continue;
-        }
-        let relid = leaf.relid;
+        let (Some(plan), true) = (leaf.plan, leaf.relid != 0 && leaf.splittable) else { continue };
         let mut ok = false;
         let okp: *mut bool = &mut ok;
-        // SAFETY: the relation is locked by the executing query.
-        let nblocks = guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })? as u64;
+        // SAFETY: the leaf's PlannedStmt (a splittable shape, see `leaf::plan`); its relations are locked by the executing query.
+        let nblocks = guard(|| unsafe { sys::pgf_plan_blocks(plan, okp) })? as u64;
         let w = parallel::workers_for(nblocks, min_blocks);
         if ok && w > 0 {
             out[i] = Some(nblocks);
