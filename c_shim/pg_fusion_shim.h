@@ -57,6 +57,7 @@
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
+#include "optimizer/plancat.h"
 #include "parser/parse_agg.h"
 #include "parser/parse_oper.h"
 #include "parser/parsetree.h"
@@ -201,6 +202,10 @@ extern int	pgf_parallel_worker_number(void);
 /* The number of blocks of a relation's main fork and whether workers may read it (a permanent or
  * unlogged heap table, not another session's temporary one). */
 extern BlockNumber pgf_relation_blocks(Oid relid, bool *parallel_ok);
+/* PostgreSQL's estimate of a table's rows (estimate_rel_size, as the planner's; at most what its
+ * blocks can hold), -1 for a relation without table storage (a partitioned table, a view) or with
+ * inheritance children. */
+extern double pgf_relation_rows(Oid relid);
 /* The heap blocks a leaf plan split by block ranges reads (see leaf.rs `splittable`): its top
  * SeqScan's relation, the outer SeqScan's of a top nested loop, or the sum over a top Append's
  * SeqScan children; *parallel_ok false when one of them is not a permanent or unlogged heap. */

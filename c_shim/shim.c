@@ -921,6 +921,32 @@ pgf_plan_blocks(PlannedStmt *stmt, bool *parallel_ok)
 	return n;
 }
 
+double
+pgf_relation_rows(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	double		tuples = -1;
+
+	/* A table with inheritance children: the leaf may read them too (no estimate here). */
+	if (RELKIND_HAS_TABLE_AM(rel->rd_rel->relkind) && !rel->rd_rel->relhassubclass)
+	{
+		BlockNumber pages;
+		double		allvisfrac;
+		/* Indexed by attribute number, as the planner's (it may fill in widths it computes). */
+		int32	   *widths = palloc0((RelationGetNumberOfAttributes(rel) + 1) * sizeof(int32));
+
+		estimate_rel_size(rel, widths, &pages, &tuples, &allvisfrac);
+		pfree(widths);
+		/*
+		 * Never more than its blocks can hold: the planner assumes 10 pages of a table never
+		 * vacuumed, which a small table's own size bounds.
+		 */
+		tuples = Min(tuples, (double) RelationGetNumberOfBlocks(rel) * MaxHeapTuplesPerPage);
+	}
+	table_close(rel, AccessShareLock);
+	return tuples;
+}
+
 BlockNumber
 pgf_relation_blocks(Oid relid, bool *parallel_ok)
 {

@@ -299,5 +299,36 @@ WITH RECURSIVE t (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 5), u 
 SELECT p.id, u.m FROM sem_pay p JOIN u ON p.id = u.m ORDER BY 1;
 DROP TABLE sem_tree, sem_pay;
 
+-- Conditions between tables that DataFusion cannot evaluate (geometric operators, floats,
+-- intervals, a user's function, text ordered by a collation other than the byte order): PostgreSQL
+-- evaluates them on the node over the joined rows, where those rows are the query's.
+CREATE TABLE sem_box (id int, b box, x float8, d interval, t text);
+INSERT INTO sem_box VALUES
+  (1, '(2,2),(0,0)', 1.5, '1 day', 'b'), (2, '(3,3),(1,1)', -0.0, '24 hours', 'a'),
+  (3, '(10,10),(8,8)', 'NaN', '1 mon', 'B'), (4, '(1,1),(0,0)', 0, '30 days', NULL),
+  (5, NULL, 2, NULL, 'c');
+CREATE TABLE sem_pt (id int, p point, y float8, k int);
+INSERT INTO sem_pt VALUES
+  (1, '(1,1)', 1.5, 1), (2, '(0.5,0.5)', 0, 2), (3, '(9,9)', 'NaN', 3), (4, '(20,20)', 'Infinity', 1),
+  (5, NULL, NULL, 2), (6, '(2,2)', -1, 3);
+CREATE FUNCTION sem_near(box, point) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT $2 <@ $1';
+ANALYZE sem_box, sem_pt;
+SELECT b.id, p.id FROM sem_box b, sem_pt p WHERE p.p <@ b.b ORDER BY 1, 2;
+SELECT b.id, p.id, p.p FROM sem_box b JOIN sem_pt p ON b.b @> p.p AND b.id <> p.id ORDER BY 2 DESC, 1;
+SELECT b.id, p.id FROM sem_box b, sem_pt p WHERE b.x = p.y ORDER BY 1, 2;
+SELECT b.id, p.id FROM sem_box b, sem_pt p WHERE b.x < p.y AND p.k = 1 ORDER BY 1, 2;
+SELECT b.id, p.id FROM sem_box b, sem_pt p WHERE b.id = p.k AND (b.x >= p.y OR p.p <@ b.b) ORDER BY 1, 2;
+SELECT a.id, c.id FROM sem_box a, sem_box c WHERE a.d = c.d AND a.id < c.id ORDER BY 1, 2;
+SELECT b.id, p.id FROM sem_box b, sem_pt p WHERE sem_near(b.b, p.p) AND NOT (b.x > p.y) ORDER BY 1, 2;
+SELECT b.id, p.id, b.b # box(p.p, p.p) AS meet FROM sem_box b JOIN sem_pt p ON p.p <@ b.b ORDER BY 1, 2;
+SELECT a.t, c.t FROM sem_box a JOIN sem_box c ON a.t COLLATE "und-x-icu" < c.t COLLATE "und-x-icu" ORDER BY 1, 2;
+SELECT b.id, p.id, c.id FROM sem_box b, sem_pt p, sem_box c WHERE p.p <@ b.b AND c.id = p.k AND c.x <> p.y ORDER BY 1, 2, 3;
+SELECT p.id FROM sem_pt p, sem_box b WHERE p.p <@ b.b ORDER BY p.id LIMIT 2;
+SELECT p.id, b.id FROM sem_pt p, sem_box b WHERE p.p <@ b.b ORDER BY p.id, b.id OFFSET 1 FETCH FIRST 2 ROWS WITH TIES;
+SELECT p.id, b.id FROM (SELECT id, p FROM sem_pt WHERE id < 5) p, (SELECT id, b, count(*) OVER () AS n FROM sem_box) b
+WHERE p.id = b.id AND p.p <@ b.b ORDER BY 1, 2;
+DROP FUNCTION sem_near(box, point);
+DROP TABLE sem_box, sem_pt;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o, sem_bare;

@@ -65,6 +65,16 @@ pub(super) struct Builder {
     pub(super) guarded: bool,
 }
 
+/// How far the builder's lists reached ([`Builder::mark`]): a translation that failed part way
+/// is undone to it ([`Builder::reset`]), so the columns it added are neither computed nor read.
+pub(super) struct Mark {
+    columns: usize,
+    computed: usize,
+    sub_columns: usize,
+    value_only: usize,
+    output: usize,
+}
+
 /// The "leaf" of a window function's result column (no grouping).
 pub(super) const WINDOW: usize = usize::MAX - 1;
 
@@ -287,6 +297,42 @@ impl Builder {
             return Ok(false);
         }
         attnotnull(leaf.relid, v.varattno())
+    }
+
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            columns: self.columns.len(),
+            computed: self.computed.len(),
+            sub_columns: self.sub_columns.len(),
+            value_only: self.value_only.len(),
+            output: self.output.len(),
+        }
+    }
+
+    pub(super) fn reset(&mut self, m: Mark) {
+        self.columns.truncate(m.columns);
+        self.computed.truncate(m.computed);
+        self.sub_columns.truncate(m.sub_columns);
+        self.value_only.truncate(m.value_only);
+        self.output.truncate(m.output);
+    }
+
+    /// The leaves whose columns `e` reads (at this query level), each once.
+    pub(super) fn leaves_read(&self, e: Node) -> PgResult<Vec<usize>> {
+        let mut out = Vec::new();
+        e.walk(|n, depth| {
+            if let Kind::Var(v) = n.kind() {
+                if v.varlevelsup() == depth {
+                    if let Some(i) = self.leaves.iter().position(|l| l.rtindex == v.varno() as i32) {
+                        if !out.contains(&i) {
+                            out.push(i);
+                        }
+                    }
+                }
+            }
+            Ok(crate::pg::node::Visit::Children)
+        })?;
+        Ok(out)
     }
 
     /// The leaf whose relation `e` reads (the first leaf a constant can be computed in), or an

@@ -254,7 +254,7 @@ fn limit_expr(node: Option<Node>, what: &str) -> PgResult<Option<Node>> {
 
 fn translate_with(query: Query, final_sort: Option<FinalSort>) -> PgResult<Translated> {
     let mut bind = Bindings::default();
-    let mut top = block_with(query, &mut bind, final_sort.is_some())?;
+    let mut top = block_with(query, &mut bind, true, final_sort.is_some())?;
     // Compute equal subqueries (WITH queries referenced several times) once and read each
     // relation once (see `plan::share`); the readers' queues count against the worker's memory
     // limit (`worker::shared`).
@@ -277,23 +277,25 @@ fn translate_with(query: Query, final_sort: Option<FinalSort>) -> PgResult<Trans
     })
 }
 
+/// A query block inside the query (a subquery in FROM, a set operation's arm).
 pub(super) fn block(query: Query, bind: &mut Bindings) -> PgResult<Block> {
-    block_with(query, bind, false)
+    block_with(query, bind, false, false)
 }
 
-/// `unordered`: translate the block without its ORDER BY, DISTINCT ON, OFFSET and LIMIT
-/// (PostgreSQL does them above the node).
-fn block_with(query: Query, bind: &mut Bindings, unordered: bool) -> PgResult<Block> {
+/// `top`: the whole query's block, whose rows leave through the node (PostgreSQL may filter
+/// them there). `unordered`: translate the block without its ORDER BY, DISTINCT ON, OFFSET and
+/// LIMIT (PostgreSQL does them above the node).
+fn block_with(query: Query, bind: &mut Bindings, top: bool, unordered: bool) -> PgResult<Block> {
     // Uncorrelated scalar subqueries compared in HAVING join FROM as one row, so DataFusion
     // computes them; where it cannot compute one exactly, PostgreSQL computes it in a scan as
     // before (the block is translated again without that step).
     let (rewritten, moved) = prepare(query, true, unordered)?;
     if !moved {
-        return block_of(rewritten, bind);
+        return block_of(rewritten, bind, top);
     }
-    match block_of(rewritten, bind) {
+    match block_of(rewritten, bind, top) {
         Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught() => {
-            block_of(prepare(query, false, unordered)?.0, bind)
+            block_of(prepare(query, false, unordered)?.0, bind, top)
         }
         r => r,
     }

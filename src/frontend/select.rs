@@ -5,7 +5,7 @@
 use super::aggregate::AggContext;
 use super::construct::{index_var, make_var};
 use super::context::{Builder, Leaf, WINDOW};
-use super::expr::{and_all, df_expr, equalities_only, has_int_arith};
+use super::expr::{and_all, can_fail, df_expr, equalities_only, has_int_arith};
 use super::from::FromItems;
 use super::literal::limit_value;
 use super::output::{scan_tlist_of, sort_keys};
@@ -16,14 +16,15 @@ use super::types::{eq_safe, expr_type};
 use super::{unsupported, Block};
 use crate::page::ColumnType;
 use crate::pg::catalog;
-use crate::pg::error::{PgError, PgResult};
+use crate::pg::error::{PgError, PgResult, SqlState};
 use crate::pg::leaf::Bindings;
 use crate::pg::node::{
     make_null_const, make_target_entry_like, Kind, List, Node, Query, RteKind, TargetEntry, Visit,
 };
 use crate::plan::spec::{Computed, Grouping, PlanSpec, ScanColumn, ScanSpec, Subquery};
 
-pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
+/// A query block (see `super::query::block_with` for `top`).
+pub(super) fn block_of(q: Query, bind: &mut Bindings, top: bool) -> PgResult<Block> {
     if q.set_operations().is_some() {
         return set_operation_block(q, bind);
     }
@@ -147,6 +148,19 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
     // DataFusion (equalities become hash-join keys).
     // With outer joins the tree is kept: each condition is evaluated where it is written, and
     // pushed into a relation's scan only where that cannot change the join's rows.
+    let grouped = q.has_aggs()
+        || !q.group_clause().is_empty()
+        || !q.grouping_sets().is_empty()
+        || q.having_qual().is_some();
+    let distinct = !q.distinct_clause().is_empty();
+    // A condition between relations DataFusion cannot evaluate as PostgreSQL does (an operator or
+    // function it lacks, text ordered under another collation, a user's function over a
+    // security-barrier view) is evaluated by PostgreSQL on the node, over the joined rows, where
+    // those rows are the query's: see `node_condition_allowed`.
+    let on_node = top && node_condition_allowed(q, grouped, distinct);
+    let mut node_terms = Vec::new();
+    // The leaves each condition DataFusion evaluates joins.
+    let mut df_links = Vec::new();
     let mut join_terms = Vec::new();
     let join_tree = if from.has_outer {
         Some(b.convert(&tree, true, &mut join_terms, &flatten)?)
@@ -161,9 +175,37 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
                     for (leaf, r) in b.implied_restrictions(c)? {
                         b.leaves[leaf].quals.push(r);
                     }
-                    join_terms.push(b.join_cond(c)?)
+                    let mark = b.mark();
+                    match b.join_cond(c) {
+                        Ok(t) => {
+                            df_links.push(b.leaves_read(c)?);
+                            join_terms.push(t);
+                        }
+                        Err(e)
+                            if on_node
+                                && !e.is_caught()
+                                && e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED
+                                && !c.has_sub_link()? =>
+                        {
+                            b.reset(mark);
+                            node_terms.push(c);
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
+        }
+        if !node_terms.is_empty() {
+            // DataFusion's join filter runs on every joined row before the node's condition;
+            // PostgreSQL evaluates a join's conditions cheapest first (a comparison before
+            // arithmetic), so a term of DataFusion's that can fail would raise an error on rows
+            // PostgreSQL never computes it for.
+            if join_terms.iter().any(can_fail) || b.computed.iter().any(|(_, e)| can_fail(e)) {
+                return Err(unsupported(
+                    "join condition DataFusion cannot evaluate beside one that can fail (arithmetic, a cast): PostgreSQL evaluates them in another order",
+                ));
+            }
+            cross_product_bounded(&b, &df_links)?;
         }
         None
     };
@@ -175,10 +217,6 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
             flatten(t.expr().ok_or_else(|| PgError::internal("select-list entry without an expression"))?)
         })
         .collect::<PgResult<Vec<_>>>()?;
-    let grouped = q.has_aggs()
-        || !q.group_clause().is_empty()
-        || !q.grouping_sets().is_empty()
-        || q.having_qual().is_some();
 
     let mut spec_grouping = None;
     let mut having = None;
@@ -188,7 +226,6 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
     let output: Vec<usize>;
     let sort;
     let stage_types: Vec<ColumnType>;
-    let distinct = !q.distinct_clause().is_empty();
 
     if !grouped {
         // Each select-list expression of one relation is a scan column; one over several
@@ -237,6 +274,11 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
                     }
                 }
             }
+        }
+        // Conditions on the node read the joined row's columns as the node's output columns.
+        for &c in &node_terms {
+            let mut ctx = AggContext::plain(&mut b, q, &tles, &tle_exprs);
+            pg_qual = pg_qual.append(ctx.mutate(c)?)?;
         }
         stage_types = b.columns.iter().map(|c| c.1).collect();
         output = b.output.clone();
@@ -586,6 +628,72 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings) -> PgResult<Block> {
         rtindexes: b.leaves.iter().map(|l| l.rtindex).collect(),
         pg_types,
     })
+}
+
+/// May PostgreSQL evaluate a condition on the node (the CustomScan's qual, over the rows
+/// DataFusion sends)? Only where those rows are the joined rows themselves, each kept or
+/// dropped on its own: no grouping, DISTINCT, window functions or set-returning functions
+/// (computed over the rows before the condition would drop some), no LIMIT or OFFSET in
+/// DataFusion (PostgreSQL's Limit above the node, `FinalSort`, counts after the condition), and
+/// no outer join (its condition decides null-extension; the caller keeps this to the inner-join
+/// case). ORDER BY is kept: filtering sorted rows keeps their order.
+fn node_condition_allowed(q: Query, grouped: bool, distinct: bool) -> bool {
+    !grouped
+        && !distinct
+        && !q.has_window_funcs()
+        && !q.has_target_srfs()
+        && q.limit_count().is_none()
+        && q.limit_offset().is_none()
+}
+
+/// The most rows DataFusion sends to the node for PostgreSQL to filter, where a condition on the
+/// node is all that joins some tables (their cross product, by PostgreSQL's estimates).
+const CROSS_ROWS_MAX: f64 = 1e6;
+
+/// Refuse a condition on the node that would meet tables no condition DataFusion evaluates joins
+/// (`links`: the leaves each such condition reads) as a cross product of more than
+/// [`CROSS_ROWS_MAX`] rows, or of tables without an estimate: PostgreSQL's own plan would probe
+/// an index or loop over them without sending each pair anywhere.
+fn cross_product_bounded(b: &Builder, links: &[Vec<usize>]) -> PgResult<()> {
+    // Union-find over the leaves: a component is a set of leaves DataFusion joins.
+    let mut parent: Vec<usize> = (0..b.leaves.len()).collect();
+    fn root(p: &mut [usize], mut i: usize) -> usize {
+        while p[i] != i {
+            p[i] = p[p[i]];
+            i = p[i];
+        }
+        i
+    }
+    for l in links {
+        for w in l.windows(2) {
+            let (x, y) = (root(&mut parent, w[0]), root(&mut parent, w[1]));
+            parent[x] = y;
+        }
+    }
+    // Per component, its largest leaf's estimate (None: a leaf without one).
+    let mut rows: Vec<(usize, Option<f64>)> = Vec::new();
+    for (i, leaf) in b.leaves.iter().enumerate() {
+        let r = root(&mut parent, i);
+        let est =
+            if leaf.relid != 0 && leaf.sub.is_none() { catalog::relation_rows(leaf.relid)? } else { None };
+        match rows.iter_mut().find(|(c, _)| *c == r) {
+            Some((_, e)) => *e = e.zip(est).map(|(a, b)| a.max(b)),
+            None => rows.push((r, est)),
+        }
+    }
+    if rows.len() < 2 {
+        return Ok(());
+    }
+    let product = rows.iter().try_fold(1.0f64, |acc, (_, e)| e.map(|e| acc * e.max(1.0)));
+    match product {
+        Some(p) if p <= CROSS_ROWS_MAX => Ok(()),
+        Some(p) => Err(unsupported(format!(
+            "join condition DataFusion cannot evaluate, between tables no other condition joins: PostgreSQL would filter their cross product on the node (about {p:.0} rows; at most {CROSS_ROWS_MAX:.0})"
+        ))),
+        None => Err(unsupported(
+            "join condition DataFusion cannot evaluate, between a subquery, function or partitioned table and tables no other condition joins (their cross product would be filtered on the node)",
+        )),
+    }
 }
 
 /// The subqueries of `e` that are not inside an aggregate's arguments.

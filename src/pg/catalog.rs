@@ -123,6 +123,15 @@ pub fn type_is_carried(typid: Oid) -> PgResult<bool> {
     Ok(type_layout(base)?.0 != -2)
 }
 
+/// PostgreSQL's estimate of a table's (or materialized view's) rows, as its planner makes it;
+/// None for a relation without table storage (a partitioned table) or with inheritance children
+/// (a scan of it may read them).
+pub fn relation_rows(relid: Oid) -> PgResult<Option<f64>> {
+    // SAFETY: opens the relation under AccessShareLock (the query being planned holds it already).
+    let rows = guard(|| unsafe { sys::pgf_relation_rows(relid) })?;
+    Ok((rows >= 0.0).then_some(rows))
+}
+
 /// Is the collation deterministic (equal only when bytewise equal)?
 pub fn collation_is_deterministic(collation: Oid) -> PgResult<bool> {
     // SAFETY: catalog lookup (an ERROR for a missing collation, caught).

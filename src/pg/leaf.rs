@@ -295,6 +295,9 @@ fn relations_of(query: *mut sys::Query, out: &mut Vec<sys::Oid>) -> PgResult<()>
     })
 }
 
+/// The most children of an Append that producers split by block ranges (see [`splittable`]).
+const SPLIT_CHILDREN_MAX: usize = 128;
+
 /// Can block ranges split the leaf's plan: does it read its relations by sequential scans, one
 /// at its top (a table, or the one partition pruning left), driving a top nested-loop semi or
 /// anti join that probes an index per row (TPC-H Q4's `EXISTS`), or under a top Append
@@ -304,6 +307,10 @@ fn relations_of(query: *mut sys::Query, out: &mut Vec<sys::Oid>) -> PgResult<()>
 /// hash or merge join would read its inner table whole once per range; an InitPlan or a hashed
 /// `NOT IN` would run again per range.) Whether the relations are heap tables workers may read
 /// is checked when the query runs (`pgf_plan_blocks`).
+///
+/// Every range rescans the whole Append (each child's scan restarts, limited to no block but
+/// one), so a producer's work grows with the square of the partitions: an Append of more than
+/// [`SPLIT_CHILDREN_MAX`] children is read by one producer, as before partitions were shared.
 fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
     // SAFETY: a PlannedStmt just built; its nodes read per their tags.
     unsafe {
@@ -317,7 +324,9 @@ fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
             sys::NodeTag_T_SeqScan => true,
             sys::NodeTag_T_Append => {
                 let children = list::<sys::Plan>((*(top as *mut sys::Append)).appendplans);
-                !children.is_empty() && children.into_iter().all(seqscan)
+                !children.is_empty()
+                    && children.len() <= SPLIT_CHILDREN_MAX
+                    && children.into_iter().all(seqscan)
             }
             sys::NodeTag_T_NestLoop => {
                 let nl = top as *mut sys::NestLoop;

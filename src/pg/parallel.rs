@@ -32,8 +32,9 @@ use super::producer::{Chunks, ExecEnv, Producer, MIN_CHUNK_BLOCKS};
 
 /// At most this many plan nodes per leaf have their instrumentation reported by a worker under
 /// EXPLAIN ANALYZE (by plan_node_id; the largest pooled leaf's count, see `PoolLeaf::nodes`:
-/// an Append of partitions has one per partition).
-const INSTRUMENTED_NODES_MAX: u32 = 8192;
+/// an Append of partitions has one per partition, at most `leaf::SPLIT_CHILDREN_MAX` in a
+/// pooled leaf). Each (worker, leaf) pair reserves room for this many in the parallel space.
+const INSTRUMENTED_NODES_MAX: u32 = 1024;
 use super::shmem;
 use super::sys;
 use crate::control::ScanSession;

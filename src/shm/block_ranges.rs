@@ -11,9 +11,10 @@
 //! Invariant: every block of every relation that holds a row visible to the statement's
 //! snapshot is in exactly one claimed range. Each producer counts a relation's blocks itself
 //! (after the snapshot was taken), and the range that reaches the end of a relation by its
-//! count runs to the relation's end (open-ended). A block beyond any such count was added after
-//! the snapshot, so it holds no row the snapshot sees: two producers whose counts differ may
-//! both read such blocks, which gives no row twice.
+//! count is open-ended: it runs to the end its scan counts when it restarts for that range
+//! (again after the snapshot). A block beyond any such count was added after the snapshot, so
+//! it holds no row the snapshot sees: two producers whose counts differ may both read such
+//! blocks, which gives no row twice.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
