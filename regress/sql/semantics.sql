@@ -321,7 +321,7 @@ SELECT b.id, p.id FROM sem_box b, sem_pt p WHERE b.id = p.k AND (b.x >= p.y OR p
 SELECT a.id, c.id FROM sem_box a, sem_box c WHERE a.d = c.d AND a.id < c.id ORDER BY 1, 2;
 SELECT b.id, p.id FROM sem_box b, sem_pt p WHERE sem_near(b.b, p.p) AND NOT (b.x > p.y) ORDER BY 1, 2;
 SELECT b.id, p.id, b.b # box(p.p, p.p) AS meet FROM sem_box b JOIN sem_pt p ON p.p <@ b.b ORDER BY 1, 2;
-SELECT a.t, c.t FROM sem_box a JOIN sem_box c ON a.t COLLATE "und-x-icu" < c.t COLLATE "und-x-icu" ORDER BY 1, 2;
+SELECT a.t, c.t FROM sem_box a JOIN sem_box c ON a.t COLLATE "en_US.utf8" < c.t COLLATE "en_US.utf8" ORDER BY 1, 2;
 SELECT b.id, p.id, c.id FROM sem_box b, sem_pt p, sem_box c WHERE p.p <@ b.b AND c.id = p.k AND c.x <> p.y ORDER BY 1, 2, 3;
 SELECT p.id FROM sem_pt p, sem_box b WHERE p.p <@ b.b ORDER BY p.id LIMIT 2;
 SELECT p.id, b.id FROM sem_pt p, sem_box b WHERE p.p <@ b.b ORDER BY p.id, b.id OFFSET 1 FETCH FIRST 2 ROWS WITH TIES;
