@@ -206,6 +206,9 @@ extern BlockNumber pgf_relation_blocks(Oid relid, bool *parallel_ok);
  * blocks can hold), -1 for a relation without table storage (a partitioned table, a view) or with
  * inheritance children. */
 extern double pgf_relation_rows(Oid relid);
+/* The columns of relation `relid`'s primary key (not deferrable) into `out` (at most `max`): their
+ * number, 0 without one, -1 when more than `max`. */
+extern int	pgf_primary_key_attnos(Oid relid, int16 *out, int max);
 /* The heap blocks a leaf plan split by block ranges reads (see leaf.rs `splittable`): its top
  * SeqScan's relation, the outer SeqScan's of a top nested loop, or the sum over a top Append's
  * SeqScan children; *parallel_ok false when one of them is not a permanent or unlogged heap. */
@@ -332,5 +335,11 @@ extern void pgf_stmt_finish(PlannedStmt *stmt, List *perminfos);
 extern void pgf_flatten_group_exprs(Query *query);
 /* A copy of `node` without the outer-join nulling marks of Vars of its own level (16+). */
 extern Node *pgf_strip_nullingrels(Node *node);
+/* 16+: `dst`'s permission infos a copy of `src`'s (a query whose range table keeps `src`'s
+ * numbering); a no-op on 15. */
+extern void pgf_query_copy_perminfos(Query *dst, Query *src);
+/* 16+: the Var's outer-join nulling marks the `n` range-table indexes of `relids`; a no-op on
+ * 15. */
+extern void pgf_var_set_nullingrels(Var *var, const int *relids, int n);
 
 #endif							/* PG_FUSION_SHIM_H */

@@ -13,6 +13,8 @@
 #include "utils/syscache.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_constraint.h"
+#include "access/sysattr.h"
 #ifdef __GLIBC__
 #include <gnu/libc-version.h>
 #endif
@@ -791,12 +793,15 @@ pgf_seqscan_limit_blocks(PlanState *ps, BlockNumber start, BlockNumber nblocks, 
 {
 	HeapScanDesc scan;
 
-	/* Only a semi or anti join's outer side is certainly the leaf's own relation. */
+	/*
+	 * A nested loop's outer side (a semi or anti join's, or a LATERAL group's inner or left
+	 * join, whose inner side runs per outer row): each outer row is in one range.
+	 */
 	if (ps != NULL && IsA(ps, NestLoopState))
 	{
 		JoinType	jt = ((NestLoop *) ps->plan)->join.jointype;
 
-		if (jt != JOIN_SEMI && jt != JOIN_ANTI)
+		if (jt != JOIN_SEMI && jt != JOIN_ANTI && jt != JOIN_INNER && jt != JOIN_LEFT)
 			return false;
 		ps = outerPlanState(ps);
 	}
@@ -918,6 +923,21 @@ pgf_plan_blocks(PlannedStmt *stmt, bool *parallel_ok)
 
 		n = (b > MaxBlockNumber - n) ? MaxBlockNumber : n + b;
 	}
+	return n;
+}
+
+int
+pgf_primary_key_attnos(Oid relid, int16 *out, int max)
+{
+	Oid			constraint;
+	Bitmapset  *pk = get_primary_key_attnos(relid, false, &constraint);
+	int			n = 0;
+	int			x = -1;
+
+	if (bms_num_members(pk) > max)
+		return -1;
+	while ((x = bms_next_member(pk, x)) >= 0)
+		out[n++] = (int16) (x + FirstLowInvalidHeapAttributeNumber);
 	return n;
 }
 
@@ -1356,6 +1376,26 @@ pgf_strip_nullingrels(Node *node)
 	return bms_is_empty(all) ? node : remove_nulling_relids(node, all, NULL);
 #else
 	return node;
+#endif
+}
+
+void
+pgf_query_copy_perminfos(Query *dst, Query *src)
+{
+#if PG_VERSION_NUM >= 160000
+	dst->rteperminfos = copyObject(src->rteperminfos);
+#endif
+}
+
+void
+pgf_var_set_nullingrels(Var *var, const int *relids, int n)
+{
+#if PG_VERSION_NUM >= 160000
+	Relids		set = NULL;
+
+	for (int i = 0; i < n; i++)
+		set = bms_add_member(set, relids[i]);
+	var->varnullingrels = set;
 #endif
 }
 

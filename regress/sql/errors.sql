@@ -37,7 +37,7 @@ SELECT count(*) FROM er HAVING count(*) > (SELECT 1);
 SELECT sum(id) FILTER (WHERE id > 5) OVER () FROM er LIMIT 1;
 SELECT f8, count(*) FROM er GROUP BY f8;
 SELECT DISTINCT f8 FROM er;
-SELECT e.id, c.n FROM er e, LATERAL (WITH RECURSIVE c (n) AS (SELECT e.id UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) AS n FROM c) c;
+SELECT e.id, c.n FROM er e, LATERAL (WITH RECURSIVE c (n) AS (SELECT e.id UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) AS n FROM c) c WHERE e.id < 4 ORDER BY 1;
 SELECT f8 FROM er UNION SELECT f8 FROM er;
 SELECT count(*) FROM er GROUP BY ROLLUP (f8);
 SELECT string_agg(t, ',') FROM er;
@@ -59,6 +59,7 @@ SELECT count(*) FROM er TABLESAMPLE SYSTEM ((SELECT 50));
 -- A WITH query used twice is one sample in PostgreSQL: without REPEATABLE, refused.
 WITH s AS (SELECT id FROM er TABLESAMPLE BERNOULLI (50)) SELECT count(*) FROM s a JOIN s b USING (id);
 SELECT count(*) FROM er, generate_series(1, er.id % 3) g;
+SELECT count(*), sum(id) FROM er WHERE id < 20 AND id IN (SELECT e2.id + g FROM er e2, generate_series(1, e2.id % 4) g WHERE e2.id < 10 AND g <> er.id % 2);
 SELECT count(*) FROM er, XMLTABLE('/r' PASSING '<r/>' COLUMNS x int) t;
 SELECT sum(f8::real) FROM er;
 SELECT max(id * interval '1 day') FROM er;

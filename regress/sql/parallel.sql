@@ -259,6 +259,23 @@ SET pg_fusion.enable = off;
 SELECT count(*), sum(v), count(DISTINCT id) FROM par_i;
 SELECT count(*), sum(v) FROM ONLY par_i;
 SET pg_fusion.enable = on;
+
+-- A LATERAL group whose plan is a nested loop over the table's sequential scan (its inner side
+-- runs per outer row, with that row's values): the producers share the outer table's blocks, so
+-- each row's lateral rows (or its null-extended row) come once.
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*), sum(x) FROM par p, generate_series(1, p.g) x;
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+SELECT count(*), sum(x), count(DISTINCT p.id) FROM par p, generate_series(1, p.g) x;
+SELECT count(*), count(s.id), sum(s.id) FROM par p
+  LEFT JOIN LATERAL (SELECT id FROM par_small s WHERE s.id = p.id * 3 LIMIT 1) s ON true WHERE p.id % 50 = 1;
+SET pg_fusion.enable = off;
+SELECT count(*), sum(x), count(DISTINCT p.id) FROM par p, generate_series(1, p.g) x;
+SELECT count(*), count(s.id), sum(s.id) FROM par p
+  LEFT JOIN LATERAL (SELECT id FROM par_small s WHERE s.id = p.id * 3 LIMIT 1) s ON true WHERE p.id % 50 = 1;
+SET pg_fusion.enable = on;
 \! rm -f /tmp/pg_fusion_regress_parallel.out
 DROP TABLE par_p, par_i CASCADE;
 

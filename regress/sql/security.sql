@@ -96,6 +96,35 @@ SELECT count(*) FROM sec_doc d WHERE d.id IN (SELECT id FROM sec_doc_v);
 SELECT count(*) FROM sec_doc WHERE id < (SELECT count(*) FROM sec_doc_v);
 SELECT count(*) FROM sec_doc_v WHERE id < (SELECT count(*) FROM sec_doc);
 RESET ROLE;
+
+-- A LATERAL item PostgreSQL runs together with the FROM items it reads (one leaf): each
+-- relation with its own rights and row-level security (the view owner's through a view, the
+-- caller's directly), column privileges as named, and an error where PostgreSQL errs.
+CREATE VIEW sec_doc_lat AS SELECT d.dept, s.id FROM sec_dept d,
+  LATERAL (SELECT id FROM sec_doc x WHERE x.id % 4 = d.region % 4 ORDER BY id DESC LIMIT 2) s;
+ALTER VIEW sec_doc_lat OWNER TO sec_owner;
+GRANT SELECT ON sec_dept TO sec_owner;
+GRANT SELECT ON sec_doc_lat TO sec_alice, sec_eve;
+SET ROLE sec_alice;
+SELECT d.dept, s.id FROM sec_dept d,
+  LATERAL (SELECT id FROM sec_doc x WHERE x.id % 4 = d.region % 4 ORDER BY id DESC LIMIT 2) s ORDER BY 1, 2;
+SELECT * FROM sec_doc_lat ORDER BY 1, 2;
+SELECT v.id, s.n FROM sec_doc_v v LEFT JOIN LATERAL (SELECT count(*) AS n FROM sec_doc x WHERE x.id < v.id) s
+  ON true WHERE v.id < 8 ORDER BY 1;
+SELECT v.dept, s.m FROM sec_v_cols v, LATERAL (SELECT max(v.id + x.id) AS m FROM sec_doc x LIMIT 1) s
+  WHERE v.id < 4 ORDER BY 1, 2;
+SELECT v.dept, s.m FROM sec_v_cols v, LATERAL (SELECT v.salary + x.id AS m FROM sec_doc x LIMIT 1) s;
+SELECT d.id, g FROM sec_doc d, LATERAL generate_series(1, d.id % 4) g WHERE d.id < 10 ORDER BY 1, 2;
+RESET ROLE;
+SET ROLE sec_eve;
+SELECT count(*) FROM sec_doc_lat;
+SELECT count(*) FROM sec_dept d, LATERAL (SELECT id FROM sec_doc x WHERE x.id = d.region LIMIT 1) s;
+RESET ROLE;
+REVOKE SELECT ON sec_dept FROM sec_owner;
+SET ROLE sec_alice;
+SELECT count(*) FROM sec_doc_lat;
+RESET ROLE;
+DROP VIEW sec_doc_lat;
 -- A cached plan follows the role: the policies depend on it.
 PREPARE sec_docs AS SELECT count(*) FROM sec_doc;
 SET ROLE sec_alice;

@@ -262,7 +262,80 @@ SELECT a.x, s.z FROM sem_lc c LEFT JOIN (sem_la a CROSS JOIN LATERAL (SELECT z F
   ON a.x = c.z ORDER BY 1, 2;
 SELECT a.x, s.z FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x AND b.z IN
   (SELECT z FROM sem_lc)) s ORDER BY 1, 2;
+-- LATERAL items PostgreSQL does not pull up (LIMIT, aggregates, functions, VALUES, an outer
+-- column in the select list on the nullable side): PostgreSQL runs each with the FROM items it
+-- reads (its nested loop), DataFusion the rest of the query over those rows.
+SELECT a.x, s.z FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x ORDER BY z DESC LIMIT 2) s
+  ORDER BY 1, 2;
+SELECT a.y, count(*), sum(s.n), max(s.m) FROM sem_la a,
+  LATERAL (SELECT count(*) AS n, max(z) AS m FROM sem_lb b WHERE b.x = a.x) s GROUP BY a.y ORDER BY 1;
+SELECT a.x, s.z FROM sem_la a LEFT JOIN LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x ORDER BY z LIMIT 1) s
+  ON s.z > 3 ORDER BY 1, 2;
+SELECT a.x, s.ay, s.z FROM sem_la a LEFT JOIN LATERAL (SELECT a.y AS ay, z FROM sem_lb b WHERE b.x = a.x) s
+  ON true ORDER BY 1, 2, 3;
+SELECT a.x, s IS NULL AS missing FROM sem_la a LEFT JOIN LATERAL
+  (SELECT z FROM sem_lb b WHERE b.x = a.x AND b.z > 15 LIMIT 1) s ON true ORDER BY 1, 2;
+SELECT a.x, g, o FROM sem_la a, LATERAL generate_series(1, a.y) WITH ORDINALITY AS t(g, o) ORDER BY 1, 2;
+SELECT count(*), sum(g) FROM sem_la a, generate_series(a.y, a.x) g;
+SELECT a.x, v.k FROM sem_la a, LATERAL (VALUES (a.x), (a.y), (NULL)) v(k) WHERE v.k IS NOT NULL ORDER BY 1, 2;
+SELECT a.x, u FROM sem_la a, LATERAL unnest(ARRAY[a.x, a.y * 10]) u WHERE a.x < 4 ORDER BY 1, 2;
+SELECT c.w, a.x, s.z FROM sem_lc c, sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x LIMIT 1) s
+  WHERE c.z = a.x ORDER BY 1, 2;
+SELECT c.w, a.x, s.z FROM sem_lc c JOIN sem_la a ON c.z = a.x,
+  LATERAL (SELECT max(z) AS z FROM sem_lb b WHERE b.x = a.x AND b.z > c.z) s ORDER BY 1, 2;
+SELECT a.x, c.z, s.z FROM sem_la a, sem_lc c,
+  LATERAL (SELECT min(z) AS z FROM sem_lb b WHERE b.x = a.x AND b.z > c.z) s WHERE a.x < 3 AND c.z < 6 ORDER BY 1, 2;
+SELECT a.x, g, c.w, s.n FROM sem_la a, LATERAL generate_series(1, a.y) g, sem_lc c,
+  LATERAL (SELECT count(*) AS n FROM sem_lb b WHERE b.z < c.z) s WHERE a.x = c.z ORDER BY 1, 2;
+SELECT c.z, a.x, s.z FROM sem_lc c FULL JOIN
+  (sem_la a CROSS JOIN LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x ORDER BY z LIMIT 1) s) ON c.z = a.x
+  ORDER BY 1, 2, 3;
+SELECT a.x, s.z, t.q FROM sem_la a, LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x ORDER BY z LIMIT 1) s,
+  LATERAL (SELECT s.z * 2 + a.y AS q OFFSET 0) t ORDER BY 1;
+SELECT x, n FROM (SELECT a.x, s.n FROM sem_la a, LATERAL (SELECT count(*) AS n FROM sem_lb b WHERE b.x = a.x) s) t
+  WHERE n > 3 UNION ALL SELECT z, 0::bigint FROM sem_lc ORDER BY 1, 2;
+SELECT count(*) FROM sem_lc c WHERE c.z IN (SELECT g FROM sem_la a, generate_series(a.x, a.x + 2) g);
+SELECT a.x, s.q FROM sem_la a, LATERAL (SELECT 100 / (b.z - b.z) AS q FROM sem_lb b WHERE b.x = a.x LIMIT 1) s;
+-- A condition of a join inside the pulled-up LATERAL subquery reads an outer FROM item: the
+-- group takes that item too. A WHERE over a LEFT JOIN LATERAL's output columns filters after
+-- the join (its null-extended rows included); an ON over the nullable side of a lower outer join.
+SELECT a.x, s.i FROM sem_la a, LATERAL (SELECT b.x, g.i FROM sem_lb b JOIN LATERAL generate_series(1, b.x) g(i)
+  ON g.i = a.y WHERE b.z < 6) s ORDER BY 1, 2;
+SELECT j.x, j.z FROM (sem_la a LEFT JOIN LATERAL (SELECT b.z FROM sem_lb b WHERE b.x = a.x ORDER BY b.z LIMIT 1) s
+  ON true) AS j WHERE j.z IS NULL ORDER BY 1;
+SELECT a.x, c.w, s.z FROM sem_la a LEFT JOIN sem_lc c ON c.z = a.x
+  LEFT JOIN LATERAL (SELECT b.z FROM sem_lb b WHERE b.x = c.z % 5 ORDER BY b.z LIMIT 1) s ON s.z > a.y
+  ORDER BY 1, 2, 3;
+SELECT a.x, s.z FROM sem_la a RIGHT JOIN LATERAL (SELECT b.z FROM sem_lb b WHERE b.x = 1 LIMIT 2) s ON s.z > a.x
+  ORDER BY 1, 2;
+CREATE VIEW sem_lv AS SELECT x, count(*) AS n FROM sem_lb GROUP BY x;
+SELECT v.x, v.n, g FROM sem_lv v, LATERAL generate_series(1, v.x) g ORDER BY 1, 3;
+DROP VIEW sem_lv;
+PREPARE sem_lat(int) AS SELECT a.x, s.z FROM sem_la a,
+  LATERAL (SELECT z FROM sem_lb b WHERE b.x = a.x AND b.z > $1 ORDER BY z LIMIT 1) s ORDER BY 1;
+EXECUTE sem_lat(5);
+EXECUTE sem_lat(12);
+DEALLOCATE sem_lat;
 DROP TABLE sem_la, sem_lb, sem_lc;
+
+-- Columns PostgreSQL accepts ungrouped because they depend on a grouped primary key (GROUP BY
+-- c.id, c.name in the select list): DataFusion groups by them too, which keeps the groups (a
+-- float with NaN, text under en_US, the NULL key of null-extended rows included).
+CREATE TABLE sem_fd_c (id int PRIMARY KEY, name text COLLATE "en_US.utf8", score float8);
+CREATE TABLE sem_fd_o (id int, cid int, amt numeric(10,2));
+CREATE TABLE sem_fd_k (a int, b int, v text, PRIMARY KEY (a, b));
+INSERT INTO sem_fd_c VALUES (1, 'b', 1.5), (2, 'B', 'NaN'), (3, 'a', -0.0), (4, 'a', 2), (5, NULL, NULL);
+INSERT INTO sem_fd_o SELECT g, g % 6, g * 1.25 FROM generate_series(1, 30) g;
+INSERT INTO sem_fd_k SELECT g % 3, g, 'v' || (g % 4) FROM generate_series(1, 12) g;
+ANALYZE sem_fd_c, sem_fd_o, sem_fd_k;
+SELECT c.id, c.name, c.score, count(o.id), sum(o.amt) FROM sem_fd_c c LEFT JOIN sem_fd_o o ON o.cid = c.id
+  GROUP BY c.id ORDER BY c.id;
+SELECT c.name, sum(o.amt) * 2, c.score FROM sem_fd_c c JOIN sem_fd_o o ON o.cid = c.id GROUP BY c.id
+  HAVING c.score > 1 OR c.name = 'a' ORDER BY 1, 2;
+SELECT o.cid, c.name, count(*) FROM sem_fd_o o LEFT JOIN sem_fd_c c ON c.id = o.cid GROUP BY o.cid, c.id ORDER BY 1;
+SELECT k.a, k.b, k.v, count(*) FROM sem_fd_k k JOIN sem_fd_o o ON o.cid = k.b GROUP BY k.a, k.b ORDER BY 1, 2;
+SELECT k.v, count(*) FROM sem_fd_k k GROUP BY k.a, k.b, k.v ORDER BY 1, 2;
+DROP TABLE sem_fd_c, sem_fd_o, sem_fd_k;
 
 -- WITH RECURSIVE: each reference is a leaf PostgreSQL runs on its own (the recursion is its
 -- own); DataFusion joins, groups and filters its rows. Read twice, it is one shared scan.

@@ -252,14 +252,29 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 -- Fail closed (0A000): a column PostgreSQL computes after DataFusion (avg's division), an
--- expression over a block's columns DataFusion does not compute as a group key, a LATERAL
--- subquery PostgreSQL does not pull up (aggregates), a volatile WITH query, FOR UPDATE inside.
+-- expression over a block's columns DataFusion does not compute as a group key, a volatile WITH
+-- query, FOR UPDATE inside.
 SELECT * FROM (SELECT cust, avg(total) AS a FROM so GROUP BY cust) x ORDER BY cust LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT length(n::text), count(*) FROM (SELECT cust, count(*) AS n FROM so GROUP BY cust) x GROUP BY 1;
 \echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM sc c, LATERAL (SELECT count(*) AS n FROM so WHERE so.cust = c.id) x WHERE x.n > 3;
-\echo :LAST_ERROR_SQLSTATE
+-- A LATERAL item PostgreSQL does not pull up (aggregates, LIMIT, a function, VALUES, a whole row
+-- or an outer column on the nullable side): PostgreSQL runs it with the FROM items it reads, as
+-- one leaf (EXPLAIN VERBOSE shows its plan), DataFusion the rest.
+EXPLAIN (COSTS OFF) SELECT c.region, count(*) FROM sc c, LATERAL (SELECT count(*) AS n FROM so WHERE so.cust = c.id) x
+  WHERE x.n > 3 GROUP BY c.region;
+\set q 'SELECT c.region, count(*), sum(x.n) FROM sc c, LATERAL (SELECT count(*) AS n FROM so WHERE so.cust = c.id) x WHERE x.n > 3 GROUP BY c.region ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.id, x.id, x.total FROM sc c, LATERAL (SELECT so.id, so.total FROM so WHERE so.cust = c.id ORDER BY so.total DESC, so.id LIMIT 2) x ORDER BY 1, 2'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT o.status, count(*), sum(g) FROM so o JOIN sc c ON c.id = o.cust, generate_series(1, o.id % 4) g GROUP BY o.status ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
 -- A subquery's WHERE over an outer join inside it, the subquery joined to another table: that
 -- WHERE has to run above its outer join, never as its ON (a row it drops would come back
 -- null-extended); refused, LATERAL or not.
@@ -277,17 +292,24 @@ SELECT z.id, t.aid FROM s_oz z,
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE s_oz, s_oa, s_ob;
 -- A LATERAL subquery read as a whole row on the nullable side is not pulled up (the row must be
--- NULL in null-extended rows, not a row of NULLs), so it is refused as a LATERAL subquery.
-SELECT c.id, x::text FROM sc c LEFT JOIN LATERAL (SELECT so.id, so.total FROM so WHERE so.cust = c.id) x ON true;
-\echo :LAST_ERROR_SQLSTATE
--- A LATERAL subquery pulled up: on the nullable side its select list must be its own columns (an
--- outer column there must read NULL in null-extended rows); below an outer join, a condition
--- reading FROM items outside that join has nowhere to run.
-SELECT c.id, x.r FROM sc c LEFT JOIN LATERAL (SELECT c.region AS r FROM so WHERE so.cust = c.id) x ON true;
-\echo :LAST_ERROR_SQLSTATE
+-- NULL in null-extended rows, not a row of NULLs), nor one with an outer column in its select
+-- list there (it must read NULL in null-extended rows): PostgreSQL runs it with the FROM items
+-- it reads.
+\set q 'SELECT c.id % 7, count(*), count(x), max(x::text) FROM sc c LEFT JOIN LATERAL (SELECT so.id, so.total FROM so WHERE so.cust = c.id) x ON true GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT c.id % 7, count(*), count(x.r), max(x.r) FROM sc c LEFT JOIN LATERAL (SELECT c.region AS r FROM so WHERE so.cust = c.id) x ON true GROUP BY 1 ORDER BY 1'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+\set q 'SELECT count(*), sum(v.a) FROM sc c, LATERAL (VALUES (c.id), (c.id * 2)) v (a)'
+SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
+SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
+:same
+-- A LATERAL subquery pulled up below an outer join: a condition reading FROM items outside that
+-- join has nowhere to run.
 SELECT count(*) FROM sc c LEFT JOIN (so o CROSS JOIN LATERAL (SELECT l.code FROM sl l WHERE l.order_id = o.id AND l.code > c.id) x) ON o.cust = c.id;
-\echo :LAST_ERROR_SQLSTATE
-SELECT count(*) FROM sc c, LATERAL (VALUES (c.id)) v (a);
 \echo :LAST_ERROR_SQLSTATE
 WITH v AS (SELECT id, random() AS x FROM sc) SELECT count(*) FROM v a JOIN v b ON a.id = b.id AND a.x = b.x;
 \echo :LAST_ERROR_SQLSTATE

@@ -19,7 +19,7 @@ use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{
     make_bool_const, make_bool_expr, make_int4_const, make_null_const, make_null_test, Aggref, BoolOp, Kind,
-    Node, Query, TargetEntry, Var,
+    Node, Query, RteKind, TargetEntry, Var, Visit,
 };
 use crate::pg::nodes;
 use crate::plan::spec::{AggFunc, AggSpec, Literal, SortKey, Statistic, WindowSpec};
@@ -484,4 +484,51 @@ impl AggContext<'_> {
 /// The expression of a target entry (an aggregate's argument).
 fn entry_expr(t: TargetEntry) -> PgResult<Node> {
     t.expr().ok_or_else(|| PgError::internal("target entry without an expression"))
+}
+
+/// The columns `exprs` (a grouped block's select list and HAVING) read outside aggregates and
+/// group keys that PostgreSQL accepts ungrouped because they depend on a grouped primary key
+/// (`SELECT c.id, c.name ... GROUP BY c.id`): a relation's columns whose primary key's columns
+/// are all plain group keys. Grouping by them too leaves the groups as they are: all of a
+/// group's rows hold one row of that relation (or its null-extension). Others are left alone
+/// (refused where they are met).
+pub(super) fn dependent_columns(q: Query, exprs: &[Node], key_exprs: &[Node]) -> PgResult<Vec<Node>> {
+    let mut found: Vec<Node> = Vec::new();
+    for &e in exprs {
+        e.walk(|node, _| {
+            if nodes::try_position(key_exprs, |&k| k.equal(node))?.is_some() {
+                return Ok(Visit::Skip);
+            }
+            Ok(match node.kind() {
+                Kind::Aggref(_) | Kind::SubLink(_) => Visit::Skip,
+                Kind::Var(v) if v.varlevelsup() == 0 && v.varattno() > 0 => {
+                    if nodes::try_position(&found, |&f| f.equal(node))?.is_none() {
+                        found.push(node);
+                    }
+                    Visit::Skip
+                }
+                _ => Visit::Children,
+            })
+        })?;
+    }
+    let mut out = Vec::new();
+    for n in found {
+        let Some(v) = n.as_var() else { continue };
+        let Some(rte) = q.rte(v.varno()) else { continue };
+        if rte.rtekind() != RteKind::Relation {
+            continue;
+        }
+        let pk = catalog::primary_key_attnos(rte.relid())?;
+        let grouped = |attno: i16| {
+            key_exprs.iter().any(|k| {
+                k.as_var().is_some_and(|kv| {
+                    kv.varlevelsup() == 0 && kv.varno() == v.varno() && kv.varattno() == attno
+                })
+            })
+        };
+        if !pk.is_empty() && pk.iter().all(|&a| grouped(a)) {
+            out.push(n);
+        }
+    }
+    Ok(out)
 }

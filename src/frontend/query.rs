@@ -2,7 +2,7 @@
 //! operations' arms), each on our rewritten copy ([`prepare`]), then sharing across blocks.
 
 use super::rewrite;
-use super::select::block_of;
+use super::select;
 use super::types::Oid;
 use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult, SqlState};
@@ -301,8 +301,24 @@ fn block_with(query: Query, bind: &mut Bindings, top: bool, unordered: bool) -> 
     }
 }
 
+/// `query` rewritten ([`prepare`]) and translated; the LATERAL groups' subqueries it made are
+/// leaves PostgreSQL runs on its own.
+fn block_of(prepared: Prepared, bind: &mut Bindings, top: bool) -> PgResult<Block> {
+    for sub in prepared.own_runs {
+        bind.run_on_its_own(sub);
+    }
+    select::block_of(prepared.query, bind, top)
+}
+
+/// A query rewritten for translation.
+pub(super) struct Prepared {
+    pub query: Query,
+    /// Subqueries in FROM PostgreSQL plans and runs on its own (`rewrite::lateral`).
+    pub own_runs: Vec<Query>,
+}
+
 /// Our copy of `query` rewritten for translation; whether HAVING subqueries moved to FROM.
-pub(super) fn prepare(query: Query, move_having: bool, unordered: bool) -> PgResult<(Query, bool)> {
+pub(super) fn prepare(query: Query, move_having: bool, unordered: bool) -> PgResult<(Prepared, bool)> {
     // WITH queries become subqueries in FROM, and simple subqueries in FROM (and views) join the
     // query, as PostgreSQL's planner inlines and pulls them up.
     let query = query.for_translation()?;
@@ -314,7 +330,19 @@ pub(super) fn prepare(query: Query, move_having: bool, unordered: bool) -> PgRes
     // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.
     rewrite::decorrelate::scalar_subqueries(query)?;
     let moved = move_having && rewrite::decorrelate::having_subqueries(query)?;
+    // A LATERAL item pull-up left, with the FROM items it reads: a subquery PostgreSQL runs.
+    let groups = rewrite::lateral::fuse_laterals(query)?;
     // Pulled-up subqueries and views bring their Vars' nulling marks (16 and later).
     let query = query.without_nullingrels()?;
-    Ok((query, moved))
+    // (Of the copy: the groups' subqueries are known by their nodes.)
+    let own_runs = groups
+        .into_iter()
+        .map(|g| {
+            query
+                .rte(g)
+                .and_then(|r| r.subquery())
+                .ok_or_else(|| PgError::internal("LATERAL group's subquery"))
+        })
+        .collect::<PgResult<Vec<_>>>()?;
+    Ok((Prepared { query, own_runs }, moved))
 }

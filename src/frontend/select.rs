@@ -2,7 +2,7 @@
 //! DISTINCT, ORDER BY and LIMIT, and its scan leaves bound to the analyzed trees
 //! (`crate::pg::leaf`); subqueries in FROM as blocks of their own.
 
-use super::aggregate::AggContext;
+use super::aggregate::{dependent_columns, AggContext};
 use super::construct::{index_var, make_var};
 use super::context::{Builder, Leaf, WINDOW};
 use super::expr::{and_all, can_fail, df_expr, equalities_only, has_int_arith};
@@ -67,15 +67,24 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings, top: bool) -> PgResult<Blo
     for &(rtindex, nullable) in &from.leaves {
         let rte = q.rte(rtindex as u32).ok_or_else(|| PgError::internal("range table index out of range"))?;
         if let (RteKind::Subquery, Some(sub)) = (rte.rtekind(), rte.subquery()) {
-            if sub.has_recursive() {
-                // A WITH RECURSIVE query (see `rewrite::cte`): a leaf PostgreSQL plans and runs
-                // on its own, read by one producer, like a function in FROM.
+            let lateral_group = bind.runs_on_its_own(sub);
+            if sub.has_recursive() || lateral_group {
+                // A WITH RECURSIVE query (see `rewrite::cte`), or a LATERAL item with the FROM
+                // items it reads (`rewrite::lateral`): a leaf PostgreSQL plans and runs on its
+                // own, like a function in FROM.
                 if rte.lateral() || refers_outside(sub)? {
-                    return Err(unsupported("WITH RECURSIVE query over columns of an outer query"));
+                    return Err(unsupported(if lateral_group {
+                        "LATERAL item over columns of an outer query"
+                    } else {
+                        "WITH RECURSIVE query over columns of an outer query"
+                    }));
                 }
                 // Equal references share one run (`Bindings::access`), as PostgreSQL runs a WITH
-                // query once: nothing in it may differ between runs.
-                if sub.node().contains_volatile_functions()? || sub.node().has_unseeded_sample()? {
+                // query once: nothing in it may differ between runs. (A LATERAL group is one
+                // FROM item: with such a function it is never shared.)
+                if !lateral_group
+                    && (sub.node().contains_volatile_functions()? || sub.node().has_unseeded_sample()?)
+                {
                     return Err(unsupported(
                         "volatile function or TABLESAMPLE without REPEATABLE in a subquery with WITH RECURSIVE",
                     ));
@@ -404,6 +413,19 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings, top: bool) -> PgResult<Blo
                     key_exprs.push(sl);
                     let (typid, _, coll) = expr_type(sl)?;
                     describe.push(make_null_const(typid, -1, coll)?);
+                }
+            }
+        }
+        // Columns that depend on a grouped primary key join the group keys (see
+        // `dependent_columns`); not with grouping sets (a set may leave the key out).
+        if !q.group_clause().is_empty() && sets.is_none() {
+            let exprs: Vec<Node> = tle_exprs.iter().copied().chain(having_flat).collect();
+            for v in dependent_columns(q, &exprs, &key_exprs)? {
+                let col = b.column(v)?;
+                if !keys.contains(&col) {
+                    keys.push(col);
+                    key_exprs.push(v);
+                    describe.push(v);
                 }
             }
         }

@@ -45,7 +45,7 @@ pub use super::sys::{
     F_TEXT_BPCHAR, F_UPPER_TEXT,
 };
 
-use super::error::{guard, PgResult};
+use super::error::{guard, PgError, PgResult};
 use super::nodes::cstr;
 use super::sys;
 
@@ -130,6 +130,18 @@ pub fn relation_rows(relid: Oid) -> PgResult<Option<f64>> {
     // SAFETY: opens the relation under AccessShareLock (the query being planned holds it already).
     let rows = guard(|| unsafe { sys::pgf_relation_rows(relid) })?;
     Ok((rows >= 0.0).then_some(rows))
+}
+
+/// The columns (attribute numbers) of a relation's primary key, as PostgreSQL's functional
+/// dependency check reads them (`get_primary_key_attnos`, not deferrable); empty without one.
+pub fn primary_key_attnos(relid: Oid) -> PgResult<Vec<i16>> {
+    let mut out = [0i16; 32];
+    let (p, max) = (out.as_mut_ptr(), out.len() as i32);
+    // SAFETY: a catalog lookup; at most `max` entries written into `out`, which outlives the call.
+    let n = guard(|| unsafe { sys::pgf_primary_key_attnos(relid, p, max) })?;
+    // PostgreSQL's keys have at most 32 columns (INDEX_MAX_KEYS).
+    let n = usize::try_from(n).map_err(|_| PgError::internal("primary key of more than 32 columns"))?;
+    Ok(out[..n].to_vec())
 }
 
 /// Is the collation deterministic (equal only when bytewise equal)?

@@ -37,6 +37,9 @@ pub struct Bindings {
     /// Each access: a copy of its range-table entry, its rights, and (16 and later) a copy of
     /// its `RTEPermissionInfo`, which the leaf query carries as its one permission info.
     accesses: Vec<(*mut sys::RangeTblEntry, Permission, *mut sys::Node)>,
+    /// Subqueries in FROM the front end made for PostgreSQL to plan and run on its own as leaves
+    /// (a LATERAL item with the FROM items it reads), known by their nodes.
+    own_runs: Vec<*mut sys::Query>,
 }
 
 /// A leaf planned by PostgreSQL.
@@ -79,6 +82,16 @@ impl Bindings {
         self.expr(Node::of(e)?, rtindex).map(Some)
     }
 
+    /// Marks `sub`, a subquery in FROM, as one PostgreSQL plans and runs on its own as a leaf.
+    pub fn run_on_its_own(&mut self, sub: Query) {
+        self.own_runs.push(sub.as_ptr());
+    }
+
+    /// Is `sub` a subquery PostgreSQL runs on its own ([`Self::run_on_its_own`])?
+    pub fn runs_on_its_own(&self, sub: Query) -> bool {
+        self.own_runs.contains(&sub.as_ptr())
+    }
+
     /// The index of the constant `true`: the column of a leaf whose rows only are needed.
     pub fn constant_true(&mut self) -> PgResult<u32> {
         // SAFETY: makeBoolConst allocates a Const.
@@ -114,10 +127,15 @@ impl Bindings {
         let same = |&(a, p, _): &(*mut sys::RangeTblEntry, Permission, *mut sys::Node)| -> PgResult<bool> {
             // SAFETY: valid RTE copies, read per field.
             let (a, b) = unsafe { (&*a, &*copy) };
-            // A subquery PostgreSQL runs on its own (WITH RECURSIVE): the same query, whatever
-            // the reference's alias.
+            // A subquery PostgreSQL runs on its own (WITH RECURSIVE, a LATERAL group): the same
+            // query, whatever the reference's alias; never one with a volatile function or an
+            // unseeded sample (each reference evaluates its own).
             if a.rtekind == sys::RTEKind_RTE_SUBQUERY && b.rtekind == sys::RTEKind_RTE_SUBQUERY {
-                return Ok(p == permission && nodes::equal(a.subquery, b.subquery)?);
+                let stable = |q: *mut sys::Query| -> PgResult<bool> {
+                    let n = Node::of(q)?;
+                    Ok(!n.contains_volatile_functions()? && !n.has_unseeded_sample()?)
+                };
+                return Ok(p == permission && stable(a.subquery)? && nodes::equal(a.subquery, b.subquery)?);
             }
             // A function or VALUES list: the same entry (a WITH query's copies).
             if a.rtekind != sys::RTEKind_RTE_RELATION || b.rtekind != sys::RTEKind_RTE_RELATION {
@@ -300,7 +318,9 @@ const SPLIT_CHILDREN_MAX: usize = 128;
 
 /// Can block ranges split the leaf's plan: does it read its relations by sequential scans, one
 /// at its top (a table, or the one partition pruning left), driving a top nested-loop semi or
-/// anti join that probes an index per row (TPC-H Q4's `EXISTS`), or under a top Append
+/// anti join that probes an index per row (TPC-H Q4's `EXISTS`) or an inner or left nested loop
+/// whose inner side runs per outer row with its values (a LATERAL group: each outer row is in
+/// one range, so its inner rows, or its null-extended row, come once), or under a top Append
 /// (partitions, inheritance children: a range is one child's), without subplans? Each range is
 /// then a rescan of the same plan with heap scan limits, as PostgreSQL's own parallel
 /// sequential scan hands out blocks; the ranges together cost what the whole plan costs. (A
@@ -339,10 +359,13 @@ fn splittable(stmt: *mut sys::PlannedStmt) -> bool {
                     }
                     _ => false,
                 };
-                matches!((*nl).join.jointype, sys::JoinType_JOIN_SEMI | sys::JoinType_JOIN_ANTI)
-                    && !(*nl).nestParams.is_null()
-                    && seqscan(outer)
-                    && probe
+                let joins_each_row = match (*nl).join.jointype {
+                    sys::JoinType_JOIN_SEMI | sys::JoinType_JOIN_ANTI => probe,
+                    // A LATERAL group's nested loop: the inner side runs per outer row.
+                    sys::JoinType_JOIN_INNER | sys::JoinType_JOIN_LEFT => true,
+                    _ => false,
+                };
+                joins_each_row && !(*nl).nestParams.is_null() && seqscan(outer)
             }
             _ => false,
         }

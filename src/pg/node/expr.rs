@@ -33,6 +33,29 @@ impl Var {
         // SAFETY: a node of a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).varlevelsup = levelsup };
     }
+
+    /// Points a Var of our copy of a query at column `attno` of entry `varno` (its display
+    /// name, `varnosyn`/`varattnosyn`, too).
+    pub fn renumber(self, varno: u32, attno: i16) -> crate::pg::error::PgResult<()> {
+        let no = i32::try_from(varno)
+            .map_err(|_| crate::pg::error::PgError::internal("range-table index out of range"))?;
+        // SAFETY: a node of a tree this planning call owns (module rules).
+        unsafe {
+            let v = &mut *self.raw_mut();
+            v.varno = no;
+            v.varattno = attno;
+            v.varnosyn = varno;
+            v.varattnosyn = attno;
+        }
+        Ok(())
+    }
+
+    /// Its outer-join nulling marks (16 and later; nothing on 15): the outer joins in `relids`.
+    pub fn set_nullingrels(self, relids: &[i32]) -> crate::pg::error::PgResult<()> {
+        let (v, p, n) = (self.raw_mut(), relids.as_ptr(), relids.len() as i32);
+        // SAFETY: a Var of a tree this planning call owns; `relids` outlives the call.
+        crate::pg::error::guard(|| unsafe { sys::pgf_var_set_nullingrels(v, p, n) })
+    }
 }
 
 view! {

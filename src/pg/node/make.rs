@@ -146,6 +146,44 @@ pub fn make_subquery_rte(subquery: Query, alias: &str, colnames: &[String]) -> P
     NonNull::new(rte).map(RangeTblEntry).ok_or_else(|| PgError::internal("a NULL RangeTblEntry"))
 }
 
+/// A range-table entry of no rows' source (`RTE_RESULT`, named `*RESULT*` as the planner names
+/// one): the placeholder that keeps a range table's numbering where an entry is not read.
+pub fn make_result_rte() -> PgResult<RangeTblEntry> {
+    let name = c"*RESULT*";
+    let p = name.as_ptr();
+    // SAFETY: makeAlias copies the name.
+    let eref = guard(|| unsafe { sys::makeAlias(p, std::ptr::null_mut()) })?;
+    let rte: *mut sys::RangeTblEntry = nodes::make(sys::NodeTag_T_RangeTblEntry)?;
+    // SAFETY: a new (zeroed) RangeTblEntry node; a result entry's fields set.
+    unsafe {
+        (*rte).rtekind = sys::RTEKind_RTE_RESULT;
+        (*rte).eref = eref;
+    }
+    NonNull::new(rte).map(RangeTblEntry).ok_or_else(|| PgError::internal("a NULL RangeTblEntry"))
+}
+
+/// `SELECT <tlist> FROM <jointree>` over range table `rtable`, whose entries keep the numbering
+/// (and, 16 and later, the permission infos) of `like`'s; it has sublinks or row-level
+/// security where `like` has.
+pub fn make_select_query(like: Query, rtable: List, jointree: FromExpr, tlist: List) -> PgResult<Query> {
+    let q: *mut sys::Query = nodes::make(sys::NodeTag_T_Query)?;
+    let src = like.as_ptr();
+    // SAFETY: a new (zeroed) Query node, every field the planner reads set; `like` a valid Query.
+    unsafe {
+        (*q).commandType = sys::CmdType_CMD_SELECT;
+        (*q).querySource = sys::QuerySource_QSRC_ORIGINAL;
+        (*q).canSetTag = true;
+        (*q).rtable = rtable.as_ptr();
+        (*q).jointree = jointree.as_ptr();
+        (*q).targetList = tlist.as_ptr();
+        (*q).hasSubLinks = (*src).hasSubLinks;
+        (*q).hasRowSecurity = (*src).hasRowSecurity;
+        (*q).stmt_location = -1;
+        guard(|| sys::pgf_query_copy_perminfos(q, src))?;
+    }
+    Node::of(q as *mut sys::Node)?.as_query().ok_or_else(|| PgError::internal("not a Query"))
+}
+
 /// A reference to range-table entry `rtindex` in a join tree.
 pub fn make_range_tbl_ref(rtindex: u32) -> PgResult<RangeTblRef> {
     let rtindex = i32::try_from(rtindex).map_err(|_| PgError::internal("range-table index out of range"))?;

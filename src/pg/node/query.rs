@@ -314,6 +314,7 @@ view! {
         nodes values_lists = values_lists;
         nodes security_quals = securityQuals;
         view subquery: Query = subquery;
+        set_node set_tablesample = tablesample;
         set_list set_security_quals = securityQuals;
     }
 }

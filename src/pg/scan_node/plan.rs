@@ -20,20 +20,19 @@ const PRIVATE_FUNCTIONS: usize = 3;
 /// Then, per scan leaf, `LEAF_FIELDS` nodes: its PostgreSQL plan (a `PlannedStmt`) and its
 /// query before planning (a `Query`, shown by EXPLAIN VERBOSE as SQL) -- empty Strings for a
 /// leaf reading a shared scan, which no producer runs -- then Strings: relation (display),
-/// block types, PostgreSQL types, relation OID, `s` when block ranges may split it,
+/// block types, PostgreSQL types, `s` when block ranges may split it,
 /// PostgreSQL's row estimate, and the number (from 1) of the shared scan it reads (empty: its
 /// own).
 const PRIVATE_LEAVES: usize = 4;
-const LEAF_FIELDS: usize = 9;
+const LEAF_FIELDS: usize = 8;
 const LEAF_PLAN: usize = 0;
 const LEAF_QUERY: usize = 1;
 const LEAF_RELATION: usize = 2;
 const LEAF_TYPES: usize = 3;
 const LEAF_PG_TYPES: usize = 4;
-const LEAF_RELID: usize = 5;
-const LEAF_SPLIT: usize = 6;
-const LEAF_ROWS: usize = 7;
-const LEAF_SHARED: usize = 8;
+const LEAF_SPLIT: usize = 5;
+const LEAF_ROWS: usize = 6;
+const LEAF_SHARED: usize = 7;
 
 /// The plan node's private list, read back.
 pub(super) struct Private {
@@ -54,7 +53,6 @@ pub(super) struct LeafPrivate {
     pub(super) relation: String,
     pub(super) types: Vec<ColumnType>,
     pub(super) pg_types: Vec<sys::Oid>,
-    pub(super) relid: sys::Oid,
     pub(super) splittable: bool,
     pub(super) rows: Option<u64>,
     /// The shared scan it reads (its number from 1, as text).
@@ -101,7 +99,6 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
             relation: text(l[LEAF_RELATION])?,
             types: parse_types(&text(l[LEAF_TYPES])?)?,
             pg_types: text(l[LEAF_PG_TYPES])?.split(',').filter_map(|x| x.parse().ok()).collect(),
-            relid: text(l[LEAF_RELID])?.parse().map_err(|_| corrupt())?,
             splittable: text(l[LEAF_SPLIT])? == "s",
             rows: text(l[LEAF_ROWS])?.parse().ok(),
             shared: (!shared.is_empty()).then_some(shared),
@@ -201,7 +198,6 @@ pub fn planned_stmt(
             scan.relation.clone(),
             ColumnType::list_text(&scan.columns.iter().map(|c| c.ty).collect::<Vec<_>>()),
             pg_types.iter().map(|(o, _)| o.to_string()).collect::<Vec<_>>().join(","),
-            scan.relid.to_string(),
             if leaf.as_ref().is_some_and(|l| l.splittable) { "s".into() } else { String::new() },
             rows.map_or(String::new(), |r| r.to_string()),
             scan.shared.as_ref().map_or(String::new(), |r| (r.leaf + 1).to_string()),

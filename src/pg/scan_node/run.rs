@@ -478,7 +478,9 @@ fn parallel_workers(
     }
     let mut workers = 0;
     for (i, leaf) in leaves.iter().enumerate() {
-        let (Some(plan), true) = (leaf.plan, leaf.relid != 0 && leaf.splittable) else { continue };
+        // Splittable by its plan's shape (`leaf::plan`): a table's, or a LATERAL group's nested
+        // loop over one (a function, VALUES or WITH RECURSIVE leaf never is).
+        let (Some(plan), true) = (leaf.plan, leaf.splittable) else { continue };
         let mut ok = false;
         let okp: *mut bool = &mut ok;
         // SAFETY: the leaf's PlannedStmt (a splittable shape, see `leaf::plan`); its relations are locked by the executing query.
