@@ -207,7 +207,8 @@ extern BlockNumber pgf_relation_blocks(Oid relid, bool *parallel_ok);
  * inheritance children. */
 extern double pgf_relation_rows(Oid relid);
 /* The columns of relation `relid`'s primary key (not deferrable) into `out` (at most `max`): their
- * number, 0 without one, -1 when more than `max`. */
+ * number, 0 without one (or when inheritance children may repeat its values), -1 when more than
+ * `max`. */
 extern int	pgf_primary_key_attnos(Oid relid, int16 *out, int max);
 /* The heap blocks a leaf plan split by block ranges reads (see leaf.rs `splittable`): its top
  * SeqScan's relation, the outer SeqScan's of a top nested loop, or the sum over a top Append's

@@ -930,10 +930,17 @@ int
 pgf_primary_key_attnos(Oid relid, int16 *out, int max)
 {
 	Oid			constraint;
-	Bitmapset  *pk = get_primary_key_attnos(relid, false, &constraint);
+	Bitmapset  *pk;
 	int			n = 0;
 	int			x = -1;
 
+	/*
+	 * A table with inheritance children: their rows may repeat the parent's key (a partitioned
+	 * table's key holds across its partitions).
+	 */
+	if (get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE && has_subclass(relid))
+		return 0;
+	pk = get_primary_key_attnos(relid, false, &constraint);
 	if (bms_num_members(pk) > max)
 		return -1;
 	while ((x = bms_next_member(pk, x)) >= 0)

@@ -60,6 +60,14 @@ SELECT count(*) FROM er TABLESAMPLE SYSTEM ((SELECT 50));
 WITH s AS (SELECT id FROM er TABLESAMPLE BERNOULLI (50)) SELECT count(*) FROM s a JOIN s b USING (id);
 SELECT count(*) FROM er, generate_series(1, er.id % 3) g;
 SELECT count(*), sum(id) FROM er WHERE id < 20 AND id IN (SELECT e2.id + g FROM er e2, generate_series(1, e2.id % 4) g WHERE e2.id < 10 AND g <> er.id % 2);
+-- A column depending on a grouped primary key of a table with inheritance children: their rows
+-- may repeat the key, so grouping by the column too could split a group.
+CREATE TABLE er_fd (id int PRIMARY KEY, name text);
+CREATE TABLE er_fd_child () INHERITS (er_fd);
+INSERT INTO er_fd VALUES (1, 'a');
+INSERT INTO er_fd_child VALUES (1, 'b');
+SELECT id, name, count(*) FROM er_fd GROUP BY id;
+DROP TABLE er_fd CASCADE;
 SELECT count(*) FROM er, XMLTABLE('/r' PASSING '<r/>' COLUMNS x int) t;
 SELECT sum(f8::real) FROM er;
 SELECT max(id * interval '1 day') FROM er;
