@@ -271,6 +271,21 @@ SELECT count(*), sum(x) FROM par p, generate_series(1, p.g) x;
 SELECT count(*), sum(x), count(DISTINCT p.id) FROM par p, generate_series(1, p.g) x;
 SELECT count(*), count(s.id), sum(s.id) FROM par p
   LEFT JOIN LATERAL (SELECT id FROM par_small s WHERE s.id = p.id * 3 LIMIT 1) s ON true WHERE p.id % 50 = 1;
+-- Not when a part of the plan may not run in a parallel worker (a temporary table) or would draw
+-- its own sample in each producer (TABLESAMPLE without REPEATABLE): one producer.
+CREATE TEMP TABLE par_lat_tmp AS SELECT id FROM par_small;
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*), count(s.id) FROM par p LEFT JOIN LATERAL (SELECT id FROM par_lat_tmp t WHERE t.id = p.id LIMIT 1) s ON true;
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+\o /tmp/pg_fusion_regress_parallel.out
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
+SELECT count(*) FROM par p, LATERAL (SELECT s.id FROM par_small s TABLESAMPLE BERNOULLI (50) WHERE p.id = s.id LIMIT 1) s;
+\o
+\! grep -E 'Scan Producers' /tmp/pg_fusion_regress_parallel.out
+SELECT count(*), count(s.id) FROM par p LEFT JOIN LATERAL (SELECT id FROM par_lat_tmp t WHERE t.id = p.id LIMIT 1) s ON true;
+DROP TABLE par_lat_tmp;
 SET pg_fusion.enable = off;
 SELECT count(*), sum(x), count(DISTINCT p.id) FROM par p, generate_series(1, p.g) x;
 SELECT count(*), count(s.id), sum(s.id) FROM par p

@@ -294,7 +294,9 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
     Ok(PlannedLeaf {
         stmt,
         query: display,
-        splittable: hazard == b's' as std::ffi::c_char && splittable(stmt),
+        splittable: hazard == b's' as std::ffi::c_char
+            && splittable(stmt)
+            && (!subquery || workers_may_run_all(stmt, display)?),
         rows,
     })
 }
@@ -430,6 +432,32 @@ unsafe fn leaf_hazard(query: *mut sys::Query) -> PgResult<std::ffi::c_char> {
         (*jointree).quals = quals;
         hazard
     }
+}
+
+/// May every producer run the whole plan of a leaf that reads several relations (a LATERAL
+/// group's): each relation a table workers may read (not temporary: `pgf_relation_blocks`), and
+/// no TABLESAMPLE without REPEATABLE (PostgreSQL draws one sample per query, each producer would
+/// draw its own).
+fn workers_may_run_all(stmt: *mut sys::PlannedStmt, query: *mut sys::Query) -> PgResult<bool> {
+    if Node::of(query)?.has_unseeded_sample()? {
+        return Ok(false);
+    }
+    // SAFETY: the PlannedStmt standard_planner just returned; its rtable is a List of RTEs.
+    for rte in unsafe { list::<sys::RangeTblEntry>((*stmt).rtable) } {
+        // SAFETY: an entry of that range table.
+        let (kind, relid) = unsafe { ((*rte).rtekind, (*rte).relid) };
+        if kind != sys::RTEKind_RTE_RELATION {
+            continue;
+        }
+        let mut ok = false;
+        let okp: *mut bool = &mut ok;
+        // SAFETY: the relation is locked by the query being planned.
+        guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })?;
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The subquery of `[NOT] EXISTS (subquery)`.

@@ -157,6 +157,11 @@ fn closed_group(
         for &p in &parts {
             rels_under(p, &mut held)?;
         }
+        // A table function's arguments are not walked here: a group holding one is left as it
+        // is (refused later).
+        if held.iter().any(|&h| q.rte(h).is_some_and(|r| r.rtekind() == RteKind::TableFunc)) {
+            return Ok(None);
+        }
         let read = reads_of(q, &parts, &held)?;
         if read.iter().all(|r| held.contains(r)) {
             return Ok(Some((holder, held)));

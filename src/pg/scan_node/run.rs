@@ -479,7 +479,7 @@ fn parallel_workers(
     let mut workers = 0;
     for (i, leaf) in leaves.iter().enumerate() {
         // Splittable by its plan's shape (`leaf::plan`): a table's, or a LATERAL group's nested
-        // loop over one (a function, VALUES or WITH RECURSIVE leaf never is).
+        // loop over one (a function or VALUES leaf never is).
         let (Some(plan), true) = (leaf.plan, leaf.splittable) else { continue };
         let mut ok = false;
         let okp: *mut bool = &mut ok;
