@@ -6,11 +6,12 @@
 //! the rest of the query DataFusion's.
 //!
 //! Rules:
-//! - Works on our copy of the Query, after pull-up and decorrelation, before the outer-join
-//!   nulling marks are dropped (`Query::without_nullingrels`).
+//! - Works on our copy of the Query, after pull-up and decorrelation (whose outer-join nulling
+//!   marks of this level are gone: `Query::for_translation`).
 //! - The group is the smallest part of the join tree holding a LATERAL item and every FROM item
-//!   it reads: a join, taken whole with its ON, or the items of the query's FROM list that hold
-//!   them (the WHERE stays in the query). Items of the FROM list that several LATERAL items
+//!   it reads, grown until nothing inside it (a join's ON, another LATERAL item) reads an entry
+//!   outside it: a join, taken whole with its ON, or the items of the query's FROM list that
+//!   hold them (the WHERE stays in the query). Items of the FROM list that several LATERAL items
 //!   touch are one group; a join inside a group is part of it.
 //! - The subquery keeps this query's range-table numbering: entries outside the group are
 //!   `RTE_RESULT` placeholders, and (16 and later) it carries a copy of the permission infos,
@@ -19,14 +20,15 @@
 //!   column of the group the rest of the query reads, whose references now name the
 //!   subquery's columns.
 //! - The group's entries stay in this query's range table, so the statement checks and locks
-//!   its relations as before (`pg::range_table`); emptied of expressions (row-level security
-//!   quals, TABLESAMPLE: the subquery's copies hold them) or, for other kinds, placeholders.
-//! - Outer-join nulling marks (16 and later) of the subquery's columns are the outer joins
-//!   inside the group whose nullable side holds them, as the parser marks them.
-//! - Only LATERAL subqueries, functions, VALUES lists and TABLESAMPLE clauses; a table
-//!   function (`XMLTABLE`) stays refused. A group holding a join without a range-table entry (one a rewrite made) is left
-//!   as it is (refused later). A LATERAL item that reads no column of this query (nor of any
-//!   above it) loses its mark: it is an ordinary FROM item.
+//!   its relations and views as before (`pg::range_table`): relations emptied of expressions
+//!   (row-level security quals, TABLESAMPLE: the subquery's copies hold them), subqueries and
+//!   views as they are (out of the join tree), functions, VALUES and joins placeholders.
+//! - Outer-join nulling marks (16 and later) of every column of the subquery's level are made
+//!   again as the parser makes them ([`remark`]).
+//! - Only LATERAL subqueries, functions, VALUES lists and TABLESAMPLE clauses; a group holding a
+//!   table function (`XMLTABLE`) or a join without a range-table entry (one a rewrite made) is
+//!   left as it is (refused later). A LATERAL item that reads no column of this query (nor of
+//!   any above it) loses its mark: it is an ordinary FROM item.
 
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{
