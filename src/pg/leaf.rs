@@ -446,18 +446,20 @@ fn workers_may_run_all(stmt: *mut sys::PlannedStmt, query: *mut sys::Query) -> P
     for rte in unsafe { list::<sys::RangeTblEntry>((*stmt).rtable) } {
         // SAFETY: an entry of that range table.
         let (kind, relid) = unsafe { ((*rte).rtekind, (*rte).relid) };
-        if kind != sys::RTEKind_RTE_RELATION {
-            continue;
-        }
-        let mut ok = false;
-        let okp: *mut bool = &mut ok;
-        // SAFETY: the relation is locked by the query being planned.
-        guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })?;
-        if !ok {
+        if kind == sys::RTEKind_RTE_RELATION && !workers_may_read(relid)? {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// May parallel workers read relation `relid` (a table, not temporary: `pgf_relation_blocks`)?
+fn workers_may_read(relid: sys::Oid) -> PgResult<bool> {
+    let mut ok = false;
+    let okp: *mut bool = &mut ok;
+    // SAFETY: the relation is locked by the query being planned.
+    guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })?;
+    Ok(ok)
 }
 
 /// The subquery of `[NOT] EXISTS (subquery)`.
@@ -502,12 +504,7 @@ unsafe fn subquery_parallel_safe(sub: *mut sys::Query) -> PgResult<bool> {
             sys::RTEKind_RTE_JOIN => {}
             sys::RTEKind_RTE_RELATION => {
                 // SAFETY: `rte` is a RangeTblEntry of kind RTE_RELATION.
-                let relid = unsafe { (*rte).relid };
-                let mut ok = false;
-                let okp: *mut bool = &mut ok;
-                // SAFETY: the relation is locked by the query being planned.
-                guard(|| unsafe { sys::pgf_relation_blocks(relid, okp) })?;
-                if !ok {
+                if !workers_may_read(unsafe { (*rte).relid })? {
                     return Ok(false);
                 }
             }

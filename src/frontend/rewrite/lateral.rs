@@ -552,14 +552,22 @@ fn fuse(q: Query, group: &[Node], place: impl FnOnce(Node) -> PgResult<()>) -> P
         make_from_expr(List::of(group.iter().map(|n| n.copy()).collect::<PgResult<Vec<_>>>()?)?, None)?;
     place(make_range_tbl_ref(g)?.into())?;
     // The group's columns the rest of the query reads, in the order first met.
+    // Each becomes the subquery's column numbered in the order first met, in one walk.
     let mut cols: Vec<(u32, i16, Oid, i32, Oid)> = Vec::new();
     q.walk(0, |n, depth| {
         if let Kind::Var(v) = n.kind() {
-            if v.varlevelsup() == depth
-                && members.contains(&v.varno())
-                && !cols.iter().any(|c| (c.0, c.1) == (v.varno(), v.varattno()))
-            {
-                cols.push((v.varno(), v.varattno(), v.vartype(), v.vartypmod(), v.varcollid()));
+            if v.varlevelsup() == depth && members.contains(&v.varno()) {
+                let key = (v.varno(), v.varattno());
+                let k = match cols.iter().position(|c| (c.0, c.1) == key) {
+                    Some(k) => k,
+                    None => {
+                        cols.push((key.0, key.1, v.vartype(), v.vartypmod(), v.varcollid()));
+                        cols.len() - 1
+                    }
+                };
+                let resno = i16::try_from(k + 1)
+                    .map_err(|_| PgError::unsupported("LATERAL group of more than 32767 columns"))?;
+                v.renumber(g, resno)?;
             }
         }
         Ok(Visit::Children)
@@ -568,24 +576,10 @@ fn fuse(q: Query, group: &[Node], place: impl FnOnce(Node) -> PgResult<()>) -> P
     let mut names = Vec::new();
     for (k, &(varno, attno, typ, typmod, coll)) in cols.iter().enumerate() {
         let var = make_var(varno, attno, typ, typmod, coll, 0)?;
-        let resno = i16::try_from(k + 1)
-            .map_err(|_| PgError::unsupported("LATERAL group of more than 32767 columns"))?;
         let name = format!("c{}", k + 1);
-        tlist = tlist.append(make_target_entry_with(var, resno, Some(&name), false)?)?;
+        tlist = tlist.append(make_target_entry_with(var, (k + 1) as i16, Some(&name), false)?)?;
         names.push(name);
     }
-    q.walk(0, |n, depth| {
-        if let Kind::Var(v) = n.kind() {
-            if v.varlevelsup() == depth && members.contains(&v.varno()) {
-                let k = cols
-                    .iter()
-                    .position(|c| (c.0, c.1) == (v.varno(), v.varattno()))
-                    .ok_or_else(|| PgError::internal("LATERAL group column not found"))?;
-                v.renumber(g, (k + 1) as i16)?;
-            }
-        }
-        Ok(Visit::Children)
-    })?;
     let sub = make_select_query(q, sub_rtable, from, tlist)?;
     remark(sub, &joins)?;
     // References from inside the group to queries above this one are now one level further.
