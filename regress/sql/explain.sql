@@ -20,6 +20,18 @@ EXPLAIN (COSTS OFF, VERBOSE, FORMAT YAML) SELECT count(*) FROM ex WHERE g = 3;
 EXPLAIN (COSTS OFF) SELECT g, sum(n) FROM ex GROUP BY g ORDER BY sum(n) * 2 DESC LIMIT 3;
 EXPLAIN (COSTS OFF) SELECT make_interval(days => g) AS iv, count(*) FROM ex GROUP BY g ORDER BY 1 OFFSET 2;
 EXPLAIN (COSTS OFF) SELECT t COLLATE "C.utf8" AS u FROM ex ORDER BY u LIMIT 2;
+-- Window functions DataFusion cannot compute as PostgreSQL does (here EXCLUDE) are PostgreSQL's
+-- WindowAgg nodes above the node, a Sort below each unless the rows come in its order already,
+-- the ORDER BY and LIMIT above them. (PostgreSQL 18 adds the "Window:" line: left out to compare.)
+\o /tmp/pg_fusion_regress_explain.out
+EXPLAIN (COSTS OFF) SELECT g, sum(id) OVER (PARTITION BY g ORDER BY id ROWS 2 PRECEDING EXCLUDE CURRENT ROW) AS s,
+  rank() OVER (PARTITION BY g ORDER BY id) + count(*) OVER () AS r
+FROM ex WHERE id < 100 ORDER BY s DESC LIMIT 3;
+\o
+\! grep -v ' Window: ' /tmp/pg_fusion_regress_explain.out
+SELECT g, sum(id) OVER (PARTITION BY g ORDER BY id ROWS 2 PRECEDING EXCLUDE CURRENT ROW) AS s,
+  rank() OVER (PARTITION BY g ORDER BY id) + count(*) OVER () AS r
+FROM ex WHERE id < 100 ORDER BY s DESC LIMIT 3;
 -- A function in FROM is a leaf of its own: PostgreSQL's Function Scan, its rows joined by
 -- DataFusion.
 EXPLAIN (COSTS OFF) SELECT s.x, count(*) FROM ex JOIN generate_series(1, 3) s(x) ON ex.g = s.x GROUP BY s.x;

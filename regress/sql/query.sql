@@ -204,10 +204,11 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
--- Fail closed (0A000): lag/lead with a default of another type (numeric keeps its own display
--- scale, char(n), floats, ...) or a column offset, EXCLUDE frames, RANGE with an offset over a
--- float key, an interval with months (or with days over timestamptz, or a time part over a date),
--- or an offset finer than a numeric key's scale.
+-- What DataFusion does not compute as PostgreSQL does is PostgreSQL's WindowAgg above the node:
+-- lag/lead with a default of another type (numeric keeps its own display scale, char(n),
+-- floats, ...) or a column offset, EXCLUDE frames, RANGE with an offset over a float key, an
+-- interval with months (or with days over timestamptz, or a time part over a date), or an
+-- offset finer than a numeric key's scale.
 SELECT lag(n, 1, 0) OVER (ORDER BY id) FROM fq LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
 SELECT lag(bp, 1, 'x') OVER (ORDER BY id) FROM fq LIMIT 1;

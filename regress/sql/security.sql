@@ -310,6 +310,27 @@ DROP VIEW sec_srf_v;
 DROP FUNCTION sec_srf(int);
 DROP TABLE sec_rls_doc;
 
+-- Window functions PostgreSQL computes above the node: the rows they see are the ones the role
+-- may read (row-level security, the view owner's rights through a view), the columns it names
+-- need their privileges, and a window aggregate needs EXECUTE on its function, as in PostgreSQL.
+CREATE FUNCTION sec_w_add(bigint, int) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, 0) + coalesce($2, 0)';
+CREATE AGGREGATE sec_w_sum(int) (sfunc = sec_w_add, stype = bigint);
+REVOKE EXECUTE ON FUNCTION sec_w_sum(int) FROM PUBLIC;
+SET ROLE sec_alice;
+SELECT id, sum(id) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW) FROM sec_doc ORDER BY id;
+SELECT id, count(*) OVER (ORDER BY id RANGE BETWEEN 3 PRECEDING AND 3 FOLLOWING EXCLUDE TIES) FROM sec_doc_v ORDER BY id LIMIT 5;
+SELECT k, n, sum(n) OVER (ORDER BY k ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM sec_doc_agg ORDER BY k;
+SELECT id, lag(dept, id % 3) OVER (ORDER BY id) FROM sec_v_cols WHERE id < 6 ORDER BY id;
+SELECT id, lag(salary, id % 3) OVER (ORDER BY id) FROM sec_v_cols WHERE id < 6 ORDER BY id;
+SELECT id, sec_w_sum(id) OVER (ORDER BY id ROWS 1 PRECEDING) FROM sec_doc ORDER BY id;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION sec_w_sum(int) TO sec_alice;
+SET ROLE sec_alice;
+SELECT id, sec_w_sum(id) OVER (ORDER BY id ROWS 1 PRECEDING) FROM sec_doc ORDER BY id;
+RESET ROLE;
+DROP AGGREGATE sec_w_sum(int);
+DROP FUNCTION sec_w_add(bigint, int);
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP VIEW sec_v_inv, sec_v_plain, sec_v_cols, sec_doc_v, sec_doc_agg, sec_card_v;
 DROP TABLE sec_emp, sec_dept, sec_doc, sec_card, sec_fact, sec_dim;

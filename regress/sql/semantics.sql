@@ -403,5 +403,89 @@ WHERE p.id = b.id AND p.p <@ b.b ORDER BY 1, 2;
 DROP FUNCTION sem_near(box, point);
 DROP TABLE sem_box, sem_pt;
 
+-- Window functions PostgreSQL computes above the node (frames DataFusion has not: EXCLUDE,
+-- RANGE offsets over other types, GROUPS; arguments that vary; FILTER; user-defined window
+-- aggregates; expressions over aggregates): DataFusion computes the rows, PostgreSQL's Sort and
+-- WindowAgg nodes the windows, then the ORDER BY / LIMIT.
+CREATE TABLE sem_w (id int, g int, x int, f float8, t text, d date, tm time);
+INSERT INTO sem_w SELECT i, i % 3, (i * 7) % 11, i / 4.0, 'v' || (i % 5), date '2024-01-01' + i * 10,
+  time '08:00' + i * interval '17 minutes' FROM generate_series(1, 24) i;
+INSERT INTO sem_w VALUES (25, NULL, NULL, NULL, NULL, NULL, NULL), (26, 1, 3, 2.5, 'v3', '2024-02-01', '09:00');
+ANALYZE sem_w;
+SELECT id, x, sum(x) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING EXCLUDE CURRENT ROW),
+  sum(x) OVER (PARTITION BY g ORDER BY x, id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE TIES)
+FROM sem_w ORDER BY id;
+SELECT id, g, x, count(*) OVER (PARTITION BY g ORDER BY x RANGE BETWEEN 2 PRECEDING AND 2 FOLLOWING EXCLUDE GROUP),
+  first_value(id) OVER (ORDER BY x GROUPS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW)
+FROM sem_w ORDER BY id;
+SELECT id, f, sum(x) OVER (ORDER BY f RANGE BETWEEN 1.5 PRECEDING AND 0.5 FOLLOWING),
+  max(id) OVER (ORDER BY tm RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW)
+FROM sem_w ORDER BY id;
+SELECT id, lag(x, g) OVER (ORDER BY id), lead(x, g, -1) OVER (PARTITION BY g ORDER BY id),
+  ntile(g + 1) OVER (ORDER BY id), nth_value(x, g + 1) OVER (ORDER BY id)
+FROM sem_w WHERE g IS NOT NULL ORDER BY id;
+SELECT id, count(*) FILTER (WHERE x > 5) OVER (PARTITION BY g ORDER BY id),
+  sum(x) FILTER (WHERE t <> 'v1') OVER w, string_agg(t, ',') OVER w
+FROM sem_w WINDOW w AS (ORDER BY id ROWS 3 PRECEDING) ORDER BY id;
+-- Several windows, an expression over two of them, CASE around them, windows only in ORDER BY.
+SELECT id, row_number() OVER (PARTITION BY g ORDER BY id) * 100 + count(*) OVER (ORDER BY x, id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) AS v,
+  CASE WHEN lag(x) OVER (ORDER BY id) > x THEN 'down' ELSE t END AS c,
+  CASE lead(g) OVER (ORDER BY id) WHEN 0 THEN 'zero' WHEN 1 THEN 'one' END AS l
+FROM sem_w ORDER BY id;
+SELECT id, x FROM sem_w WHERE id < 12
+ORDER BY sum(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE CURRENT ROW) DESC, id;
+-- Grouped: windows over aggregates and group keys, an expression of aggregates as window key.
+SELECT g, sum(x) AS s, rank() OVER (ORDER BY sum(x) + count(*) DESC),
+  sum(sum(x)) OVER (ORDER BY g ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW)
+FROM sem_w GROUP BY g ORDER BY g;
+SELECT g, count(*), lag(max(t), g) OVER (ORDER BY g) FROM sem_w WHERE g IS NOT NULL GROUP BY g HAVING count(*) > 1 ORDER BY g;
+-- Over a join and an outer join's NULLs; LIMIT, WITH TIES and DISTINCT ON above the windows.
+SELECT a.id, b.id, sum(b.x) OVER (ORDER BY a.id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING EXCLUDE GROUP)
+FROM sem_w a LEFT JOIN sem_w b ON b.id = a.id + 20 WHERE a.id > 15 ORDER BY a.id;
+SELECT id, sum(x) OVER (ORDER BY id ROWS 2 PRECEDING EXCLUDE CURRENT ROW) AS s FROM sem_w ORDER BY s DESC NULLS LAST, id LIMIT 5;
+SELECT id, x, sum(x) OVER (ORDER BY id GROUPS 1 PRECEDING EXCLUDE TIES) FROM sem_w ORDER BY x FETCH FIRST 3 ROWS WITH TIES;
+SELECT DISTINCT ON (g) g, id, ntile(g + 2) OVER (ORDER BY id) FROM sem_w WHERE g IS NOT NULL ORDER BY g, id DESC;
+-- A user-defined aggregate as a window function; a frame offset as a parameter; no rows.
+CREATE FUNCTION sem_w_add(int, int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, 0) + coalesce($2, 0) * 2';
+CREATE AGGREGATE sem_w_twice(int) (sfunc = sem_w_add, stype = int);
+SELECT id, sem_w_twice(x) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM sem_w WHERE id < 8 ORDER BY id;
+PREPARE sem_w_p(int) AS SELECT id, sum(x) OVER (ORDER BY id ROWS BETWEEN $1 PRECEDING AND CURRENT ROW EXCLUDE CURRENT ROW) FROM sem_w WHERE id < 8 ORDER BY id;
+EXECUTE sem_w_p(2);
+EXECUTE sem_w_p(0);
+SELECT id, sum(x) OVER (ORDER BY id ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM sem_w WHERE id < 0;
+-- Subqueries in FROM DataFusion cannot compute (window frames, DISTINCT ON, WITH TIES, a column
+-- that is an expression over aggregates DataFusion leaves to PostgreSQL) are leaves PostgreSQL
+-- plans and runs on its own, joined and aggregated by DataFusion; windows DataFusion lacks
+-- (bool_and, stddev, RANGE over time) are PostgreSQL's above the node.
+SELECT s.g, count(*), sum(s.v) FROM (SELECT g, sum(x) OVER (PARTITION BY g ORDER BY id ROWS 1 PRECEDING EXCLUDE CURRENT ROW) AS v FROM sem_w) s
+GROUP BY s.g ORDER BY 1;
+SELECT count(*), sum(w.x) FROM (SELECT DISTINCT ON (g) g, id FROM sem_w ORDER BY g, id DESC) s JOIN sem_w w ON w.id = s.id;
+SELECT sum(s.id) FROM (SELECT id FROM sem_w ORDER BY g FETCH FIRST 3 ROWS WITH TIES) s;
+SELECT s.g, s.m, w.id FROM (SELECT g, max(x) / 2.0 AS m FROM sem_w GROUP BY g) s JOIN sem_w w ON w.g = s.g AND w.x > s.m ORDER BY 1, 3;
+CREATE VIEW sem_w_v AS SELECT id, g, lag(x, g) OVER (ORDER BY id) AS l FROM sem_w;
+SELECT v.id, v.l, w.t FROM sem_w_v v JOIN sem_w w USING (id) WHERE v.l > 5 ORDER BY 1;
+SELECT v.g, count(*), count(w.id) FROM sem_w_v v LEFT JOIN sem_w w ON w.id = v.l GROUP BY v.g ORDER BY 1;
+DROP VIEW sem_w_v;
+SELECT id, bool_and(x > 2) OVER (ORDER BY id), stddev(x) OVER (ORDER BY id ROWS 3 PRECEDING)::numeric(10,4),
+  sum(id) OVER (ORDER BY tm RANGE BETWEEN '1 hour' PRECEDING AND CURRENT ROW) FROM sem_w ORDER BY id LIMIT 6;
+-- What PostgreSQL evaluates only on some rows stays so (a CASE branch, a FILTERed argument, a
+-- lag default: x is 0 on some rows, no division by zero), and a volatile function in the
+-- select list runs after the windows' sort, once per row.
+SELECT id, CASE WHEN x <> 0 THEN 100 / x + sum(x) OVER (ORDER BY id ROWS 1 PRECEDING EXCLUDE CURRENT ROW) END FROM sem_w ORDER BY id;
+SELECT id, CASE g WHEN 0 THEN 0 ELSE 100 / g END + sum(x) OVER (ORDER BY id ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM sem_w WHERE g IS NOT NULL ORDER BY id LIMIT 6;
+SELECT id, sum(100 / x) FILTER (WHERE x <> 0) OVER (ORDER BY id ROWS 2 PRECEDING EXCLUDE CURRENT ROW) FROM sem_w ORDER BY id;
+SELECT id, lead(x, 1, 100 / x) OVER (ORDER BY id ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM sem_w WHERE x IS NOT NULL ORDER BY id;
+CREATE SEQUENCE sem_w_seq;
+SELECT id, nextval('sem_w_seq') AS n, sum(x) OVER (ORDER BY id DESC ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM sem_w WHERE id < 8;
+DROP SEQUENCE sem_w_seq;
+-- PostgreSQL's own errors: a negative offset, ntile(0), nth_value(x, 0).
+SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN -1 PRECEDING AND CURRENT ROW EXCLUDE TIES) FROM sem_w;
+SELECT ntile(g - 1) OVER (ORDER BY id) FROM sem_w;
+SELECT nth_value(x, g) OVER (ORDER BY id) FROM sem_w;
+DEALLOCATE sem_w_p;
+DROP AGGREGATE sem_w_twice(int);
+DROP FUNCTION sem_w_add(int, int);
+DROP TABLE sem_w;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o, sem_bare;

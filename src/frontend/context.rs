@@ -247,9 +247,7 @@ impl Builder {
             ));
         }
         let s = &self.subs[sub];
-        let o = s.outputs.get(attno as usize - 1).copied().flatten().ok_or_else(|| {
-            unsupported("column of a subquery in FROM that PostgreSQL computes after DataFusion (an expression over aggregates other than + - * of numerics and avg)")
-        })?;
+        let o = s.outputs.get(attno as usize - 1).copied().flatten().ok_or_else(computed_after)?;
         let (ty, value_only) = (s.types[o], s.value_only.get(o).copied().unwrap_or(false));
         if ty == ColumnType::Opaque && !carried {
             column_type(e)?;
@@ -357,4 +355,9 @@ impl Builder {
             _ => Err(unsupported("expression over several tables here")),
         }
     }
+}
+
+/// A subquery column DataFusion leaves to PostgreSQL's node, which the query reads.
+pub(super) fn computed_after() -> PgError {
+    unsupported("column of a subquery in FROM that PostgreSQL computes after DataFusion (an expression over aggregates other than + - * of numerics and avg)")
 }

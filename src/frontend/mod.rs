@@ -24,6 +24,8 @@
 //!   encoder checks every value's display scale against it and fails rather than round.
 
 #[cfg(not(test))]
+mod above;
+#[cfg(not(test))]
 mod aggregate;
 #[cfg(not(test))]
 mod construct;
@@ -54,8 +56,14 @@ mod subquery;
 mod types;
 #[cfg(not(test))]
 mod window;
+#[cfg(not(test))]
+mod window_agg;
 
+#[cfg(not(test))]
+pub use above::{FinalSort, FinalSortKey};
 #[cfg(not(test))]
 use query::{block, srf_under_limit, unsupported, Block};
 #[cfg(not(test))]
-pub use query::{translate, FinalSort, FinalSortKey, Translated};
+pub use query::{translate, Translated};
+#[cfg(not(test))]
+pub use window_agg::WindowAggSpec;

@@ -1,9 +1,11 @@
 //! The translation of a query: its blocks (the whole query, its subqueries in FROM, its set
 //! operations' arms), each on our rewritten copy ([`prepare`]), then sharing across blocks.
 
+use super::above::{FinalSort, FinalSortKey};
 use super::rewrite;
 use super::select;
 use super::types::Oid;
+use super::window_agg::{self, WindowAggSpec};
 use crate::pg::catalog;
 use crate::pg::error::{PgError, PgResult, SqlState};
 use crate::pg::leaf::Bindings;
@@ -27,39 +29,11 @@ pub struct Translated {
     pub scan_pg_types: Vec<Vec<(Oid, i32)>>,
     /// The bound trees the leaves' expression and access indexes refer to.
     pub bindings: Bindings,
+    /// The query's window functions when PostgreSQL computes them above the node (bottom
+    /// first; empty: none), under the final sort.
+    pub windows: Vec<WindowAggSpec>,
     /// The query's ORDER BY and LIMIT when PostgreSQL does them above the node.
     pub final_sort: Option<FinalSort>,
-}
-
-/// The whole query's ORDER BY, DISTINCT ON, OFFSET and LIMIT done by PostgreSQL above the node
-/// (a Sort over the node's target list, a Unique for DISTINCT ON, then a Limit, `WITH TIES`
-/// included), where DataFusion cannot do them as PostgreSQL does: text under a collation other
-/// than byte order (`en_US.UTF-8`, ICU), types DataFusion orders otherwise, expressions computed
-/// above DataFusion, parameters as LIMIT. DataFusion computes everything below.
-pub struct FinalSort {
-    pub keys: Vec<FinalSortKey>,
-    /// DISTINCT ON: the first row of each run of rows equal on these (empty: no DISTINCT ON).
-    pub distinct_on: Vec<FinalSortKey>,
-    /// OFFSET and LIMIT as the Limit node evaluates them: constants, or the statement's
-    /// parameters (`LIMIT $1`, read at run time; a negative value is PostgreSQL's own error).
-    pub offset: Option<Node>,
-    pub count: Option<Node>,
-    /// `FETCH FIRST ... WITH TIES`: rows equal to the last one on these (the ORDER BY's keys)
-    /// are returned too (empty: no WITH TIES).
-    pub ties: Vec<FinalSortKey>,
-}
-
-/// One key of a [`FinalSort`], as PostgreSQL's analysis chose it.
-#[derive(Clone)]
-pub struct FinalSortKey {
-    /// Its position (from 1) in the node's target list, which is the query's.
-    pub resno: i16,
-    /// The ordering operator (`<` or `>` of the key's type, or another the clause names).
-    pub sortop: Oid,
-    /// The equality operator (DISTINCT ON, WITH TIES).
-    pub eqop: Oid,
-    pub collation: Oid,
-    pub nulls_first: bool,
 }
 
 /// PostgreSQL expands a select list's set-returning functions after sorting, only as far as the
@@ -98,21 +72,34 @@ pub fn translate(query: Query) -> PgResult<Translated> {
     if ordered {
         postponed_outputs(query)?;
     }
-    match translate_with(query, None) {
-        Err(e) if ordered && e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught() => {
-            let sort = match final_sort(query) {
-                Ok(sort) => sort,
-                Err(f) if f.is_caught() => return Err(f),
-                Err(_) => return Err(e),
-            };
-            match translate_with(query, Some(sort)) {
-                Err(f) if f.is_caught() => Err(f),
-                Err(_) => Err(e),
-                ok => ok,
-            }
+    let declined = |e: &PgError| e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught();
+    let e = match translate_with(query, None, Vec::new()) {
+        Err(e) if declined(&e) => e,
+        r => return r,
+    };
+    // PostgreSQL's ORDER BY / LIMIT above the node.
+    if ordered {
+        match final_sort(query).and_then(|sort| translate_with(query, Some(sort), Vec::new())) {
+            Err(f) if declined(&f) => {}
+            Err(f) if f.is_caught() => return Err(f),
+            Err(_) => return Err(e),
+            ok => return ok,
         }
-        r => r,
     }
+    // PostgreSQL's window functions (and ORDER BY / LIMIT) above the node.
+    if query.has_window_funcs() {
+        let split = window_agg::split(query).and_then(|split| {
+            let sort = if ordered { Some(final_sort(query)?) } else { None };
+            translate_with(split.input, sort, split.windows)
+        });
+        match split {
+            Err(f) if declined(&f) => {}
+            Err(f) if f.is_caught() => return Err(f),
+            Err(_) => return Err(e),
+            ok => return ok,
+        }
+    }
+    Err(e)
 }
 
 /// PostgreSQL evaluates the select list of an ordered or limited query after sorting and
@@ -252,7 +239,12 @@ fn limit_expr(node: Option<Node>, what: &str) -> PgResult<Option<Node>> {
     Ok(Some(folded))
 }
 
-fn translate_with(query: Query, final_sort: Option<FinalSort>) -> PgResult<Translated> {
+/// `windows`: PostgreSQL's window nodes above the node (then `query` is their input).
+fn translate_with(
+    query: Query,
+    final_sort: Option<FinalSort>,
+    windows: Vec<WindowAggSpec>,
+) -> PgResult<Translated> {
     let mut bind = Bindings::default();
     let mut top = block_with(query, &mut bind, true, final_sort.is_some())?;
     // Compute equal subqueries (WITH queries referenced several times) once and read each
@@ -260,7 +252,9 @@ fn translate_with(query: Query, final_sort: Option<FinalSort>) -> PgResult<Trans
     // limit (`worker::shared`).
     crate::plan::share::share_subqueries(&mut top.spec, &mut top.pg_types);
     crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
-    if final_sort.is_some() && top.tlist.target_entries().len() != query.target_list().len() {
+    if (final_sort.is_some() || !windows.is_empty())
+        && top.tlist.target_entries().len() != query.target_list().len()
+    {
         return Err(PgError::internal("the node's target list is not the query's"));
     }
     Ok(Translated {
@@ -273,6 +267,7 @@ fn translate_with(query: Query, final_sort: Option<FinalSort>) -> PgResult<Trans
         rtindexes: top.rtindexes,
         scan_pg_types: top.pg_types,
         bindings: bind,
+        windows,
         final_sort,
     })
 }

@@ -4,7 +4,7 @@
 
 use super::aggregate::{dependent_columns, AggContext};
 use super::construct::{index_var, make_var};
-use super::context::{Builder, Leaf, WINDOW};
+use super::context::{computed_after, Builder, Leaf, WINDOW};
 use super::expr::{and_all, can_fail, df_expr, equalities_only, has_int_arith};
 use super::from::FromItems;
 use super::literal::limit_value;
@@ -95,11 +95,51 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings, top: bool) -> PgResult<Blo
                 leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: None });
                 continue;
             }
-            sub_leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: Some(subs.len()) });
             // Columns the query does not read are not computed (PostgreSQL's
             // `remove_unused_subquery_outputs`): a subquery there that would fail never runs.
             let used = referenced_columns(q, rtindex as u32)?;
-            subs.push(sub_block(rte, without_unused_outputs(sub, &used)?, bind)?);
+            let sub = without_unused_outputs(sub, &used)?;
+            // A column the query reads that DataFusion would leave to PostgreSQL's node (an
+            // expression over the subquery's window functions or aggregates it lacks) cannot be
+            // read there: the subquery is then PostgreSQL's too.
+            let block = sub_block(rte, sub, bind).and_then(|block| {
+                let lacking = block
+                    .outputs
+                    .iter()
+                    .enumerate()
+                    .any(|(i, o)| o.is_none() && used.as_ref().is_none_or(|u| u.contains(&(i + 1))));
+                if lacking {
+                    return Err(computed_after());
+                }
+                Ok(block)
+            });
+            match block {
+                Ok(block) => {
+                    sub_leaves.push(Leaf {
+                        rtindex,
+                        relid: 0,
+                        quals: Vec::new(),
+                        nullable,
+                        sub: Some(subs.len()),
+                    });
+                    subs.push(block);
+                }
+                // One DataFusion cannot compute as PostgreSQL does (window frames, types it only
+                // carries, expressions over its aggregates): a leaf PostgreSQL plans and runs on
+                // its own, as it plans a subquery it does not pull up, DataFusion the rest.
+                Err(e)
+                    if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED
+                        && !e.is_caught()
+                        && !rte.lateral()
+                        && !refers_outside(sub)?
+                        && !locks_rows(sub)? =>
+                {
+                    rte.set_subquery_node(Some(sub.node()));
+                    bind.run_on_its_own(sub);
+                    leaves.push(Leaf { rtindex, relid: 0, quals: Vec::new(), nullable, sub: None });
+                }
+                Err(e) => return Err(e),
+            }
             continue;
         }
         if matches!(rte.rtekind(), RteKind::Function | RteKind::Values) {

@@ -44,6 +44,7 @@ view! {
         set_list set_group_clause = groupClause;
         set_list set_sort_clause = sortClause;
         set_list set_distinct_clause = distinctClause;
+        set_list set_window_clause = windowClause;
     }
 }
 
@@ -215,6 +216,11 @@ impl Query {
         unsafe { (*self.raw_mut()).hasSubLinks = v };
     }
 
+    pub fn set_has_window_funcs(self, v: bool) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).hasWindowFuncs = v };
+    }
+
     pub fn set_has_aggs(self, v: bool) {
         // SAFETY: a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).hasAggs = v };
@@ -315,6 +321,7 @@ view! {
         nodes security_quals = securityQuals;
         view subquery: Query = subquery;
         set_node set_tablesample = tablesample;
+        set_node set_subquery_node = subquery;
         set_list set_security_quals = securityQuals;
     }
 }
@@ -632,6 +639,14 @@ pub fn make_target_entry_like(expr: Node, like: TargetEntry) -> PgResult<TargetE
     std::ptr::NonNull::new(t)
         .map(TargetEntry)
         .ok_or_else(|| PgError::internal("makeTargetEntry returned NULL"))
+}
+
+/// A column of a plan node's child's tuple: `Var(OUTER_VAR, attno)` (`makeVar`), as
+/// `set_plan_references` leaves an upper node's columns.
+pub fn make_outer_var(attno: usize, typid: Oid, typmod: i32, collation: Oid) -> PgResult<Node> {
+    let attno = i16::try_from(attno).map_err(|_| PgError::internal("child tuple column number"))?;
+    // SAFETY: makeVar allocates a Var in the current memory context.
+    Node::of(guard(|| unsafe { sys::makeVar(sys::OUTER_VAR, attno, typid, typmod, collation, 0) })?)
 }
 
 /// A column of the custom scan's tuple: `Var(INDEX_VAR, attno)` (`makeVar`).

@@ -18,5 +18,6 @@ mod plan;
 mod run;
 mod slot;
 mod sort;
+mod window_agg;
 
 pub use plan::planned_stmt;

@@ -215,7 +215,7 @@ pub fn planned_stmt(
     // defaulted arguments expanded, immutable functions of constants folded, SQL functions
     // inlined, operator function OIDs set; what that folding depended on (inlined
     // functions, domains) joins the plan's dependencies.
-    let mut planned_expr = |e: *mut sys::List| -> PgResult<*mut sys::List> {
+    let mut planned_expr = |e: *mut sys::Node| -> PgResult<*mut sys::Node> {
         let (mut ro, mut ii): (*mut sys::List, *mut sys::List) = (std::ptr::null_mut(), std::ptr::null_mut());
         let (rop, iip) = (&mut ro as *mut *mut sys::List, &mut ii as *mut *mut sys::List);
         // The function sets the two Lists (it does not append to them); they join the plan's.
@@ -226,10 +226,10 @@ pub fn planned_stmt(
         relation_oids = guard(|| unsafe { sys::list_concat(r, ro) })?;
         // SAFETY: as above.
         inval_items = guard(|| unsafe { sys::list_concat(i, ii) })?;
-        Ok(out as *mut sys::List)
+        Ok(out as *mut sys::Node)
     };
-    let targetlist = planned_expr(t.tlist.as_ptr())?;
-    let qual = planned_expr(t.qual.as_ptr())?;
+    let targetlist = planned_expr(t.tlist.as_ptr() as *mut sys::Node)? as *mut sys::List;
+    let qual = planned_expr(t.qual.as_ptr() as *mut sys::Node)? as *mut sys::List;
     // SAFETY: PostgreSQL handed us a valid Query; the nodes below are freshly allocated.
     unsafe {
         let q = &*query;
@@ -257,14 +257,17 @@ pub fn planned_stmt(
         s.commandType = sys::CmdType_CMD_SELECT;
         s.queryId = q.queryId;
         s.canSetTag = q.canSetTag;
-        // PostgreSQL's Sort and Limit above the node when it does the query's ORDER BY.
-        s.planTree = match &t.final_sort {
-            Some(sort) => {
-                c.scan.plan.plan_node_id = 3;
-                super::sort::above(cscan as *mut sys::Plan, sort)?
-            }
-            None => cscan as *mut sys::Plan,
-        };
+        // PostgreSQL's window nodes above the node when it computes the query's window
+        // functions, then its Sort and Limit when it does the query's ORDER BY.
+        let mut top = cscan as *mut sys::Plan;
+        if !t.windows.is_empty() {
+            top = super::window_agg::above(top, &t.windows, &mut planned_expr)?;
+        }
+        if let Some(sort) = &t.final_sort {
+            top = super::sort::above(top, sort)?;
+        }
+        super::sort::number_nodes(top);
+        s.planTree = top;
         // PostgreSQL's flat range table of the whole query: the executor's start checks every
         // relation and view any part reads, and a cached plan locks them (see `range_table`).
         s.rtable = rtable;

@@ -2,7 +2,8 @@
 //! DataFusion cannot order the query's result as PostgreSQL does (see
 //! [`crate::frontend::FinalSort`]): PostgreSQL's own executor nodes, built as `create_plan` and
 //! `set_plan_references` build them, so the order is PostgreSQL's in every collation and a Limit
-//! right above the Sort bounds it (a top-N heap sort). Node ids: the Limit 0, then down.
+//! right above the Sort bounds it (a top-N heap sort). Node ids are given once the whole tree
+//! above the node is built ([`number_nodes`]).
 //!
 //! Each node's target list refers to its child's by position (`OUTER_VAR` Vars, the entries' names,
 //! junk flags and sort references kept), as `set_dummy_tlist_references` makes it.
@@ -22,38 +23,21 @@ pub(super) fn above(child: *mut sys::Plan, sort: &FinalSort) -> PgResult<*mut sy
         return Err(PgError::internal("ORDER BY key outside the node's target list"));
     }
     let mut top = child;
-    let mut id = 3;
     if !sort.keys.is_empty() {
-        let n = sort.keys.len();
-        let s: *mut sys::Sort = nodes::make(sys::NodeTag_T_Sort)?;
-        let cols = column_array(&sort.keys, |k| k.resno)?;
-        let ops = column_array(&sort.keys, |k| k.sortop)?;
-        let colls = column_array(&sort.keys, |k| k.collation)?;
-        let nulls = column_array(&sort.keys, |k| k.nulls_first)?;
-        id -= 1;
-        // SAFETY: a Sort node just made, filled with arrays of `n` elements each.
-        unsafe {
-            (*s).numCols = n as i32;
-            (*s).sortColIdx = cols;
-            (*s).sortOperators = ops;
-            (*s).collations = colls;
-            (*s).nullsFirst = nulls;
-            top = plan_above(std::ptr::addr_of_mut!((*s).plan), top, id)?;
-        }
+        top = sort_node(top, &sort.keys)?;
     }
     if !sort.distinct_on.is_empty() {
         let u: *mut sys::Unique = nodes::make(sys::NodeTag_T_Unique)?;
         let d = &sort.distinct_on;
         let (cols, ops, colls) =
             (column_array(d, |k| k.resno)?, column_array(d, |k| k.eqop)?, column_array(d, |k| k.collation)?);
-        id -= 1;
         // SAFETY: a Unique node just made, filled with arrays of `d.len()` elements each.
         unsafe {
             (*u).numCols = d.len() as i32;
             (*u).uniqColIdx = cols;
             (*u).uniqOperators = ops;
             (*u).uniqCollations = colls;
-            top = plan_above(std::ptr::addr_of_mut!((*u).plan), top, id)?;
+            top = plan_above(std::ptr::addr_of_mut!((*u).plan), top, dummy_tlist((*top).targetlist)?);
         }
     }
     if sort.offset.is_some() || sort.count.is_some() {
@@ -82,14 +66,50 @@ pub(super) fn above(child: *mut sys::Plan, sort: &FinalSort) -> PgResult<*mut sy
             (*l).uniqColIdx = cols;
             (*l).uniqOperators = ops;
             (*l).uniqCollations = colls;
-            top = plan_above(std::ptr::addr_of_mut!((*l).plan), top, 0)?;
+            top = plan_above(std::ptr::addr_of_mut!((*l).plan), top, dummy_tlist((*top).targetlist)?);
         }
     }
     Ok(top)
 }
 
+/// A Sort of `child`'s rows by `keys` (columns of its target list).
+pub(super) fn sort_node(child: *mut sys::Plan, keys: &[FinalSortKey]) -> PgResult<*mut sys::Plan> {
+    let s: *mut sys::Sort = nodes::make(sys::NodeTag_T_Sort)?;
+    let cols = column_array(keys, |k| k.resno)?;
+    let ops = column_array(keys, |k| k.sortop)?;
+    let colls = column_array(keys, |k| k.collation)?;
+    let nulls = column_array(keys, |k| k.nulls_first)?;
+    // SAFETY: a Sort node just made, filled with arrays of `keys.len()` elements each, over the
+    // valid plan `child`.
+    unsafe {
+        (*s).numCols = keys.len() as i32;
+        (*s).sortColIdx = cols;
+        (*s).sortOperators = ops;
+        (*s).collations = colls;
+        (*s).nullsFirst = nulls;
+        Ok(plan_above(std::ptr::addr_of_mut!((*s).plan), child, dummy_tlist((*child).targetlist)?))
+    }
+}
+
+/// Numbers the plan nodes of the chain from `top` down its left children (0 at the top), as
+/// `set_plan_references` numbers them; the last is the PgFusionScan node.
+pub(super) fn number_nodes(top: *mut sys::Plan) {
+    let (mut plan, mut id) = (top, 0);
+    while !plan.is_null() {
+        // SAFETY: a valid chain of plan nodes built by this module and `window_agg`.
+        unsafe {
+            (*plan).plan_node_id = id;
+            plan = (*plan).lefttree;
+        }
+        id += 1;
+    }
+}
+
 /// A palloc'd array of one field of each key.
-fn column_array<T: Copy>(keys: &[FinalSortKey], field: impl Fn(&FinalSortKey) -> T) -> PgResult<*mut T> {
+pub(super) fn column_array<T: Copy>(
+    keys: &[FinalSortKey],
+    field: impl Fn(&FinalSortKey) -> T,
+) -> PgResult<*mut T> {
     let p = array::<T>(keys.len())?;
     for (i, k) in keys.iter().enumerate() {
         // SAFETY: `p` has room for `keys.len()` elements.
@@ -99,11 +119,16 @@ fn column_array<T: Copy>(keys: &[FinalSortKey], field: impl Fn(&FinalSortKey) ->
 }
 
 /// Fills `plan` (the head of a node just made by `nodes::make`) as the parent of the valid plan
-/// `child`: target list, costs, node id; returns the node.
-fn plan_above(plan: *mut sys::Plan, child: *mut sys::Plan, id: i32) -> PgResult<*mut sys::Plan> {
-    // SAFETY: the caller's node and child (see above); reads the child's fields.
-    let targetlist = dummy_tlist(unsafe { (*child).targetlist })?;
-    // SAFETY: as above; `plan` is not aliased while it is filled.
+/// `child` with `targetlist`, and the child's costs; returns the node.
+///
+/// # Safety
+/// `plan` and `child` are valid plan nodes, `plan` not aliased while it is filled.
+pub(super) unsafe fn plan_above(
+    plan: *mut sys::Plan,
+    child: *mut sys::Plan,
+    targetlist: *mut sys::List,
+) -> *mut sys::Plan {
+    // SAFETY: the caller's promise.
     unsafe {
         let p = &mut *plan;
         let c = &*child;
@@ -113,14 +138,13 @@ fn plan_above(plan: *mut sys::Plan, child: *mut sys::Plan, id: i32) -> PgResult<
         p.total_cost = c.total_cost;
         p.plan_rows = c.plan_rows;
         p.plan_width = c.plan_width;
-        p.plan_node_id = id;
     }
-    Ok(plan)
+    plan
 }
 
 /// A target list of `OUTER_VAR` Vars over the entries of `tlist`, a valid List of TargetEntry
 /// (`set_dummy_tlist_references`).
-fn dummy_tlist(tlist: *mut sys::List) -> PgResult<*mut sys::List> {
+pub(super) fn dummy_tlist(tlist: *mut sys::List) -> PgResult<*mut sys::List> {
     let mut out: *mut sys::List = std::ptr::null_mut();
     // SAFETY: `tlist` is a valid List of TargetEntry (the caller's plan's).
     for tle in unsafe { list::<sys::TargetEntry>(tlist) } {
