@@ -154,6 +154,23 @@ SELECT count(*), max(id) FROM sec_card_v WHERE num = 'n10';
 SELECT count(*) FROM sec_card_v v JOIN sec_dept d ON v.id = d.region * 10 WHERE sec_leak(v.num);
 RESET ROLE;
 RESET pg_fusion.on_unsupported;
+-- A subquery in FROM DataFusion cannot compute (a window frame, DISTINCT ON) is PostgreSQL's own
+-- leaf: row-level security, the view owner's rights and a security-barrier view's order of
+-- evaluation (a leaky function never sees its hidden rows) are PostgreSQL's.
+CREATE VIEW sec_card_w WITH (security_barrier) AS
+  SELECT id, num, sum(id) OVER (ORDER BY id ROWS 1 PRECEDING EXCLUDE CURRENT ROW) AS s FROM sec_card WHERE visible;
+CREATE VIEW sec_doc_w AS SELECT DISTINCT ON (id % 4) id % 4 AS k, id, body FROM sec_doc ORDER BY id % 4, id DESC;
+ALTER VIEW sec_doc_w OWNER TO sec_owner;
+GRANT SELECT ON sec_card_w, sec_doc_w TO sec_alice;
+SET ROLE sec_alice;
+SELECT v.id, v.s FROM sec_card_w v WHERE sec_leak(v.num) ORDER BY 1;
+SELECT v.id, v.s, d.region FROM sec_card_w v LEFT JOIN sec_dept d ON v.id = d.region * 10 ORDER BY 1;
+SELECT k, id, body FROM sec_doc_w ORDER BY k;
+SELECT s.k, s.id, count(*) FROM (SELECT DISTINCT ON (id % 4) id % 4 AS k, id FROM sec_doc ORDER BY id % 4, id DESC) s
+  JOIN sec_doc d ON d.id <= s.id GROUP BY 1, 2 ORDER BY 1;
+SELECT count(*) FROM (SELECT id, lag(salary, id % 3) OVER (ORDER BY id) AS l FROM sec_v_cols) s JOIN sec_emp e USING (id);
+RESET ROLE;
+DROP VIEW sec_card_w, sec_doc_w;
 
 -- A hostile schema first on the search_path. A table another role creates there after a
 -- statement was prepared does not enter the cached plan (PostgreSQL keeps what it resolved, in
