@@ -478,6 +478,12 @@ SELECT id, lead(x, 1, 100 / x) OVER (ORDER BY id ROWS 1 PRECEDING EXCLUDE CURREN
 CREATE SEQUENCE sem_w_seq;
 SELECT id, nextval('sem_w_seq') AS n, sum(x) OVER (ORDER BY id DESC ROWS 1 PRECEDING EXCLUDE CURRENT ROW) FROM sem_w WHERE id < 8;
 DROP SEQUENCE sem_w_seq;
+-- A WITH query PostgreSQL materializes (read twice) is computed once with every column, though
+-- the references read different columns: both see the same rows where its ORDER BY leaves ties
+-- open (all 5 rows meet, not fewer).
+WITH c AS (SELECT g, id, x FROM sem_w ORDER BY g LIMIT 5) SELECT count(*) FROM c a JOIN c b ON a.id = b.id WHERE a.x >= 0;
+WITH c AS (SELECT g, id, x, sum(x) OVER (ORDER BY g ROWS 1 PRECEDING EXCLUDE CURRENT ROW) AS s FROM sem_w ORDER BY g LIMIT 5)
+SELECT count(*), count(a.s) FROM c a JOIN c b ON a.id = b.id;
 -- PostgreSQL's own errors: a negative offset, ntile(0), nth_value(x, 0).
 SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN -1 PRECEDING AND CURRENT ROW EXCLUDE TIES) FROM sem_w;
 SELECT ntile(g - 1) OVER (ORDER BY id) FROM sem_w;

@@ -302,6 +302,9 @@ fn block_of(prepared: Prepared, bind: &mut Bindings, top: bool) -> PgResult<Bloc
     for sub in prepared.own_runs {
         bind.run_on_its_own(sub);
     }
+    for sub in prepared.materialized {
+        bind.keep_every_column(sub);
+    }
     select::block_of(prepared.query, bind, top)
 }
 
@@ -310,6 +313,8 @@ pub(super) struct Prepared {
     pub query: Query,
     /// Subqueries in FROM PostgreSQL plans and runs on its own (`rewrite::lateral`).
     pub own_runs: Vec<Query>,
+    /// Copies of WITH queries PostgreSQL materializes: every column computed (`rewrite::cte`).
+    pub materialized: Vec<Query>,
 }
 
 /// Our copy of `query` rewritten for translation; whether HAVING subqueries moved to FROM.
@@ -320,7 +325,7 @@ pub(super) fn prepare(query: Query, move_having: bool, unordered: bool) -> PgRes
     if unordered {
         query.clear_order_and_limit();
     }
-    rewrite::cte::inline_ctes(query)?;
+    let materialized = rewrite::cte::inline_ctes(query)?;
     let query = rewrite::pullup::pull_up(query)?;
     // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.
     rewrite::decorrelate::scalar_subqueries(query)?;
@@ -339,5 +344,5 @@ pub(super) fn prepare(query: Query, move_having: bool, unordered: bool) -> PgRes
                 .ok_or_else(|| PgError::internal("LATERAL group's subquery"))
         })
         .collect::<PgResult<Vec<_>>>()?;
-    Ok((Prepared { query, own_runs }, moved))
+    Ok((Prepared { query, own_runs, materialized }, moved))
 }

@@ -97,7 +97,9 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings, top: bool) -> PgResult<Blo
             }
             // Columns the query does not read are not computed (PostgreSQL's
             // `remove_unused_subquery_outputs`): a subquery there that would fail never runs.
-            let used = referenced_columns(q, rtindex as u32)?;
+            // (Not a WITH query PostgreSQL materializes: it computes it whole, once.)
+            let used =
+                if bind.keeps_every_column(sub) { None } else { referenced_columns(q, rtindex as u32)? };
             let sub = without_unused_outputs(sub, &used)?;
             // A column the query reads that DataFusion would leave to PostgreSQL's node (an
             // expression over the subquery's window functions or aggregates it lacks) cannot be

@@ -40,6 +40,9 @@ pub struct Bindings {
     /// Subqueries in FROM the front end made for PostgreSQL to plan and run on its own as leaves
     /// (a LATERAL item with the FROM items it reads), known by their nodes.
     own_runs: Vec<*mut sys::Query>,
+    /// Subqueries in FROM that compute every column, read or not (WITH queries PostgreSQL
+    /// materializes), known by their nodes.
+    every_column: Vec<*mut sys::Query>,
 }
 
 /// A leaf planned by PostgreSQL.
@@ -90,6 +93,16 @@ impl Bindings {
     /// Is `sub` a subquery PostgreSQL runs on its own ([`Self::run_on_its_own`])?
     pub fn runs_on_its_own(&self, sub: Query) -> bool {
         self.own_runs.contains(&sub.as_ptr())
+    }
+
+    /// Marks `sub`, a subquery in FROM, as one whose every column is computed.
+    pub fn keep_every_column(&mut self, sub: Query) {
+        self.every_column.push(sub.as_ptr());
+    }
+
+    /// Does `sub` compute every column ([`Self::keep_every_column`])?
+    pub fn keeps_every_column(&self, sub: Query) -> bool {
+        self.every_column.contains(&sub.as_ptr())
     }
 
     /// The index of the constant `true`: the column of a leaf whose rows only are needed.

@@ -24,26 +24,39 @@ use crate::pg::node::{
 
 /// Turn one CTE reference into a subquery RTE over a copy of the CTE's query: `rte` is an
 /// RTE_CTE of the tree being walked, `depth` query levels below the top query, referring to
-/// the top query's WITH list `ctes`.
-fn inline(rte: RangeTblEntry, ctes: &[(String, Query)], depth: u32) -> PgResult<()> {
+/// the top query's WITH list `ctes` (each with whether PostgreSQL materializes it). The copy of
+/// a materialized one joins `whole`.
+fn inline(
+    rte: RangeTblEntry,
+    ctes: &[(String, Query, bool)],
+    depth: u32,
+    whole: &mut Vec<Query>,
+) -> PgResult<()> {
     let name = rte.ctename();
-    let query = ctes
+    let (query, materialized) = ctes
         .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, q)| *q)
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, q, m)| (*q, *m))
         .ok_or_else(|| PgError::internal(format!("WITH query \"{name}\" not found")))?;
     let copy = query.copy()?;
     if depth > 0 {
         // References that leave the copy (to sibling CTEs) move down with it.
         copy.increment_var_sublevels_up(depth as i32, 1)?;
     }
+    if materialized {
+        whole.push(copy);
+    }
     rte.inline_cte(copy)
 }
 
 /// Inline every WITH query of `q` (our copy) where it is referenced, and drop the WITH list.
-pub fn inline_ctes(q: Query) -> PgResult<()> {
+/// Returns the copies of the WITH queries PostgreSQL materializes: those compute every column
+/// whichever its reference reads (PostgreSQL computes them once, whole), so equal copies stay
+/// equal and are computed once (`plan::share`, `Bindings::access`).
+pub fn inline_ctes(q: Query) -> PgResult<Vec<Query>> {
+    let mut whole = Vec::new();
     if q.cte_list().is_empty() {
-        return Ok(());
+        return Ok(whole);
     }
     if q.has_modifying_cte() {
         return Err(PgError::unsupported("data-modifying statement in WITH"));
@@ -69,7 +82,7 @@ pub fn inline_ctes(q: Query) -> PgResult<()> {
         if cte.cterecursive() {
             recursive.push(cte.ctename());
         } else {
-            ctes.push((cte.ctename(), sub));
+            ctes.push((cte.ctename(), sub, cte.materialized()));
         }
     }
     // The WITH list leaves the query first: the walk must not rewrite the entries' own queries
@@ -84,7 +97,7 @@ pub fn inline_ctes(q: Query) -> PgResult<()> {
                 if recursive.contains(&rte.ctename()) {
                     rte.inline_cte(recursive_scan(rte, &all)?)?;
                 } else {
-                    inline(rte, &ctes, depth)?;
+                    inline(rte, &ctes, depth, &mut whole)?;
                 }
             }
             // query_tree_walker goes on into the (new) subquery itself.
@@ -92,7 +105,7 @@ pub fn inline_ctes(q: Query) -> PgResult<()> {
         }
         Ok(Visit::Children)
     })?;
-    Ok(())
+    Ok(whole)
 }
 
 /// `WITH RECURSIVE <ctes> SELECT * FROM <rte>`, the reference counts of its WITH list those of

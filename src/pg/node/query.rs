@@ -526,6 +526,14 @@ view! {
 }
 
 impl CommonTableExpr {
+    /// Does PostgreSQL compute it once for all its references, every column
+    /// (`SS_process_ctes`): `MATERIALIZED`, or read more than once without `NOT MATERIALIZED`?
+    pub fn materialized(self) -> bool {
+        let r = self.raw();
+        !(r.ctematerialized == sys::CTEMaterialize_CTEMaterializeNever
+            || (r.ctematerialized == sys::CTEMaterialize_CTEMaterializeDefault && r.cterefcount == 1))
+    }
+
     pub fn ctename(self) -> String {
         // SAFETY: ctename is a NUL-terminated string of the tree.
         unsafe { nodes::cstr(self.raw().ctename) }
