@@ -80,7 +80,7 @@ SELECT k, count(*) FROM (SELECT l_orderkey, count(*) AS k FROM lineitem GROUP BY
 SELECT t.o_orderkey, t.o_totalprice, c_name FROM (SELECT o_orderkey, o_custkey, o_totalprice FROM orders ORDER BY o_totalprice DESC, o_orderkey LIMIT 20) t JOIN customer ON c_custkey = t.o_custkey ORDER BY t.o_orderkey;
 WITH big AS (SELECT c_custkey FROM customer WHERE c_acctbal > 9000) SELECT o_orderstatus, count(*) FROM orders WHERE o_custkey IN (SELECT c_custkey FROM big) GROUP BY o_orderstatus ORDER BY 1;
 SELECT count(*), sum(d.p) FROM (SELECT DISTINCT p_brand, p_size AS p FROM part WHERE p_size < 10) d;
-SELECT count(*), sum(l_extendedprice) FROM lineitem, part WHERE p_partkey = l_partkey AND p_size < 10 AND l_quantity < (SELECT 0.5 * avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey);
+SELECT count(*), sum(l_extendedprice) FROM lineitem, part WHERE p_partkey = l_partkey AND p_size < 3 AND l_quantity < (SELECT 0.5 * avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey);
 SELECT o_orderstatus, count(*) FROM orders o WHERE o_totalprice > (SELECT avg(o2.o_totalprice) FROM orders o2 WHERE o2.o_custkey = o.o_custkey) GROUP BY o_orderstatus ORDER BY 1;
 SELECT l_returnflag, sum(l_quantity) FROM lineitem GROUP BY l_returnflag HAVING sum(l_quantity) > 1000.5 ORDER BY 1 LIMIT 2;
 SELECT c_mktsegment, count(*) FROM customer GROUP BY c_mktsegment UNION ALL SELECT 'ALL', count(*) FROM customer ORDER BY 1;
