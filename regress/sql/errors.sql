@@ -42,8 +42,8 @@ SELECT count(*) FROM er GROUP BY ROLLUP (f8);
 SELECT string_agg(t, ',') FROM er;
 SELECT string_agg(DISTINCT t, ',' ORDER BY t) FROM er;
 SELECT string_agg(t, ',' ORDER BY t), string_agg(t, ',' ORDER BY id) FROM er;
-SELECT generate_series(1, 2), a.id FROM er a JOIN er b ON b.id = a.id WHERE a.id < 3;
-SELECT generate_series(1, 2), count(*) FROM er;
+SELECT generate_series(1, 2) + 1, a.id FROM er a JOIN er b ON b.id = a.id WHERE a.id < 3;
+SELECT count(*) FROM er GROUP BY generate_series(1, 2);
 SELECT id, generate_series(1, 3) FROM er ORDER BY id LIMIT 2;
 SELECT DISTINCT ON (i2) i2, id, generate_series(1, 3) AS g FROM er ORDER BY i2, id DESC;
 -- A function in FROM whose plan reads tables (a subquery in its arguments, an inlined SQL

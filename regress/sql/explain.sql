@@ -35,6 +35,9 @@ FROM ex WHERE id < 100 ORDER BY s DESC LIMIT 3;
 SELECT g, sum(id) OVER (PARTITION BY g ORDER BY id ROWS 2 PRECEDING EXCLUDE CURRENT ROW) AS s,
   rank() OVER (PARTITION BY g ORDER BY id) + count(*) OVER () AS r
 FROM ex WHERE id < 100 ORDER BY s DESC LIMIT 3;
+-- Set-returning functions of a grouped query are PostgreSQL's ProjectSet above the node, the
+-- ORDER BY its Sort below it (PostgreSQL sorts, then expands).
+EXPLAIN (COSTS OFF, VERBOSE) SELECT g, count(*), generate_series(1, 2) AS s FROM ex WHERE id < 50 GROUP BY g ORDER BY g;
 -- A function in FROM is a leaf of its own: PostgreSQL's Function Scan, its rows joined by
 -- DataFusion.
 EXPLAIN (COSTS OFF) SELECT s.x, count(*) FROM ex JOIN generate_series(1, 3) s(x) ON ex.g = s.x GROUP BY s.x;

@@ -484,6 +484,22 @@ DROP SEQUENCE sem_w_seq;
 WITH c AS (SELECT g, id, x FROM sem_w ORDER BY g LIMIT 5) SELECT count(*) FROM c a JOIN c b ON a.id = b.id WHERE a.x >= 0;
 WITH c AS (SELECT g, id, x, sum(x) OVER (ORDER BY g ROWS 1 PRECEDING EXCLUDE CURRENT ROW) AS s FROM sem_w ORDER BY g LIMIT 5)
 SELECT count(*), count(a.s) FROM c a JOIN c b ON a.id = b.id;
+-- Set-returning functions in the select list of a query with aggregates or over several tables:
+-- PostgreSQL's ProjectSet expands them above the node (several in lockstep), the ORDER BY below
+-- it (PostgreSQL sorts, then expands) unless a key is their result; a volatile function beside
+-- them runs in the ProjectSet, as in PostgreSQL's plan (as often: the same currval).
+SELECT g, count(*), generate_series(1, 2) AS s FROM sem_w WHERE g IS NOT NULL GROUP BY g ORDER BY g;
+SELECT g, count(*), generate_series(1, 3) AS s FROM sem_w GROUP BY g ORDER BY s DESC, g;
+SELECT g, x, unnest(ARRAY[g, x]) AS u, generate_series(1, g + 1) AS s, sum(id) FROM sem_w WHERE id < 6 GROUP BY g, x ORDER BY g, x;
+SELECT a.id, b.id, generate_series(a.id, b.id) FROM sem_w a JOIN sem_w b ON b.id = a.id + 2 WHERE a.id < 4 ORDER BY 1;
+SELECT max(id), generate_series(1, 2) FROM sem_w;
+SELECT generate_series(1, 2) AS s FROM sem_w a JOIN sem_w b ON a.id = b.id WHERE a.id < 3 ORDER BY 1;
+SELECT g % 2 AS h, generate_series(1, g % 2 + 1) AS s FROM sem_w GROUP BY g % 2 ORDER BY 1, 2;
+SELECT g, count(*), generate_series(1, 2) AS s FROM sem_w GROUP BY ROLLUP (g) ORDER BY 1, 3, 2;
+CREATE SEQUENCE sem_srf_seq;
+SELECT g, nextval('sem_srf_seq') > 0 AS n, generate_series(1, 2) FROM sem_w WHERE g = 1 GROUP BY g;
+SELECT currval('sem_srf_seq');
+DROP SEQUENCE sem_srf_seq;
 -- PostgreSQL's own errors: a negative offset, ntile(0), nth_value(x, 0).
 SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN -1 PRECEDING AND CURRENT ROW EXCLUDE TIES) FROM sem_w;
 SELECT ntile(g - 1) OVER (ORDER BY id) FROM sem_w;

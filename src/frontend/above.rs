@@ -1,10 +1,13 @@
 //! What PostgreSQL computes above the PgFusionScan node, as the front end describes it for
 //! `pg::scan_node` to build: the whole query's final ORDER BY / DISTINCT ON / LIMIT
 //! ([`FinalSort`], made in `query`) over the node's or the window nodes' rows (the window
-//! nodes: `window_agg`).
+//! nodes: `window_agg`; set-returning functions: `project_set`), and the input query those
+//! nodes read, as it is built ([`Inputs`]).
 
-use super::types::Oid;
-use crate::pg::node::Node;
+use super::types::{expr_type, Oid};
+use super::unsupported;
+use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{make_outer_var, make_target_entry, Kind, Node, TargetEntry};
 
 /// The whole query's ORDER BY, DISTINCT ON, OFFSET and LIMIT done by PostgreSQL above the node
 /// (a Sort over the node's target list, a Unique for DISTINCT ON, then a Limit, `WITH TIES`
@@ -35,4 +38,97 @@ pub struct FinalSortKey {
     pub eqop: Oid,
     pub collation: Oid,
     pub nulls_first: bool,
+}
+
+/// The input query's target list being built, and the types of its columns.
+#[derive(Default)]
+pub(super) struct Inputs {
+    pub(super) entries: Vec<TargetEntry>,
+    /// The expressions of the columns, to find equal ones.
+    added: Vec<(Node, usize)>,
+    pub(super) types: Vec<(Oid, i32, Oid)>,
+    /// The entries computed whole, to read a part of an expression from.
+    whole: Vec<(Node, usize)>,
+}
+
+impl Inputs {
+    /// A select-list entry the input computes whole, its sort/group reference kept; its column
+    /// number.
+    pub(super) fn add_entry(&mut self, e: Node, tle: TargetEntry) -> PgResult<usize> {
+        let col = self.entries.len() + 1;
+        let entry = make_target_entry(e.copy()?, resno(col)?)?;
+        entry.set_ressortgroupref(tle.ressortgroupref());
+        self.entries.push(entry);
+        self.types.push(expr_type(e)?);
+        self.added.push((e, col));
+        self.whole.push((e, col));
+        Ok(col)
+    }
+
+    /// The column computing `e` (a column, an aggregate or `GROUPING()`), added if no equal one
+    /// was.
+    pub(super) fn column(&mut self, e: Node) -> PgResult<usize> {
+        // A volatile aggregate is computed each time it occurs, as PostgreSQL does.
+        if !e.contains_volatile_functions()? {
+            for (x, col) in &self.added {
+                if x.equal(e)? {
+                    return Ok(*col);
+                }
+            }
+        }
+        let col = self.entries.len() + 1;
+        self.entries.push(make_target_entry(e.copy()?, resno(col)?)?);
+        self.types.push(expr_type(e)?);
+        self.added.push((e, col));
+        Ok(col)
+    }
+
+    pub(super) fn outer_var(&self, col: usize) -> PgResult<Node> {
+        let (typid, typmod, coll) = self.types[col - 1];
+        make_outer_var(col, typid, typmod, coll)
+    }
+
+    /// `e` (a select-list expression) as the nodes above compute it: its columns, aggregates
+    /// and `GROUPING()` read from columns of the input, the rest evaluated there. `what` names
+    /// what those nodes compute, for the refusal of a subquery there (only PostgreSQL's
+    /// planner could make its plan).
+    pub(super) fn lift(&mut self, e: Node, what: &str) -> PgResult<Node> {
+        e.mutate(|node| {
+            // A part the input computes whole already (a group key inside an expression:
+            // `g % 2` in `generate_series(1, g % 2 + 1) ... GROUP BY g % 2`), as
+            // `set_upper_references` matches whole entries first; never a volatile one.
+            if !node.is_clause_part()
+                && !matches!(node.kind(), Kind::Var(_) | Kind::Aggref(_))
+                && !node.contains_volatile_functions()?
+            {
+                for &(x, col) in &self.whole {
+                    if x.equal(node)? {
+                        return Ok(Some(self.outer_var(col)?));
+                    }
+                }
+            }
+            self.lift_node(node, what)
+        })
+    }
+
+    fn lift_node(&mut self, node: Node, what: &str) -> PgResult<Option<Node>> {
+        match node.kind() {
+            Kind::Var(_) | Kind::Aggref(_) | Kind::GroupingFunc(_) => {
+                let col = self.column(node)?;
+                Ok(Some(self.outer_var(col)?))
+            }
+            Kind::SubLink(_) => Err(unsupported(format!(
+                "subquery in the select list of a query whose {what} PostgreSQL computes above the node"
+            ))),
+            _ => Ok(None),
+        }
+    }
+}
+
+pub(super) fn entry_expr(tle: TargetEntry) -> PgResult<Node> {
+    tle.expr().ok_or_else(|| PgError::internal("target entry without an expression"))
+}
+
+pub(super) fn resno(col: usize) -> PgResult<i16> {
+    i16::try_from(col).map_err(|_| unsupported("more than 32767 columns under the nodes above"))
 }

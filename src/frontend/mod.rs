@@ -43,6 +43,8 @@ pub mod placement;
 #[cfg(not(test))]
 mod probe;
 #[cfg(not(test))]
+mod project_set;
+#[cfg(not(test))]
 mod query;
 #[cfg(not(test))]
 mod rewrite;
@@ -61,6 +63,8 @@ mod window_agg;
 
 #[cfg(not(test))]
 pub use above::{FinalSort, FinalSortKey};
+#[cfg(not(test))]
+pub use project_set::ProjectSetSpec;
 #[cfg(not(test))]
 use query::{block, srf_under_limit, unsupported, Block};
 #[cfg(not(test))]

@@ -2,6 +2,7 @@
 //! operations' arms), each on our rewritten copy ([`prepare`]), then sharing across blocks.
 
 use super::above::{FinalSort, FinalSortKey};
+use super::project_set::{self, ProjectSetSpec};
 use super::rewrite;
 use super::select;
 use super::types::Oid;
@@ -32,6 +33,9 @@ pub struct Translated {
     /// The query's window functions when PostgreSQL computes them above the node (bottom
     /// first; empty: none), under the final sort.
     pub windows: Vec<WindowAggSpec>,
+    /// The query's set-returning functions when PostgreSQL expands them above the node (and
+    /// the window nodes: not both), under the final sort.
+    pub project_set: Option<ProjectSetSpec>,
     /// The query's ORDER BY and LIMIT when PostgreSQL does them above the node.
     pub final_sort: Option<FinalSort>,
 }
@@ -73,13 +77,13 @@ pub fn translate(query: Query) -> PgResult<Translated> {
         postponed_outputs(query)?;
     }
     let declined = |e: &PgError| e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught();
-    let e = match translate_with(query, None, Vec::new()) {
+    let e = match translate_with(query, None, Vec::new(), None) {
         Err(e) if declined(&e) => e,
         r => return r,
     };
     // PostgreSQL's ORDER BY / LIMIT above the node.
     if ordered {
-        match final_sort(query).and_then(|sort| translate_with(query, Some(sort), Vec::new())) {
+        match final_sort(query).and_then(|sort| translate_with(query, Some(sort), Vec::new(), None)) {
             Err(f) if declined(&f) => {}
             Err(f) if f.is_caught() => return Err(f),
             Err(_) => return Err(e),
@@ -90,7 +94,20 @@ pub fn translate(query: Query) -> PgResult<Translated> {
     if query.has_window_funcs() {
         let split = window_agg::split(query).and_then(|split| {
             let sort = if ordered { Some(final_sort(query)?) } else { None };
-            translate_with(split.input, sort, split.windows)
+            translate_with(split.input, sort, split.windows, None)
+        });
+        match split {
+            Err(f) if declined(&f) => {}
+            Err(f) if f.is_caught() => return Err(f),
+            Err(_) => return Err(e),
+            ok => return ok,
+        }
+    }
+    // PostgreSQL's expansion of the select list's set-returning functions above the node.
+    if query.has_target_srfs() {
+        let split = project_set::split(query).and_then(|split| {
+            let sort = if split.sort_above { Some(final_sort(query)?) } else { None };
+            translate_with(split.input, sort, Vec::new(), Some(split.project_set))
         });
         match split {
             Err(f) if declined(&f) => {}
@@ -239,22 +256,23 @@ fn limit_expr(node: Option<Node>, what: &str) -> PgResult<Option<Node>> {
     Ok(Some(folded))
 }
 
-/// `windows`: PostgreSQL's window nodes above the node (then `query` is their input).
+/// `windows`, `project_set`: PostgreSQL's window nodes or ProjectSet above the node (then
+/// `query` is their input).
 fn translate_with(
     query: Query,
     final_sort: Option<FinalSort>,
     windows: Vec<WindowAggSpec>,
+    project_set: Option<ProjectSetSpec>,
 ) -> PgResult<Translated> {
     let mut bind = Bindings::default();
-    let mut top = block_with(query, &mut bind, true, final_sort.is_some())?;
+    let above = final_sort.is_some() || project_set.is_some();
+    let mut top = block_with(query, &mut bind, true, above)?;
     // Compute equal subqueries (WITH queries referenced several times) once and read each
     // relation once (see `plan::share`); the readers' queues count against the worker's memory
     // limit (`worker::shared`).
     crate::plan::share::share_subqueries(&mut top.spec, &mut top.pg_types);
     crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
-    if (final_sort.is_some() || !windows.is_empty())
-        && top.tlist.target_entries().len() != query.target_list().len()
-    {
+    if (above || !windows.is_empty()) && top.tlist.target_entries().len() != query.target_list().len() {
         return Err(PgError::internal("the node's target list is not the query's"));
     }
     Ok(Translated {
@@ -268,6 +286,7 @@ fn translate_with(
         scan_pg_types: top.pg_types,
         bindings: bind,
         windows,
+        project_set,
         final_sort,
     })
 }

@@ -33,13 +33,13 @@
 //! - Not with a set-returning function in the select list (PostgreSQL expands it above the
 //!   windows) or a plain DISTINCT (applied after them): refused.
 
-use super::above::FinalSortKey;
+use super::above::{entry_expr, resno, FinalSortKey, Inputs};
 use super::types::{expr_type, Oid};
 use super::unsupported;
 use crate::pg::error::{PgError, PgResult};
 use crate::pg::node::{
-    self as n, make_outer_var, make_target_entry, make_target_entry_like, Kind, List, Node, Query,
-    TargetEntry, Visit, WindowClause,
+    self as n, make_outer_var, make_target_entry, make_target_entry_like, Kind, List, Node, Query, Visit,
+    WindowClause,
 };
 
 /// One WindowAgg node PostgreSQL runs above the node, with the Sort below it.
@@ -103,7 +103,7 @@ pub(super) fn split(query: Query) -> PgResult<WindowSplit> {
     for (tle, w) in tles.iter().zip(&whole) {
         exprs.push(match w {
             Some(col) => inputs.outer_var(*col)?,
-            None => inputs.lift(entry_expr(*tle)?)?,
+            None => inputs.lift(entry_expr(*tle)?, "window functions")?,
         });
     }
     // The window functions, each once, by clause.
@@ -185,75 +185,6 @@ pub(super) fn split(query: Query) -> PgResult<WindowSplit> {
     input.clear_order_and_limit();
     input.set_distinct_clause(List::NIL);
     Ok(WindowSplit { input, windows })
-}
-
-/// The input query's target list being built, and the types of its columns.
-#[derive(Default)]
-struct Inputs {
-    entries: Vec<TargetEntry>,
-    /// The expressions of the columns, to find equal ones.
-    added: Vec<(Node, usize)>,
-    types: Vec<(Oid, i32, Oid)>,
-}
-
-impl Inputs {
-    /// A select-list entry without window functions, whole, its sort/group reference kept;
-    /// its column number.
-    fn add_entry(&mut self, e: Node, tle: TargetEntry) -> PgResult<usize> {
-        let col = self.entries.len() + 1;
-        let entry = make_target_entry(e.copy()?, resno(col)?)?;
-        entry.set_ressortgroupref(tle.ressortgroupref());
-        self.entries.push(entry);
-        self.types.push(expr_type(e)?);
-        self.added.push((e, col));
-        Ok(col)
-    }
-
-    /// The column computing `e` (a column, an aggregate or `GROUPING()`), added if no equal one
-    /// was.
-    fn column(&mut self, e: Node) -> PgResult<usize> {
-        // A volatile aggregate is computed each time it occurs, as PostgreSQL does.
-        if !e.contains_volatile_functions()? {
-            for (x, col) in &self.added {
-                if x.equal(e)? {
-                    return Ok(*col);
-                }
-            }
-        }
-        let col = self.entries.len() + 1;
-        self.entries.push(make_target_entry(e.copy()?, resno(col)?)?);
-        self.types.push(expr_type(e)?);
-        self.added.push((e, col));
-        Ok(col)
-    }
-
-    fn outer_var(&self, col: usize) -> PgResult<Node> {
-        let (typid, typmod, coll) = self.types[col - 1];
-        make_outer_var(col, typid, typmod, coll)
-    }
-
-    /// `e` (a select-list expression) as the window nodes compute it: its columns, aggregates
-    /// and `GROUPING()` read from columns of the input, the rest evaluated there.
-    fn lift(&mut self, e: Node) -> PgResult<Node> {
-        e.mutate(|node| match node.kind() {
-            Kind::Var(_) | Kind::Aggref(_) | Kind::GroupingFunc(_) => {
-                let col = self.column(node)?;
-                Ok(Some(self.outer_var(col)?))
-            }
-            Kind::SubLink(_) => Err(unsupported(
-                "subquery in the select list of a query whose window functions PostgreSQL computes",
-            )),
-            _ => Ok(None),
-        })
-    }
-}
-
-fn entry_expr(tle: TargetEntry) -> PgResult<Node> {
-    tle.expr().ok_or_else(|| PgError::internal("target entry without an expression"))
-}
-
-fn resno(col: usize) -> PgResult<i16> {
-    i16::try_from(col).map_err(|_| unsupported("more than 32767 columns under window functions"))
 }
 
 /// The window clause's keys as columns of the input (entries without window functions, whole).

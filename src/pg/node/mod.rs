@@ -118,6 +118,13 @@ impl Node {
         }
     }
 
+    /// Is the node a part of an expression that is not one itself: an argument list, a CASE
+    /// arm (`WHEN ... THEN ...`)? Expression functions (`exprType`, walkers started on it)
+    /// refuse those.
+    pub fn is_clause_part(self) -> bool {
+        matches!(self.tag(), sys::NodeTag_T_List | sys::NodeTag_T_CaseWhen)
+    }
+
     /// The elements of a `List` node (an implicit-AND qual list, say); None for other nodes.
     pub fn list_elements(self) -> Option<Vec<Node>> {
         (self.tag() == sys::NodeTag_T_List)

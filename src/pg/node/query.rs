@@ -216,6 +216,11 @@ impl Query {
         unsafe { (*self.raw_mut()).hasSubLinks = v };
     }
 
+    pub fn set_has_target_srfs(self, v: bool) {
+        // SAFETY: a tree this planning call owns (module rules).
+        unsafe { (*self.raw_mut()).hasTargetSRFs = v };
+    }
+
     pub fn set_has_window_funcs(self, v: bool) {
         // SAFETY: a tree this planning call owns (module rules).
         unsafe { (*self.raw_mut()).hasWindowFuncs = v };

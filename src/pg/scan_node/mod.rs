@@ -15,6 +15,7 @@
 
 mod explain;
 mod plan;
+mod project_set;
 mod run;
 mod slot;
 mod sort;

@@ -258,10 +258,14 @@ pub fn planned_stmt(
         s.queryId = q.queryId;
         s.canSetTag = q.canSetTag;
         // PostgreSQL's window nodes above the node when it computes the query's window
+        // functions, or its ProjectSet when it expands the select list's set-returning
         // functions, then its Sort and Limit when it does the query's ORDER BY.
         let mut top = cscan as *mut sys::Plan;
         if !t.windows.is_empty() {
             top = super::window_agg::above(top, &t.windows, &mut planned_expr)?;
+        }
+        if let Some(ps) = &t.project_set {
+            top = super::project_set::above(top, ps, &mut planned_expr)?;
         }
         if let Some(sort) = &t.final_sort {
             top = super::sort::above(top, sort)?;
