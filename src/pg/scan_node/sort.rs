@@ -79,8 +79,8 @@ pub(super) fn sort_node(child: *mut sys::Plan, keys: &[FinalSortKey]) -> PgResul
     let ops = column_array(keys, |k| k.sortop)?;
     let colls = column_array(keys, |k| k.collation)?;
     let nulls = column_array(keys, |k| k.nulls_first)?;
-    // SAFETY: a Sort node just made, filled with arrays of `keys.len()` elements each, over the
-    // valid plan `child`.
+    // A Sort node just made, filled with arrays of `keys.len()` elements each.
+    // SAFETY: `s` is that node, not aliased; `child` is a valid plan whose target list is read.
     unsafe {
         (*s).numCols = keys.len() as i32;
         (*s).sortColIdx = cols;

@@ -45,8 +45,8 @@ pub(super) fn above(
         let (start, end) = unsafe { ((*wc).startOffset, (*wc).endOffset) };
         let start = if start.is_null() { start } else { planned(start)? };
         let end = if end.is_null() { end } else { planned(end)? };
-        // SAFETY: a WindowAgg node just made, filled with arrays of the keys' lengths, over the
-        // valid plan `top`; `wc` as above.
+        // A WindowAgg node just made, filled with arrays of the keys' lengths.
+        // SAFETY: `agg` is that node, not aliased; `top` is a valid plan; `wc` as above.
         unsafe {
             let a = &mut *agg;
             let c = &*wc;
@@ -79,9 +79,11 @@ pub(super) fn above(
 /// skipping names a named window has.
 #[cfg(pg_ge18)]
 fn window_names(windows: &[WindowAggSpec]) -> PgResult<Vec<*mut std::ffi::c_char>> {
-    // SAFETY: the clauses are the analyzed query's, valid through planning; names are C strings.
-    let own: Vec<*mut std::ffi::c_char> =
-        windows.iter().map(|w| unsafe { (*w.clause.as_ptr()).name }).collect();
+    let clause_name = |w: &WindowAggSpec| {
+        // SAFETY: the clauses are the analyzed query's, valid through planning; names are C strings.
+        unsafe { (*w.clause.as_ptr()).name }
+    };
+    let own: Vec<*mut std::ffi::c_char> = windows.iter().map(clause_name).collect();
     let taken: Vec<String> = own
         .iter()
         .filter(|p| !p.is_null())
