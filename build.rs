@@ -122,7 +122,7 @@ fn main() {
         .allowlist_var("TYPECACHE_(LT_OPR|EQ_OPR|HASH_PROC)")
         .allowlist_function("(contain_vars_of_level|lookup_type_cache|func_strict|expand_grouping_sets|get_negator)")
         .allowlist_type("(GroupingFunc|WindowFunc|WindowClause|CollateExpr|ScalarArrayOpExpr)")
-        .allowlist_type("(IndexScan|IndexOnlyScan|NestLoop|Sort|Unique|Limit|WindowAgg|ProjectSet|SeqScan|Append|AppendRelInfo)")
+        .allowlist_type("(IndexScan|IndexOnlyScan|NestLoop|Sort|Unique|Limit|WindowAgg|ProjectSet|Agg|SeqScan|Append|AppendRelInfo)")
         .allowlist_function("(flatCopyTargetEntry|expression_planner_with_deps|func_volatile|op_volatile)")
         .allowlist_function("(contain_window_function|expression_returns_set)")
         .allowlist_function("(table_open|table_close|RelationGetIndexList|index_open|index_close)")

@@ -268,6 +268,7 @@ extern int	pgf_database_encoding(void);
 extern char *pgf_numeric_out(Datum d);
 extern int	pgf_expr_varno(Node *node);
 extern bool pgf_attnotnull(Oid relid, AttrNumber attnum);
+extern Oid	pgf_aggref_transtype(Aggref *aggref, Oid *combinefn);
 extern void pgf_list_set_nth(List *list, int n, void *datum);
 extern Bitmapset *pgf_bms_add_member(Bitmapset *set, int member);
 

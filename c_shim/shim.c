@@ -21,6 +21,7 @@
 #include "access/heapam.h"
 #include "access/tableam.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_aggregate.h"
 #include "utils/acl.h"
 
 /*
@@ -441,6 +442,29 @@ char *
 pgf_numeric_out(Datum d)
 {
 	return DatumGetCString(DirectFunctionCall1(numeric_out, d));
+}
+
+/*
+ * The transition type of an aggregate call, as the planner resolves it before the executor runs
+ * an Agg node (preprocess_aggrefs): pg_aggregate's aggtranstype, polymorphic types resolved from
+ * the call's argument types; and the aggregate's combine function (InvalidOid: none) into
+ * `combinefn` (GETSTRUCT is a macro).
+ */
+Oid
+pgf_aggref_transtype(Aggref *aggref, Oid *combinefn)
+{
+	HeapTuple	tuple = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(aggref->aggfnoid));
+	Oid			declared;
+	Oid			input_types[FUNC_MAX_ARGS];
+	int			nargs;
+
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for aggregate %u", aggref->aggfnoid);
+	declared = ((Form_pg_aggregate) GETSTRUCT(tuple))->aggtranstype;
+	*combinefn = ((Form_pg_aggregate) GETSTRUCT(tuple))->aggcombinefn;
+	ReleaseSysCache(tuple);
+	nargs = get_aggregate_argtypes(aggref, input_types);
+	return resolve_aggregate_transtype(aggref->aggfnoid, declared, input_types, nargs);
 }
 
 /*

@@ -31,17 +31,19 @@ DROP TABLE er_wide;
 SELECT count(*), sum(n) FROM er;
 
 -- Unsupported shapes: 0A000, the construct named.
-SELECT count(*) FROM er a JOIN er b ON a.f8 = b.f8;
-\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM er HAVING count(*) > (SELECT 1);
-SELECT f8, count(*) FROM er GROUP BY f8;
+\echo :LAST_ERROR_SQLSTATE
+-- (Aggregates over rows DataFusion cannot group or join by, float keys and conditions here, are
+-- PostgreSQL's Agg node above it.)
+SELECT count(*) FROM er a JOIN er b ON a.f8 = b.f8;
+SELECT f8, count(*) FROM er GROUP BY f8 ORDER BY f8 LIMIT 3;
 SELECT DISTINCT f8 FROM er;
 SELECT e.id, c.n FROM er e, LATERAL (WITH RECURSIVE c (n) AS (SELECT e.id UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT count(*) AS n FROM c) c WHERE e.id < 4 ORDER BY 1;
 SELECT f8 FROM er UNION SELECT f8 FROM er;
 SELECT count(*) FROM er GROUP BY ROLLUP (f8);
 SELECT string_agg(t, ',') FROM er;
-SELECT string_agg(DISTINCT t, ',' ORDER BY t) FROM er;
-SELECT string_agg(t, ',' ORDER BY t), string_agg(t, ',' ORDER BY id) FROM er;
+SELECT string_agg(DISTINCT t, ',' ORDER BY t) FROM er WHERE id < 5;
+SELECT string_agg(t, ',' ORDER BY t), string_agg(t, ',' ORDER BY id) FROM er WHERE id < 12;
 SELECT generate_series(1, 2) + 1, a.id FROM er a JOIN er b ON b.id = a.id WHERE a.id < 3;
 SELECT count(*) FROM er GROUP BY generate_series(1, 2);
 SELECT id, generate_series(1, 3) FROM er ORDER BY id LIMIT 2;

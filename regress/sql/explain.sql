@@ -38,6 +38,11 @@ FROM ex WHERE id < 100 ORDER BY s DESC LIMIT 3;
 -- Set-returning functions of a grouped query are PostgreSQL's ProjectSet above the node, the
 -- ORDER BY its Sort below it (PostgreSQL sorts, then expands).
 EXPLAIN (COSTS OFF, VERBOSE) SELECT g, count(*), generate_series(1, 2) AS s FROM ex WHERE id < 50 GROUP BY g ORDER BY g;
+-- Aggregates DataFusion cannot compute as PostgreSQL does (here ORDER BY inside one, an
+-- ordered-set aggregate) are PostgreSQL's Agg node above the node, a Sort by the GROUP BY keys
+-- below it, the ORDER BY and LIMIT above.
+EXPLAIN (COSTS OFF, VERBOSE) SELECT g, string_agg(t, ',' ORDER BY id), percentile_disc(0.5) WITHIN GROUP (ORDER BY id)
+FROM ex WHERE id < 50 GROUP BY g HAVING count(*) > 1 ORDER BY 2 LIMIT 2;
 -- A function in FROM is a leaf of its own: PostgreSQL's Function Scan, its rows joined by
 -- DataFusion.
 EXPLAIN (COSTS OFF) SELECT s.x, count(*) FROM ex JOIN generate_series(1, 3) s(x) ON ex.g = s.x GROUP BY s.x;

@@ -261,9 +261,10 @@ SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out
 SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 :same
 -- As a select-list value each value keeps its own scale: PostgreSQL computes it in the scan and
--- it crosses as its bytes (carried); as a GROUP BY key it is refused.
+-- it crosses as its bytes (carried); as a GROUP BY key PostgreSQL's Agg node groups it above the
+-- node (by its equality: 1.0 = 1.00).
 SELECT CASE WHEN id % 5 = 0 THEN n * 2.5 ELSE 0 END FROM fq ORDER BY id LIMIT 1;
-SELECT CASE WHEN id % 5 = 0 THEN n * 2.5 ELSE 0 END AS c, count(*) FROM fq GROUP BY 1;
+SELECT CASE WHEN id % 5 = 0 THEN n * 2.5 ELSE 0 END AS c, count(*) FROM fq WHERE id < 40 GROUP BY 1 ORDER BY 1;
 
 \set q 'SELECT DISTINCT v, bp FROM fq ORDER BY v, bp'
 SET pg_fusion.enable = off; :q \g /tmp/pg_fusion_regress_off.out

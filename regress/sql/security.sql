@@ -345,6 +345,21 @@ GRANT EXECUTE ON FUNCTION sec_w_sum(int) TO sec_alice;
 SET ROLE sec_alice;
 SELECT id, sec_w_sum(id) OVER (ORDER BY id ROWS 1 PRECEDING) FROM sec_doc ORDER BY id;
 RESET ROLE;
+-- Aggregates PostgreSQL computes above the node (here with ORDER BY inside, ordered-set,
+-- user-defined): over the rows the role may read, through the view owner's rights, with
+-- EXECUTE on the aggregate checked for the current user.
+REVOKE EXECUTE ON FUNCTION sec_w_sum(int) FROM sec_alice;
+SET ROLE sec_alice;
+SELECT string_agg(id::text, ',' ORDER BY id DESC), percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM sec_doc;
+SELECT k, string_agg(n::text, ',' ORDER BY n) FROM sec_doc_agg GROUP BY k ORDER BY k;
+SELECT dept, string_agg(id::text, ',' ORDER BY id) FROM sec_v_cols GROUP BY dept ORDER BY dept;
+SELECT dept, string_agg(salary::text, ',' ORDER BY id) FROM sec_v_cols GROUP BY dept ORDER BY dept;
+SELECT sec_w_sum(id), string_agg(id::text, ',' ORDER BY id) FROM sec_doc;
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION sec_w_sum(int) TO sec_alice;
+SET ROLE sec_alice;
+SELECT sec_w_sum(id), string_agg(id::text, ',' ORDER BY id) FROM sec_doc;
+RESET ROLE;
 DROP AGGREGATE sec_w_sum(int);
 DROP FUNCTION sec_w_add(bigint, int);
 

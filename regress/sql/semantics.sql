@@ -500,6 +500,35 @@ CREATE SEQUENCE sem_srf_seq;
 SELECT g, nextval('sem_srf_seq') > 0 AS n, generate_series(1, 2) FROM sem_w WHERE g = 1 GROUP BY g;
 SELECT currval('sem_srf_seq');
 DROP SEQUENCE sem_srf_seq;
+-- Aggregates PostgreSQL computes above the node (ORDER BY inside aggregates, ordered-set
+-- aggregates, regr_*, json_object_agg, user-defined aggregates, HAVING over them):
+-- DataFusion computes the rows, PostgreSQL's Sort and Agg nodes the groups, then the ORDER BY,
+-- DISTINCT and LIMIT.
+SELECT g, string_agg(t, ',' ORDER BY id DESC), array_agg(x ORDER BY x, id) FROM sem_w GROUP BY g ORDER BY g;
+SELECT g, percentile_cont(0.5) WITHIN GROUP (ORDER BY f), percentile_disc(0.25) WITHIN GROUP (ORDER BY x),
+  mode() WITHIN GROUP (ORDER BY t), rank(5) WITHIN GROUP (ORDER BY x) FROM sem_w GROUP BY g ORDER BY g NULLS FIRST;
+SELECT percentile_cont(ARRAY[0.1, 0.9]) WITHIN GROUP (ORDER BY x), mode() WITHIN GROUP (ORDER BY d DESC) FROM sem_w;
+SELECT g, regr_slope(x, id)::numeric(12,6), corr(x, f)::numeric(12,6), regr_count(x, f), regr_avgx(x, id)::numeric(12,6)
+FROM sem_w GROUP BY g HAVING regr_count(x, f) > 0 ORDER BY 2 DESC;
+SELECT g, json_object_agg(id, t ORDER BY id) FILTER (WHERE id < 10) FROM sem_w GROUP BY g ORDER BY g;
+SELECT g, sem_w_twice(x), sem_w_twice(DISTINCT x) FROM sem_w GROUP BY g ORDER BY sem_w_twice(x) DESC LIMIT 2;
+SELECT DISTINCT string_agg(DISTINCT t, '' ORDER BY t) FROM sem_w GROUP BY g % 2, x > 5 ORDER BY 1;
+SELECT g, string_agg(t, '-' ORDER BY t) AS s FROM sem_w GROUP BY g ORDER BY s FETCH FIRST 1 ROWS WITH TIES;
+SELECT DISTINCT ON (g % 2) g % 2, g, mode() WITHIN GROUP (ORDER BY x) FROM sem_w GROUP BY g ORDER BY g % 2, g DESC;
+SELECT 1 AS one FROM sem_w HAVING min(id) < 2;
+-- Over no rows: one row without GROUP BY, none with it; over a join and an outer join's NULLs.
+SELECT count(*), string_agg(t, ',' ORDER BY id), percentile_disc(0.5) WITHIN GROUP (ORDER BY x) FROM sem_w WHERE id < 0;
+SELECT g, string_agg(t, ',' ORDER BY id) FROM sem_w WHERE id < 0 GROUP BY g;
+SELECT a.g, string_agg(b.t, ',' ORDER BY b.id NULLS FIRST), count(b.id) FROM sem_w a LEFT JOIN sem_w b ON b.id = a.id + 20
+WHERE a.id > 15 GROUP BY a.g ORDER BY 1;
+-- Evaluated only where PostgreSQL evaluates it: a FILTERed argument (x is 0 on some rows) and a
+-- CASE over aggregates, once per group; a parameter as an argument; PostgreSQL's own error.
+SELECT g, sum(100 / x ORDER BY id) FILTER (WHERE x <> 0), CASE WHEN min(x) <> 0 THEN 100 / min(x) END FROM sem_w GROUP BY g ORDER BY g;
+PREPARE sem_a_p(text) AS SELECT g, string_agg(t, $1 ORDER BY id) FROM sem_w WHERE id < 7 GROUP BY g ORDER BY g;
+EXECUTE sem_a_p('+');
+EXECUTE sem_a_p('/');
+DEALLOCATE sem_a_p;
+SELECT percentile_cont(g + 1.0) WITHIN GROUP (ORDER BY x) FROM sem_w GROUP BY g ORDER BY g;
 -- PostgreSQL's own errors: a negative offset, ntile(0), nth_value(x, 0).
 SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN -1 PRECEDING AND CURRENT ROW EXCLUDE TIES) FROM sem_w;
 SELECT ntile(g - 1) OVER (ORDER BY id) FROM sem_w;

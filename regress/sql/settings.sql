@@ -48,10 +48,10 @@ SET client_min_messages = log;
 SELECT count(*) FROM settings_log;
 SET pg_fusion.backend_log_level = 1;
 SELECT count(*) FROM settings_log;
-SELECT count(*) FROM settings_log a JOIN settings_log b ON a.a = b.a WHERE a.t || b.t = 't1t1';
+SELECT DISTINCT a.t || b.t FROM settings_log a JOIN settings_log b ON a.a = b.a WHERE a.t || b.t = 't1t1';
 \echo :LAST_ERROR_SQLSTATE
 SET pg_fusion.on_unsupported = fallback;
-SELECT count(*) FROM settings_log a JOIN settings_log b ON a.a = b.a WHERE a.t || b.t = 't1t1';
+SELECT DISTINCT a.t || b.t FROM settings_log a JOIN settings_log b ON a.a = b.a WHERE a.t || b.t = 't1t1';
 -- An ERROR PostgreSQL raises while pg_fusion plans is the statement's ERROR, even with SQLSTATE
 -- 0A000 under fallback: never taken for a refusal (no "running natively" line, no fallback).
 CREATE FUNCTION settings_refuse() RETURNS int IMMUTABLE LANGUAGE plpgsql AS

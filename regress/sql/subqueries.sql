@@ -256,7 +256,7 @@ SET pg_fusion.enable = on; :q \g /tmp/pg_fusion_regress_on.out
 -- query, FOR UPDATE inside.
 SELECT * FROM (SELECT cust, avg(total) AS a FROM so GROUP BY cust) x ORDER BY cust LIMIT 1;
 \echo :LAST_ERROR_SQLSTATE
-SELECT length(n::text), count(*) FROM (SELECT cust, count(*) AS n FROM so GROUP BY cust) x GROUP BY 1;
+SELECT length(n::text), count(*) FROM (SELECT cust, count(*) AS n FROM so GROUP BY cust) x GROUP BY 1 ORDER BY 1;
 \echo :LAST_ERROR_SQLSTATE
 -- A LATERAL item PostgreSQL does not pull up (aggregates, LIMIT, a function, VALUES, a whole row
 -- or an outer column on the nullable side): PostgreSQL runs it with the FROM items it reads, as

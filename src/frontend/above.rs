@@ -49,6 +49,9 @@ pub(super) struct Inputs {
     pub(super) types: Vec<(Oid, i32, Oid)>,
     /// The entries computed whole, to read a part of an expression from.
     whole: Vec<(Node, usize)>,
+    /// The nodes above compute the query's aggregates (an Agg node): an aggregate call stays,
+    /// its arguments read from columns of the input.
+    pub(super) aggregates_above: bool,
 }
 
 impl Inputs {
@@ -113,6 +116,15 @@ impl Inputs {
 
     fn lift_node(&mut self, node: Node, what: &str) -> PgResult<Option<Node>> {
         match node.kind() {
+            Kind::Aggref(a) if self.aggregates_above => {
+                if a.agglevelsup() != 0 {
+                    return Err(unsupported("aggregate of an outer query level"));
+                }
+                Ok(None)
+            }
+            Kind::GroupingFunc(_) if self.aggregates_above => {
+                Err(unsupported("GROUPING() in a query whose aggregates PostgreSQL computes above the node"))
+            }
             Kind::Var(_) | Kind::Aggref(_) | Kind::GroupingFunc(_) => {
                 let col = self.column(node)?;
                 Ok(Some(self.outer_var(col)?))

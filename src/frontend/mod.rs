@@ -36,6 +36,8 @@ mod expr;
 #[cfg(not(test))]
 mod from;
 #[cfg(not(test))]
+mod group_agg;
+#[cfg(not(test))]
 mod literal;
 #[cfg(not(test))]
 mod output;
@@ -63,6 +65,8 @@ mod window_agg;
 
 #[cfg(not(test))]
 pub use above::{FinalSort, FinalSortKey};
+#[cfg(not(test))]
+pub use group_agg::AggSpec;
 #[cfg(not(test))]
 pub use project_set::ProjectSetSpec;
 #[cfg(not(test))]

@@ -2,6 +2,7 @@
 //! operations' arms), each on our rewritten copy ([`prepare`]), then sharing across blocks.
 
 use super::above::{FinalSort, FinalSortKey};
+use super::group_agg::{self, AggSpec};
 use super::project_set::{self, ProjectSetSpec};
 use super::rewrite;
 use super::select;
@@ -30,6 +31,9 @@ pub struct Translated {
     pub scan_pg_types: Vec<Vec<(Oid, i32)>>,
     /// The bound trees the leaves' expression and access indexes refer to.
     pub bindings: Bindings,
+    /// The query's grouping and aggregates when PostgreSQL computes them above the node, under
+    /// the final sort.
+    pub agg: Option<AggSpec>,
     /// The query's window functions when PostgreSQL computes them above the node (bottom
     /// first; empty: none), under the final sort.
     pub windows: Vec<WindowAggSpec>,
@@ -77,39 +81,52 @@ pub fn translate(query: Query) -> PgResult<Translated> {
         postponed_outputs(query)?;
     }
     let declined = |e: &PgError| e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught();
-    let e = match translate_with(query, None, Vec::new(), None) {
+    let e = match translate_with(query, Above::default()) {
         Err(e) if declined(&e) => e,
         r => return r,
     };
+    let sort = |needed: bool| if needed { final_sort(query, false).map(Some) } else { Ok(None) };
+    // The other splits of the query, tried in order: the first that translates, or a caught
+    // error, is the answer; if all are declined, the first reason is reported.
+    type Split<'a> = Box<dyn Fn() -> PgResult<Translated> + 'a>;
+    let mut splits: Vec<Split> = Vec::new();
     // PostgreSQL's ORDER BY / LIMIT above the node.
     if ordered {
-        match final_sort(query).and_then(|sort| translate_with(query, Some(sort), Vec::new(), None)) {
-            Err(f) if declined(&f) => {}
-            Err(f) if f.is_caught() => return Err(f),
-            Err(_) => return Err(e),
-            ok => return ok,
-        }
+        splits.push(Box::new(|| {
+            translate_with(query, Above { final_sort: Some(final_sort(query, false)?), ..Above::default() })
+        }));
     }
     // PostgreSQL's window functions (and ORDER BY / LIMIT) above the node.
     if query.has_window_funcs() {
-        let split = window_agg::split(query).and_then(|split| {
-            let sort = if ordered { Some(final_sort(query)?) } else { None };
-            translate_with(split.input, sort, split.windows, None)
-        });
-        match split {
-            Err(f) if declined(&f) => {}
-            Err(f) if f.is_caught() => return Err(f),
-            Err(_) => return Err(e),
-            ok => return ok,
-        }
+        splits.push(Box::new(|| {
+            let split = window_agg::split(query)?;
+            let above = Above { final_sort: sort(ordered)?, windows: split.windows, ..Above::default() };
+            translate_with(split.input, above)
+        }));
     }
     // PostgreSQL's expansion of the select list's set-returning functions above the node.
     if query.has_target_srfs() {
-        let split = project_set::split(query).and_then(|split| {
-            let sort = if split.sort_above { Some(final_sort(query)?) } else { None };
-            translate_with(split.input, sort, Vec::new(), Some(split.project_set))
-        });
-        match split {
+        splits.push(Box::new(|| {
+            let split = project_set::split(query)?;
+            let above = Above {
+                final_sort: sort(split.sort_above)?,
+                project_set: Some(split.project_set),
+                ..Above::default()
+            };
+            translate_with(split.input, above)
+        }));
+    }
+    // PostgreSQL's grouping and aggregates (and ORDER BY / DISTINCT / LIMIT) above the node.
+    if query.has_aggs() || !query.group_clause().is_empty() || query.having_qual().is_some() {
+        splits.push(Box::new(|| {
+            let distinct = !query.distinct_clause().is_empty() && !query.has_distinct_on();
+            let split = group_agg::split(query)?;
+            let final_sort = if ordered || distinct { Some(final_sort(query, distinct)?) } else { None };
+            translate_with(split.input, Above { final_sort, agg: Some(split.agg), ..Above::default() })
+        }));
+    }
+    for split in splits {
+        match split() {
             Err(f) if declined(&f) => {}
             Err(f) if f.is_caught() => return Err(f),
             Err(_) => return Err(e),
@@ -179,8 +196,9 @@ fn postponed_outputs(query: Query) -> PgResult<()> {
     Ok(())
 }
 
-/// The query's ORDER BY, DISTINCT ON, OFFSET and LIMIT for PostgreSQL to do above the node.
-fn final_sort(query: Query) -> PgResult<FinalSort> {
+/// The query's ORDER BY, DISTINCT ON, OFFSET and LIMIT for PostgreSQL to do above the node;
+/// `distinct`: its plain DISTINCT too (as DISTINCT ON every DISTINCT key).
+fn final_sort(query: Query, distinct: bool) -> PgResult<FinalSort> {
     let keys_of = |clauses: Vec<crate::pg::node::SortGroupClause>,
                    what: &str|
      -> PgResult<Vec<FinalSortKey>> {
@@ -212,16 +230,19 @@ fn final_sort(query: Query) -> PgResult<FinalSort> {
     } else {
         Vec::new()
     };
-    let distinct = query.distinct_clause();
-    let distinct_on =
-        if query.has_distinct_on() { keys_of(distinct.clone(), "DISTINCT ON")? } else { Vec::new() };
+    let distinct_clause = query.distinct_clause();
+    let distinct_on = if query.has_distinct_on() || distinct {
+        keys_of(distinct_clause.clone(), "DISTINCT")?
+    } else {
+        Vec::new()
+    };
     // DISTINCT ON: rows equal on its keys must be adjacent, so the sort takes every DISTINCT ON
     // key the ORDER BY does not list after the ORDER BY's own (PostgreSQL accepts an ORDER BY
     // that names only some of them: `DISTINCT ON (a, b) ... ORDER BY a`), as PostgreSQL's
     // distinct path keys do; without ORDER BY, all of them.
     if !distinct_on.is_empty() {
         let listed: Vec<u32> = order.iter().map(|c| c.tle_sort_group_ref()).collect();
-        for (sgc, key) in distinct.iter().zip(&distinct_on) {
+        for (sgc, key) in distinct_clause.iter().zip(&distinct_on) {
             if !listed.contains(&sgc.tle_sort_group_ref()) {
                 keys.push(key.clone());
             }
@@ -256,23 +277,28 @@ fn limit_expr(node: Option<Node>, what: &str) -> PgResult<Option<Node>> {
     Ok(Some(folded))
 }
 
-/// `windows`, `project_set`: PostgreSQL's window nodes or ProjectSet above the node (then
-/// `query` is their input).
-fn translate_with(
-    query: Query,
-    final_sort: Option<FinalSort>,
+/// What PostgreSQL computes above the node, bottom first: an Agg node, window nodes or a
+/// ProjectSet (then the translated query is their input), then the final sort.
+#[derive(Default)]
+struct Above {
+    agg: Option<AggSpec>,
     windows: Vec<WindowAggSpec>,
     project_set: Option<ProjectSetSpec>,
-) -> PgResult<Translated> {
+    final_sort: Option<FinalSort>,
+}
+
+fn translate_with(query: Query, above: Above) -> PgResult<Translated> {
     let mut bind = Bindings::default();
-    let above = final_sort.is_some() || project_set.is_some();
-    let mut top = block_with(query, &mut bind, true, above)?;
+    let unordered = above.final_sort.is_some() || above.project_set.is_some() || above.agg.is_some();
+    let mut top = block_with(query, &mut bind, true, unordered)?;
     // Compute equal subqueries (WITH queries referenced several times) once and read each
     // relation once (see `plan::share`); the readers' queues count against the worker's memory
     // limit (`worker::shared`).
     crate::plan::share::share_subqueries(&mut top.spec, &mut top.pg_types);
     crate::plan::share::share_scans(&mut top.spec, &mut top.pg_types);
-    if (above || !windows.is_empty()) && top.tlist.target_entries().len() != query.target_list().len() {
+    if (unordered || !above.windows.is_empty())
+        && top.tlist.target_entries().len() != query.target_list().len()
+    {
         return Err(PgError::internal("the node's target list is not the query's"));
     }
     Ok(Translated {
@@ -285,9 +311,10 @@ fn translate_with(
         rtindexes: top.rtindexes,
         scan_pg_types: top.pg_types,
         bindings: bind,
-        windows,
-        project_set,
-        final_sort,
+        agg: above.agg,
+        windows: above.windows,
+        project_set: above.project_set,
+        final_sort: above.final_sort,
     })
 }
 

@@ -508,6 +508,11 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings, top: bool) -> PgResult<Blo
             v.set_varattno((base + i + 1) as i16);
             window_describe.push(make_null_const(v.vartype(), -1, v.varcollid())?);
         }
+        // Grouping without keys or aggregates (`SELECT 1 FROM t HAVING ...`: one row or none):
+        // DataFusion has no such aggregation; PostgreSQL's Agg node computes it.
+        if keys.is_empty() && aggs.is_empty() && sets.is_none() {
+            return Err(unsupported("HAVING without GROUP BY or aggregates"));
+        }
         let grouping = Grouping { keys: keys.clone(), aggs, sets };
         stage_types = keys
             .iter()

@@ -242,6 +242,28 @@ view! {
     }
 }
 
+impl Aggref {
+    /// Numbers the call as the planner does before the executor runs an Agg node over it
+    /// (`preprocess_aggrefs`): its own aggregate and transition state `n` (no sharing), and its
+    /// transition type resolved (pg_aggregate's, polymorphic types from the arguments). Returns
+    /// the aggregate's combine function (0: none).
+    pub fn number_for_agg_node(self, n: i32) -> PgResult<Oid> {
+        let a = self.raw_mut();
+        let mut combinefn: Oid = 0;
+        let c = &mut combinefn as *mut Oid;
+        // SAFETY: `a` is a valid Aggref of a tree this planning call owns, `c` a live local; the
+        // shim reads the catalog (an ERROR for a missing aggregate, caught).
+        let transtype = guard(|| unsafe { sys::pgf_aggref_transtype(a, c) })?;
+        // SAFETY: as above; plain fields of the node.
+        unsafe {
+            (*a).aggno = n;
+            (*a).aggtransno = n;
+            (*a).aggtranstype = transtype;
+        }
+        Ok(combinefn)
+    }
+}
+
 view! {
     /// A window function call over window clause `winref`.
     WindowFunc(WindowFunc) {

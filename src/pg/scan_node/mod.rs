@@ -11,8 +11,12 @@
 //!
 //! Files: `plan` (the PlannedStmt and its private list), `run` (the executor callbacks and the
 //! state of one execution), `slot` (result values into the scan tuple slot), `explain`, `sort`
-//! (PostgreSQL's Sort and Limit above the node when DataFusion cannot order the result).
+//! (PostgreSQL's Sort and Limit above the node when DataFusion cannot order the result), `agg`,
+//! `window_agg`, `project_set` (its Agg, WindowAgg and ProjectSet nodes above the node when
+//! DataFusion cannot compute the query's aggregates, window functions or set-returning
+//! functions).
 
+mod agg;
 mod explain;
 mod plan;
 mod project_set;

@@ -257,10 +257,13 @@ pub fn planned_stmt(
         s.commandType = sys::CmdType_CMD_SELECT;
         s.queryId = q.queryId;
         s.canSetTag = q.canSetTag;
-        // PostgreSQL's window nodes above the node when it computes the query's window
-        // functions, or its ProjectSet when it expands the select list's set-returning
+        // PostgreSQL's Agg node above the node when it computes the query's aggregates, its
+        // window nodes when it computes the query's window functions, or its ProjectSet when it expands the select list's set-returning
         // functions, then its Sort and Limit when it does the query's ORDER BY.
         let mut top = cscan as *mut sys::Plan;
+        if let Some(agg) = &t.agg {
+            top = super::agg::above(top, agg, &mut planned_expr)?;
+        }
         if !t.windows.is_empty() {
             top = super::window_agg::above(top, &t.windows, &mut planned_expr)?;
         }
