@@ -529,6 +529,19 @@ EXECUTE sem_a_p('+');
 EXECUTE sem_a_p('/');
 DEALLOCATE sem_a_p;
 SELECT percentile_cont(g + 1.0) WITHIN GROUP (ORDER BY x) FROM sem_w GROUP BY g ORDER BY g;
+-- As PostgreSQL's planner: calls folded away (COALESCE, CASE WHEN false) leave no gap; a HAVING
+-- term without aggregates filters the rows first (no row with x = 0 reaches the division); an
+-- equal call is computed once (its transition function's NOTICE once per row).
+SELECT g, COALESCE(1, max(x)), CASE WHEN false THEN corr(x, id) END, percentile_disc(0.5) WITHIN GROUP (ORDER BY x)
+FROM sem_w GROUP BY g ORDER BY g;
+SELECT g, x, string_agg((100 / x)::text, ',' ORDER BY id) FROM sem_w WHERE id < 14 GROUP BY g, x HAVING x <> 0 AND count(*) > 0 ORDER BY 1, 2;
+SELECT g, sum(100 / (x - 1)), count(*) FROM sem_w WHERE id < 14 GROUP BY g HAVING g <> 2 AND g IS NOT NULL ORDER BY g;
+CREATE FUNCTION sem_a_note(int, int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS
+$$BEGIN RAISE NOTICE 'step %', $2; RETURN coalesce($1, 0) + $2; END$$;
+CREATE AGGREGATE sem_a_noisy(int) (sfunc = sem_a_note, stype = int);
+SELECT sem_a_noisy(x), sem_a_noisy(x) * 2 FROM sem_w WHERE id < 4 HAVING sem_a_noisy(x) > 0;
+DROP AGGREGATE sem_a_noisy(int);
+DROP FUNCTION sem_a_note(int, int);
 -- PostgreSQL's own errors: a negative offset, ntile(0), nth_value(x, 0).
 SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN -1 PRECEDING AND CURRENT ROW EXCLUDE TIES) FROM sem_w;
 SELECT ntile(g - 1) OVER (ORDER BY id) FROM sem_w;

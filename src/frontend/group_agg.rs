@@ -32,10 +32,16 @@
 //! - A subquery the Agg node would have to evaluate is refused (only PostgreSQL's planner could
 //!   make its plan), as are window functions and set-returning functions in the select list
 //!   (computed above the grouping) in the same query.
-//! - Each aggregate call gets its own aggregate and transition state number, its transition type
-//!   resolved as the planner's `preprocess_aggrefs` does; equal calls are computed once each.
+//! - HAVING terms without aggregates, volatile functions or subqueries move to the input's WHERE
+//!   as PostgreSQL's planner moves them (`rewrite::having`), so aggregate arguments meet only the
+//!   rows PostgreSQL's do.
+//! - Aggregate calls are numbered after the planner's expression folding, as
+//!   `preprocess_aggrefs` numbers them: equal calls without volatile arguments share one
+//!   aggregate and transition state; each transition type is resolved from the arguments.
 
 use super::above::{entry_expr, resno, FinalSortKey, Inputs};
+use super::from::conjuncts;
+use super::rewrite;
 use super::types::expr_type;
 use super::unsupported;
 use crate::pg::catalog;
@@ -61,6 +67,7 @@ const ORDER_SENSITIVE: &[&str] = &[
     "jsonb_object_agg_unique",
     "jsonb_object_agg_unique_strict",
     "xmlagg",
+    "any_value",
 ];
 
 /// The Agg node PostgreSQL runs above the node, with the Sort below it.
@@ -105,6 +112,8 @@ pub(super) fn split(query: Query) -> PgResult<AggSplit> {
     // The group keys and HAVING as expressions of the FROM items (18: not the grouping step's
     // columns).
     let query = query.for_translation()?;
+    // HAVING's terms on the rows move to WHERE, as PostgreSQL's planner moves them.
+    rewrite::having::move_to_where(query)?;
     let tles = query.target_list();
     let mut inputs = Inputs::default();
     inputs.aggregates_above = true;
@@ -153,13 +162,18 @@ pub(super) fn split(query: Query) -> PgResult<AggSplit> {
         entries.push(make_target_entry_like(e, *tle)?);
     }
     let having = match query.having_qual() {
-        Some(h) => vec![inputs.lift(h, "aggregates")?],
+        Some(h) => conjuncts(Some(h))
+            .into_iter()
+            .map(|t| inputs.lift(t, "aggregates"))
+            .collect::<PgResult<Vec<_>>>()?,
         None => Vec::new(),
     };
     // The Agg reads no column (`count(*)` alone): the input returns one constant per row.
     if inputs.entries.is_empty() {
         inputs.entries.push(make_target_entry(make_bool_const(true, false)?, 1)?);
     }
+    // Checked here; numbered again after the planner's folding (`pg::scan_node::agg`), which
+    // can drop a call (`COALESCE(1, max(x))`).
     let mut n = 0;
     let mut ordered = false;
     for e in entries.iter().map(|t| entry_expr(*t)).chain(having.iter().map(|h| Ok(*h))) {

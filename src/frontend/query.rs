@@ -371,6 +371,8 @@ pub(super) fn prepare(query: Query, move_having: bool, unordered: bool) -> PgRes
     if unordered {
         query.clear_order_and_limit();
     }
+    // HAVING terms on the rows filter them before grouping, as the planner moves them.
+    rewrite::having::move_to_where(query)?;
     let materialized = rewrite::cte::inline_ctes(query)?;
     let query = rewrite::pullup::pull_up(query)?;
     // Correlated scalar subqueries compared in WHERE become grouped subqueries in FROM.

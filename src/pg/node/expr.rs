@@ -243,6 +243,16 @@ view! {
 }
 
 impl Aggref {
+    /// Clears the call's aggregate and transition state numbers (-1, as the parser leaves
+    /// them), so that `equal` (which compares them on 15) sees only the call.
+    pub fn clear_numbers(self) {
+        // SAFETY: a valid Aggref of a tree this planning call owns; plain fields of the node.
+        unsafe {
+            (*self.raw_mut()).aggno = -1;
+            (*self.raw_mut()).aggtransno = -1;
+        }
+    }
+
     /// Numbers the call as the planner does before the executor runs an Agg node over it
     /// (`preprocess_aggrefs`): its own aggregate and transition state `n` (no sharing), and its
     /// transition type resolved (pg_aggregate's, polymorphic types from the arguments). Returns

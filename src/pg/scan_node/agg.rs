@@ -3,12 +3,15 @@
 //! `crate::frontend::AggSpec`): built as `create_agg_plan` and `set_plan_references` build a
 //! sorted or plain Agg, so the aggregates, their transition and final functions and their errors
 //! are PostgreSQL's. Its target list and HAVING qual refer to its child's columns by position
-//! (`OUTER_VAR`) and go through the planner's expression preprocessing first; their aggregate
-//! calls are already numbered (`aggno`, `aggtransno`, `aggtranstype`).
+//! (`OUTER_VAR`) and go through the planner's expression preprocessing first; then their
+//! aggregate calls are numbered (`aggno`, `aggtransno`, `aggtranstype`) as `preprocess_aggrefs`
+//! numbers them after that folding (a folded-away call leaves no gap the executor would trip
+//! on).
 
 use super::sort::{column_array, plan_above, sort_node};
 use crate::frontend::AggSpec;
 use crate::pg::error::{PgError, PgResult};
+use crate::pg::node::{Kind, Node, Visit};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 
@@ -36,6 +39,7 @@ pub(super) fn above(
     } else {
         planned(spec.qual.as_ptr() as *mut sys::Node)? as *mut sys::List
     };
+    number_aggregates(&[tlist, qual])?;
     let cols = (
         column_array(keys, |k| k.resno)?,
         column_array(keys, |k| k.eqop)?,
@@ -63,4 +67,42 @@ pub(super) fn above(
         }
     }
     Ok(top)
+}
+
+/// Numbers the aggregate calls of the Agg node's planned expressions (`lists`: its target list,
+/// its qual) as `preprocess_aggrefs` does: in order, an equal call without volatile functions
+/// sharing the number of the first (one transition state, one sort), each with its transition
+/// type resolved.
+fn number_aggregates(lists: &[*mut sys::List]) -> PgResult<()> {
+    let mut seen: Vec<(Node, i32)> = Vec::new();
+    for &l in lists {
+        let Some(root) = Node::from_ptr(l) else { continue };
+        root.walk(|node, _| {
+            let Kind::Aggref(a) = node.kind() else { return Ok(Visit::Children) };
+            a.clear_numbers();
+            let mut number = None;
+            if !node.contains_volatile_functions()? {
+                for (other, n) in &seen {
+                    if other.equal(node)? {
+                        number = Some(*n);
+                        break;
+                    }
+                }
+            }
+            let n = match number {
+                Some(n) => n,
+                None => {
+                    let n =
+                        i32::try_from(seen.len()).map_err(|_| PgError::internal("too many aggregates"))?;
+                    // A copy: the call itself is numbered below.
+                    seen.push((node.copy()?, n));
+                    n
+                }
+            };
+            a.number_for_agg_node(n)?;
+            // Aggregates do not nest at one level (the parser's rule).
+            Ok(Visit::Skip)
+        })?;
+    }
+    Ok(())
 }
