@@ -536,6 +536,8 @@ SELECT g, COALESCE(1, max(x)), CASE WHEN false THEN corr(x, id) END, percentile_
 FROM sem_w GROUP BY g ORDER BY g;
 SELECT g, x, string_agg((100 / x)::text, ',' ORDER BY id) FROM sem_w WHERE id < 14 GROUP BY g, x HAVING x <> 0 AND count(*) > 0 ORDER BY 1, 2;
 SELECT g, sum(100 / (x - 1)), count(*) FROM sem_w WHERE id < 14 GROUP BY g HAVING g <> 2 AND g IS NOT NULL ORDER BY g;
+SELECT g, grouping(g) FROM sem_w GROUP BY GROUPING SETS (g) HAVING grouping(g) >= 0 ORDER BY 1 NULLS FIRST;
+SELECT sum(1 / (x - x)) FROM sem_w GROUP BY () HAVING false;
 CREATE FUNCTION sem_a_note(int, int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS
 $$BEGIN RAISE NOTICE 'step %', $2; RETURN coalesce($1, 0) + $2; END$$;
 CREATE AGGREGATE sem_a_noisy(int) (sfunc = sem_a_note, stype = int);
