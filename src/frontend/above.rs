@@ -68,6 +68,37 @@ impl Inputs {
         Ok(col)
     }
 
+    /// Adds the select-list entries the input computes whole, as `make_window_input_target`
+    /// and `split_pathtarget_at_srfs` keep them: first the entries that are keys (`key_refs`:
+    /// their sort/group references), then every other entry without volatile functions that
+    /// holds nothing the nodes above compute (`above`). Returns each entry's column (None: the
+    /// nodes above compute it). A key holding what the nodes above compute is `key_error`.
+    pub(super) fn add_whole_entries(
+        &mut self,
+        tles: &[TargetEntry],
+        key_refs: &[u32],
+        above: impl Fn(Node) -> PgResult<bool>,
+        key_error: impl Fn() -> PgError,
+    ) -> PgResult<Vec<Option<usize>>> {
+        let mut whole = vec![None; tles.len()];
+        for (i, tle) in tles.iter().enumerate() {
+            let e = entry_expr(*tle)?;
+            if tle.ressortgroupref() != 0 && key_refs.contains(&tle.ressortgroupref()) {
+                if above(e)? {
+                    return Err(key_error());
+                }
+                whole[i] = Some(self.add_entry(e, *tle)?);
+            }
+        }
+        for (i, tle) in tles.iter().enumerate() {
+            let e = entry_expr(*tle)?;
+            if whole[i].is_none() && !above(e)? && !e.contains_volatile_functions()? {
+                whole[i] = Some(self.add_entry(e, *tle)?);
+            }
+        }
+        Ok(whole)
+    }
+
     /// The column computing `e` (a column, an aggregate or `GROUPING()`), added if no equal one
     /// was.
     pub(super) fn column(&mut self, e: Node) -> PgResult<usize> {

@@ -79,22 +79,12 @@ pub(super) fn split(query: Query) -> PgResult<SrfSplit> {
         key_refs.extend(&sort_refs);
     }
     let mut inputs = Inputs::default();
-    let mut whole = vec![None; tles.len()];
-    for (i, tle) in tles.iter().enumerate() {
-        let e = entry_expr(*tle)?;
-        if tle.ressortgroupref() != 0 && key_refs.contains(&tle.ressortgroupref()) {
-            if e.returns_set()? {
-                return Err(unsupported("set-returning function in GROUP BY"));
-            }
-            whole[i] = Some(inputs.add_entry(e, *tle)?);
-        }
-    }
-    for (i, tle) in tles.iter().enumerate() {
-        let e = entry_expr(*tle)?;
-        if whole[i].is_none() && !e.returns_set()? && !e.contains_volatile_functions()? {
-            whole[i] = Some(inputs.add_entry(e, *tle)?);
-        }
-    }
+    let whole = inputs.add_whole_entries(
+        &tles,
+        &key_refs,
+        |e| e.returns_set(),
+        || unsupported("set-returning function in GROUP BY"),
+    )?;
     let mut entries = Vec::with_capacity(tles.len());
     for (tle, w) in tles.iter().zip(&whole) {
         let e = entry_expr(*tle)?;

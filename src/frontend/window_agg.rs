@@ -82,22 +82,12 @@ pub(super) fn split(query: Query) -> PgResult<WindowSplit> {
         key_refs.extend(c.partition_clause().iter().chain(&c.order_clause()).map(|k| k.tle_sort_group_ref()));
     }
     let mut inputs = Inputs::default();
-    let mut whole = vec![None; tles.len()];
-    for (i, tle) in tles.iter().enumerate() {
-        let e = entry_expr(*tle)?;
-        if tle.ressortgroupref() != 0 && key_refs.contains(&tle.ressortgroupref()) {
-            if e.contains_window_function()? {
-                return Err(PgError::internal("window or group key with a window function"));
-            }
-            whole[i] = Some(inputs.add_entry(e, *tle)?);
-        }
-    }
-    for (i, tle) in tles.iter().enumerate() {
-        let e = entry_expr(*tle)?;
-        if whole[i].is_none() && !e.contains_window_function()? && !e.contains_volatile_functions()? {
-            whole[i] = Some(inputs.add_entry(e, *tle)?);
-        }
-    }
+    let whole = inputs.add_whole_entries(
+        &tles,
+        &key_refs,
+        |e| e.contains_window_function(),
+        || PgError::internal("window or group key with a window function"),
+    )?;
     // The rest, computed by the window nodes over the columns they mention.
     let mut exprs = Vec::with_capacity(tles.len());
     for (tle, w) in tles.iter().zip(&whole) {

@@ -261,8 +261,8 @@ impl Aggref {
         let a = self.raw_mut();
         let mut combinefn: Oid = 0;
         let c = &mut combinefn as *mut Oid;
-        // SAFETY: `a` is a valid Aggref of a tree this planning call owns, `c` a live local; the
-        // shim reads the catalog (an ERROR for a missing aggregate, caught).
+        // The shim reads the catalog (an ERROR for a missing aggregate is caught by `guard`).
+        // SAFETY: `a` is a valid Aggref of a tree this planning call owns; `c` points at a live local.
         let transtype = guard(|| unsafe { sys::pgf_aggref_transtype(a, c) })?;
         // SAFETY: as above; plain fields of the node.
         unsafe {
