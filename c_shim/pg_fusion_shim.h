@@ -223,6 +223,8 @@ extern void pgf_params_serialize(ParamListInfo params, char *dst);
 extern ParamListInfo pgf_params_restore(char *src);
 extern char pgf_max_parallel_hazard(Query *parse);
 extern int	pgf_max_parallel_workers_per_gather(void);
+/* deadlock_timeout in milliseconds (how long a lock waits before it checks for a deadlock). */
+extern int	pgf_deadlock_timeout(void);
 extern int	pgf_min_parallel_table_scan_size(void);
 extern bool pgf_estate_parallel_mode(EState *estate);
 /*
@@ -306,6 +308,8 @@ extern Oid	pgf_tupdesc_atttypid(TupleDesc desc, int i);
  * glibc 2.35 and later.
  */
 extern bool pgf_collation_sorts_bytes(Oid collation);
+/* Whether PostgreSQL compares text under a collation by memcmp (C and POSIX), in any encoding. */
+extern bool pgf_collation_is_c(Oid collation);
 /* ExplainOnePlan of a planned statement without timing or buffer counters. */
 extern void pgf_explain_one_plan(PlannedStmt *stmt, ExplainState *es, const char *query_string,
 								 ParamListInfo params);

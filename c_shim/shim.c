@@ -21,6 +21,7 @@
 #include "access/heapam.h"
 #include "access/tableam.h"
 #include "catalog/pg_proc.h"
+#include "storage/proc.h"
 #include "catalog/pg_aggregate.h"
 #include "utils/acl.h"
 
@@ -1041,6 +1042,12 @@ pgf_max_parallel_workers_per_gather(void)
 }
 
 int
+pgf_deadlock_timeout(void)
+{
+	return DeadlockTimeout;
+}
+
+int
 pgf_min_parallel_table_scan_size(void)
 {
 	return min_parallel_table_scan_size;
@@ -1255,7 +1262,7 @@ collation_is_codepoint(Oid collation)
 }
 
 bool
-pgf_collation_sorts_bytes(Oid collation)
+pgf_collation_is_c(Oid collation)
 {
 	/* No collation (a non-collatable expression): PostgreSQL would not sort text by it. */
 	if (!OidIsValid(collation))
@@ -1263,13 +1270,18 @@ pgf_collation_sorts_bytes(Oid collation)
 	if (collation == C_COLLATION_OID)
 		return true;
 #if PG_VERSION_NUM >= 180000
-	if (pg_newlocale_from_collation(collation)->collate_is_c)
-		return true;
+	return pg_newlocale_from_collation(collation)->collate_is_c;
 #else
-	if (lc_collate_is_c(collation))
-		return true;
+	return lc_collate_is_c(collation);
 #endif
-	return collation_is_codepoint(collation);
+}
+
+bool
+pgf_collation_sorts_bytes(Oid collation)
+{
+	if (!OidIsValid(collation))
+		return false;
+	return pgf_collation_is_c(collation) || collation_is_codepoint(collation);
 }
 
 void

@@ -28,14 +28,15 @@ as_pg "$pg_regress" \
 # `SET pg_fusion.enable = on` line switched off, against the same expected files, so those files
 # stay what PostgreSQL itself gives.
 oracle_suites=""
-for s in security semantics collations partitions carried from_items; do
+for s in security semantics collations encodings partitions carried from_items; do
     grep -qx "test: $s" "$work/schedule" && oracle_suites="$oracle_suites $s"
 done
 if [ "$status" = 0 ] && [ -n "$oracle_suites" ]; then
     mkdir -p "$work/oracle/sql" "$work/oracle/expected"
     : >"$work/oracle/schedule"
     for s in $oracle_suites; do
-        for f in sql/$s.sql expected/$s.out; do
+        # A suite's own files: its SQL, its expected output, and the psql files it includes.
+        for f in sql/$s.sql expected/$s.out $(cd "$work" && ls sql/"${s}"_*.psql 2>/dev/null); do
             sed 's/^SET pg_fusion.enable = on;$/SET pg_fusion.enable = off;/' "$work/$f" >"$work/oracle/$f"
         done
         echo "test: $s" >>"$work/oracle/schedule"

@@ -47,6 +47,10 @@
 #   hot_standby_runs_queries              a streaming standby: the primary's answers, replayed rows
 #                                         included; a recovery-conflict cancel returns
 #                                         every page and slot
+#   driver_portals_fetch_in_parts         a portal executed with a row limit (JDBC's fetchSize):
+#                                         the rows in 101 parts, pg_fusion queries between them;
+#                                         cursors of one session fill the pool: the next fails at
+#                                         once with 53000 instead of waiting on itself
 #
 # Prints one line per case and, last, "N passed, N failed". Exits non-zero on any failure.
 # Arguments name cases to run (default: all); PG_FUSION_KEEP=1 leaves their clusters running.
@@ -681,6 +685,39 @@ memory_bounded_under_64mb() {
     all_returned "$d" "$p" 2
 }
 
+# Rows fetched in parts, as drivers fetch them (tests/pgwire.py: a named portal executed with a
+# row limit inside a transaction, JDBC's fetchSize): PostgreSQL's rows in order, 101 parts, with
+# another pg_fusion query of the same connection between every two parts. A session holding an
+# open pg_fusion query never waits for slots or pages (what it waits for could be its own):
+# cursors opened one after another in one transaction run while the pool has room, then the
+# next fails at once with 53000 naming the setting, and the transaction's end returns all.
+driver_portals_fetch_in_parts() {
+    local d p=$((port + 26)) q want got before after out
+    d=$(new_cluster_dir)
+    echo "pg_fusion.page_count = 64" | start_preloaded "$d" "$p" || return 1
+    psql_at "$d" "$p" -c "CREATE TABLE dp AS SELECT g AS id, g % 100 AS k, md5(g::text) AS t FROM generate_series(1, 100000) g" \
+        -c "CREATE TABLE dk AS SELECT g AS k, 'k' || g AS name FROM generate_series(0, 99) g" -c "ANALYZE dp, dk" >/dev/null || return 1
+    q="SELECT dp.id, dk.name, dp.t FROM dp JOIN dk USING (k) ORDER BY dp.id"
+    want=$(psql_at "$d" "$p" -Atc "$q") || return 1
+    before=$(psql_at "$d" "$p" -Atc "$(metric_sql queries_total)")
+    got=$(timeout 120 python3 "$top/tests/pgwire.py" --host "$d" --port "$p" --setup "SET pg_fusion.enable = on" \
+        --between "SELECT count(*), max(name) FROM dk JOIN dp USING (k) WHERE dp.id < 50" --fetch 1000 "$q" 2>"$d/parts.txt")
+    [ "$got" = "$want" ] || { echo "fetched in parts: $(printf '%s\n' "$got" | head -3) ($(printf '%s\n' "$got" | wc -l) rows)"; return 1; }
+    grep -q "^parts: 101, rows between: 100$" "$d/parts.txt" || { cat "$d/parts.txt"; return 1; }
+    # The portal's query and the 100 between the parts ran through pg_fusion.
+    after=$(psql_at "$d" "$p" -Atc "$(metric_sql queries_total)")
+    [ $((after - before)) = 101 ] || { echo "queries_total grew by $((after - before)), not 101"; return 1; }
+    all_returned "$d" "$p" 2 || return 1
+    # Cursors of one session until the pool is full: 53000 at once, not a wait on itself.
+    out=$( { echo "SET pg_fusion.enable = on;"; echo "BEGIN;"
+             for i in $(seq 1 40); do echo "DECLARE c$i NO SCROLL CURSOR FOR $q; FETCH 1 FROM c$i;"; done
+             echo "COMMIT;"; } | as_pg timeout 60 "$(pg_bindir)/psql" -X -At -h "$d" -p "$p" -U postgres -d postgres 2>&1)
+    printf '%s\n' "$out" | grep -q "ERROR:  pg_fusion: cannot start a query while this session holds an open pg_fusion query: its open queries hold pages this query needs" \
+        || { echo "no 53000 from the session's own cursors: $(printf '%s\n' "$out" | grep -v '^[0-9]' | head -5)"; return 1; }
+    [ "$(printf '%s\n' "$out" | grep -c '^1|k1|')" -ge 2 ] || { echo "fewer than two cursors ran: $(printf '%s\n' "$out" | head -5)"; return 1; }
+    all_returned "$d" "$p" 2
+}
+
 # A hot standby streaming from a primary: its worker starts once the standby is consistent and
 # runs pg_fusion queries with the primary's answers, rows replayed since included; a query that
 # a replayed DROP TABLE cancels (a recovery conflict, max_standby_streaming_delay = 0) fails with
@@ -738,7 +775,7 @@ else
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
            scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory
            role_share_of_control_slots max_fusion_tasks_queues_at_admission
-           memory_bounded_under_64mb hot_standby_runs_queries)
+           memory_bounded_under_64mb hot_standby_runs_queries driver_portals_fetch_in_parts)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

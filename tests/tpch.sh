@@ -4,7 +4,9 @@
 # the 22 TPC-H queries and tests/corpus with pg_fusion off and on (tests/differential.sh).
 # Passes when no statement returns different rows or crashes and every TPC-H query runs through
 # pg_fusion; refusals (0A000) of the corpus are counted. All of it once per database locale: C,
-# C.UTF-8, en_US.UTF-8 and ICU's `en` (PG_FUSION_TPCH_LOCALES; `icu-en` names the ICU one).
+# C.UTF-8, en_US.UTF-8 and ICU's `en`, and once per server encoding other than UTF8: LATIN1,
+# EUC_JP and SQL_ASCII under C, in the same cluster (one worker serves them all)
+# (PG_FUSION_TPCH_LOCALES; `icu-en` names the ICU one, `enc-X` a database of encoding X).
 #
 #   tests/tpch.sh                 scale 0.01 (PG_FUSION_TPCH_SCALE to change it)
 #
@@ -30,9 +32,14 @@ start_cluster "$dir" || { cat "$dir/server.log" >&2; die "cannot start the TPC-H
 # by PostgreSQL above the node under the others (en_US.UTF-8, ICU's en).
 status=0
 refused=""
-for locale in ${PG_FUSION_TPCH_LOCALES:-C C.UTF-8 en_US.UTF-8 icu-en}; do
+for locale in ${PG_FUSION_TPCH_LOCALES:-C C.UTF-8 en_US.UTF-8 icu-en enc-LATIN1 enc-EUC_JP enc-SQL_ASCII}; do
     db=tpch_$(tr -c 'a-zA-Z0-9\n' _ <<<"$locale" | tr 'A-Z' 'a-z')
     case $locale in
+        enc-*)
+            # Text crosses as the encoding's bytes (docs/compatibility.md).
+            create="ENCODING '${locale#enc-}' LOCALE 'C'"
+            psql_at "$dir" "$port" -c "CREATE DATABASE $db TEMPLATE template0 $create" >/dev/null \
+                || die "cannot create a database with $create" ;;
         icu-*)
             # The ICU provider (initdb --locale-provider=icu --icu-locale=en); its libc parts
             # C.UTF-8, which every glibc has.

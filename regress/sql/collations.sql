@@ -73,3 +73,24 @@ RESET pg_fusion.on_unsupported;
 
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE coll_t, coll_r, coll_words;
+
+-- A SQL_ASCII database takes any locale (en_US.UTF-8 here): its text crosses as bytes, which
+-- DataFusion groups and joins by (a deterministic collation) but orders only under C; PostgreSQL
+-- sorts above the node, and what only DataFusion could order falls back.
+CREATE DATABASE pgf_coll_sql_ascii TEMPLATE template0 ENCODING 'SQL_ASCII' LOCALE 'en_US.utf8';
+\c pgf_coll_sql_ascii
+CREATE EXTENSION pg_fusion;
+CREATE TABLE coll_w (k text, n int);
+INSERT INTO coll_w VALUES ('a', 1), ('B', 2), ('b', 3), ('A', 4), ('é', 5), ('e', 6), ('f', 7), (NULL, 8),
+    ('a b', 9), ('ab', 10), ('a-b', 11), ('_x', 12), ('é', 13);
+SET pg_fusion.enable = on;
+SELECT k, count(*) FROM coll_w GROUP BY k ORDER BY k;
+SELECT a.k, b.n FROM coll_w a JOIN coll_w b ON a.k = b.k ORDER BY a.k DESC, b.n;
+SELECT DISTINCT k FROM coll_w ORDER BY k NULLS FIRST LIMIT 6;
+SET pg_fusion.on_unsupported = fallback;
+SELECT min(k), max(k) FROM coll_w;
+SELECT n, rank() OVER (ORDER BY k) FROM coll_w ORDER BY n;
+SELECT count(*) FROM coll_w a JOIN coll_w b ON a.n = b.n + 1 WHERE a.k < b.k;
+RESET pg_fusion.on_unsupported;
+\c regression
+DROP DATABASE pgf_coll_sql_ascii;

@@ -553,5 +553,55 @@ DROP AGGREGATE sem_w_twice(int);
 DROP FUNCTION sem_w_add(int, int);
 DROP TABLE sem_w;
 
+-- A window ORDER BY over bytea, uuid, time or boolean with a frame of peers (the default, or
+-- RANGE without offsets): DataFusion frames their peer groups as GROUPS (its RANGE does not take
+-- these keys; it failed with an internal error).
+CREATE TABLE sem_wk (id int, b bytea, u uuid, t time, f bool);
+INSERT INTO sem_wk SELECT g, decode(lpad(to_hex(g % 5), 2, '0'), 'hex'),
+    ('00000000-0000-0000-0000-00000000000' || (g % 4))::uuid, make_time(g % 3, 0, 0), g % 2 = 0
+FROM generate_series(1, 10) g;
+SELECT id, rank() OVER (ORDER BY b), count(*) OVER (ORDER BY u), sum(id) OVER (ORDER BY t),
+       sum(id) OVER (ORDER BY f RANGE BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)
+FROM sem_wk ORDER BY id;
+DROP TABLE sem_wk;
+
+-- Session settings that change results travel with each query: PostgreSQL formats every value
+-- the node returns (DateStyle, IntervalStyle, extra_float_digits, TimeZone for timestamptz),
+-- and what depends on TimeZone (date_trunc, a cast to date, extract of a timestamptz) is
+-- computed in the scans, under the session's zone at run time, a cached plan's too.
+CREATE TABLE sem_tz (id int, ts timestamptz, d date, iv interval, f float8, r real);
+INSERT INTO sem_tz SELECT i, timestamptz '2024-03-30 20:00:00+00' + i * interval '97 minutes',
+    date '2024-02-27' + i, make_interval(days => i % 3, hours => i, secs => i / 7.0), i / 8.0 + 0.1, i / 4.0
+FROM generate_series(1, 60) i;
+ANALYZE sem_tz;
+SET TimeZone = 'Asia/Kathmandu';
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = 'postgres_verbose';
+SET extra_float_digits = 3;
+SELECT a.id, a.ts, a.ts::date AS day, b.d, b.iv, a.f * b.f AS ff, a.r FROM sem_tz a JOIN sem_tz b ON b.id = a.id + 1
+WHERE a.id % 9 = 0 ORDER BY a.id;
+SELECT date_trunc('day', a.ts) AS day, count(*), sum(a.r), avg(b.r), min(a.ts), max(b.iv)
+FROM sem_tz a JOIN sem_tz b ON b.id = a.id GROUP BY 1 ORDER BY 1;
+SELECT extract(hour FROM ts) AS h, count(*) FROM sem_tz GROUP BY 1 ORDER BY 1 LIMIT 4;
+SELECT id, ts, count(*) OVER (ORDER BY ts RANGE BETWEEN '3 hours' PRECEDING AND CURRENT ROW)
+FROM sem_tz WHERE id < 8 ORDER BY id;
+PREPARE sem_tz_p AS SELECT date_trunc('day', ts) AS day, count(*) FROM sem_tz GROUP BY 1 ORDER BY 1 LIMIT 3;
+SET plan_cache_mode = force_generic_plan;
+EXECUTE sem_tz_p;
+SET TimeZone = 'America/Los_Angeles';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'iso_8601';
+SET extra_float_digits = 0;
+EXECUTE sem_tz_p;
+SELECT a.id, a.ts, a.ts::date AS day, b.iv, a.f * b.f AS ff FROM sem_tz a JOIN sem_tz b ON b.id = a.id + 1
+WHERE a.id % 9 = 0 ORDER BY a.id;
+DEALLOCATE sem_tz_p;
+RESET plan_cache_mode;
+RESET TimeZone;
+RESET DateStyle;
+RESET IntervalStyle;
+SET extra_float_digits = 0;
+DROP TABLE sem_tz;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 DROP TABLE sem_f, sem_i, sem_c, sem_z, sem_k, sem_m, sem_j1, sem_j2, sem_u, sem_nv, sem_o, sem_bare;

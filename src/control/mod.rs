@@ -15,7 +15,7 @@ use crate::pg::latch::WaitEvent;
 use crate::pg::{latch, PgError, PgResult, SqlState};
 use crate::protocol::{envelope, open_envelope, paged, DecodeError, PagedRef, ScanMsg, ToBackend, ToWorker};
 use crate::shm::ring::{RecvError, SendError};
-use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, Wakeup, WorkerRole};
+use crate::shm::{Holdings, Metric, OwnerId, Segment, SlotKind, SlotLease, Wakeup, WorkerRole};
 
 /// How long a backend waits for the worker between checks that it is still alive.
 const WAIT_SLICE_MS: i64 = 100;
@@ -46,12 +46,16 @@ pub struct ControlSession {
 impl ControlSession {
     /// Claim a free control slot; waits (backpressure) while all are busy, and while the
     /// sessions of this backend's login role hold their share of them (`role_slot_share`): no
-    /// role can take every slot from the others.
+    /// role can take every slot from the others. A backend that already holds a control slot (an
+    /// open cursor's, or a portal a driver fetches in parts) waits at most `deadlock_timeout`:
+    /// what it waits for may be its own (see `shm::Holdings`); then it fails with 53000.
     pub fn open(seg: Segment) -> PgResult<ControlSession> {
         let worker = running_worker(&seg).ok_or_else(worker_not_running)?;
         crate::pg::exit::register_cleanup(release_mine);
         let role = crate::pg::catalog::session_role();
         let share = crate::pg::guc::control_slots_per_role();
+        let holder = Holdings::of_pid(&seg, latch::my_pid(), None).holds_any();
+        let since = Instant::now();
         let mut waited = false;
         loop {
             if let Some(lease) = claim(&seg, SlotKind::Control) {
@@ -67,6 +71,12 @@ impl ControlSession {
                     return Ok(ControlSession { seg, lease, worker, buf: Vec::new() });
                 }
                 release_lease(&seg, lease);
+            }
+            if holder && since.elapsed() >= holder_wait() {
+                return Err(held_by_this_session(
+                    "no control slot came free",
+                    "pg_fusion.control_slot_count or pg_fusion.role_slot_share",
+                ));
             }
             if !waited {
                 seg.metrics().inc(Metric::ControlSlotWaitTotal);
@@ -261,6 +271,23 @@ impl Drop for ControlSession {
     fn drop(&mut self) {
         release_lease(&self.seg, self.lease);
     }
+}
+
+/// How long a holder waits (see `shm::Holdings`): PostgreSQL's `deadlock_timeout`.
+pub fn holder_wait() -> Duration {
+    crate::pg::guc::deadlock_timeout()
+}
+
+/// The error of a holder (see `shm::Holdings`) whose next query cannot start: `why`, and the
+/// settings that would make room.
+pub fn held_by_this_session(why: &str, setting: &str) -> PgError {
+    PgError::new(
+        SqlState::INSUFFICIENT_RESOURCES,
+        format!("cannot start a query while this session holds an open pg_fusion query: {why}"),
+    )
+    .with_hint(format!(
+        "An open cursor or partly fetched portal keeps its slots and pages until it is closed, and this session cannot wait for them. Close it first, or raise {setting}."
+    ))
 }
 
 /// Claim a free slot of `kind` for this process and register its latch; None when all are busy.

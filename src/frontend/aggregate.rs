@@ -228,8 +228,11 @@ impl<'a> AggContext<'a> {
         if distinct && arg_ty == Some(ColumnType::Opaque) {
             return Err(unsupported("DISTINCT inside an aggregate over a value only carried"));
         }
-        if distinct && arg_ty == Some(ColumnType::Utf8View) && !eq_safe(ColumnType::Utf8View, arg_coll)? {
-            return Err(unsupported("DISTINCT inside an aggregate under a nondeterministic collation"));
+        let text = arg_ty.filter(|t| matches!(t, ColumnType::Utf8View | ColumnType::EncodedText));
+        if let (true, Some(t)) = (distinct, text) {
+            if !eq_safe(t, arg_coll)? {
+                return Err(unsupported("DISTINCT inside an aggregate under a nondeterministic collation"));
+            }
         }
         let agg_node = agg.node();
         let refuse = || {
@@ -354,6 +357,9 @@ impl AggContext<'_> {
         let (xt, _, coll) = expr_type(*x)?;
         if xt != catalog::TEXTOID || !agg.aggdistinct().is_empty() {
             return Err(unsupported("string_agg other than of text, without DISTINCT"));
+        }
+        if !catalog::database_is_utf8() {
+            return Err(unsupported("string_agg in a database not encoded in UTF8"));
         }
         let delimiter = match const_literal(*delimiter)? {
             Some((Literal::Utf8(d), _)) => d,

@@ -62,7 +62,11 @@ pub(super) fn const_literal(e: Node) -> PgResult<Option<(Literal, ColumnType)>> 
                 ColumnType::Decimal128 { precision, scale },
             ))
         }
-        c::TEXTOID | c::VARCHAROID => k.text()?.map(|text| (Literal::Utf8(text), ColumnType::Utf8View)),
+        c::TEXTOID | c::VARCHAROID if c::database_is_utf8() => {
+            k.text()?.map(|text| (Literal::Utf8(text), ColumnType::Utf8View))
+        }
+        // Text of another encoding: its bytes, as its columns carry it.
+        c::TEXTOID | c::VARCHAROID => k.text_bytes()?.map(|b| (Literal::Binary(b), ColumnType::EncodedText)),
         _ => None,
     })
 }

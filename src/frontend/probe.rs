@@ -124,9 +124,12 @@ fn func(f: Oid, args: &[Node], e: Node) -> PgResult<Func> {
     let constant = |i: usize| -> PgResult<Option<Literal>> {
         Ok(args.get(i).map(|&a| const_literal(a)).transpose()?.flatten().map(|(l, _)| l))
     };
+    // A text constant as characters: any in a UTF8 database, ASCII in another (the same bytes
+    // in every server encoding: field names, LIKE patterns' escapes).
     let text = |i: usize| -> PgResult<Option<String>> {
         Ok(match constant(i)? {
             Some(Literal::Utf8(t)) => Some(t),
+            Some(Literal::Binary(b)) if b.is_ascii() => String::from_utf8(b).ok(),
             _ => None,
         })
     };
@@ -150,7 +153,15 @@ fn func(f: Oid, args: &[Node], e: Node) -> PgResult<Func> {
         | c::F_BPCHARLIKE
         | c::F_BPCHARNLIKE
         | c::F_LIKE_TEXT_TEXT
-        | c::F_NOTLIKE_TEXT_TEXT => Func::Like { pattern: text(1)? },
+        | c::F_NOTLIKE_TEXT_TEXT => Func::Like {
+            // Its bytes: a backslash is 0x5C in every server encoding, and never part of
+            // another character there.
+            pattern: match constant(1)? {
+                Some(Literal::Utf8(t)) => Some(t.into_bytes()),
+                Some(Literal::Binary(b)) => Some(b),
+                _ => None,
+            },
+        },
         c::F_SUBSTRING_TEXT_INT4_INT4 | c::F_SUBSTR_TEXT_INT4_INT4 => Func::Substring { length: int(2)? },
         c::F_EXTRACT_TEXT_DATE | c::F_DATE_PART_TEXT_DATE => {
             Func::Extract { field: text(0)?, timestamp: false }

@@ -4,7 +4,9 @@
 
 use super::unsupported;
 use crate::page::ColumnType;
-use crate::pg::catalog::{self as c, collation_is_deterministic, collation_sorts_bytes, database_is_utf8};
+use crate::pg::catalog::{
+    self as c, collation_is_c, collation_is_deterministic, collation_sorts_bytes, database_is_utf8,
+};
 pub(super) use crate::pg::catalog::{func_name, is_builtin, op_name, type_name, Oid};
 use crate::pg::error::PgResult;
 use crate::pg::node::{Kind, Node, Query, SubLinkType};
@@ -278,13 +280,15 @@ pub(super) fn column_type(e: Node) -> PgResult<ColumnType> {
             }
         },
         c::TEXTOID | c::VARCHAROID | c::BPCHAROID | c::NAMEOID => {
-            if !database_is_utf8() {
-                return Err(unsupported("text in a database whose encoding is not UTF8"));
-            }
             if typid == c::BPCHAROID && typmod < 0 {
                 return Err(unsupported("bpchar without a length"));
             }
-            ColumnType::Utf8View
+            // Another encoding's text crosses as its bytes, never read as characters there.
+            if database_is_utf8() {
+                ColumnType::Utf8View
+            } else {
+                ColumnType::EncodedText
+            }
         }
         c::BYTEAOID => ColumnType::BinaryView,
         c::DATEOID => ColumnType::Date32,
@@ -312,6 +316,9 @@ pub(super) fn order_safe(ty: ColumnType, collation: Oid) -> PgResult<bool> {
     Ok(match ty {
         ColumnType::IntervalMonthDayNano | ColumnType::Opaque => false,
         ColumnType::Utf8View => collation_sorts_bytes(collation)?,
+        // Bytes of another encoding sort as PostgreSQL sorts them under C (memcmp) only: a
+        // code point order is not their byte order.
+        ColumnType::EncodedText => collation_is_c(collation)?,
         _ => true,
     })
 }
@@ -324,7 +331,10 @@ pub(super) fn eq_safe(ty: ColumnType, collation: Oid) -> PgResult<bool> {
         ColumnType::Float32 | ColumnType::Float64 => false,
         // '1 month' = '30 days' in PostgreSQL; an opaque value's equality is its type's.
         ColumnType::IntervalMonthDayNano | ColumnType::Opaque => false,
-        ColumnType::Utf8View => collation == 0 || collation_is_deterministic(collation)?,
+        // A deterministic collation's equality is byte equality (texteq), in every encoding.
+        ColumnType::Utf8View | ColumnType::EncodedText => {
+            collation == 0 || collation_is_deterministic(collation)?
+        }
         _ => true,
     })
 }
@@ -349,15 +359,15 @@ pub(super) fn comparable(
         | (T::FixedSizeBinary16, T::FixedSizeBinary16)
         | (T::BinaryView, T::BinaryView) => true,
         (T::TimestampUs { utc: a }, T::TimestampUs { utc: b }) => a == b,
-        (T::Utf8View, T::Utf8View) => {
+        (T::Utf8View, T::Utf8View) | (T::EncodedText, T::EncodedText) => {
             if ltyp == c::BPCHAROID || rtyp == c::BPCHAROID {
                 // Blank-padded to the same length, equal bytes are equal values; anything else
                 // compares without trailing blanks in PostgreSQL.
                 equality && ltyp == rtyp && lmod == rmod && lmod >= 0
             } else if equality {
-                eq_safe(T::Utf8View, collation)?
+                eq_safe(l, collation)?
             } else {
-                order_safe(T::Utf8View, collation)?
+                order_safe(l, collation)?
             }
         }
         // Floats (-0 = 0, NaN = NaN) and intervals compare differently; mixed kinds are cast in

@@ -131,6 +131,7 @@ impl AggContext<'_> {
                         | (T::Boolean, Some((l @ Literal::Bool(_), _)))
                         | (T::Date32, Some((l @ Literal::Date32(_), _)))
                         | (T::Utf8View, Some((l @ Literal::Utf8(_), _)))
+                        | (T::EncodedText, Some((l @ Literal::Binary(_), _)))
                             if same_type =>
                         {
                             Some(l)

@@ -76,7 +76,9 @@ fn columns<'a>(
                 ColumnType::Float64 => Col::F64(a.as_primitive::<Float64Type>().values()),
                 ColumnType::Decimal128 { .. } => Col::Dec(a.as_primitive()),
                 ColumnType::Utf8View => Col::Str(a.as_string_view()),
-                ColumnType::BinaryView | ColumnType::Opaque => Col::Bin(a.as_binary_view()),
+                ColumnType::BinaryView | ColumnType::Opaque | ColumnType::EncodedText => {
+                    Col::Bin(a.as_binary_view())
+                }
                 ColumnType::IntervalMonthDayNano => {
                     Col::Interval(a.as_primitive::<IntervalMonthDayNanoType>().values())
                 }

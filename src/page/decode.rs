@@ -191,7 +191,7 @@ fn build_array(
         }
         // decode_block builds view columns with `build_view_array`, from a checked private copy
         // of the views; it never routes them here.
-        ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
+        ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque | ColumnType::EncodedText => {
             new_null_array(&t.arrow_type(), rows)
         }
     }

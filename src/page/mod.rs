@@ -31,7 +31,9 @@
 //!   the page before they are checked (16 bytes a row), so no later write can undo a check; all
 //!   other buffers and the view payloads are used in place.
 //! - Text is carried as Utf8View only from a UTF8 database, whose text PostgreSQL has already
-//!   validated; the decoder checks bounds, not UTF-8.
+//!   validated; the decoder checks bounds, not UTF-8. Text of any other database travels as its
+//!   bytes ([`ColumnType::EncodedText`], BinaryView): the worker never reads it as characters,
+//!   so one worker serves databases of different encodings.
 
 pub mod batch;
 pub mod decode;
@@ -75,6 +77,12 @@ pub enum ColumnType {
     /// unchanged; DataFusion only moves it (BinaryView). Byte equality is not the type's
     /// equality, nor byte order its order: the front end never compares, groups or sorts it.
     Opaque,
+    /// Text (text, varchar, bpchar, name) of a database not encoded in UTF-8, carried as its
+    /// bytes in the server encoding (BinaryView), never read as characters: byte equality is
+    /// PostgreSQL's equality under a deterministic collation, byte order its order under C. The
+    /// front end compares, groups and sorts it only there; PostgreSQL computes everything
+    /// else that reads its characters (in the scan, or above the node).
+    EncodedText,
 }
 
 impl ColumnType {
@@ -93,6 +101,7 @@ impl ColumnType {
             | ColumnType::Utf8View
             | ColumnType::BinaryView
             | ColumnType::Opaque
+            | ColumnType::EncodedText
             | ColumnType::IntervalMonthDayNano
             | ColumnType::FixedSizeBinary16 => 16,
         }
@@ -107,7 +116,10 @@ impl ColumnType {
     }
 
     pub fn is_view(self) -> bool {
-        matches!(self, ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque)
+        matches!(
+            self,
+            ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque | ColumnType::EncodedText
+        )
     }
 
     pub fn tag(self) -> (u8, u8, i8) {
@@ -128,6 +140,7 @@ impl ColumnType {
             ColumnType::IntervalMonthDayNano => (14, 0, 0),
             ColumnType::FixedSizeBinary16 => (15, 0, 0),
             ColumnType::Opaque => (16, 0, 0),
+            ColumnType::EncodedText => (17, 0, 0),
         }
     }
 
@@ -184,6 +197,7 @@ impl ColumnType {
             14 => ColumnType::IntervalMonthDayNano,
             15 => ColumnType::FixedSizeBinary16,
             16 => ColumnType::Opaque,
+            17 => ColumnType::EncodedText,
             _ => return None,
         })
     }
@@ -198,7 +212,7 @@ impl ColumnType {
             ColumnType::Float64 => DataType::Float64,
             ColumnType::Decimal128 { precision, scale } => DataType::Decimal128(precision, scale),
             ColumnType::Utf8View => DataType::Utf8View,
-            ColumnType::BinaryView | ColumnType::Opaque => DataType::BinaryView,
+            ColumnType::BinaryView | ColumnType::Opaque | ColumnType::EncodedText => DataType::BinaryView,
             ColumnType::Date32 => DataType::Date32,
             ColumnType::Time64Us => DataType::Time64(TimeUnit::Microsecond),
             ColumnType::TimestampUs { utc: false } => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -211,10 +225,10 @@ impl ColumnType {
     }
 
     /// The type a result block carries this column as: the worker names result columns by their
-    /// Arrow type, which an opaque value shares with bytea.
+    /// Arrow type, which an opaque value and encoded text share with bytea.
     pub fn wire(self) -> ColumnType {
         match self {
-            ColumnType::Opaque => ColumnType::BinaryView,
+            ColumnType::Opaque | ColumnType::EncodedText => ColumnType::BinaryView,
             t => t,
         }
     }

@@ -14,7 +14,7 @@ use super::decode::decode_block;
 use super::encode::{BlockWriter, PutError};
 use super::{BlockError, ColumnType, HEADER_SIZE};
 
-const ALL: [ColumnType; 16] = [
+const ALL: [ColumnType; 17] = [
     ColumnType::Boolean,
     ColumnType::Int16,
     ColumnType::Int32,
@@ -31,6 +31,7 @@ const ALL: [ColumnType; 16] = [
     ColumnType::IntervalMonthDayNano,
     ColumnType::FixedSizeBinary16,
     ColumnType::Opaque,
+    ColumnType::EncodedText,
 ];
 
 /// A page as the pool hands it out: zeroed, 64-byte aligned.
@@ -45,6 +46,17 @@ fn text(i: usize) -> String {
     } else {
         format!("long value number {i} — ünïcödé")
     }
+}
+
+/// Text of a LATIN1 database: bytes that are not UTF-8 (é as 0xE9), short and long.
+fn latin1(i: usize) -> Vec<u8> {
+    let mut v = format!("caf{i}").into_bytes();
+    v.push(0xE9);
+    if i % 2 == 1 {
+        v.extend_from_slice(b" and a value longer than twelve bytes ");
+        v.push(0xFF);
+    }
+    v
 }
 
 /// Write row `i` of the all-types table; every 4th row is NULL everywhere.
@@ -72,6 +84,7 @@ fn put_row(w: &mut BlockWriter<'_>, i: usize) -> Result<(), PutError> {
     w.put_interval(13, i as i32, -(i as i32), n * 1000);
     w.put_fixed16(14, &[i as u8; 16]);
     w.put_bytes(15, &(i as u64).to_le_bytes()[..i % 9])?;
+    w.put_bytes(16, &latin1(i))?;
     Ok(())
 }
 
@@ -132,6 +145,10 @@ fn check_rows(cols: &[std::sync::Arc<dyn Array>], first: usize, rows: usize) {
             cols[15].as_any().downcast_ref::<BinaryViewArray>().map(|a| a.value(r)),
             Some(&(i as u64).to_le_bytes()[..i % 9])
         );
+        assert_eq!(
+            cols[16].as_any().downcast_ref::<BinaryViewArray>().map(|a| a.value(r)),
+            Some(&latin1(i)[..])
+        );
     }
 }
 
@@ -144,6 +161,11 @@ fn opaque_is_its_own_tag_and_bytea_on_the_wire() {
     assert_eq!(ColumnType::Int32.wire(), ColumnType::Int32);
     // A result column read back from its Arrow type is bytea's, which `wire` names.
     assert_eq!(ColumnType::from_arrow(&ColumnType::Opaque.arrow_type()), Some(ColumnType::Opaque.wire()));
+    // Text of a database not in UTF-8 too: its own tag, bytea's Arrow type.
+    let list = ColumnType::list_text(&[ColumnType::EncodedText, ColumnType::Utf8View]);
+    assert_eq!(ColumnType::parse_list(&list), Some(vec![ColumnType::EncodedText, ColumnType::Utf8View]));
+    assert_eq!(ColumnType::EncodedText.wire(), ColumnType::BinaryView);
+    assert_eq!(ColumnType::from_arrow(&ColumnType::EncodedText.arrow_type()), Some(ColumnType::BinaryView));
 }
 
 #[test]
@@ -256,10 +278,10 @@ fn copied_arrays_keep_nothing_of_the_page() -> Result<(), Box<dyn std::error::Er
 #[test]
 fn a_full_block_rolls_the_row_back_and_the_next_block_starts_with_it() {
     // A small page with a generous capacity: the tail runs out before the row count does.
-    let mut first = page(16384);
+    let mut first = page(20480);
     let (rows1, next) = fill(&mut first, 0, 1000, 100);
     assert!(rows1 > 0 && rows1 < 100, "expected the tail to fill first, got {rows1} rows");
-    let mut second = page(16384);
+    let mut second = page(20480);
     let (rows2, _) = fill(&mut second, next, 1000, 100);
     assert!(rows2 > 0);
     let b1 = decode_block(&first.into(), &ALL).unwrap();

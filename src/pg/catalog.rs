@@ -76,6 +76,14 @@ pub fn collation_sorts_bytes(collation: Oid) -> PgResult<bool> {
     guard(|| unsafe { sys::pgf_collation_sorts_bytes(collation) })
 }
 
+/// Does PostgreSQL compare text under the collation by memcmp (C and POSIX, `lc_collate_is_c`)?
+/// The order of bytes in any server encoding, not only UTF-8's.
+pub fn collation_is_c(collation: Oid) -> PgResult<bool> {
+    // SAFETY: a catalog read of the collation's (or the database's) entry, no pointers passed;
+    // an ERROR for a missing collation is caught by `guard`.
+    guard(|| unsafe { sys::pgf_collation_is_c(collation) })
+}
+
 /// Is function `oid` volatile (`func_volatile`)?
 pub fn function_is_volatile(oid: Oid) -> PgResult<bool> {
     // SAFETY: a catalog lookup (an ERROR for a missing function, caught).

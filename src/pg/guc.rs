@@ -586,6 +586,13 @@ pub fn max_fusion_tasks() -> usize {
 
 /// The most queries admitted at once: `max_fusion_tasks`, and with a memory limit no more than
 /// the pool has shares for (`crate::plan::memory::query_shares`).
+/// PostgreSQL's `deadlock_timeout`: how long a lock waits before it looks for a deadlock.
+pub fn deadlock_timeout() -> std::time::Duration {
+    // SAFETY: reads a setting of this backend.
+    let ms = unsafe { sys::pgf_deadlock_timeout() };
+    std::time::Duration::from_millis(ms.max(0) as u64)
+}
+
 pub fn admitted_queries_max() -> usize {
     match worker_memory_limit_mb() {
         0 => max_fusion_tasks(),

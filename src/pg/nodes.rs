@@ -65,6 +65,19 @@ pub unsafe fn cstr(p: *const c_char) -> String {
     }
 }
 
+/// The bytes of a C string (empty for NULL), in the server encoding.
+///
+/// # Safety
+/// `p` must be NULL or a NUL-terminated string.
+pub unsafe fn cstr_bytes(p: *const c_char) -> Vec<u8> {
+    if p.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: caller's contract.
+        unsafe { CStr::from_ptr(p) }.to_bytes().to_vec()
+    }
+}
+
 /// copyObject(node).
 pub fn copy<T>(node: *const T) -> PgResult<*mut T> {
     // SAFETY: copyObjectImpl on a valid node; raises only on out of memory.

@@ -19,8 +19,8 @@ use datafusion::logical_expr::{
 };
 
 use super::spec::{
-    AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, FrameBound, FrameUnits, JoinKind, JoinTree, Literal, PlanSpec,
-    SetOpKind, SetTree, SortKey, WindowFn, WindowSpec,
+    AggFunc, AggSpec, ArithOp, CmpOp, DfExpr, Frame, FrameBound, FrameUnits, JoinKind, JoinTree, Literal,
+    PlanSpec, SetOpKind, SetTree, SortKey, WindowFn, WindowSpec,
 };
 use super::table::{column_name, PgScanTable, SubqueryTable};
 use super::udaf::{FloatMinMax, NumericStatistic};
@@ -232,7 +232,38 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
             sort_expr(k, key, ty)
         })
         .collect::<Result<Vec<_>>>()?;
+    // RANGE without offsets frames peer groups, which GROUPS frames too: DataFusion's RANGE takes
+    // only numeric, date, timestamp and string keys, not binary ones (bytea, uuid, text of a
+    // database not encoded in UTF-8), time or booleans.
+    let groups_key = w.order_by.first().and_then(|k| types.get(k.column)).is_some_and(|t| {
+        !matches!(
+            t,
+            ColumnType::Int16
+                | ColumnType::Int32
+                | ColumnType::Int64
+                | ColumnType::Float32
+                | ColumnType::Float64
+                | ColumnType::Decimal128 { .. }
+                | ColumnType::Date32
+                | ColumnType::TimestampUs { .. }
+                | ColumnType::Utf8View
+        )
+    });
+    let peers = |f: &Frame| {
+        f.units == FrameUnits::Range
+            && [f.start, f.end]
+                .iter()
+                .all(|b| !matches!(b, FrameBound::Preceding(_) | FrameBound::Following(_)))
+    };
     let frame = match w.frame {
+        None if groups_key => WindowFrame::new_bounds(
+            WindowFrameUnits::Groups,
+            WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+            WindowFrameBound::CurrentRow,
+        ),
+        Some(f) if groups_key && peers(&f) => {
+            WindowFrame::new_bounds(WindowFrameUnits::Groups, peer_bound(f.start), peer_bound(f.end))
+        }
         None => WindowFrame::new(if order.is_empty() { None } else { Some(false) }),
         Some(f) => {
             // ROWS and GROUPS count in UInt64; a RANGE offset is a value of the key's type.
@@ -282,6 +313,15 @@ fn window_expr(w: &WindowSpec, types: &[ColumnType], name: &dyn Fn(usize) -> Str
     base.partition_by(partition).order_by(order).window_frame(frame).build()
 }
 
+/// A bound without an offset as DataFusion names it.
+fn peer_bound(b: FrameBound) -> WindowFrameBound {
+    match b {
+        FrameBound::UnboundedPreceding => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+        FrameBound::UnboundedFollowing => WindowFrameBound::Following(ScalarValue::UInt64(None)),
+        _ => WindowFrameBound::CurrentRow,
+    }
+}
+
 fn range_offset_error() -> datafusion::common::DataFusionError {
     datafusion::common::DataFusionError::NotImplemented("RANGE offset out of range of its key type".into())
 }
@@ -323,6 +363,7 @@ fn literal(l: &Literal) -> ScalarValue {
             ScalarValue::Decimal128(Some(*value), *precision, *scale)
         }
         Literal::Utf8(s) => ScalarValue::Utf8View(Some(s.clone())),
+        Literal::Binary(b) => ScalarValue::BinaryView(Some(b.clone())),
         Literal::Date32(v) => ScalarValue::Date32(Some(*v)),
         Literal::TimestampUs { value, utc } => {
             ScalarValue::TimestampMicrosecond(Some(*value), utc.then(|| Arc::from("UTC")))

@@ -126,10 +126,19 @@ pub enum Literal {
     Bool(bool),
     Int64(i64),
     Float64(f64),
-    Decimal128 { value: i128, precision: u8, scale: i8 },
+    Decimal128 {
+        value: i128,
+        precision: u8,
+        scale: i8,
+    },
     Utf8(String),
+    /// Text of a database not encoded in UTF-8, as its bytes (`ColumnType::EncodedText`).
+    Binary(Vec<u8>),
     Date32(i32),
-    TimestampUs { value: i64, utc: bool },
+    TimestampUs {
+        value: i64,
+        utc: bool,
+    },
 }
 
 impl PartialEq for Literal {
@@ -145,6 +154,7 @@ impl PartialEq for Literal {
                 Decimal128 { value: b, precision: q, scale: t },
             ) => (a, p, s) == (b, q, t),
             (Utf8(a), Utf8(b)) => a == b,
+            (Binary(a), Binary(b)) => a == b,
             (Date32(a), Date32(b)) => a == b,
             (TimestampUs { value: a, utc: u }, TimestampUs { value: b, utc: v }) => (a, u) == (b, v),
             _ => false,

@@ -25,13 +25,13 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::Int64Array;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Decimal128Array, StringViewArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BinaryViewArray, Decimal128Array, StringViewArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Decimal128Type, Int64Type, IntervalMonthDayNanoType};
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::{plan_err, DataFusionError, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 
 use super::spec::ArithOp;
@@ -44,7 +44,9 @@ pub const BPCHAR_KEY: &str = "pg_bpchar_key";
 pub const INTERVAL_KEY: &str = "pg_interval_key";
 pub const RANGE_KEY: &str = "pg_range_key";
 
-/// `char(n)` without trailing blanks (`bcTruelen`: only spaces are trimmed).
+/// `char(n)` without trailing blanks (`bcTruelen`: only spaces are trimmed). Text of a database
+/// not encoded in UTF-8 (BinaryView) too: a space is the byte 0x20 in every server encoding, and
+/// no multibyte character holds that byte.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct BpcharKey {
     signature: Signature,
@@ -52,8 +54,12 @@ pub struct BpcharKey {
 
 impl BpcharKey {
     pub fn udf() -> Arc<ScalarUDF> {
+        let text = |t| TypeSignature::Exact(vec![t]);
         Arc::new(ScalarUDF::new_from_impl(BpcharKey {
-            signature: Signature::exact(vec![DataType::Utf8View], Volatility::Immutable),
+            signature: Signature::one_of(
+                vec![text(DataType::Utf8View), text(DataType::BinaryView)],
+                Volatility::Immutable,
+            ),
         }))
     }
 }
@@ -67,13 +73,24 @@ impl ScalarUDFImpl for BpcharKey {
         &self.signature
     }
 
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8View)
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(match args {
+            [DataType::BinaryView] => DataType::BinaryView,
+            _ => DataType::Utf8View,
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let [a] = arrays.as_slice() else { return plan_err!("{BPCHAR_KEY} takes one argument") };
+        if a.data_type() == &DataType::BinaryView {
+            fn trim(v: &[u8]) -> &[u8] {
+                let len = v.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
+                &v[..len]
+            }
+            let out: BinaryViewArray = a.as_binary_view().iter().map(|v| v.map(trim)).collect();
+            return Ok(ColumnarValue::Array(Arc::new(out)));
+        }
         let out: StringViewArray =
             a.as_string_view().iter().map(|v| v.map(|v| v.trim_end_matches(' '))).collect();
         Ok(ColumnarValue::Array(Arc::new(out)))
@@ -551,6 +568,21 @@ mod tests {
         let ColumnarValue::Array(out) = f.invoke_with_args(args).unwrap() else { panic!("not an array") };
         let out: Vec<Option<&str>> = out.as_string_view().iter().collect();
         assert_eq!(out, vec![Some("a"), Some("a\t"), Some(""), None]);
+        // Text of another encoding (LATIN1's é is 0xE9; EUC_JP's 日 is 0xC6 0xFC): bytes trimmed.
+        let values: Vec<Option<&[u8]>> = vec![Some(b"caf\xe9  "), Some(b"\xc6\xfc "), Some(b"  "), None];
+        let arr: ArrayRef = Arc::new(BinaryViewArray::from(values));
+        let field = |n| Arc::new(datafusion::arrow::datatypes::Field::new(n, DataType::BinaryView, true));
+        assert_eq!(f.return_type(&[DataType::BinaryView]).unwrap(), DataType::BinaryView);
+        let args = ScalarFunctionArgs {
+            args: vec![ColumnarValue::Array(arr)],
+            arg_fields: vec![field("a")],
+            number_rows: 4,
+            return_field: field("k"),
+            config_options: Arc::new(datafusion::config::ConfigOptions::default()),
+        };
+        let ColumnarValue::Array(out) = f.invoke_with_args(args).unwrap() else { panic!("not an array") };
+        let out: Vec<Option<&[u8]>> = out.as_binary_view().iter().collect();
+        assert_eq!(out, vec![Some(&b"caf\xe9"[..]), Some(&b"\xc6\xfc"[..]), Some(&b""[..]), None]);
     }
 
     #[test]

@@ -33,6 +33,15 @@
 //!   ticket (kept in its control slot), and a query tries to start only while no other control
 //!   slot holds an earlier ticket. So a stream of small queries never starves a large one. A
 //!   canceled or failed waiter leaves the queue when its slot is released.
+//! - One exception: a backend that holds another control slot (an open cursor, a portal a driver
+//!   fetches in parts) is a holder (`control::Holdings`). Its open query keeps its reservation
+//!   until the client closes it, which the client cannot do while the holder waits, so "every
+//!   admitted query finishes" does not hold for it: a holder tries out of turn (a queued query
+//!   may be waiting for its pages), fails at once with 53000 when its own holdings leave too
+//!   little for its query, and waits at most `deadlock_timeout` before failing with 53000. Only
+//!   sessions holding nothing wait without bound, and they wait only for queries that finish or
+//!   for clients that close their cursors. Holders can delay a queued query (they go first), but
+//!   only while they find room at once.
 //! - A query is admitted only while fewer than `max_fusion_tasks` are, and fewer than the
 //!   worker's memory pool has shares for (`crate::plan::memory`) ([`Segment::try_admit`]: one
 //!   count in the segment header, taken with the first reservation and given back with it), so a
@@ -136,6 +145,11 @@ impl Segment {
         true
     }
 
+    /// The pages control slot `index` has reserved (0 for none).
+    pub fn reserved_pages_of(&self, index: u32) -> u32 {
+        self.slot(SlotKind::Control, index).map_or(0, |s| s.reserved_pages().load(Ordering::Acquire))
+    }
+
     /// Give back the reservation of control slot `index` (nothing when it has none).
     pub fn release_reserved_pages(&self, index: u32) {
         let Some(slot) = self.slot(SlotKind::Control, index) else { return };
@@ -185,6 +199,64 @@ impl Segment {
     }
 }
 
+/// What a backend holds through its other control slots: open queries (a cursor's, or a
+/// portal a driver fetches in parts, JDBC's `fetchSize`) keep their control slot, scan slots and
+/// page reservation until the client closes them, which it cannot do while its next statement
+/// waits. So such a backend (a holder) must not wait unboundedly: a slot or pages it waits for
+/// may be its own, or held by a query queued ahead of it that waits for its pages, or by another
+/// holder waiting for its pages in turn. A holder therefore fails at once when its own holdings
+/// leave too little for its query, is admitted out of turn (never queued behind others), and
+/// waits at most `deadlock_timeout` (as a lock waits before PostgreSQL looks for a deadlock)
+/// before it fails with 53000.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Holdings {
+    /// Control slots of this backend (other than the query's own).
+    pub control_slots: u32,
+    /// Their page reservations, summed.
+    pub pages: u32,
+    /// Scan slots of this backend (its open queries' producers).
+    pub scan_slots: u32,
+}
+
+impl Holdings {
+    /// What process `pid` holds, its control slot `except` (the asking query's own) left out.
+    pub fn of_pid(seg: &Segment, pid: i32, except: Option<u32>) -> Holdings {
+        let mine = |kind: SlotKind, i: u32| {
+            seg.slot(kind, i).and_then(|s| s.current_session()).is_some_and(|(_, owner)| owner == pid)
+        };
+        let mut h = Holdings::default();
+        for i in (0..seg.slot_count(SlotKind::Control))
+            .filter(|&i| Some(i) != except && mine(SlotKind::Control, i))
+        {
+            h.control_slots += 1;
+            h.pages = h.pages.saturating_add(seg.reserved_pages_of(i));
+        }
+        h.scan_slots =
+            (0..seg.slot_count(SlotKind::Scan)).filter(|&i| mine(SlotKind::Scan, i)).count() as u32;
+        h
+    }
+
+    pub fn holds_any(self) -> bool {
+        self.control_slots > 0
+    }
+
+    /// Why a query needing `pages` pages and `scan_slots` scan slots can never start while these
+    /// holdings stay (a pool of `page_count` pages and `scan_slot_count` slots); None if it can.
+    pub fn leaves_too_little(
+        self,
+        (pages, page_count): (u32, u32),
+        (scan_slots, scan_slot_count): (u32, u32),
+    ) -> Option<&'static str> {
+        if pages > page_count.saturating_sub(self.pages) {
+            Some("its open queries hold pages this query needs")
+        } else if scan_slots > scan_slot_count.saturating_sub(self.scan_slots) {
+            Some("its open queries hold scan slots this query needs")
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +284,34 @@ mod tests {
         s.release_reserved_pages(2);
         assert_eq!(s.pages_reserved(), 0);
         assert!(s.try_admit(0, 16, 1) && !s.try_admit(1, 1, 1));
+    }
+
+    #[test]
+    fn a_holder_fails_at_once_only_when_its_own_holdings_leave_too_little() {
+        let t = segment(64);
+        let s = &t.segment;
+        let none = Holdings::of_pid(s, 4242, None);
+        assert_eq!(none, Holdings::default());
+        assert!(!none.holds_any());
+        // Two open queries of process 4242 (control slots 0 and 2, 40 pages), one of another.
+        let c0 = s.slot(SlotKind::Control, 0).unwrap().try_claim(4242).unwrap();
+        let c2 = s.slot(SlotKind::Control, 2).unwrap().try_claim(4242).unwrap();
+        let _other = s.slot(SlotKind::Control, 1).unwrap().try_claim(77).unwrap();
+        let _scan = s.slot(SlotKind::Scan, 5).unwrap().try_claim(4242).unwrap();
+        assert!(s.try_admit(c0.index, 30, 8) && s.try_admit(c2.index, 10, 8) && s.try_admit(1, 5, 8));
+        let asking = s.slot(SlotKind::Control, 3).unwrap().try_claim(4242).unwrap();
+        let h = Holdings::of_pid(s, 4242, Some(asking.index));
+        assert_eq!(h, Holdings { control_slots: 2, pages: 40, scan_slots: 1 });
+        assert!(h.holds_any());
+        // 64 pages, 40 of them its own: a query needing 24 may start once others free theirs.
+        assert_eq!(h.leaves_too_little((24, 64), (2, 8)), None);
+        assert!(h.leaves_too_little((25, 64), (2, 8)).is_some_and(|w| w.contains("pages")));
+        assert!(h.leaves_too_little((24, 64), (8, 8)).is_some_and(|w| w.contains("scan slots")));
+        // Its only control slot is the asking one: it holds nothing.
+        assert!(!Holdings::of_pid(s, 77, Some(1)).holds_any());
+        // Holdings past the pool (never, by the rules) leave nothing, without wrapping.
+        let past = Holdings { control_slots: 1, pages: 99, scan_slots: 0 };
+        assert!(past.leaves_too_little((1, 64), (1, 8)).is_some());
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod ring;
 pub mod segment;
 pub mod slots;
 
-pub use admission::Budget;
+pub use admission::{Budget, Holdings};
 pub use layout::{Layout, LayoutConfig, LayoutError};
 pub use metrics::{Metric, Metrics};
 pub use pool::{OwnerId, PageDescriptor, PagePool};

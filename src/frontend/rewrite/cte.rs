@@ -28,16 +28,15 @@ use crate::pg::node::{
 /// a materialized one joins `whole`.
 fn inline(
     rte: RangeTblEntry,
-    ctes: &[(String, Query, bool)],
+    ctes: &[(Vec<u8>, Query, bool)],
     depth: u32,
     whole: &mut Vec<Query>,
 ) -> PgResult<()> {
     let name = rte.ctename();
-    let (query, materialized) = ctes
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, q, m)| (*q, *m))
-        .ok_or_else(|| PgError::internal(format!("WITH query \"{name}\" not found")))?;
+    let (query, materialized) =
+        ctes.iter().find(|(n, _, _)| *n == name).map(|(_, q, m)| (*q, *m)).ok_or_else(|| {
+            PgError::internal(format!("WITH query \"{}\" not found", String::from_utf8_lossy(&name)))
+        })?;
     let copy = query.copy()?;
     if depth > 0 {
         // References that leave the copy (to sibling CTEs) move down with it.
@@ -113,7 +112,7 @@ pub fn inline_ctes(q: Query) -> PgResult<Vec<Query>> {
 fn recursive_scan(rte: RangeTblEntry, ctes: &[CommonTableExpr]) -> PgResult<Query> {
     let q = rte.cte_scan_query(ctes, true)?;
     let mut counts = vec![0; ctes.len()];
-    let names: Vec<String> = q.cte_list().into_iter().map(|c| c.ctename()).collect();
+    let names: Vec<Vec<u8>> = q.cte_list().into_iter().map(|c| c.ctename()).collect();
     q.walk(QTW_EXAMINE_RTES_BEFORE, |node, depth| {
         if let Kind::RangeTblEntry(r) = node.kind() {
             if r.rtekind() == RteKind::Cte && r.ctelevelsup() == depth && !r.self_reference() {

@@ -347,15 +347,31 @@ impl Const {
         guard(|| unsafe { nodes::cstr(sys::pgf_numeric_out(d)) }).map(Some)
     }
 
-    /// A non-NULL `text` or `varchar` constant's value.
+    /// A non-NULL `text` or `varchar` constant's value as characters: in a UTF8 database, or
+    /// ASCII (the same bytes in every server encoding); None for other text.
     pub fn text(self) -> PgResult<Option<String>> {
+        let Some(bytes) = self.text_bytes()? else { return Ok(None) };
+        if !bytes.is_ascii() && !crate::pg::catalog::database_is_utf8() {
+            return Ok(None);
+        }
+        Ok(String::from_utf8(bytes).ok())
+    }
+
+    /// A non-NULL `text` or `varchar` constant's bytes, in the server encoding.
+    pub fn text_bytes(self) -> PgResult<Option<Vec<u8>>> {
         let c = self.raw();
         if c.constisnull || !matches!(c.consttype, sys::TEXTOID | sys::VARCHAROID) {
             return Ok(None);
         }
         let d = c.constvalue;
-        // SAFETY: text_to_cstring of a text Datum (detoasted as needed); palloc'd result.
-        guard(|| unsafe { nodes::cstr(sys::text_to_cstring(d as *const _)) }).map(Some)
+        // SAFETY: a text Datum, detoasted (a copy when it was toasted or short-headed, which the
+        // statement's memory context frees); its data bytes are copied out before anything else runs.
+        guard(|| unsafe {
+            let v = sys::pgf_detoast_packed(d);
+            std::slice::from_raw_parts(sys::pgf_vardata_any(v) as *const u8, sys::pgf_varsize_any_exhdr(v))
+                .to_vec()
+        })
+        .map(Some)
     }
 
     /// A non-NULL `interval` constant: (months, days, microseconds).

@@ -378,9 +378,11 @@ impl RangeTblEntry {
     }
 
     /// The name a WITH entry refers to (`ctename`), empty for other entries.
-    pub fn ctename(self) -> String {
+    /// The WITH query's name as its bytes: names are compared, and in a database not encoded in
+    /// UTF-8 two names a lossy conversion maps to one string would be confused.
+    pub fn ctename(self) -> Vec<u8> {
         // SAFETY: ctename is NULL or a NUL-terminated string of the tree.
-        unsafe { nodes::cstr(self.raw().ctename) }
+        unsafe { nodes::cstr_bytes(self.raw().ctename) }
     }
 }
 
@@ -539,9 +541,10 @@ impl CommonTableExpr {
             || (r.ctematerialized == sys::CTEMaterialize_CTEMaterializeDefault && r.cterefcount == 1))
     }
 
-    pub fn ctename(self) -> String {
+    /// The referenced WITH query's name as its bytes (see `CommonTableExpr::ctename`).
+    pub fn ctename(self) -> Vec<u8> {
         // SAFETY: ctename is a NUL-terminated string of the tree.
-        unsafe { nodes::cstr(self.raw().ctename) }
+        unsafe { nodes::cstr_bytes(self.raw().ctename) }
     }
 
     pub fn set_cterefcount(self, n: i32) {
@@ -564,11 +567,10 @@ impl RangeTblEntry {
         // The WITH query's own name and column names, not the reference's alias: every
         // reference then builds the same query (one shared scan, as PostgreSQL computes it once).
         // SAFETY: ctename is a NUL-terminated string of the tree.
-        let ctename = unsafe { nodes::cstr(r.ctename) };
-        let cte = ctes
-            .iter()
-            .find(|c| c.ctename() == ctename)
-            .ok_or_else(|| PgError::internal(format!("WITH query \"{ctename}\" not found")))?;
+        let ctename = unsafe { nodes::cstr_bytes(r.ctename) };
+        let cte = ctes.iter().find(|c| c.ctename() == ctename).ok_or_else(|| {
+            PgError::internal(format!("WITH query \"{}\" not found", String::from_utf8_lossy(&ctename)))
+        })?;
         let colnames = cte.raw().ctecolnames;
         // SAFETY: ctecolnames is a List of String nodes.
         let names: Vec<String> = unsafe { nodes::list::<sys::String>(colnames) }

@@ -393,7 +393,7 @@ pub(super) unsafe fn put_values(
                     Err(NumericError::Malformed) => return Err(fail(Unsupported::NumericMalformed)),
                 }
             }
-            ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
+            ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque | ColumnType::EncodedText => {
                 let mut scratch = [0u8; 8];
                 let text = *ty != ColumnType::Opaque;
                 // `d` is a non-NULL datum of this column's type, laid out as `layouts[i]` says.

@@ -8,7 +8,7 @@ use datafusion::arrow::buffer::Buffer;
 
 use super::plan::{parse_types, private, unhex, LeafPrivate};
 use super::slot::fill;
-use crate::control::{ControlSession, ScanSession};
+use crate::control::{held_by_this_session, holder_wait, ControlSession, ScanSession};
 use crate::page::decode::{decode_block, DecodedBlock};
 use crate::page::ColumnType;
 use crate::pg::entry::entry;
@@ -19,7 +19,7 @@ use crate::pg::parallel::{self, ParallelScan};
 use crate::pg::producer::{ExecEnv, Producer};
 use crate::pg::{latch, shmem, sys};
 use crate::protocol::{PageRef, SlotRef, ToBackend, ToWorker};
-use crate::shm::{Budget, Metric, PageDescriptor, Segment, WorkerRole};
+use crate::shm::{Budget, Holdings, Metric, PageDescriptor, Segment, SlotKind, WorkerRole};
 
 pub(super) struct ResultBlock {
     desc: PageDescriptor,
@@ -657,10 +657,25 @@ fn admit(
     let need = Budget::minimal(seg.pool().page_count() as u32, producing as u32).pages();
     let max_queries = crate::pg::guc::admitted_queries_max() as u32;
     let index = control.lease().index;
+    // A backend holding another open query (a cursor's) never queues behind others (who may wait
+    // for its pages) and waits at most deadlock_timeout; at once 53000 when its own holdings
+    // leave too little (`control::Holdings`).
+    let held = Holdings::of_pid(&seg, crate::pg::latch::my_pid(), Some(index));
+    if held.holds_any() {
+        let pool = (need, seg.pool().page_count() as u32);
+        let slots = (producing as u32, seg.slot_count(SlotKind::Scan));
+        if let Some(why) = held.leaves_too_little(pool, slots) {
+            return Err(held_by_this_session(why, "pg_fusion.page_count or pg_fusion.scan_slot_count"));
+        }
+    }
+    let since = Instant::now();
+    let mut short = "no scan slots came free";
     let mut waiting: Option<Instant> = None;
     loop {
-        if seg.admission_turn(index) {
+        if held.holds_any() || seg.admission_turn(index) {
+            short = "no scan slots came free";
             if let Some(own) = claim_leaf_slots(seg, leaves) {
+                short = "no pages came free (or all of the worker's tasks are taken)";
                 if seg.try_admit(index, need, max_queries) {
                     seg.leave_admission_queue(index);
                     if let Some(since) = waiting {
@@ -670,6 +685,12 @@ fn admit(
                 }
                 // Dropping `own` gives its slots back before the wait.
             }
+        }
+        if held.holds_any() && since.elapsed() >= holder_wait() {
+            return Err(held_by_this_session(
+                short,
+                "pg_fusion.page_count, pg_fusion.scan_slot_count or pg_fusion.max_fusion_tasks",
+            ));
         }
         if waiting.is_none() {
             // An error (cancel, statement_timeout) leaves the queue with the control slot.

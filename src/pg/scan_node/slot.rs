@@ -88,7 +88,7 @@ unsafe fn datum(col: &dyn Array, row: usize, ty: ColumnType, layout: (i16, bool)
                     sys::pgf_numeric_in(text.as_ptr() as *const std::ffi::c_char)
                 }
             }
-            ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque => {
+            ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::Opaque | ColumnType::EncodedText => {
                 let bytes: &[u8] = if ty == ColumnType::Utf8View {
                     col.as_string_view().value(row).as_bytes()
                 } else {
