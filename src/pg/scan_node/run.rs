@@ -481,6 +481,16 @@ fn parallel_workers(
         // Splittable by its plan's shape (`leaf::plan`): a table's, or a LATERAL group's nested
         // loop over one (a function or VALUES leaf never is).
         let (Some(plan), true) = (leaf.plan, leaf.splittable) else { continue };
+        // Workers get the plan as node text in a UTF-8 string (`start`): in a database of another
+        // encoding, a plan naming something in non-ASCII characters (an alias, a row's field
+        // names) would not cross unchanged, so that leaf stays with the leader.
+        if !crate::pg::catalog::database_is_utf8() {
+            // SAFETY: a PlannedStmt of the cached plan; nodeToString allocates the text.
+            let text = guard(|| unsafe { nodes::cstr_bytes(sys::nodeToString(plan as *const c_void)) })?;
+            if !text.is_ascii() {
+                continue;
+            }
+        }
         let mut ok = false;
         let okp: *mut bool = &mut ok;
         // SAFETY: the leaf's PlannedStmt (a splittable shape, see `leaf::plan`); its relations are locked by the executing query.
