@@ -79,8 +79,8 @@ pub fn collation_sorts_bytes(collation: Oid) -> PgResult<bool> {
 /// Does PostgreSQL compare text under the collation by memcmp (C and POSIX, `lc_collate_is_c`)?
 /// The order of bytes in any server encoding, not only UTF-8's.
 pub fn collation_is_c(collation: Oid) -> PgResult<bool> {
-    // SAFETY: a catalog read of the collation's (or the database's) entry, no pointers passed;
-    // an ERROR for a missing collation is caught by `guard`.
+    // An ERROR for a missing collation is caught by `guard`.
+    // SAFETY: a catalog read of the collation's (or the database's) entry; no pointers passed.
     guard(|| unsafe { sys::pgf_collation_is_c(collation) })
 }
 

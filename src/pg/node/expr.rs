@@ -364,8 +364,9 @@ impl Const {
             return Ok(None);
         }
         let d = c.constvalue;
-        // SAFETY: a text Datum, detoasted (a copy when it was toasted or short-headed, which the
-        // statement's memory context frees); its data bytes are copied out before anything else runs.
+        // Detoasting may copy the value (toasted or short-headed) into the planner's memory
+        // context, which frees it; the bytes are copied out before anything else runs.
+        // SAFETY: `d` is a non-NULL text Datum of this Const; the slice spans its detoasted data.
         guard(|| unsafe {
             let v = sys::pgf_detoast_packed(d);
             std::slice::from_raw_parts(sys::pgf_vardata_any(v) as *const u8, sys::pgf_varsize_any_exhdr(v))

@@ -482,7 +482,7 @@ fn parallel_workers(
         // loop over one (a function or VALUES leaf never is).
         let (Some(plan), true) = (leaf.plan, leaf.splittable) else { continue };
         // Workers get the plan as node text in a UTF-8 string (`start`): in a database of another
-        // encoding, a plan naming something in non-ASCII characters (an alias, a row's field
+        // encoding, a plan naming something in non-ASCII characters (a table, a column, a field
         // names) would not cross unchanged, so that leaf stays with the leader.
         if !crate::pg::catalog::database_is_utf8() {
             // SAFETY: a PlannedStmt of the cached plan; nodeToString allocates the text.
@@ -669,7 +669,7 @@ fn admit(
     let index = control.lease().index;
     // A backend holding another open query (a cursor's) never queues behind others (who may wait
     // for its pages) and waits at most deadlock_timeout; at once 53000 when its own holdings
-    // leave too little (`control::Holdings`).
+    // leave too little (`shm::Holdings`).
     let held = Holdings::of_pid(&seg, crate::pg::latch::my_pid(), Some(index));
     if held.holds_any() {
         let pool = (need, seg.pool().page_count() as u32);
