@@ -78,3 +78,54 @@ write_block() {
         log "no generated block in $doc: results printed above only"
     fi
 }
+
+# Stop the TPC-H scratch cluster; remove it unless it is $PG_FUSION_BENCH_DIR's.
+tpch_cluster_stop() {
+    stop_cluster "$dir"
+    [ "${bench_keep:-0}" = 1 ] || rm -rf "$dir"
+}
+
+# The TPC-H scratch cluster of the benchmarks in benches/tpch (`port` set by the caller): in
+# $PG_FUSION_BENCH_DIR when it is set (created and loaded with scale $1 on first use, reused
+# afterwards: loading SF 1 takes minutes), else in a throwaway directory named after $2. Sets
+# `dir`; `tpch_cluster_stop` runs when the script exits.
+tpch_cluster() {
+    local scale=$1
+    bench_keep=0
+    if [ -n "${PG_FUSION_BENCH_DIR:-}" ]; then
+        dir=$PG_FUSION_BENCH_DIR
+        mkdir -p "$dir"
+        chmod 755 "$dir"
+        is_root && chown postgres:postgres "$dir"
+        bench_keep=1
+    else
+        dir=$(pg_owned_tmpdir "$2")
+    fi
+    trap tpch_cluster_stop EXIT
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        log "scratch cluster in $dir, port $port"
+        init_cluster "$dir" "$port" <<'CONF'
+shared_buffers = '4GB'
+jit = off
+max_parallel_workers_per_gather = 2
+max_worker_processes = 16
+work_mem = '256MB'
+CONF
+    fi
+    stop_cluster "$dir"
+    start_cluster "$dir" || { tail -20 "$dir/server.log" >&2; die "the server did not start"; }
+    local pq=(as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d tpch)
+    if [ ! -f "$dir/loaded-sf$scale" ]; then
+        rm -f "$dir"/loaded-sf*
+        psql_at "$dir" "$port" -c 'DROP DATABASE IF EXISTS tpch' -c 'CREATE DATABASE tpch' >/dev/null
+        "${pq[@]}" -c 'CREATE EXTENSION pg_fusion'
+        "$top/benches/tpch/load.sh" --scale "$scale" --host "$dir" --port "$port" --dbname tpch \
+            || die "TPC-H load failed"
+        log "VACUUM (FREEZE, ANALYZE)"
+        "${pq[@]}" -c 'VACUUM (FREEZE, ANALYZE)'
+        touch "$dir/loaded-sf$scale"
+    else
+        log "reusing the SF $scale data in $dir"
+        "${pq[@]}" -c 'ALTER EXTENSION pg_fusion UPDATE' >/dev/null 2>&1 || true
+    fi
+}

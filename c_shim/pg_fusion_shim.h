@@ -250,6 +250,7 @@ extern void pgf_query_rescan(QueryDesc *qd);
 /* ---- static inlines and macros ---- */
 
 extern void pgf_slot_getallattrs(TupleTableSlot *slot);
+extern void pgf_slot_getsomeattrs(TupleTableSlot *slot, int attnum);
 extern TupleTableSlot *pgf_exec_clear_tuple(TupleTableSlot *slot);
 extern TupleTableSlot *pgf_exec_copy_slot(TupleTableSlot *dst, TupleTableSlot *src);
 extern Node *pgf_make_node(NodeTag tag, Size size);

@@ -336,6 +336,12 @@ pgf_slot_getallattrs(TupleTableSlot *slot)
 	slot_getallattrs(slot);
 }
 
+void
+pgf_slot_getsomeattrs(TupleTableSlot *slot, int attnum)
+{
+	slot_getsomeattrs(slot, attnum);
+}
+
 TupleTableSlot *
 pgf_exec_clear_tuple(TupleTableSlot *slot)
 {

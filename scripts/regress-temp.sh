@@ -28,7 +28,7 @@ as_pg "$pg_regress" \
 # `SET pg_fusion.enable = on` line switched off, against the same expected files, so those files
 # stay what PostgreSQL itself gives.
 oracle_suites=""
-for s in security semantics collations encodings partitions carried from_items; do
+for s in security semantics collations encodings partitions carried from_items runtime_filters; do
     grep -qx "test: $s" "$work/schedule" && oracle_suites="$oracle_suites $s"
 done
 if [ "$status" = 0 ] && [ -n "$oracle_suites" ]; then

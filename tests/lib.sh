@@ -31,7 +31,7 @@ start_preloaded() {
 all_returned() {
     local d=$1 p=$2 secs=${3:-1} m
     wait_for "$d" "$p" "$(metric_sql worker_queries_running)" 0 "$secs" || return 1
-    for m in pages_in_use pages_reserved control_slots_in_use scan_slots_in_use; do
+    for m in pages_in_use pages_reserved control_slots_in_use scan_slots_in_use runtime_filters_in_use; do
         wait_for "$d" "$p" "$(metric_sql "$m")" 0 $((secs > 2 ? secs : 2)) || {
             psql_at "$d" "$p" -Atc "SELECT metric, value FROM pg_fusion_metrics() WHERE kind = 'gauge'" 2>&1
             return 1; }

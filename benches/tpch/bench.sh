@@ -37,6 +37,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 . "$top/scripts/lib.sh"
+. "$top/benches/lib.sh"
 
 usage() { sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 scale=1
@@ -75,47 +76,9 @@ svg=$(dirname "$doc")/$svg_name
 ensure_packages
 [ -f "$("$PG_CONFIG" --pkglibdir)/pg_fusion.so" ] || die "pg_fusion is not installed: run make bench (or make install)"
 
-# The cluster.
-if [ -n "${PG_FUSION_BENCH_DIR:-}" ]; then
-    dir=$PG_FUSION_BENCH_DIR
-    mkdir -p "$dir"
-    chmod 755 "$dir"
-    is_root && chown postgres:postgres "$dir"
-    keep=1
-else
-    dir=$(pg_owned_tmpdir bench-tpch)
-    keep=0
-fi
-cleanup() {
-    stop_cluster "$dir"
-    [ "$keep" = 1 ] || rm -rf "$dir"
-}
-trap cleanup EXIT
-if [ ! -f "$dir/data/PG_VERSION" ]; then
-    log "scratch cluster in $dir, port $port"
-    init_cluster "$dir" "$port" <<'CONF'
-shared_buffers = '4GB'
-jit = off
-max_parallel_workers_per_gather = 2
-max_worker_processes = 16
-work_mem = '256MB'
-CONF
-fi
-stop_cluster "$dir"
-start_cluster "$dir" || { tail -20 "$dir/server.log" >&2; die "the server did not start"; }
+# The cluster (benches/lib.sh): loaded once per scale, reused with PG_FUSION_BENCH_DIR.
+tpch_cluster "$scale" bench-tpch
 pq() { as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d tpch "$@"; }
-if [ ! -f "$dir/loaded-sf$scale" ]; then
-    rm -f "$dir"/loaded-sf*
-    psql_at "$dir" "$port" -c 'DROP DATABASE IF EXISTS tpch' -c 'CREATE DATABASE tpch' >/dev/null
-    pq -c 'CREATE EXTENSION pg_fusion'
-    "$here/load.sh" --scale "$scale" --host "$dir" --port "$port" --dbname tpch || die "TPC-H load failed"
-    log "VACUUM (FREEZE, ANALYZE)"
-    pq -c 'VACUUM (FREEZE, ANALYZE)'
-    touch "$dir/loaded-sf$scale"
-else
-    log "reusing the SF $scale data in $dir"
-    pq -c 'ALTER EXTENSION pg_fusion UPDATE' >/dev/null 2>&1 || true
-fi
 
 declare -A setup=(
     [off]="SET pg_fusion.enable = off; SET max_parallel_workers_per_gather = 2"
@@ -181,7 +144,7 @@ df_compute_ms() {
 }
 
 work=$(mktemp -d)
-trap 'cleanup; rm -rf "$work"' EXIT
+trap 'tpch_cluster_stop; rm -rf "$work"' EXIT
 chmod 755 "$work"
 
 declare -A med floor dfms status

@@ -39,3 +39,32 @@ SELECT count(*) > 0 AS can_read FROM pg_fusion_metrics();
 SELECT pg_fusion_metrics_reset();
 RESET ROLE;
 DROP ROLE fusion_metrics_reader;
+
+-- Runtime filters: a selective hash join publishes one for its probe side's producers, which
+-- count the rows it kept from being encoded; its slot is back once the query ends. With
+-- runtime_filter_enable off none is taken. (How many rows a filter rejects depends on when it
+-- reaches the producers: only that some were is shown.)
+CREATE TABLE rfm_fact AS SELECT g AS id, g % 1000 AS k FROM generate_series(1, 1000000) g;
+CREATE TABLE rfm_dim AS SELECT g AS k FROM generate_series(1, 10) g;
+ANALYZE rfm_fact, rfm_dim;
+SET pg_fusion.enable = on;
+SELECT pg_fusion_metrics_reset();
+SELECT count(*) FROM rfm_fact JOIN rfm_dim USING (k);
+SELECT metric, value > 0 AS counted FROM pg_fusion_metrics()
+WHERE metric IN ('runtime_filter_allocated_total', 'runtime_filter_probe_rows_rejected_total',
+                 'runtime_filter_pool_exhausted_total', 'runtime_filters_in_use')
+ORDER BY metric;
+\o /tmp/pg_fusion_regress_rf.out
+EXPLAIN (ANALYZE, COSTS OFF, SUMMARY OFF) SELECT count(*) FROM rfm_fact JOIN rfm_dim USING (k);
+\o
+\! grep -oE 'RuntimeFilterBuildExec: keys=\[[^]]*\], leaves=[0-9]+|PgScanExec: leaf=[0-9]+|runtime_filters=[0-9]+|runtime_filter_rows_rejected' /tmp/pg_fusion_regress_rf.out
+\! rm -f /tmp/pg_fusion_regress_rf.out
+SET pg_fusion.runtime_filter_enable = off;
+SELECT pg_fusion_metrics_reset();
+SELECT count(*) FROM rfm_fact JOIN rfm_dim USING (k);
+SELECT metric, value FROM pg_fusion_metrics()
+WHERE metric IN ('runtime_filter_allocated_total', 'runtime_filter_probe_rows_rejected_total')
+ORDER BY metric;
+RESET pg_fusion.runtime_filter_enable;
+RESET pg_fusion.enable;
+DROP TABLE rfm_fact, rfm_dim;

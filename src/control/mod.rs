@@ -426,8 +426,9 @@ impl ScanSession {
 }
 
 impl ScanSession {
-    /// Credits the worker granted since the last call (pages the producer may send).
-    pub fn take_credits(&mut self) -> PgResult<u32> {
+    /// Credits the worker granted since the last call (pages the producer may send); the
+    /// runtime filters it sent meanwhile (index, generation, key columns) go to `filters`.
+    pub fn take_credits(&mut self, filters: &mut Vec<(u32, u32, Vec<u16>)>) -> PgResult<u32> {
         let slot = self
             .seg
             .slot(SlotKind::Scan, self.lease.index)
@@ -447,6 +448,9 @@ impl ScanSession {
             }
             match ScanMsg::decode(msg) {
                 Ok(ScanMsg::Credit { pages }) => total = total.saturating_add(pages),
+                Ok(ScanMsg::Filter { index, generation, columns }) => {
+                    filters.push((index, generation, columns))
+                }
                 other => {
                     return Err(PgError::new(
                         SqlState::PROTOCOL_VIOLATION,

@@ -86,6 +86,25 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
+    /// Whether a runtime filter's key may be a column of this type: the producer hashes its
+    /// values as the worker hashes the join's keys (`crate::shm::filter::Key`).
+    pub fn is_filter_key(self) -> bool {
+        matches!(
+            self,
+            ColumnType::Int16
+                | ColumnType::Int32
+                | ColumnType::Int64
+                | ColumnType::Date32
+                | ColumnType::Time64Us
+                | ColumnType::TimestampUs { .. }
+                | ColumnType::Decimal128 { .. }
+                | ColumnType::Utf8View
+                | ColumnType::BinaryView
+                | ColumnType::EncodedText
+                | ColumnType::FixedSizeBinary16
+        )
+    }
+
     /// Bytes per value in the values region; 0 for Boolean (bit-packed).
     pub fn width(self) -> usize {
         match self {

@@ -314,7 +314,7 @@ const INTS: &[IntSetting] = &[
     },
     IntSetting {
         name: "runtime_filter_hashes",
-        desc: "Hash probes per runtime filter.",
+        desc: "Bits set per key in a runtime filter.",
         default: 4,
         min: 1,
         max: 16,
@@ -570,6 +570,15 @@ pub fn scan_batch_channel_capacity() -> u32 {
 
 /// `scan_idle_poll_interval_us`: the longest a worker scan waiting for its producer sleeps
 /// without a wake.
+/// Bits per key of the query's runtime filters; 0 when `runtime_filter_enable` is off.
+pub fn runtime_filter_hashes() -> u8 {
+    if RUNTIME_FILTER_ENABLE.get() {
+        RUNTIME_FILTER_HASHES.get().clamp(1, 16) as u8
+    } else {
+        0
+    }
+}
+
 pub fn scan_idle_poll_interval_us() -> u32 {
     SCAN_IDLE_POLL_INTERVAL_US.get().max(1) as u32
 }

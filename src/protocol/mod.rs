@@ -10,7 +10,8 @@
 //!
 //! A query: the backend claims a control slot and one scan slot per scan leaf, sends
 //! [`ToWorker::Execute`]; producers send [`ScanMsg::Page`]s (as far as the worker's
-//! [`ScanMsg::Credit`]s allow) and one [`ScanMsg::End`]; the worker
+//! [`ScanMsg::Credit`]s allow) and one [`ScanMsg::End`]; the worker may send a producer
+//! [`ScanMsg::Filter`]s (runtime filters, `crate::shm::filter`) before credits; the worker
 //! answers with [`ToBackend::ResultPage`]s and one [`ToBackend::Done`] or [`ToBackend::Error`].
 //! Releasing the control slot is the cancel: the worker stops a query whose session has ended.
 //! A control message that does not fit its ring travels through pages ([`paged`]).
@@ -45,7 +46,9 @@ pub enum ToWorker {
     /// imported pages the query's arrays may keep and the result pages it may have in flight
     /// (its page budget, `crate::shm::admission`). `idle_poll_us` is the longest a scan
     /// waiting for its producer sleeps without a wake (`pg_fusion.scan_idle_poll_interval_us`
-    /// when the query started).
+    /// when the query started). `runtime_filter_hashes` is the bits per key of the query's
+    /// runtime filters (`pg_fusion.runtime_filter_hashes`), 0 when `pg_fusion.runtime_filter_enable`
+    /// is off.
     Execute {
         plan: Vec<u8>,
         scans: Vec<Vec<SlotRef>>,
@@ -54,6 +57,7 @@ pub enum ToWorker {
         pins: u32,
         results: u32,
         idle_poll_us: u32,
+        runtime_filter_hashes: u8,
     },
     /// A message too large for the ring, in pages (see [`paged`]).
     Paged(PagedRef),
@@ -89,13 +93,23 @@ pub enum ToBackend {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScanMsg {
     Page(PageRef),
+    /// The last message: rows encoded, and rows a runtime filter kept from being encoded.
     End {
         rows: u64,
+        rejected: u64,
     },
     /// Worker -> producer, on the scan slot's other ring: the producer may send `pages` more
     /// pages (credit-based flow control, see `crate::pg::producer`).
     Credit {
         pages: u32,
+    },
+    /// Worker -> producer, before any credit that should see it: test each row's key against
+    /// runtime filter slot `index` of `generation` (see `crate::shm::filter`) before encoding it;
+    /// the key is the producer's columns `columns`, in the join's key order.
+    Filter {
+        index: u32,
+        generation: u32,
+        columns: Vec<u16>,
     },
 }
 
@@ -144,6 +158,9 @@ const TAG_SCAN_PAGE: u8 = 7;
 const TAG_SCAN_END: u8 = 8;
 const TAG_PAGED: u8 = 9;
 const TAG_SCAN_CREDIT: u8 = 10;
+const TAG_SCAN_FILTER: u8 = 11;
+/// Key columns of one runtime filter at most.
+pub const MAX_FILTER_COLUMNS: usize = 16;
 
 fn put_paged(out: &mut Vec<u8>, p: &PagedRef) {
     out.push(TAG_PAGED);
@@ -240,7 +257,16 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
-            ToWorker::Execute { plan, scans, estimates, analyze, pins, results, idle_poll_us } => {
+            ToWorker::Execute {
+                plan,
+                scans,
+                estimates,
+                analyze,
+                pins,
+                results,
+                idle_poll_us,
+                runtime_filter_hashes,
+            } => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
@@ -259,6 +285,7 @@ impl ToWorker {
                 out.extend_from_slice(&pins.to_le_bytes());
                 out.extend_from_slice(&results.to_le_bytes());
                 out.extend_from_slice(&idle_poll_us.to_le_bytes());
+                out.push(*runtime_filter_hashes);
             }
             ToWorker::Paged(p) => put_paged(out, p),
         }
@@ -290,7 +317,17 @@ impl ToWorker {
                 }
                 let analyze = r.take::<1>()?[0] != 0;
                 let (pins, results, idle_poll_us) = (r.u32()?, r.u32()?, r.u32()?);
-                r.finish(ToWorker::Execute { plan, scans, estimates, analyze, pins, results, idle_poll_us })
+                let runtime_filter_hashes = r.take::<1>()?[0];
+                r.finish(ToWorker::Execute {
+                    plan,
+                    scans,
+                    estimates,
+                    analyze,
+                    pins,
+                    results,
+                    idle_poll_us,
+                    runtime_filter_hashes,
+                })
             }
             TAG_PAGED => {
                 let p = r.paged()?;
@@ -365,13 +402,23 @@ impl ScanMsg {
                 out.push(TAG_SCAN_PAGE);
                 put_page(out, p);
             }
-            ScanMsg::End { rows } => {
+            ScanMsg::End { rows, rejected } => {
                 out.push(TAG_SCAN_END);
                 out.extend_from_slice(&rows.to_le_bytes());
+                out.extend_from_slice(&rejected.to_le_bytes());
             }
             ScanMsg::Credit { pages } => {
                 out.push(TAG_SCAN_CREDIT);
                 out.extend_from_slice(&pages.to_le_bytes());
+            }
+            ScanMsg::Filter { index, generation, columns } => {
+                out.push(TAG_SCAN_FILTER);
+                out.extend_from_slice(&index.to_le_bytes());
+                out.extend_from_slice(&generation.to_le_bytes());
+                out.push(columns.len() as u8);
+                for c in columns {
+                    out.extend_from_slice(&c.to_le_bytes());
+                }
             }
         }
     }
@@ -384,12 +431,24 @@ impl ScanMsg {
                 r.finish(ScanMsg::Page(p))
             }
             TAG_SCAN_END => {
-                let rows = r.u64()?;
-                r.finish(ScanMsg::End { rows })
+                let (rows, rejected) = (r.u64()?, r.u64()?);
+                r.finish(ScanMsg::End { rows, rejected })
             }
             TAG_SCAN_CREDIT => {
                 let pages = r.u32()?;
                 r.finish(ScanMsg::Credit { pages })
+            }
+            TAG_SCAN_FILTER => {
+                let (index, generation) = (r.u32()?, r.u32()?);
+                let n = r.take::<1>()?[0] as usize;
+                if n == 0 || n > MAX_FILTER_COLUMNS {
+                    return Err(DecodeError::Truncated { tag: TAG_SCAN_FILTER });
+                }
+                let mut columns = Vec::with_capacity(n);
+                for _ in 0..n {
+                    columns.push(u16::from_le_bytes(r.take::<2>()?));
+                }
+                r.finish(ScanMsg::Filter { index, generation, columns })
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -424,6 +483,7 @@ mod tests {
             pins: 6,
             results: 2,
             idle_poll_us: 50,
+            runtime_filter_hashes: 4,
         };
         exec.encode(&mut buf);
         assert_eq!(ToWorker::decode(&buf), Ok(exec));
@@ -446,8 +506,9 @@ mod tests {
         }
         for m in [
             ScanMsg::Page(PageRef { index: 5, generation: 6, rows: 7 }),
-            ScanMsg::End { rows: 8 },
+            ScanMsg::End { rows: 8, rejected: 9 },
             ScanMsg::Credit { pages: 3 },
+            ScanMsg::Filter { index: 1, generation: 2, columns: vec![3, 4] },
         ] {
             buf.clear();
             m.encode(&mut buf);
@@ -484,6 +545,7 @@ mod tests {
             pins: 4,
             results: 2,
             idle_poll_us: 1000,
+            runtime_filter_hashes: 0,
         };
         for m in [exec, ToWorker::Ping { nonce: 7 }] {
             buf.clear();
@@ -503,7 +565,11 @@ mod tests {
             m.encode(&mut buf);
             frames.push((1, buf.clone()));
         }
-        for m in [ScanMsg::Page(PageRef { index: 5, generation: 6, rows: 7 }), ScanMsg::Credit { pages: 3 }] {
+        for m in [
+            ScanMsg::Page(PageRef { index: 5, generation: 6, rows: 7 }),
+            ScanMsg::Credit { pages: 3 },
+            ScanMsg::Filter { index: 1, generation: 2, columns: vec![3] },
+        ] {
             buf.clear();
             m.encode(&mut buf);
             frames.push((2, buf.clone()));

@@ -89,6 +89,7 @@ metrics! {
     WorkerQueriesRunning => ("worker", "worker_queries_running", Gauge, "queries"),
     ResultPagesReadTotal => ("result", "result_pages_read_total", Counter, "pages"),
     BackendRowsReturnedTotal => ("result", "backend_rows_returned_total", Counter, "rows"),
+    RuntimeFiltersInUse => ("runtime_filter", "runtime_filters_in_use", Gauge, "filters"),
     RuntimeFilterAllocatedTotal => ("runtime_filter", "runtime_filter_allocated_total", Counter, "filters"),
     RuntimeFilterProbeRowsRejectedTotal => ("runtime_filter", "runtime_filter_probe_rows_rejected_total", Counter, "rows"),
     RuntimeFilterPoolExhaustedTotal => ("runtime_filter", "runtime_filter_pool_exhausted_total", Counter, "events"),

@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod block_ranges;
+pub mod filter;
 pub mod layout;
 pub mod metrics;
 pub mod parallel_space;
@@ -15,6 +16,7 @@ pub mod segment;
 pub mod slots;
 
 pub use admission::{Budget, Holdings};
+pub use filter::{Bloom, FilterSlot, FilterView, Key};
 pub use layout::{Layout, LayoutConfig, LayoutError};
 pub use metrics::{Metric, Metrics};
 pub use pool::{OwnerId, PageDescriptor, PagePool};

@@ -10,12 +10,13 @@
 use std::mem::size_of;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+use super::filter::FilterSlot;
 use super::layout::{Layout, LayoutConfig, SegmentHeaderLayout, LAYOUT_VERSION, SEGMENT_MAGIC};
 use super::metrics::{Metrics, METRIC_COUNT};
 use super::pool::OwnerId;
 use super::pool::PagePool;
 use super::ring::Ring;
-use super::slots::{Slot, SlotHeader, SlotLease, WakeupEntry};
+use super::slots::{FilterHeader, Slot, SlotHeader, SlotLease, WakeupEntry};
 
 /// Why an attached segment cannot be used.
 #[derive(Debug, PartialEq, Eq)]
@@ -286,6 +287,26 @@ impl Segment {
                 Ring::from_raw(self.base.add(tb_h), self.base.add(tb_d), region.to_backend_capacity);
             Some(Slot::new(index, header, to_worker, to_backend, owner_base))
         }
+    }
+
+    /// Runtime filter slot `index`, or `None` when out of range (see `super::filter`).
+    pub fn filter(&self, index: u32) -> Option<FilterSlot<'_>> {
+        let off = self.layout.filter_offset(index)?;
+        let words = self.layout.config.runtime_filter_bits as usize / 64;
+        let bits_off = off + size_of::<FilterHeader>();
+        assert!(bits_off + words * 8 <= off + self.layout.filter_stride);
+        // SAFETY: `filter_offset` keeps the slot (header, then `runtime_filter_bits` bits, which
+        // the stride holds: asserted) inside the filters region, 64-byte aligned; all-zero bytes
+        // are a valid FilterHeader (FREE) and valid atomics.
+        let header = unsafe { &*(self.base.add(off) as *const FilterHeader) };
+        Some(FilterSlot::new(header, self.atomics::<AtomicU64>(bits_off, words)))
+    }
+
+    /// Runtime filter slots taken (a gauge).
+    pub fn filters_in_use(&self) -> u32 {
+        (0..self.layout.config.runtime_filter_count)
+            .filter(|&i| self.filter(i).is_some_and(|f| f.in_use()))
+            .count() as u32
     }
 
     /// Slots of `kind` currently owned (a gauge).

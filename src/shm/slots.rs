@@ -22,7 +22,7 @@
 //! per control slot, then one per scan slot. An entry is `(procno + 1) | pid << 32`, 0 = nobody;
 //! a PGPROC number, never a pointer. Only the party itself writes its entry.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
 use super::pool::OwnerId;
 use super::ring::Ring;
@@ -53,12 +53,27 @@ pub struct SlotHeader {
 
 const _: () = assert!(std::mem::size_of::<SlotHeader>() == 64);
 
-/// Runtime filter slot header; the bit array follows it.
+/// Runtime filter slot header; the bit array follows it (see `super::filter` for who writes
+/// what, and when).
 #[repr(C, align(64))]
 pub struct FilterHeader {
+    /// FREE, BUILDING or READY.
     pub state: AtomicU32,
+    /// Bumped each time the worker takes the slot: a producer's message names the one it means.
     pub generation: AtomicU32,
+    /// Words of the bit array in use (a power of two).
+    pub words: AtomicU32,
+    /// Bits set per key.
+    pub hashes: AtomicU32,
+    /// `HAS_BLOOM` | `HAS_RANGE`.
+    pub flags: AtomicU32,
+    _pad: u32,
+    /// The range of a single integer key, when `HAS_RANGE`.
+    pub min: AtomicI64,
+    pub max: AtomicI64,
 }
+
+const _: () = assert!(std::mem::size_of::<FilterHeader>() == 64);
 
 #[repr(C)]
 pub struct WakeupEntry {

@@ -19,6 +19,7 @@ fn metric_value(seg: &Segment, index: usize) -> u64 {
         i if i == Metric::ControlSlotsInUse as usize => seg.slots_in_use(SlotKind::Control) as u64,
         i if i == Metric::ScanSlotsTotal as usize => l.config.scan_slot_count as u64,
         i if i == Metric::ScanSlotsInUse as usize => seg.slots_in_use(SlotKind::Scan) as u64,
+        i if i == Metric::RuntimeFiltersInUse as usize => seg.filters_in_use() as u64,
         // Counters are stored in declaration order; `index < METRIC_COUNT` by construction.
         i => m.get_index(i),
     }

@@ -19,6 +19,7 @@ mod estimate;
 mod logging;
 mod query;
 mod runtime;
+mod runtime_filter;
 mod scan;
 mod serve;
 mod shared;

@@ -21,6 +21,7 @@ use datafusion::prelude::SessionContext;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{Notify, Semaphore};
 
+use super::runtime_filter::QueryFilters;
 use super::scan::{mark_copy_modes, PageSource};
 use crate::page::batch::{put_rows, BatchError};
 use crate::page::encode::BlockWriter;
@@ -65,6 +66,8 @@ pub struct QueryRequest {
     pub results: u32,
     /// The longest a waiting scan sleeps without a wake, in microseconds.
     pub idle_poll_us: u32,
+    /// Bits per key of the query's runtime filters; 0: none.
+    pub runtime_filter_hashes: u8,
 }
 
 /// A query failure as the backend reports it.
@@ -240,6 +243,8 @@ impl QueryTask {
             pins,
             pinned: Default::default(),
             idle_poll: Duration::from_micros(self.request.idle_poll_us.max(1) as u64),
+            runtime_filter_hashes: self.request.runtime_filter_hashes as u32,
+            filters: Arc::new(QueryFilters::new(seg)),
         });
         let mut state = self.session.state();
         let mut task_ctx = self.session.task_ctx();
@@ -262,6 +267,7 @@ impl QueryTask {
             }
         }
         let physical = state.query_planner().clone().create_physical_plan(&logical, &state).await?;
+        let physical = source.wire_runtime_filters(physical)?;
         mark_copy_modes(&physical, false);
         tracing::debug!(slot = self.lease.index, plan = %datafusion::physical_plan::displayable(physical.as_ref()).indent(true), "executing");
         let types = column_types(&physical.schema())?;

@@ -20,7 +20,13 @@
 //!   a newer session's frame and never writes credits into the slot again.
 //! - Flow control: each imported page earns the producer one credit (`ScanMsg::Credit` on the
 //!   slot's worker->backend ring), so a leaf nobody reads stops after its initial credit.
+//! - Runtime filters (`super::runtime_filter`): a leaf accepts a hash join's dynamic filter
+//!   during DataFusion's filter pushdown (telling DataFusion it does not evaluate it: the join
+//!   still compares every key); once the join's build side has published it, each of the leaf's
+//!   readers sends it to its producer on the same ring, before any further credit, so every page
+//!   filled with those credits was filtered. The reader is the ring's one writer.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,11 +36,16 @@ use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation, PushedDown,
+};
 use datafusion::physical_plan::metrics::{
     BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, RecordOutput, Time,
 };
@@ -44,6 +55,7 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Par
 use tokio::sync::Notify;
 
 use super::estimate::estimated_statistics;
+use super::runtime_filter::{self, Accepted, LeafFilters, QueryFilters, Target};
 use super::shared::{SharedReadExec, SharedScan, SharedScans, SharedSubqueries};
 use crate::page::decode::{decode_block, deep_copy};
 use crate::page::ColumnType;
@@ -94,6 +106,10 @@ pub struct PageSource {
     /// The longest a scan waiting for its producer sleeps without a wake (the producer's latch
     /// signal, relayed by the main thread, normally wakes it first).
     pub idle_poll: Duration,
+    /// Bits per key of the query's runtime filters; 0: none (`super::runtime_filter`).
+    pub runtime_filter_hashes: u32,
+    /// The filter slots the query took (freed when the last holder drops).
+    pub filters: Arc<QueryFilters>,
 }
 
 impl fmt::Debug for PageSource {
@@ -138,6 +154,7 @@ impl ScanSource for PageSource {
         let weak = cell
             .get_or_try_init(|| async {
                 let physical = state.create_physical_plan(plan).await?;
+                let physical = self.wire_runtime_filters(physical)?;
                 mark_copy_modes(&physical, false);
                 mark_output_copies(&physical);
                 let shared = Arc::new(SharedScan::new(physical));
@@ -159,6 +176,22 @@ impl ScanSource for PageSource {
 }
 
 impl PageSource {
+    /// `plan` with the builders of the runtime filters its scan leaves accepted
+    /// (`super::runtime_filter::wire`).
+    pub fn wire_runtime_filters(&self, plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+        let mut targets: HashMap<u64, Vec<Target>> = HashMap::new();
+        plan.apply(|node| {
+            if let Some(scan) = node.downcast_ref::<PgScanExec>() {
+                for a in &scan.accepted {
+                    let target = Target { leaf: scan.published.clone(), columns: a.columns.clone() };
+                    targets.entry(a.id).or_default().push(target);
+                }
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        runtime_filter::wire(plan, targets, self.runtime_filter_hashes, &self.filters, &self.activity)
+    }
+
     /// The plans of the query's shared subqueries, by id, as planned.
     pub fn subquery_plans(&self) -> Vec<(u32, Arc<dyn ExecutionPlan>)> {
         let map = self.subqueries.lock().unwrap_or_else(|p| p.into_inner());
@@ -208,6 +241,8 @@ impl PageSource {
             properties,
             copy: Arc::new(AtomicBool::new(false)),
             metrics: ExecutionPlanMetricsSet::new(),
+            accepted: Vec::new(),
+            published: Arc::default(),
         }))
     }
 }
@@ -228,8 +263,23 @@ pub struct PgScanExec {
     pub copy: Arc<AtomicBool>,
     started: Vec<AtomicBool>,
     /// EXPLAIN ANALYZE: output_rows, elapsed_compute (importing and copying blocks), pages
-    /// imported and the time spent waiting for the producers (`page_wait_time`).
+    /// imported and the time spent waiting for the producers (`page_wait_time`); with runtime
+    /// filters, the rows they kept from being encoded (`runtime_filter_rows_rejected`).
     metrics: ExecutionPlanMetricsSet,
+    /// The joins' dynamic filters this leaf accepted (see the module rules).
+    accepted: Vec<Accepted>,
+    /// The runtime filters published for it.
+    published: Arc<LeafFilters>,
+}
+
+impl PgScanExec {
+    /// The producer's column at index `i` of this leaf's schema.
+    fn producer_column(&self, i: usize) -> Option<usize> {
+        match &self.projection {
+            Some(p) => p.get(i).copied(),
+            None => (i < self.types.len()).then_some(i),
+        }
+    }
 }
 
 /// The leaf's metrics for one execution.
@@ -237,6 +287,8 @@ struct ScanMetrics {
     baseline: BaselineMetrics,
     pages: Count,
     wait: Time,
+    /// With runtime filters: the rows they kept from being encoded.
+    rejected: Option<Count>,
 }
 
 impl fmt::Debug for PgScanExec {
@@ -253,7 +305,11 @@ impl DisplayAs for PgScanExec {
             self.leaf,
             self.slots.len(),
             self.copy.load(Ordering::Relaxed)
-        )
+        )?;
+        if !self.accepted.is_empty() {
+            write!(f, ", runtime_filters={}", self.accepted.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -271,6 +327,9 @@ struct ScanState {
     /// Credits owed to the producer (pages imported, not yet granted back).
     owed: u32,
     outbox: Vec<u8>,
+    /// The leaf's published runtime filters, and how many of them the producer was sent.
+    filters: Arc<LeafFilters>,
+    filters_sent: usize,
 }
 
 impl ScanState {
@@ -285,6 +344,11 @@ impl ScanState {
         if !slot.is_current(self.lease) {
             return;
         }
+        // Runtime filters go before credits: the pages those credits fill are filtered.
+        if !self.send_filters() {
+            seg.wake_page_waiters();
+            return;
+        }
         let generation = self.lease.generation;
         envelope(generation, &mut self.outbox, |out| ScanMsg::Credit { pages: self.owed }.encode(out));
         if slot.to_backend.try_send(&self.outbox).is_ok() {
@@ -293,6 +357,29 @@ impl ScanState {
         // Also when the credit did not fit: the frame just read made room in the producer's
         // ring, and a producer whose ring was full waits for exactly that.
         seg.wake_page_waiters();
+    }
+
+    /// Send the producer the runtime filters published for the leaf since the last call. False
+    /// while its ring is full (the rest are sent on a later call, still before any credit).
+    fn send_filters(&mut self) -> bool {
+        let pending = self.filters.since(self.filters_sent);
+        if pending.is_empty() {
+            return true;
+        }
+        let seg = self.source.seg;
+        let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else { return true };
+        if !slot.is_current(self.lease) {
+            return true;
+        }
+        for (index, generation, columns) in pending {
+            let msg = ScanMsg::Filter { index, generation, columns };
+            envelope(self.lease.generation, &mut self.outbox, |out| msg.encode(out));
+            if slot.to_backend.try_send(&self.outbox).is_err() {
+                return false;
+            }
+            self.filters_sent += 1;
+        }
+        true
     }
 
     fn import(&self, index: u32, generation: u32, rows: u32) -> Result<RecordBatch> {
@@ -348,6 +435,9 @@ impl ScanState {
             if self.done {
                 return None;
             }
+            if self.filters_sent < self.filters.count() && self.send_filters() {
+                seg.wake_page_waiters();
+            }
             let activity = self.source.activity.clone();
             let notified = activity.notified();
             tokio::pin!(notified);
@@ -392,13 +482,16 @@ impl ScanState {
                             }
                             return Some(batch);
                         }
-                        Ok(ScanMsg::End { .. }) => {
+                        Ok(ScanMsg::End { rejected, .. }) => {
+                            if let Some(c) = &self.metrics.rejected {
+                                c.add(rejected as usize);
+                            }
                             self.done = true;
                             return None;
                         }
-                        Ok(ScanMsg::Credit { .. }) => {
+                        Ok(ScanMsg::Credit { .. } | ScanMsg::Filter { .. }) => {
                             return Some(Err(DataFusionError::Execution(
-                                "credit message on a producer's ring".into(),
+                                "worker message on a producer's ring".into(),
                             )))
                         }
                         Err(e) => {
@@ -461,6 +554,49 @@ impl ExecutionPlan for PgScanExec {
         }
     }
 
+    /// A hash join's dynamic filter on this leaf's columns is accepted (its producers will test
+    /// the published filter); DataFusion is told nothing here evaluates it, so every other
+    /// filter stays where it is and the join still compares every key.
+    fn handle_child_pushdown_result(
+        &self,
+        phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        let filters = child_pushdown_result.parent_filters;
+        let mut accepted = self.accepted.clone();
+        if self.source.runtime_filter_hashes > 0 && phase == FilterPushdownPhase::Post {
+            for f in &filters {
+                if let Some(a) = runtime_filter::accept(&f.filter, |i| self.producer_column(i), &self.types) {
+                    if !accepted.iter().any(|x| x.id == a.id) {
+                        accepted.push(a);
+                    }
+                }
+            }
+        }
+        let result =
+            FilterPushdownPropagation::with_parent_pushdown_result(vec![PushedDown::No; filters.len()]);
+        if accepted.len() == self.accepted.len() {
+            return Ok(result);
+        }
+        Ok(result.with_updated_node(Arc::new(PgScanExec {
+            source: self.source.clone(),
+            leaf: self.leaf,
+            slots: self.slots.clone(),
+            types: self.types.clone(),
+            projection: self.projection.clone(),
+            full_schema: self.full_schema.clone(),
+            schema: self.schema.clone(),
+            estimated_rows: self.estimated_rows,
+            properties: self.properties.clone(),
+            copy: self.copy.clone(),
+            started: self.slots.iter().map(|_| AtomicBool::new(false)).collect(),
+            metrics: ExecutionPlanMetricsSet::new(),
+            accepted,
+            published: self.published.clone(),
+        })))
+    }
+
     /// PostgreSQL's row estimate, spread evenly over the producers; nothing else is known.
     fn statistics_from_inputs(
         &self,
@@ -499,10 +635,15 @@ impl ExecutionPlan for PgScanExec {
             done: false,
             owed: 0,
             outbox: Vec::new(),
+            filters: self.published.clone(),
+            filters_sent: 0,
             metrics: ScanMetrics {
                 baseline: BaselineMetrics::new(&self.metrics, partition),
                 pages: MetricBuilder::new(&self.metrics).counter("pages", partition),
                 wait: MetricBuilder::new(&self.metrics).subset_time("page_wait_time", partition),
+                rejected: (!self.accepted.is_empty()).then(|| {
+                    MetricBuilder::new(&self.metrics).counter("runtime_filter_rows_rejected", partition)
+                }),
             },
         };
         let stream = futures::stream::unfold(state, |mut st| async move { st.next().await.map(|r| (r, st)) });

@@ -61,6 +61,12 @@ impl ControlServer {
         if freed > 0 {
             tracing::info!(pages = freed, "reclaimed pages of the previous worker");
         }
+        // Runtime filters too: only the worker takes them (`crate::shm::filter`).
+        for i in 0..seg.layout().config.runtime_filter_count {
+            if let Some(f) = seg.filter(i) {
+                f.reset();
+            }
+        }
         ControlServer {
             seg,
             runtime,
@@ -137,14 +143,31 @@ impl ControlServer {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
                 }
-                Ok(ToWorker::Execute { plan, scans, estimates, analyze, pins, results, idle_poll_us }) => {
+                Ok(ToWorker::Execute {
+                    plan,
+                    scans,
+                    estimates,
+                    analyze,
+                    pins,
+                    results,
+                    idle_poll_us,
+                    runtime_filter_hashes,
+                }) => {
                     if self.running.iter().any(|r| r.lease == lease) {
                         tracing::warn!(slot = i, "second query in one session; ignoring the session");
                         self.ignored[i as usize] = Some(lease);
                         continue;
                     }
-                    let request =
-                        QueryRequest { plan, scans, estimates, analyze, pins, results, idle_poll_us };
+                    let request = QueryRequest {
+                        plan,
+                        scans,
+                        estimates,
+                        analyze,
+                        pins,
+                        results,
+                        idle_poll_us,
+                        runtime_filter_hashes,
+                    };
                     self.start(lease, request, slot.owner_pid().unwrap_or(0));
                     continue;
                 }

@@ -30,6 +30,10 @@
 //!   instead of taking the pool the other leaves need: no deadlock between the leaves of a query.
 //!   The credits are part of the query's page reservation (`crate::shm::admission`): a share of
 //!   the pool per producer when the pool is not contended, two when it is.
+//! - Runtime filters (`crate::shm::filter`): the worker may send filters on the ring its credits
+//!   come by, always before the credits that should see them; from then on a row whose key a
+//!   filter rejects is counted, not encoded. A filter the producer cannot read (its slot freed,
+//!   a column it does not know) passes every row.
 //! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
 //!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
 //!   worker's reader wakes page waiters after every page it reads and every page it releases.
@@ -171,6 +175,9 @@ impl Producer {
             waiting_for_page: false,
             error: None,
             rows: 0,
+            filters: Vec::new(),
+            filter_attrs: 0,
+            rejected: 0,
         });
         seg.metrics().inc(Metric::ScanProducersStartedTotal);
         Ok(Producer {
@@ -409,7 +416,12 @@ impl Producer {
         }
         let seg = self.state.seg;
         let scan_index = self.session.lease().index;
-        self.state.credits = self.state.credits.saturating_add(self.session.take_credits()?);
+        let mut filters = Vec::new();
+        let credits = self.session.take_credits(&mut filters)?;
+        self.state.credits = self.state.credits.saturating_add(credits);
+        for (index, generation, columns) in filters {
+            self.state.add_filter(index, generation, columns);
+        }
         if !self.send_pending()? {
             return Ok(false);
         }
@@ -453,11 +465,12 @@ impl Producer {
             if !self.send_pending()? {
                 return Ok(false);
             }
-            if !self.send(&ScanMsg::End { rows: self.state.rows })? {
+            if !self.send(&ScanMsg::End { rows: self.state.rows, rejected: self.state.rejected })? {
                 return Ok(false);
             }
             self.wake_worker();
             seg.metrics().add(Metric::ScanRowsEncodedTotal, self.state.rows);
+            seg.metrics().add(Metric::RuntimeFilterProbeRowsRejectedTotal, self.state.rejected);
             self.ended = true;
             return Ok(true);
         }

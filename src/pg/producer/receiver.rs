@@ -10,7 +10,8 @@ use crate::page::ColumnType;
 use crate::pg::error::{PgError, SqlState};
 use crate::pg::sys;
 use crate::protocol::PageRef;
-use crate::shm::{Metric, OwnerId, PageDescriptor, Segment};
+use crate::shm::filter::combine;
+use crate::shm::{Key, Metric, OwnerId, PageDescriptor, Segment};
 use crate::value::datetime::{date_to_arrow, timestamp_to_arrow};
 use crate::value::numeric::{to_scaled, to_scaled_short, NumericError};
 
@@ -51,7 +52,24 @@ pub(super) struct ProducerState {
     pub(super) waiting_for_page: bool,
     pub(super) error: Option<PgError>,
     pub(super) rows: u64,
+    /// Runtime filters the worker sent (see the module rules of `producer`).
+    pub(super) filters: Vec<RowFilter>,
+    /// Attributes to deform before the filters are tested: the highest key column + 1.
+    pub(super) filter_attrs: i32,
+    /// Rows the filters kept from being encoded.
+    pub(super) rejected: u64,
 }
+
+/// A runtime filter as the producer tests it: slot `index` of `generation` (read through the
+/// segment on each row, so a freed slot is never read as this filter), its key columns.
+pub(super) struct RowFilter {
+    index: u32,
+    generation: u32,
+    columns: Vec<usize>,
+}
+
+/// Filters one producer tests at most (more pass every row).
+const MAX_FILTERS: usize = 8;
 
 /// What became of a row; an error is left in `ProducerState::error`. Small, so the per-row
 /// call returns it in a register.
@@ -118,6 +136,58 @@ impl From<PutError> for RowError {
 }
 
 impl ProducerState {
+    /// Test rows against runtime filter `index` of `generation` from now on, if its key columns
+    /// are columns of this scan of a type the filter hashes.
+    pub(super) fn add_filter(&mut self, index: u32, generation: u32, columns: Vec<u16>) {
+        let columns: Vec<usize> = columns.into_iter().map(usize::from).collect();
+        if self.filters.len() >= MAX_FILTERS
+            || columns.is_empty()
+            || !columns.iter().all(|&c| self.types.get(c).is_some_and(|t| t.is_filter_key()))
+        {
+            return;
+        }
+        let last = columns.iter().copied().max().unwrap_or(0) as i32 + 1;
+        self.filter_attrs = self.filter_attrs.max(last);
+        self.filters.push(RowFilter { index, generation, columns });
+    }
+
+    /// Whether the row in `slot` may join: no filter rejects its key.
+    ///
+    /// # Safety
+    /// `slot` must be a valid slot deformed at least up to `filter_attrs`.
+    pub(super) unsafe fn passes_filters(&self, slot: *mut sys::TupleTableSlot) -> bool {
+        // SAFETY: deformed up to `filter_attrs`, which covers every key column.
+        let (values, nulls) = unsafe {
+            let s = &*slot;
+            let n = self.filter_attrs as usize;
+            (std::slice::from_raw_parts(s.tts_values, n), std::slice::from_raw_parts(s.tts_isnull, n))
+        };
+        let seg = self.seg;
+        'filters: for f in &self.filters {
+            let Some(view) = seg.filter(f.index).and_then(|slot| slot.view(f.generation)) else { continue };
+            let mut h = 0;
+            let mut int = None;
+            for &c in &f.columns {
+                if nulls[c] {
+                    continue 'filters;
+                }
+                let mut scratch = [0u8; 8];
+                // SAFETY: a non-NULL datum of column `c`, laid out as `layouts[c]` says.
+                let (key, _copy) =
+                    unsafe { filter_key(values[c], self.types[c], self.layouts[c], &mut scratch) };
+                let Some(key) = key else { continue 'filters };
+                if let (Key::Int(v), 1) = (key, f.columns.len()) {
+                    int = Some(v);
+                }
+                h = combine(h, key.hash());
+            }
+            if !view.passes(h, int) {
+                return false;
+            }
+        }
+        true
+    }
+
     pub(super) fn acquire(&mut self) -> bool {
         if self.credits == 0 {
             self.seg.metrics().inc(Metric::ScanCreditWaitTotal);
@@ -255,6 +325,57 @@ impl ProducerState {
             }
         }
     }
+}
+
+/// The key a non-NULL datum is as `put_values` would encode it (the value the worker's join
+/// compares); None when it would not be encoded (then the row passes and encoding reports it).
+///
+/// # Safety
+/// `d` must be a non-NULL datum of a column of type `ty` laid out as `layout`.
+unsafe fn filter_key<'a>(
+    d: sys::Datum,
+    ty: ColumnType,
+    layout: (i16, bool),
+    scratch: &'a mut [u8; 8],
+) -> (Option<Key<'a>>, Detoasted) {
+    let none = || Detoasted(std::ptr::null_mut());
+    let key = match ty {
+        ColumnType::Int16 => Key::Int(d as i16 as i64),
+        ColumnType::Int32 => Key::Int(d as i32 as i64),
+        ColumnType::Int64 if layout.0 == 4 => Key::Int(d as u32 as i64),
+        ColumnType::Int64 | ColumnType::Time64Us => Key::Int(d as i64),
+        ColumnType::Date32 => match date_to_arrow(d as i32) {
+            Some(v) => Key::Int(v as i64),
+            None => return (None, none()),
+        },
+        ColumnType::TimestampUs { .. } => match timestamp_to_arrow(d as i64) {
+            Some(v) => Key::Int(v),
+            None => return (None, none()),
+        },
+        ColumnType::Decimal128 { precision, scale } => {
+            // SAFETY: a numeric datum is a varlena.
+            let (bytes, _copy) = unsafe { varlena_bytes(d) };
+            match to_scaled_short(bytes, precision, scale) {
+                Some(v) => Key::Wide(v),
+                None => match to_scaled(bytes, precision, scale) {
+                    Ok(v) if v.dscale as i32 == scale as i32 => Key::Wide(v.value),
+                    _ => return (None, none()),
+                },
+            }
+        }
+        ColumnType::FixedSizeBinary16 => {
+            // SAFETY: a uuid datum points to 16 bytes, kept alive by the slot for the row.
+            let bytes = unsafe { std::slice::from_raw_parts(d as *const u8, 16) };
+            Key::Bytes(bytes)
+        }
+        ColumnType::Utf8View | ColumnType::BinaryView | ColumnType::EncodedText => {
+            // SAFETY: caller's contract; the same bytes `put_values` writes.
+            let (bytes, copy) = unsafe { datum_bytes(d, layout, true, scratch) };
+            return (Some(Key::Bytes(bytes)), copy);
+        }
+        _ => return (None, none()),
+    };
+    (Some(key), none())
 }
 
 /// The bytes of a varlena datum (detoasted if needed).
@@ -435,6 +556,23 @@ pub(super) unsafe extern "C" fn receive_slot(
 ) -> bool {
     // SAFETY: `this` is our Receiver (built in `Producer::start`); its state outlives the scan.
     let st = unsafe { &mut *(*(this as *mut Receiver)).state };
+    if !st.filters.is_empty() {
+        // The key columns first: a row a filter rejects is not deformed further.
+        // SAFETY: deforming a valid slot; may raise, over frames that own nothing.
+        unsafe { sys::pgf_slot_getsomeattrs(slot, st.filter_attrs) };
+        // SAFETY: deformed up to `filter_attrs` just above; reading datums may detoast (as above).
+        match catch_unwind(AssertUnwindSafe(|| unsafe { st.passes_filters(slot) })) {
+            Ok(true) => {}
+            Ok(false) => {
+                st.rejected += 1;
+                return true;
+            }
+            Err(p) => {
+                st.error = Some(PgError::internal(crate::pg::error::panic_message(p)));
+                return false;
+            }
+        }
+    }
     // SAFETY: deforming a valid slot; may raise, over frames that own nothing.
     unsafe { sys::pgf_slot_getallattrs(slot) };
     let r = catch_unwind(AssertUnwindSafe(|| {

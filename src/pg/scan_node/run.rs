@@ -449,6 +449,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         pins: budget.pins,
         results: budget.results,
         idle_poll_us: crate::pg::guc::scan_idle_poll_interval_us(),
+        runtime_filter_hashes: crate::pg::guc::runtime_filter_hashes(),
     })?;
     run.control = Some(control);
     Ok(())

@@ -1,0 +1,330 @@
+//! Runtime filters: the join keys of a hash join's build side, published by the worker in a
+//! filter slot of the segment, for the producers of the join's probe-side leaf to test each
+//! row's key before they encode it (rows that cannot join are never encoded, moved or probed).
+//!
+//! Rules (the slots are `runtime_filter_count` x (`FilterHeader`, bit array), `layout.rs`):
+//! - A slot is FREE, BUILDING or READY (`FilterHeader::state`), and only the worker changes it:
+//!   it takes a FREE slot ([`FilterSlot::take`]: FREE -> BUILDING, generation + 1), writes the
+//!   bits and the header's fields, then stores READY (Release) ([`FilterSlot::publish`]); it
+//!   frees the slot when the query that took it ends ([`FilterSlot::free`]), and every slot when
+//!   the worker starts ([`FilterSlot::reset`]: a crashed worker's filters go back with it).
+//! - A producer reads a slot only after a `ScanMsg::Filter` naming its index and generation,
+//!   and only when it finds it READY with that generation (Acquire, [`FilterSlot::view`]): the
+//!   fields and bits it then reads are the published ones. It reads the bits as atomics, so a
+//!   slot freed and taken again by another query while a producer of the ended query still tests
+//!   rows gives that producer wrong answers only for rows nobody reads any more (its query is
+//!   over), never a read outside the slot.
+//! - A filter may pass a row whose key is not on the build side (a Bloom filter's false
+//!   positive), never reject one that is: keys hash as the producer encodes them and as the join
+//!   compares them ([`Key`]: integers of every width, dates, times and timestamps as their i64
+//!   value, decimals as their i128, text and bytes as their bytes), so a key equal to a build
+//!   key sets and finds the same bits. A NULL key always passes.
+//! - Whether a filter may be applied at all (the probe side of an inner or semi join, never the
+//!   preserved side of an outer join, never a scan other readers share) is decided by the
+//!   worker's plan (`crate::worker::runtime_filter`), not here.
+
+use std::hash::Hasher;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::slots::FilterHeader;
+
+const FREE: u32 = 0;
+const BUILDING: u32 = 1;
+const READY: u32 = 2;
+
+/// `FilterHeader::flags`: the bit array holds the keys (else every key passes it).
+pub const HAS_BLOOM: u32 = 1;
+/// `FilterHeader::flags`: `min..=max` bounds the (single, integer) key.
+pub const HAS_RANGE: u32 = 2;
+
+/// A join key value as both sides hash it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Key<'a> {
+    /// Integers of every width, dates (days), times and timestamps (microseconds).
+    Int(i64),
+    /// Decimals (their unscaled value: both sides of an equi-join have one scale).
+    Wide(i128),
+    /// Text (in the database's encoding), bytes, uuids.
+    Bytes(&'a [u8]),
+}
+
+/// SplitMix64's finalizer: a bijection of u64 whose output bits all depend on every input bit.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+impl Key<'_> {
+    pub fn hash(self) -> u64 {
+        match self {
+            Key::Int(v) => mix64(v as u64 ^ 0x9e37_79b9_7f4a_7c15),
+            Key::Wide(v) => mix64(mix64(v as u64) ^ ((v >> 64) as u64) ^ 0x5851_f42d_4c95_7f2d),
+            Key::Bytes(b) => {
+                // SipHash with fixed keys: the same in every process of this build.
+                let mut h = std::hash::DefaultHasher::new();
+                h.write(b);
+                h.finish()
+            }
+        }
+    }
+}
+
+/// The hash of a key of several columns: each column's hash folded in, in key order.
+pub fn combine(acc: u64, column_hash: u64) -> u64 {
+    mix64(acc.rotate_left(23) ^ column_hash)
+}
+
+/// The bits a key hash sets: `hashes` positions by double hashing over `words * 64` bits
+/// (`words` a power of two).
+fn positions(h: u64, mask: u64, hashes: u32) -> impl Iterator<Item = u64> {
+    let step = mix64(h ^ 0xd6e8_feb8_6659_fd93) | 1;
+    (0..hashes as u64).map(move |i| h.wrapping_add(i.wrapping_mul(step)) & mask)
+}
+
+/// A Bloom filter being built (in the worker's memory, before it is published).
+#[derive(Clone, Debug)]
+pub struct Bloom {
+    words: Vec<u64>,
+    hashes: u32,
+    keys: u64,
+}
+
+impl Bloom {
+    /// At most `bits` bits (rounded down to a power of two, at least 64), `hashes` bits per key.
+    pub fn new(bits: u32, hashes: u32) -> Bloom {
+        let words = ((bits / 64).max(1)).next_power_of_two();
+        let words = if words > bits / 64 && words > 1 { words / 2 } else { words };
+        Bloom { words: vec![0; words as usize], hashes: hashes.clamp(1, 16), keys: 0 }
+    }
+
+    pub fn insert(&mut self, h: u64) {
+        let mask = self.words.len() as u64 * 64 - 1;
+        for bit in positions(h, mask, self.hashes) {
+            self.words[(bit >> 6) as usize] |= 1 << (bit & 63);
+        }
+        self.keys += 1;
+    }
+
+    /// Add every key of `other` (built with the same size and hashes).
+    pub fn union(&mut self, other: &Bloom) {
+        for (a, b) in self.words.iter_mut().zip(&other.words) {
+            *a |= b;
+        }
+        self.keys += other.keys;
+    }
+
+    pub fn contains(&self, h: u64) -> bool {
+        let mask = self.words.len() as u64 * 64 - 1;
+        positions(h, mask, self.hashes).all(|bit| self.words[(bit >> 6) as usize] & (1 << (bit & 63)) != 0)
+    }
+
+    /// Keys inserted (with repeats).
+    pub fn keys(&self) -> u64 {
+        self.keys
+    }
+
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    /// The share of keys not inserted that it passes: the share of bits set, to the power of
+    /// the bits per key.
+    pub fn false_positive_rate(&self) -> f64 {
+        let set: u64 = self.words.iter().map(|w| w.count_ones() as u64).sum();
+        let fill = set as f64 / (self.words.len() as f64 * 64.0);
+        fill.powi(self.hashes as i32)
+    }
+}
+
+/// One filter slot of the segment (see the module rules).
+#[derive(Clone, Copy)]
+pub struct FilterSlot<'a> {
+    header: &'a FilterHeader,
+    /// The slot's bit array: `runtime_filter_bits / 64` words.
+    bits: &'a [AtomicU64],
+}
+
+/// A READY slot as a producer tests keys against it.
+#[derive(Clone, Copy)]
+pub struct FilterView<'a> {
+    bits: &'a [AtomicU64],
+    mask: u64,
+    hashes: u32,
+    range: Option<(i64, i64)>,
+}
+
+impl<'a> FilterSlot<'a> {
+    pub(super) fn new(header: &'a FilterHeader, bits: &'a [AtomicU64]) -> FilterSlot<'a> {
+        FilterSlot { header, bits }
+    }
+
+    /// Worker: take the slot if it is free; its new generation.
+    pub fn take(&self) -> Option<u32> {
+        self.header.state.compare_exchange(FREE, BUILDING, Ordering::AcqRel, Ordering::Relaxed).ok()?;
+        Some(self.header.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1))
+    }
+
+    /// Worker: publish `bloom` (None: keys not tested by bits) and `range` in a slot it took
+    /// with `generation`. False when the slot cannot hold them (then it stays taken: free it).
+    pub fn publish(&self, generation: u32, bloom: Option<&Bloom>, range: Option<(i64, i64)>) -> bool {
+        if self.header.generation.load(Ordering::Acquire) != generation
+            || self.header.state.load(Ordering::Acquire) != BUILDING
+        {
+            return false;
+        }
+        let mut flags = 0;
+        if let Some(b) = bloom {
+            if b.words.len() > self.bits.len() {
+                return false;
+            }
+            for (dst, &w) in self.bits.iter().zip(&b.words) {
+                dst.store(w, Ordering::Relaxed);
+            }
+            self.header.words.store(b.words.len() as u32, Ordering::Relaxed);
+            self.header.hashes.store(b.hashes, Ordering::Relaxed);
+            flags |= HAS_BLOOM;
+        }
+        if let Some((lo, hi)) = range {
+            self.header.min.store(lo, Ordering::Relaxed);
+            self.header.max.store(hi, Ordering::Relaxed);
+            flags |= HAS_RANGE;
+        }
+        self.header.flags.store(flags, Ordering::Relaxed);
+        // Release: the fields and bits above are visible to whoever sees READY.
+        self.header.state.store(READY, Ordering::Release);
+        true
+    }
+
+    /// Worker: give back a slot taken with `generation` (a newer generation is not ours).
+    pub fn free(&self, generation: u32) {
+        if self.header.generation.load(Ordering::Acquire) == generation {
+            self.header.state.store(FREE, Ordering::Release);
+        }
+    }
+
+    /// Worker start: every slot free, whatever a previous worker left.
+    pub fn reset(&self) {
+        self.header.state.store(FREE, Ordering::Release);
+    }
+
+    pub fn in_use(&self) -> bool {
+        self.header.state.load(Ordering::Relaxed) != FREE
+    }
+
+    /// Producer: the published filter of `generation`, if the slot still holds it.
+    pub fn view(&self, generation: u32) -> Option<FilterView<'a>> {
+        if self.header.state.load(Ordering::Acquire) != READY
+            || self.header.generation.load(Ordering::Acquire) != generation
+        {
+            return None;
+        }
+        let flags = self.header.flags.load(Ordering::Relaxed);
+        let words = self.header.words.load(Ordering::Relaxed) as usize;
+        let bloom = flags & HAS_BLOOM != 0;
+        if bloom && (words == 0 || !words.is_power_of_two() || words > self.bits.len()) {
+            return None;
+        }
+        let range = (flags & HAS_RANGE != 0)
+            .then(|| (self.header.min.load(Ordering::Relaxed), self.header.max.load(Ordering::Relaxed)));
+        Some(FilterView {
+            bits: if bloom { &self.bits[..words] } else { &[] },
+            mask: (words as u64 * 64).wrapping_sub(1),
+            hashes: self.header.hashes.load(Ordering::Relaxed).clamp(1, 16),
+            range,
+        })
+    }
+}
+
+impl FilterView<'_> {
+    /// Whether a row whose key hashes to `h` may join; `int` is the key itself when it is one
+    /// integer (checked against the range).
+    #[inline]
+    pub fn passes(&self, h: u64, int: Option<i64>) -> bool {
+        if let (Some((lo, hi)), Some(v)) = (self.range, int) {
+            if v < lo || v > hi {
+                return false;
+            }
+        }
+        self.bits.is_empty()
+            || positions(h, self.mask, self.hashes)
+                .all(|bit| self.bits[(bit >> 6) as usize].load(Ordering::Relaxed) & (1 << (bit & 63)) != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shm::segment::TestSegment;
+    use crate::shm::LayoutConfig;
+
+    fn config() -> LayoutConfig {
+        LayoutConfig {
+            page_count: 8,
+            page_size: 4096,
+            runtime_filter_count: 2,
+            runtime_filter_bits: 1 << 14,
+            ..LayoutConfig::default()
+        }
+    }
+
+    #[test]
+    fn integer_widths_hash_alike() {
+        // An int2 key joined to an int8 key: both are the value as i64.
+        assert_eq!(Key::Int(-5).hash(), Key::Int(-5i16 as i64).hash());
+        assert_ne!(Key::Int(1).hash(), Key::Int(2).hash());
+        assert_ne!(Key::Bytes(b"ab").hash(), Key::Bytes(b"ba").hash());
+        assert_ne!(Key::Wide(1).hash(), Key::Wide(1 << 64).hash());
+        assert_ne!(combine(combine(0, 1), 2), combine(combine(0, 2), 1));
+    }
+
+    #[test]
+    fn bloom_has_no_false_negatives_and_few_positives() {
+        let mut b = Bloom::new(1 << 16, 4);
+        assert_eq!(b.words().len(), 1024);
+        for k in 0..4000i64 {
+            b.insert(Key::Int(k * 7).hash());
+        }
+        assert!((0..4000i64).all(|k| b.contains(Key::Int(k * 7).hash())));
+        let false_positives =
+            (0..100_000i64).filter(|k| k % 7 != 0 && b.contains(Key::Int(*k).hash())).count();
+        // 16 bits per key, 4 hashes: about 0.24%.
+        assert!(false_positives < 1000, "{false_positives}");
+        assert!(b.false_positive_rate() < 0.01);
+        assert_eq!(Bloom::new(100, 4).words().len(), 1);
+        assert_eq!(Bloom::new(64 * 3, 4).words().len(), 2);
+    }
+
+    #[test]
+    fn slot_lifecycle() {
+        let t = TestSegment::new(config());
+        let seg = t.segment;
+        let slot = seg.filter(0).unwrap();
+        assert!(seg.filter(2).is_none());
+        let g = slot.take().unwrap();
+        assert!(slot.take().is_none(), "taken once");
+        assert!(slot.view(g).is_none(), "not READY while building");
+        let mut b = Bloom::new(1 << 14, 3);
+        b.insert(Key::Bytes(b"x").hash());
+        assert!(slot.publish(g, Some(&b), Some((10, 20))));
+        let v = slot.view(g).unwrap();
+        assert!(v.passes(Key::Bytes(b"x").hash(), Some(15)));
+        assert!(!v.passes(Key::Bytes(b"x").hash(), Some(21)), "out of range");
+        assert!(!v.passes(Key::Bytes(b"y").hash(), None));
+        assert!(slot.view(g.wrapping_add(1)).is_none(), "another generation");
+        slot.free(g.wrapping_add(1));
+        assert!(slot.in_use(), "a stale free leaves it");
+        slot.free(g);
+        assert!(!slot.in_use());
+        assert!(slot.view(g).is_none());
+        let g2 = slot.take().unwrap();
+        assert_ne!(g, g2);
+        // Too large for the slot: refused.
+        assert!(!slot.publish(g2, Some(&Bloom::new(1 << 20, 3)), None));
+        assert!(slot.publish(g2, None, Some((0, 0))));
+        let v = slot.view(g2).unwrap();
+        assert!(v.passes(12345, Some(0)) && !v.passes(12345, Some(1)));
+        slot.reset();
+        assert!(!slot.in_use());
+    }
+}
