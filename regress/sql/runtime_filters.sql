@@ -84,4 +84,28 @@ SET pg_fusion.runtime_filter_enable = off;
 SELECT count(*), sum(f.v) FROM rf_fact f JOIN rf_dim d ON f.k4 = d.k4;
 RESET pg_fusion.runtime_filter_enable;
 
-DROP TABLE rf_fact, rf_dim;
+-- More key types: time, timestamptz, name, bytea, oid.
+CREATE TABLE rf_more (id int, kt time, ktz timestamptz, kn name, kb bytea, ko oid, v int);
+INSERT INTO rf_more
+SELECT g, time '00:00' + (g % 300) * interval '1 minute', timestamptz '2020-01-01 00:00+00' + (g % 300) * interval '1 day',
+       ('n' || (g % 300))::name, convert_to('b' || (g % 300), 'UTF8'), (g % 300)::oid, g % 5
+FROM generate_series(1, 20000) g;
+CREATE TABLE rf_more_dim AS SELECT * FROM rf_more WHERE id <= 300 AND id % 11 = 0;
+ANALYZE rf_more, rf_more_dim;
+SELECT count(*), sum(f.v) FROM rf_more f JOIN rf_more_dim d ON f.kt = d.kt;
+SELECT count(*), sum(f.v) FROM rf_more f JOIN rf_more_dim d ON f.ktz = d.ktz;
+SELECT count(*), sum(f.v) FROM rf_more f JOIN rf_more_dim d ON f.kn = d.kn;
+SELECT count(*), sum(f.v) FROM rf_more f JOIN rf_more_dim d ON f.kb = d.kb;
+SELECT count(*), sum(f.v) FROM rf_more f JOIN rf_more_dim d ON f.ko = d.ko;
+-- INTERSECT and EXCEPT (joins on every column, NULLs equal).
+SELECT count(*) FROM (SELECT k4, kt FROM rf_fact INTERSECT SELECT k4, kt FROM rf_dim) s;
+SELECT count(*) FROM (SELECT k4, kt FROM rf_fact EXCEPT SELECT k4, kt FROM rf_dim) s;
+-- Without join reordering every hash join repartitions both sides: a filter is published
+-- once every build partition has ended.
+SET pg_fusion.join_reordering = off;
+SELECT count(*), sum(f.v) FROM rf_dim d JOIN rf_fact f ON f.k4 = d.k4;
+SELECT count(*), sum(f.v) FROM rf_dim d JOIN rf_fact f ON f.kt = d.kt AND f.kd = d.kd;
+SELECT count(*), count(f.id) FROM rf_dim d LEFT JOIN rf_fact f ON f.k8 = d.k8;
+RESET pg_fusion.join_reordering;
+
+DROP TABLE rf_fact, rf_dim, rf_more, rf_more_dim;

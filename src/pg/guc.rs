@@ -568,8 +568,6 @@ pub fn scan_batch_channel_capacity() -> u32 {
     SCAN_BATCH_CHANNEL_CAPACITY.get().max(1) as u32
 }
 
-/// `scan_idle_poll_interval_us`: the longest a worker scan waiting for its producer sleeps
-/// without a wake.
 /// Bits per key of the query's runtime filters; 0 when `runtime_filter_enable` is off.
 pub fn runtime_filter_hashes() -> u8 {
     if RUNTIME_FILTER_ENABLE.get() {
@@ -579,6 +577,8 @@ pub fn runtime_filter_hashes() -> u8 {
     }
 }
 
+/// `scan_idle_poll_interval_us`: the longest a worker scan waiting for its producer sleeps
+/// without a wake.
 pub fn scan_idle_poll_interval_us() -> u32 {
     SCAN_IDLE_POLL_INTERVAL_US.get().max(1) as u32
 }

@@ -88,6 +88,8 @@ pub struct Bloom {
     words: Vec<u64>,
     hashes: u32,
     keys: u64,
+    /// Bits set (counted as they flip, so the false positive rate costs nothing to know).
+    set: u64,
 }
 
 impl Bloom {
@@ -95,23 +97,22 @@ impl Bloom {
     pub fn new(bits: u32, hashes: u32) -> Bloom {
         let words = ((bits / 64).max(1)).next_power_of_two();
         let words = if words > bits / 64 && words > 1 { words / 2 } else { words };
-        Bloom { words: vec![0; words as usize], hashes: hashes.clamp(1, 16), keys: 0 }
+        Bloom { words: vec![0; words as usize], hashes: hashes.clamp(1, 16), keys: 0, set: 0 }
     }
 
     pub fn insert(&mut self, h: u64) {
         let mask = self.words.len() as u64 * 64 - 1;
         for bit in positions(h, mask, self.hashes) {
-            self.words[(bit >> 6) as usize] |= 1 << (bit & 63);
+            let (w, b) = (&mut self.words[(bit >> 6) as usize], 1u64 << (bit & 63));
+            self.set += (*w & b == 0) as u64;
+            *w |= b;
         }
         self.keys += 1;
     }
 
-    /// Add every key of `other` (built with the same size and hashes).
-    pub fn union(&mut self, other: &Bloom) {
-        for (a, b) in self.words.iter_mut().zip(&other.words) {
-            *a |= b;
-        }
-        self.keys += other.keys;
+    /// Bytes of memory it holds.
+    pub fn bytes(bits: u32) -> usize {
+        Bloom::new(bits, 1).words.len() * 8
     }
 
     pub fn contains(&self, h: u64) -> bool {
@@ -131,8 +132,7 @@ impl Bloom {
     /// The share of keys not inserted that it passes: the share of bits set, to the power of
     /// the bits per key.
     pub fn false_positive_rate(&self) -> f64 {
-        let set: u64 = self.words.iter().map(|w| w.count_ones() as u64).sum();
-        let fill = set as f64 / (self.words.len() as f64 * 64.0);
+        let fill = self.set as f64 / (self.words.len() as f64 * 64.0);
         fill.powi(self.hashes as i32)
     }
 }
@@ -291,6 +291,9 @@ mod tests {
         // 16 bits per key, 4 hashes: about 0.24%.
         assert!(false_positives < 1000, "{false_positives}");
         assert!(b.false_positive_rate() < 0.01);
+        let set: u64 = b.words().iter().map(|w| w.count_ones() as u64).sum();
+        assert_eq!(set, b.set, "bits counted as they flip");
+        assert_eq!(Bloom::bytes(1 << 16), 8192);
         assert_eq!(Bloom::new(100, 4).words().len(), 1);
         assert_eq!(Bloom::new(64 * 3, 4).words().len(), 2);
     }

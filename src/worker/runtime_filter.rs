@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -38,6 +38,7 @@ use datafusion::arrow::datatypes::{
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::{CastExpr, Column, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::PhysicalExpr;
@@ -100,6 +101,7 @@ impl Drop for QueryFilters {
 pub struct LeafFilters {
     published: Mutex<Vec<FilterMsg>>,
     count: AtomicUsize,
+    matched: AtomicUsize,
 }
 
 impl LeafFilters {
@@ -110,6 +112,11 @@ impl LeafFilters {
     }
 
     /// Filters published so far.
+    /// Joins that will publish a filter for this leaf (set when the plan is wired).
+    pub fn matched(&self) -> usize {
+        self.matched.load(Ordering::Relaxed)
+    }
+
     pub fn count(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }
@@ -136,18 +143,14 @@ pub struct Accepted {
     pub columns: Vec<u16>,
 }
 
-/// Integer Arrow types a key hashes alike in (their value as i64).
-fn is_integer(t: &DataType) -> bool {
-    matches!(
-        t,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
+/// The width of a signed integer Arrow type (whose values hash alike: as i64).
+fn integer_width(t: &DataType) -> Option<u8> {
+    match t {
+        DataType::Int16 => Some(2),
+        DataType::Int32 => Some(4),
+        DataType::Int64 => Some(8),
+        _ => None,
+    }
 }
 
 /// Whether a scan leaf takes `filter` (see the module rules): a hash join's dynamic filter whose
@@ -166,20 +169,29 @@ pub fn accept(
     }
     let mut columns = Vec::with_capacity(keys.len());
     for key in keys {
-        let (col, widened) = if let Some(c) = key.downcast_ref::<Column>() {
-            (c.index(), false)
+        // A cast only widens a signed integer (a narrowing one could fail, or turn a value NULL,
+        // in the join, where the producer would drop the row first).
+        let (col, widened_to) = if let Some(c) = key.downcast_ref::<Column>() {
+            (c.index(), None)
         } else if let Some(cast) = key.downcast_ref::<CastExpr>() {
-            if !is_integer(cast.cast_type()) {
-                return None;
-            }
-            (cast.expr().downcast_ref::<Column>()?.index(), true)
+            (cast.expr().downcast_ref::<Column>()?.index(), Some(integer_width(cast.cast_type())?))
         } else {
             return None;
         };
         let c = column(col)?;
         let ty = *types.get(c)?;
-        let integer = matches!(ty, ColumnType::Int16 | ColumnType::Int32 | ColumnType::Int64);
-        if !ty.is_filter_key() || (widened && !integer) {
+        let width = match ty {
+            ColumnType::Int16 => Some(2),
+            ColumnType::Int32 => Some(4),
+            ColumnType::Int64 => Some(8),
+            _ => None,
+        };
+        let widens = match (widened_to, width) {
+            (None, _) => true,
+            (Some(to), Some(from)) => to >= from,
+            (Some(_), None) => false,
+        };
+        if !ty.is_filter_key() || !widens {
             return None;
         }
         columns.push(u16::try_from(c).ok()?);
@@ -220,6 +232,9 @@ pub fn wire(
         if found.is_empty() {
             return Ok(Transformed::no(node));
         }
+        for t in &found {
+            t.leaf.matched.fetch_add(1, Ordering::Relaxed);
+        }
         let keys = join.on().iter().map(|(build, _)| build.clone()).collect();
         let (left, right) = (join.left().clone(), join.right().clone());
         let build = Arc::new(RuntimeFilterBuildExec::new(
@@ -232,8 +247,9 @@ pub fn wire(
                 targets: found,
                 hashes,
                 bits: seg.layout().config.runtime_filter_bits,
-                merged: Mutex::new(None),
+                keys: Mutex::default(),
                 ended: AtomicUsize::new(0),
+                published: AtomicBool::new(false),
             }),
         ));
         Ok(Transformed::yes(replace_children_if_necessary(node, vec![build, right])?))
@@ -241,8 +257,8 @@ pub fn wire(
     Ok(wired.data)
 }
 
-/// Collects one join's build keys from its build partitions and publishes the filter once the
-/// last one ends.
+/// Collects one join's build keys from all its build partitions into one filter and publishes
+/// it once the last partition ends (once: a plan run again publishes nothing more).
 struct Publisher {
     seg: Segment,
     filters: Arc<QueryFilters>,
@@ -250,56 +266,84 @@ struct Publisher {
     targets: Vec<Target>,
     hashes: u32,
     bits: u32,
-    /// The keys of the partitions that ended so far; None inside once one could not be hashed.
-    merged: Mutex<Option<Option<Collected>>>,
+    keys: Mutex<Collected>,
     ended: AtomicUsize,
+    published: AtomicBool,
 }
 
-/// The keys one build partition streamed.
-#[derive(Clone)]
+/// The keys the build partitions streamed so far.
+#[derive(Default)]
 struct Collected {
-    bloom: Bloom,
-    /// The range of a single key hashed as an integer (`Key::Int`; None: not one, or no key).
+    /// The Bloom filter (made with the first batch, its memory reserved in the query's pool);
+    /// None before, or once it passes too much to be worth testing.
+    bloom: Option<Bloom>,
+    reservation: Option<MemoryReservation>,
+    /// The range of a single key hashed as an integer (`Key::Int`).
     range: Option<(i64, i64)>,
-}
-
-impl Collected {
-    fn merge(&mut self, other: &Collected) {
-        self.bloom.union(&other.bloom);
-        self.range = match (self.range, other.range) {
-            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-            (r, None) | (None, r) => r,
-        };
-    }
+    /// No filter: a key could not be hashed, or a partition failed.
+    failed: bool,
+    /// The bits were given up (too many keys, or no memory for them): the range alone may go.
+    no_bloom: bool,
 }
 
 impl Publisher {
-    /// A build partition ended with `keys` (None: its keys could not be hashed).
-    fn partition_ended(&self, keys: Option<Collected>, partitions: usize, metrics: &BuildMetrics) {
-        let all = {
-            let mut merged = self.merged.lock().unwrap_or_else(|p| p.into_inner());
-            *merged = match (merged.take(), keys) {
-                (None, k) => Some(k),
-                (Some(Some(mut a)), Some(b)) => {
-                    a.merge(&b);
-                    Some(Some(a))
-                }
-                (Some(_), _) => Some(None),
-            };
-            if self.ended.fetch_add(1, Ordering::AcqRel) + 1 < partitions {
+    /// Add one batch's key hashes (`valid` rows only) and key range.
+    fn add(&self, hashes: &[u64], valid: &[bool], range: Option<(i64, i64)>, pool: &Arc<dyn MemoryPool>) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.failed {
+            return;
+        }
+        if let Some((lo, hi)) = range {
+            keys.range = Some(keys.range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+        if keys.no_bloom {
+            return;
+        }
+        if keys.bloom.is_none() {
+            let reservation = MemoryConsumer::new("RuntimeFilterBuildExec").register(pool);
+            if reservation.try_grow(Bloom::bytes(self.bits)).is_err() {
+                keys.no_bloom = true;
                 return;
             }
-            merged.take().flatten()
+            keys.reservation = Some(reservation);
+            keys.bloom = Some(Bloom::new(self.bits, self.hashes));
+        }
+        let Some(bloom) = keys.bloom.as_mut() else { return };
+        for (h, _) in hashes.iter().zip(valid).filter(|(_, v)| **v) {
+            bloom.insert(*h);
+        }
+        // A filter whose bits are mostly set passes nearly everything: stop hashing into it.
+        if bloom.keys() > 1024 && bloom.false_positive_rate() > MAX_FALSE_POSITIVE_RATE {
+            keys.bloom = None;
+            keys.reservation = None;
+            keys.no_bloom = true;
+        }
+    }
+
+    fn fail(&self) {
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).failed = true;
+    }
+
+    /// A build partition ended; the last one publishes.
+    fn partition_ended(&self, partitions: usize, metrics: &BuildMetrics) {
+        if self.ended.fetch_add(1, Ordering::AcqRel) + 1 != partitions
+            || self.published.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if keys.failed {
+            return;
+        }
+        // No key at all: an empty Bloom filter rejects every probe row (no key can match).
+        let empty = Bloom::new(64, self.hashes);
+        let bloom = match (&keys.bloom, keys.no_bloom) {
+            (Some(b), _) => Some(b),
+            (None, false) => Some(&empty),
+            (None, true) => None,
         };
-        let Some(keys) = all else { return };
-        let bloom = (keys.bloom.false_positive_rate() <= MAX_FALSE_POSITIVE_RATE).then_some(&keys.bloom);
-        // (An empty build side's filter rejects every probe row: no key can match.)
-        let range = keys.range;
-        if bloom.is_none() && range.is_none() {
-            tracing::debug!(
-                keys = keys.bloom.keys(),
-                "runtime filter not published: too many keys for its bits"
-            );
+        if bloom.is_none() && keys.range.is_none() {
+            tracing::debug!("runtime filter not published: too many keys for its bits");
             return;
         }
         let Some((index, generation)) = self.filters.take() else {
@@ -307,7 +351,7 @@ impl Publisher {
             return;
         };
         let Some(slot) = self.seg.filter(index) else { return };
-        if !slot.publish(generation, bloom, range) {
+        if !slot.publish(generation, bloom, keys.range) {
             return;
         }
         self.seg.metrics().inc(Metric::RuntimeFilterAllocatedTotal);
@@ -414,17 +458,17 @@ impl ExecutionPlan for RuntimeFilterBuildExec {
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let pool = context.memory_pool().clone();
         let input = self.input.execute(partition, context)?;
-        let p = &self.publisher;
         Ok(Box::pin(BuildStream {
             schema: input.schema(),
             input,
             keys: self.keys.clone(),
-            publisher: p.clone(),
+            publisher: self.publisher.clone(),
             partitions: self.input.properties().partitioning.partition_count(),
-            collected: Some(Collected { bloom: Bloom::new(p.bits, p.hashes), range: None }),
+            pool,
             hashes: Vec::new(),
-            batches: 0,
+            valid: Vec::new(),
             ended: false,
             metrics: BuildMetrics {
                 keys: MetricBuilder::new(&self.metrics).counter("build_keys", partition),
@@ -440,68 +484,58 @@ struct BuildStream {
     keys: Vec<Arc<dyn PhysicalExpr>>,
     publisher: Arc<Publisher>,
     partitions: usize,
-    /// None once the keys cannot give a useful filter (a key type not hashed, too many keys).
-    collected: Option<Collected>,
+    pool: Arc<dyn MemoryPool>,
     hashes: Vec<u64>,
-    batches: u64,
+    valid: Vec<bool>,
     ended: bool,
     metrics: BuildMetrics,
 }
 
 impl BuildStream {
     fn add(&mut self, batch: &RecordBatch) {
-        let Some(c) = self.collected.as_mut() else { return };
         let arrays: Result<Vec<ArrayRef>> = self
             .keys
             .iter()
             .map(|k| k.evaluate(batch).and_then(|v| v.into_array(batch.num_rows())))
             .collect();
-        let Ok(arrays) = arrays else {
-            self.collected = None;
-            return;
-        };
-        if hash_rows(&arrays, &mut self.hashes, c).is_err() {
-            self.collected = None;
+        let mut range = None;
+        let hashed = arrays.ok().map(|a| hash_rows(&a, &mut self.hashes, &mut self.valid, &mut range));
+        if !matches!(hashed, Some(Ok(()))) {
+            self.publisher.fail();
             return;
         }
         self.metrics.keys.add(batch.num_rows());
-        self.batches += 1;
-        // A filter whose bits are mostly set passes nearly everything: stop hashing into it.
-        if self.batches % 16 == 0
-            && c.range.is_none()
-            && c.bloom.keys() > 1024
-            && c.bloom.false_positive_rate() > MAX_FALSE_POSITIVE_RATE
-        {
-            self.collected = None;
-        }
+        self.publisher.add(&self.hashes, &self.valid, range, &self.pool);
     }
 }
 
-/// Hash each row's key (all of `arrays`' values in the row, in key order) into `c`'s Bloom
-/// filter, as `crate::shm::filter::Key` says both sides hash; a row with a NULL key is not a key
-/// (it joins nothing). Err: a key type the producers do not hash.
-fn hash_rows(arrays: &[ArrayRef], hashes: &mut Vec<u64>, c: &mut Collected) -> std::result::Result<(), ()> {
+/// Hash each row's key (all of `arrays`' values in the row, in key order) as
+/// `crate::shm::filter::Key` says both sides hash; `valid[row]` is false for a row with a NULL
+/// key (it joins nothing); `range` takes a single integer-like key's range. Err: a key type the
+/// producers do not hash.
+fn hash_rows(
+    arrays: &[ArrayRef],
+    hashes: &mut Vec<u64>,
+    valid: &mut Vec<bool>,
+    range: &mut Option<(i64, i64)>,
+) -> std::result::Result<(), ()> {
     let rows = arrays.first().map_or(0, |a| a.len());
     hashes.clear();
     hashes.resize(rows, 0);
-    let mut null = vec![false; rows];
+    valid.clear();
+    valid.resize(rows, true);
     let single = arrays.len() == 1;
     for a in arrays {
         let mut each = |row: usize, key: Option<Key<'_>>| match key {
-            None => null[row] = true,
+            None => valid[row] = false,
             Some(k) => {
                 if let (true, Key::Int(v)) = (single, k) {
-                    c.range = Some(c.range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+                    *range = Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
                 }
                 hashes[row] = combine(hashes[row], k.hash());
             }
         };
         for_each_key(a.as_ref(), &mut each)?;
-    }
-    for (h, n) in hashes.iter().zip(&null) {
-        if !n {
-            c.bloom.insert(*h);
-        }
     }
     Ok(())
 }
@@ -562,11 +596,10 @@ impl Stream for BuildStream {
                 let batch = batch.clone();
                 self.add(&batch);
             }
-            Poll::Ready(Some(Err(_))) => self.collected = None,
+            Poll::Ready(Some(Err(_))) => self.publisher.fail(),
             Poll::Ready(None) if !self.ended => {
                 self.ended = true;
-                let keys = self.collected.take();
-                self.publisher.partition_ended(keys, self.partitions, &self.metrics);
+                self.publisher.partition_ended(self.partitions, &self.metrics);
             }
             _ => {}
         }

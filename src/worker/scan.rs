@@ -306,8 +306,10 @@ impl DisplayAs for PgScanExec {
             self.slots.len(),
             self.copy.load(Ordering::Relaxed)
         )?;
-        if !self.accepted.is_empty() {
-            write!(f, ", runtime_filters={}", self.accepted.len())?;
+        // The filters a join will publish for it (DataFusion's other dynamic filters, of a
+        // TopK say, are accepted but never published).
+        if self.published.matched() > 0 {
+            write!(f, ", runtime_filters={}", self.published.matched())?;
         }
         Ok(())
     }
@@ -641,7 +643,7 @@ impl ExecutionPlan for PgScanExec {
                 baseline: BaselineMetrics::new(&self.metrics, partition),
                 pages: MetricBuilder::new(&self.metrics).counter("pages", partition),
                 wait: MetricBuilder::new(&self.metrics).subset_time("page_wait_time", partition),
-                rejected: (!self.accepted.is_empty()).then(|| {
+                rejected: (self.published.matched() > 0).then(|| {
                     MetricBuilder::new(&self.metrics).counter("runtime_filter_rows_rejected", partition)
                 }),
             },
