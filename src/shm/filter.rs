@@ -95,9 +95,7 @@ pub struct Bloom {
 impl Bloom {
     /// At most `bits` bits (rounded down to a power of two, at least 64), `hashes` bits per key.
     pub fn new(bits: u32, hashes: u32) -> Bloom {
-        let words = ((bits / 64).max(1)).next_power_of_two();
-        let words = if words > bits / 64 && words > 1 { words / 2 } else { words };
-        Bloom { words: vec![0; words as usize], hashes: hashes.clamp(1, 16), keys: 0, set: 0 }
+        Bloom { words: vec![0; Bloom::words_for(bits)], hashes: hashes.clamp(1, 16), keys: 0, set: 0 }
     }
 
     pub fn insert(&mut self, h: u64) {
@@ -110,9 +108,16 @@ impl Bloom {
         self.keys += 1;
     }
 
-    /// Bytes of memory it holds.
+    /// Bytes of memory a filter of at most `bits` bits holds.
     pub fn bytes(bits: u32) -> usize {
-        Bloom::new(bits, 1).words.len() * 8
+        Bloom::words_for(bits) * 8
+    }
+
+    /// Words of a filter of at most `bits` bits: a power of two, at least one.
+    fn words_for(bits: u32) -> usize {
+        let words = (bits / 64).max(1);
+        let pow = words.next_power_of_two();
+        (if pow > words { pow / 2 } else { pow }) as usize
     }
 
     pub fn contains(&self, h: u64) -> bool {

@@ -17,9 +17,12 @@
 //!   (and the range of a single integer key). When every build partition has ended it takes a
 //!   free filter slot of the segment, publishes the filter there, and hands the slot to each
 //!   accepting leaf, whose reader sends it to its producers before their next credits.
-//! - The filter only ever passes too much: a Bloom filter whose false positive rate would be
-//!   above [`MAX_FALSE_POSITIVE_RATE`] is not published (it would cost the producers more than it
-//!   saves). No free slot: the join runs without one (`runtime_filter_pool_exhausted_total`).
+//! - The filter only ever passes too much: a Bloom filter whose false positive rate grows above
+//!   [`MAX_FALSE_POSITIVE_RATE`] (checked past 1024 keys) is given up (it would cost the
+//!   producers more than it saves), and so is one whose bits would take more than a sixteenth of
+//!   the query's memory; the key range may still go. No free slot: the join runs without one
+//!   (`runtime_filter_pool_exhausted_total`). The bits are reserved in the query's memory pool
+//!   while they are built and freed once published.
 //! - A query's slots go back when the query's plan is dropped ([`QueryFilters`]), and every slot
 //!   when the worker starts.
 
@@ -38,7 +41,7 @@ use datafusion::arrow::datatypes::{
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result};
-use datafusion::execution::memory_pool::{MemoryConsumer, MemoryPool, MemoryReservation};
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::{CastExpr, Column, DynamicFilterPhysicalExpr};
 use datafusion::physical_expr::PhysicalExpr;
@@ -111,12 +114,13 @@ impl LeafFilters {
         self.count.store(list.len(), Ordering::Release);
     }
 
-    /// Filters published so far.
-    /// Joins that will publish a filter for this leaf (set when the plan is wired).
+    /// Joins that may publish a filter for this leaf (set when the plan is wired; a join whose
+    /// keys turn out too many for its bits, or that finds no free slot, publishes none).
     pub fn matched(&self) -> usize {
         self.matched.load(Ordering::Relaxed)
     }
 
+    /// Filters published so far.
     pub fn count(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }
@@ -258,7 +262,8 @@ pub fn wire(
 }
 
 /// Collects one join's build keys from all its build partitions into one filter and publishes
-/// it once the last partition ends (once: a plan run again publishes nothing more).
+/// it once the last partition ends. Once per plan: the worker runs each plan once (a scan leaf's
+/// partition is read once, `super::scan`), so nothing here is reset for a second run.
 struct Publisher {
     seg: Segment,
     filters: Arc<QueryFilters>,
@@ -300,8 +305,15 @@ impl Publisher {
             return;
         }
         if keys.bloom.is_none() {
+            // Its bits may not take more than a sixteenth of the query's memory: the join it
+            // serves needs the rest (and the bits cannot spill).
+            let bytes = Bloom::bytes(self.bits);
+            let fits = match pool.memory_limit() {
+                MemoryLimit::Finite(limit) => bytes <= limit / 16,
+                MemoryLimit::Infinite | MemoryLimit::Unknown => true,
+            };
             let reservation = MemoryConsumer::new("RuntimeFilterBuildExec").register(pool);
-            if reservation.try_grow(Bloom::bytes(self.bits)).is_err() {
+            if !fits || reservation.try_grow(bytes).is_err() {
                 keys.no_bloom = true;
                 return;
             }
@@ -321,7 +333,10 @@ impl Publisher {
     }
 
     fn fail(&self) {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).failed = true;
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.failed = true;
+        keys.bloom = None;
+        keys.reservation = None;
     }
 
     /// A build partition ended; the last one publishes.
@@ -331,7 +346,15 @@ impl Publisher {
         {
             return;
         }
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        self.publish(&keys, metrics);
+        // The bits are in the segment now (or were not wanted): their memory goes back.
+        keys.bloom = None;
+        keys.reservation = None;
+    }
+
+    /// Publish the collected keys (see the module rules), if they make a filter.
+    fn publish(&self, keys: &Collected, metrics: &BuildMetrics) {
         if keys.failed {
             return;
         }
