@@ -295,9 +295,9 @@ impl Segment {
         let words = self.layout.config.runtime_filter_bits as usize / 64;
         let bits_off = off + size_of::<FilterHeader>();
         assert!(bits_off + words * 8 <= off + self.layout.filter_stride);
-        // SAFETY: `filter_offset` keeps the slot (header, then `runtime_filter_bits` bits, which
-        // the stride holds: asserted) inside the filters region, 64-byte aligned; all-zero bytes
-        // are a valid FilterHeader (FREE) and valid atomics.
+        // `filter_offset` keeps the slot (header, then `runtime_filter_bits` bits, which the
+        // stride holds: asserted) inside the filters region, 64-byte aligned.
+        // SAFETY: in bounds and aligned (above); all-zero bytes are a valid FilterHeader (FREE).
         let header = unsafe { &*(self.base.add(off) as *const FilterHeader) };
         Some(FilterSlot::new(header, self.atomics::<AtomicU64>(bits_off, words)))
     }

@@ -28,7 +28,7 @@ use crate::page::encode::BlockWriter;
 use crate::page::ColumnType;
 use crate::plan::codec;
 use crate::plan::memory::{needs_spilling_joins, QueryPool};
-use crate::protocol::{envelope, paged, PageRef, PagedRef, SlotRef, ToBackend};
+use crate::protocol::{envelope, paged, PageRef, PagedRef, SlotRef, ToBackend, ToWorker};
 use crate::shm::ring::SendError;
 use crate::shm::{signal_latch, Metric, Segment, SlotKind, SlotLease, WorkerRole};
 
@@ -68,6 +68,35 @@ pub struct QueryRequest {
     pub idle_poll_us: u32,
     /// Bits per key of the query's runtime filters; 0: none.
     pub runtime_filter_hashes: u8,
+}
+
+impl QueryRequest {
+    /// The request an `Execute` message carries (None for any other message).
+    pub fn from_message(m: ToWorker) -> Option<QueryRequest> {
+        let ToWorker::Execute {
+            plan,
+            scans,
+            estimates,
+            analyze,
+            pins,
+            results,
+            idle_poll_us,
+            runtime_filter_hashes,
+        } = m
+        else {
+            return None;
+        };
+        Some(QueryRequest {
+            plan,
+            scans,
+            estimates,
+            analyze,
+            pins,
+            results,
+            idle_poll_us,
+            runtime_filter_hashes,
+        })
+    }
 }
 
 /// A query failure as the backend reports it.

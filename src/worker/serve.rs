@@ -143,31 +143,13 @@ impl ControlServer {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
                 }
-                Ok(ToWorker::Execute {
-                    plan,
-                    scans,
-                    estimates,
-                    analyze,
-                    pins,
-                    results,
-                    idle_poll_us,
-                    runtime_filter_hashes,
-                }) => {
+                Ok(execute @ ToWorker::Execute { .. }) => {
                     if self.running.iter().any(|r| r.lease == lease) {
                         tracing::warn!(slot = i, "second query in one session; ignoring the session");
                         self.ignored[i as usize] = Some(lease);
                         continue;
                     }
-                    let request = QueryRequest {
-                        plan,
-                        scans,
-                        estimates,
-                        analyze,
-                        pins,
-                        results,
-                        idle_poll_us,
-                        runtime_filter_hashes,
-                    };
+                    let Some(request) = QueryRequest::from_message(execute) else { continue };
                     self.start(lease, request, slot.owner_pid().unwrap_or(0));
                     continue;
                 }

@@ -172,9 +172,9 @@ impl ProducerState {
                     continue 'filters;
                 }
                 let mut scratch = [0u8; 8];
-                // SAFETY: a non-NULL datum of column `c`, laid out as `layouts[c]` says.
-                let (key, _copy) =
-                    unsafe { filter_key(values[c], self.types[c], self.layouts[c], &mut scratch) };
+                let (d, ty, layout) = (values[c], self.types[c], self.layouts[c]);
+                // SAFETY: `d` is a non-NULL datum of column `c`, of type `ty` laid out as `layout`.
+                let (key, _copy) = unsafe { filter_key(d, ty, layout, &mut scratch) };
                 let Some(key) = key else { continue 'filters };
                 if let (Key::Int(v), 1) = (key, f.columns.len()) {
                     int = Some(v);
