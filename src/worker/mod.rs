@@ -23,6 +23,7 @@ mod runtime_filter;
 mod scan;
 mod serve;
 mod shared;
+mod slot_rings;
 
 use crate::pg::latch::WaitEvent;
 use crate::pg::{bgworker, guc, latch, shmem, PgResult, SqlState};

@@ -23,6 +23,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::runtime_filter::QueryFilters;
 use super::scan::{mark_copy_modes, PageSource};
+use super::slot_rings::SlotRings;
 use crate::page::batch::{put_rows, BatchError};
 use crate::page::encode::BlockWriter;
 use crate::page::ColumnType;
@@ -39,6 +40,8 @@ pub struct QueryTask {
     pub request: QueryRequest,
     pub session: SessionContext,
     pub activity: Arc<Notify>,
+    /// The worker's side of the slots' rings (see `super::slot_rings`).
+    pub rings: Arc<SlotRings>,
     pub canceled: Arc<AtomicBool>,
     pub permits: Arc<Semaphore>,
     pub tail_bytes_per_row: usize,
@@ -208,10 +211,16 @@ impl QueryTask {
             self.seg.metrics().inc(Metric::ControlPagedMessagesTotal);
         }
         loop {
-            if self.canceled.load(Ordering::Relaxed) || !slot.is_current(self.lease) {
-                return Err(Failure { sqlstate: *b"57014", message: "canceled".into() });
-            }
-            match slot.to_backend.try_send(&frame) {
+            let sent = {
+                // Checked under the slot's lock: once the session ended, the next one's replies
+                // may be written (see `super::slot_rings`).
+                let _ring = self.rings.lock(SlotKind::Control, self.lease.index);
+                if self.canceled.load(Ordering::Relaxed) || !slot.is_current(self.lease) {
+                    return Err(Failure { sqlstate: *b"57014", message: "canceled".into() });
+                }
+                slot.to_backend.try_send(&frame)
+            };
+            match sent {
                 Ok(()) => {
                     self.seg.metrics().inc(Metric::ControlMessagesToBackendTotal);
                     signal_latch(self.backend_pid);
@@ -265,6 +274,7 @@ impl QueryTask {
             estimates: self.request.estimates.clone(),
             import_owner: seg.worker_owner(WorkerRole::ScanImport, self.lease),
             activity: self.activity.clone(),
+            rings: self.rings.clone(),
             canceled: self.canceled.clone(),
             page_size: seg.pool().page_size(),
             shared: Default::default(),

@@ -17,7 +17,9 @@
 //!   before it sleeps; see `pg::producer`).
 //! - A slot outlives its sessions: once this leaf's session ended (the producer's query failed or
 //!   was canceled), the next query may already own the slot. The leaf then stops without consuming
-//!   a newer session's frame and never writes credits into the slot again.
+//!   a newer session's frame and never writes credits into the slot again. Its ring operations
+//!   and the check that its session is current happen under the slot's ring lock
+//!   (`super::slot_rings`), so the two sessions' readers never use the rings at once.
 //! - Flow control: each imported page earns the producer one credit (`ScanMsg::Credit` on the
 //!   slot's worker->backend ring), so a leaf nobody reads stops after its initial credit.
 //! - Runtime filters (`super::runtime_filter`): a leaf accepts a hash join's dynamic filter
@@ -57,12 +59,13 @@ use tokio::sync::Notify;
 use super::estimate::estimated_statistics;
 use super::runtime_filter::{self, Accepted, LeafFilters, QueryFilters, Target};
 use super::shared::{SharedReadExec, SharedScan, SharedScans, SharedSubqueries};
+use super::slot_rings::SlotRings;
 use crate::page::decode::{decode_block, deep_copy};
 use crate::page::ColumnType;
 use crate::plan::spec::SharedRead;
 use crate::plan::table::{schema_of, ScanSource};
 use crate::protocol::{envelope, open_envelope, ScanMsg, SlotRef};
-use crate::shm::{Metric, OwnerId, PageDescriptor, Recv, Segment, SlotKind, SlotLease};
+use crate::shm::{Metric, OwnerId, PageDescriptor, Recv, Segment, Slot, SlotKind, SlotLease};
 
 /// Holds one page's lease; dropping it returns the page to the pool.
 struct PageLease {
@@ -92,6 +95,8 @@ pub struct PageSource {
     /// The owner id imported pages are transferred to.
     pub import_owner: OwnerId,
     pub activity: Arc<Notify>,
+    /// The worker's side of the scan slots' rings, one task at a time (`super::slot_rings`).
+    pub rings: Arc<SlotRings>,
     pub canceled: Arc<AtomicBool>,
     pub page_size: usize,
     /// The query's shared scans and subqueries (see `shared.rs`).
@@ -341,13 +346,15 @@ impl ScanState {
     fn grant(&mut self) {
         let seg = self.source.seg;
         let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else { return };
+        let rings = self.source.rings.clone();
+        let _ring = rings.lock(SlotKind::Scan, self.lease.index);
         // The ring back to the producer has one writer: this session's reader, while the
         // session lasts (a task outliving it must not write into the next session's ring).
         if !slot.is_current(self.lease) {
             return;
         }
         // Runtime filters go before credits: the pages those credits fill are filtered.
-        if !self.send_filters() {
+        if !self.send_filters(slot) {
             seg.wake_page_waiters();
             return;
         }
@@ -363,14 +370,10 @@ impl ScanState {
 
     /// Send the producer the runtime filters published for the leaf since the last call. False
     /// while its ring is full (the rest are sent on a later call, still before any credit).
-    fn send_filters(&mut self) -> bool {
+    /// The caller holds the slot's ring lock and found the session current.
+    fn send_filters(&mut self, slot: Slot<'_>) -> bool {
         let pending = self.filters.since(self.filters_sent);
         if pending.is_empty() {
-            return true;
-        }
-        let seg = self.source.seg;
-        let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else { return true };
-        if !slot.is_current(self.lease) {
             return true;
         }
         for (index, generation, columns) in pending {
@@ -437,9 +440,6 @@ impl ScanState {
             if self.done {
                 return None;
             }
-            if self.filters_sent < self.filters.count() && self.send_filters() {
-                seg.wake_page_waiters();
-            }
             let activity = self.source.activity.clone();
             let notified = activity.notified();
             tokio::pin!(notified);
@@ -450,18 +450,26 @@ impl ScanState {
             let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else {
                 return Some(Err(DataFusionError::Internal("scan slot out of range".into())));
             };
-            // A slot whose session ended may already serve the next query's producer: its frames
-            // are that query's to read, never this task's (see `Recv::Left` below).
-            if !slot.is_current(self.lease) {
-                return Some(Err(DataFusionError::Execution("scan producer went away".into())));
-            }
-            self.inbox.clear();
-            let mine = self.lease.generation;
-            // Frames of this session and of earlier ones (skipped) are consumed; a newer
-            // session's frame is left for its own reader.
-            let received = slot.to_worker.try_recv_if(&mut self.inbox, |frame| {
-                open_envelope(frame).map_or(true, |(g, _)| g == mine || g.wrapping_sub(mine) > u32::MAX / 2)
-            });
+            let received = {
+                let rings = self.source.rings.clone();
+                let _ring = rings.lock(SlotKind::Scan, self.lease.index);
+                // A slot whose session ended may already serve the next query's producer: its
+                // frames are that query's to read, never this task's (see `Recv::Left` below).
+                if !slot.is_current(self.lease) {
+                    return Some(Err(DataFusionError::Execution("scan producer went away".into())));
+                }
+                if self.filters_sent < self.filters.count() && self.send_filters(slot) {
+                    seg.wake_page_waiters();
+                }
+                self.inbox.clear();
+                let mine = self.lease.generation;
+                // Frames of this session and of earlier ones (skipped) are consumed; a newer
+                // session's frame is left for its own reader.
+                slot.to_worker.try_recv_if(&mut self.inbox, |frame| {
+                    open_envelope(frame)
+                        .map_or(true, |(g, _)| g == mine || g.wrapping_sub(mine) > u32::MAX / 2)
+                })
+            };
             match received {
                 Ok(Recv::Left) => {
                     return Some(Err(DataFusionError::Execution("scan producer went away".into())));

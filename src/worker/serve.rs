@@ -18,6 +18,7 @@ use datafusion::prelude::SessionContext;
 use tokio::sync::{Notify, Semaphore};
 
 use super::query::{QueryRequest, QueryTask};
+use super::slot_rings::SlotRings;
 use crate::pg::latch;
 use crate::protocol::{envelope, open_envelope, paged, PagedRef, ToBackend, ToWorker};
 use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, WorkerRole};
@@ -33,6 +34,8 @@ pub struct ControlServer {
     runtime: tokio::runtime::Handle,
     session: SessionContext,
     activity: Arc<Notify>,
+    /// The worker's side of every slot's rings, one thread at a time (see `slot_rings.rs`).
+    rings: Arc<SlotRings>,
     permits: Arc<Semaphore>,
     tail_bytes_per_row: usize,
     /// Bytes of the memory pool one query may hold (see `crate::plan::memory`); None: unbounded.
@@ -72,6 +75,7 @@ impl ControlServer {
             runtime,
             session,
             activity: Arc::new(Notify::new()),
+            rings: Arc::new(SlotRings::new(&seg)),
             permits: Arc::new(Semaphore::new(max_tasks.max(1))),
             tail_bytes_per_row,
             query_memory,
@@ -165,7 +169,12 @@ impl ControlServer {
                 }
             };
             envelope(generation, &mut self.outbox, |out| reply.encode(out));
-            match slot.to_backend.try_send(&self.outbox) {
+            // A task of this slot's previous session may still be writing its last reply.
+            let sent = {
+                let _ring = self.rings.lock(SlotKind::Control, i);
+                slot.to_backend.try_send(&self.outbox)
+            };
+            match sent {
                 Ok(()) => seg.metrics().inc(Metric::ControlMessagesToBackendTotal),
                 Err(e) => {
                     // Replies here are tiny; a full ring means the backend is not reading.
@@ -188,6 +197,7 @@ impl ControlServer {
             request,
             session: self.session.clone(),
             activity: self.activity.clone(),
+            rings: self.rings.clone(),
             canceled: canceled.clone(),
             permits: self.permits.clone(),
             tail_bytes_per_row: self.tail_bytes_per_row,
