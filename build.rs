@@ -61,7 +61,7 @@ fn main() {
         // The C shim: module magic, PG_TRY trampoline, ereport, latches, hooks, SRF helpers.
         .allowlist_function("pgf_.*")
         // GUCs.
-        .allowlist_function("DefineCustom(Bool|Int|Enum|String)Variable")
+        .allowlist_function("DefineCustom(Bool|Int|Real|Enum|String)Variable")
         .allowlist_function("MarkGUCPrefixReserved")
         .allowlist_function("GetConfigOption")
         .allowlist_function("parse_int")
@@ -94,8 +94,8 @@ fn main() {
         .allowlist_type("(FromExpr|TargetEntry|SortGroupClause|Var|Const|Param|Aggref|OpExpr|FuncExpr)")
         .allowlist_type("(BoolExpr|NullTest|RelabelType|SubLink|CaseExpr|CaseWhen|CoalesceExpr|CoerceViaIO|ExplainState|QueryDesc|DestReceiver|TupleDescData)")
         .allowlist_type("(ParamListInfoData|Interval|pg_uuid_t|MemoryContextCallback|NodeTag|String)")
-        .allowlist_type("(planner_hook_type|ExecutorRun_hook_type|ProcessUtility_hook_type)")
-        .allowlist_var("(planner_hook|ExecutorRun_hook|ProcessUtility_hook)")
+        .allowlist_type("(planner_hook_type|ExecutorRun_hook_type|ProcessUtility_hook_type|ExplainOneQuery_hook_type)")
+        .allowlist_var("(planner_hook|ExecutorRun_hook|ProcessUtility_hook|ExplainOneQuery_hook)")
         .allowlist_function("(standard_planner|standard_ExecutorRun|standard_ProcessUtility)")
         .allowlist_function("(ExecutorStart|ExecutorFinish|ExecutorEnd|CreateQueryDesc|FreeQueryDesc)")
         .allowlist_function("(pg_parse_query|pg_analyze_and_rewrite_fixedparams|pg_plan_query)")
@@ -122,7 +122,7 @@ fn main() {
         .allowlist_var("TYPECACHE_(LT_OPR|EQ_OPR|HASH_PROC)")
         .allowlist_function("(contain_vars_of_level|lookup_type_cache|func_strict|expand_grouping_sets|get_negator)")
         .allowlist_type("(GroupingFunc|WindowFunc|WindowClause|CollateExpr|ScalarArrayOpExpr)")
-        .allowlist_type("(IndexScan|IndexOnlyScan|NestLoop|Sort|Unique|Limit|WindowAgg|ProjectSet|Agg|SeqScan|Append|AppendRelInfo)")
+        .allowlist_type("(IndexScan|IndexOnlyScan|NestLoop|Sort|Unique|Limit|WindowAgg|ProjectSet|Agg|SeqScan|Append|MergeAppend|SubqueryScan|AppendRelInfo)")
         .allowlist_function("(flatCopyTargetEntry|expression_planner_with_deps|func_volatile|op_volatile)")
         .allowlist_function("(contain_window_function|expression_returns_set)")
         .allowlist_function("(table_open|table_close|RelationGetIndexList|index_open|index_close)")

@@ -13,7 +13,9 @@
 # Modes: `off`  PostgreSQL alone, max_parallel_workers_per_gather = 2 (its default);
 #        `off1` PostgreSQL alone, max_parallel_workers_per_gather = 0 (one process);
 #        `on`   pg_fusion.enable = on (its scan producers: the leader and up to
-#               max_parallel_workers_per_gather = 2 parallel workers, as `off`).
+#               max_parallel_workers_per_gather = 2 parallel workers, as `off`);
+#        `auto` pg_fusion.enable = auto (the engine whose plan is estimated cheaper; the table
+#               shows which it chose).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -69,12 +71,15 @@ declare -A sql=(
     [filtered]="SELECT count(*), sum(amount), avg(qty), max(price) FROM bench_rows WHERE day >= DATE '2023-01-01' AND qty < 50"
     [scan_all]="SELECT count(id), count(k), count(qty), count(price), count(amount), count(tag), count(day) FROM bench_rows"
 )
-modes=(off off1 on)
+modes=(off off1 on auto)
 declare -A setup=(
     [off]="SET pg_fusion.enable = off"
     [off1]="SET pg_fusion.enable = off; SET max_parallel_workers_per_gather = 0"
     [on]="SET pg_fusion.enable = on"
+    [auto]="SET pg_fusion.enable = auto"
 )
+# The engine `enable = auto` chooses for $1 (its EXPLAIN's Engine line).
+engine() { psql_at "$dir" "$port" -At -c "${setup[auto]}" -c "EXPLAIN $1" | sed -n 's/^ *Engine: \([A-Za-z]*\).*/\1/p' | head -1; }
 
 metric() { psql_at "$dir" "$port" -Atc "SELECT value FROM pg_fusion_metrics() WHERE metric = '$1'"; }
 
@@ -105,10 +110,10 @@ block=$(
     echo "page_count 256, worker_threads = cores). Medians of $runs interleaved runs after one warm-up each;"
     echo "every mode returned identical rows."
     echo
-    echo "| query | off (2 parallel workers) | off1 (no parallel workers) | on (pg_fusion) | speedup over off | speedup over off1 |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| query | off (2 parallel workers) | off1 (no parallel workers) | on (pg_fusion) | speedup over off | speedup over off1 | auto (engine chosen) | auto over off |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     for q in "${names[@]}"; do
-        echo "| \`$q\` | $(sec "${med[$q,off]}") s | $(sec "${med[$q,off1]}") s | $(sec "${med[$q,on]}") s | $(ratio "${med[$q,off]}" "${med[$q,on]}")x | $(ratio "${med[$q,off1]}" "${med[$q,on]}")x |"
+        echo "| \`$q\` | $(sec "${med[$q,off]}") s | $(sec "${med[$q,off1]}") s | $(sec "${med[$q,on]}") s | $(ratio "${med[$q,off]}" "${med[$q,on]}")x | $(ratio "${med[$q,off1]}" "${med[$q,on]}")x | $(sec "${med[$q,auto]}") s ($(engine "${sql[$q]}")) | $(ratio "${med[$q,off]}" "${med[$q,auto]}")x |"
     done
     echo
     echo "Scan boundary (\`scan_all\`: all seven columns cross, DataFusion only counts):"

@@ -314,6 +314,14 @@ extern bool pgf_collation_is_c(Oid collation);
 /* ExplainOnePlan of a planned statement without timing or buffer counters. */
 extern void pgf_explain_one_plan(PlannedStmt *stmt, ExplainState *es, const char *query_string,
 								 ParamListInfo params);
+/*
+ * EXPLAIN of one query as PostgreSQL does it without an ExplainOneQuery_hook: plan it, then
+ * ExplainOnePlan with the planning time and buffers (standard_ExplainOneQuery from 17 on; a
+ * static function before).
+ */
+extern void pgf_standard_explain_one_query(Query *query, int cursor_options, IntoClause *into,
+										   ExplainState *es, const char *query_string,
+										   ParamListInfo params, QueryEnvironment *query_env);
 /* ExecutorRun forward for up to `count` rows (18 dropped execute_once; false here). */
 extern void pgf_executor_run(QueryDesc *qd, uint64 count);
 

@@ -1302,6 +1302,36 @@ pgf_explain_one_plan(PlannedStmt *stmt, ExplainState *es, const char *query_stri
 }
 
 void
+pgf_standard_explain_one_query(Query *query, int cursor_options, IntoClause *into,
+							   ExplainState *es, const char *query_string,
+							   ParamListInfo params, QueryEnvironment *query_env)
+{
+#if PG_VERSION_NUM >= 170000
+	standard_ExplainOneQuery(query, cursor_options, into, es, query_string, params, query_env);
+#else
+	PlannedStmt *plan;
+	instr_time	started;
+	instr_time	planning;
+	BufferUsage before;
+	BufferUsage used;
+
+	if (es->buffers)
+		before = pgBufferUsage;
+	INSTR_TIME_SET_CURRENT(started);
+	plan = pg_plan_query(query, query_string, cursor_options, params);
+	INSTR_TIME_SET_CURRENT(planning);
+	INSTR_TIME_SUBTRACT(planning, started);
+	if (es->buffers)
+	{
+		memset(&used, 0, sizeof(used));
+		BufferUsageAccumDiff(&used, &pgBufferUsage, &before);
+	}
+	ExplainOnePlan(plan, into, es, query_string, params, query_env, &planning,
+				   es->buffers ? &used : NULL);
+#endif
+}
+
+void
 pgf_executor_run(QueryDesc *qd, uint64 count)
 {
 #if PG_VERSION_NUM >= 180000

@@ -75,6 +75,26 @@ struct BoolSetting {
     cell: &'static GucCell<bool>,
 }
 
+struct RealSetting {
+    name: &'static str,
+    desc: &'static str,
+    default: f64,
+    min: f64,
+    max: f64,
+    level: Level,
+    cell: &'static GucCell<f64>,
+}
+
+struct EnumSetting {
+    name: &'static str,
+    desc: &'static str,
+    default: c_int,
+    /// `(name, value, hidden)`; PostgreSQL shows a value by its first name.
+    options: &'static [(&'static CStr, c_int, bool)],
+    level: Level,
+    cell: &'static GucCell<c_int>,
+}
+
 struct StringSetting {
     name: &'static str,
     desc: &'static str,
@@ -88,8 +108,12 @@ macro_rules! cells {
 }
 
 cells! {
-    ENABLE: bool = false;
+    ENABLE: c_int = 0;
     ON_UNSUPPORTED: c_int = 0;
+    SETUP_COST: f64 = 600.0;
+    TUPLE_COST: f64 = 0.014;
+    BYTE_COST: f64 = 0.0003;
+    OPERATOR_COST_FACTOR: f64 = 4.0;
     BACKEND_LOG_LEVEL: c_int = 0;
     WORKER_THREADS: c_int = 0;
     MAX_FUSION_TASKS: c_int = 0;
@@ -324,14 +348,88 @@ const INTS: &[IntSetting] = &[
     },
 ];
 
-const BOOLS: &[BoolSetting] = &[
-    BoolSetting {
+const REALS: &[RealSetting] = &[
+    RealSetting {
+        name: "setup_cost",
+        desc: "Estimated cost of running a query through DataFusion at all (the worker's round trip, DataFusion's planning).",
+        default: 600.0,
+        min: 0.0,
+        max: f64::MAX,
+        level: Level::U,
+        cell: &SETUP_COST,
+    },
+    RealSetting {
+        name: "tuple_cost",
+        desc: "Estimated cost of each row a scan hands to DataFusion (encoding, moving and processing it).",
+        default: 0.014,
+        min: 0.0,
+        max: f64::MAX,
+        level: Level::U,
+        cell: &TUPLE_COST,
+    },
+    RealSetting {
+        name: "byte_cost",
+        desc: "Estimated cost of each byte of the rows a scan hands to DataFusion.",
+        default: 0.0003,
+        min: 0.0,
+        max: f64::MAX,
+        level: Level::U,
+        cell: &BYTE_COST,
+    },
+    RealSetting {
+        name: "operator_cost_factor",
+        desc: "How many times its cost PostgreSQL's aggregates, sorts and hash joins are counted when compared with DataFusion.",
+        default: 4.0,
+        min: 0.0,
+        max: 1000.0,
+        level: Level::U,
+        cell: &OPERATOR_COST_FACTOR,
+    },
+];
+
+/// `pg_fusion.enable`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enable {
+    Off = 0,
+    On = 1,
+    /// DataFusion when its estimated cost is below PostgreSQL's plan's (`crate::plan::cost`).
+    Auto = 2,
+}
+
+const ENUMS: &[EnumSetting] = &[
+    EnumSetting {
         name: "enable",
-        desc: "Run eligible top-level SELECTs through DataFusion.",
-        default: false,
+        desc: "Run eligible top-level SELECTs through DataFusion: on, off, or auto (when cheaper than PostgreSQL's plan).",
+        default: Enable::Off as c_int,
+        // As PostgreSQL's own on/off/... enums (constraint_exclusion): the boolean spellings too.
+        options: &[
+            (c"off", Enable::Off as c_int, false),
+            (c"on", Enable::On as c_int, false),
+            (c"auto", Enable::Auto as c_int, false),
+            (c"true", Enable::On as c_int, true),
+            (c"false", Enable::Off as c_int, true),
+            (c"yes", Enable::On as c_int, true),
+            (c"no", Enable::Off as c_int, true),
+            (c"1", Enable::On as c_int, true),
+            (c"0", Enable::Off as c_int, true),
+        ],
         level: Level::U,
         cell: &ENABLE,
     },
+    EnumSetting {
+        name: "on_unsupported",
+        desc: "What enable = on does with a SELECT it cannot run with certainty: error or fallback.",
+        default: OnUnsupported::Error as c_int,
+        options: &[
+            (c"error", OnUnsupported::Error as c_int, false),
+            (c"fallback", OnUnsupported::Fallback as c_int, false),
+        ],
+        level: Level::U,
+        cell: &ON_UNSUPPORTED,
+    },
+];
+
+const BOOLS: &[BoolSetting] = &[
     BoolSetting {
         name: "join_reordering",
         desc: "Statistics-driven join order for inner and cross equi-join components.",
@@ -379,18 +477,14 @@ pub enum OnUnsupported {
     Fallback = 1,
 }
 
-// `config_enum_entry` holds raw pointers, so the table is built once, leaked, and handed over.
-fn on_unsupported_options() -> *const sys::config_enum_entry {
-    let entries = [
-        sys::config_enum_entry { name: c"error".as_ptr(), val: OnUnsupported::Error as c_int, hidden: false },
-        sys::config_enum_entry {
-            name: c"fallback".as_ptr(),
-            val: OnUnsupported::Fallback as c_int,
-            hidden: false,
-        },
-        sys::config_enum_entry { name: std::ptr::null(), val: 0, hidden: false },
-    ];
-    Box::leak(Box::new(entries)).as_ptr()
+// `config_enum_entry` holds raw pointers, so each table is built once, leaked, and handed over.
+fn enum_options(options: &[(&'static CStr, c_int, bool)]) -> *const sys::config_enum_entry {
+    let entries: Vec<sys::config_enum_entry> = options
+        .iter()
+        .map(|&(name, val, hidden)| sys::config_enum_entry { name: name.as_ptr(), val, hidden })
+        .chain(std::iter::once(sys::config_enum_entry { name: std::ptr::null(), val: 0, hidden: false }))
+        .collect();
+    Box::leak(entries.into_boxed_slice()).as_ptr()
 }
 
 /// Names and descriptions must outlive the GUC (PostgreSQL keeps the pointers): leak them once.
@@ -482,27 +576,48 @@ pub fn define_all() -> PgResult<()> {
             )
         })?;
     }
-    let name = leak_cstr(full_name("on_unsupported"))?;
-    let desc = leak_cstr(
-        "What enable = on does with a SELECT it cannot run with certainty: error or fallback.".into(),
-    )?;
-    let options = on_unsupported_options();
-    // SAFETY: as above; `options` is leaked and NULL-terminated.
-    guard(|| unsafe {
-        sys::DefineCustomEnumVariable(
-            name,
-            desc,
-            std::ptr::null(),
-            ON_UNSUPPORTED.as_ptr(),
-            0,
-            options,
-            Level::U.context(),
-            0,
-            None,
-            None,
-            None,
-        )
-    })?;
+    for s in REALS {
+        let name = leak_cstr(full_name(s.name))?;
+        let desc = leak_cstr(s.desc.to_string())?;
+        // SAFETY: as above; the cell is a static double PostgreSQL may write.
+        guard(|| unsafe {
+            sys::DefineCustomRealVariable(
+                name,
+                desc,
+                std::ptr::null(),
+                s.cell.as_ptr(),
+                s.default,
+                s.min,
+                s.max,
+                s.level.context(),
+                0,
+                None,
+                None,
+                None,
+            )
+        })?;
+    }
+    for s in ENUMS {
+        let name = leak_cstr(full_name(s.name))?;
+        let desc = leak_cstr(s.desc.to_string())?;
+        let options = enum_options(s.options);
+        // SAFETY: as above; `options` is leaked and NULL-terminated.
+        guard(|| unsafe {
+            sys::DefineCustomEnumVariable(
+                name,
+                desc,
+                std::ptr::null(),
+                s.cell.as_ptr(),
+                s.default,
+                options,
+                s.level.context(),
+                0,
+                None,
+                None,
+                None,
+            )
+        })?;
+    }
     // SAFETY: a static C string.
     guard(|| unsafe { sys::MarkGUCPrefixReserved(c"pg_fusion".as_ptr()) })?;
     Ok(())
@@ -533,8 +648,27 @@ fn check_int_value(s: &IntSetting, raw: &str) -> PgResult<()> {
     }))
 }
 
-pub fn enable() -> bool {
-    ENABLE.get()
+pub fn enable() -> Enable {
+    match ENABLE.get() {
+        x if x == Enable::On as c_int => Enable::On,
+        x if x == Enable::Auto as c_int => Enable::Auto,
+        _ => Enable::Off,
+    }
+}
+
+/// `enable = auto`: the weight of PostgreSQL's aggregates, sorts and hash joins in its estimate
+/// (`crate::plan::cost::postgresql_estimate`).
+pub fn operator_cost_factor() -> f64 {
+    OPERATOR_COST_FACTOR.get()
+}
+
+/// The settings of `enable = auto`'s cost model (`crate::plan::cost`).
+pub fn boundary_costs() -> crate::plan::cost::BoundaryCosts {
+    crate::plan::cost::BoundaryCosts {
+        setup: SETUP_COST.get(),
+        tuple: TUPLE_COST.get(),
+        byte: BYTE_COST.get(),
+    }
 }
 
 /// Let DataFusion pick hash join build sides from PostgreSQL's row estimates.

@@ -8,14 +8,18 @@
 //! - Catalog-only queries, SELECT ... FOR UPDATE/SHARE and statements without user tables run
 //!   natively. Everything else with `pg_fusion.enable = on` is translated, or refused with 0A000
 //!   (`on_unsupported = fallback`: PostgreSQL's plan, counted and logged at DEBUG1).
+//! - `enable = auto`: PostgreSQL plans the query too, and the plan with the lower estimated cost
+//!   runs (`crate::plan::cost`); what pg_fusion cannot run, PostgreSQL's plan runs.
 
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use super::entry::entry;
 use super::error::{guard, raise, PgError, PgResult, SqlState};
-use super::guc::{self, OnUnsupported};
+use super::explain_choice;
+use super::guc::{self, Enable, OnUnsupported};
 use super::nodes::{self, list};
 use super::sys;
+use crate::plan::cost::{choose, Choice, Engine};
 use crate::shm::Metric;
 
 static DEPTH: AtomicI32 = AtomicI32::new(0);
@@ -36,6 +40,7 @@ pub fn install() {
         sys::ProcessUtility_hook = Some(pgf_process_utility);
         sys::pgf_register_custom_scan();
     }
+    explain_choice::install();
 }
 
 /// PostgreSQL 15 to 17: `ExecutorRun_hook_type` has `execute_once`.
@@ -197,17 +202,22 @@ fn planner(
     bound_params: sys::ParamListInfo,
 ) -> PgResult<*mut sys::PlannedStmt> {
     let nested = DEPTH.load(Ordering::SeqCst) > 0;
-    if !guc::enable() || nested || !candidate(parse) {
+    let mode = guc::enable();
+    if mode == Enable::Off || nested || !candidate(parse) {
         return standard(parse, query_string, cursor_options, bound_params);
     }
-    match plan(parse, cursor_options, bound_params) {
-        Ok(Some(stmt)) => Ok(stmt),
+    if mode == Enable::Auto {
+        return auto(parse, query_string, cursor_options, bound_params);
+    }
+    match plan(parse, cursor_options, bound_params, None) {
+        Ok(Planned::Stmt(stmt)) => Ok(stmt),
         // More than the box can ever give this query: PostgreSQL's plan answers it.
-        Ok(None) => standard(parse, query_string, cursor_options, bound_params),
+        Ok(Planned::TooLarge | Planned::Dearer(_)) => {
+            standard(parse, query_string, cursor_options, bound_params)
+        }
         // A refusal of ours (never an ERROR PostgreSQL raised: that one goes up, re-raised).
-        Err(e) if e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught() => {
-            let message = e.message();
-            let reason = message.strip_prefix("pg_fusion: ").unwrap_or(&message);
+        Err(e) if is_refusal(&e) => {
+            let reason = refusal_reason(&e);
             if guc::on_unsupported() == OnUnsupported::Fallback {
                 running_natively(format_args!("{reason}"))?;
                 standard(parse, query_string, cursor_options, bound_params)
@@ -218,6 +228,61 @@ fn planner(
                 }
                 Err(e)
             }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A refusal of ours (0A000 raised by pg_fusion, never an ERROR PostgreSQL raised).
+fn is_refusal(e: &PgError) -> bool {
+    e.sqlstate() == SqlState::FEATURE_NOT_SUPPORTED && !e.is_caught()
+}
+
+fn refusal_reason(e: &PgError) -> String {
+    let message = e.message();
+    message.strip_prefix("pg_fusion: ").unwrap_or(&message).to_string()
+}
+
+/// `enable = auto`: PostgreSQL plans the query first (a copy of it: planning changes the tree
+/// it is given), then pg_fusion, unless PostgreSQL's plan costs less than pg_fusion's setup
+/// alone; the plan with the lower estimated cost runs (`crate::plan::cost`). A query pg_fusion
+/// cannot run goes to PostgreSQL's plan, whatever `on_unsupported` says. The choice is counted,
+/// and EXPLAIN shows it (`super::explain_choice`).
+fn auto(
+    parse: *mut sys::Query,
+    query_string: *const std::ffi::c_char,
+    cursor_options: i32,
+    bound_params: sys::ParamListInfo,
+) -> PgResult<*mut sys::PlannedStmt> {
+    // SAFETY: copyObjectImpl deep-copies the valid analyzed Query into the current context.
+    let copy = guard(|| unsafe { sys::copyObjectImpl(parse as *const std::ffi::c_void) })? as *mut sys::Query;
+    let theirs = standard(copy, query_string, cursor_options, bound_params)?;
+    let postgres = super::auto_cost::postgresql(theirs)?;
+    let setup = guc::boundary_costs().setup;
+    let postgresql_chosen = |choice: Choice| -> PgResult<*mut sys::PlannedStmt> {
+        super::shmem::segment()?.metrics().inc(Metric::PlannerAutoPostgresqlTotal);
+        explain_choice::record(choice);
+        Ok(theirs)
+    };
+    if postgres <= setup {
+        return postgresql_chosen(Choice::BelowSetup { postgresql: postgres, setup });
+    }
+    match plan(parse, cursor_options, bound_params, Some(postgres)) {
+        Ok(Planned::Stmt(stmt)) => {
+            super::shmem::segment()?.metrics().inc(Metric::PlannerAutoDatafusionTotal);
+            Ok(stmt)
+        }
+        Ok(Planned::TooLarge) => postgresql_chosen(Choice::Unsupported(
+            "it reads more relations at once than pg_fusion.scan_slot_count or pg_fusion.page_count allow"
+                .into(),
+        )),
+        Ok(Planned::Dearer(ours)) => {
+            postgresql_chosen(Choice::Estimated { datafusion: ours, postgresql: postgres })
+        }
+        Err(e) if is_refusal(&e) => {
+            let reason = refusal_reason(&e);
+            running_natively(format_args!("{reason}"))?;
+            postgresql_chosen(Choice::Unsupported(reason))
         }
         Err(e) => Err(e),
     }
@@ -234,11 +299,23 @@ fn running_natively(reason: std::fmt::Arguments) -> PgResult<()> {
     )
 }
 
+/// What [`plan`] made of a query.
+enum Planned {
+    Stmt(*mut sys::PlannedStmt),
+    /// More than the box can ever give it: PostgreSQL's plan runs it (logged and counted).
+    TooLarge,
+    /// Under `enable = auto`: DataFusion's estimated cost, not below PostgreSQL's plan's.
+    Dearer(f64),
+}
+
+/// pg_fusion's plan of the query; with `postgres` (PostgreSQL's plan's cost, under
+/// `enable = auto`) only if its estimated cost is lower.
 fn plan(
     parse: *mut sys::Query,
     cursor_options: i32,
     bound_params: sys::ParamListInfo,
-) -> PgResult<Option<*mut sys::PlannedStmt>> {
+    postgres: Option<f64>,
+) -> PgResult<Planned> {
     if cursor_options & sys::CURSOR_OPT_SCROLL as i32 != 0 {
         return Err(PgError::unsupported("scrollable cursor"));
     }
@@ -252,11 +329,6 @@ fn plan(
         && unsafe { sys::pgf_max_parallel_workers_per_gather() } > 0
         && guard(|| unsafe { sys::pgf_max_parallel_hazard(parse) })? != b'u' as std::ffi::c_char;
     let t = crate::frontend::translate(crate::pg::node::query_view(parse)?)?;
-    let logical = crate::plan::logical::build(&t.spec)
-        .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot build ({e})")))?;
-    let bytes = crate::plan::codec::to_bytes(&logical)
-        .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot serialize ({e})")))?;
-    let display = crate::plan::logical::display(&logical);
     // Each leaf planned by PostgreSQL now, as part of this plan (see `leaf`).
     let mut leaves = Vec::new();
     // Each leaf with a scan of its own runs one producer on one scan slot, all of them at once:
@@ -280,7 +352,7 @@ fn plan(
         running_natively(format_args!(
             "{reason} (raise it to run such queries through DataFusion; it takes a server restart)"
         ))?;
-        return Ok(None);
+        return Ok(Planned::TooLarge);
     }
     for scan in t.spec.all_scans() {
         leaves.push(match scan.shared {
@@ -288,7 +360,17 @@ fn plan(
             None => Some(super::leaf::plan(&t.bindings, scan, bound_params)?),
         });
     }
-    let stmt = super::scan_node::planned_stmt(parse, t, &leaves, &bytes, &display)?;
+    let ours = super::auto_cost::datafusion(&leaves, parallel)?;
+    if postgres.is_some_and(|p| choose(ours, p) == Engine::PostgreSQL) {
+        return Ok(Planned::Dearer(ours));
+    }
+    // DataFusion's plan only now: `auto` left PostgreSQL's plan to run before paying for it.
+    let logical = crate::plan::logical::build(&t.spec)
+        .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot build ({e})")))?;
+    let bytes = crate::plan::codec::to_bytes(&logical)
+        .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot serialize ({e})")))?;
+    let display = crate::plan::logical::display(&logical);
+    let stmt = super::scan_node::planned_stmt(parse, t, &leaves, &bytes, &display, ours, postgres)?;
     // SAFETY: the PlannedStmt just built.
     unsafe { (*stmt).parallelModeNeeded = parallel };
     if guc::backend_log_level() >= 1 {
@@ -301,5 +383,5 @@ fn plan(
             if parallel { "allowed" } else { "not allowed" }
         ))?;
     }
-    Ok(Some(stmt))
+    Ok(Planned::Stmt(stmt))
 }

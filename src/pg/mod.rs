@@ -5,11 +5,13 @@
 
 pub(crate) mod sys;
 
+pub mod auto_cost;
 pub mod bgworker;
 pub mod catalog;
 pub mod entry;
 pub mod error;
 pub mod exit;
+pub mod explain_choice;
 pub mod fmgr;
 pub mod guc;
 pub mod hooks;

@@ -4,6 +4,7 @@
 //! [`udaf`] (functions and aggregates with PostgreSQL's semantics).
 
 pub mod codec;
+pub mod cost;
 pub mod logical;
 pub mod memory;
 pub mod share;

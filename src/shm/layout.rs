@@ -36,7 +36,7 @@ pub const REGION_ALIGN: usize = 64;
 pub const SEGMENT_MAGIC: u64 = u64::from_le_bytes(*b"PGFUSION");
 
 /// Bumped whenever the meaning of any byte in the segment changes.
-pub const LAYOUT_VERSION: u32 = 4;
+pub const LAYOUT_VERSION: u32 = 5;
 
 /// Smallest page that holds a block header, column descriptors and one row. Enforced by the GUC
 /// bounds too; repeated here so the pure layout code never builds an unusable pool.

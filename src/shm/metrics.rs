@@ -74,6 +74,8 @@ metrics! {
     QueriesCanceledTotal => ("queries", "queries_canceled_total", Counter, "queries"),
     PlannerUnsupportedTotal => ("queries", "planner_unsupported_total", Counter, "queries"),
     PlannerFallbackTotal => ("queries", "planner_fallback_total", Counter, "queries"),
+    PlannerAutoDatafusionTotal => ("queries", "planner_auto_datafusion_total", Counter, "queries"),
+    PlannerAutoPostgresqlTotal => ("queries", "planner_auto_postgresql_total", Counter, "queries"),
     QueryTotalNs => ("queries", "query_total_ns", Counter, "ns"),
     ScanRowsEncodedTotal => ("scan", "scan_rows_encoded_total", Counter, "rows"),
     ScanPagesSentTotal => ("scan", "scan_pages_sent_total", Counter, "pages"),

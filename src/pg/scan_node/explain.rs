@@ -85,6 +85,10 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
         let run = sys::pgf_scan_state_get(node) as *const Run;
         ((*es).verbose, (*es).analyze, run.as_ref())
     };
+    if let Some(choice) = &p.choice {
+        // SAFETY: reading the ExplainState's COSTS option.
+        prop("Engine", &choice.describe(unsafe { (*es).costs }))?;
+    }
     lines("DataFusion Plan", &p.df_plan)?;
     group(true, "Scans", true, false)?;
     for (i, leaf) in p.leaves.iter().enumerate() {

@@ -9,6 +9,7 @@ use crate::pg::error::{guard, PgError, PgResult};
 use crate::pg::leaf::PlannedLeaf;
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
+use crate::plan::cost::Choice;
 
 const PRIVATE_PLAN: usize = 0;
 const PRIVATE_OUTPUT_TYPES: usize = 1;
@@ -17,13 +18,16 @@ const PRIVATE_DF_PLAN: usize = 2;
 /// the executor's start checks that the user may EXECUTE each, as PostgreSQL's own executor does
 /// for the expressions it initialises.
 const PRIVATE_FUNCTIONS: usize = 3;
+/// Under `enable = auto`, the cost of PostgreSQL's plan pg_fusion's estimate was compared with
+/// (empty otherwise); the node's own total cost is pg_fusion's estimate.
+const PRIVATE_AUTO: usize = 4;
 /// Then, per scan leaf, `LEAF_FIELDS` nodes: its PostgreSQL plan (a `PlannedStmt`) and its
 /// query before planning (a `Query`, shown by EXPLAIN VERBOSE as SQL) -- empty Strings for a
 /// leaf reading a shared scan, which no producer runs -- then Strings: relation (display),
 /// block types, PostgreSQL types, `s` when block ranges may split it,
 /// PostgreSQL's row estimate, and the number (from 1) of the shared scan it reads (empty: its
 /// own).
-const PRIVATE_LEAVES: usize = 4;
+const PRIVATE_LEAVES: usize = 5;
 const LEAF_FIELDS: usize = 8;
 const LEAF_PLAN: usize = 0;
 const LEAF_QUERY: usize = 1;
@@ -41,6 +45,8 @@ pub(super) struct Private {
     pub(super) df_plan: String,
     /// (function, whether it is called as an aggregate)
     pub(super) functions: Vec<(sys::Oid, bool)>,
+    /// `enable = auto`'s choice, for EXPLAIN.
+    pub(super) choice: Option<Choice>,
     pub(super) leaves: Vec<LeafPrivate>,
 }
 
@@ -116,6 +122,11 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
                 None => f.parse().map(|o| (o, false)).map_err(|_| corrupt()),
             })
             .collect::<PgResult<_>>()?,
+        choice: text(items[PRIVATE_AUTO])?.parse().ok().map(|postgresql| Choice::Estimated {
+            // SAFETY: the state node's plan is our CustomScan.
+            datafusion: unsafe { (*(*node).ss.ps.plan).total_cost },
+            postgresql,
+        }),
         leaves,
     })
 }
@@ -138,13 +149,17 @@ pub(super) fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
 
 /// Build the PlannedStmt whose root is the PgFusionScan node. `query` is the analyzed query
 /// PostgreSQL handed the planner hook; `leaves` each scan leaf's plan in
-/// [`crate::plan::spec::PlanSpec::all_scans`] order (None: it reads a shared scan).
+/// [`crate::plan::spec::PlanSpec::all_scans`] order (None: it reads a shared scan); `cost` the
+/// node's estimated total cost (`crate::plan::cost`); `postgresql` the cost of PostgreSQL's plan
+/// `enable = auto` compared it with.
 pub fn planned_stmt(
     query: *mut sys::Query,
     t: Translated,
     leaves: &[Option<PlannedLeaf>],
     plan_bytes: &[u8],
     df_plan: &str,
+    cost: f64,
+    postgresql: Option<f64>,
 ) -> PgResult<*mut sys::PlannedStmt> {
     let mut private: *mut sys::List = std::ptr::null_mut();
     let mut push = |n: *mut sys::Node| -> PgResult<()> {
@@ -168,6 +183,7 @@ pub fn planned_stmt(
         ColumnType::list_text(&t.spec.output_types().into_iter().map(ColumnType::wire).collect::<Vec<_>>()),
         df_plan.to_string(),
         functions.join(","),
+        postgresql.map_or(String::new(), |c| format!("{c:e}")),
     ];
     for s in &strings {
         push(nodes::string_node(s)?)?;
@@ -176,7 +192,7 @@ pub fn planned_stmt(
     if scans.len() != leaves.len() || scans.len() != t.scan_pg_types.len() {
         return Err(PgError::internal("scan leaves and their plans differ in number"));
     }
-    let (mut startup, mut total) = (0.0, 0.0);
+    let mut startup = 0.0;
     for ((scan, leaf), pg_types) in scans.iter().zip(leaves).zip(&t.scan_pg_types) {
         match leaf {
             Some(l) => {
@@ -185,7 +201,6 @@ pub fn planned_stmt(
                 // SAFETY: a PlannedStmt the planner built.
                 unsafe {
                     startup += (*(*l.stmt).planTree).startup_cost;
-                    total += (*(*l.stmt).planTree).total_cost;
                 }
             }
             None => {
@@ -237,10 +252,9 @@ pub fn planned_stmt(
         let c = &mut *cscan;
         c.scan.plan.targetlist = targetlist;
         c.scan.plan.qual = qual;
-        // What PostgreSQL's plans of the leaves cost; DataFusion's work above them is not
-        // costed.
-        c.scan.plan.startup_cost = startup;
-        c.scan.plan.total_cost = total;
+        // The leaves' startup, and the whole query's estimate (`crate::plan::cost`).
+        c.scan.plan.startup_cost = startup.min(cost);
+        c.scan.plan.total_cost = cost;
         c.scan.plan.plan_rows = 1000.0;
         c.scan.plan.plan_width = 8 * t.spec.output.len().max(1) as i32;
         c.scan.scanrelid = 0;

@@ -1,0 +1,98 @@
+-- pg_fusion.enable = auto: PostgreSQL plans the query too, and the plan with the lower estimated
+-- cost runs (docs/configuration.md, "Choosing the engine"). EXPLAIN says which engine was chosen
+-- (with both estimates unless COSTS OFF); the choices are counted. Answers are PostgreSQL's either
+-- way.
+CREATE TABLE auto_big (id int PRIMARY KEY, k int, v numeric, t text);
+INSERT INTO auto_big SELECT g, g % 100, g, 't' || (g % 7) FROM generate_series(1, 20000) g;
+CREATE TABLE auto_small (id int, name text);
+INSERT INTO auto_small SELECT g * 1000, 'n' || g FROM generate_series(1, 20) g;
+ANALYZE auto_big, auto_small;
+CREATE FUNCTION auto_counts(OUT datafusion bigint, OUT postgresql bigint) LANGUAGE sql AS $$
+    SELECT max(value) FILTER (WHERE metric = 'planner_auto_datafusion_total')::bigint,
+           max(value) FILTER (WHERE metric = 'planner_auto_postgresql_total')::bigint
+    FROM pg_fusion_metrics() $$;
+SELECT pg_fusion_metrics_reset();
+
+-- The setting keeps accepting what a boolean did, and shows its canonical name.
+SET pg_fusion.enable = true;
+SHOW pg_fusion.enable;
+SET pg_fusion.enable = 0;
+SHOW pg_fusion.enable;
+SET pg_fusion.enable = yes;
+SHOW pg_fusion.enable;
+SET pg_fusion.enable = maybe;
+\echo :LAST_ERROR_SQLSTATE
+SET pg_fusion.enable = auto;
+SHOW pg_fusion.enable;
+
+-- A primary-key lookup costs PostgreSQL less than pg_fusion's setup alone: never translated.
+EXPLAIN (COSTS OFF) SELECT v FROM auto_big WHERE id = 42;
+SELECT v FROM auto_big WHERE id = 42;
+SELECT * FROM auto_counts();
+
+-- What pg_fusion cannot run goes to PostgreSQL, whatever on_unsupported says (and is counted as a
+-- fallback too).
+SET pg_fusion.on_unsupported = error;
+SET pg_fusion.setup_cost = 0;
+EXPLAIN (COSTS OFF) SELECT DISTINCT b.k + s.id FROM auto_big b JOIN auto_small s ON s.id = b.id ORDER BY 1;
+SELECT DISTINCT b.k + s.id FROM auto_big b JOIN auto_small s ON s.id = b.id ORDER BY 1 LIMIT 3;
+SELECT value FROM pg_fusion_metrics() WHERE metric = 'planner_fallback_total';
+RESET pg_fusion.setup_cost;
+RESET pg_fusion.on_unsupported;
+
+-- The cost model's settings decide between the two estimates: rows handed to DataFusion for free,
+-- then dear.
+SET pg_fusion.setup_cost = 0;
+SET pg_fusion.tuple_cost = 0;
+SET pg_fusion.byte_cost = 0;
+EXPLAIN (COSTS OFF) SELECT k, count(*), sum(v) FROM auto_big GROUP BY k ORDER BY k LIMIT 3;
+SELECT k, count(*), sum(v) FROM auto_big GROUP BY k ORDER BY k LIMIT 3;
+SET pg_fusion.tuple_cost = 100;
+EXPLAIN (COSTS OFF) SELECT k, count(*), sum(v) FROM auto_big GROUP BY k ORDER BY k LIMIT 3;
+SELECT k, count(*), sum(v) FROM auto_big GROUP BY k ORDER BY k LIMIT 3;
+-- PostgreSQL's aggregates and sorts counted at none of their cost, then at a thousand times it.
+SET pg_fusion.tuple_cost = 0.014;
+SET pg_fusion.byte_cost = 0.0003;
+SET pg_fusion.operator_cost_factor = 0;
+EXPLAIN (COSTS OFF) SELECT k, count(*), sum(v) FROM auto_big GROUP BY k ORDER BY k LIMIT 3;
+SET pg_fusion.operator_cost_factor = 1000;
+EXPLAIN (COSTS OFF) SELECT k, count(*), sum(v) FROM auto_big GROUP BY k ORDER BY k LIMIT 3;
+SET pg_fusion.operator_cost_factor = 1001;
+\echo :LAST_ERROR_SQLSTATE
+RESET pg_fusion.operator_cost_factor;
+RESET pg_fusion.setup_cost;
+RESET pg_fusion.tuple_cost;
+RESET pg_fusion.byte_cost;
+
+-- A correlated subquery PostgreSQL runs once per row: DataFusion decorrelates it.
+EXPLAIN (COSTS OFF) SELECT count(*) FROM auto_big b WHERE v > (SELECT avg(v) FROM auto_big c WHERE c.k = b.k);
+SELECT count(*) FROM auto_big b WHERE v > (SELECT avg(v) FROM auto_big c WHERE c.k = b.k);
+
+-- The small side drives an index nested loop: PostgreSQL's plan.
+EXPLAIN (COSTS OFF) SELECT s.name, b.v FROM auto_small s JOIN auto_big b ON b.id = s.id ORDER BY s.name;
+SELECT s.name, b.v FROM auto_small s JOIN auto_big b ON b.id = s.id ORDER BY s.name LIMIT 3;
+
+-- With costs, EXPLAIN shows both estimates (a one-row table: the same costs everywhere). The
+-- PgFusionScan node's own cost is pg_fusion's estimate.
+CREATE TABLE auto_one (a int);
+INSERT INTO auto_one VALUES (1);
+ANALYZE auto_one;
+EXPLAIN SELECT count(*) FROM auto_one;
+SET pg_fusion.setup_cost = 0;
+SET pg_fusion.tuple_cost = 100;
+EXPLAIN SELECT count(*) FROM auto_one;
+SET pg_fusion.tuple_cost = 0;
+SET pg_fusion.byte_cost = 0;
+EXPLAIN SELECT count(*) FROM auto_one;
+-- Other formats: in the PgFusionScan node (only: PostgreSQL's own plan has no place for it).
+EXPLAIN (FORMAT JSON, COSTS OFF) SELECT count(*) FROM auto_one;
+SELECT count(*) FROM auto_one;
+RESET pg_fusion.setup_cost;
+RESET pg_fusion.tuple_cost;
+RESET pg_fusion.byte_cost;
+
+SELECT * FROM auto_counts();
+
+RESET pg_fusion.enable;
+DROP FUNCTION auto_counts();
+DROP TABLE auto_big, auto_small, auto_one;
