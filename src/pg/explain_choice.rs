@@ -3,13 +3,16 @@
 //! A query it gave to DataFusion shows the same in its PgFusionScan node (`scan_node::explain`).
 //!
 //! Rules:
-//! - The planner hook records the choice of the top-level query it plans ([`record`]); the
-//!   ExplainOneQuery hook clears it, lets PostgreSQL (or the hook before ours) plan and explain
-//!   the query, then prints what was recorded meanwhile. Nothing recorded (another
+//! - The planner hook records the choice of the top-level query it plans when PostgreSQL's plan
+//!   wins ([`record`]) and clears it when DataFusion's does ([`forget`]); nothing nested is
+//!   recorded (what PostgreSQL plans while pg_fusion plans is planned by PostgreSQL alone). The
+//!   ExplainOneQuery hook sets the record aside, lets PostgreSQL (or the hook before ours) plan
+//!   and explain the query, prints what was recorded meanwhile, and puts the outer record back
+//!   (an EXPLAIN inside a function an outer EXPLAIN ANALYZE runs). Nothing recorded (another
 //!   `enable` setting, a query pg_fusion never considered), nothing printed.
 //! - TEXT format only: the other formats are documents PostgreSQL has closed by then.
-//! - `EXPLAIN EXECUTE` of a prepared statement whose plan is cached does not plan it again, so
-//!   it shows no such line.
+//! - `EXPLAIN EXECUTE` does not go through the hook (it takes the prepared statement's plan from
+//!   the plan cache), so it shows no such line.
 
 use std::cell::RefCell;
 use std::ffi::CString;
@@ -36,7 +39,16 @@ pub fn install() {
 
 /// The planner hook's choice for the query it is planning (shown if EXPLAIN asked for it).
 pub fn record(choice: Choice) {
-    CHOICE.with(|c| *c.borrow_mut() = Some(choice));
+    put(Some(choice));
+}
+
+/// The query being planned has no such line (DataFusion runs it: its node shows the choice).
+pub fn forget() {
+    take();
+}
+
+fn put(choice: Option<Choice>) {
+    CHOICE.with(|c| *c.borrow_mut() = choice);
 }
 
 fn take() -> Option<Choice> {
@@ -53,7 +65,9 @@ unsafe extern "C" fn pgf_explain_one_query(
     query_env: *mut sys::QueryEnvironment,
 ) {
     entry(|| {
-        take();
+        // An EXPLAIN run by a function an outer EXPLAIN ANALYZE executes: the outer query's
+        // choice comes back after this one is printed.
+        let outer = take();
         // SAFETY: forwarding PostgreSQL's own arguments to the previous hook or the standard
         // steps.
         let r = guard(|| unsafe {
@@ -70,11 +84,9 @@ unsafe extern "C" fn pgf_explain_one_query(
                 ),
             }
         });
-        if r.is_err() {
-            take();
-        }
-        r?;
-        print(es)
+        let printed = r.and_then(|()| print(es));
+        put(outer);
+        printed
     })
 }
 

@@ -401,15 +401,27 @@ const ENUMS: &[EnumSetting] = &[
         name: "enable",
         desc: "Run eligible top-level SELECTs through DataFusion: on, off, or auto (when cheaper than PostgreSQL's plan).",
         default: Enable::Off as c_int,
-        // As PostgreSQL's own on/off/... enums (constraint_exclusion): the boolean spellings too.
+        // Every spelling the boolean it was took (PostgreSQL's parse_bool: the words, their
+        // unambiguous prefixes, 1 and 0), hidden.
         options: &[
             (c"off", Enable::Off as c_int, false),
             (c"on", Enable::On as c_int, false),
             (c"auto", Enable::Auto as c_int, false),
             (c"true", Enable::On as c_int, true),
+            (c"tru", Enable::On as c_int, true),
+            (c"tr", Enable::On as c_int, true),
+            (c"t", Enable::On as c_int, true),
             (c"false", Enable::Off as c_int, true),
+            (c"fals", Enable::Off as c_int, true),
+            (c"fal", Enable::Off as c_int, true),
+            (c"fa", Enable::Off as c_int, true),
+            (c"f", Enable::Off as c_int, true),
             (c"yes", Enable::On as c_int, true),
+            (c"ye", Enable::On as c_int, true),
+            (c"y", Enable::On as c_int, true),
             (c"no", Enable::Off as c_int, true),
+            (c"n", Enable::Off as c_int, true),
+            (c"of", Enable::Off as c_int, true),
             (c"1", Enable::On as c_int, true),
             (c"0", Enable::Off as c_int, true),
         ],

@@ -2,9 +2,10 @@
 //!
 //! Rules:
 //! - Only top-level SELECTs are candidates: statements planned while an executor runs (functions,
-//!   PL/pgSQL, SPI) or inside utility statements other than EXPLAIN,
-//!   PREPARE/EXECUTE, DECLARE CURSOR and COPY are planned by PostgreSQL. The nesting depth is
-//!   counted by ExecutorRun and ProcessUtility hooks and restored on ERROR.
+//!   PL/pgSQL, SPI), inside utility statements other than EXPLAIN, PREPARE/EXECUTE, DECLARE
+//!   CURSOR and COPY, or while pg_fusion plans a statement (a SQL function PostgreSQL evaluates
+//!   while planning) are planned by PostgreSQL. The nesting depth is counted by the ExecutorRun,
+//!   ProcessUtility and planner hooks and restored on ERROR.
 //! - Catalog-only queries, SELECT ... FOR UPDATE/SHARE and statements without user tables run
 //!   natively. Everything else with `pg_fusion.enable = on` is translated, or refused with 0A000
 //!   (`on_unsupported = fallback`: PostgreSQL's plan, counted and logged at DEBUG1).
@@ -206,6 +207,9 @@ fn planner(
     if mode == Enable::Off || nested || !candidate(parse) {
         return standard(parse, query_string, cursor_options, bound_params);
     }
+    // What PostgreSQL plans or runs while pg_fusion plans this query (a SQL function it inlines,
+    // or evaluates to fold a constant or estimate a selectivity) is nested: PostgreSQL's alone.
+    let _nested = Nested::enter();
     if mode == Enable::Auto {
         return auto(parse, query_string, cursor_options, bound_params);
     }
@@ -230,6 +234,22 @@ fn planner(
             }
         }
         Err(e) => Err(e),
+    }
+}
+
+/// One level deeper in `DEPTH` while it lives (also when a panic unwinds through it).
+struct Nested;
+
+impl Nested {
+    fn enter() -> Nested {
+        DEPTH.fetch_add(1, Ordering::SeqCst);
+        Nested
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        DEPTH.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -258,6 +278,8 @@ fn auto(
     let copy = guard(|| unsafe { sys::copyObjectImpl(parse as *const std::ffi::c_void) })? as *mut sys::Query;
     let theirs = standard(copy, query_string, cursor_options, bound_params)?;
     let postgres = super::auto_cost::postgresql(theirs)?;
+    // SAFETY: the PlannedStmt standard_planner just returned.
+    let plan_cost = unsafe { (*(*theirs).planTree).total_cost };
     let setup = guc::boundary_costs().setup;
     let postgresql_chosen = |choice: Choice| -> PgResult<*mut sys::PlannedStmt> {
         super::shmem::segment()?.metrics().inc(Metric::PlannerAutoPostgresqlTotal);
@@ -267,9 +289,11 @@ fn auto(
     if postgres <= setup {
         return postgresql_chosen(Choice::BelowSetup { postgresql: postgres, setup });
     }
-    match plan(parse, cursor_options, bound_params, Some(postgres)) {
+    match plan(parse, cursor_options, bound_params, Some(Theirs { estimate: postgres, plan_cost })) {
         Ok(Planned::Stmt(stmt)) => {
             super::shmem::segment()?.metrics().inc(Metric::PlannerAutoDatafusionTotal);
+            // The PgFusionScan node shows this choice itself.
+            explain_choice::forget();
             Ok(stmt)
         }
         Ok(Planned::TooLarge) => postgresql_chosen(Choice::Unsupported(
@@ -281,6 +305,15 @@ fn auto(
         }
         Err(e) if is_refusal(&e) => {
             let reason = refusal_reason(&e);
+            running_natively(format_args!("{reason}"))?;
+            postgresql_chosen(Choice::Unsupported(reason))
+        }
+        // pg_fusion's own failure to plan it (an internal error, never one PostgreSQL raised:
+        // that one goes up, as PostgreSQL's state after it is the abort's to clean): PostgreSQL's
+        // plan runs it, and the server log says why.
+        Err(e) if !e.is_caught() && e.sqlstate() != SqlState::QUERY_CANCELED => {
+            let reason = refusal_reason(&e);
+            super::error::log(format_args!("running natively after an error while planning: {reason}"))?;
             running_natively(format_args!("{reason}"))?;
             postgresql_chosen(Choice::Unsupported(reason))
         }
@@ -308,13 +341,21 @@ enum Planned {
     Dearer(f64),
 }
 
-/// pg_fusion's plan of the query; with `postgres` (PostgreSQL's plan's cost, under
-/// `enable = auto`) only if its estimated cost is lower.
+/// Under `enable = auto`, PostgreSQL's plan of the query: its estimate
+/// (`super::auto_cost::postgresql`) and its plan's own total cost.
+#[derive(Clone, Copy)]
+struct Theirs {
+    estimate: f64,
+    plan_cost: f64,
+}
+
+/// pg_fusion's plan of the query; with `theirs` (under `enable = auto`) only if its estimated
+/// cost is lower than PostgreSQL's.
 fn plan(
     parse: *mut sys::Query,
     cursor_options: i32,
     bound_params: sys::ParamListInfo,
-    postgres: Option<f64>,
+    theirs: Option<Theirs>,
 ) -> PgResult<Planned> {
     if cursor_options & sys::CURSOR_OPT_SCROLL as i32 != 0 {
         return Err(PgError::unsupported("scrollable cursor"));
@@ -361,16 +402,24 @@ fn plan(
         });
     }
     let ours = super::auto_cost::datafusion(&leaves, parallel)?;
-    if postgres.is_some_and(|p| choose(ours, p) == Engine::PostgreSQL) {
+    if theirs.is_some_and(|p| choose(ours, p.estimate) == Engine::PostgreSQL) {
         return Ok(Planned::Dearer(ours));
     }
+    // The node's cost in the units of PostgreSQL's plan costs: PostgreSQL's plan cache compares
+    // a prepared statement's custom and generic plans by their costs, PostgreSQL's plans' as they
+    // are (its estimate weighs some of their nodes more, `crate::plan::cost`).
+    let node_cost = match theirs {
+        Some(p) if p.estimate > 0.0 && p.plan_cost.is_finite() => ours * p.plan_cost / p.estimate,
+        _ => ours,
+    };
     // DataFusion's plan only now: `auto` left PostgreSQL's plan to run before paying for it.
     let logical = crate::plan::logical::build(&t.spec)
         .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot build ({e})")))?;
     let bytes = crate::plan::codec::to_bytes(&logical)
         .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot serialize ({e})")))?;
     let display = crate::plan::logical::display(&logical);
-    let stmt = super::scan_node::planned_stmt(parse, t, &leaves, &bytes, &display, ours, postgres)?;
+    let auto = theirs.map(|p| (ours, p.estimate));
+    let stmt = super::scan_node::planned_stmt(parse, t, &leaves, &bytes, &display, node_cost, auto)?;
     // SAFETY: the PlannedStmt just built.
     unsafe { (*stmt).parallelModeNeeded = parallel };
     if guc::backend_log_level() >= 1 {

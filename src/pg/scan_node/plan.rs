@@ -18,8 +18,7 @@ const PRIVATE_DF_PLAN: usize = 2;
 /// the executor's start checks that the user may EXECUTE each, as PostgreSQL's own executor does
 /// for the expressions it initialises.
 const PRIVATE_FUNCTIONS: usize = 3;
-/// Under `enable = auto`, the cost of PostgreSQL's plan pg_fusion's estimate was compared with
-/// (empty otherwise); the node's own total cost is pg_fusion's estimate.
+/// Under `enable = auto`, pg_fusion's estimate and PostgreSQL's, as compared (empty otherwise).
 const PRIVATE_AUTO: usize = 4;
 /// Then, per scan leaf, `LEAF_FIELDS` nodes: its PostgreSQL plan (a `PlannedStmt`) and its
 /// query before planning (a `Query`, shown by EXPLAIN VERBOSE as SQL) -- empty Strings for a
@@ -122,10 +121,8 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
                 None => f.parse().map(|o| (o, false)).map_err(|_| corrupt()),
             })
             .collect::<PgResult<_>>()?,
-        choice: text(items[PRIVATE_AUTO])?.parse().ok().map(|postgresql| Choice::Estimated {
-            // SAFETY: the state node's plan is our CustomScan.
-            datafusion: unsafe { (*(*node).ss.ps.plan).total_cost },
-            postgresql,
+        choice: text(items[PRIVATE_AUTO])?.split_once(' ').and_then(|(d, p)| {
+            Some(Choice::Estimated { datafusion: d.parse().ok()?, postgresql: p.parse().ok()? })
         }),
         leaves,
     })
@@ -150,8 +147,8 @@ pub(super) fn parse_types(s: &str) -> PgResult<Vec<ColumnType>> {
 /// Build the PlannedStmt whose root is the PgFusionScan node. `query` is the analyzed query
 /// PostgreSQL handed the planner hook; `leaves` each scan leaf's plan in
 /// [`crate::plan::spec::PlanSpec::all_scans`] order (None: it reads a shared scan); `cost` the
-/// node's estimated total cost (`crate::plan::cost`); `postgresql` the cost of PostgreSQL's plan
-/// `enable = auto` compared it with.
+/// node's total cost; `auto` the two estimates `enable = auto` compared (pg_fusion's,
+/// PostgreSQL's).
 pub fn planned_stmt(
     query: *mut sys::Query,
     t: Translated,
@@ -159,7 +156,7 @@ pub fn planned_stmt(
     plan_bytes: &[u8],
     df_plan: &str,
     cost: f64,
-    postgresql: Option<f64>,
+    auto: Option<(f64, f64)>,
 ) -> PgResult<*mut sys::PlannedStmt> {
     let mut private: *mut sys::List = std::ptr::null_mut();
     let mut push = |n: *mut sys::Node| -> PgResult<()> {
@@ -183,7 +180,7 @@ pub fn planned_stmt(
         ColumnType::list_text(&t.spec.output_types().into_iter().map(ColumnType::wire).collect::<Vec<_>>()),
         df_plan.to_string(),
         functions.join(","),
-        postgresql.map_or(String::new(), |c| format!("{c:e}")),
+        auto.map_or(String::new(), |(ours, theirs)| format!("{ours:e} {theirs:e}")),
     ];
     for s in &strings {
         push(nodes::string_node(s)?)?;
@@ -252,7 +249,8 @@ pub fn planned_stmt(
         let c = &mut *cscan;
         c.scan.plan.targetlist = targetlist;
         c.scan.plan.qual = qual;
-        // The leaves' startup, and the whole query's estimate (`crate::plan::cost`).
+        // The leaves' startup, and the whole query's estimate (`crate::plan::cost`, in the units
+        // of PostgreSQL's plan costs under `enable = auto`).
         c.scan.plan.startup_cost = startup.min(cost);
         c.scan.plan.total_cost = cost;
         c.scan.plan.plan_rows = 1000.0;
