@@ -96,9 +96,9 @@ pub fn datafusion(leaves: &[Option<PlannedLeaf>], parallel: bool) -> PgResult<f6
         .flatten()
         .zip(&wants)
         .map(|(l, &w)| {
-            // SAFETY: the leaf's PlannedStmt and its plan tree.
-            let (total, width) =
-                unsafe { ((*(*l.stmt).planTree).total_cost, (*(*l.stmt).planTree).plan_width) };
+            // SAFETY: `l.stmt` is the PlannedStmt standard_planner returned for the leaf, alive in the planner's context; its planTree is non-NULL.
+            let top = unsafe { &*(*l.stmt).planTree };
+            let (total, width) = (top.total_cost, top.plan_width);
             LeafCost {
                 total,
                 rows: l.rows,

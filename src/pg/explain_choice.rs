@@ -68,8 +68,8 @@ unsafe extern "C" fn pgf_explain_one_query(
         // An EXPLAIN run by a function an outer EXPLAIN ANALYZE executes: the outer query's
         // choice comes back after this one is printed.
         let outer = take();
-        // SAFETY: forwarding PostgreSQL's own arguments to the previous hook or the standard
-        // steps.
+        // The previous hook, or PostgreSQL's own steps, with the arguments PostgreSQL gave us.
+        // SAFETY: PostgreSQL's own valid arguments, forwarded unchanged; guard catches its ERROR.
         let r = guard(|| unsafe {
             match PREV_EXPLAIN_ONE_QUERY {
                 Some(f) => f(query, cursor_options, into, es, query_string, params, query_env),
