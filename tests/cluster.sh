@@ -47,6 +47,9 @@
 #   hot_standby_runs_queries              a streaming standby: the primary's answers, replayed rows
 #                                         included; a recovery-conflict cancel returns
 #                                         every page and slot
+#   shared_scan_spills_in_runs            under a 200-descriptor limit and 128 MB, a shared scan's
+#                                         lagging reader spills hundreds of batches in runs (a file per
+#                                         run, not per batch): PostgreSQL's answer, no EMFILE
 #   driver_portals_fetch_in_parts         a portal executed with a row limit (JDBC's fetchSize):
 #                                         the rows in 101 parts, pg_fusion queries between them;
 #                                         cursors of one session fill the pool: the next fails at
@@ -586,8 +589,9 @@ pages_reserved_at_admission() {
     two="SELECT count(*), sum(r2.k) FROM r1 JOIN r2 ON r1.id = r2.id WHERE r1.k < 5"
     three="SELECT count(*), sum(r3.k) FROM r1 JOIN r2 USING (id) JOIN r3 USING (id)"
     want2=$(psql_at "$d" "$p" -Atc "$two") && want3=$(psql_at "$d" "$p" -Atc "$three") || return 1
-    # The probe side's producer fills its credit while the build side loads: without a
-    # reservation per query, three joins' probe sides took every page and all waited.
+    # Three joins at once on 8 pages: without a reservation per query, their probe sides (which
+    # filled their credits while the build side loaded, before credits came on the first read)
+    # took every page and all waited.
     clients_agree "$d" "$p" alone "$two" 1 1 "$want2" || return 1
     clients_agree "$d" "$p" three "$two" 3 2 "$want2" || return 1
     [ "$(psql_at "$d" "$p" -Atc "$(metric_sql admission_wait_total)")" -gt 0 ] || {
@@ -685,6 +689,32 @@ memory_bounded_under_64mb() {
     all_returned "$d" "$p" 2
 }
 
+# A shared scan's lagging reader spills runs of batches, a file each, not a file per batch:
+# the worker holds a descriptor per open spill file, and under a 200-descriptor limit the
+# batches of `w` queued for the probe side behind a GROUP BY (TPC-H Q18's shape; 128 MB: a 64 MB
+# share per query) failed with EMFILE ("Too many open files") before.
+shared_scan_spills_in_runs() {
+    local d p=$((port + 27)) q want got plan
+    d=$(new_cluster_dir)
+    printf '%s\n' "pg_fusion.worker_memory_limit_mb = 128" | init_cluster "$d" "$p"
+    as_pg bash -c 'ulimit -n 200 && exec "$0" -D "$1" -l "$2" -w -t 60 start' \
+        "$(pg_bindir)/pg_ctl" "$d/data" "$d/server.log" >/dev/null || { cat "$d/server.log"; return 1; }
+    psql_at "$d" "$p" -c "CREATE EXTENSION pg_fusion" >/dev/null || return 1
+    wait_for "$d" "$p" "SELECT count(*) FROM ($worker_pid_sql) w" 1 || return 1
+    [ "$(awk '/Max open files/ { print $4 }' "/proc/$(psql_at "$d" "$p" -Atc "$worker_pid_sql")/limits")" = 200 ] || {
+        echo "the worker's descriptor limit is not 200"; return 1; }
+    psql_at "$d" "$p" -c "CREATE TABLE w AS SELECT g AS a, g % 1000 AS b, md5(g::text) AS t FROM generate_series(1, 2000000) g" \
+        -c "ANALYZE w" >/dev/null || return 1
+    q="SELECT count(*), max(x.t) FROM w x WHERE x.b >= (SELECT min(b) FROM w)"
+    plan=$(psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "EXPLAIN (ANALYZE, TIMING ON) $q" 2>&1)
+    grep -q "Reads Shared Scan" <<<"$plan" || { echo "no shared scan: $plan"; return 1; }
+    grep -q "spilled_bytes=[1-9]" <<<"$plan" || { echo "the shared scan did not spill: $plan"; return 1; }
+    want=$(psql_at "$d" "$p" -Atc "$q") || return 1
+    got=$(psql_at "$d" "$p" -At -c "SET pg_fusion.enable = on" -c "$q" 2>&1)
+    [ "$got" = "$want" ] || { echo "[$q] gave [$got], PostgreSQL [$want]"; return 1; }
+    all_returned "$d" "$p" 2
+}
+
 # Rows fetched in parts, as drivers fetch them (tests/pgwire.py: a named portal executed with a
 # row limit inside a transaction, JDBC's fetchSize): PostgreSQL's rows in order, 101 parts, with
 # another pg_fusion query of the same connection between every two parts. A session holding an
@@ -775,7 +805,8 @@ else
            statements_attributed_to_the_user_query backend_log_level_writes_the_server_log
            scan_slots_all_at_once pages_reserved_at_admission worker_files_under_the_data_directory
            role_share_of_control_slots max_fusion_tasks_queues_at_admission
-           memory_bounded_under_64mb hot_standby_runs_queries driver_portals_fetch_in_parts)
+           memory_bounded_under_64mb shared_scan_spills_in_runs hot_standby_runs_queries
+           driver_portals_fetch_in_parts)
 fi
 for c in "${cases[@]}"; do
     run_case "$c"

@@ -84,13 +84,11 @@ pub struct PoolLeaf<'a> {
 
 impl ParallelScan {
     /// Create the context for `nworkers` workers serving `pool`, fill the shared space and launch.
-    /// `credits`: each producer's credits (see `crate::shm::admission`).
     pub fn launch(
         nworkers: usize,
         pool: &[PoolLeaf],
         env: &ExecEnv,
         worker: Wakeup,
-        credits: u32,
     ) -> PgResult<ParallelScan> {
         let params = env.params;
         // SAFETY: sizing a valid (or NULL) ParamListInfo.
@@ -116,7 +114,6 @@ impl ParallelScan {
         // SAFETY: sizes of PostgreSQL structs.
         let (usage_size, instr_size) = unsafe { (sys::pgf_usage_size(), sys::pgf_instr_size()) };
         let settings = SpaceSettings {
-            credits,
             worker_procno: worker.procno,
             worker_pid: worker.pid,
             nworkers: nworkers as u32,
@@ -307,7 +304,6 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
             types,
             l.pg_types,
             &env,
-            h.credits,
         )?);
         leaves.push(leaf);
     }

@@ -252,6 +252,34 @@ impl PhysicalOptimizerRule for BoundedTopK {
     }
 }
 
+/// The most bytes (as the batches took in memory) one spill file holds.
+pub const SPILL_RUN_BYTES: usize = 64 << 20;
+
+/// What a shared scan's partition task (`worker::shared`) does with each batch of its input:
+/// queue it in memory, add it to the spill run being written, and when to queue that run (a
+/// spill file holds a run of consecutive spilled batches, not one batch: a file per batch held a
+/// descriptor per batch until every reader had read it).
+#[derive(Debug, PartialEq, Eq)]
+pub enum SpillStep {
+    /// Queue the batch in memory (no run is being written).
+    Memory,
+    /// Add the batch to the run (a new one if none), then queue the run if it is full.
+    Spill { queue_run_after: bool },
+}
+
+/// The step for a batch of `batch_bytes`, which the memory share has room for or not, with
+/// `run_bytes` in the run being written (None: no run).
+///
+/// A run once begun takes every batch until it is full, those that would fit in memory too:
+/// a share that moves up and down (other operators taking and giving back memory) would
+/// otherwise cut runs short, towards a file per batch again.
+pub fn spill_step(fits_in_memory: bool, run_bytes: Option<usize>, batch_bytes: usize) -> SpillStep {
+    if fits_in_memory && run_bytes.is_none() {
+        return SpillStep::Memory;
+    }
+    SpillStep::Spill { queue_run_after: run_bytes.unwrap_or(0) + batch_bytes >= SPILL_RUN_BYTES }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +352,31 @@ mod tests {
         assert_eq!(limit.fetch(), 101);
         assert!(limit.input().downcast_ref::<SortExec>().is_some_and(|s| s.fetch().is_none()));
         Ok(())
+    }
+
+    #[test]
+    fn batches_that_fit_go_to_memory_unless_a_run_is_open() {
+        assert_eq!(spill_step(true, None, 100), SpillStep::Memory);
+        // A run being written takes it, memory or not, until the run is full.
+        assert_eq!(spill_step(true, Some(5), 100), SpillStep::Spill { queue_run_after: false });
+        assert_eq!(
+            spill_step(true, Some(SPILL_RUN_BYTES - 50), 100),
+            SpillStep::Spill { queue_run_after: true }
+        );
+    }
+
+    #[test]
+    fn spilled_batches_share_a_run_until_it_is_full() {
+        assert_eq!(spill_step(false, None, 100), SpillStep::Spill { queue_run_after: false });
+        assert_eq!(
+            spill_step(false, Some(SPILL_RUN_BYTES - 200), 100),
+            SpillStep::Spill { queue_run_after: false }
+        );
+        assert_eq!(
+            spill_step(false, Some(SPILL_RUN_BYTES - 100), 100),
+            SpillStep::Spill { queue_run_after: true }
+        );
+        // A batch larger than a run is a run of its own.
+        assert_eq!(spill_step(false, None, SPILL_RUN_BYTES * 2), SpillStep::Spill { queue_run_after: true });
     }
 }

@@ -37,30 +37,39 @@ pub struct PageRef {
 pub enum ToWorker {
     /// Liveness probe; answered by [`ToBackend::Pong`] with the same nonce.
     Ping { nonce: u64 },
-    /// Run a serialized logical plan; leaf `i` reads the scan slots `scans[i]`, one per scan
-    /// producer (the leader backend first, then its parallel workers), as one partition each.
-    /// With `analyze` (EXPLAIN ANALYZE), [`ToBackend::Done`] carries the executed plan with its
-    /// metrics. `estimates[i]` is PostgreSQL's estimate of leaf `i`'s rows (None: unknown: a
-    /// leaf reading a shared scan, or every leaf with `pg_fusion.join_reordering` off);
-    /// DataFusion picks each hash join's build side by them. `pins` and `results` are the
-    /// imported pages the query's arrays may keep and the result pages it may have in flight
-    /// (its page budget, `crate::shm::admission`). `idle_poll_us` is the longest a scan
-    /// waiting for its producer sleeps without a wake (`pg_fusion.scan_idle_poll_interval_us`
-    /// when the query started). `runtime_filter_hashes` is the bits per key of the query's
-    /// runtime filters (`pg_fusion.runtime_filter_hashes`), 0 when `pg_fusion.runtime_filter_enable`
-    /// is off.
-    Execute {
-        plan: Vec<u8>,
-        scans: Vec<Vec<SlotRef>>,
-        estimates: Vec<Option<u64>>,
-        analyze: bool,
-        pins: u32,
-        results: u32,
-        idle_poll_us: u32,
-        runtime_filter_hashes: u8,
-    },
+    /// Run a query (see [`Execute`]).
+    Execute(Execute),
     /// A message too large for the ring, in pages (see [`paged`]).
     Paged(PagedRef),
+}
+
+/// Run a serialized logical plan: what the worker's query task gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Execute {
+    /// The DataFusion logical plan (`crate::plan::codec`).
+    pub plan: Vec<u8>,
+    /// Leaf `i` reads the scan slots `scans[i]`, one per scan producer (the leader backend
+    /// first, then its parallel workers), as one partition each.
+    pub scans: Vec<Vec<SlotRef>>,
+    /// PostgreSQL's estimate of leaf `i`'s rows (None: unknown: a leaf reading a shared scan,
+    /// or every leaf with `pg_fusion.join_reordering` off); DataFusion picks each hash join's
+    /// build side by them.
+    pub estimates: Vec<Option<u64>>,
+    /// EXPLAIN ANALYZE: [`ToBackend::Done`] carries the executed plan with its metrics.
+    pub analyze: bool,
+    /// The query's page budget (`crate::shm::admission`): the pages each producer may fill
+    /// before the worker read them (its credits: a producer starts with none, and the worker
+    /// grants them when it first reads the producer's partition), the imported pages the
+    /// query's arrays may keep, the result pages it may have in flight.
+    pub credits: u32,
+    pub pins: u32,
+    pub results: u32,
+    /// The longest a scan waiting for its producer sleeps without a wake, in microseconds
+    /// (`pg_fusion.scan_idle_poll_interval_us` when the query started).
+    pub idle_poll_us: u32,
+    /// Bits per key of the query's runtime filters (`pg_fusion.runtime_filter_hashes`), 0 when
+    /// `pg_fusion.runtime_filter_enable` is off.
+    pub runtime_filter_hashes: u8,
 }
 
 /// Where a message too large for its ring lies: `len` bytes across `pages`, in order.
@@ -257,16 +266,17 @@ impl ToWorker {
                 out.push(TAG_PING);
                 out.extend_from_slice(&nonce.to_le_bytes());
             }
-            ToWorker::Execute {
+            ToWorker::Execute(Execute {
                 plan,
                 scans,
                 estimates,
                 analyze,
+                credits,
                 pins,
                 results,
                 idle_poll_us,
                 runtime_filter_hashes,
-            } => {
+            }) => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
                 out.extend_from_slice(&(scans.len() as u32).to_le_bytes());
@@ -282,6 +292,7 @@ impl ToWorker {
                     out.extend_from_slice(&e.unwrap_or(UNKNOWN_ROWS).to_le_bytes());
                 }
                 out.push(*analyze as u8);
+                out.extend_from_slice(&credits.to_le_bytes());
                 out.extend_from_slice(&pins.to_le_bytes());
                 out.extend_from_slice(&results.to_le_bytes());
                 out.extend_from_slice(&idle_poll_us.to_le_bytes());
@@ -316,18 +327,19 @@ impl ToWorker {
                     estimates.push(Some(r.u64()?).filter(|&e| e != UNKNOWN_ROWS));
                 }
                 let analyze = r.take::<1>()?[0] != 0;
-                let (pins, results, idle_poll_us) = (r.u32()?, r.u32()?, r.u32()?);
+                let (credits, pins, results, idle_poll_us) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
                 let runtime_filter_hashes = r.take::<1>()?[0];
-                r.finish(ToWorker::Execute {
+                r.finish(ToWorker::Execute(Execute {
                     plan,
                     scans,
                     estimates,
                     analyze,
+                    credits,
                     pins,
                     results,
                     idle_poll_us,
                     runtime_filter_hashes,
-                })
+                }))
             }
             TAG_PAGED => {
                 let p = r.paged()?;
@@ -472,7 +484,7 @@ mod tests {
     #[test]
     fn query_messages_round_trip() {
         let mut buf = Vec::new();
-        let exec = ToWorker::Execute {
+        let exec = ToWorker::Execute(Execute {
             plan: vec![1, 2, 3],
             scans: vec![
                 vec![SlotRef { index: 3, generation: 9 }],
@@ -480,11 +492,12 @@ mod tests {
             ],
             estimates: vec![Some(6_001_215), None, Some(0)],
             analyze: true,
+            credits: 5,
             pins: 6,
             results: 2,
             idle_poll_us: 50,
             runtime_filter_hashes: 4,
-        };
+        });
         exec.encode(&mut buf);
         assert_eq!(ToWorker::decode(&buf), Ok(exec));
         for m in [
@@ -537,16 +550,17 @@ mod tests {
     fn damaged_and_truncated_frames_never_panic() {
         let mut frames = Vec::new();
         let mut buf = Vec::new();
-        let exec = ToWorker::Execute {
+        let exec = ToWorker::Execute(Execute {
             plan: (0..200).map(|i| i as u8).collect(),
             scans: vec![vec![SlotRef { index: 3, generation: 9 }, SlotRef { index: 4, generation: 1 }]],
             estimates: vec![Some(10), None],
             analyze: false,
+            credits: 2,
             pins: 4,
             results: 2,
             idle_poll_us: 1000,
             runtime_filter_hashes: 0,
-        };
+        });
         for m in [exec, ToWorker::Ping { nonce: 7 }] {
             buf.clear();
             m.encode(&mut buf);

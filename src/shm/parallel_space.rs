@@ -17,7 +17,7 @@
 //!
 //! ```text
 //! +-------------------+ 0
-//! | SpaceHeader       | stop, len, credits, DataFusion worker identity, counts, params
+//! | SpaceHeader       | stop, len, DataFusion worker identity, counts, params
 //! | LeafEntry x n     | next, nblocks, chunk, producers, offsets of the parts below
 //! | per leaf:         |
 //! |   slots           | nworkers x (index u32, generation u32); index NO_SLOT: none
@@ -44,8 +44,6 @@ pub struct SpaceHeader {
     pub stop: AtomicU32,
     /// Total bytes of the space (header included).
     pub len: u32,
-    /// Each scan producer's credits (its share of the query's page reservation).
-    pub credits: u32,
     pub worker_procno: i32,
     pub worker_pid: i32,
     pub nworkers: u32,
@@ -58,6 +56,8 @@ pub struct SpaceHeader {
     /// Each worker's usage report: bytes, where the first one is.
     pub usage_size: u32,
     pub usage_at: u32,
+    /// Keeps the header a multiple of 8 bytes (written as zero).
+    pub reserved: u32,
     /// Instrumentation reports: bytes per node, nodes per (worker, leaf), where they start.
     pub instr_size: u32,
     pub instr_slots: u32,
@@ -104,7 +104,6 @@ pub struct SpaceLeaf<'a> {
 /// The identity and counts written into the header.
 #[derive(Clone, Copy)]
 pub struct SpaceSettings {
-    pub credits: u32,
     pub worker_procno: i32,
     pub worker_pid: i32,
     pub nworkers: u32,
@@ -179,7 +178,6 @@ pub unsafe fn write(
         space.cast::<SpaceHeader>().write(SpaceHeader {
             stop: AtomicU32::new(0),
             len: len as u32,
-            credits: settings.credits,
             worker_procno: settings.worker_procno,
             worker_pid: settings.worker_pid,
             nworkers: settings.nworkers,
@@ -189,6 +187,7 @@ pub unsafe fn write(
             instrument: settings.instrument,
             usage_size: (settings.usage_size as usize).next_multiple_of(8) as u32,
             usage_at: o.usage as u32,
+            reserved: 0,
             instr_size: settings.instr_size,
             instr_slots: settings.instr_slots,
             instr_at: o.instr as u32,
@@ -409,7 +408,6 @@ mod tests {
             },
         ];
         let settings = SpaceSettings {
-            credits: 3,
             worker_procno: 11,
             worker_pid: 12,
             nworkers: 2,
@@ -427,7 +425,6 @@ mod tests {
         assert!(params_at + 13 <= n);
         // SAFETY: written above.
         let v = unsafe { SpaceView::new(base, n) }.unwrap();
-        assert_eq!(v.header().credits, 3);
         assert_eq!(v.header().nleaves, 2);
         let a = v.leaf(0, 0).unwrap();
         assert_eq!(a.slot, Some(SlotLease { index: 3, generation: 7 }));
@@ -476,7 +473,6 @@ mod tests {
             producers: 1,
         }];
         let settings = SpaceSettings {
-            credits: 1,
             worker_procno: 0,
             worker_pid: 0,
             nworkers: 1,

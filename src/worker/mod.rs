@@ -50,9 +50,11 @@ fn run() -> PgResult<()> {
     latch::register_wait_events()?;
     let settings = guc::worker_settings();
     logging::init(&settings)?;
+    let open_files = raise_open_file_limit();
     let engine = runtime::Engine::start(&settings)?;
     tracing::info!(
         threads = engine.threads,
+        open_files,
         target_partitions = engine.target_partitions(),
         "pg_fusion worker ready"
     );
@@ -90,4 +92,27 @@ fn run() -> PgResult<()> {
     tracing::info!("pg_fusion worker stopping");
     engine.shutdown();
     result
+}
+
+/// The most open files the worker asks for (its soft limit, raised up to its hard one).
+const MAX_OPEN_FILES: libc::rlim_t = 65536;
+
+/// DataFusion's spill files are the worker's own open files, outside PostgreSQL's descriptor
+/// cache (each spill file stays open until its readers are done): raise the soft limit on open
+/// files towards the hard one, as far as `MAX_OPEN_FILES`. Returns the limit in force.
+fn raise_open_file_limit() -> libc::rlim_t {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes the struct it is given, which outlives the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 0;
+    }
+    let want = lim.rlim_max.min(MAX_OPEN_FILES);
+    if lim.rlim_cur < want {
+        let raised = libc::rlimit { rlim_cur: want, rlim_max: lim.rlim_max };
+        // SAFETY: setrlimit reads the struct it is given, which outlives the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            return want;
+        }
+    }
+    lim.rlim_cur
 }

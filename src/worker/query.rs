@@ -29,7 +29,7 @@ use crate::page::encode::BlockWriter;
 use crate::page::ColumnType;
 use crate::plan::codec;
 use crate::plan::memory::{needs_spilling_joins, QueryPool};
-use crate::protocol::{envelope, paged, PageRef, PagedRef, SlotRef, ToBackend, ToWorker};
+use crate::protocol::{envelope, paged, Execute, PageRef, PagedRef, ToBackend};
 use crate::shm::ring::SendError;
 use crate::shm::{signal_latch, Metric, Segment, SlotKind, SlotLease, WorkerRole};
 
@@ -37,7 +37,7 @@ pub struct QueryTask {
     pub seg: Segment,
     pub lease: SlotLease,
     pub backend_pid: i32,
-    pub request: QueryRequest,
+    pub request: Execute,
     pub session: SessionContext,
     pub activity: Arc<Notify>,
     /// The worker's side of the slots' rings (see `super::slot_rings`).
@@ -53,53 +53,6 @@ pub struct QueryTask {
 fn spilled_bytes(plan: &Arc<dyn datafusion::physical_plan::ExecutionPlan>) -> usize {
     let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0);
     own + plan.children().into_iter().map(spilled_bytes).sum::<usize>()
-}
-
-/// What `Execute` asks for (see [`crate::protocol::ToWorker::Execute`]).
-pub struct QueryRequest {
-    pub plan: Vec<u8>,
-    pub scans: Vec<Vec<SlotRef>>,
-    /// PostgreSQL's estimate of each leaf's rows.
-    pub estimates: Vec<Option<u64>>,
-    /// EXPLAIN ANALYZE: report the executed plan with DataFusion's metrics in `Done`.
-    pub analyze: bool,
-    /// The query's page budget (see `crate::shm::admission`): imported pages its arrays may
-    /// keep, result pages it may have in flight.
-    pub pins: u32,
-    pub results: u32,
-    /// The longest a waiting scan sleeps without a wake, in microseconds.
-    pub idle_poll_us: u32,
-    /// Bits per key of the query's runtime filters; 0: none.
-    pub runtime_filter_hashes: u8,
-}
-
-impl QueryRequest {
-    /// The request an `Execute` message carries (None for any other message).
-    pub fn from_message(m: ToWorker) -> Option<QueryRequest> {
-        let ToWorker::Execute {
-            plan,
-            scans,
-            estimates,
-            analyze,
-            pins,
-            results,
-            idle_poll_us,
-            runtime_filter_hashes,
-        } = m
-        else {
-            return None;
-        };
-        Some(QueryRequest {
-            plan,
-            scans,
-            estimates,
-            analyze,
-            pins,
-            results,
-            idle_poll_us,
-            runtime_filter_hashes,
-        })
-    }
 }
 
 /// A query failure as the backend reports it.
@@ -279,6 +232,7 @@ impl QueryTask {
             page_size: seg.pool().page_size(),
             shared: Default::default(),
             subqueries: Default::default(),
+            credits: self.request.credits,
             pins,
             pinned: Default::default(),
             idle_poll: Duration::from_micros(self.request.idle_poll_us.max(1) as u64),

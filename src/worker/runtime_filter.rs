@@ -17,6 +17,17 @@
 //!   (and the range of a single integer key). When every build partition has ended it takes a
 //!   free filter slot of the segment, publishes the filter there, and hands the slot to each
 //!   accepting leaf, whose reader sends it to its producers before their next credits.
+//! - A join has decided once its last build partition ended (published or not), one failed, or
+//!   one was dropped early ([`LeafFilters::pending`]). Until each join whose filter a leaf
+//!   accepted has decided, the leaf's readers hold back their producers' first credits (for at
+//!   most `super::scan::FILTER_WAIT_LIMIT`): the probe side of a hash join is read after its
+//!   build side anyway, but a subtree DataFusion starts early (a `CoalescePartitionsExec`
+//!   spawns its inputs when executed) would otherwise read the leaf unfiltered. Nothing a
+//!   build side needs waits for a leaf on its probe side, so holding it back never deadlocks;
+//!   the limit is a safety net. (A `CollectLeft` join keeps its build future in the plan node:
+//!   when the join's output is dropped before its build side finished, as a query ending
+//!   early does, the build lives until the plan is dropped, and a leaf started early waits out
+//!   the limit: work at the end of a query that is over anyway.)
 //! - The filter only ever passes too much: a Bloom filter whose false positive rate grows above
 //!   [`MAX_FALSE_POSITIVE_RATE`] (checked past 1024 keys) is given up (it would cost the
 //!   producers more than it saves), and so is one whose bits would take more than a sixteenth of
@@ -105,6 +116,7 @@ pub struct LeafFilters {
     published: Mutex<Vec<FilterMsg>>,
     count: AtomicUsize,
     matched: AtomicUsize,
+    resolved: AtomicUsize,
 }
 
 impl LeafFilters {
@@ -118,6 +130,13 @@ impl LeafFilters {
     /// keys turn out too many for its bits, or that finds no free slot, publishes none).
     pub fn matched(&self) -> usize {
         self.matched.load(Ordering::Relaxed)
+    }
+
+    /// Whether a join that may publish a filter for this leaf has not decided yet: its build
+    /// side is still running (it decides when its last build partition ends, fails or is
+    /// dropped).
+    pub fn pending(&self) -> bool {
+        self.resolved.load(Ordering::Acquire) < self.matched()
     }
 
     /// Filters published so far.
@@ -254,6 +273,7 @@ pub fn wire(
                 keys: Mutex::default(),
                 ended: AtomicUsize::new(0),
                 published: AtomicBool::new(false),
+                resolved: AtomicBool::new(false),
             }),
         ));
         Ok(Transformed::yes(replace_children_if_necessary(node, vec![build, right])?))
@@ -274,6 +294,8 @@ struct Publisher {
     keys: Mutex<Collected>,
     ended: AtomicUsize,
     published: AtomicBool,
+    /// The targets were told this join has decided (published or not): once.
+    resolved: AtomicBool,
 }
 
 /// The keys the build partitions streamed so far.
@@ -333,10 +355,25 @@ impl Publisher {
     }
 
     fn fail(&self) {
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        keys.failed = true;
-        keys.bloom = None;
-        keys.reservation = None;
+        {
+            let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            keys.failed = true;
+            keys.bloom = None;
+            keys.reservation = None;
+        }
+        self.resolve();
+    }
+
+    /// Tell the targets this join has decided: no filter comes from it beyond what it published.
+    /// Their readers give their producers the first credits once every join has.
+    fn resolve(&self) {
+        if self.resolved.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for t in &self.targets {
+            t.leaf.resolved.fetch_add(1, Ordering::AcqRel);
+        }
+        self.activity.notify_waiters();
     }
 
     /// A build partition ended; the last one publishes.
@@ -346,11 +383,14 @@ impl Publisher {
         {
             return;
         }
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        self.publish(&keys, metrics);
-        // The bits are in the segment now (or were not wanted): their memory goes back.
-        keys.bloom = None;
-        keys.reservation = None;
+        {
+            let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            self.publish(&keys, metrics);
+            // The bits are in the segment now (or were not wanted): their memory goes back.
+            keys.bloom = None;
+            keys.reservation = None;
+        }
+        self.resolve();
     }
 
     /// Publish the collected keys (see the module rules), if they make a filter.
@@ -627,6 +667,16 @@ impl Stream for BuildStream {
             _ => {}
         }
         polled
+    }
+}
+
+/// A build partition dropped before its end (the query ended early, or failed): the filter
+/// cannot be published any more.
+impl Drop for BuildStream {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.publisher.resolve();
+        }
     }
 }
 

@@ -20,13 +20,21 @@
 //!   a newer session's frame and never writes credits into the slot again. Its ring operations
 //!   and the check that its session is current happen under the slot's ring lock
 //!   (`super::slot_rings`), so the two sessions' readers never use the rings at once.
-//! - Flow control: each imported page earns the producer one credit (`ScanMsg::Credit` on the
-//!   slot's worker->backend ring), so a leaf nobody reads stops after its initial credit.
+//! - Flow control: a producer starts with no credit; its reader grants the query's `credits`
+//!   (`ScanMsg::Credit` on the slot's worker->backend ring) on its first read, and one more per
+//!   page it imports. A leaf nobody reads yet (the probe side of a hash join while its build
+//!   side loads) fills no page. A leaf that accepted runtime filters gets its first credits
+//!   once every join that may publish one has decided ([`runtime_filter::LeafFilters::pending`];
+//!   at most [`FILTER_WAIT_LIMIT`] after its first read).
 //! - Runtime filters (`super::runtime_filter`): a leaf accepts a hash join's dynamic filter
 //!   during DataFusion's filter pushdown (telling DataFusion it does not evaluate it: the join
 //!   still compares every key); once the join's build side has published it, each of the leaf's
 //!   readers sends it to its producer on the same ring, before any further credit, so every page
-//!   filled with those credits was filtered. The reader is the ring's one writer.
+//!   filled with those credits was filtered. The reader is the ring's one writer. A probe side is
+//!   first read once its join's build side is complete, its filter published, and a leaf that
+//!   accepted filters gets its first credits only once their joins decided (flow control, above): the
+//!   producer then tests every row but the one it read before it found no credit (unless the
+//!   wait hit its limit or the build side was dropped early).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -55,6 +63,13 @@ use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use tokio::sync::Notify;
+
+/// The longest a leaf's reader holds back its producer's first credits waiting for the
+/// runtime filters the leaf accepted (see the module's rules): a safety net, not a tuning knob.
+pub const FILTER_WAIT_LIMIT: Duration = Duration::from_secs(5);
+
+/// How often a reader holding back its first credits looks again without a notification.
+const FILTER_POLL: Duration = Duration::from_millis(10);
 
 use super::estimate::estimated_statistics;
 use super::runtime_filter::{self, Accepted, LeafFilters, QueryFilters, Target};
@@ -102,6 +117,9 @@ pub struct PageSource {
     /// The query's shared scans and subqueries (see `shared.rs`).
     pub shared: SharedScans,
     pub subqueries: SharedSubqueries,
+    /// Each producer's credits (its budget's `credits`, see `crate::shm::admission`): a
+    /// producer starts with none, and its reader grants them on its first read.
+    pub credits: u32,
     /// The imported pages the query's arrays may keep at once (its budget's `pins`, see
     /// `crate::shm::admission`): past that a leaf copies.
     pub pins: usize,
@@ -331,16 +349,21 @@ struct ScanState {
     inbox: Vec<u8>,
     done: bool,
     metrics: ScanMetrics,
-    /// Credits owed to the producer (pages imported, not yet granted back).
+    /// Credits owed to the producer: its first credits (the query's `credits`) until the first
+    /// grant, then the pages imported and not yet granted back.
     owed: u32,
     outbox: Vec<u8>,
     /// The leaf's published runtime filters, and how many of them the producer was sent.
     filters: Arc<LeafFilters>,
     filters_sent: usize,
+    /// Until the first credits went: when the stream was first read (see the module's rules).
+    first_read: bool,
+    held_since: Option<std::time::Instant>,
 }
 
 impl ScanState {
-    /// Give the producer back the credits owed (one per imported page) and wake it if it waits.
+    /// Give the producer the credits owed (its first ones, then one per imported page) and wake
+    /// it if it waits.
     /// A full ring keeps them owed: retried on every poll that finds no page, so a producer out
     /// of credit always gets them (it drains the ring on every step).
     fn grant(&mut self) {
@@ -450,6 +473,21 @@ impl ScanState {
             let Some(slot) = seg.slot(SlotKind::Scan, self.lease.index) else {
                 return Some(Err(DataFusionError::Internal("scan slot out of range".into())));
             };
+            // The first credits wait for the filters the leaf accepted (module rules).
+            if self.first_read {
+                let since = *self.held_since.get_or_insert_with(std::time::Instant::now);
+                if self.filters.pending() && since.elapsed() < FILTER_WAIT_LIMIT {
+                    if !slot.is_current(self.lease) {
+                        return Some(Err(DataFusionError::Execution("scan producer went away".into())));
+                    }
+                    // A join that decides notifies `activity`; the timeout only bounds a miss.
+                    let timer = self.metrics.wait.timer();
+                    let _ = tokio::time::timeout(self.source.idle_poll.max(FILTER_POLL), notified).await;
+                    timer.done();
+                    continue;
+                }
+                self.first_read = false;
+            }
             let received = {
                 let rings = self.source.rings.clone();
                 let _ring = rings.lock(SlotKind::Scan, self.lease.index);
@@ -643,10 +681,13 @@ impl ExecutionPlan for PgScanExec {
             copy: self.copy.clone(),
             inbox: Vec::new(),
             done: false,
-            owed: 0,
+            // Granted on the first read that finds no page (see the rules above).
+            owed: self.source.credits.max(1),
             outbox: Vec::new(),
             filters: self.published.clone(),
             filters_sent: 0,
+            first_read: true,
+            held_since: None,
             metrics: ScanMetrics {
                 baseline: BaselineMetrics::new(&self.metrics, partition),
                 pages: MetricBuilder::new(&self.metrics).counter("pages", partition),

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use datafusion::prelude::SessionContext;
 use tokio::sync::{Notify, Semaphore};
 
-use super::query::{QueryRequest, QueryTask};
+use super::query::QueryTask;
 use super::slot_rings::SlotRings;
 use crate::pg::latch;
-use crate::protocol::{envelope, open_envelope, paged, PagedRef, ToBackend, ToWorker};
+use crate::protocol::{envelope, open_envelope, paged, Execute, PagedRef, ToBackend, ToWorker};
 use crate::shm::{Metric, OwnerId, Segment, SlotKind, SlotLease, WorkerRole};
 
 struct Running {
@@ -147,13 +147,12 @@ impl ControlServer {
                     seg.metrics().inc(Metric::WorkerPingsTotal);
                     ToBackend::Pong { nonce, worker_pid: latch::my_pid() }
                 }
-                Ok(execute @ ToWorker::Execute { .. }) => {
+                Ok(ToWorker::Execute(request)) => {
                     if self.running.iter().any(|r| r.lease == lease) {
                         tracing::warn!(slot = i, "second query in one session; ignoring the session");
                         self.ignored[i as usize] = Some(lease);
                         continue;
                     }
-                    let Some(request) = QueryRequest::from_message(execute) else { continue };
                     self.start(lease, request, slot.owner_pid().unwrap_or(0));
                     continue;
                 }
@@ -188,7 +187,7 @@ impl ControlServer {
         }
     }
 
-    fn start(&mut self, lease: SlotLease, request: QueryRequest, backend_pid: i32) {
+    fn start(&mut self, lease: SlotLease, request: Execute, backend_pid: i32) {
         let canceled = Arc::new(AtomicBool::new(false));
         let task = QueryTask {
             seg: self.seg,

@@ -16,9 +16,15 @@
 //!   on a reader that is not reading. That memory counts against the query's share of the
 //!   worker's DataFusion memory pool (`crate::plan::memory`): each batch is charged once when it
 //!   is queued and freed when the last reader has taken it. A batch the share cannot hold goes
-//!   to a spill file instead (one per batch, removed when the last reader has read it), which
-//!   each reader reads back in its turn: a lagging reader cannot be waited for without waiting
-//!   for itself, and never fails the query.
+//!   to a spill file instead, which each reader reads back in its turn: a lagging reader cannot
+//!   be waited for without waiting for itself, and never fails the query.
+//! - Consecutive spilled batches share one file, a run of at most `SPILL_RUN_BYTES`
+//!   (`crate::plan::memory::spill_step`): a run once begun takes every batch until it is full or
+//!   the input ends, then is queued (the queue keeps the batches' order). A file per batch kept
+//!   a file descriptor open per batch until every reader had read it: a lineitem at SF 5 queued
+//!   for a reader behind a GROUP BY ran the worker out of descriptors (EMFILE). A reader waiting
+//!   for the next batch may wait for a run to fill; the partition's task never waits for a
+//!   reader, so it always fills. A run's file goes away when the last reader has read it.
 //! - The tasks are aborted when the last reader (plan node or stream) is dropped; a reader
 //!   dropped early only closes its queue.
 //! - A reader keeps the rows whose filter column is true (NULL drops the row, as in WHERE) and
@@ -29,7 +35,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Weak};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
-use datafusion::arrow::compute::{concat_batches, prep_null_mask_filter, FilterBuilder};
+use datafusion::arrow::compute::{prep_null_mask_filter, FilterBuilder};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::common::runtime::SpawnedTask;
@@ -49,6 +55,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use super::estimate::estimated_statistics;
+use crate::plan::memory::{spill_step, SpillStep};
 use crate::plan::spec::SharedRead;
 use crate::plan::table::schema_of;
 
@@ -57,11 +64,18 @@ use crate::plan::table::schema_of;
 /// its memory charge, shared by the readers' copies.
 type Item = std::result::Result<Option<Queued>, Arc<DataFusionError>>;
 
-/// A batch in the readers' queues: in memory, with its charge; or in a spill file.
+/// A batch in the readers' queues: in memory, with its charge; or a run of batches in a spill
+/// file.
 #[derive(Clone)]
 enum Queued {
     Memory(RecordBatch, Arc<Charge>),
     Disk(Arc<dyn SpillFile>, Arc<SpillManager>),
+}
+
+/// `None` of what `make` would make (DataFusion does not export its in-progress spill file's type
+/// by a name we can write); `make` is not called.
+fn none_of<T>(_make: impl FnOnce() -> Result<T>) -> Option<T> {
+    None
 }
 
 /// A queued batch's share of the memory pool, given back when the last reader dropped it.
@@ -182,34 +196,61 @@ impl SharedScan {
             ));
             let mut stream = self.input.execute(p, context)?;
             st.tasks[p] = Some(SpawnedTask::spawn(async move {
+                // A reader that went away closed its queue: nothing to do for it.
+                let send = |item: Item| senders.iter().for_each(|tx| drop(tx.send(item.clone())));
+                let closed = || senders.iter().all(|tx| tx.is_closed());
+                // The run being written (DataFusion's in-progress spill file) and its bytes.
+                let mut run = none_of(|| spill.create_in_progress_file("SharedScan"));
+                let mut run_bytes = 0;
+                // Finish the run being written, if any, and queue it.
+                macro_rules! queue_run {
+                    () => {
+                        match run.take().map(|mut r| r.finish()) {
+                            Some(Err(e)) => return send(Err(Arc::new(e))),
+                            Some(Ok(Some(file))) => send(Ok(Some(Queued::Disk(file, spill.clone())))),
+                            Some(Ok(None)) | None => {}
+                        }
+                    };
+                }
                 loop {
-                    let item: Item = match stream.next().await {
+                    let b = match stream.next().await {
                         Some(Ok(b)) if b.num_rows() == 0 => continue,
-                        Some(Ok(b)) => {
-                            let bytes = b.get_array_memory_size();
-                            let grown = reservation.lock().unwrap_or_else(|p| p.into_inner()).try_grow(bytes);
-                            match grown {
-                                Ok(()) => Ok(Some(Queued::Memory(
-                                    b,
-                                    Arc::new(Charge { reservation: reservation.clone(), bytes }),
-                                ))),
-                                // Past the query's share: to disk (see the module's rules).
-                                Err(_) => match spill.spill_record_batch_and_finish(&[b], "SharedScan") {
-                                    Ok(Some(file)) => Ok(Some(Queued::Disk(file, spill.clone()))),
-                                    Ok(None) => continue,
-                                    Err(e) => Err(Arc::new(e)),
-                                },
+                        Some(Ok(b)) => b,
+                        Some(Err(e)) => return send(Err(Arc::new(e))),
+                        None => {
+                            queue_run!();
+                            return send(Ok(None));
+                        }
+                    };
+                    let bytes = b.get_array_memory_size();
+                    // Memory is asked for only while no run is open (a run takes every batch
+                    // until it is full, see `spill_step`).
+                    let fits = run.is_none()
+                        && reservation.lock().unwrap_or_else(|p| p.into_inner()).try_grow(bytes).is_ok();
+                    match spill_step(fits, run.as_ref().map(|_| run_bytes), bytes) {
+                        SpillStep::Memory => {
+                            let charge = Arc::new(Charge { reservation: reservation.clone(), bytes });
+                            send(Ok(Some(Queued::Memory(b, charge))));
+                        }
+                        // Past the query's share: to disk (see the module's rules).
+                        SpillStep::Spill { queue_run_after } => {
+                            if run.is_none() {
+                                match spill.create_in_progress_file("SharedScan") {
+                                    Ok(file) => run = Some(file),
+                                    Err(e) => return send(Err(Arc::new(e))),
+                                }
+                                run_bytes = 0;
+                            }
+                            if let Some(Err(e)) = run.as_mut().map(|r| r.append_batch(&b)) {
+                                return send(Err(Arc::new(e)));
+                            }
+                            run_bytes += bytes;
+                            if queue_run_after {
+                                queue_run!();
                             }
                         }
-                        Some(Err(e)) => Err(Arc::new(e)),
-                        None => Ok(None),
-                    };
-                    let last = !matches!(item, Ok(Some(_)));
-                    for tx in &senders {
-                        // A reader that went away closed its queue: nothing to do for it.
-                        let _ = tx.send(item.clone());
                     }
-                    if last || senders.iter().all(|tx| tx.is_closed()) {
+                    if closed() {
                         break;
                     }
                 }
@@ -219,14 +260,11 @@ impl SharedScan {
     }
 }
 
-/// The batch a queue spilled to `file`.
-async fn read_back(file: Arc<dyn SpillFile>, spill: &SpillManager) -> Result<RecordBatch> {
-    let mut stream = spill.read_spill_as_stream_unbuffered(file, None)?;
-    let mut batches = Vec::new();
-    while let Some(b) = stream.next().await {
-        batches.push(b?);
-    }
-    Ok(concat_batches(spill.schema(), &batches)?)
+/// A reader's stream state: its queue, the shared scan it keeps alive, the run it reads back.
+struct Reading {
+    queue: Queue,
+    _shared: Arc<SharedScan>,
+    run: Option<SendableRecordBatchStream>,
 }
 
 /// What a reader reads.
@@ -419,22 +457,39 @@ impl ExecutionPlan for SharedReadExec {
         let queue = self.shared.take(self.reader, partition, context)?;
         let baseline = BaselineMetrics::new(&self.metrics, partition);
         let (columns, filter, schema) = (self.columns.clone(), self.filter, self.schema.clone());
-        // The stream holds the shared scan: its tasks live while any reader reads.
-        let state = (queue, self.shared.clone());
+        // The stream holds the shared scan: its tasks live while any reader reads. `run` is the
+        // spill run being read back (its file stays while this reader reads it).
+        let state = Reading { queue, _shared: self.shared.clone(), run: None };
         let stream = futures::stream::unfold(Some(state), |state| async move {
-            let (mut queue, shared) = state?;
-            match queue.recv().await {
-                // The charge goes with this reader's copy once `select` made its own batch.
-                Some(Ok(Some(Queued::Memory(b, charge)))) => {
-                    Some((Ok((b, Some(charge))), Some((queue, shared))))
+            let mut st = state?;
+            loop {
+                if let Some(run) = st.run.as_mut() {
+                    match run.next().await {
+                        Some(Ok(b)) => return Some((Ok((b, None)), Some(st))),
+                        Some(Err(e)) => return Some((Err(e), None)),
+                        None => st.run = None,
+                    }
                 }
-                Some(Ok(Some(Queued::Disk(file, spill)))) => {
-                    let b = read_back(file, &spill).await.map(|b| (b, None));
-                    Some((b, Some((queue, shared))))
+                match st.queue.recv().await {
+                    // The charge goes with this reader's copy once `select` made its own batch.
+                    Some(Ok(Some(Queued::Memory(b, charge)))) => {
+                        return Some((Ok((b, Some(charge))), Some(st)))
+                    }
+                    Some(Ok(Some(Queued::Disk(file, spill)))) => {
+                        match spill.read_spill_as_stream_unbuffered(file, None) {
+                            Ok(run) => st.run = Some(run),
+                            Err(e) => return Some((Err(e), None)),
+                        }
+                    }
+                    Some(Ok(None)) => return None,
+                    Some(Err(e)) => return Some((Err(DataFusionError::Shared(e)), None)),
+                    None => {
+                        return Some((
+                            Err(DataFusionError::Internal("shared scan task ended early".into())),
+                            None,
+                        ))
+                    }
                 }
-                Some(Ok(None)) => None,
-                Some(Err(e)) => Some((Err(DataFusionError::Shared(e)), None)),
-                None => Some((Err(DataFusionError::Internal("shared scan task ended early".into())), None)),
             }
         })
         .map(move |b: Result<(RecordBatch, Option<Arc<Charge>>)>| {

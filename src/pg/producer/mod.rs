@@ -24,10 +24,12 @@
 //! - Pages are leased under the scan slot's owner id until the worker takes them over; dropping
 //!   the [`ScanSession`] reclaims the rest.
 //! - Credit-based flow control: a producer fills at most `credits` pages the worker has not
-//!   imported yet; the worker grants one credit per page it imports (`ScanMsg::Credit` on the scan
-//!   slot's worker->backend ring) and wakes page waiters. A leaf DataFusion does not read yet (the
-//!   probe side of a hash join while the build side loads) therefore stops after a few pages
-//!   instead of taking the pool the other leaves need: no deadlock between the leaves of a query.
+//!   imported yet. It starts with none: the worker grants the query's `credits` when it first
+//!   reads the producer's partition, then one per page it imports (`ScanMsg::Credit` on the scan
+//!   slot's worker->backend ring), and wakes page waiters. A leaf DataFusion does not read yet
+//!   (the probe side of a hash join while the build side loads) therefore fills no page instead
+//!   of taking the pool the other leaves need (no deadlock between the leaves of a query), and
+//!   the runtime filters of its joins' build sides come before its first page.
 //!   The credits are part of the query's page reservation (`crate::shm::admission`): a share of
 //!   the pool per producer when the pool is not contended, two when it is.
 //! - Runtime filters (`crate::shm::filter`): the worker may send filters on the ring its credits
@@ -108,10 +110,9 @@ impl Producer {
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
         env: &ExecEnv,
-        credits: u32,
     ) -> PgResult<Producer> {
         let chunked = chunks.is_some();
-        let mut p = Producer::new(session, worker, chunks, types, pg_types, credits)?;
+        let mut p = Producer::new(session, worker, chunks, types, pg_types)?;
         p.open(plan, env)?;
         if chunked {
             p.count_relations()?;
@@ -129,7 +130,7 @@ impl Producer {
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, None, types, pg_types, 0)?;
+        let mut p = Producer::new(session, worker, None, types, pg_types)?;
         p.exhausted = true;
         Ok(p)
     }
@@ -140,7 +141,6 @@ impl Producer {
         chunks: Option<Chunks>,
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
-        credits: u32,
     ) -> PgResult<Producer> {
         let seg = session.segment();
         let owner = session.pool_owner();
@@ -166,8 +166,9 @@ impl Producer {
             seg,
             owner,
             capacity,
-            // The query's reservation counts them (see `crate::shm::admission`).
-            credits,
+            // None until the worker first reads the leaf's partition (the query's reservation
+            // counts the credits it grants, see `crate::shm::admission`).
+            credits: 0,
             to_send: None,
             pending: std::ptr::null_mut(),
             has_pending: false,

@@ -18,7 +18,7 @@ use crate::pg::nodes;
 use crate::pg::parallel::{self, ParallelScan};
 use crate::pg::producer::{ExecEnv, Producer};
 use crate::pg::{latch, shmem, sys};
-use crate::protocol::{PageRef, SlotRef, ToBackend, ToWorker};
+use crate::protocol::{Execute, PageRef, SlotRef, ToBackend, ToWorker};
 use crate::shm::{Budget, Holdings, Metric, PageDescriptor, Segment, SlotKind, WorkerRole};
 
 pub(super) struct ResultBlock {
@@ -359,12 +359,11 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     let budget = reserve(producers, &|pages, producers| Budget::preferred(pages, producers, channel))
         .or_else(|| reserve(producers, &Budget::minimal))
         .ok_or_else(|| PgError::internal("the query's page reservation could not shrink"))?;
-    let credits = budget.credits;
     let scan = if workers > 0 {
         // The workers take the leader's active snapshot: the statement's.
         // SAFETY: the statement's registered snapshot, pushed and popped around the launch.
         guard(|| unsafe { sys::PushActiveSnapshot(env.snapshot) })?;
-        let launched = ParallelScan::launch(workers, &pool, &env, control.worker(), credits);
+        let launched = ParallelScan::launch(workers, &pool, &env, control.worker());
         // SAFETY: pops the snapshot pushed above.
         unsafe { sys::PopActiveSnapshot() };
         Some(launched?)
@@ -409,7 +408,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         let at = pool_leaves.iter().position(|&j| j == i);
         let chunks = at.and_then(|k| run.parallel.as_ref()?.chunks(k));
         let (types, pg_types) = (leaf.types.clone(), leaf.pg_types.clone());
-        let producer = Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env, credits)?;
+        let producer = Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env)?;
         let mut slots = vec![producer.slot_ref()];
         run.leaf_queries.push(Some(run.producers.len()));
         run.producers.push(producer);
@@ -441,16 +440,17 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         .iter()
         .map(|l| if l.plan.is_some() && crate::pg::guc::join_reordering() { l.rows } else { None })
         .collect();
-    control.send(&ToWorker::Execute {
+    control.send(&ToWorker::Execute(Execute {
         plan: unhex(&p.plan)?,
         scans: run.scan_slots.clone(),
         estimates,
         analyze: run.analyze,
+        credits: budget.credits,
         pins: budget.pins,
         results: budget.results,
         idle_poll_us: crate::pg::guc::scan_idle_poll_interval_us(),
         runtime_filter_hashes: crate::pg::guc::runtime_filter_hashes(),
-    })?;
+    }))?;
     run.control = Some(control);
     Ok(())
 }
