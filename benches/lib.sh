@@ -129,3 +129,25 @@ CONF
         "${pq[@]}" -c 'ALTER EXTENSION pg_fusion UPDATE' >/dev/null 2>&1 || true
     fi
 }
+
+# One run of query file $2 in mode $1 on the TPC-H cluster (`pq` runs psql on its database,
+# `setup[$1]` sets the mode and statement_timeout, `timeout_ms` is that timeout): prints
+# "milliseconds md5-of-its-rows", "timeout-ms timeout" when the statement hit the timeout, or
+# "0 error" (the error logged) for any other failure.
+tpch_run_ms() {
+    local out t rc=0
+    out=$(pq -At -c "${setup[$1]}" -c '\timing on' -f "$2" 2>&1) || rc=$?
+    if grep -q 'canceling statement due to statement timeout' <<<"$out"; then
+        echo "$timeout_ms timeout"
+        return
+    fi
+    t=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -1)
+    # psql names the file and line before ERROR: (psql:q18.sql:40: ERROR:  ...); a lost
+    # connection prints no ERROR at all, only a non-zero status and no time.
+    if [ "$rc" != 0 ] || [ -z "$t" ] || grep -qE 'ERROR:|FATAL:|PANIC:|server closed|psql: error' <<<"$out"; then
+        log "$(basename "$2") in mode $1 (status $rc): $(grep -E 'ERROR|FATAL|PANIC|closed|error' <<<"$out" | head -1)"
+        echo "0 error"
+        return
+    fi
+    echo "$t $(grep -v '^Time: ' <<<"$out" | md5sum | cut -c1-32)"
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A fact table partitioned by month (24 partitions), aggregated and joined with pruning,
-# pg_fusion on vs off.
+# pg_fusion on and auto vs off.
 #
 #   benches/partitioned.sh [ROWS [RUNS]]      (defaults: 10000000 rows, 5 timed runs per mode)
 #   make bench-partitioned                    builds the fully optimised extension, then runs this
@@ -14,9 +14,11 @@
 # prepared statement's generic plan, `Subplans Removed`), and writes the medians into the
 # generated block of docs/benchmarks.md (PG_FUSION_BENCH_DOC to write elsewhere).
 #
-# Modes: `off` PostgreSQL alone, max_parallel_workers_per_gather = 2 (its default);
-#        `on`  pg_fusion.enable = on (its scan producers: the leader and up to 2 parallel
-#              workers, sharing the partitions' blocks).
+# Modes: `off`  PostgreSQL alone, max_parallel_workers_per_gather = 2 (its default);
+#        `on`   pg_fusion.enable = on (its scan producers: the leader and up to 2 parallel
+#               workers, sharing the partitions' blocks);
+#        `auto` pg_fusion.enable = auto (the settings' defaults: the engine whose estimate is
+#               lower; the table names the one EXPLAIN shows).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/scripts/lib.sh"
@@ -82,13 +84,14 @@ declare -A sql=(
 # The partitions each query's range keeps.
 declare -A keep=([all_months]=24 [quarter_by_region]=3 [month_top_categories]=1 [year_stores]=12 [generic_quarter]=3)
 prepare="SET plan_cache_mode = force_generic_plan; PREPARE q(date, date) AS SELECT count(*), sum(amount), min(day), max(day) FROM sales WHERE day >= \$1 AND day < \$2"
-modes=(off on)
+modes=(off on auto)
 declare -A setup=(
     [off]="SET pg_fusion.enable = off; $prepare"
     [on]="SET pg_fusion.enable = on; $prepare"
+    [auto]="SET pg_fusion.enable = auto; $prepare"
 )
 
-declare -A med read_parts removed producers
+declare -A med read_parts removed producers engine
 for q in "${names[@]}"; do
     log "$q: checking the rows and the pruning"
     same_rows "$q"
@@ -99,6 +102,12 @@ for q in "${names[@]}"; do
     producers[$q]=$(sed -n 's/.*Scan Producers Actual: \([0-9]*\).*/\1/p' <<<"$plan" | head -1)
     [ "${read_parts[$q]}" = "${keep[$q]}" ] ||
         die "$q: EXPLAIN reads ${read_parts[$q]} partitions, the range keeps ${keep[$q]}: $plan"
+    # The engine auto runs: its Engine line (EXPLAIN EXECUTE shows none: then the plan's root).
+    plan=$(psql_at "$dir" "$port" -At -c "${setup[auto]}" -c "EXPLAIN ${sql[$q]}")
+    engine[$q]=$(sed -n 's/.*Engine: \([A-Za-z]*\).*/\1/p' <<<"$plan" | head -1)
+    if [ -z "${engine[$q]}" ]; then
+        if grep -q PgFusionScan <<<"$plan"; then engine[$q]=DataFusion; else engine[$q]=PostgreSQL; fi
+    fi
     measure "$q"
 done
 
@@ -108,16 +117,16 @@ block=$(
     echo "$("$PG_CONFIG" --version), \`sales\`: $rows rows in $nparts monthly partitions, $table_size (loaded in ${load_s} s),"
     echo "joined with \`stores\` (1000 rows) and \`products\` (10 000 rows). Settings: shared_buffers 2GB,"
     echo "jit off, work_mem 256MB, max_parallel_workers_per_gather 2, pg_fusion defaults. Medians of"
-    echo "$runs interleaved runs after one warm-up each; both modes returned identical rows, and each"
+    echo "$runs interleaved runs after one warm-up each; the modes returned identical rows, and each"
     echo "pg_fusion plan read exactly the partitions its range keeps."
     echo
-    echo "| query | partitions read (pruned) | off (PostgreSQL, 2 parallel workers) | on (pg_fusion) | speedup | pg_fusion producers |"
-    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| query | partitions read (pruned) | off (PostgreSQL, 2 parallel workers) | on (pg_fusion) | speedup | pg_fusion producers | auto (engine) | auto speedup |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
     for q in "${names[@]}"; do
         pruned=$((nparts - read_parts[$q]))
         note="$pruned at plan time"
         [ -n "${removed[$q]}" ] && note="${removed[$q]} at run time"
-        echo "| \`$q\` | ${read_parts[$q]} of $nparts ($note) | $(sec "${med[$q,off]}") s | $(sec "${med[$q,on]}") s | $(ratio "${med[$q,off]}" "${med[$q,on]}")x | ${producers[$q]:-1} |"
+        echo "| \`$q\` | ${read_parts[$q]} of $nparts ($note) | $(sec "${med[$q,off]}") s | $(sec "${med[$q,on]}") s | $(ratio "${med[$q,off]}" "${med[$q,on]}")x | ${producers[$q]:-1} | $(sec "${med[$q,auto]}") s (${engine[$q]}) | $(ratio "${med[$q,off]}" "${med[$q,auto]}")x |"
     done
     echo
     echo "Queries (\`generic_quarter\` is \`EXECUTE q('2023-07-01', '2023-10-01')\` of a prepared"

@@ -55,24 +55,6 @@ declare -A setup=(
 )
 timeout_ms=$((timeout_s * 1000))
 
-# One run of query file $2 in mode $1: "milliseconds md5-of-its-rows", or "timeout-ms timeout"
-# when it hits the timeout.
-run_ms() {
-    local out t
-    out=$(pq -At -c "${setup[$1]}" -c '\timing on' -f "$2" 2>&1)
-    if grep -q 'canceling statement due to statement timeout' <<<"$out"; then
-        echo "$timeout_ms timeout"
-        return
-    fi
-    if grep -q '^ERROR' <<<"$out"; then
-        log "$(basename "$2") in mode $1: $(grep '^ERROR' <<<"$out" | head -1)"
-        echo "0 error"
-        return
-    fi
-    t=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' <<<"$out" | tail -1)
-    echo "$t $(grep -v '^Time: ' <<<"$out" | md5sum | cut -c1-32)"
-}
-
 declare -A med=() engine=()
 for n in $queries; do
     f=$(printf '%s/queries/q%02d.sql' "$here" "$n")
@@ -82,7 +64,7 @@ for n in $queries; do
     declare -A times=() done_mode=()
     ref=""
     for m in "${modes[@]}"; do
-        read -r t rows_md5 < <(run_ms "$m" "$f")
+        read -r t rows_md5 < <(tpch_run_ms "$m" "$f")
         [ "$rows_md5" = error ] && die "$q failed in mode $m"
         if [ "$rows_md5" = timeout ]; then
             done_mode[$m]=1
@@ -97,7 +79,7 @@ for n in $queries; do
         [ $((r % 2)) = 0 ] && order=(auto on off)
         for m in "${order[@]}"; do
             [ -n "${done_mode[$m]:-}" ] && continue
-            read -r t rows_md5 < <(run_ms "$m" "$f")
+            read -r t rows_md5 < <(tpch_run_ms "$m" "$f")
             [ "$rows_md5" = error ] && die "$q failed in mode $m"
             times[$m]="${times[$m]:-} $t"
             [ "$rows_md5" = timeout ] && done_mode[$m]=1
