@@ -33,7 +33,7 @@
 //!   filled with those credits was filtered. The reader is the ring's one writer. A probe side is
 //!   first read once its join's build side is complete, its filter published, and a leaf that
 //!   accepted filters gets its first credits only once their joins decided (flow control, above): the
-//!   producer then tests every row but the one it read before it found no credit (unless the
+//!   producer then tests every row, the one it kept when it found no credit too (unless the
 //!   wait hit its limit or the build side was dropped early).
 
 use std::collections::HashMap;

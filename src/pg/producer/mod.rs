@@ -433,6 +433,19 @@ impl Producer {
                 sys::pgf_slot_getallattrs(pending);
             });
             r?;
+            // A row kept while the producer had no page may meet filters that came since (the
+            // first row is read before the first credit, and the credit comes with the filters):
+            // it is tested as every later row is.
+            let state = &self.state;
+            // SAFETY: `pending` is deformed in full (just above), so up to `filter_attrs`;
+            // reading its datums may detoast, under `guard`.
+            let rejected = !state.filters.is_empty() && !guard(|| unsafe { state.passes_filters(pending) })?;
+            if rejected {
+                self.state.rejected += 1;
+                self.state.has_pending = false;
+                seg.set_page_wait(SlotKind::Scan, scan_index, false);
+                return Ok(true);
+            }
             // SAFETY: as above.
             match unsafe { self.state.try_put_row(pending) } {
                 Ok(Put::Done) => {
