@@ -85,6 +85,9 @@ tpch_cluster_stop() {
     [ "${bench_keep:-0}" = 1 ] || rm -rf "$dir"
 }
 
+# psql on database tpch of the cluster `tpch_cluster` started (`dir`, `port`).
+pq() { as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d tpch "$@"; }
+
 # The TPC-H scratch cluster of the benchmarks in benches/tpch (`port` set by the caller): in
 # $PG_FUSION_BENCH_DIR when it is set (created and loaded with scale $1 on first use, reused
 # afterwards: loading SF 1 takes minutes), else in a throwaway directory named after $2. Sets

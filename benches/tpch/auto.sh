@@ -45,7 +45,6 @@ done
 
 port=${PG_FUSION_BENCH_PORT:-55490}
 tpch_cluster "$scale" bench-tpch
-pq() { as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d tpch "$@"; }
 
 modes=(off on auto)
 declare -A setup=(

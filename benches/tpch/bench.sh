@@ -78,7 +78,6 @@ ensure_packages
 
 # The cluster (benches/lib.sh): loaded once per scale, reused with PG_FUSION_BENCH_DIR.
 tpch_cluster "$scale" bench-tpch
-pq() { as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d tpch "$@"; }
 
 declare -A setup=(
     [off]="SET pg_fusion.enable = off; SET max_parallel_workers_per_gather = 2"

@@ -47,7 +47,6 @@ time_ms() {
         -c "${setup[$1]}" -c '\timing on' -c '\o /dev/null' -c "$2" \
         | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
 }
-pq() { as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d tpch "$@"; }
 same_rows() {
     local q=$1 ref="" out m
     for m in "${modes[@]}"; do

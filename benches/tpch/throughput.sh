@@ -63,7 +63,6 @@ for m in "${modes[@]}"; do [[ $m =~ ^(off|on|auto)$ ]] || die "unknown mode $m";
 
 port=${PG_FUSION_BENCH_PORT:-55490}
 tpch_cluster "$scale" bench-tpch
-pq() { as_pg "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$dir" -p "$port" -U postgres -d tpch "$@"; }
 
 declare -A setup=(
     [off]="SET pg_fusion.enable = off; SET statement_timeout = '${timeout_s}s'"

@@ -437,9 +437,10 @@ impl Producer {
             // first row is read before the first credit, and the credit comes with the filters):
             // it is tested as every later row is.
             let state = &self.state;
-            // SAFETY: `pending` is deformed in full (just above), so up to `filter_attrs`;
-            // reading its datums may detoast, under `guard`.
-            let rejected = !state.filters.is_empty() && !guard(|| unsafe { state.passes_filters(pending) })?;
+            let rejected = !state.filters.is_empty() && {
+                // SAFETY: `pending` is deformed in full (above); a detoast's ERROR is caught by `guard`.
+                !guard(|| unsafe { state.passes_filters(pending) })?
+            };
             if rejected {
                 self.state.rejected += 1;
                 self.state.has_pending = false;
