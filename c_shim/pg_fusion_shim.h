@@ -206,6 +206,11 @@ extern BlockNumber pgf_relation_blocks(Oid relid, bool *parallel_ok);
  * blocks can hold), -1 for a relation without table storage (a partitioned table, a view) or with
  * inheritance children. */
 extern double pgf_relation_rows(Oid relid);
+/* pg_statistic's stadistinct and stanullfrac of column `attnum` of `relid` (`inh`: over its
+ * inheritance children too), as the planner reads them (examine_variable): false without
+ * statistics (GETSTRUCT is a macro). */
+extern bool pgf_column_statistics(Oid relid, AttrNumber attnum, bool inh, float4 *stadistinct,
+								  float4 *stanullfrac);
 /* The columns of relation `relid`'s primary key (not deferrable) into `out` (at most `max`): their
  * number, 0 without one (or when inheritance children may repeat its values), -1 when more than
  * `max`. */

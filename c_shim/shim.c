@@ -23,6 +23,7 @@
 #include "catalog/pg_proc.h"
 #include "storage/proc.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_statistic.h"
 #include "utils/acl.h"
 
 /*
@@ -977,6 +978,26 @@ pgf_primary_key_attnos(Oid relid, int16 *out, int max)
 	while ((x = bms_next_member(pk, x)) >= 0)
 		out[n++] = (int16) (x + FirstLowInvalidHeapAttributeNumber);
 	return n;
+}
+
+bool
+pgf_column_statistics(Oid relid, AttrNumber attnum, bool inh, float4 *stadistinct, float4 *stanullfrac)
+{
+	HeapTuple	tp;
+
+	/*
+	 * An analyzed entry asks for inheritance children even where there are none; the planner
+	 * then reads the table's own statistics (expand_inherited_rtentry clears inh).
+	 */
+	if (inh && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE && !has_subclass(relid))
+		inh = false;
+	tp = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid), Int16GetDatum(attnum), BoolGetDatum(inh));
+	if (!HeapTupleIsValid(tp))
+		return false;
+	*stadistinct = ((Form_pg_statistic) GETSTRUCT(tp))->stadistinct;
+	*stanullfrac = ((Form_pg_statistic) GETSTRUCT(tp))->stanullfrac;
+	ReleaseSysCache(tp);
+	return true;
 }
 
 double

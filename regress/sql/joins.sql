@@ -251,6 +251,29 @@ SELECT count(*) FROM jo o JOIN jc c ON o.cust = c.id WHERE random() < 2;
 SELECT count(*) FROM jl l JOIN jc c ON l.code = c.code::char(5);
 SELECT o.id, c.region FROM jo o JOIN jc c ON c.id = o.cust ORDER BY o.total + c.id LIMIT 3;
 
+-- Join order from PostgreSQL's statistics (`join_reordering`): the one nation first, then the
+-- leaves it narrows, each joined to the ones before it; the 200 customers join nation through
+-- the class c_nation = s_nation = n_id, by an equality derived from it (the filter's last term),
+-- before the 3000 suppliers. Off: the written order, nothing derived.
+CREATE TABLE eo_nation (n_id int4, n_name text);
+INSERT INTO eo_nation SELECT g, 'n' || g FROM generate_series(0, 24) g;
+CREATE TABLE eo_customer (c_id int8, c_nation int4);
+INSERT INTO eo_customer SELECT g, (g * 7 + g / 11) % 25 FROM generate_series(1, 200) g;
+CREATE TABLE eo_supplier (s_id int8, s_nation int4);
+INSERT INTO eo_supplier SELECT g, (g * 3 + g / 7) % 25 FROM generate_series(1, 3000) g;
+CREATE TABLE eo_orders (o_id int8, o_cust int8, o_supp int8);
+INSERT INTO eo_orders SELECT g, (g * 7 + g / 13) % 200 + 1, (g * 13 + g / 17) % 3000 + 1 FROM generate_series(1, 20000) g;
+ANALYZE eo_nation, eo_customer, eo_supplier, eo_orders;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM eo_orders, eo_customer, eo_supplier, eo_nation
+WHERE o_cust = c_id AND o_supp = s_id AND c_nation = s_nation AND s_nation = n_id AND n_name = 'n3';
+SELECT count(*) FROM eo_orders, eo_customer, eo_supplier, eo_nation
+WHERE o_cust = c_id AND o_supp = s_id AND c_nation = s_nation AND s_nation = n_id AND n_name = 'n3';
+SET pg_fusion.join_reordering = off;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM eo_orders, eo_customer, eo_supplier, eo_nation
+WHERE o_cust = c_id AND o_supp = s_id AND c_nation = s_nation AND s_nation = n_id AND n_name = 'n3';
+RESET pg_fusion.join_reordering;
+DROP TABLE eo_nation, eo_customer, eo_supplier, eo_orders;
+
 SELECT value FROM pg_fusion_metrics() WHERE metric = 'pages_in_use';
 RESET pg_fusion.enable;
 \! rm -f /tmp/pg_fusion_regress_off.out /tmp/pg_fusion_regress_on.out

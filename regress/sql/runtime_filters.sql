@@ -108,4 +108,60 @@ SELECT count(*), sum(f.v) FROM rf_dim d JOIN rf_fact f ON f.kt = d.kt AND f.kd =
 SELECT count(*), count(f.id) FROM rf_dim d LEFT JOIN rf_fact f ON f.k8 = d.k8;
 RESET pg_fusion.join_reordering;
 
+-- Join order (`join_reordering`): leaves joined in an order chosen from PostgreSQL's statistics,
+-- joined through equalities derived from equivalence classes (a = b AND b = c joins a to c).
+-- TPC-H Q5's shape, written in a poor order: customer reaches nation only through the class
+-- c_nation = s_nation = n_id; a customer and a nation without a key (NULL) join nothing.
+CREATE TABLE eq_region (r_id int4, r_name text);
+INSERT INTO eq_region SELECT g, 'r' || g FROM generate_series(0, 4) g;
+CREATE TABLE eq_nation (n_id int4, n_region int4, n_name text);
+INSERT INTO eq_nation SELECT g, g % 5, 'n' || g FROM generate_series(0, 24) g;
+INSERT INTO eq_nation VALUES (NULL, 1, 'no id');
+CREATE TABLE eq_customer (c_id int8, c_nation int4, c_seg text);
+INSERT INTO eq_customer
+SELECT g, CASE WHEN g % 101 = 0 THEN NULL ELSE (g * 7 + g / 11) % 25 END, 's' || (g % 5)
+FROM generate_series(1, 3000) g;
+CREATE TABLE eq_supplier (s_id int8, s_nation int4, s_seg text);
+INSERT INTO eq_supplier SELECT g, (g * 3 + g / 7) % 25, 's' || (g % 7) FROM generate_series(1, 200) g;
+CREATE TABLE eq_orders (o_id int8, o_cust int8, o_day int4);
+INSERT INTO eq_orders SELECT g, (g * 7 + g / 13) % 3000 + 1, g % 365 FROM generate_series(1, 20000) g;
+CREATE TABLE eq_line (l_order int8, l_supp int8, l_price numeric(12,2), l_seg text);
+INSERT INTO eq_line
+SELECT (g % 20000) + 1, (g * 13 + g / 17) % 200 + 1, (g % 997) / 4.0, 's' || (g % 3)
+FROM generate_series(1, 30000) g;
+ANALYZE eq_region, eq_nation, eq_customer, eq_supplier, eq_orders, eq_line;
+SELECT n_name, sum(l_price), count(*)
+FROM eq_customer, eq_orders, eq_line, eq_supplier, eq_nation, eq_region
+WHERE c_id = o_cust AND l_order = o_id AND l_supp = s_id AND c_nation = s_nation
+  AND s_nation = n_id AND n_region = r_id AND r_name = 'r1' AND o_day < 100
+GROUP BY n_name ORDER BY n_name;
+-- The same with a text class across three leaves, and a residual condition between leaves.
+SELECT count(*), sum(l_price)
+FROM eq_line, eq_customer, eq_orders, eq_supplier
+WHERE l_order = o_id AND o_cust = c_id AND l_supp = s_id
+  AND c_seg = s_seg AND s_seg = l_seg AND l_price < c_id AND o_day < 50;
+-- Two columns of one leaf in a class: its rows must hold one value in both.
+CREATE TABLE eq_pair (x int4, y int4, v int4);
+INSERT INTO eq_pair SELECT g % 25, (g * 3 + g / 7) % 25, g FROM generate_series(1, 500) g;
+ANALYZE eq_pair;
+SELECT count(*), sum(v), sum(s_id)
+FROM eq_supplier, eq_pair, eq_nation
+WHERE n_id = x AND n_id = y AND s_nation = n_id AND n_region = 2;
+-- A condition between leaves that can fail (arithmetic): the written order.
+SELECT count(*), sum(l_price)
+FROM eq_line, eq_orders, eq_customer, eq_nation
+WHERE l_order = o_id AND o_cust = c_id AND c_nation = n_id AND o_day < 20 AND c_id + o_id > 100;
+-- Keys of different types (int8 = int4: a cast) are no class: nothing is derived through them.
+SELECT count(*), sum(v)
+FROM eq_pair, eq_supplier, eq_customer
+WHERE x = s_id AND s_id = c_nation AND c_id < 500;
+SET pg_fusion.join_reordering = off;
+SELECT n_name, sum(l_price), count(*)
+FROM eq_customer, eq_orders, eq_line, eq_supplier, eq_nation, eq_region
+WHERE c_id = o_cust AND l_order = o_id AND l_supp = s_id AND c_nation = s_nation
+  AND s_nation = n_id AND n_region = r_id AND r_name = 'r1' AND o_day < 100
+GROUP BY n_name ORDER BY n_name;
+RESET pg_fusion.join_reordering;
+DROP TABLE eq_region, eq_nation, eq_customer, eq_supplier, eq_orders, eq_line, eq_pair;
+
 DROP TABLE rf_fact, rf_dim, rf_more, rf_more_dim;

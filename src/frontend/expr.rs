@@ -66,20 +66,9 @@ pub(super) fn has_int_arith(e: &DfExpr) -> bool {
     }
 }
 
-/// Whether evaluating `e` can raise an error: arithmetic (integer overflow, division by zero,
-/// numeric past 38 digits) or a cast.
+/// Whether evaluating `e` can raise an error (see [`DfExpr::can_fail`]).
 pub(super) fn can_fail(e: &DfExpr) -> bool {
-    match e {
-        DfExpr::IntArith(..) | DfExpr::Arith(..) | DfExpr::NumericDiv(..) | DfExpr::Cast(..) => true,
-        DfExpr::Column(_) | DfExpr::Literal(_) => false,
-        DfExpr::Compare(_, l, r) => can_fail(l) || can_fail(r),
-        DfExpr::And(v) | DfExpr::Or(v) => v.iter().any(can_fail),
-        DfExpr::Not(x) | DfExpr::IsNull(x) | DfExpr::IsNotNull(x) => can_fail(x),
-        DfExpr::Case(branches, default) => {
-            branches.iter().any(|(c, v)| can_fail(c) || can_fail(v))
-                || default.as_deref().is_some_and(can_fail)
-        }
-    }
+    e.can_fail()
 }
 
 /// Whether `e` is equalities between columns only (all of them become hash-join keys).

@@ -673,6 +673,7 @@ pub(super) fn block_of(q: Query, bind: &mut Bindings, top: bool) -> PgResult<Blo
             subqueries,
             set_tree: None,
             join_tree,
+            join_order: None,
             computed: b
                 .computed
                 .iter()

@@ -164,6 +164,7 @@ pub(super) fn set_operation_block(q: Query, bind: &mut Bindings) -> PgResult<Blo
             subqueries,
             set_tree: Some(tree),
             join_tree: None,
+            join_order: None,
             computed: Vec::new(),
             join_filter: None,
             grouping: None,

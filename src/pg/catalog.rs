@@ -140,6 +140,16 @@ pub fn relation_rows(relid: Oid) -> PgResult<Option<f64>> {
     Ok((rows >= 0.0).then_some(rows))
 }
 
+/// pg_statistic's `stadistinct` and `stanullfrac` of a column (`inh`: over its inheritance
+/// children too), as the planner reads them; None without statistics.
+pub fn column_statistics(relid: Oid, attno: i16, inh: bool) -> PgResult<Option<(f32, f32)>> {
+    let (mut distinct, mut nulls) = (0f32, 0f32);
+    let (d, n) = (&mut distinct as *mut f32, &mut nulls as *mut f32);
+    // SAFETY: a catalog lookup writing two floats that outlive the call (errors are caught).
+    let found = guard(|| unsafe { sys::pgf_column_statistics(relid, attno, inh, d, n) })?;
+    Ok(found.then_some((distinct, nulls)))
+}
+
 /// The columns (attribute numbers) of a relation's primary key, as PostgreSQL's functional
 /// dependency check reads them (`get_primary_key_attnos`, not deferrable); empty without one.
 pub fn primary_key_attnos(relid: Oid) -> PgResult<Vec<i16>> {

@@ -321,6 +321,46 @@ fn auto(
     }
 }
 
+/// Choose the join order of `t`'s blocks (`crate::plan::join_order`) from the estimates of the
+/// leaves PostgreSQL planned (`leaves`, in `all_scans` order) and of those reading a shared
+/// scan (planned here for their estimate only, in a block the search may reorder), and from the
+/// statistics of their columns.
+fn order_joins(
+    t: &mut crate::frontend::Translated,
+    leaves: &[Option<super::leaf::PlannedLeaf>],
+    bound_params: sys::ParamListInfo,
+) -> PgResult<()> {
+    // The first error of a lookup, raised once the search is over (it cannot stop it midway).
+    let failed = std::cell::RefCell::new(None);
+    fn keep<T>(failed: &std::cell::RefCell<Option<PgError>>, r: PgResult<Option<T>>) -> Option<T> {
+        r.unwrap_or_else(|e| {
+            failed.borrow_mut().get_or_insert(e);
+            None
+        })
+    }
+    let scans: Vec<crate::plan::spec::ScanSpec> = t.spec.all_scans().into_iter().cloned().collect();
+    let bindings = &t.bindings;
+    // After an error nothing more is asked of PostgreSQL: it is raised as it is.
+    let mut rows = |i: usize| match (leaves.get(i), scans.get(i)) {
+        (Some(Some(l)), _) => Some(l.rows),
+        (Some(None), Some(scan)) if scan.shared.is_some() && failed.borrow().is_none() => {
+            keep(&failed, super::leaf::estimate_rows(bindings, scan, bound_params).map(Some))
+        }
+        _ => None,
+    };
+    let mut stats = |scan: &crate::plan::spec::ScanSpec, col: usize| {
+        if failed.borrow().is_some() {
+            return None;
+        }
+        keep(&failed, bindings.column_estimate(scan, col))
+    };
+    crate::plan::join_order::choose(&mut t.spec, &mut rows, guc::runtime_filter_hashes() > 0, &mut stats);
+    match failed.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Count a query PostgreSQL's own plan runs instead of ours and say why: at DEBUG1, in the
 /// server log with `backend_log_level` 1 and up.
 fn running_natively(reason: std::fmt::Arguments) -> PgResult<()> {
@@ -369,7 +409,7 @@ fn plan(
     let parallel = cursor_options & sys::CURSOR_OPT_PARALLEL_OK as i32 != 0
         && unsafe { sys::pgf_max_parallel_workers_per_gather() } > 0
         && guard(|| unsafe { sys::pgf_max_parallel_hazard(parse) })? != b'u' as std::ffi::c_char;
-    let t = crate::frontend::translate(crate::pg::node::query_view(parse)?)?;
+    let mut t = crate::frontend::translate(crate::pg::node::query_view(parse)?)?;
     // Each leaf planned by PostgreSQL now, as part of this plan (see `leaf`).
     let mut leaves = Vec::new();
     // Each leaf with a scan of its own runs one producer on one scan slot, all of them at once:
@@ -412,6 +452,11 @@ fn plan(
         Some(p) if p.estimate > 0.0 && p.plan_cost.is_finite() => ours * p.plan_cost / p.estimate,
         _ => ours,
     };
+    // The order the leaves of each block are joined in, from PostgreSQL's statistics
+    // (`crate::plan::join_order`).
+    if guc::join_reordering() {
+        order_joins(&mut t, &leaves, bound_params)?;
+    }
     // DataFusion's plan only now: `auto` left PostgreSQL's plan to run before paying for it.
     let logical = crate::plan::logical::build(&t.spec)
         .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot build ({e})")))?;

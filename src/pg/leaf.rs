@@ -21,10 +21,12 @@
 
 use std::ffi::c_void;
 
+use super::catalog;
 use super::error::{guard, PgError, PgResult};
 use super::node::{Kind, Node, Permission, Query, RangeTblEntry, RteKind, Visit, QTW_EXAMINE_RTES_BEFORE};
 use super::nodes::{self, list};
 use super::sys;
+use crate::plan::join_order::ColumnEstimate;
 use crate::plan::spec::ScanSpec;
 
 /// The bound trees of one query's leaves (see the module rules). Lives in the planner's memory
@@ -176,6 +178,33 @@ impl Bindings {
         Ok(unsafe { (*rte).rtekind } == sys::RTEKind_RTE_SUBQUERY)
     }
 
+    /// What PostgreSQL's statistics say of column `col` of `scan` when it is a column of the
+    /// relation (None for an expression, or without statistics): its distinct values, made
+    /// absolute as the planner makes them (`get_variable_numdistinct`: a negative `stadistinct`
+    /// is a fraction of the rows; a one-column primary key without statistics is unique), and
+    /// its fraction of NULLs.
+    pub fn column_estimate(&self, scan: &ScanSpec, col: usize) -> PgResult<Option<ColumnEstimate>> {
+        let Some(c) = scan.columns.get(col) else { return Ok(None) };
+        let e = *self.exprs.get(c.expr as usize).ok_or_else(|| PgError::internal("leaf expression index"))?;
+        let attno = match Node::of(e)?.kind() {
+            Kind::Var(v) if v.varno() == 1 && v.varlevelsup() == 0 && v.varattno() > 0 => v.varattno(),
+            _ => return Ok(None),
+        };
+        let (rte, _, _) =
+            *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
+        // SAFETY: our copy of the range-table entry, alive in the planner's context.
+        let inh = unsafe { (*rte).inh };
+        let rows = catalog::relation_rows(scan.relid)?;
+        let estimate = match catalog::column_statistics(scan.relid, attno, inh)? {
+            Some((d, nulls)) if d > 0.0 => Some((f64::from(d), f64::from(nulls))),
+            Some((d, nulls)) if d < 0.0 => rows.map(|r| (-f64::from(d) * r, f64::from(nulls))),
+            Some(_) => None,
+            None if catalog::primary_key_attnos(scan.relid)? == [attno] => rows.map(|r| (r, 0.0)),
+            None => None,
+        };
+        Ok(estimate.map(|(distinct, null_frac)| ColumnEstimate { distinct, null_frac }))
+    }
+
     fn expr_at(&self, i: u32) -> PgResult<*mut sys::Node> {
         let e = *self.exprs.get(i as usize).ok_or_else(|| PgError::internal("leaf expression index"))?;
         nodes::copy(e)
@@ -245,6 +274,18 @@ impl Bindings {
             Ok(q)
         }
     }
+}
+
+/// PostgreSQL's estimate of the rows of `scan`'s leaf query (a leaf reading a shared scan, which
+/// [`plan`] does not plan): planned, never run.
+pub fn estimate_rows(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResult<f64> {
+    let query = b.query(scan)?;
+    let empty = c"";
+    let sp = empty.as_ptr();
+    // SAFETY: plans our leaf query as `plan` does (hook chain bypassed); only its estimate is read.
+    let stmt = guard(|| unsafe { sys::standard_planner(query, sp, 0, params) })?;
+    // SAFETY: the PlannedStmt standard_planner just returned; its planTree is non-NULL.
+    Ok(unsafe { (*(*stmt).planTree).plan_rows })
 }
 
 /// Plan `scan`'s leaf query with the statement's bound parameters (see the module rules).

@@ -585,7 +585,7 @@ fn build_block(spec: &PlanSpec, blocks: &mut Blocks) -> Result<LogicalPlan> {
         let columns = sq.columns.iter().map(|&(o, id)| col(output_name(o)).alias(column_name(id)));
         subplans.push(LogicalPlanBuilder::from(plan).project(columns)?.build()?);
     }
-    // The leaves, cross-joined in order; the join filter above them. DataFusion's optimizer
+    // The leaves, cross-joined in order (`join_order`); the join filter above them. DataFusion's optimizer
     // (run in the worker) turns equalities between leaves into hash-join keys.
     let leaf_plan = |leaf: usize| -> Result<LogicalPlan> {
         let Some(scan) = spec.scans.get(leaf) else {
@@ -614,7 +614,10 @@ fn build_block(spec: &PlanSpec, blocks: &mut Blocks) -> Result<LogicalPlan> {
         (None, Some(tree)) => LogicalPlanBuilder::from(join_plan(tree, &leaf_plan)?),
         (None, None) => {
             let mut b: Option<LogicalPlanBuilder> = None;
-            for leaf in 0..spec.scans.len() + spec.subqueries.len() {
+            let written: Vec<usize> = (0..spec.scans.len() + spec.subqueries.len()).collect();
+            // In the chosen order, each leaf joins the ones before it: DataFusion's
+            // EliminateCrossJoin, which takes the first leaf with a join key to those, keeps it.
+            for &leaf in spec.join_order.as_ref().unwrap_or(&written) {
                 let plan = leaf_plan(leaf)?;
                 b = Some(match b {
                     None => LogicalPlanBuilder::from(plan),

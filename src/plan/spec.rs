@@ -190,6 +190,50 @@ pub enum DfExpr {
     NumericDiv(Box<DfExpr>, Box<DfExpr>, i8),
 }
 
+impl DfExpr {
+    /// Whether evaluating it can raise an error: arithmetic (integer overflow, division by zero,
+    /// numeric past 38 digits) or a cast.
+    pub fn can_fail(&self) -> bool {
+        match self {
+            DfExpr::IntArith(..) | DfExpr::Arith(..) | DfExpr::NumericDiv(..) | DfExpr::Cast(..) => true,
+            DfExpr::Column(_) | DfExpr::Literal(_) => false,
+            DfExpr::Compare(_, l, r) => l.can_fail() || r.can_fail(),
+            DfExpr::And(v) | DfExpr::Or(v) => v.iter().any(DfExpr::can_fail),
+            DfExpr::Not(x) | DfExpr::IsNull(x) | DfExpr::IsNotNull(x) => x.can_fail(),
+            DfExpr::Case(branches, default) => {
+                branches.iter().any(|(c, v)| c.can_fail() || v.can_fail())
+                    || default.as_deref().is_some_and(DfExpr::can_fail)
+            }
+        }
+    }
+
+    /// The columns it reads, in order (repeats kept).
+    pub fn columns(&self, out: &mut Vec<usize>) {
+        match self {
+            DfExpr::Column(c) => out.push(*c),
+            DfExpr::Literal(_) => {}
+            DfExpr::Compare(_, l, r)
+            | DfExpr::Arith(_, l, r)
+            | DfExpr::IntArith(_, l, r, _)
+            | DfExpr::NumericDiv(l, r, _) => {
+                l.columns(out);
+                r.columns(out);
+            }
+            DfExpr::And(v) | DfExpr::Or(v) => v.iter().for_each(|x| x.columns(out)),
+            DfExpr::Not(x) | DfExpr::IsNull(x) | DfExpr::IsNotNull(x) | DfExpr::Cast(x, _) => x.columns(out),
+            DfExpr::Case(branches, default) => {
+                for (c, v) in branches {
+                    c.columns(out);
+                    v.columns(out);
+                }
+                if let Some(d) = default {
+                    d.columns(out);
+                }
+            }
+        }
+    }
+}
+
 /// An arithmetic operation. `Div` and `Mod` are integer operations only ([`DfExpr::IntArith`]:
 /// PostgreSQL's truncating division and its remainder); decimal arithmetic ([`DfExpr::Arith`])
 /// is `+ - *`.
@@ -380,9 +424,13 @@ pub struct PlanSpec {
     pub subqueries: Vec<Subquery>,
     /// A set operation over the subqueries instead of joins (no scans then).
     pub set_tree: Option<SetTree>,
-    /// None: the leaves (scans, then subqueries) are inner-joined in order (cross joins under
-    /// `join_filter`).
+    /// None: the leaves (scans, then subqueries) are inner-joined in `join_order` (cross joins
+    /// under `join_filter`).
     pub join_tree: Option<JoinTree>,
+    /// The order the leaves are joined in when `join_tree` is None: leaf numbers as in
+    /// [`JoinTree::Leaf`], each joined to the ones before it (see [`super::join_order`]); None:
+    /// as written (scans, then subqueries).
+    pub join_order: Option<Vec<usize>>,
     /// Columns computed above the joins (ids after the scan columns').
     pub computed: Vec<Computed>,
     /// Conditions between leaves (join keys and residual conditions) above the joins, over

@@ -5,7 +5,7 @@ use super::spec::*;
 use super::{codec, logical};
 use crate::page::ColumnType;
 
-fn spec() -> PlanSpec {
+pub(crate) fn spec() -> PlanSpec {
     PlanSpec {
         scans: vec![ScanSpec {
             relation: "public.t".into(),
@@ -23,6 +23,7 @@ fn spec() -> PlanSpec {
         subqueries: Vec::new(),
         set_tree: None,
         join_tree: None,
+        join_order: None,
         computed: Vec::new(),
         join_filter: None,
         grouping: Some(Grouping {
