@@ -330,11 +330,14 @@ fn order_joins(
     leaves: &[Option<super::leaf::PlannedLeaf>],
     bound_params: sys::ParamListInfo,
 ) -> PgResult<()> {
-    // The first error of a lookup, raised once the search is over (it cannot stop it midway).
+    // The first ERROR PostgreSQL raised in a lookup, raised again once the search is over (it
+    // cannot stop it midway). A lookup failing otherwise only goes without its answer.
     let failed = std::cell::RefCell::new(None);
     fn keep<T>(failed: &std::cell::RefCell<Option<PgError>>, r: PgResult<Option<T>>) -> Option<T> {
         r.unwrap_or_else(|e| {
-            failed.borrow_mut().get_or_insert(e);
+            if e.is_caught() {
+                failed.borrow_mut().get_or_insert(e);
+            }
             None
         })
     }

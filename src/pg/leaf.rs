@@ -184,22 +184,36 @@ impl Bindings {
     /// is a fraction of the rows; a one-column primary key without statistics is unique), and
     /// its fraction of NULLs.
     pub fn column_estimate(&self, scan: &ScanSpec, col: usize) -> PgResult<Option<ColumnEstimate>> {
-        let Some(c) = scan.columns.get(col) else { return Ok(None) };
-        let e = *self.exprs.get(c.expr as usize).ok_or_else(|| PgError::internal("leaf expression index"))?;
-        let attno = match Node::of(e)?.kind() {
-            Kind::Var(v) if v.varno() == 1 && v.varlevelsup() == 0 && v.varattno() > 0 => v.varattno(),
-            _ => return Ok(None),
-        };
         let (rte, _, _) =
             *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
         // SAFETY: our copy of the range-table entry, alive in the planner's context.
-        let inh = unsafe { (*rte).inh };
-        let rows = catalog::relation_rows(scan.relid)?;
+        let (kind, inh) = unsafe { ((*rte).rtekind, (*rte).inh) };
+        // A function, VALUES list or subquery PostgreSQL runs as a leaf has no statistics.
+        if kind != sys::RTEKind_RTE_RELATION || scan.relid == 0 {
+            return Ok(None);
+        }
+        let Some(c) = scan.columns.get(col) else { return Ok(None) };
+        let mut e = Node::of(
+            *self.exprs.get(c.expr as usize).ok_or_else(|| PgError::internal("leaf expression index"))?,
+        )?;
+        // `varchar` read as `text`: the column's own statistics.
+        while let Kind::RelabelType(r) = e.kind() {
+            let Some(arg) = r.arg() else { return Ok(None) };
+            e = arg;
+        }
+        let attno = match e.kind() {
+            Kind::Var(v) if v.varno() == 1 && v.varlevelsup() == 0 && v.varattno() > 0 => v.varattno(),
+            _ => return Ok(None),
+        };
         let estimate = match catalog::column_statistics(scan.relid, attno, inh)? {
             Some((d, nulls)) if d > 0.0 => Some((f64::from(d), f64::from(nulls))),
-            Some((d, nulls)) if d < 0.0 => rows.map(|r| (-f64::from(d) * r, f64::from(nulls))),
+            Some((d, nulls)) if d < 0.0 => {
+                catalog::relation_rows(scan.relid)?.map(|r| (-f64::from(d) * r, f64::from(nulls)))
+            }
             Some(_) => None,
-            None if catalog::primary_key_attnos(scan.relid)? == [attno] => rows.map(|r| (r, 0.0)),
+            None if catalog::primary_key_attnos(scan.relid)? == [attno] => {
+                catalog::relation_rows(scan.relid)?.map(|r| (r, 0.0))
+            }
             None => None,
         };
         Ok(estimate.map(|(distinct, null_frac)| ColumnEstimate { distinct, null_frac }))

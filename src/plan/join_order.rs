@@ -4,8 +4,9 @@
 //! (`pg_statistic`, a unique column counting one value per row).
 //!
 //! Rules:
-//! - Only a block whose leaves are all scans PostgreSQL estimated, joined as a FROM list under
-//!   one filter (no outer joins, no set operation), three leaves at least and [`MAX_LEAVES`] at
+//! - Only a block whose leaves are all scan leaves PostgreSQL estimated (relations, and the
+//!   functions, VALUES lists and subqueries it runs as leaves; no subquery DataFusion computes),
+//!   joined as a FROM list under one filter (no outer joins, no set operation), three leaves at least and [`MAX_LEAVES`] at
 //!   most, every join condition unable to fail (an error must not depend on the order: see
 //!   [`DfExpr::can_fail`]), and every leaf reachable through equalities. Any other block keeps
 //!   its written order.
@@ -14,12 +15,15 @@
 //!   come from them; DataFusion keeps such an order (its `EliminateCrossJoin` takes the first
 //!   leaf with a join key to the ones before) and picks the build side of the first join by the
 //!   same estimates.
-//! - Equalities between plain columns of one type whose equality is an equivalence (integers,
-//!   decimals, dates, timestamps, text compared by bytes) form equivalence classes, as
-//!   PostgreSQL's planner forms them: `a = b AND b = c` joins `a` to `c` too. Where the chosen
-//!   order joins a leaf to the ones before it through a class and no written equality does, one
-//!   derived equality is added to the filter. It is implied by the written ones, so no row
+//! - Equalities between plain columns of one type whose equality is an equivalence
+//!   ([`transitive`]: integers, decimals of one precision and scale, dates, timestamps, text
+//!   compared by bytes) form equivalence classes, as PostgreSQL's planner forms them:
+//!   `a = b AND b = c` joins `a` to `c` too. Where the chosen order joins a leaf to the ones
+//!   before it and no written equality of a class they share links them, one equality derived
+//!   from the class is added to the filter. It is implied by the written ones, so no row
 //!   changes; every written condition stays.
+//! - DataFusion may still swap a join's sides by its own estimates (its `JoinSelection`): the
+//!   order of the leaves is ours, which side of a join builds is not always.
 //! - Rows of a join: the product of its leaves' rows, times per class `min(d) / prod(d)` over
 //!   the leaves it spans (`d`: a leaf's distinct values of the class, at most its rows; the
 //!   containment assumption PostgreSQL's `eqjoinsel` makes) and their non-NULL fractions, times
@@ -108,13 +112,14 @@ fn visit(spec: &mut PlanSpec, rows: &mut Rows, filters: bool, stats: &mut Stats,
     }
 }
 
-/// Is `spec` a block whose order the search chooses (by its shape; see the module rules)?
+/// Is `spec` a block whose order the search may choose (by its shape and its join conditions;
+/// see the module rules)? Asked before any estimate is.
 fn searched(spec: &PlanSpec) -> bool {
     spec.join_tree.is_none()
         && spec.set_tree.is_none()
         && spec.subqueries.is_empty()
         && (3..=MAX_LEAVES).contains(&spec.scans.len())
-        && spec.join_filter.is_some()
+        && spec.join_filter.as_ref().is_some_and(|f| !f.can_fail())
 }
 
 /// Types whose equality (DataFusion's, as the front end gives it) is an equivalence relation
@@ -122,8 +127,7 @@ fn searched(spec: &PlanSpec) -> bool {
 fn transitive(ty: ColumnType) -> bool {
     matches!(
         ty,
-        ColumnType::Boolean
-            | ColumnType::Int16
+        ColumnType::Int16
             | ColumnType::Int32
             | ColumnType::Int64
             | ColumnType::Decimal128 { .. }
@@ -170,9 +174,6 @@ fn block_order(
         Some(t) => vec![t],
         None => return None,
     };
-    if terms.iter().any(|t| t.can_fail()) {
-        return None;
-    }
     // Column id -> (leaf, index in its columns).
     let mut owner = std::collections::HashMap::new();
     for (l, s) in spec.scans.iter().enumerate() {
