@@ -208,9 +208,10 @@ extern BlockNumber pgf_relation_blocks(Oid relid, bool *parallel_ok);
 extern double pgf_relation_rows(Oid relid);
 /* pg_statistic's stadistinct and stanullfrac of column `attnum` of `relid` (`inh`: over its
  * inheritance children too), as the planner reads them (examine_variable): false without
- * statistics (GETSTRUCT is a macro). */
+ * statistics; and, with or without them, pg_class.reltuples (-1 before any ANALYZE) (GETSTRUCT
+ * is a macro). */
 extern bool pgf_column_statistics(Oid relid, AttrNumber attnum, bool inh, float4 *stadistinct,
-								  float4 *stanullfrac);
+								  float4 *stanullfrac, float4 *reltuples);
 /* The columns of relation `relid`'s primary key (not deferrable) into `out` (at most `max`): their
  * number, 0 without one (or when inheritance children may repeat its values), -1 when more than
  * `max`. */

@@ -981,13 +981,22 @@ pgf_primary_key_attnos(Oid relid, int16 *out, int max)
 }
 
 bool
-pgf_column_statistics(Oid relid, AttrNumber attnum, bool inh, float4 *stadistinct, float4 *stanullfrac)
+pgf_column_statistics(Oid relid, AttrNumber attnum, bool inh, float4 *stadistinct, float4 *stanullfrac,
+					  float4 *reltuples)
 {
 	HeapTuple	tp;
 
+	/* pg_class.reltuples: ANALYZE's count (a partitioned table's too), -1 before any. */
+	*reltuples = -1;
+	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (HeapTupleIsValid(tp))
+	{
+		*reltuples = ((Form_pg_class) GETSTRUCT(tp))->reltuples;
+		ReleaseSysCache(tp);
+	}
 	/*
 	 * An analyzed entry asks for inheritance children even where there are none; the planner
-	 * then reads the table's own statistics (expand_inherited_rtentry clears inh).
+	 * then reads the table's own statistics (subquery_planner clears inh).
 	 */
 	if (inh && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE && !has_subclass(relid))
 		inh = false;

@@ -151,12 +151,17 @@ WHERE n_id = x AND n_id = y AND s_nation = n_id AND n_region = 2;
 SELECT count(*), sum(l_price)
 FROM eq_line, eq_orders, eq_customer, eq_nation
 WHERE l_order = o_id AND o_cust = c_id AND c_nation = n_id AND o_day < 20 AND c_id + o_id > 100;
--- Leaves PostgreSQL runs without statistics of their own (a function, a VALUES list), and
--- varchar keys (read as text) in a class with text ones.
+-- Leaves PostgreSQL runs without statistics of their own (a function, a VALUES list, a WITH
+-- RECURSIVE query), and varchar keys (read as text) in a class with text ones.
 SELECT count(*), sum(v) FROM eq_pair, eq_supplier, generate_series(1::int8, 20) g
 WHERE x = s_nation AND s_id = g;
 SELECT count(*), sum(s_id) FROM eq_nation, eq_supplier, (VALUES (1), (2), (3)) AS v(k)
 WHERE n_id = s_nation AND n_region = k;
+WITH RECURSIVE r(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM r WHERE k < 24)
+SELECT count(*), sum(s_id) FROM eq_nation, eq_supplier, r WHERE n_id = s_nation AND r.k = n_id;
+-- A relation read twice (one shared scan, its readers estimated apart).
+SELECT count(*), sum(s1.s_id) FROM eq_supplier s1, eq_supplier s2, eq_nation
+WHERE s2.s_nation = n_id AND s1.s_id = s2.s_id AND n_region = 3;
 CREATE TABLE eq_vc (vk varchar(10), w int4);
 INSERT INTO eq_vc SELECT 's' || (g % 9), g FROM generate_series(1, 40) g;
 ANALYZE eq_vc;

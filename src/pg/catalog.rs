@@ -140,14 +140,25 @@ pub fn relation_rows(relid: Oid) -> PgResult<Option<f64>> {
     Ok((rows >= 0.0).then_some(rows))
 }
 
+/// What the catalogs hold for a column's estimates (see [`column_statistics`]).
+pub struct ColumnStatistics {
+    /// pg_statistic's `stadistinct` and `stanullfrac`; None without statistics.
+    pub distinct_nulls: Option<(f32, f32)>,
+    /// pg_class's `reltuples`: None before any ANALYZE.
+    pub reltuples: Option<f64>,
+}
+
 /// pg_statistic's `stadistinct` and `stanullfrac` of a column (`inh`: over its inheritance
-/// children too), as the planner reads them; None without statistics.
-pub fn column_statistics(relid: Oid, attno: i16, inh: bool) -> PgResult<Option<(f32, f32)>> {
-    let (mut distinct, mut nulls) = (0f32, 0f32);
-    let (d, n) = (&mut distinct as *mut f32, &mut nulls as *mut f32);
-    // SAFETY: a catalog lookup writing two floats that outlive the call (errors are caught).
-    let found = guard(|| unsafe { sys::pgf_column_statistics(relid, attno, inh, d, n) })?;
-    Ok(found.then_some((distinct, nulls)))
+/// children too), as the planner reads them, and its relation's `reltuples`.
+pub fn column_statistics(relid: Oid, attno: i16, inh: bool) -> PgResult<ColumnStatistics> {
+    let (mut distinct, mut nulls, mut tuples) = (0f32, 0f32, -1f32);
+    let (d, n, t) = (&mut distinct as *mut f32, &mut nulls as *mut f32, &mut tuples as *mut f32);
+    // SAFETY: catalog lookups writing three floats that outlive the call (errors are caught).
+    let found = guard(|| unsafe { sys::pgf_column_statistics(relid, attno, inh, d, n, t) })?;
+    Ok(ColumnStatistics {
+        distinct_nulls: found.then_some((distinct, nulls)),
+        reltuples: (tuples >= 0.0).then_some(f64::from(tuples)),
+    })
 }
 
 /// The columns (attribute numbers) of a relation's primary key, as PostgreSQL's functional

@@ -331,12 +331,17 @@ fn order_joins(
     bound_params: sys::ParamListInfo,
 ) -> PgResult<()> {
     // The first ERROR PostgreSQL raised in a lookup, raised again once the search is over (it
-    // cannot stop it midway). A lookup failing otherwise only goes without its answer.
-    let failed = std::cell::RefCell::new(None);
-    fn keep<T>(failed: &std::cell::RefCell<Option<PgError>>, r: PgResult<Option<T>>) -> Option<T> {
+    // cannot stop it midway). A lookup failing otherwise only goes without its answer (the
+    // first such failure is logged at DEBUG1).
+    let failed: std::cell::RefCell<(Option<PgError>, Option<PgError>)> = Default::default();
+    type Failed = std::cell::RefCell<(Option<PgError>, Option<PgError>)>;
+    fn keep<T>(failed: &Failed, r: PgResult<Option<T>>) -> Option<T> {
         r.unwrap_or_else(|e| {
+            let mut f = failed.borrow_mut();
             if e.is_caught() {
-                failed.borrow_mut().get_or_insert(e);
+                f.0.get_or_insert(e);
+            } else {
+                f.1.get_or_insert(e);
             }
             None
         })
@@ -346,21 +351,28 @@ fn order_joins(
     // After an error nothing more is asked of PostgreSQL: it is raised as it is.
     let mut rows = |i: usize| match (leaves.get(i), scans.get(i)) {
         (Some(Some(l)), _) => Some(l.rows),
-        (Some(None), Some(scan)) if scan.shared.is_some() && failed.borrow().is_none() => {
+        (Some(None), Some(scan)) if scan.shared.is_some() && failed.borrow().0.is_none() => {
             keep(&failed, super::leaf::estimate_rows(bindings, scan, bound_params).map(Some))
         }
         _ => None,
     };
     let mut stats = |scan: &crate::plan::spec::ScanSpec, col: usize| {
-        if failed.borrow().is_some() {
+        if failed.borrow().0.is_some() {
             return None;
         }
         keep(&failed, bindings.column_estimate(scan, col))
     };
     crate::plan::join_order::choose(&mut t.spec, &mut rows, guc::runtime_filter_hashes() > 0, &mut stats);
     match failed.into_inner() {
-        Some(e) => Err(e),
-        None => Ok(()),
+        (Some(e), _) => Err(e),
+        (None, Some(e)) => super::error::report(
+            sys::DEBUG1 as i32,
+            super::error::Report::new(
+                SqlState::from_code(b"00000"),
+                format_args!("join order chosen without an estimate: {}", e.message()),
+            ),
+        ),
+        (None, None) => Ok(()),
     }
 }
 

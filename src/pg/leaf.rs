@@ -181,8 +181,8 @@ impl Bindings {
     /// What PostgreSQL's statistics say of column `col` of `scan` when it is a column of the
     /// relation (None for an expression, or without statistics): its distinct values, made
     /// absolute as the planner makes them (`get_variable_numdistinct`: a negative `stadistinct`
-    /// is a fraction of the rows; a one-column primary key without statistics is unique), and
-    /// its fraction of NULLs.
+    /// is a fraction of the rows, here `reltuples`; a one-column primary key without statistics
+    /// is unique), and its fraction of NULLs.
     pub fn column_estimate(&self, scan: &ScanSpec, col: usize) -> PgResult<Option<ColumnEstimate>> {
         let (rte, _, _) =
             *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
@@ -205,15 +205,12 @@ impl Bindings {
             Kind::Var(v) if v.varno() == 1 && v.varlevelsup() == 0 && v.varattno() > 0 => v.varattno(),
             _ => return Ok(None),
         };
-        let estimate = match catalog::column_statistics(scan.relid, attno, inh)? {
+        let found = catalog::column_statistics(scan.relid, attno, inh)?;
+        let estimate = match found.distinct_nulls {
             Some((d, nulls)) if d > 0.0 => Some((f64::from(d), f64::from(nulls))),
-            Some((d, nulls)) if d < 0.0 => {
-                catalog::relation_rows(scan.relid)?.map(|r| (-f64::from(d) * r, f64::from(nulls)))
-            }
+            Some((d, nulls)) if d < 0.0 => found.reltuples.map(|r| (-f64::from(d) * r, f64::from(nulls))),
             Some(_) => None,
-            None if catalog::primary_key_attnos(scan.relid)? == [attno] => {
-                catalog::relation_rows(scan.relid)?.map(|r| (r, 0.0))
-            }
+            None if catalog::primary_key_attnos(scan.relid)? == [attno] => found.reltuples.map(|r| (r, 0.0)),
             None => None,
         };
         Ok(estimate.map(|(distinct, null_frac)| ColumnEstimate { distinct, null_frac }))

@@ -6,10 +6,10 @@
 //! Rules:
 //! - Only a block whose leaves are all scan leaves PostgreSQL estimated (relations, and the
 //!   functions, VALUES lists and subqueries it runs as leaves; no subquery DataFusion computes),
-//!   joined as a FROM list under one filter (no outer joins, no set operation), three leaves at least and [`MAX_LEAVES`] at
-//!   most, every join condition unable to fail (an error must not depend on the order: see
-//!   [`DfExpr::can_fail`]), and every leaf reachable through equalities. Any other block keeps
-//!   its written order.
+//!   joined as a FROM list under one filter (no outer joins, no set operation), three leaves at
+//!   least and [`MAX_LEAVES`] at most, every join condition unable to fail (an error must not
+//!   depend on the order: see [`DfExpr::can_fail`]), and every leaf reachable through
+//!   equalities. Any other block keeps its written order.
 //! - The orders searched are left-deep: each leaf joins all those before it, the ones before it
 //!   being the hash join's build side and the new leaf its probe side, whose runtime filters
 //!   come from them; DataFusion keeps such an order (its `EliminateCrossJoin` takes the first
@@ -189,10 +189,6 @@ fn block_order(
     let mut distinct = |e: &DfExpr, rows: &[f64]| -> f64 {
         let col = match e {
             DfExpr::Column(c) => Some(*c),
-            DfExpr::Cast(x, _) => match x.as_ref() {
-                DfExpr::Column(c) => Some(*c),
-                _ => None,
-            },
             _ => None,
         };
         let Some(&(l, i, _)) = col.and_then(|c| owner.get(&c)) else { return DEFAULT_DISTINCT };
@@ -328,16 +324,17 @@ impl Graph {
             }
         }
         for class in &self.classes {
-            let inside: Vec<(f64, f64)> =
-                class.iter().enumerate().filter(|(l, _)| set & 1 << l != 0).filter_map(|(_, c)| *c).collect();
-            if inside.len() < 2 {
-                continue;
+            let (mut spanned, mut min, mut factor) = (0, f64::INFINITY, 1.0);
+            for (l, c) in class.iter().enumerate() {
+                if let (true, Some((d, present))) = (set & 1 << l != 0, c) {
+                    spanned += 1;
+                    min = min.min(*d);
+                    factor *= present / d;
+                }
             }
-            let min = inside.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
-            for (d, present) in inside {
-                rows *= present / d;
+            if spanned >= 2 {
+                rows *= factor * min;
             }
-            rows *= min;
         }
         for c in &self.conditions {
             if c.leaves & !set == 0 {
@@ -347,10 +344,10 @@ impl Graph {
         rows.max(1.0)
     }
 
-    /// The fraction of `leaf`'s rows a runtime filter from the join of `set` passes: the
-    /// smallest over the classes joining them of (distinct keys of `set`) / (the leaf's).
-    fn passed(&self, set: u32, leaf: usize) -> f64 {
-        let set_rows = self.rows(set);
+    /// The fraction of `leaf`'s rows a runtime filter from the join of `set` (`set_rows` rows)
+    /// passes: the smallest over the classes joining them of (distinct keys of `set`) / (the
+    /// leaf's).
+    fn passed(&self, set: u32, set_rows: f64, leaf: usize) -> f64 {
         let mut pass: f64 = 1.0;
         for class in &self.classes {
             let Some((dl, _)) = class[leaf] else { continue };
@@ -374,10 +371,14 @@ impl Graph {
         let full = (1u32 << n) - 1;
         // best[set] = (cost, last leaf, set before it)
         let mut best: Vec<Option<(f64, usize, u32)>> = vec![None; 1 << n];
+        // The rows of every set, once (the steps ask for each many times).
+        let sizes: Vec<f64> = (0..=full).map(|set| self.rows(set)).collect();
         let step = |set: u32, leaf: usize| -> f64 {
-            let probed = if filters { self.rows[leaf] * self.passed(set, leaf) } else { self.rows[leaf] };
-            let joined = self.rows(set | 1 << leaf);
-            w.handed_over * probed + w.build * self.rows(set) + w.probe * probed + w.joined * joined
+            let rows = sizes[set as usize];
+            let probed =
+                if filters { self.rows[leaf] * self.passed(set, rows, leaf) } else { self.rows[leaf] };
+            let joined = sizes[(set | 1 << leaf) as usize];
+            w.handed_over * probed + w.build * rows + w.probe * probed + w.joined * joined
         };
         // Pairs first: DataFusion builds the smaller side of the first join.
         for i in 0..n {

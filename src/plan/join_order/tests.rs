@@ -193,5 +193,39 @@ fn rows_of_a_join_follow_the_containment_assumption() {
         joined: vec![0b10, 0b01],
     };
     assert_eq!(g.rows(0b11), 1_000.0 * 50.0 * 0.5 / 100.0);
-    assert_eq!(g.passed(0b10, 0), 0.5);
+    assert_eq!(g.passed(0b10, g.rows(0b10), 0), 0.5);
+}
+
+/// A chain of `n` leaves, leaf i joined to leaf i + 1, sizes shuffled.
+fn chain(n: usize) -> (Vec<Rel>, Vec<(&'static str, &'static str)>) {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut rels = Vec::new();
+    let mut eqs = Vec::new();
+    for i in 0..n {
+        let rows = [10.0, 100_000.0, 1_000.0, 50.0, 20_000.0][i % 5];
+        let cols: &'static [(&'static str, f64)] =
+            Box::leak(vec![(leak(format!("k{i}")), rows), (leak(format!("f{i}")), rows)].into_boxed_slice());
+        rels.push((leak(format!("t{i}")), rows, cols));
+        if i > 0 {
+            eqs.push((leak(format!("f{}", i - 1)), leak(format!("k{i}"))));
+        }
+    }
+    (rels, eqs)
+}
+
+#[test]
+fn twelve_leaves_at_most() {
+    let (rels, eqs) = chain(MAX_LEAVES);
+    let rels: &'static [Rel] = Box::leak(rels.into_boxed_slice());
+    let (mut spec, rows, _) = block(rels, &eqs);
+    choose(&mut spec, &mut |i| rows[i], true, &mut stats_of(rels));
+    let order = spec.join_order.clone().unwrap_or_else(|| (0..MAX_LEAVES).collect());
+    assert!(connected(&spec, &order), "{order:?}");
+
+    let (rels, eqs) = chain(MAX_LEAVES + 1);
+    let rels: &'static [Rel] = Box::leak(rels.into_boxed_slice());
+    let (mut spec, rows, _) = block(rels, &eqs);
+    let before = spec.clone();
+    choose(&mut spec, &mut |i| rows[i], true, &mut stats_of(rels));
+    assert_eq!(spec, before);
 }
