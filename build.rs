@@ -132,6 +132,9 @@ fn main() {
         .allowlist_type("(JoinExpr|FromExpr|RangeTblRef|SetOperationStmt)")
         .allowlist_function("(appendStringInfoString|appendStringInfoSpaces|lappend)")
         .allowlist_function("(int64_to_numeric|int64_div_fast_to_numeric|numeric_out)")
+        // Index probes (`pg::leaf::ProbePlan`, `pg::producer::probe`): a key array as a parameter.
+        .allowlist_function("(construct_array|makeParamList)")
+        .allowlist_var("(INT2ARRAYOID|INT4ARRAYOID|INT8ARRAYOID|PARAM_FLAG_CONST)")
         .allowlist_function("(pfree|palloc0|list_make1_impl|lappend_oid|get_func_name|format_type_be|format_type_with_typemod)")
         .allowlist_type("pg_enc")
         .allowlist_var("(CurrentMemoryContext|InterruptPending|QueryCancelPending)")

@@ -25,12 +25,13 @@
 //! 4. The worker ([`worker`]) serves the slots from its main thread and runs DataFusion on its
 //!    Tokio threads.
 //!
-//! Modules without PostgreSQL symbols ([`shm`], [`page`], [`protocol`], [`sqlstate`]) build and test with
+//! Modules without PostgreSQL symbols ([`shm`], [`page`], [`protocol`], [`sqlstate`], [`index_probe`]) build and test with
 //! plain `cargo test`; the rest is compiled only into the extension.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod index_probe;
 pub mod page;
 pub mod plan;
 pub mod protocol;

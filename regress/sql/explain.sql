@@ -112,6 +112,31 @@ RESET pg_fusion.join_reordering;
 \! rm -f /tmp/pg_fusion_regress_explain.out
 DROP TABLE exs;
 
+-- An index probe: the build side's few keys go to the probe side's producer, which reads the
+-- leaf through its primary key (EXPLAIN ANALYZE shows PostgreSQL's index scan; with timings,
+-- `index_probe_keys` on the join's RuntimeFilterBuildExec); with pg_fusion.index_probe off it
+-- reads the table whole.
+CREATE TABLE exp_fact (id int8 PRIMARY KEY, v int4);
+INSERT INTO exp_fact SELECT g, g % 7 FROM generate_series(1, 50000) g;
+CREATE TABLE exp_dim (k int8);
+INSERT INTO exp_dim VALUES (10), (20), (30), (40000), (NULL);
+ANALYZE exp_fact, exp_dim;
+\set q 'EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*), sum(v) FROM exp_fact f JOIN exp_dim d ON f.id = d.k'
+\o /tmp/pg_fusion_regress_explain.out
+:q;
+\o
+\! grep -E 'Index Scan' /tmp/pg_fusion_regress_explain.out | sed -E 's/^ +//; s/(actual rows=[0-9]+)(\.[0-9]+)?/\1/'
+\! grep -oE '(Seq Scan on [a-z_]+)' /tmp/pg_fusion_regress_explain.out | sort | uniq
+SET pg_fusion.index_probe = off;
+\o /tmp/pg_fusion_regress_explain.out
+:q;
+\o
+\! grep -oE '(Index Scan using [a-z_]+ on [a-z_]+|Seq Scan on [a-z_]+)' /tmp/pg_fusion_regress_explain.out | sort | uniq
+RESET pg_fusion.index_probe;
+\! rm -f /tmp/pg_fusion_regress_explain.out
+SELECT count(*), sum(v) FROM exp_fact f JOIN exp_dim d ON f.id = d.k;
+DROP TABLE exp_fact, exp_dim;
+
 -- Numeric + - * inside an aggregate is computed by DataFusion from the scanned columns (exact
 -- Decimal128 arithmetic); the scan ships n, not PostgreSQL's per-row result. Beyond 38 declared
 -- digits PostgreSQL computes it in the scan.

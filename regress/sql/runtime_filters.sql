@@ -180,4 +180,61 @@ GROUP BY n_name ORDER BY n_name;
 RESET pg_fusion.join_reordering;
 DROP TABLE eq_region, eq_nation, eq_customer, eq_supplier, eq_orders, eq_line, eq_pair, eq_vc;
 
+-- Index probes: a large leaf whose join key leads an index is read through it by the build
+-- side's distinct keys when they are few against the column's distinct values; the answers
+-- are PostgreSQL's (a probe returns exactly the leaf's rows whose key the build side holds).
+-- Keys of every integer width (a key out of the column's range matches nothing), NULL keys on
+-- both sides, a build side without rows, more keys than one batch holds, semi joins, joins a
+-- probe must not change (NOT IN over a NULL, outer joins), quals on the leaf, a prepared
+-- statement's parameter in the leaf, row-level security, and the setting off.
+CREATE TABLE ip_fact (id int8 PRIMARY KEY, k4 int4, k2 int2, v int4);
+INSERT INTO ip_fact SELECT g, g % 40000, (g % 30000) - 15000, g % 7 FROM generate_series(1, 400000) g;
+INSERT INTO ip_fact VALUES (0, NULL, NULL, 1);
+CREATE INDEX ip_fact_k4 ON ip_fact (k4);
+CREATE INDEX ip_fact_k2 ON ip_fact (k2);
+CREATE TABLE ip_dim (d8 int8, d4 int4, d2 int2, name text);
+INSERT INTO ip_dim SELECT g * 37, g * 37, (g * 37) - 15000, 'n' || g FROM generate_series(0, 200) g;
+INSERT INTO ip_dim VALUES (NULL, NULL, NULL, 'null keys'), (5000000000, -7, -15000, 'wide');
+CREATE TABLE ip_many (k int8);
+INSERT INTO ip_many SELECT g * 11 FROM generate_series(1, 17000) g;
+ANALYZE ip_fact, ip_dim, ip_many;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.id = d.d8;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k4 = d.d8;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k4 = d.d4;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k2 = d.d2;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k2 = d.d4;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.id = d.d8 AND d.name = 'none';
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_many m ON f.id = m.k;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k4 = d.d4 WHERE f.v < 3 AND d.d4 < 3000;
+SELECT count(*), sum(v) FROM ip_fact WHERE k4 IN (SELECT d4 FROM ip_dim);
+SELECT count(*), sum(v) FROM ip_fact f WHERE EXISTS (SELECT FROM ip_dim d WHERE d.d8 = f.id);
+SELECT count(*), sum(v) FROM ip_fact WHERE k4 NOT IN (SELECT d4 FROM ip_dim);
+SELECT count(*), sum(v) FROM ip_fact WHERE k4 NOT IN (SELECT d4 FROM ip_dim WHERE d4 IS NOT NULL);
+SELECT count(*), sum(f.v), count(d.name) FROM ip_fact f LEFT JOIN ip_dim d ON f.k4 = d.d4;
+SELECT count(*), sum(f.v), count(d.name) FROM ip_dim d LEFT JOIN ip_fact f ON f.k4 = d.d4;
+SELECT d.name, count(f.id) FROM ip_dim d JOIN ip_fact f ON f.id = d.d8
+GROUP BY d.name ORDER BY count(f.id) DESC, d.name LIMIT 3;
+PREPARE ip_q(int) AS SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k4 = d.d4 WHERE f.v < $1;
+EXECUTE ip_q(3);
+EXECUTE ip_q(4);
+EXECUTE ip_q(5);
+EXECUTE ip_q(6);
+EXECUTE ip_q(2);
+EXECUTE ip_q(3);
+DEALLOCATE ip_q;
+CREATE ROLE ip_reader;
+GRANT SELECT ON ip_fact, ip_dim TO ip_reader;
+ALTER TABLE ip_fact ENABLE ROW LEVEL SECURITY;
+CREATE POLICY ip_some ON ip_fact TO ip_reader USING (v < 3);
+SET ROLE ip_reader;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k4 = d.d4;
+RESET ROLE;
+ALTER TABLE ip_fact DISABLE ROW LEVEL SECURITY;
+SET pg_fusion.index_probe = off;
+SELECT count(*), sum(f.v) FROM ip_fact f JOIN ip_dim d ON f.k4 = d.d4;
+RESET pg_fusion.index_probe;
+DROP POLICY ip_some ON ip_fact;
+DROP TABLE ip_fact, ip_dim, ip_many;
+DROP ROLE ip_reader;
+
 DROP TABLE rf_fact, rf_dim, rf_more, rf_more_dim;

@@ -426,9 +426,10 @@ impl ScanSession {
 }
 
 impl ScanSession {
-    /// Credits the worker granted since the last call (pages the producer may send); the
-    /// runtime filters it sent meanwhile (index, generation, key columns) go to `filters`.
-    pub fn take_credits(&mut self, filters: &mut Vec<(u32, u32, Vec<u16>)>) -> PgResult<u32> {
+    /// Credits the worker granted since the last call (pages the producer may send); the other
+    /// messages it sent meanwhile (runtime filters, an index probe and its keys) go to
+    /// `others`, in the order they came.
+    pub fn take_credits(&mut self, others: &mut Vec<ScanMsg>) -> PgResult<u32> {
         let slot = self
             .seg
             .slot(SlotKind::Scan, self.lease.index)
@@ -448,8 +449,8 @@ impl ScanSession {
             }
             match ScanMsg::decode(msg) {
                 Ok(ScanMsg::Credit { pages }) => total = total.saturating_add(pages),
-                Ok(ScanMsg::Filter { index, generation, columns }) => {
-                    filters.push((index, generation, columns))
+                Ok(m @ (ScanMsg::Filter { .. } | ScanMsg::Probe { .. } | ScanMsg::Keys { .. })) => {
+                    others.push(m)
                 }
                 other => {
                     return Err(PgError::new(

@@ -136,6 +136,7 @@ cells! {
     ESTIMATOR_TAIL_BYTES: c_int = 64;
     JOIN_REORDERING: bool = true;
     RUNTIME_FILTER_ENABLE: bool = true;
+    INDEX_PROBE: bool = true;
     RUNTIME_FILTER_COUNT: c_int = 64;
     RUNTIME_FILTER_BITS: c_int = 1048576;
     RUNTIME_FILTER_HASHES: c_int = 4;
@@ -456,6 +457,13 @@ const BOOLS: &[BoolSetting] = &[
         level: Level::U,
         cell: &RUNTIME_FILTER_ENABLE,
     },
+    BoolSetting {
+        name: "index_probe",
+        desc: "Scan leaves read through an index by a hash join's build-side keys when they are few.",
+        default: true,
+        level: Level::U,
+        cell: &INDEX_PROBE,
+    },
 ];
 
 const STRINGS: &[StringSetting] = &[
@@ -686,6 +694,11 @@ pub fn boundary_costs() -> crate::plan::cost::BoundaryCosts {
 /// Let DataFusion pick hash join build sides from PostgreSQL's row estimates.
 pub fn join_reordering() -> bool {
     JOIN_REORDERING.get()
+}
+
+/// Plan index probes for scan leaves (`crate::worker::index_probe`): needs runtime filters.
+pub fn index_probe() -> bool {
+    INDEX_PROBE.get() && RUNTIME_FILTER_ENABLE.get()
 }
 
 pub fn on_unsupported() -> OnUnsupported {

@@ -18,6 +18,12 @@
 //! - Whether producers may split a leaf by block ranges is decided here, once: a parallel-safe
 //!   leaf without subplans whose plan reads its relation with a sequential scan (or drives a
 //!   nested-loop semi or anti join of index probes with one); see [`splittable`].
+//! - Index probes ([`plan_probes`], `crate::index_probe`): a leaf of a table with at
+//!   least [`PROBE_MIN_ROWS`] estimated rows gets, per integer column of the table that leads
+//!   one of its indexes, a second plan: the same query with `column = ANY($n)` added (`$n` a
+//!   parameter after every one the leaf reads, an array of the column's type), kept only when
+//!   PostgreSQL plans it as an index or bitmap scan. Same entry, rights, quals and row-level
+//!   security: it returns exactly the leaf's rows whose key is in the array.
 
 use std::ffi::c_void;
 
@@ -56,6 +62,8 @@ pub struct PlannedLeaf {
     pub splittable: bool,
     /// PostgreSQL's estimate of its rows.
     pub rows: f64,
+    /// Its index probes (see the module rules).
+    pub probes: Vec<ProbePlan>,
 }
 
 impl Bindings {
@@ -216,6 +224,32 @@ impl Bindings {
         Ok(estimate.map(|(distinct, null_frac)| ColumnEstimate { distinct, null_frac }))
     }
 
+    /// Column `col` of `scan` when it is an int2, int4 or int8 column of a relation the leaf
+    /// reads as it is: (its attribute number, its type).
+    fn integer_column(&self, scan: &ScanSpec, col: usize) -> PgResult<Option<(i16, sys::Oid)>> {
+        let (rte, _, _) =
+            *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
+        // SAFETY: our copy of the range-table entry, alive in the planner's context.
+        if unsafe { (*rte).rtekind } != sys::RTEKind_RTE_RELATION {
+            return Ok(None);
+        }
+        let Some(c) = scan.columns.get(col) else { return Ok(None) };
+        let e = Node::of(
+            *self.exprs.get(c.expr as usize).ok_or_else(|| PgError::internal("leaf expression index"))?,
+        )?;
+        Ok(match e.kind() {
+            Kind::Var(v)
+                if v.varno() == 1
+                    && v.varlevelsup() == 0
+                    && v.varattno() > 0
+                    && matches!(v.vartype(), sys::INT2OID | sys::INT4OID | sys::INT8OID) =>
+            {
+                Some((v.varattno(), v.vartype()))
+            }
+            _ => None,
+        })
+    }
+
     fn expr_at(&self, i: u32) -> PgResult<*mut sys::Node> {
         let e = *self.exprs.get(i as usize).ok_or_else(|| PgError::internal("leaf expression index"))?;
         nodes::copy(e)
@@ -363,7 +397,170 @@ pub fn plan(b: &Bindings, scan: &ScanSpec, params: sys::ParamListInfo) -> PgResu
             && splittable(stmt)
             && (!subquery || workers_may_run_all(stmt, display)?),
         rows,
+        probes: if super::guc::index_probe() { plan_probes(b, scan, params, rows)? } else { Vec::new() },
     })
+}
+
+/// Leaves estimated at fewer rows get no index probe: reading them whole costs little.
+pub const PROBE_MIN_ROWS: f64 = 10_000.0;
+
+/// Index probes planned per leaf at most.
+const MAX_PROBES: usize = 4;
+
+/// An index probe of a leaf (see the module rules).
+#[derive(Clone, Copy)]
+pub struct ProbePlan {
+    /// The leaf's column holding the key.
+    pub column: u16,
+    pub stmt: *mut sys::PlannedStmt,
+    /// The key array's parameter (`$paramid`, after every parameter the leaf reads).
+    pub paramid: i32,
+    /// The key column's type (int2, int4 or int8).
+    pub elem: sys::Oid,
+    /// PostgreSQL's estimate of the column's distinct values, and of the table's rows
+    /// (`reltuples`).
+    pub distinct: u64,
+    pub rows: u64,
+}
+
+/// The index probes of `scan`'s leaf, estimated at `rows` rows (see the module rules).
+pub fn plan_probes(
+    b: &Bindings,
+    scan: &ScanSpec,
+    params: sys::ParamListInfo,
+    rows: f64,
+) -> PgResult<Vec<ProbePlan>> {
+    let mut out = Vec::new();
+    // A NaN estimate is no estimate: not probed.
+    if rows.is_nan() || rows < PROBE_MIN_ROWS || scan.relid == 0 || b.is_subquery(scan)? {
+        return Ok(out);
+    }
+    let Some(table_rows) = catalog::relation_rows(scan.relid)? else { return Ok(out) };
+    let mut seen = Vec::new();
+    for k in 0..scan.columns.len() {
+        if out.len() >= MAX_PROBES {
+            break;
+        }
+        let (Some((attno, elem)), Ok(column)) = (b.integer_column(scan, k)?, u16::try_from(k)) else {
+            continue;
+        };
+        if seen.contains(&attno) {
+            continue;
+        }
+        seen.push(attno);
+        if !catalog::index_leads_with(scan.relid, attno)? {
+            continue;
+        }
+        let Some(estimate) = b.column_estimate(scan, k)? else { continue };
+        if estimate.distinct.is_nan() || estimate.distinct < 1.0 {
+            continue;
+        }
+        if let Some((stmt, paramid)) = plan_probe(b, scan, k, elem, params)? {
+            out.push(ProbePlan {
+                column,
+                stmt,
+                paramid,
+                elem,
+                distinct: estimate.distinct as u64,
+                rows: table_rows as u64,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The key array type and `=` operator of an integer key type.
+fn probe_types(elem: sys::Oid) -> Option<(sys::Oid, sys::Oid, sys::Oid)> {
+    // The built-in `=` operators of pg_operator.dat (int2eq 94, int4eq 96, int8eq 410).
+    match elem {
+        sys::INT2OID => Some((sys::INT2ARRAYOID, 94, sys::F_INT2EQ)),
+        sys::INT4OID => Some((sys::INT4ARRAYOID, 96, sys::F_INT4EQ)),
+        sys::INT8OID => Some((sys::INT8ARRAYOID, 410, sys::F_INT8EQ)),
+        _ => None,
+    }
+}
+
+/// `scan`'s leaf query with `column col = ANY($n)` added, planned; None unless PostgreSQL reads
+/// it through an index (an index, index-only or bitmap heap scan at the top).
+fn plan_probe(
+    b: &Bindings,
+    scan: &ScanSpec,
+    col: usize,
+    elem: sys::Oid,
+    params: sys::ParamListInfo,
+) -> PgResult<Option<(*mut sys::PlannedStmt, i32)>> {
+    let Some((array_type, opno, opfunc)) = probe_types(elem) else { return Ok(None) };
+    let query = b.query(scan)?;
+    // A volatile function would run on fewer rows than PostgreSQL's own plan runs it on.
+    // SAFETY: our leaf query, walked by PostgreSQL's walker.
+    if guard(|| unsafe { sys::contain_volatile_functions(query as *mut sys::Node) })? {
+        return Ok(None);
+    }
+    // The statement's parameters keep their numbers (a custom plan folds those of its list into
+    // constants); the keys come after every one of them and every one the leaf reads.
+    // SAFETY: the statement's parameter list, or NULL.
+    let mut last = if params.is_null() { 0 } else { unsafe { (*params).numParams } };
+    if let Kind::Query(q) = Node::of(query)?.kind() {
+        q.walk(0, |n, _| {
+            if let Kind::Param(p) = n.kind() {
+                if p.is_extern() {
+                    last = last.max(p.paramid());
+                }
+            }
+            Ok(Visit::Children)
+        })?;
+    }
+    let paramid = last.checked_add(1).ok_or_else(|| PgError::internal("parameter number"))?;
+    let key = b.expr_at(scan.columns.get(col).ok_or_else(|| PgError::internal("probe column"))?.expr)?;
+    let param: *mut sys::Param = nodes::make(sys::NodeTag_T_Param)?;
+    let saop: *mut sys::ScalarArrayOpExpr = nodes::make(sys::NodeTag_T_ScalarArrayOpExpr)?;
+    // SAFETY: new nodes (zeroed by `make`) and our copy of the leaf query; every field the planner
+    // reads is set.
+    unsafe {
+        (*param).paramkind = sys::ParamKind_PARAM_EXTERN;
+        (*param).paramid = paramid;
+        (*param).paramtype = array_type;
+        (*param).paramtypmod = -1;
+        (*param).location = -1;
+        let args = nodes::append(std::ptr::null_mut(), key as *mut c_void)?;
+        (*saop).opno = opno;
+        (*saop).opfuncid = opfunc;
+        (*saop).useOr = true;
+        (*saop).args = nodes::append(args, param as *mut c_void)?;
+        (*saop).location = -1;
+        let jointree = (*query).jointree;
+        let quals = (*jointree).quals;
+        (*jointree).quals = if quals.is_null() {
+            saop as *mut sys::Node
+        } else {
+            let both = nodes::append(
+                nodes::append(std::ptr::null_mut(), quals as *mut c_void)?,
+                saop as *mut c_void,
+            )?;
+            guard(|| sys::makeBoolExpr(sys::BoolExprType_AND_EXPR, both, -1) as *mut sys::Node)?
+        };
+    }
+    let empty = c"";
+    let sp = empty.as_ptr();
+    // SAFETY: plans our probe query as `plan` plans the leaf (hook chain bypassed, not parallel-aware).
+    let stmt = guard(|| unsafe { sys::standard_planner(query, sp, 0, params) })?;
+    // SAFETY: the PlannedStmt standard_planner just returned; its planTree is non-NULL.
+    let (top, filter) = unsafe { (nodes::tag((*stmt).planTree as *mut sys::Node), (*(*stmt).planTree).qual) };
+    let indexed = matches!(
+        top,
+        sys::NodeTag_T_IndexScan | sys::NodeTag_T_IndexOnlyScan | sys::NodeTag_T_BitmapHeapScan
+    );
+    // The keys must be the index's condition, not a filter over another index's scan.
+    let mut filtered = false;
+    if let Some(f) = Node::from_ptr(filter as *mut sys::Node) {
+        f.walk(|n, _| {
+            if let Kind::Param(p) = n.kind() {
+                filtered |= p.is_extern() && p.paramid() == paramid;
+            }
+            Ok(Visit::Children)
+        })?;
+    }
+    Ok((indexed && !filtered).then_some((stmt, paramid)))
 }
 
 /// The relations (`relid`s) `query` names at any level: its range table, its subqueries', its

@@ -304,6 +304,7 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
             types,
             l.pg_types,
             &env,
+            Vec::new(),
         )?);
         leaves.push(leaf);
     }

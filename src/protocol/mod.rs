@@ -70,6 +70,20 @@ pub struct Execute {
     /// Bits per key of the query's runtime filters (`pg_fusion.runtime_filter_hashes`), 0 when
     /// `pg_fusion.runtime_filter_enable` is off.
     pub runtime_filter_hashes: u8,
+    /// Per leaf, the columns its leader producer can read through an index by a list of keys
+    /// (index probing, `crate::index_probe`), each with PostgreSQL's estimate of the
+    /// column's distinct values.
+    pub probes: Vec<Vec<ProbeColumn>>,
+}
+
+/// A column of a scan leaf whose leader producer has an index-probe plan for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeColumn {
+    /// The producer's column.
+    pub column: u16,
+    /// PostgreSQL's estimate of the column's distinct values, and of the table's rows.
+    pub distinct: u64,
+    pub rows: u64,
 }
 
 /// Where a message too large for its ring lies: `len` bytes across `pages`, in order.
@@ -120,6 +134,21 @@ pub enum ScanMsg {
         generation: u32,
         columns: Vec<u16>,
     },
+    /// Worker -> producer, before any credit: read the leaf by its index on column `column`
+    /// instead, for the keys that follow in `batches` [`ScanMsg::Keys`] (see
+    /// `crate::index_probe`). Zero batches: read nothing (a parallel producer of a
+    /// probed leaf, or no key at all).
+    Probe {
+        column: u16,
+        batches: u32,
+    },
+    /// Worker -> producer: one batch of probe keys, the `count` keys of filter slot `index` of
+    /// `generation` (`crate::shm::filter`).
+    Keys {
+        index: u32,
+        generation: u32,
+        count: u32,
+    },
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -168,6 +197,8 @@ const TAG_SCAN_END: u8 = 8;
 const TAG_PAGED: u8 = 9;
 const TAG_SCAN_CREDIT: u8 = 10;
 const TAG_SCAN_FILTER: u8 = 11;
+const TAG_SCAN_PROBE: u8 = 12;
+const TAG_SCAN_KEYS: u8 = 13;
 /// Key columns of one runtime filter at most.
 pub const MAX_FILTER_COLUMNS: usize = 16;
 
@@ -276,6 +307,7 @@ impl ToWorker {
                 results,
                 idle_poll_us,
                 runtime_filter_hashes,
+                probes,
             }) => {
                 out.push(TAG_EXECUTE);
                 put_bytes(out, plan);
@@ -297,6 +329,15 @@ impl ToWorker {
                 out.extend_from_slice(&results.to_le_bytes());
                 out.extend_from_slice(&idle_poll_us.to_le_bytes());
                 out.push(*runtime_filter_hashes);
+                out.extend_from_slice(&(probes.len() as u32).to_le_bytes());
+                for leaf in probes {
+                    out.extend_from_slice(&(leaf.len() as u32).to_le_bytes());
+                    for p in leaf {
+                        out.extend_from_slice(&p.column.to_le_bytes());
+                        out.extend_from_slice(&p.distinct.to_le_bytes());
+                        out.extend_from_slice(&p.rows.to_le_bytes());
+                    }
+                }
             }
             ToWorker::Paged(p) => put_paged(out, p),
         }
@@ -329,6 +370,20 @@ impl ToWorker {
                 let analyze = r.take::<1>()?[0] != 0;
                 let (credits, pins, results, idle_poll_us) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
                 let runtime_filter_hashes = r.take::<1>()?[0];
+                let n = r.u32()? as usize;
+                let mut probes = Vec::with_capacity(n.min(64));
+                for _ in 0..n {
+                    let k = r.u32()? as usize;
+                    let mut leaf = Vec::with_capacity(k.min(16));
+                    for _ in 0..k {
+                        leaf.push(ProbeColumn {
+                            column: u16::from_le_bytes(r.take::<2>()?),
+                            distinct: r.u64()?,
+                            rows: r.u64()?,
+                        });
+                    }
+                    probes.push(leaf);
+                }
                 r.finish(ToWorker::Execute(Execute {
                     plan,
                     scans,
@@ -339,6 +394,7 @@ impl ToWorker {
                     results,
                     idle_poll_us,
                     runtime_filter_hashes,
+                    probes,
                 }))
             }
             TAG_PAGED => {
@@ -432,6 +488,17 @@ impl ScanMsg {
                     out.extend_from_slice(&c.to_le_bytes());
                 }
             }
+            ScanMsg::Probe { column, batches } => {
+                out.push(TAG_SCAN_PROBE);
+                out.extend_from_slice(&column.to_le_bytes());
+                out.extend_from_slice(&batches.to_le_bytes());
+            }
+            ScanMsg::Keys { index, generation, count } => {
+                out.push(TAG_SCAN_KEYS);
+                out.extend_from_slice(&index.to_le_bytes());
+                out.extend_from_slice(&generation.to_le_bytes());
+                out.extend_from_slice(&count.to_le_bytes());
+            }
         }
     }
 
@@ -461,6 +528,15 @@ impl ScanMsg {
                     columns.push(u16::from_le_bytes(r.take::<2>()?));
                 }
                 r.finish(ScanMsg::Filter { index, generation, columns })
+            }
+            TAG_SCAN_PROBE => {
+                let column = u16::from_le_bytes(r.take::<2>()?);
+                let batches = r.u32()?;
+                r.finish(ScanMsg::Probe { column, batches })
+            }
+            TAG_SCAN_KEYS => {
+                let (index, generation, count) = (r.u32()?, r.u32()?, r.u32()?);
+                r.finish(ScanMsg::Keys { index, generation, count })
             }
             t => Err(DecodeError::UnknownTag(t)),
         }
@@ -497,6 +573,11 @@ mod tests {
             results: 2,
             idle_poll_us: 50,
             runtime_filter_hashes: 4,
+            probes: vec![
+                vec![ProbeColumn { column: 2, distinct: 1_500_000, rows: 6_000_000 }],
+                vec![],
+                vec![],
+            ],
         });
         exec.encode(&mut buf);
         assert_eq!(ToWorker::decode(&buf), Ok(exec));
@@ -522,6 +603,8 @@ mod tests {
             ScanMsg::End { rows: 8, rejected: 9 },
             ScanMsg::Credit { pages: 3 },
             ScanMsg::Filter { index: 1, generation: 2, columns: vec![3, 4] },
+            ScanMsg::Probe { column: 7, batches: 3 },
+            ScanMsg::Keys { index: 4, generation: 5, count: 8192 },
         ] {
             buf.clear();
             m.encode(&mut buf);
@@ -560,6 +643,7 @@ mod tests {
             results: 2,
             idle_poll_us: 1000,
             runtime_filter_hashes: 0,
+            probes: vec![vec![ProbeColumn { column: 0, distinct: 9, rows: 90 }]],
         });
         for m in [exec, ToWorker::Ping { nonce: 7 }] {
             buf.clear();
@@ -583,6 +667,8 @@ mod tests {
             ScanMsg::Page(PageRef { index: 5, generation: 6, rows: 7 }),
             ScanMsg::Credit { pages: 3 },
             ScanMsg::Filter { index: 1, generation: 2, columns: vec![3] },
+            ScanMsg::Probe { column: 1, batches: 0 },
+            ScanMsg::Keys { index: 4, generation: 5, count: 1 },
         ] {
             buf.clear();
             m.encode(&mut buf);

@@ -19,6 +19,10 @@
 //!   compares them ([`Key`]: integers of every width, dates, times and timestamps as their i64
 //!   value, decimals as their i128, text and bytes as their bytes), so a key equal to a build
 //!   key sets and finds the same bits. A NULL key always passes.
+//! - A slot may hold an index probe's keys instead (`HAS_KEYS`, [`FilterSlot::publish_keys`]):
+//!   up to one key per word, little-endian i64s, read by the leaf's leader producer through
+//!   [`FilterSlot::keys`] after a `ScanMsg::Keys` naming it (`crate::index_probe`). Such a slot
+//!   is never sent as a filter; taken, freed and reset as any other.
 //! - Whether a filter may be applied at all (the probe side of an inner or semi join, never the
 //!   preserved side of an outer join, never a scan other readers share) is decided by the
 //!   worker's plan (`crate::worker::runtime_filter`), not here.
@@ -36,6 +40,8 @@ const READY: u32 = 2;
 pub const HAS_BLOOM: u32 = 1;
 /// `FilterHeader::flags`: `min..=max` bounds the (single, integer) key.
 pub const HAS_RANGE: u32 = 2;
+/// `FilterHeader::flags`: the slot holds `words` keys of an index probe, not a filter.
+pub const HAS_KEYS: u32 = 4;
 
 /// A join key value as both sides hash it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,6 +207,46 @@ impl<'a> FilterSlot<'a> {
         true
     }
 
+    /// Keys one slot holds at most.
+    pub fn key_capacity(&self) -> usize {
+        self.bits.len()
+    }
+
+    /// Worker: publish an index probe's `keys` in a slot it took with `generation`. False when
+    /// they do not fit (then it stays taken: free it).
+    pub fn publish_keys(&self, generation: u32, keys: &[i64]) -> bool {
+        if self.header.generation.load(Ordering::Acquire) != generation
+            || self.header.state.load(Ordering::Acquire) != BUILDING
+            || keys.len() > self.bits.len()
+        {
+            return false;
+        }
+        for (dst, &k) in self.bits.iter().zip(keys) {
+            dst.store(k as u64, Ordering::Relaxed);
+        }
+        self.header.words.store(keys.len() as u32, Ordering::Relaxed);
+        self.header.flags.store(HAS_KEYS, Ordering::Relaxed);
+        // Release: the keys above are visible to whoever sees READY.
+        self.header.state.store(READY, Ordering::Release);
+        true
+    }
+
+    /// Producer: the keys of `generation`, if the slot still holds them (checked again after
+    /// they were copied, so a slot freed and taken meanwhile is never read as them).
+    pub fn keys(&self, generation: u32) -> Option<Vec<i64>> {
+        let current = || {
+            self.header.state.load(Ordering::Acquire) == READY
+                && self.header.generation.load(Ordering::Acquire) == generation
+                && self.header.flags.load(Ordering::Relaxed) == HAS_KEYS
+        };
+        if !current() {
+            return None;
+        }
+        let n = self.header.words.load(Ordering::Relaxed) as usize;
+        let keys: Vec<i64> = self.bits.get(..n)?.iter().map(|w| w.load(Ordering::Relaxed) as i64).collect();
+        current().then_some(keys)
+    }
+
     /// Worker: give back a slot taken with `generation` (a newer generation is not ours).
     pub fn free(&self, generation: u32) {
         if self.header.generation.load(Ordering::Acquire) == generation {
@@ -225,6 +271,9 @@ impl<'a> FilterSlot<'a> {
             return None;
         }
         let flags = self.header.flags.load(Ordering::Relaxed);
+        if flags & HAS_KEYS != 0 {
+            return None;
+        }
         let words = self.header.words.load(Ordering::Relaxed) as usize;
         let bloom = flags & HAS_BLOOM != 0;
         if bloom && (words == 0 || !words.is_power_of_two() || words > self.bits.len()) {
@@ -334,5 +383,24 @@ mod tests {
         assert!(v.passes(12345, Some(0)) && !v.passes(12345, Some(1)));
         slot.reset();
         assert!(!slot.in_use());
+    }
+
+    #[test]
+    fn a_slot_holds_probe_keys() {
+        let t = TestSegment::new(config());
+        let slot = t.segment.filter(1).unwrap();
+        assert_eq!(slot.key_capacity(), 256);
+        let g = slot.take().unwrap();
+        assert!(slot.keys(g).is_none(), "not READY while building");
+        assert!(!slot.publish_keys(g, &[0; 257]), "too many");
+        assert!(slot.publish_keys(g, &[-5, 0, i64::MAX]));
+        assert_eq!(slot.keys(g), Some(vec![-5, 0, i64::MAX]));
+        assert!(slot.keys(g.wrapping_add(1)).is_none(), "another generation");
+        assert!(slot.view(g).is_none(), "keys are no filter");
+        slot.free(g);
+        assert!(slot.keys(g).is_none(), "freed");
+        let g2 = slot.take().unwrap();
+        assert!(slot.publish(g2, None, Some((1, 2))));
+        assert!(slot.keys(g2).is_none(), "a filter is no keys");
     }
 }

@@ -61,11 +61,11 @@ pub struct FilterHeader {
     pub state: AtomicU32,
     /// Bumped each time the worker takes the slot: a producer's message names the one it means.
     pub generation: AtomicU32,
-    /// Words of the bit array in use (a power of two).
+    /// Words of the bit array in use (a power of two); with `HAS_KEYS`, the keys it holds.
     pub words: AtomicU32,
     /// Bits set per key.
     pub hashes: AtomicU32,
-    /// `HAS_BLOOM` | `HAS_RANGE`.
+    /// `HAS_BLOOM` | `HAS_RANGE`, or `HAS_KEYS`.
     pub flags: AtomicU32,
     _pad: u32,
     /// The range of a single integer key, when `HAS_RANGE`.

@@ -238,6 +238,7 @@ impl QueryTask {
             idle_poll: Duration::from_micros(self.request.idle_poll_us.max(1) as u64),
             runtime_filter_hashes: self.request.runtime_filter_hashes as u32,
             filters: Arc::new(QueryFilters::new(seg)),
+            probes: self.request.probes.clone(),
         });
         let mut state = self.session.state();
         let mut task_ctx = self.session.task_ctx();

@@ -51,7 +51,7 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, JoinType, NullEquality, Result};
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::expressions::{CastExpr, Column, DynamicFilterPhysicalExpr};
@@ -64,8 +64,9 @@ use datafusion::physical_plan::{
 use futures::{Stream, StreamExt};
 use tokio::sync::Notify;
 
+use crate::index_probe::{self, Batch, ExactKeys, LeafProbe};
 use crate::page::ColumnType;
-use crate::protocol::MAX_FILTER_COLUMNS;
+use crate::protocol::{ProbeColumn, MAX_FILTER_COLUMNS};
 use crate::shm::filter::combine;
 use crate::shm::{Bloom, Key, Metric, Segment};
 
@@ -117,6 +118,8 @@ pub struct LeafFilters {
     count: AtomicUsize,
     matched: AtomicUsize,
     resolved: AtomicUsize,
+    /// Whether the leaf is read through an index instead (`crate::index_probe`).
+    pub probe: LeafProbe,
 }
 
 impl LeafFilters {
@@ -222,16 +225,21 @@ pub fn accept(
     Some(Accepted { id, columns })
 }
 
-/// Where a published filter goes: one accepting leaf and its key columns.
+/// Where a published filter goes: one accepting leaf and its key columns; and, when its key is
+/// one column with an index probe plan, that column and its distinct values
+/// (`crate::index_probe`).
 #[derive(Clone)]
 pub struct Target {
     pub leaf: Arc<LeafFilters>,
     pub columns: Vec<u16>,
+    pub probe: Option<ProbeColumn>,
 }
 
 /// Put a [`RuntimeFilterBuildExec`] above the build side of every hash join of `plan` whose
 /// dynamic filter a scan leaf accepted (`targets`: the accepting leaves by DataFusion's
 /// expression id; see the module rules).
+/// Index probes go only where the join never matches a NULL key (module rules of
+/// `crate::index_probe`).
 pub fn wire(
     plan: Arc<dyn ExecutionPlan>,
     mut targets: HashMap<u64, Vec<Target>>,
@@ -245,7 +253,7 @@ pub fn wire(
     let seg = filters.seg;
     let wired = plan.transform_up(|node| {
         let Some(join) = node.downcast_ref::<HashJoinExec>() else { return Ok(Transformed::no(node)) };
-        let found: Vec<Target> = node
+        let mut found: Vec<Target> = node
             .dynamic_expressions_produced()
             .iter()
             .filter_map(|e| e.expression_id())
@@ -258,6 +266,21 @@ pub fn wire(
         for t in &found {
             t.leaf.matched.fetch_add(1, Ordering::Relaxed);
         }
+        let probes = matches!(join.join_type(), JoinType::Inner | JoinType::LeftSemi | JoinType::RightSemi)
+            && join.null_equality() == NullEquality::NullEqualsNothing
+            && join.on().len() == 1;
+        if !probes {
+            found.iter_mut().for_each(|t| t.probe = None);
+        }
+        let config = seg.layout().config;
+        let exact_cap = if found.iter().any(|t| t.probe.is_some()) {
+            index_probe::max_keys(
+                (config.runtime_filter_bits / 64) as usize,
+                config.runtime_filter_count as usize,
+            )
+        } else {
+            0
+        };
         let keys = join.on().iter().map(|(build, _)| build.clone()).collect();
         let (left, right) = (join.left().clone(), join.right().clone());
         let build = Arc::new(RuntimeFilterBuildExec::new(
@@ -270,6 +293,7 @@ pub fn wire(
                 targets: found,
                 hashes,
                 bits: seg.layout().config.runtime_filter_bits,
+                exact_cap,
                 keys: Mutex::default(),
                 ended: AtomicUsize::new(0),
                 published: AtomicBool::new(false),
@@ -291,6 +315,8 @@ struct Publisher {
     targets: Vec<Target>,
     hashes: u32,
     bits: u32,
+    /// The most distinct keys collected exactly for an index probe; 0: none collected.
+    exact_cap: usize,
     keys: Mutex<Collected>,
     ended: AtomicUsize,
     published: AtomicBool,
@@ -311,17 +337,46 @@ struct Collected {
     failed: bool,
     /// The bits were given up (too many keys, or no memory for them): the range alone may go.
     no_bloom: bool,
+    /// The keys themselves, for an index probe (`crate::index_probe`), and their memory.
+    exact: ExactKeys,
+    exact_reservation: Option<MemoryReservation>,
 }
 
 impl Publisher {
-    /// Add one batch's key hashes (`valid` rows only) and key range.
-    fn add(&self, hashes: &[u64], valid: &[bool], range: Option<(i64, i64)>, pool: &Arc<dyn MemoryPool>) {
+    /// Add one batch's key hashes (`valid` rows only), key range and (single integer key) its
+    /// keys.
+    fn add(
+        &self,
+        hashes: &[u64],
+        valid: &[bool],
+        range: Option<(i64, i64)>,
+        ints: &[i64],
+        pool: &Arc<dyn MemoryPool>,
+    ) {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if keys.failed {
             return;
         }
         if let Some((lo, hi)) = range {
             keys.range = Some(keys.range.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))));
+        }
+        if self.exact_cap > 0 {
+            let keys = &mut *keys;
+            // Every key an integer (else the keys are not all known).
+            if ints.len() != valid.iter().filter(|v| **v).count() {
+                keys.exact.give_up();
+            } else if keys.exact.add(ints, self.exact_cap) {
+                let reservation = keys
+                    .exact_reservation
+                    .get_or_insert_with(|| MemoryConsumer::new("RuntimeFilterBuildExec keys").register(pool));
+                let held = keys.exact.bytes();
+                if held > reservation.size() && reservation.try_grow(held - reservation.size()).is_err() {
+                    keys.exact.give_up();
+                }
+            }
+            if keys.exact.bytes() == 0 {
+                keys.exact_reservation = None;
+            }
         }
         if keys.no_bloom {
             return;
@@ -389,6 +444,7 @@ impl Publisher {
             // The bits are in the segment now (or were not wanted): their memory goes back.
             keys.bloom = None;
             keys.reservation = None;
+            self.probe(&mut keys, metrics);
         }
         self.resolve();
     }
@@ -427,11 +483,69 @@ impl Publisher {
     }
 }
 
+impl Publisher {
+    /// Offer the targets with a probe plan an index probe by the build keys, where they are few
+    /// enough (`crate::index_probe`).
+    fn probe(&self, keys: &mut Collected, metrics: &BuildMetrics) {
+        if self.exact_cap == 0 || keys.failed {
+            return;
+        }
+        let exact = keys.exact.finish(self.exact_cap);
+        keys.exact_reservation = None;
+        let Some(exact) = exact else { return };
+        for t in &self.targets {
+            let Some(p) = t.probe.filter(|p| t.columns == [p.column]) else { continue };
+            if !index_probe::worth_probing(exact.len(), p.distinct, p.rows) {
+                continue;
+            }
+            let Some(batches) = self.key_slots(&exact) else {
+                tracing::debug!("index probe not taken: no free filter slots for its keys");
+                continue;
+            };
+            if t.leaf.probe.offer(p.column, batches.clone()) {
+                metrics.probed.add(exact.len());
+            } else {
+                self.free_slots(&batches);
+            }
+        }
+    }
+
+    /// `keys` published in free filter slots, one batch per slot, all or none.
+    fn key_slots(&self, keys: &[i64]) -> Option<Vec<Batch>> {
+        let per_slot = (self.seg.layout().config.runtime_filter_bits / 64).max(1) as usize;
+        let mut batches = Vec::new();
+        for chunk in keys.chunks(per_slot) {
+            let taken = self.filters.take();
+            let published = taken.is_some_and(|(index, generation)| {
+                self.seg.filter(index).is_some_and(|slot| slot.publish_keys(generation, chunk))
+            });
+            if let Some((index, generation)) = taken {
+                batches.push((index, generation, chunk.len() as u32));
+            }
+            if !published {
+                self.free_slots(&batches);
+                return None;
+            }
+        }
+        Some(batches)
+    }
+
+    fn free_slots(&self, batches: &[Batch]) {
+        for &(index, generation, _) in batches {
+            if let Some(slot) = self.seg.filter(index) {
+                slot.free(generation);
+            }
+        }
+    }
+}
+
 /// What the node shows in EXPLAIN ANALYZE.
 #[derive(Clone)]
 struct BuildMetrics {
     keys: Count,
     published: Count,
+    /// Keys a leaf was read through its index by.
+    probed: Count,
 }
 
 /// Passes its input (a hash join's build side) on unchanged while collecting the join's build
@@ -532,10 +646,12 @@ impl ExecutionPlan for RuntimeFilterBuildExec {
             pool,
             hashes: Vec::new(),
             valid: Vec::new(),
+            ints: Vec::new(),
             ended: false,
             metrics: BuildMetrics {
                 keys: MetricBuilder::new(&self.metrics).counter("build_keys", partition),
                 published: MetricBuilder::new(&self.metrics).counter("filters_published", partition),
+                probed: MetricBuilder::new(&self.metrics).counter("index_probe_keys", partition),
             },
         }))
     }
@@ -550,6 +666,8 @@ struct BuildStream {
     pool: Arc<dyn MemoryPool>,
     hashes: Vec<u64>,
     valid: Vec<bool>,
+    /// A single integer key's values (an index probe's keys).
+    ints: Vec<i64>,
     ended: bool,
     metrics: BuildMetrics,
 }
@@ -562,25 +680,28 @@ impl BuildStream {
             .map(|k| k.evaluate(batch).and_then(|v| v.into_array(batch.num_rows())))
             .collect();
         let mut range = None;
-        let hashed = arrays.ok().map(|a| hash_rows(&a, &mut self.hashes, &mut self.valid, &mut range));
+        self.ints.clear();
+        let hashed =
+            arrays.ok().map(|a| hash_rows(&a, &mut self.hashes, &mut self.valid, &mut range, &mut self.ints));
         if !matches!(hashed, Some(Ok(()))) {
             self.publisher.fail();
             return;
         }
         self.metrics.keys.add(batch.num_rows());
-        self.publisher.add(&self.hashes, &self.valid, range, &self.pool);
+        self.publisher.add(&self.hashes, &self.valid, range, &self.ints, &self.pool);
     }
 }
 
 /// Hash each row's key (all of `arrays`' values in the row, in key order) as
 /// `crate::shm::filter::Key` says both sides hash; `valid[row]` is false for a row with a NULL
-/// key (it joins nothing); `range` takes a single integer-like key's range. Err: a key type the
-/// producers do not hash.
+/// key (it joins nothing); `range` takes a single integer-like key's range and `ints` its
+/// values. Err: a key type the producers do not hash.
 fn hash_rows(
     arrays: &[ArrayRef],
     hashes: &mut Vec<u64>,
     valid: &mut Vec<bool>,
     range: &mut Option<(i64, i64)>,
+    ints: &mut Vec<i64>,
 ) -> std::result::Result<(), ()> {
     let rows = arrays.first().map_or(0, |a| a.len());
     hashes.clear();
@@ -594,6 +715,7 @@ fn hash_rows(
             Some(k) => {
                 if let (true, Key::Int(v)) = (single, k) {
                     *range = Some(range.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v))));
+                    ints.push(v);
                 }
                 hashes[row] = combine(hashes[row], k.hash());
             }

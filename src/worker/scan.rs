@@ -35,6 +35,9 @@
 //!   accepted filters gets its first credits only once their joins decided (flow control, above): the
 //!   producer then tests every row, the one it kept when it found no credit too (unless the
 //!   wait hit its limit or the build side was dropped early).
+//! - Index probes (`crate::index_probe`): a leaf a join probes gets `ScanMsg::Probe` (and, on
+//!   the leader's ring, one `ScanMsg::Keys` per batch) before its first credit, sent with the
+//!   filters; the first credit of any of its readers closes the leaf to probes.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -75,11 +78,12 @@ use super::estimate::estimated_statistics;
 use super::runtime_filter::{self, Accepted, LeafFilters, QueryFilters, Target};
 use super::shared::{SharedReadExec, SharedScan, SharedScans, SharedSubqueries};
 use super::slot_rings::SlotRings;
+use crate::index_probe::Found;
 use crate::page::decode::{decode_block, deep_copy};
 use crate::page::ColumnType;
 use crate::plan::spec::SharedRead;
 use crate::plan::table::{schema_of, ScanSource};
-use crate::protocol::{envelope, open_envelope, ScanMsg, SlotRef};
+use crate::protocol::{envelope, open_envelope, ProbeColumn, ScanMsg, SlotRef};
 use crate::shm::{Metric, OwnerId, PageDescriptor, Recv, Segment, Slot, SlotKind, SlotLease};
 
 /// Holds one page's lease; dropping it returns the page to the pool.
@@ -133,6 +137,8 @@ pub struct PageSource {
     pub runtime_filter_hashes: u32,
     /// The filter slots the query took (freed when the last holder drops).
     pub filters: Arc<QueryFilters>,
+    /// Per leaf, the columns its leader producer can probe an index by (`crate::index_probe`).
+    pub probes: Vec<Vec<ProbeColumn>>,
 }
 
 impl fmt::Debug for PageSource {
@@ -205,8 +211,10 @@ impl PageSource {
         let mut targets: HashMap<u64, Vec<Target>> = HashMap::new();
         plan.apply(|node| {
             if let Some(scan) = node.downcast_ref::<PgScanExec>() {
+                let probes = self.probes.get(scan.leaf as usize).map_or(&[][..], |p| &p[..]);
                 for a in &scan.accepted {
-                    let target = Target { leaf: scan.published.clone(), columns: a.columns.clone() };
+                    let probe = probes.iter().find(|p| a.columns == [p.column]).copied();
+                    let target = Target { leaf: scan.published.clone(), columns: a.columns.clone(), probe };
                     targets.entry(a.id).or_default().push(target);
                 }
             }
@@ -356,6 +364,11 @@ struct ScanState {
     /// The leaf's published runtime filters, and how many of them the producer was sent.
     filters: Arc<LeafFilters>,
     filters_sent: usize,
+    /// The producer's partition (0: the leader's, which runs an index probe).
+    partition: usize,
+    /// Of an index probe: the `Probe` was sent, and how many of its batches.
+    probe_sent: bool,
+    batches_sent: usize,
     /// Until the first credits went: when the stream was first read (see the module's rules).
     first_read: bool,
     held_since: Option<std::time::Instant>,
@@ -376,8 +389,14 @@ impl ScanState {
         if !slot.is_current(self.lease) {
             return;
         }
-        // Runtime filters go before credits: the pages those credits fill are filtered.
+        // Runtime filters go before credits: the pages those credits fill are filtered. So does
+        // an index probe: a leaf none of whose producers got a credit yet may still be probed;
+        // the first credit closes it to probes (`crate::index_probe`).
         if !self.send_filters(slot) {
+            seg.wake_page_waiters();
+            return;
+        }
+        if !self.probe_sent && self.filters.probe.close() != Found::Whole && !self.send_filters(slot) {
             seg.wake_page_waiters();
             return;
         }
@@ -395,6 +414,9 @@ impl ScanState {
     /// while its ring is full (the rest are sent on a later call, still before any credit).
     /// The caller holds the slot's ring lock and found the session current.
     fn send_filters(&mut self, slot: Slot<'_>) -> bool {
+        if !self.send_probe(slot) {
+            return false;
+        }
         let pending = self.filters.since(self.filters_sent);
         if pending.is_empty() {
             return true;
@@ -406,6 +428,35 @@ impl ScanState {
                 return false;
             }
             self.filters_sent += 1;
+        }
+        true
+    }
+
+    /// Send the producer the leaf's index probe, once the leaf is probed: `Probe`, then (the
+    /// leader's producer) each batch's filter slot. False
+    /// while its ring is full (the rest go on a later call, still before any credit). The caller
+    /// holds the slot's ring lock and found the session current.
+    fn send_probe(&mut self, slot: Slot<'_>) -> bool {
+        let Found::Probe(column, batches) = self.filters.probe.found() else { return true };
+        let leader = self.partition == 0;
+        if !self.probe_sent {
+            let msg = ScanMsg::Probe { column, batches: if leader { batches.len() as u32 } else { 0 } };
+            envelope(self.lease.generation, &mut self.outbox, |out| msg.encode(out));
+            if slot.to_backend.try_send(&self.outbox).is_err() {
+                return false;
+            }
+            self.probe_sent = true;
+        }
+        if !leader {
+            return true;
+        }
+        while let Some(&(index, generation, count)) = batches.get(self.batches_sent) {
+            let msg = ScanMsg::Keys { index, generation, count };
+            envelope(self.lease.generation, &mut self.outbox, |out| msg.encode(out));
+            if slot.to_backend.try_send(&self.outbox).is_err() {
+                return false;
+            }
+            self.batches_sent += 1;
         }
         true
     }
@@ -537,7 +588,12 @@ impl ScanState {
                             self.done = true;
                             return None;
                         }
-                        Ok(ScanMsg::Credit { .. } | ScanMsg::Filter { .. }) => {
+                        Ok(
+                            ScanMsg::Credit { .. }
+                            | ScanMsg::Filter { .. }
+                            | ScanMsg::Probe { .. }
+                            | ScanMsg::Keys { .. },
+                        ) => {
                             return Some(Err(DataFusionError::Execution(
                                 "worker message on a producer's ring".into(),
                             )))
@@ -686,6 +742,9 @@ impl ExecutionPlan for PgScanExec {
             outbox: Vec::new(),
             filters: self.published.clone(),
             filters_sent: 0,
+            partition,
+            probe_sent: false,
+            batches_sent: 0,
             first_read: true,
             held_since: None,
             metrics: ScanMetrics {

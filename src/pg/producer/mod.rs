@@ -36,6 +36,9 @@
 //!   come by, always before the credits that should see them; from then on a row whose key a
 //!   filter rejects is counted, not encoded. A filter the producer cannot read (its slot freed,
 //!   a column it does not know) passes every row.
+//! - Index probes (`probe`): the worker may, before the first credit, tell the producer to read
+//!   the leaf through an index by batches of keys it sends in pages; the leaf's plan is then
+//!   ended and its probe plan run per batch. Rows are filtered and encoded as any others.
 //! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
 //!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
 //!   worker's reader wakes page waiters after every page it reads and every page it releases.
@@ -50,9 +53,12 @@ use super::sys;
 use crate::control::ScanSession;
 use crate::page::encode::BlockWriter;
 use crate::page::ColumnType;
+use crate::pg::leaf::ProbePlan;
 use crate::protocol::ScanMsg;
 use crate::shm::{Metric, SlotKind, Wakeup};
+use probe::Probing;
 
+mod probe;
 mod receiver;
 
 pub use crate::shm::block_ranges::{Chunks, MIN_CHUNK_BLOCKS};
@@ -79,6 +85,12 @@ pub struct Producer {
     ranged: bool,
     /// The plan is an Append: a range is one child's (`Chunks::relations`).
     relations: bool,
+    /// Where its executor runs.
+    env: ExecEnv,
+    /// The leaf's index probes (the leader's producer only).
+    probes: Vec<ProbePlan>,
+    /// Reading the leaf through an index (see `probe`).
+    probe: Option<Probing>,
 }
 
 /// Where a producer's executor runs: the statement's parameters and snapshot, the memory
@@ -110,9 +122,11 @@ impl Producer {
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
         env: &ExecEnv,
+        probes: Vec<ProbePlan>,
     ) -> PgResult<Producer> {
         let chunked = chunks.is_some();
-        let mut p = Producer::new(session, worker, chunks, types, pg_types)?;
+        let mut p = Producer::new(session, worker, chunks, types, pg_types, *env)?;
+        p.probes = probes;
         p.open(plan, env)?;
         if chunked {
             p.count_relations()?;
@@ -130,7 +144,14 @@ impl Producer {
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
     ) -> PgResult<Producer> {
-        let mut p = Producer::new(session, worker, None, types, pg_types)?;
+        let env = ExecEnv {
+            params: std::ptr::null_mut(),
+            snapshot: std::ptr::null_mut(),
+            memory: std::ptr::null_mut(),
+            source: std::ptr::null(),
+            instrument: 0,
+        };
+        let mut p = Producer::new(session, worker, None, types, pg_types, env)?;
         p.exhausted = true;
         Ok(p)
     }
@@ -141,6 +162,7 @@ impl Producer {
         chunks: Option<Chunks>,
         types: Vec<ColumnType>,
         pg_types: Vec<sys::Oid>,
+        env: ExecEnv,
     ) -> PgResult<Producer> {
         let seg = session.segment();
         let owner = session.pool_owner();
@@ -194,6 +216,9 @@ impl Producer {
             chunks,
             ranged: false,
             relations: false,
+            env,
+            probes: Vec::new(),
+            probe: None,
         })
     }
 
@@ -318,9 +343,16 @@ impl Producer {
         Ok(())
     }
 
-    /// The started leaf plan (EXPLAIN ANALYZE prints it with its instrumentation).
+    /// The started leaf plan (EXPLAIN ANALYZE prints it with its instrumentation): its probe
+    /// plan once it reads the leaf through an index.
     pub fn query_desc(&self) -> *mut sys::QueryDesc {
         self.qd
+    }
+
+    /// It reads the leaf through an index probe (its plan is not the one its parallel workers
+    /// run).
+    pub fn probing(&self) -> bool {
+        self.probe.is_some()
     }
 
     /// Shut the executor down (normal end; not called on ERROR).
@@ -417,11 +449,18 @@ impl Producer {
         }
         let seg = self.state.seg;
         let scan_index = self.session.lease().index;
-        let mut filters = Vec::new();
-        let credits = self.session.take_credits(&mut filters)?;
+        let mut others = Vec::new();
+        let credits = self.session.take_credits(&mut others)?;
         self.state.credits = self.state.credits.saturating_add(credits);
-        for (index, generation, columns) in filters {
-            self.state.add_filter(index, generation, columns);
+        for m in others {
+            match m {
+                ScanMsg::Filter { index, generation, columns } => {
+                    self.state.add_filter(index, generation, columns)
+                }
+                ScanMsg::Probe { column, batches } => self.start_probe(column, batches)?,
+                ScanMsg::Keys { index, generation, count } => self.take_keys(index, generation, count)?,
+                _ => {}
+            }
         }
         if !self.send_pending()? {
             return Ok(false);
@@ -489,6 +528,9 @@ impl Producer {
             self.ended = true;
             return Ok(true);
         }
+        if let Some(moved) = self.next_batch()? {
+            return Ok(moved);
+        }
         let qd = self.qd;
         let fetch = self.fetch as u64;
         // SAFETY: the scan's QueryDesc, started in `start`; run under its own snapshot.
@@ -506,8 +548,11 @@ impl Producer {
             self.state.stalled = false;
             let _ = self.send_pending()?;
         } else if processed < fetch {
-            // The plan (or its block range) is done: the next block range, or the end.
-            if !self.next_range()? {
+            // The plan (or its block range, or its batch of probe keys) is done: the next block
+            // range or batch, or the end.
+            if let Some(p) = self.probe.as_mut() {
+                p.batch_done = true;
+            } else if !self.next_range()? {
                 self.exhausted = true;
             }
         }
@@ -515,6 +560,111 @@ impl Producer {
             let _ = self.send_pending()?;
         }
         Ok(true)
+    }
+
+    /// Read the leaf through its index probe on `column`, for `batches` batches of keys (see
+    /// `probe`): its own plan ends here, the row it kept aside with it.
+    fn start_probe(&mut self, column: u16, batches: u32) -> PgResult<()> {
+        if self.probe.is_some()
+            || self.state.rows > 0
+            || self.state.block.is_some()
+            || self.state.to_send.is_some()
+        {
+            return Err(PgError::new(
+                SqlState::PROTOCOL_VIOLATION,
+                "an index probe from the worker after the scan's rows were sent",
+            ));
+        }
+        let scan_index = self.session.lease().index;
+        self.state.has_pending = false;
+        self.state.stalled = false;
+        self.state.waiting_for_page = false;
+        self.state.seg.set_page_wait(SlotKind::Scan, scan_index, false);
+        self.chunks = None;
+        if batches == 0 {
+            // Nothing to read. The plan stays started (a parallel worker reports its
+            // instrumentation from it) and ends with the producer.
+            self.exhausted = true;
+            return Ok(());
+        }
+        self.close()?;
+        self.ranged = false;
+        self.relations = false;
+        let plan = *self
+            .probes
+            .iter()
+            .find(|p| p.column == column)
+            .ok_or_else(|| PgError::internal("an index probe on a column without a probe plan"))?;
+        self.exhausted = false;
+        self.probe = Some(Probing::new(plan, batches));
+        Ok(())
+    }
+
+    /// A batch of probe keys came: the filter slot holding it, read when the batch runs.
+    fn take_keys(&mut self, index: u32, generation: u32, count: u32) -> PgResult<()> {
+        let scan_index = self.session.lease().index;
+        let Some(p) = self.probe.as_mut() else {
+            return Err(PgError::new(SqlState::PROTOCOL_VIOLATION, "index-probe keys without a probe"));
+        };
+        p.received += 1;
+        p.queue.push_back((index, generation, count));
+        if std::mem::take(&mut p.waiting) {
+            self.state.seg.set_page_wait(SlotKind::Scan, scan_index, false);
+        }
+        Ok(())
+    }
+
+    /// Probing: start the probe plan on the first batch of keys, rescan it with the next one
+    /// when a batch is done, end after the last. None: the plan may run; Some: what the step
+    /// returns without running it (false: no batch here yet, registered as a page waiter; the
+    /// worker's reader wakes it when it sends one).
+    fn next_batch(&mut self) -> PgResult<Option<bool>> {
+        let scan_index = self.session.lease().index;
+        let Some(p) = self.probe.as_mut() else { return Ok(None) };
+        if !(self.qd.is_null() || p.batch_done) {
+            return Ok(None);
+        }
+        let Some((index, generation, count)) = p.queue.pop_front() else {
+            if p.all_received() {
+                // The End goes on the next step.
+                self.exhausted = true;
+                return Ok(Some(true));
+            }
+            // Registered first, then looked again: a batch sent in between is not missed. A
+            // wakeup clears the registration it answers: registered anew when still waiting.
+            let seg = self.state.seg;
+            p.waiting = true;
+            if !seg.slot(SlotKind::Scan, scan_index).is_some_and(|s| s.page_wait()) {
+                seg.set_page_wait(SlotKind::Scan, scan_index, true);
+                return Ok(Some(true));
+            }
+            return Ok(Some(false));
+        };
+        let env = self.env;
+        let plan = p.plan;
+        let keys = probe::read_keys(self.state.seg, index, generation, count)?;
+        let array = probe::key_array(&keys, plan.elem, env.memory)?;
+        let old = std::mem::replace(&mut p.array, array);
+        p.batch_done = false;
+        if p.params.is_null() {
+            let array_type = probe::array_type(plan.elem)?;
+            p.params = probe::params_with(env.params, plan.paramid, array_type, array, env.memory)?;
+            let probe_env = ExecEnv { params: p.params, ..env };
+            self.open(plan.stmt, &probe_env)?;
+        } else {
+            let (params, qd) = (p.params, self.qd);
+            // SAFETY: our parameter list of `paramid` entries; the started probe plan is between
+            // ExecutorRun calls, as a rescan requires; the index scan evaluates the new array on
+            // its rescan, after which the old one is referenced no more and is freed.
+            guard(|| unsafe {
+                (*(*params).params.as_mut_ptr().add((plan.paramid - 1) as usize)).value = array;
+                sys::pgf_query_rescan(qd);
+                if old != 0 {
+                    sys::pfree(old as *mut std::ffi::c_void);
+                }
+            })?;
+        }
+        Ok(None)
     }
 
     /// Normal end: shut the scan's executor down. Not called on ERROR (abort cleans up).

@@ -6,7 +6,7 @@ use std::ffi::c_void;
 use crate::frontend::Translated;
 use crate::page::ColumnType;
 use crate::pg::error::{guard, PgError, PgResult};
-use crate::pg::leaf::PlannedLeaf;
+use crate::pg::leaf::{PlannedLeaf, ProbePlan};
 use crate::pg::nodes::{self, list};
 use crate::pg::sys;
 use crate::plan::cost::Choice;
@@ -25,9 +25,11 @@ const PRIVATE_AUTO: usize = 4;
 /// leaf reading a shared scan, which no producer runs -- then Strings: relation (display),
 /// block types, PostgreSQL types, `s` when block ranges may split it,
 /// PostgreSQL's row estimate, and the number (from 1) of the shared scan it reads (empty: its
-/// own).
+/// own); then its index probes (`crate::pg::leaf::ProbePlan`): a List of their PlannedStmts (an
+/// empty String without any) and a String, per probe `column:paramid:type:distinct:rows`, `;`
+/// between.
 const PRIVATE_LEAVES: usize = 5;
-const LEAF_FIELDS: usize = 8;
+const LEAF_FIELDS: usize = 10;
 const LEAF_PLAN: usize = 0;
 const LEAF_QUERY: usize = 1;
 const LEAF_RELATION: usize = 2;
@@ -36,6 +38,8 @@ const LEAF_PG_TYPES: usize = 4;
 const LEAF_SPLIT: usize = 5;
 const LEAF_ROWS: usize = 6;
 const LEAF_SHARED: usize = 7;
+const LEAF_PROBE_PLANS: usize = 8;
+const LEAF_PROBES: usize = 9;
 
 /// The plan node's private list, read back.
 pub(super) struct Private {
@@ -62,6 +66,8 @@ pub(super) struct LeafPrivate {
     pub(super) rows: Option<u64>,
     /// The shared scan it reads (its number from 1, as text).
     pub(super) shared: Option<String>,
+    /// Its index probes.
+    pub(super) probes: Vec<ProbePlan>,
 }
 
 /// The private list of a PgFusionScan plan node.
@@ -98,6 +104,34 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
         let q = l[LEAF_QUERY];
         // SAFETY: a node of the list.
         let query = (unsafe { nodes::tag(q) } == sys::NodeTag_T_Query).then_some(q as *mut sys::Query);
+        let pp = l[LEAF_PROBE_PLANS];
+        // SAFETY: a node of the list: a List of PlannedStmts, or a String.
+        let stmts: Vec<*mut sys::PlannedStmt> = match unsafe { nodes::tag(pp) } {
+            // SAFETY: a List node (its tag says so) of the probes' PlannedStmts.
+            sys::NodeTag_T_List => unsafe { list::<sys::PlannedStmt>(pp as *mut sys::List) },
+            sys::NodeTag_T_String => Vec::new(),
+            _ => return Err(corrupt()),
+        };
+        let info = text(l[LEAF_PROBES])?;
+        let mut probes = Vec::with_capacity(stmts.len());
+        for (p, &stmt) in info.split(';').filter(|p| !p.is_empty()).zip(&stmts) {
+            let f: Vec<&str> = p.split(':').collect();
+            // SAFETY: a node of the list.
+            if f.len() != 5 || unsafe { nodes::tag(stmt as *mut sys::Node) } != sys::NodeTag_T_PlannedStmt {
+                return Err(corrupt());
+            }
+            probes.push(ProbePlan {
+                column: f[0].parse().map_err(|_| corrupt())?,
+                stmt,
+                paramid: f[1].parse().map_err(|_| corrupt())?,
+                elem: f[2].parse().map_err(|_| corrupt())?,
+                distinct: f[3].parse().map_err(|_| corrupt())?,
+                rows: f[4].parse().map_err(|_| corrupt())?,
+            });
+        }
+        if probes.len() != stmts.len() {
+            return Err(corrupt());
+        }
         leaves.push(LeafPrivate {
             plan,
             query,
@@ -107,6 +141,7 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
             splittable: text(l[LEAF_SPLIT])? == "s",
             rows: text(l[LEAF_ROWS])?.parse().ok(),
             shared: (!shared.is_empty()).then_some(shared),
+            probes,
         });
     }
     Ok(Private {
@@ -217,9 +252,30 @@ pub fn planned_stmt(
         for s in &fields {
             push(nodes::string_node(s)?)?;
         }
+        let probes = leaf.as_ref().map_or(&[][..], |l| &l.probes[..]);
+        if probes.is_empty() {
+            push(nodes::string_node("")?)?;
+        } else {
+            let mut stmts: *mut sys::List = std::ptr::null_mut();
+            for p in probes {
+                stmts = nodes::append(stmts, p.stmt as *mut c_void)?;
+            }
+            push(stmts as *mut sys::Node)?;
+        }
+        let info: Vec<String> = probes
+            .iter()
+            .map(|p| format!("{}:{}:{}:{}:{}", p.column, p.paramid, p.elem, p.distinct, p.rows))
+            .collect();
+        push(nodes::string_node(&info.join(";"))?)?;
     }
     let planned: Vec<*mut sys::PlannedStmt> = leaves.iter().flatten().map(|l| l.stmt).collect();
-    let deps = crate::pg::range_table::dependencies(query, &planned)?;
+    // A probe reads its leaf's relation through an index: the plan depends on both.
+    let with_probes: Vec<*mut sys::PlannedStmt> = planned
+        .iter()
+        .copied()
+        .chain(leaves.iter().flatten().flat_map(|l| l.probes.iter().map(|p| p.stmt)))
+        .collect();
+    let deps = crate::pg::range_table::dependencies(query, &with_probes)?;
     let (mut relation_oids, mut inval_items) = (deps.relation_oids, deps.inval_items);
     let (rtable, perminfos) = crate::pg::range_table::flat(t.rtable.as_ptr(), t.perminfos.as_ptr(), query)?;
     let rtable = crate::pg::range_table::with_children(rtable, &planned)?;

@@ -18,7 +18,7 @@ use crate::pg::nodes;
 use crate::pg::parallel::{self, ParallelScan};
 use crate::pg::producer::{ExecEnv, Producer};
 use crate::pg::{latch, shmem, sys};
-use crate::protocol::{Execute, PageRef, SlotRef, ToBackend, ToWorker};
+use crate::protocol::{Execute, PageRef, ProbeColumn, SlotRef, ToBackend, ToWorker};
 use crate::shm::{Budget, Holdings, Metric, PageDescriptor, Segment, SlotKind, WorkerRole};
 
 pub(super) struct ResultBlock {
@@ -246,6 +246,9 @@ fn shutdown(run: &mut Run) -> PgResult<()> {
                 .copied()
                 .flatten()
                 .and_then(|k| run.producers.get(k))
+                // A leader reading by an index probe runs another plan than its workers:
+                // their figures are not added to it.
+                .filter(|p| !p.probing())
                 .map(|p| p.query_desc())
         })
         .collect();
@@ -398,6 +401,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         pool_slots.push(slots);
     }
     let mut pool_slots = pool_slots.into_iter();
+    let probing = crate::pg::guc::index_probe();
     for (i, (leaf, own)) in leaves.iter().zip(own).enumerate() {
         let (Some(own), Some(plan)) = (own, leaf.plan) else {
             run.scan_slots.push(Vec::new());
@@ -408,7 +412,9 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         let at = pool_leaves.iter().position(|&j| j == i);
         let chunks = at.and_then(|k| run.parallel.as_ref()?.chunks(k));
         let (types, pg_types) = (leaf.types.clone(), leaf.pg_types.clone());
-        let producer = Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env)?;
+        // Index probes only while the settings allow them (a cached plan may outlive a change).
+        let probes = if probing { leaf.probes.clone() } else { Vec::new() };
+        let producer = Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env, probes)?;
         let mut slots = vec![producer.slot_ref()];
         run.leaf_queries.push(Some(run.producers.len()));
         run.producers.push(producer);
@@ -450,6 +456,17 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         results: budget.results,
         idle_poll_us: crate::pg::guc::scan_idle_poll_interval_us(),
         runtime_filter_hashes: crate::pg::guc::runtime_filter_hashes(),
+        probes: leaves
+            .iter()
+            .map(|l| match l.plan {
+                Some(_) if probing => l
+                    .probes
+                    .iter()
+                    .map(|p| ProbeColumn { column: p.column, distinct: p.distinct, rows: p.rows })
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
     }))?;
     run.control = Some(control);
     Ok(())
