@@ -696,7 +696,7 @@ pub fn join_reordering() -> bool {
     JOIN_REORDERING.get()
 }
 
-/// Plan index probes for scan leaves (`crate::worker::index_probe`): needs runtime filters.
+/// Plan index probes for scan leaves (`crate::index_probe`): needs runtime filters.
 pub fn index_probe() -> bool {
     INDEX_PROBE.get() && RUNTIME_FILTER_ENABLE.get()
 }

@@ -415,6 +415,8 @@ impl Publisher {
             keys.failed = true;
             keys.bloom = None;
             keys.reservation = None;
+            keys.exact.give_up();
+            keys.exact_reservation = None;
         }
         self.resolve();
     }

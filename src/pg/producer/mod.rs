@@ -37,8 +37,10 @@
 //!   filter rejects is counted, not encoded. A filter the producer cannot read (its slot freed,
 //!   a column it does not know) passes every row.
 //! - Index probes (`probe`): the worker may, before the first credit, tell the producer to read
-//!   the leaf through an index by batches of keys it sends in pages; the leaf's plan is then
-//!   ended and its probe plan run per batch. Rows are filtered and encoded as any others.
+//!   the leaf through an index by batches of keys it publishes in filter slots; the leaf's plan
+//!   is then ended and its probe plan run per batch. Rows are filtered and encoded as any others.
+//!   A leader with probe plans never ends before a credit or a `Probe` came (its workers' block
+//!   ranges would be dropped by a later probe).
 //! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
 //!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
 //!   worker's reader wakes page waiters after every page it reads and every page it releases.
@@ -91,6 +93,9 @@ pub struct Producer {
     probes: Vec<ProbePlan>,
     /// Reading the leaf through an index (see `probe`).
     probe: Option<Probing>,
+    /// A credit or a `Probe` came: the worker has decided how the leaf is read. Until then a
+    /// producer with probe plans does not end (see `advance`).
+    decided: bool,
 }
 
 /// Where a producer's executor runs: the statement's parameters and snapshot, the memory
@@ -219,6 +224,7 @@ impl Producer {
             env,
             probes: Vec::new(),
             probe: None,
+            decided: false,
         })
     }
 
@@ -452,12 +458,16 @@ impl Producer {
         let mut others = Vec::new();
         let credits = self.session.take_credits(&mut others)?;
         self.state.credits = self.state.credits.saturating_add(credits);
+        self.decided |= credits > 0;
         for m in others {
             match m {
                 ScanMsg::Filter { index, generation, columns } => {
                     self.state.add_filter(index, generation, columns)
                 }
-                ScanMsg::Probe { column, batches } => self.start_probe(column, batches)?,
+                ScanMsg::Probe { column, batches } => {
+                    self.decided = true;
+                    self.start_probe(column, batches)?
+                }
                 ScanMsg::Keys { index, generation, count } => self.take_keys(index, generation, count)?,
                 _ => {}
             }
@@ -515,6 +525,17 @@ impl Producer {
             }
         }
         if self.exhausted {
+            // A leader with probe plans that read its share before any credit waits for the
+            // worker's decision before it ends: a probe decided later reads the whole leaf
+            // through it while its parallel workers drop the block ranges they hold, whose
+            // rows would otherwise be read by nobody.
+            if !self.probes.is_empty() && !self.decided {
+                if !seg.slot(SlotKind::Scan, scan_index).is_some_and(|s| s.page_wait()) {
+                    seg.set_page_wait(SlotKind::Scan, scan_index, true);
+                    return Ok(true);
+                }
+                return Ok(false);
+            }
             self.state.finish_block();
             if !self.send_pending()? {
                 return Ok(false);
@@ -642,7 +663,12 @@ impl Producer {
         };
         let env = self.env;
         let plan = p.plan;
-        let keys = probe::read_keys(self.state.seg, index, generation, count)?;
+        // Keys gone: the query is over (its filter slots go back when its plan is dropped, which
+        // may be before this producer hears of the end); nothing more to read.
+        let Some(keys) = probe::read_keys(self.state.seg, index, generation, count)? else {
+            self.exhausted = true;
+            return Ok(Some(true));
+        };
         let array = probe::key_array(&keys, plan.elem, env.memory)?;
         let old = std::mem::replace(&mut p.array, array);
         p.batch_done = false;

@@ -6,8 +6,8 @@
 //!   leaf's own plan was sent: the producer ends that plan (the row it kept aside goes with it)
 //!   and runs the probe plan instead, once per batch of keys. Zero batches: it reads nothing.
 //! - Each batch is one filter slot of keys (`ScanMsg::Keys`, `crate::shm::filter`), copied out
-//!   when the batch runs; a slot that no longer holds them (the query is over) or holds another
-//!   count than the message says is a protocol violation.
+//!   when the batch runs; a slot that no longer holds them means the query is over (the probe
+//!   ends), one holding another count than the message says is a protocol violation.
 //! - A batch is the probe plan's key parameter (`$paramid`, an array of the key column's type;
 //!   keys outside the type's range cannot equal a value of the column and are left out); the
 //!   statement's own parameters the leaf reads are copied before it (fetched through the
@@ -59,15 +59,14 @@ impl Probing {
     }
 }
 
-/// The `count` keys of filter slot `index` of `generation` (`crate::shm::filter`).
-pub(super) fn read_keys(seg: Segment, index: u32, generation: u32, count: u32) -> PgResult<Vec<i64>> {
-    let keys = seg.filter(index).and_then(|slot| slot.keys(generation)).ok_or_else(|| {
-        PgError::new(SqlState::PROTOCOL_VIOLATION, "index-probe keys from the worker are gone or invalid")
-    })?;
+/// The `count` keys of filter slot `index` of `generation` (`crate::shm::filter`); None when the
+/// slot no longer holds them (freed with the query's plan: the query is over).
+pub(super) fn read_keys(seg: Segment, index: u32, generation: u32, count: u32) -> PgResult<Option<Vec<i64>>> {
+    let Some(keys) = seg.filter(index).and_then(|slot| slot.keys(generation)) else { return Ok(None) };
     if keys.len() != count as usize || keys.is_empty() {
         return Err(PgError::new(SqlState::PROTOCOL_VIOLATION, "index-probe keys differ from their count"));
     }
-    Ok(keys)
+    Ok(Some(keys))
 }
 
 /// The array of `keys` as a datum of `elem`'s array type, in `memory` (keys outside `elem`'s
