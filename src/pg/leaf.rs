@@ -514,8 +514,8 @@ fn plan_probe(
     let key = b.expr_at(scan.columns.get(col).ok_or_else(|| PgError::internal("probe column"))?.expr)?;
     let param: *mut sys::Param = nodes::make(sys::NodeTag_T_Param)?;
     let saop: *mut sys::ScalarArrayOpExpr = nodes::make(sys::NodeTag_T_ScalarArrayOpExpr)?;
-    // SAFETY: new nodes (zeroed by `make`) and our copy of the leaf query; every field the planner
-    // reads is set.
+    // Every field of the new nodes the planner reads is set below.
+    // SAFETY: new nodes (zeroed by `make`) and our copy of the leaf query, all valid and ours.
     unsafe {
         (*param).paramkind = sys::ParamKind_PARAM_EXTERN;
         (*param).paramid = paramid;

@@ -679,9 +679,9 @@ impl Producer {
             self.open(plan.stmt, &probe_env)?;
         } else {
             let (params, qd) = (p.params, self.qd);
-            // SAFETY: our parameter list of `paramid` entries; the started probe plan is between
-            // ExecutorRun calls, as a rescan requires; the index scan evaluates the new array on
-            // its rescan, after which the old one is referenced no more and is freed.
+            // The index scan evaluates the new array on its rescan, after which the old one is
+            // referenced no more and is freed.
+            // SAFETY: our list of `paramid` entries; the probe plan is between ExecutorRun calls.
             guard(|| unsafe {
                 (*(*params).params.as_mut_ptr().add((plan.paramid - 1) as usize)).value = array;
                 sys::pgf_query_rescan(qd);

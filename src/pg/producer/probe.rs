@@ -90,8 +90,8 @@ pub(super) fn key_array(keys: &[i64], elem: sys::Oid, memory: sys::MemoryContext
     let p = datums.as_ptr() as *mut sys::Datum;
     // SAFETY: reads the backend's current memory context.
     let old = unsafe { sys::CurrentMemoryContext };
-    // SAFETY: `datums` holds `n` by-value datums of `elem` and outlives the call; the array is
-    // allocated in `memory` (the statement's executor memory).
+    // The array is allocated in `memory` (the statement's executor memory).
+    // SAFETY: `datums` holds `n` by-value datums of `elem` and outlives the call.
     let array = guard(|| unsafe {
         sys::CurrentMemoryContext = memory;
         sys::construct_array(p, n, elem, len, true, align as std::ffi::c_char) as sys::Datum
@@ -115,11 +115,10 @@ pub(super) fn params_with(
     }
     // SAFETY: reads the backend's current memory context.
     let old = unsafe { sys::CurrentMemoryContext };
-    // SAFETY: makeParamList allocates `paramid` entries in `memory`, each written below; `from`
-    // is the statement's list (or NULL), read as the executor reads it (through its fetch hook
-    // when it has one). The copy is shallow: a by-reference value stays where the statement's
-    // list keeps it, for as long as the statement runs. A fetch hook's ERROR is caught by
-    // `guard`; nothing of ours is live then.
+    // `from` is read as the executor reads it (through its fetch hook when it has one). The copy
+    // is shallow: a by-reference value stays where the statement's list keeps it, for as long
+    // as the statement runs. A fetch hook's ERROR is caught by `guard`; nothing of ours is live.
+    // SAFETY: makeParamList allocates `paramid` entries, each written below; `from` is valid or NULL.
     let list = guard(|| unsafe {
         sys::CurrentMemoryContext = memory;
         let list = sys::makeParamList(paramid);
