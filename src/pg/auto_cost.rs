@@ -7,7 +7,8 @@ use super::guc;
 use super::leaf::PlannedLeaf;
 use super::nodes::{self, list};
 use super::sys;
-use crate::plan::cost::{estimate, postgresql_estimate, LeafCost};
+use crate::plan::cost::{estimate, filter_passes, postgresql_estimate, FilterShape, LeafCost};
+use crate::plan::join_order::Filtered;
 
 /// PostgreSQL's estimate for its plan `stmt`: the plan's total cost, with the own cost of its
 /// grouped aggregates, sorts and hash joins (a node's cost less its inputs') weighted by
@@ -67,8 +68,9 @@ unsafe fn operator_cost(plan: *mut sys::Plan) -> f64 {
 /// The estimated cost of running the query through DataFusion (`crate::plan::cost`): its leaves
 /// as PostgreSQL planned them, read by as many parallel workers as execution will start
 /// (`scan_node::run` gives every splittable leaf the most any of them needs, within
-/// `max_parallel_workers_per_gather`), and the boundary.
-pub fn datafusion(leaves: &[Option<PlannedLeaf>], parallel: bool) -> PgResult<f64> {
+/// `max_parallel_workers_per_gather`), and the boundary; a leaf in `filtered` (by its number in
+/// `leaves`) hands over what its runtime filter passes.
+pub fn datafusion(leaves: &[Option<PlannedLeaf>], filtered: &[Filtered], parallel: bool) -> PgResult<f64> {
     // SAFETY: plain reads of settings.
     let (budget, min_blocks) = unsafe {
         (
@@ -91,11 +93,24 @@ pub fn datafusion(leaves: &[Option<PlannedLeaf>], parallel: bool) -> PgResult<f6
         wants.push(workers);
     }
     let workers = wants.iter().copied().max().unwrap_or(0).min(budget);
+    let config = guc::layout_config();
+    let hashes = u32::from(guc::runtime_filter_hashes());
+    let shape = FilterShape { bits: config.runtime_filter_bits, hashes };
+    // No filter slot, or filters off: nothing is filtered.
+    let filters = config.runtime_filter_count > 0 && hashes > 0;
+    let passed = |i: usize| {
+        filtered
+            .iter()
+            .filter(|f| filters && f.leaf == i)
+            .map(|f| filter_passes(f.passed, f.keys, shape))
+            .fold(1.0, f64::min)
+    };
     let costs: Vec<LeafCost> = leaves
         .iter()
-        .flatten()
+        .enumerate()
+        .filter_map(|(i, l)| l.as_ref().map(|l| (i, l)))
         .zip(&wants)
-        .map(|(l, &w)| {
+        .map(|((i, l), &w)| {
             // SAFETY: `l.stmt` is the PlannedStmt standard_planner returned for the leaf, alive in the planner's context; its planTree is non-NULL.
             let top = unsafe { &*(*l.stmt).planTree };
             let (total, width) = (top.total_cost, top.plan_width);
@@ -104,6 +119,7 @@ pub fn datafusion(leaves: &[Option<PlannedLeaf>], parallel: bool) -> PgResult<f6
                 rows: l.rows,
                 width: f64::from(width),
                 workers: if w > 0 { workers } else { 0 },
+                passed: passed(i),
             }
         })
         .collect();

@@ -324,12 +324,13 @@ fn auto(
 /// Choose the join order of `t`'s blocks (`crate::plan::join_order`) from the estimates of the
 /// leaves PostgreSQL planned (`leaves`, in `all_scans` order) and of those reading a shared
 /// scan (planned here for their estimate only, in a block the search may reorder), and from the
-/// statistics of their columns.
+/// statistics of their columns. Returns what the chosen orders' runtime filters are expected to
+/// leave of their probe-side leaves, for `enable = auto`'s estimate.
 fn order_joins(
     t: &mut crate::frontend::Translated,
     leaves: &[Option<super::leaf::PlannedLeaf>],
     bound_params: sys::ParamListInfo,
-) -> PgResult<()> {
+) -> PgResult<Vec<crate::plan::join_order::Filtered>> {
     // The first ERROR PostgreSQL raised in a lookup, raised again once the search is over (it
     // cannot stop it midway). A lookup failing otherwise only goes without its answer (the
     // first such failure is logged at DEBUG1).
@@ -362,7 +363,8 @@ fn order_joins(
         }
         keep(&failed, bindings.column_estimate(scan, col))
     };
-    crate::plan::join_order::choose(&mut t.spec, &mut rows, guc::runtime_filter_hashes() > 0, &mut stats);
+    let filtered =
+        crate::plan::join_order::choose(&mut t.spec, &mut rows, guc::runtime_filter_hashes() > 0, &mut stats);
     match failed.into_inner() {
         (Some(e), _) => Err(e),
         (None, Some(e)) => super::error::report(
@@ -371,8 +373,9 @@ fn order_joins(
                 SqlState::from_code(b"00000"),
                 format_args!("join order chosen without an estimate: {}", e.message()),
             ),
-        ),
-        (None, None) => Ok(()),
+        )
+        .map(|()| filtered),
+        (None, None) => Ok(filtered),
     }
 }
 
@@ -456,7 +459,11 @@ fn plan(
             None => Some(super::leaf::plan(&t.bindings, scan, bound_params)?),
         });
     }
-    let ours = super::auto_cost::datafusion(&leaves, parallel)?;
+    // The order the leaves of each block are joined in, from PostgreSQL's statistics
+    // (`crate::plan::join_order`), and what its runtime filters are expected to leave of them.
+    let filtered =
+        if guc::join_reordering() { order_joins(&mut t, &leaves, bound_params)? } else { Vec::new() };
+    let ours = super::auto_cost::datafusion(&leaves, &filtered, parallel)?;
     if theirs.is_some_and(|p| choose(ours, p.estimate) == Engine::PostgreSQL) {
         return Ok(Planned::Dearer(ours));
     }
@@ -467,11 +474,6 @@ fn plan(
         Some(p) if p.estimate > 0.0 && p.plan_cost.is_finite() => ours * p.plan_cost / p.estimate,
         _ => ours,
     };
-    // The order the leaves of each block are joined in, from PostgreSQL's statistics
-    // (`crate::plan::join_order`).
-    if guc::join_reordering() {
-        order_joins(&mut t, &leaves, bound_params)?;
-    }
     // DataFusion's plan only now: `auto` left PostgreSQL's plan to run before paying for it.
     let logical = crate::plan::logical::build(&t.spec)
         .map_err(|e| PgError::unsupported(format!("plan DataFusion cannot build ({e})")))?;

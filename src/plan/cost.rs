@@ -9,6 +9,11 @@
 //! - Each row a leaf hands over costs `tuple_cost`, and each byte of it (PostgreSQL's width
 //!   estimate) `byte_cost`: encoding it into a page, moving it, and DataFusion's work on it (its
 //!   joins and aggregates are vectorized, so their cost follows the rows they read).
+//! - A leaf on the probe side of a join whose runtime filter reaches it (the join order search
+//!   says which, `crate::plan::join_order::Filtered`) hands over only the rows the filter passes:
+//!   those whose key the build side holds, and the Bloom filter's false positives among the
+//!   others ([`filter_passes`]). A row it rejects still costs [`REJECTED_ROW_SHARE`] of
+//!   `tuple_cost` (its key deformed, hashed and tested).
 //! - Once per query, `setup_cost`: the worker's round trip and DataFusion's planning.
 //!
 //! PostgreSQL's estimate is its plan's total cost, with its grouped aggregates', sorts' and hash
@@ -27,6 +32,42 @@ pub struct LeafCost {
     pub width: f64,
     /// Parallel workers that will read it beside the leader (0: the leader alone).
     pub workers: u32,
+    /// The share of its rows runtime filters are expected to let through (1: all).
+    pub passed: f64,
+}
+
+/// What a row a runtime filter rejects costs, as a share of `tuple_cost`: its producer deforms
+/// the key column and tests it, then drops the row; DataFusion never sees it. Of `tuple_cost`,
+/// benches/calibrate.sh measures about a fifth as the boundary's own work per row (0.0029 of
+/// 0.015; the rest is DataFusion's joins and aggregates), and a rejected row does less of it
+/// (no encoding, no page): counted at half, well above, as the model leans to PostgreSQL where
+/// unsure.
+pub const REJECTED_ROW_SHARE: f64 = 0.5;
+
+/// The runtime filters' Bloom filters (`pg_fusion.runtime_filter_bits`,
+/// `pg_fusion.runtime_filter_hashes`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FilterShape {
+    pub bits: u32,
+    pub hashes: u32,
+}
+
+/// The share of a probe side's rows its runtime filter passes: `passed` (the share whose key
+/// the build side holds) and the false positives among the others, for a filter of `keys`
+/// distinct keys: `(1 - e^(-k n / m))^k` with `k` bits a key over `m` bits (the largest power
+/// of two not above `runtime_filter_bits`, at least 64). Past a false positive rate of one half
+/// the build side publishes no Bloom filter (docs/configuration.md): everything passes.
+pub fn filter_passes(passed: f64, keys: f64, shape: FilterShape) -> f64 {
+    let passed = if passed.is_nan() { 1.0 } else { passed.clamp(0.0, 1.0) };
+    let words = (shape.bits / 64).max(1);
+    let m = f64::from(1u32 << (31 - words.leading_zeros())) * 64.0;
+    let k = f64::from(shape.hashes.clamp(1, 16));
+    let keys = if keys.is_nan() { f64::INFINITY } else { keys.max(0.0) };
+    let false_positive = (1.0 - (-k * keys / m).exp()).powf(k);
+    if false_positive > 0.5 {
+        return 1.0;
+    }
+    passed + (1.0 - passed) * false_positive
 }
 
 /// The settings of the model (`pg_fusion.setup_cost`, `tuple_cost`, `byte_cost`).
@@ -71,7 +112,10 @@ pub fn parallel_divisor(workers: u32) -> f64 {
 pub fn estimate(leaves: &[LeafCost], costs: BoundaryCosts) -> f64 {
     let per_leaf = |l: &LeafCost| {
         let rows = finite(l.rows);
-        finite(l.total) / parallel_divisor(l.workers) + rows * (costs.tuple + finite(l.width) * costs.byte)
+        let passed = if l.passed.is_nan() { 1.0 } else { l.passed.clamp(0.0, 1.0) };
+        let handed = rows * passed * (costs.tuple + finite(l.width) * costs.byte);
+        let rejected = rows * (1.0 - passed) * costs.tuple * REJECTED_ROW_SHARE;
+        finite(l.total) / parallel_divisor(l.workers) + handed + rejected
     };
     costs.setup + leaves.iter().map(per_leaf).sum::<f64>()
 }
@@ -163,7 +207,7 @@ mod tests {
 
     #[test]
     fn estimate_adds_leaves_boundary_and_setup() {
-        let leaf = LeafCost { total: 24000.0, rows: 1000.0, width: 10.0, workers: 2 };
+        let leaf = LeafCost { total: 24000.0, rows: 1000.0, width: 10.0, workers: 2, passed: 1.0 };
         // 24000 / 2.4 + 1000 * (0.01 + 10 * 0.001) + 1000
         assert!((estimate(&[leaf], COSTS) - 11020.0).abs() < 1e-6);
         let serial = LeafCost { workers: 0, ..leaf };
@@ -172,10 +216,46 @@ mod tests {
     }
 
     #[test]
+    fn filtered_rows_cost_a_share_of_a_row_handed_over() {
+        let leaf = LeafCost { total: 0.0, rows: 1000.0, width: 10.0, workers: 0, passed: 0.1 };
+        // 100 rows handed over at 0.02, 900 rejected at 0.01 * REJECTED_ROW_SHARE.
+        let want = 1000.0 + 100.0 * 0.02 + 900.0 * 0.01 * REJECTED_ROW_SHARE;
+        assert!((estimate(&[leaf], COSTS) - want).abs() < 1e-9);
+        // Nothing filtered: as before; a NaN share counts as nothing filtered.
+        let whole = LeafCost { passed: 1.0, ..leaf };
+        assert!((estimate(&[whole], COSTS) - 1020.0).abs() < 1e-9);
+        assert_eq!(estimate(&[LeafCost { passed: f64::NAN, ..leaf }], COSTS), estimate(&[whole], COSTS));
+        assert!(estimate(&[leaf], COSTS) < estimate(&[whole], COSTS));
+    }
+
+    #[test]
+    fn bloom_false_positives_join_what_passes() {
+        let shape = FilterShape { bits: 1 << 20, hashes: 4 };
+        // Few keys in a large filter: what the build side holds, hardly more.
+        let few = filter_passes(0.05, 10_000.0, shape);
+        assert!(few > 0.05 && few < 0.0501, "{few}");
+        // Q5's 228 K order keys in 1 Mbit: about 12% of the others pass too.
+        let many = filter_passes(0.15, 228_000.0, shape);
+        assert!(many > 0.15 + 0.85 * 0.10 && many < 0.15 + 0.85 * 0.14, "{many}");
+        // Past one half the filter is not published: everything passes; so with unknown keys.
+        assert_eq!(filter_passes(0.05, 600_000.0, shape), 1.0);
+        assert_eq!(filter_passes(0.05, f64::INFINITY, shape), 1.0);
+        assert_eq!(filter_passes(0.05, f64::NAN, shape), 1.0);
+        // The bits are rounded down to a power of two, at least 64.
+        let odd = FilterShape { bits: (1 << 20) + 1000, hashes: 4 };
+        assert_eq!(filter_passes(0.15, 228_000.0, odd), many);
+        assert_eq!(
+            filter_passes(0.5, 1.0, FilterShape { bits: 0, hashes: 0 }),
+            filter_passes(0.5, 1.0, FilterShape { bits: 64, hashes: 1 })
+        );
+        assert_eq!(filter_passes(f64::NAN, 1.0, shape), 1.0);
+    }
+
+    #[test]
     fn odd_estimates_never_favour_datafusion() {
-        let nan = LeafCost { total: f64::NAN, rows: -5.0, width: f64::NAN, workers: 0 };
+        let nan = LeafCost { total: f64::NAN, rows: -5.0, width: f64::NAN, workers: 0, passed: f64::NAN };
         assert_eq!(estimate(&[nan], COSTS), 1000.0);
-        let inf = LeafCost { total: f64::INFINITY, rows: 1.0, width: 1.0, workers: 0 };
+        let inf = LeafCost { total: f64::INFINITY, rows: 1.0, width: 1.0, workers: 0, passed: 1.0 };
         assert_eq!(choose(estimate(&[inf], COSTS), 1e300), Engine::PostgreSQL);
     }
 

@@ -32,6 +32,8 @@
 //! - Cost of an order, in rows weighed by [`Weights`]: every row a leaf hands over (a probe
 //!   side's only those its runtime filters pass: the fraction of its distinct keys the build
 //!   side holds), each build side's rows, each probed row and each joined row.
+//! - The chosen order's filter shares ([`Filtered`]) go to `enable = auto`'s estimate
+//!   (`crate::plan::cost`): a probe-side leaf hands over only the rows its filter passes.
 
 use super::spec::{CmpOp, DfExpr, PlanSpec, ScanSpec};
 use crate::page::ColumnType;
@@ -72,22 +74,44 @@ impl Weights {
 /// Column statistics of a scan leaf: `(leaf, index into its columns)`.
 pub type Stats<'a> = dyn FnMut(&ScanSpec, usize) -> Option<ColumnEstimate> + 'a;
 
+/// What the runtime filter of a searched block's join is expected to leave of its probe-side
+/// leaf, in the order chosen (`crate::plan::cost` counts the rows it hands over by it).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Filtered {
+    /// The leaf, numbered as `rows` numbers them in [`choose`].
+    pub leaf: usize,
+    /// The share of its rows whose key the build side holds (below 1).
+    pub passed: f64,
+    /// The build side's distinct keys of that class: what its filter holds.
+    pub keys: f64,
+}
+
 /// Choose the join order of every block of `spec`: `rows(i)` is PostgreSQL's estimate of leaf
 /// `i` ([`PlanSpec::all_scans`] order; None: unknown), asked only for the leaves of a block the
-/// search may reorder; `filters` whether runtime filters run.
-pub fn choose(spec: &mut PlanSpec, rows: &mut Rows, filters: bool, stats: &mut Stats) {
+/// search may reorder; `filters` whether runtime filters run. Returns, with filters, what they
+/// are expected to leave of each searched block's probe-side leaves.
+pub fn choose(spec: &mut PlanSpec, rows: &mut Rows, filters: bool, stats: &mut Stats) -> Vec<Filtered> {
     let mut next = 0;
-    visit(spec, rows, filters, stats, &mut next);
+    let mut filtered = Vec::new();
+    visit(spec, rows, filters, stats, &mut next, &mut filtered);
+    filtered
 }
 
 /// Row estimates of scan leaves, by leaf number.
 pub type Rows<'a> = dyn FnMut(usize) -> Option<f64> + 'a;
 
-fn visit(spec: &mut PlanSpec, rows: &mut Rows, filters: bool, stats: &mut Stats, next: &mut usize) {
+fn visit(
+    spec: &mut PlanSpec,
+    rows: &mut Rows,
+    filters: bool,
+    stats: &mut Stats,
+    next: &mut usize,
+    filtered: &mut Vec<Filtered>,
+) {
     let first = *next;
     *next += spec.scans.len();
     for sq in spec.subqueries.iter_mut().filter(|s| s.computed_here()) {
-        visit(&mut sq.plan, rows, filters, stats, next);
+        visit(&mut sq.plan, rows, filters, stats, next, filtered);
     }
     if !searched(spec) {
         return;
@@ -96,7 +120,8 @@ fn visit(spec: &mut PlanSpec, rows: &mut Rows, filters: bool, stats: &mut Stats,
     else {
         return;
     };
-    if let Some((order, derived)) = block_order(spec, &block_rows, filters, stats) {
+    if let Some((order, derived, passed)) = block_order(spec, &block_rows, filters, stats) {
+        filtered.extend(passed.into_iter().map(|f| Filtered { leaf: first + f.leaf, ..f }));
         if !derived.is_empty() {
             let mut terms = match spec.join_filter.take() {
                 Some(DfExpr::And(v)) => v,
@@ -161,13 +186,14 @@ struct Graph {
     joined: Vec<u32>,
 }
 
-/// The order for one block and the equalities to add (None: keep the written order).
+/// The order for one block, the equalities to add and, with `filters`, what the filters leave
+/// of its leaves (numbered in the block) in that order (None: keep the written order).
 fn block_order(
     spec: &PlanSpec,
     rows: &[f64],
     filters: bool,
     stats: &mut Stats,
-) -> Option<(Vec<usize>, Vec<DfExpr>)> {
+) -> Option<(Vec<usize>, Vec<DfExpr>, Vec<Filtered>)> {
     let n = spec.scans.len();
     let terms: Vec<&DfExpr> = match &spec.join_filter {
         Some(DfExpr::And(v)) => v.iter().collect(),
@@ -311,7 +337,8 @@ fn block_order(
             }
         }
     }
-    Some((order, derived))
+    let passed = if filters { graph.filtered(&order) } else { Vec::new() };
+    Some((order, derived, passed))
 }
 
 impl Graph {
@@ -348,20 +375,49 @@ impl Graph {
     /// passes: the smallest over the classes joining them of (distinct keys of `set`) / (the
     /// leaf's).
     fn passed(&self, set: u32, set_rows: f64, leaf: usize) -> f64 {
-        let mut pass: f64 = 1.0;
+        self.filter(set, set_rows, leaf).0
+    }
+
+    /// [`Graph::passed`], with the distinct keys of `set` in the class that gives it (infinite
+    /// where no class joins them) and the leaf's non-NULL fraction of that class (1 then).
+    fn filter(&self, set: u32, set_rows: f64, leaf: usize) -> (f64, f64, f64) {
+        let (mut pass, mut keys, mut present): (f64, f64, f64) = (1.0, f64::INFINITY, 1.0);
         for class in &self.classes {
-            let Some((dl, _)) = class[leaf] else { continue };
+            let Some((dl, pl)) = class[leaf] else { continue };
             let ds = class
                 .iter()
                 .enumerate()
                 .filter(|(l, _)| set & 1 << l != 0)
                 .filter_map(|(_, c)| c.map(|c| c.0))
                 .fold(f64::INFINITY, f64::min);
-            if ds.is_finite() {
-                pass = pass.min(ds.min(set_rows) / dl);
+            if ds.is_finite() && ds.min(set_rows) / dl < pass {
+                keys = ds.min(set_rows);
+                pass = keys / dl;
+                present = pl;
             }
         }
-        pass.min(1.0)
+        (pass.min(1.0), keys, present)
+    }
+
+    /// What the runtime filters leave of each leaf after the first in `order`: each is the probe
+    /// side of a join whose build side is the join of the leaves before it. Its rows with a NULL
+    /// key all pass (a filter never rejects one). A leaf estimated no larger than the join
+    /// before it gets none: DataFusion may make it the build side instead.
+    fn filtered(&self, order: &[usize]) -> Vec<Filtered> {
+        let mut set = 0u32;
+        let mut out = Vec::new();
+        for (k, &leaf) in order.iter().enumerate() {
+            let set_rows = self.rows(set);
+            if k > 0 && self.rows[leaf] > set_rows {
+                let (share, keys, present) = self.filter(set, set_rows, leaf);
+                let passed = (1.0 - present) + present * share;
+                if passed < 1.0 {
+                    out.push(Filtered { leaf, passed, keys });
+                }
+            }
+            set |= 1 << leaf;
+        }
+        out
     }
 
     /// The cheapest left-deep order whose every leaf has an equality to the ones before it

@@ -109,9 +109,36 @@ fn q5_reads_lineitem_after_the_orders_of_the_region() {
 }
 
 #[test]
+fn q5_s_filters_leave_a_sliver_of_lineitem() {
+    let (mut spec, rows, _) = block(Q5, Q5_EQS);
+    let filtered = choose(&mut spec, &mut |i| rows[i], true, &mut stats_of(Q5));
+    let order = spec.join_order.clone().expect("reordered");
+    // The first leaf builds and is never filtered; every share is below 1, one per leaf at most.
+    assert!(filtered.iter().all(|f| f.leaf != order[0] && f.passed < 1.0 && f.passed > 0.0), "{filtered:?}");
+    let leaves: Vec<usize> = filtered.iter().map(|f| f.leaf).collect();
+    let mut distinct = leaves.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), filtered.len());
+    // lineitem (leaf 2) by the orders of the region's customers: 228 K / 5 of 1.5 M keys.
+    let lineitem = filtered.iter().find(|f| f.leaf == 2).expect("lineitem filtered");
+    assert!(lineitem.passed < 0.05, "{lineitem:?}");
+    assert!((lineitem.passed - lineitem.keys / 1_500_000.0).abs() < 1e-12, "{lineitem:?}");
+    // Leaves are numbered as `rows` numbers them: after a block's own, its subqueries' follow.
+    let mut outer = crate::plan::tests::spec();
+    outer.scans = spec.scans.clone();
+    outer.scans.truncate(1);
+    let (inner, _, _) = block(Q5, Q5_EQS);
+    outer.subqueries.push(crate::plan::spec::Subquery { plan: inner, columns: vec![(0, 0)], shared: None });
+    let mut shifted = |i: usize| if i == 0 { Some(1.0) } else { rows[i - 1] };
+    let nested = choose(&mut outer, &mut shifted, true, &mut stats_of(Q5));
+    assert_eq!(nested.iter().map(|f| f.leaf - 1).collect::<Vec<_>>(), leaves);
+}
+
+#[test]
 fn without_runtime_filters_the_order_still_joins_every_leaf_to_the_ones_before() {
     let (mut spec, rows, _) = block(Q5, Q5_EQS);
-    choose(&mut spec, &mut |i| rows[i], false, &mut stats_of(Q5));
+    assert!(choose(&mut spec, &mut |i| rows[i], false, &mut stats_of(Q5)).is_empty());
     let order = spec.join_order.clone().expect("reordered");
     assert!(connected(&spec, &order), "{order:?}");
 }
@@ -194,6 +221,24 @@ fn rows_of_a_join_follow_the_containment_assumption() {
     };
     assert_eq!(g.rows(0b11), 1_000.0 * 50.0 * 0.5 / 100.0);
     assert_eq!(g.passed(0b10, g.rows(0b10), 0), 0.5);
+    // Leaf 0 after leaf 1: half its keys, all its rows non-NULL.
+    assert_eq!(g.filtered(&[1, 0]), vec![Filtered { leaf: 0, passed: 0.5, keys: 50.0 }]);
+    // Leaf 1 after leaf 0 is the smaller side: DataFusion may build it, so no filter is counted.
+    assert_eq!(g.filtered(&[0, 1]), Vec::new());
+}
+
+#[test]
+fn null_keys_always_pass_the_filter() {
+    // A probe side of 1000 rows, 40% of them NULL; the build side holds a tenth of its keys.
+    let g = Graph {
+        rows: vec![1_000.0, 10.0],
+        classes: vec![vec![Some((100.0, 0.6)), Some((10.0, 1.0))]],
+        conditions: Vec::new(),
+        joined: vec![0b10, 0b01],
+    };
+    let f = g.filtered(&[1, 0]);
+    assert_eq!(f.len(), 1);
+    assert!((f[0].passed - (0.4 + 0.6 * 0.1)).abs() < 1e-12, "{f:?}");
 }
 
 /// A chain of `n` leaves, leaf i joined to leaf i + 1, sizes shuffled.
