@@ -11,8 +11,8 @@
 //!   joins and aggregates are vectorized, so their cost follows the rows they read).
 //! - A leaf on the probe side of a join whose runtime filter reaches it (the join order search
 //!   says which, `crate::plan::join_order::Filtered`) hands over only the rows the filter passes:
-//!   those whose key the build side holds, and the Bloom filter's false positives among the
-//!   others ([`filter_passes`]). A row it rejects still costs [`REJECTED_ROW_SHARE`] of
+//!   those whose key the build side holds or is NULL, and the Bloom filter's false positives
+//!   among the others ([`filter_passes`]). A row it rejects still costs [`REJECTED_ROW_SHARE`] of
 //!   `tuple_cost` (its key deformed, hashed and tested).
 //! - Once per query, `setup_cost`: the worker's round trip and DataFusion's planning.
 //!
@@ -59,6 +59,7 @@ pub struct FilterShape {
 /// the build side publishes no Bloom filter (docs/configuration.md): everything passes.
 pub fn filter_passes(passed: f64, keys: f64, shape: FilterShape) -> f64 {
     let passed = if passed.is_nan() { 1.0 } else { passed.clamp(0.0, 1.0) };
+    // As `crate::shm::filter::Bloom::words_for` sizes it.
     let words = (shape.bits / 64).max(1);
     let m = f64::from(1u32 << (31 - words.leading_zeros())) * 64.0;
     let k = f64::from(shape.hashes.clamp(1, 16));
@@ -234,7 +235,7 @@ mod tests {
         // Few keys in a large filter: what the build side holds, hardly more.
         let few = filter_passes(0.05, 10_000.0, shape);
         assert!(few > 0.05 && few < 0.0501, "{few}");
-        // Q5's 228 K order keys in 1 Mbit: about 12% of the others pass too.
+        // 228 K keys (Q5's orders of the year) in 1 Mbit: about 11% of the others pass too.
         let many = filter_passes(0.15, 228_000.0, shape);
         assert!(many > 0.15 + 0.85 * 0.10 && many < 0.15 + 0.85 * 0.14, "{many}");
         // Past one half the filter is not published: everything passes; so with unknown keys.

@@ -80,7 +80,8 @@ pub type Stats<'a> = dyn FnMut(&ScanSpec, usize) -> Option<ColumnEstimate> + 'a;
 pub struct Filtered {
     /// The leaf, numbered as `rows` numbers them in [`choose`].
     pub leaf: usize,
-    /// The share of its rows whose key the build side holds (below 1).
+    /// The share of its rows the filter passes (below 1): those whose key the build side holds
+    /// and those whose key is NULL (a filter never rejects one).
     pub passed: f64,
     /// The build side's distinct keys of that class: what its filter holds.
     pub keys: f64,

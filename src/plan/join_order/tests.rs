@@ -223,8 +223,22 @@ fn rows_of_a_join_follow_the_containment_assumption() {
     assert_eq!(g.passed(0b10, g.rows(0b10), 0), 0.5);
     // Leaf 0 after leaf 1: half its keys, all its rows non-NULL.
     assert_eq!(g.filtered(&[1, 0]), vec![Filtered { leaf: 0, passed: 0.5, keys: 50.0 }]);
-    // Leaf 1 after leaf 0 is the smaller side: DataFusion may build it, so no filter is counted.
+}
+
+#[test]
+fn a_leaf_no_larger_than_the_join_before_it_is_counted_unfiltered() {
+    // Leaf 1 (50 rows, 50 keys) after leaf 0 (1000 rows, 10 keys) would pass a fifth, but it is
+    // the smaller side: DataFusion may build it, so no filter is counted.
+    let g = Graph {
+        rows: vec![1_000.0, 50.0],
+        classes: vec![vec![Some((10.0, 1.0)), Some((50.0, 1.0))]],
+        conditions: Vec::new(),
+        joined: vec![0b10, 0b01],
+    };
+    assert_eq!(g.passed(0b01, g.rows(0b01), 1), 0.2);
     assert_eq!(g.filtered(&[0, 1]), Vec::new());
+    // The other way round, leaf 0 is probed by leaf 1's 50 keys, which cover its 10: nothing.
+    assert_eq!(g.filtered(&[1, 0]), Vec::new());
 }
 
 #[test]
