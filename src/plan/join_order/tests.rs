@@ -210,15 +210,20 @@ fn no_class_over_floats() {
     }
 }
 
+/// Two leaves joined by one class: their rows, and per leaf (distinct keys, non-NULL fraction).
+fn two_leaves(rows: [f64; 2], a: (f64, f64), b: (f64, f64)) -> Graph {
+    Graph {
+        rows: rows.to_vec(),
+        classes: vec![vec![Some(a), Some(b)]],
+        conditions: Vec::new(),
+        joined: vec![0b10, 0b01],
+    }
+}
+
 #[test]
 fn rows_of_a_join_follow_the_containment_assumption() {
     // 1000 rows with 100 keys, 50 rows with 50 keys: 1000 * 50 / 100.
-    let g = Graph {
-        rows: vec![1_000.0, 50.0],
-        classes: vec![vec![Some((100.0, 1.0)), Some((50.0, 0.5))]],
-        conditions: Vec::new(),
-        joined: vec![0b10, 0b01],
-    };
+    let g = two_leaves([1_000.0, 50.0], (100.0, 1.0), (50.0, 0.5));
     assert_eq!(g.rows(0b11), 1_000.0 * 50.0 * 0.5 / 100.0);
     assert_eq!(g.passed(0b10, g.rows(0b10), 0), 0.5);
     // Leaf 0 after leaf 1: half its keys, all its rows non-NULL.
@@ -229,12 +234,7 @@ fn rows_of_a_join_follow_the_containment_assumption() {
 fn a_leaf_no_larger_than_the_join_before_it_is_counted_unfiltered() {
     // Leaf 1 (50 rows, 50 keys) after leaf 0 (1000 rows, 10 keys) would pass a fifth, but it is
     // the smaller side: DataFusion may build it, so no filter is counted.
-    let g = Graph {
-        rows: vec![1_000.0, 50.0],
-        classes: vec![vec![Some((10.0, 1.0)), Some((50.0, 1.0))]],
-        conditions: Vec::new(),
-        joined: vec![0b10, 0b01],
-    };
+    let g = two_leaves([1_000.0, 50.0], (10.0, 1.0), (50.0, 1.0));
     assert_eq!(g.passed(0b01, g.rows(0b01), 1), 0.2);
     assert_eq!(g.filtered(&[0, 1]), Vec::new());
     // The other way round, leaf 0 is probed by leaf 1's 50 keys, which cover its 10: nothing.
@@ -244,12 +244,7 @@ fn a_leaf_no_larger_than_the_join_before_it_is_counted_unfiltered() {
 #[test]
 fn null_keys_always_pass_the_filter() {
     // A probe side of 1000 rows, 40% of them NULL; the build side holds a tenth of its keys.
-    let g = Graph {
-        rows: vec![1_000.0, 10.0],
-        classes: vec![vec![Some((100.0, 0.6)), Some((10.0, 1.0))]],
-        conditions: Vec::new(),
-        joined: vec![0b10, 0b01],
-    };
+    let g = two_leaves([1_000.0, 10.0], (100.0, 0.6), (10.0, 1.0));
     let f = g.filtered(&[1, 0]);
     assert_eq!(f.len(), 1);
     assert!((f[0].passed - (0.4 + 0.6 * 0.1)).abs() < 1e-12, "{f:?}");
