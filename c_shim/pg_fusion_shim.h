@@ -213,6 +213,10 @@ extern double pgf_relation_rows(Oid relid);
  * is a macro). */
 extern bool pgf_column_statistics(Oid relid, AttrNumber attnum, bool inh, float4 *stadistinct,
 								  float4 *stanullfrac, float4 *reltuples);
+/* The correlation ANALYZE measured between column `attnum` of `relid` and the table's physical
+ * order (pg_statistic's STATISTIC_KIND_CORRELATION slot, as btcostestimate reads it; `inh` as
+ * above): false without one. */
+extern bool pgf_column_correlation(Oid relid, AttrNumber attnum, bool inh, float4 *correlation);
 /* The columns of relation `relid`'s primary key (not deferrable) into `out` (at most `max`): their
  * number, 0 without one (or when inheritance children may repeat its values), -1 when more than
  * `max`. */

@@ -1009,6 +1009,32 @@ pgf_column_statistics(Oid relid, AttrNumber attnum, bool inh, float4 *stadistinc
 	return true;
 }
 
+bool
+pgf_column_correlation(Oid relid, AttrNumber attnum, bool inh, float4 *correlation)
+{
+	HeapTuple	tp;
+	AttStatsSlot sslot;
+	bool		found = false;
+
+	/* As in pgf_column_statistics: a table without children has only its own statistics. */
+	if (inh && get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE && !has_subclass(relid))
+		inh = false;
+	tp = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(relid), Int16GetDatum(attnum), BoolGetDatum(inh));
+	if (!HeapTupleIsValid(tp))
+		return false;
+	if (get_attstatsslot(&sslot, tp, STATISTIC_KIND_CORRELATION, InvalidOid, ATTSTATSSLOT_NUMBERS))
+	{
+		if (sslot.nnumbers == 1)
+		{
+			*correlation = sslot.numbers[0];
+			found = true;
+		}
+		free_attstatsslot(&sslot);
+	}
+	ReleaseSysCache(tp);
+	return found;
+}
+
 double
 pgf_relation_rows(Oid relid)
 {

@@ -137,6 +137,34 @@ RESET pg_fusion.index_probe;
 SELECT count(*), sum(v) FROM exp_fact f JOIN exp_dim d ON f.id = d.k;
 DROP TABLE exp_fact, exp_dim;
 
+-- The same number of keys into the same values, once stored in key order (ANALYZE's
+-- correlation 1: a key's rows share a page, the probe pays) and once scattered (read whole).
+CREATE TABLE exp_sorted (k int8, v int4);
+INSERT INTO exp_sorted SELECT g / 10, g % 7 FROM generate_series(0, 19999) g;
+CREATE TABLE exp_scattered (k int8, v int4);
+INSERT INTO exp_scattered SELECT (g * 7919) % 20000 / 10, (g * 7919) % 20000 % 7 FROM generate_series(0, 19999) g;
+CREATE INDEX exp_sorted_k ON exp_sorted (k);
+CREATE INDEX exp_scattered_k ON exp_scattered (k);
+CREATE TABLE exp_keys (k int8);
+INSERT INTO exp_keys SELECT g * 3 FROM generate_series(0, 599) g;
+ANALYZE exp_sorted, exp_scattered, exp_keys;
+SELECT tablename, n_distinct, round(correlation::numeric, 1) AS correlation FROM pg_stats
+WHERE tablename IN ('exp_sorted', 'exp_scattered') AND attname = 'k' ORDER BY 1;
+\set q 'EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*), sum(v) FROM exp_sorted f JOIN exp_keys d ON f.k = d.k'
+\o /tmp/pg_fusion_regress_explain.out
+:q;
+\o
+\! grep -oE '(Index Scan using [a-z_]+ on [a-z_]+|Seq Scan on [a-z_]+)' /tmp/pg_fusion_regress_explain.out | sort | uniq
+\set q 'EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*), sum(v) FROM exp_scattered f JOIN exp_keys d ON f.k = d.k'
+\o /tmp/pg_fusion_regress_explain.out
+:q;
+\o
+\! grep -oE '(Index Scan using [a-z_]+ on [a-z_]+|Seq Scan on [a-z_]+)' /tmp/pg_fusion_regress_explain.out | sort | uniq
+\! rm -f /tmp/pg_fusion_regress_explain.out
+SELECT count(*), sum(v) FROM exp_sorted f JOIN exp_keys d ON f.k = d.k;
+SELECT count(*), sum(v) FROM exp_scattered f JOIN exp_keys d ON f.k = d.k;
+DROP TABLE exp_sorted, exp_scattered, exp_keys;
+
 -- Numeric + - * inside an aggregate is computed by DataFusion from the scanned columns (exact
 -- Decimal128 arithmetic); the scan ships n, not PostgreSQL's per-row result. Beyond 38 declared
 -- digits PostgreSQL computes it in the scan.

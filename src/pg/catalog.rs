@@ -161,6 +161,17 @@ pub fn column_statistics(relid: Oid, attno: i16, inh: bool) -> PgResult<ColumnSt
     })
 }
 
+/// The correlation ANALYZE measured between a column and its table's physical order (-1 .. 1:
+/// rows in index order lie on consecutive pages near ±1), as btcostestimate reads it; None
+/// without statistics.
+pub fn column_correlation(relid: Oid, attno: i16, inh: bool) -> PgResult<Option<f64>> {
+    let mut correlation = 0f32;
+    let c = &mut correlation as *mut f32;
+    // SAFETY: a catalog lookup writing one float that outlives the call (errors are caught).
+    let found = guard(|| unsafe { sys::pgf_column_correlation(relid, attno, inh, c) })?;
+    Ok((found && correlation.is_finite()).then_some(f64::from(correlation.clamp(-1.0, 1.0))))
+}
+
 /// The columns (attribute numbers) of a relation's primary key, as PostgreSQL's functional
 /// dependency check reads them (`get_primary_key_attnos`, not deferrable); empty without one.
 pub fn primary_key_attnos(relid: Oid) -> PgResult<Vec<i16>> {

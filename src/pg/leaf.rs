@@ -224,6 +224,16 @@ impl Bindings {
         Ok(estimate.map(|(distinct, null_frac)| ColumnEstimate { distinct, null_frac }))
     }
 
+    /// ANALYZE's correlation of attribute `attno` of `scan`'s relation with its physical order
+    /// (None without statistics).
+    fn column_correlation(&self, scan: &ScanSpec, attno: i16) -> PgResult<Option<f64>> {
+        let (rte, _, _) =
+            *self.accesses.get(scan.access as usize).ok_or_else(|| PgError::internal("leaf access index"))?;
+        // SAFETY: our copy of the range-table entry, alive in the planner's context.
+        let inh = unsafe { (*rte).inh };
+        catalog::column_correlation(scan.relid, attno, inh)
+    }
+
     /// Column `col` of `scan` when it is an int2, int4 or int8 column of a relation the leaf
     /// reads as it is: (its attribute number, its type).
     fn integer_column(&self, scan: &ScanSpec, col: usize) -> PgResult<Option<(i16, sys::Oid)>> {
@@ -421,6 +431,9 @@ pub struct ProbePlan {
     /// (`reltuples`).
     pub distinct: u64,
     pub rows: u64,
+    /// ANALYZE's correlation of the column with the table's physical order, in thousandths
+    /// (0 without statistics): near ±1000 a key's rows lie together (`crate::index_probe`).
+    pub correlation: i16,
 }
 
 /// The index probes of `scan`'s leaf, estimated at `rows` rows (see the module rules).
@@ -456,6 +469,7 @@ pub fn plan_probes(
             continue;
         }
         if let Some((stmt, paramid)) = plan_probe(b, scan, k, elem, params)? {
+            let correlation = b.column_correlation(scan, attno)?.unwrap_or(0.0);
             out.push(ProbePlan {
                 column,
                 stmt,
@@ -463,6 +477,7 @@ pub fn plan_probes(
                 elem,
                 distinct: estimate.distinct as u64,
                 rows: table_rows as u64,
+                correlation: (correlation * 1000.0).round() as i16,
             });
         }
     }

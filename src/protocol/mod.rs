@@ -84,6 +84,9 @@ pub struct ProbeColumn {
     /// PostgreSQL's estimate of the column's distinct values, and of the table's rows.
     pub distinct: u64,
     pub rows: u64,
+    /// ANALYZE's correlation of the column with the table's physical order, in thousandths
+    /// (-1000 ..= 1000; 0 without statistics).
+    pub correlation: i16,
 }
 
 /// Where a message too large for its ring lies: `len` bytes across `pages`, in order.
@@ -336,6 +339,7 @@ impl ToWorker {
                         out.extend_from_slice(&p.column.to_le_bytes());
                         out.extend_from_slice(&p.distinct.to_le_bytes());
                         out.extend_from_slice(&p.rows.to_le_bytes());
+                        out.extend_from_slice(&p.correlation.to_le_bytes());
                     }
                 }
             }
@@ -380,6 +384,7 @@ impl ToWorker {
                             column: u16::from_le_bytes(r.take::<2>()?),
                             distinct: r.u64()?,
                             rows: r.u64()?,
+                            correlation: i16::from_le_bytes(r.take::<2>()?),
                         });
                     }
                     probes.push(leaf);
@@ -574,7 +579,7 @@ mod tests {
             idle_poll_us: 50,
             runtime_filter_hashes: 4,
             probes: vec![
-                vec![ProbeColumn { column: 2, distinct: 1_500_000, rows: 6_000_000 }],
+                vec![ProbeColumn { column: 2, distinct: 1_500_000, rows: 6_000_000, correlation: -999 }],
                 vec![],
                 vec![],
             ],
@@ -643,7 +648,7 @@ mod tests {
             results: 2,
             idle_poll_us: 1000,
             runtime_filter_hashes: 0,
-            probes: vec![vec![ProbeColumn { column: 0, distinct: 9, rows: 90 }]],
+            probes: vec![vec![ProbeColumn { column: 0, distinct: 9, rows: 90, correlation: 1000 }]],
         });
         for m in [exec, ToWorker::Ping { nonce: 7 }] {
             buf.clear();

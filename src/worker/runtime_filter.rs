@@ -497,7 +497,7 @@ impl Publisher {
         let Some(exact) = exact else { return };
         for t in &self.targets {
             let Some(p) = t.probe.filter(|p| t.columns == [p.column]) else { continue };
-            if !index_probe::worth_probing(exact.len(), p.distinct, p.rows) {
+            if !index_probe::worth_probing(exact.len(), p.distinct, p.rows, p.correlation) {
                 continue;
             }
             let Some(batches) = self.key_slots(&exact) else {

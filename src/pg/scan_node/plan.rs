@@ -26,8 +26,8 @@ const PRIVATE_AUTO: usize = 4;
 /// block types, PostgreSQL types, `s` when block ranges may split it,
 /// PostgreSQL's row estimate, and the number (from 1) of the shared scan it reads (empty: its
 /// own); then its index probes (`crate::pg::leaf::ProbePlan`): a List of their PlannedStmts (an
-/// empty String without any) and a String, per probe `column:paramid:type:distinct:rows`, `;`
-/// between.
+/// empty String without any) and a String, per probe
+/// `column:paramid:type:distinct:rows:correlation`, `;` between.
 const PRIVATE_LEAVES: usize = 5;
 const LEAF_FIELDS: usize = 10;
 const LEAF_PLAN: usize = 0;
@@ -117,7 +117,7 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
         for (p, &stmt) in info.split(';').filter(|p| !p.is_empty()).zip(&stmts) {
             let f: Vec<&str> = p.split(':').collect();
             // SAFETY: a node of the list.
-            if f.len() != 5 || unsafe { nodes::tag(stmt as *mut sys::Node) } != sys::NodeTag_T_PlannedStmt {
+            if f.len() != 6 || unsafe { nodes::tag(stmt as *mut sys::Node) } != sys::NodeTag_T_PlannedStmt {
                 return Err(corrupt());
             }
             probes.push(ProbePlan {
@@ -127,6 +127,7 @@ pub(super) fn private(node: *mut sys::CustomScanState) -> PgResult<Private> {
                 elem: f[2].parse().map_err(|_| corrupt())?,
                 distinct: f[3].parse().map_err(|_| corrupt())?,
                 rows: f[4].parse().map_err(|_| corrupt())?,
+                correlation: f[5].parse().map_err(|_| corrupt())?,
             });
         }
         if probes.len() != stmts.len() {
@@ -264,7 +265,9 @@ pub fn planned_stmt(
         }
         let info: Vec<String> = probes
             .iter()
-            .map(|p| format!("{}:{}:{}:{}:{}", p.column, p.paramid, p.elem, p.distinct, p.rows))
+            .map(|p| {
+                format!("{}:{}:{}:{}:{}:{}", p.column, p.paramid, p.elem, p.distinct, p.rows, p.correlation)
+            })
             .collect();
         push(nodes::string_node(&info.join(";"))?)?;
     }

@@ -462,7 +462,12 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
                 Some(_) if probing => l
                     .probes
                     .iter()
-                    .map(|p| ProbeColumn { column: p.column, distinct: p.distinct, rows: p.rows })
+                    .map(|p| ProbeColumn {
+                        column: p.column,
+                        distinct: p.distinct,
+                        rows: p.rows,
+                        correlation: p.correlation,
+                    })
                     .collect(),
                 _ => Vec::new(),
             })
