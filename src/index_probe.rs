@@ -19,9 +19,10 @@
 //! - One decision per leaf ([`LeafProbe`]): it probes only while none of its readers has given
 //!   its producer a credit (so no row of its own plan was sent), and only by one join. A reader
 //!   that gives its first credit closes the leaf to probes; a join that probes claims it first.
-//!   The leader's reader then sends `ScanMsg::Probe` and each batch (`ScanMsg::Keys`, naming its
-//!   slot) before its first credit; the leaf's other readers send `ScanMsg::Probe` with no batch
-//!   (their producers read nothing). The producer copies a batch out of its slot when it runs it.
+//!   Each of the leaf's readers then sends its producer `ScanMsg::Probe` and every batch
+//!   (`ScanMsg::Keys`, naming its slot) before its first credit: the leader and its parallel
+//!   workers share the batches, each run by the producer that claims it first
+//!   (`crate::shm::filter`), which copies it out of its slot.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;

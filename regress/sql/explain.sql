@@ -165,6 +165,30 @@ SELECT count(*), sum(v) FROM exp_sorted f JOIN exp_keys d ON f.k = d.k;
 SELECT count(*), sum(v) FROM exp_scattered f JOIN exp_keys d ON f.k = d.k;
 DROP TABLE exp_sorted, exp_scattered, exp_keys;
 
+-- With parallel workers the probe plan goes to them too: each producer runs the batches it
+-- claims first (17 000 keys: two batches), the leaf is read by index only.
+CREATE TABLE exp_par (id int8 PRIMARY KEY, v int4);
+INSERT INTO exp_par SELECT g, g % 7 FROM generate_series(1, 400000) g;
+CREATE TABLE exp_par_keys (k int8);
+INSERT INTO exp_par_keys SELECT g * 11 FROM generate_series(1, 17000) g;
+ANALYZE exp_par, exp_par_keys;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+\set q 'EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*), sum(v) FROM exp_par f JOIN exp_par_keys d ON f.id = d.k'
+\o /tmp/pg_fusion_regress_explain.out
+:q;
+\o
+\! grep -oE '(Relation: [a-z_.]+|Index Scan using [a-z_]+ on [a-z_]+|Seq Scan on [a-z_]+|Scan Producers Planned: [0-9]+)' /tmp/pg_fusion_regress_explain.out
+\! rm -f /tmp/pg_fusion_regress_explain.out
+SELECT count(*), sum(v) FROM exp_par f JOIN exp_par_keys d ON f.id = d.k;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+DROP TABLE exp_par, exp_par_keys;
+
 -- Numeric + - * inside an aggregate is computed by DataFusion from the scanned columns (exact
 -- Decimal128 arithmetic); the scan ships n, not PostgreSQL's per-row result. Beyond 38 declared
 -- digits PostgreSQL computes it in the scan.

@@ -28,13 +28,14 @@ use std::ffi::c_void;
 use super::entry::entry;
 use super::error::{guard, PgError, PgResult};
 use super::latch::{self, WaitEvent};
-use super::producer::{Chunks, ExecEnv, Producer, MIN_CHUNK_BLOCKS};
+use super::producer::{Chunks, ExecEnv, ProbeRole, Producer, MIN_CHUNK_BLOCKS};
 
 /// At most this many plan nodes per leaf have their instrumentation reported by a worker under
 /// EXPLAIN ANALYZE (by plan_node_id; the largest pooled leaf's count, see `PoolLeaf::nodes`:
 /// an Append of partitions has one per partition, at most `leaf::SPLIT_CHILDREN_MAX` in a
 /// pooled leaf). Each (worker, leaf) pair reserves room for this many in the parallel space.
 const INSTRUMENTED_NODES_MAX: u32 = 1024;
+use super::leaf::ProbePlan;
 use super::shmem;
 use super::sys;
 use crate::control::ScanSession;
@@ -79,6 +80,8 @@ pub struct PoolLeaf<'a> {
     /// The plan's nodes (`pgf_plan_nodes`).
     pub nodes: u32,
     pub types: &'a str,
+    /// Its index probes (`parallel_space::encode_probes`).
+    pub probes: &'a str,
     pub pg_types: &'a [sys::Oid],
 }
 
@@ -104,6 +107,7 @@ impl ParallelScan {
                     slots: &l.slots,
                     plan: l.plan,
                     types: l.types,
+                    probes: l.probes,
                     pg_types: l.pg_types,
                     nblocks: l.nblocks,
                     chunk: (l.nblocks / (producers * 8)).clamp(MIN_CHUNK_BLOCKS, 16384),
@@ -246,6 +250,20 @@ pub extern "C" fn pgf_parallel_scan_main(seg: *mut sys::dsm_segment, toc: *mut s
     })
 }
 
+/// A PlannedStmt from the node text the leader wrote with nodeToString (as PostgreSQL's
+/// parallel query ships plans), read into the worker's transaction context.
+fn planned_stmt(text: String) -> PgResult<*mut sys::PlannedStmt> {
+    let text = std::ffi::CString::new(text).map_err(|_| PgError::internal("corrupt leaf plan"))?;
+    let tp = text.as_ptr();
+    // SAFETY: NUL-terminated node text; stringToNode's ERROR on bad text is caught.
+    let plan = guard(|| unsafe { sys::stringToNode(tp) as *mut sys::PlannedStmt })?;
+    // SAFETY: reads the tag of a non-NULL node.
+    if plan.is_null() || unsafe { super::nodes::tag(plan as *mut sys::Node) } != sys::NodeTag_T_PlannedStmt {
+        return Err(PgError::internal("corrupt leaf plan"));
+    }
+    Ok(plan)
+}
+
 fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<()> {
     let corrupt = |_| PgError::internal("corrupt parallel scan space");
     if worker_number < 0 {
@@ -284,17 +302,19 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
         let Some(session) = ScanSession::attach(seg, lease) else { continue };
         let types = ColumnType::parse_list(&l.types)
             .ok_or_else(|| PgError::internal("corrupt parallel scan space"))?;
-        let text = std::ffi::CString::new(l.plan).map_err(|_| PgError::internal("corrupt leaf plan"))?;
-        let tp = text.as_ptr();
-        // SAFETY: node text the leader wrote with nodeToString (as PostgreSQL's parallel query
-        // ships plans); read into the worker's transaction context.
-        let plan = guard(|| unsafe { sys::stringToNode(tp) as *mut sys::PlannedStmt })?;
-        // SAFETY: checks the node's tag.
-        if plan.is_null()
-            // SAFETY: reads the tag of a non-NULL node.
-            || unsafe { super::nodes::tag(plan as *mut sys::Node) } != sys::NodeTag_T_PlannedStmt
-        {
-            return Err(PgError::internal("corrupt leaf plan"));
+        let plan = planned_stmt(l.plan)?;
+        let mut probes = Vec::new();
+        for p in parallel_space::decode_probes(&l.probes).map_err(corrupt)? {
+            // Only what the producer uses: the worker decides whether to probe.
+            probes.push(ProbePlan {
+                column: p.column,
+                stmt: planned_stmt(p.plan)?,
+                paramid: p.paramid,
+                elem: p.elem,
+                distinct: 0,
+                rows: 0,
+                correlation: 0,
+            });
         }
         producers.push(Producer::start(
             session,
@@ -304,7 +324,8 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
             types,
             l.pg_types,
             &env,
-            Vec::new(),
+            probes,
+            ProbeRole::Helper,
         )?);
         leaves.push(leaf);
     }

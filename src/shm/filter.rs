@@ -20,9 +20,12 @@
 //!   value, decimals as their i128, text and bytes as their bytes), so a key equal to a build
 //!   key sets and finds the same bits. A NULL key always passes.
 //! - A slot may hold an index probe's keys instead (`HAS_KEYS`, [`FilterSlot::publish_keys`]):
-//!   up to one key per word, little-endian i64s, read by the leaf's leader producer through
-//!   [`FilterSlot::keys`] after a `ScanMsg::Keys` naming it (`crate::index_probe`). Such a slot
-//!   is never sent as a filter; taken, freed and reset as any other.
+//!   up to one key per word, little-endian i64s, sent to every producer of the leaf
+//!   (`ScanMsg::Keys` naming it, `crate::index_probe`) and run by exactly one of them: the one
+//!   that claims it ([`FilterSlot::claim_keys`]: `claimed` goes from the generation before to
+//!   the slot's, once; `take` sets it to the generation before, so a producer of an ended query
+//!   naming an older generation can never claim, or unclaim, a newer query's keys). Such a
+//!   slot is never sent as a filter; taken, freed and reset as any other.
 //! - Whether a filter may be applied at all (the probe side of an inner or semi join, never the
 //!   preserved side of an outer join, never a scan other readers share) is decided by the
 //!   worker's plan (`crate::worker::runtime_filter`), not here.
@@ -42,6 +45,17 @@ pub const HAS_BLOOM: u32 = 1;
 pub const HAS_RANGE: u32 = 2;
 /// `FilterHeader::flags`: the slot holds `words` keys of an index probe, not a filter.
 pub const HAS_KEYS: u32 = 4;
+
+/// What a producer's claim of a batch of index-probe keys found ([`FilterSlot::claim_keys`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Claimed: the keys, for this producer to run.
+    Mine(Vec<i64>),
+    /// Another producer of the leaf claimed them.
+    Taken,
+    /// The slot no longer holds them: the query is over.
+    Gone,
+}
 
 /// A join key value as both sides hash it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,7 +187,10 @@ impl<'a> FilterSlot<'a> {
     /// Worker: take the slot if it is free; its new generation.
     pub fn take(&self) -> Option<u32> {
         self.header.state.compare_exchange(FREE, BUILDING, Ordering::AcqRel, Ordering::Relaxed).ok()?;
-        Some(self.header.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1))
+        let generation = self.header.generation.fetch_add(1, Ordering::AcqRel).wrapping_add(1);
+        // Unclaimed (see the module rules); published with the keys by the READY store.
+        self.header.claimed.store(generation.wrapping_sub(1), Ordering::Relaxed);
+        Some(generation)
     }
 
     /// Worker: publish `bloom` (None: keys not tested by bits) and `range` in a slot it took
@@ -245,6 +262,29 @@ impl<'a> FilterSlot<'a> {
         let n = self.header.words.load(Ordering::Relaxed) as usize;
         let keys: Vec<i64> = self.bits.get(..n)?.iter().map(|w| w.load(Ordering::Relaxed) as i64).collect();
         current().then_some(keys)
+    }
+
+    /// Producer: claim the index-probe keys of `generation` to run them (see the module
+    /// rules). Each generation's keys are claimed once: by the first producer to ask.
+    pub fn claim_keys(&self, generation: u32) -> Claim {
+        // The keys first: a slot not holding them (freed: the query is over) is never claimed.
+        if self.keys(generation).is_none() {
+            return Claim::Gone;
+        }
+        let from = generation.wrapping_sub(1);
+        if self
+            .header
+            .claimed
+            .compare_exchange(from, generation, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Claim::Taken;
+        }
+        // Copied (and checked current) after the claim, as any producer reads them.
+        match self.keys(generation) {
+            Some(keys) => Claim::Mine(keys),
+            None => Claim::Gone,
+        }
     }
 
     /// Worker: give back a slot taken with `generation` (a newer generation is not ours).
@@ -402,5 +442,38 @@ mod tests {
         let g2 = slot.take().unwrap();
         assert!(slot.publish(g2, None, Some((1, 2))));
         assert!(slot.keys(g2).is_none(), "a filter is no keys");
+    }
+
+    #[test]
+    fn probe_keys_are_claimed_once() {
+        let t = TestSegment::new(config());
+        let slot = t.segment.filter(0).unwrap();
+        let g = slot.take().unwrap();
+        assert_eq!(slot.claim_keys(g), Claim::Gone, "not READY while building");
+        assert!(slot.publish_keys(g, &[7, 9]));
+        assert_eq!(slot.claim_keys(g.wrapping_sub(1)), Claim::Gone, "an older generation");
+        assert_eq!(slot.claim_keys(g), Claim::Mine(vec![7, 9]));
+        assert_eq!(slot.claim_keys(g), Claim::Taken, "claimed once");
+        // Freed and taken again by another query: claimable anew, by its generation only.
+        slot.free(g);
+        assert_eq!(slot.claim_keys(g), Claim::Gone);
+        let g2 = slot.take().unwrap();
+        assert!(slot.publish_keys(g2, &[1]));
+        assert_eq!(slot.claim_keys(g), Claim::Gone, "the ended query's producer");
+        assert_eq!(slot.claim_keys(g2), Claim::Mine(vec![1]));
+        // Taken twice in a row before any claim: still claimable once.
+        slot.free(g2);
+        let g3 = slot.take().unwrap();
+        slot.free(g3);
+        let g4 = slot.take().unwrap();
+        assert!(slot.publish_keys(g4, &[3]));
+        assert_eq!(slot.claim_keys(g3), Claim::Gone);
+        assert_eq!(slot.claim_keys(g4), Claim::Mine(vec![3]));
+        assert_eq!(slot.claim_keys(g4), Claim::Taken);
+        // A worker restart frees every slot; the next take makes it claimable again.
+        slot.reset();
+        let g5 = slot.take().unwrap();
+        assert!(slot.publish_keys(g5, &[4]));
+        assert_eq!(slot.claim_keys(g5), Claim::Mine(vec![4]));
     }
 }

@@ -16,7 +16,7 @@ pub mod segment;
 pub mod slots;
 
 pub use admission::{Budget, Holdings};
-pub use filter::{Bloom, FilterSlot, FilterView, Key};
+pub use filter::{Bloom, Claim, FilterSlot, FilterView, Key};
 pub use layout::{Layout, LayoutConfig, LayoutError};
 pub use metrics::{Metric, Metrics};
 pub use pool::{OwnerId, PageDescriptor, PagePool};

@@ -21,7 +21,8 @@
 //! | LeafEntry x n     | next, nblocks, chunk, producers, offsets of the parts below
 //! | per leaf:         |
 //! |   slots           | nworkers x (index u32, generation u32); index NO_SLOT: none
-//! |   plan, types     | UTF-8 bytes (the leaf's plan as node text)
+//! |   plan, types,    | UTF-8 bytes (the leaf's plan as node text; its index probes'
+//! |   probes          | plans, [`encode_probes`])
 //! |   PostgreSQL types| u32 each (4-aligned)
 //! | parameters        | the leader's serialized ParamListInfo (8-aligned)
 //! | usage x nworkers  | each worker's buffer and WAL usage (PostgreSQL's structs), 8-aligned
@@ -83,7 +84,8 @@ pub struct LeafEntry {
     types_len: u32,
     pg_types_at: u32,
     pg_types_count: u32,
-    _pad: u32,
+    probes_at: u32,
+    probes_len: u32,
 }
 
 /// What the leader puts in the space for one leaf.
@@ -95,6 +97,8 @@ pub struct SpaceLeaf<'a> {
     pub plan: &'a str,
     /// Block column types (`ColumnType` tags).
     pub types: &'a str,
+    /// Its index probes (`crate::index_probe`), as [`encode_probes`] writes them (empty: none).
+    pub probes: &'a str,
     pub pg_types: &'a [u32],
     pub nblocks: u64,
     pub chunk: u64,
@@ -119,7 +123,7 @@ pub struct SpaceSettings {
 pub struct CorruptSpace;
 
 struct Offsets {
-    leaves: Vec<(usize, usize, usize, usize)>,
+    leaves: Vec<(usize, usize, usize, usize, usize)>,
     params: usize,
     usage: usize,
     instr: usize,
@@ -134,9 +138,10 @@ fn offsets(settings: &SpaceSettings, leaves: &[SpaceLeaf], params_len: usize) ->
         let slots = at;
         let plan = slots + nworkers * 8;
         let types = plan + l.plan.len();
-        let pg = (types + l.types.len()).next_multiple_of(4);
+        let probes = types + l.types.len();
+        let pg = (probes + l.probes.len()).next_multiple_of(4);
         at = (pg + l.pg_types.len() * 4).next_multiple_of(8);
-        out.push((slots, plan, types, pg));
+        out.push((slots, plan, types, probes, pg));
     }
     let usage = (at + params_len).next_multiple_of(8);
     let usage_size = (settings.usage_size as usize).next_multiple_of(8);
@@ -194,7 +199,7 @@ pub unsafe fn write(
             _pad: 0,
         });
         let entries = space.add(size_of::<SpaceHeader>()).cast::<LeafEntry>();
-        for (i, (l, &(slots, plan, types, pg))) in leaves.iter().zip(&o.leaves).enumerate() {
+        for (i, (l, &(slots, plan, types, probes, pg))) in leaves.iter().zip(&o.leaves).enumerate() {
             entries.add(i).write(LeafEntry {
                 next: AtomicU64::new(0),
                 nblocks: l.nblocks,
@@ -207,7 +212,8 @@ pub unsafe fn write(
                 types_len: l.types.len() as u32,
                 pg_types_at: pg as u32,
                 pg_types_count: l.pg_types.len() as u32,
-                _pad: 0,
+                probes_at: probes as u32,
+                probes_len: l.probes.len() as u32,
             });
             for (k, s) in l.slots.iter().enumerate() {
                 let at = space.add(slots + k * 8).cast::<u32>();
@@ -217,12 +223,58 @@ pub unsafe fn write(
             }
             std::ptr::copy_nonoverlapping(l.plan.as_ptr(), space.add(plan), l.plan.len());
             std::ptr::copy_nonoverlapping(l.types.as_ptr(), space.add(types), l.types.len());
+            std::ptr::copy_nonoverlapping(l.probes.as_ptr(), space.add(probes), l.probes.len());
             for (k, t) in l.pg_types.iter().enumerate() {
                 space.add(pg + k * 4).cast::<u32>().write_unaligned(*t);
             }
         }
     }
     Ok(o.params)
+}
+
+/// One index probe of a leaf as the space carries it: the leaf's column, the key array's
+/// parameter number, the key type and the probe's plan as node text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpaceProbe {
+    pub column: u16,
+    pub paramid: i32,
+    pub elem: u32,
+    pub plan: String,
+}
+
+/// A leaf's index probes as one text: per probe `column:paramid:elem:len:` then the `len`
+/// bytes of its plan (node text may hold any character but NUL, so it is counted, not
+/// delimited).
+pub fn encode_probes(probes: &[SpaceProbe]) -> String {
+    let mut out = String::new();
+    for p in probes {
+        out.push_str(&format!("{}:{}:{}:{}:", p.column, p.paramid, p.elem, p.plan.len()));
+        out.push_str(&p.plan);
+    }
+    out
+}
+
+/// The probes [`encode_probes`] wrote.
+pub fn decode_probes(mut text: &str) -> Result<Vec<SpaceProbe>, CorruptSpace> {
+    let mut out = Vec::new();
+    while !text.is_empty() {
+        let mut fields = [0i64; 4];
+        for f in fields.iter_mut() {
+            let (head, rest) = text.split_once(':').ok_or(CorruptSpace)?;
+            *f = head.parse().map_err(|_| CorruptSpace)?;
+            text = rest;
+        }
+        let len = usize::try_from(fields[3]).map_err(|_| CorruptSpace)?;
+        let plan = text.get(..len).ok_or(CorruptSpace)?;
+        out.push(SpaceProbe {
+            column: u16::try_from(fields[0]).map_err(|_| CorruptSpace)?,
+            paramid: i32::try_from(fields[1]).map_err(|_| CorruptSpace)?,
+            elem: u32::try_from(fields[2]).map_err(|_| CorruptSpace)?,
+            plan: plan.to_string(),
+        });
+        text = &text[len..];
+    }
+    Ok(out)
 }
 
 /// A validated view of a space (the leader's or a worker's mapping of it).
@@ -249,6 +301,8 @@ pub struct LeafView<'a> {
     pub slot: Option<SlotLease>,
     pub plan: String,
     pub types: String,
+    /// Its index probes, as [`encode_probes`] wrote them.
+    pub probes: String,
     pub pg_types: Vec<u32>,
 }
 
@@ -330,6 +384,7 @@ impl SpaceView {
             slot: (index != NO_SLOT).then_some(SlotLease { index, generation }),
             plan: text(e.plan_at, e.plan_len)?,
             types: text(e.types_at, e.types_len)?,
+            probes: text(e.probes_at, e.probes_len)?,
             pg_types: pg.chunks_exact(4).map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]])).collect(),
         })
     }
@@ -392,6 +447,7 @@ mod tests {
                 slots: &s0,
                 plan: "SELECT a FROM t WHERE ",
                 types: "1:0:0",
+                probes: "",
                 pg_types: &[23],
                 nblocks: 100,
                 chunk: 64,
@@ -401,6 +457,7 @@ mod tests {
                 slots: &s1,
                 plan: "SELECT b, c FROM u WHERE ",
                 types: "2:0:0,3:1:2",
+                probes: "0:1:20:3:{x}",
                 pg_types: &[20, 1700],
                 nblocks: 9,
                 chunk: 64,
@@ -435,6 +492,8 @@ mod tests {
         let b = v.leaf(1, 1).unwrap();
         assert_eq!(b.slot, Some(SlotLease { index: 5, generation: 2 }));
         assert_eq!(b.types, "2:0:0,3:1:2");
+        assert_eq!(b.probes, "0:1:20:3:{x}");
+        assert_eq!(a.probes, "");
         assert_eq!(b.pg_types, vec![20, 1700]);
         assert!(v.leaf(2, 0).is_err());
         assert!(v.leaf(0, 2).is_err());
@@ -461,12 +520,28 @@ mod tests {
     }
 
     #[test]
+    fn probes_round_trip() {
+        let probes = vec![
+            SpaceProbe { column: 2, paramid: 1, elem: 20, plan: "{PLANNEDSTMT :a 1:2\n}".into() },
+            SpaceProbe { column: 0, paramid: 3, elem: 23, plan: String::new() },
+            SpaceProbe { column: 65535, paramid: 7, elem: 21, plan: "é:4:".into() },
+        ];
+        let text = encode_probes(&probes);
+        assert_eq!(decode_probes(&text), Ok(probes));
+        assert_eq!(decode_probes(""), Ok(Vec::new()));
+        for bad in ["1:2:3", "1:2:3:9:short", "x:1:2:0:", "1:2:3:-1:", "70000:1:2:0:", "1:2:3:1:\u{e9}"] {
+            assert_eq!(decode_probes(bad), Err(CorruptSpace), "{bad}");
+        }
+    }
+
+    #[test]
     fn corrupt_spaces_are_refused() {
         let s = [None];
         let leaves = [SpaceLeaf {
             slots: &s,
             plan: "x",
             types: "1:0:0",
+            probes: "",
             pg_types: &[23],
             nblocks: 1,
             chunk: 64,

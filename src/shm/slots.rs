@@ -67,7 +67,9 @@ pub struct FilterHeader {
     pub hashes: AtomicU32,
     /// `HAS_BLOOM` | `HAS_RANGE`, or `HAS_KEYS`.
     pub flags: AtomicU32,
-    _pad: u32,
+    /// With `HAS_KEYS`: the generation whose keys a producer claimed to run; one less until one
+    /// did (set so when the slot is taken).
+    pub claimed: AtomicU32,
     /// The range of a single integer key, when `HAS_RANGE`.
     pub min: AtomicI64,
     pub max: AtomicI64,

@@ -35,9 +35,9 @@
 //!   accepted filters gets its first credits only once their joins decided (flow control, above): the
 //!   producer then tests every row, the one it kept when it found no credit too (unless the
 //!   wait hit its limit or the build side was dropped early).
-//! - Index probes (`crate::index_probe`): a leaf a join probes gets `ScanMsg::Probe` (and, on
-//!   the leader's ring, one `ScanMsg::Keys` per batch) before its first credit, sent with the
-//!   filters; the first credit of any of its readers closes the leaf to probes.
+//! - Index probes (`crate::index_probe`): a leaf a join probes gets `ScanMsg::Probe` and one
+//!   `ScanMsg::Keys` per batch on each of its readers' rings before their first credit, sent
+//!   with the filters; the first credit of any of its readers closes the leaf to probes.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -364,8 +364,6 @@ struct ScanState {
     /// The leaf's published runtime filters, and how many of them the producer was sent.
     filters: Arc<LeafFilters>,
     filters_sent: usize,
-    /// The producer's partition (0: the leader's, which runs an index probe).
-    partition: usize,
     /// Of an index probe: the `Probe` was sent, and how many of its batches.
     probe_sent: bool,
     batches_sent: usize,
@@ -432,23 +430,20 @@ impl ScanState {
         true
     }
 
-    /// Send the producer the leaf's index probe, once the leaf is probed: `Probe`, then (the
-    /// leader's producer) each batch's filter slot. False
-    /// while its ring is full (the rest go on a later call, still before any credit). The caller
-    /// holds the slot's ring lock and found the session current.
+    /// Send the producer the leaf's index probe, once the leaf is probed: `Probe`, then each
+    /// batch's filter slot (every producer of the leaf gets every batch; each batch is run by
+    /// the one that claims it, `crate::shm::filter`). False while its ring is full (the rest go
+    /// on a later call, still before any credit). The caller holds the slot's ring lock and
+    /// found the session current.
     fn send_probe(&mut self, slot: Slot<'_>) -> bool {
         let Found::Probe(column, batches) = self.filters.probe.found() else { return true };
-        let leader = self.partition == 0;
         if !self.probe_sent {
-            let msg = ScanMsg::Probe { column, batches: if leader { batches.len() as u32 } else { 0 } };
+            let msg = ScanMsg::Probe { column, batches: batches.len() as u32 };
             envelope(self.lease.generation, &mut self.outbox, |out| msg.encode(out));
             if slot.to_backend.try_send(&self.outbox).is_err() {
                 return false;
             }
             self.probe_sent = true;
-        }
-        if !leader {
-            return true;
         }
         while let Some(&(index, generation, count)) = batches.get(self.batches_sent) {
             let msg = ScanMsg::Keys { index, generation, count };
@@ -742,7 +737,6 @@ impl ExecutionPlan for PgScanExec {
             outbox: Vec::new(),
             filters: self.published.clone(),
             filters_sent: 0,
-            partition,
             probe_sent: false,
             batches_sent: 0,
             first_read: true,

@@ -39,8 +39,10 @@
 //! - Index probes (`probe`): the worker may, before the first credit, tell the producer to read
 //!   the leaf through an index by batches of keys it publishes in filter slots; the leaf's plan
 //!   is then ended and its probe plan run per batch. Rows are filtered and encoded as any others.
-//!   A leader with probe plans never ends before a credit or a `Probe` came (its workers' block
-//!   ranges would be dropped by a later probe).
+//!   Every producer of the leaf gets every batch and runs those it claims first
+//!   (`probe`), so the leader and its parallel workers share them. A producer with probe plans
+//!   never ends before a credit or a `Probe` came (the leader's parallel workers' block ranges
+//!   would be dropped by a later probe, and the leader must be there to claim every batch).
 //! - Wakeups: a producer that cannot go on (no credit, no free page, its ring full) registers
 //!   as a page waiter of its slot before it sleeps, and re-checks after registering; the
 //!   worker's reader wakes page waiters after every page it reads and every page it releases.
@@ -57,7 +59,7 @@ use crate::page::encode::BlockWriter;
 use crate::page::ColumnType;
 use crate::pg::leaf::ProbePlan;
 use crate::protocol::ScanMsg;
-use crate::shm::{Metric, SlotKind, Wakeup};
+use crate::shm::{Claim, Metric, SlotKind, Wakeup};
 use probe::Probing;
 
 mod probe;
@@ -89,8 +91,9 @@ pub struct Producer {
     relations: bool,
     /// Where its executor runs.
     env: ExecEnv,
-    /// The leaf's index probes (the leader's producer only).
+    /// The leaf's index probes, and what a `Probe` on a column without one means.
     probes: Vec<ProbePlan>,
+    probe_role: ProbeRole,
     /// Reading the leaf through an index (see `probe`).
     probe: Option<Probing>,
     /// A credit or a `Probe` came: the worker has decided how the leaf is read. Until then a
@@ -108,6 +111,16 @@ pub struct ExecEnv {
     pub memory: sys::MemoryContext,
     pub source: *const std::ffi::c_char,
     pub instrument: i32,
+}
+
+/// Whose index probes a producer holds (see `probe`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeRole {
+    /// The leader's: every probe plan the worker may ask for (a `Probe` on a column without
+    /// one is an error), and it runs every batch no parallel worker claims.
+    Leader,
+    /// A parallel worker's: a `Probe` on a column whose plan it was not given reads nothing.
+    Helper,
 }
 
 /// Pages a producer sends before it sets the worker's latch (see [`Producer::wake_worker`]).
@@ -128,10 +141,12 @@ impl Producer {
         pg_types: Vec<sys::Oid>,
         env: &ExecEnv,
         probes: Vec<ProbePlan>,
+        probe_role: ProbeRole,
     ) -> PgResult<Producer> {
         let chunked = chunks.is_some();
         let mut p = Producer::new(session, worker, chunks, types, pg_types, *env)?;
         p.probes = probes;
+        p.probe_role = probe_role;
         p.open(plan, env)?;
         if chunked {
             p.count_relations()?;
@@ -223,6 +238,7 @@ impl Producer {
             relations: false,
             env,
             probes: Vec::new(),
+            probe_role: ProbeRole::Helper,
             probe: None,
             decided: false,
         })
@@ -359,6 +375,12 @@ impl Producer {
     /// run).
     pub fn probing(&self) -> bool {
         self.probe.is_some()
+    }
+
+    /// The probe plan it reads the leaf by, if it does (`query_desc` is that plan's once it ran
+    /// a batch; NULL when the other producers claimed every batch).
+    pub fn probe_plan(&self) -> Option<*mut sys::PlannedStmt> {
+        self.probe.as_ref().map(|p| p.plan.stmt)
     }
 
     /// Shut the executor down (normal end; not called on ERROR).
@@ -525,7 +547,7 @@ impl Producer {
             }
         }
         if self.exhausted {
-            // A leader with probe plans that read its share before any credit waits for the
+            // A producer with probe plans that read its share before any credit waits for the
             // worker's decision before it ends: a probe decided later reads the whole leaf
             // through it while its parallel workers drop the block ranges they hold, whose
             // rows would otherwise be read by nobody.
@@ -608,14 +630,20 @@ impl Producer {
             self.exhausted = true;
             return Ok(());
         }
+        let plan = match (self.probes.iter().find(|p| p.column == column), self.probe_role) {
+            (Some(plan), _) => *plan,
+            (None, ProbeRole::Leader) => {
+                return Err(PgError::internal("an index probe on a column without a probe plan"))
+            }
+            // Not shipped to this worker: the leader claims the batches.
+            (None, ProbeRole::Helper) => {
+                self.exhausted = true;
+                return Ok(());
+            }
+        };
         self.close()?;
         self.ranged = false;
         self.relations = false;
-        let plan = *self
-            .probes
-            .iter()
-            .find(|p| p.column == column)
-            .ok_or_else(|| PgError::internal("an index probe on a column without a probe plan"))?;
         self.exhausted = false;
         self.probe = Some(Probing::new(plan, batches));
         Ok(())
@@ -663,11 +691,16 @@ impl Producer {
         };
         let env = self.env;
         let plan = p.plan;
-        // Keys gone: the query is over (its filter slots go back when its plan is dropped, which
-        // may be before this producer hears of the end); nothing more to read.
-        let Some(keys) = probe::read_keys(self.state.seg, index, generation, count)? else {
-            self.exhausted = true;
-            return Ok(Some(true));
+        let keys = match probe::claim_keys(self.state.seg, index, generation, count)? {
+            Claim::Mine(keys) => keys,
+            // Another producer of the leaf runs it: on to the next batch (next step).
+            Claim::Taken => return Ok(Some(true)),
+            // Keys gone: the query is over (its filter slots go back when its plan is dropped,
+            // which may be before this producer hears of the end); nothing more to read.
+            Claim::Gone => {
+                self.exhausted = true;
+                return Ok(Some(true));
+            }
         };
         let array = probe::key_array(&keys, plan.elem, env.memory)?;
         let old = std::mem::replace(&mut p.array, array);

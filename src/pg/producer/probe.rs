@@ -5,9 +5,14 @@
 //! - The worker sends `ScanMsg::Probe` before the producer's first credit, so no row of the
 //!   leaf's own plan was sent: the producer ends that plan (the row it kept aside goes with it)
 //!   and runs the probe plan instead, once per batch of keys. Zero batches: it reads nothing.
-//! - Each batch is one filter slot of keys (`ScanMsg::Keys`, `crate::shm::filter`), copied out
-//!   when the batch runs; a slot that no longer holds them means the query is over (the probe
-//!   ends), one holding another count than the message says is a protocol violation.
+//! - Each batch is one filter slot of keys (`ScanMsg::Keys`, `crate::shm::filter`). Every
+//!   producer of the leaf (the leader and its parallel workers) gets every batch, and runs the
+//!   ones it claims first (`FilterSlot::claim_keys`: each exactly once), copied out when it
+//!   claims them; a producer ends once every batch came and each was run by it or claimed by
+//!   another. So every batch runs once while any producer runs (the leader always does: it
+//!   never ends before the worker decided, see `super`), however many workers started. A slot
+//!   that no longer holds its keys means the query is over (the probe ends), one holding
+//!   another count than the message says is a protocol violation.
 //! - A batch is the probe plan's key parameter (`$paramid`, an array of the key column's type;
 //!   keys outside the type's range cannot equal a value of the column and are left out); the
 //!   statement's own parameters the leaf reads are copied before it (fetched through the
@@ -19,7 +24,7 @@ use std::collections::VecDeque;
 use crate::pg::error::{guard, PgError, PgResult, SqlState};
 use crate::pg::leaf::ProbePlan;
 use crate::pg::sys;
-use crate::shm::Segment;
+use crate::shm::{Claim, Segment};
 
 /// The probe a producer runs.
 pub(super) struct Probing {
@@ -59,14 +64,22 @@ impl Probing {
     }
 }
 
-/// The `count` keys of filter slot `index` of `generation` (`crate::shm::filter`); None when the
-/// slot no longer holds them (freed with the query's plan: the query is over).
-pub(super) fn read_keys(seg: Segment, index: u32, generation: u32, count: u32) -> PgResult<Option<Vec<i64>>> {
-    let Some(keys) = seg.filter(index).and_then(|slot| slot.keys(generation)) else { return Ok(None) };
-    if keys.len() != count as usize || keys.is_empty() {
-        return Err(PgError::new(SqlState::PROTOCOL_VIOLATION, "index-probe keys differ from their count"));
+/// Claim the `count` keys of filter slot `index` of `generation` to run them
+/// (`crate::shm::filter`): `Mine` with them, `Taken` when another producer of the leaf runs
+/// them, `Gone` when the slot no longer holds them (freed with the query's plan: the query is
+/// over).
+pub(super) fn claim_keys(seg: Segment, index: u32, generation: u32, count: u32) -> PgResult<Claim> {
+    let Some(slot) = seg.filter(index) else { return Ok(Claim::Gone) };
+    let claim = slot.claim_keys(generation);
+    if let Claim::Mine(keys) = &claim {
+        if keys.len() != count as usize || keys.is_empty() {
+            return Err(PgError::new(
+                SqlState::PROTOCOL_VIOLATION,
+                "index-probe keys differ from their count",
+            ));
+        }
     }
-    Ok(Some(keys))
+    Ok(claim)
 }
 
 /// The array of `keys` as a datum of `elem`'s array type, in `memory` (keys outside `elem`'s

@@ -108,13 +108,15 @@ fn explain(node: *mut sys::CustomScanState, es: *mut sys::ExplainState) -> PgRes
             prop("Scan SQL", &sql)?;
         }
         if verbose || analyze {
-            // The leaf's own plan; with ANALYZE, as this backend's producer ran it.
-            let qd = run
+            // The leaf's own plan, or the index probe it was read by; with ANALYZE, as this
+            // backend's producer ran it (its share of the probe's batches: the parallel
+            // workers ran the others).
+            let producer = run
                 .and_then(|r| r.leaf_queries.get(i).copied().flatten())
-                .and_then(|k| run.and_then(|r| r.producers.get(k)))
-                .map(|p| p.query_desc())
-                .filter(|qd| !qd.is_null());
-            lines("PostgreSQL Plan", &leaf_plan_text(node, es, plan, qd)?)?;
+                .and_then(|k| run.and_then(|r| r.producers.get(k)));
+            let qd = producer.map(|p| p.query_desc()).filter(|qd| !qd.is_null());
+            let shown = producer.and_then(|p| p.probe_plan()).unwrap_or(plan);
+            lines("PostgreSQL Plan", &leaf_plan_text(node, es, shown, qd)?)?;
         }
         if analyze {
             // The leader backend, plus the parallel workers planned and started.

@@ -16,9 +16,10 @@ use crate::pg::error::{guard, PgError, PgResult, SqlState};
 use crate::pg::latch::WaitEvent;
 use crate::pg::nodes;
 use crate::pg::parallel::{self, ParallelScan};
-use crate::pg::producer::{ExecEnv, Producer};
+use crate::pg::producer::{ExecEnv, ProbeRole, Producer};
 use crate::pg::{latch, shmem, sys};
 use crate::protocol::{Execute, PageRef, ProbeColumn, SlotRef, ToBackend, ToWorker};
+use crate::shm::parallel_space;
 use crate::shm::{Budget, Holdings, Metric, PageDescriptor, Segment, SlotKind, WorkerRole};
 
 pub(super) struct ResultBlock {
@@ -246,8 +247,9 @@ fn shutdown(run: &mut Run) -> PgResult<()> {
                 .copied()
                 .flatten()
                 .and_then(|k| run.producers.get(k))
-                // A leader reading by an index probe runs another plan than its workers:
-                // their figures are not added to it.
+                // A leader reading by an index probe runs another plan than its workers may
+                // have (one that claimed no batch reports its own plan, or none): their
+                // figures are not added to it.
                 .filter(|p| !p.probing())
                 .map(|p| p.query_desc())
         })
@@ -343,6 +345,31 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
     }
     let pool_types: Vec<String> =
         pool_leaves.iter().map(|&i| ColumnType::list_text(&leaves[i].types)).collect();
+    // Their index probes too, while the settings allow them (each worker may run some of the
+    // batches: `crate::pg::producer::probe`).
+    let probing = crate::pg::guc::index_probe();
+    let mut pool_probes = Vec::with_capacity(pool_leaves.len());
+    for &i in &pool_leaves {
+        let mut probes = Vec::new();
+        for p in leaves[i].probes.iter().filter(|_| probing) {
+            let stmt = p.stmt;
+            // SAFETY: a PlannedStmt of the cached plan; nodeToString allocates the text.
+            let text = guard(|| unsafe { nodes::cstr_bytes(sys::nodeToString(stmt as *const c_void)) })?;
+            // As for the leaf's plan (`pooled`): text that would not cross unchanged stays
+            // with the leader, which then runs every batch.
+            if !text.is_ascii() && !crate::pg::catalog::database_is_utf8() {
+                continue;
+            }
+            let Ok(plan) = String::from_utf8(text) else { continue };
+            probes.push(parallel_space::SpaceProbe {
+                column: p.column,
+                paramid: p.paramid,
+                elem: p.elem,
+                plan,
+            });
+        }
+        pool_probes.push(parallel_space::encode_probes(&probes));
+    }
     let pool: Vec<parallel::PoolLeaf> = pool_leaves
         .iter()
         .enumerate()
@@ -352,6 +379,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             nblocks: pooled[i].unwrap_or(0),
             nodes: plan_nodes[k],
             types: &pool_types[k],
+            probes: &pool_probes[k],
             pg_types: &leaves[i].pg_types,
         })
         .collect();
@@ -401,7 +429,6 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         pool_slots.push(slots);
     }
     let mut pool_slots = pool_slots.into_iter();
-    let probing = crate::pg::guc::index_probe();
     for (i, (leaf, own)) in leaves.iter().zip(own).enumerate() {
         let (Some(own), Some(plan)) = (own, leaf.plan) else {
             run.scan_slots.push(Vec::new());
@@ -414,7 +441,17 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
         let (types, pg_types) = (leaf.types.clone(), leaf.pg_types.clone());
         // Index probes only while the settings allow them (a cached plan may outlive a change).
         let probes = if probing { leaf.probes.clone() } else { Vec::new() };
-        let producer = Producer::start(own, control.worker(), chunks, plan, types, pg_types, &env, probes)?;
+        let producer = Producer::start(
+            own,
+            control.worker(),
+            chunks,
+            plan,
+            types,
+            pg_types,
+            &env,
+            probes,
+            ProbeRole::Leader,
+        )?;
         let mut slots = vec![producer.slot_ref()];
         run.leaf_queries.push(Some(run.producers.len()));
         run.producers.push(producer);
