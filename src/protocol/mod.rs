@@ -70,13 +70,12 @@ pub struct Execute {
     /// Bits per key of the query's runtime filters (`pg_fusion.runtime_filter_hashes`), 0 when
     /// `pg_fusion.runtime_filter_enable` is off.
     pub runtime_filter_hashes: u8,
-    /// Per leaf, the columns its leader producer can read through an index by a list of keys
-    /// (index probing, `crate::index_probe`), each with PostgreSQL's estimate of the
-    /// column's distinct values.
+    /// Per leaf, the columns its producers can read through an index by a list of keys
+    /// (index probing, `crate::index_probe`), each with the statistics the decision weighs.
     pub probes: Vec<Vec<ProbeColumn>>,
 }
 
-/// A column of a scan leaf whose leader producer has an index-probe plan for it.
+/// A column of a scan leaf whose producers have an index-probe plan for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProbeColumn {
     /// The producer's column.
@@ -139,8 +138,8 @@ pub enum ScanMsg {
     },
     /// Worker -> producer, before any credit: read the leaf by its index on column `column`
     /// instead, for the keys that follow in `batches` [`ScanMsg::Keys`] (see
-    /// `crate::index_probe`). Zero batches: read nothing (a parallel producer of a
-    /// probed leaf, or no key at all).
+    /// `crate::index_probe`; every producer of the leaf gets every batch and runs those it
+    /// claims). Zero batches: read nothing (no key at all).
     Probe {
         column: u16,
         batches: u32,

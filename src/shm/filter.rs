@@ -251,24 +251,26 @@ impl<'a> FilterSlot<'a> {
     /// Producer: the keys of `generation`, if the slot still holds them (checked again after
     /// they were copied, so a slot freed and taken meanwhile is never read as them).
     pub fn keys(&self, generation: u32) -> Option<Vec<i64>> {
-        let current = || {
-            self.header.state.load(Ordering::Acquire) == READY
-                && self.header.generation.load(Ordering::Acquire) == generation
-                && self.header.flags.load(Ordering::Relaxed) == HAS_KEYS
-        };
-        if !current() {
+        if !self.holds_keys(generation) {
             return None;
         }
         let n = self.header.words.load(Ordering::Relaxed) as usize;
         let keys: Vec<i64> = self.bits.get(..n)?.iter().map(|w| w.load(Ordering::Relaxed) as i64).collect();
-        current().then_some(keys)
+        self.holds_keys(generation).then_some(keys)
+    }
+
+    /// Does the slot hold the index-probe keys of `generation` (READY, Acquire)?
+    fn holds_keys(&self, generation: u32) -> bool {
+        self.header.state.load(Ordering::Acquire) == READY
+            && self.header.generation.load(Ordering::Acquire) == generation
+            && self.header.flags.load(Ordering::Relaxed) == HAS_KEYS
     }
 
     /// Producer: claim the index-probe keys of `generation` to run them (see the module
     /// rules). Each generation's keys are claimed once: by the first producer to ask.
     pub fn claim_keys(&self, generation: u32) -> Claim {
         // The keys first: a slot not holding them (freed: the query is over) is never claimed.
-        if self.keys(generation).is_none() {
+        if !self.holds_keys(generation) {
             return Claim::Gone;
         }
         let from = generation.wrapping_sub(1);

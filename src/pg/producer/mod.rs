@@ -94,6 +94,9 @@ pub struct Producer {
     /// The leaf's index probes, and what a `Probe` on a column without one means.
     probes: Vec<ProbePlan>,
     probe_role: ProbeRole,
+    /// A `Probe` came that this producer leaves to the others (`ProbeRole::Helper` without
+    /// its plan): the batches that follow are theirs to claim.
+    probe_declined: bool,
     /// Reading the leaf through an index (see `probe`).
     probe: Option<Probing>,
     /// A credit or a `Probe` came: the worker has decided how the leaf is read. Until then a
@@ -239,6 +242,7 @@ impl Producer {
             env,
             probes: Vec::new(),
             probe_role: ProbeRole::Helper,
+            probe_declined: false,
             probe: None,
             decided: false,
         })
@@ -635,8 +639,10 @@ impl Producer {
             (None, ProbeRole::Leader) => {
                 return Err(PgError::internal("an index probe on a column without a probe plan"))
             }
-            // Not shipped to this worker: the leader claims the batches.
+            // Not shipped to this worker (or a producer of a worker that never started): the
+            // leader claims the batches.
             (None, ProbeRole::Helper) => {
+                self.probe_declined = true;
                 self.exhausted = true;
                 return Ok(());
             }
@@ -653,6 +659,9 @@ impl Producer {
     fn take_keys(&mut self, index: u32, generation: u32, count: u32) -> PgResult<()> {
         let scan_index = self.session.lease().index;
         let Some(p) = self.probe.as_mut() else {
+            if self.probe_declined {
+                return Ok(());
+            }
             return Err(PgError::new(SqlState::PROTOCOL_VIOLATION, "index-probe keys without a probe"));
         };
         p.received += 1;

@@ -356,7 +356,7 @@ fn start(node: *mut sys::CustomScanState, run: &mut Run) -> PgResult<()> {
             // SAFETY: a PlannedStmt of the cached plan; nodeToString allocates the text.
             let text = guard(|| unsafe { nodes::cstr_bytes(sys::nodeToString(stmt as *const c_void)) })?;
             // As for the leaf's plan (`pooled`): text that would not cross unchanged stays
-            // with the leader, which then runs every batch.
+            // with the leader (the worker's producer leaves the probe's batches to the others).
             if !text.is_ascii() && !crate::pg::catalog::database_is_utf8() {
                 continue;
             }
