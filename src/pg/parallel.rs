@@ -348,7 +348,14 @@ fn worker_main(space: *mut c_void, room: usize, worker_number: i32) -> PgResult<
     }
     let slots = h.instr_slots as i32;
     for (p, &leaf) in producers.iter_mut().zip(&leaves) {
-        if let Some(area) = view.instrumentation(worker_number as usize, leaf).map_err(corrupt)? {
+        // A producer that read its leaf by an index probe ran another plan than the leader's
+        // own may be (the leader adds the figures by plan node): it reports none.
+        let report = if p.probing() {
+            None
+        } else {
+            view.instrumentation(worker_number as usize, leaf).map_err(corrupt)?
+        };
+        if let Some(area) = report {
             let qd = p.query_desc();
             // SAFETY: this producer's started plan; the area is this worker's own report of `slots` Instrumentation structs, read by the leader only after this process exited.
             guard(|| unsafe { sys::pgf_instr_export(qd, area as *mut std::ffi::c_char, slots) })?;

@@ -137,7 +137,7 @@ pub struct PageSource {
     pub runtime_filter_hashes: u32,
     /// The filter slots the query took (freed when the last holder drops).
     pub filters: Arc<QueryFilters>,
-    /// Per leaf, the columns its leader producer can probe an index by (`crate::index_probe`).
+    /// Per leaf, the columns its producers can probe an index by (`crate::index_probe`).
     pub probes: Vec<Vec<ProbeColumn>>,
 }
 
