@@ -447,10 +447,10 @@ mod tests {
     }
 
     #[test]
-    fn probe_keys_are_claimed_once() {
+    fn probe_keys_are_claimed_once() -> Result<(), String> {
         let t = TestSegment::new(config());
-        let slot = t.segment.filter(0).unwrap();
-        let g = slot.take().unwrap();
+        let slot = t.segment.filter(0).ok_or("no filter slot 0")?;
+        let g = slot.take().ok_or("slot not free")?;
         assert_eq!(slot.claim_keys(g), Claim::Gone, "not READY while building");
         assert!(slot.publish_keys(g, &[7, 9]));
         assert_eq!(slot.claim_keys(g.wrapping_sub(1)), Claim::Gone, "an older generation");
@@ -459,23 +459,24 @@ mod tests {
         // Freed and taken again by another query: claimable anew, by its generation only.
         slot.free(g);
         assert_eq!(slot.claim_keys(g), Claim::Gone);
-        let g2 = slot.take().unwrap();
+        let g2 = slot.take().ok_or("slot not free")?;
         assert!(slot.publish_keys(g2, &[1]));
         assert_eq!(slot.claim_keys(g), Claim::Gone, "the ended query's producer");
         assert_eq!(slot.claim_keys(g2), Claim::Mine(vec![1]));
         // Taken twice in a row before any claim: still claimable once.
         slot.free(g2);
-        let g3 = slot.take().unwrap();
+        let g3 = slot.take().ok_or("slot not free")?;
         slot.free(g3);
-        let g4 = slot.take().unwrap();
+        let g4 = slot.take().ok_or("slot not free")?;
         assert!(slot.publish_keys(g4, &[3]));
         assert_eq!(slot.claim_keys(g3), Claim::Gone);
         assert_eq!(slot.claim_keys(g4), Claim::Mine(vec![3]));
         assert_eq!(slot.claim_keys(g4), Claim::Taken);
         // A worker restart frees every slot; the next take makes it claimable again.
         slot.reset();
-        let g5 = slot.take().unwrap();
+        let g5 = slot.take().ok_or("slot not free")?;
         assert!(slot.publish_keys(g5, &[4]));
         assert_eq!(slot.claim_keys(g5), Claim::Mine(vec![4]));
+        Ok(())
     }
 }

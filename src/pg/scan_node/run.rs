@@ -248,8 +248,8 @@ fn shutdown(run: &mut Run) -> PgResult<()> {
                 .flatten()
                 .and_then(|k| run.producers.get(k))
                 // A leader reading by an index probe runs another plan than its workers may
-                // have (one that claimed no batch reports its own plan, or none): their
-                // figures are not added to it.
+                // have (one whose Probe never came reports its own plan; one that probed
+                // reports none): their figures are not added to it.
                 .filter(|p| !p.probing())
                 .map(|p| p.query_desc())
         })
